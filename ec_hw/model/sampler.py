@@ -1,0 +1,142 @@
+"""Counter-based Bernoulli sampler: (generation seed, member index, connection index) -> bit.
+
+Golden-model twin of the gateware sampler (``ec_hw/gateware/sampler.py``); the trainer, the
+evaluators and the device all draw a member's connections with exactly this function, so a
+member is fully described by two integers plus the generation's quantized rho.
+
+Specification
+-------------
+* Generator: Threefry-2x32 with 20 rounds (Salmon et al., SC'11, the Random123 reference; the
+  same function as JAX's ``threefry_2x32``). Only 32-bit additions, rotations and XORs: no
+  multipliers, fully pipelinable, one 64-bit output per cycle per instance.
+* Generation seed: ``gen_seed = threefry(key=(seed & 0xffffffff, seed >> 32),
+  ctr=(generation, 0x45430000))[0]`` (32 bits).
+* Member key: ``key = (gen_seed, member)``.
+* Connection ``c`` (flat genome order, :mod:`ec_hw.model.packing`): block ``b = c >> 2``,
+  ``(y0, y1) = threefry(key, ctr=(b, 0))``, lane ``c & 3`` selects the 16-bit value
+  ``u = [y0 & 0xffff, y0 >> 16, y1 & 0xffff, y1 >> 16][c & 3]``.
+* Bit: ``theta_c = u < rho_q[c]`` with ``rho_q = round(rho * 65536)`` clipped to 0..65535, so
+  ``P(theta_c = 1) = rho_q / 65536`` exactly (resolution 1.5e-5; eps = 1e-3 is 66).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from .packing import GenomeLayout
+
+__all__ = ["threefry2x32", "generation_seed", "quantize_rho", "sample_members",
+           "sample_member_bits", "RHO_BITS"]
+
+RHO_BITS = 16
+_MASK32 = 0xFFFFFFFF
+_GEN_TAG = 0x45430000
+_ROT = (13, 15, 26, 6, 17, 29, 16, 24)
+
+
+@numba.njit(inline="always", cache=True)
+def _rotl32(x, r):
+    return ((x << r) | (x >> (32 - r))) & 0xFFFFFFFF
+
+
+@numba.njit(cache=True)
+def threefry2x32(k0, k1, c0, c1):
+    """Threefry-2x32-20 of counter ``(c0, c1)`` under key ``(k0, k1)``; returns ``(y0, y1)``.
+
+    All values are Python/Numba ints holding unsigned 32-bit quantities.
+    """
+    k0 &= 0xFFFFFFFF
+    k1 &= 0xFFFFFFFF
+    k2 = 0x1BD11BDA ^ k0 ^ k1
+    ks0, ks1, ks2 = k0, k1, k2
+    x0 = (c0 + ks0) & 0xFFFFFFFF
+    x1 = (c1 + ks1) & 0xFFFFFFFF
+    for i in range(5):  # 5 x 4 = 20 rounds, key injection after every 4
+        for r in range(4):
+            rot = (13, 15, 26, 6, 17, 29, 16, 24)[(i & 1) * 4 + r]
+            x0 = (x0 + x1) & 0xFFFFFFFF
+            x1 = _rotl32(x1, rot) ^ x0
+        s = i + 1
+        ka = (ks0, ks1, ks2)[s % 3]
+        kb = (ks0, ks1, ks2)[(s + 1) % 3]
+        x0 = (x0 + ka) & 0xFFFFFFFF
+        x1 = (x1 + kb + s) & 0xFFFFFFFF
+    return x0, x1
+
+
+def generation_seed(seed: int, generation: int) -> int:
+    """The 32-bit seed of one generation of a run."""
+    return int(threefry2x32(seed & _MASK32, (seed >> 32) & _MASK32, generation & _MASK32,
+                            _GEN_TAG)[0])
+
+
+def quantize_rho(rho: np.ndarray) -> np.ndarray:
+    """``round(rho * 65536)`` clipped to 0..65535, as uint16 (the device's rho memory)."""
+    q = np.rint(np.asarray(rho, dtype=np.float64) * 65536.0)
+    return np.clip(q, 0, 65535).astype(np.uint16)
+
+
+@numba.njit(cache=True)
+def _sample_rows(k0, k1, rho_q, c0, rows, cols, words_per_row, out, word_off, cache):
+    # cache = [block, y0, y1]: consecutive connections share one Threefry block.
+    c = c0
+    for r in range(rows):
+        for col in range(cols):
+            b = c >> 2
+            if b != cache[0]:
+                y0, y1 = threefry2x32(k0, k1, b & 0xFFFFFFFF, 0)
+                cache[0] = b
+                cache[1] = y0
+                cache[2] = y1
+            lane = c & 3
+            y = cache[1] if lane < 2 else cache[2]
+            u = (y >> (16 * (lane & 1))) & 0xFFFF
+            if u < rho_q[c]:
+                w = word_off + r * words_per_row + (col >> 6)
+                out[w] |= numba.uint64(1) << numba.uint64(col & 63)
+            c += 1
+    return c
+
+
+@numba.njit(cache=True)
+def _sample_one(gen_seed, member, rho_q, lay, out):
+    n, ni, a, wi, nw, off_rec, off_out = lay[0], lay[1], lay[2], lay[3], lay[4], lay[5], lay[6]
+    cache = np.full(3, -1, dtype=np.int64)
+    for w in range(out.shape[0]):
+        out[w] = 0
+    c = _sample_rows(gen_seed, member, rho_q, 0, n, ni, wi, out, 0, cache)
+    c = _sample_rows(gen_seed, member, rho_q, c, n, n, nw, out, off_rec, cache)
+    _sample_rows(gen_seed, member, rho_q, c, a, n, nw, out, off_out, cache)
+
+
+@numba.njit(parallel=True, cache=True)
+def _sample_batch(gen_seed, members, rho_q, lay, out):
+    for m in numba.prange(members.shape[0]):
+        _sample_one(gen_seed, members[m], rho_q, lay, out[m])
+
+
+def sample_members(gen_seed: int, members: np.ndarray, rho_q: np.ndarray,
+                   layout: GenomeLayout) -> np.ndarray:
+    """Packed genomes ``(len(members), n_words)`` uint64 of the given member indices."""
+    members = np.asarray(members, dtype=np.int64)
+    rho_q = np.asarray(rho_q)
+    if rho_q.shape != (layout.n_conn,):
+        raise ValueError(f"rho_q has shape {rho_q.shape}, expected ({layout.n_conn},)")
+    out = np.zeros((members.shape[0], layout.n_words), dtype=np.uint64)
+    _sample_batch(np.int64(gen_seed), members, rho_q.astype(np.int64), layout.as_array(), out)
+    return out
+
+
+def sample_member_bits(gen_seed: int, member: int, rho_q: np.ndarray) -> np.ndarray:
+    """Flat boolean genome of one member: a slow, obviously-correct restatement of the spec."""
+    n_conn = rho_q.shape[0]
+    bits = np.zeros(n_conn, dtype=bool)
+    for b in range((n_conn + 3) // 4):
+        y0, y1 = threefry2x32(gen_seed, member, b, 0)
+        lanes = (y0 & 0xFFFF, y0 >> 16, y1 & 0xFFFF, y1 >> 16)
+        for lane in range(4):
+            c = 4 * b + lane
+            if c < n_conn:
+                bits[c] = lanes[lane] < int(rho_q[c])
+    return bits

@@ -1,0 +1,111 @@
+"""The evaluator seam: the trainer asks for returns of members and never knows what ran them.
+
+Two layers:
+
+* :class:`Backend` runs inference for a batch of member *slots* (golden model, float
+  reference, Verilator simulation, or an FPGA over a link). It loads packed genomes, resets
+  network state and maps one observation per slot to one action per slot.
+* :class:`Evaluator` turns a :class:`EvalJob` (which members, which env, which observation
+  statistics) into an :class:`EvalResult` (per-member returns, steps and observation
+  statistics). Implementations own the environments and the process layout.
+
+A member is either given explicitly (packed genome words) or, for EC, by two integers
+(generation seed, member index) plus the generation's quantized rho, from which
+:func:`ec_hw.model.sampler.sample_members` regenerates it anywhere.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import NetConfig
+
+__all__ = ["Backend", "Evaluator", "EvalJob", "EvalResult"]
+
+
+class Backend(ABC):
+    """Inference for ``slots`` networks stepped in lockstep.
+
+    Observations arrive already encoded: int32 ``x_q`` (see :func:`ec_hw.fixedpoint.
+    quantize_obs`) for fixed-point backends, float64 normalized observations for float ones
+    (``encoding`` says which). Actions leave as floats in [-1, 1].
+    """
+
+    slots: int
+    encoding: str  # "fixed" or "float"
+
+    @abstractmethod
+    def load(self, genomes: np.ndarray) -> None:
+        """Load packed genomes ``(n, n_words)`` uint64 into slots ``0..n-1`` (n <= slots)."""
+
+    @abstractmethod
+    def reset(self, mask: np.ndarray) -> None:
+        """Zero the network state of the slots where ``mask`` is true."""
+
+    @abstractmethod
+    def step(self, obs: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """Advance active slots by one env step; return actions ``(slots, A)`` in [-1, 1]."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the backend's resources (processes, ports)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvalJob:
+    """One batch of members to evaluate on one environment."""
+
+    env_id: str
+    net: NetConfig
+    obs_mean: np.ndarray
+    obs_std: np.ndarray
+    env_seeds: np.ndarray
+    """(M, episodes) int64: the reset seed of every episode of every member."""
+    member_ids: np.ndarray
+    """(M,) int64: member indices (for seed-based members and for bookkeeping)."""
+    genomes: np.ndarray | None = None
+    """(M, n_words) uint64 explicit genomes, or None for seed-based members."""
+    gen_seed: int | None = None
+    """Generation seed of seed-based members."""
+    rho_q: np.ndarray | None = None
+    """(n_conn,) uint16 quantized rho of seed-based members."""
+    max_episode_steps: int = 1000
+    healthy_reward: bool = True
+    """If False, fitness excludes the env's survival bonus (the reported return never does)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvalResult:
+    """Per-member outcome of an :class:`EvalJob`, in the job's member order."""
+
+    returns: np.ndarray
+    """(M,) mean true env return over the member's episodes."""
+    fitness: np.ndarray
+    """(M,) the value ranked by the optimizer (returns, or returns minus survival bonus)."""
+    steps: np.ndarray
+    """(M,) total env steps taken."""
+    obs_count: np.ndarray
+    """(M,) observations seen."""
+    obs_sum: np.ndarray
+    """(M, D) sum of raw observations."""
+    obs_sumsq: np.ndarray
+    """(M, D) sum of squared raw observations."""
+
+
+class Evaluator(ABC):
+    """Evaluate batches of members; the trainer's only view of inference."""
+
+    @abstractmethod
+    def evaluate(self, job: EvalJob) -> EvalResult:
+        """Run every member's episodes and return their results in member order."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release workers, ports, simulators."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
