@@ -153,6 +153,8 @@ class CoreConfig:
     """Neurons updated in parallel by the core (a power of two dividing n_neurons)."""
     word_bits: int = 64
     """Width of one connection-memory word (a power of two, 8..256)."""
+    slots: int = 1
+    """Member slots held by one core (connections + state each); one STEP runs them all."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
