@@ -266,23 +266,19 @@ class Device:
         if not 0 <= slot < info.slots:
             raise ValueError(f"slot must lie in 0..{info.slots - 1}, not {slot!r}")
         core = info.core_config()
-        matrix, addr, data = coremap.genome_to_words(np.asarray(genome, np.uint64), net, core)
-        offsets = slot_word_offsets(net, core, slot)
-        matrix = np.asarray(matrix)
-        addr = np.asarray(addr, dtype=np.int64)
-        for mtx in (0, 1, 2):
-            sel = np.nonzero(matrix == mtx)[0]
+        words = coremap.slot_words(
+            coremap.genome_to_words(np.asarray(genome, np.uint64), net, core), slot, net, core)
+        values = coremap.word_ints(words.data)
+        for mtx in (coremap.MATRIX_IN, coremap.MATRIX_REC, coremap.MATRIX_OUT):
+            sel = np.nonzero(words.matrix == mtx)[0]
             if not len(sel):
                 continue
-            sel = sel[np.argsort(addr[sel], kind="stable")]
-            a = addr[sel] + offsets[mtx]
-            d = [data[i] for i in sel]
-            # Split into runs of consecutive addresses.
-            breaks = np.nonzero(np.diff(a) != 1)[0] + 1
-            start = 0
-            for end in list(breaks) + [len(a)]:
-                self.load_words(mtx, int(a[start]), d[start:end])
-                start = end
+            sel = sel[np.argsort(words.addr[sel], kind="stable")]
+            a = words.addr[sel]
+            # One LOAD run per stretch of consecutive addresses (one per matrix in practice).
+            breaks = [0] + list(np.nonzero(np.diff(a) != 1)[0] + 1) + [len(a)]
+            for lo, hi in zip(breaks[:-1], breaks[1:], strict=True):
+                self.load_words(mtx, int(a[lo]), [values[i] for i in sel[lo:hi]])
 
     def reset(self, mask) -> None:
         """Zero the network state of the slots where ``mask`` is true."""
@@ -324,13 +320,4 @@ class Device:
                                 f"{STATUS_STRUCT.size}")
         cyc, good, bad, overrun = STATUS_STRUCT.unpack(reply)
         return {"cycles": cyc, "frames_ok": good, "frames_bad": bad, "overruns": overrun}
-
-
-def slot_word_offsets(net: NetConfig, core: CoreConfig, slot: int) -> tuple[int, int, int]:
-    """Address offsets of ``slot`` in the three connection matrices (CORE_INTERFACE word map)."""
-    w = core.word_bits
-    wpr_in = -(-net.n_inputs // w)
-    wpr = -(-net.n_neurons // w)
-    n, a = net.n_neurons, net.act_dim
-    return slot * n * wpr_in, slot * n * wpr, slot * a * wpr
 
