@@ -27,7 +27,7 @@ from ..protocol import (
 from .framer import FrameKind, FrameParser, FrameSerializer
 from .uart import UARTRx, UARTTx, check_divisor
 
-__all__ = ["Top", "default_max_payload"]
+__all__ = ["Top", "default_max_payload", "default_idle_timeout"]
 
 # Gather return points (what the executor does with the bytes it just collected).
 _R_LOAD_HDR, _R_LOAD_WORD, _R_STEP_MASK, _R_STEP_OBS, _R_RESET_MASK = range(5)
@@ -37,6 +37,11 @@ def default_max_payload(net: NetConfig, core: CoreConfig) -> int:
     """1 KiB plus a LOAD header, or what one STEP of every slot needs if that is more."""
     wire_need = (-(-core.slots // 8) + core.slots * net.obs_dim * -(-core.obs_bits // 8))
     return min(MAX_PAYLOAD_LIMIT, max(1024 + LOAD_HEADER.size, wire_need, INFO_STRUCT.size))
+
+
+def default_idle_timeout(divisor: int) -> int:
+    """64 byte times: far above any gap inside a frame sent at once, far below host timeouts."""
+    return 640 * divisor
 
 
 class Top(wiring.Component):
@@ -82,7 +87,8 @@ class Top(wiring.Component):
         self.divisor = check_divisor(divisor)
         self.max_payload = default_max_payload(net, core) if max_payload is None else max_payload
         self.wire = WireFormat.of(net, core, self.max_payload)  # validates max_payload
-        self.idle_timeout = 640 * divisor if idle_timeout is None else idle_timeout
+        self.idle_timeout = (default_idle_timeout(divisor) if idle_timeout is None
+                             else idle_timeout)
         self.info = Info.from_configs(net, core, max_payload=self.max_payload, clk_hz=clk_hz,
                                       baud=baud, features=FEATURE_STATUS, build_id=build_id)
         super().__init__()
