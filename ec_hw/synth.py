@@ -163,9 +163,13 @@ def run_yosys(workdir: Path, script: str, *, log: str = "synth.log",
         raise SynthError(f"yosys did not finish within {timeout} s (log: {workdir / log})") \
             from exc
     logp = workdir / log
+    text = logp.read_text() if logp.exists() else ""
     if proc.returncode != 0:
-        tail = logp.read_text()[-3000:] if logp.exists() else proc.stderr[-3000:]
+        tail = text[-3000:] if text else proc.stderr[-3000:]
         raise SynthError(f"yosys exited with {proc.returncode} (log: {logp}):\n{tail}")
+    if "End of script." not in text:
+        # Guard against a run that stops early without an error (seen with ABC under YoWASP).
+        raise SynthError(f"yosys stopped before the end of its script (log: {logp})")
     return logp
 
 
