@@ -143,10 +143,12 @@ async def core_matches_golden_model(dut):
             if g_val != int(exp_act[m, i]):
                 raise AssertionError(f"{where} env step {t}, slot {m}, action {i}: core "
                                      f"{g_val}, golden model {int(exp_act[m, i])}")
-        # Cycle count: the core's own counter, the documented formula and what the TB saw
-        # (clock edges from the one accepting STEP to the one after which act is first valid).
+        # Cycle count: the core's own counter, the documented formula and what the TB saw, as
+        # a latency (a register between cmd and act would count 1): the index of the first
+        # cycle with act valid minus the index of the cycle that accepted STEP, which ends at
+        # the accepting edge t_cmd; act valid rises at an edge, starting its cycle.
         cycles = int(dut.cycles.value)
-        seen = round((t_valid - t_cmd) / tb.period_ns)
+        seen = round((t_valid - t_cmd) / tb.period_ns) + 1
         if not cycles == expected_cycles == seen:
             raise AssertionError(f"{where} env step {t}: cycles output {cycles}, "
                                  f"cycles_per_env_step {expected_cycles}, measured by the TB "

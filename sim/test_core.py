@@ -27,6 +27,7 @@ from cocotb_util import build, run_bench
 from ec_hw.config import CoreConfig, NetConfig
 from ec_hw.coremap import genome_to_words, limbs, slot_words
 from ec_hw.fixedpoint import quantize_obs
+from ec_hw.gateware.core import Core, cycles_per_env_step
 from ec_hw.model.core import FixedNet, NetState
 from ec_hw.model.packing import GenomeLayout, pack_genome
 from ec_hw.model.projection import input_projection
@@ -218,7 +219,6 @@ _BUILDS: dict = {}
 
 def _build(cfg: Cfg):
     if cfg not in _BUILDS:
-        from ec_hw.gateware.core import Core
         core = Core(cfg.net(), cfg.core())
         _BUILDS[cfg] = build(core, name=f"core_{cfg.id}")
     return _BUILDS[cfg]
@@ -227,8 +227,7 @@ def _build(cfg: Cfg):
 def _run(cfg: Cfg, case: str):
     seed = zlib.crc32(f"{cfg.id}/{case}".encode())  # stable across runs and processes
     params, arrays = make_case(cfg, case, _steps(case), seed)
-    core_mod = pytest.importorskip("ec_hw.gateware.core")
-    params["cycles_per_env_step"] = int(core_mod.cycles_per_env_step(cfg.net(), cfg.core()))
+    params["cycles_per_env_step"] = int(cycles_per_env_step(cfg.net(), cfg.core()))
     run_bench(_build(cfg), "core_bench", run_name=case, params=params, arrays=arrays)
 
 
