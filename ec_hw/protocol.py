@@ -484,3 +484,23 @@ class WireFormat:
         for w in words:
             out += w.to_bytes(self.word_bytes, "little")
         return bytes(out)
+
+
+# -- link budget -------------------------------------------------------------------------------
+
+def step_wire_bytes(wire: WireFormat, n_active: int) -> tuple[int, int]:
+    """Bytes on the wire of one STEP request and its reply, framing included."""
+    return (FRAME_OVERHEAD + wire.step_request_len(n_active),
+            FRAME_OVERHEAD + wire.step_reply_len(n_active))
+
+
+def step_time(wire: WireFormat, n_active: int, *, compute_s: float, baud: float | None = None,
+              bytes_per_s: float | None = None, round_trip_s: float = 0.0) -> float:
+    """Seconds per STEP (one env step of ``n_active`` members), stop-and-wait.
+
+    ``baud`` for a UART (8N1: 10 bits per byte) or ``bytes_per_s`` for a byte pipe such as
+    PCIe; ``round_trip_s`` is the fixed latency per exchange, ``compute_s`` the device's STEP.
+    """
+    req, rep = step_wire_bytes(wire, n_active)
+    rate = bytes_per_s if bytes_per_s is not None else baud / 10.0
+    return (req + rep) / rate + round_trip_s + compute_s
