@@ -258,3 +258,27 @@ def test_device_refuses_bad_frames_and_keeps_working(board):
     st = dev.status()
     assert st["frames_bad"] >= 1
     dev.close()
+
+
+@pytest.mark.slow  # builds the N=256 virtual board (~2-3 min) and simulates ~1 M cycles
+def test_end_to_end_hopper_size():
+    from ec_hw.boardsim import VirtualBoard
+
+    net, core = NetConfig(), CoreConfig(slots=4)
+    layout = GenomeLayout.of(net)
+    rng = np.random.default_rng(0)
+    genomes = pack_genome(rng.random((core.slots, layout.n_conn)) < 0.5, layout)
+    xs = rng.integers(-8000, 8000, size=(24, core.slots, net.obs_dim)).astype(np.int32)
+    fx = FixedNet(net, core)
+    state = NetState.zeros(core.slots, layout)
+    want = np.array([net_step(fx.p, fx.lay, x, genomes, state) for x in xs])
+    with VirtualBoard(net, core) as vb:
+        dev = Device(SerialTransport(vb.port), timeout=30.0)
+        backend = DeviceBackend(dev, net, core, own_device=True)
+        backend.load(genomes)
+        backend.reset(np.ones(core.slots, bool))
+        got = np.array([backend.step_q(x) for x in xs])
+        from ec_hw.gateware.core import cycles_per_env_step
+        assert dev.status()["cycles"] == cycles_per_env_step(net, core)
+        backend.close()
+    assert np.array_equal(got, want) and np.count_nonzero(want) > 0
