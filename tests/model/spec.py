@@ -200,7 +200,8 @@ class SpecNet:
                 u = sat(raw_u, c.S)
                 self._check("u", u, _fits_signed(u, c.S))
                 d = u - self.v[j]
-                self.ext.see("u-v", d)
+                # One more bit than the state: v lags u (17 x 25 bit product at S = 24).
+                self._check("u-v", d, _fits_signed(d, c.S + 1))
                 v = self.v[j] + rs(self._product("B_M*(u-v)", c.B_M * d), c.K)
                 self._check("v", v, _fits_signed(v, c.S))
                 spike = 1 if v > c.VTH_Q else 0
