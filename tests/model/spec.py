@@ -68,7 +68,8 @@ class SpecConstants:
         self.R_IN = net.r_in
         m = max(self.NE, self.NI)
         self.M = m
-        self.ISYN_BOUND = (self.R_Q * m + 0.5) / (1 - self.A_SYN / 2 ** self.K)
+        leak = 1 - self.A_SYN / 2 ** self.K
+        self.ISYN_BOUND = (self.R_Q * m + 0.5) / leak if leak > 0 else math.inf
         self.ACC_MAX = m * self.RATE_Q
         self.ACC_BITS = self.ACC_MAX.bit_length() + 1
         self.OUT_SHIFT = self.F + self.KO - self.AF
