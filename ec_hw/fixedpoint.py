@@ -215,7 +215,8 @@ def derive(net: NetConfig, core: CoreConfig) -> FixedPoint:
         raise ValueError(f"alpha_syn quantizes to {fp.a_syn}, outside 1..2**{k}-1")
     for name in ("b_m", "b_out"):
         if not 0 < getattr(fp, name) < half:
-            raise ValueError(f"{name} quantizes to {getattr(fp, name)}; it must lie in 1..2**{k-1}-1 "
+            raise ValueError(f"{name} quantizes to {getattr(fp, name)}; it must lie in "
+                             f"1..2**{k-1}-1 "
                              f"(dt/tau too large or decay_bits too small)")
     smax = 1 << (core.state_bits - 1)
     if fp.isyn_bound >= smax:
