@@ -247,9 +247,9 @@ def quantize_obs(obs: np.ndarray, mean: np.ndarray, std: np.ndarray, fp: FixedPo
     int32 array (..., D)
     """
     z = normalize_obs(obs, mean, std)
-    scaled = fp.r_in * z * float(1 << fp.frac_bits)
     lim = float(1 << (fp.obs_bits - 1))
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # huge |z| becomes inf, then saturates
+        scaled = fp.r_in * z * float(1 << fp.frac_bits)
         scaled = np.where(np.isnan(scaled), 0.0, scaled)
         q = np.rint(np.clip(scaled, -lim, lim - 1))
     return q.astype(np.int32)
