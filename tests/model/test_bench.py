@@ -63,3 +63,31 @@ def test_dense_float32_network_is_the_reference_network():
         assert same.mean() >= 0.9
         assert np.abs(act32 - act64)[same].max() < 1e-4
     assert ref.spk.any()
+
+
+def test_quant_cost_reports_random_networks_and_a_run(tmp_path):
+    from ec_hw.config import CoreConfig, TrainConfig
+    from ec_hw.train.checkpoint import save_checkpoint, write_config
+    from ec_hw.train.run import initial_state
+
+    cfg = TrainConfig(env_id="InvertedPendulum-v5", pop_size=8, max_episode_steps=30,
+                      eval_episodes=2)
+    net = NetConfig(n_neurons=32, obs_dim=4, act_dim=1)
+    core = CoreConfig()
+    state = initial_state(cfg, net)
+    state.params = np.random.default_rng(0).random(state.params.shape)  # a non-empty network
+    write_config(tmp_path, cfg, net, core)
+    save_checkpoint(tmp_path / "checkpoint.npz", state, cfg, net, core)
+    spec = importlib.util.spec_from_file_location("quant_cost", ROOT / "bench" / "quant_cost.py")
+    qc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(qc)
+    res = qc.main(["--neurons", "32", "--obs-dim", "4", "--networks", "3", "--env-steps", "2",
+                   "--run", str(tmp_path), "--episodes", "2", "--json", str(tmp_path / "q.json")])
+    rows = res["random_networks"]["per_env_step"]
+    assert len(rows) == 2 and all(0.9 <= r["spike_agreement"] <= 1 for r in rows)
+    assert all(0 <= r["action_rmse"] <= 2 for r in rows)
+    run = res["run"]
+    for target in ("model", "float"):
+        assert len(run[f"returns_{target}"]) == 2
+        assert all(0 < r <= 30 for r in run[f"returns_{target}"])
+    assert json.loads((tmp_path / "q.json").read_text())["run"]["env_id"] == cfg.env_id
