@@ -106,11 +106,7 @@ def build_boardsim(net: NetConfig, core: CoreConfig, *, divisor: int = SIM_DIVIS
         cmd = ["verilator", "--cc", "--exe", "--build", "-O3", "--x-assign", "fast",
                "--x-initial", "fast", "--noassert", "-Wno-fatal", "-Wno-lint", "-Wno-style",
                "--top-module", "ec_hw_top", "--prefix", "Vec_hw_top", "-j", str(jobs),
-               "-CFLAGS", "-O2", "-o", "boardsim",
-               # The PyPI wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which hands the
-               # precompiled header to the compiler as an input file; supply the flag.
-               "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include",
-               "ec_hw_top.v", "main.cpp"]
+               "-CFLAGS", "-O2", "-o", "boardsim", "ec_hw_top.v", "main.cpp"]
         t0 = time.monotonic()
         res = subprocess.run(cmd, cwd=work, env=tool_env(), capture_output=True, text=True)
         (work / "verilator.log").write_text(res.stdout + res.stderr)
