@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import NetConfig
+from ..config import CoreConfig, NetConfig
 
 __all__ = ["Backend", "Evaluator", "EvalJob", "EvalResult"]
 
@@ -59,6 +59,8 @@ class EvalJob:
 
     env_id: str
     net: NetConfig
+    core: CoreConfig = CoreConfig()
+    """Fixed-point widths (the observation encoding of fixed-point backends depends on them)."""
     obs_mean: np.ndarray
     obs_std: np.ndarray
     env_seeds: np.ndarray
@@ -71,6 +73,10 @@ class EvalJob:
     """Generation seed of seed-based members."""
     rho_q: np.ndarray | None = None
     """(n_conn,) uint16 quantized rho of seed-based members."""
+    es_center: np.ndarray | None = None
+    """ES only: (n_params,) float64 center; member ``m`` is ``center +- sigma * eps_{m // 2}``
+    with the noise regenerated from ``(gen_seed, m // 2)``."""
+    es_sigma: float = 0.0
     max_episode_steps: int = 1000
     healthy_reward: bool = True
     """If False, fitness excludes the env's survival bonus (the reported return never does)."""

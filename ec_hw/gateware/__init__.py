@@ -1,0 +1,1 @@
+"""Amaranth gateware of the LIF core: one ``wiring.Component`` per block (see STYLE.md)."""
