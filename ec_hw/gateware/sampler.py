@@ -16,13 +16,14 @@ Throughput: one Threefry block (four connections) per cycle, i.e. 4 bits/cycle; 
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
 from ..config import CoreConfig, NetConfig
+from ..coremap import addr_bits
 
 __all__ = ["Threefry2x32", "SampleUnit", "ROUNDS", "LANES", "rho_words", "rho_word_count",
            "load_layout", "sample_cycles", "threefry_latency"]
@@ -143,16 +144,13 @@ def _matrices(net: NetConfig, core: CoreConfig):
             (net.act_dim, net.n_neurons, wpr)]
 
 
-def _addr_bits(net: NetConfig, core: CoreConfig) -> int:
-    # Same width as the core's load port: addresses every word of the deepest matrix.
-    depth = max(core.slots * rows * wpr for rows, _, wpr in _matrices(net, core))
-    return max(1, (depth - 1).bit_length())
-
-
 def load_layout(net: NetConfig, core: CoreConfig) -> data.StructLayout:
-    """Payload of the core's ``load`` port: ``{matrix: 2, addr: addr_bits, data: word_bits}``."""
-    return data.StructLayout({"matrix": 2, "addr": _addr_bits(net, core),
-                              "data": core.word_bits})
+    """Payload of the core's ``load`` port: ``{matrix: 2, addr: addr_bits, data: word_bits}``.
+
+    Equal to ``Core(net, core).load_layout``, so ``wiring.connect(m, unit.load, core.load)``.
+    """
+    return data.StructLayout({"matrix": unsigned(2), "addr": unsigned(addr_bits(net, core)),
+                              "data": unsigned(core.word_bits)})
 
 
 def rho_word_count(net: NetConfig) -> int:
@@ -230,10 +228,12 @@ class SampleUnit(wiring.Component):
 
     Members
     -------
-    cmd : In(stream {slot, gen_seed: unsigned(32), member: unsigned(32)})
+    cmd : In(stream {slot: unsigned(ceil_log2(slots)), gen_seed: unsigned(32),
+                     member: unsigned(32)})
         Sample member ``member`` of the generation whose seed is ``gen_seed``
-        (:func:`ec_hw.model.sampler.generation_seed`) into member slot ``slot``. Accepted only
-        while idle (``cmd.ready = ~busy``).
+        (:func:`ec_hw.model.sampler.generation_seed`) into member slot ``slot``
+        (``slot < core.slots``; a larger value addresses words past the core's memories).
+        Accepted only while idle (``cmd.ready = ~busy``).
     rho_load : In(stream {addr: unsigned(ceil_log2(ceil(n_conn/4))), data: unsigned(64)})
         Write rho memory word ``addr`` (:func:`rho_words`: four 16-bit ``rho_q`` values, lane
         0 in the low bits). Accepted only while idle (``rho_load.ready = ~busy``), one word per
@@ -268,9 +268,11 @@ class SampleUnit(wiring.Component):
         self.cycles = sample_cycles(net, core, rounds_per_stage)
         super().__init__({
             "cmd": In(stream.Signature(data.StructLayout(
-                {"slot": max(1, ceil_log2(core.slots)), "gen_seed": 32, "member": 32}))),
+                {"slot": unsigned(ceil_log2(core.slots)), "gen_seed": unsigned(32),
+                 "member": unsigned(32)}))),
             "rho_load": In(stream.Signature(data.StructLayout(
-                {"addr": max(1, ceil_log2(self.n_blocks)), "data": LANES * _RHO_BITS}))),
+                {"addr": unsigned(max(1, ceil_log2(self.n_blocks))),
+                 "data": unsigned(LANES * _RHO_BITS)}))),
             "load": Out(stream.Signature(load_layout(net, core))),
             "busy": Out(1),
         })

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import gc
+import warnings
+
 import numpy as np
 import pytest
-from amaranth.hdl import Shape, UnusedElaboratable
+from amaranth.hdl import Fragment, Shape, UnusedElaboratable
 from amaranth.sim import Simulator
 
 from ec_hw.config import CoreConfig, NetConfig
+from ec_hw.coremap import genome_to_words, slot_words, word_ints
 from ec_hw.gateware.sampler import (
     SampleUnit,
     Threefry2x32,
@@ -17,7 +21,7 @@ from ec_hw.gateware.sampler import (
     sample_cycles,
     threefry_latency,
 )
-from ec_hw.model.packing import GenomeLayout, unpack_genome
+from ec_hw.model.packing import GenomeLayout
 from ec_hw.model.sampler import generation_seed, sample_members, threefry2x32
 
 KAT = [
@@ -49,6 +53,16 @@ async def stream_get(ctx, port, n, rng=None, p_stall=0.0):
             out.append(payload)
     ctx.set(port.ready, 0)
     return out
+
+
+def _raises(exc, match, fn, *args, **kwargs):
+    """pytest.raises for constructors of Elaboratables: the half-built object is collected
+    here, so its UnusedElaboratable warning does not surface in a later test."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnusedElaboratable)
+        with pytest.raises(exc, match=match):
+            fn(*args, **kwargs)
+        gc.collect()
 
 
 def _run(dut, testbenches, deadline_cycles=None):
@@ -109,32 +123,17 @@ def test_threefry_one_block_per_cycle_and_latency():
     assert [y for _, y in seen[:n]] == [threefry2x32(7, 9, c, 0) for c in range(n)]
 
 
-@pytest.mark.filterwarnings("ignore", category=UnusedElaboratable)
 @pytest.mark.parametrize("bad", [0, 3, 7, 40, -2, 2.0, True])
 def test_threefry_rejects_bad_rounds_per_stage(bad):
-    with pytest.raises(ValueError, match=rf"rounds_per_stage must be a positive divisor of 20, "
-                                         rf"not {bad!r}"):
-        Threefry2x32(bad)
+    _raises(ValueError, rf"rounds_per_stage must be a positive divisor of 20, not {bad!r}",
+            Threefry2x32, bad)
 
 
-# --- expected words: the word map of CORE_INTERFACE.md, restated ----------------------------
+# --- expected words: the host-side word map (ec_hw.coremap) of the golden model's genome ----
 def expected_words(genome, net: NetConfig, core: CoreConfig, slot: int):
     """(matrix, addr, data) of one packed genome in load order (rows padded to word_bits)."""
-    lay = GenomeLayout.of(net)
-    flat = unpack_genome(genome, lay)
-    n, ni, a, w = net.n_neurons, net.n_inputs, net.act_dim, core.word_bits
-    out = []
-    c0 = 0
-    for mi, (rows, cols) in enumerate(((n, ni), (n, n), (a, n))):
-        wpr = -(-cols // w)
-        for r in range(rows):
-            row = flat[c0 + r * cols: c0 + (r + 1) * cols]
-            for k in range(wpr):
-                chunk = row[k * w:(k + 1) * w]
-                data = sum(1 << i for i, bit in enumerate(chunk) if bit)
-                out.append((mi, (slot * rows + r) * wpr + k, data))
-        c0 += rows * cols
-    return out
+    w = slot_words(genome_to_words(genome, net, core), slot, net, core)
+    return list(zip(w.matrix.tolist(), w.addr.tolist(), word_ints(w.data), strict=True))
 
 
 def _rho(rng, net, kind):
@@ -263,22 +262,37 @@ def test_sample_cycles_default_hopper():
     assert sample_cycles(aligned, core) == 12 + (256 * 24 + 256 * 256 + 3 * 256) // 4
 
 
-@pytest.mark.filterwarnings("ignore", category=UnusedElaboratable)
 def test_interface_and_errors():
     net, core = NetConfig(n_neurons=32, obs_dim=3, act_dim=2), CoreConfig(slots=2)
     dut = SampleUnit(net, core)
     assert dut.load.payload.shape() == load_layout(net, core)
+    Fragment.get(dut, None)
     # addr addresses the deepest matrix of all slots: W_rec, 2 * 32 rows * 1 word.
     assert Shape.cast(load_layout(net, core)["addr"].shape).width == 6
     assert Shape.cast(load_layout(net, core)["data"].shape).width == 64
-    with pytest.raises(TypeError, match="net must be a NetConfig, not 3"):
-        SampleUnit(3, core)
-    with pytest.raises(TypeError, match="core must be a CoreConfig, not None"):
-        SampleUnit(net, None)
-    with pytest.raises(ValueError, match="rounds_per_stage must be a positive divisor of 20, "
-                                         "not 6"):
-        SampleUnit(net, core, rounds_per_stage=6)
+    _raises(TypeError, "net must be a NetConfig, not 3", SampleUnit, 3, core)
+    _raises(TypeError, "core must be a CoreConfig, not None", SampleUnit, net, None)
+    _raises(ValueError, "rounds_per_stage must be a positive divisor of 20, not 6", SampleUnit,
+            net, core, rounds_per_stage=6)
     with pytest.raises(ValueError, match=r"rho_q has shape \(4,\), expected \(1280,\)"):
         rho_words(np.zeros(4, np.uint16), net)
     w = rho_words(np.arange(net.n_conn) % 65536, net)
     assert w.shape == (320,) and int(w[1]) == 4 | 5 << 16 | 6 << 32 | 7 << 48
+
+
+@pytest.mark.parametrize("slots,word_bits", [(1, 64), (3, 32)])
+def test_load_port_connects_to_core(slots, word_bits):
+    from amaranth.hdl import Module
+    from amaranth.lib import wiring
+
+    from ec_hw.gateware.core import Core
+
+    net = NetConfig(n_neurons=32, obs_dim=3, act_dim=2)
+    core_cfg = CoreConfig(slots=slots, word_bits=word_bits)
+    m = Module()
+    m.submodules.unit = unit = SampleUnit(net, core_cfg)
+    m.submodules.core = core = Core(net, core_cfg)
+    wiring.connect(m, unit.load, core.load)
+    assert unit.load.signature.members["payload"].shape == core.load_layout
+    assert unit.cmd.payload.slot.shape() == core.cmd.payload.slot.shape()
+    Fragment.get(m, None)  # the joined design elaborates
