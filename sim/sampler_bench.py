@@ -73,3 +73,41 @@ async def sampler_matches_golden_model(dut):
             raise AssertionError(f"{where} member {cmd}: {cycles} cycles from cmd to the last "
                                  f"load transfer, sample_cycles() says {p['sample_cycles']}")
         await tb.cycles(1 + k % 3)  # vary the gap between members
+
+
+@bench_test
+async def sampled_core_matches_golden_model(dut):
+    """SampleUnit.load -> Core.load: members sampled on the device drive the core's actions."""
+    p, arr = bench_params()
+    where = f"[{p['config']} sampled core]"
+    tb = TB(dut, p["ports"], seed=p["seed"], idle_prob=p["idle_prob"],
+            stall_prob=p["stall_prob"])
+    await tb.start()
+    await tb.src["rho_load"].send_all({"addr": i, "data": int(w)}
+                                      for i, w in enumerate(arr["rho_words"]))
+    slot_field = "slot" in tb.ports["sample"]["fields"]
+    timeout = 4 * p["sample_cycles"] + 2000
+    for slot, gen_seed, member in p["cmds"]:
+        payload = {"gen_seed": gen_seed, "member": member}
+        if slot_field:
+            payload["slot"] = slot
+        await tb.src["sample"].send(payload)
+        await tb.wait_until(dut.busy, 0, timeout)
+    s, d, a = p["slots"], p["obs_dim"], p["act_dim"]
+    x_q, exp_act = arr["x_q"], arr["exp_act"]
+    for t in range(p["steps"]):
+        for m in range(s):
+            for i in range(d):
+                obs = {"index": i, "value": int(x_q[t, m, i])}
+                if slot_field:
+                    obs["slot"] = m
+                await tb.src["obs"].send(obs)
+        await tb.src["cmd"].send({"op": 0, **({"slot": 0} if slot_field else {})})
+        acts = await tb.snk["act"].recv_n(s * a, p["step_timeout"])
+        for k, got in enumerate(acts):
+            m, i = divmod(k, a)
+            if got["value"] != int(exp_act[t, m, i]):
+                raise AssertionError(f"{where} env step {t}, slot {m}, action {i}: core "
+                                     f"{got['value']}, golden model {int(exp_act[t, m, i])} "
+                                     f"(member {p['cmds'][m]})")
+        await tb.wait_until(dut.busy, 0, p["step_timeout"])

@@ -18,11 +18,17 @@ import zlib
 
 import numpy as np
 import pytest
+from amaranth.hdl import Module
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
 from cocotb_util import build, run_bench
 
 from ec_hw.config import CoreConfig, NetConfig
 from ec_hw.coremap import genome_to_words, limbs, slot_words
+from ec_hw.fixedpoint import quantize_obs
+from ec_hw.gateware.core import Core, cycles_per_env_step
 from ec_hw.gateware.sampler import SampleUnit, rho_words, sample_cycles
+from ec_hw.model.core import FixedNet, NetState
 from ec_hw.model.packing import GenomeLayout
 from ec_hw.model.sampler import generation_seed, sample_members
 
@@ -91,7 +97,7 @@ def _run(cfg: Cfg):
     seed = zlib.crc32(f"sampler/{cfg.id}/{cfg.members}".encode())
     params, arrays = make_case(cfg, seed)
     run_bench(_BUILDS[cfg], "sampler_bench", run_name=f"m{cfg.members}", params=params,
-              arrays=arrays)
+              arrays=arrays, testcase="sampler_matches_golden_model")
 
 
 @pytest.mark.parametrize("cfg", [pytest.param(c, id=c.id) for c in DEFAULT])
@@ -103,6 +109,72 @@ def test_sampler_matches_golden_model(cfg):
 @pytest.mark.parametrize("cfg", [pytest.param(c, id=f"{c.id}_m{c.members}") for c in SLOW])
 def test_sampler_matrix(cfg):
     _run(cfg)
+
+
+class SampledCore(wiring.Component):
+    """Test top: the sampler's ``load`` wired straight into the core's ``load``.
+
+    ``rho_load`` and ``sample`` (the unit's ``cmd``) feed the unit; ``obs``, ``cmd`` and ``act``
+    are the core's; ``busy`` is high while either is busy.
+    """
+
+    def __init__(self, net: NetConfig, core: CoreConfig):
+        self.unit = SampleUnit(net, core)
+        self.core = Core(net, core)
+        def sig(port):
+            return stream.Signature(port.payload.shape())
+
+        u, c = self.unit, self.core
+        super().__init__({"rho_load": In(sig(u.rho_load)), "sample": In(sig(u.cmd)),
+                          "obs": In(sig(c.obs)), "cmd": In(sig(c.cmd)), "act": Out(sig(c.act)),
+                          "busy": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.unit = unit = self.unit
+        m.submodules.core = core = self.core
+        wiring.connect(m, unit.load, core.load)
+        wiring.connect(m, wiring.flipped(self.rho_load), unit.rho_load)
+        wiring.connect(m, wiring.flipped(self.sample), unit.cmd)
+        wiring.connect(m, wiring.flipped(self.obs), core.obs)
+        wiring.connect(m, wiring.flipped(self.cmd), core.cmd)
+        wiring.connect(m, core.act, wiring.flipped(self.act))
+        m.d.comb += self.busy.eq(unit.busy | core.busy)
+        return m
+
+
+def make_sampled_core_case(cfg: Cfg, steps: int, seed: int) -> tuple[dict, dict]:
+    """Members sampled into every slot, random observations, the golden model's actions."""
+    net, core = cfg.net(), cfg.core()
+    params, arrays = make_case(dataclasses.replace(cfg, members=cfg.slots), seed)
+    params["cmds"] = [(m, gs, member) for m, (_, gs, member) in enumerate(params["cmds"])]
+    rng = np.random.default_rng(seed + 1)
+    fnet = FixedNet(net, core)
+    lanes = np.stack([(arrays["rho_words"] >> np.uint64(16 * k)) & np.uint64(0xFFFF)
+                      for k in range(4)], axis=1).reshape(-1)[:net.n_conn].astype(np.uint16)
+    genomes = [sample_members(gs, np.array([member]), lanes, fnet.layout)[0]
+               for _, gs, member in params["cmds"]]
+    d = net.obs_dim
+    x_q = quantize_obs(rng.standard_normal((steps, cfg.slots, d)) * 2.0, np.zeros(d),
+                       np.ones(d), fnet.fp).astype(np.int64)
+    state = NetState.zeros(cfg.slots, fnet.layout)
+    exp_act = np.zeros((steps, cfg.slots, net.act_dim), np.int64)
+    for t in range(steps):
+        for m in range(cfg.slots):
+            exp_act[t, m] = fnet.step_one(x_q[t, m], genomes[m], state, index=m)[0]
+    params.update(steps=steps, slots=cfg.slots, obs_dim=d, act_dim=net.act_dim,
+                  step_timeout=4 * cycles_per_env_step(net, core) + 2000)
+    return params, {"rho_words": arrays["rho_words"], "x_q": x_q, "exp_act": exp_act}
+
+
+def test_sampled_members_drive_the_core():
+    """End to end on the device: rho -> SampleUnit -> Core.load -> STEP -> actions."""
+    cfg = Cfg(32, dims=(3, 2), slots=2)
+    params, arrays = make_sampled_core_case(cfg, steps=12, seed=7)
+    assert (arrays["exp_act"] != 0).any()
+    hdl = build(SampledCore(cfg.net(), cfg.core()), name=f"sampled_core_{cfg.id}")
+    run_bench(hdl, "sampler_bench", run_name="sampled_core", params=params, arrays=arrays,
+              testcase="sampled_core_matches_golden_model")
 
 
 def test_cases_reach_the_extremes():
