@@ -167,6 +167,7 @@ def make_sampled_core_case(cfg: Cfg, steps: int, seed: int) -> tuple[dict, dict]
     return params, {"rho_words": arrays["rho_words"], "x_q": x_q, "exp_act": exp_act}
 
 
+@pytest.mark.slow  # one more Verilator build of the core (minutes on a loaded 2-core runner)
 def test_sampled_members_drive_the_core():
     """End to end on the device: rho -> SampleUnit -> Core.load -> STEP -> actions."""
     cfg = Cfg(32, dims=(3, 2), slots=2)

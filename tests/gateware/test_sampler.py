@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from amaranth.hdl import Fragment, Shape, UnusedElaboratable
+from amaranth.hdl import ClockDomain, Fragment, Module, Shape, UnusedElaboratable
 from amaranth.sim import Simulator
 
 from ec_hw.config import CoreConfig, NetConfig
@@ -282,7 +282,6 @@ def test_interface_and_errors():
 
 @pytest.mark.parametrize("slots,word_bits", [(1, 64), (3, 32)])
 def test_load_port_connects_to_core(slots, word_bits):
-    from amaranth.hdl import Module
     from amaranth.lib import wiring
 
     from ec_hw.gateware.core import Core
@@ -296,3 +295,46 @@ def test_load_port_connects_to_core(slots, word_bits):
     assert unit.load.signature.members["payload"].shape == core.load_layout
     assert unit.cmd.payload.slot.shape() == core.cmd.payload.slot.shape()
     Fragment.get(m, None)  # the joined design elaborates
+
+
+def test_sample_unit_refuses_cmd_and_rho_while_busy_and_keeps_rho_over_reset():
+    net = NetConfig(n_neurons=16, obs_dim=2, act_dim=1)
+    core = CoreConfig(word_bits=16)
+    rho = _rho(np.random.default_rng(9), net, "random")
+    dut = SampleUnit(net, core)
+    top = Module()
+    top.domains.sync = cd = ClockDomain()
+    top.submodules.dut = dut
+    words = rho_words(rho, net)
+    n_words = len(expected_words(np.zeros(GenomeLayout.of(net).n_words, np.uint64), net,
+                                 core, 0))
+    runs = []
+
+    async def tb(ctx):
+        await stream_put(ctx, dut.rho_load, [{"addr": i, "data": int(v)}
+                                             for i, v in enumerate(words)])
+        for k in range(2):
+            ctx.set(dut.cmd.valid, 1)
+            ctx.set(dut.cmd.payload, {"gen_seed": 5, "member": k})
+            await ctx.tick()
+            ctx.set(dut.cmd.valid, 0)
+            got = []
+            ctx.set(dut.load.ready, 1)
+            while len(got) < n_words:
+                assert ctx.get(dut.busy) and not ctx.get(dut.cmd.ready)
+                assert not ctx.get(dut.rho_load.ready)
+                _, _, valid, payload = await ctx.tick().sample(dut.load.valid, dut.load.payload)
+                if valid:
+                    got.append((int(payload.matrix), int(payload.addr), int(payload.data)))
+            assert not ctx.get(dut.busy) and ctx.get(dut.cmd.ready) and ctx.get(dut.rho_load.ready)
+            runs.append(got)
+            # A reset between members clears the control state, not the rho memory.
+            ctx.set(dut.load.ready, 0)
+            ctx.set(cd.rst, 1)
+            await ctx.tick()
+            ctx.set(cd.rst, 0)
+
+    _run(top, [tb])
+    lay = GenomeLayout.of(net)
+    for k, got in enumerate(runs):
+        assert got == expected_words(sample_members(5, np.array([k]), rho, lay)[0], net, core, 0)
