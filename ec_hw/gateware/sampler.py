@@ -16,6 +16,7 @@ Throughput: one Threefry block (four connections) per cycle, i.e. 4 bits/cycle; 
 
 from __future__ import annotations
 
+import numpy as np
 from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
@@ -164,11 +165,12 @@ def rho_words(rho_q, net: NetConfig):
     Word ``b`` holds ``rho_q[4b + l]`` in bits ``16l .. 16l+15``; the last word is padded with
     zeros. Returns a uint64 array of :func:`rho_word_count` words (write word ``b`` to ``addr b``).
     """
-    import numpy as np
-
     rho_q = np.asarray(rho_q)
     if rho_q.shape != (net.n_conn,):
         raise ValueError(f"rho_q has shape {rho_q.shape}, expected ({net.n_conn},)")
+    if rho_q.dtype.kind not in "iu":
+        raise TypeError(f"rho_q must be an integer array (ec_hw.model.sampler.quantize_rho), "
+                        f"not {rho_q.dtype}")
     if rho_q.dtype != np.uint16:
         if rho_q.min(initial=0) < 0 or rho_q.max(initial=0) > 0xFFFF:
             raise ValueError("rho_q values must lie in 0..65535")
@@ -197,8 +199,8 @@ def sample_cycles(net: NetConfig, core: CoreConfig, rounds_per_stage: int = 2) -
 
     ``ceil(n_conn / 4)`` Threefry blocks at one per cycle; a block takes one extra cycle per
     word boundary (end of a word or of a row) that falls on lane 0..2 of the block, except the
-    genome's last connection (``splits``). With 4 | 2D and 4 | N (or ``N*2D`` and every row
-    length a multiple of 4) no boundary splits a block; the default Hopper network
+    genome's last connection (``splits``). When both row lengths (2D and N) are multiples of
+    4, no boundary splits a block; the default Hopper network
     (N=256, D=11, W=64) has 128 splits (half of the 22-bit W_in rows end mid-block) in
     17984 blocks. Every stall cycle of ``load`` adds at most one cycle.
     """

@@ -276,6 +276,10 @@ def test_interface_and_errors():
             net, core, rounds_per_stage=6)
     with pytest.raises(ValueError, match=r"rho_q has shape \(4,\), expected \(1280,\)"):
         rho_words(np.zeros(4, np.uint16), net)
+    with pytest.raises(TypeError, match="rho_q must be an integer array"):
+        rho_words(np.full(net.n_conn, 0.5), net)
+    with pytest.raises(ValueError, match="rho_q values must lie in 0..65535"):
+        rho_words(np.full(net.n_conn, 65536), net)
     w = rho_words(np.arange(net.n_conn) % 65536, net)
     assert w.shape == (320,) and int(w[1]) == 4 | 5 << 16 | 6 << 32 | 7 << 48
 
