@@ -102,7 +102,7 @@ def test_threefry_matches_model_kat_and_random(rps):
 
 
 def test_threefry_one_block_per_cycle_and_latency():
-    dut = Threefry2x32(2)
+    dut = Threefry2x32()
     n = 32
     seen = []
 
@@ -148,7 +148,7 @@ def _rho(rng, net, kind):
     return rho
 
 
-def _sample_on_sim(net, core, rho_q, cmds, *, rng=None, p_stall=0.0, p_idle=0.0, rps=2,
+def _sample_on_sim(net, core, rho_q, cmds, *, rng=None, p_stall=0.0, p_idle=0.0, rps=1,
                    measure=False):
     """Load rho, run each (slot, gen_seed, member) command; return the load payloads."""
     dut = SampleUnit(net, core, rounds_per_stage=rps)
@@ -257,9 +257,10 @@ def test_sample_unit_cycles_formula(net_id):
 def test_sample_cycles_default_hopper():
     net, core = NetConfig(), CoreConfig()
     assert rho_word_count(net) == 17984
-    assert sample_cycles(net, core) == 10 + 2 + 17984 + 128
+    assert sample_cycles(net, core) == 20 + 2 + 17984 + 128
+    assert sample_cycles(net, core, 2) == 10 + 2 + 17984 + 128
     aligned = NetConfig(obs_dim=12)  # 2D = 24: every row ends on lane 3
-    assert sample_cycles(aligned, core) == 12 + (256 * 24 + 256 * 256 + 3 * 256) // 4
+    assert sample_cycles(aligned, core) == 22 + (256 * 24 + 256 * 256 + 3 * 256) // 4
 
 
 def test_interface_and_errors():
