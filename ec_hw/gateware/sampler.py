@@ -63,11 +63,12 @@ class Threefry2x32(wiring.Component):
         Each round is a 32-bit add, a constant rotate (wiring) and an XOR, so a stage is
         ``rounds_per_stage`` carry chains deep (plus two key-injection adds every 4 rounds).
         Every stage holds 64 state bits, the 64-bit key (except the last stage) and a valid
-        bit: ``(20 / rounds_per_stage) * 129 - 64`` flip-flops; the LUT count barely changes.
-        Measured (Yosys ``synth_xilinx``; nextpnr on an LFE5U-25F, speed grade 6):
-        1 -> 20 stages, 2516 FF, 128 MHz on ECP5; 2 -> 10 stages, 1226 FF / 1021 LUT
-        (xc7), 90 MHz on ECP5; 4 -> 5 stages, 49 MHz on ECP5. The default 1 leaves margin at
-        the Arty's 100 MHz; the ULX3S's 25 MHz needs no more than 4.
+        bit: ``(20 / rounds_per_stage) * 129 - 64`` flip-flops.
+        Measured (Yosys ``synth_xilinx`` for xc7; nextpnr-ecp5 on an LFE5U-25F, grade 6):
+        1 -> 20 stages, 1663 LUT / 2516 FF / 248 CARRY4, 128 MHz on ECP5;
+        2 -> 10 stages, 1021 LUT / 1226 FF / 248 CARRY4, 90 MHz on ECP5;
+        4 -> 5 stages, 49 MHz on ECP5. The default 1 leaves margin at the Arty's 100 MHz;
+        the ULX3S's 25 MHz is met with 4.
 
     Members
     -------
