@@ -30,7 +30,7 @@ _TRAIN_FLAGS = {  # flag dest -> TrainConfig field
     "lr": "lr", "eps": "eps", "sigma": "sigma", "weight_decay": "weight_decay",
     "episodes": "episodes", "eval_episodes": "eval_episodes",
     "max_episode_steps": "max_episode_steps", "healthy_reward": "healthy_reward",
-    "seed": "seed", "target": "target", "workers": "workers",
+    "seed": "seed", "target": "target", "workers": "workers", "sampling": "sampling",
 }
 _RESUMABLE = {"generations", "workers", "port", "board", "stop_at", "quiet"}
 
@@ -45,6 +45,10 @@ def _add_train(sub) -> None:
                         "(default), float = float64 reference, sim = Verilated core behind a "
                         "pseudo-terminal, fpga = a board on --port")
     p.add_argument("--algo", choices=["ec", "es"], help="ec (default) or the ES-RSNN baseline")
+    p.add_argument("--sampling", choices=["host", "device"],
+                   help="host (default): members' connections are drawn on the host and "
+                        "loaded; device: the target gets rho once per generation and draws "
+                        "each member from (generation seed, member index) itself")
     p.add_argument("--pop", type=int, help="population size (default 256; paper 10240)")
     p.add_argument("--generations", type=int, help="generations to run (default 60)")
     p.add_argument("--seed", type=int, help="run seed (default 0)")

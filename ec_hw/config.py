@@ -221,6 +221,9 @@ class TrainConfig:
     """Inference target: ``model`` (bit-exact fixed point), ``float``, ``sim``, ``fpga``."""
     workers: int = 2
     """Worker processes that step environments and run inference."""
+    sampling: str = "host"
+    """Where EC members are drawn: ``host`` (connections sent to the target) or ``device``
+    (the target receives rho once per generation and samples from the same seeds)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.env_id, str) or not self.env_id:
@@ -249,6 +252,10 @@ class TrainConfig:
             raise ValueError(f"target must be one of model, float, sim, fpga, not "
                              f"{self.target!r}")
         _positive_int("workers", self.workers)
+        if self.sampling not in ("host", "device"):
+            raise ValueError(f"sampling must be 'host' or 'device', not {self.sampling!r}")
+        if self.sampling == "device" and self.algo != "ec":
+            raise ValueError("sampling 'device' needs algo 'ec' (ES members are not Bernoulli)")
 
 
 def config_from_dict(cls, data: dict):
