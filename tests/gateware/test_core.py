@@ -21,6 +21,7 @@ from ec_hw.gateware.core import (
     OP_RESET_ALL,
     OP_STEP,
     Core,
+    CoreGeometry,
     cycles_per_env_step,
 )
 from ec_hw.model.core import FixedNet, NetState
@@ -185,7 +186,8 @@ def test_core_matches_model(case):
             got = await h.step(ctx, x_q, act_stall=k)
             ref, _ = h.model_step(x_q)
             assert got.tolist() == ref.tolist(), f"actions, step {k}"
-            await h.check_state(ctx, x_q)
+        # The debug reads cost more simulated cycles than the steps: state after the last one.
+        await h.check_state(ctx, x_q)
 
     run(h, body)
     expect = cycles_per_env_step(net, core)
@@ -218,7 +220,7 @@ def test_core_extremes_and_reset():
             ref, _ = h.model_step(x)
             assert got.tolist() == ref.tolist()
             assert got[0].tolist() == [0, 0]
-            await h.check_state(ctx, x)
+        await h.check_state(ctx, x)
         # Every neuron excitatory-driven, x = +max on the +x columns only: everything fires.
         await h.load(ctx, 1, exc_only)
         x = np.array([[lim - 1, lim - 1, -lim, -lim], [lim - 1] * 4])
@@ -244,10 +246,17 @@ def test_core_extremes_and_reset():
     run(h, body)
 
 
+def test_shipped_geometries():
+    """Humanoid's 696-column input rows take 11 words of 64 bits (a non-power-of-two row)."""
+    g = CoreGeometry(NetConfig(obs_dim=348, act_dim=17), CoreConfig())
+    assert (g.per_lane, g.wpr_in, g.wpr, g.chunks) == (64, 11, 4, 44)
+    assert g.cycles_per_substep == 256 + 9
+
+
 def test_cycles_formula_at_default_core():
     net, core = NetConfig(), CoreConfig()
-    # 256 issue cycles (N*N / (lanes*W)) + 8 drain per substep; projection, readout, actions.
-    assert cycles_per_env_step(net, core) == 128 + 5 + 33 * (256 + 8) + 3 * 64 + 4 + 2
+    # 256 issue cycles (N*N / (lanes*W)) + 9 drain per substep; projection, readout, actions.
+    assert cycles_per_env_step(net, core) == 128 + 5 + 33 * (256 + 9) + 3 * 64 + 4 + 2
 
 
 @pytest.mark.parametrize("kw,msg", [
