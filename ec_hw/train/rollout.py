@@ -94,20 +94,21 @@ def run_members(backend: Backend, job: EvalJob, idx: np.ndarray, pool: EnvPool) 
         for i in range(n):
             obs[i] = envs[i].reset(seed=int(job.env_seeds[chunk[i], 0]))[0]
         while active.any():
-            for i in np.flatnonzero(active):
-                obs_count[rows[i]] += 1
-                obs_sum[rows[i]] += obs[i]
-                obs_sumsq[rows[i]] += obs[i] * obs[i]
+            live = np.flatnonzero(active)
+            r_live = rows[live]
+            o_live = obs[live]
+            obs_count[r_live] += 1
+            obs_sum[r_live] += o_live
+            obs_sumsq[r_live] += o_live * o_live
             enc = (quantize_obs(obs, job.obs_mean, job.obs_std, fp) if fixed
                    else normalize_obs(obs, job.obs_mean, job.obs_std))
-            act = backend.step(enc, active)
+            act = unit_to_action(backend.step(enc, active), low, high)
             reset_mask = np.zeros(s, bool)
-            for i in np.flatnonzero(active):
-                o, r, term, trunc, info = envs[i].step(unit_to_action(act[i], low, high))
+            for i in live:
+                o, r, term, trunc, info = envs[i].step(act[i])
                 r = float(r)
                 returns[rows[i]] += r
                 fitness[rows[i]] += r if job.healthy_reward else r - survival_bonus(info)
-                steps[rows[i]] += 1
                 t_ep[i] += 1
                 obs[i] = o
                 if term or trunc or t_ep[i] >= job.max_episode_steps:
@@ -118,6 +119,7 @@ def run_members(backend: Backend, job: EvalJob, idx: np.ndarray, pool: EnvPool) 
                         reset_mask[i] = True
                     else:
                         active[i] = False
+            steps[r_live] += 1
             if reset_mask.any():
                 backend.reset(reset_mask)
     return EvalResult(returns=returns / n_ep, fitness=fitness / n_ep, steps=steps,
