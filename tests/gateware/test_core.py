@@ -24,6 +24,7 @@ from ec_hw.gateware.core import (
     CoreGeometry,
     cycles_per_env_step,
 )
+from ec_hw.gateware.memory import reciprocal
 from ec_hw.model.core import FixedNet, NetState
 from ec_hw.model.packing import GenomeLayout, pack_genome
 from ec_hw.model.projection import input_projection
@@ -273,3 +274,11 @@ def test_core_parameters_are_checked(kw, msg):
 def test_core_needs_configs():
     with pytest.raises(TypeError, match="net must be a NetConfig"):
         Core(CoreConfig(), CoreConfig())
+
+
+@pytest.mark.parametrize("divisor", [3, 5, 11, 44, 87])
+def test_constant_divider_is_exact(divisor):
+    """The load path's reciprocal division, for every address of a 15-bit port."""
+    mult, shift = reciprocal(divisor, 15)
+    x = np.arange(1 << 15, dtype=object)
+    assert ((x * mult) >> shift).tolist() == (x // divisor).tolist()
