@@ -163,6 +163,8 @@ CASES = [
     (64, 5, 2, 3, 0.5, 1, 64, 1),
     (48, 40, 3, 3, 0.75, 4, 16, 1),     # 3 words per W_rec row, 5 per W_in row (divider)
     (32, 4, 1, 33, 0.5, 4, 32, 1),      # the full 33 substeps
+    (16, 2, 1, 3, 0.5, 2, 8, 3),        # narrowest words, three slots (not a power of two)
+    (32, 9, 2, 5, 0.4, 4, 256, 1),      # widest words: one mostly-padding word per row
 ]
 
 
