@@ -199,8 +199,12 @@ def test_core_matches_model(case):
 
 
 def test_core_extremes_and_reset():
-    """No connections, all connections with saturated observations of both signs, RESET."""
-    net = NetConfig(n_neurons=32, obs_dim=4, act_dim=2, substeps=4)
+    """No connections, all connections with saturated observations of both signs, RESET.
+
+    N = 40 with 32-bit words leaves 24 padding bits in every W_rec / W_out row.
+    """
+    n = 40
+    net = NetConfig(n_neurons=n, obs_dim=4, act_dim=2, substeps=4)
     core = CoreConfig(lanes=4, word_bits=32, slots=2)
     h = Harness(net, core)
     fp = h.fx.fp
@@ -209,15 +213,20 @@ def test_core_extremes_and_reset():
     ones = pack_genome(np.ones(net.n_conn, bool), lay)
     zeros = np.zeros(lay.n_words, np.uint64)
     exc_only = np.zeros(net.n_conn, bool)
-    exc_only[:lay.off_rec_bits].reshape(32, 8)[:, :4] = True     # +x columns only
-    rec = exc_only[lay.off_rec_bits:lay.off_out_bits].reshape(32, 32)
+    exc_only[:lay.off_rec_bits].reshape(n, 8)[:, :4] = True     # +x columns only
+    rec = exc_only[lay.off_rec_bits:lay.off_out_bits].reshape(n, n)
     rec[:, :fp.n_exc] = True
     exc_only[lay.off_out_bits:] = True
     exc_only = pack_genome(exc_only, lay)
 
     async def body(ctx):
         await h.load(ctx, 0, zeros)
-        await h.load(ctx, 1, ones)
+        # All connections, written as all-ones words: the padding bits must be ignored.
+        h.genomes[1] = ones
+        words = slot_words(genome_to_words(ones, net, core), 1, net, core)
+        for mat, addr in zip(words.matrix, words.addr, strict=True):
+            await stream_put(ctx, h.dut.load, {"matrix": int(mat), "addr": int(addr),
+                                               "data": (1 << core.word_bits) - 1})
         for x in (np.full((2, 4), lim - 1), np.full((2, 4), -lim), np.full((2, 4), 0)):
             got = await h.step(ctx, x)
             ref, _ = h.model_step(x)
@@ -232,7 +241,7 @@ def test_core_extremes_and_reset():
             ref, _ = h.model_step(x)
             assert got.tolist() == ref.tolist()
         await h.check_state(ctx, x)
-        assert int(h.state.spk[1][0]) == 0xFFFFFFFF, "every neuron of slot 1 fires"
+        assert int(h.state.spk[1][0]) == (1 << n) - 1, "every neuron of slot 1 fires"
         # RESET slot 1 only, then RESET all.
         await stream_put(ctx, h.dut.cmd, {"op": OP_RESET, "slot": 1})
         await h.wait_idle(ctx)
