@@ -92,8 +92,11 @@ class LIFUnit(wiring.Component):
         s2_v = Signal(signed(sb))
         s2_rate_spk = Signal(unsigned(fp.rate_bits))
         s2_rate_rest = Signal(unsigned(fp.rate_bits))
-        rate_spk = s1_rate + rs((fp.rate_q - s1_rate) * fp.b_out, k)
-        rate_rest = s1_rate + rs(-s1_rate * fp.b_out, k)
+        # B_OUT (s RATE_Q - rate) = s B_OUT RATE_Q - B_OUT rate exactly: one product serves
+        # both spike outcomes (B_OUT RATE_Q is a constant).
+        decay = s1_rate * fp.b_out
+        rate_spk = s1_rate + rs(fp.b_out * fp.rate_q - decay, k)
+        rate_rest = s1_rate + rs(-decay, k)
         m.d.sync += [s2_valid.eq(s1_valid), s2_isyn.eq(s1_isyn), s2_v.eq(s1_v),
                      s2_u.eq(sat(s1_isyn + s1_iin, sb)),
                      s2_rate_spk.eq(rate_spk), s2_rate_rest.eq(rate_rest)]
