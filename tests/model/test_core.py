@@ -80,6 +80,7 @@ def test_core_env_step_equals_spec_on_random_networks(case):
     # The case exercised the dynamics: neurons both fired and stayed silent, actions moved.
     fired = spec.ext.count.get("spikes", 0)
     assert 0 < fired < spec.ext.count["neuron-substeps"]
+    assert spec.ext.lo["action"] < spec.ext.hi["action"]
 
 
 @pytest.mark.parametrize("core", [
