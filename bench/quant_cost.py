@@ -27,9 +27,9 @@ from pathlib import Path
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--neurons", type=int, default=256, help="N (default 256)")
-    p.add_argument("--obs-dim", type=int, default=11, help="D (default 11)")
-    p.add_argument("--act-dim", type=int, default=3, help="A (default 3)")
+    p.add_argument("--neurons", type=int, help="N (default 256, or the run's)")
+    p.add_argument("--obs-dim", type=int, help="D (default 11, or the run's)")
+    p.add_argument("--act-dim", type=int, help="A (default 3, or the run's)")
     p.add_argument("--networks", type=int, default=64, help="random networks (default 64)")
     p.add_argument("--env-steps", type=int, default=20, help="horizon in env steps (20)")
     p.add_argument("--seed", type=int, default=0)
@@ -150,6 +150,15 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see tests/model/conftest.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    defaults = {"neurons": 256, "obs_dim": 11, "act_dim": 3}
+    if args.run:  # random networks of the run's shape unless told otherwise
+        from ec_hw.train.checkpoint import read_config
+
+        net = read_config(args.run)[1]
+        defaults = {"neurons": net.n_neurons, "obs_dim": net.obs_dim, "act_dim": net.act_dim}
+    for k, v in defaults.items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
     rn = random_networks(args)
     run = trained_run(args) if args.run else None
     print(report(rn, run))
