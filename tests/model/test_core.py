@@ -303,3 +303,17 @@ def test_quantize_obs_rounds_half_to_even_and_saturates_at_the_edge():
         assert q == (k if k % 2 == 0 else k + 1)
     assert x_q[-4:] == [lim - 1, lim - 1, -lim, -lim]
     assert x_q == [q[0] for q in spec_quantize_obs(obs, np.zeros(1), np.ones(1), net, core)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(12))
+def test_core_env_step_equals_spec_long_random_runs(seed):
+    """Longer episodes on random shapes (slow: the restatement runs ~20k neuron-substeps/s)."""
+    rng = np.random.default_rng(10_000 + seed)
+    n = int(rng.integers(16, 257))
+    net = NetConfig(n_neurons=n, exc_fraction=float(rng.uniform(0.2, 0.8)),
+                    obs_dim=int(rng.integers(1, 24)), act_dim=int(rng.integers(1, 8)),
+                    substeps=int(rng.integers(1, 40)))
+    core = CoreConfig()
+    bits = rng.random(GenomeLayout.of(net).n_conn) < rng.uniform(0.05, 0.95)
+    run_single(net, core, bits, random_obs(rng, net, core, 25, float(rng.uniform(0.3, 3))))
