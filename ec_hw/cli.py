@@ -32,7 +32,7 @@ _TRAIN_FLAGS = {  # flag dest -> TrainConfig field
     "max_episode_steps": "max_episode_steps", "healthy_reward": "healthy_reward",
     "seed": "seed", "target": "target", "workers": "workers",
 }
-_RESUMABLE = {"generations", "workers", "port", "stop_at", "quiet"}
+_RESUMABLE = {"generations", "workers", "port", "board", "stop_at", "quiet"}
 
 
 def _add_train(sub) -> None:
@@ -62,6 +62,7 @@ def _add_train(sub) -> None:
     p.add_argument("--workers", type=int, help="worker processes (default: CPU cores)")
     p.add_argument("--neurons", type=int, help="LIF neurons (default 256)")
     p.add_argument("--port", help="serial port of the board (--target fpga)")
+    p.add_argument("--board", help="board settings for --target sim/fpga (default arty_a7)")
     p.add_argument("--out", type=Path, help="run directory (default runs/<env>__<target>__"
                                              "<seed>__<time>)")
     p.add_argument("--resume", type=Path, metavar="RUN", help="continue the run in RUN")
@@ -132,7 +133,7 @@ def _cmd_train(args) -> int:
     if cfg.target == "fpga" and not args.port:
         raise EcHwError("--target fpga needs --port (the board's serial port)")
     spec = BackendSpec(target=cfg.target, net=net, core=core, algo=cfg.algo, port=args.port,
-                       slots=cfg.pop_size)
+                       slots=cfg.pop_size, board=args.board or "arty_a7")
     with make_evaluator(spec, cfg.workers) as evaluator:
         trainer = (Trainer.resume(cfg, net, core, run_dir, evaluator) if resumed
                    else Trainer(cfg, net, core, run_dir, evaluator))
@@ -253,12 +254,13 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_eval(sub)
     _add_plot(sub)
-    try:  # the hardware link registers its own commands (board-sim)
-        from .boardsim import add_cli as _add_board_sim
-    except ImportError:
-        pass
-    else:
-        _add_board_sim(sub)
+    from .boardsim import add_board_sim_arguments, main_board_sim
+
+    bs = sub.add_parser("board-sim", help="run a virtual board (the core's Verilog in "
+                                          "Verilator) behind a pseudo-terminal",
+                        description=main_board_sim.__doc__)
+    add_board_sim_arguments(bs)
+    bs.set_defaults(func=main_board_sim)
     return parser
 
 

@@ -140,8 +140,9 @@ class ProcessEvaluator(Evaluator):
 
 
 def make_evaluator(spec: BackendSpec, workers: int) -> Evaluator:
-    """Workers > 1 on the in-process targets use processes; hardware runs in-process."""
-    if workers > 1 and spec.target in ("model", "float"):
+    """Workers > 1 use processes (each ``sim`` worker runs its own virtual board); a real
+    board (``fpga``) is driven from this process."""
+    if workers > 1 and spec.target in ("model", "float", "sim"):
         per = max(1, -(-spec.slots // workers))
         from dataclasses import replace
 
