@@ -139,8 +139,19 @@ class ProcessEvaluator(Evaluator):
         self._conns.clear()
 
 
-def make_evaluator(spec: BackendSpec, workers: int) -> Evaluator:
-    """Workers > 1 on the in-process targets use processes; hardware runs in-process."""
+def make_evaluator(spec: BackendSpec, workers: int, cluster: str | None = None) -> Evaluator:
+    """Workers > 1 on the in-process targets use processes; hardware runs in-process.
+
+    With a Ray ``cluster`` address (see :attr:`ec_hw.config.TrainConfig.cluster`), ``workers``
+    Ray actors each run a backend sized for a quarter of their share of ``spec.slots``.
+    """
+    if cluster is not None:
+        from dataclasses import replace
+
+        from .ray_eval import RayEvaluator
+
+        per = max(1, -(-spec.slots // (4 * workers)))
+        return RayEvaluator(replace(spec, slots=per), cluster, workers)
     if workers > 1 and spec.target in ("model", "float"):
         per = max(1, -(-spec.slots // workers))
         from dataclasses import replace
