@@ -206,6 +206,9 @@ class RayEvaluator(Evaluator):
     timeout
         Seconds an actor with outstanding chunks may go without finishing one before it is
         declared hung, killed and its chunks re-queued; None waits forever.
+    start_timeout
+        Seconds an actor may take to start (import, JIT, connect its backend) on top of
+        ``timeout``; a worker that needs resources no node offers fails after it.
     restarts
         Replacement actors per worker over the evaluator's life; 0 never replaces one.
     runtime_env
@@ -230,7 +233,8 @@ class RayEvaluator(Evaluator):
     def __init__(self, spec: BackendSpec | Sequence[BackendSpec | RayWorker],
                  address: str | None = None, workers: int | None = None, *,
                  chunk: int | None = None, chunks_per_worker: int = 4, inflight: int = 2,
-                 timeout: float | None = 300.0, restarts: int = 3,
+                 timeout: float | None = 300.0, start_timeout: float = 300.0,
+                 restarts: int = 3,
                  runtime_env: dict | None = None, check_versions: bool = True,
                  on_chunk: Callable[[RayEvaluator, int], None] | None = None):
         if isinstance(spec, (BackendSpec, RayWorker)):
@@ -252,11 +256,13 @@ class RayEvaluator(Evaluator):
             raise ValueError(f"chunk must be a positive integer, not {chunk!r}")
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be positive or None, not {timeout!r}")
+        if not start_timeout > 0:
+            raise ValueError(f"start_timeout must be positive, not {start_timeout!r}")
         if not isinstance(restarts, int) or restarts < 0:
             raise ValueError(f"restarts must be >= 0, not {restarts!r}")
         self.chunk, self.chunks_per_worker, self.inflight = chunk, chunks_per_worker, inflight
         self.timeout, self.runtime_env, self.on_chunk = timeout, runtime_env, on_chunk
-        self.check_versions = check_versions
+        self.check_versions, self.start_timeout = check_versions, start_timeout
         self._owns_ray = connect(address)
         if recipes is None:
             n = workers if workers is not None else cluster_cpus(address)
@@ -273,6 +279,8 @@ class RayEvaluator(Evaluator):
         """Why the last actor was dropped."""
         self.driver_fingerprint = fingerprint()
         self.worker_info: list[dict | None] = [None] * len(recipes)
+        self._owned: list[list] = [[] for _ in recipes]
+        self._confirmed = [False] * len(recipes)  # started and checked
         try:
             for w in range(len(recipes)):
                 self.actors[w] = self._spawn(w)
@@ -300,9 +308,9 @@ class RayEvaluator(Evaluator):
     def _check(self, w: int) -> None:
         ray = _ray()
         try:
-            info = ray.get(self.actors[w].info.remote(), timeout=self.timeout)
+            info = ray.get(self.actors[w].info.remote(), timeout=self.start_timeout)
         except ray.exceptions.GetTimeoutError:
-            raise ClusterError(f"worker {w} did not start within {self.timeout} s (no node "
+            raise ClusterError(f"worker {w} did not start within {self.start_timeout} s (no node "
                                f"with {dict(self.recipes[w].resources) or 'a free CPU'}?)"
                                ) from None
         except ray.exceptions.RayError as exc:
@@ -314,6 +322,7 @@ class RayEvaluator(Evaluator):
             raise ClusterError(f"worker {w} on {info['host']} runs other code than the driver "
                                f"(driver, worker): {diff}; results would depend on the worker")
         self.worker_info[w] = info
+        self._confirmed[w] = True
 
     def _lose(self, w: int, why: str) -> None:
         """Drop actor ``w`` (dead or hung) and start a replacement if the budget allows."""
@@ -324,11 +333,17 @@ class RayEvaluator(Evaluator):
                 ray.kill(actor)
             except Exception:  # noqa: BLE001 - already gone is fine
                 pass
+        self._confirmed[w] = False
         if self.restarts_left[w] > 0:
             self.restarts_left[w] -= 1
             self.restarted += 1
-            self.actors[w] = self._spawn(w)
+            self.actors[w] = self._spawn(w)  # checked when its first chunk returns
         self.last_loss = why
+
+    @property
+    def outstanding(self) -> list[int]:
+        """Chunks submitted to each worker and not yet returned (during :meth:`evaluate`)."""
+        return [len(o) for o in self._owned]
 
     def stats(self) -> list[dict | None]:
         """Per live actor: how many jobs it fetched from the object store."""
@@ -355,6 +370,7 @@ class RayEvaluator(Evaluator):
         parts: dict[int, EvalResult] = {}
         pending: dict = {}  # ObjectRef -> (worker, chunk id)
         owned: list[list] = [[] for _ in self.actors]
+        self._owned = owned
         progress = [time.monotonic()] * len(self.actors)
 
         def feed(w: int) -> None:
@@ -368,8 +384,8 @@ class RayEvaluator(Evaluator):
                 if len(owned[w]) == 1:
                     progress[w] = time.monotonic()
 
-        def lose(w: int, why: str) -> None:
-            lost = [pending.pop(r)[1] for r in owned[w] if r in pending]
+        def lose(w: int, why: str, failed: tuple = ()) -> None:
+            lost = [*failed, *(pending.pop(r)[1] for r in owned[w] if r in pending)]
             owned[w].clear()
             queue.extendleft(reversed([c for c in lost if c not in parts]))
             self.requeued += len(lost)
@@ -392,13 +408,15 @@ class RayEvaluator(Evaluator):
                 try:
                     part = ray.get(ref)
                 except ray.exceptions.RayActorError as exc:
-                    lose(w, f"worker {w} died: {_cause(exc)}")
+                    lose(w, f"worker {w} died: {_cause(exc)}", (cid,))
                 except ray.exceptions.RayTaskError as exc:
                     raise WorkerError(f"worker {w} failed on members {chunks[cid][0]}.."
                                       f"{chunks[cid][-1]}: {_cause(exc)}") from None
                 except ray.exceptions.RayError as exc:  # lost objects, crashed worker process
-                    lose(w, f"worker {w} lost a result: {_cause(exc)}")
+                    lose(w, f"worker {w} lost a result: {_cause(exc)}", (cid,))
                 else:
+                    if not self._confirmed[w]:
+                        self._check(w)  # a replacement may have landed on another node
                     parts.setdefault(cid, part)
                     progress[w] = time.monotonic()
                     if self.on_chunk is not None:
@@ -406,7 +424,8 @@ class RayEvaluator(Evaluator):
             if self.timeout is not None:
                 now = time.monotonic()
                 for w in range(len(self.actors)):
-                    if owned[w] and now - progress[w] > self.timeout:
+                    limit = self.timeout + (0 if self._confirmed[w] else self.start_timeout)
+                    if owned[w] and now - progress[w] > limit:
                         lose(w, f"worker {w} made no progress for {self.timeout} s")
             for w in range(len(self.actors)):
                 feed(w)
@@ -417,8 +436,10 @@ class RayEvaluator(Evaluator):
         if not ray.is_initialized():
             return
         alive = [a for a in self.actors if a is not None]
-        try:
-            ray.get([a.close.remote() for a in alive], timeout=10)
+        started = [a for a, ok in zip(self.actors, self._confirmed, strict=True)
+                   if a is not None and ok]
+        try:  # let backends release ports and simulators; unstarted actors are just killed
+            ray.get([a.close.remote() for a in started], timeout=10)
         except ray.exceptions.RayError:
             pass
         for a in alive:
