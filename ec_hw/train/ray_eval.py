@@ -2,10 +2,10 @@
 
 An EC member is fully described by ``(gen_seed, member index)`` plus the generation's quantized
 rho, so a generation's job travels to the cluster once (``ray.put``) and each actor fetches it
-once; after that the driver hands out chunks of member indices and receives per-member scalars
-(return, fitness, steps and the observation sums). Chunks are small and handed out as actors
-finish (work stealing), so a slow or lost actor costs only its outstanding chunks: they are
-re-queued on the others, and the actor is replaced.
+once; after that the driver hands out chunks of members (index and env seeds per member) and
+receives per-member scalars (return, fitness, steps and the observation sums). Chunks are small
+and handed out as actors finish (work stealing), so a slow or lost actor costs only its
+outstanding chunks: they are re-queued on the others, and the actor is replaced.
 
 A member's result depends only on its connections and its episodes' env seeds (see
 :mod:`ec_hw.train.rollout`), so the assembled :class:`~ec_hw.train.evaluator.EvalResult` is the
@@ -21,7 +21,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ from .evaluator import EvalJob, EvalResult, Evaluator
 from .local import WorkerError
 
 __all__ = ["RayEvaluator", "RayWorker", "ClusterError", "fingerprint", "is_cluster_address",
-           "cluster_cpus"]
+           "cluster_cpus", "shared_part", "member_rows", "join_job"]
 
 
 class ClusterError(WorkerError):
@@ -43,6 +43,25 @@ def is_cluster_address(value: str) -> bool:
     ``HOST:PORT``)."""
     return value in ("ray", "auto") or value.startswith("ray://") or (
         ":" in value and value.rsplit(":", 1)[1].isdigit())
+
+
+def shared_part(job: EvalJob) -> EvalJob:
+    """The job without its per-member rows: what every worker fetches once per job (rho_q or
+    the ES center, observation statistics, episode settings)."""
+    return replace(job, member_ids=job.member_ids[:0], env_seeds=job.env_seeds[:0],
+                   genomes=None if job.genomes is None else job.genomes[:0])
+
+
+def member_rows(job: EvalJob, idx: np.ndarray) -> tuple:
+    """The per-member rows of members ``idx``: ids, env seeds and (explicit jobs) genomes."""
+    return (job.member_ids[idx], job.env_seeds[idx],
+            None if job.genomes is None else job.genomes[idx])
+
+
+def join_job(shared: EvalJob, rows: tuple) -> EvalJob:
+    """Rebuild the job of a chunk from :func:`shared_part` and :func:`member_rows`."""
+    ids, seeds, genomes = rows
+    return replace(shared, member_ids=ids, env_seeds=seeds, genomes=genomes)
 
 
 def _ray():
@@ -150,9 +169,9 @@ class _Worker:
                 "node": ray.get_runtime_context().get_node_id(),
                 "target": self._spec.target, "fingerprint": self._fingerprint}
 
-    def run(self, job_box: list, idx: np.ndarray) -> EvalResult:
-        # The job's ref arrives inside a list so Ray does not resolve it per call: the actor
-        # fetches each generation's job once and then receives only member indices.
+    def run(self, job_box: list, rows: tuple) -> EvalResult:
+        # The shared job's ref arrives inside a list so Ray does not resolve it per call: the
+        # actor fetches each job once and then receives only member rows (a few scalars each).
         import ray
 
         from .rollout import run_members
@@ -164,7 +183,8 @@ class _Worker:
             self._job = ray.get(ref)
             self._key = key
             self.jobs_fetched += 1
-        return run_members(self._backend, self._job, idx, self._pool)
+        job = join_job(self._job, rows)
+        return run_members(self._backend, job, np.arange(len(job.member_ids)), self._pool)
 
     def stats(self) -> dict:
         return {"jobs_fetched": self.jobs_fetched}
@@ -366,7 +386,7 @@ class RayEvaluator(Evaluator):
         size = self.chunk or -(-m // (self.chunks_per_worker * max(live, 1)))
         chunks = [np.arange(a, min(a + size, m), dtype=np.int64) for a in range(0, m, size)]
         queue = deque(range(len(chunks)))
-        box = [ray.put(job)]  # one upload per generation; actors fetch it once each
+        box = [ray.put(shared_part(job))]  # one upload per job; actors fetch it once each
         parts: dict[int, EvalResult] = {}
         pending: dict = {}  # ObjectRef -> (worker, chunk id)
         owned: list[list] = [[] for _ in self.actors]
@@ -378,7 +398,7 @@ class RayEvaluator(Evaluator):
                 cid = queue.popleft()
                 if cid in parts:
                     continue
-                ref = self.actors[w].run.remote(box, chunks[cid])
+                ref = self.actors[w].run.remote(box, member_rows(job, chunks[cid]))
                 pending[ref] = (w, cid)
                 owned[w].append(ref)
                 if len(owned[w]) == 1:

@@ -41,6 +41,7 @@ def cluster():
 
 def _trajectory(evaluator, run_dir, generations=CFG.generations, resume=False):
     """rho from the checkpoint after each generation."""
+    run_dir.mkdir(parents=True, exist_ok=True)
     tr = (Trainer.resume(CFG, NET, CORE, run_dir, evaluator) if resume
           else Trainer(CFG, NET, CORE, run_dir, evaluator))
     out = []
@@ -138,9 +139,11 @@ def test_hung_actor_times_out_and_is_replaced(cluster, reference, tmp_path):
             os.kill(stopped[0], signal.SIGSTOP)  # alive but silent: only the timeout sees it
 
     try:
-        with RayEvaluator(SPEC, workers=2, timeout=2.0, on_chunk=hook) as ev:
-            traj = _trajectory(ev, tmp_path, generations=1)
-            assert stopped and ev.requeued >= 1 and ev.restarted == 1
+        with RayEvaluator(SPEC, workers=2, timeout=None) as ev:
+            _trajectory(ev, tmp_path / "warm", generations=1)  # JIT and envs, before the clock
+            ev.timeout, ev.on_chunk = 5.0, hook
+            traj = _trajectory(ev, tmp_path / "run", generations=1)
+            assert stopped and ev.requeued >= 1 and ev.restarted >= 1
             assert "no progress" in ev.last_loss
     finally:
         for pid in stopped:
