@@ -75,19 +75,25 @@ def bytes_table() -> None:
 
 
 def regen_cost() -> None:
-    print("\n== driver: regenerate every member's bits for the natural gradient ==")
+    import numba
+
+    print("\n== driver: regenerate every member's bits for the natural gradient (1 thread) ==")
+    numba.set_num_threads(1)
     net = NetConfig(n_neurons=256, obs_dim=17, act_dim=6)
     lay = GenomeLayout.of(net)
     rho_q = _job(net, 1).rho_q
     natural_gradient(1, np.arange(8), np.ones(8), rho_q, lay)  # JIT
     sample_members(1, np.arange(8), rho_q, lay)
-    for pop in (256, 10240):
-        w = np.linspace(-0.5, 0.5, pop)
-        t0 = time.perf_counter()
-        natural_gradient(1, np.arange(pop), w, rho_q, lay)
-        dt = time.perf_counter() - t0
-        print(f"pop {pop:6d}: {dt * 1e3:8.1f} ms ({dt / pop * 1e6:.1f} us/member, "
-              f"numba threads {os.environ.get('NUMBA_NUM_THREADS', 'default')})")
+    pop = 512
+    w = np.linspace(-0.5, 0.5, pop)
+    for name, fn in (("sample_members", lambda: sample_members(1, np.arange(pop), rho_q, lay)),
+                     ("natural_gradient", lambda: natural_gradient(1, np.arange(pop), w, rho_q,
+                                                                   lay))):
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        print(f"{name:>16}: {dc / pop * 1e3:6.2f} ms CPU per member ({dt / pop * 1e3:.2f} ms "
+              f"wall); pop 10240: {dc / pop * 10240:6.1f} CPU-s per generation")
 
 
 def scaling(pop: int, steps: int, gens: int) -> None:
@@ -104,28 +110,49 @@ def scaling(pop: int, steps: int, gens: int) -> None:
     jobs = [EvalJob(**{**_job(net, pop).__dict__, "gen_seed": g, "max_episode_steps": steps})
             for g in range(gens + 1)]
 
+    cpu = {}
+
     def rate(ev) -> float:
         ev.evaluate(jobs[0])  # warm-up: JIT, env construction
-        t0 = time.perf_counter()
+        remote = getattr(ev, "stats", None)
+        a0 = sum(s["cpu_s"] for s in remote()) if remote else 0.0
+        t0, c0 = time.perf_counter(), time.process_time()
         n = sum(int(ev.evaluate(j).steps.sum()) for j in jobs[1:])
-        return n / (time.perf_counter() - t0)
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        cpu["last"] = n / dc
+        if remote:
+            cpu["actors"] = n / (sum(s["cpu_s"] for s in remote()) - a0)
+            cpu["driver_ms"] = dc / len(jobs[1:]) * 1e3
+        return n / dt
 
     import numba
 
     numba.set_num_threads(1)
     with InProcessEvaluator(spec) as ev:
         r0 = rate(ev)
-    print(f"in-process (1 thread):   {r0:10,.0f} env-steps/s")
+    cpu["inproc"] = cpu["last"]
+    print(f"in-process (1 thread):   {r0:10,.0f} env-steps/s ({cpu['last']:,.0f} per CPU-s: "
+          f"the per-core rate without the other jobs on this machine)")
+    from dataclasses import replace as _replace
+
+    from ec_hw.train.local import ProcessEvaluator
+
+    with ProcessEvaluator(_replace(spec, slots=max(1, pop // 2)), 2) as ev:
+        rp = rate(ev)
+    print(f"2 local processes:       {rp:10,.0f} env-steps/s (the multiprocessing evaluator, "
+          f"what this machine gives 2 workers now: {rp / r0:.2f}x in-process)")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         out = {}
         for w in (1, 2):
             with RayEvaluator(spec, workers=w) as ev:
                 out[w] = rate(ev)
-            print(f"Ray, {w} actor(s):         {out[w]:10,.0f} env-steps/s")
+            print(f"Ray, {w} actor(s):         {out[w]:10,.0f} env-steps/s ({cpu['actors']:,.0f} "
+                  f"per actor CPU-s: {cpu['actors'] / cpu['inproc']:.2f} of in-process; driver "
+                  f"{cpu['driver_ms']:.0f} ms CPU per generation)")
         print(f"scaling efficiency 1 -> 2 actors: {out[2] / (2 * out[1]):.2f} "
               f"(speed-up {out[2] / out[1]:.2f}x); Ray 1 actor vs in-process: "
-              f"{out[1] / r0:.2f}")
+              f"{out[1] / r0:.2f}; Ray 2 actors vs 2 local processes: {out[2] / rp:.2f}")
     finally:
         ray.shutdown()
     print(f"load average after: {os.getloadavg()} (2 cores shared with other jobs)")
@@ -136,7 +163,7 @@ def main() -> None:
     ap.add_argument("--skip-scaling", action="store_true")
     ap.add_argument("--pop", type=int, default=32)
     ap.add_argument("--steps", type=int, default=200)
-    ap.add_argument("--gens", type=int, default=2)
+    ap.add_argument("--gens", type=int, default=3)
     a = ap.parse_args()
     bytes_table()
     regen_cost()

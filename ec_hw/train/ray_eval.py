@@ -187,7 +187,7 @@ class _Worker:
         return run_members(self._backend, job, np.arange(len(job.member_ids)), self._pool)
 
     def stats(self) -> dict:
-        return {"jobs_fetched": self.jobs_fetched}
+        return {"jobs_fetched": self.jobs_fetched, "cpu_s": time.process_time()}
 
     def close(self) -> None:
         self._job = None
@@ -366,7 +366,7 @@ class RayEvaluator(Evaluator):
         return [len(o) for o in self._owned]
 
     def stats(self) -> list[dict | None]:
-        """Per live actor: how many jobs it fetched from the object store."""
+        """Per live actor: jobs fetched from the object store, CPU seconds used."""
         ray = _ray()
         return [None if a is None else ray.get(a.stats.remote()) for a in self.actors]
 
