@@ -220,7 +220,11 @@ class TrainConfig:
     target: str = "model"
     """Inference target: ``model`` (bit-exact fixed point), ``float``, ``sim``, ``fpga``."""
     workers: int = 2
-    """Worker processes that step environments and run inference."""
+    """Worker processes that step environments and run inference (Ray actors if ``cluster``)."""
+    cluster: str | None = None
+    """Ray cluster that runs the workers: ``ray`` (the local cluster, started if none runs),
+    ``auto`` (an existing one), ``ray://HOST:PORT`` (Ray Client) or ``HOST:PORT``; None runs
+    them on this machine. Results do not depend on it."""
     sampling: str = "host"
     """Where EC members are drawn: ``host`` (connections sent to the target) or ``device``
     (the target receives rho once per generation and samples from the same seeds)."""
@@ -252,6 +256,12 @@ class TrainConfig:
             raise ValueError(f"target must be one of model, float, sim, fpga, not "
                              f"{self.target!r}")
         _positive_int("workers", self.workers)
+        if self.cluster is not None and (
+                not isinstance(self.cluster, str)
+                or not (self.cluster in ("ray", "auto") or self.cluster.startswith("ray://")
+                        or self.cluster.rpartition(":")[2].isdigit())):
+            raise ValueError(f"cluster must be 'ray', 'auto', 'ray://HOST:PORT' or "
+                             f"'HOST:PORT', not {self.cluster!r}")
         if self.sampling not in ("host", "device"):
             raise ValueError(f"sampling must be 'host' or 'device', not {self.sampling!r}")
         if self.sampling == "device" and self.algo != "ec":
