@@ -88,19 +88,34 @@ def build_boardsim(net: NetConfig, core: CoreConfig, *, divisor: int = SIM_DIVIS
            "top": _top_kwargs(divisor, max_payload), "src": _source_digest()}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     root = Path(build_root or default_build_root()) / "boardsim"
-    out = root / digest
-    exe = out / "boardsim"
-    if exe.exists():
-        return exe
+    # Two-level cache: the source digest names the Verilog it produced (so an unchanged tree
+    # skips elaboration), and the build itself is keyed by the Verilog text and main.cpp (so a
+    # source edit that does not change the Verilog, e.g. a docstring, reuses the build).
+    index = root / f"src-{digest}.txt"
+    if index.exists():
+        exe = root / index.read_text().strip() / "boardsim"
+        if exe.exists():
+            return exe
     root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"{digest}.", dir=root))
+    from amaranth.back import verilog
+
+    from .gateware.top import Top
+
+    top = Top(net, core, divisor=divisor, max_payload=max_payload, baud=0)
+    text = verilog.convert(top, name="ec_hw_top")
+    vkey = hashlib.sha256(text.encode() + _MAIN_CPP.read_bytes()).hexdigest()[:16]
+    out = root / vkey
+    exe = out / "boardsim"
+    if not exe.exists():
+        _verilate(root, out, text, key, jobs, quiet)
+    index.write_text(vkey + "\n")
+    return exe
+
+
+def _verilate(root: Path, out: Path, text: str, key: dict, jobs: int, quiet: bool) -> None:
+    work = Path(tempfile.mkdtemp(prefix=f"{out.name}.", dir=root))
     try:
-        from amaranth.back import verilog
-
-        from .gateware.top import Top
-
-        top = Top(net, core, divisor=divisor, max_payload=max_payload, baud=0)
-        (work / "ec_hw_top.v").write_text(verilog.convert(top, name="ec_hw_top"))
+        (work / "ec_hw_top.v").write_text(text)
         shutil.copy(_MAIN_CPP, work / "main.cpp")
         (work / "config.json").write_text(json.dumps(key, indent=1, sort_keys=True))
         cmd = ["verilator", "--cc", "--exe", "--build", "-O3", "--x-assign", "fast",
@@ -126,7 +141,6 @@ def build_boardsim(net: NetConfig, core: CoreConfig, *, divisor: int = SIM_DIVIS
         if work.exists() and not (work / "verilator.log").exists():
             shutil.rmtree(work, ignore_errors=True)
         raise
-    return exe
 
 
 class VirtualBoard:

@@ -124,12 +124,6 @@ class BoardTop(Elaboratable):
             m.d.comb += led.o.eq(top.idle)
         except ResourceError:
             pass
-        if self.board.family == "ecp5":
-            # ULX3S: the FT231X only drives the FPGA's rx pin when uart_tx_enable is high
-            try:
-                m.d.comb += platform.request("uart_tx_enable", 0).o.eq(1)
-            except ResourceError:
-                pass
         return m
 
 

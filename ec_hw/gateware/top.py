@@ -218,6 +218,10 @@ class Top(wiring.Component):
                                 with m.Else():
                                     gather(MB, Mux(ev.op == Op.STEP, _R_STEP_MASK,
                                                    _R_RESET_MASK))
+                            # Op.LOAD_RHO and Op.SAMPLE (on-device sampler, issue 6) go here:
+                            # gather their fixed headers (protocol.LOAD_RHO_HEADER, SAMPLE_STRUCT)
+                            # like LOAD, and report FEATURE_SAMPLER in INFO. Until then they
+                            # fall through to BAD_OPCODE, as hosts expect of devices without them.
                             with m.Default():
                                 reply_error(ErrorCode.BAD_OPCODE)
 

@@ -96,6 +96,7 @@ def load_payloads(wire, net, core, slot, genome):
     return out
 
 
+@pytest.mark.slow  # ~2 min of Python simulation; sim/test_top.py runs the same on Verilator
 def test_top_info_load_step_reset_match_golden_model():
     net, core = small_configs()
     top = Top(net, core, divisor=DIV, max_payload=96)
@@ -151,9 +152,10 @@ def test_top_info_load_step_reset_match_golden_model():
     assert any(seen_nonzero), "test needs some non-zero actions to mean anything"
 
 
+@pytest.mark.slow  # ~1 min; tests/host/test_link.py covers the same faults on the virtual board
 def test_top_faults_and_idempotent_retry():
     net, core = small_configs(slots=1, word_bits=32)
-    top = Top(net, core, divisor=DIV, max_payload=64, idle_timeout=400)
+    top = Top(net, core, divisor=DIV, max_payload=80, idle_timeout=400)
     wire = top.wire
     rng = np.random.default_rng(9)
     layout = GenomeLayout.of(net)
@@ -199,7 +201,7 @@ def test_top_faults_and_idempotent_retry():
         assert wire.decode_step_reply(fr.payload, [1])[0] == list(want2[0])
         seq += 1
         # oversized length -> BAD_LENGTH; unknown and reserved opcodes -> BAD_OPCODE
-        await host.send(ctx, encode_frame(Op.LOAD, seq, bytes(80))[:6])
+        await host.send(ctx, encode_frame(Op.LOAD, seq, bytes(100))[:6])
         fr = await host.recv_frame(ctx)
         assert fr.op == Op.ERROR and fr.payload[0] == ErrorCode.BAD_LENGTH
         await ctx.tick().repeat(600)

@@ -197,3 +197,88 @@ def test_lost_reply_retry_is_idempotent(board):
     st = dev.status()
     assert st["cycles"] > 0
     dev.close()
+
+
+def _raw(dev, data, timeout=1.0):
+    """Write raw bytes; return the first frame that comes back (or None)."""
+    dev.transport.flush_input()
+    dev._decoder.reset()
+    dev.transport.write(data)
+    import time
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        frames = dev._decoder.feed(dev.transport.read(4096, 0.05))
+        if frames:
+            return frames[0]
+    return None
+
+
+def test_device_refuses_bad_frames_and_keeps_working(board):
+    from ec_hw import coremap
+    from ec_hw.protocol import ErrorCode
+
+    dev = Device(SerialTransport(board.port), timeout=2.0)
+    dev.connect(NET, CORE)
+    wire = dev.wire
+    x = np.zeros((CORE.slots, NET.obs_dim), np.int32)
+    ones = [1] * CORE.slots
+    cases = [
+        # (frame bytes, expected ERROR payload or None for silence)
+        (encode_frame(Op.LOAD, 1, bytes(wire.max_payload + 1))[:6],
+         bytes([ErrorCode.BAD_LENGTH, Op.LOAD])),
+        (encode_frame(Op.SAMPLE, 2, bytes(10)), bytes([ErrorCode.BAD_OPCODE, Op.SAMPLE])),
+        (encode_frame(Op.LOAD_RHO, 3, bytes(6)), bytes([ErrorCode.BAD_OPCODE, Op.LOAD_RHO])),
+        (encode_frame(0x42, 4), bytes([ErrorCode.BAD_OPCODE, 0x42])),
+        (encode_frame(Op.LOAD, 5, bytes([3, 0, 1, 0, 0, 0, 0, 0]) + bytes(2)),
+         bytes([ErrorCode.BAD_ARG, Op.LOAD])),
+        (encode_frame(Op.LOAD, 6, wire.encode_load(2, coremap.matrix_depth(2, NET, CORE), [0])),
+         bytes([ErrorCode.BAD_ARG, Op.LOAD])),
+        (encode_frame(Op.STEP, 7, wire.encode_step(x, ones)[:-1]),
+         bytes([ErrorCode.BAD_ARG, Op.STEP])),
+        (encode_frame(Op.RESET, 8, bytes([1 << CORE.slots])), bytes([ErrorCode.BAD_ARG, Op.RESET])),
+        (bytes([0xEC, 0x00, 0x5A, 0x13, 0x37]), None),        # garbage: silence
+        (encode_frame(Op.STEP, 9, wire.encode_step(x, ones))[:9], None),  # truncated: silence
+    ]
+    for frame, want in cases:
+        fr = _raw(dev, frame, timeout=0.5 if want is None else 2.0)
+        if want is None:
+            assert fr is None, fr
+        else:
+            assert fr is not None and fr.op == Op.ERROR and fr.payload == want, (frame, fr)
+    # after all of that the device answers normally and computes correctly
+    genomes = random_genomes(CORE.slots, seed=8)
+    for s in range(CORE.slots):
+        dev.load_genome(s, genomes[s], NET)
+    dev.reset(np.ones(CORE.slots, bool))
+    rng = np.random.default_rng(9)
+    xs = [rng.integers(-25000, 25000, size=(CORE.slots, NET.obs_dim)).astype(np.int32)
+          for _ in range(5)]
+    want = golden_run(genomes, xs, [np.ones(CORE.slots, bool)] * 5)
+    assert np.array_equal(np.array([dev.step(v) for v in xs]), np.array(want))
+    st = dev.status()
+    assert st["frames_bad"] >= 1
+    dev.close()
+
+
+@pytest.mark.slow  # builds the N=256 virtual board (~2-3 min) and simulates ~1 M cycles
+def test_end_to_end_hopper_size():
+    from ec_hw.boardsim import VirtualBoard
+
+    net, core = NetConfig(), CoreConfig(slots=4)
+    layout = GenomeLayout.of(net)
+    rng = np.random.default_rng(0)
+    genomes = pack_genome(rng.random((core.slots, layout.n_conn)) < 0.5, layout)
+    xs = rng.integers(-8000, 8000, size=(24, core.slots, net.obs_dim)).astype(np.int32)
+    fx = FixedNet(net, core)
+    state = NetState.zeros(core.slots, layout)
+    want = np.array([net_step(fx.p, fx.lay, x, genomes, state) for x in xs])
+    with VirtualBoard(net, core) as vb:
+        dev = Device(SerialTransport(vb.port), timeout=30.0)
+        backend = DeviceBackend(dev, net, core, own_device=True)
+        backend.load(genomes)
+        backend.reset(np.ones(core.slots, bool))
+        got = np.array([backend.step_q(x) for x in xs])
+        from ec_hw.gateware.core import cycles_per_env_step
+        assert dev.status()["cycles"] == cycles_per_env_step(net, core)
+        backend.close()
+    assert np.array_equal(got, want) and np.count_nonzero(want) > 0
