@@ -17,7 +17,6 @@ from ec_hw.gateware.sampler import (
     Threefry2x32,
     load_layout,
     rho_word_count,
-    rho_words,
     sample_cycles,
     threefry_latency,
 )
@@ -152,13 +151,14 @@ def _sample_on_sim(net, core, rho_q, cmds, *, rng=None, p_stall=0.0, p_idle=0.0,
                    measure=False):
     """Load rho, run each (slot, gen_seed, member) command; return the load payloads."""
     dut = SampleUnit(net, core, rounds_per_stage=rps)
-    words = rho_words(rho_q, net)
+    # rho in a random order (one value per transfer, addressed by connection index).
+    order = (rng or np.random.default_rng(0)).permutation(net.n_conn)
+    writes = [{"addr": int(c), "data": int(rho_q[c])} for c in order]
     results = []
     cycles = []
 
     async def producer(ctx):
-        await stream_put(ctx, dut.rho_load, [{"addr": i, "data": int(v)}
-                                             for i, v in enumerate(words)], rng, p_idle)
+        await stream_put(ctx, dut.rho_load, writes, rng, p_idle)
         for slot, gen_seed, member in cmds:
             await ctx.tick().until(~dut.busy)
             await stream_put(ctx, dut.cmd, [{"slot": slot, "gen_seed": gen_seed,
@@ -275,14 +275,8 @@ def test_interface_and_errors():
     _raises(TypeError, "core must be a CoreConfig, not None", SampleUnit, net, None)
     _raises(ValueError, "rounds_per_stage must be a positive divisor of 20, not 6", SampleUnit,
             net, core, rounds_per_stage=6)
-    with pytest.raises(ValueError, match=r"rho_q has shape \(4,\), expected \(1280,\)"):
-        rho_words(np.zeros(4, np.uint16), net)
-    with pytest.raises(TypeError, match="rho_q must be an integer array"):
-        rho_words(np.full(net.n_conn, 0.5), net)
-    with pytest.raises(ValueError, match="rho_q values must lie in 0..65535"):
-        rho_words(np.full(net.n_conn, 65536), net)
-    w = rho_words(np.arange(net.n_conn) % 65536, net)
-    assert w.shape == (320,) and int(w[1]) == 4 | 5 << 16 | 6 << 32 | 7 << 48
+    rl = dut.rho_load.payload.shape()
+    assert Shape.cast(rl["addr"].shape).width == 11 and Shape.cast(rl["data"].shape).width == 16
 
 
 @pytest.mark.parametrize("slots,word_bits", [(1, 64), (3, 32)])
@@ -310,14 +304,16 @@ def test_sample_unit_refuses_cmd_and_rho_while_busy_and_keeps_rho_over_reset():
     top = Module()
     top.domains.sync = cd = ClockDomain()
     top.submodules.dut = dut
-    words = rho_words(rho, net)
     n_words = len(expected_words(np.zeros(GenomeLayout.of(net).n_words, np.uint64), net,
                                  core, 0))
     runs = []
 
     async def tb(ctx):
-        await stream_put(ctx, dut.rho_load, [{"addr": i, "data": int(v)}
-                                             for i, v in enumerate(words)])
+        # Out-of-range addresses (>= n_conn) must not land anywhere.
+        await stream_put(ctx, dut.rho_load, [{"addr": c, "data": 0xFFFF} for c in
+                                             range(net.n_conn, 1 << 9)])
+        await stream_put(ctx, dut.rho_load, [{"addr": c, "data": int(v)}
+                                             for c, v in enumerate(rho)])
         for k in range(2):
             ctx.set(dut.cmd.valid, 1)
             ctx.set(dut.cmd.payload, {"gen_seed": 5, "member": k})
