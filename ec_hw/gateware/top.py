@@ -13,11 +13,14 @@ from amaranth.lib.wiring import In, Out
 from .. import coremap
 from ..config import CoreConfig, NetConfig
 from ..protocol import (
+    FEATURE_SAMPLER,
     FEATURE_STATUS,
     INFO_STRUCT,
     LOAD_HEADER,
+    LOAD_RHO_HEADER,
     MAX_PAYLOAD_LIMIT,
     REPLY_BIT,
+    SAMPLE_STRUCT,
     STATUS_STRUCT,
     ErrorCode,
     Info,
@@ -30,7 +33,8 @@ from .uart import UARTRx, UARTTx, check_divisor
 __all__ = ["Top", "default_max_payload", "default_idle_timeout"]
 
 # Gather return points (what the executor does with the bytes it just collected).
-_R_LOAD_HDR, _R_LOAD_WORD, _R_STEP_MASK, _R_STEP_OBS, _R_RESET_MASK = range(5)
+(_R_LOAD_HDR, _R_LOAD_WORD, _R_STEP_MASK, _R_STEP_OBS, _R_RESET_MASK, _R_RHO_HDR, _R_RHO_VAL,
+ _R_SAMPLE) = range(8)
 
 
 def default_max_payload(net: NetConfig, core: CoreConfig) -> int:
@@ -59,6 +63,11 @@ class Top(wiring.Component):
         Cycles of silence that drop a partial frame (default 64 byte times).
     clk_hz, baud, build_id : int
         Reported by INFO (informational).
+    sampler : bool
+        Include the on-device sampler (:class:`~ec_hw.gateware.sampler.SampleUnit`: the rho
+        memory, 16 bits per connection, and a Threefry-2x32 pipeline) and execute
+        ``LOAD_RHO`` and ``SAMPLE`` (INFO reports ``FEATURE_SAMPLER``). Without it those
+        opcodes get ``ERROR BAD_OPCODE``. Explicit ``LOAD`` works either way.
 
     Members
     -------
@@ -69,7 +78,9 @@ class Top(wiring.Component):
 
     Command latency (cycles after the request's last byte): INFO/STATUS ~2 per reply byte,
     LOAD ~2 per payload byte, STEP ~2 per observation byte + the core's
-    ``cycles_per_env_step`` + ~``AB`` per action; then the reply at 10 ``divisor`` per byte.
+    ``cycles_per_env_step`` + ~``AB`` per action, LOAD_RHO ~4 per rho value, SAMPLE ~20 +
+    :func:`ec_hw.gateware.sampler.sample_cycles` (one member drawn straight into the core's
+    ``load`` port, 4 connections per cycle); then the reply at 10 ``divisor`` per byte.
     """
 
     rx: In(1, init=1)
@@ -78,7 +89,7 @@ class Top(wiring.Component):
 
     def __init__(self, net: NetConfig, core: CoreConfig, *, divisor: int,
                  max_payload: int | None = None, idle_timeout: int | None = None,
-                 clk_hz: int = 0, baud: int = 0, build_id: int = 0):
+                 clk_hz: int = 0, baud: int = 0, build_id: int = 0, sampler: bool = True):
         if not isinstance(net, NetConfig):
             raise TypeError(f"net must be a NetConfig, not {net!r}")
         if not isinstance(core, CoreConfig):
@@ -89,8 +100,10 @@ class Top(wiring.Component):
         self.wire = WireFormat.of(net, core, self.max_payload)  # validates max_payload
         self.idle_timeout = (default_idle_timeout(divisor) if idle_timeout is None
                              else idle_timeout)
+        self.sampler = bool(sampler)
+        features = FEATURE_STATUS | (FEATURE_SAMPLER if self.sampler else 0)
         self.info = Info.from_configs(net, core, max_payload=self.max_payload, clk_hz=clk_hz,
-                                      baud=baud, features=FEATURE_STATUS, build_id=build_id)
+                                      baud=baud, features=features, build_id=build_id)
         super().__init__()
 
     def elaborate(self, platform):
@@ -100,7 +113,8 @@ class Top(wiring.Component):
         net, cfg, wire = self.net, self.cfg, self.wire
         S, D, A = cfg.slots, net.obs_dim, net.act_dim
         MB, OB, AB, WB = wire.mask_bytes, wire.obs_bytes, wire.act_bytes, wire.word_bytes
-        G = max(LOAD_HEADER.size, WB, OB, MB)      # gather register bytes
+        G = max(LOAD_HEADER.size, WB, OB, MB,      # gather register bytes
+                *((SAMPLE_STRUCT.size, LOAD_RHO_HEADER.size) if self.sampler else ()))
         tx_len = max(INFO_STRUCT.size, STATUS_STRUCT.size, wire.step_reply_len(S))
 
         m.submodules.uart_rx = urx = UARTRx(self.divisor)
@@ -110,6 +124,10 @@ class Top(wiring.Component):
         m.submodules.serializer = ser = FrameSerializer(max_payload=max(self.max_payload,
                                                                         tx_len))
         m.submodules.core = core = Core(net, cfg)
+        if self.sampler:
+            from .sampler import SampleUnit
+
+            m.submodules.sampler = su = SampleUnit(net, cfg)
         m.submodules.txbuf = txbuf = Memory(shape=8, depth=tx_len, init=[])
         tw = txbuf.write_port()
         tr = txbuf.read_port()
@@ -136,7 +154,7 @@ class Top(wiring.Component):
         rptr = Signal(range(self.max_payload + 1))
         acc = Signal(8 * G)
         gleft = Signal(range(G + 1))
-        ret = Signal(range(5))
+        ret = Signal(range(8))
         tptr = Signal(range(tx_len + 1))
         copy_len = Signal(range(tx_len + 1))
         copy_info = Signal()
@@ -218,10 +236,17 @@ class Top(wiring.Component):
                                 with m.Else():
                                     gather(MB, Mux(ev.op == Op.STEP, _R_STEP_MASK,
                                                    _R_RESET_MASK))
-                            # Op.LOAD_RHO and Op.SAMPLE (on-device sampler, issue 6) go here:
-                            # gather their fixed headers (protocol.LOAD_RHO_HEADER, SAMPLE_STRUCT)
-                            # like LOAD, and report FEATURE_SAMPLER in INFO. Until then they
-                            # fall through to BAD_OPCODE, as hosts expect of devices without them.
+                            if self.sampler:
+                                with m.Case(Op.LOAD_RHO):
+                                    with m.If(ev.length < LOAD_RHO_HEADER.size):
+                                        reply_error(ErrorCode.BAD_ARG)
+                                    with m.Else():
+                                        gather(LOAD_RHO_HEADER.size, _R_RHO_HDR)
+                                with m.Case(Op.SAMPLE):
+                                    with m.If(ev.length != SAMPLE_STRUCT.size):
+                                        reply_error(ErrorCode.BAD_ARG)
+                                    with m.Else():
+                                        gather(SAMPLE_STRUCT.size, _R_SAMPLE)
                             with m.Default():
                                 reply_error(ErrorCode.BAD_OPCODE)
 
@@ -242,6 +267,13 @@ class Top(wiring.Component):
                             m.next = "MASK"
                         with m.Case(_R_STEP_OBS):
                             m.next = "STEP_OBS"
+                        if self.sampler:
+                            with m.Case(_R_RHO_HDR):
+                                m.next = "RHO_HDR"
+                            with m.Case(_R_RHO_VAL):
+                                m.next = "RHO_PUSH"
+                            with m.Case(_R_SAMPLE):
+                                m.next = "SAMPLE_HDR"
 
             # -- INFO / STATUS: copy constant bytes into the reply buffer ----------------------
             with m.State("COPY"):
@@ -266,6 +298,8 @@ class Top(wiring.Component):
                 with m.Else():
                     reply_error(ErrorCode.BAD_ARG)
             with m.State("LOAD_PUSH"):
+                # The core's load port has two drivers, this state and SAMPLE_RUN (the sampler);
+                # the FSM state is the mux.
                 m.d.comb += [core.load.valid.eq(1), core.load.payload.matrix.eq(matrix),
                              core.load.payload.addr.eq(laddr),
                              core.load.payload.data.eq(top_bytes(WB))]
@@ -275,6 +309,10 @@ class Top(wiring.Component):
                         reply_ok(0)
                     with m.Else():
                         gather(WB, _R_LOAD_WORD)
+
+            if self.sampler:
+                self._elaborate_sampler(m, su, core, ev, top_bytes, gather, reply_ok,
+                                        reply_error, laddr, lcount)
 
             # -- STEP / RESET: check the slot mask and the length -------------------------------
             with m.State("MASK"):
@@ -373,3 +411,50 @@ class Top(wiring.Component):
                     m.d.comb += parser.o.ready.eq(1)
                     m.next = "IDLE"
         return m
+
+    def _elaborate_sampler(self, m, su, core, ev, top_bytes, gather, reply_ok, reply_error,
+                           raddr, rcount):
+        """LOAD_RHO and SAMPLE states (``raddr``/``rcount`` reuse LOAD's address/count)."""
+        n_conn = self.net.n_conn
+        S = self.cfg.slots
+        with m.State("RHO_HDR"):
+            hdr = top_bytes(LOAD_RHO_HEADER.size)
+            h_start, h_count = hdr[0:32], hdr[32:48]
+            m.d.sync += [raddr.eq(h_start), rcount.eq(h_count)]
+            ok = ((h_count != 0) & (ev.length == LOAD_RHO_HEADER.size + (h_count << 1)) &
+                  (h_start + h_count <= n_conn))
+            with m.If(ok):
+                gather(2, _R_RHO_VAL)
+            with m.Else():
+                reply_error(ErrorCode.BAD_ARG)
+        with m.State("RHO_PUSH"):
+            m.d.comb += [su.rho_load.valid.eq(1), su.rho_load.payload.addr.eq(raddr),
+                         su.rho_load.payload.data.eq(top_bytes(2))]
+            with m.If(su.rho_load.ready):
+                m.d.sync += [raddr.eq(raddr + 1), rcount.eq(rcount - 1)]
+                with m.If(rcount == 1):
+                    reply_ok(0)
+                with m.Else():
+                    gather(2, _R_RHO_VAL)
+
+        p = su.cmd.payload
+        with m.State("SAMPLE_HDR"):
+            hdr = top_bytes(SAMPLE_STRUCT.size)
+            h_slot = hdr[0:16]
+            m.d.sync += [p.slot.eq(h_slot), p.gen_seed.eq(hdr[16:48]), p.member.eq(hdr[48:80])]
+            with m.If(h_slot >= S):
+                reply_error(ErrorCode.BAD_ARG)
+            with m.Else():
+                m.next = "SAMPLE_CMD"
+        with m.State("SAMPLE_CMD"):
+            m.d.comb += su.cmd.valid.eq(1)
+            with m.If(su.cmd.ready):
+                m.next = "SAMPLE_RUN"
+        with m.State("SAMPLE_RUN"):
+            # busy rises on the cmd transfer's edge, so it is already high here; it falls after
+            # the member's last word was taken by the core.
+            m.d.comb += [core.load.valid.eq(su.load.valid),
+                         core.load.payload.eq(su.load.payload),
+                         su.load.ready.eq(core.load.ready)]
+            with m.If(~su.busy):
+                reply_ok(0)

@@ -155,7 +155,7 @@ def test_top_info_load_step_reset_match_golden_model():
 @pytest.mark.slow  # ~1 min; tests/host/test_link.py covers the same faults on the virtual board
 def test_top_faults_and_idempotent_retry():
     net, core = small_configs(slots=1, word_bits=32)
-    top = Top(net, core, divisor=DIV, max_payload=80, idle_timeout=400)
+    top = Top(net, core, divisor=DIV, max_payload=80, idle_timeout=400, sampler=False)
     wire = top.wire
     rng = np.random.default_rng(9)
     layout = GenomeLayout.of(net)

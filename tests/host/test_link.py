@@ -226,8 +226,9 @@ def test_device_refuses_bad_frames_and_keeps_working(board):
         # (frame bytes, expected ERROR payload or None for silence)
         (encode_frame(Op.LOAD, 1, bytes(wire.max_payload + 1))[:6],
          bytes([ErrorCode.BAD_LENGTH, Op.LOAD])),
-        (encode_frame(Op.SAMPLE, 2, bytes(10)), bytes([ErrorCode.BAD_OPCODE, Op.SAMPLE])),
-        (encode_frame(Op.LOAD_RHO, 3, bytes(6)), bytes([ErrorCode.BAD_OPCODE, Op.LOAD_RHO])),
+        # the sampler's commands with a short payload / zero count (the board has the sampler)
+        (encode_frame(Op.SAMPLE, 2, bytes(9)), bytes([ErrorCode.BAD_ARG, Op.SAMPLE])),
+        (encode_frame(Op.LOAD_RHO, 3, bytes(6)), bytes([ErrorCode.BAD_ARG, Op.LOAD_RHO])),
         (encode_frame(0x42, 4), bytes([ErrorCode.BAD_OPCODE, 0x42])),
         (encode_frame(Op.LOAD, 5, bytes([3, 0, 1, 0, 0, 0, 0, 0]) + bytes(2)),
          bytes([ErrorCode.BAD_ARG, Op.LOAD])),
