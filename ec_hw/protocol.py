@@ -78,10 +78,15 @@ change nothing; hosts do not retry them.
     the network state of a slot outside the mask is undefined until it is RESET.
 ``RESET`` (0x04), request MB mask bytes: zero the network state of the masked slots.
     Reply payload empty.
-``LOAD_RHO`` (0x05), reserved (issue 6): ``<IH`` start index, count, then ``count`` uint16
-    ``rho_q`` values into the device's rho memory.
-``SAMPLE`` (0x06), reserved (issue 6): ``<HII`` slot, generation seed, member index: draw a
-    member's connections on the device (:mod:`ec_hw.model.sampler`) into the slot.
+``LOAD_RHO`` (0x05), optional (``FEATURE_SAMPLER``): ``<IH`` start index, count, then
+    ``count`` uint16 ``rho_q`` values (:func:`ec_hw.model.sampler.quantize_rho`, flat genome
+    order) into the device's rho memory. Reply payload empty. ``BAD_ARG`` if count is 0, the
+    values run past ``n_conn`` or L != 6 + 2 * count. rho persists until overwritten.
+``SAMPLE`` (0x06), optional (``FEATURE_SAMPLER``): ``<HII`` slot, generation seed, member
+    index: draw the member's connections on the device (:mod:`ec_hw.model.sampler`, from the
+    rho loaded last) into the slot, replacing what LOAD or SAMPLE put there. Reply payload
+    empty, sent when the slot is written. ``BAD_ARG`` if L != 10 or slot >= S.
+    Both are idempotent like LOAD (a re-executed retry writes the same values).
 ``STATUS`` (0x07), request empty. Reply ``<IHHH``: clock cycles of the last STEP (the core's
     ``cycles``), good frames, bad frames (CRC, length), overruns (bytes lost by the UART).
     Counters wrap.
@@ -106,7 +111,8 @@ from .config import CoreConfig, NetConfig, config_to_dict
 __all__ = ["SYNC", "PROTOCOL_VERSION", "HEADER_LEN", "CRC_LEN", "FRAME_OVERHEAD", "REPLY_BIT",
            "Op", "ErrorCode", "crc16", "encode_frame", "Frame", "FrameDecoder", "Info",
            "config_hash", "WireFormat", "FEATURE_SAMPLER", "FEATURE_STATUS", "CRC_CHECK",
-           "ARITHMETIC_FIELDS"]
+           "ARITHMETIC_FIELDS", "member_load_wire_bytes", "member_sample_wire_bytes",
+           "load_rho_wire_bytes"]
 
 SYNC = b"\xEC\x5A"
 PROTOCOL_VERSION = 1
@@ -120,7 +126,7 @@ CRC_CHECK = 0x29B1        # crc16(b"123456789")
 MAX_PAYLOAD_LIMIT = 4000  # keeps every frame inside CRC-16's Hamming-distance-4 length
 
 FEATURE_STATUS = 1 << 0
-FEATURE_SAMPLER = 1 << 1  # LOAD_RHO and SAMPLE (issue 6)
+FEATURE_SAMPLER = 1 << 1  # LOAD_RHO and SAMPLE
 
 
 class Op(enum.IntEnum):
@@ -130,8 +136,8 @@ class Op(enum.IntEnum):
     LOAD = 0x02
     STEP = 0x03
     RESET = 0x04
-    LOAD_RHO = 0x05  # reserved for the on-device sampler
-    SAMPLE = 0x06    # reserved for the on-device sampler
+    LOAD_RHO = 0x05  # optional: the on-device sampler (FEATURE_SAMPLER)
+    SAMPLE = 0x06    # optional: the on-device sampler (FEATURE_SAMPLER)
     STATUS = 0x07
     ERROR = 0xFF     # reply only
 
@@ -510,3 +516,33 @@ def step_time(wire: WireFormat, n_active: int, *, compute_s: float, baud: float 
     req, rep = step_wire_bytes(wire, n_active)
     rate = bytes_per_s if bytes_per_s is not None else baud / 10.0
     return (req + rep) / rate + round_trip_s + compute_s
+
+
+def member_load_wire_bytes(wire: WireFormat, net: NetConfig) -> tuple[int, int]:
+    """Bytes (request, reply) of loading one member's connections with ``LOAD`` frames.
+
+    One run of frames per matrix (W_in, W_rec, W_out), each frame at most
+    ``wire.max_load_words`` words, as :meth:`host.device.Device.load_genome` sends them.
+    """
+    w = wire.word_bits
+    req = rep = 0
+    for rows, cols in ((net.n_neurons, net.n_inputs), (net.n_neurons, net.n_neurons),
+                       (net.act_dim, net.n_neurons)):
+        words = rows * -(-cols // w)
+        frames = -(-words // wire.max_load_words)
+        req += frames * (FRAME_OVERHEAD + LOAD_HEADER.size) + words * wire.word_bytes
+        rep += frames * FRAME_OVERHEAD
+    return req, rep
+
+
+def member_sample_wire_bytes() -> tuple[int, int]:
+    """Bytes (request, reply) of drawing one member on the device with ``SAMPLE``."""
+    return FRAME_OVERHEAD + SAMPLE_STRUCT.size, FRAME_OVERHEAD
+
+
+def load_rho_wire_bytes(wire: WireFormat, net: NetConfig) -> tuple[int, int]:
+    """Bytes (request, reply) of one generation's ``LOAD_RHO`` frames (all of rho_q)."""
+    per = (wire.max_payload - LOAD_RHO_HEADER.size) // 2
+    frames = -(-net.n_conn // per)
+    return (frames * (FRAME_OVERHEAD + LOAD_RHO_HEADER.size) + 2 * net.n_conn,
+            frames * FRAME_OVERHEAD)

@@ -66,6 +66,22 @@ class DeviceBackend(Backend):
         for slot, g in enumerate(genomes):
             self.device.load_genome(slot, g, self.net)
 
+    @property
+    def supports_sampling(self) -> bool:
+        """The device has the on-chip sampler (INFO reports ``FEATURE_SAMPLER``)."""
+        return self.device.has_sampler
+
+    def load_rho(self, rho_q: np.ndarray) -> None:
+        self.device.load_rho(np.asarray(rho_q))
+
+    def sample(self, gen_seed: int, members: np.ndarray) -> None:
+        """One ``SAMPLE`` per slot: 10 payload bytes instead of a member's connection words."""
+        members = np.asarray(members, dtype=np.int64).reshape(-1)
+        if members.shape[0] > self.slots:
+            raise ValueError(f"{members.shape[0]} members do not fit {self.slots} slots")
+        for slot, m in enumerate(members):
+            self.device.sample(slot, int(gen_seed), int(m))
+
     def reset(self, mask: np.ndarray) -> None:
         mask = np.asarray(mask, dtype=bool).reshape(self.slots)
         if mask.any():

@@ -25,7 +25,10 @@ import numpy as np
 from ec_hw import EcHwError
 from ec_hw.config import CoreConfig, NetConfig
 from ec_hw.protocol import (
+    FEATURE_SAMPLER,
+    LOAD_RHO_HEADER,
     REPLY_BIT,
+    SAMPLE_STRUCT,
     STATUS_STRUCT,
     ErrorCode,
     FrameDecoder,
@@ -112,7 +115,9 @@ class Device:
         self.retries = retries
         self.info: Info | None = None
         self.wire: WireFormat | None = None
-        self.stats = {"requests": 0, "retries": 0, "bad_replies": 0}
+        self.stats = {"requests": 0, "retries": 0, "bad_replies": 0, "tx_bytes": 0,
+                      "rx_bytes": 0}
+        """Counters: requests, re-sends, corrupted replies, bytes written and read."""
         self._seq = int.from_bytes(np.random.default_rng().bytes(1), "little")
         self._decoder = FrameDecoder()
 
@@ -148,6 +153,7 @@ class Device:
             data = self.transport.read(4096, left)
             if not data:
                 return None
+            self.stats["rx_bytes"] += len(data)
             log.debug("rx %s", _hexdump(data))
             for fr in self._decoder.feed(data):
                 if not fr.crc_ok:
@@ -200,6 +206,7 @@ class Device:
                 log.debug("retry %d of %s seq %d", attempt, Op(op).name, seq)
                 self._decoder.reset()
             log.debug("tx %s seq %d: %s", Op(op).name, seq, _hexdump(frame))
+            self.stats["tx_bytes"] += len(frame)
             try:
                 self.transport.write(frame)
                 fr = self._await_reply(op, seq, time.monotonic() + self.timeout)
@@ -279,6 +286,58 @@ class Device:
             breaks = [0] + list(np.nonzero(np.diff(a) != 1)[0] + 1) + [len(a)]
             for lo, hi in zip(breaks[:-1], breaks[1:], strict=True):
                 self.load_words(mtx, int(a[lo]), [values[i] for i in sel[lo:hi]])
+
+    @property
+    def has_sampler(self) -> bool:
+        """The device draws members itself (``LOAD_RHO`` and ``SAMPLE``; ``FEATURE_SAMPLER``)."""
+        return bool(self._need_info()[0].features & FEATURE_SAMPLER)
+
+    def _need_sampler(self, what: str) -> Info:
+        info, _ = self._need_info()
+        if not info.features & FEATURE_SAMPLER:
+            raise EcHwError(f"{what}: the device has no on-chip sampler (INFO features "
+                            f"{info.features:#x} lack FEATURE_SAMPLER)")
+        return info
+
+    def load_rho(self, rho_q) -> None:
+        """Write a generation's quantized rho (uint16, flat genome order) into the device.
+
+        Split into ``LOAD_RHO`` frames of at most ``max_payload`` bytes. Each frame is
+        idempotent (it writes fixed values at fixed indices), so retries are safe.
+        """
+        info = self._need_sampler("load_rho")
+        n_conn = info.n_neurons * (2 * info.obs_dim + info.n_neurons + info.act_dim)
+        rho_q = np.asarray(rho_q)
+        if rho_q.shape != (n_conn,):
+            raise ValueError(f"rho_q must have shape ({n_conn},), not {rho_q.shape}")
+        if rho_q.dtype.kind not in "iu" or rho_q.min() < 0 or rho_q.max() > 0xFFFF:
+            raise ValueError("rho_q must be uint16 integers (ec_hw.model.sampler.quantize_rho)")
+        data = rho_q.astype("<u2")
+        per = (info.max_payload - LOAD_RHO_HEADER.size) // 2
+        for i in range(0, n_conn, per):
+            chunk = data[i:i + per]
+            reply = self.transact(Op.LOAD_RHO, LOAD_RHO_HEADER.pack(i, len(chunk))
+                                  + chunk.tobytes())
+            if reply:
+                raise ProtocolError(f"LOAD_RHO reply has {len(reply)} payload bytes, "
+                                    "expected 0")
+
+    def sample(self, slot: int, gen_seed: int, member: int) -> None:
+        """Draw member ``member`` of generation ``gen_seed`` from the loaded rho into ``slot``.
+
+        The device computes :func:`ec_hw.model.sampler.sample_members` bit for bit and writes
+        the connections straight into the slot (one ``SAMPLE`` frame, idempotent).
+        """
+        info = self._need_sampler("sample")
+        if not 0 <= slot < info.slots:
+            raise ValueError(f"slot must lie in 0..{info.slots - 1}, not {slot!r}")
+        if not 0 <= gen_seed <= 0xFFFFFFFF:
+            raise ValueError(f"gen_seed must be a 32-bit unsigned integer, not {gen_seed!r}")
+        if not 0 <= member <= 0xFFFFFFFF:
+            raise ValueError(f"member must be a 32-bit unsigned integer, not {member!r}")
+        reply = self.transact(Op.SAMPLE, SAMPLE_STRUCT.pack(slot, gen_seed, member))
+        if reply:
+            raise ProtocolError(f"SAMPLE reply has {len(reply)} payload bytes, expected 0")
 
     def reset(self, mask) -> None:
         """Zero the network state of the slots where ``mask`` is true."""
