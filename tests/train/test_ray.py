@@ -186,6 +186,16 @@ def test_per_worker_specs_and_unplaceable_worker(cluster):
         RayEvaluator([RayWorker(spec=SPEC, resources={"board0": 1})], start_timeout=2.0)
 
 
+def test_workers_running_other_code_are_refused(cluster, monkeypatch):
+    from ec_hw.train import ray_eval
+
+    real = ray_eval.fingerprint()
+    # Only the driver's view changes; the actors compute theirs from the files they import.
+    monkeypatch.setattr(ray_eval, "fingerprint", lambda: {**real, "numpy": "0.0"})
+    with pytest.raises(ray_eval.ClusterError, match=r"runs other code than the driver .*numpy"):
+        RayEvaluator(SPEC, workers=1)
+
+
 def test_arguments_are_checked_before_connecting():
     with pytest.raises(ValueError, match="chunk must be a positive integer, not 0"):
         RayEvaluator(SPEC, workers=1, chunk=0)
