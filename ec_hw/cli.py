@@ -30,9 +30,9 @@ _TRAIN_FLAGS = {  # flag dest -> TrainConfig field
     "lr": "lr", "eps": "eps", "sigma": "sigma", "weight_decay": "weight_decay",
     "episodes": "episodes", "eval_episodes": "eval_episodes",
     "max_episode_steps": "max_episode_steps", "healthy_reward": "healthy_reward",
-    "seed": "seed", "target": "target", "workers": "workers",
+    "seed": "seed", "target": "target", "workers": "workers", "sampling": "sampling",
 }
-_RESUMABLE = {"generations", "workers", "port", "stop_at", "quiet"}
+_RESUMABLE = {"generations", "workers", "port", "board", "stop_at", "quiet"}
 
 
 def _add_train(sub) -> None:
@@ -45,6 +45,10 @@ def _add_train(sub) -> None:
                         "(default), float = float64 reference, sim = Verilated core behind a "
                         "pseudo-terminal, fpga = a board on --port")
     p.add_argument("--algo", choices=["ec", "es"], help="ec (default) or the ES-RSNN baseline")
+    p.add_argument("--sampling", choices=["host", "device"],
+                   help="host (default): members' connections are drawn on the host and "
+                        "loaded; device: the target gets rho once per generation and draws "
+                        "each member from (generation seed, member index) itself")
     p.add_argument("--pop", type=int, help="population size (default 256; paper 10240)")
     p.add_argument("--generations", type=int, help="generations to run (default 60)")
     p.add_argument("--seed", type=int, help="run seed (default 0)")
@@ -67,6 +71,7 @@ def _add_train(sub) -> None:
                    help="Ray actors with --workers ray... (default: the cluster's CPUs)")
     p.add_argument("--neurons", type=int, help="LIF neurons (default 256)")
     p.add_argument("--port", help="serial port of the board (--target fpga)")
+    p.add_argument("--board", help="board settings for --target sim/fpga (default arty_a7)")
     p.add_argument("--out", type=Path, help="run directory (default runs/<env>__<target>__"
                                              "<seed>__<time>)")
     p.add_argument("--resume", type=Path, metavar="RUN", help="continue the run in RUN")
@@ -165,7 +170,7 @@ def _cmd_train(args) -> int:
     if cfg.target == "fpga" and not args.port:
         raise EcHwError("--target fpga needs --port (the board's serial port)")
     spec = BackendSpec(target=cfg.target, net=net, core=core, algo=cfg.algo, port=args.port,
-                       slots=cfg.pop_size)
+                       slots=cfg.pop_size, board=args.board or "arty_a7")
     with make_evaluator(spec, cfg.workers, cfg.cluster) as evaluator:
         trainer = (Trainer.resume(cfg, net, core, run_dir, evaluator) if resumed
                    else Trainer(cfg, net, core, run_dir, evaluator))
@@ -286,12 +291,13 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_eval(sub)
     _add_plot(sub)
-    try:  # the hardware link registers its own commands (board-sim)
-        from .boardsim import add_cli as _add_board_sim
-    except ImportError:
-        pass
-    else:
-        _add_board_sim(sub)
+    from .boardsim import add_board_sim_arguments, main_board_sim
+
+    bs = sub.add_parser("board-sim", help="run a virtual board (the core's Verilog in "
+                                          "Verilator) behind a pseudo-terminal",
+                        description=main_board_sim.__doc__)
+    add_board_sim_arguments(bs)
+    bs.set_defaults(func=main_board_sim)
     return parser
 
 

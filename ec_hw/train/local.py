@@ -140,7 +140,8 @@ class ProcessEvaluator(Evaluator):
 
 
 def make_evaluator(spec: BackendSpec, workers: int, cluster: str | None = None) -> Evaluator:
-    """Workers > 1 on the in-process targets use processes; hardware runs in-process.
+    """Workers > 1 use processes (each ``sim`` worker runs its own virtual board); a real
+    board (``fpga``) is driven from this process.
 
     With a Ray ``cluster`` address (see :attr:`ec_hw.config.TrainConfig.cluster`), ``workers``
     Ray actors each run a backend sized for a quarter of their share of ``spec.slots``.
@@ -152,7 +153,7 @@ def make_evaluator(spec: BackendSpec, workers: int, cluster: str | None = None) 
 
         per = max(1, -(-spec.slots // (4 * workers)))
         return RayEvaluator(replace(spec, slots=per), cluster, workers)
-    if workers > 1 and spec.target in ("model", "float"):
+    if workers > 1 and spec.target in ("model", "float", "sim"):
         per = max(1, -(-spec.slots // workers))
         from dataclasses import replace
 

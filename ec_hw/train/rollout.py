@@ -77,11 +77,21 @@ def run_members(backend: Backend, job: EvalJob, idx: np.ndarray, pool: EnvPool) 
     fp = derive(job.net, job.core) if fixed else None
     n_ep = job.env_seeds.shape[1]
     s = backend.slots
+    rho_sent = None
     for c0 in range(0, m_total, s):
         chunk = idx[c0:c0 + s]
         n = len(chunk)
         rows = np.arange(c0, c0 + n)
-        backend.load(job_genomes(job, chunk))
+        if job.sampling == "device" and job.genomes is None and job.es_center is None:
+            if not backend.supports_sampling:
+                raise ValueError(f"the {type(backend).__name__} target cannot sample members "
+                                 f"on the device; use sampling 'host'")
+            if rho_sent is None or not np.array_equal(rho_sent, job.rho_q):
+                backend.load_rho(job.rho_q)
+                rho_sent = job.rho_q
+            backend.sample(job.gen_seed, job.member_ids[chunk])
+        else:
+            backend.load(job_genomes(job, chunk))
         envs = pool.get(job.env_id, n)
         low = envs[0].action_space.low.astype(np.float64)
         high = envs[0].action_space.high.astype(np.float64)
@@ -94,20 +104,21 @@ def run_members(backend: Backend, job: EvalJob, idx: np.ndarray, pool: EnvPool) 
         for i in range(n):
             obs[i] = envs[i].reset(seed=int(job.env_seeds[chunk[i], 0]))[0]
         while active.any():
-            for i in np.flatnonzero(active):
-                obs_count[rows[i]] += 1
-                obs_sum[rows[i]] += obs[i]
-                obs_sumsq[rows[i]] += obs[i] * obs[i]
+            live = np.flatnonzero(active)
+            r_live = rows[live]
+            o_live = obs[live]
+            obs_count[r_live] += 1
+            obs_sum[r_live] += o_live
+            obs_sumsq[r_live] += o_live * o_live
             enc = (quantize_obs(obs, job.obs_mean, job.obs_std, fp) if fixed
                    else normalize_obs(obs, job.obs_mean, job.obs_std))
-            act = backend.step(enc, active)
+            act = unit_to_action(backend.step(enc, active), low, high)
             reset_mask = np.zeros(s, bool)
-            for i in np.flatnonzero(active):
-                o, r, term, trunc, info = envs[i].step(unit_to_action(act[i], low, high))
+            for i in live:
+                o, r, term, trunc, info = envs[i].step(act[i])
                 r = float(r)
                 returns[rows[i]] += r
                 fitness[rows[i]] += r if job.healthy_reward else r - survival_bonus(info)
-                steps[rows[i]] += 1
                 t_ep[i] += 1
                 obs[i] = o
                 if term or trunc or t_ep[i] >= job.max_episode_steps:
@@ -118,6 +129,7 @@ def run_members(backend: Backend, job: EvalJob, idx: np.ndarray, pool: EnvPool) 
                         reset_mask[i] = True
                     else:
                         active[i] = False
+            steps[r_live] += 1
             if reset_mask.any():
                 backend.reset(reset_mask)
     return EvalResult(returns=returns / n_ep, fitness=fitness / n_ep, steps=steps,

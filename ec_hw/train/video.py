@@ -59,11 +59,12 @@ def record_episode(trainer, seed: int, out: Path) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fps = int(env.metadata.get("render_fps", 30))
-    try:
-        imageio.mimsave(out, frames, fps=fps)
-    except Exception as exc:  # noqa: BLE001 - the writer plugin may be missing
-        gif = out.with_suffix(".gif")
-        imageio.mimsave(gif, frames, duration=1000 / fps)
-        print(f"({type(exc).__name__}: {exc}; wrote a GIF instead)")
-        return gif
+    if out.suffix.lower() != ".gif":
+        try:
+            imageio.mimsave(out, frames, fps=fps)
+            return out
+        except Exception:  # noqa: BLE001 - no MP4 writer plugin (imageio[ffmpeg]) installed
+            out = out.with_suffix(".gif")
+            print(f"no MP4 writer installed (pip install imageio[ffmpeg]); writing {out}")
+    imageio.mimsave(out, frames, duration=1000 / fps, loop=0)
     return out

@@ -73,13 +73,13 @@ def spec_accepts(c: SpecConstants) -> bool:
 
 
 @st.composite
-def configs(draw, max_neurons=128):
+def configs(draw, max_neurons=96):
     net = NetConfig(
         n_neurons=draw(st.integers(16, max_neurons)),
         exc_fraction=draw(st.floats(0.05, 0.95)),
         obs_dim=draw(st.integers(1, 8)),
         act_dim=draw(st.integers(1, 3)),
-        substeps=draw(st.integers(1, 40)),
+        substeps=draw(st.integers(1, 24)),
         dt=draw(st.floats(0.05, 2.0)),
         tau_syn=draw(st.floats(0.2, 60.0)),
         tau_m=draw(st.floats(0.2, 60.0)),
@@ -127,7 +127,7 @@ def stimulus_bits(kind: str, net: NetConfig, rng) -> np.ndarray:
     return drive_all(net, None, kind == "drive_all_exc_out")
 
 
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
 @given(st.data())
 def test_accepted_configurations_stay_within_their_widths(data):

@@ -105,3 +105,19 @@ def test_console_script_reports_errors_without_traceback(tmp_path):
     p = subprocess.run(exe, capture_output=True, text=True, timeout=120)
     assert p.returncode == 2
     assert "Traceback" not in p.stderr and p.stderr.count("\n") == 1
+
+
+def test_eval_records_a_video_when_a_renderer_exists(tmp_path, capsys):
+    from ec_hw.train.checkpoint import read_config
+    from ec_hw.train.video import record_episode  # noqa: F401 - import must work everywhere
+
+    run = tmp_path / "r"
+    assert main(["train", *SMALL, "--generations", "1", "--out", str(run)]) == 0
+    read_config(run)
+    code = main(["eval", str(run), "--episodes", "1", "--video", str(tmp_path / "ep.gif")])
+    err = capsys.readouterr().err
+    if code == 2 and "no offscreen renderer" in err:
+        pytest.skip(err.strip())
+    assert code == 0
+    gif = (tmp_path / "ep.gif").read_bytes()
+    assert gif[:6] in (b"GIF89a", b"GIF87a") and len(gif) > 1000
