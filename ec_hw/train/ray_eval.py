@@ -142,6 +142,26 @@ class RayWorker:
             raise ValueError(f"num_cpus must be >= 0, not {self.num_cpus!r}")
 
 
+class _RhoOnce:
+    """A backend whose ``load_rho`` skips a rho it already holds: the actor calls
+    :func:`~ec_hw.train.rollout.run_members` once per chunk, and a board with on-device
+    sampling should receive each generation's rho once, not once per chunk."""
+
+    def __init__(self, inner):
+        self._inner = inner
+        self._rho = None
+        self.rho_loads = 0
+
+    def __getattr__(self, name):  # slots, encoding, supports_sampling, load, step, ...
+        return getattr(self._inner, name)
+
+    def load_rho(self, rho_q: np.ndarray) -> None:
+        if self._rho is None or not np.array_equal(self._rho, rho_q):
+            self._inner.load_rho(rho_q)
+            self._rho = np.array(rho_q, copy=True)
+            self.rho_loads += 1
+
+
 class _Worker:
     """The actor: its own backend and envs, Numba on one thread, the current job cached."""
 
@@ -154,7 +174,7 @@ class _Worker:
         numba.set_num_threads(1)
         self._spec = spec
         self._fingerprint = fingerprint()
-        self._backend = make_backend(spec)
+        self._backend = _RhoOnce(make_backend(spec))
         self._pool = EnvPool()
         self._key = None
         self._job = None
@@ -187,7 +207,8 @@ class _Worker:
         return run_members(self._backend, job, np.arange(len(job.member_ids)), self._pool)
 
     def stats(self) -> dict:
-        return {"jobs_fetched": self.jobs_fetched, "cpu_s": time.process_time()}
+        return {"jobs_fetched": self.jobs_fetched, "rho_loads": self._backend.rho_loads,
+                "cpu_s": time.process_time()}
 
     def close(self) -> None:
         self._job = None
@@ -366,7 +387,8 @@ class RayEvaluator(Evaluator):
         return [len(o) for o in self._owned]
 
     def stats(self) -> list[dict | None]:
-        """Per live actor: jobs fetched from the object store, CPU seconds used."""
+        """Per live actor: jobs fetched from the object store, rhos loaded into its backend
+        (on-device sampling), CPU seconds used."""
         ray = _ray()
         return [None if a is None else ray.get(a.stats.remote()) for a in self.actors]
 

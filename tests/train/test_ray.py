@@ -87,6 +87,20 @@ def test_same_rho_trajectory_as_in_process(cluster, reference, two, tmp_path, wo
     assert max(fetched) <= 2 * CFG.generations and sum(fetched) >= 2 * CFG.generations
 
 
+def test_on_device_sampling_loads_rho_once_per_generation(reference, two, tmp_path):
+    from dataclasses import replace
+
+    before = [s["rho_loads"] for s in two.stats()]
+    tr = Trainer(replace(CFG, sampling="device"), NET, CORE, tmp_path, two)
+    traj = []
+    for _ in range(CFG.generations):
+        tr.step()
+        traj.append(tr.state.params.copy())
+    loads = [s["rho_loads"] - b for s, b in zip(two.stats(), before, strict=True)]
+    _same(traj, reference)
+    assert max(loads) <= CFG.generations and sum(loads) >= CFG.generations
+
+
 def _kill_busiest(how, at_call, after_chunks):
     """A hook that kills the actor with most outstanding chunks, once, mid-generation."""
     state = {"calls": 0, "killed": None}
