@@ -266,3 +266,57 @@ def test_cli_driver_killed_then_resumed_through_ray(cluster, tmp_path):
     with InProcessEvaluator(SPEC) as ev:
         expect = _trajectory(ev, tmp_path / "inproc", generations=done + 2)[-1]
     assert final.generation == done + 2 and np.array_equal(final.params, expect)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_cli_through_ray_client(cluster, reference, tmp_path):
+    """``ray start --head`` in its own session, then ``ec-hw train --workers ray://...``."""
+    import shutil
+    import socket
+    import tempfile
+    from pathlib import Path
+
+    import ec_hw
+
+    root = Path(ec_hw.__file__).resolve().parents[1]
+    temp = tempfile.mkdtemp(prefix="ecray", dir="/tmp")  # short: Ray puts sockets in it
+    gcs, client = _free_port(), _free_port()
+    env = {**os.environ, "PYTHONPATH": str(root)}  # the head's workers import this checkout
+    head = subprocess.Popen([sys.executable, "-m", "ray.scripts.scripts", "start", "--head",
+                             "--block", f"--port={gcs}", f"--ray-client-server-port={client}",
+                             "--num-cpus=2", "--include-dashboard=false", f"--temp-dir={temp}"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert head.poll() is None, "ray start --head exited"
+            assert time.monotonic() < deadline, "the Ray Client port never opened"
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", client)) == 0:
+                    break
+            time.sleep(1)
+        out = subprocess.run([sys.executable, "-m", "ec_hw.cli", "train", "--env", CFG.env_id,
+                              "--pop", "16", "--generations", "3", "--eval-episodes", "2",
+                              "--max-episode-steps", "100", "--seed", "5", "--neurons", "32",
+                              "--quiet", "--workers", f"ray://127.0.0.1:{client}",
+                              "--ray-workers", "2", "--out", str(tmp_path / "run")],
+                             env=env, capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr
+        final = load_checkpoint(tmp_path / "run" / "checkpoint.npz", CFG, NET, CORE)
+        assert final.generation == 3 and np.array_equal(final.params, reference[-1])
+    finally:
+        head.send_signal(signal.SIGTERM)  # --block stops the head's processes on SIGTERM
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+        shutil.rmtree(temp, ignore_errors=True)
