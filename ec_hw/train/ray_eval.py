@@ -72,13 +72,14 @@ def _ray():
     return ray
 
 
-def connect(address: str | None) -> bool:
+def connect(address: str | None, runtime_env: dict | None = None) -> bool:
     """Connect this process to Ray unless it already is; return True if this call connected.
 
     ``None`` or ``"ray"``: the cluster Ray finds (``RAY_ADDRESS``, then the latest cluster
     started on this machine), else a new local one. ``"auto"``: an existing cluster only.
     ``"ray://HOST:PORT"``: Ray Client. ``"HOST:PORT"``: the GCS of a cluster this machine
-    belongs to.
+    belongs to. ``runtime_env`` becomes the job's runtime environment (local directories in
+    ``py_modules`` are uploaded only at this level).
     """
     ray = _ray()
     if ray.is_initialized():
@@ -86,7 +87,7 @@ def connect(address: str | None) -> bool:
     try:
         ray.init(address=None if address in (None, "ray") else address,
                  include_dashboard=False if address in (None, "ray") else None,
-                 log_to_driver=True)
+                 log_to_driver=True, runtime_env=runtime_env)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ClusterError(f"cannot connect to the Ray cluster at {address or 'ray'}: "
                            f"{exc}") from None
@@ -253,8 +254,9 @@ class RayEvaluator(Evaluator):
     restarts
         Replacement actors per worker over the evaluator's life; 0 never replaces one.
     runtime_env
-        Ray runtime environment of the actors (e.g. ``{"py_modules": [ec_hw]}`` to ship the
-        sources to a cluster that lacks them).
+        Ray runtime environment: the job's if this evaluator connects to Ray (e.g.
+        ``{"py_modules": [str(Path(ec_hw.__file__).parent)]}`` ships the driver's sources to
+        the workers), else the actors' (URIs only).
     check_versions
         Refuse workers whose :func:`fingerprint` differs from the driver's.
     on_chunk
@@ -302,9 +304,12 @@ class RayEvaluator(Evaluator):
         if not isinstance(restarts, int) or restarts < 0:
             raise ValueError(f"restarts must be >= 0, not {restarts!r}")
         self.chunk, self.chunks_per_worker, self.inflight = chunk, chunks_per_worker, inflight
-        self.timeout, self.runtime_env, self.on_chunk = timeout, runtime_env, on_chunk
+        self.timeout, self.on_chunk = timeout, on_chunk
         self.check_versions, self.start_timeout = check_versions, start_timeout
-        self._owns_ray = connect(address)
+        self._owns_ray = connect(address, runtime_env)
+        if self._owns_ray:
+            runtime_env = None  # already the job's
+        self.runtime_env = runtime_env
         if recipes is None:
             n = workers if workers is not None else cluster_cpus(address)
             recipes = [one] * n
