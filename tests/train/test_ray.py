@@ -101,6 +101,26 @@ def test_on_device_sampling_loads_rho_once_per_generation(reference, two, tmp_pa
     assert max(loads) <= CFG.generations and sum(loads) >= CFG.generations
 
 
+def test_es_baseline_jobs_match_in_process(cluster):
+    from dataclasses import replace
+
+    from ec_hw.train.evaluator import EvalJob
+    from ec_hw.train.run import env_seeds, n_params
+
+    cfg = replace(CFG, algo="es")
+    spec = replace(SPEC, algo="es")
+    center = np.random.default_rng(1).standard_normal(n_params(cfg, NET))
+    job = EvalJob(env_id=CFG.env_id, net=NET, obs_mean=np.zeros(4), obs_std=np.ones(4),
+                  env_seeds=env_seeds(9, 8, 1), member_ids=np.arange(8), gen_seed=9,
+                  es_center=center, es_sigma=0.3, max_episode_steps=50)
+    with InProcessEvaluator(spec) as ev:
+        want = ev.evaluate(job)
+    with RayEvaluator(spec, workers=1, chunk=3) as ev:
+        got = ev.evaluate(job)
+    for k in ("returns", "fitness", "steps", "obs_sum", "obs_sumsq"):
+        assert np.array_equal(getattr(got, k), getattr(want, k)), k
+
+
 def _kill_busiest(how, at_call, after_chunks):
     """A hook that kills the actor with most outstanding chunks, once, mid-generation."""
     state = {"calls": 0, "killed": None}
