@@ -439,43 +439,52 @@ class RayEvaluator(Evaluator):
             self._lose(w, why)
             progress[w] = time.monotonic()
 
-        for w in range(len(self.actors)):
-            feed(w)
-        while len(parts) < len(chunks):
-            if not pending:
-                raise WorkerError(f"every Ray worker is gone ({self.last_loss})"
-                                  f"; {len(chunks) - len(parts)} chunks unevaluated")
-            wait_s = 1.0 if self.timeout is None else min(1.0, self.timeout)
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=wait_s)
-            for ref in ready:
-                if ref not in pending:  # its actor was dropped meanwhile
-                    continue
-                w, cid = pending.pop(ref)
-                owned[w].remove(ref)
-                try:
-                    part = ray.get(ref)
-                except ray.exceptions.RayActorError as exc:
-                    lose(w, f"worker {w} died: {_cause(exc)}", (cid,))
-                except ray.exceptions.RayTaskError as exc:
-                    raise WorkerError(f"worker {w} failed on members {chunks[cid][0]}.."
-                                      f"{chunks[cid][-1]}: {_cause(exc)}") from None
-                except ray.exceptions.RayError as exc:  # lost objects, crashed worker process
-                    lose(w, f"worker {w} lost a result: {_cause(exc)}", (cid,))
-                else:
-                    if not self._confirmed[w]:
-                        self._check(w)  # a replacement may have landed on another node
-                    parts.setdefault(cid, part)
-                    progress[w] = time.monotonic()
-                    if self.on_chunk is not None:
-                        self.on_chunk(self, len(parts))
-            if self.timeout is not None:
-                now = time.monotonic()
-                for w in range(len(self.actors)):
-                    limit = self.timeout + (0 if self._confirmed[w] else self.start_timeout)
-                    if owned[w] and now - progress[w] > limit:
-                        lose(w, f"worker {w} made no progress for {self.timeout} s")
+        try:
             for w in range(len(self.actors)):
                 feed(w)
+            while len(parts) < len(chunks):
+                if not pending:
+                    raise WorkerError(f"every Ray worker is gone ({self.last_loss})"
+                                      f"; {len(chunks) - len(parts)} chunks unevaluated")
+                wait_s = 1.0 if self.timeout is None else min(1.0, self.timeout)
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=wait_s)
+                for ref in ready:
+                    if ref not in pending:  # its actor was dropped meanwhile
+                        continue
+                    w, cid = pending.pop(ref)
+                    owned[w].remove(ref)
+                    try:
+                        part = ray.get(ref)
+                    except ray.exceptions.RayActorError as exc:
+                        lose(w, f"worker {w} died: {_cause(exc)}", (cid,))
+                    except ray.exceptions.RayTaskError as exc:
+                        ids = job.member_ids[chunks[cid]]
+                        raise WorkerError(f"worker {w} failed on members {ids[0]}..{ids[-1]}: "
+                                          f"{_cause(exc)}") from None
+                    except ray.exceptions.RayError as exc:  # a lost object, a crashed process
+                        lose(w, f"worker {w} lost a result: {_cause(exc)}", (cid,))
+                    else:
+                        if not self._confirmed[w]:
+                            self._check(w)  # a replacement may have landed on another node
+                        parts.setdefault(cid, part)
+                        progress[w] = time.monotonic()
+                        if self.on_chunk is not None:
+                            self.on_chunk(self, len(parts))
+                if self.timeout is not None:
+                    now = time.monotonic()
+                    for w in range(len(self.actors)):
+                        limit = self.timeout + (0 if self._confirmed[w] else self.start_timeout)
+                        if owned[w] and now - progress[w] > limit:
+                            lose(w, f"worker {w} made no progress for {self.timeout} s")
+                for w in range(len(self.actors)):
+                    feed(w)
+        except BaseException:
+            for ref in pending:  # queued chunks of an abandoned job: do not run them
+                try:
+                    ray.cancel(ref)
+                except Exception:  # noqa: BLE001 - best effort
+                    pass
+            raise
         return concat_results([parts[c] for c in range(len(chunks))])
 
     def close(self) -> None:
