@@ -161,6 +161,8 @@ class CoreConfig:
             _positive_int(f.name, getattr(self, f.name))
         if not 8 <= self.frac_bits <= 16:
             raise ValueError(f"frac_bits must lie in 8..16, not {self.frac_bits!r}")
+        # u - v needs state_bits + 1 bits: at the default 24 it fits the DSP48's 25-bit A port;
+        # 25 is allowed for headroom studies and costs a wider multiplier.
         if not self.frac_bits + 6 <= self.state_bits <= 25:
             raise ValueError(f"state_bits must lie in frac_bits+6..25 (one DSP48 A port), not "
                              f"{self.state_bits!r}")
