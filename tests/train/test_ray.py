@@ -163,6 +163,7 @@ def test_without_restarts_the_survivor_finishes_the_generation(cluster, referenc
     _same(traj, reference)
 
 
+@pytest.mark.slow
 def test_hung_actor_times_out_and_is_replaced(cluster, reference, tmp_path):
     stopped = []
 
