@@ -102,16 +102,20 @@ def cluster_cpus(address: str | None) -> int:
 
 def fingerprint() -> dict:
     """What must match on every worker for results not to depend on the worker: a hash of the
-    ec_hw sources, and the versions of Python and the numeric and simulation libraries."""
+    ec_hw sources (and of the host link's, which the hardware targets run), and the versions of
+    Python and the numeric and simulation libraries."""
+    import importlib.util
     from importlib.metadata import PackageNotFoundError, version
 
-    import ec_hw
-
-    root = Path(ec_hw.__file__).parent
     h = hashlib.sha256()
-    for p in sorted(root.rglob("*.py")):
-        h.update(str(p.relative_to(root)).encode())
-        h.update(p.read_bytes())
+    for pkg in ("ec_hw", "host"):
+        spec = importlib.util.find_spec(pkg)
+        if spec is None or spec.origin is None:
+            continue
+        root = Path(spec.origin).parent
+        for p in sorted(root.rglob("*.py")):
+            h.update(f"{pkg}/{p.relative_to(root)}".encode())
+            h.update(p.read_bytes())
     out = {"ec_hw": h.hexdigest()[:16], "python": ".".join(map(str, sys.version_info[:3]))}
     for pkg in ("numpy", "numba", "gymnasium", "mujoco"):
         try:
@@ -255,8 +259,8 @@ class RayEvaluator(Evaluator):
         Replacement actors per worker over the evaluator's life; 0 never replaces one.
     runtime_env
         Ray runtime environment: the job's if this evaluator connects to Ray (e.g.
-        ``{"py_modules": [str(Path(ec_hw.__file__).parent)]}`` ships the driver's sources to
-        the workers), else the actors' (URIs only).
+        ``{"py_modules": [str(Path(m.__file__).parent) for m in (ec_hw, host)]}`` ships the
+        driver's sources to the workers), else the actors' (URIs only).
     check_versions
         Refuse workers whose :func:`fingerprint` differs from the driver's.
     on_chunk
