@@ -141,7 +141,7 @@ def scaling(pop: int, steps: int, gens: int) -> None:
         rp = rate(ev)
     print(f"2 local processes:       {rp:10,.0f} env-steps/s (the multiprocessing evaluator, "
           f"what this machine gives 2 workers now: {rp / r0:.2f}x in-process)")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         out = {}
         for w in (1, 2):

@@ -34,7 +34,7 @@ SPEC = BackendSpec(target="model", net=NET, core=CORE, slots=4)
 def cluster():
     # 4 logical CPUs on the 2-core machine: the shared pair of actors below stays up while
     # other tests start their own (an idle actor costs memory, not CPU).
-    ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False)
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
 
