@@ -12,7 +12,9 @@ Run ``python bench/quant_cost.py`` (``--help`` for options). Two measurements:
    observations (the share of the deviation that observation quantization alone causes).
 2. With ``--run DIR`` (a training run directory with ``config.json`` and ``checkpoint.npz``):
    the deterministic network (rho > 0.5) of that run, evaluated on the same env seeds under
-   the golden model and under the float reference: the return of each episode under both.
+   the golden model and under the float reference: the return of each episode under both; and
+   one episode driven by the golden model with the float reference shadowing it on the same
+   observations, to see how far their actions drift apart on the policy's real trajectory.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from pathlib import Path
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--neurons", type=int, default=256, help="N (default 256)")
-    p.add_argument("--obs-dim", type=int, default=11, help="D (default 11)")
-    p.add_argument("--act-dim", type=int, default=3, help="A (default 3)")
+    p.add_argument("--neurons", type=int, help="N (default 256, or the run's)")
+    p.add_argument("--obs-dim", type=int, help="D (default 11, or the run's)")
+    p.add_argument("--act-dim", type=int, help="A (default 3, or the run's)")
     p.add_argument("--networks", type=int, default=64, help="random networks (default 64)")
     p.add_argument("--env-steps", type=int, default=20, help="horizon in env steps (20)")
     p.add_argument("--seed", type=int, default=0)
@@ -119,7 +121,51 @@ def trained_run(args) -> dict:
                 args.episodes, seeds)
         out[f"returns_{target}"] = [float(r) for r in res.returns]
         out[f"mean_return_{target}"] = float(np.mean(res.returns))
+    out["shadow"] = shadow_episode(cfg, net, core, state, int(seeds[0, 0]))
     return out
+
+
+def shadow_episode(cfg, net, core, state, seed: int) -> dict:
+    """One episode driven by the golden model, the float reference shadowing it.
+
+    Both networks see the same observation every env step (the one the golden model's own
+    actions led to); the float reference's actions are only recorded. This measures how far
+    the two networks' actions drift apart on the trained policy's real trajectory.
+    """
+    import numpy as np
+
+    from ec_hw.fixedpoint import action_to_unit, normalize_obs, quantize_obs
+    from ec_hw.model.core import FixedNet, NetState, net_step
+    from ec_hw.model.reference import RefState, ref_step
+    from ec_hw.train.ec import deterministic_genome
+    from ec_hw.train.envs import make_env, unit_to_action
+
+    fx = FixedNet(net, core)
+    genome = deterministic_genome(state.params, fx.layout)[None]
+    sf, sr = NetState.zeros(1, fx.layout), RefState.zeros(1, net.n_neurons)
+    env = make_env(cfg.env_id)
+    low = env.action_space.low.astype(np.float64)
+    high = env.action_space.high.astype(np.float64)
+    obs, _ = env.reset(seed=seed)
+    mean, std = state.obs_mean, state.obs_std
+    err, ref_act = [], []
+    try:
+        for _ in range(cfg.max_episode_steps):
+            af = action_to_unit(net_step(fx.p, fx.lay, quantize_obs(obs[None], mean, std, fx.fp),
+                                         genome, sf), fx.fp)[0]
+            ar = ref_step(net, genome, sr, normalize_obs(obs[None], mean, std))[0]
+            err.append(af - ar)
+            ref_act.append(ar)
+            obs, _, term, trunc, _ = env.step(unit_to_action(af, low, high))
+            if term or trunc:
+                break
+    finally:
+        env.close()
+    err = np.abs(np.array(err))
+    return {"steps": len(err), "action_rmse": float(np.sqrt(np.mean(err ** 2))),
+            "action_max_err": float(err.max()),
+            "action_rms": float(np.sqrt(np.mean(np.array(ref_act) ** 2))),
+            "frac_steps_within_0.01": float(np.mean(err.max(axis=1) < 0.01))}
 
 
 def report(rn: dict, run: dict | None) -> str:
@@ -143,6 +189,11 @@ def report(rn: dict, run: dict | None) -> str:
         for target in ("model", "float"):
             rs = " ".join(f"{r:.1f}" for r in run[f"returns_{target}"])
             lines.append(f"  {target:5s} mean {run[f'mean_return_{target}']:9.2f}   [{rs}]")
+        sh = run["shadow"]
+        lines.append(f"  float shadowing the golden model's first episode ({sh['steps']} steps, "
+                     f"same observations): action RMSE {sh['action_rmse']:.4f}, max "
+                     f"{sh['action_max_err']:.4f}, RMS action {sh['action_rms']:.4f}, "
+                     f"{100 * sh['frac_steps_within_0.01']:.1f} % of steps within 0.01")
     return "\n".join(lines)
 
 
@@ -150,6 +201,15 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see tests/model/conftest.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    defaults = {"neurons": 256, "obs_dim": 11, "act_dim": 3}
+    if args.run:  # random networks of the run's shape unless told otherwise
+        from ec_hw.train.checkpoint import read_config
+
+        net = read_config(args.run)[1]
+        defaults = {"neurons": net.n_neurons, "obs_dim": net.obs_dim, "act_dim": net.act_dim}
+    for k, v in defaults.items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
     rn = random_networks(args)
     run = trained_run(args) if args.run else None
     print(report(rn, run))

@@ -30,7 +30,7 @@ _TRAIN_FLAGS = {  # flag dest -> TrainConfig field
     "lr": "lr", "eps": "eps", "sigma": "sigma", "weight_decay": "weight_decay",
     "episodes": "episodes", "eval_episodes": "eval_episodes",
     "max_episode_steps": "max_episode_steps", "healthy_reward": "healthy_reward",
-    "seed": "seed", "target": "target", "workers": "workers",
+    "seed": "seed", "target": "target", "workers": "workers", "sampling": "sampling",
 }
 _RESUMABLE = {"generations", "workers", "port", "board", "stop_at", "quiet"}
 
@@ -45,6 +45,10 @@ def _add_train(sub) -> None:
                         "(default), float = float64 reference, sim = Verilated core behind a "
                         "pseudo-terminal, fpga = a board on --port")
     p.add_argument("--algo", choices=["ec", "es"], help="ec (default) or the ES-RSNN baseline")
+    p.add_argument("--sampling", choices=["host", "device"],
+                   help="host (default): members' connections are drawn on the host and "
+                        "loaded; device: the target gets rho once per generation and draws "
+                        "each member from (generation seed, member index) itself")
     p.add_argument("--pop", type=int, help="population size (default 256; paper 10240)")
     p.add_argument("--generations", type=int, help="generations to run (default 60)")
     p.add_argument("--seed", type=int, help="run seed (default 0)")
@@ -59,7 +63,12 @@ def _add_train(sub) -> None:
     p.add_argument("--no-healthy-reward", dest="healthy_reward", action="store_const",
                    const=False, help="rank members without the env's survival bonus (ARS "
                                      "style); reported returns always include it")
-    p.add_argument("--workers", type=int, help="worker processes (default: CPU cores)")
+    p.add_argument("--workers", type=_workers_arg, metavar="N|ray|ray://HOST:PORT",
+                   help="worker processes on this machine (default: CPU cores), or a Ray "
+                        "cluster: ray = the local one (started if none runs), auto = an "
+                        "existing one, ray://HOST:PORT = Ray Client, HOST:PORT = the GCS")
+    p.add_argument("--ray-workers", type=int, metavar="N",
+                   help="Ray actors with --workers ray... (default: the cluster's CPUs)")
     p.add_argument("--neurons", type=int, help="LIF neurons (default 256)")
     p.add_argument("--port", help="serial port of the board (--target fpga)")
     p.add_argument("--board", help="board settings for --target sim/fpga (default arty_a7)")
@@ -70,6 +79,35 @@ def _add_train(sub) -> None:
                    help="stop once the deterministic network's mean return reaches RETURN")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)
+
+
+def _workers_arg(value: str):
+    if value.isdigit():
+        return int(value)
+    from .train.ray_eval import is_cluster_address
+
+    if is_cluster_address(value):
+        return value
+    raise argparse.ArgumentTypeError(f"expected a worker count, ray, auto, ray://HOST:PORT or "
+                                     f"HOST:PORT, not {value!r}")
+
+
+def _worker_settings(args, cluster: str | None = None) -> dict:
+    """``--workers``/``--ray-workers`` as TrainConfig fields (``cluster``: the run's, on resume)."""
+    w, n = args.workers, args.ray_workers
+    if isinstance(w, str):
+        cluster = w
+    elif w is not None or n is None:
+        if n is not None:
+            raise EcHwError("--ray-workers needs --workers ray (or a Ray address)")
+        return {} if w is None else {"workers": w, "cluster": None}
+    if cluster is None:
+        raise EcHwError("--ray-workers needs --workers ray (or a Ray address)")
+    if n is None:
+        from .train.ray_eval import cluster_cpus
+
+        n = cluster_cpus(cluster)
+    return {"workers": n, "cluster": cluster}
 
 
 def _build_run(args):
@@ -86,11 +124,9 @@ def _build_run(args):
             raise EcHwError(f"--resume continues a run with its own settings; "
                             f"--{extra[0].replace('_', '-')} cannot change")
         cfg, net, core, _ = read_config(args.resume)
-        changes = {}
+        changes = _worker_settings(args, cfg.cluster)
         if args.generations is not None:
             changes["generations"] = args.generations
-        if args.workers is not None:
-            changes["workers"] = args.workers
         if changes:
             from dataclasses import replace
             cfg = replace(cfg, **changes)
@@ -101,6 +137,7 @@ def _build_run(args):
         return cfg, net, core, Path(args.resume), True
     kw = {field: getattr(args, dest) for dest, field in _TRAIN_FLAGS.items()
           if getattr(args, dest) is not None}
+    kw.update(_worker_settings(args))
     kw.setdefault("workers", default_workers())
     cfg = TrainConfig(**kw)
     spec = probe_env(cfg.env_id)
@@ -134,10 +171,28 @@ def _cmd_train(args) -> int:
         raise EcHwError("--target fpga needs --port (the board's serial port)")
     spec = BackendSpec(target=cfg.target, net=net, core=core, algo=cfg.algo, port=args.port,
                        slots=cfg.pop_size, board=args.board or "arty_a7")
-    with make_evaluator(spec, cfg.workers) as evaluator:
+    if cfg.target == "sim":
+        _prebuild_virtual_board(spec)
+    with make_evaluator(spec, cfg.workers, cfg.cluster) as evaluator:
         trainer = (Trainer.resume(cfg, net, core, run_dir, evaluator) if resumed
                    else Trainer(cfg, net, core, run_dir, evaluator))
         return _train_loop(trainer, cfg, run_dir, args.stop_at, args.quiet)
+
+
+def _prebuild_virtual_board(spec) -> None:
+    """Compile the virtual board once here, so worker processes start it from the cache."""
+    from dataclasses import replace
+
+    from .boardsim import build_boardsim
+    from .build import load_board
+
+    board = load_board(spec.board)
+    core = replace(spec.core, slots=board.slots, lanes=board.lanes, word_bits=board.word_bits)
+    print(f"preparing the virtual {board.name} ({core.slots} member slots): the first run of a "
+          f"configuration compiles the core's Verilog with Verilator (a few minutes)", flush=True)
+    t = time.monotonic()
+    exe = build_boardsim(spec.net, core, quiet=True)
+    print(f"virtual board ready in {time.monotonic() - t:.0f} s: {exe}", flush=True)
 
 
 def _train_loop(trainer, cfg, run_dir: Path, stop_at: float | None, quiet: bool) -> int:

@@ -42,6 +42,17 @@ class ModelBackend(Backend):
     def reset(self, mask: np.ndarray) -> None:
         self._state.reset(mask)
 
+    supports_sampling = True
+
+    def load_rho(self, rho_q: np.ndarray) -> None:
+        self._rho_q = np.asarray(rho_q, np.uint16).copy()
+
+    def sample(self, gen_seed: int, members: np.ndarray) -> None:
+        from ..model.sampler import sample_members
+
+        self.load(sample_members(gen_seed, np.asarray(members, np.int64), self._rho_q,
+                                 self._fx.layout))
+
     def step(self, obs: np.ndarray, active: np.ndarray) -> np.ndarray:
         from ..fixedpoint import action_to_unit
         from ..model.core import net_step
@@ -144,6 +155,16 @@ class _DeviceBackendOwner(Backend):
 
     def reset(self, mask):
         self._inner.reset(mask)
+
+    @property
+    def supports_sampling(self) -> bool:
+        return self._inner.supports_sampling
+
+    def load_rho(self, rho_q):
+        self._inner.load_rho(rho_q)
+
+    def sample(self, gen_seed, members):
+        self._inner.sample(gen_seed, members)
 
     def step(self, obs, active):
         return self._inner.step(obs, active[: self.slots] if len(active) > self.slots

@@ -77,11 +77,21 @@ def run_members(backend: Backend, job: EvalJob, idx: np.ndarray, pool: EnvPool) 
     fp = derive(job.net, job.core) if fixed else None
     n_ep = job.env_seeds.shape[1]
     s = backend.slots
+    rho_sent = None
     for c0 in range(0, m_total, s):
         chunk = idx[c0:c0 + s]
         n = len(chunk)
         rows = np.arange(c0, c0 + n)
-        backend.load(job_genomes(job, chunk))
+        if job.sampling == "device" and job.genomes is None and job.es_center is None:
+            if not backend.supports_sampling:
+                raise ValueError(f"the {type(backend).__name__} target cannot sample members "
+                                 f"on the device; use sampling 'host'")
+            if rho_sent is None or not np.array_equal(rho_sent, job.rho_q):
+                backend.load_rho(job.rho_q)
+                rho_sent = job.rho_q
+            backend.sample(job.gen_seed, job.member_ids[chunk])
+        else:
+            backend.load(job_genomes(job, chunk))
         envs = pool.get(job.env_id, n)
         low = envs[0].action_space.low.astype(np.float64)
         high = envs[0].action_space.high.astype(np.float64)

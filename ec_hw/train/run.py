@@ -112,7 +112,8 @@ class Trainer:
         if cfg.algo == "ec":
             rho_q = quantize_rho(st.params)
             res = self.evaluator.evaluate(self._job(env_seeds=seeds, member_ids=ids,
-                                                    gen_seed=gen_seed, rho_q=rho_q))
+                                                    gen_seed=gen_seed, rho_q=rho_q,
+                                                    sampling=cfg.sampling))
             w = centered_ranks(res.fitness)
             grad = natural_gradient(gen_seed, ids, w, rho_q, self.layout)
             st.params = np.clip(st.adam.step(st.params, grad), cfg.eps, 1.0 - cfg.eps)

@@ -1,9 +1,8 @@
-"""Settings for the golden-model tests."""
+"""Settings for the golden-model tests.
 
-import os
+``import ec_hw`` sets ``OMP_WAIT_POLICY=PASSIVE`` and ``import ec_hw.model`` drops stale Numba
+caches (see :func:`ec_hw.model._drop_stale_numba_caches`); importing them here makes both happen
+before the first kernel runs.
+"""
 
-# Numba's OpenMP layer spin-waits between parallel regions by default; on a machine shared with
-# other work (CI runners, 2 cores) that makes every prange call of a small batch cost tens of
-# milliseconds. Passive waiting yields the core instead. Must be set before the first parallel
-# launch, which is why it lives here.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import ec_hw.model  # noqa: F401

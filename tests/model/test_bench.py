@@ -90,4 +90,6 @@ def test_quant_cost_reports_random_networks_and_a_run(tmp_path):
     for target in ("model", "float"):
         assert len(run[f"returns_{target}"]) == 2
         assert all(0 < r <= 30 for r in run[f"returns_{target}"])
+    sh = run["shadow"]
+    assert 1 <= sh["steps"] <= 30 and 0 <= sh["action_rmse"] <= sh["action_max_err"] <= 2
     assert json.loads((tmp_path / "q.json").read_text())["run"]["env_id"] == cfg.env_id

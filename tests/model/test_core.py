@@ -80,6 +80,7 @@ def test_core_env_step_equals_spec_on_random_networks(case):
     # The case exercised the dynamics: neurons both fired and stayed silent, actions moved.
     fired = spec.ext.count.get("spikes", 0)
     assert 0 < fired < spec.ext.count["neuron-substeps"]
+    assert spec.ext.lo["action"] < spec.ext.hi["action"]
 
 
 @pytest.mark.parametrize("core", [
@@ -171,11 +172,11 @@ def test_all_connections_on(exc):
     bits = np.ones(GenomeLayout.of(net).n_conn, bool)
     xs = [[lim - 1, -lim, 5, -7], [0, 0, 0, 0], [lim - 1] * 4, [-lim] * 4]
     spec = run_single(net, core, bits, xs)
-    # [x, -x] fully on cancels the input; the recurrent popcounts reach their maxima.
+    # [x, -x] fully on cancels every input, so from the zero state nothing ever fires (the
+    # all-on recurrent matrix with every neuron firing is test_every_neuron_fires_...).
     assert spec.ext.hi["i_in"] == spec.ext.lo["i_in"] == 0
-    c = spec.c
-    if spec.ext.count.get("spikes"):
-        assert spec.ext.hi["pe"] == c.NE and spec.ext.hi["pi"] == c.NI
+    assert spec.ext.count.get("spikes", 0) == 0
+    assert spec.ext.hi["action"] == spec.ext.lo["action"] == 0
 
 
 @pytest.mark.parametrize("out_exc", [True, False])
@@ -235,14 +236,13 @@ def test_saturation_of_i_in_and_u_in_both_directions():
     pos, neg = [lim - 1] * 6, [-lim] * 6
     xs = [pos, pos, neg, neg, pos, [lim - 1, -lim] * 3]
     ext = Extremes()
-    spec = run_single(net, core, bits, xs, ext)
+    run_single(net, core, bits, xs, ext)
     assert ext.count["i_in saturated"] > 0 and ext.count["u saturated"] > 0
     assert ext.hi["u"] == 2 ** (core.state_bits - 1) - 1
     assert ext.lo["u"] == -(2 ** (core.state_bits - 1))
     assert ext.lo["v"] < -(2 ** (core.state_bits - 2))
     # u - v needs state_bits + 1 bits: the B_M product's operand is one bit wider than u.
     assert ext.hi["u-v"] > 2 ** (core.state_bits - 1)
-    assert spec.ext is ext
 
 
 def test_input_current_saturates_at_default_widths():
@@ -302,3 +302,17 @@ def test_quantize_obs_rounds_half_to_even_and_saturates_at_the_edge():
         assert q == (k if k % 2 == 0 else k + 1)
     assert x_q[-4:] == [lim - 1, lim - 1, -lim, -lim]
     assert x_q == [q[0] for q in spec_quantize_obs(obs, np.zeros(1), np.ones(1), net, core)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(12))
+def test_core_env_step_equals_spec_long_random_runs(seed):
+    """Longer episodes on random shapes (slow: the restatement runs ~20k neuron-substeps/s)."""
+    rng = np.random.default_rng(10_000 + seed)
+    n = int(rng.integers(16, 257))
+    net = NetConfig(n_neurons=n, exc_fraction=float(rng.uniform(0.2, 0.8)),
+                    obs_dim=int(rng.integers(1, 24)), act_dim=int(rng.integers(1, 8)),
+                    substeps=int(rng.integers(1, 40)))
+    core = CoreConfig()
+    bits = rng.random(GenomeLayout.of(net).n_conn) < rng.uniform(0.05, 0.95)
+    run_single(net, core, bits, random_obs(rng, net, core, 25, float(rng.uniform(0.3, 3))))

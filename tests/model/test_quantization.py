@@ -15,9 +15,11 @@ decorrelates the two runs within a few substeps. What is tested, and why these t
      ``I`` the largest |i_syn| (LSB) of the run;
    * v: ``|e| <= E_u + (1/2 + 2**-(K+1) U) / b_m``, with ``E_u`` the i_syn bound plus the input
      error ``D/2`` (each x_q rounds by at most 1/2) and ``U`` the largest |u - v|;
-   * action: ``R_out 2**-F sum_j |e_rate,j| + 2**-(KO+1) |acc| + 2**-(AF+1)``.
+   * action: ``(R_out + 2**-(KO+1)) 2**-F sum_j |e_rate,j| + 2**-(KO+1) |acc| + 2**-(AF+1)``.
 
-   These are asserted exactly (not statistically) on every substep of every network.
+   These are asserted exactly (not statistically) on every substep of every network, at the
+   defaults and (hypothesis) over random time constants, thresholds, sizes and widths, as long
+   as nothing saturates (x_q inside its range, u far from the state limit).
 2. **Over the first env step** (33 substeps), at least 99 % of (neuron, substep) spike bits
    agree on average (measured 99.8 % at N = 256): a flip needs the membrane within the
    ~1e-3 Vth accumulated error of the threshold at a crossing, and once a flip happens it
@@ -32,6 +34,8 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, assume, given, settings, target
+from hypothesis import strategies as st
 
 from ec_hw.config import CoreConfig, NetConfig
 from ec_hw.fixedpoint import derive, quantize_obs
@@ -86,58 +90,104 @@ class Bounds:
         return e_u + (0.5 + self.half_k * uv_max) / (1 - self.net.alpha_m)
 
 
-@pytest.mark.parametrize("n,d", [(64, 5), (256, 11)])
-def test_state_error_within_the_derived_bound_while_spikes_agree(n, d):
-    net = NetConfig(n_neurons=n, obs_dim=d, act_dim=3)
-    core = CoreConfig()
+def check_lockstep_bounds(net: NetConfig, core: CoreConfig, bits: np.ndarray,
+                          z: np.ndarray) -> tuple[dict, int]:
+    """Assert the derived bounds on every substep while a member's spikes agree.
+
+    Returns the largest errors seen (LSB; action on the [-1, 1] scale) and the number of
+    (member, substep) pairs checked.
+    """
+    n, d = net.n_neurons, net.obs_dim
+    lay = GenomeLayout.of(net)
+    batch = bits.shape[0]
     bnd = Bounds(net, core)
-    rng = np.random.default_rng(n)
-    batch, steps = 24, 3
-    bits = rng.random((batch, GenomeLayout.of(net).n_conn)) < 0.5
-    z = rng.normal(size=(steps, batch, d))
     sign = np.where(np.arange(n) < net.n_exc, 1.0, -1.0)
-    w_out = bits[:, GenomeLayout.of(net).off_out_bits:].reshape(batch, net.act_dim, n)
-    scale = 2.0 ** core.frac_bits
-    w_in = bits[:, :n * 2 * d].reshape(batch, n, 2 * d).astype(float)
+    w_out = bits[:, lay.off_out_bits:].reshape(batch, net.act_dim, n)
+    w_in = bits[:, :lay.off_rec_bits].reshape(batch, n, 2 * d).astype(float)
     i_in = net.r_in * np.einsum("bji,tbi->tbj", w_in[:, :, :d] - w_in[:, :, d:], z)
+    scale = 2.0 ** core.frac_bits
     synced = np.ones(batch, bool)
     i_max = np.zeros(batch)
     uv_max = np.zeros(batch)
-    synced_substeps = 0
-    worst = {"v": 0.0, "i_syn": 0.0, "rate": 0.0, "action": 0.0}
+    checked = 0
+    worst = {"v": 0.0, "i_syn/bound": 0.0, "rate": 0.0, "action": 0.0}
     for t, k, sf, sr, af, ar in lockstep(net, core, bits, z):
         synced &= (spike_bits(sf.spk, n) == sr.spk).all(axis=1)
         if not synced.any():
             break
         m = synced
-        synced_substeps += int(m.sum())
+        checked += int(m.sum())
         i_max[m] = np.maximum(i_max[m], np.abs(sr.i_syn[m] * scale).max(axis=1))
-        e_i = np.abs(sf.i_syn[m] - sr.i_syn[m] * scale).max(axis=1)
-        e_v = np.abs(sf.v[m] - sr.v[m] * scale).max(axis=1)
-        e_r = np.abs(sf.rate[m] * sign - sr.rate[m] * scale)
         # |u - v| of the B_M product (u is not stored): from the float state, plus a slack of
         # 1 % + 1000 LSB for the fixed-float difference (it enters the bound times 2**-17).
         u = (sr.i_syn[m] + i_in[t][m]) * scale
         uv = np.abs(u - sr.v[m] * scale).max(axis=1)
         uv_max[m] = np.maximum(uv_max[m], uv * 1.01 + 1000)
+        e_i = np.abs(sf.i_syn[m] - sr.i_syn[m] * scale).max(axis=1)
+        e_v = np.abs(sf.v[m] - sr.v[m] * scale).max(axis=1)
+        e_r = np.abs(sf.rate[m] * sign - sr.rate[m] * scale)
         assert (e_i <= bnd.i_syn(i_max[m])).all()
         assert (e_v <= bnd.v(i_max[m], uv_max[m])).all()
         assert e_r.max() <= bnd.rate
-        worst["i_syn"] = max(worst["i_syn"], e_i.max() / bnd.i_syn(i_max[m]).min())
+        worst["i_syn/bound"] = max(worst["i_syn/bound"], (e_i / bnd.i_syn(i_max[m])).max())
         worst["v"] = max(worst["v"], e_v.max())
         worst["rate"] = max(worst["rate"], e_r.max())
         if k == net.substeps - 1:
             # Action error bound from the per-neuron rate errors (exact here, per member).
             acc = np.einsum("baj,bj->ba", w_out[m], sr.rate[m])
-            bound = (net.r_out * bnd.lsb * np.einsum("baj,bj->ba", w_out[m], e_r)
+            r_out = net.r_out + 2.0 ** -(core.rout_bits + 1)
+            bound = (r_out * bnd.lsb * np.einsum("baj,bj->ba", w_out[m], e_r)
                      + 2.0 ** -(core.rout_bits + 1) * np.abs(acc)
                      + 2.0 ** -(core.action_frac_bits + 1))
             err = np.abs(af[m] - ar[m])
             assert (err <= bound + 1e-12).all()
             worst["action"] = max(worst["action"], err.max())
+    return worst, checked
+
+
+@pytest.mark.parametrize("n,d", [(64, 5), (256, 11)])
+def test_state_error_within_the_derived_bound_while_spikes_agree(n, d):
+    net = NetConfig(n_neurons=n, obs_dim=d, act_dim=3)
+    rng = np.random.default_rng(n)
+    batch, steps = 24, 3
+    bits = rng.random((batch, GenomeLayout.of(net).n_conn)) < 0.5
+    z = rng.normal(size=(steps, batch, d))
+    worst, checked = check_lockstep_bounds(net, CoreConfig(), bits, z)
     # Not vacuous: most networks ran in lockstep for a good part of the first env step.
-    assert synced_substeps >= batch * 8
+    assert checked >= batch * 8
     assert worst["rate"] > 0 and worst["v"] > 0
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(st.data())
+def test_derived_bounds_hold_across_configurations(data):
+    """The same bounds over random time constants, thresholds, sizes and widths."""
+    try:
+        net = NetConfig(n_neurons=data.draw(st.integers(16, 96)),
+                        exc_fraction=data.draw(st.floats(0.2, 0.8)),
+                        obs_dim=data.draw(st.integers(1, 8)), act_dim=2,
+                        substeps=data.draw(st.integers(8, 33)),
+                        dt=data.draw(st.floats(0.1, 1.0)), tau_syn=data.draw(st.floats(1.0, 20)),
+                        tau_m=data.draw(st.floats(2.0, 40)), tau_out=data.draw(st.floats(2.0, 40)),
+                        vth=data.draw(st.floats(0.3, 3.0)))
+        f = data.draw(st.integers(8, 16))
+        core = CoreConfig(frac_bits=f, state_bits=25, obs_bits=f + 8,
+                          decay_bits=data.draw(st.integers(10, 17)),
+                          rout_bits=data.draw(st.integers(8, 17)),
+                          action_frac_bits=data.draw(st.integers(8, 20)))
+        fp = derive(net, core)
+    except ValueError:
+        assume(False)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 32 - 1)))
+    bits = rng.random((6, GenomeLayout.of(net).n_conn)) < data.draw(st.floats(0.2, 0.8))
+    z = rng.normal(scale=data.draw(st.floats(0.5, 3.0)), size=(4, 6, net.obs_dim))
+    # The bounds hold without saturation: x_q inside its range, u far from the state limit.
+    x_q = quantize_obs(z, np.zeros(net.obs_dim), np.ones(net.obs_dim), fp)
+    assume(np.abs(x_q).max() < 2 ** (core.obs_bits - 1) - 1)
+    assume(net.obs_dim * np.abs(x_q).max() + fp.isyn_bound < 2 ** (core.state_bits - 1))
+    worst, checked = check_lockstep_bounds(net, core, bits, z)
+    target(float(checked), label="member-substeps checked")
 
 
 def test_spike_trains_and_actions_over_the_first_env_step():

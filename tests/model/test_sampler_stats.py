@@ -61,7 +61,7 @@ def _threefry_ref(key, ctr, rounds=20):
     return x[0], x[1]
 
 
-@numba.njit(cache=True)
+@numba.njit  # no cache: a test module's name depends on how pytest imports it
 def _lanes(k0, k1, b0, nblocks):
     """u values (nblocks, 4) of blocks b0 .. b0+nblocks-1 under key (k0, k1)."""
     out = np.empty((nblocks, 4), dtype=np.int64)

@@ -97,3 +97,20 @@ def test_split_even_covers_every_member_once(n, parts):
     chunks = split_even(n, parts)
     assert np.array_equal(np.concatenate(chunks), np.arange(n))
     assert max(map(len, chunks)) - min(map(len, chunks)) <= 1
+
+
+def test_device_side_sampling_gives_the_same_members_as_host_sampling():
+    spec = BackendSpec(target="model", net=NET, core=CoreConfig(), slots=4)
+    with InProcessEvaluator(spec) as ev:
+        host = ev.evaluate(_job(members=6, episodes=1))
+        dev = ev.evaluate(_job(members=6, episodes=1, sampling="device"))
+    assert np.array_equal(host.returns, dev.returns)
+    assert np.array_equal(host.obs_sum, dev.obs_sum)
+
+
+def test_device_sampling_on_a_target_without_it_is_refused():
+    job = _job(members=2, episodes=1, sampling="device")
+    with InProcessEvaluator(BackendSpec(target="float", net=NET, core=CoreConfig(),
+                                        slots=2)) as ev:
+        with pytest.raises(ValueError, match="cannot sample members on the device"):
+            ev.evaluate(job)
