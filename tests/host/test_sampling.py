@@ -167,3 +167,50 @@ def test_link_bytes_and_time_load_vs_sample(board):
           f"{sum(load[:2]) // n} B {load[2] / n * 1e3:.2f} ms, SAMPLE {sum(sample[:2]) // n} B "
           f"{sample[2] / n * 1e3:.2f} ms")
     dev.close()
+
+
+@pytest.mark.slow  # builds the N=256 virtual board unless cached (~2-3 min)
+def test_hopper_size_sampling_bytes_and_time():
+    """Hopper (N=256, D=11, A=3, 4 slots, W=64), one small generation of 8 members: LOAD vs
+    SAMPLE bytes (measured == frame formats) and wall time; the sampled members act right."""
+    from ec_hw.boardsim import VirtualBoard
+    from ec_hw.config import CoreConfig, NetConfig
+    from ec_hw.model.core import FixedNet, NetState, net_step
+
+    net, core = NetConfig(), CoreConfig(slots=4)
+    layout = GenomeLayout.of(net)
+    rho_q = quantize_rho(np.random.default_rng(0).uniform(0.2, 0.8, net.n_conn))
+    gen_seed, pop = generation_seed(1, 0), 8
+    genomes = sample_members(gen_seed, np.arange(pop), rho_q, layout)
+    with VirtualBoard(net, core) as vb:
+        dev = Device(SerialTransport(vb.port), timeout=30.0)
+        dev.connect(net, core)
+
+        def measure(fn):
+            tx, rx = dev.stats["tx_bytes"], dev.stats["rx_bytes"]
+            t0 = time.perf_counter()
+            fn()
+            return (dev.stats["tx_bytes"] - tx, dev.stats["rx_bytes"] - rx,
+                    time.perf_counter() - t0)
+
+        load = measure(lambda: [dev.load_genome(m % 4, genomes[m], net) for m in range(pop)])
+        rho = measure(lambda: dev.load_rho(rho_q))
+        sample = measure(lambda: [dev.sample(m % 4, gen_seed, m) for m in range(pop)])
+        # the last four members are in the slots now: they act like the host's draw
+        fx = FixedNet(net, core)
+        state = NetState.zeros(4, layout)
+        dev.reset(np.ones(4, bool))
+        xs = np.random.default_rng(1).integers(-8000, 8000, size=(6, 4, net.obs_dim))
+        want = np.array([net_step(fx.p, fx.lay, x.astype(np.int32), genomes[4:], state)
+                         for x in xs])
+        got = np.array([dev.step(x) for x in xs])
+        dev.close()
+    assert np.array_equal(got, want) and np.count_nonzero(want) > 0
+    wire = dev.wire
+    assert load[:2] == tuple(pop * b for b in member_load_wire_bytes(wire, net))
+    assert rho[:2] == load_rho_wire_bytes(wire, net)
+    assert sample[:2] == tuple(pop * b for b in member_sample_wire_bytes())
+    assert sample[2] < load[2]
+    print(f"\nHopper, pop {pop}: LOAD {sum(load[:2])} B {load[2] / pop * 1e3:.1f} ms/member; "
+          f"LOAD_RHO {sum(rho[:2])} B {rho[2] * 1e3:.0f} ms; SAMPLE {sum(sample[:2])} B "
+          f"{sample[2] / pop * 1e3:.1f} ms/member")
