@@ -49,6 +49,9 @@ class Board:
     slots: int = 1
     lanes: int = 4
     word_bits: int = 64
+    sampler: bool = True
+    """Include the on-device sampler (``LOAD_RHO``/``SAMPLE``; its rho memory needs 16 bits per
+    connection, 1.15 Mbit at N=256) if the part's block RAM holds it next to the slots."""
     device: str = ""
     package: str = ""
 
@@ -104,7 +107,7 @@ def make_top(board: Board, net: NetConfig, core: CoreConfig):
     from .gateware.top import Top
 
     return Top(net, core, divisor=board.divisor, clk_hz=board.clk_hz, baud=board.baud,
-               build_id=build_id())
+               build_id=build_id(), sampler=board.sampler)
 
 
 class BoardTop(Elaboratable):
