@@ -214,3 +214,21 @@ def test_hopper_size_sampling_bytes_and_time():
     print(f"\nHopper, pop {pop}: LOAD {sum(load[:2])} B {load[2] / pop * 1e3:.1f} ms/member; "
           f"LOAD_RHO {sum(rho[:2])} B {rho[2] * 1e3:.0f} ms; SAMPLE {sum(sample[:2])} B "
           f"{sample[2] / pop * 1e3:.1f} ms/member")
+
+
+def test_link_budget_hopper_pop_256():
+    """Hand-derived bytes per generation at Hopper size (N=256, D=11, A=3, W=64, 1032-byte
+    payloads): LOAD 1292 words of 8 B in 2 + 8 + 1 frames per member; SAMPLE one 10-byte
+    frame per member plus rho once (71936 uint16 in 141 frames of <= 513 values)."""
+    from ec_hw.config import CoreConfig, NetConfig
+    from ec_hw.protocol import WireFormat
+
+    net = NetConfig()
+    wire = WireFormat.of(net, CoreConfig(slots=4), 1032)
+    assert member_load_wire_bytes(wire, net) == (1292 * 8 + 11 * 16, 11 * 8)
+    assert member_sample_wire_bytes() == (18, 8)
+    assert load_rho_wire_bytes(wire, net) == (2 * 71936 + 141 * 14, 141 * 8)
+    pop = 256
+    load = pop * sum(member_load_wire_bytes(wire, net))
+    sample = sum(load_rho_wire_bytes(wire, net)) + pop * sum(member_sample_wire_bytes())
+    assert (load, sample) == (2_713_600, 153_630)
