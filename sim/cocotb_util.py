@@ -179,6 +179,11 @@ class HdlBuild:
     ports: dict = field(default_factory=dict, compare=False)
     waves: bool = False
 
+    @property
+    def artifact(self) -> Path:
+        """The compiled simulation (Verilator executable or Icarus ``sim.vvp``)."""
+        return self.build_dir / ("sim.vvp" if self.sim == "icarus" else self.toplevel)
+
 
 @contextlib.contextmanager
 def _locked(path: Path):
@@ -324,6 +329,11 @@ def build(design, *, name: str, ports=None, toplevel: str = "top",
     sim = require_simulator()
     waves = _waves_enabled()
     text = to_verilog(design, name=toplevel, ports=ports)
+    if sim == "icarus":
+        # Icarus runs an `always @*` block only on a change of its inputs, and the initializers
+        # Yosys relies on to trigger them at time 0 cause no event there, so comb outputs stay X
+        # until an input moves (amaranth-lang/amaranth#594). `always_comb` runs at time 0.
+        text = re.sub(r"\balways @\*", "always_comb", text)
     pmap = port_map(design) if ports is None else {}
     args = list(build_args or [])
     if sim == "verilator":
@@ -339,7 +349,7 @@ def build(design, *, name: str, ports=None, toplevel: str = "top",
     result = HdlBuild(name=name, toplevel=toplevel, sim=sim, build_dir=build_dir, verilog=vfile,
                       ports=pmap, waves=waves)
     with _locked(build_dir.with_name(build_dir.name + ".lock")):
-        if sim == "verilator" and stamp.exists() and (build_dir / toplevel).exists():
+        if sim == "verilator" and stamp.exists() and result.artifact.exists():
             return result  # cached: Verilator would regenerate and recompile otherwise
         build_dir.mkdir(parents=True, exist_ok=True)
         if not vfile.exists() or vfile.read_text() != text:
@@ -354,7 +364,7 @@ def build(design, *, name: str, ports=None, toplevel: str = "top",
                                    runtime=runtime)
         with _make_vars(make_vars):
             runner.build(sources=[vfile], hdl_toplevel=toplevel, build_dir=build_dir,
-                         build_args=args, timescale=TIMESCALE, waves=waves, always=True)
+                         build_args=args, timescale=TIMESCALE, waves=waves)
         if runtime is not None:
             _save_runtime(runtime, build_dir)
         stamp.write_text(json.dumps({"name": name, "sim": sim, "waves": waves,
