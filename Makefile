@@ -14,13 +14,13 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ec-hw needs Python >= 3.11; set PYTHON=/path/to/python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,ray]"
 	@touch $(STAMP)
 
-# A short EC training run that visibly learns (InvertedPendulum-v5) through the simulated
-# hardware: the generated Verilog of the core, compiled by Verilator, behind a pseudo-terminal.
+# A short EC training run that visibly learns (InvertedPendulum-v5) on the bit-exact golden
+# model; it stops once the deterministic network (rho > 0.5) reaches the maximum return.
 demo: $(STAMP)
-	$(BIN)/ec-hw train --env InvertedPendulum-v5 --target sim
+	$(BIN)/ec-hw train --env InvertedPendulum-v5 --target model --stop-at 1000
 
 # Unit, gateware and cocotb/Verilator tests (slow and hardware tests are deselected).
 test: $(STAMP)

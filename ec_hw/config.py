@@ -161,6 +161,8 @@ class CoreConfig:
             _positive_int(f.name, getattr(self, f.name))
         if not 8 <= self.frac_bits <= 16:
             raise ValueError(f"frac_bits must lie in 8..16, not {self.frac_bits!r}")
+        # u - v needs state_bits + 1 bits: at the default 24 it fits the DSP48's 25-bit A port;
+        # 25 is allowed for headroom studies and costs a wider multiplier.
         if not self.frac_bits + 6 <= self.state_bits <= 25:
             raise ValueError(f"state_bits must lie in frac_bits+6..25 (one DSP48 A port), not "
                              f"{self.state_bits!r}")
@@ -220,7 +222,14 @@ class TrainConfig:
     target: str = "model"
     """Inference target: ``model`` (bit-exact fixed point), ``float``, ``sim``, ``fpga``."""
     workers: int = 2
-    """Worker processes that step environments and run inference."""
+    """Worker processes that step environments and run inference (Ray actors if ``cluster``)."""
+    cluster: str | None = None
+    """Ray cluster that runs the workers: ``ray`` (the local cluster, started if none runs),
+    ``auto`` (an existing one), ``ray://HOST:PORT`` (Ray Client) or ``HOST:PORT``; None runs
+    them on this machine. Results do not depend on it."""
+    sampling: str = "host"
+    """Where EC members are drawn: ``host`` (connections sent to the target) or ``device``
+    (the target receives rho once per generation and samples from the same seeds)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.env_id, str) or not self.env_id:
@@ -249,6 +258,16 @@ class TrainConfig:
             raise ValueError(f"target must be one of model, float, sim, fpga, not "
                              f"{self.target!r}")
         _positive_int("workers", self.workers)
+        if self.cluster is not None and (
+                not isinstance(self.cluster, str)
+                or not (self.cluster in ("ray", "auto") or self.cluster.startswith("ray://")
+                        or self.cluster.rpartition(":")[2].isdigit())):
+            raise ValueError(f"cluster must be 'ray', 'auto', 'ray://HOST:PORT' or "
+                             f"'HOST:PORT', not {self.cluster!r}")
+        if self.sampling not in ("host", "device"):
+            raise ValueError(f"sampling must be 'host' or 'device', not {self.sampling!r}")
+        if self.sampling == "device" and self.algo != "ec":
+            raise ValueError("sampling 'device' needs algo 'ec' (ES members are not Bernoulli)")
 
 
 def config_from_dict(cls, data: dict):

@@ -215,7 +215,8 @@ def derive(net: NetConfig, core: CoreConfig) -> FixedPoint:
         raise ValueError(f"alpha_syn quantizes to {fp.a_syn}, outside 1..2**{k}-1")
     for name in ("b_m", "b_out"):
         if not 0 < getattr(fp, name) < half:
-            raise ValueError(f"{name} quantizes to {getattr(fp, name)}; it must lie in 1..2**{k-1}-1 "
+            raise ValueError(f"{name} quantizes to {getattr(fp, name)}; it must lie in "
+                             f"1..2**{k-1}-1 "
                              f"(dt/tau too large or decay_bits too small)")
     smax = 1 << (core.state_bits - 1)
     if fp.isyn_bound >= smax:
@@ -246,9 +247,9 @@ def quantize_obs(obs: np.ndarray, mean: np.ndarray, std: np.ndarray, fp: FixedPo
     int32 array (..., D)
     """
     z = normalize_obs(obs, mean, std)
-    scaled = fp.r_in * z * float(1 << fp.frac_bits)
     lim = float(1 << (fp.obs_bits - 1))
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # huge |z| becomes inf, then saturates
+        scaled = fp.r_in * z * float(1 << fp.frac_bits)
         scaled = np.where(np.isnan(scaled), 0.0, scaled)
         q = np.rint(np.clip(scaled, -lim, lim - 1))
     return q.astype(np.int32)

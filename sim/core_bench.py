@@ -1,6 +1,6 @@
-"""cocotb bench of the LIF core (``ec_hw.gateware.core.Core``), run by ``test_core.py``.
+"""cocotb bench of the LIF core (``ec_hw.gateware.core.Core``), run by ``test_rtl_core.py``.
 
-Parameters and arrays come from :func:`test_core.make_case` through
+Parameters and arrays come from :func:`test_rtl_core.make_case` through
 :func:`cocotb_util.bench_params`: the connection words to load, the encoded observations of
 every env step and slot, the resets to apply, and the golden model's actions, state, input
 currents and last-substep spikes after every env step. The bench drives the core's streams with

@@ -169,7 +169,7 @@ def cycles_per_env_step(net: NetConfig, core: CoreConfig) -> int:
 
     With ``P = N / lanes``, ``wpr = ceil(N / W)``, ``chunks = ceil(2D / min(W, 16))`` and the
     block latencies ``L_pop`` (:class:`PopcountTree`, 2 + one per 3 tree levels beyond the
-    first), ``L_lif = 3``, ``L_proj`` (:class:`InputProjection`), ``L_out``
+    first), ``L_lif = 4``, ``L_proj`` (:class:`InputProjection`), ``L_out``
     (:class:`Readout`)::
 
         cycles = S * ( P * chunks + (L_proj + 2)                       # input projection
@@ -178,7 +178,7 @@ def cycles_per_env_step(net: NetConfig, core: CoreConfig) -> int:
                  + 2                                                   # action read-out
 
     At N = 256, lanes = 4, W = 64: ``P * wpr = 256`` = ``N*N / (lanes*W)`` cycles per substep
-    plus 8 cycles of pipeline drain.
+    plus 9 cycles of pipeline drain.
     """
     return CoreGeometry(net, core).cycles_per_env_step
 

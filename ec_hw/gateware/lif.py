@@ -39,8 +39,10 @@ class LIFUnit(wiring.Component):
     is a constant multiplication (one DSP48 or shift-adds). ``i_syn`` is not saturated (bound
     checked by :func:`~ec_hw.fixedpoint.derive`); ``u`` is.
 
-    Pipeline (latency 3): (1) ``i_syn`` decay and recurrent input; (2) ``u``, the membrane
-    step and both candidate rate updates; (3) threshold, hard reset and rate select.
+    Pipeline (latency 4, at most one constant product per stage and path): (1) ``i_syn``
+    decay and recurrent input; (2) ``u`` and both candidate rate updates; (3) the membrane
+    step (``v`` stays between ``v`` and ``u``, so it needs no clamp); (4) threshold, hard reset
+    and rate select.
 
     Members
     -------
@@ -52,7 +54,7 @@ class LIFUnit(wiring.Component):
         The new state and the spike bit.
     """
 
-    latency = 3
+    latency = 4
 
     def __init__(self, fp: FixedPoint):
         if not isinstance(fp, FixedPoint):
@@ -83,26 +85,39 @@ class LIFUnit(wiring.Component):
         m.d.sync += [s1_valid.eq(self.valid), s1_isyn.eq(isyn), s1_v.eq(self.v),
                      s1_rate.eq(self.rate), s1_iin.eq(self.i_in)]
 
-        # Stage 2: u = sat(i_syn + i_in, S); v += rs(B_M (u - v), K); both rate candidates.
+        # Stage 2: u = sat(i_syn + i_in, S) (add, compare, select), both rate candidates.
         s2_valid = Signal()
         s2_isyn = Signal(signed(sb))
-        s2_v = Signal(signed(sb + 1))
+        s2_u = Signal(signed(sb))
+        s2_v = Signal(signed(sb))
         s2_rate_spk = Signal(unsigned(fp.rate_bits))
         s2_rate_rest = Signal(unsigned(fp.rate_bits))
-        u = sat(s1_isyn + s1_iin, sb)
-        v_new = s1_v + rs((u - s1_v) * fp.b_m, k)
-        rate_spk = s1_rate + rs((fp.rate_q - s1_rate) * fp.b_out, k)
-        rate_rest = s1_rate + rs(-s1_rate * fp.b_out, k)
-        m.d.sync += [s2_valid.eq(s1_valid), s2_isyn.eq(s1_isyn), s2_v.eq(v_new),
+        # B_OUT (s RATE_Q - rate) = s B_OUT RATE_Q - B_OUT rate exactly: one product serves
+        # both spike outcomes (B_OUT RATE_Q is a constant).
+        decay = s1_rate * fp.b_out
+        rate_spk = s1_rate + rs(fp.b_out * fp.rate_q - decay, k)
+        rate_rest = s1_rate + rs(-decay, k)
+        m.d.sync += [s2_valid.eq(s1_valid), s2_isyn.eq(s1_isyn), s2_v.eq(s1_v),
+                     s2_u.eq(sat(s1_isyn + s1_iin, sb)),
                      s2_rate_spk.eq(rate_spk), s2_rate_rest.eq(rate_rest)]
 
-        # Stage 3: threshold, hard reset to 0, rate select.
-        spike = s2_v > fp.vth_q
+        # Stage 3: v += rs(B_M (u - v), K): pre-subtract, product, post-add (one DSP48).
+        s3_valid = Signal()
+        s3_isyn = Signal(signed(sb))
+        s3_v = Signal(signed(sb))
+        s3_rate_spk = Signal(unsigned(fp.rate_bits))
+        s3_rate_rest = Signal(unsigned(fp.rate_bits))
+        m.d.sync += [s3_valid.eq(s2_valid), s3_isyn.eq(s2_isyn),
+                     s3_v.eq(s2_v + rs((s2_u - s2_v) * fp.b_m, k)),
+                     s3_rate_spk.eq(s2_rate_spk), s3_rate_rest.eq(s2_rate_rest)]
+
+        # Stage 4: threshold, hard reset to 0, rate select.
+        spike = s3_v > fp.vth_q
         m.d.sync += [
-            self.o_valid.eq(s2_valid),
-            self.o_i_syn.eq(s2_isyn),
-            self.o_v.eq(Mux(spike, 0, s2_v)),
-            self.o_rate.eq(Mux(spike, s2_rate_spk, s2_rate_rest)),
+            self.o_valid.eq(s3_valid),
+            self.o_i_syn.eq(s3_isyn),
+            self.o_v.eq(Mux(spike, 0, s3_v)),
+            self.o_rate.eq(Mux(spike, s3_rate_spk, s3_rate_rest)),
             self.o_spike.eq(spike),
         ]
         return m

@@ -38,7 +38,7 @@ class NetState:
     spk: np.ndarray
 
     @classmethod
-    def zeros(cls, batch: int, layout: GenomeLayout) -> "NetState":
+    def zeros(cls, batch: int, layout: GenomeLayout) -> NetState:
         n = layout.n_neurons
         return cls(np.zeros((batch, n), np.int32), np.zeros((batch, n), np.int32),
                    np.zeros((batch, n), np.int32), np.zeros((batch, layout.nw), np.uint64))

@@ -9,8 +9,16 @@ from __future__ import annotations
 
 import numba
 
-from ..fixedpoint import (P_A_SYN, P_B_M, P_B_OUT, P_DECAY_BITS, P_R_Q, P_RATE_Q, P_STATE_BITS,
-                          P_VTH_Q)
+from ..fixedpoint import (
+    P_A_SYN,
+    P_B_M,
+    P_B_OUT,
+    P_DECAY_BITS,
+    P_R_Q,
+    P_RATE_Q,
+    P_STATE_BITS,
+    P_VTH_Q,
+)
 from .bits import rshift_round, saturate
 
 __all__ = ["lif_substep"]

@@ -36,7 +36,7 @@ class GenomeLayout:
     act_dim: int
 
     @classmethod
-    def of(cls, net: NetConfig) -> "GenomeLayout":
+    def of(cls, net: NetConfig) -> GenomeLayout:
         return cls(net.n_neurons, net.n_inputs, net.act_dim)
 
     @property

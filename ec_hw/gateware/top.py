@@ -1,0 +1,375 @@
+"""The device: UART, frame parser/serializer and a command executor around the LIF core.
+
+:class:`Top` is the top level of every board build and of the virtual board: its only ports
+are the UART pins (and an ``idle`` flag for an LED and for the virtual board's pacing). It
+executes the commands of :mod:`ec_hw.protocol` on :class:`ec_hw.gateware.core.Core`.
+"""
+
+from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .. import coremap
+from ..config import CoreConfig, NetConfig
+from ..protocol import (
+    FEATURE_STATUS,
+    INFO_STRUCT,
+    LOAD_HEADER,
+    MAX_PAYLOAD_LIMIT,
+    REPLY_BIT,
+    STATUS_STRUCT,
+    ErrorCode,
+    Info,
+    Op,
+    WireFormat,
+)
+from .framer import FrameKind, FrameParser, FrameSerializer
+from .uart import UARTRx, UARTTx, check_divisor
+
+__all__ = ["Top", "default_max_payload", "default_idle_timeout"]
+
+# Gather return points (what the executor does with the bytes it just collected).
+_R_LOAD_HDR, _R_LOAD_WORD, _R_STEP_MASK, _R_STEP_OBS, _R_RESET_MASK = range(5)
+
+
+def default_max_payload(net: NetConfig, core: CoreConfig) -> int:
+    """1 KiB plus a LOAD header, or what one STEP of every slot needs if that is more."""
+    wire_need = (-(-core.slots // 8) + core.slots * net.obs_dim * -(-core.obs_bits // 8))
+    return min(MAX_PAYLOAD_LIMIT, max(1024 + LOAD_HEADER.size, wire_need, INFO_STRUCT.size))
+
+
+def default_idle_timeout(divisor: int) -> int:
+    """64 byte times: far above any gap inside a frame sent at once, far below host timeouts."""
+    return 640 * divisor
+
+
+class Top(wiring.Component):
+    """UART + protocol + :class:`~ec_hw.gateware.core.Core` for ``core.slots`` member slots.
+
+    Parameters
+    ----------
+    net, core : NetConfig, CoreConfig
+        The network and core shape (also reported by INFO).
+    divisor : int
+        UART bit period in clock cycles (``clk_hz // baud``).
+    max_payload : int, optional
+        Request payload buffer in bytes (default :func:`default_max_payload`).
+    idle_timeout : int, optional
+        Cycles of silence that drop a partial frame (default 64 byte times).
+    clk_hz, baud, build_id : int
+        Reported by INFO (informational).
+
+    Members
+    -------
+    rx : In(1); tx : Out(1)
+        UART pins, idle high.
+    idle : Out(1)
+        No command executing and no reply being sent (a partial request may be pending).
+
+    Command latency (cycles after the request's last byte): INFO/STATUS ~2 per reply byte,
+    LOAD ~2 per payload byte, STEP ~2 per observation byte + the core's
+    ``cycles_per_env_step`` + ~``AB`` per action; then the reply at 10 ``divisor`` per byte.
+    """
+
+    rx: In(1, init=1)
+    tx: Out(1, init=1)
+    idle: Out(1)
+
+    def __init__(self, net: NetConfig, core: CoreConfig, *, divisor: int,
+                 max_payload: int | None = None, idle_timeout: int | None = None,
+                 clk_hz: int = 0, baud: int = 0, build_id: int = 0):
+        if not isinstance(net, NetConfig):
+            raise TypeError(f"net must be a NetConfig, not {net!r}")
+        if not isinstance(core, CoreConfig):
+            raise TypeError(f"core must be a CoreConfig, not {core!r}")
+        self.net, self.cfg = net, core
+        self.divisor = check_divisor(divisor)
+        self.max_payload = default_max_payload(net, core) if max_payload is None else max_payload
+        self.wire = WireFormat.of(net, core, self.max_payload)  # validates max_payload
+        self.idle_timeout = (default_idle_timeout(divisor) if idle_timeout is None
+                             else idle_timeout)
+        self.info = Info.from_configs(net, core, max_payload=self.max_payload, clk_hz=clk_hz,
+                                      baud=baud, features=FEATURE_STATUS, build_id=build_id)
+        super().__init__()
+
+    def elaborate(self, platform):
+        from .core import Core  # the gw helper's core; imported late so the link builds alone
+
+        m = Module()
+        net, cfg, wire = self.net, self.cfg, self.wire
+        S, D, A = cfg.slots, net.obs_dim, net.act_dim
+        MB, OB, AB, WB = wire.mask_bytes, wire.obs_bytes, wire.act_bytes, wire.word_bytes
+        G = max(LOAD_HEADER.size, WB, OB, MB)      # gather register bytes
+        tx_len = max(INFO_STRUCT.size, STATUS_STRUCT.size, wire.step_reply_len(S))
+
+        m.submodules.uart_rx = urx = UARTRx(self.divisor)
+        m.submodules.uart_tx = utx = UARTTx(self.divisor)
+        m.submodules.parser = parser = FrameParser(max_payload=self.max_payload,
+                                                   idle_timeout=self.idle_timeout)
+        m.submodules.serializer = ser = FrameSerializer(max_payload=max(self.max_payload,
+                                                                        tx_len))
+        m.submodules.core = core = Core(net, cfg)
+        m.submodules.txbuf = txbuf = Memory(shape=8, depth=tx_len, init=[])
+        tw = txbuf.write_port()
+        tr = txbuf.read_port()
+
+        m.d.comb += [urx.rx.eq(self.rx), self.tx.eq(utx.tx)]
+        wiring.connect(m, urx.o, parser.i)
+        wiring.connect(m, ser.o, utx.i)
+        m.d.comb += [tr.addr.eq(ser.rd_addr), ser.rd_data.eq(tr.data)]
+
+        ev = parser.o.payload
+        rep = ser.i.payload
+
+        # -- executor state ---------------------------------------------------------------------
+        c_valid = Signal()                 # retry cache: the last successful reply
+        c_seq = Signal(8)
+        c_crc = Signal(16)
+        c_op = Signal(8)
+        c_len = Signal(range(tx_len + 1))
+        frames_ok = Signal(16)
+        frames_bad = Signal(16)
+        overruns = Signal(16)
+        last_cycles = Signal(32)
+
+        rptr = Signal(range(self.max_payload + 1))
+        acc = Signal(8 * G)
+        gleft = Signal(range(G + 1))
+        ret = Signal(range(5))
+        tptr = Signal(range(tx_len + 1))
+        copy_len = Signal(range(tx_len + 1))
+        copy_info = Signal()
+
+        matrix = Signal(2)
+        laddr = Signal(32)
+        lcount = Signal(16)
+        mask = Signal(max(S, 1))
+        slot = Signal(range(S + 1))
+        didx = Signal(range(max(D, 2)))
+        explen = Signal(range(self.max_payload + S * D * OB + MB + 1))
+        nact = Signal(range(S * A + 1))
+        aval = Signal(8 * AB)
+        abyte = Signal(range(AB + 1))
+
+        m.d.comb += parser.rd_addr.eq(rptr)
+        with m.If(urx.overrun):
+            m.d.sync += overruns.eq(overruns + 1)
+
+        def top_bytes(n):
+            return acc[8 * (G - n):]
+
+        def gather(n, r):
+            m.d.sync += [gleft.eq(n), ret.eq(r)]
+            m.next = "G_ADDR"
+
+        def reply_ok(length):
+            m.d.sync += [rep.op.eq(ev.op | REPLY_BIT), rep.seq.eq(ev.seq), rep.length.eq(length),
+                         rep.inline.eq(0), c_valid.eq(1), c_seq.eq(ev.seq), c_crc.eq(ev.crc),
+                         c_op.eq(ev.op), c_len.eq(length)]
+            m.next = "SEND"
+
+        def reply_error(code):
+            m.d.sync += [rep.op.eq(Op.ERROR), rep.seq.eq(ev.seq), rep.length.eq(2),
+                         rep.inline.eq(1), rep.b0.eq(code), rep.b1.eq(ev.op)]
+            m.next = "SEND"
+
+        info_bytes = self.info.pack()
+        info_const = Const(int.from_bytes(info_bytes, "little"), 8 * len(info_bytes))
+        status_bits = Cat(last_cycles, frames_ok, frames_bad, overruns)
+        assert len(status_bits) == 8 * STATUS_STRUCT.size
+
+        depth = [coremap.matrix_depth(mx, net, cfg) for mx in range(3)]
+        word_shift = WB.bit_length() - 1
+
+        with m.FSM():
+            with m.State("IDLE"):
+                m.d.comb += self.idle.eq(ser.idle & utx.idle & ~parser.o.valid)
+                with m.If(parser.o.valid):
+                    m.d.sync += rptr.eq(0)
+                    with m.If(ev.kind == FrameKind.BAD_CRC):
+                        m.d.sync += frames_bad.eq(frames_bad + 1)
+                        reply_error(ErrorCode.BAD_CRC)
+                    with m.Elif(ev.kind != FrameKind.FRAME):
+                        m.d.sync += frames_bad.eq(frames_bad + 1)
+                        reply_error(ErrorCode.BAD_LENGTH)
+                    with m.Elif(c_valid & (ev.seq == c_seq) & (ev.crc == c_crc)):
+                        # A retry of the request we already executed: re-send its reply.
+                        m.d.sync += [frames_ok.eq(frames_ok + 1), rep.op.eq(c_op | REPLY_BIT),
+                                     rep.seq.eq(c_seq), rep.length.eq(c_len), rep.inline.eq(0)]
+                        m.next = "SEND"
+                    with m.Else():
+                        m.d.sync += [frames_ok.eq(frames_ok + 1), c_valid.eq(0), tptr.eq(0)]
+                        with m.Switch(ev.op):
+                            with m.Case(Op.INFO):
+                                m.d.sync += [copy_len.eq(len(info_bytes)), copy_info.eq(1)]
+                                m.next = "COPY"
+                            with m.Case(Op.STATUS):
+                                m.d.sync += [copy_len.eq(STATUS_STRUCT.size), copy_info.eq(0)]
+                                m.next = "COPY"
+                            with m.Case(Op.LOAD):
+                                with m.If(ev.length < LOAD_HEADER.size):
+                                    reply_error(ErrorCode.BAD_ARG)
+                                with m.Else():
+                                    gather(LOAD_HEADER.size, _R_LOAD_HDR)
+                            with m.Case(Op.STEP, Op.RESET):
+                                with m.If(ev.length < MB):
+                                    reply_error(ErrorCode.BAD_ARG)
+                                with m.Else():
+                                    gather(MB, Mux(ev.op == Op.STEP, _R_STEP_MASK,
+                                                   _R_RESET_MASK))
+                            # Op.LOAD_RHO and Op.SAMPLE (on-device sampler, issue 6) go here:
+                            # gather their fixed headers (protocol.LOAD_RHO_HEADER, SAMPLE_STRUCT)
+                            # like LOAD, and report FEATURE_SAMPLER in INFO. Until then they
+                            # fall through to BAD_OPCODE, as hosts expect of devices without them.
+                            with m.Default():
+                                reply_error(ErrorCode.BAD_OPCODE)
+
+            # -- gather n bytes of the request payload, little endian, into acc's top ---------
+            with m.State("G_ADDR"):  # the payload buffer's read latency
+                m.next = "G_DATA"
+            with m.State("G_DATA"):
+                m.d.sync += [acc.eq(Cat(acc[8:], parser.rd_data)), rptr.eq(rptr + 1),
+                             gleft.eq(gleft - 1)]
+                m.next = "G_ADDR"
+                with m.If(gleft == 1):
+                    with m.Switch(ret):
+                        with m.Case(_R_LOAD_HDR):
+                            m.next = "LOAD_HDR"
+                        with m.Case(_R_LOAD_WORD):
+                            m.next = "LOAD_PUSH"
+                        with m.Case(_R_STEP_MASK, _R_RESET_MASK):
+                            m.next = "MASK"
+                        with m.Case(_R_STEP_OBS):
+                            m.next = "STEP_OBS"
+
+            # -- INFO / STATUS: copy constant bytes into the reply buffer ----------------------
+            with m.State("COPY"):
+                src = Mux(copy_info, info_const.word_select(tptr, 8),
+                          status_bits.word_select(tptr, 8))
+                m.d.comb += [tw.addr.eq(tptr), tw.data.eq(src), tw.en.eq(1)]
+                m.d.sync += tptr.eq(tptr + 1)
+                with m.If(tptr + 1 == copy_len):
+                    reply_ok(copy_len)
+
+            # -- LOAD ---------------------------------------------------------------------------
+            with m.State("LOAD_HDR"):
+                hdr = top_bytes(LOAD_HEADER.size)
+                h_matrix, h_count, h_addr = hdr[0:8], hdr[16:32], hdr[32:64]
+                h_depth = Mux(h_matrix == 0, depth[0], Mux(h_matrix == 1, depth[1], depth[2]))
+                m.d.sync += [matrix.eq(h_matrix), lcount.eq(h_count), laddr.eq(h_addr)]
+                ok = ((h_matrix <= 2) & (h_count != 0) &
+                      (ev.length == LOAD_HEADER.size + (h_count << word_shift)) &
+                      (h_addr + h_count <= h_depth))
+                with m.If(ok):
+                    gather(WB, _R_LOAD_WORD)
+                with m.Else():
+                    reply_error(ErrorCode.BAD_ARG)
+            with m.State("LOAD_PUSH"):
+                m.d.comb += [core.load.valid.eq(1), core.load.payload.matrix.eq(matrix),
+                             core.load.payload.addr.eq(laddr),
+                             core.load.payload.data.eq(top_bytes(WB))]
+                with m.If(core.load.ready):
+                    m.d.sync += [laddr.eq(laddr + 1), lcount.eq(lcount - 1)]
+                    with m.If(lcount == 1):
+                        reply_ok(0)
+                    with m.Else():
+                        gather(WB, _R_LOAD_WORD)
+
+            # -- STEP / RESET: check the slot mask and the length -------------------------------
+            with m.State("MASK"):
+                full = top_bytes(MB)
+                m.d.sync += [mask.eq(full[:S]), slot.eq(0), explen.eq(MB)]
+                spare_ok = (full[S:] == 0) if MB * 8 > S else Const(1)
+                with m.If(~spare_ok):
+                    reply_error(ErrorCode.BAD_ARG)
+                with m.Elif(ret == _R_RESET_MASK):
+                    with m.If(ev.length != MB):
+                        reply_error(ErrorCode.BAD_ARG)
+                    with m.Else():
+                        m.next = "RESET_NEXT"
+                with m.Else():
+                    m.next = "STEP_LEN"
+            with m.State("STEP_LEN"):
+                with m.If(slot == S):
+                    m.d.sync += slot.eq(0)
+                    with m.If(explen != ev.length):
+                        reply_error(ErrorCode.BAD_ARG)
+                    with m.Else():
+                        m.next = "STEP_SLOT"
+                with m.Else():
+                    m.d.sync += [slot.eq(slot + 1),
+                                 explen.eq(explen + Mux(mask.bit_select(slot, 1), D * OB, 0))]
+
+            # -- STEP: observations of the masked slots, one env step, actions ------------------
+            with m.State("STEP_SLOT"):
+                m.d.sync += didx.eq(0)
+                with m.If(slot == S):
+                    m.next = "STEP_CMD"
+                with m.Elif(mask.bit_select(slot, 1)):
+                    gather(OB, _R_STEP_OBS)
+                with m.Else():
+                    m.d.sync += slot.eq(slot + 1)
+            with m.State("STEP_OBS"):
+                m.d.comb += [core.obs.valid.eq(1), core.obs.payload.slot.eq(slot),
+                             core.obs.payload.index.eq(didx),
+                             core.obs.payload.value.eq(top_bytes(OB)[:cfg.obs_bits])]
+                with m.If(core.obs.ready):
+                    m.d.sync += didx.eq(didx + 1)
+                    with m.If(didx == D - 1):
+                        m.d.sync += slot.eq(slot + 1)
+                        m.next = "STEP_SLOT"
+                    with m.Else():
+                        gather(OB, _R_STEP_OBS)
+            with m.State("STEP_CMD"):
+                m.d.comb += [core.cmd.valid.eq(1), core.cmd.payload.op.eq(0),
+                             core.cmd.payload.slot.eq(0)]
+                with m.If(core.cmd.ready):
+                    m.d.sync += [nact.eq(0), tptr.eq(0)]
+                    m.next = "STEP_ACT"
+            with m.State("STEP_ACT"):
+                with m.If(nact == S * A):
+                    m.d.sync += last_cycles.eq(core.cycles)
+                    reply_ok(tptr)
+                with m.Else():
+                    m.d.comb += core.act.ready.eq(1)
+                    with m.If(core.act.valid):
+                        m.d.sync += [nact.eq(nact + 1),
+                                     aval.eq(core.act.payload.value),
+                                     abyte.eq(0)]
+                        with m.If(mask.bit_select(core.act.payload.slot, 1)):
+                            m.next = "STEP_ACT_BYTES"
+            with m.State("STEP_ACT_BYTES"):
+                # sign-extend the action to AB bytes, little endian
+                ext = Signal(8 * AB)
+                m.d.comb += ext.eq(aval[:cfg.action_bits].as_signed())
+                m.d.comb += [tw.addr.eq(tptr), tw.data.eq(ext.word_select(abyte, 8)),
+                             tw.en.eq(1)]
+                m.d.sync += [tptr.eq(tptr + 1), abyte.eq(abyte + 1)]
+                with m.If(abyte == AB - 1):
+                    m.next = "STEP_ACT"
+
+            # -- RESET ----------------------------------------------------------------------------
+            with m.State("RESET_NEXT"):
+                with m.If(slot == S):
+                    m.next = "RESET_SETTLE"
+                with m.Elif(mask.bit_select(slot, 1)):
+                    m.d.comb += [core.cmd.valid.eq(1), core.cmd.payload.op.eq(1),
+                                 core.cmd.payload.slot.eq(slot)]
+                    with m.If(core.cmd.ready):
+                        m.d.sync += slot.eq(slot + 1)
+                with m.Else():
+                    m.d.sync += slot.eq(slot + 1)
+            with m.State("RESET_SETTLE"):  # busy rises the cycle after the last cmd
+                m.next = "RESET_WAIT"
+            with m.State("RESET_WAIT"):
+                with m.If(~core.busy):
+                    reply_ok(0)
+
+            # -- reply, then release the parser ---------------------------------------------------
+            with m.State("SEND"):
+                m.d.comb += ser.i.valid.eq(1)
+                with m.If(ser.i.ready):
+                    m.d.comb += parser.o.ready.eq(1)
+                    m.next = "IDLE"
+        return m

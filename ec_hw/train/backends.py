@@ -1,0 +1,202 @@
+"""In-process inference backends: the bit-exact golden model and the float references.
+
+Hardware backends (Verilator virtual board, FPGA) live in :mod:`host.backend` and implement the
+same :class:`~ec_hw.train.evaluator.Backend` interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import CoreConfig, NetConfig
+from .evaluator import Backend
+
+__all__ = ["ModelBackend", "FloatBackend", "DenseBackend", "BackendSpec", "make_backend",
+           "TARGETS"]
+
+TARGETS = ("model", "float", "sim", "fpga")
+
+
+class ModelBackend(Backend):
+    """The golden model (:mod:`ec_hw.model.core`): bit-exact to the gateware."""
+
+    encoding = "fixed"
+
+    def __init__(self, net: NetConfig, core: CoreConfig, slots: int):
+        from ..model.core import FixedNet, NetState
+
+        self.net, self.core, self.slots = net, core, slots
+        self._fx = FixedNet(net, core)
+        self._state = NetState.zeros(slots, self._fx.layout)
+        self._genomes = np.zeros((slots, self._fx.layout.n_words), np.uint64)
+
+    def load(self, genomes: np.ndarray) -> None:
+        n = genomes.shape[0]
+        if n > self.slots:
+            raise ValueError(f"{n} genomes do not fit {self.slots} slots")
+        self._genomes[:n] = genomes
+        self._genomes[n:] = 0
+
+    def reset(self, mask: np.ndarray) -> None:
+        self._state.reset(mask)
+
+    supports_sampling = True
+
+    def load_rho(self, rho_q: np.ndarray) -> None:
+        self._rho_q = np.asarray(rho_q, np.uint16).copy()
+
+    def sample(self, gen_seed: int, members: np.ndarray) -> None:
+        from ..model.sampler import sample_members
+
+        self.load(sample_members(gen_seed, np.asarray(members, np.int64), self._rho_q,
+                                 self._fx.layout))
+
+    def step(self, obs: np.ndarray, active: np.ndarray) -> np.ndarray:
+        from ..fixedpoint import action_to_unit
+        from ..model.core import net_step
+
+        act = net_step(self._fx.p, self._fx.lay, obs, self._genomes, self._state, active)
+        return action_to_unit(act, self._fx.fp)
+
+
+class FloatBackend(Backend):
+    """The float64 reference of the paper's equations for 1-bit networks."""
+
+    encoding = "float"
+
+    def __init__(self, net: NetConfig, slots: int):
+        from ..model.packing import GenomeLayout
+        from ..model.reference import RefState
+
+        self.net, self.slots = net, slots
+        self._state = RefState.zeros(slots, net.n_neurons)
+        self._genomes = np.zeros((slots, GenomeLayout.of(net).n_words), np.uint64)
+
+    def load(self, genomes: np.ndarray) -> None:
+        n = genomes.shape[0]
+        self._genomes[:n] = genomes
+        self._genomes[n:] = 0
+
+    def reset(self, mask: np.ndarray) -> None:
+        self._state.reset(mask)
+
+    def step(self, obs: np.ndarray, active: np.ndarray) -> np.ndarray:
+        from ..model.reference import ref_step
+
+        return ref_step(self.net, self._genomes, self._state, obs, active)
+
+
+class DenseBackend(Backend):
+    """The ES baseline's dense float network (:func:`ec_hw.model.reference.dense_step`)."""
+
+    encoding = "float"
+
+    def __init__(self, net: NetConfig, slots: int):
+        from ..model.reference import DenseLayout, RefState
+
+        self.net, self.slots = net, slots
+        self._state = RefState.zeros(slots, net.n_neurons)
+        self._thetas = np.zeros((slots, DenseLayout.of(net).n_params), np.float64)
+
+    def load(self, genomes: np.ndarray) -> None:
+        n = genomes.shape[0]
+        self._thetas[:n] = genomes
+        self._thetas[n:] = 0
+
+    def reset(self, mask: np.ndarray) -> None:
+        self._state.reset(mask)
+
+    def step(self, obs: np.ndarray, active: np.ndarray) -> np.ndarray:
+        from ..model.reference import dense_step
+
+        return dense_step(self.net, self._thetas, self._state, obs, active)
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """A picklable recipe for a backend, so worker processes can build their own."""
+
+    target: str
+    net: NetConfig
+    core: CoreConfig
+    algo: str = "ec"
+    port: str | None = None
+    """Serial port (or XDMA device pair) of the board, for ``--target fpga``."""
+    slots: int = 64
+    """Member slots of in-process backends (hardware targets use the device's own)."""
+    board: str = "arty_a7"
+    """Board settings (``boards/<board>.toml``) of hardware targets and the virtual board."""
+
+
+def make_backend(spec: BackendSpec) -> Backend:
+    """Build the backend a :class:`BackendSpec` describes."""
+    if spec.algo == "es":
+        return DenseBackend(spec.net, spec.slots)
+    if spec.target == "model":
+        return ModelBackend(spec.net, spec.core, spec.slots)
+    if spec.target == "float":
+        return FloatBackend(spec.net, spec.slots)
+    if spec.target in ("sim", "fpga"):
+        return _open_device_backend(spec)
+    raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {spec.target!r}")
+
+
+class _DeviceBackendOwner(Backend):
+    """A device backend plus what it runs on (a virtual board process), closed together."""
+
+    def __init__(self, inner: Backend, stack):
+        self._inner, self._stack = inner, stack
+        self.slots, self.encoding = inner.slots, inner.encoding
+
+    def load(self, genomes):
+        self._inner.load(genomes)
+
+    def reset(self, mask):
+        self._inner.reset(mask)
+
+    @property
+    def supports_sampling(self) -> bool:
+        return self._inner.supports_sampling
+
+    def load_rho(self, rho_q):
+        self._inner.load_rho(rho_q)
+
+    def sample(self, gen_seed, members):
+        self._inner.sample(gen_seed, members)
+
+    def step(self, obs, active):
+        return self._inner.step(obs, active[: self.slots] if len(active) > self.slots
+                                else active)
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def _open_device_backend(spec: BackendSpec) -> Backend:
+    """``sim``: build (cached) and start a virtual board; ``fpga``: open the board's port."""
+    import contextlib
+    from dataclasses import replace
+
+    from host.backend import DeviceBackend, virtual_board_backend
+    from host.device import Device
+
+    from ..build import load_board
+
+    board = load_board(spec.board)
+    core = replace(spec.core, slots=board.slots, lanes=board.lanes, word_bits=board.word_bits)
+    stack = contextlib.ExitStack()
+    try:
+        if spec.target == "sim":
+            inner = stack.enter_context(virtual_board_backend(spec.net, core))
+        else:
+            if not spec.port:
+                raise ValueError("--target fpga needs --port (the board's serial port)")
+            dev = stack.enter_context(Device.open(spec.port, board.baud, net=spec.net,
+                                                  core=core))
+            inner = DeviceBackend(dev, spec.net, core)
+    except BaseException:
+        stack.close()
+        raise
+    return _DeviceBackendOwner(inner, stack)

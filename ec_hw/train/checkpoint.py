@@ -1,0 +1,193 @@
+"""Run directories and atomic checkpoints.
+
+A run directory holds ``config.json`` (every setting, the git SHA, package versions),
+``metrics.jsonl`` (one line per generation), ``checkpoint.npz`` (everything needed to resume,
+written atomically after every generation) and, from ``ec-hw plot``, ``curve.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import EcHwError, __version__
+from ..config import CoreConfig, NetConfig, TrainConfig, config_from_dict, config_to_dict
+from .optim import Adam
+
+__all__ = ["CheckpointError", "RunState", "save_checkpoint", "load_checkpoint", "write_config",
+           "read_config", "append_metrics", "read_metrics", "git_sha"]
+
+
+class CheckpointError(EcHwError):
+    """A run directory or checkpoint is missing, corrupted or belongs to another setup."""
+
+
+@dataclass
+class RunState:
+    """Optimizer state after ``generation`` completed generations."""
+
+    generation: int
+    params: np.ndarray
+    """rho (EC) or the weight center (ES), float64."""
+    adam: Adam
+    obs_count: float
+    obs_mean: np.ndarray
+    obs_m2: np.ndarray
+    total_steps: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def obs_std(self) -> np.ndarray:
+        if self.obs_count < 2:
+            return np.ones_like(self.obs_mean)
+        return np.sqrt(self.obs_m2 / self.obs_count)
+
+    def update_obs_stats(self, count: float, total: np.ndarray, total_sq: np.ndarray) -> None:
+        """Merge a generation's observation sums (Chan et al.'s parallel variance update)."""
+        if count <= 0:
+            return
+        mean_b = total / count
+        m2_b = np.maximum(total_sq - count * mean_b * mean_b, 0.0)
+        n = self.obs_count + count
+        delta = mean_b - self.obs_mean
+        self.obs_mean = self.obs_mean + delta * (count / n)
+        self.obs_m2 = self.obs_m2 + m2_b + delta * delta * (self.obs_count * count / n)
+        self.obs_count = n
+
+
+def _meta(cfg: TrainConfig, net: NetConfig, core: CoreConfig) -> dict:
+    return {"env_id": cfg.env_id, "algo": cfg.algo, "net": config_to_dict(net),
+            "core": config_to_dict(core)}
+
+
+def save_checkpoint(path: Path, state: RunState, cfg: TrainConfig, net: NetConfig,
+                    core: CoreConfig) -> None:
+    """Write ``path`` atomically: a crash leaves either the old or the new checkpoint."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".checkpoint-", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, generation=state.generation, params=state.params, adam_m=state.adam.m,
+                     adam_v=state.adam.v, adam_t=state.adam.t, obs_count=state.obs_count,
+                     obs_mean=state.obs_mean, obs_m2=state.obs_m2,
+                     total_steps=state.total_steps, elapsed=state.elapsed,
+                     meta=json.dumps(_meta(cfg, net, core)))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: Path, cfg: TrainConfig, net: NetConfig, core: CoreConfig) -> RunState:
+    """Load and check a checkpoint against the run's configuration."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            state = RunState(
+                generation=int(z["generation"]), params=z["params"].astype(np.float64),
+                adam=Adam(m=z["adam_m"], v=z["adam_v"], t=int(z["adam_t"]), lr=cfg.lr,
+                          weight_decay=cfg.weight_decay if cfg.algo == "es" else 0.0),
+                obs_count=float(z["obs_count"]), obs_mean=z["obs_mean"], obs_m2=z["obs_m2"],
+                total_steps=int(z["total_steps"]), elapsed=float(z["elapsed"]))
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, EOFError) as exc:
+        raise CheckpointError(f"checkpoint {path} is corrupted or unreadable ({exc})") from None
+    want = _meta(cfg, net, core)
+    if meta["env_id"] != want["env_id"]:
+        raise CheckpointError(f"checkpoint {path} is for env {meta['env_id']}, not "
+                              f"{want['env_id']}")
+    if meta["algo"] != want["algo"] or meta["net"] != want["net"]:
+        raise CheckpointError(f"checkpoint {path} holds a different network "
+                              f"({meta['algo']}, {meta['net']['n_neurons']} neurons, obs "
+                              f"{meta['net']['obs_dim']}, act {meta['net']['act_dim']})")
+    if meta["core"] != want["core"]:
+        raise CheckpointError(f"checkpoint {path} was trained with other fixed-point widths")
+    if state.params.shape != state.adam.m.shape or state.obs_mean.shape != (net.obs_dim,):
+        raise CheckpointError(f"checkpoint {path} has inconsistent array shapes")
+    return state
+
+
+def git_sha() -> str | None:
+    """The source tree's git commit (with ``-dirty``), or None outside a checkout."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        sha = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "-uno"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def write_config(run_dir: Path, cfg: TrainConfig, net: NetConfig, core: CoreConfig,
+                 extra: dict | None = None) -> None:
+    import platform
+
+    import gymnasium
+    import mujoco
+    import numba
+
+    doc = {"train": config_to_dict(cfg), "net": config_to_dict(net), "core": config_to_dict(core),
+           "git_sha": git_sha(), "ec_hw": __version__, "python": platform.python_version(),
+           "numpy": np.__version__, "numba": numba.__version__,
+           "gymnasium": gymnasium.__version__, "mujoco": mujoco.__version__}
+    doc.update(extra or {})
+    tmp = run_dir / ".config.json.tmp"
+    tmp.write_text(json.dumps(doc, indent=2) + "\n")
+    os.replace(tmp, run_dir / "config.json")
+
+
+def read_config(run_dir: Path) -> tuple[TrainConfig, NetConfig, CoreConfig, dict]:
+    path = Path(run_dir) / "config.json"
+    if not path.exists():
+        raise CheckpointError(f"{run_dir} is not a run directory (no config.json)")
+    try:
+        doc = json.loads(path.read_text())
+        return (config_from_dict(TrainConfig, doc["train"]),
+                config_from_dict(NetConfig, doc["net"]),
+                config_from_dict(CoreConfig, doc["core"]), doc)
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path} is corrupted ({exc})") from None
+
+
+def append_metrics(run_dir: Path, row: dict) -> None:
+    with open(Path(run_dir) / "metrics.jsonl", "a") as f:
+        f.write(json.dumps(row) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_metrics(run_dir: Path, before: int | None = None) -> list[dict]:
+    """Metrics rows (only generations < ``before`` when given); a torn last line is dropped."""
+    path = Path(run_dir) / "metrics.jsonl"
+    rows = []
+    if not path.exists():
+        return rows
+    for line in path.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if before is None or row.get("generation", 0) < before:
+            rows.append(row)
+    return rows
+
+
+def truncate_metrics(run_dir: Path, before: int) -> None:
+    """Keep only rows of generations < ``before`` (they are recomputed identically on resume)."""
+    rows = read_metrics(run_dir, before)
+    tmp = Path(run_dir) / ".metrics.jsonl.tmp"
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    os.replace(tmp, Path(run_dir) / "metrics.jsonl")

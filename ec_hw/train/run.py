@@ -1,0 +1,159 @@
+"""The training loop shared by EC and the ES baseline: evaluate, rank, update, checkpoint.
+
+Every random draw derives from ``TrainConfig.seed``: generation ``g`` uses
+``gen_seed = generation_seed(seed, g)`` for the members' connections (EC) or noise (ES) and for
+their env seeds, so a resumed run continues exactly as an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..config import CoreConfig, NetConfig, TrainConfig
+from ..model.packing import GenomeLayout
+from ..model.sampler import generation_seed, quantize_rho
+from .checkpoint import RunState, append_metrics, load_checkpoint, save_checkpoint, truncate_metrics
+from .ec import centered_ranks, deterministic_genome, natural_gradient, rho_entropy
+from .evaluator import EvalJob, EvalResult, Evaluator
+from .optim import Adam
+from .rollout import es_noise
+
+__all__ = ["Trainer", "initial_state", "env_seeds", "EVAL_GENERATION"]
+
+EVAL_GENERATION = 0xFFFFFFFF
+"""Generation index whose seed draws the deterministic network's (fixed) evaluation episodes."""
+
+
+def env_seeds(gen_seed: int, members: int, episodes: int) -> np.ndarray:
+    """Env reset seeds ``(members, episodes)`` of one generation."""
+    rng = np.random.Generator(np.random.Philox(key=(int(gen_seed) << 32) | 0xE5E5))
+    return rng.integers(0, 2**31 - 1, size=(members, episodes), dtype=np.int64)
+
+
+def n_params(cfg: TrainConfig, net: NetConfig) -> int:
+    if cfg.algo == "ec":
+        return net.n_conn
+    from ..model.reference import DenseLayout
+
+    return DenseLayout.of(net).n_params
+
+
+def initial_state(cfg: TrainConfig, net: NetConfig) -> RunState:
+    """rho = 0.5 everywhere (EC, as the authors), or N(0, 1) weights (ES)."""
+    n = n_params(cfg, net)
+    if cfg.algo == "ec":
+        params = np.full(n, 0.5)
+        adam = Adam.zeros(n, lr=cfg.lr)
+    else:
+        params = np.random.Generator(np.random.Philox(key=cfg.seed ^ 0x5EED)).standard_normal(n)
+        adam = Adam.zeros(n, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return RunState(generation=0, params=params, adam=adam, obs_count=0.0,
+                    obs_mean=np.zeros(net.obs_dim), obs_m2=np.zeros(net.obs_dim))
+
+
+@dataclass
+class GenerationReport:
+    row: dict
+    result: EvalResult
+
+
+class Trainer:
+    """Run generations of EC (or ES) on an evaluator, checkpointing into ``run_dir``."""
+
+    def __init__(self, cfg: TrainConfig, net: NetConfig, core: CoreConfig, run_dir: Path,
+                 evaluator: Evaluator, state: RunState | None = None):
+        self.cfg, self.net, self.core = cfg, net, core
+        self.run_dir = Path(run_dir)
+        self.evaluator = evaluator
+        self.layout = GenomeLayout.of(net)
+        self.state = state if state is not None else initial_state(cfg, net)
+        self._eval_seeds = env_seeds(generation_seed(cfg.seed, EVAL_GENERATION),
+                                     max(cfg.eval_episodes, 1), 1)
+
+    @classmethod
+    def resume(cls, cfg, net, core, run_dir, evaluator) -> Trainer:
+        state = load_checkpoint(Path(run_dir) / "checkpoint.npz", cfg, net, core)
+        truncate_metrics(run_dir, state.generation)
+        return cls(cfg, net, core, run_dir, evaluator, state)
+
+    def _job(self, **kw) -> EvalJob:
+        return EvalJob(env_id=self.cfg.env_id, net=self.net, core=self.core,
+                       obs_mean=self.state.obs_mean.copy(), obs_std=self.state.obs_std.copy(),
+                       max_episode_steps=self.cfg.max_episode_steps,
+                       healthy_reward=self.cfg.healthy_reward, **kw)
+
+    def deterministic_params(self) -> np.ndarray:
+        """The deployed network: packed rho > 0.5 (EC) or the center weights (ES)."""
+        if self.cfg.algo == "ec":
+            return deterministic_genome(self.state.params, self.layout)
+        return self.state.params.copy()
+
+    def evaluate_deterministic(self, episodes: int | None = None,
+                               seeds: np.ndarray | None = None) -> EvalResult:
+        """Returns of the deployed network, one member per episode (parallel over workers)."""
+        n = episodes or self.cfg.eval_episodes
+        seeds = self._eval_seeds[:n] if seeds is None else seeds.reshape(n, 1)
+        g = np.repeat(self.deterministic_params()[None], n, axis=0)
+        return self.evaluator.evaluate(self._job(env_seeds=seeds, member_ids=np.arange(n),
+                                                 genomes=g))
+
+    def step(self) -> dict:
+        """Run one generation and return its metrics row (also written to the run dir)."""
+        cfg, st = self.cfg, self.state
+        t0 = time.perf_counter()
+        gen = st.generation
+        gen_seed = generation_seed(cfg.seed, gen)
+        ids = np.arange(cfg.pop_size, dtype=np.int64)
+        seeds = env_seeds(gen_seed, cfg.pop_size, cfg.episodes)
+        if cfg.algo == "ec":
+            rho_q = quantize_rho(st.params)
+            res = self.evaluator.evaluate(self._job(env_seeds=seeds, member_ids=ids,
+                                                    gen_seed=gen_seed, rho_q=rho_q,
+                                                    sampling=cfg.sampling))
+            w = centered_ranks(res.fitness)
+            grad = natural_gradient(gen_seed, ids, w, rho_q, self.layout)
+            st.params = np.clip(st.adam.step(st.params, grad), cfg.eps, 1.0 - cfg.eps)
+        else:
+            res = self.evaluator.evaluate(self._job(env_seeds=seeds, member_ids=ids,
+                                                    gen_seed=gen_seed, es_center=st.params,
+                                                    es_sigma=cfg.sigma))
+            w = centered_ranks(res.fitness)
+            grad = np.zeros_like(st.params)
+            for p in range(cfg.pop_size // 2):
+                grad += (w[2 * p] - w[2 * p + 1]) * es_noise(gen_seed, p, st.params.size)
+            grad /= cfg.pop_size * cfg.sigma
+            st.params = st.adam.step(st.params, grad)
+        # Observation statistics move once per generation, after the members used the old ones.
+        st.update_obs_stats(float(res.obs_count.sum()), res.obs_sum.sum(axis=0),
+                            res.obs_sumsq.sum(axis=0))
+        t_pop = time.perf_counter() - t0
+        det = self.evaluate_deterministic() if cfg.eval_episodes else None
+        dt = time.perf_counter() - t0
+        pop_steps = int(res.steps.sum())
+        det_steps = int(det.steps.sum()) if det is not None else 0
+        st.total_steps += pop_steps + det_steps
+        st.elapsed += dt
+        st.generation = gen + 1
+        row = {
+            "generation": gen, "time_s": round(st.elapsed, 3), "gen_time_s": round(dt, 3),
+            "mean_return": float(res.returns.mean()), "max_return": float(res.returns.max()),
+            "min_return": float(res.returns.min()), "mean_fitness": float(res.fitness.mean()),
+            "det_return": float(det.returns.mean()) if det is not None else None,
+            "det_return_min": float(det.returns.min()) if det is not None else None,
+            "pop_env_steps": pop_steps, "total_env_steps": st.total_steps,
+            "env_steps_per_s": round((pop_steps + det_steps) / dt, 1),
+            "pop_env_steps_per_s": round(pop_steps / t_pop, 1),
+        }
+        if cfg.algo == "ec":
+            row["rho_entropy"] = rho_entropy(st.params)
+        else:
+            row["param_norm"] = float(np.linalg.norm(st.params))
+        # Metrics first, then the checkpoint: on resume, rows past the checkpoint are dropped
+        # and recomputed identically.
+        append_metrics(self.run_dir, row)
+        save_checkpoint(self.run_dir / "checkpoint.npz", st, cfg, self.net, self.core)
+        return row

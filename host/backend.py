@@ -1,0 +1,106 @@
+"""The trainer's view of a device: :class:`DeviceBackend`, an :class:`ec_hw.train.evaluator.
+Backend` whose slots are the device's member slots.
+
+The trainer drives a board (``--target fpga``) or the virtual board (``--target sim``,
+:func:`virtual_board_backend`) exactly like the golden model: encoded observations in, actions
+in [-1, 1] out, bit-identical to :func:`ec_hw.model.core.net_step`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+
+from ec_hw.config import CoreConfig, NetConfig
+from ec_hw.fixedpoint import action_to_unit, derive
+from ec_hw.train.evaluator import Backend
+
+from .device import Device
+
+__all__ = ["DeviceBackend", "virtual_board", "virtual_board_backend"]
+
+
+class DeviceBackend(Backend):
+    """Inference on an ec-hw device over its link.
+
+    Parameters
+    ----------
+    device : Device
+        A connected device (its INFO already checked against ``net``; see
+        :meth:`Device.connect`).
+    net : NetConfig
+        The network the trainer evaluates.
+    core : CoreConfig, optional
+        Fixed-point widths (default ``CoreConfig()``); the device's own shape is used for the
+        rest.
+    own_device : bool
+        Close the device in :meth:`close`.
+
+    Members
+    -------
+    slots : int
+        The device's member slots.
+    encoding : str
+        ``"fixed"``: observations arrive as ``x_q`` (:func:`ec_hw.fixedpoint.quantize_obs`).
+    """
+
+    encoding = "fixed"
+
+    def __init__(self, device: Device, net: NetConfig, core: CoreConfig | None = None, *,
+                 own_device: bool = False):
+        if device.info is None:
+            device.connect(net, core)
+        self.device = device
+        self.net = net
+        self.slots = device.slots
+        self.fp = derive(net, device.info.core_config(core))
+        self._own = own_device
+
+    def load(self, genomes: np.ndarray) -> None:
+        genomes = np.asarray(genomes, dtype=np.uint64)
+        if genomes.ndim != 2 or genomes.shape[0] > self.slots:
+            raise ValueError(f"genomes must be (n <= {self.slots}, n_words), not "
+                             f"{genomes.shape}")
+        for slot, g in enumerate(genomes):
+            self.device.load_genome(slot, g, self.net)
+
+    def reset(self, mask: np.ndarray) -> None:
+        mask = np.asarray(mask, dtype=bool).reshape(self.slots)
+        if mask.any():
+            self.device.reset(mask)
+
+    def step(self, obs: np.ndarray, active: np.ndarray) -> np.ndarray:
+        act_q = self.device.step(np.asarray(obs), np.asarray(active, dtype=bool))
+        return action_to_unit(act_q, self.fp)
+
+    def step_q(self, x_q: np.ndarray, active: np.ndarray | None = None) -> np.ndarray:
+        """Like :meth:`step` but return the integer actions (for bit-exact comparisons)."""
+        return self.device.step(np.asarray(x_q), active)
+
+    def close(self) -> None:
+        if self._own:
+            self.device.close()
+
+
+@contextlib.contextmanager
+def virtual_board(net: NetConfig, core: CoreConfig, **kw) -> Iterator[str]:
+    """Build (cached) and start a virtual board; yield its pseudo-terminal path."""
+    from ec_hw.boardsim import VirtualBoard
+
+    with VirtualBoard(net, core, **kw) as vb:
+        yield vb.port
+
+
+@contextlib.contextmanager
+def virtual_board_backend(net: NetConfig, core: CoreConfig, *, timeout: float = 5.0,
+                          **kw) -> Iterator[DeviceBackend]:
+    """A :class:`DeviceBackend` on a fresh virtual board (what ``--target sim`` uses)."""
+    with virtual_board(net, core, **kw) as port:
+        dev = Device.open(port, net=net, core=core, timeout=timeout)
+        backend = DeviceBackend(dev, net, core, own_device=True)
+        try:
+            yield backend
+        finally:
+            backend.close()

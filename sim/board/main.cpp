@@ -1,0 +1,205 @@
+// Virtual board: the device's top-level Verilog (ec_hw.gateware.top.Top), compiled by Verilator,
+// with its UART pins bridged to a pseudo-terminal.
+//
+// Prints the pty's path on the first line of stdout, then runs until stdin closes (the parent
+// process exited) or SIGTERM/SIGINT. Bytes the host writes to the pty are shifted into the rx
+// pin at DIVISOR clocks per bit (8N1); the tx pin is decoded the same way and written back.
+//
+// Pacing: while the device is idle and no input is pending the simulation does not advance
+// (it blocks in poll), so an idle virtual board costs no CPU. One wall-clock silence inside a
+// frame is turned into GAP_CYCLES of simulated time, so the device's idle timeout can drop a
+// truncated frame exactly as on a board.
+//
+// Usage: boardsim DIVISOR GAP_CYCLES
+
+#include <verilated.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <deque>
+#include <string>
+
+#include "Vec_hw_top.h"
+
+static volatile sig_atomic_t g_stop = 0;
+static void on_signal(int) { g_stop = 1; }
+
+struct Bridge {
+    Vec_hw_top* top;
+    int divisor;
+    uint64_t cycles = 0;
+    // rx pin driver
+    std::deque<uint8_t> inq;
+    int rx_bits_left = 0;  // bits of the current character still to send (0 = idle)
+    uint16_t rx_shift = 0;
+    int rx_timer = 0;
+    // tx pin decoder
+    int tx_state = 0;      // 0 idle, 1 start, 2..9 data, 10 stop
+    int tx_timer = 0;
+    uint8_t tx_byte = 0;
+    std::string out;
+
+    void tick() {
+        // rx driver: one bit every `divisor` cycles, LSB first, start 0, stop 1
+        if (rx_bits_left == 0 && !inq.empty()) {
+            rx_shift = (uint16_t)((1u << 9) | ((unsigned)inq.front() << 1));
+            inq.pop_front();
+            rx_bits_left = 10;
+            rx_timer = divisor;
+        }
+        top->rx = rx_bits_left ? (rx_shift & 1) : 1;
+
+        top->clk = 0;
+        top->eval();
+        top->clk = 1;
+        top->eval();
+        cycles++;
+
+        if (rx_bits_left && --rx_timer == 0) {
+            rx_shift >>= 1;
+            rx_bits_left--;
+            rx_timer = divisor;
+        }
+        // tx decoder: sample the middle of every bit
+        int tx = top->tx;
+        switch (tx_state) {
+            case 0:
+                if (!tx) {
+                    tx_state = 1;
+                    tx_timer = divisor / 2;
+                }
+                break;
+            case 1:
+                if (--tx_timer == 0) {
+                    if (tx) {
+                        tx_state = 0;  // glitch
+                    } else {
+                        tx_state = 2;
+                        tx_timer = divisor;
+                        tx_byte = 0;
+                    }
+                }
+                break;
+            default:
+                if (--tx_timer == 0) {
+                    tx_timer = divisor;
+                    if (tx_state <= 9) {
+                        tx_byte |= (uint8_t)(tx << (tx_state - 2));
+                        tx_state++;
+                    } else {
+                        if (tx) out.push_back((char)tx_byte);
+                        tx_state = 0;
+                    }
+                }
+        }
+    }
+
+    bool quiet() const {
+        return inq.empty() && rx_bits_left == 0 && tx_state == 0 && top->idle;
+    }
+};
+
+static bool flush_out(int fd, std::string& out) {
+    while (!out.empty()) {
+        ssize_t n = write(fd, out.data(), out.size());
+        if (n > 0) {
+            out.erase(0, (size_t)n);
+        } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            return false;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void read_in(int fd, std::deque<uint8_t>& q) {
+    uint8_t buf[4096];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0) return;
+        q.insert(q.end(), buf, buf + n);
+    }
+}
+
+int main(int argc, char** argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s DIVISOR GAP_CYCLES\n", argv[0]);
+        return 2;
+    }
+    int divisor = atoi(argv[1]);
+    long gap_cycles = atol(argv[2]);
+    Verilated::commandArgs(1, argv);
+
+    int mfd = posix_openpt(O_RDWR | O_NOCTTY);
+    if (mfd < 0 || grantpt(mfd) || unlockpt(mfd)) {
+        perror("posix_openpt");
+        return 1;
+    }
+    const char* name = ptsname(mfd);
+    // Hold the slave open ourselves: hosts can then open and close it freely without the
+    // master seeing a hangup. Raw mode: no echo, no line discipline on the byte stream.
+    int sfd = open(name, O_RDWR | O_NOCTTY);
+    struct termios tio;
+    if (sfd < 0 || tcgetattr(sfd, &tio)) {
+        perror("pty slave");
+        return 1;
+    }
+    cfmakeraw(&tio);
+    tcsetattr(sfd, TCSANOW, &tio);
+    fcntl(mfd, F_SETFL, fcntl(mfd, F_GETFL) | O_NONBLOCK);
+
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+
+    Vec_hw_top* top = new Vec_hw_top;
+    Bridge br{top, divisor};
+    top->rx = 1;
+    top->rst = 1;
+    for (int i = 0; i < 8; i++) br.tick();
+    top->rst = 0;
+    for (int i = 0; i < 8; i++) br.tick();
+
+    printf("%s\n", name);
+    fflush(stdout);
+
+    bool gap_done = true;
+    while (!g_stop) {
+        if (br.quiet() && br.out.empty()) {
+            struct pollfd fds[2] = {{mfd, POLLIN, 0}, {0, POLLIN, 0}};
+            int r = poll(fds, 2, gap_done ? 200 : 2);
+            if (r < 0 && errno != EINTR) break;
+            if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+                char c;
+                if (read(0, &c, 1) <= 0) break;  // parent went away
+            }
+            if (fds[0].revents & POLLIN) {
+                read_in(mfd, br.inq);
+                gap_done = false;
+            } else if (!gap_done) {
+                for (long i = 0; i < gap_cycles && br.inq.empty(); i++) br.tick();
+                gap_done = true;
+            }
+            continue;
+        }
+        for (int i = 0; i < 256; i++) br.tick();
+        read_in(mfd, br.inq);
+        if (!br.inq.empty()) gap_done = false;
+        if (!br.out.empty()) flush_out(mfd, br.out);
+    }
+    top->final();
+    delete top;
+    close(sfd);
+    close(mfd);
+    return 0;
+}

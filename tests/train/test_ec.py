@@ -1,0 +1,75 @@
+"""EC's update pieces: ranks, the natural gradient from seeds, Adam, entropy, obs statistics."""
+
+import numpy as np
+import pytest
+
+from ec_hw.config import NetConfig
+from ec_hw.model.packing import GenomeLayout, unpack_genome
+from ec_hw.model.sampler import quantize_rho, sample_member_bits, sample_members
+from ec_hw.train.checkpoint import RunState
+from ec_hw.train.ec import centered_ranks, deterministic_genome, natural_gradient, rho_entropy
+from ec_hw.train.optim import Adam
+
+
+def test_centered_ranks_match_the_authors_formula():
+    x = np.array([3.0, -1.0, 10.0, 2.0, 2.0])
+    w = centered_ranks(x)
+    expected = np.argsort(np.argsort(x, kind="stable"), kind="stable") / (len(x) - 1) - 0.5
+    assert np.array_equal(w, expected)
+    assert w.sum() == pytest.approx(0.0)
+    assert w.max() == 0.5 and w.min() == -0.5
+
+
+def test_natural_gradient_equals_the_explicit_mean_over_sampled_bits():
+    net = NetConfig(n_neurons=16, obs_dim=3, act_dim=2)
+    layout = GenomeLayout.of(net)
+    rng = np.random.default_rng(1)
+    rho_q = quantize_rho(rng.uniform(0, 1, layout.n_conn))
+    ids = np.arange(7, 7 + 9)
+    w = centered_ranks(rng.normal(size=len(ids)))
+    got = natural_gradient(1234, ids, w, rho_q, layout, chunk=4)
+    p = rho_q / 65536.0
+    theta = np.array([sample_member_bits(1234, m, rho_q) for m in ids], dtype=np.float64)
+    want = np.mean(w[:, None] * (theta - p[None]), axis=0)
+    np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+def test_sampled_members_follow_the_flat_genome_order():
+    net = NetConfig(n_neurons=16, obs_dim=3, act_dim=2)
+    layout = GenomeLayout.of(net)
+    rho_q = quantize_rho(np.linspace(0, 1, layout.n_conn))
+    packed = sample_members(99, np.array([5]), rho_q, layout)
+    assert np.array_equal(unpack_genome(packed, layout)[0], sample_member_bits(99, 5, rho_q))
+
+
+def test_adam_first_step_moves_each_parameter_by_lr_in_the_gradient_direction():
+    opt = Adam.zeros(3, lr=0.15)
+    out = opt.step(np.array([0.5, 0.5, 0.5]), np.array([2.0, -0.5, 0.0]))
+    np.testing.assert_allclose(out, [0.65, 0.35, 0.5], atol=1e-6)
+
+
+def test_adamw_decays_toward_zero():
+    opt = Adam.zeros(1, lr=0.1, weight_decay=0.1)
+    assert opt.step(np.array([2.0]), np.array([0.0]))[0] == pytest.approx(2.0 - 0.1 * 0.1 * 2.0)
+
+
+def test_deterministic_network_and_entropy():
+    layout = GenomeLayout(16, 6, 2)
+    rho = np.full(layout.n_conn, 0.2)
+    rho[::3] = 0.9
+    bits = unpack_genome(deterministic_genome(rho, layout), layout)
+    assert np.array_equal(bits, rho > 0.5)
+    assert rho_entropy(np.full(10, 0.5)) == pytest.approx(1.0)
+    assert rho_entropy(np.full(10, 1e-3)) < 0.02
+
+
+def test_observation_statistics_merge_equals_the_pooled_statistics():
+    rng = np.random.default_rng(0)
+    batches = [rng.normal(3, 2, size=(n, 4)) for n in (5, 100, 37)]
+    st = RunState(generation=0, params=np.zeros(1), adam=Adam.zeros(1), obs_count=0.0,
+                  obs_mean=np.zeros(4), obs_m2=np.zeros(4))
+    for b in batches:
+        st.update_obs_stats(len(b), b.sum(0), (b * b).sum(0))
+    allx = np.concatenate(batches)
+    np.testing.assert_allclose(st.obs_mean, allx.mean(0), rtol=1e-10)
+    np.testing.assert_allclose(st.obs_std, allx.std(0), rtol=1e-8)
