@@ -64,10 +64,11 @@ RANDOM_CASES = ("random_p10", "random_p50", "random_p90")
 SPECIAL_CASES = ("empty", "full", "saturating", "all_firing", "negative")
 ALL_CASES = RANDOM_CASES + SPECIAL_CASES
 
-# Default run: a small core with two member slots through every case but the sparse and dense
-# random ones, and the default core
+# Default run (about 3 minutes on a loaded 2-core machine, builds included): a small core with
+# two member slots through every case but the sparse and dense random ones, and the default core
 # (N=256, 4 lanes, Hopper) through one long random case and the all-firing extreme. The rest of
-# the matrix (N in {64, 256} x lanes in {1, 4} x Hopper/Humanoid, plus other word widths) is slow.
+# the matrix (N in {64, 256} x lanes in {1, 4} x Hopper/Humanoid, plus word widths 32 and 128
+# with 3 and 2 slots) is marked slow: `pytest sim/test_rtl_core.py -m slow`.
 DEFAULT_RUNS = [(Cfg(64, 1, HOPPER, slots=2), c) for c in ("random_p50",) + SPECIAL_CASES] + [
     (Cfg(256, 4, HOPPER), "random_p50"),
     (Cfg(256, 4, HOPPER), "all_firing"),
