@@ -209,7 +209,8 @@ def _train_loop(trainer, cfg, run_dir: Path, stop_at: float | None, quiet: bool)
     console = Console(stderr=False, highlight=False)
     start = trainer.state.generation
     console.print(f"[bold]ec-hw train[/] {cfg.algo.upper()} on {cfg.env_id}, target "
-                  f"{cfg.target}, pop {cfg.pop_size}, seed {cfg.seed}, {cfg.workers} worker(s) "
+                  f"{cfg.target}, pop {cfg.pop_size}, seed {cfg.seed}, {cfg.workers} worker(s)"
+                  + (f" on Ray cluster {cfg.cluster}" if cfg.cluster else "") + " "
                   f"-> {run_dir}" + (f" (resuming at generation {start})" if start else ""))
     if start >= cfg.generations:
         console.print(f"nothing to do: {start} of {cfg.generations} generations are done")

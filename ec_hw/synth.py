@@ -30,7 +30,7 @@ from . import EcHwError
 from .config import CoreConfig, NetConfig
 
 __all__ = ["PARTS", "Part", "Utilization", "SynthError", "core_verilog", "run_yosys",
-           "parse_stat", "synthesize", "fit", "main"]
+           "parse_stat", "parse_memories", "synthesize", "fit", "main"]
 
 
 class SynthError(EcHwError):
@@ -72,6 +72,13 @@ class Utilization:
 
     cells: dict[str, int] = field(default_factory=dict)
     """Every cell type and its count, as Yosys reports them."""
+    memories: dict[str, str] = field(default_factory=dict)
+    """Inferred memories and what they were mapped to (``BLOCKRAM``, ``LUTRAM``, ...), from
+    the ``memory_libmap`` lines of the Yosys log (empty when no log was parsed)."""
+
+    def memories_in(self, kind: str) -> list[str]:
+        """Names of the memories mapped to ``kind`` (e.g. ``"BLOCKRAM"``), sorted."""
+        return sorted(name for name, k in self.memories.items() if k == kind)
 
     def count(self, *types: str) -> int:
         return sum(self.cells.get(t, 0) for t in types)
@@ -196,6 +203,15 @@ def parse_stat(stat_json: str | Path, top: str | None = None) -> Utilization:
     return Utilization(cells)
 
 
+_MEM_RE = re.compile(r"^mapping memory \S+?\.(\S+) via \$__XILINX_([A-Z]+)_", re.M)
+
+
+def parse_memories(log_text: str) -> dict[str, str]:
+    """``{memory: kind}`` from the ``mapping memory <module>.<mem> via $__XILINX_<KIND>_...``
+    lines Yosys's ``memory_libmap`` writes to the log."""
+    return {m.group(1): m.group(2) for m in _MEM_RE.finditer(log_text)}
+
+
 SCRIPT = """\
 read_verilog {verilog}
 synth_xilinx -family xc7 -flatten -noiopad -noclkbuf -top {top}
@@ -215,8 +231,10 @@ def synthesize(net: NetConfig, core: CoreConfig, *, workdir: str | Path | None =
         wd = Path(workdir) if workdir is not None else Path(tmp)
         wd.mkdir(parents=True, exist_ok=True)
         (wd / "core.v").write_text(text)
-        run_yosys(wd, SCRIPT.format(verilog="core.v", top=top), timeout=timeout)
-        return parse_stat(wd / "stat.json", top)
+        log = run_yosys(wd, SCRIPT.format(verilog="core.v", top=top), timeout=timeout)
+        util = parse_stat(wd / "stat.json", top)
+        util.memories = parse_memories(log.read_text())
+        return util
 
 
 def _report(util: Utilization, part: Part, net: NetConfig, core: CoreConfig) -> str:
@@ -232,8 +250,10 @@ def _report(util: Utilization, part: Part, net: NetConfig, core: CoreConfig) -> 
         f"{part.ramb36})",
         f"  DSP48E1   {util.dsp:7d}   of {part.dsp}",
         f"  CARRY4    {util.carry4:7d}",
-        f"Cores that fit in a {part.name}: {n} (limited by {limit})",
     ]
+    for kind in sorted(set(util.memories.values())):
+        lines.append(f"  memories in {kind}: {', '.join(util.memories_in(kind))}")
+    lines.append(f"Cores that fit in a {part.name}: {n} (limited by {limit})")
     try:
         from .gateware.core import cycles_per_env_step
         lines.append(f"Cycles per env step: {cycles_per_env_step(net, core)}")
@@ -272,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         n, limit = fit(util, part)
         print(json.dumps({**util.as_dict(), "part": part.name, "cores_fit": n,
-                          "limited_by": limit}, indent=1))
+                          "limited_by": limit, "memories": util.memories}, indent=1))
     else:
         print(_report(util, part, net, core))
     return 0

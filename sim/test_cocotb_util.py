@@ -71,7 +71,7 @@ def test_adder_bench(idle_prob, stall_prob):
 
 def test_build_is_cached():
     first = build(StreamAdder(16), name="stream_adder16")
-    binary = first.build_dir / first.toplevel
+    binary = first.artifact
     mtime = binary.stat().st_mtime_ns
     again = build(StreamAdder(16), name="stream_adder16")
     assert again.build_dir == first.build_dir

@@ -7,7 +7,16 @@ import json
 import pytest
 
 from ec_hw.config import CoreConfig, NetConfig
-from ec_hw.synth import PARTS, SynthError, Utilization, fit, main, parse_stat, synthesize
+from ec_hw.synth import (
+    PARTS,
+    SynthError,
+    Utilization,
+    fit,
+    main,
+    parse_memories,
+    parse_stat,
+    synthesize,
+)
 
 # A Yosys `stat -json` report of a flattened design, as `tee -o` writes it.
 _STAT = """\
@@ -32,6 +41,13 @@ def test_parse_stat_counts_lutram_and_inverters_as_luts():
     assert (u.logic_luts, u.lutram_luts, u.luts) == (2, 4, 6)
     assert (u.ffs, u.ramb36, u.ramb18, u.dsp, u.carry4) == (4, 0, 1, 2, 3)
     assert u.bram36_equiv == 0.5
+
+
+def test_parse_memories():
+    log = ("mapping memory ec_hw_core.w_rec0 via $__XILINX_BLOCKRAM_SDP_\n"
+           "  some other line\n"
+           "mapping memory ec_hw_core.state0 via $__XILINX_LUTRAM_SDP_\n")
+    assert parse_memories(log) == {"w_rec0": "BLOCKRAM", "state0": "LUTRAM"}
 
 
 def test_parse_stat_rejects_garbage():
@@ -71,6 +87,8 @@ def test_default_core_report(tmp_path, capsys):
     assert main(["--json", "--workdir", str(tmp_path)]) == 0
     rep = json.loads(capsys.readouterr().out)
     assert rep["luts"] > 0 and rep["ffs"] > 0 and rep["carry4"] > 0
-    # The connection memories must infer block RAM (W_rec alone is 256 x 256 bits).
+    # The recurrent connection memories (one 256 x 64-bit bank per lane) must be block RAM.
     assert rep["ramb36"] + rep["ramb18"] > 0, rep
+    banks = [m for m in rep["memories"] if m.startswith("w_rec")]
+    assert banks and all(rep["memories"][m] == "BLOCKRAM" for m in banks), rep["memories"]
     assert rep["cores_fit"] >= 1
