@@ -100,7 +100,7 @@ def scaling(pop: int, steps: int, gens: int) -> None:
     import ray
 
     from ec_hw.train.local import InProcessEvaluator
-    from ec_hw.train.ray_eval import RayEvaluator
+    from ec_hw.train.ray_eval import RayEvaluator, shared_part
 
     print(f"\n== population throughput: HalfCheetah-v5 (no early termination), N=256, pop {pop},"
           f" {steps} steps/episode, {gens} generations each ==")
@@ -141,7 +141,7 @@ def scaling(pop: int, steps: int, gens: int) -> None:
         rp = rate(ev)
     print(f"2 local processes:       {rp:10,.0f} env-steps/s (the multiprocessing evaluator, "
           f"what this machine gives 2 workers now: {rp / r0:.2f}x in-process)")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         out = {}
         for w in (1, 2):
@@ -150,6 +150,23 @@ def scaling(pop: int, steps: int, gens: int) -> None:
             print(f"Ray, {w} actor(s):         {out[w]:10,.0f} env-steps/s ({cpu['actors']:,.0f} "
                   f"per actor CPU-s: {cpu['actors'] / cpu['inproc']:.2f} of in-process; driver "
                   f"{cpu['driver_ms']:.0f} ms CPU per generation)")
+        with RayEvaluator(spec, workers=1) as ev:
+            a = ev.actors[0]
+            ray.get(a.stats.remote())
+            t0 = time.perf_counter()
+            for _ in range(200):
+                ray.get(a.stats.remote())
+            rt = (time.perf_counter() - t0) / 200
+            t0 = time.perf_counter()
+            ray.get([a.stats.remote() for _ in range(1000)])
+            thr = (time.perf_counter() - t0) / 1000
+            job = jobs[1]
+            t0 = time.perf_counter()
+            for _ in range(20):
+                ray.put(shared_part(job))
+            put = (time.perf_counter() - t0) / 20
+        print(f"Ray task overhead: {rt * 1e3:.2f} ms round trip, {thr * 1e3:.2f} ms per task "
+              f"when pipelined; ray.put of the shared job: {put * 1e3:.2f} ms")
         print(f"scaling efficiency 1 -> 2 actors: {out[2] / (2 * out[1]):.2f} "
               f"(speed-up {out[2] / out[1]:.2f}x); Ray 1 actor vs in-process: "
               f"{out[1] / r0:.2f}; Ray 2 actors vs 2 local processes: {out[2] / rp:.2f}")

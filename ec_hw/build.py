@@ -185,6 +185,20 @@ def fmax_from_nextpnr(log_text: str) -> float | None:
     return float(hits[-1]) if hits else None
 
 
+def _program(loader_board: str, bit: Path, log, fallback=None) -> None:
+    """Load ``bit`` into the board's FPGA (SRAM) with openFPGALoader, else ``fallback``."""
+    loader = shutil.which("openFPGALoader")
+    if loader:
+        log(f"programming with openFPGALoader -b {loader_board} ...")
+        res = subprocess.run([loader, "-b", loader_board, str(bit)])
+        if res.returncode != 0:
+            raise BuildError(f"openFPGALoader failed with exit code {res.returncode}")
+    elif fallback is not None:
+        fallback()
+    else:
+        raise BuildError("--program needs openFPGALoader on PATH")
+
+
 def build(board: Board, net: NetConfig, *, out: Path, program: bool = False,
           log=print) -> dict:
     """Write the board build under ``out`` and run what the installed tools allow.
@@ -214,8 +228,9 @@ def build(board: Board, net: NetConfig, *, out: Path, program: bool = False,
             summary["bitstream"] = str(bit) if bit.exists() else None
             util = out / f"{name}_utilization_place.rpt"
             summary["utilization"] = util.read_text() if util.exists() else None
-            if program:
-                platform.toolchain_program(products, name)
+            if program and summary["bitstream"]:
+                _program("arty", Path(summary["bitstream"]), log,
+                         fallback=lambda: platform.toolchain_program(products, name))
         else:
             stat = _yosys_synth_xilinx(out, top, log)
             summary["utilization"] = _summarize_stat(stat)
@@ -243,12 +258,8 @@ def build(board: Board, net: NetConfig, *, out: Path, program: bool = False,
         log(f"bitstream: {bit}")
         log(f"Fmax (nextpnr): {fm:.1f} MHz, required {board.clk_hz / 1e6:g} MHz"
             if fm else "Fmax: not found in the nextpnr report")
-        if program:
-            loader = shutil.which("openFPGALoader")
-            if loader:
-                subprocess.run([loader, "-b", "ulx3s", str(bit)], check=True)
-            else:
-                log("--program: openFPGALoader is not on PATH")
+        if program and summary["bitstream"]:
+            _program("ulx3s", bit, log)
     else:
         raise BuildError(f"unknown FPGA family {board.family!r} in boards/{board.name}.toml")
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))

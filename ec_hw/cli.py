@@ -171,10 +171,28 @@ def _cmd_train(args) -> int:
         raise EcHwError("--target fpga needs --port (the board's serial port)")
     spec = BackendSpec(target=cfg.target, net=net, core=core, algo=cfg.algo, port=args.port,
                        slots=cfg.pop_size, board=args.board or "arty_a7")
+    if cfg.target == "sim":
+        _prebuild_virtual_board(spec)
     with make_evaluator(spec, cfg.workers, cfg.cluster) as evaluator:
         trainer = (Trainer.resume(cfg, net, core, run_dir, evaluator) if resumed
                    else Trainer(cfg, net, core, run_dir, evaluator))
         return _train_loop(trainer, cfg, run_dir, args.stop_at, args.quiet)
+
+
+def _prebuild_virtual_board(spec) -> None:
+    """Compile the virtual board once here, so worker processes start it from the cache."""
+    from dataclasses import replace
+
+    from .boardsim import build_boardsim
+    from .build import load_board
+
+    board = load_board(spec.board)
+    core = replace(spec.core, slots=board.slots, lanes=board.lanes, word_bits=board.word_bits)
+    print(f"preparing the virtual {board.name} ({core.slots} member slots): the first run of a "
+          f"configuration compiles the core's Verilog with Verilator (a few minutes)", flush=True)
+    t = time.monotonic()
+    exe = build_boardsim(spec.net, core, quiet=True)
+    print(f"virtual board ready in {time.monotonic() - t:.0f} s: {exe}", flush=True)
 
 
 def _train_loop(trainer, cfg, run_dir: Path, stop_at: float | None, quiet: bool) -> int:
@@ -191,7 +209,8 @@ def _train_loop(trainer, cfg, run_dir: Path, stop_at: float | None, quiet: bool)
     console = Console(stderr=False, highlight=False)
     start = trainer.state.generation
     console.print(f"[bold]ec-hw train[/] {cfg.algo.upper()} on {cfg.env_id}, target "
-                  f"{cfg.target}, pop {cfg.pop_size}, seed {cfg.seed}, {cfg.workers} worker(s) "
+                  f"{cfg.target}, pop {cfg.pop_size}, seed {cfg.seed}, {cfg.workers} worker(s)"
+                  + (f" on Ray cluster {cfg.cluster}" if cfg.cluster else "") + " "
                   f"-> {run_dir}" + (f" (resuming at generation {start})" if start else ""))
     if start >= cfg.generations:
         console.print(f"nothing to do: {start} of {cfg.generations} generations are done")

@@ -1,10 +1,11 @@
 """cocotb bench of the device sampler (``ec_hw.gateware.sampler.SampleUnit``).
 
 Run by ``test_rtl_sampler.py``, which computes everything expected in the pytest process: the
-rho memory words (:func:`ec_hw.gateware.sampler.rho_words`) and, for every member command, the
-core words of ``sample_members(...)`` in load order (:mod:`ec_hw.coremap`). The bench loads rho
-through ``rho_load`` (random idle cycles), then for each member sends ``cmd`` and collects the
-``load`` transfers under random backpressure, comparing each word bit-exactly. A final member
+quantized rho values (written through ``rho_load`` in a random connection order) and, for
+every member command, the core words of ``sample_members(...)`` in load order
+(:mod:`ec_hw.coremap`). The bench loads rho through ``rho_load`` (random idle cycles), then
+for each member sends ``cmd`` and collects the ``load`` transfers under random backpressure,
+comparing each word bit-exactly. A final member
 runs with the sink always ready and must take exactly ``sample_cycles`` cycles from the ``cmd``
 transfer to its last ``load`` transfer, after which ``busy`` is low.
 """
@@ -45,8 +46,9 @@ async def sampler_matches_golden_model(dut):
     tb = TB(dut, p["ports"], seed=p["seed"], idle_prob=p["idle_prob"],
             stall_prob=p["stall_prob"])
     await tb.start()
-    await tb.src["rho_load"].send_all({"addr": i, "data": int(w)}
-                                      for i, w in enumerate(arr["rho_words"]))
+    await tb.src["rho_load"].send_all({"addr": c, "data": v} for c, v in
+                                      zip(arr["rho_addr"].tolist(), arr["rho"].tolist(),
+                                          strict=True))
     starts = arr["member_start"].tolist()
     matrix, addr = arr["exp_matrix"].tolist(), arr["exp_addr"].tolist()
     data = _ints(arr["exp_data"])
@@ -83,8 +85,9 @@ async def sampled_core_matches_golden_model(dut):
     tb = TB(dut, p["ports"], seed=p["seed"], idle_prob=p["idle_prob"],
             stall_prob=p["stall_prob"])
     await tb.start()
-    await tb.src["rho_load"].send_all({"addr": i, "data": int(w)}
-                                      for i, w in enumerate(arr["rho_words"]))
+    await tb.src["rho_load"].send_all({"addr": c, "data": v} for c, v in
+                                      zip(arr["rho_addr"].tolist(), arr["rho"].tolist(),
+                                          strict=True))
     slot_field = "slot" in tb.ports["sample"]["fields"]
     timeout = 4 * p["sample_cycles"] + 2000
     for slot, gen_seed, member in p["cmds"]:

@@ -27,7 +27,7 @@ from ec_hw.config import CoreConfig, NetConfig
 from ec_hw.coremap import genome_to_words, limbs, slot_words
 from ec_hw.fixedpoint import quantize_obs
 from ec_hw.gateware.core import Core, cycles_per_env_step
-from ec_hw.gateware.sampler import SampleUnit, rho_words, sample_cycles
+from ec_hw.gateware.sampler import SampleUnit, sample_cycles
 from ec_hw.model.core import FixedNet, NetState
 from ec_hw.model.packing import GenomeLayout
 from ec_hw.model.sampler import generation_seed, sample_members
@@ -77,7 +77,8 @@ def make_case(cfg: Cfg, seed: int) -> tuple[dict, dict]:
         parts.append(slot_words(genome_to_words(genome, net, core), slot, net, core))
     sizes = [len(p.addr) for p in parts]
     arrays = {
-        "rho_words": rho_words(rho, net),
+        "rho_addr": (order := rng.permutation(net.n_conn)).astype(np.int64),
+        "rho": rho[order].astype(np.int64),
         "member_start": np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
         "exp_matrix": np.concatenate([p.matrix for p in parts]).astype(np.int64),
         "exp_addr": np.concatenate([p.addr for p in parts]).astype(np.int64),
@@ -150,8 +151,8 @@ def make_sampled_core_case(cfg: Cfg, steps: int, seed: int) -> tuple[dict, dict]
     params["cmds"] = [(m, gs, member) for m, (_, gs, member) in enumerate(params["cmds"])]
     rng = np.random.default_rng(seed + 1)
     fnet = FixedNet(net, core)
-    lanes = np.stack([(arrays["rho_words"] >> np.uint64(16 * k)) & np.uint64(0xFFFF)
-                      for k in range(4)], axis=1).reshape(-1)[:net.n_conn].astype(np.uint16)
+    lanes = np.zeros(net.n_conn, np.uint16)
+    lanes[arrays["rho_addr"]] = arrays["rho"]
     genomes = [sample_members(gs, np.array([member]), lanes, fnet.layout)[0]
                for _, gs, member in params["cmds"]]
     d = net.obs_dim
@@ -164,7 +165,8 @@ def make_sampled_core_case(cfg: Cfg, steps: int, seed: int) -> tuple[dict, dict]
             exp_act[t, m] = fnet.step_one(x_q[t, m], genomes[m], state, index=m)[0]
     params.update(steps=steps, slots=cfg.slots, obs_dim=d, act_dim=net.act_dim,
                   step_timeout=4 * cycles_per_env_step(net, core) + 2000)
-    return params, {"rho_words": arrays["rho_words"], "x_q": x_q, "exp_act": exp_act}
+    return params, {"rho_addr": arrays["rho_addr"], "rho": arrays["rho"], "x_q": x_q,
+                    "exp_act": exp_act}
 
 
 @pytest.mark.slow  # one more Verilator build of the core (minutes on a loaded 2-core runner)
@@ -181,8 +183,8 @@ def test_sampled_members_drive_the_core():
 def test_cases_reach_the_extremes():
     """The stimulus really has rho = 0 and 65535 entries and members 0 and 2**32-1."""
     params, arrays = make_case(Cfg(64, members=3), 1)
-    words = arrays["rho_words"]
-    lanes = np.stack([(words >> np.uint64(16 * k)) & np.uint64(0xFFFF) for k in range(4)])
-    assert (lanes == 0).any() and (lanes == 65535).any()
+    rho = arrays["rho"]
+    assert (rho == 0).any() and (rho == 65535).any()
+    assert sorted(arrays["rho_addr"].tolist()) == list(range(Cfg(64).net().n_conn))
     assert [c[2] for c in params["cmds"][:2]] == [0, 2**32 - 1]
     assert arrays["member_start"][-1] == len(arrays["exp_addr"])

@@ -16,7 +16,6 @@ Throughput: one Threefry block (four connections) per cycle, i.e. 4 bits/cycle; 
 
 from __future__ import annotations
 
-import numpy as np
 from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
@@ -26,8 +25,8 @@ from amaranth.utils import ceil_log2
 from ..config import CoreConfig, NetConfig
 from ..coremap import addr_bits
 
-__all__ = ["Threefry2x32", "SampleUnit", "ROUNDS", "LANES", "rho_words", "rho_word_count",
-           "load_layout", "sample_cycles", "threefry_latency"]
+__all__ = ["Threefry2x32", "SampleUnit", "ROUNDS", "LANES", "rho_word_count", "load_layout",
+           "sample_cycles", "threefry_latency"]
 
 ROUNDS = 20
 """Threefry-2x32 rounds (the model's ``threefry2x32`` is Threefry-2x32-20)."""
@@ -45,7 +44,7 @@ def _check_rounds_per_stage(rounds_per_stage) -> None:
                          f"{rounds_per_stage!r}")
 
 
-def threefry_latency(rounds_per_stage: int = 2) -> int:
+def threefry_latency(rounds_per_stage: int = 1) -> int:
     """Cycles from a :class:`Threefry2x32` input transfer to its output being valid."""
     _check_rounds_per_stage(rounds_per_stage)
     return ROUNDS // rounds_per_stage
@@ -61,10 +60,14 @@ class Threefry2x32(wiring.Component):
     rounds_per_stage : int
         Rounds computed combinationally between two pipeline registers (a divisor of 20).
         Each round is a 32-bit add, a constant rotate (wiring) and an XOR, so a stage is
-        ``rounds_per_stage`` carry chains deep (plus a key-injection add every 4 rounds).
-        1 or 2 suit 100-200 MHz on 7-series; larger values save registers: every stage holds
-        64 state bits, the 64-bit key (except the last stage) and a valid bit, i.e. about
-        ``(20 / rounds_per_stage) * 129`` flip-flops.
+        ``rounds_per_stage`` carry chains deep (plus two key-injection adds every 4 rounds).
+        Every stage holds 64 state bits, the 64-bit key (except the last stage) and a valid
+        bit: ``(20 / rounds_per_stage) * 129 - 64`` flip-flops.
+        Measured (Yosys ``synth_xilinx`` for xc7; nextpnr-ecp5 on an LFE5U-25F, grade 6):
+        1 -> 20 stages, 1663 LUT / 2516 FF / 248 CARRY4, 128 MHz on ECP5;
+        2 -> 10 stages, 1021 LUT / 1226 FF / 248 CARRY4, 90 MHz on ECP5;
+        4 -> 5 stages, 49 MHz on ECP5. The default 1 leaves margin at the Arty's 100 MHz;
+        the ULX3S's 25 MHz is met with 4.
 
     Members
     -------
@@ -82,7 +85,7 @@ class Threefry2x32(wiring.Component):
         If ``rounds_per_stage`` does not divide 20.
     """
 
-    def __init__(self, rounds_per_stage: int = 2):
+    def __init__(self, rounds_per_stage: int = 1):
         _check_rounds_per_stage(rounds_per_stage)
         self.rounds_per_stage = rounds_per_stage
         self.latency = ROUNDS // rounds_per_stage
@@ -159,27 +162,6 @@ def rho_word_count(net: NetConfig) -> int:
     return -(-net.n_conn // LANES)
 
 
-def rho_words(rho_q, net: NetConfig):
-    """Host side of ``rho_load``: quantized rho (uint16, flat genome order) -> 64-bit words.
-
-    Word ``b`` holds ``rho_q[4b + l]`` in bits ``16l .. 16l+15``; the last word is padded with
-    zeros. Returns a uint64 array of :func:`rho_word_count` words (write word ``b`` to ``addr b``).
-    """
-    rho_q = np.asarray(rho_q)
-    if rho_q.shape != (net.n_conn,):
-        raise ValueError(f"rho_q has shape {rho_q.shape}, expected ({net.n_conn},)")
-    if rho_q.dtype.kind not in "iu":
-        raise TypeError(f"rho_q must be an integer array (ec_hw.model.sampler.quantize_rho), "
-                        f"not {rho_q.dtype}")
-    if rho_q.dtype != np.uint16:
-        if rho_q.min(initial=0) < 0 or rho_q.max(initial=0) > 0xFFFF:
-            raise ValueError("rho_q values must lie in 0..65535")
-        rho_q = rho_q.astype(np.uint16)
-    padded = np.zeros(rho_word_count(net) * LANES, dtype="<u2")
-    padded[:net.n_conn] = rho_q
-    return padded.view("<u8").astype(np.uint64)
-
-
 def _boundaries(net: NetConfig, core: CoreConfig):
     """Flat connection indices that end a core word (last column of a word or of a row)."""
     c0 = 0
@@ -190,7 +172,7 @@ def _boundaries(net: NetConfig, core: CoreConfig):
         c0 += rows * cols
 
 
-def sample_cycles(net: NetConfig, core: CoreConfig, rounds_per_stage: int = 2) -> int:
+def sample_cycles(net: NetConfig, core: CoreConfig, rounds_per_stage: int = 1) -> int:
     """Clock cycles of one member, from the ``cmd`` transfer to the last ``load`` transfer.
 
     With ``load`` always ready::
@@ -217,8 +199,9 @@ class SampleUnit(wiring.Component):
     member)`` the ``load`` transfers carry exactly the words of
     ``sample_members(gen_seed, [member], rho_q, layout)[0]`` for ``slot``.
 
-    The unit owns the rho memory (``ceil(n_conn / 4)`` x 64 bits, one word per Threefry block,
-    i.e. 16 bits per connection: 1.15 Mbit, 32-36 RAMB36 at the default N=256 Hopper network).
+    The unit owns the rho memory (``ceil(n_conn / 4)`` x 64 bits, one word per Threefry block
+    so that one read serves a block's four lanes, i.e. 16 bits per connection: 1.15 Mbit,
+    36 RAMB36 at the default N=256 Hopper network).
 
     Parameters
     ----------
@@ -226,7 +209,7 @@ class SampleUnit(wiring.Component):
     core : CoreConfig
         ``word_bits`` and ``slots`` set the ``load`` word map, as for the core.
     rounds_per_stage : int
-        Passed to :class:`Threefry2x32` (default 2: a 10-stage pipeline).
+        Passed to :class:`Threefry2x32` (default 1: a 20-stage pipeline).
 
     Members
     -------
@@ -236,10 +219,12 @@ class SampleUnit(wiring.Component):
         (:func:`ec_hw.model.sampler.generation_seed`) into member slot ``slot``
         (``slot < core.slots``; a larger value addresses words past the core's memories).
         Accepted only while idle (``cmd.ready = ~busy``).
-    rho_load : In(stream {addr: unsigned(ceil_log2(ceil(n_conn/4))), data: unsigned(64)})
-        Write rho memory word ``addr`` (:func:`rho_words`: four 16-bit ``rho_q`` values, lane
-        0 in the low bits). Accepted only while idle (``rho_load.ready = ~busy``), one word per
-        cycle; rho persists across members and reset.
+    rho_load : In(stream {addr: unsigned(ceil_log2(n_conn)), data: unsigned(16)})
+        ``rho_q[addr] = data``: ``addr`` is the flat connection index (genome order, as in
+        the protocol's ``LOAD_RHO``), ``data`` the quantized rho
+        (:func:`ec_hw.model.sampler.quantize_rho`). Accepted only while idle
+        (``rho_load.ready = ~busy``), one value per cycle; rho persists across members and
+        reset. An ``addr >= n_conn`` is ignored.
     load : Out(stream {matrix: unsigned(2), addr, data: unsigned(word_bits)})
         The core's ``load`` payload (:func:`load_layout`). W_in rows, then W_rec rows, then
         W_out rows, each row's words in order; padding bits are zero. Backpressure (``ready``
@@ -249,6 +234,11 @@ class SampleUnit(wiring.Component):
 
     Latency and throughput: :func:`sample_cycles` (one 4-connection block per cycle).
 
+    Resources at the default N=256 Hopper network, W=64, ``rounds_per_stage=1`` (Yosys
+    ``synth_xilinx``, xc7): 2360 LUT, 2852 FF, 276 CARRY4, 36 RAMB36 (the rho memory), no
+    DSP; with ``rounds_per_stage=2``: 2015 LUT, 1562 FF. The Threefry pipeline is most of
+    the logic (1663 LUT / 2516 FF at 1 round per stage).
+
     Raises
     ------
     ValueError
@@ -257,7 +247,7 @@ class SampleUnit(wiring.Component):
         If ``net`` or ``core`` are not a NetConfig / CoreConfig.
     """
 
-    def __init__(self, net: NetConfig, core: CoreConfig, *, rounds_per_stage: int = 2):
+    def __init__(self, net: NetConfig, core: CoreConfig, *, rounds_per_stage: int = 1):
         if not isinstance(net, NetConfig):
             raise TypeError(f"net must be a NetConfig, not {net!r}")
         if not isinstance(core, CoreConfig):
@@ -273,8 +263,8 @@ class SampleUnit(wiring.Component):
                 {"slot": unsigned(ceil_log2(core.slots)), "gen_seed": unsigned(32),
                  "member": unsigned(32)}))),
             "rho_load": In(stream.Signature(data.StructLayout(
-                {"addr": unsigned(max(1, ceil_log2(self.n_blocks))),
-                 "data": unsigned(LANES * _RHO_BITS)}))),
+                {"addr": unsigned(max(2, ceil_log2(net.n_conn))),
+                 "data": unsigned(_RHO_BITS)}))),
             "load": Out(stream.Signature(load_layout(net, core))),
             "busy": Out(1),
         })
@@ -288,7 +278,7 @@ class SampleUnit(wiring.Component):
 
         m.submodules.threefry = tf = Threefry2x32(self.rounds_per_stage)
         m.submodules.rho = rho = Memory(shape=LANES * _RHO_BITS, depth=nb, init=[])
-        wr = rho.write_port()
+        wr = rho.write_port(granularity=_RHO_BITS)  # one lane (rho value) per write
         rd = rho.read_port()
 
         running = Signal()  # from cmd until the last block is consumed
@@ -296,9 +286,12 @@ class SampleUnit(wiring.Component):
         m.d.comb += [busy.eq(running | self.load.valid), self.busy.eq(busy),
                      self.cmd.ready.eq(~busy), self.rho_load.ready.eq(~busy)]
 
-        # rho memory writes (idle only, so a member never sees a half-written rho).
-        m.d.comb += [wr.addr.eq(self.rho_load.payload.addr), wr.data.eq(self.rho_load.payload.data),
-                     wr.en.eq(self.rho_load.valid & self.rho_load.ready)]
+        # rho memory writes (idle only, so a member never sees a half-written rho): connection
+        # c is lane c & 3 of word c >> 2.
+        rl = self.rho_load.payload
+        m.d.comb += [wr.addr.eq(rl.addr >> 2), wr.data.eq(Cat(*[rl.data] * LANES))]
+        with m.If(self.rho_load.valid & self.rho_load.ready & (rl.addr < self.net.n_conn)):
+            m.d.comb += wr.en.eq(1 << rl.addr[:2])
 
         # Issue: counters (b, 0) under key (gen_seed, member), b = 0 .. nb-1.
         k0 = Signal(32)

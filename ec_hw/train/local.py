@@ -151,6 +151,9 @@ def make_evaluator(spec: BackendSpec, workers: int, cluster: str | None = None) 
 
         from .ray_eval import RayEvaluator
 
+        if spec.target == "fpga" and workers > 1:
+            raise ValueError(f"{workers} Ray workers cannot share the board on {spec.port}; "
+                             f"use one worker, or one RayWorker per board (docs/ray.md)")
         per = max(1, -(-spec.slots // (4 * workers)))
         return RayEvaluator(replace(spec, slots=per), cluster, workers)
     if workers > 1 and spec.target in ("model", "float", "sim"):

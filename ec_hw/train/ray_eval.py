@@ -72,13 +72,14 @@ def _ray():
     return ray
 
 
-def connect(address: str | None) -> bool:
+def connect(address: str | None, runtime_env: dict | None = None) -> bool:
     """Connect this process to Ray unless it already is; return True if this call connected.
 
     ``None`` or ``"ray"``: the cluster Ray finds (``RAY_ADDRESS``, then the latest cluster
     started on this machine), else a new local one. ``"auto"``: an existing cluster only.
     ``"ray://HOST:PORT"``: Ray Client. ``"HOST:PORT"``: the GCS of a cluster this machine
-    belongs to.
+    belongs to. ``runtime_env`` becomes the job's runtime environment (local directories in
+    ``py_modules`` are uploaded only at this level).
     """
     ray = _ray()
     if ray.is_initialized():
@@ -86,7 +87,7 @@ def connect(address: str | None) -> bool:
     try:
         ray.init(address=None if address in (None, "ray") else address,
                  include_dashboard=False if address in (None, "ray") else None,
-                 log_to_driver=True)
+                 log_to_driver=True, runtime_env=runtime_env)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ClusterError(f"cannot connect to the Ray cluster at {address or 'ray'}: "
                            f"{exc}") from None
@@ -101,16 +102,20 @@ def cluster_cpus(address: str | None) -> int:
 
 def fingerprint() -> dict:
     """What must match on every worker for results not to depend on the worker: a hash of the
-    ec_hw sources, and the versions of Python and the numeric and simulation libraries."""
+    ec_hw sources (and of the host link's, which the hardware targets run), and the versions of
+    Python and the numeric and simulation libraries."""
+    import importlib.util
     from importlib.metadata import PackageNotFoundError, version
 
-    import ec_hw
-
-    root = Path(ec_hw.__file__).parent
     h = hashlib.sha256()
-    for p in sorted(root.rglob("*.py")):
-        h.update(str(p.relative_to(root)).encode())
-        h.update(p.read_bytes())
+    for pkg in ("ec_hw", "host"):
+        spec = importlib.util.find_spec(pkg)
+        if spec is None or spec.origin is None:
+            continue
+        root = Path(spec.origin).parent
+        for p in sorted(root.rglob("*.py")):
+            h.update(f"{pkg}/{p.relative_to(root)}".encode())
+            h.update(p.read_bytes())
     out = {"ec_hw": h.hexdigest()[:16], "python": ".".join(map(str, sys.version_info[:3]))}
     for pkg in ("numpy", "numba", "gymnasium", "mujoco"):
         try:
@@ -142,6 +147,26 @@ class RayWorker:
             raise ValueError(f"num_cpus must be >= 0, not {self.num_cpus!r}")
 
 
+class _RhoOnce:
+    """A backend whose ``load_rho`` skips a rho it already holds: the actor calls
+    :func:`~ec_hw.train.rollout.run_members` once per chunk, and a board with on-device
+    sampling should receive each generation's rho once, not once per chunk."""
+
+    def __init__(self, inner):
+        self._inner = inner
+        self._rho = None
+        self.rho_loads = 0
+
+    def __getattr__(self, name):  # slots, encoding, supports_sampling, load, step, ...
+        return getattr(self._inner, name)
+
+    def load_rho(self, rho_q: np.ndarray) -> None:
+        if self._rho is None or not np.array_equal(self._rho, rho_q):
+            self._inner.load_rho(rho_q)
+            self._rho = np.array(rho_q, copy=True)
+            self.rho_loads += 1
+
+
 class _Worker:
     """The actor: its own backend and envs, Numba on one thread, the current job cached."""
 
@@ -154,7 +179,7 @@ class _Worker:
         numba.set_num_threads(1)
         self._spec = spec
         self._fingerprint = fingerprint()
-        self._backend = make_backend(spec)
+        self._backend = _RhoOnce(make_backend(spec))
         self._pool = EnvPool()
         self._key = None
         self._job = None
@@ -187,7 +212,8 @@ class _Worker:
         return run_members(self._backend, job, np.arange(len(job.member_ids)), self._pool)
 
     def stats(self) -> dict:
-        return {"jobs_fetched": self.jobs_fetched, "cpu_s": time.process_time()}
+        return {"jobs_fetched": self.jobs_fetched, "rho_loads": self._backend.rho_loads,
+                "cpu_s": time.process_time()}
 
     def close(self) -> None:
         self._job = None
@@ -232,8 +258,9 @@ class RayEvaluator(Evaluator):
     restarts
         Replacement actors per worker over the evaluator's life; 0 never replaces one.
     runtime_env
-        Ray runtime environment of the actors (e.g. ``{"py_modules": [ec_hw]}`` to ship the
-        sources to a cluster that lacks them).
+        Ray runtime environment: the job's if this evaluator connects to Ray (e.g.
+        ``{"py_modules": [str(Path(m.__file__).parent) for m in (ec_hw, host)]}`` ships the
+        driver's sources to the workers), else the actors' (URIs only).
     check_versions
         Refuse workers whose :func:`fingerprint` differs from the driver's.
     on_chunk
@@ -281,9 +308,12 @@ class RayEvaluator(Evaluator):
         if not isinstance(restarts, int) or restarts < 0:
             raise ValueError(f"restarts must be >= 0, not {restarts!r}")
         self.chunk, self.chunks_per_worker, self.inflight = chunk, chunks_per_worker, inflight
-        self.timeout, self.runtime_env, self.on_chunk = timeout, runtime_env, on_chunk
+        self.timeout, self.on_chunk = timeout, on_chunk
         self.check_versions, self.start_timeout = check_versions, start_timeout
-        self._owns_ray = connect(address)
+        self._owns_ray = connect(address, runtime_env)
+        if self._owns_ray:
+            runtime_env = None  # already the job's
+        self.runtime_env = runtime_env
         if recipes is None:
             n = workers if workers is not None else cluster_cpus(address)
             recipes = [one] * n
@@ -366,7 +396,8 @@ class RayEvaluator(Evaluator):
         return [len(o) for o in self._owned]
 
     def stats(self) -> list[dict | None]:
-        """Per live actor: jobs fetched from the object store, CPU seconds used."""
+        """Per live actor: jobs fetched from the object store, rhos loaded into its backend
+        (on-device sampling), CPU seconds used."""
         ray = _ray()
         return [None if a is None else ray.get(a.stats.remote()) for a in self.actors]
 
@@ -412,43 +443,52 @@ class RayEvaluator(Evaluator):
             self._lose(w, why)
             progress[w] = time.monotonic()
 
-        for w in range(len(self.actors)):
-            feed(w)
-        while len(parts) < len(chunks):
-            if not pending:
-                raise WorkerError(f"every Ray worker is gone ({self.last_loss})"
-                                  f"; {len(chunks) - len(parts)} chunks unevaluated")
-            wait_s = 1.0 if self.timeout is None else min(1.0, self.timeout)
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=wait_s)
-            for ref in ready:
-                if ref not in pending:  # its actor was dropped meanwhile
-                    continue
-                w, cid = pending.pop(ref)
-                owned[w].remove(ref)
-                try:
-                    part = ray.get(ref)
-                except ray.exceptions.RayActorError as exc:
-                    lose(w, f"worker {w} died: {_cause(exc)}", (cid,))
-                except ray.exceptions.RayTaskError as exc:
-                    raise WorkerError(f"worker {w} failed on members {chunks[cid][0]}.."
-                                      f"{chunks[cid][-1]}: {_cause(exc)}") from None
-                except ray.exceptions.RayError as exc:  # lost objects, crashed worker process
-                    lose(w, f"worker {w} lost a result: {_cause(exc)}", (cid,))
-                else:
-                    if not self._confirmed[w]:
-                        self._check(w)  # a replacement may have landed on another node
-                    parts.setdefault(cid, part)
-                    progress[w] = time.monotonic()
-                    if self.on_chunk is not None:
-                        self.on_chunk(self, len(parts))
-            if self.timeout is not None:
-                now = time.monotonic()
-                for w in range(len(self.actors)):
-                    limit = self.timeout + (0 if self._confirmed[w] else self.start_timeout)
-                    if owned[w] and now - progress[w] > limit:
-                        lose(w, f"worker {w} made no progress for {self.timeout} s")
+        try:
             for w in range(len(self.actors)):
                 feed(w)
+            while len(parts) < len(chunks):
+                if not pending:
+                    raise WorkerError(f"every Ray worker is gone ({self.last_loss})"
+                                      f"; {len(chunks) - len(parts)} chunks unevaluated")
+                wait_s = 1.0 if self.timeout is None else min(1.0, self.timeout)
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=wait_s)
+                for ref in ready:
+                    if ref not in pending:  # its actor was dropped meanwhile
+                        continue
+                    w, cid = pending.pop(ref)
+                    owned[w].remove(ref)
+                    try:
+                        part = ray.get(ref)
+                    except ray.exceptions.RayActorError as exc:
+                        lose(w, f"worker {w} died: {_cause(exc)}", (cid,))
+                    except ray.exceptions.RayTaskError as exc:
+                        ids = job.member_ids[chunks[cid]]
+                        raise WorkerError(f"worker {w} failed on members {ids[0]}..{ids[-1]}: "
+                                          f"{_cause(exc)}") from None
+                    except ray.exceptions.RayError as exc:  # a lost object, a crashed process
+                        lose(w, f"worker {w} lost a result: {_cause(exc)}", (cid,))
+                    else:
+                        if not self._confirmed[w]:
+                            self._check(w)  # a replacement may have landed on another node
+                        parts.setdefault(cid, part)
+                        progress[w] = time.monotonic()
+                        if self.on_chunk is not None:
+                            self.on_chunk(self, len(parts))
+                if self.timeout is not None:
+                    now = time.monotonic()
+                    for w in range(len(self.actors)):
+                        limit = self.timeout + (0 if self._confirmed[w] else self.start_timeout)
+                        if owned[w] and now - progress[w] > limit:
+                            lose(w, f"worker {w} made no progress for {self.timeout} s")
+                for w in range(len(self.actors)):
+                    feed(w)
+        except BaseException:
+            for ref in pending:  # queued chunks of an abandoned job: do not run them
+                try:
+                    ray.cancel(ref)
+                except Exception:  # noqa: BLE001 - best effort
+                    pass
+            raise
         return concat_results([parts[c] for c in range(len(chunks))])
 
     def close(self) -> None:

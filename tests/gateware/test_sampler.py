@@ -17,7 +17,6 @@ from ec_hw.gateware.sampler import (
     Threefry2x32,
     load_layout,
     rho_word_count,
-    rho_words,
     sample_cycles,
     threefry_latency,
 )
@@ -102,7 +101,7 @@ def test_threefry_matches_model_kat_and_random(rps):
 
 
 def test_threefry_one_block_per_cycle_and_latency():
-    dut = Threefry2x32(2)
+    dut = Threefry2x32()
     n = 32
     seen = []
 
@@ -148,17 +147,18 @@ def _rho(rng, net, kind):
     return rho
 
 
-def _sample_on_sim(net, core, rho_q, cmds, *, rng=None, p_stall=0.0, p_idle=0.0, rps=2,
+def _sample_on_sim(net, core, rho_q, cmds, *, rng=None, p_stall=0.0, p_idle=0.0, rps=1,
                    measure=False):
     """Load rho, run each (slot, gen_seed, member) command; return the load payloads."""
     dut = SampleUnit(net, core, rounds_per_stage=rps)
-    words = rho_words(rho_q, net)
+    # rho in a random order (one value per transfer, addressed by connection index).
+    order = (rng or np.random.default_rng(0)).permutation(net.n_conn)
+    writes = [{"addr": int(c), "data": int(rho_q[c])} for c in order]
     results = []
     cycles = []
 
     async def producer(ctx):
-        await stream_put(ctx, dut.rho_load, [{"addr": i, "data": int(v)}
-                                             for i, v in enumerate(words)], rng, p_idle)
+        await stream_put(ctx, dut.rho_load, writes, rng, p_idle)
         for slot, gen_seed, member in cmds:
             await ctx.tick().until(~dut.busy)
             await stream_put(ctx, dut.cmd, [{"slot": slot, "gen_seed": gen_seed,
@@ -257,9 +257,10 @@ def test_sample_unit_cycles_formula(net_id):
 def test_sample_cycles_default_hopper():
     net, core = NetConfig(), CoreConfig()
     assert rho_word_count(net) == 17984
-    assert sample_cycles(net, core) == 10 + 2 + 17984 + 128
+    assert sample_cycles(net, core) == 20 + 2 + 17984 + 128
+    assert sample_cycles(net, core, 2) == 10 + 2 + 17984 + 128
     aligned = NetConfig(obs_dim=12)  # 2D = 24: every row ends on lane 3
-    assert sample_cycles(aligned, core) == 12 + (256 * 24 + 256 * 256 + 3 * 256) // 4
+    assert sample_cycles(aligned, core) == 22 + (256 * 24 + 256 * 256 + 3 * 256) // 4
 
 
 def test_interface_and_errors():
@@ -274,14 +275,8 @@ def test_interface_and_errors():
     _raises(TypeError, "core must be a CoreConfig, not None", SampleUnit, net, None)
     _raises(ValueError, "rounds_per_stage must be a positive divisor of 20, not 6", SampleUnit,
             net, core, rounds_per_stage=6)
-    with pytest.raises(ValueError, match=r"rho_q has shape \(4,\), expected \(1280,\)"):
-        rho_words(np.zeros(4, np.uint16), net)
-    with pytest.raises(TypeError, match="rho_q must be an integer array"):
-        rho_words(np.full(net.n_conn, 0.5), net)
-    with pytest.raises(ValueError, match="rho_q values must lie in 0..65535"):
-        rho_words(np.full(net.n_conn, 65536), net)
-    w = rho_words(np.arange(net.n_conn) % 65536, net)
-    assert w.shape == (320,) and int(w[1]) == 4 | 5 << 16 | 6 << 32 | 7 << 48
+    rl = dut.rho_load.payload.shape()
+    assert Shape.cast(rl["addr"].shape).width == 11 and Shape.cast(rl["data"].shape).width == 16
 
 
 @pytest.mark.parametrize("slots,word_bits", [(1, 64), (3, 32)])
@@ -309,14 +304,16 @@ def test_sample_unit_refuses_cmd_and_rho_while_busy_and_keeps_rho_over_reset():
     top = Module()
     top.domains.sync = cd = ClockDomain()
     top.submodules.dut = dut
-    words = rho_words(rho, net)
     n_words = len(expected_words(np.zeros(GenomeLayout.of(net).n_words, np.uint64), net,
                                  core, 0))
     runs = []
 
     async def tb(ctx):
-        await stream_put(ctx, dut.rho_load, [{"addr": i, "data": int(v)}
-                                             for i, v in enumerate(words)])
+        # Out-of-range addresses (>= n_conn) must not land anywhere.
+        await stream_put(ctx, dut.rho_load, [{"addr": c, "data": 0xFFFF} for c in
+                                             range(net.n_conn, 1 << 9)])
+        await stream_put(ctx, dut.rho_load, [{"addr": c, "data": int(v)}
+                                             for c, v in enumerate(rho)])
         for k in range(2):
             ctx.set(dut.cmd.valid, 1)
             ctx.set(dut.cmd.payload, {"gen_seed": 5, "member": k})

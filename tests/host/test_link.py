@@ -282,3 +282,21 @@ def test_end_to_end_hopper_size():
         assert dev.status()["cycles"] == cycles_per_env_step(net, core)
         backend.close()
     assert np.array_equal(got, want) and np.count_nonzero(want) > 0
+
+
+@pytest.mark.slow  # builds the board's N=256 virtual board unless cached
+def test_board_sim_command_prints_a_working_port():
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "ec_hw.boardsim", "--board", "arty_a7"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        port = proc.stdout.readline().strip()
+        assert port.startswith("/dev/pts/"), port
+        with Device.open(port, net=NetConfig(), timeout=5.0) as dev:
+            assert dev.info.slots == 4 and dev.info.n_neurons == 256
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)

