@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """The shared cocotb runner and TB helpers, tested on a small stream adder.
 
 A pipelined adder with a struct payload (signed + unsigned fields) and a signed result checks

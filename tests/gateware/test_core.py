@@ -10,7 +10,7 @@ import pytest
 from amaranth.sim import Simulator
 
 from ec_hw.config import CoreConfig, NetConfig
-from ec_hw.coremap import genome_to_words, slot_words, word_ints
+from ec_hw.coremap import genome_to_words, matrix_depth, slot_words, word_ints
 from ec_hw.gateware.core import (
     DBG_IIN,
     DBG_ISYN,
@@ -293,3 +293,39 @@ def test_constant_divider_is_exact(divisor):
     mult, shift = reciprocal(divisor, 15)
     x = np.arange(1 << 15, dtype=object)
     assert ((x * mult) >> shift).tolist() == (x // divisor).tolist()
+
+
+def test_core_drops_out_of_range_writes_and_reads_zero():
+    """Loads past the last slot, obs indices >= D and debug reads outside read as documented."""
+    net = NetConfig(n_neurons=16, obs_dim=3, act_dim=1, substeps=3)
+    core = CoreConfig(lanes=2, word_bits=8, slots=3)
+    h = Harness(net, core)
+    rng = np.random.default_rng(5)
+    fp = h.fx.fp
+
+    async def body(ctx):
+        for s in range(3):
+            await h.load(ctx, s, random_genome(net, rng))
+        # Slot 3 does not exist; its addresses fit the port (addr_bits covers 4 slots).
+        limit = 1 << len(h.dut.load.payload.addr)
+        for mat in (0, 1, 2):
+            depth = matrix_depth(mat, net, core)
+            for addr in range(depth, min(limit, depth + 40)):
+                await stream_put(ctx, h.dut.load, {"matrix": mat, "addr": addr, "data": 0xFF})
+        await stream_put(ctx, h.dut.load, {"matrix": 3, "addr": 0, "data": 0xFF})
+        for k in range(2):
+            x_q = random_obs(fp, rng, 3, scale=8000)
+            for s in range(3):   # index 3 >= D and slot 3 >= S must not land anywhere
+                await stream_put(ctx, h.dut.obs, {"slot": s, "index": 3, "value": 32767})
+            await stream_put(ctx, h.dut.obs, {"slot": 3, "index": 0, "value": 32767})
+            got = await h.step(ctx, x_q)
+            ref, _ = h.model_step(x_q)
+            assert got.tolist() == ref.tolist(), f"step {k}"
+        await h.check_state(ctx, x_q)
+        assert await h.dbg(ctx, 0, DBG_V, 16) == 0
+        assert await h.dbg(ctx, 3, DBG_RATE, 0) == 0
+        assert await h.dbg(ctx, 0, DBG_SPIKES, 1) == 0
+        assert await h.dbg(ctx, 0, 7, 0) == 0
+
+    run(h, body)
+    assert h.fired
