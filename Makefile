@@ -19,10 +19,11 @@ $(STAMP): pyproject.toml
 
 # A short EC training run that visibly learns (InvertedPendulum-v5) through the simulated
 # hardware: the device's Verilog (UART, protocol, LIF core) compiled by Verilator behind a
-# pseudo-terminal, one virtual board per worker, driven over pyserial. A 64-neuron network
+# pseudo-terminal, one virtual board per worker, driven over pyserial; members are sampled on
+# the device from (generation seed, member index). A 64-neuron network
 # keeps it to minutes; it stops once the deterministic network (rho > 0.5) reaches 1000.
 demo: $(STAMP)
-	$(BIN)/ec-hw train --env InvertedPendulum-v5 --target sim --neurons 64 --pop 64 --generations 40 --stop-at 1000
+	$(BIN)/ec-hw train --env InvertedPendulum-v5 --target sim --sampling device --neurons 64 --pop 64 --generations 40 --stop-at 1000
 
 # Unit, gateware and cocotb/Verilator tests (slow and hardware tests are deselected).
 test: $(STAMP)
