@@ -18,6 +18,8 @@ from cocotb.triggers import RisingEdge, with_timeout
 from cocotb.utils import get_sim_time
 from cocotb_util import TB, bench_params, bench_test, request_response
 
+from ec_hw.coremap import word_ints
+
 OP_STEP, OP_RESET_SLOT, OP_RESET_ALL = 0, 1, 2
 SEL_V, SEL_I_SYN, SEL_RATE, SEL_SPIKES, SEL_I_IN = 0, 1, 2, 3, 4
 QUANTITY = {SEL_V: "v", SEL_I_SYN: "i_syn", SEL_RATE: "rate", SEL_SPIKES: "spike word",
@@ -55,16 +57,6 @@ class CoreTB(TB):
                                  f"{what}") from None
 
 
-def _words(limbs: np.ndarray) -> list[int]:
-    out = []
-    for row in limbs.reshape(limbs.shape[0], -1):
-        v = 0
-        for i, limb in enumerate(row):
-            v |= int(limb) << (64 * i)
-        out.append(v)
-    return out
-
-
 async def _time_of(trigger) -> float:
     await trigger
     return get_sim_time("ns")
@@ -85,7 +77,7 @@ async def core_matches_golden_model(dut):
 
     # Connection memories: every word of every slot, in shuffled order.
     for m, ad, w in zip(arr["load_matrix"].tolist(), arr["load_addr"].tolist(),
-                        _words(arr["load_data"]), strict=True):
+                        word_ints(arr["load_data"]), strict=True):
         await tb.src["load"].send(tb.payload("load", matrix=m, addr=ad, data=w))
     dut._log.info("%s loaded %d connection words", where, tb.src["load"].count)
 

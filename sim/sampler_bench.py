@@ -16,15 +16,7 @@ import cocotb
 from cocotb.triggers import ReadOnly
 from cocotb_util import TB, bench_params, bench_test
 
-
-def _ints(limbs) -> list[int]:
-    out = []
-    for row in limbs.reshape(limbs.shape[0], -1):
-        v = 0
-        for i, limb in enumerate(row):
-            v |= int(limb) << (64 * i)
-        out.append(v)
-    return out
+from ec_hw.coremap import word_ints
 
 
 async def _sample(tb: TB, cmd: list[int], n_words: int, timeout: int) -> list[tuple]:
@@ -51,7 +43,7 @@ async def sampler_matches_golden_model(dut):
                                           strict=True))
     starts = arr["member_start"].tolist()
     matrix, addr = arr["exp_matrix"].tolist(), arr["exp_addr"].tolist()
-    data = _ints(arr["exp_data"])
+    data = word_ints(arr["exp_data"])
     cmds = p["cmds"]
     timeout = 4 * p["sample_cycles"]
     for k, cmd in enumerate(cmds):
