@@ -8,25 +8,25 @@ encode_frame`).
 """
 
 
-from amaranth import Cat, Const, Module, Mux, Signal, Value
+from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
+from amaranth.lib.crc import Processor
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..protocol import CRC_INIT, CRC_POLY, MAX_PAYLOAD_LIMIT, SYNC
+from ..protocol import CRC16, MAX_PAYLOAD_LIMIT, SYNC
 
-__all__ = ["crc16_update", "FrameKind", "FrameParser", "FrameSerializer", "frame_layout",
+__all__ = ["crc16_processor", "FrameKind", "FrameParser", "FrameSerializer", "frame_layout",
            "reply_layout"]
 
 
-def crc16_update(crc: Value, byte: Value) -> Value:
-    """Combinational CRC-16/IBM-3740 of one byte: the gateware twin of
-    :func:`ec_hw.protocol.crc16_update_bitwise` (MSB first, polynomial 0x1021)."""
-    c = crc
-    for i in range(7, -1, -1):
-        fb = c[15] ^ byte[i]
-        c = Cat(Const(0, 1), c[:15]) ^ Mux(fb, CRC_POLY, 0)
-    return c
+def crc16_processor() -> Processor:
+    """The frame check's hardware processor (:data:`ec_hw.protocol.CRC16`, one byte per cycle).
+
+    ``crc`` is registered: it includes a byte one cycle after ``valid``; ``start`` reloads the
+    initial value (together with ``valid``: restarts with ``data``).
+    """
+    return CRC16(data_width=8).create()
 
 
 class FrameKind:
@@ -105,7 +105,9 @@ class FrameParser(wiring.Component):
         got = Signal()
         m.d.comb += [self.i.ready.eq(1), got.eq(self.i.valid)]
 
-        crc = Signal(16, init=CRC_INIT)
+        m.submodules.crc = crc_unit = crc16_processor()
+        crc = crc_unit.crc
+        m.d.comb += crc_unit.data.eq(byte)
         rx_crc = Signal(16)
         length = Signal(16)
         ptr = Signal(range(mp + 1))
@@ -132,7 +134,7 @@ class FrameParser(wiring.Component):
                     m.next = "HUNT1"
             with m.State("HUNT1"):
                 with m.If(got):
-                    m.d.sync += crc.eq(CRC_INIT)
+                    m.d.comb += crc_unit.start.eq(1)
                     with m.If(byte == SYNC[1]):
                         m.next = "OP"
                     with m.Elif(byte != SYNC[0]):
@@ -143,14 +145,15 @@ class FrameParser(wiring.Component):
                                        ("LEN0", "LEN1", length[:8].eq(byte))):
                 with m.State(state):
                     with m.If(got):
-                        m.d.sync += [action, crc.eq(crc16_update(crc, byte))]
+                        m.d.sync += action
+                        m.d.comb += crc_unit.valid.eq(1)
                         m.next = nxt
                     or_stall()
             with m.State("LEN1"):
                 with m.If(got):
                     full = Cat(length[:8], byte)
-                    m.d.sync += [length[8:].eq(byte), crc.eq(crc16_update(crc, byte)),
-                                 ptr.eq(0)]
+                    m.d.sync += [length[8:].eq(byte), ptr.eq(0)]
+                    m.d.comb += crc_unit.valid.eq(1)
                     with m.If(full > mp):
                         m.d.sync += [ev.kind.eq(FrameKind.BAD_LENGTH), ev.length.eq(0),
                                      self.o.valid.eq(1)]
@@ -162,8 +165,8 @@ class FrameParser(wiring.Component):
                 or_stall()
             with m.State("PAYLOAD"):
                 with m.If(got):
-                    m.d.comb += wr.en.eq(1)
-                    m.d.sync += [ptr.eq(ptr + 1), crc.eq(crc16_update(crc, byte))]
+                    m.d.comb += [wr.en.eq(1), crc_unit.valid.eq(1)]
+                    m.d.sync += ptr.eq(ptr + 1)
                     with m.If(ptr + 1 == length):
                         m.next = "CRC0"
                 or_stall()
@@ -216,25 +219,27 @@ class FrameSerializer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         rep = self.i.payload
-        crc = Signal(16)
+        m.submodules.crc = crc_unit = crc16_processor()
+        crc = crc_unit.crc
         ptr = Signal(range(self.max_payload + 1))
         byte = Signal(8)
         sent = Signal()
         m.d.comb += [self.o.payload.eq(byte), sent.eq(self.o.valid & self.o.ready),
-                     self.rd_addr.eq(ptr)]
+                     self.rd_addr.eq(ptr), crc_unit.data.eq(byte)]
 
         def emit(value, nxt, *, crc_it=True):
             m.d.comb += [self.o.valid.eq(1), byte.eq(value)]
             with m.If(sent):
                 if crc_it:
-                    m.d.sync += crc.eq(crc16_update(crc, byte))
+                    m.d.comb += crc_unit.valid.eq(1)
                 m.next = nxt
 
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += self.idle.eq(1)
                 with m.If(self.i.valid):
-                    m.d.sync += [crc.eq(CRC_INIT), ptr.eq(0)]
+                    m.d.comb += crc_unit.start.eq(1)
+                    m.d.sync += ptr.eq(0)
                     m.next = "SYNC0"
             with m.State("SYNC0"):
                 emit(SYNC[0], "SYNC1", crc_it=False)
@@ -256,7 +261,8 @@ class FrameSerializer(wiring.Component):
                 value = Mux(rep.inline, Mux(ptr[0], rep.b1, rep.b0), self.rd_data)
                 m.d.comb += [self.o.valid.eq(1), byte.eq(value)]
                 with m.If(sent):
-                    m.d.sync += [crc.eq(crc16_update(crc, byte)), ptr.eq(ptr + 1)]
+                    m.d.comb += crc_unit.valid.eq(1)
+                    m.d.sync += ptr.eq(ptr + 1)
                     m.next = "FETCH"
                     with m.If(ptr + 1 == rep.length):
                         m.next = "CRC0"
