@@ -1,6 +1,8 @@
-"""Packed uint64 genomes <-> the core's connection words (host view of the core's memories).
+"""The core's interface numbers, and packed uint64 genomes <-> its connection words.
 
-The word map is the one in ``CORE_INTERFACE.md`` (binding for every helper). With
+The interface (ports, commands, debug selectors, word map) is specified in
+``docs/core-interface.md``; this module and :class:`ec_hw.gateware.core.Core` are its code, and
+``tests/test_core_interface_doc.py`` checks the document's numbers against both. With
 ``W = core.word_bits``, ``N = net.n_neurons``, ``A = net.act_dim``,
 ``wpr_in = ceil(2D / W)`` and ``wpr = ceil(N / W)``:
 
@@ -18,6 +20,7 @@ A word can be up to 256 bits wide, so word data is returned as little-endian uin
 
 from __future__ import annotations
 
+import enum
 from typing import NamedTuple
 
 import numpy as np
@@ -25,13 +28,40 @@ import numpy as np
 from .config import CoreConfig, NetConfig
 from .model.packing import GenomeLayout, pack_genome, unpack_genome
 
-__all__ = ["MATRIX_IN", "MATRIX_REC", "MATRIX_OUT", "CoreWords", "words_per_row", "limbs",
+__all__ = ["Matrix", "MATRIX_IN", "MATRIX_REC", "MATRIX_OUT", "CoreOp", "DebugSel", "CoreWords",
+           "words_per_row", "limbs",
            "matrix_depth", "addr_bits", "genome_to_words", "words_to_genome", "slot_words",
            "word_ints", "word_bytes"]
 
-MATRIX_IN = 0
-MATRIX_REC = 1
-MATRIX_OUT = 2
+
+
+class Matrix(enum.IntEnum):
+    """``matrix`` field of the core's ``load`` port (and of the protocol's LOAD)."""
+
+    IN = 0    # W_in: N rows of 2D columns
+    REC = 1   # W_rec: N rows of N columns
+    OUT = 2   # W_out: A rows of N columns
+
+
+MATRIX_IN, MATRIX_REC, MATRIX_OUT = Matrix.IN, Matrix.REC, Matrix.OUT
+
+
+class CoreOp(enum.IntEnum):
+    """``op`` field of the core's ``cmd`` port."""
+
+    STEP = 0        # one env step of every slot; then S*A actions on ``act``
+    RESET = 1       # zero the network state of ``slot``
+    RESET_ALL = 2   # zero the network state of every slot (also done after reset)
+
+
+class DebugSel(enum.IntEnum):
+    """``sel`` field of the core's ``dbg_req`` port: which quantity ``addr`` indexes."""
+
+    V = 0        # membrane potential of neuron addr
+    I_SYN = 1    # synaptic current of neuron addr
+    RATE = 2     # output rate trace of neuron addr
+    SPIKES = 3   # 32-bit word addr of the slot's last spike vector (neuron 32*addr + b is bit b)
+    I_IN = 4     # input current of neuron addr (the last projection)
 
 
 class CoreWords(NamedTuple):

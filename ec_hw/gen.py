@@ -8,7 +8,8 @@ Usage::
 Each ``rtl/ec_core_<name>.v`` holds one top module ``ec_core_<name>`` (Amaranth's
 ``verilog.convert`` of :class:`ec_hw.gateware.core.Core`, without source-location attributes so
 the text does not depend on the checkout path). Its stream payloads are flat vectors
-(``load__payload`` ...) whose fields are packed LSB first in the order of ``CORE_INTERFACE.md``;
+(``load__payload`` ...) whose fields are packed LSB first in the order of
+``docs/core-interface.md``;
 ``rtl/ec_core_<name>.json`` lists every field's offset and width, the configuration and the
 cycles per env step, for test benches and host code that drive the Verilog directly.
 """

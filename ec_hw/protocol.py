@@ -64,7 +64,7 @@ bytes (bit ``s % 8`` of byte ``s // 8`` is slot ``s``; bits of slots >= S must b
     (lanes, word_bits, slots, max_payload), clock and baud rate, the configuration hash
     :func:`config_hash` and a free build id (boards: the first 32 bits of the git commit).
 ``LOAD`` (0x02), request ``<BBHI`` matrix (0 W_in, 1 W_rec, 2 W_out), 0, count, start
-    address, then ``count`` words of ``W/8`` bytes each (word map: ``CORE_INTERFACE.md``,
+    address, then ``count`` words of ``W/8`` bytes each (word map: ``docs/core-interface.md``,
     the address includes the slot). Reply payload empty. ``BAD_ARG`` if the matrix is not
     0..2, the words run past the matrix or L != 8 + count * W/8.
 Payloads that are well framed but wrong for their command (lengths that do not match the

@@ -18,12 +18,10 @@ from cocotb.triggers import RisingEdge, with_timeout
 from cocotb.utils import get_sim_time
 from cocotb_util import TB, bench_params, bench_test, request_response
 
-from ec_hw.coremap import word_ints
+from ec_hw.coremap import CoreOp, DebugSel, word_ints
 
-OP_STEP, OP_RESET_SLOT, OP_RESET_ALL = 0, 1, 2
-SEL_V, SEL_I_SYN, SEL_RATE, SEL_SPIKES, SEL_I_IN = 0, 1, 2, 3, 4
-QUANTITY = {SEL_V: "v", SEL_I_SYN: "i_syn", SEL_RATE: "rate", SEL_SPIKES: "spike word",
-            SEL_I_IN: "i_in"}
+QUANTITY = {DebugSel.V: "v", DebugSel.I_SYN: "i_syn", DebugSel.RATE: "rate",
+            DebugSel.SPIKES: "spike word", DebugSel.I_IN: "i_in"}
 
 
 class CoreTB(TB):
@@ -82,11 +80,13 @@ async def core_matches_golden_model(dut):
     dut._log.info("%s loaded %d connection words", where, tb.src["load"].count)
 
     n_spk_words = -(-n // 32)
-    dbg_plan = [(m, sel, j) for m in range(s) for sel in (SEL_V, SEL_I_SYN, SEL_RATE, SEL_I_IN)
+    dbg_plan = [(m, sel, j) for m in range(s)
+                for sel in (DebugSel.V, DebugSel.I_SYN, DebugSel.RATE, DebugSel.I_IN)
                 for j in range(n)]
-    dbg_plan += [(m, SEL_SPIKES, w) for m in range(s) for w in range(n_spk_words)]
-    exp_of = {SEL_V: arr["exp_v"], SEL_I_SYN: arr["exp_i_syn"], SEL_RATE: arr["exp_rate"],
-              SEL_I_IN: arr["exp_i_in"], SEL_SPIKES: arr["exp_spk"]}
+    dbg_plan += [(m, DebugSel.SPIKES, w) for m in range(s) for w in range(n_spk_words)]
+    exp_of = {DebugSel.V: arr["exp_v"], DebugSel.I_SYN: arr["exp_i_syn"],
+              DebugSel.RATE: arr["exp_rate"], DebugSel.I_IN: arr["exp_i_in"],
+              DebugSel.SPIKES: arr["exp_spk"]}
 
     for t in range(steps):
         ev = events.get(t, "")
@@ -97,10 +97,10 @@ async def core_matches_golden_model(dut):
             tb.rst.value = 0
             await RisingEdge(tb.clk)
         elif ev == "reset_all":
-            await tb.command(OP_RESET_ALL)
+            await tb.command(CoreOp.RESET_ALL)
             await tb.wait_idle(f"RESET all before env step {t}", step_timeout)
         elif ev.startswith("reset_slot:"):
-            await tb.command(OP_RESET_SLOT, int(ev.split(":")[1]))
+            await tb.command(CoreOp.RESET, int(ev.split(":")[1]))
             await tb.wait_idle(f"RESET {ev} before env step {t}", step_timeout)
 
         obs = [(m, i) for m in range(s) for i in range(d)]
@@ -110,7 +110,7 @@ async def core_matches_golden_model(dut):
             await tb.src["obs"].send(tb.payload("obs", slot=m, index=i, value=int(x_q[m, i])))
 
         first_valid = cocotb.start_soon(_time_of(RisingEdge(dut.act__valid)))
-        await tb.command(OP_STEP)
+        await tb.command(CoreOp.STEP)
         t_cmd = get_sim_time("ns")
         try:
             acts = await with_timeout(tb.snk["act"].recv_n(s * a), step_timeout * tb.period_ns,
@@ -156,16 +156,16 @@ async def core_matches_golden_model(dut):
             raise AssertionError(f"{where} env step {t}: {exc}") from None
         got = {}
         for (m, sel, j), r in zip(plan, resp, strict=True):
-            got[(m, sel, j)] = (r & 0xFFFFFFFF) if sel == SEL_SPIKES else r
+            got[(m, sel, j)] = (r & 0xFFFFFFFF) if sel == DebugSel.SPIKES else r
         for m in range(s):
-            for sel in (SEL_SPIKES, SEL_I_IN, SEL_I_SYN, SEL_V, SEL_RATE):
+            for sel in (DebugSel.SPIKES, DebugSel.I_IN, DebugSel.I_SYN, DebugSel.V, DebugSel.RATE):
                 exp = exp_of[sel][t, m]
-                count = n_spk_words if sel == SEL_SPIKES else n
+                count = n_spk_words if sel == DebugSel.SPIKES else n
                 vals = np.array([got[(m, sel, j)] for j in range(count)], np.int64)
                 bad = np.flatnonzero(vals != exp[:count])
                 if bad.size:
                     j = int(bad[0])
-                    unit = "spike word" if sel == SEL_SPIKES else "neuron"
+                    unit = "spike word" if sel == DebugSel.SPIKES else "neuron"
                     raise AssertionError(
                         f"{where} env step {t}, slot {m}, {unit} {j}: {QUANTITY[sel]} core "
                         f"{int(vals[j])}, golden model {int(exp[j])} ({bad.size} of {count} "

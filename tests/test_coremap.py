@@ -1,4 +1,4 @@
-"""Packed genomes <-> core connection words (word map of CORE_INTERFACE.md)."""
+"""Packed genomes <-> core connection words (word map of docs/core-interface.md)."""
 
 import numpy as np
 import pytest

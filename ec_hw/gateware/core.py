@@ -4,7 +4,7 @@ Twin of :func:`ec_hw.model.core.core_env_step` (bit-exact to :mod:`ec_hw.fixedpo
 of the block twins :class:`~ec_hw.gateware.projection.InputProjection`,
 :class:`~ec_hw.gateware.popcount.PopcountTree`, :class:`~ec_hw.gateware.lif.LIFUnit` and
 :class:`~ec_hw.gateware.readout.Readout`. Ports and the connection word map are fixed by
-``CORE_INTERFACE.md``.
+``docs/core-interface.md``.
 
 Organisation
 ------------
@@ -37,8 +37,8 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
 from ..config import CoreConfig, NetConfig
+from ..coremap import CoreOp, DebugSel, Matrix, words_per_row
 from ..coremap import addr_bits as _addr_bits
-from ..coremap import words_per_row
 from ..fixedpoint import FixedPoint, derive
 from .lif import LIFUnit
 from .memory import divmod_const
@@ -46,18 +46,7 @@ from .popcount import PopcountTree, delay
 from .projection import InputProjection
 from .readout import Readout
 
-__all__ = ["Core", "CoreGeometry", "cycles_per_env_step", "OP_STEP", "OP_RESET", "OP_RESET_ALL",
-           "DBG_V", "DBG_ISYN", "DBG_RATE", "DBG_SPIKES", "DBG_IIN"]
-
-OP_STEP = 0
-OP_RESET = 1
-OP_RESET_ALL = 2
-
-DBG_V = 0
-DBG_ISYN = 1
-DBG_RATE = 2
-DBG_SPIKES = 3
-DBG_IIN = 4
+__all__ = ["Core", "CoreGeometry", "cycles_per_env_step"]
 
 _REGS_EVERY = 3
 """Adder-tree levels between pipeline registers in every tree of the core."""
@@ -184,7 +173,7 @@ def cycles_per_env_step(net: NetConfig, core: CoreConfig) -> int:
 
 
 class Core(wiring.Component):
-    """The LIF network core (ports and word map: ``CORE_INTERFACE.md``).
+    """The LIF network core (ports and word map: ``docs/core-interface.md``).
 
     Golden-model twin: :func:`ec_hw.model.core.core_env_step`, once per slot per STEP.
 
@@ -307,7 +296,7 @@ class Core(wiring.Component):
         m.d.comb += ld.ready.eq(idle)
         ld_ok = ld.valid & ld.ready
         ld_addr, ld_mat = ld.payload.addr, ld.payload.matrix
-        for mat, per_row, wl in ((0, wpr_in, win_w), (1, wpr, wrec_w)):
+        for mat, per_row, wl in ((Matrix.IN, wpr_in, win_w), (Matrix.REC, wpr, wrec_w)):
             row, word = divmod_const(ld_addr, per_row)
             lane = row[:lane_bits] if lane_bits else Const(0, 1)
             bank_addr = (row >> lane_bits) * per_row + word
@@ -316,7 +305,8 @@ class Core(wiring.Component):
                 m.d.comb += [wl[ln].addr.eq(bank_addr), wl[ln].data.eq(ld.payload.data),
                              wl[ln].en.eq(ok & (lane == ln))]
         m.d.comb += [wout_w.addr.eq(ld_addr), wout_w.data.eq(ld.payload.data),
-                     wout_w.en.eq(ld_ok & (ld_mat == 2) & (ld_addr < s_cnt * a_dim * wpr))]
+                     wout_w.en.eq(ld_ok & (ld_mat == Matrix.OUT) &
+                                  (ld_addr < s_cnt * a_dim * wpr))]
 
         # ---- obs: x_q[i] goes to column i of x_pos and column D + i of x_neg ----------------
         ob_s = self.obs
@@ -453,17 +443,17 @@ class Core(wiring.Component):
         lane_r = Array([st_r[ln].data.rate for ln in range(lanes)])[dbg_lane]
         lane_in = Array([iin_r[ln].data for ln in range(lanes)])[dbg_lane]
         with m.Switch(dbg_sel):
-            with m.Case(DBG_V):
+            with m.Case(DebugSel.V):
                 m.d.comb += resp.eq(Mux(neuron_ok, lane_v, 0))
-            with m.Case(DBG_ISYN):
+            with m.Case(DebugSel.I_SYN):
                 m.d.comb += resp.eq(Mux(neuron_ok, lane_i, 0))
-            with m.Case(DBG_RATE):
+            with m.Case(DebugSel.RATE):
                 m.d.comb += resp.eq(Mux(neuron_ok, lane_r, 0))
-            with m.Case(DBG_SPIKES):
+            with m.Case(DebugSel.SPIKES):
                 word = spk_words.word_select(dbg_addr[:max(1, ceil_log2(n_spk_words))], 32)
                 m.d.comb += resp.eq(Mux((dbg_addr < n_spk_words) & (dbg_slot < s_cnt),
                                         word.as_signed(), 0))
-            with m.Case(DBG_IIN):
+            with m.Case(DebugSel.I_IN):
                 m.d.comb += resp.eq(Mux(neuron_ok, lane_in, 0))
         m.d.comb += self.dbg_resp.payload.eq(resp)
 
@@ -500,14 +490,14 @@ class Core(wiring.Component):
                 m.d.sync += [cnt_m.eq(0), cnt_w.eq(0), cur_slot.eq(0)]
                 with m.If(cmd.valid):
                     with m.Switch(cmd.payload.op):
-                        with m.Case(OP_STEP):
+                        with m.Case(CoreOp.STEP):
                             m.d.sync += [counting.eq(1), cyc.eq(1), em_slot.eq(0), em_a.eq(0)]
                             m.next = "PROJ"
-                        with m.Case(OP_RESET):
+                        with m.Case(CoreOp.RESET):
                             with m.If(cmd.payload.slot < s_cnt):
                                 m.d.sync += [rst_slot.eq(cmd.payload.slot), rst_all.eq(0)]
                                 m.next = "CLEAR"
-                        with m.Case(OP_RESET_ALL):
+                        with m.Case(CoreOp.RESET_ALL):
                             m.d.sync += [rst_slot.eq(0), rst_all.eq(1)]
                             m.next = "CLEAR"
                 with m.Elif(dq.valid):

@@ -1,6 +1,6 @@
 """Address arithmetic of the core's banked connection memories.
 
-The host addresses every matrix row-major (``CORE_INTERFACE.md``); the core keeps one bank per
+The host addresses every matrix row-major (``docs/core-interface.md``); the core keeps one bank per
 lane (lane ``l`` holds the rows ``j`` with ``j % lanes == l``), so a load address is split into
 ``(lane, bank address)``. Rows are not a power of two words long in general (Humanoid's ``W_in``
 row is 11 words of 64 bits), so the split divides by a constant: a multiply by a rounded-up

@@ -6,7 +6,7 @@ docstring is the specification; this module implements it bit for bit:
 * :class:`Threefry2x32` is ``threefry2x32`` (Threefry-2x32-20, Random123), pipelined.
 * :class:`SampleUnit` draws one member, ``theta_c = u_c < rho_q[c]`` with ``u_c`` lane
   ``c & 3`` of ``threefry(key=(gen_seed, member), ctr=(c >> 2, 0))``, and emits the bits as
-  ``load`` transfers in the core's connection word map (``CORE_INTERFACE.md``,
+  ``load`` transfers in the core's connection word map (``docs/core-interface.md``,
   :mod:`ec_hw.coremap`), so its ``load`` port connects straight to
   :class:`ec_hw.gateware.core.Core`'s ``load`` port.
 
@@ -139,7 +139,7 @@ class Threefry2x32(wiring.Component):
         return m
 
 
-# --- The word map (CORE_INTERFACE.md) ---------------------------------------------------------
+# --- The word map (docs/core-interface.md) -------------------------------------------------
 def _matrices(net: NetConfig, core: CoreConfig):
     """``[(rows, cols, words_per_row)]`` of W_in, W_rec, W_out, in flat genome order."""
     w = core.word_bits

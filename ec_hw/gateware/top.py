@@ -360,7 +360,7 @@ class Top(wiring.Component):
                     with m.Else():
                         gather(OB, _R_STEP_OBS)
             with m.State("STEP_CMD"):
-                m.d.comb += [core.cmd.valid.eq(1), core.cmd.payload.op.eq(0),
+                m.d.comb += [core.cmd.valid.eq(1), core.cmd.payload.op.eq(coremap.CoreOp.STEP),
                              core.cmd.payload.slot.eq(0)]
                 with m.If(core.cmd.ready):
                     m.d.sync += [nact.eq(0), tptr.eq(0)]
@@ -392,7 +392,7 @@ class Top(wiring.Component):
                 with m.If(slot == S):
                     m.next = "RESET_SETTLE"
                 with m.Elif(mask.bit_select(slot, 1)):
-                    m.d.comb += [core.cmd.valid.eq(1), core.cmd.payload.op.eq(1),
+                    m.d.comb += [core.cmd.valid.eq(1), core.cmd.payload.op.eq(coremap.CoreOp.RESET),
                                  core.cmd.payload.slot.eq(slot)]
                     with m.If(core.cmd.ready):
                         m.d.sync += slot.eq(slot + 1)

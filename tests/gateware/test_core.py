@@ -1,7 +1,7 @@
 """Core against its golden twin ec_hw.model.core.core_env_step (Amaranth simulator).
 
 Every test loads random (or extreme) networks through the ``load`` port with the word map of
-CORE_INTERFACE.md (ec_hw.coremap), runs STEP commands and compares the actions and, through the
+docs/core-interface.md (ec_hw.coremap), runs STEP commands and compares the actions and, through the
 debug port, every neuron's v / i_syn / rate / i_in and the spike vector bit for bit.
 """
 
@@ -10,20 +10,8 @@ import pytest
 from amaranth.sim import Simulator
 
 from ec_hw.config import CoreConfig, NetConfig
-from ec_hw.coremap import genome_to_words, matrix_depth, slot_words, word_ints
-from ec_hw.gateware.core import (
-    DBG_IIN,
-    DBG_ISYN,
-    DBG_RATE,
-    DBG_SPIKES,
-    DBG_V,
-    OP_RESET,
-    OP_RESET_ALL,
-    OP_STEP,
-    Core,
-    CoreGeometry,
-    cycles_per_env_step,
-)
+from ec_hw.coremap import CoreOp, DebugSel, genome_to_words, matrix_depth, slot_words, word_ints
+from ec_hw.gateware.core import Core, CoreGeometry, cycles_per_env_step
 from ec_hw.gateware.memory import reciprocal
 from ec_hw.model.core import FixedNet, NetState
 from ec_hw.model.packing import GenomeLayout, pack_genome
@@ -80,7 +68,7 @@ class Harness:
         for s in range(self.core.slots):
             for i, v in enumerate(x_q[s]):
                 await stream_put(ctx, dut.obs, {"slot": s, "index": i, "value": int(v)})
-        await stream_put(ctx, dut.cmd, {"op": OP_STEP, "slot": 0})
+        await stream_put(ctx, dut.cmd, {"op": CoreOp.STEP, "slot": 0})
         measured = 1
         while not ctx.get(dut.act.valid):
             await ctx.tick()
@@ -117,15 +105,15 @@ class Harness:
         w_in = self.layout.split
         for s in range(self.core.slots):
             got = {sel: [await self.dbg(ctx, s, sel, j) for j in range(n)]
-                   for sel in (DBG_V, DBG_ISYN, DBG_RATE, DBG_IIN)}
-            assert got[DBG_V] == self.state.v[s].tolist(), f"v, slot {s}"
-            assert got[DBG_ISYN] == self.state.i_syn[s].tolist(), f"i_syn, slot {s}"
-            assert got[DBG_RATE] == self.state.rate[s].tolist(), f"rate, slot {s}"
+                   for sel in (DebugSel.V, DebugSel.I_SYN, DebugSel.RATE, DebugSel.I_IN)}
+            assert got[DebugSel.V] == self.state.v[s].tolist(), f"v, slot {s}"
+            assert got[DebugSel.I_SYN] == self.state.i_syn[s].tolist(), f"i_syn, slot {s}"
+            assert got[DebugSel.RATE] == self.state.rate[s].tolist(), f"rate, slot {s}"
             rows = w_in(self.genomes[s])[0]
             i_in = [int(input_projection(p, rows[j], np.asarray(x_q[s], np.int64)))
                     for j in range(n)]
-            assert got[DBG_IIN] == i_in, f"i_in, slot {s}"
-            spk = [await self.dbg(ctx, s, DBG_SPIKES, i) & 0xFFFFFFFF
+            assert got[DebugSel.I_IN] == i_in, f"i_in, slot {s}"
+            spk = [await self.dbg(ctx, s, DebugSel.SPIKES, i) & 0xFFFFFFFF
                    for i in range(-(-n // 32))]
             ref = [(int(self.state.spk[s][i // 2]) >> (32 * (i % 2))) & 0xFFFFFFFF
                    for i in range(-(-n // 32))]
@@ -243,14 +231,14 @@ def test_core_extremes_and_reset():
         await h.check_state(ctx, x)
         assert int(h.state.spk[1][0]) == (1 << n) - 1, "every neuron of slot 1 fires"
         # RESET slot 1 only, then RESET all.
-        await stream_put(ctx, h.dut.cmd, {"op": OP_RESET, "slot": 1})
+        await stream_put(ctx, h.dut.cmd, {"op": CoreOp.RESET, "slot": 1})
         await h.wait_idle(ctx)
         h.state.reset(np.array([False, True]))
         await h.check_state(ctx, x)
         got = await h.step(ctx, x)
         ref, _ = h.model_step(x)
         assert got.tolist() == ref.tolist()
-        await stream_put(ctx, h.dut.cmd, {"op": OP_RESET_ALL, "slot": 0})
+        await stream_put(ctx, h.dut.cmd, {"op": CoreOp.RESET_ALL, "slot": 0})
         await h.wait_idle(ctx)
         h.state.reset()
         await h.check_state(ctx, x)
@@ -322,9 +310,9 @@ def test_core_drops_out_of_range_writes_and_reads_zero():
             ref, _ = h.model_step(x_q)
             assert got.tolist() == ref.tolist(), f"step {k}"
         await h.check_state(ctx, x_q)
-        assert await h.dbg(ctx, 0, DBG_V, 16) == 0
-        assert await h.dbg(ctx, 3, DBG_RATE, 0) == 0
-        assert await h.dbg(ctx, 0, DBG_SPIKES, 1) == 0
+        assert await h.dbg(ctx, 0, DebugSel.V, 16) == 0
+        assert await h.dbg(ctx, 3, DebugSel.RATE, 0) == 0
+        assert await h.dbg(ctx, 0, DebugSel.SPIKES, 1) == 0
         assert await h.dbg(ctx, 0, 7, 0) == 0
 
     run(h, body)
