@@ -25,6 +25,9 @@ offset     bytes   field
 =========  ======  ==================================================================
 
 All multi-byte integers are little endian. Frame overhead is ``FRAME_OVERHEAD`` = 8 bytes.
+Every fixed payload (and payload header) is one :class:`Payload` below: an Amaranth
+``StructLayout`` of byte-aligned unsigned fields, LSB first, that the host packs and the
+gateware slices.
 
 CRC-16/IBM-3740 (a.k.a. CCITT-FALSE): polynomial ``0x1021``, initial value ``0xFFFF``, no
 reflection, no final XOR; check value ``crc16(b"123456789") == 0x29B1``. Its Hamming distance
@@ -63,7 +66,7 @@ bytes (bit ``s % 8`` of byte ``s // 8`` is slot ``s``; bits of slots >= S must b
     widths and every derived constant of :func:`ec_hw.fixedpoint.derive`, hardware shape
     (lanes, word_bits, slots, max_payload), clock and baud rate, the configuration hash
     :func:`config_hash` and a free build id (boards: the first 32 bits of the git commit).
-``LOAD`` (0x02), request ``<BBHI`` matrix (0 W_in, 1 W_rec, 2 W_out), 0, count, start
+``LOAD`` (0x02), request :data:`LOAD_HEADER`: matrix (0 W_in, 1 W_rec, 2 W_out), 0, count, start
     address, then ``count`` words of ``W/8`` bytes each (word map: ``docs/core-interface.md``,
     the address includes the slot). Reply payload empty. ``BAD_ARG`` if the matrix is not
     0..2, the words run past the matrix or L != 8 + count * W/8.
@@ -78,23 +81,24 @@ change nothing; hosts do not retry them.
     the network state of a slot outside the mask is undefined until it is RESET.
 ``RESET`` (0x04), request MB mask bytes: zero the network state of the masked slots.
     Reply payload empty.
-``LOAD_RHO`` (0x05), optional (``FEATURE_SAMPLER``): ``<IH`` start index, count, then
+``LOAD_RHO`` (0x05), optional (``FEATURE_SAMPLER``): :data:`LOAD_RHO_HEADER` start, count, then
     ``count`` uint16 ``rho_q`` values (:func:`ec_hw.model.sampler.quantize_rho`, flat genome
     order) into the device's rho memory. Reply payload empty. ``BAD_ARG`` if count is 0, the
     values run past ``n_conn`` or L != 6 + 2 * count. rho persists until overwritten.
-``SAMPLE`` (0x06), optional (``FEATURE_SAMPLER``): ``<HII`` slot, generation seed, member
-    index: draw the member's connections on the device (:mod:`ec_hw.model.sampler`, from the
-    rho loaded last) into the slot, replacing what LOAD or SAMPLE put there. Reply payload
-    empty, sent when the slot is written. ``BAD_ARG`` if L != 10 or slot >= S.
-    Both are idempotent like LOAD (a re-executed retry writes the same values).
-``STATUS`` (0x07), request empty. Reply ``<IHHH``: clock cycles of the last STEP (the core's
-    ``cycles``), good frames, bad frames (CRC, length), overruns (bytes lost by the UART).
-    Counters wrap.
+``SAMPLE`` (0x06), optional (``FEATURE_SAMPLER``): :data:`SAMPLE_STRUCT` slot, generation
+    seed, member index: draw the member's connections on the device
+    (:mod:`ec_hw.model.sampler`, from the rho loaded last) into the slot, replacing what LOAD
+    or SAMPLE put there. Reply payload empty, sent when the slot is written. ``BAD_ARG`` if
+    L != 10 or slot >= S. Both are idempotent like LOAD (a re-executed retry writes the same
+    values).
+``STATUS`` (0x07), request empty. Reply :data:`STATUS_STRUCT`: clock cycles of the last STEP
+    (the core's ``cycles``), good frames, bad frames (CRC, length), overruns (bytes lost by
+    the UART). Counters wrap.
 
 Devices without a command reply ``ERROR BAD_OPCODE``; ``Info.features`` says which of the
 optional commands (``FEATURE_*`` bits) exist.
 
-``ERROR`` (0xFF) reply payload: ``<BB`` code (:class:`ErrorCode`), request opcode.
+``ERROR`` (0xFF) reply payload: :data:`ERROR_STRUCT` code (:class:`ErrorCode`), request opcode.
 """
 
 from __future__ import annotations
@@ -104,8 +108,12 @@ import enum
 import json
 import struct
 import zlib
+from collections import namedtuple
 from dataclasses import dataclass, fields
 
+import numpy as np
+from amaranth.hdl import unsigned
+from amaranth.lib import data
 from amaranth.lib.crc import catalog as crc_catalog
 
 from . import EcHwError
@@ -114,7 +122,9 @@ from .config import CoreConfig, NetConfig, config_to_dict
 __all__ = ["SYNC", "PROTOCOL_VERSION", "HEADER_LEN", "CRC_LEN", "FRAME_OVERHEAD", "REPLY_BIT",
            "Op", "ErrorCode", "CRC16", "crc16", "encode_frame", "Frame", "FrameDecoder", "Info",
            "config_hash", "WireFormat", "FEATURE_SAMPLER", "FEATURE_STATUS", "CRC_CHECK",
-           "ARITHMETIC_FIELDS", "member_load_wire_bytes", "member_sample_wire_bytes",
+           "ARITHMETIC_FIELDS", "Payload", "PAYLOADS", "INFO_STRUCT", "LOAD_HEADER",
+           "STATUS_STRUCT", "ERROR_STRUCT", "SAMPLE_STRUCT", "LOAD_RHO_HEADER",
+           "ProtocolFormatError", "member_load_wire_bytes", "member_sample_wire_bytes",
            "load_rho_wire_bytes"]
 
 SYNC = b"\xEC\x5A"
@@ -247,10 +257,103 @@ class FrameDecoder:
         return len(self._buf)
 
 
+# -- fixed payload layouts --------------------------------------------------------------------
+
+class Payload:
+    """A fixed-size payload (or payload header) of byte-aligned little-endian unsigned fields.
+
+    Declared once as an Amaranth :class:`~amaranth.lib.data.StructLayout` (:attr:`layout`,
+    fields LSB first): the host packs and unpacks bytes through it, and the gateware gathers
+    the payload's bytes little endian into a value of ``8 * size`` bits and views it with the
+    same layout (``PAYLOAD.layout(value).field``), so a field added or resized here changes
+    both ends. :meth:`pack`/:meth:`unpack`/:attr:`size` work like :class:`struct.Struct`'s.
+
+    Parameters
+    ----------
+    name : str
+        For messages.
+    fields : dict of str to int
+        Field name -> width in bits (a multiple of 8), in wire order.
+    """
+
+    def __init__(self, name: str, fields: dict[str, int]):
+        for f, w in fields.items():
+            if not isinstance(w, int) or w <= 0 or w % 8:
+                raise ValueError(f"width of {name}.{f} must be a positive multiple of 8, "
+                                 f"not {w!r}")
+        self.name = name
+        self.layout = data.StructLayout({f: unsigned(w) for f, w in fields.items()})
+        self.fields = tuple(fields)
+        self.size = self.layout.size // 8
+        self._tuple = namedtuple(name, self.fields)
+        self._slices = [(f, self.layout[f].offset, self.layout[f].shape.width)
+                        for f in self.fields]
+
+    def __repr__(self) -> str:
+        return f"Payload({self.name!r}, {self.layout!r})"
+
+    def pack(self, *args: int, **kwargs: int) -> bytes:
+        """The payload's bytes from field values (positional in wire order, or by name)."""
+        if len(args) > len(self.fields):
+            raise TypeError(f"{self.name} has {len(self.fields)} fields, not {len(args)}")
+        values = dict(zip(self.fields, args, strict=False))  # a prefix
+        for k in kwargs:
+            if k in values or k not in self.fields:
+                raise TypeError(f"{self.name}: unexpected or repeated field {k!r}")
+        values.update(kwargs)
+        if len(values) != len(self.fields):
+            missing = [f for f in self.fields if f not in values]
+            raise TypeError(f"{self.name}: missing fields {missing}")
+        bits = 0
+        for f, offset, width in self._slices:
+            v = values[f]
+            if not isinstance(v, (int, np.integer)) or not 0 <= v < 1 << width:
+                raise ValueError(f"{self.name}.{f} must be an integer in 0..{(1 << width) - 1}, "
+                                 f"not {v!r}")
+            bits |= int(v) << offset
+        return bits.to_bytes(self.size, "little")
+
+    def unpack(self, payload: bytes) -> tuple:
+        """Field values (a named tuple in wire order) of exactly :attr:`size` bytes."""
+        if len(payload) != self.size:
+            raise ProtocolFormatError(f"{self.name} payload has {len(payload)} bytes, "
+                                      f"expected {self.size}")
+        bits = int.from_bytes(payload, "little")
+        return self._tuple(*((bits >> offset) & ((1 << width) - 1)
+                             for _, offset, width in self._slices))
+
+
+class ProtocolFormatError(EcHwError, ValueError):
+    """A payload does not have the layout this protocol version defines."""
+
+
+INFO_STRUCT = Payload("Info", {
+    "version": 16, "n_neurons": 16, "n_exc": 16, "obs_dim": 16, "act_dim": 16, "substeps": 16,
+    "slots": 16, "word_bits": 16, "lanes": 16,
+    "frac_bits": 8, "state_bits": 8, "decay_bits": 8, "obs_bits": 8, "action_frac_bits": 8,
+    "rout_bits": 8, "features": 8, "reserved0": 8,
+    "a_syn": 32, "b_m": 32, "b_out": 32, "r_q": 32, "vth_q": 32, "rate_q": 32, "rout_q": 32,
+    "max_payload": 16, "reserved1": 16,
+    "clk_hz": 32, "baud": 32, "config_hash": 32, "build_id": 32})
+"""The INFO reply (one field per :class:`Info` field, same order)."""
+LOAD_HEADER = Payload("LoadHeader", {"matrix": 8, "reserved": 8, "count": 16, "addr": 32})
+"""LOAD request header; ``count`` words of ``W/8`` bytes follow."""
+STATUS_STRUCT = Payload("Status", {"cycles": 32, "frames_ok": 16, "frames_bad": 16,
+                                   "overruns": 16})
+"""STATUS reply."""
+ERROR_STRUCT = Payload("Error", {"code": 8, "op": 8})
+"""ERROR reply: :class:`ErrorCode`, request opcode."""
+SAMPLE_STRUCT = Payload("Sample", {"slot": 16, "gen_seed": 32, "member": 32})
+"""SAMPLE request."""
+LOAD_RHO_HEADER = Payload("LoadRhoHeader", {"start": 32, "count": 16})
+"""LOAD_RHO request header; ``count`` uint16 values follow."""
+PAYLOADS = (INFO_STRUCT, LOAD_HEADER, STATUS_STRUCT, ERROR_STRUCT, SAMPLE_STRUCT,
+            LOAD_RHO_HEADER)
+"""Every fixed payload layout of the protocol."""
+
+
 # -- INFO -------------------------------------------------------------------------------------
 
-INFO_STRUCT = struct.Struct("<HHHHHHHHH" "BBBBBBBB" "IIIIIII" "HH" "IIII")
-"""Little-endian layout of the INFO reply, in :class:`Info` field order."""
 
 ARITHMETIC_FIELDS = ("n_neurons", "n_exc", "obs_dim", "act_dim", "substeps", "frac_bits",
                      "state_bits", "decay_bits", "obs_bits", "action_frac_bits", "rout_bits",
@@ -321,15 +424,14 @@ class Info:
                    baud=baud, config_hash=config_hash(net, core), build_id=build_id)
 
     def pack(self) -> bytes:
-        return INFO_STRUCT.pack(*(getattr(self, f.name) for f in fields(self)))
+        return INFO_STRUCT.pack(**{f.name: getattr(self, f.name) for f in fields(self)})
 
     @classmethod
     def unpack(cls, payload: bytes) -> Info:
         if len(payload) != INFO_STRUCT.size:
             raise ProtocolFormatError(f"INFO reply has {len(payload)} bytes, protocol "
                                       f"v{PROTOCOL_VERSION} expects {INFO_STRUCT.size}")
-        vals = INFO_STRUCT.unpack(payload)
-        return cls(**{f.name: v for f, v in zip(fields(cls), vals, strict=True)})
+        return cls(**INFO_STRUCT.unpack(payload)._asdict())
 
     def mismatches(self, expected: Info) -> list[str]:
         """``"name device != expected"`` for every arithmetic field that differs."""
@@ -353,18 +455,7 @@ class Info:
                        lanes=self.lanes, word_bits=self.word_bits, slots=self.slots)
 
 
-class ProtocolFormatError(EcHwError, ValueError):
-    """A payload does not have the layout this protocol version defines."""
-
-
-# -- payload layouts ---------------------------------------------------------------------------
-
-LOAD_HEADER = struct.Struct("<BBHI")
-STATUS_STRUCT = struct.Struct("<IHHH")
-ERROR_STRUCT = struct.Struct("<BB")
-SAMPLE_STRUCT = struct.Struct("<HII")
-LOAD_RHO_HEADER = struct.Struct("<IH")
-
+# -- variable-length payloads ------------------------------------------------------------------
 
 def _nbytes(bits: int) -> int:
     return (bits + 7) // 8
@@ -477,7 +568,8 @@ class WireFormat:
         words = [int(w) for w in words]
         if not 1 <= len(words) <= self.max_load_words:
             raise ValueError(f"a LOAD carries 1..{self.max_load_words} words, not {len(words)}")
-        out = bytearray(LOAD_HEADER.pack(matrix, 0, len(words), addr))
+        out = bytearray(LOAD_HEADER.pack(matrix=matrix, reserved=0, count=len(words),
+                                         addr=addr))
         for w in words:
             out += w.to_bytes(self.word_bytes, "little")
         return bytes(out)

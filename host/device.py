@@ -25,6 +25,7 @@ import numpy as np
 from ec_hw import EcHwError
 from ec_hw.config import CoreConfig, NetConfig
 from ec_hw.protocol import (
+    ERROR_STRUCT,
     FEATURE_SAMPLER,
     LOAD_RHO_HEADER,
     REPLY_BIT,
@@ -161,10 +162,10 @@ class Device:
                     log.debug("reply with bad CRC (op %#04x seq %d) dropped", fr.op, fr.seq)
                     continue
                 if fr.op == Op.ERROR:
-                    if len(fr.payload) != 2:
+                    if len(fr.payload) != ERROR_STRUCT.size:
                         raise ProtocolError(f"ERROR reply with {len(fr.payload)} payload "
-                                            "bytes, expected 2")
-                    code, rop = fr.payload
+                                            f"bytes, expected {ERROR_STRUCT.size}")
+                    code, rop = ERROR_STRUCT.unpack(fr.payload)
                     try:
                         code = ErrorCode(code)
                     except ValueError:

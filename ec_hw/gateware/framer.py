@@ -13,8 +13,9 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.crc import Processor
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
 
-from ..protocol import CRC16, MAX_PAYLOAD_LIMIT, SYNC
+from ..protocol import CRC16, ERROR_STRUCT, MAX_PAYLOAD_LIMIT, SYNC
 
 __all__ = ["crc16_processor", "FrameKind", "FrameParser", "FrameSerializer", "frame_layout",
            "reply_layout"]
@@ -43,10 +44,11 @@ def frame_layout(max_payload: int) -> data.StructLayout:
 
 
 def reply_layout(max_payload: int) -> data.StructLayout:
-    # ``inline``: the payload is the two bytes b0, b1 (ERROR replies), not the buffer, so an
-    # error never overwrites the cached reply held in the buffer.
+    # ``inline``: the payload is ``error`` (an ERROR reply, its bytes repeated up to
+    # ``length``), not the buffer, so an error never overwrites the cached reply held in the
+    # buffer.
     return data.StructLayout({"op": 8, "seq": 8, "length": range(max_payload + 1),
-                              "inline": 1, "b0": 8, "b1": 8})
+                              "inline": 1, "error": ERROR_STRUCT.layout})
 
 
 def _check_max_payload(max_payload: object) -> int:
@@ -258,7 +260,8 @@ class FrameSerializer(wiring.Component):
             with m.State("FETCH"):  # one cycle for the buffer's read latency
                 m.next = "DATA"
             with m.State("DATA"):
-                value = Mux(rep.inline, Mux(ptr[0], rep.b1, rep.b0), self.rd_data)
+                inline = rep.error.as_value().word_select(ptr[:ceil_log2(ERROR_STRUCT.size)], 8)
+                value = Mux(rep.inline, inline, self.rd_data)
                 m.d.comb += [self.o.valid.eq(1), byte.eq(value)]
                 with m.If(sent):
                     m.d.comb += crc_unit.valid.eq(1)

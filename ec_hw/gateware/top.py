@@ -13,6 +13,7 @@ from amaranth.lib.wiring import In, Out
 from .. import coremap
 from ..config import CoreConfig, NetConfig
 from ..protocol import (
+    ERROR_STRUCT,
     FEATURE_SAMPLER,
     FEATURE_STATUS,
     INFO_STRUCT,
@@ -146,10 +147,7 @@ class Top(wiring.Component):
         c_crc = Signal(16)
         c_op = Signal(8)
         c_len = Signal(range(tx_len + 1))
-        frames_ok = Signal(16)
-        frames_bad = Signal(16)
-        overruns = Signal(16)
-        last_cycles = Signal(32)
+        status = Signal(STATUS_STRUCT.layout)    # the STATUS reply's counters
 
         rptr = Signal(range(self.max_payload + 1))
         acc = Signal(8 * G)
@@ -172,7 +170,7 @@ class Top(wiring.Component):
 
         m.d.comb += parser.rd_addr.eq(rptr)
         with m.If(urx.overrun):
-            m.d.sync += overruns.eq(overruns + 1)
+            m.d.sync += status.overruns.eq(status.overruns + 1)
 
         def top_bytes(n):
             return acc[8 * (G - n):]
@@ -188,14 +186,13 @@ class Top(wiring.Component):
             m.next = "SEND"
 
         def reply_error(code):
-            m.d.sync += [rep.op.eq(Op.ERROR), rep.seq.eq(ev.seq), rep.length.eq(2),
-                         rep.inline.eq(1), rep.b0.eq(code), rep.b1.eq(ev.op)]
+            m.d.sync += [rep.op.eq(Op.ERROR), rep.seq.eq(ev.seq),
+                         rep.length.eq(ERROR_STRUCT.size), rep.inline.eq(1),
+                         rep.error.code.eq(code), rep.error.op.eq(ev.op)]
             m.next = "SEND"
 
         info_bytes = self.info.pack()
         info_const = Const(int.from_bytes(info_bytes, "little"), 8 * len(info_bytes))
-        status_bits = Cat(last_cycles, frames_ok, frames_bad, overruns)
-        assert len(status_bits) == 8 * STATUS_STRUCT.size
 
         depth = [coremap.matrix_depth(mx, net, cfg) for mx in range(3)]
         word_shift = WB.bit_length() - 1
@@ -206,18 +203,20 @@ class Top(wiring.Component):
                 with m.If(parser.o.valid):
                     m.d.sync += rptr.eq(0)
                     with m.If(ev.kind == FrameKind.BAD_CRC):
-                        m.d.sync += frames_bad.eq(frames_bad + 1)
+                        m.d.sync += status.frames_bad.eq(status.frames_bad + 1)
                         reply_error(ErrorCode.BAD_CRC)
                     with m.Elif(ev.kind != FrameKind.FRAME):
-                        m.d.sync += frames_bad.eq(frames_bad + 1)
+                        m.d.sync += status.frames_bad.eq(status.frames_bad + 1)
                         reply_error(ErrorCode.BAD_LENGTH)
                     with m.Elif(c_valid & (ev.seq == c_seq) & (ev.crc == c_crc)):
                         # A retry of the request we already executed: re-send its reply.
-                        m.d.sync += [frames_ok.eq(frames_ok + 1), rep.op.eq(c_op | REPLY_BIT),
+                        m.d.sync += [status.frames_ok.eq(status.frames_ok + 1),
+                                     rep.op.eq(c_op | REPLY_BIT),
                                      rep.seq.eq(c_seq), rep.length.eq(c_len), rep.inline.eq(0)]
                         m.next = "SEND"
                     with m.Else():
-                        m.d.sync += [frames_ok.eq(frames_ok + 1), c_valid.eq(0), tptr.eq(0)]
+                        m.d.sync += [status.frames_ok.eq(status.frames_ok + 1), c_valid.eq(0),
+                                     tptr.eq(0)]
                         with m.Switch(ev.op):
                             with m.Case(Op.INFO):
                                 m.d.sync += [copy_len.eq(len(info_bytes)), copy_info.eq(1)]
@@ -278,7 +277,7 @@ class Top(wiring.Component):
             # -- INFO / STATUS: copy constant bytes into the reply buffer ----------------------
             with m.State("COPY"):
                 src = Mux(copy_info, info_const.word_select(tptr, 8),
-                          status_bits.word_select(tptr, 8))
+                          status.as_value().word_select(tptr, 8))
                 m.d.comb += [tw.addr.eq(tptr), tw.data.eq(src), tw.en.eq(1)]
                 m.d.sync += tptr.eq(tptr + 1)
                 with m.If(tptr + 1 == copy_len):
@@ -286,8 +285,8 @@ class Top(wiring.Component):
 
             # -- LOAD ---------------------------------------------------------------------------
             with m.State("LOAD_HDR"):
-                hdr = top_bytes(LOAD_HEADER.size)
-                h_matrix, h_count, h_addr = hdr[0:8], hdr[16:32], hdr[32:64]
+                hdr = LOAD_HEADER.layout(top_bytes(LOAD_HEADER.size))
+                h_matrix, h_count, h_addr = hdr.matrix, hdr.count, hdr.addr
                 h_depth = Mux(h_matrix == 0, depth[0], Mux(h_matrix == 1, depth[1], depth[2]))
                 m.d.sync += [matrix.eq(h_matrix), lcount.eq(h_count), laddr.eq(h_addr)]
                 ok = ((h_matrix <= 2) & (h_count != 0) &
@@ -367,7 +366,7 @@ class Top(wiring.Component):
                     m.next = "STEP_ACT"
             with m.State("STEP_ACT"):
                 with m.If(nact == S * A):
-                    m.d.sync += last_cycles.eq(core.cycles)
+                    m.d.sync += status.cycles.eq(core.cycles)
                     reply_ok(tptr)
                 with m.Else():
                     m.d.comb += core.act.ready.eq(1)
@@ -418,8 +417,8 @@ class Top(wiring.Component):
         n_conn = self.net.n_conn
         S = self.cfg.slots
         with m.State("RHO_HDR"):
-            hdr = top_bytes(LOAD_RHO_HEADER.size)
-            h_start, h_count = hdr[0:32], hdr[32:48]
+            hdr = LOAD_RHO_HEADER.layout(top_bytes(LOAD_RHO_HEADER.size))
+            h_start, h_count = hdr.start, hdr.count
             m.d.sync += [raddr.eq(h_start), rcount.eq(h_count)]
             ok = ((h_count != 0) & (ev.length == LOAD_RHO_HEADER.size + (h_count << 1)) &
                   (h_start + h_count <= n_conn))
@@ -439,10 +438,10 @@ class Top(wiring.Component):
 
         p = su.cmd.payload
         with m.State("SAMPLE_HDR"):
-            hdr = top_bytes(SAMPLE_STRUCT.size)
-            h_slot = hdr[0:16]
-            m.d.sync += [p.slot.eq(h_slot), p.gen_seed.eq(hdr[16:48]), p.member.eq(hdr[48:80])]
-            with m.If(h_slot >= S):
+            hdr = SAMPLE_STRUCT.layout(top_bytes(SAMPLE_STRUCT.size))
+            m.d.sync += [p.slot.eq(hdr.slot), p.gen_seed.eq(hdr.gen_seed),
+                         p.member.eq(hdr.member)]
+            with m.If(hdr.slot >= S):
                 reply_error(ErrorCode.BAD_ARG)
             with m.Else():
                 m.next = "SAMPLE_CMD"

@@ -161,7 +161,8 @@ def test_serializer_frames_decode(inline):
     async def producer(ctx):
         for op, seq, length in replies:
             ctx.set(ser.i.payload, {"op": op, "seq": seq, "length": length,
-                                    "inline": int(inline), "b0": 0xAB, "b1": 0xCD})
+                                    "inline": int(inline),
+                                    "error": {"code": 0xAB, "op": 0xCD}})
             ctx.set(ser.i.valid, 1)
             await ctx.tick().until(ser.i.ready)
             ctx.set(ser.i.valid, 0)
