@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from . import EcHwError
+from .config import TARGETS, is_cluster_address
 
 __all__ = ["main"]
 
@@ -40,7 +41,7 @@ def _add_train(sub) -> None:
                        description="Train with EC (or the ES baseline) on a gymnasium env.")
     p.add_argument("--env", help="gymnasium env id with Box obs/actions "
                                  "(default InvertedPendulum-v5)")
-    p.add_argument("--target", choices=["model", "float", "sim", "fpga"],
+    p.add_argument("--target", choices=TARGETS,
                    help="inference target: model = bit-exact fixed-point golden model "
                         "(default), float = float64 reference, sim = Verilated core behind a "
                         "pseudo-terminal, fpga = a board on --port")
@@ -84,8 +85,6 @@ def _add_train(sub) -> None:
 def _workers_arg(value: str):
     if value.isdigit():
         return int(value)
-    from .train.ray_eval import is_cluster_address
-
     if is_cluster_address(value):
         return value
     raise argparse.ArgumentTypeError(f"expected a worker count, ray, auto, ray://HOST:PORT or "
@@ -163,7 +162,7 @@ def _build_run(args):
 
 def _cmd_train(args) -> int:
     from .train.backends import BackendSpec
-    from .train.local import make_evaluator
+    from .train.dispatch import make_evaluator
     from .train.run import Trainer
 
     cfg, net, core, run_dir, resumed = _build_run(args)
@@ -247,7 +246,7 @@ def _add_eval(sub) -> None:
     p.add_argument("run", type=Path, help="run directory")
     p.add_argument("--episodes", type=int, default=10, help="episodes (default 10)")
     p.add_argument("--seed", type=int, default=12345, help="env seed of the first episode")
-    p.add_argument("--target", choices=["model", "float", "sim", "fpga"],
+    p.add_argument("--target", choices=TARGETS,
                    help="inference target (default: the run's)")
     p.add_argument("--port", help="serial port (--target fpga)")
     p.add_argument("--video", type=Path, metavar="MP4", help="record the first episode")

@@ -10,7 +10,20 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
-__all__ = ["NetConfig", "CoreConfig", "TrainConfig", "config_from_dict", "config_to_dict"]
+__all__ = ["NetConfig", "CoreConfig", "TrainConfig", "config_from_dict", "config_to_dict",
+           "TARGETS", "is_cluster_address"]
+
+TARGETS = ("model", "float", "sim", "fpga")
+"""Inference targets: the bit-exact golden model, the float reference, the virtual board
+(Verilated device behind a pseudo-terminal), a board on a serial port."""
+
+
+def is_cluster_address(value: object) -> bool:
+    """True for the values that mean a Ray cluster: ``ray``, ``auto``, ``ray://...`` or
+    ``HOST:PORT`` (``--workers``, :attr:`TrainConfig.cluster`)."""
+    return isinstance(value, str) and (
+        value in ("ray", "auto") or value.startswith("ray://")
+        or (":" in value and value.rsplit(":", 1)[1].isdigit()))
 
 
 def _positive_int(name: str, value: object) -> None:
@@ -254,14 +267,11 @@ class TrainConfig:
         _positive_int("max_episode_steps", self.max_episode_steps)
         if not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
             raise ValueError(f"seed must be an integer in 0..2**63-1, not {self.seed!r}")
-        if self.target not in ("model", "float", "sim", "fpga"):
-            raise ValueError(f"target must be one of model, float, sim, fpga, not "
+        if self.target not in TARGETS:
+            raise ValueError(f"target must be one of {', '.join(TARGETS)}, not "
                              f"{self.target!r}")
         _positive_int("workers", self.workers)
-        if self.cluster is not None and (
-                not isinstance(self.cluster, str)
-                or not (self.cluster in ("ray", "auto") or self.cluster.startswith("ray://")
-                        or self.cluster.rpartition(":")[2].isdigit())):
+        if self.cluster is not None and not is_cluster_address(self.cluster):
             raise ValueError(f"cluster must be 'ray', 'auto', 'ray://HOST:PORT' or "
                              f"'HOST:PORT', not {self.cluster!r}")
         if self.sampling not in ("host", "device"):

@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .config import CoreConfig, NetConfig
-from .model.packing import GenomeLayout, pack_genome, unpack_genome
+from .genome import GenomeLayout
 
 __all__ = ["Matrix", "MATRIX_IN", "MATRIX_REC", "MATRIX_OUT", "CoreOp", "DebugSel", "CoreWords",
            "words_per_row", "limbs",
@@ -131,6 +131,8 @@ def genome_to_words(genome: np.ndarray, net: NetConfig, core: CoreConfig) -> Cor
     -------
     CoreWords, in address order within each matrix. Use :func:`slot_words` for other slots.
     """
+    from .model.packing import unpack_genome  # the gateware imports this module, not numba
+
     layout = GenomeLayout.of(net)
     genome = np.asarray(genome, dtype=np.uint64)
     if genome.shape != (layout.n_words,):
@@ -168,6 +170,8 @@ def words_to_genome(words: CoreWords, net: NetConfig, core: CoreConfig,
     Words of other slots are ignored; words may come in any order; missing words read as zero.
     Padding bits are dropped.
     """
+    from .model.packing import pack_genome
+
     layout = GenomeLayout.of(net)
     n, ni, a = net.n_neurons, net.n_inputs, net.act_dim
     wpr_in, wpr = words_per_row(net, core)

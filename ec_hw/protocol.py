@@ -124,7 +124,7 @@ __all__ = ["SYNC", "PROTOCOL_VERSION", "HEADER_LEN", "CRC_LEN", "FRAME_OVERHEAD"
            "config_hash", "WireFormat", "FEATURE_SAMPLER", "FEATURE_STATUS", "CRC_CHECK",
            "ARITHMETIC_FIELDS", "Payload", "PAYLOADS", "INFO_STRUCT", "LOAD_HEADER",
            "STATUS_STRUCT", "ERROR_STRUCT", "SAMPLE_STRUCT", "LOAD_RHO_HEADER",
-           "ProtocolFormatError", "member_load_wire_bytes", "member_sample_wire_bytes",
+           "ProtocolFormatError", "chunks", "member_load_wire_bytes", "member_sample_wire_bytes",
            "load_rho_wire_bytes"]
 
 SYNC = b"\xEC\x5A"
@@ -457,6 +457,11 @@ class Info:
 
 # -- variable-length payloads ------------------------------------------------------------------
 
+def chunks(total: int, per: int) -> list[tuple[int, int]]:
+    """``(start, count)`` of the frames that carry ``total`` items, at most ``per`` each."""
+    return [(i, min(per, total - i)) for i in range(0, total, per)]
+
+
 def _nbytes(bits: int) -> int:
     return (bits + 7) // 8
 
@@ -513,6 +518,11 @@ class WireFormat:
     def max_load_words(self) -> int:
         """Most words one LOAD frame carries."""
         return (self.max_payload - LOAD_HEADER.size) // self.word_bytes
+
+    @property
+    def max_rho_values(self) -> int:
+        """Most rho values one LOAD_RHO frame carries."""
+        return (self.max_payload - LOAD_RHO_HEADER.size) // 2
 
     def step_request_len(self, n_active: int) -> int:
         return self.mask_bytes + n_active * self.obs_dim * self.obs_bytes
@@ -574,6 +584,35 @@ class WireFormat:
             out += w.to_bytes(self.word_bytes, "little")
         return bytes(out)
 
+    def load_payloads(self, words) -> list[bytes]:
+        """The LOAD payloads that write ``words`` (:class:`ec_hw.coremap.CoreWords`).
+
+        Per matrix, one run of frames per stretch of consecutive addresses (one per matrix for
+        a member's words), each frame at most :attr:`max_load_words` words.
+        """
+        from .coremap import Matrix, word_ints
+
+        values = word_ints(words.data)
+        matrix, addr = np.asarray(words.matrix), np.asarray(words.addr, dtype=np.int64)
+        out = []
+        for mtx in Matrix:
+            sel = np.nonzero(matrix == mtx)[0]
+            sel = sel[np.argsort(addr[sel], kind="stable")]
+            a = addr[sel]
+            breaks = [0, *(np.nonzero(np.diff(a) != 1)[0] + 1), len(a)] if len(a) else [0]
+            for lo, hi in zip(breaks[:-1], breaks[1:], strict=True):
+                for start, count in chunks(hi - lo, self.max_load_words):
+                    run = sel[lo + start: lo + start + count]
+                    out.append(self.encode_load(mtx, int(addr[run[0]]),
+                                                [values[k] for k in run]))
+        return out
+
+    def load_rho_payloads(self, rho_q) -> list[bytes]:
+        """The LOAD_RHO payloads that write all of ``rho_q`` (uint16, flat genome order)."""
+        data = np.asarray(rho_q).astype("<u2")
+        return [LOAD_RHO_HEADER.pack(start, count) + data[start:start + count].tobytes()
+                for start, count in chunks(len(data), self.max_rho_values)]
+
 
 # -- link budget -------------------------------------------------------------------------------
 
@@ -606,7 +645,7 @@ def member_load_wire_bytes(wire: WireFormat, net: NetConfig) -> tuple[int, int]:
     for rows, cols in ((net.n_neurons, net.n_inputs), (net.n_neurons, net.n_neurons),
                        (net.act_dim, net.n_neurons)):
         words = rows * -(-cols // w)
-        frames = -(-words // wire.max_load_words)
+        frames = len(chunks(words, wire.max_load_words))
         req += frames * (FRAME_OVERHEAD + LOAD_HEADER.size) + words * wire.word_bytes
         rep += frames * FRAME_OVERHEAD
     return req, rep
@@ -619,7 +658,6 @@ def member_sample_wire_bytes() -> tuple[int, int]:
 
 def load_rho_wire_bytes(wire: WireFormat, net: NetConfig) -> tuple[int, int]:
     """Bytes (request, reply) of one generation's ``LOAD_RHO`` frames (all of rho_q)."""
-    per = (wire.max_payload - LOAD_RHO_HEADER.size) // 2
-    frames = -(-net.n_conn // per)
+    frames = len(chunks(net.n_conn, wire.max_rho_values))
     return (frames * (FRAME_OVERHEAD + LOAD_RHO_HEADER.size) + 2 * net.n_conn,
             frames * FRAME_OVERHEAD)

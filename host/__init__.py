@@ -1,5 +1,7 @@
-"""Host side of the ec-hw link: transports, the :class:`~host.device.Device` client and the
-trainer's :class:`~host.backend.DeviceBackend`.
+"""Host side of the ec-hw link: transports and the :class:`~host.device.Device` client.
+
+The trainer adapts a :class:`~host.device.Device` in :mod:`ec_hw.train.device_backend`; this
+package does not import the trainer (imports flow train -> host).
 
 The wire protocol itself is defined once, in :mod:`ec_hw.protocol`, and shared with the
 gateware.

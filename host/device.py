@@ -27,7 +27,6 @@ from ec_hw.config import CoreConfig, NetConfig
 from ec_hw.protocol import (
     ERROR_STRUCT,
     FEATURE_SAMPLER,
-    LOAD_RHO_HEADER,
     REPLY_BIT,
     SAMPLE_STRUCT,
     STATUS_STRUCT,
@@ -37,6 +36,7 @@ from ec_hw.protocol import (
     Op,
     ProtocolFormatError,
     WireFormat,
+    chunks,
     encode_frame,
 )
 
@@ -259,34 +259,26 @@ class Device:
         """Write consecutive connection words starting at ``addr`` (split into frames)."""
         _, wire = self._need_info()
         words = list(words)
-        step = wire.max_load_words
-        for i in range(0, len(words), step):
-            chunk = words[i:i + step]
-            reply = self.transact(Op.LOAD, wire.encode_load(matrix, addr + i, chunk))
-            if reply:
-                raise ProtocolError(f"LOAD reply has {len(reply)} payload bytes, expected 0")
+        for start, count in chunks(len(words), wire.max_load_words):
+            self._load(wire.encode_load(matrix, addr + start, words[start:start + count]))
+
+    def _load(self, payload: bytes) -> None:
+        reply = self.transact(Op.LOAD, payload)
+        if reply:
+            raise ProtocolError(f"LOAD reply has {len(reply)} payload bytes, expected 0")
 
     def load_genome(self, slot: int, genome: np.ndarray, net: NetConfig) -> None:
         """Load one packed genome (uint64, :mod:`ec_hw.model.packing`) into ``slot``."""
         from ec_hw import coremap
 
-        info, _ = self._need_info()
+        info, wire = self._need_info()
         if not 0 <= slot < info.slots:
             raise ValueError(f"slot must lie in 0..{info.slots - 1}, not {slot!r}")
         core = info.core_config()
         words = coremap.slot_words(
             coremap.genome_to_words(np.asarray(genome, np.uint64), net, core), slot, net, core)
-        values = coremap.word_ints(words.data)
-        for mtx in (coremap.MATRIX_IN, coremap.MATRIX_REC, coremap.MATRIX_OUT):
-            sel = np.nonzero(words.matrix == mtx)[0]
-            if not len(sel):
-                continue
-            sel = sel[np.argsort(words.addr[sel], kind="stable")]
-            a = words.addr[sel]
-            # One LOAD run per stretch of consecutive addresses (one per matrix in practice).
-            breaks = [0] + list(np.nonzero(np.diff(a) != 1)[0] + 1) + [len(a)]
-            for lo, hi in zip(breaks[:-1], breaks[1:], strict=True):
-                self.load_words(mtx, int(a[lo]), [values[i] for i in sel[lo:hi]])
+        for payload in wire.load_payloads(words):
+            self._load(payload)
 
     @property
     def has_sampler(self) -> bool:
@@ -307,18 +299,15 @@ class Device:
         idempotent (it writes fixed values at fixed indices), so retries are safe.
         """
         info = self._need_sampler("load_rho")
+        _, wire = self._need_info()
         n_conn = info.n_neurons * (2 * info.obs_dim + info.n_neurons + info.act_dim)
         rho_q = np.asarray(rho_q)
         if rho_q.shape != (n_conn,):
             raise ValueError(f"rho_q must have shape ({n_conn},), not {rho_q.shape}")
         if rho_q.dtype.kind not in "iu" or rho_q.min() < 0 or rho_q.max() > 0xFFFF:
             raise ValueError("rho_q must be uint16 integers (ec_hw.model.sampler.quantize_rho)")
-        data = rho_q.astype("<u2")
-        per = (info.max_payload - LOAD_RHO_HEADER.size) // 2
-        for i in range(0, n_conn, per):
-            chunk = data[i:i + per]
-            reply = self.transact(Op.LOAD_RHO, LOAD_RHO_HEADER.pack(i, len(chunk))
-                                  + chunk.tobytes())
+        for payload in wire.load_rho_payloads(rho_q):
+            reply = self.transact(Op.LOAD_RHO, payload)
             if reply:
                 raise ProtocolError(f"LOAD_RHO reply has {len(reply)} payload bytes, "
                                     "expected 0")

@@ -28,14 +28,8 @@ CONFIGS = [
 def _load_blobs(wire, net, core, genomes):
     blobs = []
     for s, g in enumerate(genomes):
-        words = coremap.slot_words(coremap.genome_to_words(g, net, core), s, net, core)
-        vals = coremap.word_ints(words.data)
-        for mtx in range(3):
-            sel = np.nonzero(words.matrix == mtx)[0]
-            for i in range(0, len(sel), wire.max_load_words):
-                chunk = sel[i:i + wire.max_load_words]
-                blobs.append(wire.encode_load(mtx, int(words.addr[chunk[0]]),
-                                              [vals[k] for k in chunk]))
+        blobs += wire.load_payloads(
+            coremap.slot_words(coremap.genome_to_words(g, net, core), s, net, core))
     return blobs
 
 

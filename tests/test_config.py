@@ -77,3 +77,41 @@ def test_round_trip_and_unknown_keys():
     assert config_from_dict(NetConfig, config_to_dict(cfg)) == cfg
     with pytest.raises(ValueError, match="unknown NetConfig field\\(s\\): bogus"):
         config_from_dict(NetConfig, {"bogus": 1})
+
+
+@pytest.mark.parametrize("value", ["ray", "auto", "ray://head:10001", "head:6379", "4", "x",
+                                   "head:", ":x", "ray:/x"])
+def test_one_cluster_address_rule_for_config_and_cli(value):
+    """``TrainConfig.cluster`` accepts exactly what ``--workers`` reads as a Ray cluster."""
+    import argparse
+
+    from ec_hw.cli import _workers_arg
+    from ec_hw.config import is_cluster_address
+
+    try:
+        TrainConfig(cluster=value)
+        config_ok = True
+    except ValueError:
+        config_ok = False
+    try:
+        cli_ok = _workers_arg(value) == value
+    except argparse.ArgumentTypeError:
+        cli_ok = False
+    assert config_ok == is_cluster_address(value) == (cli_ok and not value.isdigit())
+
+
+def test_one_target_list():
+    from ec_hw.cli import _build_parser
+    from ec_hw.config import TARGETS
+    from ec_hw.train.backends import TARGETS as backend_targets
+
+    assert backend_targets is TARGETS
+    parser = _build_parser()
+    for t in TARGETS:
+        TrainConfig(target=t)
+        assert parser.parse_args(["train", "--target", t]).target == t
+        assert parser.parse_args(["eval", "run", "--target", t]).target == t
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--target", "gpu"])
+    with pytest.raises(ValueError, match="target must be one of model, float, sim, fpga"):
+        TrainConfig(target="gpu")

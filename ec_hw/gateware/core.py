@@ -40,8 +40,8 @@ from ..config import CoreConfig, NetConfig
 from ..coremap import CoreOp, DebugSel, Matrix, words_per_row
 from ..coremap import addr_bits as _addr_bits
 from ..fixedpoint import FixedPoint, derive
+from .arith import divmod_const
 from .lif import LIFUnit
-from .memory import divmod_const
 from .popcount import PopcountTree, delay
 from .projection import InputProjection
 from .readout import Readout

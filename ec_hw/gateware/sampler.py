@@ -23,18 +23,20 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
 from ..config import CoreConfig, NetConfig
-from ..coremap import addr_bits
+from ..coremap import addr_bits, words_per_row
+from ..genome import (
+    RHO_BITS,
+    RHO_PER_BLOCK,
+    THREEFRY_PARITY,
+    THREEFRY_ROTATIONS,
+    THREEFRY_ROUNDS,
+)
 
 __all__ = ["Threefry2x32", "SampleUnit", "ROUNDS", "LANES", "rho_word_count", "load_layout",
            "sample_cycles", "threefry_latency"]
 
-ROUNDS = 20
-"""Threefry-2x32 rounds (the model's ``threefry2x32`` is Threefry-2x32-20)."""
-LANES = 4
-"""16-bit values (connections) per 64-bit Threefry block."""
-_ROT = (13, 15, 26, 6, 17, 29, 16, 24)
-_PARITY = 0x1BD11BDA
-_RHO_BITS = 16
+ROUNDS = THREEFRY_ROUNDS
+LANES = RHO_PER_BLOCK
 
 
 def _check_rounds_per_stage(rounds_per_stage) -> None:
@@ -108,10 +110,10 @@ class Threefry2x32(wiring.Component):
         for s in range(self.latency):
             for _ in range(self.rounds_per_stage):
                 x0 = (x0 + x1)[:32]
-                x1 = x1.rotate_left(_ROT[rnd % 8]) ^ x0
+                x1 = x1.rotate_left(THREEFRY_ROTATIONS[rnd % 8]) ^ x0
                 if rnd % 4 == 3:  # key injection after every 4 rounds
                     inj = rnd // 4 + 1
-                    ks = (k0, k1, k0 ^ k1 ^ _PARITY)
+                    ks = (k0, k1, k0 ^ k1 ^ THREEFRY_PARITY)
                     x0 = (x0 + ks[inj % 3])[:32]
                     x1 = (x1 + ks[(inj + 1) % 3] + inj)[:32]
                 # Name every round's state: keeps the expression a chain, not a tree that
@@ -142,8 +144,7 @@ class Threefry2x32(wiring.Component):
 # --- The word map (docs/core-interface.md) -------------------------------------------------
 def _matrices(net: NetConfig, core: CoreConfig):
     """``[(rows, cols, words_per_row)]`` of W_in, W_rec, W_out, in flat genome order."""
-    w = core.word_bits
-    wpr_in, wpr = -(-net.n_inputs // w), -(-net.n_neurons // w)
+    wpr_in, wpr = words_per_row(net, core)
     return [(net.n_neurons, net.n_inputs, wpr_in), (net.n_neurons, net.n_neurons, wpr),
             (net.act_dim, net.n_neurons, wpr)]
 
@@ -264,7 +265,7 @@ class SampleUnit(wiring.Component):
                  "member": unsigned(32)}))),
             "rho_load": In(stream.Signature(data.StructLayout(
                 {"addr": unsigned(max(2, ceil_log2(net.n_conn))),
-                 "data": unsigned(_RHO_BITS)}))),
+                 "data": unsigned(RHO_BITS)}))),
             "load": Out(stream.Signature(load_layout(net, core))),
             "busy": Out(1),
         })
@@ -277,8 +278,8 @@ class SampleUnit(wiring.Component):
         nb = self.n_blocks
 
         m.submodules.threefry = tf = Threefry2x32(self.rounds_per_stage)
-        m.submodules.rho = rho = Memory(shape=LANES * _RHO_BITS, depth=nb, init=[])
-        wr = rho.write_port(granularity=_RHO_BITS)  # one lane (rho value) per write
+        m.submodules.rho = rho = Memory(shape=LANES * RHO_BITS, depth=nb, init=[])
+        wr = rho.write_port(granularity=RHO_BITS)  # one lane (rho value) per write
         rd = rho.read_port()
 
         running = Signal()  # from cmd until the last block is consumed
@@ -338,8 +339,8 @@ class SampleUnit(wiring.Component):
         ingrp = Signal(LANES)     # lane consumed this cycle
         row_end_l = Signal(LANES)
         for lane in range(LANES):
-            u = c_y[16 * lane:16 * lane + 16]
-            rho_l = rd.data[16 * lane:16 * lane + 16]
+            u = c_y.word_select(lane, RHO_BITS)
+            rho_l = rd.data.word_select(lane, RHO_BITS)
             col_l = Signal(cw, name=f"col_l{lane}")  # wraps for lanes < start: not `live`
             live = lane >= start
             m.d.comb += [

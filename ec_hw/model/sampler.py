@@ -24,15 +24,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..genome import RHO_BITS, THREEFRY_PARITY, THREEFRY_ROTATIONS, THREEFRY_ROUNDS
 from .packing import GenomeLayout
 
 __all__ = ["threefry2x32", "generation_seed", "quantize_rho", "sample_members",
            "sample_member_bits", "RHO_BITS"]
 
-RHO_BITS = 16
 _MASK32 = 0xFFFFFFFF
 _GEN_TAG = 0x45430000
-_ROT = (13, 15, 26, 6, 17, 29, 16, 24)
 
 
 @numba.njit(inline="always", cache=True)
@@ -48,13 +47,13 @@ def threefry2x32(k0, k1, c0, c1):
     """
     k0 &= 0xFFFFFFFF
     k1 &= 0xFFFFFFFF
-    k2 = 0x1BD11BDA ^ k0 ^ k1
+    k2 = THREEFRY_PARITY ^ k0 ^ k1
     ks0, ks1, ks2 = k0, k1, k2
     x0 = (c0 + ks0) & 0xFFFFFFFF
     x1 = (c1 + ks1) & 0xFFFFFFFF
-    for i in range(5):  # 5 x 4 = 20 rounds, key injection after every 4
+    for i in range(THREEFRY_ROUNDS // 4):  # key injection after every 4 rounds
         for r in range(4):
-            rot = (13, 15, 26, 6, 17, 29, 16, 24)[(i & 1) * 4 + r]
+            rot = THREEFRY_ROTATIONS[(i & 1) * 4 + r]
             x0 = (x0 + x1) & 0xFFFFFFFF
             x1 = _rotl32(x1, rot) ^ x0
         s = i + 1

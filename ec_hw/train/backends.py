@@ -1,7 +1,8 @@
 """In-process inference backends: the bit-exact golden model and the float references.
 
-Hardware backends (Verilator virtual board, FPGA) live in :mod:`host.backend` and implement the
-same :class:`~ec_hw.train.evaluator.Backend` interface.
+Hardware backends (Verilator virtual board, FPGA) live in :mod:`ec_hw.train.device_backend`
+(over the host link, :mod:`host`) and implement the same
+:class:`~ec_hw.train.evaluator.Backend` interface.
 """
 
 from __future__ import annotations
@@ -10,13 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import CoreConfig, NetConfig
+from ..config import TARGETS, CoreConfig, NetConfig
 from .evaluator import Backend
 
 __all__ = ["ModelBackend", "FloatBackend", "DenseBackend", "BackendSpec", "make_backend",
            "TARGETS"]
 
-TARGETS = ("model", "float", "sim", "fpga")
 
 
 class ModelBackend(Backend):
@@ -179,10 +179,10 @@ def _open_device_backend(spec: BackendSpec) -> Backend:
     import contextlib
     from dataclasses import replace
 
-    from host.backend import DeviceBackend, virtual_board_backend
     from host.device import Device
 
     from ..build import load_board
+    from .device_backend import DeviceBackend, virtual_board_backend
 
     board = load_board(spec.board)
     core = replace(spec.core, slots=board.slots, lanes=board.lanes, word_bits=board.word_bits)

@@ -18,7 +18,7 @@ from .backends import BackendSpec
 from .evaluator import EvalJob, EvalResult, Evaluator
 
 __all__ = ["InProcessEvaluator", "ProcessEvaluator", "WorkerError", "split_even",
-           "make_evaluator"]
+           "default_workers"]
 
 
 class WorkerError(EcHwError):
@@ -137,31 +137,6 @@ class ProcessEvaluator(Evaluator):
                 p.kill()
         self._procs.clear()
         self._conns.clear()
-
-
-def make_evaluator(spec: BackendSpec, workers: int, cluster: str | None = None) -> Evaluator:
-    """Workers > 1 use processes (each ``sim`` worker runs its own virtual board); a real
-    board (``fpga``) is driven from this process.
-
-    With a Ray ``cluster`` address (see :attr:`ec_hw.config.TrainConfig.cluster`), ``workers``
-    Ray actors each run a backend sized for a quarter of their share of ``spec.slots``.
-    """
-    if cluster is not None:
-        from dataclasses import replace
-
-        from .ray_eval import RayEvaluator
-
-        if spec.target == "fpga" and workers > 1:
-            raise ValueError(f"{workers} Ray workers cannot share the board on {spec.port}; "
-                             f"use one worker, or one RayWorker per board (docs/ray.md)")
-        per = max(1, -(-spec.slots // (4 * workers)))
-        return RayEvaluator(replace(spec, slots=per), cluster, workers)
-    if workers > 1 and spec.target in ("model", "float", "sim"):
-        per = max(1, -(-spec.slots // workers))
-        from dataclasses import replace
-
-        return ProcessEvaluator(replace(spec, slots=per), workers)
-    return InProcessEvaluator(spec)
 
 
 def default_workers() -> int:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import is_cluster_address
 from .backends import BackendSpec
 from .evaluator import EvalJob, EvalResult, Evaluator
 from .local import WorkerError
@@ -36,13 +37,6 @@ __all__ = ["RayEvaluator", "RayWorker", "ClusterError", "fingerprint", "is_clust
 
 class ClusterError(WorkerError):
     """Ray is missing, the cluster cannot be reached, or its workers cannot serve the job."""
-
-
-def is_cluster_address(value: str) -> bool:
-    """True for the ``--workers`` values that mean a Ray cluster (``ray``, ``auto``, ``ray://``,
-    ``HOST:PORT``)."""
-    return value in ("ray", "auto") or value.startswith("ray://") or (
-        ":" in value and value.rsplit(":", 1)[1].isdigit())
 
 
 def shared_part(job: EvalJob) -> EvalJob:

@@ -8,33 +8,15 @@ debug port, every neuron's v / i_syn / rate / i_in and the spike vector bit for 
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
+from streams import stream_get, stream_put
 
 from ec_hw.config import CoreConfig, NetConfig
 from ec_hw.coremap import CoreOp, DebugSel, genome_to_words, matrix_depth, slot_words, word_ints
+from ec_hw.gateware.arith import reciprocal
 from ec_hw.gateware.core import Core, CoreGeometry, cycles_per_env_step
-from ec_hw.gateware.memory import reciprocal
 from ec_hw.model.core import FixedNet, NetState
 from ec_hw.model.packing import GenomeLayout, pack_genome
 from ec_hw.model.projection import input_projection
-
-
-async def stream_put(ctx, port, payload: dict):
-    """One transfer into an In stream (waits for ready)."""
-    for k, v in payload.items():
-        ctx.set(getattr(port.payload, k), v)
-    ctx.set(port.valid, 1)
-    await ctx.tick().until(port.ready)
-    ctx.set(port.valid, 0)
-
-
-async def stream_get(ctx, port, *, stall=0):
-    """One transfer out of an Out stream, after ``stall`` cycles of backpressure."""
-    for _ in range(stall):
-        await ctx.tick()
-    ctx.set(port.ready, 1)
-    (payload,) = await ctx.tick().sample(port.payload).until(port.valid)
-    ctx.set(port.ready, 0)
-    return payload
 
 
 class Harness:

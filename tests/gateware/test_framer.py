@@ -6,16 +6,10 @@ import pytest
 from amaranth import Module
 from amaranth.lib.memory import Memory
 from amaranth.sim import Simulator
+from streams import stream_get
 
 from ec_hw.gateware.framer import FrameKind, FrameParser, FrameSerializer, crc16_processor
 from ec_hw.protocol import CRC_CHECK, FrameDecoder, Op, crc16, encode_frame
-
-
-async def stream_get(ctx, s):
-    ctx.set(s.ready, 1)
-    (payload,) = await ctx.tick().sample(s.payload).until(s.valid)
-    ctx.set(s.ready, 0)
-    return payload
 
 
 def test_crc16_gateware_check_value():

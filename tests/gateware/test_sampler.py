@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from amaranth.hdl import ClockDomain, Fragment, Module, Shape, UnusedElaboratable
 from amaranth.sim import Simulator
+from streams import stream_get_many, stream_put, stream_put_many
 
 from ec_hw.config import CoreConfig, NetConfig
 from ec_hw.coremap import genome_to_words, slot_words, word_ints
@@ -28,30 +29,6 @@ KAT = [
     ((0xFFFFFFFF, 0xFFFFFFFF), (0xFFFFFFFF, 0xFFFFFFFF), (0x1CB996FC, 0xBB002BE7)),
     ((0x243F6A88, 0x85A308D3), (0x13198A2E, 0x03707344), (0xC4923A9C, 0x483DF7A0)),
 ]
-
-
-# --- stream helpers (valid/ready with optional random stalls) --------------------------------
-async def stream_put(ctx, port, payloads, rng=None, p_idle=0.0):
-    for payload in payloads:
-        while rng is not None and rng.random() < p_idle:
-            ctx.set(port.valid, 0)
-            await ctx.tick()
-        ctx.set(port.valid, 1)
-        ctx.set(port.payload, payload)
-        await ctx.tick().until(port.ready)
-    ctx.set(port.valid, 0)
-
-
-async def stream_get(ctx, port, n, rng=None, p_stall=0.0):
-    out = []
-    while len(out) < n:
-        stall = rng is not None and rng.random() < p_stall
-        ctx.set(port.ready, 0 if stall else 1)
-        _, _, valid, payload = await ctx.tick().sample(port.valid, port.payload)
-        if valid and not stall:
-            out.append(payload)
-    ctx.set(port.ready, 0)
-    return out
 
 
 def _raises(exc, match, fn, *args, **kwargs):
@@ -89,11 +66,11 @@ def test_threefry_matches_model_kat_and_random(rps):
     got = []
 
     async def producer(ctx):
-        await stream_put(ctx, dut.i, [{"k0": a, "k1": b, "c0": c, "c1": d}
-                                      for a, b, c, d in cases], rng, 0.3)
+        await stream_put_many(ctx, dut.i, [{"k0": a, "k1": b, "c0": c, "c1": d}
+                                           for a, b, c, d in cases], rng=rng, p_idle=0.3)
 
     async def consumer(ctx):
-        for p in await stream_get(ctx, dut.o, len(cases), rng, 0.3):
+        for p in await stream_get_many(ctx, dut.o, len(cases), rng=rng, p_stall=0.3):
             got.append((p.y0, p.y1))
 
     _run(dut, [producer, consumer])
@@ -158,11 +135,11 @@ def _sample_on_sim(net, core, rho_q, cmds, *, rng=None, p_stall=0.0, p_idle=0.0,
     cycles = []
 
     async def producer(ctx):
-        await stream_put(ctx, dut.rho_load, writes, rng, p_idle)
+        await stream_put_many(ctx, dut.rho_load, writes, rng=rng, p_idle=p_idle)
         for slot, gen_seed, member in cmds:
             await ctx.tick().until(~dut.busy)
-            await stream_put(ctx, dut.cmd, [{"slot": slot, "gen_seed": gen_seed,
-                                             "member": member}])
+            await stream_put(ctx, dut.cmd, {"slot": slot, "gen_seed": gen_seed,
+                                             "member": member})
 
     async def consumer(ctx):
         n_words = len(expected_words(np.zeros(GenomeLayout.of(net).n_words, np.uint64),
@@ -182,7 +159,7 @@ def _sample_on_sim(net, core, rho_q, cmds, *, rng=None, p_stall=0.0, p_idle=0.0,
                 cycles.append(t)
                 assert ctx.get(dut.busy) == 0  # idle right after the last transfer
             else:
-                got = await stream_get(ctx, dut.load, n_words, rng, p_stall)
+                got = await stream_get_many(ctx, dut.load, n_words, rng=rng, p_stall=p_stall)
             results.append([(int(p.matrix), int(p.addr), int(p.data)) for p in got])
 
     _run(dut, [producer, consumer])
@@ -310,10 +287,10 @@ def test_sample_unit_refuses_cmd_and_rho_while_busy_and_keeps_rho_over_reset():
 
     async def tb(ctx):
         # Out-of-range addresses (>= n_conn) must not land anywhere.
-        await stream_put(ctx, dut.rho_load, [{"addr": c, "data": 0xFFFF} for c in
-                                             range(net.n_conn, 1 << 9)])
-        await stream_put(ctx, dut.rho_load, [{"addr": c, "data": int(v)}
-                                             for c, v in enumerate(rho)])
+        await stream_put_many(ctx, dut.rho_load, [{"addr": c, "data": 0xFFFF} for c in
+                                                  range(net.n_conn, 1 << 9)])
+        await stream_put_many(ctx, dut.rho_load, [{"addr": c, "data": int(v)}
+                                                  for c, v in enumerate(rho)])
         for k in range(2):
             ctx.set(dut.cmd.valid, 1)
             ctx.set(dut.cmd.payload, {"gen_seed": 5, "member": k})

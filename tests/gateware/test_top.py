@@ -84,16 +84,8 @@ def run_top(top, body):
 
 
 def load_payloads(wire, net, core, slot, genome):
-    words = coremap.slot_words(coremap.genome_to_words(genome, net, core), slot, net, core)
-    vals = coremap.word_ints(words.data)
-    out = []
-    for mtx in range(3):
-        sel = np.nonzero(words.matrix == mtx)[0]
-        addrs = words.addr[sel]
-        for i in range(0, len(sel), wire.max_load_words):
-            chunk = sel[i:i + wire.max_load_words]
-            out.append(wire.encode_load(mtx, int(addrs[i]), [vals[k] for k in chunk]))
-    return out
+    return wire.load_payloads(
+        coremap.slot_words(coremap.genome_to_words(genome, net, core), slot, net, core))
 
 
 @pytest.mark.slow  # ~2 min of Python simulation; sim/test_top.py runs the same on Verilator

@@ -29,13 +29,6 @@ from ec_hw.protocol import (  # noqa: E402
 DIV = 4
 
 
-def rho_payloads(rho_q, max_payload):
-    per = (max_payload - LOAD_RHO_HEADER.size) // 2
-    return [LOAD_RHO_HEADER.pack(i, len(rho_q[i:i + per]))
-            + np.asarray(rho_q[i:i + per], "<u2").tobytes()
-            for i in range(0, len(rho_q), per)]
-
-
 @pytest.mark.slow  # ~1 min of Python simulation; tests/host/test_sampling.py runs it on Verilator
 def test_sampled_slot_acts_like_the_golden_member():
     net = NetConfig(n_neurons=16, obs_dim=2, act_dim=2, substeps=4)
@@ -59,7 +52,7 @@ def test_sampled_slot_acts_like_the_golden_member():
         fr = await host.transact(ctx, Op.INFO, seq)
         assert Info.unpack(fr.payload).features & FEATURE_SAMPLER
         seq += 1
-        for p in rho_payloads(rho_q, top.max_payload):
+        for p in top.wire.load_rho_payloads(rho_q):
             fr = await host.transact(ctx, Op.LOAD_RHO, seq, p)
             assert (fr.op, fr.seq, fr.payload) == (Op.LOAD_RHO | 0x80, seq, b""), fr
             seq += 1

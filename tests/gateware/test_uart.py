@@ -5,22 +5,9 @@ import random
 import pytest
 from amaranth import Module
 from amaranth.sim import Simulator
+from streams import stream_get, stream_put
 
 from ec_hw.gateware.uart import UARTRx, UARTTx
-
-
-async def stream_put(ctx, s, payload):
-    ctx.set(s.valid, 1)
-    ctx.set(s.payload, payload)
-    await ctx.tick().until(s.ready)
-    ctx.set(s.valid, 0)
-
-
-async def stream_get(ctx, s):
-    ctx.set(s.ready, 1)
-    (payload,) = await ctx.tick().sample(s.payload).until(s.valid)
-    ctx.set(s.ready, 0)
-    return payload
 
 
 async def drive_byte(ctx, pin, value, divisor, *, stop=1):

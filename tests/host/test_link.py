@@ -22,7 +22,7 @@ from ec_hw.config import CoreConfig, NetConfig  # noqa: E402
 from ec_hw.model.core import FixedNet, NetState, net_step  # noqa: E402
 from ec_hw.model.packing import GenomeLayout, pack_genome  # noqa: E402
 from ec_hw.protocol import Op, encode_frame  # noqa: E402
-from host.backend import DeviceBackend  # noqa: E402
+from ec_hw.train.device_backend import DeviceBackend  # noqa: E402
 from host.device import ConfigMismatch, Device, LinkTimeout  # noqa: E402
 from host.transport import SerialTransport  # noqa: E402
 

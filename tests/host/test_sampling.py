@@ -25,7 +25,7 @@ from ec_hw.protocol import (  # noqa: E402
     member_load_wire_bytes,
     member_sample_wire_bytes,
 )
-from host.backend import DeviceBackend  # noqa: E402
+from ec_hw.train.device_backend import DeviceBackend  # noqa: E402
 from host.device import Device  # noqa: E402
 from host.transport import SerialTransport  # noqa: E402
 

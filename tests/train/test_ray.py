@@ -262,7 +262,7 @@ def test_arguments_are_checked_before_connecting():
 def test_one_board_is_not_shared_by_ray_workers():
     from dataclasses import replace
 
-    from ec_hw.train.local import make_evaluator
+    from ec_hw.train.dispatch import make_evaluator
 
     with pytest.raises(ValueError, match="2 Ray workers cannot share the board on /dev/ttyUSB0"):
         make_evaluator(replace(SPEC, target="fpga", port="/dev/ttyUSB0"), 2, "ray")

@@ -1,11 +1,9 @@
-"""Address arithmetic of the core's banked connection memories.
+"""Integer arithmetic by constants, without dividers.
 
-The host addresses every matrix row-major (``docs/core-interface.md``); the core keeps one bank per
-lane (lane ``l`` holds the rows ``j`` with ``j % lanes == l``), so a load address is split into
-``(lane, bank address)``. Rows are not a power of two words long in general (Humanoid's ``W_in``
-row is 11 words of 64 bits), so the split divides by a constant: a multiply by a rounded-up
-reciprocal and a shift, exact for every address of the port's width (Granlund & Montgomery,
-PLDI'94, theorem 4.2).
+:func:`divmod_const` divides an unsigned value by a constant with a multiply by a rounded-up
+reciprocal and a shift, exact for every value of the operand's width (Granlund & Montgomery,
+PLDI'94, theorem 4.2). The core uses it to split a row-major load address into (row, word) when
+a row is not a power of two words long (Humanoid's ``W_in`` row is 11 words of 64 bits).
 """
 
 from __future__ import annotations

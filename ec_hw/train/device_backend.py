@@ -13,11 +13,11 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ec_hw.config import CoreConfig, NetConfig
-from ec_hw.fixedpoint import action_to_unit, derive
-from ec_hw.train.evaluator import Backend
+from host.device import Device
 
-from .device import Device
+from ..config import CoreConfig, NetConfig
+from ..fixedpoint import action_to_unit, derive
+from .evaluator import Backend
 
 __all__ = ["DeviceBackend", "virtual_board", "virtual_board_backend"]
 
