@@ -1,6 +1,6 @@
-"""cocotb bench of the stream adder in ``test_cocotb_util.py`` (exercises the shared TB helpers).
+"""cocotb bench of the stream adder in ``test_sim_infra.py`` (exercises the shared TB helpers).
 
-Parameters (via :func:`cocotb_util.bench_params`): ``seed``, ``idle_prob``, ``stall_prob`` and
+Parameters (via :func:`bench_io.bench_params`): ``seed``, ``idle_prob``, ``stall_prob`` and
 ``offset`` (added to the expected sums: a non-zero offset must make the bench fail). Arrays:
 ``a``, ``b`` (operands).
 """
@@ -8,8 +8,9 @@ Parameters (via :func:`cocotb_util.bench_params`): ``seed``, ``idle_prob``, ``st
 from __future__ import annotations
 
 import cocotb
+from bench_io import bench_params, bench_test
 from cocotb.triggers import RisingEdge
-from cocotb_util import TB, bench_params, bench_test
+from stream_tb import TB
 
 
 @bench_test

@@ -1,6 +1,7 @@
 """pytest setup for the cocotb benches in ``sim/``.
 
-Puts ``sim/`` on ``sys.path`` so runners and benches import :mod:`cocotb_util` and their bench
+Puts ``sim/`` on ``sys.path`` so runners and benches import :mod:`hdl_build`, :mod:`bench_io`,
+:mod:`stream_tb` and their bench
 modules by plain name (the simulator's embedded Python inherits this ``sys.path``).
 """
 

@@ -1,7 +1,7 @@
 """cocotb bench of the LIF core (``ec_hw.gateware.core.Core``), run by ``test_rtl_core.py``.
 
 Parameters and arrays come from :func:`test_rtl_core.make_case` through
-:func:`cocotb_util.bench_params`: the connection words to load, the encoded observations of
+:func:`bench_io.bench_params`: the connection words to load, the encoded observations of
 every env step and slot, the resets to apply, and the golden model's actions, state, input
 currents and last-substep spikes after every env step. The bench drives the core's streams with
 random idle cycles and backpressure and fails with a message naming the env step, slot, neuron
@@ -14,9 +14,10 @@ import random
 
 import cocotb
 import numpy as np
+from bench_io import bench_params, bench_test
 from cocotb.triggers import RisingEdge, with_timeout
 from cocotb.utils import get_sim_time
-from cocotb_util import TB, bench_params, bench_test, request_response
+from stream_tb import TB, request_response
 
 from ec_hw.coremap import CoreOp, DebugSel, word_ints
 

@@ -13,8 +13,9 @@ transfer to its last ``load`` transfer, after which ``busy`` is low.
 from __future__ import annotations
 
 import cocotb
+from bench_io import bench_params, bench_test
 from cocotb.triggers import ReadOnly
-from cocotb_util import TB, bench_params, bench_test
+from stream_tb import TB
 
 from ec_hw.coremap import word_ints
 

@@ -22,7 +22,8 @@ import zlib
 
 import numpy as np
 import pytest
-from cocotb_util import build, run_bench
+from bench_io import run_bench
+from hdl_build import build
 
 from ec_hw.config import CoreConfig, NetConfig
 from ec_hw.coremap import genome_to_words, limbs, slot_words

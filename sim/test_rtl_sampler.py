@@ -21,7 +21,8 @@ import pytest
 from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
-from cocotb_util import build, run_bench
+from bench_io import run_bench
+from hdl_build import build
 
 from ec_hw.config import CoreConfig, NetConfig
 from ec_hw.coremap import genome_to_words, limbs, slot_words

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cocotb_util import build, run_bench
+from bench_io import run_bench
+from hdl_build import build
 
 from ec_hw import coremap
 from ec_hw.config import CoreConfig, NetConfig

@@ -10,8 +10,9 @@ repeated STEP (cached reply, the network not stepped twice) are part of the run.
 from __future__ import annotations
 
 import numpy as np
+from bench_io import bench_params, bench_test
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge, with_timeout
-from cocotb_util import TB, bench_params, bench_test
+from stream_tb import TB
 
 from ec_hw.protocol import REPLY_BIT, ErrorCode, FrameDecoder, Info, Op, WireFormat, encode_frame
 

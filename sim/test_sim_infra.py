@@ -13,7 +13,9 @@ import pytest
 from amaranth.hdl import Module, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
-from cocotb_util import BenchFailure, build, pack_fields, port_map, run_bench, unpack_fields
+from bench_io import BenchFailure, run_bench
+from hdl_build import build, port_map
+from stream_tb import pack_fields, unpack_fields
 
 
 class StreamAdder(wiring.Component):
@@ -88,3 +90,18 @@ def test_bench_failure_reaches_pytest():
         run_bench(hdl, "adder_bench", run_name="adder_must_fail",
                   params={"seed": 0, "idle_prob": 0.0, "stall_prob": 0.0, "offset": 1},
                   arrays={"a": a, "b": b})
+
+
+def test_verilator_build_commands_are_the_ones_hdl_build_makes():
+    """The two edits hdl_build makes to cocotb's Verilator build took effect (the runner's
+    command shape they rely on is checked here, so a cocotb change fails loudly)."""
+    import hdl_build
+
+    hdl = build(StreamAdder(16), name="stream_adder16")
+    if hdl.sim != "verilator":
+        pytest.skip("Verilator-only build options")
+    cmdline = (hdl.build_dir / "Vtop__verFiles.dat").read_text().splitlines()[1]
+    assert str(hdl.build_dir / "public_top.vlt") in cmdline
+    assert "--public-flat-rw" not in cmdline
+    runtime = hdl_build.sim_build_root() / "_verilator_runtime"
+    assert any(runtime.glob("*/verilated.o")), "runtime objects were not cached"
