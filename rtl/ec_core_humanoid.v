@@ -174,139 +174,72 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire \$246 ;
   reg [23:0] \$247 ;
   wire [23:0] \$248 ;
-  wire [5:0] \$249 ;
+  wire [6:0] \$249 ;
   wire [24:0] \$25 ;
-  wire [6:0] \$250 ;
-  wire \$251 ;
-  wire \$252 ;
-  wire [6:0] \$253 ;
-  wire [15:0] \$254 ;
-  wire [16:0] \$255 ;
-  wire [6:0] \$256 ;
-  wire [15:0] \$257 ;
-  wire [16:0] \$258 ;
-  wire [7:0] \$259 ;
+  wire [15:0] \$250 ;
+  wire [16:0] \$251 ;
+  wire [7:0] \$252 ;
+  wire [8:0] \$253 ;
+  wire [7:0] \$254 ;
+  wire [8:0] \$255 ;
+  wire [5:0] \$256 ;
+  wire [6:0] \$257 ;
+  wire \$258 ;
+  wire \$259 ;
   wire [15:0] \$26 ;
-  wire [8:0] \$260 ;
-  wire [7:0] \$261 ;
-  wire [8:0] \$262 ;
-  wire [7:0] \$263 ;
-  wire [8:0] \$264 ;
-  wire \$265 ;
+  wire \$260 ;
+  wire \$261 ;
+  wire [255:0] \$262 ;
+  wire [63:0] \$263 ;
+  wire [255:0] \$264 ;
+  wire [63:0] \$265 ;
   wire \$266 ;
   wire \$267 ;
-  wire \$268 ;
-  wire \$269 ;
+  reg \$268 ;
+  reg \$269 ;
   wire [16:0] \$27 ;
-  wire \$270 ;
-  wire \$271 ;
-  wire \$272 ;
-  wire \$273 ;
-  wire \$274 ;
-  wire \$275 ;
-  wire \$276 ;
-  wire \$277 ;
-  wire \$278 ;
-  wire \$279 ;
+  reg \$270 ;
+  reg [5:0] \$271 ;
+  reg [1:0] \$272 ;
+  reg [5:0] \$273 ;
+  reg [5:0] \$274 ;
+  reg [5:0] \$275 ;
+  reg \$276 ;
+  reg \$277 ;
+  reg \$278 ;
+  reg [63:0] \$279 ;
   wire [16:0] \$28 ;
-  wire \$280 ;
-  wire [255:0] \$281 ;
-  wire [63:0] \$282 ;
-  wire [255:0] \$283 ;
-  wire [63:0] \$284 ;
-  wire \$285 ;
-  wire \$286 ;
-  wire [32:0] \$287 ;
-  wire [6:0] \$288 ;
-  wire \$289 ;
+  reg [63:0] \$280 ;
+  reg [5:0] \$281 ;
+  reg [5:0] \$282 ;
+  reg [5:0] \$283 ;
+  reg [5:0] \$284 ;
+  reg [5:0] \$285 ;
+  reg [5:0] \$286 ;
+  reg [5:0] \$287 ;
+  reg [5:0] \$288 ;
+  reg [63:0] \$289 ;
   wire \$29 ;
-  wire \$290 ;
-  wire \$291 ;
-  wire [1:0] \$292 ;
-  wire \$293 ;
-  wire [6:0] \$294 ;
-  wire \$295 ;
-  wire [6:0] \$296 ;
-  wire \$297 ;
-  wire [4:0] \$298 ;
-  wire \$299 ;
+  reg [63:0] \$290 ;
+  reg [63:0] \$291 ;
+  reg [63:0] \$292 ;
+  reg [255:0] \$293 ;
+  reg \$294 ;
+  reg \$295 ;
+  reg \$296 ;
+  reg [5:0] \$297 ;
+  reg [5:0] \$298 ;
+  reg [5:0] \$299 ;
   wire [24:0] \$3 ;
   wire \$30 ;
-  wire [6:0] \$300 ;
-  wire \$301 ;
-  wire [6:0] \$302 ;
-  wire \$303 ;
-  wire [4:0] \$304 ;
-  wire \$305 ;
-  wire [6:0] \$306 ;
-  wire \$307 ;
-  wire [6:0] \$308 ;
-  wire \$309 ;
+  reg [5:0] \$300 ;
+  reg [5:0] \$301 ;
   wire \$31 ;
-  wire [6:0] \$310 ;
-  wire \$311 ;
-  wire [4:0] \$312 ;
-  wire \$313 ;
-  wire \$314 ;
-  wire [1:0] \$315 ;
-  wire [5:0] \$316 ;
-  wire \$317 ;
-  wire [1:0] \$318 ;
-  wire \$319 ;
   wire \$32 ;
-  reg \$320 ;
-  reg \$321 ;
-  reg \$322 ;
-  reg [5:0] \$323 ;
-  reg [1:0] \$324 ;
-  reg [5:0] \$325 ;
-  reg [5:0] \$326 ;
-  reg [5:0] \$327 ;
-  reg \$328 ;
-  reg \$329 ;
   wire \$33 ;
-  reg \$330 ;
-  reg [63:0] \$331 ;
-  reg [63:0] \$332 ;
-  reg [5:0] \$333 ;
-  reg [5:0] \$334 ;
-  reg [5:0] \$335 ;
-  reg [5:0] \$336 ;
-  reg [5:0] \$337 ;
-  reg [5:0] \$338 ;
-  reg [5:0] \$339 ;
   wire [24:0] \$34 ;
-  reg [5:0] \$340 ;
-  reg [63:0] \$341 ;
-  reg [63:0] \$342 ;
-  reg [63:0] \$343 ;
-  reg [63:0] \$344 ;
-  reg \$345 ;
-  reg \$346 ;
-  reg \$347 ;
-  reg [5:0] \$348 ;
-  reg [5:0] \$349 ;
   wire [24:0] \$35 ;
-  reg [5:0] \$350 ;
-  reg [5:0] \$351 ;
-  reg [5:0] \$352 ;
-  reg [31:0] \$353 ;
-  reg [5:0] \$354 ;
-  reg \$355 ;
-  reg \$356 ;
-  reg [3:0] \$357 ;
-  reg [5:0] \$358 ;
-  reg \$359 ;
   wire \$36 ;
-  reg \$360 ;
-  reg \$361 ;
-  reg [4:0] \$362 ;
-  reg [2:0] \$363 ;
-  reg [15:0] \$364 ;
-  reg [3:0] \$365 ;
-  reg [255:0] \$366 ;
-  reg [5:0] \$367 ;
-  reg [31:0] \$368 ;
   wire [24:0] \$37 ;
   wire [24:0] \$38 ;
   wire [11:0] \$39 ;
@@ -319,37 +252,37 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire [16:0] \$45 ;
   wire \$46 ;
   wire \$47 ;
+  wire [6:0] \$476 ;
   wire \$48 ;
+  wire [6:0] \$481 ;
+  wire [6:0] \$486 ;
   wire \$49 ;
+  wire [6:0] \$491 ;
   wire [11:0] \$5 ;
   wire \$50 ;
   wire [24:0] \$51 ;
   wire [24:0] \$52 ;
   wire \$53 ;
+  wire [6:0] \$533 ;
   wire [24:0] \$54 ;
-  wire [6:0] \$543 ;
-  wire [6:0] \$548 ;
   wire [24:0] \$55 ;
-  wire [6:0] \$553 ;
-  wire [6:0] \$558 ;
   wire [11:0] \$56 ;
+  wire [8:0] \$568 ;
   wire [15:0] \$57 ;
   wire [24:0] \$58 ;
   wire [24:0] \$59 ;
+  wire [12:0] \$592 ;
+  wire [12:0] \$596 ;
   wire [15:0] \$6 ;
   wire [15:0] \$60 ;
-  wire [6:0] \$600 ;
   wire [16:0] \$61 ;
   wire [16:0] \$62 ;
   wire \$63 ;
-  wire [8:0] \$635 ;
   wire \$64 ;
   wire \$65 ;
   wire \$66 ;
   wire \$67 ;
-  wire [12:0] \$678 ;
   wire [24:0] \$68 ;
-  wire [12:0] \$682 ;
   wire [24:0] \$69 ;
   wire [24:0] \$7 ;
   wire \$70 ;
@@ -387,96 +320,93 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   (* init = 1'h0 *)
   wire \$signal ;
   (* init = 1'h0 *)
-  wire \$signal$126 ;
+  wire \$signal$133 ;
   (* init = 1'h0 *)
-  wire \$signal$128 ;
+  wire \$signal$135 ;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \$signal$134 ;
+  wire [63:0] \$signal$141 ;
   (* init = 1'h0 *)
-  wire \$signal$248 ;
+  wire \$signal$255 ;
   (* init = 1'h0 *)
-  wire \$signal$250 ;
+  wire \$signal$257 ;
   (* init = 1'h0 *)
-  wire \$signal$69 ;
+  wire \$signal$76 ;
   wire [9:0] \$signature__addr ;
-  wire [5:0] \$signature__addr$104 ;
-  wire [5:0] \$signature__addr$116 ;
-  wire [7:0] \$signature__addr$121 ;
-  wire [7:0] \$signature__addr$122 ;
-  wire [7:0] \$signature__addr$123 ;
-  wire [7:0] \$signature__addr$124 ;
-  reg [5:0] \$signature__addr$149 ;
-  wire [5:0] \$signature__addr$151 ;
-  wire [5:0] \$signature__addr$171 ;
-  wire [5:0] \$signature__addr$172 ;
-  wire [5:0] \$signature__addr$192 ;
-  wire [5:0] \$signature__addr$193 ;
-  wire [5:0] \$signature__addr$213 ;
-  wire [5:0] \$signature__addr$214 ;
-  reg [5:0] \$signature__addr$216 ;
-  reg [5:0] \$signature__addr$225 ;
+  wire [5:0] \$signature__addr$111 ;
+  wire [5:0] \$signature__addr$123 ;
+  wire [7:0] \$signature__addr$128 ;
+  wire [7:0] \$signature__addr$129 ;
+  wire [7:0] \$signature__addr$130 ;
+  wire [7:0] \$signature__addr$131 ;
+  reg [5:0] \$signature__addr$156 ;
+  wire [5:0] \$signature__addr$158 ;
+  wire [5:0] \$signature__addr$178 ;
+  wire [5:0] \$signature__addr$179 ;
+  wire [5:0] \$signature__addr$199 ;
+  wire [5:0] \$signature__addr$200 ;
+  wire [5:0] \$signature__addr$220 ;
+  wire [5:0] \$signature__addr$221 ;
+  reg [5:0] \$signature__addr$223 ;
   reg [5:0] \$signature__addr$232 ;
   reg [5:0] \$signature__addr$239 ;
-  wire [6:0] \$signature__addr$246 ;
-  wire [4:0] \$signature__addr$258 ;
-  wire \$signature__addr$269 ;
-  wire [9:0] \$signature__addr$27 ;
-  wire [4:0] \$signature__addr$270 ;
-  reg \$signature__addr$274 ;
-  wire [9:0] \$signature__addr$30 ;
-  wire [9:0] \$signature__addr$33 ;
-  wire [7:0] \$signature__addr$36 ;
-  wire [7:0] \$signature__addr$39 ;
-  wire [7:0] \$signature__addr$42 ;
-  wire [7:0] \$signature__addr$45 ;
-  wire [6:0] \$signature__addr$48 ;
-  wire [5:0] \$signature__addr$51 ;
-  wire [5:0] \$signature__addr$54 ;
-  wire [9:0] \$signature__addr$57 ;
-  wire [9:0] \$signature__addr$61 ;
-  wire [9:0] \$signature__addr$62 ;
-  wire [9:0] \$signature__addr$63 ;
-  wire [5:0] \$signature__addr$64 ;
-  wire [5:0] \$signature__addr$65 ;
-  wire [5:0] \$signature__addr$79 ;
-  wire [5:0] \$signature__addr$92 ;
+  reg [5:0] \$signature__addr$246 ;
+  wire [6:0] \$signature__addr$253 ;
+  wire [4:0] \$signature__addr$265 ;
+  wire \$signature__addr$278 ;
+  reg \$signature__addr$280 ;
+  wire [4:0] \$signature__addr$287 ;
+  wire [9:0] \$signature__addr$34 ;
+  wire [9:0] \$signature__addr$37 ;
+  wire [9:0] \$signature__addr$40 ;
+  wire [7:0] \$signature__addr$43 ;
+  wire [7:0] \$signature__addr$46 ;
+  wire [7:0] \$signature__addr$49 ;
+  wire [7:0] \$signature__addr$52 ;
+  wire [6:0] \$signature__addr$55 ;
+  wire [5:0] \$signature__addr$58 ;
+  wire [5:0] \$signature__addr$61 ;
+  wire [9:0] \$signature__addr$64 ;
+  wire [9:0] \$signature__addr$68 ;
+  wire [9:0] \$signature__addr$69 ;
+  wire [9:0] \$signature__addr$70 ;
+  wire [5:0] \$signature__addr$71 ;
+  wire [5:0] \$signature__addr$72 ;
+  wire [5:0] \$signature__addr$86 ;
+  wire [5:0] \$signature__addr$99 ;
   wire [63:0] \$signature__data ;
-  wire [63:0] \$signature__data$101 ;
-  wire [23:0] \$signature__data$105 ;
-  wire [63:0] \$signature__data$113 ;
-  wire [23:0] \$signature__data$117 ;
-  wire [63:0] \$signature__data$132 ;
-  wire [61:0] \$signature__data$144 ;
-  wire [23:0] \$signature__data$144.i_syn ;
-  wire [13:0] \$signature__data$144.rate ;
-  wire [23:0] \$signature__data$144.v ;
-  wire [23:0] \$signature__data$148 ;
-  wire [63:0] \$signature__data$156 ;
-  wire [61:0] \$signature__data$166 ;
-  wire [23:0] \$signature__data$166.i_syn ;
-  wire [13:0] \$signature__data$166.rate ;
-  wire [23:0] \$signature__data$166.v ;
-  wire [23:0] \$signature__data$170 ;
-  wire [63:0] \$signature__data$177 ;
-  wire [61:0] \$signature__data$187 ;
-  wire [23:0] \$signature__data$187.i_syn ;
-  wire [13:0] \$signature__data$187.rate ;
-  wire [23:0] \$signature__data$187.v ;
-  wire [23:0] \$signature__data$191 ;
-  wire [63:0] \$signature__data$198 ;
-  wire [61:0] \$signature__data$208 ;
-  wire [23:0] \$signature__data$208.i_syn ;
-  wire [13:0] \$signature__data$208.rate ;
-  wire [23:0] \$signature__data$208.v ;
-  wire [23:0] \$signature__data$212 ;
-  reg [61:0] \$signature__data$218 ;
-  wire [23:0] \$signature__data$218.i_syn ;
-  wire [13:0] \$signature__data$218.rate ;
-  wire [23:0] \$signature__data$218.v ;
-  reg [61:0] \$signature__data$226 ;
-  wire [23:0] \$signature__data$226.i_syn ;
-  wire [13:0] \$signature__data$226.rate ;
-  wire [23:0] \$signature__data$226.v ;
+  wire [23:0] \$signature__data$100 ;
+  wire [63:0] \$signature__data$108 ;
+  wire [23:0] \$signature__data$112 ;
+  wire [63:0] \$signature__data$120 ;
+  wire [23:0] \$signature__data$124 ;
+  wire [63:0] \$signature__data$139 ;
+  wire [61:0] \$signature__data$151 ;
+  wire [23:0] \$signature__data$151.i_syn ;
+  wire [13:0] \$signature__data$151.rate ;
+  wire [23:0] \$signature__data$151.v ;
+  wire [23:0] \$signature__data$155 ;
+  wire [63:0] \$signature__data$163 ;
+  wire [61:0] \$signature__data$173 ;
+  wire [23:0] \$signature__data$173.i_syn ;
+  wire [13:0] \$signature__data$173.rate ;
+  wire [23:0] \$signature__data$173.v ;
+  wire [23:0] \$signature__data$177 ;
+  wire [63:0] \$signature__data$184 ;
+  wire [61:0] \$signature__data$194 ;
+  wire [23:0] \$signature__data$194.i_syn ;
+  wire [13:0] \$signature__data$194.rate ;
+  wire [23:0] \$signature__data$194.v ;
+  wire [23:0] \$signature__data$198 ;
+  wire [63:0] \$signature__data$205 ;
+  wire [61:0] \$signature__data$215 ;
+  wire [23:0] \$signature__data$215.i_syn ;
+  wire [13:0] \$signature__data$215.rate ;
+  wire [23:0] \$signature__data$215.v ;
+  wire [23:0] \$signature__data$219 ;
+  reg [61:0] \$signature__data$225 ;
+  wire [23:0] \$signature__data$225.i_syn ;
+  wire [13:0] \$signature__data$225.rate ;
+  wire [23:0] \$signature__data$225.v ;
   reg [61:0] \$signature__data$233 ;
   wire [23:0] \$signature__data$233.i_syn ;
   wire [13:0] \$signature__data$233.rate ;
@@ -485,48 +415,51 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire [23:0] \$signature__data$240.i_syn ;
   wire [13:0] \$signature__data$240.rate ;
   wire [23:0] \$signature__data$240.v ;
-  wire [63:0] \$signature__data$254 ;
-  wire [15:0] \$signature__data$260 ;
-  wire [255:0] \$signature__data$268 ;
-  reg [255:0] \$signature__data$275 ;
-  wire [63:0] \$signature__data$28 ;
-  wire [15:0] \$signature__data$282 ;
-  wire [63:0] \$signature__data$31 ;
-  wire [63:0] \$signature__data$34 ;
-  wire [63:0] \$signature__data$37 ;
-  wire [63:0] \$signature__data$40 ;
-  wire [63:0] \$signature__data$43 ;
-  wire [63:0] \$signature__data$46 ;
-  wire [63:0] \$signature__data$49 ;
-  wire [255:0] \$signature__data$52 ;
-  wire [255:0] \$signature__data$55 ;
-  wire [63:0] \$signature__data$73 ;
-  wire [255:0] \$signature__data$76 ;
-  wire [255:0] \$signature__data$78 ;
-  wire [23:0] \$signature__data$81 ;
-  wire [63:0] \$signature__data$89 ;
-  wire [23:0] \$signature__data$93 ;
+  reg [61:0] \$signature__data$247 ;
+  wire [23:0] \$signature__data$247.i_syn ;
+  wire [13:0] \$signature__data$247.rate ;
+  wire [23:0] \$signature__data$247.v ;
+  wire [63:0] \$signature__data$261 ;
+  wire [15:0] \$signature__data$267 ;
+  wire [255:0] \$signature__data$275 ;
+  reg [255:0] \$signature__data$281 ;
+  wire [15:0] \$signature__data$292 ;
+  wire [63:0] \$signature__data$35 ;
+  wire [63:0] \$signature__data$38 ;
+  wire [63:0] \$signature__data$41 ;
+  wire [63:0] \$signature__data$44 ;
+  wire [63:0] \$signature__data$47 ;
+  wire [63:0] \$signature__data$50 ;
+  wire [63:0] \$signature__data$53 ;
+  wire [63:0] \$signature__data$56 ;
+  wire [255:0] \$signature__data$59 ;
+  wire [255:0] \$signature__data$62 ;
+  wire [63:0] \$signature__data$80 ;
+  wire [255:0] \$signature__data$83 ;
+  wire [255:0] \$signature__data$85 ;
+  wire [23:0] \$signature__data$88 ;
+  wire [63:0] \$signature__data$96 ;
   wire \$signature__en ;
-  wire \$signature__en$107 ;
-  wire \$signature__en$119 ;
-  reg \$signature__en$219 ;
-  reg \$signature__en$227 ;
+  wire \$signature__en$102 ;
+  wire \$signature__en$114 ;
+  wire \$signature__en$126 ;
+  reg \$signature__en$226 ;
   reg \$signature__en$234 ;
   reg \$signature__en$241 ;
-  wire \$signature__en$262 ;
-  reg \$signature__en$276 ;
-  wire \$signature__en$29 ;
-  wire \$signature__en$32 ;
-  wire \$signature__en$35 ;
-  wire \$signature__en$38 ;
-  wire \$signature__en$41 ;
-  wire \$signature__en$44 ;
-  wire \$signature__en$47 ;
-  wire \$signature__en$50 ;
-  wire [15:0] \$signature__en$53 ;
-  wire [15:0] \$signature__en$56 ;
-  wire \$signature__en$83 ;
-  wire \$signature__en$95 ;
+  reg \$signature__en$248 ;
+  wire \$signature__en$269 ;
+  reg \$signature__en$282 ;
+  wire \$signature__en$36 ;
+  wire \$signature__en$39 ;
+  wire \$signature__en$42 ;
+  wire \$signature__en$45 ;
+  wire \$signature__en$48 ;
+  wire \$signature__en$51 ;
+  wire \$signature__en$54 ;
+  wire \$signature__en$57 ;
+  wire [15:0] \$signature__en$60 ;
+  wire [15:0] \$signature__en$63 ;
+  wire \$signature__en$90 ;
   output [20:0] act__payload;
   reg [20:0] act__payload;
   wire [4:0] \act__payload.index ;
@@ -535,106 +468,118 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   input act__ready;
   wire act__ready;
   output act__valid;
-  reg act__valid;
+  wire act__valid;
+  wire act_ready;
+  wire act_valid;
   wire [15:0] action;
   wire [15:0] bits;
-  wire [15:0] \bits$100 ;
-  wire [15:0] \bits$112 ;
-  wire [3:0] \bits$253 ;
-  wire [15:0] \bits$88 ;
+  wire [15:0] \bits$107 ;
+  wire [15:0] \bits$119 ;
+  wire [3:0] \bits$260 ;
+  wire [15:0] \bits$95 ;
   output busy;
   wire busy;
   input clk;
   wire clk;
   input [1:0] cmd__payload;
   wire [1:0] cmd__payload;
+  wire [1:0] \cmd__payload$22 ;
+  wire [1:0] \cmd__payload$22.op ;
+  wire [-1:0] \cmd__payload$22.slot ;
   wire [1:0] \cmd__payload.op ;
   wire [-1:0] \cmd__payload.slot ;
   output cmd__ready;
-  reg cmd__ready;
+  wire cmd__ready;
+  wire \cmd__ready$23 ;
   input cmd__valid;
   wire cmd__valid;
-  reg [5:0] cnt_m = 6'h00;
-  reg [5:0] cnt_w = 6'h00;
-  reg counting = 1'h0;
-  reg cur_slot = 1'h0;
-  reg [31:0] cyc = 32'd0;
+  wire \cmd__valid$24 ;
+  wire [5:0] cnt_m;
+  wire [5:0] cnt_w;
+  wire cur_slot;
   output [31:0] cycles;
-  reg [31:0] cycles = 32'd0;
-  reg [15:0] dbg_addr = 16'h0000;
-  reg dbg_phase;
+  wire [31:0] cycles;
+  wire [31:0] \cycles$30 ;
+  wire [15:0] dbg_addr;
+  wire dbg_phase;
   input [18:0] dbg_req__payload;
   wire [18:0] dbg_req__payload;
+  wire [18:0] \dbg_req__payload$25 ;
+  wire [15:0] \dbg_req__payload$25.addr ;
+  wire [2:0] \dbg_req__payload$25.sel ;
+  wire [-1:0] \dbg_req__payload$25.slot ;
   wire [15:0] \dbg_req__payload.addr ;
   wire [2:0] \dbg_req__payload.sel ;
   wire [-1:0] \dbg_req__payload.slot ;
   output dbg_req__ready;
-  reg dbg_req__ready;
+  wire dbg_req__ready;
+  wire \dbg_req__ready$26 ;
   input dbg_req__valid;
   wire dbg_req__valid;
+  wire \dbg_req__valid$27 ;
   output [31:0] dbg_resp__payload;
   reg [31:0] dbg_resp__payload;
   input dbg_resp__ready;
   wire dbg_resp__ready;
   output dbg_resp__valid;
-  reg dbg_resp__valid;
-  reg [2:0] dbg_sel = 3'h0;
+  wire dbg_resp__valid;
+  wire dbg_resp_ready;
+  wire dbg_resp_valid;
+  wire [2:0] dbg_sel;
   wire [-1:0] dbg_slot;
-  reg [3:0] drain = 4'h0;
-  reg [4:0] em_a = 5'h00;
-  reg em_slot = 1'h0;
+  wire [4:0] em_a;
+  wire em_slot;
   wire [3:0] exc;
   reg first = 1'h0;
   (* init = 1'h0 *)
-  wire \first$110 ;
-  reg \first$127  = 1'h0;
+  wire \first$105 ;
   (* init = 1'h0 *)
-  wire \first$153 ;
+  wire \first$117 ;
+  reg \first$134  = 1'h0;
   (* init = 1'h0 *)
-  wire \first$174 ;
+  wire \first$160 ;
   (* init = 1'h0 *)
-  wire \first$195 ;
-  reg \first$249  = 1'h0;
+  wire \first$181 ;
   (* init = 1'h0 *)
-  wire \first$86 ;
+  wire \first$202 ;
+  reg \first$256  = 1'h0;
   (* init = 1'h0 *)
-  wire \first$98 ;
-  reg [3:0] fsm_state = 4'h0;
+  wire \first$93 ;
   wire [23:0] i_in;
-  wire [23:0] \i_in$106 ;
-  wire [23:0] \i_in$118 ;
-  wire [23:0] \i_in$147 ;
-  wire [23:0] \i_in$169 ;
-  wire [23:0] \i_in$190 ;
-  wire [23:0] \i_in$211 ;
-  wire [23:0] \i_in$94 ;
+  wire [23:0] \i_in$101 ;
+  wire [23:0] \i_in$113 ;
+  wire [23:0] \i_in$125 ;
+  wire [23:0] \i_in$154 ;
+  wire [23:0] \i_in$176 ;
+  wire [23:0] \i_in$197 ;
+  wire [23:0] \i_in$218 ;
   wire [23:0] i_syn;
-  wire [23:0] \i_syn$165 ;
-  wire [23:0] \i_syn$186 ;
-  wire [23:0] \i_syn$207 ;
+  wire [23:0] \i_syn$172 ;
+  wire [23:0] \i_syn$193 ;
+  wire [23:0] \i_syn$214 ;
   wire idle;
   reg last = 1'h0;
   (* init = 1'h0 *)
-  wire \last$111 ;
-  reg \last$129  = 1'h0;
+  wire \last$106 ;
   (* init = 1'h0 *)
-  wire \last$154 ;
+  wire \last$118 ;
+  reg \last$136  = 1'h0;
   (* init = 1'h0 *)
-  wire \last$175 ;
+  wire \last$161 ;
   (* init = 1'h0 *)
-  wire \last$196 ;
-  reg \last$251  = 1'h0;
+  wire \last$182 ;
   (* init = 1'h0 *)
-  wire \last$87 ;
+  wire \last$203 ;
+  reg \last$258  = 1'h0;
   (* init = 1'h0 *)
-  wire \last$99 ;
+  wire \last$94 ;
   input [77:0] load__payload;
   wire [77:0] load__payload;
   wire [11:0] \load__payload.addr ;
   wire [63:0] \load__payload.data ;
   wire [1:0] \load__payload.matrix ;
   output load__ready;
-  reg load__ready;
+  wire load__ready;
   input load__valid;
   wire load__valid;
   reg [5:0] m_rd_d0 = 6'h00;
@@ -646,57 +591,57 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   reg [5:0] m_wb_d3 = 6'h00;
   reg [5:0] m_wb_d4 = 6'h00;
   wire [255:0] neg;
-  wire [255:0] \neg$103 ;
-  wire [15:0] \neg$103[0] ;
-  wire [15:0] \neg$103[10] ;
-  wire [15:0] \neg$103[11] ;
-  wire [15:0] \neg$103[12] ;
-  wire [15:0] \neg$103[13] ;
-  wire [15:0] \neg$103[14] ;
-  wire [15:0] \neg$103[15] ;
-  wire [15:0] \neg$103[1] ;
-  wire [15:0] \neg$103[2] ;
-  wire [15:0] \neg$103[3] ;
-  wire [15:0] \neg$103[4] ;
-  wire [15:0] \neg$103[5] ;
-  wire [15:0] \neg$103[6] ;
-  wire [15:0] \neg$103[7] ;
-  wire [15:0] \neg$103[8] ;
-  wire [15:0] \neg$103[9] ;
-  wire [255:0] \neg$115 ;
-  wire [15:0] \neg$115[0] ;
-  wire [15:0] \neg$115[10] ;
-  wire [15:0] \neg$115[11] ;
-  wire [15:0] \neg$115[12] ;
-  wire [15:0] \neg$115[13] ;
-  wire [15:0] \neg$115[14] ;
-  wire [15:0] \neg$115[15] ;
-  wire [15:0] \neg$115[1] ;
-  wire [15:0] \neg$115[2] ;
-  wire [15:0] \neg$115[3] ;
-  wire [15:0] \neg$115[4] ;
-  wire [15:0] \neg$115[5] ;
-  wire [15:0] \neg$115[6] ;
-  wire [15:0] \neg$115[7] ;
-  wire [15:0] \neg$115[8] ;
-  wire [15:0] \neg$115[9] ;
-  wire [255:0] \neg$91 ;
-  wire [15:0] \neg$91[0] ;
-  wire [15:0] \neg$91[10] ;
-  wire [15:0] \neg$91[11] ;
-  wire [15:0] \neg$91[12] ;
-  wire [15:0] \neg$91[13] ;
-  wire [15:0] \neg$91[14] ;
-  wire [15:0] \neg$91[15] ;
-  wire [15:0] \neg$91[1] ;
-  wire [15:0] \neg$91[2] ;
-  wire [15:0] \neg$91[3] ;
-  wire [15:0] \neg$91[4] ;
-  wire [15:0] \neg$91[5] ;
-  wire [15:0] \neg$91[6] ;
-  wire [15:0] \neg$91[7] ;
-  wire [15:0] \neg$91[8] ;
-  wire [15:0] \neg$91[9] ;
+  wire [255:0] \neg$110 ;
+  wire [15:0] \neg$110[0] ;
+  wire [15:0] \neg$110[10] ;
+  wire [15:0] \neg$110[11] ;
+  wire [15:0] \neg$110[12] ;
+  wire [15:0] \neg$110[13] ;
+  wire [15:0] \neg$110[14] ;
+  wire [15:0] \neg$110[15] ;
+  wire [15:0] \neg$110[1] ;
+  wire [15:0] \neg$110[2] ;
+  wire [15:0] \neg$110[3] ;
+  wire [15:0] \neg$110[4] ;
+  wire [15:0] \neg$110[5] ;
+  wire [15:0] \neg$110[6] ;
+  wire [15:0] \neg$110[7] ;
+  wire [15:0] \neg$110[8] ;
+  wire [15:0] \neg$110[9] ;
+  wire [255:0] \neg$122 ;
+  wire [15:0] \neg$122[0] ;
+  wire [15:0] \neg$122[10] ;
+  wire [15:0] \neg$122[11] ;
+  wire [15:0] \neg$122[12] ;
+  wire [15:0] \neg$122[13] ;
+  wire [15:0] \neg$122[14] ;
+  wire [15:0] \neg$122[15] ;
+  wire [15:0] \neg$122[1] ;
+  wire [15:0] \neg$122[2] ;
+  wire [15:0] \neg$122[3] ;
+  wire [15:0] \neg$122[4] ;
+  wire [15:0] \neg$122[5] ;
+  wire [15:0] \neg$122[6] ;
+  wire [15:0] \neg$122[7] ;
+  wire [15:0] \neg$122[8] ;
+  wire [15:0] \neg$122[9] ;
+  wire [255:0] \neg$98 ;
+  wire [15:0] \neg$98[0] ;
+  wire [15:0] \neg$98[10] ;
+  wire [15:0] \neg$98[11] ;
+  wire [15:0] \neg$98[12] ;
+  wire [15:0] \neg$98[13] ;
+  wire [15:0] \neg$98[14] ;
+  wire [15:0] \neg$98[15] ;
+  wire [15:0] \neg$98[1] ;
+  wire [15:0] \neg$98[2] ;
+  wire [15:0] \neg$98[3] ;
+  wire [15:0] \neg$98[4] ;
+  wire [15:0] \neg$98[5] ;
+  wire [15:0] \neg$98[6] ;
+  wire [15:0] \neg$98[7] ;
+  wire [15:0] \neg$98[8] ;
+  wire [15:0] \neg$98[9] ;
   wire [15:0] \neg[0] ;
   wire [15:0] \neg[10] ;
   wire [15:0] \neg[11] ;
@@ -714,34 +659,34 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire [15:0] \neg[8] ;
   wire [15:0] \neg[9] ;
   wire [23:0] o_i_syn;
-  wire [23:0] \o_i_syn$228 ;
   wire [23:0] \o_i_syn$235 ;
   wire [23:0] \o_i_syn$242 ;
+  wire [23:0] \o_i_syn$249 ;
   wire [13:0] o_rate;
-  wire [13:0] \o_rate$230 ;
   wire [13:0] \o_rate$237 ;
   wire [13:0] \o_rate$244 ;
+  wire [13:0] \o_rate$251 ;
   wire o_spike;
-  wire \o_spike$295 ;
-  wire \o_spike$297 ;
-  wire \o_spike$299 ;
+  wire \o_spike$307 ;
+  wire \o_spike$309 ;
+  wire \o_spike$311 ;
   wire [23:0] o_v;
-  wire [23:0] \o_v$229 ;
   wire [23:0] \o_v$236 ;
   wire [23:0] \o_v$243 ;
+  wire [23:0] \o_v$250 ;
   wire o_valid;
-  wire \o_valid$108 ;
-  wire \o_valid$120 ;
-  wire \o_valid$138 ;
-  wire \o_valid$160 ;
-  wire \o_valid$181 ;
-  wire \o_valid$202 ;
-  wire \o_valid$224 ;
+  wire \o_valid$103 ;
+  wire \o_valid$115 ;
+  wire \o_valid$127 ;
+  wire \o_valid$145 ;
+  wire \o_valid$167 ;
+  wire \o_valid$188 ;
+  wire \o_valid$209 ;
   wire \o_valid$231 ;
   wire \o_valid$238 ;
   wire \o_valid$245 ;
-  wire \o_valid$263 ;
-  wire \o_valid$96 ;
+  wire \o_valid$252 ;
+  wire \o_valid$270 ;
   input [24:0] obs__payload;
   wire [24:0] obs__payload;
   wire [8:0] \obs__payload.index ;
@@ -751,23 +696,23 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire obs__ready;
   input obs__valid;
   wire obs__valid;
-  reg out_issue;
+  wire out_issue;
   wire [7:0] pe;
-  wire [7:0] \pe$140 ;
-  wire [7:0] \pe$161 ;
-  wire [7:0] \pe$162 ;
-  wire [7:0] \pe$182 ;
-  wire [7:0] \pe$183 ;
-  wire [7:0] \pe$203 ;
-  wire [7:0] \pe$204 ;
+  wire [7:0] \pe$147 ;
+  wire [7:0] \pe$168 ;
+  wire [7:0] \pe$169 ;
+  wire [7:0] \pe$189 ;
+  wire [7:0] \pe$190 ;
+  wire [7:0] \pe$210 ;
+  wire [7:0] \pe$211 ;
   wire [7:0] pi;
-  wire [7:0] \pi$142 ;
-  wire [7:0] \pi$163 ;
-  wire [7:0] \pi$164 ;
-  wire [7:0] \pi$184 ;
-  wire [7:0] \pi$185 ;
-  wire [7:0] \pi$205 ;
-  wire [7:0] \pi$206 ;
+  wire [7:0] \pi$149 ;
+  wire [7:0] \pi$170 ;
+  wire [7:0] \pi$171 ;
+  wire [7:0] \pi$191 ;
+  wire [7:0] \pi$192 ;
+  wire [7:0] \pi$212 ;
+  wire [7:0] \pi$213 ;
   (* init = 1'h0 *)
   wire pj_last;
   reg [5:0] pj_m = 6'h00;
@@ -776,57 +721,57 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   reg [5:0] pj_m_d2 = 6'h00;
   reg [1:0] pj_sub = 2'h0;
   wire [255:0] pos;
-  wire [255:0] \pos$102 ;
-  wire [15:0] \pos$102[0] ;
-  wire [15:0] \pos$102[10] ;
-  wire [15:0] \pos$102[11] ;
-  wire [15:0] \pos$102[12] ;
-  wire [15:0] \pos$102[13] ;
-  wire [15:0] \pos$102[14] ;
-  wire [15:0] \pos$102[15] ;
-  wire [15:0] \pos$102[1] ;
-  wire [15:0] \pos$102[2] ;
-  wire [15:0] \pos$102[3] ;
-  wire [15:0] \pos$102[4] ;
-  wire [15:0] \pos$102[5] ;
-  wire [15:0] \pos$102[6] ;
-  wire [15:0] \pos$102[7] ;
-  wire [15:0] \pos$102[8] ;
-  wire [15:0] \pos$102[9] ;
-  wire [255:0] \pos$114 ;
-  wire [15:0] \pos$114[0] ;
-  wire [15:0] \pos$114[10] ;
-  wire [15:0] \pos$114[11] ;
-  wire [15:0] \pos$114[12] ;
-  wire [15:0] \pos$114[13] ;
-  wire [15:0] \pos$114[14] ;
-  wire [15:0] \pos$114[15] ;
-  wire [15:0] \pos$114[1] ;
-  wire [15:0] \pos$114[2] ;
-  wire [15:0] \pos$114[3] ;
-  wire [15:0] \pos$114[4] ;
-  wire [15:0] \pos$114[5] ;
-  wire [15:0] \pos$114[6] ;
-  wire [15:0] \pos$114[7] ;
-  wire [15:0] \pos$114[8] ;
-  wire [15:0] \pos$114[9] ;
-  wire [255:0] \pos$90 ;
-  wire [15:0] \pos$90[0] ;
-  wire [15:0] \pos$90[10] ;
-  wire [15:0] \pos$90[11] ;
-  wire [15:0] \pos$90[12] ;
-  wire [15:0] \pos$90[13] ;
-  wire [15:0] \pos$90[14] ;
-  wire [15:0] \pos$90[15] ;
-  wire [15:0] \pos$90[1] ;
-  wire [15:0] \pos$90[2] ;
-  wire [15:0] \pos$90[3] ;
-  wire [15:0] \pos$90[4] ;
-  wire [15:0] \pos$90[5] ;
-  wire [15:0] \pos$90[6] ;
-  wire [15:0] \pos$90[7] ;
-  wire [15:0] \pos$90[8] ;
-  wire [15:0] \pos$90[9] ;
+  wire [255:0] \pos$109 ;
+  wire [15:0] \pos$109[0] ;
+  wire [15:0] \pos$109[10] ;
+  wire [15:0] \pos$109[11] ;
+  wire [15:0] \pos$109[12] ;
+  wire [15:0] \pos$109[13] ;
+  wire [15:0] \pos$109[14] ;
+  wire [15:0] \pos$109[15] ;
+  wire [15:0] \pos$109[1] ;
+  wire [15:0] \pos$109[2] ;
+  wire [15:0] \pos$109[3] ;
+  wire [15:0] \pos$109[4] ;
+  wire [15:0] \pos$109[5] ;
+  wire [15:0] \pos$109[6] ;
+  wire [15:0] \pos$109[7] ;
+  wire [15:0] \pos$109[8] ;
+  wire [15:0] \pos$109[9] ;
+  wire [255:0] \pos$121 ;
+  wire [15:0] \pos$121[0] ;
+  wire [15:0] \pos$121[10] ;
+  wire [15:0] \pos$121[11] ;
+  wire [15:0] \pos$121[12] ;
+  wire [15:0] \pos$121[13] ;
+  wire [15:0] \pos$121[14] ;
+  wire [15:0] \pos$121[15] ;
+  wire [15:0] \pos$121[1] ;
+  wire [15:0] \pos$121[2] ;
+  wire [15:0] \pos$121[3] ;
+  wire [15:0] \pos$121[4] ;
+  wire [15:0] \pos$121[5] ;
+  wire [15:0] \pos$121[6] ;
+  wire [15:0] \pos$121[7] ;
+  wire [15:0] \pos$121[8] ;
+  wire [15:0] \pos$121[9] ;
+  wire [255:0] \pos$97 ;
+  wire [15:0] \pos$97[0] ;
+  wire [15:0] \pos$97[10] ;
+  wire [15:0] \pos$97[11] ;
+  wire [15:0] \pos$97[12] ;
+  wire [15:0] \pos$97[13] ;
+  wire [15:0] \pos$97[14] ;
+  wire [15:0] \pos$97[15] ;
+  wire [15:0] \pos$97[1] ;
+  wire [15:0] \pos$97[2] ;
+  wire [15:0] \pos$97[3] ;
+  wire [15:0] \pos$97[4] ;
+  wire [15:0] \pos$97[5] ;
+  wire [15:0] \pos$97[6] ;
+  wire [15:0] \pos$97[7] ;
+  wire [15:0] \pos$97[8] ;
+  wire [15:0] \pos$97[9] ;
   wire [15:0] \pos[0] ;
   wire [15:0] \pos[10] ;
   wire [15:0] \pos[11] ;
@@ -843,17 +788,17 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire [15:0] \pos[7] ;
   wire [15:0] \pos[8] ;
   wire [15:0] \pos[9] ;
-  reg proj_issue;
+  wire proj_issue;
   wire [13:0] rate;
-  wire [13:0] \rate$168 ;
-  wire [13:0] \rate$189 ;
-  wire [13:0] \rate$210 ;
-  wire [55:0] \rate$257 ;
-  wire [13:0] \rate$257[0] ;
-  wire [13:0] \rate$257[1] ;
-  wire [13:0] \rate$257[2] ;
-  wire [13:0] \rate$257[3] ;
-  reg resetting;
+  wire [13:0] \rate$175 ;
+  wire [13:0] \rate$196 ;
+  wire [13:0] \rate$217 ;
+  wire [55:0] \rate$264 ;
+  wire [13:0] \rate$264[0] ;
+  wire [13:0] \rate$264[1] ;
+  wire [13:0] \rate$264[2] ;
+  wire [13:0] \rate$264[3] ;
+  wire resetting;
   wire [31:0] resp;
   reg [5:0] ro_a = 6'h00;
   reg [5:0] ro_a_d0 = 6'h00;
@@ -863,13 +808,12 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire ro_last;
   reg [5:0] ro_m = 6'h00;
   wire [63:0] row;
-  wire [63:0] \row$155 ;
-  wire [63:0] \row$176 ;
-  wire [63:0] \row$197 ;
+  wire [63:0] \row$162 ;
+  wire [63:0] \row$183 ;
+  wire [63:0] \row$204 ;
   input rst;
   wire rst;
-  reg rst_all = 1'h1;
-  reg rst_slot = 1'h0;
+  wire rst_slot;
   (* init = 64'h0000000000000000 *)
   wire [63:0] s_i_word;
   reg [63:0] s_next0 = 64'h0000000000000000;
@@ -879,46 +823,55 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   reg [255:0] s_prev = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   (* init = 1'h0 *)
   wire sp_last;
+  wire spikes_clear;
+  wire spikes_load;
+  wire spikes_save;
+  wire spikes_swap;
   reg [63:0] spk_e = 64'h0000000000000000;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_e$157 ;
+  wire [63:0] \spk_e$164 ;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_e$178 ;
+  wire [63:0] \spk_e$185 ;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_e$199 ;
+  wire [63:0] \spk_e$206 ;
   reg [63:0] spk_i = 64'h0000000000000000;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_i$158 ;
+  wire [63:0] \spk_i$165 ;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_i$179 ;
+  wire [63:0] \spk_i$186 ;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_i$200 ;
+  wire [63:0] \spk_i$207 ;
   wire [5:0] st_raddr;
-  reg sub_issue;
-  reg [5:0] substep = 6'h00;
+  (* enum_base_type = "StateRead" *)
+  (* enum_value_00 = "NONE" *)
+  (* enum_value_01 = "DEBUG" *)
+  (* enum_value_10 = "SUB" *)
+  (* enum_value_11 = "OUT" *)
+  wire [1:0] state_read;
+  wire sub_issue;
   wire [23:0] v;
-  wire [23:0] \v$167 ;
-  wire [23:0] \v$188 ;
-  wire [23:0] \v$209 ;
+  wire [23:0] \v$174 ;
+  wire [23:0] \v$195 ;
+  wire [23:0] \v$216 ;
   reg valid = 1'h0;
   (* init = 1'h0 *)
-  wire \valid$109 ;
-  reg \valid$125  = 1'h0;
-  wire \valid$137 ;
+  wire \valid$104 ;
   (* init = 1'h0 *)
-  wire \valid$152 ;
+  wire \valid$116 ;
+  reg \valid$132  = 1'h0;
+  wire \valid$144 ;
+  (* init = 1'h0 *)
   wire \valid$159 ;
+  wire \valid$166 ;
   (* init = 1'h0 *)
-  wire \valid$173 ;
   wire \valid$180 ;
+  wire \valid$187 ;
   (* init = 1'h0 *)
-  wire \valid$194 ;
   wire \valid$201 ;
-  reg \valid$247  = 1'h0;
+  wire \valid$208 ;
+  reg \valid$254  = 1'h0;
   (* init = 1'h0 *)
-  wire \valid$85 ;
-  (* init = 1'h0 *)
-  wire \valid$97 ;
+  wire \valid$92 ;
   reg [15:0] actions [16:0];
   initial begin
     actions[0] = 16'h0000;
@@ -940,14 +893,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     actions[16] = 16'h0000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$262 )
-      actions[\$223 [4:0]] <= \$signature__data$260 ;
+    if (\$signature__en$269 )
+      actions[\$223 [4:0]] <= \$signature__data$267 ;
   end
   reg [15:0] _0_;
   always @(posedge clk) begin
-    _0_ <= actions[\$250 [4:0]];
+    _0_ <= actions[\$257 [4:0]];
   end
-  assign \$signature__data$282  = _0_;
+  assign \$signature__data$292  = _0_;
   reg [23:0] i_in0 [63:0];
   initial begin
     i_in0[0] = 24'h000000;
@@ -1016,14 +969,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     i_in0[63] = 24'h000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$83 )
-      i_in0[\$166 [5:0]] <= \$signature__data$81 ;
+    if (\$signature__en$90 )
+      i_in0[\$166 [5:0]] <= \$signature__data$88 ;
   end
   reg [23:0] _1_;
   always @(posedge clk) begin
-    _1_ <= i_in0[\$signature__addr$149 ];
+    _1_ <= i_in0[\$signature__addr$156 ];
   end
-  assign \i_in$147  = _1_;
+  assign \i_in$154  = _1_;
   reg [23:0] i_in1 [63:0];
   initial begin
     i_in1[0] = 24'h000000;
@@ -1092,14 +1045,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     i_in1[63] = 24'h000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$95 )
-      i_in1[\$168 [5:0]] <= \$signature__data$93 ;
+    if (\$signature__en$102 )
+      i_in1[\$168 [5:0]] <= \$signature__data$100 ;
   end
   reg [23:0] _2_;
   always @(posedge clk) begin
-    _2_ <= i_in1[\$signature__addr$149 ];
+    _2_ <= i_in1[\$signature__addr$156 ];
   end
-  assign \i_in$169  = _2_;
+  assign \i_in$176  = _2_;
   reg [23:0] i_in2 [63:0];
   initial begin
     i_in2[0] = 24'h000000;
@@ -1168,14 +1121,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     i_in2[63] = 24'h000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$107 )
-      i_in2[\$170 [5:0]] <= \$signature__data$105 ;
+    if (\$signature__en$114 )
+      i_in2[\$170 [5:0]] <= \$signature__data$112 ;
   end
   reg [23:0] _3_;
   always @(posedge clk) begin
-    _3_ <= i_in2[\$signature__addr$149 ];
+    _3_ <= i_in2[\$signature__addr$156 ];
   end
-  assign \i_in$190  = _3_;
+  assign \i_in$197  = _3_;
   reg [23:0] i_in3 [63:0];
   initial begin
     i_in3[0] = 24'h000000;
@@ -1244,28 +1197,28 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     i_in3[63] = 24'h000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$119 )
-      i_in3[\$172 [5:0]] <= \$signature__data$117 ;
+    if (\$signature__en$126 )
+      i_in3[\$172 [5:0]] <= \$signature__data$124 ;
   end
   reg [23:0] _4_;
   always @(posedge clk) begin
-    _4_ <= i_in3[\$signature__addr$149 ];
+    _4_ <= i_in3[\$signature__addr$156 ];
   end
-  assign \i_in$211  = _4_;
+  assign \i_in$218  = _4_;
   reg [255:0] spikes [1:0];
   initial begin
     spikes[0] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     spikes[1] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$276 )
-      spikes[\$signature__addr$274 ] <= \$signature__data$275 ;
+    if (\$signature__en$282 )
+      spikes[\$signature__addr$280 ] <= \$signature__data$281 ;
   end
   reg [255:0] _5_;
   always @(posedge clk) begin
-    _5_ <= spikes[\$signature__addr$269 ];
+    _5_ <= spikes[\$signature__addr$278 ];
   end
-  assign \$signature__data$268  = _5_;
+  assign \$signature__data$275  = _5_;
   reg [61:0] state0 [63:0];
   initial begin
     state0[0] = 62'h0000000000000000;
@@ -1334,14 +1287,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     state0[63] = 62'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$219 )
-      state0[\$signature__addr$216 ] <= \$signature__data$218 ;
+    if (\$signature__en$226 )
+      state0[\$signature__addr$223 ] <= \$signature__data$225 ;
   end
   reg [61:0] _6_;
   always @(posedge clk) begin
-    _6_ <= state0[\$signature__addr$149 ];
+    _6_ <= state0[\$signature__addr$156 ];
   end
-  assign \$signature__data$144  = _6_;
+  assign \$signature__data$151  = _6_;
   reg [61:0] state1 [63:0];
   initial begin
     state1[0] = 62'h0000000000000000;
@@ -1410,14 +1363,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     state1[63] = 62'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$227 )
-      state1[\$signature__addr$225 ] <= \$signature__data$226 ;
+    if (\$signature__en$234 )
+      state1[\$signature__addr$232 ] <= \$signature__data$233 ;
   end
   reg [61:0] _7_;
   always @(posedge clk) begin
-    _7_ <= state1[\$signature__addr$149 ];
+    _7_ <= state1[\$signature__addr$156 ];
   end
-  assign \$signature__data$166  = _7_;
+  assign \$signature__data$173  = _7_;
   reg [61:0] state2 [63:0];
   initial begin
     state2[0] = 62'h0000000000000000;
@@ -1486,14 +1439,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     state2[63] = 62'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$234 )
-      state2[\$signature__addr$232 ] <= \$signature__data$233 ;
+    if (\$signature__en$241 )
+      state2[\$signature__addr$239 ] <= \$signature__data$240 ;
   end
   reg [61:0] _8_;
   always @(posedge clk) begin
-    _8_ <= state2[\$signature__addr$149 ];
+    _8_ <= state2[\$signature__addr$156 ];
   end
-  assign \$signature__data$187  = _8_;
+  assign \$signature__data$194  = _8_;
   reg [61:0] state3 [63:0];
   initial begin
     state3[0] = 62'h0000000000000000;
@@ -1562,14 +1515,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     state3[63] = 62'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$241 )
-      state3[\$signature__addr$239 ] <= \$signature__data$240 ;
+    if (\$signature__en$248 )
+      state3[\$signature__addr$246 ] <= \$signature__data$247 ;
   end
   reg [61:0] _9_;
   always @(posedge clk) begin
-    _9_ <= state3[\$signature__addr$149 ];
+    _9_ <= state3[\$signature__addr$156 ];
   end
-  assign \$signature__data$208  = _9_;
+  assign \$signature__data$215  = _9_;
   reg [63:0] w_in0 [703:0];
   initial begin
     w_in0[0] = 64'h0000000000000000;
@@ -2285,7 +2238,7 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   always @(posedge clk) begin
     _10_ <= w_in0[\$145 [9:0]];
   end
-  assign \$signature__data$73  = _10_;
+  assign \$signature__data$80  = _10_;
   reg [63:0] w_in1 [703:0];
   initial begin
     w_in1[0] = 64'h0000000000000000;
@@ -2994,14 +2947,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_in1[703] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$29 )
+    if (\$signature__en$36 )
       w_in1[\$28 [9:0]] <= load__payload[77:14];
   end
   reg [63:0] _11_;
   always @(posedge clk) begin
     _11_ <= w_in1[\$150 [9:0]];
   end
-  assign \$signature__data$89  = _11_;
+  assign \$signature__data$96  = _11_;
   reg [63:0] w_in2 [703:0];
   initial begin
     w_in2[0] = 64'h0000000000000000;
@@ -3710,14 +3663,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_in2[703] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$32 )
+    if (\$signature__en$39 )
       w_in2[\$45 [9:0]] <= load__payload[77:14];
   end
   reg [63:0] _12_;
   always @(posedge clk) begin
     _12_ <= w_in2[\$155 [9:0]];
   end
-  assign \$signature__data$101  = _12_;
+  assign \$signature__data$108  = _12_;
   reg [63:0] w_in3 [703:0];
   initial begin
     w_in3[0] = 64'h0000000000000000;
@@ -4426,14 +4379,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_in3[703] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$35 )
+    if (\$signature__en$42 )
       w_in3[\$62 [9:0]] <= load__payload[77:14];
   end
   reg [63:0] _13_;
   always @(posedge clk) begin
     _13_ <= w_in3[\$160 [9:0]];
   end
-  assign \$signature__data$113  = _13_;
+  assign \$signature__data$120  = _13_;
   reg [63:0] w_out [67:0];
   initial begin
     w_out[0] = 64'h0000000000000000;
@@ -4506,14 +4459,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_out[67] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$50 )
+    if (\$signature__en$57 )
       w_out[load__payload[8:2]] <= load__payload[77:14];
   end
   reg [63:0] _14_;
   always @(posedge clk) begin
     _14_ <= w_out[\$209 [6:0]];
   end
-  assign \$signature__data$254  = _14_;
+  assign \$signature__data$261  = _14_;
   reg [63:0] w_rec0 [255:0];
   initial begin
     w_rec0[0] = 64'h0000000000000000;
@@ -4774,7 +4727,7 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_rec0[255] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$38 )
+    if (\$signature__en$45 )
       w_rec0[\$74 [7:0]] <= load__payload[77:14];
   end
   reg [63:0] _15_;
@@ -5042,14 +4995,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_rec1[255] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$41 )
+    if (\$signature__en$48 )
       w_rec1[\$85 [7:0]] <= load__payload[77:14];
   end
   reg [63:0] _16_;
   always @(posedge clk) begin
     _16_ <= w_rec1[\$180 [7:0]];
   end
-  assign \row$155  = _16_;
+  assign \row$162  = _16_;
   reg [63:0] w_rec2 [255:0];
   initial begin
     w_rec2[0] = 64'h0000000000000000;
@@ -5310,14 +5263,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_rec2[255] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$44 )
+    if (\$signature__en$51 )
       w_rec2[\$96 [7:0]] <= load__payload[77:14];
   end
   reg [63:0] _17_;
   always @(posedge clk) begin
     _17_ <= w_rec2[\$184 [7:0]];
   end
-  assign \row$176  = _17_;
+  assign \row$183  = _17_;
   reg [63:0] w_rec3 [255:0];
   initial begin
     w_rec3[0] = 64'h0000000000000000;
@@ -5578,14 +5531,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_rec3[255] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$47 )
+    if (\$signature__en$54 )
       w_rec3[\$107 [7:0]] <= load__payload[77:14];
   end
   reg [63:0] _18_;
   always @(posedge clk) begin
     _18_ <= w_rec3[\$188 [7:0]];
   end
-  assign \row$197  = _18_;
+  assign \row$204  = _18_;
   reg [255:0] x_neg [43:0];
   initial begin
     x_neg[0] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
@@ -5788,7 +5741,7 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \$33  = \$31  & \$32 ;
   assign \$34  = load__payload[13:2] * 13'h1746;
   assign \$36  = \$35 [1:0] == 1'h1;
-  assign \$signature__en$29  = \$33  & \$36 ;
+  assign \$signature__en$36  = \$33  & \$36 ;
   assign \$37  = load__payload[13:2] * 13'h1746;
   assign \$40  = \$39  * 4'hb;
   assign \$41  = load__payload[13:2] * 13'h1746;
@@ -5802,7 +5755,7 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \$50  = \$48  & \$49 ;
   assign \$51  = load__payload[13:2] * 13'h1746;
   assign \$53  = \$52 [1:0] == 2'h2;
-  assign \$signature__en$32  = \$50  & \$53 ;
+  assign \$signature__en$39  = \$50  & \$53 ;
   assign \$54  = load__payload[13:2] * 13'h1746;
   assign \$57  = \$56  * 4'hb;
   assign \$58  = load__payload[13:2] * 13'h1746;
@@ -5816,7 +5769,7 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \$67  = \$65  & \$66 ;
   assign \$68  = load__payload[13:2] * 13'h1746;
   assign \$70  = \$69 [1:0] == 2'h3;
-  assign \$signature__en$35  = \$67  & \$70 ;
+  assign \$signature__en$42  = \$67  & \$70 ;
   assign \$73  = \$72  * 3'h4;
   assign \$74  = \$73  + load__payload[3:2];
   assign \$75  = load__valid & load__ready;
@@ -5825,7 +5778,7 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \$78  = load__payload[13:2] < 11'h400;
   assign \$79  = \$77  & \$78 ;
   assign \$81  = ! \$80 [1:0];
-  assign \$signature__en$38  = \$79  & \$81 ;
+  assign \$signature__en$45  = \$79  & \$81 ;
   assign \$84  = \$83  * 3'h4;
   assign \$85  = \$84  + load__payload[3:2];
   assign \$86  = load__valid & load__ready;
@@ -5834,7 +5787,7 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \$89  = load__payload[13:2] < 11'h400;
   assign \$90  = \$88  & \$89 ;
   assign \$92  = \$91 [1:0] == 1'h1;
-  assign \$signature__en$41  = \$90  & \$92 ;
+  assign \$signature__en$48  = \$90  & \$92 ;
   assign \$95  = \$94  * 3'h4;
   assign \$96  = \$95  + load__payload[3:2];
   assign \$97  = load__valid & load__ready;
@@ -5843,7 +5796,7 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \$100  = load__payload[13:2] < 11'h400;
   assign \$101  = \$99  & \$100 ;
   assign \$103  = \$102 [1:0] == 2'h2;
-  assign \$signature__en$44  = \$101  & \$103 ;
+  assign \$signature__en$51  = \$101  & \$103 ;
   assign \$106  = \$105  * 3'h4;
   assign \$107  = \$106  + load__payload[3:2];
   assign \$108  = load__valid & load__ready;
@@ -5852,12 +5805,12 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \$111  = load__payload[13:2] < 11'h400;
   assign \$112  = \$110  & \$111 ;
   assign \$114  = \$113 [1:0] == 2'h3;
-  assign \$signature__en$47  = \$112  & \$114 ;
+  assign \$signature__en$54  = \$112  & \$114 ;
   assign \$115  = load__valid & load__ready;
   assign \$116  = load__payload[1:0] == 2'h2;
   assign \$117  = \$115  & \$116 ;
   assign \$118  = load__payload[13:2] < 7'h44;
-  assign \$signature__en$50  = \$117  & \$118 ;
+  assign \$signature__en$57  = \$117  & \$118 ;
   assign \$121  = 6'h00 + \$120 ;
   assign \$122  = obs__valid & load__ready;
   assign \$123  = obs__payload[8:0] < 9'h15c;
@@ -5892,20 +5845,20 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \$162  = \$161  + cnt_w;
   assign \$163  = cur_slot * 6'h2c;
   assign \$164  = \$163  + cnt_w;
-  assign \$543  = pj_sub * 5'h10;
-  assign bits = \$signature__data$73  >> \$543 ;
+  assign \$476  = pj_sub * 5'h10;
+  assign bits = \$signature__data$80  >> \$476 ;
   assign \$165  = cur_slot * 7'h40;
   assign \$166  = \$165  + pj_m_d2;
-  assign \$548  = pj_sub * 5'h10;
-  assign \bits$88  = \$signature__data$89  >> \$548 ;
+  assign \$481  = pj_sub * 5'h10;
+  assign \bits$95  = \$signature__data$96  >> \$481 ;
   assign \$167  = cur_slot * 7'h40;
   assign \$168  = \$167  + pj_m_d2;
-  assign \$553  = pj_sub * 5'h10;
-  assign \bits$100  = \$signature__data$101  >> \$553 ;
+  assign \$486  = pj_sub * 5'h10;
+  assign \bits$107  = \$signature__data$108  >> \$486 ;
   assign \$169  = cur_slot * 7'h40;
   assign \$170  = \$169  + pj_m_d2;
-  assign \$558  = pj_sub * 5'h10;
-  assign \bits$112  = \$signature__data$113  >> \$558 ;
+  assign \$491  = pj_sub * 5'h10;
+  assign \bits$119  = \$signature__data$120  >> \$491 ;
   assign \$171  = cur_slot * 7'h40;
   assign \$172  = \$171  + pj_m_d2;
   assign \$173  = cur_slot * 7'h40;
@@ -5944,8 +5897,8 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \$206  = \$205  + cnt_w;
   assign \$207  = \$206  * 3'h4;
   assign \$209  = \$207  + \$208 ;
-  assign \$600  = ro_m[3:0] * 3'h4;
-  assign \bits$253  = \$signature__data$254  >> \$600 ;
+  assign \$533  = ro_m[3:0] * 3'h4;
+  assign \bits$260  = \$signature__data$261  >> \$533 ;
   assign \$210  = ro_m * 3'h4;
   assign \$211  = \$210  + 1'h0;
   assign \$212  = \$211  < 8'h80;
@@ -5967,361 +5920,317 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \$234  = dbg_addr < 9'h100;
   assign \$238  = \$236  ? \$237  : 14'h0000;
   assign \$239  = dbg_addr < 4'h8;
-  assign \$635  = dbg_addr[2:0] * 6'h20;
-  assign \$242  = \$signature__data$268  >> \$635 ;
+  assign \$568  = dbg_addr[2:0] * 6'h20;
+  assign \$242  = \$signature__data$275  >> \$568 ;
   assign \$243  = \$241  ? \$242  : 32'd0;
   assign \$244  = dbg_addr < 9'h100;
   assign \$248  = \$246  ? \$247  : 24'h000000;
-  assign \$signature__addr$269  = dbg_phase ? 1'h0 : cur_slot;
-  assign \$249  = em_slot * 5'h11;
-  assign \$250  = \$249  + em_a;
-  assign \$251  = ! cnt_m;
-  assign \$252  = ~ cmd__valid;
-  assign \$255  = 7'h00 + \$254 ;
-  assign \$258  = 7'h00 + \$257 ;
-  assign \$259  = cur_slot * 7'h40;
-  assign \$260  = \$259  + m_rd_d2;
-  assign \$261  = cur_slot * 7'h40;
-  assign \$262  = \$261  + m_rd_d2;
-  assign \$263  = cur_slot * 7'h40;
-  assign \$264  = \$263  + cnt_m;
-  assign \$265  = ! fsm_state;
-  assign \$266  = fsm_state == 1'h1;
-  assign \$267  = fsm_state == 2'h2;
-  assign \$268  = fsm_state == 2'h3;
-  assign \$269  = fsm_state == 3'h4;
-  assign \$270  = fsm_state == 3'h5;
-  assign \$271  = fsm_state == 3'h6;
-  assign \$272  = fsm_state == 3'h7;
-  assign \$273  = fsm_state == 4'h8;
-  assign \$274  = fsm_state == 4'h9;
-  assign \$275  = fsm_state == 4'ha;
-  assign \$276  = fsm_state == 4'hb;
-  assign \$277  = ! cnt_w;
-  assign \$278  = cnt_w == 6'h2b;
-  assign \$279  = ! cnt_w;
-  assign \$280  = cnt_w == 2'h3;
-  assign \$678  = cnt_w * 7'h40;
-  assign \$282  = s_prev[127:0] >> \$678 ;
-  assign \$682  = cnt_w * 7'h40;
-  assign \$284  = \$283  >> \$682 ;
-  assign \$285  = ! cnt_m;
-  assign \$286  = cnt_m == 6'h3f;
-  assign \$287  = cyc + 1'h1;
-  assign \$288  = cnt_m + 1'h1;
-  assign \$289  = cnt_m == 6'h3f;
-  assign \$291  = rst_all & \$290 ;
-  assign \$292  = rst_slot + 1'h1;
-  assign \$294  = cnt_w + 1'h1;
-  assign \$295  = cnt_w == 6'h2b;
-  assign \$296  = cnt_m + 1'h1;
-  assign \$297  = cnt_m == 6'h3f;
-  assign \$298  = drain - 1'h1;
-  assign \$299  = ! drain;
-  assign \$300  = cnt_w + 1'h1;
-  assign \$301  = cnt_w == 2'h3;
-  assign \$302  = cnt_m + 1'h1;
-  assign \$303  = cnt_m == 6'h3f;
-  assign \$304  = drain - 1'h1;
-  assign \$305  = ! drain;
-  assign \$306  = substep + 1'h1;
-  assign \$307  = substep == 6'h20;
-  assign \$308  = cnt_m + 1'h1;
-  assign \$309  = cnt_m == 6'h3f;
-  assign \$310  = cnt_w + 1'h1;
-  assign \$311  = cnt_w == 5'h10;
-  assign \$312  = drain - 1'h1;
-  assign \$313  = ! drain;
-  assign \$314  = ! cur_slot;
-  assign \$315  = cur_slot + 1'h1;
-  assign \$316  = em_a + 1'h1;
-  assign \$317  = em_a == 5'h10;
-  assign \$318  = em_slot + 1'h1;
-  assign \$319  = ! em_slot;
+  assign \$signature__addr$278  = dbg_phase ? 1'h0 : cur_slot;
+  assign \$251  = 7'h00 + \$250 ;
+  assign \$252  = cur_slot * 7'h40;
+  assign \$253  = \$252  + m_rd_d2;
+  assign \$254  = cur_slot * 7'h40;
+  assign \$255  = \$254  + cnt_m;
+  assign \$256  = em_slot * 5'h11;
+  assign \$257  = \$256  + em_a;
+  assign \$258  = ! cnt_w;
+  assign \$259  = cnt_w == 6'h2b;
+  assign \$260  = ! cnt_w;
+  assign \$261  = cnt_w == 2'h3;
+  assign \$592  = cnt_w * 7'h40;
+  assign \$263  = s_prev[127:0] >> \$592 ;
+  assign \$596  = cnt_w * 7'h40;
+  assign \$265  = \$264  >> \$596 ;
+  assign \$266  = ! cnt_m;
+  assign \$267  = cnt_m == 6'h3f;
   always @(posedge clk)
-    valid <= \$320 ;
+    valid <= \$268 ;
   always @(posedge clk)
-    first <= \$321 ;
+    first <= \$269 ;
   always @(posedge clk)
-    last <= \$322 ;
+    last <= \$270 ;
   always @(posedge clk)
-    pj_m <= \$323 ;
+    pj_m <= \$271 ;
   always @(posedge clk)
-    pj_sub <= \$324 ;
+    pj_sub <= \$272 ;
   always @(posedge clk)
-    pj_m_d0 <= \$325 ;
+    pj_m_d0 <= \$273 ;
   always @(posedge clk)
-    pj_m_d1 <= \$326 ;
+    pj_m_d1 <= \$274 ;
   always @(posedge clk)
-    pj_m_d2 <= \$327 ;
+    pj_m_d2 <= \$275 ;
   always @(posedge clk)
-    \valid$125  <= \$328 ;
+    \valid$132  <= \$276 ;
   always @(posedge clk)
-    \first$127  <= \$329 ;
+    \first$134  <= \$277 ;
   always @(posedge clk)
-    \last$129  <= \$330 ;
+    \last$136  <= \$278 ;
   always @(posedge clk)
-    spk_e <= \$331 ;
+    spk_e <= \$279 ;
   always @(posedge clk)
-    spk_i <= \$332 ;
+    spk_i <= \$280 ;
   always @(posedge clk)
-    m_rd_d0 <= \$333 ;
+    m_rd_d0 <= \$281 ;
   always @(posedge clk)
-    m_rd_d1 <= \$334 ;
+    m_rd_d1 <= \$282 ;
   always @(posedge clk)
-    m_rd_d2 <= \$335 ;
+    m_rd_d2 <= \$283 ;
   always @(posedge clk)
-    m_wb_d0 <= \$336 ;
+    m_wb_d0 <= \$284 ;
   always @(posedge clk)
-    m_wb_d1 <= \$337 ;
+    m_wb_d1 <= \$285 ;
   always @(posedge clk)
-    m_wb_d2 <= \$338 ;
+    m_wb_d2 <= \$286 ;
   always @(posedge clk)
-    m_wb_d3 <= \$339 ;
+    m_wb_d3 <= \$287 ;
   always @(posedge clk)
-    m_wb_d4 <= \$340 ;
+    m_wb_d4 <= \$288 ;
   always @(posedge clk)
-    s_next0 <= \$341 ;
+    s_next0 <= \$289 ;
   always @(posedge clk)
-    s_next1 <= \$342 ;
+    s_next1 <= \$290 ;
   always @(posedge clk)
-    s_next2 <= \$343 ;
+    s_next2 <= \$291 ;
   always @(posedge clk)
-    s_next3 <= \$344 ;
+    s_next3 <= \$292 ;
   always @(posedge clk)
-    \valid$247  <= \$345 ;
+    s_prev <= \$293 ;
   always @(posedge clk)
-    \first$249  <= \$346 ;
+    \valid$254  <= \$294 ;
   always @(posedge clk)
-    \last$251  <= \$347 ;
+    \first$256  <= \$295 ;
   always @(posedge clk)
-    ro_m <= \$348 ;
+    \last$258  <= \$296 ;
   always @(posedge clk)
-    ro_a <= \$349 ;
+    ro_m <= \$297 ;
   always @(posedge clk)
-    ro_a_d0 <= \$350 ;
+    ro_a <= \$298 ;
   always @(posedge clk)
-    ro_a_d1 <= \$351 ;
+    ro_a_d0 <= \$299 ;
   always @(posedge clk)
-    ro_a_d2 <= \$352 ;
+    ro_a_d1 <= \$300 ;
   always @(posedge clk)
-    cyc <= \$353 ;
-  always @(posedge clk)
-    cnt_m <= \$354 ;
-  always @(posedge clk)
-    rst_slot <= \$355 ;
-  always @(posedge clk)
-    rst_all <= \$356 ;
-  always @(posedge clk)
-    fsm_state <= \$357 ;
-  always @(posedge clk)
-    cnt_w <= \$358 ;
-  always @(posedge clk)
-    cur_slot <= \$359 ;
-  always @(posedge clk)
-    counting <= \$360 ;
-  always @(posedge clk)
-    em_slot <= \$361 ;
-  always @(posedge clk)
-    em_a <= \$362 ;
-  always @(posedge clk)
-    dbg_sel <= \$363 ;
-  always @(posedge clk)
-    dbg_addr <= \$364 ;
-  always @(posedge clk)
-    drain <= \$365 ;
-  always @(posedge clk)
-    s_prev <= \$366 ;
-  always @(posedge clk)
-    substep <= \$367 ;
-  always @(posedge clk)
-    cycles <= \$368 ;
+    ro_a_d2 <= \$301 ;
   \ec_core_humanoid.lif0  lif0 (
     .clk(clk),
-    .i_in(\i_in$147 ),
+    .i_in(\i_in$154 ),
     .o_i_syn(o_i_syn),
     .o_rate(o_rate),
     .o_spike(o_spike),
     .o_v(o_v),
-    .o_valid(\o_valid$224 ),
+    .o_valid(\o_valid$231 ),
     .pe(pe),
     .pi(pi),
-    .\port$508$0 (\$signature__data$144 ),
+    .\port$409$0 (\$signature__data$151 ),
     .rst(rst),
-    .valid(\valid$137 )
+    .valid(\valid$144 )
   );
   \ec_core_humanoid.lif1  lif1 (
     .clk(clk),
-    .i_in(\i_in$169 ),
-    .o_i_syn(\o_i_syn$228 ),
-    .o_rate(\o_rate$230 ),
-    .o_spike(\o_spike$295 ),
-    .o_v(\o_v$229 ),
-    .o_valid(\o_valid$231 ),
-    .pe(\pe$161 ),
-    .pi(\pi$163 ),
-    .\port$520$0 (\$signature__data$166 ),
+    .i_in(\i_in$176 ),
+    .o_i_syn(\o_i_syn$235 ),
+    .o_rate(\o_rate$237 ),
+    .o_spike(\o_spike$307 ),
+    .o_v(\o_v$236 ),
+    .o_valid(\o_valid$238 ),
+    .pe(\pe$168 ),
+    .pi(\pi$170 ),
+    .\port$421$0 (\$signature__data$173 ),
     .rst(rst),
-    .valid(\valid$159 )
+    .valid(\valid$166 )
   );
   \ec_core_humanoid.lif2  lif2 (
     .clk(clk),
-    .i_in(\i_in$190 ),
-    .o_i_syn(\o_i_syn$235 ),
-    .o_rate(\o_rate$237 ),
-    .o_spike(\o_spike$297 ),
-    .o_v(\o_v$236 ),
-    .o_valid(\o_valid$238 ),
-    .pe(\pe$182 ),
-    .pi(\pi$184 ),
-    .\port$532$0 (\$signature__data$187 ),
+    .i_in(\i_in$197 ),
+    .o_i_syn(\o_i_syn$242 ),
+    .o_rate(\o_rate$244 ),
+    .o_spike(\o_spike$309 ),
+    .o_v(\o_v$243 ),
+    .o_valid(\o_valid$245 ),
+    .pe(\pe$189 ),
+    .pi(\pi$191 ),
+    .\port$433$0 (\$signature__data$194 ),
     .rst(rst),
-    .valid(\valid$180 )
+    .valid(\valid$187 )
   );
   \ec_core_humanoid.lif3  lif3 (
     .clk(clk),
-    .i_in(\i_in$211 ),
-    .o_i_syn(\o_i_syn$242 ),
-    .o_rate(\o_rate$244 ),
-    .o_spike(\o_spike$299 ),
-    .o_v(\o_v$243 ),
-    .o_valid(\o_valid$245 ),
-    .pe(\pe$203 ),
-    .pi(\pi$205 ),
-    .\port$544$0 (\$signature__data$208 ),
+    .i_in(\i_in$218 ),
+    .o_i_syn(\o_i_syn$249 ),
+    .o_rate(\o_rate$251 ),
+    .o_spike(\o_spike$311 ),
+    .o_v(\o_v$250 ),
+    .o_valid(\o_valid$252 ),
+    .pe(\pe$210 ),
+    .pi(\pi$212 ),
+    .\port$445$0 (\$signature__data$215 ),
     .rst(rst),
-    .valid(\valid$201 )
+    .valid(\valid$208 )
   );
   \ec_core_humanoid.pop0  pop0 (
     .clk(clk),
-    .first(\first$127 ),
-    .last(\last$129 ),
-    .o_valid(\valid$137 ),
+    .first(\first$134 ),
+    .last(\last$136 ),
+    .o_valid(\valid$144 ),
     .pe(pe),
     .pi(pi),
     .row(row),
     .rst(rst),
     .spk_e(spk_e),
     .spk_i(spk_i),
-    .valid(\valid$125 )
+    .valid(\valid$132 )
   );
   \ec_core_humanoid.pop1  pop1 (
     .clk(clk),
-    .first(\first$127 ),
-    .last(\last$129 ),
-    .o_valid(\valid$159 ),
-    .pe(\pe$161 ),
-    .pi(\pi$163 ),
-    .row(\row$155 ),
+    .first(\first$134 ),
+    .last(\last$136 ),
+    .o_valid(\valid$166 ),
+    .pe(\pe$168 ),
+    .pi(\pi$170 ),
+    .row(\row$162 ),
     .rst(rst),
     .spk_e(spk_e),
     .spk_i(spk_i),
-    .valid(\valid$125 )
+    .valid(\valid$132 )
   );
   \ec_core_humanoid.pop2  pop2 (
     .clk(clk),
-    .first(\first$127 ),
-    .last(\last$129 ),
-    .o_valid(\valid$180 ),
-    .pe(\pe$182 ),
-    .pi(\pi$184 ),
-    .row(\row$176 ),
+    .first(\first$134 ),
+    .last(\last$136 ),
+    .o_valid(\valid$187 ),
+    .pe(\pe$189 ),
+    .pi(\pi$191 ),
+    .row(\row$183 ),
     .rst(rst),
     .spk_e(spk_e),
     .spk_i(spk_i),
-    .valid(\valid$125 )
+    .valid(\valid$132 )
   );
   \ec_core_humanoid.pop3  pop3 (
     .clk(clk),
-    .first(\first$127 ),
-    .last(\last$129 ),
-    .o_valid(\valid$201 ),
-    .pe(\pe$203 ),
-    .pi(\pi$205 ),
-    .row(\row$197 ),
+    .first(\first$134 ),
+    .last(\last$136 ),
+    .o_valid(\valid$208 ),
+    .pe(\pe$210 ),
+    .pi(\pi$212 ),
+    .row(\row$204 ),
     .rst(rst),
     .spk_e(spk_e),
     .spk_i(spk_i),
-    .valid(\valid$125 )
+    .valid(\valid$132 )
   );
   \ec_core_humanoid.proj0  proj0 (
     .bits(bits),
     .clk(clk),
     .first(first),
-    .i_in(\$signature__data$81 ),
+    .i_in(\$signature__data$88 ),
     .last(last),
     .neg(neg),
-    .o_valid(\$signature__en$83 ),
+    .o_valid(\$signature__en$90 ),
     .pos(pos),
     .rst(rst),
     .valid(valid)
   );
   \ec_core_humanoid.proj1  proj1 (
-    .bits(\bits$88 ),
+    .bits(\bits$95 ),
     .clk(clk),
     .first(first),
-    .i_in(\$signature__data$93 ),
+    .i_in(\$signature__data$100 ),
     .last(last),
     .neg(neg),
-    .o_valid(\$signature__en$95 ),
+    .o_valid(\$signature__en$102 ),
     .pos(pos),
     .rst(rst),
     .valid(valid)
   );
   \ec_core_humanoid.proj2  proj2 (
-    .bits(\bits$100 ),
+    .bits(\bits$107 ),
     .clk(clk),
     .first(first),
-    .i_in(\$signature__data$105 ),
+    .i_in(\$signature__data$112 ),
     .last(last),
     .neg(neg),
-    .o_valid(\$signature__en$107 ),
+    .o_valid(\$signature__en$114 ),
     .pos(pos),
     .rst(rst),
     .valid(valid)
   );
   \ec_core_humanoid.proj3  proj3 (
-    .bits(\bits$112 ),
+    .bits(\bits$119 ),
     .clk(clk),
     .first(first),
-    .i_in(\$signature__data$117 ),
+    .i_in(\$signature__data$124 ),
     .last(last),
     .neg(neg),
-    .o_valid(\$signature__en$119 ),
+    .o_valid(\$signature__en$126 ),
     .pos(pos),
     .rst(rst),
     .valid(valid)
   );
   \ec_core_humanoid.readout  readout (
-    .action(\$signature__data$260 ),
-    .bits(\bits$253 ),
+    .action(\$signature__data$267 ),
+    .bits(\bits$260 ),
     .clk(clk),
-    .first(\first$249 ),
-    .last(\last$251 ),
-    .o_valid(\$signature__en$262 ),
+    .first(\first$256 ),
+    .last(\last$258 ),
+    .o_valid(\$signature__en$269 ),
     .\port$229$0 (\$212 ),
     .\port$232$0 (\$215 ),
     .\port$235$0 (\$218 ),
     .\port$238$0 (\$221 ),
-    .\port$508$48 (\$signature__data$144 [61:48]),
-    .\port$520$48 (\$signature__data$166 [61:48]),
-    .\port$532$48 (\$signature__data$187 [61:48]),
-    .\port$544$48 (\$signature__data$208 [61:48]),
+    .\port$409$48 (\$signature__data$151 [61:48]),
+    .\port$421$48 (\$signature__data$173 [61:48]),
+    .\port$433$48 (\$signature__data$194 [61:48]),
+    .\port$445$48 (\$signature__data$215 [61:48]),
     .rst(rst),
-    .valid(\valid$247 )
+    .valid(\valid$254 )
+  );
+  \ec_core_humanoid.seq  seq (
+    .act_ready(act__ready),
+    .act_valid(act__valid),
+    .clk(clk),
+    .cmd__payload(cmd__payload),
+    .cmd__ready(cmd__ready),
+    .cmd__valid(cmd__valid),
+    .cnt_m(cnt_m),
+    .cnt_w(cnt_w),
+    .cur_slot(cur_slot),
+    .cycles(cycles),
+    .dbg_addr(dbg_addr),
+    .dbg_phase(dbg_phase),
+    .dbg_req__payload(dbg_req__payload),
+    .dbg_req__ready(dbg_req__ready),
+    .dbg_req__valid(dbg_req__valid),
+    .dbg_resp_ready(dbg_resp__ready),
+    .dbg_resp_valid(dbg_resp__valid),
+    .dbg_sel(dbg_sel),
+    .em_a(em_a),
+    .em_slot(em_slot),
+    .idle(load__ready),
+    .out_issue(out_issue),
+    .proj_issue(proj_issue),
+    .resetting(resetting),
+    .rst(rst),
+    .rst_slot(rst_slot),
+    .spikes_clear(spikes_clear),
+    .spikes_load(spikes_load),
+    .spikes_save(spikes_save),
+    .spikes_swap(spikes_swap),
+    .state_read(state_read),
+    .sub_issue(sub_issue)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     casez (dbg_addr[1:0])
       2'h0:
-          \$227  = \$signature__data$144 [47:24];
+          \$227  = \$signature__data$151 [47:24];
       2'h1:
-          \$227  = \$signature__data$166 [47:24];
+          \$227  = \$signature__data$173 [47:24];
       2'h2:
-          \$227  = \$signature__data$187 [47:24];
+          \$227  = \$signature__data$194 [47:24];
       2'h3:
-          \$227  = \$signature__data$208 [47:24];
+          \$227  = \$signature__data$215 [47:24];
     endcase
   end
   always @* begin
@@ -6329,13 +6238,13 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     (* full_case = 32'd1 *)
     casez (dbg_addr[1:0])
       2'h0:
-          \$232  = \$signature__data$144 [23:0];
+          \$232  = \$signature__data$151 [23:0];
       2'h1:
-          \$232  = \$signature__data$166 [23:0];
+          \$232  = \$signature__data$173 [23:0];
       2'h2:
-          \$232  = \$signature__data$187 [23:0];
+          \$232  = \$signature__data$194 [23:0];
       2'h3:
-          \$232  = \$signature__data$208 [23:0];
+          \$232  = \$signature__data$215 [23:0];
     endcase
   end
   always @* begin
@@ -6343,13 +6252,13 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     (* full_case = 32'd1 *)
     casez (dbg_addr[1:0])
       2'h0:
-          \$237  = \$signature__data$144 [61:48];
+          \$237  = \$signature__data$151 [61:48];
       2'h1:
-          \$237  = \$signature__data$166 [61:48];
+          \$237  = \$signature__data$173 [61:48];
       2'h2:
-          \$237  = \$signature__data$187 [61:48];
+          \$237  = \$signature__data$194 [61:48];
       2'h3:
-          \$237  = \$signature__data$208 [61:48];
+          \$237  = \$signature__data$215 [61:48];
     endcase
   end
   always @* begin
@@ -6357,80 +6266,51 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     (* full_case = 32'd1 *)
     casez (dbg_addr[1:0])
       2'h0:
-          \$247  = \i_in$147 ;
+          \$247  = \i_in$154 ;
       2'h1:
-          \$247  = \i_in$169 ;
+          \$247  = \i_in$176 ;
       2'h2:
-          \$247  = \i_in$190 ;
+          \$247  = \i_in$197 ;
       2'h3:
-          \$247  = \i_in$211 ;
+          \$247  = \i_in$218 ;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__addr$216  = \$190 [5:0];
+      \$signature__addr$223  = \$190 [5:0];
     end else begin
-      \$signature__addr$216  = \$192 [5:0];
+      \$signature__addr$223  = \$192 [5:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__data$218  = 62'h0000000000000000;
+      \$signature__data$225  = 62'h0000000000000000;
     end else begin
-      \$signature__data$218 [23:0] = o_i_syn;
-      \$signature__data$218 [47:24] = o_v;
-      \$signature__data$218 [61:48] = o_rate;
+      \$signature__data$225 [23:0] = o_i_syn;
+      \$signature__data$225 [47:24] = o_v;
+      \$signature__data$225 [61:48] = o_rate;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__en$219  = 1'h1;
+      \$signature__en$226  = 1'h1;
     end else begin
-      \$signature__en$219  = \o_valid$224 ;
+      \$signature__en$226  = \o_valid$231 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__addr$225  = \$194 [5:0];
+      \$signature__addr$232  = \$194 [5:0];
     end else begin
-      \$signature__addr$225  = \$196 [5:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (resetting) begin
-      \$signature__data$226  = 62'h0000000000000000;
-    end else begin
-      \$signature__data$226 [23:0] = \o_i_syn$228 ;
-      \$signature__data$226 [47:24] = \o_v$229 ;
-      \$signature__data$226 [61:48] = \o_rate$230 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (resetting) begin
-      \$signature__en$227  = 1'h1;
-    end else begin
-      \$signature__en$227  = \o_valid$231 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (resetting) begin
-      \$signature__addr$232  = \$198 [5:0];
-    end else begin
-      \$signature__addr$232  = \$200 [5:0];
+      \$signature__addr$232  = \$196 [5:0];
     end
   end
   always @* begin
@@ -6457,9 +6337,9 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__addr$239  = \$202 [5:0];
+      \$signature__addr$239  = \$198 [5:0];
     end else begin
-      \$signature__addr$239  = \$204 [5:0];
+      \$signature__addr$239  = \$200 [5:0];
     end
   end
   always @* begin
@@ -6484,6 +6364,35 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (resetting) begin
+      \$signature__addr$246  = \$202 [5:0];
+    end else begin
+      \$signature__addr$246  = \$204 [5:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (resetting) begin
+      \$signature__data$247  = 62'h0000000000000000;
+    end else begin
+      \$signature__data$247 [23:0] = \o_i_syn$249 ;
+      \$signature__data$247 [47:24] = \o_v$250 ;
+      \$signature__data$247 [61:48] = \o_rate$251 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (resetting) begin
+      \$signature__en$248  = 1'h1;
+    end else begin
+      \$signature__en$248  = \o_valid$252 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     dbg_resp__payload = 32'd0;
     casez (dbg_sel)
       3'h0:
@@ -6500,1857 +6409,1000 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    resetting = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          resetting = 1'h1;
-    endcase
+    \$signature__addr$280  = 1'h0;
+    if (resetting) begin
+      \$signature__addr$280  = rst_slot;
+    end else if (spikes_save) begin
+      \$signature__addr$280  = cur_slot;
+    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signature__addr$274  = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          \$signature__addr$274  = rst_slot;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h8:
-          /* empty */;
-      4'h9:
-          \$signature__addr$274  = cur_slot;
-    endcase
+    \$signature__data$281  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    if (resetting) begin
+      \$signature__data$281  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    end else if (spikes_save) begin
+      \$signature__data$281  = s_prev;
+    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signature__data$275  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
-    casez (fsm_state)
-      4'h0:
-          \$signature__data$275  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h8:
-          /* empty */;
-      4'h9:
-          \$signature__data$275  = s_prev;
-    endcase
+    \$signature__en$282  = 1'h0;
+    if (resetting) begin
+      \$signature__en$282  = spikes_clear;
+    end else if (spikes_save) begin
+      \$signature__en$282  = 1'h1;
+    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signature__en$276  = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          \$signature__en$276  = \$251 ;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h8:
-          /* empty */;
-      4'h9:
-          \$signature__en$276  = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    load__ready = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          load__ready = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    cmd__ready = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          cmd__ready = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    dbg_req__ready = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          dbg_req__ready = \$252 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    dbg_phase = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          dbg_phase = 1'h1;
-      4'h4:
-          dbg_phase = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signature__addr$149  = 6'h00;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          \$signature__addr$149  = \$255 [5:0];
-      4'h4:
-          \$signature__addr$149  = \$258 [5:0];
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          \$signature__addr$149  = \$260 [5:0];
-      4'h7:
-          \$signature__addr$149  = \$262 [5:0];
-      4'h8:
-          \$signature__addr$149  = \$264 [5:0];
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    dbg_resp__valid = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          dbg_resp__valid = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    proj_issue = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          proj_issue = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    sub_issue = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          sub_issue = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    out_issue = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h8:
-          out_issue = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    act__valid = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h8:
-          /* empty */;
-      4'h9:
-          /* empty */;
-      4'ha:
-          /* empty */;
-      4'hb:
-          act__valid = 1'h1;
+    \$signature__addr$156  = 6'h00;
+    casez (state_read)
+      2'h1:
+          \$signature__addr$156  = \$251 [5:0];
+      2'h2:
+          \$signature__addr$156  = \$253 [5:0];
+      2'h3:
+          \$signature__addr$156  = \$255 [5:0];
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     act__payload = 21'h000000;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h8:
-          /* empty */;
-      4'h9:
-          /* empty */;
-      4'ha:
-          /* empty */;
-      4'hb:
-        begin
-          act__payload[4:0] = em_a;
-          act__payload[20:5] = \$signature__data$282 ;
-        end
-    endcase
+    if (act__valid) begin
+      act__payload[4:0] = em_a;
+      act__payload[20:5] = \$signature__data$292 ;
+    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$320  = proj_issue;
+    \$268  = proj_issue;
     if (rst) begin
-      \$320  = 1'h0;
+      \$268  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$321  = \$277 ;
+    \$269  = \$258 ;
     if (rst) begin
-      \$321  = 1'h0;
+      \$269  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$322  = \$278 ;
+    \$270  = \$259 ;
     if (rst) begin
-      \$322  = 1'h0;
+      \$270  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$323  = cnt_m;
+    \$271  = cnt_m;
     if (rst) begin
-      \$323  = 6'h00;
+      \$271  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$324  = cnt_w[1:0];
+    \$272  = cnt_w[1:0];
     if (rst) begin
-      \$324  = 2'h0;
+      \$272  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$325  = pj_m;
+    \$273  = pj_m;
     if (rst) begin
-      \$325  = 6'h00;
+      \$273  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$326  = pj_m_d0;
+    \$274  = pj_m_d0;
     if (rst) begin
-      \$326  = 6'h00;
+      \$274  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$327  = pj_m_d1;
+    \$275  = pj_m_d1;
     if (rst) begin
-      \$327  = 6'h00;
+      \$275  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$328  = sub_issue;
+    \$276  = sub_issue;
     if (rst) begin
-      \$328  = 1'h0;
+      \$276  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$329  = \$279 ;
+    \$277  = \$260 ;
     if (rst) begin
-      \$329  = 1'h0;
+      \$277  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$330  = \$280 ;
+    \$278  = \$261 ;
     if (rst) begin
-      \$330  = 1'h0;
+      \$278  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$331  = \$282 ;
+    \$279  = \$263 ;
     if (rst) begin
-      \$331  = 64'h0000000000000000;
+      \$279  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$332  = \$284 ;
+    \$280  = \$265 ;
     if (rst) begin
-      \$332  = 64'h0000000000000000;
+      \$280  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$333  = cnt_m;
+    \$281  = cnt_m;
     if (rst) begin
-      \$333  = 6'h00;
+      \$281  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$334  = m_rd_d0;
+    \$282  = m_rd_d0;
     if (rst) begin
-      \$334  = 6'h00;
+      \$282  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$335  = m_rd_d1;
+    \$283  = m_rd_d1;
     if (rst) begin
-      \$335  = 6'h00;
+      \$283  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$336  = m_rd_d2;
+    \$284  = m_rd_d2;
     if (rst) begin
-      \$336  = 6'h00;
+      \$284  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$337  = m_wb_d0;
+    \$285  = m_wb_d0;
     if (rst) begin
-      \$337  = 6'h00;
+      \$285  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$338  = m_wb_d1;
+    \$286  = m_wb_d1;
     if (rst) begin
-      \$338  = 6'h00;
+      \$286  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$339  = m_wb_d2;
+    \$287  = m_wb_d2;
     if (rst) begin
-      \$339  = 6'h00;
+      \$287  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$340  = m_wb_d3;
+    \$288  = m_wb_d3;
     if (rst) begin
-      \$340  = 6'h00;
+      \$288  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$341  = s_next0;
-    if (\o_valid$224 ) begin
-      (* full_case = 32'd1 *)
-      casez (m_wb_d4)
-        6'h00:
-            \$341 [0] = o_spike;
-        6'h01:
-            \$341 [1] = o_spike;
-        6'h02:
-            \$341 [2] = o_spike;
-        6'h03:
-            \$341 [3] = o_spike;
-        6'h04:
-            \$341 [4] = o_spike;
-        6'h05:
-            \$341 [5] = o_spike;
-        6'h06:
-            \$341 [6] = o_spike;
-        6'h07:
-            \$341 [7] = o_spike;
-        6'h08:
-            \$341 [8] = o_spike;
-        6'h09:
-            \$341 [9] = o_spike;
-        6'h0a:
-            \$341 [10] = o_spike;
-        6'h0b:
-            \$341 [11] = o_spike;
-        6'h0c:
-            \$341 [12] = o_spike;
-        6'h0d:
-            \$341 [13] = o_spike;
-        6'h0e:
-            \$341 [14] = o_spike;
-        6'h0f:
-            \$341 [15] = o_spike;
-        6'h10:
-            \$341 [16] = o_spike;
-        6'h11:
-            \$341 [17] = o_spike;
-        6'h12:
-            \$341 [18] = o_spike;
-        6'h13:
-            \$341 [19] = o_spike;
-        6'h14:
-            \$341 [20] = o_spike;
-        6'h15:
-            \$341 [21] = o_spike;
-        6'h16:
-            \$341 [22] = o_spike;
-        6'h17:
-            \$341 [23] = o_spike;
-        6'h18:
-            \$341 [24] = o_spike;
-        6'h19:
-            \$341 [25] = o_spike;
-        6'h1a:
-            \$341 [26] = o_spike;
-        6'h1b:
-            \$341 [27] = o_spike;
-        6'h1c:
-            \$341 [28] = o_spike;
-        6'h1d:
-            \$341 [29] = o_spike;
-        6'h1e:
-            \$341 [30] = o_spike;
-        6'h1f:
-            \$341 [31] = o_spike;
-        6'h20:
-            \$341 [32] = o_spike;
-        6'h21:
-            \$341 [33] = o_spike;
-        6'h22:
-            \$341 [34] = o_spike;
-        6'h23:
-            \$341 [35] = o_spike;
-        6'h24:
-            \$341 [36] = o_spike;
-        6'h25:
-            \$341 [37] = o_spike;
-        6'h26:
-            \$341 [38] = o_spike;
-        6'h27:
-            \$341 [39] = o_spike;
-        6'h28:
-            \$341 [40] = o_spike;
-        6'h29:
-            \$341 [41] = o_spike;
-        6'h2a:
-            \$341 [42] = o_spike;
-        6'h2b:
-            \$341 [43] = o_spike;
-        6'h2c:
-            \$341 [44] = o_spike;
-        6'h2d:
-            \$341 [45] = o_spike;
-        6'h2e:
-            \$341 [46] = o_spike;
-        6'h2f:
-            \$341 [47] = o_spike;
-        6'h30:
-            \$341 [48] = o_spike;
-        6'h31:
-            \$341 [49] = o_spike;
-        6'h32:
-            \$341 [50] = o_spike;
-        6'h33:
-            \$341 [51] = o_spike;
-        6'h34:
-            \$341 [52] = o_spike;
-        6'h35:
-            \$341 [53] = o_spike;
-        6'h36:
-            \$341 [54] = o_spike;
-        6'h37:
-            \$341 [55] = o_spike;
-        6'h38:
-            \$341 [56] = o_spike;
-        6'h39:
-            \$341 [57] = o_spike;
-        6'h3a:
-            \$341 [58] = o_spike;
-        6'h3b:
-            \$341 [59] = o_spike;
-        6'h3c:
-            \$341 [60] = o_spike;
-        6'h3d:
-            \$341 [61] = o_spike;
-        6'h3e:
-            \$341 [62] = o_spike;
-        6'h3f:
-            \$341 [63] = o_spike;
-      endcase
-    end
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          \$341  = 64'h0000000000000000;
-      4'h6:
-          /* empty */;
-      4'h7:
-          if (\$305 ) begin
-            \$341  = 64'h0000000000000000;
-          end
-    endcase
-    if (rst) begin
-      \$341  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$342  = s_next1;
+    \$289  = s_next0;
     if (\o_valid$231 ) begin
       (* full_case = 32'd1 *)
       casez (m_wb_d4)
         6'h00:
-            \$342 [0] = \o_spike$295 ;
+            \$289 [0] = o_spike;
         6'h01:
-            \$342 [1] = \o_spike$295 ;
+            \$289 [1] = o_spike;
         6'h02:
-            \$342 [2] = \o_spike$295 ;
+            \$289 [2] = o_spike;
         6'h03:
-            \$342 [3] = \o_spike$295 ;
+            \$289 [3] = o_spike;
         6'h04:
-            \$342 [4] = \o_spike$295 ;
+            \$289 [4] = o_spike;
         6'h05:
-            \$342 [5] = \o_spike$295 ;
+            \$289 [5] = o_spike;
         6'h06:
-            \$342 [6] = \o_spike$295 ;
+            \$289 [6] = o_spike;
         6'h07:
-            \$342 [7] = \o_spike$295 ;
+            \$289 [7] = o_spike;
         6'h08:
-            \$342 [8] = \o_spike$295 ;
+            \$289 [8] = o_spike;
         6'h09:
-            \$342 [9] = \o_spike$295 ;
+            \$289 [9] = o_spike;
         6'h0a:
-            \$342 [10] = \o_spike$295 ;
+            \$289 [10] = o_spike;
         6'h0b:
-            \$342 [11] = \o_spike$295 ;
+            \$289 [11] = o_spike;
         6'h0c:
-            \$342 [12] = \o_spike$295 ;
+            \$289 [12] = o_spike;
         6'h0d:
-            \$342 [13] = \o_spike$295 ;
+            \$289 [13] = o_spike;
         6'h0e:
-            \$342 [14] = \o_spike$295 ;
+            \$289 [14] = o_spike;
         6'h0f:
-            \$342 [15] = \o_spike$295 ;
+            \$289 [15] = o_spike;
         6'h10:
-            \$342 [16] = \o_spike$295 ;
+            \$289 [16] = o_spike;
         6'h11:
-            \$342 [17] = \o_spike$295 ;
+            \$289 [17] = o_spike;
         6'h12:
-            \$342 [18] = \o_spike$295 ;
+            \$289 [18] = o_spike;
         6'h13:
-            \$342 [19] = \o_spike$295 ;
+            \$289 [19] = o_spike;
         6'h14:
-            \$342 [20] = \o_spike$295 ;
+            \$289 [20] = o_spike;
         6'h15:
-            \$342 [21] = \o_spike$295 ;
+            \$289 [21] = o_spike;
         6'h16:
-            \$342 [22] = \o_spike$295 ;
+            \$289 [22] = o_spike;
         6'h17:
-            \$342 [23] = \o_spike$295 ;
+            \$289 [23] = o_spike;
         6'h18:
-            \$342 [24] = \o_spike$295 ;
+            \$289 [24] = o_spike;
         6'h19:
-            \$342 [25] = \o_spike$295 ;
+            \$289 [25] = o_spike;
         6'h1a:
-            \$342 [26] = \o_spike$295 ;
+            \$289 [26] = o_spike;
         6'h1b:
-            \$342 [27] = \o_spike$295 ;
+            \$289 [27] = o_spike;
         6'h1c:
-            \$342 [28] = \o_spike$295 ;
+            \$289 [28] = o_spike;
         6'h1d:
-            \$342 [29] = \o_spike$295 ;
+            \$289 [29] = o_spike;
         6'h1e:
-            \$342 [30] = \o_spike$295 ;
+            \$289 [30] = o_spike;
         6'h1f:
-            \$342 [31] = \o_spike$295 ;
+            \$289 [31] = o_spike;
         6'h20:
-            \$342 [32] = \o_spike$295 ;
+            \$289 [32] = o_spike;
         6'h21:
-            \$342 [33] = \o_spike$295 ;
+            \$289 [33] = o_spike;
         6'h22:
-            \$342 [34] = \o_spike$295 ;
+            \$289 [34] = o_spike;
         6'h23:
-            \$342 [35] = \o_spike$295 ;
+            \$289 [35] = o_spike;
         6'h24:
-            \$342 [36] = \o_spike$295 ;
+            \$289 [36] = o_spike;
         6'h25:
-            \$342 [37] = \o_spike$295 ;
+            \$289 [37] = o_spike;
         6'h26:
-            \$342 [38] = \o_spike$295 ;
+            \$289 [38] = o_spike;
         6'h27:
-            \$342 [39] = \o_spike$295 ;
+            \$289 [39] = o_spike;
         6'h28:
-            \$342 [40] = \o_spike$295 ;
+            \$289 [40] = o_spike;
         6'h29:
-            \$342 [41] = \o_spike$295 ;
+            \$289 [41] = o_spike;
         6'h2a:
-            \$342 [42] = \o_spike$295 ;
+            \$289 [42] = o_spike;
         6'h2b:
-            \$342 [43] = \o_spike$295 ;
+            \$289 [43] = o_spike;
         6'h2c:
-            \$342 [44] = \o_spike$295 ;
+            \$289 [44] = o_spike;
         6'h2d:
-            \$342 [45] = \o_spike$295 ;
+            \$289 [45] = o_spike;
         6'h2e:
-            \$342 [46] = \o_spike$295 ;
+            \$289 [46] = o_spike;
         6'h2f:
-            \$342 [47] = \o_spike$295 ;
+            \$289 [47] = o_spike;
         6'h30:
-            \$342 [48] = \o_spike$295 ;
+            \$289 [48] = o_spike;
         6'h31:
-            \$342 [49] = \o_spike$295 ;
+            \$289 [49] = o_spike;
         6'h32:
-            \$342 [50] = \o_spike$295 ;
+            \$289 [50] = o_spike;
         6'h33:
-            \$342 [51] = \o_spike$295 ;
+            \$289 [51] = o_spike;
         6'h34:
-            \$342 [52] = \o_spike$295 ;
+            \$289 [52] = o_spike;
         6'h35:
-            \$342 [53] = \o_spike$295 ;
+            \$289 [53] = o_spike;
         6'h36:
-            \$342 [54] = \o_spike$295 ;
+            \$289 [54] = o_spike;
         6'h37:
-            \$342 [55] = \o_spike$295 ;
+            \$289 [55] = o_spike;
         6'h38:
-            \$342 [56] = \o_spike$295 ;
+            \$289 [56] = o_spike;
         6'h39:
-            \$342 [57] = \o_spike$295 ;
+            \$289 [57] = o_spike;
         6'h3a:
-            \$342 [58] = \o_spike$295 ;
+            \$289 [58] = o_spike;
         6'h3b:
-            \$342 [59] = \o_spike$295 ;
+            \$289 [59] = o_spike;
         6'h3c:
-            \$342 [60] = \o_spike$295 ;
+            \$289 [60] = o_spike;
         6'h3d:
-            \$342 [61] = \o_spike$295 ;
+            \$289 [61] = o_spike;
         6'h3e:
-            \$342 [62] = \o_spike$295 ;
+            \$289 [62] = o_spike;
         6'h3f:
-            \$342 [63] = \o_spike$295 ;
+            \$289 [63] = o_spike;
       endcase
     end
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          \$342  = 64'h0000000000000000;
-      4'h6:
-          /* empty */;
-      4'h7:
-          if (\$305 ) begin
-            \$342  = 64'h0000000000000000;
-          end
-    endcase
+    if (spikes_load) begin
+      \$289  = 64'h0000000000000000;
+    end
+    if (spikes_swap) begin
+      \$289  = 64'h0000000000000000;
+    end
     if (rst) begin
-      \$342  = 64'h0000000000000000;
+      \$289  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$343  = s_next2;
+    \$290  = s_next1;
     if (\o_valid$238 ) begin
       (* full_case = 32'd1 *)
       casez (m_wb_d4)
         6'h00:
-            \$343 [0] = \o_spike$297 ;
+            \$290 [0] = \o_spike$307 ;
         6'h01:
-            \$343 [1] = \o_spike$297 ;
+            \$290 [1] = \o_spike$307 ;
         6'h02:
-            \$343 [2] = \o_spike$297 ;
+            \$290 [2] = \o_spike$307 ;
         6'h03:
-            \$343 [3] = \o_spike$297 ;
+            \$290 [3] = \o_spike$307 ;
         6'h04:
-            \$343 [4] = \o_spike$297 ;
+            \$290 [4] = \o_spike$307 ;
         6'h05:
-            \$343 [5] = \o_spike$297 ;
+            \$290 [5] = \o_spike$307 ;
         6'h06:
-            \$343 [6] = \o_spike$297 ;
+            \$290 [6] = \o_spike$307 ;
         6'h07:
-            \$343 [7] = \o_spike$297 ;
+            \$290 [7] = \o_spike$307 ;
         6'h08:
-            \$343 [8] = \o_spike$297 ;
+            \$290 [8] = \o_spike$307 ;
         6'h09:
-            \$343 [9] = \o_spike$297 ;
+            \$290 [9] = \o_spike$307 ;
         6'h0a:
-            \$343 [10] = \o_spike$297 ;
+            \$290 [10] = \o_spike$307 ;
         6'h0b:
-            \$343 [11] = \o_spike$297 ;
+            \$290 [11] = \o_spike$307 ;
         6'h0c:
-            \$343 [12] = \o_spike$297 ;
+            \$290 [12] = \o_spike$307 ;
         6'h0d:
-            \$343 [13] = \o_spike$297 ;
+            \$290 [13] = \o_spike$307 ;
         6'h0e:
-            \$343 [14] = \o_spike$297 ;
+            \$290 [14] = \o_spike$307 ;
         6'h0f:
-            \$343 [15] = \o_spike$297 ;
+            \$290 [15] = \o_spike$307 ;
         6'h10:
-            \$343 [16] = \o_spike$297 ;
+            \$290 [16] = \o_spike$307 ;
         6'h11:
-            \$343 [17] = \o_spike$297 ;
+            \$290 [17] = \o_spike$307 ;
         6'h12:
-            \$343 [18] = \o_spike$297 ;
+            \$290 [18] = \o_spike$307 ;
         6'h13:
-            \$343 [19] = \o_spike$297 ;
+            \$290 [19] = \o_spike$307 ;
         6'h14:
-            \$343 [20] = \o_spike$297 ;
+            \$290 [20] = \o_spike$307 ;
         6'h15:
-            \$343 [21] = \o_spike$297 ;
+            \$290 [21] = \o_spike$307 ;
         6'h16:
-            \$343 [22] = \o_spike$297 ;
+            \$290 [22] = \o_spike$307 ;
         6'h17:
-            \$343 [23] = \o_spike$297 ;
+            \$290 [23] = \o_spike$307 ;
         6'h18:
-            \$343 [24] = \o_spike$297 ;
+            \$290 [24] = \o_spike$307 ;
         6'h19:
-            \$343 [25] = \o_spike$297 ;
+            \$290 [25] = \o_spike$307 ;
         6'h1a:
-            \$343 [26] = \o_spike$297 ;
+            \$290 [26] = \o_spike$307 ;
         6'h1b:
-            \$343 [27] = \o_spike$297 ;
+            \$290 [27] = \o_spike$307 ;
         6'h1c:
-            \$343 [28] = \o_spike$297 ;
+            \$290 [28] = \o_spike$307 ;
         6'h1d:
-            \$343 [29] = \o_spike$297 ;
+            \$290 [29] = \o_spike$307 ;
         6'h1e:
-            \$343 [30] = \o_spike$297 ;
+            \$290 [30] = \o_spike$307 ;
         6'h1f:
-            \$343 [31] = \o_spike$297 ;
+            \$290 [31] = \o_spike$307 ;
         6'h20:
-            \$343 [32] = \o_spike$297 ;
+            \$290 [32] = \o_spike$307 ;
         6'h21:
-            \$343 [33] = \o_spike$297 ;
+            \$290 [33] = \o_spike$307 ;
         6'h22:
-            \$343 [34] = \o_spike$297 ;
+            \$290 [34] = \o_spike$307 ;
         6'h23:
-            \$343 [35] = \o_spike$297 ;
+            \$290 [35] = \o_spike$307 ;
         6'h24:
-            \$343 [36] = \o_spike$297 ;
+            \$290 [36] = \o_spike$307 ;
         6'h25:
-            \$343 [37] = \o_spike$297 ;
+            \$290 [37] = \o_spike$307 ;
         6'h26:
-            \$343 [38] = \o_spike$297 ;
+            \$290 [38] = \o_spike$307 ;
         6'h27:
-            \$343 [39] = \o_spike$297 ;
+            \$290 [39] = \o_spike$307 ;
         6'h28:
-            \$343 [40] = \o_spike$297 ;
+            \$290 [40] = \o_spike$307 ;
         6'h29:
-            \$343 [41] = \o_spike$297 ;
+            \$290 [41] = \o_spike$307 ;
         6'h2a:
-            \$343 [42] = \o_spike$297 ;
+            \$290 [42] = \o_spike$307 ;
         6'h2b:
-            \$343 [43] = \o_spike$297 ;
+            \$290 [43] = \o_spike$307 ;
         6'h2c:
-            \$343 [44] = \o_spike$297 ;
+            \$290 [44] = \o_spike$307 ;
         6'h2d:
-            \$343 [45] = \o_spike$297 ;
+            \$290 [45] = \o_spike$307 ;
         6'h2e:
-            \$343 [46] = \o_spike$297 ;
+            \$290 [46] = \o_spike$307 ;
         6'h2f:
-            \$343 [47] = \o_spike$297 ;
+            \$290 [47] = \o_spike$307 ;
         6'h30:
-            \$343 [48] = \o_spike$297 ;
+            \$290 [48] = \o_spike$307 ;
         6'h31:
-            \$343 [49] = \o_spike$297 ;
+            \$290 [49] = \o_spike$307 ;
         6'h32:
-            \$343 [50] = \o_spike$297 ;
+            \$290 [50] = \o_spike$307 ;
         6'h33:
-            \$343 [51] = \o_spike$297 ;
+            \$290 [51] = \o_spike$307 ;
         6'h34:
-            \$343 [52] = \o_spike$297 ;
+            \$290 [52] = \o_spike$307 ;
         6'h35:
-            \$343 [53] = \o_spike$297 ;
+            \$290 [53] = \o_spike$307 ;
         6'h36:
-            \$343 [54] = \o_spike$297 ;
+            \$290 [54] = \o_spike$307 ;
         6'h37:
-            \$343 [55] = \o_spike$297 ;
+            \$290 [55] = \o_spike$307 ;
         6'h38:
-            \$343 [56] = \o_spike$297 ;
+            \$290 [56] = \o_spike$307 ;
         6'h39:
-            \$343 [57] = \o_spike$297 ;
+            \$290 [57] = \o_spike$307 ;
         6'h3a:
-            \$343 [58] = \o_spike$297 ;
+            \$290 [58] = \o_spike$307 ;
         6'h3b:
-            \$343 [59] = \o_spike$297 ;
+            \$290 [59] = \o_spike$307 ;
         6'h3c:
-            \$343 [60] = \o_spike$297 ;
+            \$290 [60] = \o_spike$307 ;
         6'h3d:
-            \$343 [61] = \o_spike$297 ;
+            \$290 [61] = \o_spike$307 ;
         6'h3e:
-            \$343 [62] = \o_spike$297 ;
+            \$290 [62] = \o_spike$307 ;
         6'h3f:
-            \$343 [63] = \o_spike$297 ;
+            \$290 [63] = \o_spike$307 ;
       endcase
     end
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          \$343  = 64'h0000000000000000;
-      4'h6:
-          /* empty */;
-      4'h7:
-          if (\$305 ) begin
-            \$343  = 64'h0000000000000000;
-          end
-    endcase
+    if (spikes_load) begin
+      \$290  = 64'h0000000000000000;
+    end
+    if (spikes_swap) begin
+      \$290  = 64'h0000000000000000;
+    end
     if (rst) begin
-      \$343  = 64'h0000000000000000;
+      \$290  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$344  = s_next3;
+    \$291  = s_next2;
     if (\o_valid$245 ) begin
       (* full_case = 32'd1 *)
       casez (m_wb_d4)
         6'h00:
-            \$344 [0] = \o_spike$299 ;
+            \$291 [0] = \o_spike$309 ;
         6'h01:
-            \$344 [1] = \o_spike$299 ;
+            \$291 [1] = \o_spike$309 ;
         6'h02:
-            \$344 [2] = \o_spike$299 ;
+            \$291 [2] = \o_spike$309 ;
         6'h03:
-            \$344 [3] = \o_spike$299 ;
+            \$291 [3] = \o_spike$309 ;
         6'h04:
-            \$344 [4] = \o_spike$299 ;
+            \$291 [4] = \o_spike$309 ;
         6'h05:
-            \$344 [5] = \o_spike$299 ;
+            \$291 [5] = \o_spike$309 ;
         6'h06:
-            \$344 [6] = \o_spike$299 ;
+            \$291 [6] = \o_spike$309 ;
         6'h07:
-            \$344 [7] = \o_spike$299 ;
+            \$291 [7] = \o_spike$309 ;
         6'h08:
-            \$344 [8] = \o_spike$299 ;
+            \$291 [8] = \o_spike$309 ;
         6'h09:
-            \$344 [9] = \o_spike$299 ;
+            \$291 [9] = \o_spike$309 ;
         6'h0a:
-            \$344 [10] = \o_spike$299 ;
+            \$291 [10] = \o_spike$309 ;
         6'h0b:
-            \$344 [11] = \o_spike$299 ;
+            \$291 [11] = \o_spike$309 ;
         6'h0c:
-            \$344 [12] = \o_spike$299 ;
+            \$291 [12] = \o_spike$309 ;
         6'h0d:
-            \$344 [13] = \o_spike$299 ;
+            \$291 [13] = \o_spike$309 ;
         6'h0e:
-            \$344 [14] = \o_spike$299 ;
+            \$291 [14] = \o_spike$309 ;
         6'h0f:
-            \$344 [15] = \o_spike$299 ;
+            \$291 [15] = \o_spike$309 ;
         6'h10:
-            \$344 [16] = \o_spike$299 ;
+            \$291 [16] = \o_spike$309 ;
         6'h11:
-            \$344 [17] = \o_spike$299 ;
+            \$291 [17] = \o_spike$309 ;
         6'h12:
-            \$344 [18] = \o_spike$299 ;
+            \$291 [18] = \o_spike$309 ;
         6'h13:
-            \$344 [19] = \o_spike$299 ;
+            \$291 [19] = \o_spike$309 ;
         6'h14:
-            \$344 [20] = \o_spike$299 ;
+            \$291 [20] = \o_spike$309 ;
         6'h15:
-            \$344 [21] = \o_spike$299 ;
+            \$291 [21] = \o_spike$309 ;
         6'h16:
-            \$344 [22] = \o_spike$299 ;
+            \$291 [22] = \o_spike$309 ;
         6'h17:
-            \$344 [23] = \o_spike$299 ;
+            \$291 [23] = \o_spike$309 ;
         6'h18:
-            \$344 [24] = \o_spike$299 ;
+            \$291 [24] = \o_spike$309 ;
         6'h19:
-            \$344 [25] = \o_spike$299 ;
+            \$291 [25] = \o_spike$309 ;
         6'h1a:
-            \$344 [26] = \o_spike$299 ;
+            \$291 [26] = \o_spike$309 ;
         6'h1b:
-            \$344 [27] = \o_spike$299 ;
+            \$291 [27] = \o_spike$309 ;
         6'h1c:
-            \$344 [28] = \o_spike$299 ;
+            \$291 [28] = \o_spike$309 ;
         6'h1d:
-            \$344 [29] = \o_spike$299 ;
+            \$291 [29] = \o_spike$309 ;
         6'h1e:
-            \$344 [30] = \o_spike$299 ;
+            \$291 [30] = \o_spike$309 ;
         6'h1f:
-            \$344 [31] = \o_spike$299 ;
+            \$291 [31] = \o_spike$309 ;
         6'h20:
-            \$344 [32] = \o_spike$299 ;
+            \$291 [32] = \o_spike$309 ;
         6'h21:
-            \$344 [33] = \o_spike$299 ;
+            \$291 [33] = \o_spike$309 ;
         6'h22:
-            \$344 [34] = \o_spike$299 ;
+            \$291 [34] = \o_spike$309 ;
         6'h23:
-            \$344 [35] = \o_spike$299 ;
+            \$291 [35] = \o_spike$309 ;
         6'h24:
-            \$344 [36] = \o_spike$299 ;
+            \$291 [36] = \o_spike$309 ;
         6'h25:
-            \$344 [37] = \o_spike$299 ;
+            \$291 [37] = \o_spike$309 ;
         6'h26:
-            \$344 [38] = \o_spike$299 ;
+            \$291 [38] = \o_spike$309 ;
         6'h27:
-            \$344 [39] = \o_spike$299 ;
+            \$291 [39] = \o_spike$309 ;
         6'h28:
-            \$344 [40] = \o_spike$299 ;
+            \$291 [40] = \o_spike$309 ;
         6'h29:
-            \$344 [41] = \o_spike$299 ;
+            \$291 [41] = \o_spike$309 ;
         6'h2a:
-            \$344 [42] = \o_spike$299 ;
+            \$291 [42] = \o_spike$309 ;
         6'h2b:
-            \$344 [43] = \o_spike$299 ;
+            \$291 [43] = \o_spike$309 ;
         6'h2c:
-            \$344 [44] = \o_spike$299 ;
+            \$291 [44] = \o_spike$309 ;
         6'h2d:
-            \$344 [45] = \o_spike$299 ;
+            \$291 [45] = \o_spike$309 ;
         6'h2e:
-            \$344 [46] = \o_spike$299 ;
+            \$291 [46] = \o_spike$309 ;
         6'h2f:
-            \$344 [47] = \o_spike$299 ;
+            \$291 [47] = \o_spike$309 ;
         6'h30:
-            \$344 [48] = \o_spike$299 ;
+            \$291 [48] = \o_spike$309 ;
         6'h31:
-            \$344 [49] = \o_spike$299 ;
+            \$291 [49] = \o_spike$309 ;
         6'h32:
-            \$344 [50] = \o_spike$299 ;
+            \$291 [50] = \o_spike$309 ;
         6'h33:
-            \$344 [51] = \o_spike$299 ;
+            \$291 [51] = \o_spike$309 ;
         6'h34:
-            \$344 [52] = \o_spike$299 ;
+            \$291 [52] = \o_spike$309 ;
         6'h35:
-            \$344 [53] = \o_spike$299 ;
+            \$291 [53] = \o_spike$309 ;
         6'h36:
-            \$344 [54] = \o_spike$299 ;
+            \$291 [54] = \o_spike$309 ;
         6'h37:
-            \$344 [55] = \o_spike$299 ;
+            \$291 [55] = \o_spike$309 ;
         6'h38:
-            \$344 [56] = \o_spike$299 ;
+            \$291 [56] = \o_spike$309 ;
         6'h39:
-            \$344 [57] = \o_spike$299 ;
+            \$291 [57] = \o_spike$309 ;
         6'h3a:
-            \$344 [58] = \o_spike$299 ;
+            \$291 [58] = \o_spike$309 ;
         6'h3b:
-            \$344 [59] = \o_spike$299 ;
+            \$291 [59] = \o_spike$309 ;
         6'h3c:
-            \$344 [60] = \o_spike$299 ;
+            \$291 [60] = \o_spike$309 ;
         6'h3d:
-            \$344 [61] = \o_spike$299 ;
+            \$291 [61] = \o_spike$309 ;
         6'h3e:
-            \$344 [62] = \o_spike$299 ;
+            \$291 [62] = \o_spike$309 ;
         6'h3f:
-            \$344 [63] = \o_spike$299 ;
+            \$291 [63] = \o_spike$309 ;
       endcase
     end
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          \$344  = 64'h0000000000000000;
-      4'h6:
-          /* empty */;
-      4'h7:
-          if (\$305 ) begin
-            \$344  = 64'h0000000000000000;
-          end
-    endcase
+    if (spikes_load) begin
+      \$291  = 64'h0000000000000000;
+    end
+    if (spikes_swap) begin
+      \$291  = 64'h0000000000000000;
+    end
     if (rst) begin
-      \$344  = 64'h0000000000000000;
+      \$291  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$345  = out_issue;
+    \$292  = s_next3;
+    if (\o_valid$252 ) begin
+      (* full_case = 32'd1 *)
+      casez (m_wb_d4)
+        6'h00:
+            \$292 [0] = \o_spike$311 ;
+        6'h01:
+            \$292 [1] = \o_spike$311 ;
+        6'h02:
+            \$292 [2] = \o_spike$311 ;
+        6'h03:
+            \$292 [3] = \o_spike$311 ;
+        6'h04:
+            \$292 [4] = \o_spike$311 ;
+        6'h05:
+            \$292 [5] = \o_spike$311 ;
+        6'h06:
+            \$292 [6] = \o_spike$311 ;
+        6'h07:
+            \$292 [7] = \o_spike$311 ;
+        6'h08:
+            \$292 [8] = \o_spike$311 ;
+        6'h09:
+            \$292 [9] = \o_spike$311 ;
+        6'h0a:
+            \$292 [10] = \o_spike$311 ;
+        6'h0b:
+            \$292 [11] = \o_spike$311 ;
+        6'h0c:
+            \$292 [12] = \o_spike$311 ;
+        6'h0d:
+            \$292 [13] = \o_spike$311 ;
+        6'h0e:
+            \$292 [14] = \o_spike$311 ;
+        6'h0f:
+            \$292 [15] = \o_spike$311 ;
+        6'h10:
+            \$292 [16] = \o_spike$311 ;
+        6'h11:
+            \$292 [17] = \o_spike$311 ;
+        6'h12:
+            \$292 [18] = \o_spike$311 ;
+        6'h13:
+            \$292 [19] = \o_spike$311 ;
+        6'h14:
+            \$292 [20] = \o_spike$311 ;
+        6'h15:
+            \$292 [21] = \o_spike$311 ;
+        6'h16:
+            \$292 [22] = \o_spike$311 ;
+        6'h17:
+            \$292 [23] = \o_spike$311 ;
+        6'h18:
+            \$292 [24] = \o_spike$311 ;
+        6'h19:
+            \$292 [25] = \o_spike$311 ;
+        6'h1a:
+            \$292 [26] = \o_spike$311 ;
+        6'h1b:
+            \$292 [27] = \o_spike$311 ;
+        6'h1c:
+            \$292 [28] = \o_spike$311 ;
+        6'h1d:
+            \$292 [29] = \o_spike$311 ;
+        6'h1e:
+            \$292 [30] = \o_spike$311 ;
+        6'h1f:
+            \$292 [31] = \o_spike$311 ;
+        6'h20:
+            \$292 [32] = \o_spike$311 ;
+        6'h21:
+            \$292 [33] = \o_spike$311 ;
+        6'h22:
+            \$292 [34] = \o_spike$311 ;
+        6'h23:
+            \$292 [35] = \o_spike$311 ;
+        6'h24:
+            \$292 [36] = \o_spike$311 ;
+        6'h25:
+            \$292 [37] = \o_spike$311 ;
+        6'h26:
+            \$292 [38] = \o_spike$311 ;
+        6'h27:
+            \$292 [39] = \o_spike$311 ;
+        6'h28:
+            \$292 [40] = \o_spike$311 ;
+        6'h29:
+            \$292 [41] = \o_spike$311 ;
+        6'h2a:
+            \$292 [42] = \o_spike$311 ;
+        6'h2b:
+            \$292 [43] = \o_spike$311 ;
+        6'h2c:
+            \$292 [44] = \o_spike$311 ;
+        6'h2d:
+            \$292 [45] = \o_spike$311 ;
+        6'h2e:
+            \$292 [46] = \o_spike$311 ;
+        6'h2f:
+            \$292 [47] = \o_spike$311 ;
+        6'h30:
+            \$292 [48] = \o_spike$311 ;
+        6'h31:
+            \$292 [49] = \o_spike$311 ;
+        6'h32:
+            \$292 [50] = \o_spike$311 ;
+        6'h33:
+            \$292 [51] = \o_spike$311 ;
+        6'h34:
+            \$292 [52] = \o_spike$311 ;
+        6'h35:
+            \$292 [53] = \o_spike$311 ;
+        6'h36:
+            \$292 [54] = \o_spike$311 ;
+        6'h37:
+            \$292 [55] = \o_spike$311 ;
+        6'h38:
+            \$292 [56] = \o_spike$311 ;
+        6'h39:
+            \$292 [57] = \o_spike$311 ;
+        6'h3a:
+            \$292 [58] = \o_spike$311 ;
+        6'h3b:
+            \$292 [59] = \o_spike$311 ;
+        6'h3c:
+            \$292 [60] = \o_spike$311 ;
+        6'h3d:
+            \$292 [61] = \o_spike$311 ;
+        6'h3e:
+            \$292 [62] = \o_spike$311 ;
+        6'h3f:
+            \$292 [63] = \o_spike$311 ;
+      endcase
+    end
+    if (spikes_load) begin
+      \$292  = 64'h0000000000000000;
+    end
+    if (spikes_swap) begin
+      \$292  = 64'h0000000000000000;
+    end
     if (rst) begin
-      \$345  = 1'h0;
+      \$292  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$346  = \$285 ;
+    \$293  = s_prev;
+    if (spikes_load) begin
+      \$293  = \$signature__data$275 ;
+    end
+    if (spikes_swap) begin
+      \$293  = { s_next3[63], s_next2[63], s_next1[63], s_next0[63], s_next3[62], s_next2[62], s_next1[62], s_next0[62], s_next3[61], s_next2[61], s_next1[61], s_next0[61], s_next3[60], s_next2[60], s_next1[60], s_next0[60], s_next3[59], s_next2[59], s_next1[59], s_next0[59], s_next3[58], s_next2[58], s_next1[58], s_next0[58], s_next3[57], s_next2[57], s_next1[57], s_next0[57], s_next3[56], s_next2[56], s_next1[56], s_next0[56], s_next3[55], s_next2[55], s_next1[55], s_next0[55], s_next3[54], s_next2[54], s_next1[54], s_next0[54], s_next3[53], s_next2[53], s_next1[53], s_next0[53], s_next3[52], s_next2[52], s_next1[52], s_next0[52], s_next3[51], s_next2[51], s_next1[51], s_next0[51], s_next3[50], s_next2[50], s_next1[50], s_next0[50], s_next3[49], s_next2[49], s_next1[49], s_next0[49], s_next3[48], s_next2[48], s_next1[48], s_next0[48], s_next3[47], s_next2[47], s_next1[47], s_next0[47], s_next3[46], s_next2[46], s_next1[46], s_next0[46], s_next3[45], s_next2[45], s_next1[45], s_next0[45], s_next3[44], s_next2[44], s_next1[44], s_next0[44], s_next3[43], s_next2[43], s_next1[43], s_next0[43], s_next3[42], s_next2[42], s_next1[42], s_next0[42], s_next3[41], s_next2[41], s_next1[41], s_next0[41], s_next3[40], s_next2[40], s_next1[40], s_next0[40], s_next3[39], s_next2[39], s_next1[39], s_next0[39], s_next3[38], s_next2[38], s_next1[38], s_next0[38], s_next3[37], s_next2[37], s_next1[37], s_next0[37], s_next3[36], s_next2[36], s_next1[36], s_next0[36], s_next3[35], s_next2[35], s_next1[35], s_next0[35], s_next3[34], s_next2[34], s_next1[34], s_next0[34], s_next3[33], s_next2[33], s_next1[33], s_next0[33], s_next3[32], s_next2[32], s_next1[32], s_next0[32], s_next3[31], s_next2[31], s_next1[31], s_next0[31], s_next3[30], s_next2[30], s_next1[30], s_next0[30], s_next3[29], s_next2[29], s_next1[29], s_next0[29], s_next3[28], s_next2[28], s_next1[28], s_next0[28], s_next3[27], s_next2[27], s_next1[27], s_next0[27], s_next3[26], s_next2[26], s_next1[26], s_next0[26], s_next3[25], s_next2[25], s_next1[25], s_next0[25], s_next3[24], s_next2[24], s_next1[24], s_next0[24], s_next3[23], s_next2[23], s_next1[23], s_next0[23], s_next3[22], s_next2[22], s_next1[22], s_next0[22], s_next3[21], s_next2[21], s_next1[21], s_next0[21], s_next3[20], s_next2[20], s_next1[20], s_next0[20], s_next3[19], s_next2[19], s_next1[19], s_next0[19], s_next3[18], s_next2[18], s_next1[18], s_next0[18], s_next3[17], s_next2[17], s_next1[17], s_next0[17], s_next3[16], s_next2[16], s_next1[16], s_next0[16], s_next3[15], s_next2[15], s_next1[15], s_next0[15], s_next3[14], s_next2[14], s_next1[14], s_next0[14], s_next3[13], s_next2[13], s_next1[13], s_next0[13], s_next3[12], s_next2[12], s_next1[12], s_next0[12], s_next3[11], s_next2[11], s_next1[11], s_next0[11], s_next3[10], s_next2[10], s_next1[10], s_next0[10], s_next3[9], s_next2[9], s_next1[9], s_next0[9], s_next3[8], s_next2[8], s_next1[8], s_next0[8], s_next3[7], s_next2[7], s_next1[7], s_next0[7], s_next3[6], s_next2[6], s_next1[6], s_next0[6], s_next3[5], s_next2[5], s_next1[5], s_next0[5], s_next3[4], s_next2[4], s_next1[4], s_next0[4], s_next3[3], s_next2[3], s_next1[3], s_next0[3], s_next3[2], s_next2[2], s_next1[2], s_next0[2], s_next3[1], s_next2[1], s_next1[1], s_next0[1], s_next3[0], s_next2[0], s_next1[0], s_next0[0] };
+    end
     if (rst) begin
-      \$346  = 1'h0;
+      \$293  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$347  = \$286 ;
+    \$294  = out_issue;
     if (rst) begin
-      \$347  = 1'h0;
+      \$294  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$348  = cnt_m;
+    \$295  = \$266 ;
     if (rst) begin
-      \$348  = 6'h00;
+      \$295  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$349  = cnt_w;
+    \$296  = \$267 ;
     if (rst) begin
-      \$349  = 6'h00;
+      \$296  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$350  = ro_a;
+    \$297  = cnt_m;
     if (rst) begin
-      \$350  = 6'h00;
+      \$297  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$351  = ro_a_d0;
+    \$298  = cnt_w;
     if (rst) begin
-      \$351  = 6'h00;
+      \$298  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$352  = ro_a_d1;
+    \$299  = ro_a;
     if (rst) begin
-      \$352  = 6'h00;
+      \$299  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$353  = cyc;
-    if (counting) begin
-      \$353  = \$287 [31:0];
-    end
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          if (cmd__valid) begin
-            casez (cmd__payload)
-              2'h0:
-                  \$353  = 32'd1;
-            endcase
-          end
-    endcase
+    \$300  = ro_a_d0;
     if (rst) begin
-      \$353  = 32'd0;
+      \$300  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$354  = cnt_m;
-    casez (fsm_state)
-      4'h0:
-        begin
-          \$354  = \$288 [5:0];
-          if (\$289 ) begin
-            \$354  = 6'h00;
-          end
-        end
-      4'h1:
-          \$354  = 6'h00;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          if (\$295 ) begin
-            \$354  = \$296 [5:0];
-            if (\$297 ) begin
-              \$354  = 6'h00;
-            end
-          end
-      4'h5:
-          /* empty */;
-      4'h6:
-          if (\$301 ) begin
-            \$354  = \$302 [5:0];
-            if (\$303 ) begin
-              \$354  = 6'h00;
-            end
-          end
-      4'h7:
-          /* empty */;
-      4'h8:
-        begin
-          \$354  = \$308 [5:0];
-          if (\$309 ) begin
-            \$354  = 6'h00;
-          end
-        end
-    endcase
+    \$301  = ro_a_d1;
     if (rst) begin
-      \$354  = 6'h00;
+      \$301  = 6'h00;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$355  = rst_slot;
-    casez (fsm_state)
-      4'h0:
-          if (\$289 ) begin
-            if (\$291 ) begin
-              \$355  = \$292 [0];
-            end
-          end
-      4'h1:
-          if (cmd__valid) begin
-            casez (cmd__payload)
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  if (\$293 ) begin
-                    \$355  = 1'h0;
-                  end
-              2'h2:
-                  \$355  = 1'h0;
-            endcase
-          end
-    endcase
-    if (rst) begin
-      \$355  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$356  = rst_all;
-    casez (fsm_state)
-      4'h0:
-          if (\$289 ) begin
-            (* full_case = 32'd1 *)
-            if (\$291 ) begin
-            end else begin
-              \$356  = 1'h0;
-            end
-          end
-      4'h1:
-          if (cmd__valid) begin
-            casez (cmd__payload)
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  if (\$293 ) begin
-                    \$356  = 1'h0;
-                  end
-              2'h2:
-                  \$356  = 1'h1;
-            endcase
-          end
-    endcase
-    if (rst) begin
-      \$356  = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$357  = fsm_state;
-    casez (fsm_state)
-      4'h0:
-          if (\$289 ) begin
-            (* full_case = 32'd1 *)
-            if (\$291 ) begin
-            end else begin
-              \$357  = 4'h1;
-            end
-          end
-      4'h1:
-          if (cmd__valid) begin
-            casez (cmd__payload)
-              2'h0:
-                  \$357  = 4'h2;
-              2'h1:
-                  if (\$293 ) begin
-                    \$357  = 4'h0;
-                  end
-              2'h2:
-                  \$357  = 4'h0;
-            endcase
-          end else if (dbg_req__valid) begin
-            \$357  = 4'h3;
-          end
-      4'h3:
-          \$357  = 4'h4;
-      4'h4:
-          if (dbg_resp__ready) begin
-            \$357  = 4'h1;
-          end
-      4'h2:
-          if (\$295 ) begin
-            if (\$297 ) begin
-              \$357  = 4'h5;
-            end
-          end
-      4'h5:
-          if (\$299 ) begin
-            \$357  = 4'h6;
-          end
-      4'h6:
-          if (\$301 ) begin
-            if (\$303 ) begin
-              \$357  = 4'h7;
-            end
-          end
-      4'h7:
-          if (\$305 ) begin
-            (* full_case = 32'd1 *)
-            if (\$307 ) begin
-              \$357  = 4'h8;
-            end else begin
-              \$357  = 4'h6;
-            end
-          end
-      4'h8:
-          if (\$309 ) begin
-            if (\$311 ) begin
-              \$357  = 4'h9;
-            end
-          end
-      4'h9:
-          if (\$313 ) begin
-            (* full_case = 32'd1 *)
-            if (\$314 ) begin
-              \$357  = 4'ha;
-            end else begin
-              \$357  = 4'h2;
-            end
-          end
-      4'ha:
-          \$357  = 4'hb;
-      4'hb:
-          if (act__ready) begin
-            \$357  = 4'ha;
-            if (\$317 ) begin
-              if (\$319 ) begin
-                \$357  = 4'h1;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$357  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$358  = cnt_w;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          \$358  = 6'h00;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-        begin
-          \$358  = \$294 [5:0];
-          if (\$295 ) begin
-            \$358  = 6'h00;
-          end
-        end
-      4'h5:
-          /* empty */;
-      4'h6:
-        begin
-          \$358  = \$300 [5:0];
-          if (\$301 ) begin
-            \$358  = 6'h00;
-          end
-        end
-      4'h7:
-          /* empty */;
-      4'h8:
-          if (\$309 ) begin
-            \$358  = \$310 [5:0];
-            if (\$311 ) begin
-              \$358  = 6'h00;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$358  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$359  = cur_slot;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          \$359  = 1'h0;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h8:
-          /* empty */;
-      4'h9:
-          if (\$313 ) begin
-            (* full_case = 32'd1 *)
-            if (\$314 ) begin
-            end else begin
-              \$359  = \$315 [0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$359  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$360  = counting;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          if (cmd__valid) begin
-            casez (cmd__payload)
-              2'h0:
-                  \$360  = 1'h1;
-            endcase
-          end
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h8:
-          /* empty */;
-      4'h9:
-          /* empty */;
-      4'ha:
-          /* empty */;
-      4'hb:
-          if (counting) begin
-            \$360  = 1'h0;
-          end
-    endcase
-    if (rst) begin
-      \$360  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$361  = em_slot;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          if (cmd__valid) begin
-            casez (cmd__payload)
-              2'h0:
-                  \$361  = 1'h0;
-            endcase
-          end
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h8:
-          /* empty */;
-      4'h9:
-          /* empty */;
-      4'ha:
-          /* empty */;
-      4'hb:
-          if (act__ready) begin
-            if (\$317 ) begin
-              \$361  = \$318 [0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$361  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$362  = em_a;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          if (cmd__valid) begin
-            casez (cmd__payload)
-              2'h0:
-                  \$362  = 5'h00;
-            endcase
-          end
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h8:
-          /* empty */;
-      4'h9:
-          /* empty */;
-      4'ha:
-          /* empty */;
-      4'hb:
-          if (act__ready) begin
-            \$362  = \$316 [4:0];
-            if (\$317 ) begin
-              \$362  = 5'h00;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$362  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$363  = dbg_sel;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          if (cmd__valid) begin
-          end else if (dbg_req__valid) begin
-            \$363  = dbg_req__payload[2:0];
-          end
-    endcase
-    if (rst) begin
-      \$363  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$364  = dbg_addr;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          if (cmd__valid) begin
-          end else if (dbg_req__valid) begin
-            \$364  = dbg_req__payload[18:3];
-          end
-    endcase
-    if (rst) begin
-      \$364  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$365  = drain;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          if (\$295 ) begin
-            if (\$297 ) begin
-              \$365  = 4'h4;
-            end
-          end
-      4'h5:
-          \$365  = \$298 [3:0];
-      4'h6:
-          if (\$301 ) begin
-            if (\$303 ) begin
-              \$365  = 4'h8;
-            end
-          end
-      4'h7:
-          \$365  = \$304 [3:0];
-      4'h8:
-          if (\$309 ) begin
-            if (\$311 ) begin
-              \$365  = 4'h3;
-            end
-          end
-      4'h9:
-          \$365  = \$312 [3:0];
-    endcase
-    if (rst) begin
-      \$365  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$366  = s_prev;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          \$366  = \$signature__data$268 ;
-      4'h6:
-          /* empty */;
-      4'h7:
-          if (\$305 ) begin
-            \$366  = { s_next3[63], s_next2[63], s_next1[63], s_next0[63], s_next3[62], s_next2[62], s_next1[62], s_next0[62], s_next3[61], s_next2[61], s_next1[61], s_next0[61], s_next3[60], s_next2[60], s_next1[60], s_next0[60], s_next3[59], s_next2[59], s_next1[59], s_next0[59], s_next3[58], s_next2[58], s_next1[58], s_next0[58], s_next3[57], s_next2[57], s_next1[57], s_next0[57], s_next3[56], s_next2[56], s_next1[56], s_next0[56], s_next3[55], s_next2[55], s_next1[55], s_next0[55], s_next3[54], s_next2[54], s_next1[54], s_next0[54], s_next3[53], s_next2[53], s_next1[53], s_next0[53], s_next3[52], s_next2[52], s_next1[52], s_next0[52], s_next3[51], s_next2[51], s_next1[51], s_next0[51], s_next3[50], s_next2[50], s_next1[50], s_next0[50], s_next3[49], s_next2[49], s_next1[49], s_next0[49], s_next3[48], s_next2[48], s_next1[48], s_next0[48], s_next3[47], s_next2[47], s_next1[47], s_next0[47], s_next3[46], s_next2[46], s_next1[46], s_next0[46], s_next3[45], s_next2[45], s_next1[45], s_next0[45], s_next3[44], s_next2[44], s_next1[44], s_next0[44], s_next3[43], s_next2[43], s_next1[43], s_next0[43], s_next3[42], s_next2[42], s_next1[42], s_next0[42], s_next3[41], s_next2[41], s_next1[41], s_next0[41], s_next3[40], s_next2[40], s_next1[40], s_next0[40], s_next3[39], s_next2[39], s_next1[39], s_next0[39], s_next3[38], s_next2[38], s_next1[38], s_next0[38], s_next3[37], s_next2[37], s_next1[37], s_next0[37], s_next3[36], s_next2[36], s_next1[36], s_next0[36], s_next3[35], s_next2[35], s_next1[35], s_next0[35], s_next3[34], s_next2[34], s_next1[34], s_next0[34], s_next3[33], s_next2[33], s_next1[33], s_next0[33], s_next3[32], s_next2[32], s_next1[32], s_next0[32], s_next3[31], s_next2[31], s_next1[31], s_next0[31], s_next3[30], s_next2[30], s_next1[30], s_next0[30], s_next3[29], s_next2[29], s_next1[29], s_next0[29], s_next3[28], s_next2[28], s_next1[28], s_next0[28], s_next3[27], s_next2[27], s_next1[27], s_next0[27], s_next3[26], s_next2[26], s_next1[26], s_next0[26], s_next3[25], s_next2[25], s_next1[25], s_next0[25], s_next3[24], s_next2[24], s_next1[24], s_next0[24], s_next3[23], s_next2[23], s_next1[23], s_next0[23], s_next3[22], s_next2[22], s_next1[22], s_next0[22], s_next3[21], s_next2[21], s_next1[21], s_next0[21], s_next3[20], s_next2[20], s_next1[20], s_next0[20], s_next3[19], s_next2[19], s_next1[19], s_next0[19], s_next3[18], s_next2[18], s_next1[18], s_next0[18], s_next3[17], s_next2[17], s_next1[17], s_next0[17], s_next3[16], s_next2[16], s_next1[16], s_next0[16], s_next3[15], s_next2[15], s_next1[15], s_next0[15], s_next3[14], s_next2[14], s_next1[14], s_next0[14], s_next3[13], s_next2[13], s_next1[13], s_next0[13], s_next3[12], s_next2[12], s_next1[12], s_next0[12], s_next3[11], s_next2[11], s_next1[11], s_next0[11], s_next3[10], s_next2[10], s_next1[10], s_next0[10], s_next3[9], s_next2[9], s_next1[9], s_next0[9], s_next3[8], s_next2[8], s_next1[8], s_next0[8], s_next3[7], s_next2[7], s_next1[7], s_next0[7], s_next3[6], s_next2[6], s_next1[6], s_next0[6], s_next3[5], s_next2[5], s_next1[5], s_next0[5], s_next3[4], s_next2[4], s_next1[4], s_next0[4], s_next3[3], s_next2[3], s_next1[3], s_next0[3], s_next3[2], s_next2[2], s_next1[2], s_next0[2], s_next3[1], s_next2[1], s_next1[1], s_next0[1], s_next3[0], s_next2[0], s_next1[0], s_next0[0] };
-          end
-    endcase
-    if (rst) begin
-      \$366  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$367  = substep;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          if (\$299 ) begin
-            \$367  = 6'h00;
-          end
-      4'h6:
-          /* empty */;
-      4'h7:
-          if (\$305 ) begin
-            \$367  = \$306 [5:0];
-          end
-    endcase
-    if (rst) begin
-      \$367  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$368  = cycles;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h8:
-          /* empty */;
-      4'h9:
-          /* empty */;
-      4'ha:
-          /* empty */;
-      4'hb:
-          if (counting) begin
-            \$368  = cyc;
-          end
-    endcase
-    if (rst) begin
-      \$368  = 32'd0;
-    end
-  end
+  assign \cmd__payload$22  = cmd__payload;
+  assign \cmd__ready$23  = cmd__ready;
+  assign \cmd__valid$24  = cmd__valid;
+  assign \dbg_req__payload$25  = dbg_req__payload;
+  assign \dbg_req__ready$26  = dbg_req__ready;
+  assign \dbg_req__valid$27  = dbg_req__valid;
   assign idle = load__ready;
+  assign \cycles$30  = cycles;
   assign \$signature__addr  = \$11 [9:0];
   assign \$signature__data  = load__payload[77:14];
-  assign \$signature__addr$27  = \$28 [9:0];
-  assign \$signature__data$28  = load__payload[77:14];
-  assign \$signature__addr$30  = \$45 [9:0];
-  assign \$signature__data$31  = load__payload[77:14];
-  assign \$signature__addr$33  = \$62 [9:0];
-  assign \$signature__data$34  = load__payload[77:14];
-  assign \$signature__addr$36  = \$74 [7:0];
-  assign \$signature__data$37  = load__payload[77:14];
-  assign \$signature__addr$39  = \$85 [7:0];
-  assign \$signature__data$40  = load__payload[77:14];
-  assign \$signature__addr$42  = \$96 [7:0];
-  assign \$signature__data$43  = load__payload[77:14];
-  assign \$signature__addr$45  = \$107 [7:0];
-  assign \$signature__data$46  = load__payload[77:14];
-  assign \$signature__addr$48  = load__payload[8:2];
-  assign \$signature__data$49  = load__payload[77:14];
-  assign \$signature__addr$51  = \$121 [5:0];
-  assign \$signature__data$52  = { obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9] };
-  assign \$signature__en$53  = \$128 [15:0];
-  assign \$signature__addr$54  = \$132 [5:0];
-  assign \$signature__data$55  = { obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9] };
-  assign \$signature__en$56  = \$140 [15:0];
-  assign \$signature__addr$57  = \$145 [9:0];
-  assign \$signature__addr$61  = \$150 [9:0];
-  assign \$signature__addr$62  = \$155 [9:0];
-  assign \$signature__addr$63  = \$160 [9:0];
-  assign \$signature__addr$64  = \$162 [5:0];
-  assign \$signature__addr$65  = \$164 [5:0];
+  assign \$signature__addr$34  = \$28 [9:0];
+  assign \$signature__data$35  = load__payload[77:14];
+  assign \$signature__addr$37  = \$45 [9:0];
+  assign \$signature__data$38  = load__payload[77:14];
+  assign \$signature__addr$40  = \$62 [9:0];
+  assign \$signature__data$41  = load__payload[77:14];
+  assign \$signature__addr$43  = \$74 [7:0];
+  assign \$signature__data$44  = load__payload[77:14];
+  assign \$signature__addr$46  = \$85 [7:0];
+  assign \$signature__data$47  = load__payload[77:14];
+  assign \$signature__addr$49  = \$96 [7:0];
+  assign \$signature__data$50  = load__payload[77:14];
+  assign \$signature__addr$52  = \$107 [7:0];
+  assign \$signature__data$53  = load__payload[77:14];
+  assign \$signature__addr$55  = load__payload[8:2];
+  assign \$signature__data$56  = load__payload[77:14];
+  assign \$signature__addr$58  = \$121 [5:0];
+  assign \$signature__data$59  = { obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9] };
+  assign \$signature__en$60  = \$128 [15:0];
+  assign \$signature__addr$61  = \$132 [5:0];
+  assign \$signature__data$62  = { obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9] };
+  assign \$signature__en$63  = \$140 [15:0];
+  assign \$signature__addr$64  = \$145 [9:0];
+  assign \$signature__addr$68  = \$150 [9:0];
+  assign \$signature__addr$69  = \$155 [9:0];
+  assign \$signature__addr$70  = \$160 [9:0];
+  assign \$signature__addr$71  = \$162 [5:0];
+  assign \$signature__addr$72  = \$164 [5:0];
   assign \$signal  = valid;
-  assign \$signal$69  = first;
+  assign \$signal$76  = first;
   assign pj_last = last;
-  assign \$signature__data$76  = pos;
-  assign \$signature__data$78  = neg;
-  assign \$signature__addr$79  = \$166 [5:0];
-  assign i_in = \$signature__data$81 ;
-  assign o_valid = \$signature__en$83 ;
-  assign \valid$85  = valid;
-  assign \first$86  = first;
-  assign \last$87  = last;
-  assign \pos$90  = pos;
-  assign \neg$91  = neg;
-  assign \$signature__addr$92  = \$168 [5:0];
-  assign \i_in$94  = \$signature__data$93 ;
-  assign \o_valid$96  = \$signature__en$95 ;
-  assign \valid$97  = valid;
-  assign \first$98  = first;
-  assign \last$99  = last;
-  assign \pos$102  = pos;
-  assign \neg$103  = neg;
-  assign \$signature__addr$104  = \$170 [5:0];
-  assign \i_in$106  = \$signature__data$105 ;
-  assign \o_valid$108  = \$signature__en$107 ;
-  assign \valid$109  = valid;
-  assign \first$110  = first;
-  assign \last$111  = last;
-  assign \pos$114  = pos;
-  assign \neg$115  = neg;
-  assign \$signature__addr$116  = \$172 [5:0];
-  assign \i_in$118  = \$signature__data$117 ;
-  assign \o_valid$120  = \$signature__en$119 ;
-  assign \$signature__addr$121  = \$176 [7:0];
-  assign \$signature__addr$122  = \$180 [7:0];
-  assign \$signature__addr$123  = \$184 [7:0];
-  assign \$signature__addr$124  = \$188 [7:0];
-  assign \$signal$126  = \valid$125 ;
-  assign \$signal$128  = \first$127 ;
-  assign sp_last = \last$129 ;
-  assign \$signature__data$132  = row;
-  assign \$signal$134  = spk_e;
+  assign \$signature__data$83  = pos;
+  assign \$signature__data$85  = neg;
+  assign \$signature__addr$86  = \$166 [5:0];
+  assign i_in = \$signature__data$88 ;
+  assign o_valid = \$signature__en$90 ;
+  assign \valid$92  = valid;
+  assign \first$93  = first;
+  assign \last$94  = last;
+  assign \pos$97  = pos;
+  assign \neg$98  = neg;
+  assign \$signature__addr$99  = \$168 [5:0];
+  assign \i_in$101  = \$signature__data$100 ;
+  assign \o_valid$103  = \$signature__en$102 ;
+  assign \valid$104  = valid;
+  assign \first$105  = first;
+  assign \last$106  = last;
+  assign \pos$109  = pos;
+  assign \neg$110  = neg;
+  assign \$signature__addr$111  = \$170 [5:0];
+  assign \i_in$113  = \$signature__data$112 ;
+  assign \o_valid$115  = \$signature__en$114 ;
+  assign \valid$116  = valid;
+  assign \first$117  = first;
+  assign \last$118  = last;
+  assign \pos$121  = pos;
+  assign \neg$122  = neg;
+  assign \$signature__addr$123  = \$172 [5:0];
+  assign \i_in$125  = \$signature__data$124 ;
+  assign \o_valid$127  = \$signature__en$126 ;
+  assign \$signature__addr$128  = \$176 [7:0];
+  assign \$signature__addr$129  = \$180 [7:0];
+  assign \$signature__addr$130  = \$184 [7:0];
+  assign \$signature__addr$131  = \$188 [7:0];
+  assign \$signal$133  = \valid$132 ;
+  assign \$signal$135  = \first$134 ;
+  assign sp_last = \last$136 ;
+  assign \$signature__data$139  = row;
+  assign \$signal$141  = spk_e;
   assign s_i_word = spk_i;
-  assign \o_valid$138  = \valid$137 ;
-  assign \pe$140  = pe;
-  assign \pi$142  = pi;
-  assign i_syn = \$signature__data$144 [23:0];
-  assign v = \$signature__data$144 [47:24];
-  assign rate = \$signature__data$144 [61:48];
-  assign \$signature__data$148  = \i_in$147 ;
-  assign st_raddr = \$signature__addr$149 ;
-  assign \$signature__addr$151  = \$signature__addr$149 ;
-  assign \valid$152  = \valid$125 ;
-  assign \first$153  = \first$127 ;
-  assign \last$154  = \last$129 ;
-  assign \$signature__data$156  = \row$155 ;
-  assign \spk_e$157  = spk_e;
-  assign \spk_i$158  = spk_i;
-  assign \o_valid$160  = \valid$159 ;
-  assign \pe$162  = \pe$161 ;
-  assign \pi$164  = \pi$163 ;
-  assign \i_syn$165  = \$signature__data$166 [23:0];
-  assign \v$167  = \$signature__data$166 [47:24];
-  assign \rate$168  = \$signature__data$166 [61:48];
-  assign \$signature__data$170  = \i_in$169 ;
-  assign \$signature__addr$171  = \$signature__addr$149 ;
-  assign \$signature__addr$172  = \$signature__addr$149 ;
-  assign \valid$173  = \valid$125 ;
-  assign \first$174  = \first$127 ;
-  assign \last$175  = \last$129 ;
-  assign \$signature__data$177  = \row$176 ;
-  assign \spk_e$178  = spk_e;
-  assign \spk_i$179  = spk_i;
-  assign \o_valid$181  = \valid$180 ;
-  assign \pe$183  = \pe$182 ;
-  assign \pi$185  = \pi$184 ;
-  assign \i_syn$186  = \$signature__data$187 [23:0];
-  assign \v$188  = \$signature__data$187 [47:24];
-  assign \rate$189  = \$signature__data$187 [61:48];
-  assign \$signature__data$191  = \i_in$190 ;
-  assign \$signature__addr$192  = \$signature__addr$149 ;
-  assign \$signature__addr$193  = \$signature__addr$149 ;
-  assign \valid$194  = \valid$125 ;
-  assign \first$195  = \first$127 ;
-  assign \last$196  = \last$129 ;
-  assign \$signature__data$198  = \row$197 ;
-  assign \spk_e$199  = spk_e;
-  assign \spk_i$200  = spk_i;
-  assign \o_valid$202  = \valid$201 ;
-  assign \pe$204  = \pe$203 ;
-  assign \pi$206  = \pi$205 ;
-  assign \i_syn$207  = \$signature__data$208 [23:0];
-  assign \v$209  = \$signature__data$208 [47:24];
-  assign \rate$210  = \$signature__data$208 [61:48];
-  assign \$signature__data$212  = \i_in$211 ;
-  assign \$signature__addr$213  = \$signature__addr$149 ;
-  assign \$signature__addr$214  = \$signature__addr$149 ;
-  assign \$signature__addr$246  = \$209 [6:0];
-  assign \$signal$248  = \valid$247 ;
-  assign \$signal$250  = \first$249 ;
-  assign ro_last = \last$251 ;
+  assign \o_valid$145  = \valid$144 ;
+  assign \pe$147  = pe;
+  assign \pi$149  = pi;
+  assign i_syn = \$signature__data$151 [23:0];
+  assign v = \$signature__data$151 [47:24];
+  assign rate = \$signature__data$151 [61:48];
+  assign \$signature__data$155  = \i_in$154 ;
+  assign st_raddr = \$signature__addr$156 ;
+  assign \$signature__addr$158  = \$signature__addr$156 ;
+  assign \valid$159  = \valid$132 ;
+  assign \first$160  = \first$134 ;
+  assign \last$161  = \last$136 ;
+  assign \$signature__data$163  = \row$162 ;
+  assign \spk_e$164  = spk_e;
+  assign \spk_i$165  = spk_i;
+  assign \o_valid$167  = \valid$166 ;
+  assign \pe$169  = \pe$168 ;
+  assign \pi$171  = \pi$170 ;
+  assign \i_syn$172  = \$signature__data$173 [23:0];
+  assign \v$174  = \$signature__data$173 [47:24];
+  assign \rate$175  = \$signature__data$173 [61:48];
+  assign \$signature__data$177  = \i_in$176 ;
+  assign \$signature__addr$178  = \$signature__addr$156 ;
+  assign \$signature__addr$179  = \$signature__addr$156 ;
+  assign \valid$180  = \valid$132 ;
+  assign \first$181  = \first$134 ;
+  assign \last$182  = \last$136 ;
+  assign \$signature__data$184  = \row$183 ;
+  assign \spk_e$185  = spk_e;
+  assign \spk_i$186  = spk_i;
+  assign \o_valid$188  = \valid$187 ;
+  assign \pe$190  = \pe$189 ;
+  assign \pi$192  = \pi$191 ;
+  assign \i_syn$193  = \$signature__data$194 [23:0];
+  assign \v$195  = \$signature__data$194 [47:24];
+  assign \rate$196  = \$signature__data$194 [61:48];
+  assign \$signature__data$198  = \i_in$197 ;
+  assign \$signature__addr$199  = \$signature__addr$156 ;
+  assign \$signature__addr$200  = \$signature__addr$156 ;
+  assign \valid$201  = \valid$132 ;
+  assign \first$202  = \first$134 ;
+  assign \last$203  = \last$136 ;
+  assign \$signature__data$205  = \row$204 ;
+  assign \spk_e$206  = spk_e;
+  assign \spk_i$207  = spk_i;
+  assign \o_valid$209  = \valid$208 ;
+  assign \pe$211  = \pe$210 ;
+  assign \pi$213  = \pi$212 ;
+  assign \i_syn$214  = \$signature__data$215 [23:0];
+  assign \v$216  = \$signature__data$215 [47:24];
+  assign \rate$217  = \$signature__data$215 [61:48];
+  assign \$signature__data$219  = \i_in$218 ;
+  assign \$signature__addr$220  = \$signature__addr$156 ;
+  assign \$signature__addr$221  = \$signature__addr$156 ;
+  assign \$signature__addr$253  = \$209 [6:0];
+  assign \$signal$255  = \valid$254 ;
+  assign \$signal$257  = \first$256 ;
+  assign ro_last = \last$258 ;
   assign exc = { \$221 , \$218 , \$215 , \$212  };
-  assign \rate$257  = { \$signature__data$208 [61:48], \$signature__data$187 [61:48], \$signature__data$166 [61:48], \$signature__data$144 [61:48] };
-  assign \$signature__addr$258  = \$223 [4:0];
-  assign action = \$signature__data$260 ;
-  assign \o_valid$263  = \$signature__en$262 ;
+  assign \rate$264  = { \$signature__data$215 [61:48], \$signature__data$194 [61:48], \$signature__data$173 [61:48], \$signature__data$151 [61:48] };
+  assign \$signature__addr$265  = \$223 [4:0];
+  assign action = \$signature__data$267 ;
+  assign \o_valid$270  = \$signature__en$269 ;
   assign resp = dbg_resp__payload;
-  assign \$signature__addr$270  = \$250 [4:0];
+  assign dbg_resp_valid = dbg_resp__valid;
+  assign dbg_resp_ready = dbg_resp__ready;
+  assign \$signature__addr$287  = \$257 [4:0];
+  assign act_valid = act__valid;
+  assign act_ready = act__ready;
   assign obs__ready = load__ready;
   assign \load__payload.matrix  = load__payload[1:0];
   assign \load__payload.addr  = load__payload[13:2];
@@ -8362,6 +7414,9 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \act__payload.value  = act__payload[20:5];
   assign \dbg_req__payload.sel  = dbg_req__payload[2:0];
   assign \dbg_req__payload.addr  = dbg_req__payload[18:3];
+  assign \cmd__payload$22.op  = cmd__payload;
+  assign \dbg_req__payload$25.sel  = dbg_req__payload[2:0];
+  assign \dbg_req__payload$25.addr  = dbg_req__payload[18:3];
   assign \pos[0]  = pos[15:0];
   assign \pos[1]  = pos[31:16];
   assign \pos[2]  = pos[47:32];
@@ -8394,130 +7449,130 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \neg[13]  = neg[223:208];
   assign \neg[14]  = neg[239:224];
   assign \neg[15]  = neg[255:240];
-  assign \pos$90[0]  = pos[15:0];
-  assign \pos$90[1]  = pos[31:16];
-  assign \pos$90[2]  = pos[47:32];
-  assign \pos$90[3]  = pos[63:48];
-  assign \pos$90[4]  = pos[79:64];
-  assign \pos$90[5]  = pos[95:80];
-  assign \pos$90[6]  = pos[111:96];
-  assign \pos$90[7]  = pos[127:112];
-  assign \pos$90[8]  = pos[143:128];
-  assign \pos$90[9]  = pos[159:144];
-  assign \pos$90[10]  = pos[175:160];
-  assign \pos$90[11]  = pos[191:176];
-  assign \pos$90[12]  = pos[207:192];
-  assign \pos$90[13]  = pos[223:208];
-  assign \pos$90[14]  = pos[239:224];
-  assign \pos$90[15]  = pos[255:240];
-  assign \neg$91[0]  = neg[15:0];
-  assign \neg$91[1]  = neg[31:16];
-  assign \neg$91[2]  = neg[47:32];
-  assign \neg$91[3]  = neg[63:48];
-  assign \neg$91[4]  = neg[79:64];
-  assign \neg$91[5]  = neg[95:80];
-  assign \neg$91[6]  = neg[111:96];
-  assign \neg$91[7]  = neg[127:112];
-  assign \neg$91[8]  = neg[143:128];
-  assign \neg$91[9]  = neg[159:144];
-  assign \neg$91[10]  = neg[175:160];
-  assign \neg$91[11]  = neg[191:176];
-  assign \neg$91[12]  = neg[207:192];
-  assign \neg$91[13]  = neg[223:208];
-  assign \neg$91[14]  = neg[239:224];
-  assign \neg$91[15]  = neg[255:240];
-  assign \pos$102[0]  = pos[15:0];
-  assign \pos$102[1]  = pos[31:16];
-  assign \pos$102[2]  = pos[47:32];
-  assign \pos$102[3]  = pos[63:48];
-  assign \pos$102[4]  = pos[79:64];
-  assign \pos$102[5]  = pos[95:80];
-  assign \pos$102[6]  = pos[111:96];
-  assign \pos$102[7]  = pos[127:112];
-  assign \pos$102[8]  = pos[143:128];
-  assign \pos$102[9]  = pos[159:144];
-  assign \pos$102[10]  = pos[175:160];
-  assign \pos$102[11]  = pos[191:176];
-  assign \pos$102[12]  = pos[207:192];
-  assign \pos$102[13]  = pos[223:208];
-  assign \pos$102[14]  = pos[239:224];
-  assign \pos$102[15]  = pos[255:240];
-  assign \neg$103[0]  = neg[15:0];
-  assign \neg$103[1]  = neg[31:16];
-  assign \neg$103[2]  = neg[47:32];
-  assign \neg$103[3]  = neg[63:48];
-  assign \neg$103[4]  = neg[79:64];
-  assign \neg$103[5]  = neg[95:80];
-  assign \neg$103[6]  = neg[111:96];
-  assign \neg$103[7]  = neg[127:112];
-  assign \neg$103[8]  = neg[143:128];
-  assign \neg$103[9]  = neg[159:144];
-  assign \neg$103[10]  = neg[175:160];
-  assign \neg$103[11]  = neg[191:176];
-  assign \neg$103[12]  = neg[207:192];
-  assign \neg$103[13]  = neg[223:208];
-  assign \neg$103[14]  = neg[239:224];
-  assign \neg$103[15]  = neg[255:240];
-  assign \pos$114[0]  = pos[15:0];
-  assign \pos$114[1]  = pos[31:16];
-  assign \pos$114[2]  = pos[47:32];
-  assign \pos$114[3]  = pos[63:48];
-  assign \pos$114[4]  = pos[79:64];
-  assign \pos$114[5]  = pos[95:80];
-  assign \pos$114[6]  = pos[111:96];
-  assign \pos$114[7]  = pos[127:112];
-  assign \pos$114[8]  = pos[143:128];
-  assign \pos$114[9]  = pos[159:144];
-  assign \pos$114[10]  = pos[175:160];
-  assign \pos$114[11]  = pos[191:176];
-  assign \pos$114[12]  = pos[207:192];
-  assign \pos$114[13]  = pos[223:208];
-  assign \pos$114[14]  = pos[239:224];
-  assign \pos$114[15]  = pos[255:240];
-  assign \neg$115[0]  = neg[15:0];
-  assign \neg$115[1]  = neg[31:16];
-  assign \neg$115[2]  = neg[47:32];
-  assign \neg$115[3]  = neg[63:48];
-  assign \neg$115[4]  = neg[79:64];
-  assign \neg$115[5]  = neg[95:80];
-  assign \neg$115[6]  = neg[111:96];
-  assign \neg$115[7]  = neg[127:112];
-  assign \neg$115[8]  = neg[143:128];
-  assign \neg$115[9]  = neg[159:144];
-  assign \neg$115[10]  = neg[175:160];
-  assign \neg$115[11]  = neg[191:176];
-  assign \neg$115[12]  = neg[207:192];
-  assign \neg$115[13]  = neg[223:208];
-  assign \neg$115[14]  = neg[239:224];
-  assign \neg$115[15]  = neg[255:240];
-  assign \$signature__data$144.i_syn  = \$signature__data$144 [23:0];
-  assign \$signature__data$144.v  = \$signature__data$144 [47:24];
-  assign \$signature__data$144.rate  = \$signature__data$144 [61:48];
-  assign \$signature__data$166.i_syn  = \$signature__data$166 [23:0];
-  assign \$signature__data$166.v  = \$signature__data$166 [47:24];
-  assign \$signature__data$166.rate  = \$signature__data$166 [61:48];
-  assign \$signature__data$187.i_syn  = \$signature__data$187 [23:0];
-  assign \$signature__data$187.v  = \$signature__data$187 [47:24];
-  assign \$signature__data$187.rate  = \$signature__data$187 [61:48];
-  assign \$signature__data$208.i_syn  = \$signature__data$208 [23:0];
-  assign \$signature__data$208.v  = \$signature__data$208 [47:24];
-  assign \$signature__data$208.rate  = \$signature__data$208 [61:48];
-  assign \$signature__data$218.i_syn  = \$signature__data$218 [23:0];
-  assign \$signature__data$218.v  = \$signature__data$218 [47:24];
-  assign \$signature__data$218.rate  = \$signature__data$218 [61:48];
-  assign \$signature__data$226.i_syn  = \$signature__data$226 [23:0];
-  assign \$signature__data$226.v  = \$signature__data$226 [47:24];
-  assign \$signature__data$226.rate  = \$signature__data$226 [61:48];
+  assign \pos$97[0]  = pos[15:0];
+  assign \pos$97[1]  = pos[31:16];
+  assign \pos$97[2]  = pos[47:32];
+  assign \pos$97[3]  = pos[63:48];
+  assign \pos$97[4]  = pos[79:64];
+  assign \pos$97[5]  = pos[95:80];
+  assign \pos$97[6]  = pos[111:96];
+  assign \pos$97[7]  = pos[127:112];
+  assign \pos$97[8]  = pos[143:128];
+  assign \pos$97[9]  = pos[159:144];
+  assign \pos$97[10]  = pos[175:160];
+  assign \pos$97[11]  = pos[191:176];
+  assign \pos$97[12]  = pos[207:192];
+  assign \pos$97[13]  = pos[223:208];
+  assign \pos$97[14]  = pos[239:224];
+  assign \pos$97[15]  = pos[255:240];
+  assign \neg$98[0]  = neg[15:0];
+  assign \neg$98[1]  = neg[31:16];
+  assign \neg$98[2]  = neg[47:32];
+  assign \neg$98[3]  = neg[63:48];
+  assign \neg$98[4]  = neg[79:64];
+  assign \neg$98[5]  = neg[95:80];
+  assign \neg$98[6]  = neg[111:96];
+  assign \neg$98[7]  = neg[127:112];
+  assign \neg$98[8]  = neg[143:128];
+  assign \neg$98[9]  = neg[159:144];
+  assign \neg$98[10]  = neg[175:160];
+  assign \neg$98[11]  = neg[191:176];
+  assign \neg$98[12]  = neg[207:192];
+  assign \neg$98[13]  = neg[223:208];
+  assign \neg$98[14]  = neg[239:224];
+  assign \neg$98[15]  = neg[255:240];
+  assign \pos$109[0]  = pos[15:0];
+  assign \pos$109[1]  = pos[31:16];
+  assign \pos$109[2]  = pos[47:32];
+  assign \pos$109[3]  = pos[63:48];
+  assign \pos$109[4]  = pos[79:64];
+  assign \pos$109[5]  = pos[95:80];
+  assign \pos$109[6]  = pos[111:96];
+  assign \pos$109[7]  = pos[127:112];
+  assign \pos$109[8]  = pos[143:128];
+  assign \pos$109[9]  = pos[159:144];
+  assign \pos$109[10]  = pos[175:160];
+  assign \pos$109[11]  = pos[191:176];
+  assign \pos$109[12]  = pos[207:192];
+  assign \pos$109[13]  = pos[223:208];
+  assign \pos$109[14]  = pos[239:224];
+  assign \pos$109[15]  = pos[255:240];
+  assign \neg$110[0]  = neg[15:0];
+  assign \neg$110[1]  = neg[31:16];
+  assign \neg$110[2]  = neg[47:32];
+  assign \neg$110[3]  = neg[63:48];
+  assign \neg$110[4]  = neg[79:64];
+  assign \neg$110[5]  = neg[95:80];
+  assign \neg$110[6]  = neg[111:96];
+  assign \neg$110[7]  = neg[127:112];
+  assign \neg$110[8]  = neg[143:128];
+  assign \neg$110[9]  = neg[159:144];
+  assign \neg$110[10]  = neg[175:160];
+  assign \neg$110[11]  = neg[191:176];
+  assign \neg$110[12]  = neg[207:192];
+  assign \neg$110[13]  = neg[223:208];
+  assign \neg$110[14]  = neg[239:224];
+  assign \neg$110[15]  = neg[255:240];
+  assign \pos$121[0]  = pos[15:0];
+  assign \pos$121[1]  = pos[31:16];
+  assign \pos$121[2]  = pos[47:32];
+  assign \pos$121[3]  = pos[63:48];
+  assign \pos$121[4]  = pos[79:64];
+  assign \pos$121[5]  = pos[95:80];
+  assign \pos$121[6]  = pos[111:96];
+  assign \pos$121[7]  = pos[127:112];
+  assign \pos$121[8]  = pos[143:128];
+  assign \pos$121[9]  = pos[159:144];
+  assign \pos$121[10]  = pos[175:160];
+  assign \pos$121[11]  = pos[191:176];
+  assign \pos$121[12]  = pos[207:192];
+  assign \pos$121[13]  = pos[223:208];
+  assign \pos$121[14]  = pos[239:224];
+  assign \pos$121[15]  = pos[255:240];
+  assign \neg$122[0]  = neg[15:0];
+  assign \neg$122[1]  = neg[31:16];
+  assign \neg$122[2]  = neg[47:32];
+  assign \neg$122[3]  = neg[63:48];
+  assign \neg$122[4]  = neg[79:64];
+  assign \neg$122[5]  = neg[95:80];
+  assign \neg$122[6]  = neg[111:96];
+  assign \neg$122[7]  = neg[127:112];
+  assign \neg$122[8]  = neg[143:128];
+  assign \neg$122[9]  = neg[159:144];
+  assign \neg$122[10]  = neg[175:160];
+  assign \neg$122[11]  = neg[191:176];
+  assign \neg$122[12]  = neg[207:192];
+  assign \neg$122[13]  = neg[223:208];
+  assign \neg$122[14]  = neg[239:224];
+  assign \neg$122[15]  = neg[255:240];
+  assign \$signature__data$151.i_syn  = \$signature__data$151 [23:0];
+  assign \$signature__data$151.v  = \$signature__data$151 [47:24];
+  assign \$signature__data$151.rate  = \$signature__data$151 [61:48];
+  assign \$signature__data$173.i_syn  = \$signature__data$173 [23:0];
+  assign \$signature__data$173.v  = \$signature__data$173 [47:24];
+  assign \$signature__data$173.rate  = \$signature__data$173 [61:48];
+  assign \$signature__data$194.i_syn  = \$signature__data$194 [23:0];
+  assign \$signature__data$194.v  = \$signature__data$194 [47:24];
+  assign \$signature__data$194.rate  = \$signature__data$194 [61:48];
+  assign \$signature__data$215.i_syn  = \$signature__data$215 [23:0];
+  assign \$signature__data$215.v  = \$signature__data$215 [47:24];
+  assign \$signature__data$215.rate  = \$signature__data$215 [61:48];
+  assign \$signature__data$225.i_syn  = \$signature__data$225 [23:0];
+  assign \$signature__data$225.v  = \$signature__data$225 [47:24];
+  assign \$signature__data$225.rate  = \$signature__data$225 [61:48];
   assign \$signature__data$233.i_syn  = \$signature__data$233 [23:0];
   assign \$signature__data$233.v  = \$signature__data$233 [47:24];
   assign \$signature__data$233.rate  = \$signature__data$233 [61:48];
   assign \$signature__data$240.i_syn  = \$signature__data$240 [23:0];
   assign \$signature__data$240.v  = \$signature__data$240 [47:24];
   assign \$signature__data$240.rate  = \$signature__data$240 [61:48];
-  assign \rate$257[0]  = \$signature__data$144 [61:48];
-  assign \rate$257[1]  = \$signature__data$166 [61:48];
-  assign \rate$257[2]  = \$signature__data$187 [61:48];
-  assign \rate$257[3]  = \$signature__data$208 [61:48];
+  assign \$signature__data$247.i_syn  = \$signature__data$247 [23:0];
+  assign \$signature__data$247.v  = \$signature__data$247 [47:24];
+  assign \$signature__data$247.rate  = \$signature__data$247 [61:48];
+  assign \rate$264[0]  = \$signature__data$151 [61:48];
+  assign \rate$264[1]  = \$signature__data$173 [61:48];
+  assign \rate$264[2]  = \$signature__data$194 [61:48];
+  assign \rate$264[3]  = \$signature__data$215 [61:48];
   assign \$4  = { 16'h0000, \$3 [24:16] };
   assign \$5  = { 2'h0, \$4 [11:2] };
   assign \$8  = { 16'h0000, \$7 [24:16] };
@@ -8569,20 +7624,16 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \$241  = \$239 ;
   assign \$245  = 1'h1;
   assign \$246  = \$244 ;
-  assign \$253  = 7'h00;
-  assign \$254  = { 2'h0, dbg_addr[15:2] };
-  assign \$256  = 7'h00;
-  assign \$257  = { 2'h0, dbg_addr[15:2] };
-  assign \$281 [255:128] = 128'h00000000000000000000000000000000;
-  assign \$281 [127:0] = s_prev[127:0];
-  assign \$283 [127:0] = 128'h00000000000000000000000000000000;
-  assign \$283 [255:128] = s_prev[255:128];
-  assign \$293  = 1'h1;
-  assign \$290  = rst_slot;
+  assign \$249  = 7'h00;
+  assign \$250  = { 2'h0, dbg_addr[15:2] };
+  assign \$262 [255:128] = 128'h00000000000000000000000000000000;
+  assign \$262 [127:0] = s_prev[127:0];
+  assign \$264 [127:0] = 128'h00000000000000000000000000000000;
+  assign \$264 [255:128] = s_prev[255:128];
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.lif0 (rst, \port$508$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_humanoid.lif0 (rst, \port$409$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire [39:0] \$1 ;
   wire \$10 ;
@@ -8657,8 +7708,8 @@ module \ec_core_humanoid.lif0 (rst, \port$508$0 , i_in, pe, pi, valid, o_valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$508$0 ;
-  wire [61:0] \port$508$0 ;
+  input [61:0] \port$409$0 ;
+  wire [61:0] \port$409$0 ;
   wire [13:0] rate;
   input rst;
   wire rst;
@@ -8711,7 +7762,7 @@ module \ec_core_humanoid.lif0 (rst, \port$508$0 , i_in, pe, pi, valid, o_valid, 
     o_rate <= \$53 ;
   always @(posedge clk)
     o_spike <= \$54 ;
-  assign \$1  = $signed(\port$508$0 [23:0]) * $signed(17'h0e7a3);
+  assign \$1  = $signed(\port$409$0 [23:0]) * $signed(17'h0e7a3);
   assign \$2  = $signed(\$1 ) + $signed(17'h08000);
   assign \$4  = pe - pi;
   assign \$5  = $signed(\$4 ) * $signed(12'h400);
@@ -8873,14 +7924,14 @@ module \ec_core_humanoid.lif0 (rst, \port$508$0 , i_in, pe, pi, valid, o_valid, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$36  = \port$508$0 [47:24];
+    \$36  = \port$409$0 [47:24];
     if (rst) begin
       \$36  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$37  = \port$508$0 [61:48];
+    \$37  = \port$409$0 [61:48];
     if (rst) begin
       \$37  = 14'h0000;
     end
@@ -8899,9 +7950,9 @@ module \ec_core_humanoid.lif0 (rst, \port$508$0 , i_in, pe, pi, valid, o_valid, 
       \$39  = 1'h0;
     end
   end
-  assign i_syn = \port$508$0 [23:0];
-  assign v = \port$508$0 [47:24];
-  assign rate = \port$508$0 [61:48];
+  assign i_syn = \port$409$0 [23:0];
+  assign v = \port$409$0 [47:24];
+  assign rate = \port$409$0 [61:48];
   assign \$3  = { \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40:16] };
   assign \$17  = { \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27:16] };
   assign \$22  = { \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27:16] };
@@ -8909,7 +7960,7 @@ module \ec_core_humanoid.lif0 (rst, \port$508$0 , i_in, pe, pi, valid, o_valid, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.lif1 (rst, \port$520$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_humanoid.lif1 (rst, \port$421$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [39:0] \$1 ;
   wire \$10 ;
@@ -8984,8 +8035,8 @@ module \ec_core_humanoid.lif1 (rst, \port$520$0 , i_in, pe, pi, valid, o_valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$520$0 ;
-  wire [61:0] \port$520$0 ;
+  input [61:0] \port$421$0 ;
+  wire [61:0] \port$421$0 ;
   wire [13:0] rate;
   input rst;
   wire rst;
@@ -9038,7 +8089,7 @@ module \ec_core_humanoid.lif1 (rst, \port$520$0 , i_in, pe, pi, valid, o_valid, 
     o_rate <= \$53 ;
   always @(posedge clk)
     o_spike <= \$54 ;
-  assign \$1  = $signed(\port$520$0 [23:0]) * $signed(17'h0e7a3);
+  assign \$1  = $signed(\port$421$0 [23:0]) * $signed(17'h0e7a3);
   assign \$2  = $signed(\$1 ) + $signed(17'h08000);
   assign \$4  = pe - pi;
   assign \$5  = $signed(\$4 ) * $signed(12'h400);
@@ -9200,14 +8251,14 @@ module \ec_core_humanoid.lif1 (rst, \port$520$0 , i_in, pe, pi, valid, o_valid, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$36  = \port$520$0 [47:24];
+    \$36  = \port$421$0 [47:24];
     if (rst) begin
       \$36  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$37  = \port$520$0 [61:48];
+    \$37  = \port$421$0 [61:48];
     if (rst) begin
       \$37  = 14'h0000;
     end
@@ -9226,9 +8277,9 @@ module \ec_core_humanoid.lif1 (rst, \port$520$0 , i_in, pe, pi, valid, o_valid, 
       \$39  = 1'h0;
     end
   end
-  assign i_syn = \port$520$0 [23:0];
-  assign v = \port$520$0 [47:24];
-  assign rate = \port$520$0 [61:48];
+  assign i_syn = \port$421$0 [23:0];
+  assign v = \port$421$0 [47:24];
+  assign rate = \port$421$0 [61:48];
   assign \$3  = { \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40:16] };
   assign \$17  = { \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27:16] };
   assign \$22  = { \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27:16] };
@@ -9236,7 +8287,7 @@ module \ec_core_humanoid.lif1 (rst, \port$520$0 , i_in, pe, pi, valid, o_valid, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.lif2 (rst, \port$532$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_humanoid.lif2 (rst, \port$433$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire [39:0] \$1 ;
   wire \$10 ;
@@ -9311,8 +8362,8 @@ module \ec_core_humanoid.lif2 (rst, \port$532$0 , i_in, pe, pi, valid, o_valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$532$0 ;
-  wire [61:0] \port$532$0 ;
+  input [61:0] \port$433$0 ;
+  wire [61:0] \port$433$0 ;
   wire [13:0] rate;
   input rst;
   wire rst;
@@ -9365,7 +8416,7 @@ module \ec_core_humanoid.lif2 (rst, \port$532$0 , i_in, pe, pi, valid, o_valid, 
     o_rate <= \$53 ;
   always @(posedge clk)
     o_spike <= \$54 ;
-  assign \$1  = $signed(\port$532$0 [23:0]) * $signed(17'h0e7a3);
+  assign \$1  = $signed(\port$433$0 [23:0]) * $signed(17'h0e7a3);
   assign \$2  = $signed(\$1 ) + $signed(17'h08000);
   assign \$4  = pe - pi;
   assign \$5  = $signed(\$4 ) * $signed(12'h400);
@@ -9527,14 +8578,14 @@ module \ec_core_humanoid.lif2 (rst, \port$532$0 , i_in, pe, pi, valid, o_valid, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$36  = \port$532$0 [47:24];
+    \$36  = \port$433$0 [47:24];
     if (rst) begin
       \$36  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$37  = \port$532$0 [61:48];
+    \$37  = \port$433$0 [61:48];
     if (rst) begin
       \$37  = 14'h0000;
     end
@@ -9553,9 +8604,9 @@ module \ec_core_humanoid.lif2 (rst, \port$532$0 , i_in, pe, pi, valid, o_valid, 
       \$39  = 1'h0;
     end
   end
-  assign i_syn = \port$532$0 [23:0];
-  assign v = \port$532$0 [47:24];
-  assign rate = \port$532$0 [61:48];
+  assign i_syn = \port$433$0 [23:0];
+  assign v = \port$433$0 [47:24];
+  assign rate = \port$433$0 [61:48];
   assign \$3  = { \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40:16] };
   assign \$17  = { \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27:16] };
   assign \$22  = { \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27:16] };
@@ -9563,7 +8614,7 @@ module \ec_core_humanoid.lif2 (rst, \port$532$0 , i_in, pe, pi, valid, o_valid, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.lif3 (rst, \port$544$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_humanoid.lif3 (rst, \port$445$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [39:0] \$1 ;
   wire \$10 ;
@@ -9638,8 +8689,8 @@ module \ec_core_humanoid.lif3 (rst, \port$544$0 , i_in, pe, pi, valid, o_valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$544$0 ;
-  wire [61:0] \port$544$0 ;
+  input [61:0] \port$445$0 ;
+  wire [61:0] \port$445$0 ;
   wire [13:0] rate;
   input rst;
   wire rst;
@@ -9692,7 +8743,7 @@ module \ec_core_humanoid.lif3 (rst, \port$544$0 , i_in, pe, pi, valid, o_valid, 
     o_rate <= \$53 ;
   always @(posedge clk)
     o_spike <= \$54 ;
-  assign \$1  = $signed(\port$544$0 [23:0]) * $signed(17'h0e7a3);
+  assign \$1  = $signed(\port$445$0 [23:0]) * $signed(17'h0e7a3);
   assign \$2  = $signed(\$1 ) + $signed(17'h08000);
   assign \$4  = pe - pi;
   assign \$5  = $signed(\$4 ) * $signed(12'h400);
@@ -9854,14 +8905,14 @@ module \ec_core_humanoid.lif3 (rst, \port$544$0 , i_in, pe, pi, valid, o_valid, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$36  = \port$544$0 [47:24];
+    \$36  = \port$445$0 [47:24];
     if (rst) begin
       \$36  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$37  = \port$544$0 [61:48];
+    \$37  = \port$445$0 [61:48];
     if (rst) begin
       \$37  = 14'h0000;
     end
@@ -9880,9 +8931,9 @@ module \ec_core_humanoid.lif3 (rst, \port$544$0 , i_in, pe, pi, valid, o_valid, 
       \$39  = 1'h0;
     end
   end
-  assign i_syn = \port$544$0 [23:0];
-  assign v = \port$544$0 [47:24];
-  assign rate = \port$544$0 [61:48];
+  assign i_syn = \port$445$0 [23:0];
+  assign v = \port$445$0 [47:24];
+  assign rate = \port$445$0 [61:48];
   assign \$3  = { \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40:16] };
   assign \$17  = { \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27:16] };
   assign \$22  = { \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27:16] };
@@ -14570,7 +13621,7 @@ module \ec_core_humanoid.proj3 (rst, bits, pos, neg, i_in, valid, first, last, o
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.readout (rst, bits, \port$229$0 , \port$232$0 , \port$235$0 , \port$238$0 , \port$508$48 , \port$520$48 , \port$532$48 , \port$544$48 , valid, first, last, o_valid, action, clk);
+module \ec_core_humanoid.readout (rst, bits, \port$229$0 , \port$232$0 , \port$235$0 , \port$238$0 , \port$409$48 , \port$421$48 , \port$433$48 , \port$445$48 , valid, first, last, o_valid, action, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
   wire [14:0] \$1 ;
   wire [14:0] \$10 ;
@@ -14638,14 +13689,14 @@ module \ec_core_humanoid.readout (rst, bits, \port$229$0 , \port$232$0 , \port$2
   wire \port$235$0 ;
   input \port$238$0 ;
   wire \port$238$0 ;
-  input [13:0] \port$508$48 ;
-  wire [13:0] \port$508$48 ;
-  input [13:0] \port$520$48 ;
-  wire [13:0] \port$520$48 ;
-  input [13:0] \port$532$48 ;
-  wire [13:0] \port$532$48 ;
-  input [13:0] \port$544$48 ;
-  wire [13:0] \port$544$48 ;
+  input [13:0] \port$409$48 ;
+  wire [13:0] \port$409$48 ;
+  input [13:0] \port$421$48 ;
+  wire [13:0] \port$421$48 ;
+  input [13:0] \port$433$48 ;
+  wire [13:0] \port$433$48 ;
+  input [13:0] \port$445$48 ;
+  wire [13:0] \port$445$48 ;
   wire [55:0] rate;
   wire [13:0] \rate[0] ;
   wire [13:0] \rate[1] ;
@@ -14655,18 +13706,18 @@ module \ec_core_humanoid.readout (rst, bits, \port$229$0 , \port$232$0 , \port$2
   wire rst;
   input valid;
   wire valid;
-  assign \$1  = - \port$508$48 ;
-  assign \$2  = \port$229$0  ? { 1'h0, \port$508$48  } : \$1 ;
+  assign \$1  = - \port$409$48 ;
+  assign \$2  = \port$229$0  ? { 1'h0, \port$409$48  } : \$1 ;
   assign \$3  = bits[0] ? \$2  : 15'h0000;
-  assign \$4  = - \port$520$48 ;
-  assign \$5  = \port$232$0  ? { 1'h0, \port$520$48  } : \$4 ;
+  assign \$4  = - \port$421$48 ;
+  assign \$5  = \port$232$0  ? { 1'h0, \port$421$48  } : \$4 ;
   assign \$6  = bits[1] ? \$5  : 15'h0000;
   assign \$7  = $signed(\$3 ) + $signed(\$6 );
-  assign \$8  = - \port$532$48 ;
-  assign \$9  = \port$235$0  ? { 1'h0, \port$532$48  } : \$8 ;
+  assign \$8  = - \port$433$48 ;
+  assign \$9  = \port$235$0  ? { 1'h0, \port$433$48  } : \$8 ;
   assign \$10  = bits[2] ? \$9  : 15'h0000;
-  assign \$11  = - \port$544$48 ;
-  assign \$12  = \port$238$0  ? { 1'h0, \port$544$48  } : \$11 ;
+  assign \$11  = - \port$445$48 ;
+  assign \$12  = \port$238$0  ? { 1'h0, \port$445$48  } : \$11 ;
   assign \$13  = bits[3] ? \$12  : 15'h0000;
   assign \$14  = $signed(\$10 ) + $signed(\$13 );
   assign \$15  = $signed(\$7 ) + $signed(\$14 );
@@ -14759,12 +13810,1053 @@ module \ec_core_humanoid.readout (rst, bits, \port$229$0 , \port$232$0 , \port$2
     end
   end
   assign exc = { \port$238$0 , \port$235$0 , \port$232$0 , \port$229$0  };
-  assign rate = { \port$544$48 , \port$532$48 , \port$520$48 , \port$508$48  };
-  assign \rate[0]  = \port$508$48 ;
-  assign \rate[1]  = \port$520$48 ;
-  assign \rate[2]  = \port$532$48 ;
-  assign \rate[3]  = \port$544$48 ;
+  assign rate = { \port$445$48 , \port$433$48 , \port$421$48 , \port$409$48  };
+  assign \rate[0]  = \port$409$48 ;
+  assign \rate[1]  = \port$421$48 ;
+  assign \rate[2]  = \port$433$48 ;
+  assign \rate[3]  = \port$445$48 ;
   assign \$21  = { \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38:14] };
   assign \$25  = { \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38:14] };
   assign \$29  = { \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38:14] };
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__valid, dbg_resp_ready, clk, rst, cnt_m, rst_slot, cnt_w, cur_slot, em_slot, em_a, dbg_sel, dbg_addr, cycles, resetting, spikes_clear, idle, cmd__ready, dbg_req__ready
+, dbg_phase, state_read, dbg_resp_valid, proj_issue, spikes_load, sub_issue, spikes_swap, out_issue, spikes_save, act_valid, cmd__payload);
+  reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
+  wire [32:0] \$1 ;
+  wire [6:0] \$10 ;
+  wire \$11 ;
+  wire [4:0] \$12 ;
+  wire \$13 ;
+  wire [6:0] \$14 ;
+  wire \$15 ;
+  wire [6:0] \$16 ;
+  wire \$17 ;
+  wire [4:0] \$18 ;
+  wire \$19 ;
+  wire [6:0] \$2 ;
+  wire [6:0] \$20 ;
+  wire \$21 ;
+  wire [6:0] \$22 ;
+  wire \$23 ;
+  wire [6:0] \$24 ;
+  wire \$25 ;
+  wire [4:0] \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire [1:0] \$29 ;
+  wire \$3 ;
+  wire [5:0] \$30 ;
+  wire \$31 ;
+  wire [1:0] \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire \$38 ;
+  wire \$39 ;
+  wire \$4 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire \$45 ;
+  wire \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  reg [31:0] \$49 ;
+  wire \$5 ;
+  reg [5:0] \$50 ;
+  reg \$51 ;
+  reg \$52 ;
+  reg [3:0] \$53 ;
+  reg [5:0] \$54 ;
+  reg \$55 ;
+  reg \$56 ;
+  reg \$57 ;
+  reg [4:0] \$58 ;
+  reg [2:0] \$59 ;
+  wire [1:0] \$6 ;
+  reg [15:0] \$60 ;
+  reg [3:0] \$61 ;
+  reg [5:0] \$62 ;
+  reg [31:0] \$63 ;
+  wire \$7 ;
+  wire [6:0] \$8 ;
+  wire \$9 ;
+  input act_ready;
+  wire act_ready;
+  output act_valid;
+  reg act_valid;
+  input clk;
+  wire clk;
+  input [1:0] cmd__payload;
+  wire [1:0] cmd__payload;
+  wire [1:0] \cmd__payload.op ;
+  wire [-1:0] \cmd__payload.slot ;
+  output cmd__ready;
+  reg cmd__ready;
+  input cmd__valid;
+  wire cmd__valid;
+  output [5:0] cnt_m;
+  reg [5:0] cnt_m = 6'h00;
+  output [5:0] cnt_w;
+  reg [5:0] cnt_w = 6'h00;
+  reg counting = 1'h0;
+  output cur_slot;
+  reg cur_slot = 1'h0;
+  reg [31:0] cyc = 32'd0;
+  output [31:0] cycles;
+  reg [31:0] cycles = 32'd0;
+  output [15:0] dbg_addr;
+  reg [15:0] dbg_addr = 16'h0000;
+  output dbg_phase;
+  reg dbg_phase;
+  input [18:0] dbg_req__payload;
+  wire [18:0] dbg_req__payload;
+  wire [15:0] \dbg_req__payload.addr ;
+  wire [2:0] \dbg_req__payload.sel ;
+  wire [-1:0] \dbg_req__payload.slot ;
+  output dbg_req__ready;
+  reg dbg_req__ready;
+  input dbg_req__valid;
+  wire dbg_req__valid;
+  input dbg_resp_ready;
+  wire dbg_resp_ready;
+  output dbg_resp_valid;
+  reg dbg_resp_valid;
+  output [2:0] dbg_sel;
+  reg [2:0] dbg_sel = 3'h0;
+  wire [-1:0] dbg_slot;
+  reg [3:0] drain = 4'h0;
+  output [4:0] em_a;
+  reg [4:0] em_a = 5'h00;
+  output em_slot;
+  reg em_slot = 1'h0;
+  reg [3:0] fsm_state = 4'h0;
+  output idle;
+  reg idle;
+  output out_issue;
+  reg out_issue;
+  output proj_issue;
+  reg proj_issue;
+  output resetting;
+  reg resetting;
+  input rst;
+  wire rst;
+  reg rst_all = 1'h1;
+  output rst_slot;
+  reg rst_slot = 1'h0;
+  output spikes_clear;
+  reg spikes_clear;
+  output spikes_load;
+  reg spikes_load;
+  output spikes_save;
+  reg spikes_save;
+  output spikes_swap;
+  reg spikes_swap;
+  (* enum_base_type = "StateRead" *)
+  (* enum_value_00 = "NONE" *)
+  (* enum_value_01 = "DEBUG" *)
+  (* enum_value_10 = "SUB" *)
+  (* enum_value_11 = "OUT" *)
+  output [1:0] state_read;
+  reg [1:0] state_read;
+  output sub_issue;
+  reg sub_issue;
+  reg [5:0] substep = 6'h00;
+  assign \$37  = ! fsm_state;
+  assign \$38  = fsm_state == 1'h1;
+  assign \$39  = fsm_state == 2'h2;
+  assign \$40  = fsm_state == 2'h3;
+  assign \$41  = fsm_state == 3'h4;
+  assign \$42  = fsm_state == 3'h5;
+  assign \$43  = fsm_state == 3'h6;
+  assign \$44  = fsm_state == 3'h7;
+  assign \$45  = fsm_state == 4'h8;
+  assign \$46  = fsm_state == 4'h9;
+  assign \$47  = fsm_state == 4'ha;
+  assign \$48  = fsm_state == 4'hb;
+  always @(posedge clk)
+    cyc <= \$49 ;
+  always @(posedge clk)
+    cnt_m <= \$50 ;
+  always @(posedge clk)
+    rst_slot <= \$51 ;
+  always @(posedge clk)
+    rst_all <= \$52 ;
+  always @(posedge clk)
+    fsm_state <= \$53 ;
+  always @(posedge clk)
+    cnt_w <= \$54 ;
+  always @(posedge clk)
+    cur_slot <= \$55 ;
+  always @(posedge clk)
+    counting <= \$56 ;
+  always @(posedge clk)
+    em_slot <= \$57 ;
+  always @(posedge clk)
+    em_a <= \$58 ;
+  always @(posedge clk)
+    dbg_sel <= \$59 ;
+  always @(posedge clk)
+    dbg_addr <= \$60 ;
+  always @(posedge clk)
+    drain <= \$61 ;
+  always @(posedge clk)
+    substep <= \$62 ;
+  always @(posedge clk)
+    cycles <= \$63 ;
+  assign \$1  = cyc + 1'h1;
+  assign \$2  = cnt_m + 1'h1;
+  assign \$3  = cnt_m == 6'h3f;
+  assign \$5  = rst_all & \$4 ;
+  assign \$6  = rst_slot + 1'h1;
+  assign \$8  = cnt_w + 1'h1;
+  assign \$9  = cnt_w == 6'h2b;
+  assign \$10  = cnt_m + 1'h1;
+  assign \$11  = cnt_m == 6'h3f;
+  assign \$12  = drain - 1'h1;
+  assign \$13  = ! drain;
+  assign \$14  = cnt_w + 1'h1;
+  assign \$15  = cnt_w == 2'h3;
+  assign \$16  = cnt_m + 1'h1;
+  assign \$17  = cnt_m == 6'h3f;
+  assign \$18  = drain - 1'h1;
+  assign \$19  = ! drain;
+  assign \$20  = substep + 1'h1;
+  assign \$21  = substep == 6'h20;
+  assign \$22  = cnt_m + 1'h1;
+  assign \$23  = cnt_m == 6'h3f;
+  assign \$24  = cnt_w + 1'h1;
+  assign \$25  = cnt_w == 5'h10;
+  assign \$26  = drain - 1'h1;
+  assign \$27  = ! drain;
+  assign \$28  = ! cur_slot;
+  assign \$29  = cur_slot + 1'h1;
+  assign \$30  = em_a + 1'h1;
+  assign \$31  = em_a == 5'h10;
+  assign \$32  = em_slot + 1'h1;
+  assign \$33  = ! em_slot;
+  assign \$34  = ! cnt_m;
+  assign \$35  = ~ cmd__valid;
+  assign \$36  = ! drain;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$49  = cyc;
+    if (counting) begin
+      \$49  = \$1 [31:0];
+    end
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          if (cmd__valid) begin
+            casez (cmd__payload)
+              2'h0:
+                  \$49  = 32'd1;
+            endcase
+          end
+    endcase
+    if (rst) begin
+      \$49  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$50  = cnt_m;
+    casez (fsm_state)
+      4'h0:
+        begin
+          \$50  = \$2 [5:0];
+          if (\$3 ) begin
+            \$50  = 6'h00;
+          end
+        end
+      4'h1:
+          \$50  = 6'h00;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          if (\$9 ) begin
+            \$50  = \$10 [5:0];
+            if (\$11 ) begin
+              \$50  = 6'h00;
+            end
+          end
+      4'h5:
+          /* empty */;
+      4'h6:
+          if (\$15 ) begin
+            \$50  = \$16 [5:0];
+            if (\$17 ) begin
+              \$50  = 6'h00;
+            end
+          end
+      4'h7:
+          /* empty */;
+      4'h8:
+        begin
+          \$50  = \$22 [5:0];
+          if (\$23 ) begin
+            \$50  = 6'h00;
+          end
+        end
+    endcase
+    if (rst) begin
+      \$50  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$51  = rst_slot;
+    casez (fsm_state)
+      4'h0:
+          if (\$3 ) begin
+            if (\$5 ) begin
+              \$51  = \$6 [0];
+            end
+          end
+      4'h1:
+          if (cmd__valid) begin
+            casez (cmd__payload)
+              2'h0:
+                  /* empty */;
+              2'h1:
+                  if (\$7 ) begin
+                    \$51  = 1'h0;
+                  end
+              2'h2:
+                  \$51  = 1'h0;
+            endcase
+          end
+    endcase
+    if (rst) begin
+      \$51  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$52  = rst_all;
+    casez (fsm_state)
+      4'h0:
+          if (\$3 ) begin
+            (* full_case = 32'd1 *)
+            if (\$5 ) begin
+            end else begin
+              \$52  = 1'h0;
+            end
+          end
+      4'h1:
+          if (cmd__valid) begin
+            casez (cmd__payload)
+              2'h0:
+                  /* empty */;
+              2'h1:
+                  if (\$7 ) begin
+                    \$52  = 1'h0;
+                  end
+              2'h2:
+                  \$52  = 1'h1;
+            endcase
+          end
+    endcase
+    if (rst) begin
+      \$52  = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$53  = fsm_state;
+    casez (fsm_state)
+      4'h0:
+          if (\$3 ) begin
+            (* full_case = 32'd1 *)
+            if (\$5 ) begin
+            end else begin
+              \$53  = 4'h1;
+            end
+          end
+      4'h1:
+          if (cmd__valid) begin
+            casez (cmd__payload)
+              2'h0:
+                  \$53  = 4'h2;
+              2'h1:
+                  if (\$7 ) begin
+                    \$53  = 4'h0;
+                  end
+              2'h2:
+                  \$53  = 4'h0;
+            endcase
+          end else if (dbg_req__valid) begin
+            \$53  = 4'h3;
+          end
+      4'h3:
+          \$53  = 4'h4;
+      4'h4:
+          if (dbg_resp_ready) begin
+            \$53  = 4'h1;
+          end
+      4'h2:
+          if (\$9 ) begin
+            if (\$11 ) begin
+              \$53  = 4'h5;
+            end
+          end
+      4'h5:
+          if (\$13 ) begin
+            \$53  = 4'h6;
+          end
+      4'h6:
+          if (\$15 ) begin
+            if (\$17 ) begin
+              \$53  = 4'h7;
+            end
+          end
+      4'h7:
+          if (\$19 ) begin
+            (* full_case = 32'd1 *)
+            if (\$21 ) begin
+              \$53  = 4'h8;
+            end else begin
+              \$53  = 4'h6;
+            end
+          end
+      4'h8:
+          if (\$23 ) begin
+            if (\$25 ) begin
+              \$53  = 4'h9;
+            end
+          end
+      4'h9:
+          if (\$27 ) begin
+            (* full_case = 32'd1 *)
+            if (\$28 ) begin
+              \$53  = 4'ha;
+            end else begin
+              \$53  = 4'h2;
+            end
+          end
+      4'ha:
+          \$53  = 4'hb;
+      4'hb:
+          if (act_ready) begin
+            \$53  = 4'ha;
+            if (\$31 ) begin
+              if (\$33 ) begin
+                \$53  = 4'h1;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$53  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$54  = cnt_w;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          \$54  = 6'h00;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+        begin
+          \$54  = \$8 [5:0];
+          if (\$9 ) begin
+            \$54  = 6'h00;
+          end
+        end
+      4'h5:
+          /* empty */;
+      4'h6:
+        begin
+          \$54  = \$14 [5:0];
+          if (\$15 ) begin
+            \$54  = 6'h00;
+          end
+        end
+      4'h7:
+          /* empty */;
+      4'h8:
+          if (\$23 ) begin
+            \$54  = \$24 [5:0];
+            if (\$25 ) begin
+              \$54  = 6'h00;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$54  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$55  = cur_slot;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          \$55  = 1'h0;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h8:
+          /* empty */;
+      4'h9:
+          if (\$27 ) begin
+            (* full_case = 32'd1 *)
+            if (\$28 ) begin
+            end else begin
+              \$55  = \$29 [0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$55  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$56  = counting;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          if (cmd__valid) begin
+            casez (cmd__payload)
+              2'h0:
+                  \$56  = 1'h1;
+            endcase
+          end
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h8:
+          /* empty */;
+      4'h9:
+          /* empty */;
+      4'ha:
+          /* empty */;
+      4'hb:
+          if (counting) begin
+            \$56  = 1'h0;
+          end
+    endcase
+    if (rst) begin
+      \$56  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$57  = em_slot;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          if (cmd__valid) begin
+            casez (cmd__payload)
+              2'h0:
+                  \$57  = 1'h0;
+            endcase
+          end
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h8:
+          /* empty */;
+      4'h9:
+          /* empty */;
+      4'ha:
+          /* empty */;
+      4'hb:
+          if (act_ready) begin
+            if (\$31 ) begin
+              \$57  = \$32 [0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$57  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$58  = em_a;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          if (cmd__valid) begin
+            casez (cmd__payload)
+              2'h0:
+                  \$58  = 5'h00;
+            endcase
+          end
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h8:
+          /* empty */;
+      4'h9:
+          /* empty */;
+      4'ha:
+          /* empty */;
+      4'hb:
+          if (act_ready) begin
+            \$58  = \$30 [4:0];
+            if (\$31 ) begin
+              \$58  = 5'h00;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$58  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$59  = dbg_sel;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          if (cmd__valid) begin
+          end else if (dbg_req__valid) begin
+            \$59  = dbg_req__payload[2:0];
+          end
+    endcase
+    if (rst) begin
+      \$59  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$60  = dbg_addr;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          if (cmd__valid) begin
+          end else if (dbg_req__valid) begin
+            \$60  = dbg_req__payload[18:3];
+          end
+    endcase
+    if (rst) begin
+      \$60  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$61  = drain;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          if (\$9 ) begin
+            if (\$11 ) begin
+              \$61  = 4'h4;
+            end
+          end
+      4'h5:
+          \$61  = \$12 [3:0];
+      4'h6:
+          if (\$15 ) begin
+            if (\$17 ) begin
+              \$61  = 4'h8;
+            end
+          end
+      4'h7:
+          \$61  = \$18 [3:0];
+      4'h8:
+          if (\$23 ) begin
+            if (\$25 ) begin
+              \$61  = 4'h3;
+            end
+          end
+      4'h9:
+          \$61  = \$26 [3:0];
+    endcase
+    if (rst) begin
+      \$61  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$62  = substep;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          if (\$13 ) begin
+            \$62  = 6'h00;
+          end
+      4'h6:
+          /* empty */;
+      4'h7:
+          if (\$19 ) begin
+            \$62  = \$20 [5:0];
+          end
+    endcase
+    if (rst) begin
+      \$62  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$63  = cycles;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h8:
+          /* empty */;
+      4'h9:
+          /* empty */;
+      4'ha:
+          /* empty */;
+      4'hb:
+          if (counting) begin
+            \$63  = cyc;
+          end
+    endcase
+    if (rst) begin
+      \$63  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    resetting = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          resetting = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    spikes_clear = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          spikes_clear = \$34 ;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    idle = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          idle = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    cmd__ready = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          cmd__ready = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    dbg_req__ready = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          dbg_req__ready = \$35 ;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    dbg_phase = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          dbg_phase = 1'h1;
+      4'h4:
+          dbg_phase = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    state_read = 2'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          state_read = 2'h1;
+      4'h4:
+          state_read = 2'h1;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          state_read = 2'h2;
+      4'h7:
+          state_read = 2'h2;
+      4'h8:
+          state_read = 2'h3;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    dbg_resp_valid = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          dbg_resp_valid = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    proj_issue = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          proj_issue = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    spikes_load = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          spikes_load = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    sub_issue = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          sub_issue = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    spikes_swap = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          if (\$36 ) begin
+            spikes_swap = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    out_issue = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h8:
+          out_issue = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    spikes_save = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h8:
+          /* empty */;
+      4'h9:
+          spikes_save = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    act_valid = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h8:
+          /* empty */;
+      4'h9:
+          /* empty */;
+      4'ha:
+          /* empty */;
+      4'hb:
+          act_valid = 1'h1;
+    endcase
+  end
+  assign \cmd__payload.op  = cmd__payload;
+  assign \dbg_req__payload.sel  = dbg_req__payload[2:0];
+  assign \dbg_req__payload.addr  = dbg_req__payload[18:3];
+  assign \$7  = 1'h1;
+  assign \$4  = rst_slot;
 endmodule

@@ -148,139 +148,72 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire \$222 ;
   reg [23:0] \$223 ;
   wire [23:0] \$224 ;
-  wire [3:0] \$225 ;
-  wire [4:0] \$226 ;
-  wire \$227 ;
-  wire \$228 ;
-  wire [6:0] \$229 ;
+  wire [6:0] \$225 ;
+  wire [15:0] \$226 ;
+  wire [16:0] \$227 ;
+  wire [7:0] \$228 ;
+  wire [8:0] \$229 ;
   wire [9:0] \$23 ;
-  wire [15:0] \$230 ;
-  wire [16:0] \$231 ;
-  wire [6:0] \$232 ;
-  wire [15:0] \$233 ;
-  wire [16:0] \$234 ;
-  wire [7:0] \$235 ;
-  wire [8:0] \$236 ;
-  wire [7:0] \$237 ;
-  wire [8:0] \$238 ;
-  wire [7:0] \$239 ;
+  wire [7:0] \$230 ;
+  wire [8:0] \$231 ;
+  wire [3:0] \$232 ;
+  wire [4:0] \$233 ;
+  wire \$234 ;
+  wire \$235 ;
+  wire \$236 ;
+  wire \$237 ;
+  wire [255:0] \$238 ;
+  wire [63:0] \$239 ;
   wire \$24 ;
-  wire [8:0] \$240 ;
-  wire \$241 ;
+  wire [255:0] \$240 ;
+  wire [63:0] \$241 ;
   wire \$242 ;
   wire \$243 ;
-  wire \$244 ;
-  wire \$245 ;
-  wire \$246 ;
-  wire \$247 ;
-  wire \$248 ;
-  wire \$249 ;
+  reg \$244 ;
+  reg \$245 ;
+  reg \$246 ;
+  reg [5:0] \$247 ;
+  reg [1:0] \$248 ;
+  reg [5:0] \$249 ;
   wire [9:0] \$25 ;
-  wire \$250 ;
-  wire \$251 ;
-  wire \$252 ;
-  wire \$253 ;
-  wire \$254 ;
-  wire \$255 ;
-  wire \$256 ;
-  wire [255:0] \$257 ;
-  wire [63:0] \$258 ;
-  wire [255:0] \$259 ;
+  reg [5:0] \$250 ;
+  reg [5:0] \$251 ;
+  reg \$252 ;
+  reg \$253 ;
+  reg \$254 ;
+  reg [63:0] \$255 ;
+  reg [63:0] \$256 ;
+  reg [5:0] \$257 ;
+  reg [5:0] \$258 ;
+  reg [5:0] \$259 ;
   wire [9:0] \$26 ;
-  wire [63:0] \$260 ;
-  wire \$261 ;
-  wire \$262 ;
-  wire [32:0] \$263 ;
-  wire [6:0] \$264 ;
-  wire \$265 ;
-  wire \$266 ;
-  wire \$267 ;
-  wire [1:0] \$268 ;
-  wire \$269 ;
+  reg [5:0] \$260 ;
+  reg [5:0] \$261 ;
+  reg [5:0] \$262 ;
+  reg [5:0] \$263 ;
+  reg [5:0] \$264 ;
+  reg [63:0] \$265 ;
+  reg [63:0] \$266 ;
+  reg [63:0] \$267 ;
+  reg [63:0] \$268 ;
+  reg [255:0] \$269 ;
   wire [10:0] \$27 ;
-  wire [3:0] \$270 ;
-  wire \$271 ;
-  wire [6:0] \$272 ;
-  wire \$273 ;
-  wire [4:0] \$274 ;
-  wire \$275 ;
-  wire [3:0] \$276 ;
-  wire \$277 ;
-  wire [6:0] \$278 ;
-  wire \$279 ;
+  reg \$270 ;
+  reg \$271 ;
+  reg \$272 ;
+  reg [5:0] \$273 ;
+  reg [2:0] \$274 ;
+  reg [2:0] \$275 ;
+  reg [2:0] \$276 ;
+  reg [2:0] \$277 ;
   wire [11:0] \$28 ;
-  wire [4:0] \$280 ;
-  wire \$281 ;
-  wire [6:0] \$282 ;
-  wire \$283 ;
-  wire [6:0] \$284 ;
-  wire \$285 ;
-  wire [3:0] \$286 ;
-  wire \$287 ;
-  wire [4:0] \$288 ;
-  wire \$289 ;
   wire \$29 ;
-  wire \$290 ;
-  wire [1:0] \$291 ;
-  wire [3:0] \$292 ;
-  wire \$293 ;
-  wire [1:0] \$294 ;
-  wire \$295 ;
-  reg \$296 ;
-  reg \$297 ;
-  reg \$298 ;
-  reg [5:0] \$299 ;
   wire [9:0] \$3 ;
   wire \$30 ;
-  reg [1:0] \$300 ;
-  reg [5:0] \$301 ;
-  reg [5:0] \$302 ;
-  reg [5:0] \$303 ;
-  reg \$304 ;
-  reg \$305 ;
-  reg \$306 ;
-  reg [63:0] \$307 ;
-  reg [63:0] \$308 ;
-  reg [5:0] \$309 ;
   wire \$31 ;
-  reg [5:0] \$310 ;
-  reg [5:0] \$311 ;
-  reg [5:0] \$312 ;
-  reg [5:0] \$313 ;
-  reg [5:0] \$314 ;
-  reg [5:0] \$315 ;
-  reg [5:0] \$316 ;
-  reg [63:0] \$317 ;
-  reg [63:0] \$318 ;
-  reg [63:0] \$319 ;
   wire \$32 ;
-  reg [63:0] \$320 ;
-  reg \$321 ;
-  reg \$322 ;
-  reg \$323 ;
-  reg [5:0] \$324 ;
-  reg [2:0] \$325 ;
-  reg [2:0] \$326 ;
-  reg [2:0] \$327 ;
-  reg [2:0] \$328 ;
-  reg [31:0] \$329 ;
   wire \$33 ;
-  reg [5:0] \$330 ;
-  reg \$331 ;
-  reg \$332 ;
-  reg [3:0] \$333 ;
-  reg [2:0] \$334 ;
-  reg \$335 ;
-  reg \$336 ;
-  reg \$337 ;
-  reg [2:0] \$338 ;
-  reg [2:0] \$339 ;
   wire [9:0] \$34 ;
-  reg [15:0] \$340 ;
-  reg [3:0] \$341 ;
-  reg [255:0] \$342 ;
-  reg [5:0] \$343 ;
-  reg [31:0] \$344 ;
   wire \$35 ;
   wire [9:0] \$36 ;
   wire [9:0] \$37 ;
@@ -290,37 +223,37 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire \$40 ;
   wire \$41 ;
   wire \$42 ;
+  wire [6:0] \$428 ;
   wire \$43 ;
+  wire [6:0] \$433 ;
+  wire [6:0] \$438 ;
   wire \$44 ;
+  wire [6:0] \$443 ;
   wire [9:0] \$45 ;
   wire \$46 ;
   wire [9:0] \$47 ;
   wire [9:0] \$48 ;
+  wire [6:0] \$485 ;
   wire [12:0] \$49 ;
-  wire [6:0] \$495 ;
   wire [10:0] \$5 ;
   wire [13:0] \$50 ;
-  wire [6:0] \$500 ;
-  wire [6:0] \$505 ;
   wire \$51 ;
-  wire [6:0] \$510 ;
   wire \$52 ;
+  wire [8:0] \$520 ;
   wire \$53 ;
   wire \$54 ;
+  wire [9:0] \$544 ;
+  wire [9:0] \$548 ;
   wire \$55 ;
-  wire [6:0] \$552 ;
   wire [9:0] \$56 ;
   wire \$57 ;
   wire [9:0] \$58 ;
-  wire [8:0] \$587 ;
   wire [9:0] \$59 ;
   wire [11:0] \$6 ;
   wire [12:0] \$60 ;
   wire [13:0] \$61 ;
   wire \$62 ;
   wire \$63 ;
-  wire [9:0] \$630 ;
-  wire [9:0] \$634 ;
   wire \$64 ;
   wire \$65 ;
   wire \$66 ;
@@ -363,96 +296,93 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   (* init = 1'h0 *)
   wire \$signal ;
   (* init = 1'h0 *)
-  wire \$signal$126 ;
+  wire \$signal$133 ;
   (* init = 1'h0 *)
-  wire \$signal$128 ;
+  wire \$signal$135 ;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \$signal$134 ;
+  wire [63:0] \$signal$141 ;
   (* init = 1'h0 *)
-  wire \$signal$248 ;
+  wire \$signal$255 ;
   (* init = 1'h0 *)
-  wire \$signal$250 ;
+  wire \$signal$257 ;
   (* init = 1'h0 *)
-  wire \$signal$69 ;
+  wire \$signal$76 ;
   wire [5:0] \$signature__addr ;
-  wire [5:0] \$signature__addr$104 ;
-  wire [5:0] \$signature__addr$116 ;
-  wire [7:0] \$signature__addr$121 ;
-  wire [7:0] \$signature__addr$122 ;
-  wire [7:0] \$signature__addr$123 ;
-  wire [7:0] \$signature__addr$124 ;
-  reg [5:0] \$signature__addr$149 ;
-  wire [5:0] \$signature__addr$151 ;
-  wire [5:0] \$signature__addr$171 ;
-  wire [5:0] \$signature__addr$172 ;
-  wire [5:0] \$signature__addr$192 ;
-  wire [5:0] \$signature__addr$193 ;
-  wire [5:0] \$signature__addr$213 ;
-  wire [5:0] \$signature__addr$214 ;
-  reg [5:0] \$signature__addr$216 ;
-  reg [5:0] \$signature__addr$225 ;
+  wire [5:0] \$signature__addr$111 ;
+  wire [5:0] \$signature__addr$123 ;
+  wire [7:0] \$signature__addr$128 ;
+  wire [7:0] \$signature__addr$129 ;
+  wire [7:0] \$signature__addr$130 ;
+  wire [7:0] \$signature__addr$131 ;
+  reg [5:0] \$signature__addr$156 ;
+  wire [5:0] \$signature__addr$158 ;
+  wire [5:0] \$signature__addr$178 ;
+  wire [5:0] \$signature__addr$179 ;
+  wire [5:0] \$signature__addr$199 ;
+  wire [5:0] \$signature__addr$200 ;
+  wire [5:0] \$signature__addr$220 ;
+  wire [5:0] \$signature__addr$221 ;
+  reg [5:0] \$signature__addr$223 ;
   reg [5:0] \$signature__addr$232 ;
   reg [5:0] \$signature__addr$239 ;
-  wire [4:0] \$signature__addr$246 ;
-  wire [2:0] \$signature__addr$258 ;
-  wire \$signature__addr$269 ;
-  wire [5:0] \$signature__addr$27 ;
-  wire [2:0] \$signature__addr$270 ;
-  reg \$signature__addr$274 ;
-  wire [5:0] \$signature__addr$30 ;
-  wire [5:0] \$signature__addr$33 ;
-  wire [7:0] \$signature__addr$36 ;
-  wire [7:0] \$signature__addr$39 ;
-  wire [7:0] \$signature__addr$42 ;
-  wire [7:0] \$signature__addr$45 ;
-  wire [4:0] \$signature__addr$48 ;
-  wire [1:0] \$signature__addr$51 ;
-  wire [1:0] \$signature__addr$54 ;
-  wire [5:0] \$signature__addr$57 ;
-  wire [5:0] \$signature__addr$61 ;
-  wire [5:0] \$signature__addr$62 ;
-  wire [5:0] \$signature__addr$63 ;
-  wire [1:0] \$signature__addr$64 ;
-  wire [1:0] \$signature__addr$65 ;
-  wire [5:0] \$signature__addr$79 ;
-  wire [5:0] \$signature__addr$92 ;
+  reg [5:0] \$signature__addr$246 ;
+  wire [4:0] \$signature__addr$253 ;
+  wire [2:0] \$signature__addr$265 ;
+  wire \$signature__addr$278 ;
+  reg \$signature__addr$280 ;
+  wire [2:0] \$signature__addr$287 ;
+  wire [5:0] \$signature__addr$34 ;
+  wire [5:0] \$signature__addr$37 ;
+  wire [5:0] \$signature__addr$40 ;
+  wire [7:0] \$signature__addr$43 ;
+  wire [7:0] \$signature__addr$46 ;
+  wire [7:0] \$signature__addr$49 ;
+  wire [7:0] \$signature__addr$52 ;
+  wire [4:0] \$signature__addr$55 ;
+  wire [1:0] \$signature__addr$58 ;
+  wire [1:0] \$signature__addr$61 ;
+  wire [5:0] \$signature__addr$64 ;
+  wire [5:0] \$signature__addr$68 ;
+  wire [5:0] \$signature__addr$69 ;
+  wire [5:0] \$signature__addr$70 ;
+  wire [1:0] \$signature__addr$71 ;
+  wire [1:0] \$signature__addr$72 ;
+  wire [5:0] \$signature__addr$86 ;
+  wire [5:0] \$signature__addr$99 ;
   wire [63:0] \$signature__data ;
-  wire [63:0] \$signature__data$101 ;
-  wire [23:0] \$signature__data$105 ;
-  wire [63:0] \$signature__data$113 ;
-  wire [23:0] \$signature__data$117 ;
-  wire [63:0] \$signature__data$132 ;
-  wire [61:0] \$signature__data$144 ;
-  wire [23:0] \$signature__data$144.i_syn ;
-  wire [13:0] \$signature__data$144.rate ;
-  wire [23:0] \$signature__data$144.v ;
-  wire [23:0] \$signature__data$148 ;
-  wire [63:0] \$signature__data$156 ;
-  wire [61:0] \$signature__data$166 ;
-  wire [23:0] \$signature__data$166.i_syn ;
-  wire [13:0] \$signature__data$166.rate ;
-  wire [23:0] \$signature__data$166.v ;
-  wire [23:0] \$signature__data$170 ;
-  wire [63:0] \$signature__data$177 ;
-  wire [61:0] \$signature__data$187 ;
-  wire [23:0] \$signature__data$187.i_syn ;
-  wire [13:0] \$signature__data$187.rate ;
-  wire [23:0] \$signature__data$187.v ;
-  wire [23:0] \$signature__data$191 ;
-  wire [63:0] \$signature__data$198 ;
-  wire [61:0] \$signature__data$208 ;
-  wire [23:0] \$signature__data$208.i_syn ;
-  wire [13:0] \$signature__data$208.rate ;
-  wire [23:0] \$signature__data$208.v ;
-  wire [23:0] \$signature__data$212 ;
-  reg [61:0] \$signature__data$218 ;
-  wire [23:0] \$signature__data$218.i_syn ;
-  wire [13:0] \$signature__data$218.rate ;
-  wire [23:0] \$signature__data$218.v ;
-  reg [61:0] \$signature__data$226 ;
-  wire [23:0] \$signature__data$226.i_syn ;
-  wire [13:0] \$signature__data$226.rate ;
-  wire [23:0] \$signature__data$226.v ;
+  wire [23:0] \$signature__data$100 ;
+  wire [63:0] \$signature__data$108 ;
+  wire [23:0] \$signature__data$112 ;
+  wire [63:0] \$signature__data$120 ;
+  wire [23:0] \$signature__data$124 ;
+  wire [63:0] \$signature__data$139 ;
+  wire [61:0] \$signature__data$151 ;
+  wire [23:0] \$signature__data$151.i_syn ;
+  wire [13:0] \$signature__data$151.rate ;
+  wire [23:0] \$signature__data$151.v ;
+  wire [23:0] \$signature__data$155 ;
+  wire [63:0] \$signature__data$163 ;
+  wire [61:0] \$signature__data$173 ;
+  wire [23:0] \$signature__data$173.i_syn ;
+  wire [13:0] \$signature__data$173.rate ;
+  wire [23:0] \$signature__data$173.v ;
+  wire [23:0] \$signature__data$177 ;
+  wire [63:0] \$signature__data$184 ;
+  wire [61:0] \$signature__data$194 ;
+  wire [23:0] \$signature__data$194.i_syn ;
+  wire [13:0] \$signature__data$194.rate ;
+  wire [23:0] \$signature__data$194.v ;
+  wire [23:0] \$signature__data$198 ;
+  wire [63:0] \$signature__data$205 ;
+  wire [61:0] \$signature__data$215 ;
+  wire [23:0] \$signature__data$215.i_syn ;
+  wire [13:0] \$signature__data$215.rate ;
+  wire [23:0] \$signature__data$215.v ;
+  wire [23:0] \$signature__data$219 ;
+  reg [61:0] \$signature__data$225 ;
+  wire [23:0] \$signature__data$225.i_syn ;
+  wire [13:0] \$signature__data$225.rate ;
+  wire [23:0] \$signature__data$225.v ;
   reg [61:0] \$signature__data$233 ;
   wire [23:0] \$signature__data$233.i_syn ;
   wire [13:0] \$signature__data$233.rate ;
@@ -461,48 +391,51 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire [23:0] \$signature__data$240.i_syn ;
   wire [13:0] \$signature__data$240.rate ;
   wire [23:0] \$signature__data$240.v ;
-  wire [63:0] \$signature__data$254 ;
-  wire [15:0] \$signature__data$260 ;
-  wire [255:0] \$signature__data$268 ;
-  reg [255:0] \$signature__data$275 ;
-  wire [63:0] \$signature__data$28 ;
-  wire [15:0] \$signature__data$282 ;
-  wire [63:0] \$signature__data$31 ;
-  wire [63:0] \$signature__data$34 ;
-  wire [63:0] \$signature__data$37 ;
-  wire [63:0] \$signature__data$40 ;
-  wire [63:0] \$signature__data$43 ;
-  wire [63:0] \$signature__data$46 ;
-  wire [63:0] \$signature__data$49 ;
-  wire [255:0] \$signature__data$52 ;
-  wire [255:0] \$signature__data$55 ;
-  wire [63:0] \$signature__data$73 ;
-  wire [255:0] \$signature__data$76 ;
-  wire [255:0] \$signature__data$78 ;
-  wire [23:0] \$signature__data$81 ;
-  wire [63:0] \$signature__data$89 ;
-  wire [23:0] \$signature__data$93 ;
+  reg [61:0] \$signature__data$247 ;
+  wire [23:0] \$signature__data$247.i_syn ;
+  wire [13:0] \$signature__data$247.rate ;
+  wire [23:0] \$signature__data$247.v ;
+  wire [63:0] \$signature__data$261 ;
+  wire [15:0] \$signature__data$267 ;
+  wire [255:0] \$signature__data$275 ;
+  reg [255:0] \$signature__data$281 ;
+  wire [15:0] \$signature__data$292 ;
+  wire [63:0] \$signature__data$35 ;
+  wire [63:0] \$signature__data$38 ;
+  wire [63:0] \$signature__data$41 ;
+  wire [63:0] \$signature__data$44 ;
+  wire [63:0] \$signature__data$47 ;
+  wire [63:0] \$signature__data$50 ;
+  wire [63:0] \$signature__data$53 ;
+  wire [63:0] \$signature__data$56 ;
+  wire [255:0] \$signature__data$59 ;
+  wire [255:0] \$signature__data$62 ;
+  wire [63:0] \$signature__data$80 ;
+  wire [255:0] \$signature__data$83 ;
+  wire [255:0] \$signature__data$85 ;
+  wire [23:0] \$signature__data$88 ;
+  wire [63:0] \$signature__data$96 ;
   wire \$signature__en ;
-  wire \$signature__en$107 ;
-  wire \$signature__en$119 ;
-  reg \$signature__en$219 ;
-  reg \$signature__en$227 ;
+  wire \$signature__en$102 ;
+  wire \$signature__en$114 ;
+  wire \$signature__en$126 ;
+  reg \$signature__en$226 ;
   reg \$signature__en$234 ;
   reg \$signature__en$241 ;
-  wire \$signature__en$262 ;
-  reg \$signature__en$276 ;
-  wire \$signature__en$29 ;
-  wire \$signature__en$32 ;
-  wire \$signature__en$35 ;
-  wire \$signature__en$38 ;
-  wire \$signature__en$41 ;
-  wire \$signature__en$44 ;
-  wire \$signature__en$47 ;
-  wire \$signature__en$50 ;
-  wire [15:0] \$signature__en$53 ;
-  wire [15:0] \$signature__en$56 ;
-  wire \$signature__en$83 ;
-  wire \$signature__en$95 ;
+  reg \$signature__en$248 ;
+  wire \$signature__en$269 ;
+  reg \$signature__en$282 ;
+  wire \$signature__en$36 ;
+  wire \$signature__en$39 ;
+  wire \$signature__en$42 ;
+  wire \$signature__en$45 ;
+  wire \$signature__en$48 ;
+  wire \$signature__en$51 ;
+  wire \$signature__en$54 ;
+  wire \$signature__en$57 ;
+  wire [15:0] \$signature__en$60 ;
+  wire [15:0] \$signature__en$63 ;
+  wire \$signature__en$90 ;
   output [18:0] act__payload;
   reg [18:0] act__payload;
   wire [2:0] \act__payload.index ;
@@ -511,106 +444,118 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   input act__ready;
   wire act__ready;
   output act__valid;
-  reg act__valid;
+  wire act__valid;
+  wire act_ready;
+  wire act_valid;
   wire [15:0] action;
   wire [15:0] bits;
-  wire [15:0] \bits$100 ;
-  wire [15:0] \bits$112 ;
-  wire [3:0] \bits$253 ;
-  wire [15:0] \bits$88 ;
+  wire [15:0] \bits$107 ;
+  wire [15:0] \bits$119 ;
+  wire [3:0] \bits$260 ;
+  wire [15:0] \bits$95 ;
   output busy;
   wire busy;
   input clk;
   wire clk;
   input [1:0] cmd__payload;
   wire [1:0] cmd__payload;
+  wire [1:0] \cmd__payload$22 ;
+  wire [1:0] \cmd__payload$22.op ;
+  wire [-1:0] \cmd__payload$22.slot ;
   wire [1:0] \cmd__payload.op ;
   wire [-1:0] \cmd__payload.slot ;
   output cmd__ready;
-  reg cmd__ready;
+  wire cmd__ready;
+  wire \cmd__ready$23 ;
   input cmd__valid;
   wire cmd__valid;
-  reg [5:0] cnt_m = 6'h00;
-  reg [2:0] cnt_w = 3'h0;
-  reg counting = 1'h0;
-  reg cur_slot = 1'h0;
-  reg [31:0] cyc = 32'd0;
+  wire \cmd__valid$24 ;
+  wire [5:0] cnt_m;
+  wire [2:0] cnt_w;
+  wire cur_slot;
   output [31:0] cycles;
-  reg [31:0] cycles = 32'd0;
-  reg [15:0] dbg_addr = 16'h0000;
-  reg dbg_phase;
+  wire [31:0] cycles;
+  wire [31:0] \cycles$30 ;
+  wire [15:0] dbg_addr;
+  wire dbg_phase;
   input [18:0] dbg_req__payload;
   wire [18:0] dbg_req__payload;
+  wire [18:0] \dbg_req__payload$25 ;
+  wire [15:0] \dbg_req__payload$25.addr ;
+  wire [2:0] \dbg_req__payload$25.sel ;
+  wire [-1:0] \dbg_req__payload$25.slot ;
   wire [15:0] \dbg_req__payload.addr ;
   wire [2:0] \dbg_req__payload.sel ;
   wire [-1:0] \dbg_req__payload.slot ;
   output dbg_req__ready;
-  reg dbg_req__ready;
+  wire dbg_req__ready;
+  wire \dbg_req__ready$26 ;
   input dbg_req__valid;
   wire dbg_req__valid;
+  wire \dbg_req__valid$27 ;
   output [31:0] dbg_resp__payload;
   reg [31:0] dbg_resp__payload;
   input dbg_resp__ready;
   wire dbg_resp__ready;
   output dbg_resp__valid;
-  reg dbg_resp__valid;
-  reg [2:0] dbg_sel = 3'h0;
+  wire dbg_resp__valid;
+  wire dbg_resp_ready;
+  wire dbg_resp_valid;
+  wire [2:0] dbg_sel;
   wire [-1:0] dbg_slot;
-  reg [3:0] drain = 4'h0;
-  reg [2:0] em_a = 3'h0;
-  reg em_slot = 1'h0;
+  wire [2:0] em_a;
+  wire em_slot;
   wire [3:0] exc;
   reg first = 1'h0;
   (* init = 1'h0 *)
-  wire \first$110 ;
-  reg \first$127  = 1'h0;
+  wire \first$105 ;
   (* init = 1'h0 *)
-  wire \first$153 ;
+  wire \first$117 ;
+  reg \first$134  = 1'h0;
   (* init = 1'h0 *)
-  wire \first$174 ;
+  wire \first$160 ;
   (* init = 1'h0 *)
-  wire \first$195 ;
-  reg \first$249  = 1'h0;
+  wire \first$181 ;
   (* init = 1'h0 *)
-  wire \first$86 ;
+  wire \first$202 ;
+  reg \first$256  = 1'h0;
   (* init = 1'h0 *)
-  wire \first$98 ;
-  reg [3:0] fsm_state = 4'h0;
+  wire \first$93 ;
   wire [23:0] i_in;
-  wire [23:0] \i_in$106 ;
-  wire [23:0] \i_in$118 ;
-  wire [23:0] \i_in$147 ;
-  wire [23:0] \i_in$169 ;
-  wire [23:0] \i_in$190 ;
-  wire [23:0] \i_in$211 ;
-  wire [23:0] \i_in$94 ;
+  wire [23:0] \i_in$101 ;
+  wire [23:0] \i_in$113 ;
+  wire [23:0] \i_in$125 ;
+  wire [23:0] \i_in$154 ;
+  wire [23:0] \i_in$176 ;
+  wire [23:0] \i_in$197 ;
+  wire [23:0] \i_in$218 ;
   wire [23:0] i_syn;
-  wire [23:0] \i_syn$165 ;
-  wire [23:0] \i_syn$186 ;
-  wire [23:0] \i_syn$207 ;
+  wire [23:0] \i_syn$172 ;
+  wire [23:0] \i_syn$193 ;
+  wire [23:0] \i_syn$214 ;
   wire idle;
   reg last = 1'h0;
   (* init = 1'h0 *)
-  wire \last$111 ;
-  reg \last$129  = 1'h0;
+  wire \last$106 ;
   (* init = 1'h0 *)
-  wire \last$154 ;
+  wire \last$118 ;
+  reg \last$136  = 1'h0;
   (* init = 1'h0 *)
-  wire \last$175 ;
+  wire \last$161 ;
   (* init = 1'h0 *)
-  wire \last$196 ;
-  reg \last$251  = 1'h0;
+  wire \last$182 ;
   (* init = 1'h0 *)
-  wire \last$87 ;
+  wire \last$203 ;
+  reg \last$258  = 1'h0;
   (* init = 1'h0 *)
-  wire \last$99 ;
+  wire \last$94 ;
   input [75:0] load__payload;
   wire [75:0] load__payload;
   wire [9:0] \load__payload.addr ;
   wire [63:0] \load__payload.data ;
   wire [1:0] \load__payload.matrix ;
   output load__ready;
-  reg load__ready;
+  wire load__ready;
   input load__valid;
   wire load__valid;
   reg [5:0] m_rd_d0 = 6'h00;
@@ -622,57 +567,57 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   reg [5:0] m_wb_d3 = 6'h00;
   reg [5:0] m_wb_d4 = 6'h00;
   wire [255:0] neg;
-  wire [255:0] \neg$103 ;
-  wire [15:0] \neg$103[0] ;
-  wire [15:0] \neg$103[10] ;
-  wire [15:0] \neg$103[11] ;
-  wire [15:0] \neg$103[12] ;
-  wire [15:0] \neg$103[13] ;
-  wire [15:0] \neg$103[14] ;
-  wire [15:0] \neg$103[15] ;
-  wire [15:0] \neg$103[1] ;
-  wire [15:0] \neg$103[2] ;
-  wire [15:0] \neg$103[3] ;
-  wire [15:0] \neg$103[4] ;
-  wire [15:0] \neg$103[5] ;
-  wire [15:0] \neg$103[6] ;
-  wire [15:0] \neg$103[7] ;
-  wire [15:0] \neg$103[8] ;
-  wire [15:0] \neg$103[9] ;
-  wire [255:0] \neg$115 ;
-  wire [15:0] \neg$115[0] ;
-  wire [15:0] \neg$115[10] ;
-  wire [15:0] \neg$115[11] ;
-  wire [15:0] \neg$115[12] ;
-  wire [15:0] \neg$115[13] ;
-  wire [15:0] \neg$115[14] ;
-  wire [15:0] \neg$115[15] ;
-  wire [15:0] \neg$115[1] ;
-  wire [15:0] \neg$115[2] ;
-  wire [15:0] \neg$115[3] ;
-  wire [15:0] \neg$115[4] ;
-  wire [15:0] \neg$115[5] ;
-  wire [15:0] \neg$115[6] ;
-  wire [15:0] \neg$115[7] ;
-  wire [15:0] \neg$115[8] ;
-  wire [15:0] \neg$115[9] ;
-  wire [255:0] \neg$91 ;
-  wire [15:0] \neg$91[0] ;
-  wire [15:0] \neg$91[10] ;
-  wire [15:0] \neg$91[11] ;
-  wire [15:0] \neg$91[12] ;
-  wire [15:0] \neg$91[13] ;
-  wire [15:0] \neg$91[14] ;
-  wire [15:0] \neg$91[15] ;
-  wire [15:0] \neg$91[1] ;
-  wire [15:0] \neg$91[2] ;
-  wire [15:0] \neg$91[3] ;
-  wire [15:0] \neg$91[4] ;
-  wire [15:0] \neg$91[5] ;
-  wire [15:0] \neg$91[6] ;
-  wire [15:0] \neg$91[7] ;
-  wire [15:0] \neg$91[8] ;
-  wire [15:0] \neg$91[9] ;
+  wire [255:0] \neg$110 ;
+  wire [15:0] \neg$110[0] ;
+  wire [15:0] \neg$110[10] ;
+  wire [15:0] \neg$110[11] ;
+  wire [15:0] \neg$110[12] ;
+  wire [15:0] \neg$110[13] ;
+  wire [15:0] \neg$110[14] ;
+  wire [15:0] \neg$110[15] ;
+  wire [15:0] \neg$110[1] ;
+  wire [15:0] \neg$110[2] ;
+  wire [15:0] \neg$110[3] ;
+  wire [15:0] \neg$110[4] ;
+  wire [15:0] \neg$110[5] ;
+  wire [15:0] \neg$110[6] ;
+  wire [15:0] \neg$110[7] ;
+  wire [15:0] \neg$110[8] ;
+  wire [15:0] \neg$110[9] ;
+  wire [255:0] \neg$122 ;
+  wire [15:0] \neg$122[0] ;
+  wire [15:0] \neg$122[10] ;
+  wire [15:0] \neg$122[11] ;
+  wire [15:0] \neg$122[12] ;
+  wire [15:0] \neg$122[13] ;
+  wire [15:0] \neg$122[14] ;
+  wire [15:0] \neg$122[15] ;
+  wire [15:0] \neg$122[1] ;
+  wire [15:0] \neg$122[2] ;
+  wire [15:0] \neg$122[3] ;
+  wire [15:0] \neg$122[4] ;
+  wire [15:0] \neg$122[5] ;
+  wire [15:0] \neg$122[6] ;
+  wire [15:0] \neg$122[7] ;
+  wire [15:0] \neg$122[8] ;
+  wire [15:0] \neg$122[9] ;
+  wire [255:0] \neg$98 ;
+  wire [15:0] \neg$98[0] ;
+  wire [15:0] \neg$98[10] ;
+  wire [15:0] \neg$98[11] ;
+  wire [15:0] \neg$98[12] ;
+  wire [15:0] \neg$98[13] ;
+  wire [15:0] \neg$98[14] ;
+  wire [15:0] \neg$98[15] ;
+  wire [15:0] \neg$98[1] ;
+  wire [15:0] \neg$98[2] ;
+  wire [15:0] \neg$98[3] ;
+  wire [15:0] \neg$98[4] ;
+  wire [15:0] \neg$98[5] ;
+  wire [15:0] \neg$98[6] ;
+  wire [15:0] \neg$98[7] ;
+  wire [15:0] \neg$98[8] ;
+  wire [15:0] \neg$98[9] ;
   wire [15:0] \neg[0] ;
   wire [15:0] \neg[10] ;
   wire [15:0] \neg[11] ;
@@ -690,34 +635,34 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire [15:0] \neg[8] ;
   wire [15:0] \neg[9] ;
   wire [23:0] o_i_syn;
-  wire [23:0] \o_i_syn$228 ;
   wire [23:0] \o_i_syn$235 ;
   wire [23:0] \o_i_syn$242 ;
+  wire [23:0] \o_i_syn$249 ;
   wire [13:0] o_rate;
-  wire [13:0] \o_rate$230 ;
   wire [13:0] \o_rate$237 ;
   wire [13:0] \o_rate$244 ;
+  wire [13:0] \o_rate$251 ;
   wire o_spike;
-  wire \o_spike$295 ;
-  wire \o_spike$297 ;
-  wire \o_spike$299 ;
+  wire \o_spike$307 ;
+  wire \o_spike$309 ;
+  wire \o_spike$311 ;
   wire [23:0] o_v;
-  wire [23:0] \o_v$229 ;
   wire [23:0] \o_v$236 ;
   wire [23:0] \o_v$243 ;
+  wire [23:0] \o_v$250 ;
   wire o_valid;
-  wire \o_valid$108 ;
-  wire \o_valid$120 ;
-  wire \o_valid$138 ;
-  wire \o_valid$160 ;
-  wire \o_valid$181 ;
-  wire \o_valid$202 ;
-  wire \o_valid$224 ;
+  wire \o_valid$103 ;
+  wire \o_valid$115 ;
+  wire \o_valid$127 ;
+  wire \o_valid$145 ;
+  wire \o_valid$167 ;
+  wire \o_valid$188 ;
+  wire \o_valid$209 ;
   wire \o_valid$231 ;
   wire \o_valid$238 ;
   wire \o_valid$245 ;
-  wire \o_valid$263 ;
-  wire \o_valid$96 ;
+  wire \o_valid$252 ;
+  wire \o_valid$270 ;
   input [20:0] obs__payload;
   wire [20:0] obs__payload;
   wire [4:0] \obs__payload.index ;
@@ -727,23 +672,23 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire obs__ready;
   input obs__valid;
   wire obs__valid;
-  reg out_issue;
+  wire out_issue;
   wire [7:0] pe;
-  wire [7:0] \pe$140 ;
-  wire [7:0] \pe$161 ;
-  wire [7:0] \pe$162 ;
-  wire [7:0] \pe$182 ;
-  wire [7:0] \pe$183 ;
-  wire [7:0] \pe$203 ;
-  wire [7:0] \pe$204 ;
+  wire [7:0] \pe$147 ;
+  wire [7:0] \pe$168 ;
+  wire [7:0] \pe$169 ;
+  wire [7:0] \pe$189 ;
+  wire [7:0] \pe$190 ;
+  wire [7:0] \pe$210 ;
+  wire [7:0] \pe$211 ;
   wire [7:0] pi;
-  wire [7:0] \pi$142 ;
-  wire [7:0] \pi$163 ;
-  wire [7:0] \pi$164 ;
-  wire [7:0] \pi$184 ;
-  wire [7:0] \pi$185 ;
-  wire [7:0] \pi$205 ;
-  wire [7:0] \pi$206 ;
+  wire [7:0] \pi$149 ;
+  wire [7:0] \pi$170 ;
+  wire [7:0] \pi$171 ;
+  wire [7:0] \pi$191 ;
+  wire [7:0] \pi$192 ;
+  wire [7:0] \pi$212 ;
+  wire [7:0] \pi$213 ;
   (* init = 1'h0 *)
   wire pj_last;
   reg [5:0] pj_m = 6'h00;
@@ -752,57 +697,57 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   reg [5:0] pj_m_d2 = 6'h00;
   reg [1:0] pj_sub = 2'h0;
   wire [255:0] pos;
-  wire [255:0] \pos$102 ;
-  wire [15:0] \pos$102[0] ;
-  wire [15:0] \pos$102[10] ;
-  wire [15:0] \pos$102[11] ;
-  wire [15:0] \pos$102[12] ;
-  wire [15:0] \pos$102[13] ;
-  wire [15:0] \pos$102[14] ;
-  wire [15:0] \pos$102[15] ;
-  wire [15:0] \pos$102[1] ;
-  wire [15:0] \pos$102[2] ;
-  wire [15:0] \pos$102[3] ;
-  wire [15:0] \pos$102[4] ;
-  wire [15:0] \pos$102[5] ;
-  wire [15:0] \pos$102[6] ;
-  wire [15:0] \pos$102[7] ;
-  wire [15:0] \pos$102[8] ;
-  wire [15:0] \pos$102[9] ;
-  wire [255:0] \pos$114 ;
-  wire [15:0] \pos$114[0] ;
-  wire [15:0] \pos$114[10] ;
-  wire [15:0] \pos$114[11] ;
-  wire [15:0] \pos$114[12] ;
-  wire [15:0] \pos$114[13] ;
-  wire [15:0] \pos$114[14] ;
-  wire [15:0] \pos$114[15] ;
-  wire [15:0] \pos$114[1] ;
-  wire [15:0] \pos$114[2] ;
-  wire [15:0] \pos$114[3] ;
-  wire [15:0] \pos$114[4] ;
-  wire [15:0] \pos$114[5] ;
-  wire [15:0] \pos$114[6] ;
-  wire [15:0] \pos$114[7] ;
-  wire [15:0] \pos$114[8] ;
-  wire [15:0] \pos$114[9] ;
-  wire [255:0] \pos$90 ;
-  wire [15:0] \pos$90[0] ;
-  wire [15:0] \pos$90[10] ;
-  wire [15:0] \pos$90[11] ;
-  wire [15:0] \pos$90[12] ;
-  wire [15:0] \pos$90[13] ;
-  wire [15:0] \pos$90[14] ;
-  wire [15:0] \pos$90[15] ;
-  wire [15:0] \pos$90[1] ;
-  wire [15:0] \pos$90[2] ;
-  wire [15:0] \pos$90[3] ;
-  wire [15:0] \pos$90[4] ;
-  wire [15:0] \pos$90[5] ;
-  wire [15:0] \pos$90[6] ;
-  wire [15:0] \pos$90[7] ;
-  wire [15:0] \pos$90[8] ;
-  wire [15:0] \pos$90[9] ;
+  wire [255:0] \pos$109 ;
+  wire [15:0] \pos$109[0] ;
+  wire [15:0] \pos$109[10] ;
+  wire [15:0] \pos$109[11] ;
+  wire [15:0] \pos$109[12] ;
+  wire [15:0] \pos$109[13] ;
+  wire [15:0] \pos$109[14] ;
+  wire [15:0] \pos$109[15] ;
+  wire [15:0] \pos$109[1] ;
+  wire [15:0] \pos$109[2] ;
+  wire [15:0] \pos$109[3] ;
+  wire [15:0] \pos$109[4] ;
+  wire [15:0] \pos$109[5] ;
+  wire [15:0] \pos$109[6] ;
+  wire [15:0] \pos$109[7] ;
+  wire [15:0] \pos$109[8] ;
+  wire [15:0] \pos$109[9] ;
+  wire [255:0] \pos$121 ;
+  wire [15:0] \pos$121[0] ;
+  wire [15:0] \pos$121[10] ;
+  wire [15:0] \pos$121[11] ;
+  wire [15:0] \pos$121[12] ;
+  wire [15:0] \pos$121[13] ;
+  wire [15:0] \pos$121[14] ;
+  wire [15:0] \pos$121[15] ;
+  wire [15:0] \pos$121[1] ;
+  wire [15:0] \pos$121[2] ;
+  wire [15:0] \pos$121[3] ;
+  wire [15:0] \pos$121[4] ;
+  wire [15:0] \pos$121[5] ;
+  wire [15:0] \pos$121[6] ;
+  wire [15:0] \pos$121[7] ;
+  wire [15:0] \pos$121[8] ;
+  wire [15:0] \pos$121[9] ;
+  wire [255:0] \pos$97 ;
+  wire [15:0] \pos$97[0] ;
+  wire [15:0] \pos$97[10] ;
+  wire [15:0] \pos$97[11] ;
+  wire [15:0] \pos$97[12] ;
+  wire [15:0] \pos$97[13] ;
+  wire [15:0] \pos$97[14] ;
+  wire [15:0] \pos$97[15] ;
+  wire [15:0] \pos$97[1] ;
+  wire [15:0] \pos$97[2] ;
+  wire [15:0] \pos$97[3] ;
+  wire [15:0] \pos$97[4] ;
+  wire [15:0] \pos$97[5] ;
+  wire [15:0] \pos$97[6] ;
+  wire [15:0] \pos$97[7] ;
+  wire [15:0] \pos$97[8] ;
+  wire [15:0] \pos$97[9] ;
   wire [15:0] \pos[0] ;
   wire [15:0] \pos[10] ;
   wire [15:0] \pos[11] ;
@@ -819,17 +764,17 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire [15:0] \pos[7] ;
   wire [15:0] \pos[8] ;
   wire [15:0] \pos[9] ;
-  reg proj_issue;
+  wire proj_issue;
   wire [13:0] rate;
-  wire [13:0] \rate$168 ;
-  wire [13:0] \rate$189 ;
-  wire [13:0] \rate$210 ;
-  wire [55:0] \rate$257 ;
-  wire [13:0] \rate$257[0] ;
-  wire [13:0] \rate$257[1] ;
-  wire [13:0] \rate$257[2] ;
-  wire [13:0] \rate$257[3] ;
-  reg resetting;
+  wire [13:0] \rate$175 ;
+  wire [13:0] \rate$196 ;
+  wire [13:0] \rate$217 ;
+  wire [55:0] \rate$264 ;
+  wire [13:0] \rate$264[0] ;
+  wire [13:0] \rate$264[1] ;
+  wire [13:0] \rate$264[2] ;
+  wire [13:0] \rate$264[3] ;
+  wire resetting;
   wire [31:0] resp;
   reg [2:0] ro_a = 3'h0;
   reg [2:0] ro_a_d0 = 3'h0;
@@ -839,13 +784,12 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire ro_last;
   reg [5:0] ro_m = 6'h00;
   wire [63:0] row;
-  wire [63:0] \row$155 ;
-  wire [63:0] \row$176 ;
-  wire [63:0] \row$197 ;
+  wire [63:0] \row$162 ;
+  wire [63:0] \row$183 ;
+  wire [63:0] \row$204 ;
   input rst;
   wire rst;
-  reg rst_all = 1'h1;
-  reg rst_slot = 1'h0;
+  wire rst_slot;
   (* init = 64'h0000000000000000 *)
   wire [63:0] s_i_word;
   reg [63:0] s_next0 = 64'h0000000000000000;
@@ -855,46 +799,55 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   reg [255:0] s_prev = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   (* init = 1'h0 *)
   wire sp_last;
+  wire spikes_clear;
+  wire spikes_load;
+  wire spikes_save;
+  wire spikes_swap;
   reg [63:0] spk_e = 64'h0000000000000000;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_e$157 ;
+  wire [63:0] \spk_e$164 ;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_e$178 ;
+  wire [63:0] \spk_e$185 ;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_e$199 ;
+  wire [63:0] \spk_e$206 ;
   reg [63:0] spk_i = 64'h0000000000000000;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_i$158 ;
+  wire [63:0] \spk_i$165 ;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_i$179 ;
+  wire [63:0] \spk_i$186 ;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_i$200 ;
+  wire [63:0] \spk_i$207 ;
   wire [5:0] st_raddr;
-  reg sub_issue;
-  reg [5:0] substep = 6'h00;
+  (* enum_base_type = "StateRead" *)
+  (* enum_value_00 = "NONE" *)
+  (* enum_value_01 = "DEBUG" *)
+  (* enum_value_10 = "SUB" *)
+  (* enum_value_11 = "OUT" *)
+  wire [1:0] state_read;
+  wire sub_issue;
   wire [23:0] v;
-  wire [23:0] \v$167 ;
-  wire [23:0] \v$188 ;
-  wire [23:0] \v$209 ;
+  wire [23:0] \v$174 ;
+  wire [23:0] \v$195 ;
+  wire [23:0] \v$216 ;
   reg valid = 1'h0;
   (* init = 1'h0 *)
-  wire \valid$109 ;
-  reg \valid$125  = 1'h0;
-  wire \valid$137 ;
+  wire \valid$104 ;
   (* init = 1'h0 *)
-  wire \valid$152 ;
+  wire \valid$116 ;
+  reg \valid$132  = 1'h0;
+  wire \valid$144 ;
+  (* init = 1'h0 *)
   wire \valid$159 ;
+  wire \valid$166 ;
   (* init = 1'h0 *)
-  wire \valid$173 ;
   wire \valid$180 ;
+  wire \valid$187 ;
   (* init = 1'h0 *)
-  wire \valid$194 ;
   wire \valid$201 ;
-  reg \valid$247  = 1'h0;
+  wire \valid$208 ;
+  reg \valid$254  = 1'h0;
   (* init = 1'h0 *)
-  wire \valid$85 ;
-  (* init = 1'h0 *)
-  wire \valid$97 ;
+  wire \valid$92 ;
   reg [15:0] actions [5:0];
   initial begin
     actions[0] = 16'h0000;
@@ -905,14 +858,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     actions[5] = 16'h0000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$262 )
-      actions[\$199 [2:0]] <= \$signature__data$260 ;
+    if (\$signature__en$269 )
+      actions[\$199 [2:0]] <= \$signature__data$267 ;
   end
   reg [15:0] _0_;
   always @(posedge clk) begin
-    _0_ <= actions[\$226 [2:0]];
+    _0_ <= actions[\$233 [2:0]];
   end
-  assign \$signature__data$282  = _0_;
+  assign \$signature__data$292  = _0_;
   reg [23:0] i_in0 [63:0];
   initial begin
     i_in0[0] = 24'h000000;
@@ -981,14 +934,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     i_in0[63] = 24'h000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$83 )
-      i_in0[\$142 [5:0]] <= \$signature__data$81 ;
+    if (\$signature__en$90 )
+      i_in0[\$142 [5:0]] <= \$signature__data$88 ;
   end
   reg [23:0] _1_;
   always @(posedge clk) begin
-    _1_ <= i_in0[\$signature__addr$149 ];
+    _1_ <= i_in0[\$signature__addr$156 ];
   end
-  assign \i_in$147  = _1_;
+  assign \i_in$154  = _1_;
   reg [23:0] i_in1 [63:0];
   initial begin
     i_in1[0] = 24'h000000;
@@ -1057,14 +1010,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     i_in1[63] = 24'h000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$95 )
-      i_in1[\$144 [5:0]] <= \$signature__data$93 ;
+    if (\$signature__en$102 )
+      i_in1[\$144 [5:0]] <= \$signature__data$100 ;
   end
   reg [23:0] _2_;
   always @(posedge clk) begin
-    _2_ <= i_in1[\$signature__addr$149 ];
+    _2_ <= i_in1[\$signature__addr$156 ];
   end
-  assign \i_in$169  = _2_;
+  assign \i_in$176  = _2_;
   reg [23:0] i_in2 [63:0];
   initial begin
     i_in2[0] = 24'h000000;
@@ -1133,14 +1086,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     i_in2[63] = 24'h000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$107 )
-      i_in2[\$146 [5:0]] <= \$signature__data$105 ;
+    if (\$signature__en$114 )
+      i_in2[\$146 [5:0]] <= \$signature__data$112 ;
   end
   reg [23:0] _3_;
   always @(posedge clk) begin
-    _3_ <= i_in2[\$signature__addr$149 ];
+    _3_ <= i_in2[\$signature__addr$156 ];
   end
-  assign \i_in$190  = _3_;
+  assign \i_in$197  = _3_;
   reg [23:0] i_in3 [63:0];
   initial begin
     i_in3[0] = 24'h000000;
@@ -1209,28 +1162,28 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     i_in3[63] = 24'h000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$119 )
-      i_in3[\$148 [5:0]] <= \$signature__data$117 ;
+    if (\$signature__en$126 )
+      i_in3[\$148 [5:0]] <= \$signature__data$124 ;
   end
   reg [23:0] _4_;
   always @(posedge clk) begin
-    _4_ <= i_in3[\$signature__addr$149 ];
+    _4_ <= i_in3[\$signature__addr$156 ];
   end
-  assign \i_in$211  = _4_;
+  assign \i_in$218  = _4_;
   reg [255:0] spikes [1:0];
   initial begin
     spikes[0] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     spikes[1] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$276 )
-      spikes[\$signature__addr$274 ] <= \$signature__data$275 ;
+    if (\$signature__en$282 )
+      spikes[\$signature__addr$280 ] <= \$signature__data$281 ;
   end
   reg [255:0] _5_;
   always @(posedge clk) begin
-    _5_ <= spikes[\$signature__addr$269 ];
+    _5_ <= spikes[\$signature__addr$278 ];
   end
-  assign \$signature__data$268  = _5_;
+  assign \$signature__data$275  = _5_;
   reg [61:0] state0 [63:0];
   initial begin
     state0[0] = 62'h0000000000000000;
@@ -1299,14 +1252,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     state0[63] = 62'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$219 )
-      state0[\$signature__addr$216 ] <= \$signature__data$218 ;
+    if (\$signature__en$226 )
+      state0[\$signature__addr$223 ] <= \$signature__data$225 ;
   end
   reg [61:0] _6_;
   always @(posedge clk) begin
-    _6_ <= state0[\$signature__addr$149 ];
+    _6_ <= state0[\$signature__addr$156 ];
   end
-  assign \$signature__data$144  = _6_;
+  assign \$signature__data$151  = _6_;
   reg [61:0] state1 [63:0];
   initial begin
     state1[0] = 62'h0000000000000000;
@@ -1375,14 +1328,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     state1[63] = 62'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$227 )
-      state1[\$signature__addr$225 ] <= \$signature__data$226 ;
+    if (\$signature__en$234 )
+      state1[\$signature__addr$232 ] <= \$signature__data$233 ;
   end
   reg [61:0] _7_;
   always @(posedge clk) begin
-    _7_ <= state1[\$signature__addr$149 ];
+    _7_ <= state1[\$signature__addr$156 ];
   end
-  assign \$signature__data$166  = _7_;
+  assign \$signature__data$173  = _7_;
   reg [61:0] state2 [63:0];
   initial begin
     state2[0] = 62'h0000000000000000;
@@ -1451,14 +1404,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     state2[63] = 62'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$234 )
-      state2[\$signature__addr$232 ] <= \$signature__data$233 ;
+    if (\$signature__en$241 )
+      state2[\$signature__addr$239 ] <= \$signature__data$240 ;
   end
   reg [61:0] _8_;
   always @(posedge clk) begin
-    _8_ <= state2[\$signature__addr$149 ];
+    _8_ <= state2[\$signature__addr$156 ];
   end
-  assign \$signature__data$187  = _8_;
+  assign \$signature__data$194  = _8_;
   reg [61:0] state3 [63:0];
   initial begin
     state3[0] = 62'h0000000000000000;
@@ -1527,14 +1480,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     state3[63] = 62'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$241 )
-      state3[\$signature__addr$239 ] <= \$signature__data$240 ;
+    if (\$signature__en$248 )
+      state3[\$signature__addr$246 ] <= \$signature__data$247 ;
   end
   reg [61:0] _9_;
   always @(posedge clk) begin
-    _9_ <= state3[\$signature__addr$149 ];
+    _9_ <= state3[\$signature__addr$156 ];
   end
-  assign \$signature__data$208  = _9_;
+  assign \$signature__data$215  = _9_;
   reg [63:0] w_in0 [63:0];
   initial begin
     w_in0[0] = 64'h0000000000000000;
@@ -1610,7 +1563,7 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   always @(posedge clk) begin
     _10_ <= w_in0[\$121 [5:0]];
   end
-  assign \$signature__data$73  = _10_;
+  assign \$signature__data$80  = _10_;
   reg [63:0] w_in1 [63:0];
   initial begin
     w_in1[0] = 64'h0000000000000000;
@@ -1679,14 +1632,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_in1[63] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$29 )
+    if (\$signature__en$36 )
       w_in1[\$17 [5:0]] <= load__payload[75:12];
   end
   reg [63:0] _11_;
   always @(posedge clk) begin
     _11_ <= w_in1[\$126 [5:0]];
   end
-  assign \$signature__data$89  = _11_;
+  assign \$signature__data$96  = _11_;
   reg [63:0] w_in2 [63:0];
   initial begin
     w_in2[0] = 64'h0000000000000000;
@@ -1755,14 +1708,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_in2[63] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$32 )
+    if (\$signature__en$39 )
       w_in2[\$28 [5:0]] <= load__payload[75:12];
   end
   reg [63:0] _12_;
   always @(posedge clk) begin
     _12_ <= w_in2[\$131 [5:0]];
   end
-  assign \$signature__data$101  = _12_;
+  assign \$signature__data$108  = _12_;
   reg [63:0] w_in3 [63:0];
   initial begin
     w_in3[0] = 64'h0000000000000000;
@@ -1831,14 +1784,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_in3[63] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$35 )
+    if (\$signature__en$42 )
       w_in3[\$39 [5:0]] <= load__payload[75:12];
   end
   reg [63:0] _13_;
   always @(posedge clk) begin
     _13_ <= w_in3[\$136 [5:0]];
   end
-  assign \$signature__data$113  = _13_;
+  assign \$signature__data$120  = _13_;
   reg [63:0] w_out [23:0];
   initial begin
     w_out[0] = 64'h0000000000000000;
@@ -1867,14 +1820,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_out[23] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$50 )
+    if (\$signature__en$57 )
       w_out[load__payload[6:2]] <= load__payload[75:12];
   end
   reg [63:0] _14_;
   always @(posedge clk) begin
     _14_ <= w_out[\$185 [4:0]];
   end
-  assign \$signature__data$254  = _14_;
+  assign \$signature__data$261  = _14_;
   reg [63:0] w_rec0 [255:0];
   initial begin
     w_rec0[0] = 64'h0000000000000000;
@@ -2135,7 +2088,7 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_rec0[255] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$38 )
+    if (\$signature__en$45 )
       w_rec0[\$50 [7:0]] <= load__payload[75:12];
   end
   reg [63:0] _15_;
@@ -2403,14 +2356,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_rec1[255] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$41 )
+    if (\$signature__en$48 )
       w_rec1[\$61 [7:0]] <= load__payload[75:12];
   end
   reg [63:0] _16_;
   always @(posedge clk) begin
     _16_ <= w_rec1[\$156 [7:0]];
   end
-  assign \row$155  = _16_;
+  assign \row$162  = _16_;
   reg [63:0] w_rec2 [255:0];
   initial begin
     w_rec2[0] = 64'h0000000000000000;
@@ -2671,14 +2624,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_rec2[255] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$44 )
+    if (\$signature__en$51 )
       w_rec2[\$72 [7:0]] <= load__payload[75:12];
   end
   reg [63:0] _17_;
   always @(posedge clk) begin
     _17_ <= w_rec2[\$160 [7:0]];
   end
-  assign \row$176  = _17_;
+  assign \row$183  = _17_;
   reg [63:0] w_rec3 [255:0];
   initial begin
     w_rec3[0] = 64'h0000000000000000;
@@ -2939,14 +2892,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_rec3[255] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$47 )
+    if (\$signature__en$54 )
       w_rec3[\$83 [7:0]] <= load__payload[75:12];
   end
   reg [63:0] _18_;
   always @(posedge clk) begin
     _18_ <= w_rec3[\$164 [7:0]];
   end
-  assign \row$197  = _18_;
+  assign \row$204  = _18_;
   reg [255:0] x_neg [2:0];
   initial begin
     x_neg[0] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
@@ -3057,7 +3010,7 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \$21  = load__payload[11:2] < 9'h100;
   assign \$22  = \$20  & \$21 ;
   assign \$24  = \$23 [1:0] == 1'h1;
-  assign \$signature__en$29  = \$22  & \$24 ;
+  assign \$signature__en$36  = \$22  & \$24 ;
   assign \$27  = \$26  * 1'h1;
   assign \$28  = \$27  + 1'h0;
   assign \$29  = load__valid & load__ready;
@@ -3066,7 +3019,7 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \$32  = load__payload[11:2] < 9'h100;
   assign \$33  = \$31  & \$32 ;
   assign \$35  = \$34 [1:0] == 2'h2;
-  assign \$signature__en$32  = \$33  & \$35 ;
+  assign \$signature__en$39  = \$33  & \$35 ;
   assign \$38  = \$37  * 1'h1;
   assign \$39  = \$38  + 1'h0;
   assign \$40  = load__valid & load__ready;
@@ -3075,7 +3028,7 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \$43  = load__payload[11:2] < 9'h100;
   assign \$44  = \$42  & \$43 ;
   assign \$46  = \$45 [1:0] == 2'h3;
-  assign \$signature__en$35  = \$44  & \$46 ;
+  assign \$signature__en$42  = \$44  & \$46 ;
   assign \$49  = \$48  * 3'h4;
   assign \$50  = \$49  + load__payload[3:2];
   assign \$51  = load__valid & load__ready;
@@ -3084,7 +3037,7 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \$54  = load__payload[11:2] < 11'h400;
   assign \$55  = \$53  & \$54 ;
   assign \$57  = ! \$56 [1:0];
-  assign \$signature__en$38  = \$55  & \$57 ;
+  assign \$signature__en$45  = \$55  & \$57 ;
   assign \$60  = \$59  * 3'h4;
   assign \$61  = \$60  + load__payload[3:2];
   assign \$62  = load__valid & load__ready;
@@ -3093,7 +3046,7 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \$65  = load__payload[11:2] < 11'h400;
   assign \$66  = \$64  & \$65 ;
   assign \$68  = \$67 [1:0] == 1'h1;
-  assign \$signature__en$41  = \$66  & \$68 ;
+  assign \$signature__en$48  = \$66  & \$68 ;
   assign \$71  = \$70  * 3'h4;
   assign \$72  = \$71  + load__payload[3:2];
   assign \$73  = load__valid & load__ready;
@@ -3102,7 +3055,7 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \$76  = load__payload[11:2] < 11'h400;
   assign \$77  = \$75  & \$76 ;
   assign \$79  = \$78 [1:0] == 2'h2;
-  assign \$signature__en$44  = \$77  & \$79 ;
+  assign \$signature__en$51  = \$77  & \$79 ;
   assign \$82  = \$81  * 3'h4;
   assign \$83  = \$82  + load__payload[3:2];
   assign \$84  = load__valid & load__ready;
@@ -3111,12 +3064,12 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \$87  = load__payload[11:2] < 11'h400;
   assign \$88  = \$86  & \$87 ;
   assign \$90  = \$89 [1:0] == 2'h3;
-  assign \$signature__en$47  = \$88  & \$90 ;
+  assign \$signature__en$54  = \$88  & \$90 ;
   assign \$91  = load__valid & load__ready;
   assign \$92  = load__payload[1:0] == 2'h2;
   assign \$93  = \$91  & \$92 ;
   assign \$94  = load__payload[11:2] < 5'h18;
-  assign \$signature__en$50  = \$93  & \$94 ;
+  assign \$signature__en$57  = \$93  & \$94 ;
   assign \$97  = 2'h0 + \$96 ;
   assign \$98  = obs__valid & load__ready;
   assign \$99  = obs__payload[4:0] < 5'h11;
@@ -3151,20 +3104,20 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \$138  = \$137  + cnt_w;
   assign \$139  = cur_slot * 2'h3;
   assign \$140  = \$139  + cnt_w;
-  assign \$495  = pj_sub * 5'h10;
-  assign bits = \$signature__data$73  >> \$495 ;
+  assign \$428  = pj_sub * 5'h10;
+  assign bits = \$signature__data$80  >> \$428 ;
   assign \$141  = cur_slot * 7'h40;
   assign \$142  = \$141  + pj_m_d2;
-  assign \$500  = pj_sub * 5'h10;
-  assign \bits$88  = \$signature__data$89  >> \$500 ;
+  assign \$433  = pj_sub * 5'h10;
+  assign \bits$95  = \$signature__data$96  >> \$433 ;
   assign \$143  = cur_slot * 7'h40;
   assign \$144  = \$143  + pj_m_d2;
-  assign \$505  = pj_sub * 5'h10;
-  assign \bits$100  = \$signature__data$101  >> \$505 ;
+  assign \$438  = pj_sub * 5'h10;
+  assign \bits$107  = \$signature__data$108  >> \$438 ;
   assign \$145  = cur_slot * 7'h40;
   assign \$146  = \$145  + pj_m_d2;
-  assign \$510  = pj_sub * 5'h10;
-  assign \bits$112  = \$signature__data$113  >> \$510 ;
+  assign \$443  = pj_sub * 5'h10;
+  assign \bits$119  = \$signature__data$120  >> \$443 ;
   assign \$147  = cur_slot * 7'h40;
   assign \$148  = \$147  + pj_m_d2;
   assign \$149  = cur_slot * 7'h40;
@@ -3203,8 +3156,8 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \$182  = \$181  + cnt_w;
   assign \$183  = \$182  * 3'h4;
   assign \$185  = \$183  + \$184 ;
-  assign \$552  = ro_m[3:0] * 3'h4;
-  assign \bits$253  = \$signature__data$254  >> \$552 ;
+  assign \$485  = ro_m[3:0] * 3'h4;
+  assign \bits$260  = \$signature__data$261  >> \$485 ;
   assign \$186  = ro_m * 3'h4;
   assign \$187  = \$186  + 1'h0;
   assign \$188  = \$187  < 8'h80;
@@ -3226,361 +3179,317 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \$210  = dbg_addr < 9'h100;
   assign \$214  = \$212  ? \$213  : 14'h0000;
   assign \$215  = dbg_addr < 4'h8;
-  assign \$587  = dbg_addr[2:0] * 6'h20;
-  assign \$218  = \$signature__data$268  >> \$587 ;
+  assign \$520  = dbg_addr[2:0] * 6'h20;
+  assign \$218  = \$signature__data$275  >> \$520 ;
   assign \$219  = \$217  ? \$218  : 32'd0;
   assign \$220  = dbg_addr < 9'h100;
   assign \$224  = \$222  ? \$223  : 24'h000000;
-  assign \$signature__addr$269  = dbg_phase ? 1'h0 : cur_slot;
-  assign \$225  = em_slot * 3'h6;
-  assign \$226  = \$225  + em_a;
-  assign \$227  = ! cnt_m;
-  assign \$228  = ~ cmd__valid;
-  assign \$231  = 7'h00 + \$230 ;
-  assign \$234  = 7'h00 + \$233 ;
-  assign \$235  = cur_slot * 7'h40;
-  assign \$236  = \$235  + m_rd_d2;
-  assign \$237  = cur_slot * 7'h40;
-  assign \$238  = \$237  + m_rd_d2;
-  assign \$239  = cur_slot * 7'h40;
-  assign \$240  = \$239  + cnt_m;
-  assign \$241  = ! fsm_state;
-  assign \$242  = fsm_state == 1'h1;
-  assign \$243  = fsm_state == 2'h2;
-  assign \$244  = fsm_state == 2'h3;
-  assign \$245  = fsm_state == 3'h4;
-  assign \$246  = fsm_state == 3'h5;
-  assign \$247  = fsm_state == 3'h6;
-  assign \$248  = fsm_state == 3'h7;
-  assign \$249  = fsm_state == 4'h8;
-  assign \$250  = fsm_state == 4'h9;
-  assign \$251  = fsm_state == 4'ha;
-  assign \$252  = fsm_state == 4'hb;
-  assign \$253  = ! cnt_w;
-  assign \$254  = cnt_w == 2'h2;
-  assign \$255  = ! cnt_w;
-  assign \$256  = cnt_w == 2'h3;
-  assign \$630  = cnt_w * 7'h40;
-  assign \$258  = s_prev[127:0] >> \$630 ;
-  assign \$634  = cnt_w * 7'h40;
-  assign \$260  = \$259  >> \$634 ;
-  assign \$261  = ! cnt_m;
-  assign \$262  = cnt_m == 6'h3f;
-  assign \$263  = cyc + 1'h1;
-  assign \$264  = cnt_m + 1'h1;
-  assign \$265  = cnt_m == 6'h3f;
-  assign \$267  = rst_all & \$266 ;
-  assign \$268  = rst_slot + 1'h1;
-  assign \$270  = cnt_w + 1'h1;
-  assign \$271  = cnt_w == 2'h2;
-  assign \$272  = cnt_m + 1'h1;
-  assign \$273  = cnt_m == 6'h3f;
-  assign \$274  = drain - 1'h1;
-  assign \$275  = ! drain;
-  assign \$276  = cnt_w + 1'h1;
-  assign \$277  = cnt_w == 2'h3;
-  assign \$278  = cnt_m + 1'h1;
-  assign \$279  = cnt_m == 6'h3f;
-  assign \$280  = drain - 1'h1;
-  assign \$281  = ! drain;
-  assign \$282  = substep + 1'h1;
-  assign \$283  = substep == 6'h20;
-  assign \$284  = cnt_m + 1'h1;
-  assign \$285  = cnt_m == 6'h3f;
-  assign \$286  = cnt_w + 1'h1;
-  assign \$287  = cnt_w == 3'h5;
-  assign \$288  = drain - 1'h1;
-  assign \$289  = ! drain;
-  assign \$290  = ! cur_slot;
-  assign \$291  = cur_slot + 1'h1;
-  assign \$292  = em_a + 1'h1;
-  assign \$293  = em_a == 3'h5;
-  assign \$294  = em_slot + 1'h1;
-  assign \$295  = ! em_slot;
+  assign \$signature__addr$278  = dbg_phase ? 1'h0 : cur_slot;
+  assign \$227  = 7'h00 + \$226 ;
+  assign \$228  = cur_slot * 7'h40;
+  assign \$229  = \$228  + m_rd_d2;
+  assign \$230  = cur_slot * 7'h40;
+  assign \$231  = \$230  + cnt_m;
+  assign \$232  = em_slot * 3'h6;
+  assign \$233  = \$232  + em_a;
+  assign \$234  = ! cnt_w;
+  assign \$235  = cnt_w == 2'h2;
+  assign \$236  = ! cnt_w;
+  assign \$237  = cnt_w == 2'h3;
+  assign \$544  = cnt_w * 7'h40;
+  assign \$239  = s_prev[127:0] >> \$544 ;
+  assign \$548  = cnt_w * 7'h40;
+  assign \$241  = \$240  >> \$548 ;
+  assign \$242  = ! cnt_m;
+  assign \$243  = cnt_m == 6'h3f;
   always @(posedge clk)
-    valid <= \$296 ;
+    valid <= \$244 ;
   always @(posedge clk)
-    first <= \$297 ;
+    first <= \$245 ;
   always @(posedge clk)
-    last <= \$298 ;
+    last <= \$246 ;
   always @(posedge clk)
-    pj_m <= \$299 ;
+    pj_m <= \$247 ;
   always @(posedge clk)
-    pj_sub <= \$300 ;
+    pj_sub <= \$248 ;
   always @(posedge clk)
-    pj_m_d0 <= \$301 ;
+    pj_m_d0 <= \$249 ;
   always @(posedge clk)
-    pj_m_d1 <= \$302 ;
+    pj_m_d1 <= \$250 ;
   always @(posedge clk)
-    pj_m_d2 <= \$303 ;
+    pj_m_d2 <= \$251 ;
   always @(posedge clk)
-    \valid$125  <= \$304 ;
+    \valid$132  <= \$252 ;
   always @(posedge clk)
-    \first$127  <= \$305 ;
+    \first$134  <= \$253 ;
   always @(posedge clk)
-    \last$129  <= \$306 ;
+    \last$136  <= \$254 ;
   always @(posedge clk)
-    spk_e <= \$307 ;
+    spk_e <= \$255 ;
   always @(posedge clk)
-    spk_i <= \$308 ;
+    spk_i <= \$256 ;
   always @(posedge clk)
-    m_rd_d0 <= \$309 ;
+    m_rd_d0 <= \$257 ;
   always @(posedge clk)
-    m_rd_d1 <= \$310 ;
+    m_rd_d1 <= \$258 ;
   always @(posedge clk)
-    m_rd_d2 <= \$311 ;
+    m_rd_d2 <= \$259 ;
   always @(posedge clk)
-    m_wb_d0 <= \$312 ;
+    m_wb_d0 <= \$260 ;
   always @(posedge clk)
-    m_wb_d1 <= \$313 ;
+    m_wb_d1 <= \$261 ;
   always @(posedge clk)
-    m_wb_d2 <= \$314 ;
+    m_wb_d2 <= \$262 ;
   always @(posedge clk)
-    m_wb_d3 <= \$315 ;
+    m_wb_d3 <= \$263 ;
   always @(posedge clk)
-    m_wb_d4 <= \$316 ;
+    m_wb_d4 <= \$264 ;
   always @(posedge clk)
-    s_next0 <= \$317 ;
+    s_next0 <= \$265 ;
   always @(posedge clk)
-    s_next1 <= \$318 ;
+    s_next1 <= \$266 ;
   always @(posedge clk)
-    s_next2 <= \$319 ;
+    s_next2 <= \$267 ;
   always @(posedge clk)
-    s_next3 <= \$320 ;
+    s_next3 <= \$268 ;
   always @(posedge clk)
-    \valid$247  <= \$321 ;
+    s_prev <= \$269 ;
   always @(posedge clk)
-    \first$249  <= \$322 ;
+    \valid$254  <= \$270 ;
   always @(posedge clk)
-    \last$251  <= \$323 ;
+    \first$256  <= \$271 ;
   always @(posedge clk)
-    ro_m <= \$324 ;
+    \last$258  <= \$272 ;
   always @(posedge clk)
-    ro_a <= \$325 ;
+    ro_m <= \$273 ;
   always @(posedge clk)
-    ro_a_d0 <= \$326 ;
+    ro_a <= \$274 ;
   always @(posedge clk)
-    ro_a_d1 <= \$327 ;
+    ro_a_d0 <= \$275 ;
   always @(posedge clk)
-    ro_a_d2 <= \$328 ;
+    ro_a_d1 <= \$276 ;
   always @(posedge clk)
-    cyc <= \$329 ;
-  always @(posedge clk)
-    cnt_m <= \$330 ;
-  always @(posedge clk)
-    rst_slot <= \$331 ;
-  always @(posedge clk)
-    rst_all <= \$332 ;
-  always @(posedge clk)
-    fsm_state <= \$333 ;
-  always @(posedge clk)
-    cnt_w <= \$334 ;
-  always @(posedge clk)
-    cur_slot <= \$335 ;
-  always @(posedge clk)
-    counting <= \$336 ;
-  always @(posedge clk)
-    em_slot <= \$337 ;
-  always @(posedge clk)
-    em_a <= \$338 ;
-  always @(posedge clk)
-    dbg_sel <= \$339 ;
-  always @(posedge clk)
-    dbg_addr <= \$340 ;
-  always @(posedge clk)
-    drain <= \$341 ;
-  always @(posedge clk)
-    s_prev <= \$342 ;
-  always @(posedge clk)
-    substep <= \$343 ;
-  always @(posedge clk)
-    cycles <= \$344 ;
+    ro_a_d2 <= \$277 ;
   \ec_core_walker2d.lif0  lif0 (
     .clk(clk),
-    .i_in(\i_in$147 ),
+    .i_in(\i_in$154 ),
     .o_i_syn(o_i_syn),
     .o_rate(o_rate),
     .o_spike(o_spike),
     .o_v(o_v),
-    .o_valid(\o_valid$224 ),
+    .o_valid(\o_valid$231 ),
     .pe(pe),
     .pi(pi),
-    .\port$484$0 (\$signature__data$144 ),
+    .\port$385$0 (\$signature__data$151 ),
     .rst(rst),
-    .valid(\valid$137 )
+    .valid(\valid$144 )
   );
   \ec_core_walker2d.lif1  lif1 (
     .clk(clk),
-    .i_in(\i_in$169 ),
-    .o_i_syn(\o_i_syn$228 ),
-    .o_rate(\o_rate$230 ),
-    .o_spike(\o_spike$295 ),
-    .o_v(\o_v$229 ),
-    .o_valid(\o_valid$231 ),
-    .pe(\pe$161 ),
-    .pi(\pi$163 ),
-    .\port$496$0 (\$signature__data$166 ),
+    .i_in(\i_in$176 ),
+    .o_i_syn(\o_i_syn$235 ),
+    .o_rate(\o_rate$237 ),
+    .o_spike(\o_spike$307 ),
+    .o_v(\o_v$236 ),
+    .o_valid(\o_valid$238 ),
+    .pe(\pe$168 ),
+    .pi(\pi$170 ),
+    .\port$397$0 (\$signature__data$173 ),
     .rst(rst),
-    .valid(\valid$159 )
+    .valid(\valid$166 )
   );
   \ec_core_walker2d.lif2  lif2 (
     .clk(clk),
-    .i_in(\i_in$190 ),
-    .o_i_syn(\o_i_syn$235 ),
-    .o_rate(\o_rate$237 ),
-    .o_spike(\o_spike$297 ),
-    .o_v(\o_v$236 ),
-    .o_valid(\o_valid$238 ),
-    .pe(\pe$182 ),
-    .pi(\pi$184 ),
-    .\port$508$0 (\$signature__data$187 ),
+    .i_in(\i_in$197 ),
+    .o_i_syn(\o_i_syn$242 ),
+    .o_rate(\o_rate$244 ),
+    .o_spike(\o_spike$309 ),
+    .o_v(\o_v$243 ),
+    .o_valid(\o_valid$245 ),
+    .pe(\pe$189 ),
+    .pi(\pi$191 ),
+    .\port$409$0 (\$signature__data$194 ),
     .rst(rst),
-    .valid(\valid$180 )
+    .valid(\valid$187 )
   );
   \ec_core_walker2d.lif3  lif3 (
     .clk(clk),
-    .i_in(\i_in$211 ),
-    .o_i_syn(\o_i_syn$242 ),
-    .o_rate(\o_rate$244 ),
-    .o_spike(\o_spike$299 ),
-    .o_v(\o_v$243 ),
-    .o_valid(\o_valid$245 ),
-    .pe(\pe$203 ),
-    .pi(\pi$205 ),
-    .\port$520$0 (\$signature__data$208 ),
+    .i_in(\i_in$218 ),
+    .o_i_syn(\o_i_syn$249 ),
+    .o_rate(\o_rate$251 ),
+    .o_spike(\o_spike$311 ),
+    .o_v(\o_v$250 ),
+    .o_valid(\o_valid$252 ),
+    .pe(\pe$210 ),
+    .pi(\pi$212 ),
+    .\port$421$0 (\$signature__data$215 ),
     .rst(rst),
-    .valid(\valid$201 )
+    .valid(\valid$208 )
   );
   \ec_core_walker2d.pop0  pop0 (
     .clk(clk),
-    .first(\first$127 ),
-    .last(\last$129 ),
-    .o_valid(\valid$137 ),
+    .first(\first$134 ),
+    .last(\last$136 ),
+    .o_valid(\valid$144 ),
     .pe(pe),
     .pi(pi),
     .row(row),
     .rst(rst),
     .spk_e(spk_e),
     .spk_i(spk_i),
-    .valid(\valid$125 )
+    .valid(\valid$132 )
   );
   \ec_core_walker2d.pop1  pop1 (
     .clk(clk),
-    .first(\first$127 ),
-    .last(\last$129 ),
-    .o_valid(\valid$159 ),
-    .pe(\pe$161 ),
-    .pi(\pi$163 ),
-    .row(\row$155 ),
+    .first(\first$134 ),
+    .last(\last$136 ),
+    .o_valid(\valid$166 ),
+    .pe(\pe$168 ),
+    .pi(\pi$170 ),
+    .row(\row$162 ),
     .rst(rst),
     .spk_e(spk_e),
     .spk_i(spk_i),
-    .valid(\valid$125 )
+    .valid(\valid$132 )
   );
   \ec_core_walker2d.pop2  pop2 (
     .clk(clk),
-    .first(\first$127 ),
-    .last(\last$129 ),
-    .o_valid(\valid$180 ),
-    .pe(\pe$182 ),
-    .pi(\pi$184 ),
-    .row(\row$176 ),
+    .first(\first$134 ),
+    .last(\last$136 ),
+    .o_valid(\valid$187 ),
+    .pe(\pe$189 ),
+    .pi(\pi$191 ),
+    .row(\row$183 ),
     .rst(rst),
     .spk_e(spk_e),
     .spk_i(spk_i),
-    .valid(\valid$125 )
+    .valid(\valid$132 )
   );
   \ec_core_walker2d.pop3  pop3 (
     .clk(clk),
-    .first(\first$127 ),
-    .last(\last$129 ),
-    .o_valid(\valid$201 ),
-    .pe(\pe$203 ),
-    .pi(\pi$205 ),
-    .row(\row$197 ),
+    .first(\first$134 ),
+    .last(\last$136 ),
+    .o_valid(\valid$208 ),
+    .pe(\pe$210 ),
+    .pi(\pi$212 ),
+    .row(\row$204 ),
     .rst(rst),
     .spk_e(spk_e),
     .spk_i(spk_i),
-    .valid(\valid$125 )
+    .valid(\valid$132 )
   );
   \ec_core_walker2d.proj0  proj0 (
     .bits(bits),
     .clk(clk),
     .first(first),
-    .i_in(\$signature__data$81 ),
+    .i_in(\$signature__data$88 ),
     .last(last),
     .neg(neg),
-    .o_valid(\$signature__en$83 ),
+    .o_valid(\$signature__en$90 ),
     .pos(pos),
     .rst(rst),
     .valid(valid)
   );
   \ec_core_walker2d.proj1  proj1 (
-    .bits(\bits$88 ),
+    .bits(\bits$95 ),
     .clk(clk),
     .first(first),
-    .i_in(\$signature__data$93 ),
+    .i_in(\$signature__data$100 ),
     .last(last),
     .neg(neg),
-    .o_valid(\$signature__en$95 ),
+    .o_valid(\$signature__en$102 ),
     .pos(pos),
     .rst(rst),
     .valid(valid)
   );
   \ec_core_walker2d.proj2  proj2 (
-    .bits(\bits$100 ),
+    .bits(\bits$107 ),
     .clk(clk),
     .first(first),
-    .i_in(\$signature__data$105 ),
+    .i_in(\$signature__data$112 ),
     .last(last),
     .neg(neg),
-    .o_valid(\$signature__en$107 ),
+    .o_valid(\$signature__en$114 ),
     .pos(pos),
     .rst(rst),
     .valid(valid)
   );
   \ec_core_walker2d.proj3  proj3 (
-    .bits(\bits$112 ),
+    .bits(\bits$119 ),
     .clk(clk),
     .first(first),
-    .i_in(\$signature__data$117 ),
+    .i_in(\$signature__data$124 ),
     .last(last),
     .neg(neg),
-    .o_valid(\$signature__en$119 ),
+    .o_valid(\$signature__en$126 ),
     .pos(pos),
     .rst(rst),
     .valid(valid)
   );
   \ec_core_walker2d.readout  readout (
-    .action(\$signature__data$260 ),
-    .bits(\bits$253 ),
+    .action(\$signature__data$267 ),
+    .bits(\bits$260 ),
     .clk(clk),
-    .first(\first$249 ),
-    .last(\last$251 ),
-    .o_valid(\$signature__en$262 ),
+    .first(\first$256 ),
+    .last(\last$258 ),
+    .o_valid(\$signature__en$269 ),
     .\port$205$0 (\$188 ),
     .\port$208$0 (\$191 ),
     .\port$211$0 (\$194 ),
     .\port$214$0 (\$197 ),
-    .\port$484$48 (\$signature__data$144 [61:48]),
-    .\port$496$48 (\$signature__data$166 [61:48]),
-    .\port$508$48 (\$signature__data$187 [61:48]),
-    .\port$520$48 (\$signature__data$208 [61:48]),
+    .\port$385$48 (\$signature__data$151 [61:48]),
+    .\port$397$48 (\$signature__data$173 [61:48]),
+    .\port$409$48 (\$signature__data$194 [61:48]),
+    .\port$421$48 (\$signature__data$215 [61:48]),
     .rst(rst),
-    .valid(\valid$247 )
+    .valid(\valid$254 )
+  );
+  \ec_core_walker2d.seq  seq (
+    .act_ready(act__ready),
+    .act_valid(act__valid),
+    .clk(clk),
+    .cmd__payload(cmd__payload),
+    .cmd__ready(cmd__ready),
+    .cmd__valid(cmd__valid),
+    .cnt_m(cnt_m),
+    .cnt_w(cnt_w),
+    .cur_slot(cur_slot),
+    .cycles(cycles),
+    .dbg_addr(dbg_addr),
+    .dbg_phase(dbg_phase),
+    .dbg_req__payload(dbg_req__payload),
+    .dbg_req__ready(dbg_req__ready),
+    .dbg_req__valid(dbg_req__valid),
+    .dbg_resp_ready(dbg_resp__ready),
+    .dbg_resp_valid(dbg_resp__valid),
+    .dbg_sel(dbg_sel),
+    .em_a(em_a),
+    .em_slot(em_slot),
+    .idle(load__ready),
+    .out_issue(out_issue),
+    .proj_issue(proj_issue),
+    .resetting(resetting),
+    .rst(rst),
+    .rst_slot(rst_slot),
+    .spikes_clear(spikes_clear),
+    .spikes_load(spikes_load),
+    .spikes_save(spikes_save),
+    .spikes_swap(spikes_swap),
+    .state_read(state_read),
+    .sub_issue(sub_issue)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     casez (dbg_addr[1:0])
       2'h0:
-          \$203  = \$signature__data$144 [47:24];
+          \$203  = \$signature__data$151 [47:24];
       2'h1:
-          \$203  = \$signature__data$166 [47:24];
+          \$203  = \$signature__data$173 [47:24];
       2'h2:
-          \$203  = \$signature__data$187 [47:24];
+          \$203  = \$signature__data$194 [47:24];
       2'h3:
-          \$203  = \$signature__data$208 [47:24];
+          \$203  = \$signature__data$215 [47:24];
     endcase
   end
   always @* begin
@@ -3588,13 +3497,13 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     (* full_case = 32'd1 *)
     casez (dbg_addr[1:0])
       2'h0:
-          \$208  = \$signature__data$144 [23:0];
+          \$208  = \$signature__data$151 [23:0];
       2'h1:
-          \$208  = \$signature__data$166 [23:0];
+          \$208  = \$signature__data$173 [23:0];
       2'h2:
-          \$208  = \$signature__data$187 [23:0];
+          \$208  = \$signature__data$194 [23:0];
       2'h3:
-          \$208  = \$signature__data$208 [23:0];
+          \$208  = \$signature__data$215 [23:0];
     endcase
   end
   always @* begin
@@ -3602,13 +3511,13 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     (* full_case = 32'd1 *)
     casez (dbg_addr[1:0])
       2'h0:
-          \$213  = \$signature__data$144 [61:48];
+          \$213  = \$signature__data$151 [61:48];
       2'h1:
-          \$213  = \$signature__data$166 [61:48];
+          \$213  = \$signature__data$173 [61:48];
       2'h2:
-          \$213  = \$signature__data$187 [61:48];
+          \$213  = \$signature__data$194 [61:48];
       2'h3:
-          \$213  = \$signature__data$208 [61:48];
+          \$213  = \$signature__data$215 [61:48];
     endcase
   end
   always @* begin
@@ -3616,80 +3525,51 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     (* full_case = 32'd1 *)
     casez (dbg_addr[1:0])
       2'h0:
-          \$223  = \i_in$147 ;
+          \$223  = \i_in$154 ;
       2'h1:
-          \$223  = \i_in$169 ;
+          \$223  = \i_in$176 ;
       2'h2:
-          \$223  = \i_in$190 ;
+          \$223  = \i_in$197 ;
       2'h3:
-          \$223  = \i_in$211 ;
+          \$223  = \i_in$218 ;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__addr$216  = \$166 [5:0];
+      \$signature__addr$223  = \$166 [5:0];
     end else begin
-      \$signature__addr$216  = \$168 [5:0];
+      \$signature__addr$223  = \$168 [5:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__data$218  = 62'h0000000000000000;
+      \$signature__data$225  = 62'h0000000000000000;
     end else begin
-      \$signature__data$218 [23:0] = o_i_syn;
-      \$signature__data$218 [47:24] = o_v;
-      \$signature__data$218 [61:48] = o_rate;
+      \$signature__data$225 [23:0] = o_i_syn;
+      \$signature__data$225 [47:24] = o_v;
+      \$signature__data$225 [61:48] = o_rate;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__en$219  = 1'h1;
+      \$signature__en$226  = 1'h1;
     end else begin
-      \$signature__en$219  = \o_valid$224 ;
+      \$signature__en$226  = \o_valid$231 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__addr$225  = \$170 [5:0];
+      \$signature__addr$232  = \$170 [5:0];
     end else begin
-      \$signature__addr$225  = \$172 [5:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (resetting) begin
-      \$signature__data$226  = 62'h0000000000000000;
-    end else begin
-      \$signature__data$226 [23:0] = \o_i_syn$228 ;
-      \$signature__data$226 [47:24] = \o_v$229 ;
-      \$signature__data$226 [61:48] = \o_rate$230 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (resetting) begin
-      \$signature__en$227  = 1'h1;
-    end else begin
-      \$signature__en$227  = \o_valid$231 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (resetting) begin
-      \$signature__addr$232  = \$174 [5:0];
-    end else begin
-      \$signature__addr$232  = \$176 [5:0];
+      \$signature__addr$232  = \$172 [5:0];
     end
   end
   always @* begin
@@ -3716,9 +3596,9 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__addr$239  = \$178 [5:0];
+      \$signature__addr$239  = \$174 [5:0];
     end else begin
-      \$signature__addr$239  = \$180 [5:0];
+      \$signature__addr$239  = \$176 [5:0];
     end
   end
   always @* begin
@@ -3743,6 +3623,35 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (resetting) begin
+      \$signature__addr$246  = \$178 [5:0];
+    end else begin
+      \$signature__addr$246  = \$180 [5:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (resetting) begin
+      \$signature__data$247  = 62'h0000000000000000;
+    end else begin
+      \$signature__data$247 [23:0] = \o_i_syn$249 ;
+      \$signature__data$247 [47:24] = \o_v$250 ;
+      \$signature__data$247 [61:48] = \o_rate$251 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (resetting) begin
+      \$signature__en$248  = 1'h1;
+    end else begin
+      \$signature__en$248  = \o_valid$252 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     dbg_resp__payload = 32'd0;
     casez (dbg_sel)
       3'h0:
@@ -3759,1857 +3668,1000 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    resetting = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          resetting = 1'h1;
-    endcase
+    \$signature__addr$280  = 1'h0;
+    if (resetting) begin
+      \$signature__addr$280  = rst_slot;
+    end else if (spikes_save) begin
+      \$signature__addr$280  = cur_slot;
+    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signature__addr$274  = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          \$signature__addr$274  = rst_slot;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h8:
-          /* empty */;
-      4'h9:
-          \$signature__addr$274  = cur_slot;
-    endcase
+    \$signature__data$281  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    if (resetting) begin
+      \$signature__data$281  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    end else if (spikes_save) begin
+      \$signature__data$281  = s_prev;
+    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signature__data$275  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
-    casez (fsm_state)
-      4'h0:
-          \$signature__data$275  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h8:
-          /* empty */;
-      4'h9:
-          \$signature__data$275  = s_prev;
-    endcase
+    \$signature__en$282  = 1'h0;
+    if (resetting) begin
+      \$signature__en$282  = spikes_clear;
+    end else if (spikes_save) begin
+      \$signature__en$282  = 1'h1;
+    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signature__en$276  = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          \$signature__en$276  = \$227 ;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h8:
-          /* empty */;
-      4'h9:
-          \$signature__en$276  = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    load__ready = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          load__ready = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    cmd__ready = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          cmd__ready = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    dbg_req__ready = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          dbg_req__ready = \$228 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    dbg_phase = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          dbg_phase = 1'h1;
-      4'h4:
-          dbg_phase = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signature__addr$149  = 6'h00;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          \$signature__addr$149  = \$231 [5:0];
-      4'h4:
-          \$signature__addr$149  = \$234 [5:0];
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          \$signature__addr$149  = \$236 [5:0];
-      4'h7:
-          \$signature__addr$149  = \$238 [5:0];
-      4'h8:
-          \$signature__addr$149  = \$240 [5:0];
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    dbg_resp__valid = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          dbg_resp__valid = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    proj_issue = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          proj_issue = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    sub_issue = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          sub_issue = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    out_issue = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h8:
-          out_issue = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    act__valid = 1'h0;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h8:
-          /* empty */;
-      4'h9:
-          /* empty */;
-      4'ha:
-          /* empty */;
-      4'hb:
-          act__valid = 1'h1;
+    \$signature__addr$156  = 6'h00;
+    casez (state_read)
+      2'h1:
+          \$signature__addr$156  = \$227 [5:0];
+      2'h2:
+          \$signature__addr$156  = \$229 [5:0];
+      2'h3:
+          \$signature__addr$156  = \$231 [5:0];
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     act__payload = 19'h00000;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h8:
-          /* empty */;
-      4'h9:
-          /* empty */;
-      4'ha:
-          /* empty */;
-      4'hb:
-        begin
-          act__payload[2:0] = em_a;
-          act__payload[18:3] = \$signature__data$282 ;
-        end
-    endcase
+    if (act__valid) begin
+      act__payload[2:0] = em_a;
+      act__payload[18:3] = \$signature__data$292 ;
+    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$296  = proj_issue;
+    \$244  = proj_issue;
     if (rst) begin
-      \$296  = 1'h0;
+      \$244  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$297  = \$253 ;
+    \$245  = \$234 ;
     if (rst) begin
-      \$297  = 1'h0;
+      \$245  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$298  = \$254 ;
+    \$246  = \$235 ;
     if (rst) begin
-      \$298  = 1'h0;
+      \$246  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$299  = cnt_m;
+    \$247  = cnt_m;
     if (rst) begin
-      \$299  = 6'h00;
+      \$247  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$300  = cnt_w[1:0];
+    \$248  = cnt_w[1:0];
     if (rst) begin
-      \$300  = 2'h0;
+      \$248  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$301  = pj_m;
+    \$249  = pj_m;
     if (rst) begin
-      \$301  = 6'h00;
+      \$249  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$302  = pj_m_d0;
+    \$250  = pj_m_d0;
     if (rst) begin
-      \$302  = 6'h00;
+      \$250  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$303  = pj_m_d1;
+    \$251  = pj_m_d1;
     if (rst) begin
-      \$303  = 6'h00;
+      \$251  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$304  = sub_issue;
+    \$252  = sub_issue;
     if (rst) begin
-      \$304  = 1'h0;
+      \$252  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$305  = \$255 ;
+    \$253  = \$236 ;
     if (rst) begin
-      \$305  = 1'h0;
+      \$253  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$306  = \$256 ;
+    \$254  = \$237 ;
     if (rst) begin
-      \$306  = 1'h0;
+      \$254  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$307  = \$258 ;
+    \$255  = \$239 ;
     if (rst) begin
-      \$307  = 64'h0000000000000000;
+      \$255  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$308  = \$260 ;
+    \$256  = \$241 ;
     if (rst) begin
-      \$308  = 64'h0000000000000000;
+      \$256  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$309  = cnt_m;
+    \$257  = cnt_m;
     if (rst) begin
-      \$309  = 6'h00;
+      \$257  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$310  = m_rd_d0;
+    \$258  = m_rd_d0;
     if (rst) begin
-      \$310  = 6'h00;
+      \$258  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$311  = m_rd_d1;
+    \$259  = m_rd_d1;
     if (rst) begin
-      \$311  = 6'h00;
+      \$259  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$312  = m_rd_d2;
+    \$260  = m_rd_d2;
     if (rst) begin
-      \$312  = 6'h00;
+      \$260  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$313  = m_wb_d0;
+    \$261  = m_wb_d0;
     if (rst) begin
-      \$313  = 6'h00;
+      \$261  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$314  = m_wb_d1;
+    \$262  = m_wb_d1;
     if (rst) begin
-      \$314  = 6'h00;
+      \$262  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$315  = m_wb_d2;
+    \$263  = m_wb_d2;
     if (rst) begin
-      \$315  = 6'h00;
+      \$263  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$316  = m_wb_d3;
+    \$264  = m_wb_d3;
     if (rst) begin
-      \$316  = 6'h00;
+      \$264  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$317  = s_next0;
-    if (\o_valid$224 ) begin
-      (* full_case = 32'd1 *)
-      casez (m_wb_d4)
-        6'h00:
-            \$317 [0] = o_spike;
-        6'h01:
-            \$317 [1] = o_spike;
-        6'h02:
-            \$317 [2] = o_spike;
-        6'h03:
-            \$317 [3] = o_spike;
-        6'h04:
-            \$317 [4] = o_spike;
-        6'h05:
-            \$317 [5] = o_spike;
-        6'h06:
-            \$317 [6] = o_spike;
-        6'h07:
-            \$317 [7] = o_spike;
-        6'h08:
-            \$317 [8] = o_spike;
-        6'h09:
-            \$317 [9] = o_spike;
-        6'h0a:
-            \$317 [10] = o_spike;
-        6'h0b:
-            \$317 [11] = o_spike;
-        6'h0c:
-            \$317 [12] = o_spike;
-        6'h0d:
-            \$317 [13] = o_spike;
-        6'h0e:
-            \$317 [14] = o_spike;
-        6'h0f:
-            \$317 [15] = o_spike;
-        6'h10:
-            \$317 [16] = o_spike;
-        6'h11:
-            \$317 [17] = o_spike;
-        6'h12:
-            \$317 [18] = o_spike;
-        6'h13:
-            \$317 [19] = o_spike;
-        6'h14:
-            \$317 [20] = o_spike;
-        6'h15:
-            \$317 [21] = o_spike;
-        6'h16:
-            \$317 [22] = o_spike;
-        6'h17:
-            \$317 [23] = o_spike;
-        6'h18:
-            \$317 [24] = o_spike;
-        6'h19:
-            \$317 [25] = o_spike;
-        6'h1a:
-            \$317 [26] = o_spike;
-        6'h1b:
-            \$317 [27] = o_spike;
-        6'h1c:
-            \$317 [28] = o_spike;
-        6'h1d:
-            \$317 [29] = o_spike;
-        6'h1e:
-            \$317 [30] = o_spike;
-        6'h1f:
-            \$317 [31] = o_spike;
-        6'h20:
-            \$317 [32] = o_spike;
-        6'h21:
-            \$317 [33] = o_spike;
-        6'h22:
-            \$317 [34] = o_spike;
-        6'h23:
-            \$317 [35] = o_spike;
-        6'h24:
-            \$317 [36] = o_spike;
-        6'h25:
-            \$317 [37] = o_spike;
-        6'h26:
-            \$317 [38] = o_spike;
-        6'h27:
-            \$317 [39] = o_spike;
-        6'h28:
-            \$317 [40] = o_spike;
-        6'h29:
-            \$317 [41] = o_spike;
-        6'h2a:
-            \$317 [42] = o_spike;
-        6'h2b:
-            \$317 [43] = o_spike;
-        6'h2c:
-            \$317 [44] = o_spike;
-        6'h2d:
-            \$317 [45] = o_spike;
-        6'h2e:
-            \$317 [46] = o_spike;
-        6'h2f:
-            \$317 [47] = o_spike;
-        6'h30:
-            \$317 [48] = o_spike;
-        6'h31:
-            \$317 [49] = o_spike;
-        6'h32:
-            \$317 [50] = o_spike;
-        6'h33:
-            \$317 [51] = o_spike;
-        6'h34:
-            \$317 [52] = o_spike;
-        6'h35:
-            \$317 [53] = o_spike;
-        6'h36:
-            \$317 [54] = o_spike;
-        6'h37:
-            \$317 [55] = o_spike;
-        6'h38:
-            \$317 [56] = o_spike;
-        6'h39:
-            \$317 [57] = o_spike;
-        6'h3a:
-            \$317 [58] = o_spike;
-        6'h3b:
-            \$317 [59] = o_spike;
-        6'h3c:
-            \$317 [60] = o_spike;
-        6'h3d:
-            \$317 [61] = o_spike;
-        6'h3e:
-            \$317 [62] = o_spike;
-        6'h3f:
-            \$317 [63] = o_spike;
-      endcase
-    end
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          \$317  = 64'h0000000000000000;
-      4'h6:
-          /* empty */;
-      4'h7:
-          if (\$281 ) begin
-            \$317  = 64'h0000000000000000;
-          end
-    endcase
-    if (rst) begin
-      \$317  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$318  = s_next1;
+    \$265  = s_next0;
     if (\o_valid$231 ) begin
       (* full_case = 32'd1 *)
       casez (m_wb_d4)
         6'h00:
-            \$318 [0] = \o_spike$295 ;
+            \$265 [0] = o_spike;
         6'h01:
-            \$318 [1] = \o_spike$295 ;
+            \$265 [1] = o_spike;
         6'h02:
-            \$318 [2] = \o_spike$295 ;
+            \$265 [2] = o_spike;
         6'h03:
-            \$318 [3] = \o_spike$295 ;
+            \$265 [3] = o_spike;
         6'h04:
-            \$318 [4] = \o_spike$295 ;
+            \$265 [4] = o_spike;
         6'h05:
-            \$318 [5] = \o_spike$295 ;
+            \$265 [5] = o_spike;
         6'h06:
-            \$318 [6] = \o_spike$295 ;
+            \$265 [6] = o_spike;
         6'h07:
-            \$318 [7] = \o_spike$295 ;
+            \$265 [7] = o_spike;
         6'h08:
-            \$318 [8] = \o_spike$295 ;
+            \$265 [8] = o_spike;
         6'h09:
-            \$318 [9] = \o_spike$295 ;
+            \$265 [9] = o_spike;
         6'h0a:
-            \$318 [10] = \o_spike$295 ;
+            \$265 [10] = o_spike;
         6'h0b:
-            \$318 [11] = \o_spike$295 ;
+            \$265 [11] = o_spike;
         6'h0c:
-            \$318 [12] = \o_spike$295 ;
+            \$265 [12] = o_spike;
         6'h0d:
-            \$318 [13] = \o_spike$295 ;
+            \$265 [13] = o_spike;
         6'h0e:
-            \$318 [14] = \o_spike$295 ;
+            \$265 [14] = o_spike;
         6'h0f:
-            \$318 [15] = \o_spike$295 ;
+            \$265 [15] = o_spike;
         6'h10:
-            \$318 [16] = \o_spike$295 ;
+            \$265 [16] = o_spike;
         6'h11:
-            \$318 [17] = \o_spike$295 ;
+            \$265 [17] = o_spike;
         6'h12:
-            \$318 [18] = \o_spike$295 ;
+            \$265 [18] = o_spike;
         6'h13:
-            \$318 [19] = \o_spike$295 ;
+            \$265 [19] = o_spike;
         6'h14:
-            \$318 [20] = \o_spike$295 ;
+            \$265 [20] = o_spike;
         6'h15:
-            \$318 [21] = \o_spike$295 ;
+            \$265 [21] = o_spike;
         6'h16:
-            \$318 [22] = \o_spike$295 ;
+            \$265 [22] = o_spike;
         6'h17:
-            \$318 [23] = \o_spike$295 ;
+            \$265 [23] = o_spike;
         6'h18:
-            \$318 [24] = \o_spike$295 ;
+            \$265 [24] = o_spike;
         6'h19:
-            \$318 [25] = \o_spike$295 ;
+            \$265 [25] = o_spike;
         6'h1a:
-            \$318 [26] = \o_spike$295 ;
+            \$265 [26] = o_spike;
         6'h1b:
-            \$318 [27] = \o_spike$295 ;
+            \$265 [27] = o_spike;
         6'h1c:
-            \$318 [28] = \o_spike$295 ;
+            \$265 [28] = o_spike;
         6'h1d:
-            \$318 [29] = \o_spike$295 ;
+            \$265 [29] = o_spike;
         6'h1e:
-            \$318 [30] = \o_spike$295 ;
+            \$265 [30] = o_spike;
         6'h1f:
-            \$318 [31] = \o_spike$295 ;
+            \$265 [31] = o_spike;
         6'h20:
-            \$318 [32] = \o_spike$295 ;
+            \$265 [32] = o_spike;
         6'h21:
-            \$318 [33] = \o_spike$295 ;
+            \$265 [33] = o_spike;
         6'h22:
-            \$318 [34] = \o_spike$295 ;
+            \$265 [34] = o_spike;
         6'h23:
-            \$318 [35] = \o_spike$295 ;
+            \$265 [35] = o_spike;
         6'h24:
-            \$318 [36] = \o_spike$295 ;
+            \$265 [36] = o_spike;
         6'h25:
-            \$318 [37] = \o_spike$295 ;
+            \$265 [37] = o_spike;
         6'h26:
-            \$318 [38] = \o_spike$295 ;
+            \$265 [38] = o_spike;
         6'h27:
-            \$318 [39] = \o_spike$295 ;
+            \$265 [39] = o_spike;
         6'h28:
-            \$318 [40] = \o_spike$295 ;
+            \$265 [40] = o_spike;
         6'h29:
-            \$318 [41] = \o_spike$295 ;
+            \$265 [41] = o_spike;
         6'h2a:
-            \$318 [42] = \o_spike$295 ;
+            \$265 [42] = o_spike;
         6'h2b:
-            \$318 [43] = \o_spike$295 ;
+            \$265 [43] = o_spike;
         6'h2c:
-            \$318 [44] = \o_spike$295 ;
+            \$265 [44] = o_spike;
         6'h2d:
-            \$318 [45] = \o_spike$295 ;
+            \$265 [45] = o_spike;
         6'h2e:
-            \$318 [46] = \o_spike$295 ;
+            \$265 [46] = o_spike;
         6'h2f:
-            \$318 [47] = \o_spike$295 ;
+            \$265 [47] = o_spike;
         6'h30:
-            \$318 [48] = \o_spike$295 ;
+            \$265 [48] = o_spike;
         6'h31:
-            \$318 [49] = \o_spike$295 ;
+            \$265 [49] = o_spike;
         6'h32:
-            \$318 [50] = \o_spike$295 ;
+            \$265 [50] = o_spike;
         6'h33:
-            \$318 [51] = \o_spike$295 ;
+            \$265 [51] = o_spike;
         6'h34:
-            \$318 [52] = \o_spike$295 ;
+            \$265 [52] = o_spike;
         6'h35:
-            \$318 [53] = \o_spike$295 ;
+            \$265 [53] = o_spike;
         6'h36:
-            \$318 [54] = \o_spike$295 ;
+            \$265 [54] = o_spike;
         6'h37:
-            \$318 [55] = \o_spike$295 ;
+            \$265 [55] = o_spike;
         6'h38:
-            \$318 [56] = \o_spike$295 ;
+            \$265 [56] = o_spike;
         6'h39:
-            \$318 [57] = \o_spike$295 ;
+            \$265 [57] = o_spike;
         6'h3a:
-            \$318 [58] = \o_spike$295 ;
+            \$265 [58] = o_spike;
         6'h3b:
-            \$318 [59] = \o_spike$295 ;
+            \$265 [59] = o_spike;
         6'h3c:
-            \$318 [60] = \o_spike$295 ;
+            \$265 [60] = o_spike;
         6'h3d:
-            \$318 [61] = \o_spike$295 ;
+            \$265 [61] = o_spike;
         6'h3e:
-            \$318 [62] = \o_spike$295 ;
+            \$265 [62] = o_spike;
         6'h3f:
-            \$318 [63] = \o_spike$295 ;
+            \$265 [63] = o_spike;
       endcase
     end
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          \$318  = 64'h0000000000000000;
-      4'h6:
-          /* empty */;
-      4'h7:
-          if (\$281 ) begin
-            \$318  = 64'h0000000000000000;
-          end
-    endcase
+    if (spikes_load) begin
+      \$265  = 64'h0000000000000000;
+    end
+    if (spikes_swap) begin
+      \$265  = 64'h0000000000000000;
+    end
     if (rst) begin
-      \$318  = 64'h0000000000000000;
+      \$265  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$319  = s_next2;
+    \$266  = s_next1;
     if (\o_valid$238 ) begin
       (* full_case = 32'd1 *)
       casez (m_wb_d4)
         6'h00:
-            \$319 [0] = \o_spike$297 ;
+            \$266 [0] = \o_spike$307 ;
         6'h01:
-            \$319 [1] = \o_spike$297 ;
+            \$266 [1] = \o_spike$307 ;
         6'h02:
-            \$319 [2] = \o_spike$297 ;
+            \$266 [2] = \o_spike$307 ;
         6'h03:
-            \$319 [3] = \o_spike$297 ;
+            \$266 [3] = \o_spike$307 ;
         6'h04:
-            \$319 [4] = \o_spike$297 ;
+            \$266 [4] = \o_spike$307 ;
         6'h05:
-            \$319 [5] = \o_spike$297 ;
+            \$266 [5] = \o_spike$307 ;
         6'h06:
-            \$319 [6] = \o_spike$297 ;
+            \$266 [6] = \o_spike$307 ;
         6'h07:
-            \$319 [7] = \o_spike$297 ;
+            \$266 [7] = \o_spike$307 ;
         6'h08:
-            \$319 [8] = \o_spike$297 ;
+            \$266 [8] = \o_spike$307 ;
         6'h09:
-            \$319 [9] = \o_spike$297 ;
+            \$266 [9] = \o_spike$307 ;
         6'h0a:
-            \$319 [10] = \o_spike$297 ;
+            \$266 [10] = \o_spike$307 ;
         6'h0b:
-            \$319 [11] = \o_spike$297 ;
+            \$266 [11] = \o_spike$307 ;
         6'h0c:
-            \$319 [12] = \o_spike$297 ;
+            \$266 [12] = \o_spike$307 ;
         6'h0d:
-            \$319 [13] = \o_spike$297 ;
+            \$266 [13] = \o_spike$307 ;
         6'h0e:
-            \$319 [14] = \o_spike$297 ;
+            \$266 [14] = \o_spike$307 ;
         6'h0f:
-            \$319 [15] = \o_spike$297 ;
+            \$266 [15] = \o_spike$307 ;
         6'h10:
-            \$319 [16] = \o_spike$297 ;
+            \$266 [16] = \o_spike$307 ;
         6'h11:
-            \$319 [17] = \o_spike$297 ;
+            \$266 [17] = \o_spike$307 ;
         6'h12:
-            \$319 [18] = \o_spike$297 ;
+            \$266 [18] = \o_spike$307 ;
         6'h13:
-            \$319 [19] = \o_spike$297 ;
+            \$266 [19] = \o_spike$307 ;
         6'h14:
-            \$319 [20] = \o_spike$297 ;
+            \$266 [20] = \o_spike$307 ;
         6'h15:
-            \$319 [21] = \o_spike$297 ;
+            \$266 [21] = \o_spike$307 ;
         6'h16:
-            \$319 [22] = \o_spike$297 ;
+            \$266 [22] = \o_spike$307 ;
         6'h17:
-            \$319 [23] = \o_spike$297 ;
+            \$266 [23] = \o_spike$307 ;
         6'h18:
-            \$319 [24] = \o_spike$297 ;
+            \$266 [24] = \o_spike$307 ;
         6'h19:
-            \$319 [25] = \o_spike$297 ;
+            \$266 [25] = \o_spike$307 ;
         6'h1a:
-            \$319 [26] = \o_spike$297 ;
+            \$266 [26] = \o_spike$307 ;
         6'h1b:
-            \$319 [27] = \o_spike$297 ;
+            \$266 [27] = \o_spike$307 ;
         6'h1c:
-            \$319 [28] = \o_spike$297 ;
+            \$266 [28] = \o_spike$307 ;
         6'h1d:
-            \$319 [29] = \o_spike$297 ;
+            \$266 [29] = \o_spike$307 ;
         6'h1e:
-            \$319 [30] = \o_spike$297 ;
+            \$266 [30] = \o_spike$307 ;
         6'h1f:
-            \$319 [31] = \o_spike$297 ;
+            \$266 [31] = \o_spike$307 ;
         6'h20:
-            \$319 [32] = \o_spike$297 ;
+            \$266 [32] = \o_spike$307 ;
         6'h21:
-            \$319 [33] = \o_spike$297 ;
+            \$266 [33] = \o_spike$307 ;
         6'h22:
-            \$319 [34] = \o_spike$297 ;
+            \$266 [34] = \o_spike$307 ;
         6'h23:
-            \$319 [35] = \o_spike$297 ;
+            \$266 [35] = \o_spike$307 ;
         6'h24:
-            \$319 [36] = \o_spike$297 ;
+            \$266 [36] = \o_spike$307 ;
         6'h25:
-            \$319 [37] = \o_spike$297 ;
+            \$266 [37] = \o_spike$307 ;
         6'h26:
-            \$319 [38] = \o_spike$297 ;
+            \$266 [38] = \o_spike$307 ;
         6'h27:
-            \$319 [39] = \o_spike$297 ;
+            \$266 [39] = \o_spike$307 ;
         6'h28:
-            \$319 [40] = \o_spike$297 ;
+            \$266 [40] = \o_spike$307 ;
         6'h29:
-            \$319 [41] = \o_spike$297 ;
+            \$266 [41] = \o_spike$307 ;
         6'h2a:
-            \$319 [42] = \o_spike$297 ;
+            \$266 [42] = \o_spike$307 ;
         6'h2b:
-            \$319 [43] = \o_spike$297 ;
+            \$266 [43] = \o_spike$307 ;
         6'h2c:
-            \$319 [44] = \o_spike$297 ;
+            \$266 [44] = \o_spike$307 ;
         6'h2d:
-            \$319 [45] = \o_spike$297 ;
+            \$266 [45] = \o_spike$307 ;
         6'h2e:
-            \$319 [46] = \o_spike$297 ;
+            \$266 [46] = \o_spike$307 ;
         6'h2f:
-            \$319 [47] = \o_spike$297 ;
+            \$266 [47] = \o_spike$307 ;
         6'h30:
-            \$319 [48] = \o_spike$297 ;
+            \$266 [48] = \o_spike$307 ;
         6'h31:
-            \$319 [49] = \o_spike$297 ;
+            \$266 [49] = \o_spike$307 ;
         6'h32:
-            \$319 [50] = \o_spike$297 ;
+            \$266 [50] = \o_spike$307 ;
         6'h33:
-            \$319 [51] = \o_spike$297 ;
+            \$266 [51] = \o_spike$307 ;
         6'h34:
-            \$319 [52] = \o_spike$297 ;
+            \$266 [52] = \o_spike$307 ;
         6'h35:
-            \$319 [53] = \o_spike$297 ;
+            \$266 [53] = \o_spike$307 ;
         6'h36:
-            \$319 [54] = \o_spike$297 ;
+            \$266 [54] = \o_spike$307 ;
         6'h37:
-            \$319 [55] = \o_spike$297 ;
+            \$266 [55] = \o_spike$307 ;
         6'h38:
-            \$319 [56] = \o_spike$297 ;
+            \$266 [56] = \o_spike$307 ;
         6'h39:
-            \$319 [57] = \o_spike$297 ;
+            \$266 [57] = \o_spike$307 ;
         6'h3a:
-            \$319 [58] = \o_spike$297 ;
+            \$266 [58] = \o_spike$307 ;
         6'h3b:
-            \$319 [59] = \o_spike$297 ;
+            \$266 [59] = \o_spike$307 ;
         6'h3c:
-            \$319 [60] = \o_spike$297 ;
+            \$266 [60] = \o_spike$307 ;
         6'h3d:
-            \$319 [61] = \o_spike$297 ;
+            \$266 [61] = \o_spike$307 ;
         6'h3e:
-            \$319 [62] = \o_spike$297 ;
+            \$266 [62] = \o_spike$307 ;
         6'h3f:
-            \$319 [63] = \o_spike$297 ;
+            \$266 [63] = \o_spike$307 ;
       endcase
     end
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          \$319  = 64'h0000000000000000;
-      4'h6:
-          /* empty */;
-      4'h7:
-          if (\$281 ) begin
-            \$319  = 64'h0000000000000000;
-          end
-    endcase
+    if (spikes_load) begin
+      \$266  = 64'h0000000000000000;
+    end
+    if (spikes_swap) begin
+      \$266  = 64'h0000000000000000;
+    end
     if (rst) begin
-      \$319  = 64'h0000000000000000;
+      \$266  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$320  = s_next3;
+    \$267  = s_next2;
     if (\o_valid$245 ) begin
       (* full_case = 32'd1 *)
       casez (m_wb_d4)
         6'h00:
-            \$320 [0] = \o_spike$299 ;
+            \$267 [0] = \o_spike$309 ;
         6'h01:
-            \$320 [1] = \o_spike$299 ;
+            \$267 [1] = \o_spike$309 ;
         6'h02:
-            \$320 [2] = \o_spike$299 ;
+            \$267 [2] = \o_spike$309 ;
         6'h03:
-            \$320 [3] = \o_spike$299 ;
+            \$267 [3] = \o_spike$309 ;
         6'h04:
-            \$320 [4] = \o_spike$299 ;
+            \$267 [4] = \o_spike$309 ;
         6'h05:
-            \$320 [5] = \o_spike$299 ;
+            \$267 [5] = \o_spike$309 ;
         6'h06:
-            \$320 [6] = \o_spike$299 ;
+            \$267 [6] = \o_spike$309 ;
         6'h07:
-            \$320 [7] = \o_spike$299 ;
+            \$267 [7] = \o_spike$309 ;
         6'h08:
-            \$320 [8] = \o_spike$299 ;
+            \$267 [8] = \o_spike$309 ;
         6'h09:
-            \$320 [9] = \o_spike$299 ;
+            \$267 [9] = \o_spike$309 ;
         6'h0a:
-            \$320 [10] = \o_spike$299 ;
+            \$267 [10] = \o_spike$309 ;
         6'h0b:
-            \$320 [11] = \o_spike$299 ;
+            \$267 [11] = \o_spike$309 ;
         6'h0c:
-            \$320 [12] = \o_spike$299 ;
+            \$267 [12] = \o_spike$309 ;
         6'h0d:
-            \$320 [13] = \o_spike$299 ;
+            \$267 [13] = \o_spike$309 ;
         6'h0e:
-            \$320 [14] = \o_spike$299 ;
+            \$267 [14] = \o_spike$309 ;
         6'h0f:
-            \$320 [15] = \o_spike$299 ;
+            \$267 [15] = \o_spike$309 ;
         6'h10:
-            \$320 [16] = \o_spike$299 ;
+            \$267 [16] = \o_spike$309 ;
         6'h11:
-            \$320 [17] = \o_spike$299 ;
+            \$267 [17] = \o_spike$309 ;
         6'h12:
-            \$320 [18] = \o_spike$299 ;
+            \$267 [18] = \o_spike$309 ;
         6'h13:
-            \$320 [19] = \o_spike$299 ;
+            \$267 [19] = \o_spike$309 ;
         6'h14:
-            \$320 [20] = \o_spike$299 ;
+            \$267 [20] = \o_spike$309 ;
         6'h15:
-            \$320 [21] = \o_spike$299 ;
+            \$267 [21] = \o_spike$309 ;
         6'h16:
-            \$320 [22] = \o_spike$299 ;
+            \$267 [22] = \o_spike$309 ;
         6'h17:
-            \$320 [23] = \o_spike$299 ;
+            \$267 [23] = \o_spike$309 ;
         6'h18:
-            \$320 [24] = \o_spike$299 ;
+            \$267 [24] = \o_spike$309 ;
         6'h19:
-            \$320 [25] = \o_spike$299 ;
+            \$267 [25] = \o_spike$309 ;
         6'h1a:
-            \$320 [26] = \o_spike$299 ;
+            \$267 [26] = \o_spike$309 ;
         6'h1b:
-            \$320 [27] = \o_spike$299 ;
+            \$267 [27] = \o_spike$309 ;
         6'h1c:
-            \$320 [28] = \o_spike$299 ;
+            \$267 [28] = \o_spike$309 ;
         6'h1d:
-            \$320 [29] = \o_spike$299 ;
+            \$267 [29] = \o_spike$309 ;
         6'h1e:
-            \$320 [30] = \o_spike$299 ;
+            \$267 [30] = \o_spike$309 ;
         6'h1f:
-            \$320 [31] = \o_spike$299 ;
+            \$267 [31] = \o_spike$309 ;
         6'h20:
-            \$320 [32] = \o_spike$299 ;
+            \$267 [32] = \o_spike$309 ;
         6'h21:
-            \$320 [33] = \o_spike$299 ;
+            \$267 [33] = \o_spike$309 ;
         6'h22:
-            \$320 [34] = \o_spike$299 ;
+            \$267 [34] = \o_spike$309 ;
         6'h23:
-            \$320 [35] = \o_spike$299 ;
+            \$267 [35] = \o_spike$309 ;
         6'h24:
-            \$320 [36] = \o_spike$299 ;
+            \$267 [36] = \o_spike$309 ;
         6'h25:
-            \$320 [37] = \o_spike$299 ;
+            \$267 [37] = \o_spike$309 ;
         6'h26:
-            \$320 [38] = \o_spike$299 ;
+            \$267 [38] = \o_spike$309 ;
         6'h27:
-            \$320 [39] = \o_spike$299 ;
+            \$267 [39] = \o_spike$309 ;
         6'h28:
-            \$320 [40] = \o_spike$299 ;
+            \$267 [40] = \o_spike$309 ;
         6'h29:
-            \$320 [41] = \o_spike$299 ;
+            \$267 [41] = \o_spike$309 ;
         6'h2a:
-            \$320 [42] = \o_spike$299 ;
+            \$267 [42] = \o_spike$309 ;
         6'h2b:
-            \$320 [43] = \o_spike$299 ;
+            \$267 [43] = \o_spike$309 ;
         6'h2c:
-            \$320 [44] = \o_spike$299 ;
+            \$267 [44] = \o_spike$309 ;
         6'h2d:
-            \$320 [45] = \o_spike$299 ;
+            \$267 [45] = \o_spike$309 ;
         6'h2e:
-            \$320 [46] = \o_spike$299 ;
+            \$267 [46] = \o_spike$309 ;
         6'h2f:
-            \$320 [47] = \o_spike$299 ;
+            \$267 [47] = \o_spike$309 ;
         6'h30:
-            \$320 [48] = \o_spike$299 ;
+            \$267 [48] = \o_spike$309 ;
         6'h31:
-            \$320 [49] = \o_spike$299 ;
+            \$267 [49] = \o_spike$309 ;
         6'h32:
-            \$320 [50] = \o_spike$299 ;
+            \$267 [50] = \o_spike$309 ;
         6'h33:
-            \$320 [51] = \o_spike$299 ;
+            \$267 [51] = \o_spike$309 ;
         6'h34:
-            \$320 [52] = \o_spike$299 ;
+            \$267 [52] = \o_spike$309 ;
         6'h35:
-            \$320 [53] = \o_spike$299 ;
+            \$267 [53] = \o_spike$309 ;
         6'h36:
-            \$320 [54] = \o_spike$299 ;
+            \$267 [54] = \o_spike$309 ;
         6'h37:
-            \$320 [55] = \o_spike$299 ;
+            \$267 [55] = \o_spike$309 ;
         6'h38:
-            \$320 [56] = \o_spike$299 ;
+            \$267 [56] = \o_spike$309 ;
         6'h39:
-            \$320 [57] = \o_spike$299 ;
+            \$267 [57] = \o_spike$309 ;
         6'h3a:
-            \$320 [58] = \o_spike$299 ;
+            \$267 [58] = \o_spike$309 ;
         6'h3b:
-            \$320 [59] = \o_spike$299 ;
+            \$267 [59] = \o_spike$309 ;
         6'h3c:
-            \$320 [60] = \o_spike$299 ;
+            \$267 [60] = \o_spike$309 ;
         6'h3d:
-            \$320 [61] = \o_spike$299 ;
+            \$267 [61] = \o_spike$309 ;
         6'h3e:
-            \$320 [62] = \o_spike$299 ;
+            \$267 [62] = \o_spike$309 ;
         6'h3f:
-            \$320 [63] = \o_spike$299 ;
+            \$267 [63] = \o_spike$309 ;
       endcase
     end
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          \$320  = 64'h0000000000000000;
-      4'h6:
-          /* empty */;
-      4'h7:
-          if (\$281 ) begin
-            \$320  = 64'h0000000000000000;
-          end
-    endcase
+    if (spikes_load) begin
+      \$267  = 64'h0000000000000000;
+    end
+    if (spikes_swap) begin
+      \$267  = 64'h0000000000000000;
+    end
     if (rst) begin
-      \$320  = 64'h0000000000000000;
+      \$267  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$321  = out_issue;
+    \$268  = s_next3;
+    if (\o_valid$252 ) begin
+      (* full_case = 32'd1 *)
+      casez (m_wb_d4)
+        6'h00:
+            \$268 [0] = \o_spike$311 ;
+        6'h01:
+            \$268 [1] = \o_spike$311 ;
+        6'h02:
+            \$268 [2] = \o_spike$311 ;
+        6'h03:
+            \$268 [3] = \o_spike$311 ;
+        6'h04:
+            \$268 [4] = \o_spike$311 ;
+        6'h05:
+            \$268 [5] = \o_spike$311 ;
+        6'h06:
+            \$268 [6] = \o_spike$311 ;
+        6'h07:
+            \$268 [7] = \o_spike$311 ;
+        6'h08:
+            \$268 [8] = \o_spike$311 ;
+        6'h09:
+            \$268 [9] = \o_spike$311 ;
+        6'h0a:
+            \$268 [10] = \o_spike$311 ;
+        6'h0b:
+            \$268 [11] = \o_spike$311 ;
+        6'h0c:
+            \$268 [12] = \o_spike$311 ;
+        6'h0d:
+            \$268 [13] = \o_spike$311 ;
+        6'h0e:
+            \$268 [14] = \o_spike$311 ;
+        6'h0f:
+            \$268 [15] = \o_spike$311 ;
+        6'h10:
+            \$268 [16] = \o_spike$311 ;
+        6'h11:
+            \$268 [17] = \o_spike$311 ;
+        6'h12:
+            \$268 [18] = \o_spike$311 ;
+        6'h13:
+            \$268 [19] = \o_spike$311 ;
+        6'h14:
+            \$268 [20] = \o_spike$311 ;
+        6'h15:
+            \$268 [21] = \o_spike$311 ;
+        6'h16:
+            \$268 [22] = \o_spike$311 ;
+        6'h17:
+            \$268 [23] = \o_spike$311 ;
+        6'h18:
+            \$268 [24] = \o_spike$311 ;
+        6'h19:
+            \$268 [25] = \o_spike$311 ;
+        6'h1a:
+            \$268 [26] = \o_spike$311 ;
+        6'h1b:
+            \$268 [27] = \o_spike$311 ;
+        6'h1c:
+            \$268 [28] = \o_spike$311 ;
+        6'h1d:
+            \$268 [29] = \o_spike$311 ;
+        6'h1e:
+            \$268 [30] = \o_spike$311 ;
+        6'h1f:
+            \$268 [31] = \o_spike$311 ;
+        6'h20:
+            \$268 [32] = \o_spike$311 ;
+        6'h21:
+            \$268 [33] = \o_spike$311 ;
+        6'h22:
+            \$268 [34] = \o_spike$311 ;
+        6'h23:
+            \$268 [35] = \o_spike$311 ;
+        6'h24:
+            \$268 [36] = \o_spike$311 ;
+        6'h25:
+            \$268 [37] = \o_spike$311 ;
+        6'h26:
+            \$268 [38] = \o_spike$311 ;
+        6'h27:
+            \$268 [39] = \o_spike$311 ;
+        6'h28:
+            \$268 [40] = \o_spike$311 ;
+        6'h29:
+            \$268 [41] = \o_spike$311 ;
+        6'h2a:
+            \$268 [42] = \o_spike$311 ;
+        6'h2b:
+            \$268 [43] = \o_spike$311 ;
+        6'h2c:
+            \$268 [44] = \o_spike$311 ;
+        6'h2d:
+            \$268 [45] = \o_spike$311 ;
+        6'h2e:
+            \$268 [46] = \o_spike$311 ;
+        6'h2f:
+            \$268 [47] = \o_spike$311 ;
+        6'h30:
+            \$268 [48] = \o_spike$311 ;
+        6'h31:
+            \$268 [49] = \o_spike$311 ;
+        6'h32:
+            \$268 [50] = \o_spike$311 ;
+        6'h33:
+            \$268 [51] = \o_spike$311 ;
+        6'h34:
+            \$268 [52] = \o_spike$311 ;
+        6'h35:
+            \$268 [53] = \o_spike$311 ;
+        6'h36:
+            \$268 [54] = \o_spike$311 ;
+        6'h37:
+            \$268 [55] = \o_spike$311 ;
+        6'h38:
+            \$268 [56] = \o_spike$311 ;
+        6'h39:
+            \$268 [57] = \o_spike$311 ;
+        6'h3a:
+            \$268 [58] = \o_spike$311 ;
+        6'h3b:
+            \$268 [59] = \o_spike$311 ;
+        6'h3c:
+            \$268 [60] = \o_spike$311 ;
+        6'h3d:
+            \$268 [61] = \o_spike$311 ;
+        6'h3e:
+            \$268 [62] = \o_spike$311 ;
+        6'h3f:
+            \$268 [63] = \o_spike$311 ;
+      endcase
+    end
+    if (spikes_load) begin
+      \$268  = 64'h0000000000000000;
+    end
+    if (spikes_swap) begin
+      \$268  = 64'h0000000000000000;
+    end
     if (rst) begin
-      \$321  = 1'h0;
+      \$268  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$322  = \$261 ;
+    \$269  = s_prev;
+    if (spikes_load) begin
+      \$269  = \$signature__data$275 ;
+    end
+    if (spikes_swap) begin
+      \$269  = { s_next3[63], s_next2[63], s_next1[63], s_next0[63], s_next3[62], s_next2[62], s_next1[62], s_next0[62], s_next3[61], s_next2[61], s_next1[61], s_next0[61], s_next3[60], s_next2[60], s_next1[60], s_next0[60], s_next3[59], s_next2[59], s_next1[59], s_next0[59], s_next3[58], s_next2[58], s_next1[58], s_next0[58], s_next3[57], s_next2[57], s_next1[57], s_next0[57], s_next3[56], s_next2[56], s_next1[56], s_next0[56], s_next3[55], s_next2[55], s_next1[55], s_next0[55], s_next3[54], s_next2[54], s_next1[54], s_next0[54], s_next3[53], s_next2[53], s_next1[53], s_next0[53], s_next3[52], s_next2[52], s_next1[52], s_next0[52], s_next3[51], s_next2[51], s_next1[51], s_next0[51], s_next3[50], s_next2[50], s_next1[50], s_next0[50], s_next3[49], s_next2[49], s_next1[49], s_next0[49], s_next3[48], s_next2[48], s_next1[48], s_next0[48], s_next3[47], s_next2[47], s_next1[47], s_next0[47], s_next3[46], s_next2[46], s_next1[46], s_next0[46], s_next3[45], s_next2[45], s_next1[45], s_next0[45], s_next3[44], s_next2[44], s_next1[44], s_next0[44], s_next3[43], s_next2[43], s_next1[43], s_next0[43], s_next3[42], s_next2[42], s_next1[42], s_next0[42], s_next3[41], s_next2[41], s_next1[41], s_next0[41], s_next3[40], s_next2[40], s_next1[40], s_next0[40], s_next3[39], s_next2[39], s_next1[39], s_next0[39], s_next3[38], s_next2[38], s_next1[38], s_next0[38], s_next3[37], s_next2[37], s_next1[37], s_next0[37], s_next3[36], s_next2[36], s_next1[36], s_next0[36], s_next3[35], s_next2[35], s_next1[35], s_next0[35], s_next3[34], s_next2[34], s_next1[34], s_next0[34], s_next3[33], s_next2[33], s_next1[33], s_next0[33], s_next3[32], s_next2[32], s_next1[32], s_next0[32], s_next3[31], s_next2[31], s_next1[31], s_next0[31], s_next3[30], s_next2[30], s_next1[30], s_next0[30], s_next3[29], s_next2[29], s_next1[29], s_next0[29], s_next3[28], s_next2[28], s_next1[28], s_next0[28], s_next3[27], s_next2[27], s_next1[27], s_next0[27], s_next3[26], s_next2[26], s_next1[26], s_next0[26], s_next3[25], s_next2[25], s_next1[25], s_next0[25], s_next3[24], s_next2[24], s_next1[24], s_next0[24], s_next3[23], s_next2[23], s_next1[23], s_next0[23], s_next3[22], s_next2[22], s_next1[22], s_next0[22], s_next3[21], s_next2[21], s_next1[21], s_next0[21], s_next3[20], s_next2[20], s_next1[20], s_next0[20], s_next3[19], s_next2[19], s_next1[19], s_next0[19], s_next3[18], s_next2[18], s_next1[18], s_next0[18], s_next3[17], s_next2[17], s_next1[17], s_next0[17], s_next3[16], s_next2[16], s_next1[16], s_next0[16], s_next3[15], s_next2[15], s_next1[15], s_next0[15], s_next3[14], s_next2[14], s_next1[14], s_next0[14], s_next3[13], s_next2[13], s_next1[13], s_next0[13], s_next3[12], s_next2[12], s_next1[12], s_next0[12], s_next3[11], s_next2[11], s_next1[11], s_next0[11], s_next3[10], s_next2[10], s_next1[10], s_next0[10], s_next3[9], s_next2[9], s_next1[9], s_next0[9], s_next3[8], s_next2[8], s_next1[8], s_next0[8], s_next3[7], s_next2[7], s_next1[7], s_next0[7], s_next3[6], s_next2[6], s_next1[6], s_next0[6], s_next3[5], s_next2[5], s_next1[5], s_next0[5], s_next3[4], s_next2[4], s_next1[4], s_next0[4], s_next3[3], s_next2[3], s_next1[3], s_next0[3], s_next3[2], s_next2[2], s_next1[2], s_next0[2], s_next3[1], s_next2[1], s_next1[1], s_next0[1], s_next3[0], s_next2[0], s_next1[0], s_next0[0] };
+    end
     if (rst) begin
-      \$322  = 1'h0;
+      \$269  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$323  = \$262 ;
+    \$270  = out_issue;
     if (rst) begin
-      \$323  = 1'h0;
+      \$270  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$324  = cnt_m;
+    \$271  = \$242 ;
     if (rst) begin
-      \$324  = 6'h00;
+      \$271  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$325  = cnt_w;
+    \$272  = \$243 ;
     if (rst) begin
-      \$325  = 3'h0;
+      \$272  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$326  = ro_a;
+    \$273  = cnt_m;
     if (rst) begin
-      \$326  = 3'h0;
+      \$273  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$327  = ro_a_d0;
+    \$274  = cnt_w;
     if (rst) begin
-      \$327  = 3'h0;
+      \$274  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$328  = ro_a_d1;
+    \$275  = ro_a;
     if (rst) begin
-      \$328  = 3'h0;
+      \$275  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$329  = cyc;
-    if (counting) begin
-      \$329  = \$263 [31:0];
-    end
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          if (cmd__valid) begin
-            casez (cmd__payload)
-              2'h0:
-                  \$329  = 32'd1;
-            endcase
-          end
-    endcase
+    \$276  = ro_a_d0;
     if (rst) begin
-      \$329  = 32'd0;
+      \$276  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$330  = cnt_m;
-    casez (fsm_state)
-      4'h0:
-        begin
-          \$330  = \$264 [5:0];
-          if (\$265 ) begin
-            \$330  = 6'h00;
-          end
-        end
-      4'h1:
-          \$330  = 6'h00;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          if (\$271 ) begin
-            \$330  = \$272 [5:0];
-            if (\$273 ) begin
-              \$330  = 6'h00;
-            end
-          end
-      4'h5:
-          /* empty */;
-      4'h6:
-          if (\$277 ) begin
-            \$330  = \$278 [5:0];
-            if (\$279 ) begin
-              \$330  = 6'h00;
-            end
-          end
-      4'h7:
-          /* empty */;
-      4'h8:
-        begin
-          \$330  = \$284 [5:0];
-          if (\$285 ) begin
-            \$330  = 6'h00;
-          end
-        end
-    endcase
+    \$277  = ro_a_d1;
     if (rst) begin
-      \$330  = 6'h00;
+      \$277  = 3'h0;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$331  = rst_slot;
-    casez (fsm_state)
-      4'h0:
-          if (\$265 ) begin
-            if (\$267 ) begin
-              \$331  = \$268 [0];
-            end
-          end
-      4'h1:
-          if (cmd__valid) begin
-            casez (cmd__payload)
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  if (\$269 ) begin
-                    \$331  = 1'h0;
-                  end
-              2'h2:
-                  \$331  = 1'h0;
-            endcase
-          end
-    endcase
-    if (rst) begin
-      \$331  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$332  = rst_all;
-    casez (fsm_state)
-      4'h0:
-          if (\$265 ) begin
-            (* full_case = 32'd1 *)
-            if (\$267 ) begin
-            end else begin
-              \$332  = 1'h0;
-            end
-          end
-      4'h1:
-          if (cmd__valid) begin
-            casez (cmd__payload)
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  if (\$269 ) begin
-                    \$332  = 1'h0;
-                  end
-              2'h2:
-                  \$332  = 1'h1;
-            endcase
-          end
-    endcase
-    if (rst) begin
-      \$332  = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$333  = fsm_state;
-    casez (fsm_state)
-      4'h0:
-          if (\$265 ) begin
-            (* full_case = 32'd1 *)
-            if (\$267 ) begin
-            end else begin
-              \$333  = 4'h1;
-            end
-          end
-      4'h1:
-          if (cmd__valid) begin
-            casez (cmd__payload)
-              2'h0:
-                  \$333  = 4'h2;
-              2'h1:
-                  if (\$269 ) begin
-                    \$333  = 4'h0;
-                  end
-              2'h2:
-                  \$333  = 4'h0;
-            endcase
-          end else if (dbg_req__valid) begin
-            \$333  = 4'h3;
-          end
-      4'h3:
-          \$333  = 4'h4;
-      4'h4:
-          if (dbg_resp__ready) begin
-            \$333  = 4'h1;
-          end
-      4'h2:
-          if (\$271 ) begin
-            if (\$273 ) begin
-              \$333  = 4'h5;
-            end
-          end
-      4'h5:
-          if (\$275 ) begin
-            \$333  = 4'h6;
-          end
-      4'h6:
-          if (\$277 ) begin
-            if (\$279 ) begin
-              \$333  = 4'h7;
-            end
-          end
-      4'h7:
-          if (\$281 ) begin
-            (* full_case = 32'd1 *)
-            if (\$283 ) begin
-              \$333  = 4'h8;
-            end else begin
-              \$333  = 4'h6;
-            end
-          end
-      4'h8:
-          if (\$285 ) begin
-            if (\$287 ) begin
-              \$333  = 4'h9;
-            end
-          end
-      4'h9:
-          if (\$289 ) begin
-            (* full_case = 32'd1 *)
-            if (\$290 ) begin
-              \$333  = 4'ha;
-            end else begin
-              \$333  = 4'h2;
-            end
-          end
-      4'ha:
-          \$333  = 4'hb;
-      4'hb:
-          if (act__ready) begin
-            \$333  = 4'ha;
-            if (\$293 ) begin
-              if (\$295 ) begin
-                \$333  = 4'h1;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$333  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$334  = cnt_w;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          \$334  = 3'h0;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-        begin
-          \$334  = \$270 [2:0];
-          if (\$271 ) begin
-            \$334  = 3'h0;
-          end
-        end
-      4'h5:
-          /* empty */;
-      4'h6:
-        begin
-          \$334  = \$276 [2:0];
-          if (\$277 ) begin
-            \$334  = 3'h0;
-          end
-        end
-      4'h7:
-          /* empty */;
-      4'h8:
-          if (\$285 ) begin
-            \$334  = \$286 [2:0];
-            if (\$287 ) begin
-              \$334  = 3'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$334  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$335  = cur_slot;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          \$335  = 1'h0;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h8:
-          /* empty */;
-      4'h9:
-          if (\$289 ) begin
-            (* full_case = 32'd1 *)
-            if (\$290 ) begin
-            end else begin
-              \$335  = \$291 [0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$335  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$336  = counting;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          if (cmd__valid) begin
-            casez (cmd__payload)
-              2'h0:
-                  \$336  = 1'h1;
-            endcase
-          end
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h8:
-          /* empty */;
-      4'h9:
-          /* empty */;
-      4'ha:
-          /* empty */;
-      4'hb:
-          if (counting) begin
-            \$336  = 1'h0;
-          end
-    endcase
-    if (rst) begin
-      \$336  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$337  = em_slot;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          if (cmd__valid) begin
-            casez (cmd__payload)
-              2'h0:
-                  \$337  = 1'h0;
-            endcase
-          end
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h8:
-          /* empty */;
-      4'h9:
-          /* empty */;
-      4'ha:
-          /* empty */;
-      4'hb:
-          if (act__ready) begin
-            if (\$293 ) begin
-              \$337  = \$294 [0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$337  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$338  = em_a;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          if (cmd__valid) begin
-            casez (cmd__payload)
-              2'h0:
-                  \$338  = 3'h0;
-            endcase
-          end
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h8:
-          /* empty */;
-      4'h9:
-          /* empty */;
-      4'ha:
-          /* empty */;
-      4'hb:
-          if (act__ready) begin
-            \$338  = \$292 [2:0];
-            if (\$293 ) begin
-              \$338  = 3'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$338  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$339  = dbg_sel;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          if (cmd__valid) begin
-          end else if (dbg_req__valid) begin
-            \$339  = dbg_req__payload[2:0];
-          end
-    endcase
-    if (rst) begin
-      \$339  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$340  = dbg_addr;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          if (cmd__valid) begin
-          end else if (dbg_req__valid) begin
-            \$340  = dbg_req__payload[18:3];
-          end
-    endcase
-    if (rst) begin
-      \$340  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$341  = drain;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          if (\$271 ) begin
-            if (\$273 ) begin
-              \$341  = 4'h4;
-            end
-          end
-      4'h5:
-          \$341  = \$274 [3:0];
-      4'h6:
-          if (\$277 ) begin
-            if (\$279 ) begin
-              \$341  = 4'h8;
-            end
-          end
-      4'h7:
-          \$341  = \$280 [3:0];
-      4'h8:
-          if (\$285 ) begin
-            if (\$287 ) begin
-              \$341  = 4'h3;
-            end
-          end
-      4'h9:
-          \$341  = \$288 [3:0];
-    endcase
-    if (rst) begin
-      \$341  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$342  = s_prev;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          \$342  = \$signature__data$268 ;
-      4'h6:
-          /* empty */;
-      4'h7:
-          if (\$281 ) begin
-            \$342  = { s_next3[63], s_next2[63], s_next1[63], s_next0[63], s_next3[62], s_next2[62], s_next1[62], s_next0[62], s_next3[61], s_next2[61], s_next1[61], s_next0[61], s_next3[60], s_next2[60], s_next1[60], s_next0[60], s_next3[59], s_next2[59], s_next1[59], s_next0[59], s_next3[58], s_next2[58], s_next1[58], s_next0[58], s_next3[57], s_next2[57], s_next1[57], s_next0[57], s_next3[56], s_next2[56], s_next1[56], s_next0[56], s_next3[55], s_next2[55], s_next1[55], s_next0[55], s_next3[54], s_next2[54], s_next1[54], s_next0[54], s_next3[53], s_next2[53], s_next1[53], s_next0[53], s_next3[52], s_next2[52], s_next1[52], s_next0[52], s_next3[51], s_next2[51], s_next1[51], s_next0[51], s_next3[50], s_next2[50], s_next1[50], s_next0[50], s_next3[49], s_next2[49], s_next1[49], s_next0[49], s_next3[48], s_next2[48], s_next1[48], s_next0[48], s_next3[47], s_next2[47], s_next1[47], s_next0[47], s_next3[46], s_next2[46], s_next1[46], s_next0[46], s_next3[45], s_next2[45], s_next1[45], s_next0[45], s_next3[44], s_next2[44], s_next1[44], s_next0[44], s_next3[43], s_next2[43], s_next1[43], s_next0[43], s_next3[42], s_next2[42], s_next1[42], s_next0[42], s_next3[41], s_next2[41], s_next1[41], s_next0[41], s_next3[40], s_next2[40], s_next1[40], s_next0[40], s_next3[39], s_next2[39], s_next1[39], s_next0[39], s_next3[38], s_next2[38], s_next1[38], s_next0[38], s_next3[37], s_next2[37], s_next1[37], s_next0[37], s_next3[36], s_next2[36], s_next1[36], s_next0[36], s_next3[35], s_next2[35], s_next1[35], s_next0[35], s_next3[34], s_next2[34], s_next1[34], s_next0[34], s_next3[33], s_next2[33], s_next1[33], s_next0[33], s_next3[32], s_next2[32], s_next1[32], s_next0[32], s_next3[31], s_next2[31], s_next1[31], s_next0[31], s_next3[30], s_next2[30], s_next1[30], s_next0[30], s_next3[29], s_next2[29], s_next1[29], s_next0[29], s_next3[28], s_next2[28], s_next1[28], s_next0[28], s_next3[27], s_next2[27], s_next1[27], s_next0[27], s_next3[26], s_next2[26], s_next1[26], s_next0[26], s_next3[25], s_next2[25], s_next1[25], s_next0[25], s_next3[24], s_next2[24], s_next1[24], s_next0[24], s_next3[23], s_next2[23], s_next1[23], s_next0[23], s_next3[22], s_next2[22], s_next1[22], s_next0[22], s_next3[21], s_next2[21], s_next1[21], s_next0[21], s_next3[20], s_next2[20], s_next1[20], s_next0[20], s_next3[19], s_next2[19], s_next1[19], s_next0[19], s_next3[18], s_next2[18], s_next1[18], s_next0[18], s_next3[17], s_next2[17], s_next1[17], s_next0[17], s_next3[16], s_next2[16], s_next1[16], s_next0[16], s_next3[15], s_next2[15], s_next1[15], s_next0[15], s_next3[14], s_next2[14], s_next1[14], s_next0[14], s_next3[13], s_next2[13], s_next1[13], s_next0[13], s_next3[12], s_next2[12], s_next1[12], s_next0[12], s_next3[11], s_next2[11], s_next1[11], s_next0[11], s_next3[10], s_next2[10], s_next1[10], s_next0[10], s_next3[9], s_next2[9], s_next1[9], s_next0[9], s_next3[8], s_next2[8], s_next1[8], s_next0[8], s_next3[7], s_next2[7], s_next1[7], s_next0[7], s_next3[6], s_next2[6], s_next1[6], s_next0[6], s_next3[5], s_next2[5], s_next1[5], s_next0[5], s_next3[4], s_next2[4], s_next1[4], s_next0[4], s_next3[3], s_next2[3], s_next1[3], s_next0[3], s_next3[2], s_next2[2], s_next1[2], s_next0[2], s_next3[1], s_next2[1], s_next1[1], s_next0[1], s_next3[0], s_next2[0], s_next1[0], s_next0[0] };
-          end
-    endcase
-    if (rst) begin
-      \$342  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$343  = substep;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          if (\$275 ) begin
-            \$343  = 6'h00;
-          end
-      4'h6:
-          /* empty */;
-      4'h7:
-          if (\$281 ) begin
-            \$343  = \$282 [5:0];
-          end
-    endcase
-    if (rst) begin
-      \$343  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$344  = cycles;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h8:
-          /* empty */;
-      4'h9:
-          /* empty */;
-      4'ha:
-          /* empty */;
-      4'hb:
-          if (counting) begin
-            \$344  = cyc;
-          end
-    endcase
-    if (rst) begin
-      \$344  = 32'd0;
-    end
-  end
+  assign \cmd__payload$22  = cmd__payload;
+  assign \cmd__ready$23  = cmd__ready;
+  assign \cmd__valid$24  = cmd__valid;
+  assign \dbg_req__payload$25  = dbg_req__payload;
+  assign \dbg_req__ready$26  = dbg_req__ready;
+  assign \dbg_req__valid$27  = dbg_req__valid;
   assign idle = load__ready;
+  assign \cycles$30  = cycles;
   assign \$signature__addr  = \$6 [5:0];
   assign \$signature__data  = load__payload[75:12];
-  assign \$signature__addr$27  = \$17 [5:0];
-  assign \$signature__data$28  = load__payload[75:12];
-  assign \$signature__addr$30  = \$28 [5:0];
-  assign \$signature__data$31  = load__payload[75:12];
-  assign \$signature__addr$33  = \$39 [5:0];
-  assign \$signature__data$34  = load__payload[75:12];
-  assign \$signature__addr$36  = \$50 [7:0];
-  assign \$signature__data$37  = load__payload[75:12];
-  assign \$signature__addr$39  = \$61 [7:0];
-  assign \$signature__data$40  = load__payload[75:12];
-  assign \$signature__addr$42  = \$72 [7:0];
-  assign \$signature__data$43  = load__payload[75:12];
-  assign \$signature__addr$45  = \$83 [7:0];
-  assign \$signature__data$46  = load__payload[75:12];
-  assign \$signature__addr$48  = load__payload[6:2];
-  assign \$signature__data$49  = load__payload[75:12];
-  assign \$signature__addr$51  = \$97 [1:0];
-  assign \$signature__data$52  = { obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5] };
-  assign \$signature__en$53  = \$104 [15:0];
-  assign \$signature__addr$54  = \$108 [1:0];
-  assign \$signature__data$55  = { obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5] };
-  assign \$signature__en$56  = \$116 [15:0];
-  assign \$signature__addr$57  = \$121 [5:0];
-  assign \$signature__addr$61  = \$126 [5:0];
-  assign \$signature__addr$62  = \$131 [5:0];
-  assign \$signature__addr$63  = \$136 [5:0];
-  assign \$signature__addr$64  = \$138 [1:0];
-  assign \$signature__addr$65  = \$140 [1:0];
+  assign \$signature__addr$34  = \$17 [5:0];
+  assign \$signature__data$35  = load__payload[75:12];
+  assign \$signature__addr$37  = \$28 [5:0];
+  assign \$signature__data$38  = load__payload[75:12];
+  assign \$signature__addr$40  = \$39 [5:0];
+  assign \$signature__data$41  = load__payload[75:12];
+  assign \$signature__addr$43  = \$50 [7:0];
+  assign \$signature__data$44  = load__payload[75:12];
+  assign \$signature__addr$46  = \$61 [7:0];
+  assign \$signature__data$47  = load__payload[75:12];
+  assign \$signature__addr$49  = \$72 [7:0];
+  assign \$signature__data$50  = load__payload[75:12];
+  assign \$signature__addr$52  = \$83 [7:0];
+  assign \$signature__data$53  = load__payload[75:12];
+  assign \$signature__addr$55  = load__payload[6:2];
+  assign \$signature__data$56  = load__payload[75:12];
+  assign \$signature__addr$58  = \$97 [1:0];
+  assign \$signature__data$59  = { obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5] };
+  assign \$signature__en$60  = \$104 [15:0];
+  assign \$signature__addr$61  = \$108 [1:0];
+  assign \$signature__data$62  = { obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5] };
+  assign \$signature__en$63  = \$116 [15:0];
+  assign \$signature__addr$64  = \$121 [5:0];
+  assign \$signature__addr$68  = \$126 [5:0];
+  assign \$signature__addr$69  = \$131 [5:0];
+  assign \$signature__addr$70  = \$136 [5:0];
+  assign \$signature__addr$71  = \$138 [1:0];
+  assign \$signature__addr$72  = \$140 [1:0];
   assign \$signal  = valid;
-  assign \$signal$69  = first;
+  assign \$signal$76  = first;
   assign pj_last = last;
-  assign \$signature__data$76  = pos;
-  assign \$signature__data$78  = neg;
-  assign \$signature__addr$79  = \$142 [5:0];
-  assign i_in = \$signature__data$81 ;
-  assign o_valid = \$signature__en$83 ;
-  assign \valid$85  = valid;
-  assign \first$86  = first;
-  assign \last$87  = last;
-  assign \pos$90  = pos;
-  assign \neg$91  = neg;
-  assign \$signature__addr$92  = \$144 [5:0];
-  assign \i_in$94  = \$signature__data$93 ;
-  assign \o_valid$96  = \$signature__en$95 ;
-  assign \valid$97  = valid;
-  assign \first$98  = first;
-  assign \last$99  = last;
-  assign \pos$102  = pos;
-  assign \neg$103  = neg;
-  assign \$signature__addr$104  = \$146 [5:0];
-  assign \i_in$106  = \$signature__data$105 ;
-  assign \o_valid$108  = \$signature__en$107 ;
-  assign \valid$109  = valid;
-  assign \first$110  = first;
-  assign \last$111  = last;
-  assign \pos$114  = pos;
-  assign \neg$115  = neg;
-  assign \$signature__addr$116  = \$148 [5:0];
-  assign \i_in$118  = \$signature__data$117 ;
-  assign \o_valid$120  = \$signature__en$119 ;
-  assign \$signature__addr$121  = \$152 [7:0];
-  assign \$signature__addr$122  = \$156 [7:0];
-  assign \$signature__addr$123  = \$160 [7:0];
-  assign \$signature__addr$124  = \$164 [7:0];
-  assign \$signal$126  = \valid$125 ;
-  assign \$signal$128  = \first$127 ;
-  assign sp_last = \last$129 ;
-  assign \$signature__data$132  = row;
-  assign \$signal$134  = spk_e;
+  assign \$signature__data$83  = pos;
+  assign \$signature__data$85  = neg;
+  assign \$signature__addr$86  = \$142 [5:0];
+  assign i_in = \$signature__data$88 ;
+  assign o_valid = \$signature__en$90 ;
+  assign \valid$92  = valid;
+  assign \first$93  = first;
+  assign \last$94  = last;
+  assign \pos$97  = pos;
+  assign \neg$98  = neg;
+  assign \$signature__addr$99  = \$144 [5:0];
+  assign \i_in$101  = \$signature__data$100 ;
+  assign \o_valid$103  = \$signature__en$102 ;
+  assign \valid$104  = valid;
+  assign \first$105  = first;
+  assign \last$106  = last;
+  assign \pos$109  = pos;
+  assign \neg$110  = neg;
+  assign \$signature__addr$111  = \$146 [5:0];
+  assign \i_in$113  = \$signature__data$112 ;
+  assign \o_valid$115  = \$signature__en$114 ;
+  assign \valid$116  = valid;
+  assign \first$117  = first;
+  assign \last$118  = last;
+  assign \pos$121  = pos;
+  assign \neg$122  = neg;
+  assign \$signature__addr$123  = \$148 [5:0];
+  assign \i_in$125  = \$signature__data$124 ;
+  assign \o_valid$127  = \$signature__en$126 ;
+  assign \$signature__addr$128  = \$152 [7:0];
+  assign \$signature__addr$129  = \$156 [7:0];
+  assign \$signature__addr$130  = \$160 [7:0];
+  assign \$signature__addr$131  = \$164 [7:0];
+  assign \$signal$133  = \valid$132 ;
+  assign \$signal$135  = \first$134 ;
+  assign sp_last = \last$136 ;
+  assign \$signature__data$139  = row;
+  assign \$signal$141  = spk_e;
   assign s_i_word = spk_i;
-  assign \o_valid$138  = \valid$137 ;
-  assign \pe$140  = pe;
-  assign \pi$142  = pi;
-  assign i_syn = \$signature__data$144 [23:0];
-  assign v = \$signature__data$144 [47:24];
-  assign rate = \$signature__data$144 [61:48];
-  assign \$signature__data$148  = \i_in$147 ;
-  assign st_raddr = \$signature__addr$149 ;
-  assign \$signature__addr$151  = \$signature__addr$149 ;
-  assign \valid$152  = \valid$125 ;
-  assign \first$153  = \first$127 ;
-  assign \last$154  = \last$129 ;
-  assign \$signature__data$156  = \row$155 ;
-  assign \spk_e$157  = spk_e;
-  assign \spk_i$158  = spk_i;
-  assign \o_valid$160  = \valid$159 ;
-  assign \pe$162  = \pe$161 ;
-  assign \pi$164  = \pi$163 ;
-  assign \i_syn$165  = \$signature__data$166 [23:0];
-  assign \v$167  = \$signature__data$166 [47:24];
-  assign \rate$168  = \$signature__data$166 [61:48];
-  assign \$signature__data$170  = \i_in$169 ;
-  assign \$signature__addr$171  = \$signature__addr$149 ;
-  assign \$signature__addr$172  = \$signature__addr$149 ;
-  assign \valid$173  = \valid$125 ;
-  assign \first$174  = \first$127 ;
-  assign \last$175  = \last$129 ;
-  assign \$signature__data$177  = \row$176 ;
-  assign \spk_e$178  = spk_e;
-  assign \spk_i$179  = spk_i;
-  assign \o_valid$181  = \valid$180 ;
-  assign \pe$183  = \pe$182 ;
-  assign \pi$185  = \pi$184 ;
-  assign \i_syn$186  = \$signature__data$187 [23:0];
-  assign \v$188  = \$signature__data$187 [47:24];
-  assign \rate$189  = \$signature__data$187 [61:48];
-  assign \$signature__data$191  = \i_in$190 ;
-  assign \$signature__addr$192  = \$signature__addr$149 ;
-  assign \$signature__addr$193  = \$signature__addr$149 ;
-  assign \valid$194  = \valid$125 ;
-  assign \first$195  = \first$127 ;
-  assign \last$196  = \last$129 ;
-  assign \$signature__data$198  = \row$197 ;
-  assign \spk_e$199  = spk_e;
-  assign \spk_i$200  = spk_i;
-  assign \o_valid$202  = \valid$201 ;
-  assign \pe$204  = \pe$203 ;
-  assign \pi$206  = \pi$205 ;
-  assign \i_syn$207  = \$signature__data$208 [23:0];
-  assign \v$209  = \$signature__data$208 [47:24];
-  assign \rate$210  = \$signature__data$208 [61:48];
-  assign \$signature__data$212  = \i_in$211 ;
-  assign \$signature__addr$213  = \$signature__addr$149 ;
-  assign \$signature__addr$214  = \$signature__addr$149 ;
-  assign \$signature__addr$246  = \$185 [4:0];
-  assign \$signal$248  = \valid$247 ;
-  assign \$signal$250  = \first$249 ;
-  assign ro_last = \last$251 ;
+  assign \o_valid$145  = \valid$144 ;
+  assign \pe$147  = pe;
+  assign \pi$149  = pi;
+  assign i_syn = \$signature__data$151 [23:0];
+  assign v = \$signature__data$151 [47:24];
+  assign rate = \$signature__data$151 [61:48];
+  assign \$signature__data$155  = \i_in$154 ;
+  assign st_raddr = \$signature__addr$156 ;
+  assign \$signature__addr$158  = \$signature__addr$156 ;
+  assign \valid$159  = \valid$132 ;
+  assign \first$160  = \first$134 ;
+  assign \last$161  = \last$136 ;
+  assign \$signature__data$163  = \row$162 ;
+  assign \spk_e$164  = spk_e;
+  assign \spk_i$165  = spk_i;
+  assign \o_valid$167  = \valid$166 ;
+  assign \pe$169  = \pe$168 ;
+  assign \pi$171  = \pi$170 ;
+  assign \i_syn$172  = \$signature__data$173 [23:0];
+  assign \v$174  = \$signature__data$173 [47:24];
+  assign \rate$175  = \$signature__data$173 [61:48];
+  assign \$signature__data$177  = \i_in$176 ;
+  assign \$signature__addr$178  = \$signature__addr$156 ;
+  assign \$signature__addr$179  = \$signature__addr$156 ;
+  assign \valid$180  = \valid$132 ;
+  assign \first$181  = \first$134 ;
+  assign \last$182  = \last$136 ;
+  assign \$signature__data$184  = \row$183 ;
+  assign \spk_e$185  = spk_e;
+  assign \spk_i$186  = spk_i;
+  assign \o_valid$188  = \valid$187 ;
+  assign \pe$190  = \pe$189 ;
+  assign \pi$192  = \pi$191 ;
+  assign \i_syn$193  = \$signature__data$194 [23:0];
+  assign \v$195  = \$signature__data$194 [47:24];
+  assign \rate$196  = \$signature__data$194 [61:48];
+  assign \$signature__data$198  = \i_in$197 ;
+  assign \$signature__addr$199  = \$signature__addr$156 ;
+  assign \$signature__addr$200  = \$signature__addr$156 ;
+  assign \valid$201  = \valid$132 ;
+  assign \first$202  = \first$134 ;
+  assign \last$203  = \last$136 ;
+  assign \$signature__data$205  = \row$204 ;
+  assign \spk_e$206  = spk_e;
+  assign \spk_i$207  = spk_i;
+  assign \o_valid$209  = \valid$208 ;
+  assign \pe$211  = \pe$210 ;
+  assign \pi$213  = \pi$212 ;
+  assign \i_syn$214  = \$signature__data$215 [23:0];
+  assign \v$216  = \$signature__data$215 [47:24];
+  assign \rate$217  = \$signature__data$215 [61:48];
+  assign \$signature__data$219  = \i_in$218 ;
+  assign \$signature__addr$220  = \$signature__addr$156 ;
+  assign \$signature__addr$221  = \$signature__addr$156 ;
+  assign \$signature__addr$253  = \$185 [4:0];
+  assign \$signal$255  = \valid$254 ;
+  assign \$signal$257  = \first$256 ;
+  assign ro_last = \last$258 ;
   assign exc = { \$197 , \$194 , \$191 , \$188  };
-  assign \rate$257  = { \$signature__data$208 [61:48], \$signature__data$187 [61:48], \$signature__data$166 [61:48], \$signature__data$144 [61:48] };
-  assign \$signature__addr$258  = \$199 [2:0];
-  assign action = \$signature__data$260 ;
-  assign \o_valid$263  = \$signature__en$262 ;
+  assign \rate$264  = { \$signature__data$215 [61:48], \$signature__data$194 [61:48], \$signature__data$173 [61:48], \$signature__data$151 [61:48] };
+  assign \$signature__addr$265  = \$199 [2:0];
+  assign action = \$signature__data$267 ;
+  assign \o_valid$270  = \$signature__en$269 ;
   assign resp = dbg_resp__payload;
-  assign \$signature__addr$270  = \$226 [2:0];
+  assign dbg_resp_valid = dbg_resp__valid;
+  assign dbg_resp_ready = dbg_resp__ready;
+  assign \$signature__addr$287  = \$233 [2:0];
+  assign act_valid = act__valid;
+  assign act_ready = act__ready;
   assign obs__ready = load__ready;
   assign \load__payload.matrix  = load__payload[1:0];
   assign \load__payload.addr  = load__payload[11:2];
@@ -5621,6 +4673,9 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \act__payload.value  = act__payload[18:3];
   assign \dbg_req__payload.sel  = dbg_req__payload[2:0];
   assign \dbg_req__payload.addr  = dbg_req__payload[18:3];
+  assign \cmd__payload$22.op  = cmd__payload;
+  assign \dbg_req__payload$25.sel  = dbg_req__payload[2:0];
+  assign \dbg_req__payload$25.addr  = dbg_req__payload[18:3];
   assign \pos[0]  = pos[15:0];
   assign \pos[1]  = pos[31:16];
   assign \pos[2]  = pos[47:32];
@@ -5653,130 +4708,130 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \neg[13]  = neg[223:208];
   assign \neg[14]  = neg[239:224];
   assign \neg[15]  = neg[255:240];
-  assign \pos$90[0]  = pos[15:0];
-  assign \pos$90[1]  = pos[31:16];
-  assign \pos$90[2]  = pos[47:32];
-  assign \pos$90[3]  = pos[63:48];
-  assign \pos$90[4]  = pos[79:64];
-  assign \pos$90[5]  = pos[95:80];
-  assign \pos$90[6]  = pos[111:96];
-  assign \pos$90[7]  = pos[127:112];
-  assign \pos$90[8]  = pos[143:128];
-  assign \pos$90[9]  = pos[159:144];
-  assign \pos$90[10]  = pos[175:160];
-  assign \pos$90[11]  = pos[191:176];
-  assign \pos$90[12]  = pos[207:192];
-  assign \pos$90[13]  = pos[223:208];
-  assign \pos$90[14]  = pos[239:224];
-  assign \pos$90[15]  = pos[255:240];
-  assign \neg$91[0]  = neg[15:0];
-  assign \neg$91[1]  = neg[31:16];
-  assign \neg$91[2]  = neg[47:32];
-  assign \neg$91[3]  = neg[63:48];
-  assign \neg$91[4]  = neg[79:64];
-  assign \neg$91[5]  = neg[95:80];
-  assign \neg$91[6]  = neg[111:96];
-  assign \neg$91[7]  = neg[127:112];
-  assign \neg$91[8]  = neg[143:128];
-  assign \neg$91[9]  = neg[159:144];
-  assign \neg$91[10]  = neg[175:160];
-  assign \neg$91[11]  = neg[191:176];
-  assign \neg$91[12]  = neg[207:192];
-  assign \neg$91[13]  = neg[223:208];
-  assign \neg$91[14]  = neg[239:224];
-  assign \neg$91[15]  = neg[255:240];
-  assign \pos$102[0]  = pos[15:0];
-  assign \pos$102[1]  = pos[31:16];
-  assign \pos$102[2]  = pos[47:32];
-  assign \pos$102[3]  = pos[63:48];
-  assign \pos$102[4]  = pos[79:64];
-  assign \pos$102[5]  = pos[95:80];
-  assign \pos$102[6]  = pos[111:96];
-  assign \pos$102[7]  = pos[127:112];
-  assign \pos$102[8]  = pos[143:128];
-  assign \pos$102[9]  = pos[159:144];
-  assign \pos$102[10]  = pos[175:160];
-  assign \pos$102[11]  = pos[191:176];
-  assign \pos$102[12]  = pos[207:192];
-  assign \pos$102[13]  = pos[223:208];
-  assign \pos$102[14]  = pos[239:224];
-  assign \pos$102[15]  = pos[255:240];
-  assign \neg$103[0]  = neg[15:0];
-  assign \neg$103[1]  = neg[31:16];
-  assign \neg$103[2]  = neg[47:32];
-  assign \neg$103[3]  = neg[63:48];
-  assign \neg$103[4]  = neg[79:64];
-  assign \neg$103[5]  = neg[95:80];
-  assign \neg$103[6]  = neg[111:96];
-  assign \neg$103[7]  = neg[127:112];
-  assign \neg$103[8]  = neg[143:128];
-  assign \neg$103[9]  = neg[159:144];
-  assign \neg$103[10]  = neg[175:160];
-  assign \neg$103[11]  = neg[191:176];
-  assign \neg$103[12]  = neg[207:192];
-  assign \neg$103[13]  = neg[223:208];
-  assign \neg$103[14]  = neg[239:224];
-  assign \neg$103[15]  = neg[255:240];
-  assign \pos$114[0]  = pos[15:0];
-  assign \pos$114[1]  = pos[31:16];
-  assign \pos$114[2]  = pos[47:32];
-  assign \pos$114[3]  = pos[63:48];
-  assign \pos$114[4]  = pos[79:64];
-  assign \pos$114[5]  = pos[95:80];
-  assign \pos$114[6]  = pos[111:96];
-  assign \pos$114[7]  = pos[127:112];
-  assign \pos$114[8]  = pos[143:128];
-  assign \pos$114[9]  = pos[159:144];
-  assign \pos$114[10]  = pos[175:160];
-  assign \pos$114[11]  = pos[191:176];
-  assign \pos$114[12]  = pos[207:192];
-  assign \pos$114[13]  = pos[223:208];
-  assign \pos$114[14]  = pos[239:224];
-  assign \pos$114[15]  = pos[255:240];
-  assign \neg$115[0]  = neg[15:0];
-  assign \neg$115[1]  = neg[31:16];
-  assign \neg$115[2]  = neg[47:32];
-  assign \neg$115[3]  = neg[63:48];
-  assign \neg$115[4]  = neg[79:64];
-  assign \neg$115[5]  = neg[95:80];
-  assign \neg$115[6]  = neg[111:96];
-  assign \neg$115[7]  = neg[127:112];
-  assign \neg$115[8]  = neg[143:128];
-  assign \neg$115[9]  = neg[159:144];
-  assign \neg$115[10]  = neg[175:160];
-  assign \neg$115[11]  = neg[191:176];
-  assign \neg$115[12]  = neg[207:192];
-  assign \neg$115[13]  = neg[223:208];
-  assign \neg$115[14]  = neg[239:224];
-  assign \neg$115[15]  = neg[255:240];
-  assign \$signature__data$144.i_syn  = \$signature__data$144 [23:0];
-  assign \$signature__data$144.v  = \$signature__data$144 [47:24];
-  assign \$signature__data$144.rate  = \$signature__data$144 [61:48];
-  assign \$signature__data$166.i_syn  = \$signature__data$166 [23:0];
-  assign \$signature__data$166.v  = \$signature__data$166 [47:24];
-  assign \$signature__data$166.rate  = \$signature__data$166 [61:48];
-  assign \$signature__data$187.i_syn  = \$signature__data$187 [23:0];
-  assign \$signature__data$187.v  = \$signature__data$187 [47:24];
-  assign \$signature__data$187.rate  = \$signature__data$187 [61:48];
-  assign \$signature__data$208.i_syn  = \$signature__data$208 [23:0];
-  assign \$signature__data$208.v  = \$signature__data$208 [47:24];
-  assign \$signature__data$208.rate  = \$signature__data$208 [61:48];
-  assign \$signature__data$218.i_syn  = \$signature__data$218 [23:0];
-  assign \$signature__data$218.v  = \$signature__data$218 [47:24];
-  assign \$signature__data$218.rate  = \$signature__data$218 [61:48];
-  assign \$signature__data$226.i_syn  = \$signature__data$226 [23:0];
-  assign \$signature__data$226.v  = \$signature__data$226 [47:24];
-  assign \$signature__data$226.rate  = \$signature__data$226 [61:48];
+  assign \pos$97[0]  = pos[15:0];
+  assign \pos$97[1]  = pos[31:16];
+  assign \pos$97[2]  = pos[47:32];
+  assign \pos$97[3]  = pos[63:48];
+  assign \pos$97[4]  = pos[79:64];
+  assign \pos$97[5]  = pos[95:80];
+  assign \pos$97[6]  = pos[111:96];
+  assign \pos$97[7]  = pos[127:112];
+  assign \pos$97[8]  = pos[143:128];
+  assign \pos$97[9]  = pos[159:144];
+  assign \pos$97[10]  = pos[175:160];
+  assign \pos$97[11]  = pos[191:176];
+  assign \pos$97[12]  = pos[207:192];
+  assign \pos$97[13]  = pos[223:208];
+  assign \pos$97[14]  = pos[239:224];
+  assign \pos$97[15]  = pos[255:240];
+  assign \neg$98[0]  = neg[15:0];
+  assign \neg$98[1]  = neg[31:16];
+  assign \neg$98[2]  = neg[47:32];
+  assign \neg$98[3]  = neg[63:48];
+  assign \neg$98[4]  = neg[79:64];
+  assign \neg$98[5]  = neg[95:80];
+  assign \neg$98[6]  = neg[111:96];
+  assign \neg$98[7]  = neg[127:112];
+  assign \neg$98[8]  = neg[143:128];
+  assign \neg$98[9]  = neg[159:144];
+  assign \neg$98[10]  = neg[175:160];
+  assign \neg$98[11]  = neg[191:176];
+  assign \neg$98[12]  = neg[207:192];
+  assign \neg$98[13]  = neg[223:208];
+  assign \neg$98[14]  = neg[239:224];
+  assign \neg$98[15]  = neg[255:240];
+  assign \pos$109[0]  = pos[15:0];
+  assign \pos$109[1]  = pos[31:16];
+  assign \pos$109[2]  = pos[47:32];
+  assign \pos$109[3]  = pos[63:48];
+  assign \pos$109[4]  = pos[79:64];
+  assign \pos$109[5]  = pos[95:80];
+  assign \pos$109[6]  = pos[111:96];
+  assign \pos$109[7]  = pos[127:112];
+  assign \pos$109[8]  = pos[143:128];
+  assign \pos$109[9]  = pos[159:144];
+  assign \pos$109[10]  = pos[175:160];
+  assign \pos$109[11]  = pos[191:176];
+  assign \pos$109[12]  = pos[207:192];
+  assign \pos$109[13]  = pos[223:208];
+  assign \pos$109[14]  = pos[239:224];
+  assign \pos$109[15]  = pos[255:240];
+  assign \neg$110[0]  = neg[15:0];
+  assign \neg$110[1]  = neg[31:16];
+  assign \neg$110[2]  = neg[47:32];
+  assign \neg$110[3]  = neg[63:48];
+  assign \neg$110[4]  = neg[79:64];
+  assign \neg$110[5]  = neg[95:80];
+  assign \neg$110[6]  = neg[111:96];
+  assign \neg$110[7]  = neg[127:112];
+  assign \neg$110[8]  = neg[143:128];
+  assign \neg$110[9]  = neg[159:144];
+  assign \neg$110[10]  = neg[175:160];
+  assign \neg$110[11]  = neg[191:176];
+  assign \neg$110[12]  = neg[207:192];
+  assign \neg$110[13]  = neg[223:208];
+  assign \neg$110[14]  = neg[239:224];
+  assign \neg$110[15]  = neg[255:240];
+  assign \pos$121[0]  = pos[15:0];
+  assign \pos$121[1]  = pos[31:16];
+  assign \pos$121[2]  = pos[47:32];
+  assign \pos$121[3]  = pos[63:48];
+  assign \pos$121[4]  = pos[79:64];
+  assign \pos$121[5]  = pos[95:80];
+  assign \pos$121[6]  = pos[111:96];
+  assign \pos$121[7]  = pos[127:112];
+  assign \pos$121[8]  = pos[143:128];
+  assign \pos$121[9]  = pos[159:144];
+  assign \pos$121[10]  = pos[175:160];
+  assign \pos$121[11]  = pos[191:176];
+  assign \pos$121[12]  = pos[207:192];
+  assign \pos$121[13]  = pos[223:208];
+  assign \pos$121[14]  = pos[239:224];
+  assign \pos$121[15]  = pos[255:240];
+  assign \neg$122[0]  = neg[15:0];
+  assign \neg$122[1]  = neg[31:16];
+  assign \neg$122[2]  = neg[47:32];
+  assign \neg$122[3]  = neg[63:48];
+  assign \neg$122[4]  = neg[79:64];
+  assign \neg$122[5]  = neg[95:80];
+  assign \neg$122[6]  = neg[111:96];
+  assign \neg$122[7]  = neg[127:112];
+  assign \neg$122[8]  = neg[143:128];
+  assign \neg$122[9]  = neg[159:144];
+  assign \neg$122[10]  = neg[175:160];
+  assign \neg$122[11]  = neg[191:176];
+  assign \neg$122[12]  = neg[207:192];
+  assign \neg$122[13]  = neg[223:208];
+  assign \neg$122[14]  = neg[239:224];
+  assign \neg$122[15]  = neg[255:240];
+  assign \$signature__data$151.i_syn  = \$signature__data$151 [23:0];
+  assign \$signature__data$151.v  = \$signature__data$151 [47:24];
+  assign \$signature__data$151.rate  = \$signature__data$151 [61:48];
+  assign \$signature__data$173.i_syn  = \$signature__data$173 [23:0];
+  assign \$signature__data$173.v  = \$signature__data$173 [47:24];
+  assign \$signature__data$173.rate  = \$signature__data$173 [61:48];
+  assign \$signature__data$194.i_syn  = \$signature__data$194 [23:0];
+  assign \$signature__data$194.v  = \$signature__data$194 [47:24];
+  assign \$signature__data$194.rate  = \$signature__data$194 [61:48];
+  assign \$signature__data$215.i_syn  = \$signature__data$215 [23:0];
+  assign \$signature__data$215.v  = \$signature__data$215 [47:24];
+  assign \$signature__data$215.rate  = \$signature__data$215 [61:48];
+  assign \$signature__data$225.i_syn  = \$signature__data$225 [23:0];
+  assign \$signature__data$225.v  = \$signature__data$225 [47:24];
+  assign \$signature__data$225.rate  = \$signature__data$225 [61:48];
   assign \$signature__data$233.i_syn  = \$signature__data$233 [23:0];
   assign \$signature__data$233.v  = \$signature__data$233 [47:24];
   assign \$signature__data$233.rate  = \$signature__data$233 [61:48];
   assign \$signature__data$240.i_syn  = \$signature__data$240 [23:0];
   assign \$signature__data$240.v  = \$signature__data$240 [47:24];
   assign \$signature__data$240.rate  = \$signature__data$240 [61:48];
-  assign \rate$257[0]  = \$signature__data$144 [61:48];
-  assign \rate$257[1]  = \$signature__data$166 [61:48];
-  assign \rate$257[2]  = \$signature__data$187 [61:48];
-  assign \rate$257[3]  = \$signature__data$208 [61:48];
+  assign \$signature__data$247.i_syn  = \$signature__data$247 [23:0];
+  assign \$signature__data$247.v  = \$signature__data$247 [47:24];
+  assign \$signature__data$247.rate  = \$signature__data$247 [61:48];
+  assign \rate$264[0]  = \$signature__data$151 [61:48];
+  assign \rate$264[1]  = \$signature__data$173 [61:48];
+  assign \rate$264[2]  = \$signature__data$194 [61:48];
+  assign \rate$264[3]  = \$signature__data$215 [61:48];
   assign \$3  = load__payload[11:2];
   assign \$4  = { 2'h0, \$3 [9:2] };
   assign \$12  = load__payload[11:2];
@@ -5824,20 +4879,16 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \$217  = \$215 ;
   assign \$221  = 1'h1;
   assign \$222  = \$220 ;
-  assign \$229  = 7'h00;
-  assign \$230  = { 2'h0, dbg_addr[15:2] };
-  assign \$232  = 7'h00;
-  assign \$233  = { 2'h0, dbg_addr[15:2] };
-  assign \$257 [255:128] = 128'h00000000000000000000000000000000;
-  assign \$257 [127:0] = s_prev[127:0];
-  assign \$259 [127:0] = 128'h00000000000000000000000000000000;
-  assign \$259 [255:128] = s_prev[255:128];
-  assign \$269  = 1'h1;
-  assign \$266  = rst_slot;
+  assign \$225  = 7'h00;
+  assign \$226  = { 2'h0, dbg_addr[15:2] };
+  assign \$238 [255:128] = 128'h00000000000000000000000000000000;
+  assign \$238 [127:0] = s_prev[127:0];
+  assign \$240 [127:0] = 128'h00000000000000000000000000000000;
+  assign \$240 [255:128] = s_prev[255:128];
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.lif0 (rst, \port$484$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_walker2d.lif0 (rst, \port$385$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire [39:0] \$1 ;
   wire \$10 ;
@@ -5912,8 +4963,8 @@ module \ec_core_walker2d.lif0 (rst, \port$484$0 , i_in, pe, pi, valid, o_valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$484$0 ;
-  wire [61:0] \port$484$0 ;
+  input [61:0] \port$385$0 ;
+  wire [61:0] \port$385$0 ;
   wire [13:0] rate;
   input rst;
   wire rst;
@@ -5966,7 +5017,7 @@ module \ec_core_walker2d.lif0 (rst, \port$484$0 , i_in, pe, pi, valid, o_valid, 
     o_rate <= \$53 ;
   always @(posedge clk)
     o_spike <= \$54 ;
-  assign \$1  = $signed(\port$484$0 [23:0]) * $signed(17'h0e7a3);
+  assign \$1  = $signed(\port$385$0 [23:0]) * $signed(17'h0e7a3);
   assign \$2  = $signed(\$1 ) + $signed(17'h08000);
   assign \$4  = pe - pi;
   assign \$5  = $signed(\$4 ) * $signed(12'h400);
@@ -6128,14 +5179,14 @@ module \ec_core_walker2d.lif0 (rst, \port$484$0 , i_in, pe, pi, valid, o_valid, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$36  = \port$484$0 [47:24];
+    \$36  = \port$385$0 [47:24];
     if (rst) begin
       \$36  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$37  = \port$484$0 [61:48];
+    \$37  = \port$385$0 [61:48];
     if (rst) begin
       \$37  = 14'h0000;
     end
@@ -6154,9 +5205,9 @@ module \ec_core_walker2d.lif0 (rst, \port$484$0 , i_in, pe, pi, valid, o_valid, 
       \$39  = 1'h0;
     end
   end
-  assign i_syn = \port$484$0 [23:0];
-  assign v = \port$484$0 [47:24];
-  assign rate = \port$484$0 [61:48];
+  assign i_syn = \port$385$0 [23:0];
+  assign v = \port$385$0 [47:24];
+  assign rate = \port$385$0 [61:48];
   assign \$3  = { \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40:16] };
   assign \$17  = { \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27:16] };
   assign \$22  = { \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27:16] };
@@ -6164,7 +5215,7 @@ module \ec_core_walker2d.lif0 (rst, \port$484$0 , i_in, pe, pi, valid, o_valid, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.lif1 (rst, \port$496$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_walker2d.lif1 (rst, \port$397$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [39:0] \$1 ;
   wire \$10 ;
@@ -6239,8 +5290,8 @@ module \ec_core_walker2d.lif1 (rst, \port$496$0 , i_in, pe, pi, valid, o_valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$496$0 ;
-  wire [61:0] \port$496$0 ;
+  input [61:0] \port$397$0 ;
+  wire [61:0] \port$397$0 ;
   wire [13:0] rate;
   input rst;
   wire rst;
@@ -6293,7 +5344,7 @@ module \ec_core_walker2d.lif1 (rst, \port$496$0 , i_in, pe, pi, valid, o_valid, 
     o_rate <= \$53 ;
   always @(posedge clk)
     o_spike <= \$54 ;
-  assign \$1  = $signed(\port$496$0 [23:0]) * $signed(17'h0e7a3);
+  assign \$1  = $signed(\port$397$0 [23:0]) * $signed(17'h0e7a3);
   assign \$2  = $signed(\$1 ) + $signed(17'h08000);
   assign \$4  = pe - pi;
   assign \$5  = $signed(\$4 ) * $signed(12'h400);
@@ -6455,14 +5506,14 @@ module \ec_core_walker2d.lif1 (rst, \port$496$0 , i_in, pe, pi, valid, o_valid, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$36  = \port$496$0 [47:24];
+    \$36  = \port$397$0 [47:24];
     if (rst) begin
       \$36  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$37  = \port$496$0 [61:48];
+    \$37  = \port$397$0 [61:48];
     if (rst) begin
       \$37  = 14'h0000;
     end
@@ -6481,9 +5532,9 @@ module \ec_core_walker2d.lif1 (rst, \port$496$0 , i_in, pe, pi, valid, o_valid, 
       \$39  = 1'h0;
     end
   end
-  assign i_syn = \port$496$0 [23:0];
-  assign v = \port$496$0 [47:24];
-  assign rate = \port$496$0 [61:48];
+  assign i_syn = \port$397$0 [23:0];
+  assign v = \port$397$0 [47:24];
+  assign rate = \port$397$0 [61:48];
   assign \$3  = { \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40:16] };
   assign \$17  = { \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27:16] };
   assign \$22  = { \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27:16] };
@@ -6491,7 +5542,7 @@ module \ec_core_walker2d.lif1 (rst, \port$496$0 , i_in, pe, pi, valid, o_valid, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.lif2 (rst, \port$508$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_walker2d.lif2 (rst, \port$409$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire [39:0] \$1 ;
   wire \$10 ;
@@ -6566,8 +5617,8 @@ module \ec_core_walker2d.lif2 (rst, \port$508$0 , i_in, pe, pi, valid, o_valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$508$0 ;
-  wire [61:0] \port$508$0 ;
+  input [61:0] \port$409$0 ;
+  wire [61:0] \port$409$0 ;
   wire [13:0] rate;
   input rst;
   wire rst;
@@ -6620,7 +5671,7 @@ module \ec_core_walker2d.lif2 (rst, \port$508$0 , i_in, pe, pi, valid, o_valid, 
     o_rate <= \$53 ;
   always @(posedge clk)
     o_spike <= \$54 ;
-  assign \$1  = $signed(\port$508$0 [23:0]) * $signed(17'h0e7a3);
+  assign \$1  = $signed(\port$409$0 [23:0]) * $signed(17'h0e7a3);
   assign \$2  = $signed(\$1 ) + $signed(17'h08000);
   assign \$4  = pe - pi;
   assign \$5  = $signed(\$4 ) * $signed(12'h400);
@@ -6782,14 +5833,14 @@ module \ec_core_walker2d.lif2 (rst, \port$508$0 , i_in, pe, pi, valid, o_valid, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$36  = \port$508$0 [47:24];
+    \$36  = \port$409$0 [47:24];
     if (rst) begin
       \$36  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$37  = \port$508$0 [61:48];
+    \$37  = \port$409$0 [61:48];
     if (rst) begin
       \$37  = 14'h0000;
     end
@@ -6808,9 +5859,9 @@ module \ec_core_walker2d.lif2 (rst, \port$508$0 , i_in, pe, pi, valid, o_valid, 
       \$39  = 1'h0;
     end
   end
-  assign i_syn = \port$508$0 [23:0];
-  assign v = \port$508$0 [47:24];
-  assign rate = \port$508$0 [61:48];
+  assign i_syn = \port$409$0 [23:0];
+  assign v = \port$409$0 [47:24];
+  assign rate = \port$409$0 [61:48];
   assign \$3  = { \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40:16] };
   assign \$17  = { \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27:16] };
   assign \$22  = { \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27:16] };
@@ -6818,7 +5869,7 @@ module \ec_core_walker2d.lif2 (rst, \port$508$0 , i_in, pe, pi, valid, o_valid, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.lif3 (rst, \port$520$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_walker2d.lif3 (rst, \port$421$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [39:0] \$1 ;
   wire \$10 ;
@@ -6893,8 +5944,8 @@ module \ec_core_walker2d.lif3 (rst, \port$520$0 , i_in, pe, pi, valid, o_valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$520$0 ;
-  wire [61:0] \port$520$0 ;
+  input [61:0] \port$421$0 ;
+  wire [61:0] \port$421$0 ;
   wire [13:0] rate;
   input rst;
   wire rst;
@@ -6947,7 +5998,7 @@ module \ec_core_walker2d.lif3 (rst, \port$520$0 , i_in, pe, pi, valid, o_valid, 
     o_rate <= \$53 ;
   always @(posedge clk)
     o_spike <= \$54 ;
-  assign \$1  = $signed(\port$520$0 [23:0]) * $signed(17'h0e7a3);
+  assign \$1  = $signed(\port$421$0 [23:0]) * $signed(17'h0e7a3);
   assign \$2  = $signed(\$1 ) + $signed(17'h08000);
   assign \$4  = pe - pi;
   assign \$5  = $signed(\$4 ) * $signed(12'h400);
@@ -7109,14 +6160,14 @@ module \ec_core_walker2d.lif3 (rst, \port$520$0 , i_in, pe, pi, valid, o_valid, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$36  = \port$520$0 [47:24];
+    \$36  = \port$421$0 [47:24];
     if (rst) begin
       \$36  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$37  = \port$520$0 [61:48];
+    \$37  = \port$421$0 [61:48];
     if (rst) begin
       \$37  = 14'h0000;
     end
@@ -7135,9 +6186,9 @@ module \ec_core_walker2d.lif3 (rst, \port$520$0 , i_in, pe, pi, valid, o_valid, 
       \$39  = 1'h0;
     end
   end
-  assign i_syn = \port$520$0 [23:0];
-  assign v = \port$520$0 [47:24];
-  assign rate = \port$520$0 [61:48];
+  assign i_syn = \port$421$0 [23:0];
+  assign v = \port$421$0 [47:24];
+  assign rate = \port$421$0 [61:48];
   assign \$3  = { \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40:16] };
   assign \$17  = { \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27:16] };
   assign \$22  = { \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27:16] };
@@ -11825,7 +10876,7 @@ module \ec_core_walker2d.proj3 (rst, bits, pos, neg, i_in, valid, first, last, o
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.readout (rst, bits, \port$205$0 , \port$208$0 , \port$211$0 , \port$214$0 , \port$484$48 , \port$496$48 , \port$508$48 , \port$520$48 , valid, first, last, o_valid, action, clk);
+module \ec_core_walker2d.readout (rst, bits, \port$205$0 , \port$208$0 , \port$211$0 , \port$214$0 , \port$385$48 , \port$397$48 , \port$409$48 , \port$421$48 , valid, first, last, o_valid, action, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
   wire [14:0] \$1 ;
   wire [14:0] \$10 ;
@@ -11893,14 +10944,14 @@ module \ec_core_walker2d.readout (rst, bits, \port$205$0 , \port$208$0 , \port$2
   wire \port$211$0 ;
   input \port$214$0 ;
   wire \port$214$0 ;
-  input [13:0] \port$484$48 ;
-  wire [13:0] \port$484$48 ;
-  input [13:0] \port$496$48 ;
-  wire [13:0] \port$496$48 ;
-  input [13:0] \port$508$48 ;
-  wire [13:0] \port$508$48 ;
-  input [13:0] \port$520$48 ;
-  wire [13:0] \port$520$48 ;
+  input [13:0] \port$385$48 ;
+  wire [13:0] \port$385$48 ;
+  input [13:0] \port$397$48 ;
+  wire [13:0] \port$397$48 ;
+  input [13:0] \port$409$48 ;
+  wire [13:0] \port$409$48 ;
+  input [13:0] \port$421$48 ;
+  wire [13:0] \port$421$48 ;
   wire [55:0] rate;
   wire [13:0] \rate[0] ;
   wire [13:0] \rate[1] ;
@@ -11910,18 +10961,18 @@ module \ec_core_walker2d.readout (rst, bits, \port$205$0 , \port$208$0 , \port$2
   wire rst;
   input valid;
   wire valid;
-  assign \$1  = - \port$484$48 ;
-  assign \$2  = \port$205$0  ? { 1'h0, \port$484$48  } : \$1 ;
+  assign \$1  = - \port$385$48 ;
+  assign \$2  = \port$205$0  ? { 1'h0, \port$385$48  } : \$1 ;
   assign \$3  = bits[0] ? \$2  : 15'h0000;
-  assign \$4  = - \port$496$48 ;
-  assign \$5  = \port$208$0  ? { 1'h0, \port$496$48  } : \$4 ;
+  assign \$4  = - \port$397$48 ;
+  assign \$5  = \port$208$0  ? { 1'h0, \port$397$48  } : \$4 ;
   assign \$6  = bits[1] ? \$5  : 15'h0000;
   assign \$7  = $signed(\$3 ) + $signed(\$6 );
-  assign \$8  = - \port$508$48 ;
-  assign \$9  = \port$211$0  ? { 1'h0, \port$508$48  } : \$8 ;
+  assign \$8  = - \port$409$48 ;
+  assign \$9  = \port$211$0  ? { 1'h0, \port$409$48  } : \$8 ;
   assign \$10  = bits[2] ? \$9  : 15'h0000;
-  assign \$11  = - \port$520$48 ;
-  assign \$12  = \port$214$0  ? { 1'h0, \port$520$48  } : \$11 ;
+  assign \$11  = - \port$421$48 ;
+  assign \$12  = \port$214$0  ? { 1'h0, \port$421$48  } : \$11 ;
   assign \$13  = bits[3] ? \$12  : 15'h0000;
   assign \$14  = $signed(\$10 ) + $signed(\$13 );
   assign \$15  = $signed(\$7 ) + $signed(\$14 );
@@ -12014,12 +11065,1053 @@ module \ec_core_walker2d.readout (rst, bits, \port$205$0 , \port$208$0 , \port$2
     end
   end
   assign exc = { \port$214$0 , \port$211$0 , \port$208$0 , \port$205$0  };
-  assign rate = { \port$520$48 , \port$508$48 , \port$496$48 , \port$484$48  };
-  assign \rate[0]  = \port$484$48 ;
-  assign \rate[1]  = \port$496$48 ;
-  assign \rate[2]  = \port$508$48 ;
-  assign \rate[3]  = \port$520$48 ;
+  assign rate = { \port$421$48 , \port$409$48 , \port$397$48 , \port$385$48  };
+  assign \rate[0]  = \port$385$48 ;
+  assign \rate[1]  = \port$397$48 ;
+  assign \rate[2]  = \port$409$48 ;
+  assign \rate[3]  = \port$421$48 ;
   assign \$21  = { \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38:14] };
   assign \$25  = { \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38:14] };
   assign \$29  = { \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38:14] };
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__valid, dbg_resp_ready, clk, rst, cnt_m, rst_slot, cnt_w, cur_slot, em_slot, em_a, dbg_sel, dbg_addr, cycles, resetting, spikes_clear, idle, cmd__ready, dbg_req__ready
+, dbg_phase, state_read, dbg_resp_valid, proj_issue, spikes_load, sub_issue, spikes_swap, out_issue, spikes_save, act_valid, cmd__payload);
+  reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
+  wire [32:0] \$1 ;
+  wire [6:0] \$10 ;
+  wire \$11 ;
+  wire [4:0] \$12 ;
+  wire \$13 ;
+  wire [3:0] \$14 ;
+  wire \$15 ;
+  wire [6:0] \$16 ;
+  wire \$17 ;
+  wire [4:0] \$18 ;
+  wire \$19 ;
+  wire [6:0] \$2 ;
+  wire [6:0] \$20 ;
+  wire \$21 ;
+  wire [6:0] \$22 ;
+  wire \$23 ;
+  wire [3:0] \$24 ;
+  wire \$25 ;
+  wire [4:0] \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire [1:0] \$29 ;
+  wire \$3 ;
+  wire [3:0] \$30 ;
+  wire \$31 ;
+  wire [1:0] \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire \$38 ;
+  wire \$39 ;
+  wire \$4 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire \$45 ;
+  wire \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  reg [31:0] \$49 ;
+  wire \$5 ;
+  reg [5:0] \$50 ;
+  reg \$51 ;
+  reg \$52 ;
+  reg [3:0] \$53 ;
+  reg [2:0] \$54 ;
+  reg \$55 ;
+  reg \$56 ;
+  reg \$57 ;
+  reg [2:0] \$58 ;
+  reg [2:0] \$59 ;
+  wire [1:0] \$6 ;
+  reg [15:0] \$60 ;
+  reg [3:0] \$61 ;
+  reg [5:0] \$62 ;
+  reg [31:0] \$63 ;
+  wire \$7 ;
+  wire [3:0] \$8 ;
+  wire \$9 ;
+  input act_ready;
+  wire act_ready;
+  output act_valid;
+  reg act_valid;
+  input clk;
+  wire clk;
+  input [1:0] cmd__payload;
+  wire [1:0] cmd__payload;
+  wire [1:0] \cmd__payload.op ;
+  wire [-1:0] \cmd__payload.slot ;
+  output cmd__ready;
+  reg cmd__ready;
+  input cmd__valid;
+  wire cmd__valid;
+  output [5:0] cnt_m;
+  reg [5:0] cnt_m = 6'h00;
+  output [2:0] cnt_w;
+  reg [2:0] cnt_w = 3'h0;
+  reg counting = 1'h0;
+  output cur_slot;
+  reg cur_slot = 1'h0;
+  reg [31:0] cyc = 32'd0;
+  output [31:0] cycles;
+  reg [31:0] cycles = 32'd0;
+  output [15:0] dbg_addr;
+  reg [15:0] dbg_addr = 16'h0000;
+  output dbg_phase;
+  reg dbg_phase;
+  input [18:0] dbg_req__payload;
+  wire [18:0] dbg_req__payload;
+  wire [15:0] \dbg_req__payload.addr ;
+  wire [2:0] \dbg_req__payload.sel ;
+  wire [-1:0] \dbg_req__payload.slot ;
+  output dbg_req__ready;
+  reg dbg_req__ready;
+  input dbg_req__valid;
+  wire dbg_req__valid;
+  input dbg_resp_ready;
+  wire dbg_resp_ready;
+  output dbg_resp_valid;
+  reg dbg_resp_valid;
+  output [2:0] dbg_sel;
+  reg [2:0] dbg_sel = 3'h0;
+  wire [-1:0] dbg_slot;
+  reg [3:0] drain = 4'h0;
+  output [2:0] em_a;
+  reg [2:0] em_a = 3'h0;
+  output em_slot;
+  reg em_slot = 1'h0;
+  reg [3:0] fsm_state = 4'h0;
+  output idle;
+  reg idle;
+  output out_issue;
+  reg out_issue;
+  output proj_issue;
+  reg proj_issue;
+  output resetting;
+  reg resetting;
+  input rst;
+  wire rst;
+  reg rst_all = 1'h1;
+  output rst_slot;
+  reg rst_slot = 1'h0;
+  output spikes_clear;
+  reg spikes_clear;
+  output spikes_load;
+  reg spikes_load;
+  output spikes_save;
+  reg spikes_save;
+  output spikes_swap;
+  reg spikes_swap;
+  (* enum_base_type = "StateRead" *)
+  (* enum_value_00 = "NONE" *)
+  (* enum_value_01 = "DEBUG" *)
+  (* enum_value_10 = "SUB" *)
+  (* enum_value_11 = "OUT" *)
+  output [1:0] state_read;
+  reg [1:0] state_read;
+  output sub_issue;
+  reg sub_issue;
+  reg [5:0] substep = 6'h00;
+  assign \$37  = ! fsm_state;
+  assign \$38  = fsm_state == 1'h1;
+  assign \$39  = fsm_state == 2'h2;
+  assign \$40  = fsm_state == 2'h3;
+  assign \$41  = fsm_state == 3'h4;
+  assign \$42  = fsm_state == 3'h5;
+  assign \$43  = fsm_state == 3'h6;
+  assign \$44  = fsm_state == 3'h7;
+  assign \$45  = fsm_state == 4'h8;
+  assign \$46  = fsm_state == 4'h9;
+  assign \$47  = fsm_state == 4'ha;
+  assign \$48  = fsm_state == 4'hb;
+  always @(posedge clk)
+    cyc <= \$49 ;
+  always @(posedge clk)
+    cnt_m <= \$50 ;
+  always @(posedge clk)
+    rst_slot <= \$51 ;
+  always @(posedge clk)
+    rst_all <= \$52 ;
+  always @(posedge clk)
+    fsm_state <= \$53 ;
+  always @(posedge clk)
+    cnt_w <= \$54 ;
+  always @(posedge clk)
+    cur_slot <= \$55 ;
+  always @(posedge clk)
+    counting <= \$56 ;
+  always @(posedge clk)
+    em_slot <= \$57 ;
+  always @(posedge clk)
+    em_a <= \$58 ;
+  always @(posedge clk)
+    dbg_sel <= \$59 ;
+  always @(posedge clk)
+    dbg_addr <= \$60 ;
+  always @(posedge clk)
+    drain <= \$61 ;
+  always @(posedge clk)
+    substep <= \$62 ;
+  always @(posedge clk)
+    cycles <= \$63 ;
+  assign \$1  = cyc + 1'h1;
+  assign \$2  = cnt_m + 1'h1;
+  assign \$3  = cnt_m == 6'h3f;
+  assign \$5  = rst_all & \$4 ;
+  assign \$6  = rst_slot + 1'h1;
+  assign \$8  = cnt_w + 1'h1;
+  assign \$9  = cnt_w == 2'h2;
+  assign \$10  = cnt_m + 1'h1;
+  assign \$11  = cnt_m == 6'h3f;
+  assign \$12  = drain - 1'h1;
+  assign \$13  = ! drain;
+  assign \$14  = cnt_w + 1'h1;
+  assign \$15  = cnt_w == 2'h3;
+  assign \$16  = cnt_m + 1'h1;
+  assign \$17  = cnt_m == 6'h3f;
+  assign \$18  = drain - 1'h1;
+  assign \$19  = ! drain;
+  assign \$20  = substep + 1'h1;
+  assign \$21  = substep == 6'h20;
+  assign \$22  = cnt_m + 1'h1;
+  assign \$23  = cnt_m == 6'h3f;
+  assign \$24  = cnt_w + 1'h1;
+  assign \$25  = cnt_w == 3'h5;
+  assign \$26  = drain - 1'h1;
+  assign \$27  = ! drain;
+  assign \$28  = ! cur_slot;
+  assign \$29  = cur_slot + 1'h1;
+  assign \$30  = em_a + 1'h1;
+  assign \$31  = em_a == 3'h5;
+  assign \$32  = em_slot + 1'h1;
+  assign \$33  = ! em_slot;
+  assign \$34  = ! cnt_m;
+  assign \$35  = ~ cmd__valid;
+  assign \$36  = ! drain;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$49  = cyc;
+    if (counting) begin
+      \$49  = \$1 [31:0];
+    end
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          if (cmd__valid) begin
+            casez (cmd__payload)
+              2'h0:
+                  \$49  = 32'd1;
+            endcase
+          end
+    endcase
+    if (rst) begin
+      \$49  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$50  = cnt_m;
+    casez (fsm_state)
+      4'h0:
+        begin
+          \$50  = \$2 [5:0];
+          if (\$3 ) begin
+            \$50  = 6'h00;
+          end
+        end
+      4'h1:
+          \$50  = 6'h00;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          if (\$9 ) begin
+            \$50  = \$10 [5:0];
+            if (\$11 ) begin
+              \$50  = 6'h00;
+            end
+          end
+      4'h5:
+          /* empty */;
+      4'h6:
+          if (\$15 ) begin
+            \$50  = \$16 [5:0];
+            if (\$17 ) begin
+              \$50  = 6'h00;
+            end
+          end
+      4'h7:
+          /* empty */;
+      4'h8:
+        begin
+          \$50  = \$22 [5:0];
+          if (\$23 ) begin
+            \$50  = 6'h00;
+          end
+        end
+    endcase
+    if (rst) begin
+      \$50  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$51  = rst_slot;
+    casez (fsm_state)
+      4'h0:
+          if (\$3 ) begin
+            if (\$5 ) begin
+              \$51  = \$6 [0];
+            end
+          end
+      4'h1:
+          if (cmd__valid) begin
+            casez (cmd__payload)
+              2'h0:
+                  /* empty */;
+              2'h1:
+                  if (\$7 ) begin
+                    \$51  = 1'h0;
+                  end
+              2'h2:
+                  \$51  = 1'h0;
+            endcase
+          end
+    endcase
+    if (rst) begin
+      \$51  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$52  = rst_all;
+    casez (fsm_state)
+      4'h0:
+          if (\$3 ) begin
+            (* full_case = 32'd1 *)
+            if (\$5 ) begin
+            end else begin
+              \$52  = 1'h0;
+            end
+          end
+      4'h1:
+          if (cmd__valid) begin
+            casez (cmd__payload)
+              2'h0:
+                  /* empty */;
+              2'h1:
+                  if (\$7 ) begin
+                    \$52  = 1'h0;
+                  end
+              2'h2:
+                  \$52  = 1'h1;
+            endcase
+          end
+    endcase
+    if (rst) begin
+      \$52  = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$53  = fsm_state;
+    casez (fsm_state)
+      4'h0:
+          if (\$3 ) begin
+            (* full_case = 32'd1 *)
+            if (\$5 ) begin
+            end else begin
+              \$53  = 4'h1;
+            end
+          end
+      4'h1:
+          if (cmd__valid) begin
+            casez (cmd__payload)
+              2'h0:
+                  \$53  = 4'h2;
+              2'h1:
+                  if (\$7 ) begin
+                    \$53  = 4'h0;
+                  end
+              2'h2:
+                  \$53  = 4'h0;
+            endcase
+          end else if (dbg_req__valid) begin
+            \$53  = 4'h3;
+          end
+      4'h3:
+          \$53  = 4'h4;
+      4'h4:
+          if (dbg_resp_ready) begin
+            \$53  = 4'h1;
+          end
+      4'h2:
+          if (\$9 ) begin
+            if (\$11 ) begin
+              \$53  = 4'h5;
+            end
+          end
+      4'h5:
+          if (\$13 ) begin
+            \$53  = 4'h6;
+          end
+      4'h6:
+          if (\$15 ) begin
+            if (\$17 ) begin
+              \$53  = 4'h7;
+            end
+          end
+      4'h7:
+          if (\$19 ) begin
+            (* full_case = 32'd1 *)
+            if (\$21 ) begin
+              \$53  = 4'h8;
+            end else begin
+              \$53  = 4'h6;
+            end
+          end
+      4'h8:
+          if (\$23 ) begin
+            if (\$25 ) begin
+              \$53  = 4'h9;
+            end
+          end
+      4'h9:
+          if (\$27 ) begin
+            (* full_case = 32'd1 *)
+            if (\$28 ) begin
+              \$53  = 4'ha;
+            end else begin
+              \$53  = 4'h2;
+            end
+          end
+      4'ha:
+          \$53  = 4'hb;
+      4'hb:
+          if (act_ready) begin
+            \$53  = 4'ha;
+            if (\$31 ) begin
+              if (\$33 ) begin
+                \$53  = 4'h1;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$53  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$54  = cnt_w;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          \$54  = 3'h0;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+        begin
+          \$54  = \$8 [2:0];
+          if (\$9 ) begin
+            \$54  = 3'h0;
+          end
+        end
+      4'h5:
+          /* empty */;
+      4'h6:
+        begin
+          \$54  = \$14 [2:0];
+          if (\$15 ) begin
+            \$54  = 3'h0;
+          end
+        end
+      4'h7:
+          /* empty */;
+      4'h8:
+          if (\$23 ) begin
+            \$54  = \$24 [2:0];
+            if (\$25 ) begin
+              \$54  = 3'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$54  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$55  = cur_slot;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          \$55  = 1'h0;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h8:
+          /* empty */;
+      4'h9:
+          if (\$27 ) begin
+            (* full_case = 32'd1 *)
+            if (\$28 ) begin
+            end else begin
+              \$55  = \$29 [0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$55  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$56  = counting;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          if (cmd__valid) begin
+            casez (cmd__payload)
+              2'h0:
+                  \$56  = 1'h1;
+            endcase
+          end
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h8:
+          /* empty */;
+      4'h9:
+          /* empty */;
+      4'ha:
+          /* empty */;
+      4'hb:
+          if (counting) begin
+            \$56  = 1'h0;
+          end
+    endcase
+    if (rst) begin
+      \$56  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$57  = em_slot;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          if (cmd__valid) begin
+            casez (cmd__payload)
+              2'h0:
+                  \$57  = 1'h0;
+            endcase
+          end
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h8:
+          /* empty */;
+      4'h9:
+          /* empty */;
+      4'ha:
+          /* empty */;
+      4'hb:
+          if (act_ready) begin
+            if (\$31 ) begin
+              \$57  = \$32 [0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$57  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$58  = em_a;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          if (cmd__valid) begin
+            casez (cmd__payload)
+              2'h0:
+                  \$58  = 3'h0;
+            endcase
+          end
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h8:
+          /* empty */;
+      4'h9:
+          /* empty */;
+      4'ha:
+          /* empty */;
+      4'hb:
+          if (act_ready) begin
+            \$58  = \$30 [2:0];
+            if (\$31 ) begin
+              \$58  = 3'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$58  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$59  = dbg_sel;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          if (cmd__valid) begin
+          end else if (dbg_req__valid) begin
+            \$59  = dbg_req__payload[2:0];
+          end
+    endcase
+    if (rst) begin
+      \$59  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$60  = dbg_addr;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          if (cmd__valid) begin
+          end else if (dbg_req__valid) begin
+            \$60  = dbg_req__payload[18:3];
+          end
+    endcase
+    if (rst) begin
+      \$60  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$61  = drain;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          if (\$9 ) begin
+            if (\$11 ) begin
+              \$61  = 4'h4;
+            end
+          end
+      4'h5:
+          \$61  = \$12 [3:0];
+      4'h6:
+          if (\$15 ) begin
+            if (\$17 ) begin
+              \$61  = 4'h8;
+            end
+          end
+      4'h7:
+          \$61  = \$18 [3:0];
+      4'h8:
+          if (\$23 ) begin
+            if (\$25 ) begin
+              \$61  = 4'h3;
+            end
+          end
+      4'h9:
+          \$61  = \$26 [3:0];
+    endcase
+    if (rst) begin
+      \$61  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$62  = substep;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          if (\$13 ) begin
+            \$62  = 6'h00;
+          end
+      4'h6:
+          /* empty */;
+      4'h7:
+          if (\$19 ) begin
+            \$62  = \$20 [5:0];
+          end
+    endcase
+    if (rst) begin
+      \$62  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$63  = cycles;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h8:
+          /* empty */;
+      4'h9:
+          /* empty */;
+      4'ha:
+          /* empty */;
+      4'hb:
+          if (counting) begin
+            \$63  = cyc;
+          end
+    endcase
+    if (rst) begin
+      \$63  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    resetting = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          resetting = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    spikes_clear = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          spikes_clear = \$34 ;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    idle = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          idle = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    cmd__ready = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          cmd__ready = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    dbg_req__ready = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          dbg_req__ready = \$35 ;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    dbg_phase = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          dbg_phase = 1'h1;
+      4'h4:
+          dbg_phase = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    state_read = 2'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          state_read = 2'h1;
+      4'h4:
+          state_read = 2'h1;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          state_read = 2'h2;
+      4'h7:
+          state_read = 2'h2;
+      4'h8:
+          state_read = 2'h3;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    dbg_resp_valid = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          dbg_resp_valid = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    proj_issue = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          proj_issue = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    spikes_load = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          spikes_load = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    sub_issue = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          sub_issue = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    spikes_swap = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          if (\$36 ) begin
+            spikes_swap = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    out_issue = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h8:
+          out_issue = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    spikes_save = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h8:
+          /* empty */;
+      4'h9:
+          spikes_save = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    act_valid = 1'h0;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h8:
+          /* empty */;
+      4'h9:
+          /* empty */;
+      4'ha:
+          /* empty */;
+      4'hb:
+          act_valid = 1'h1;
+    endcase
+  end
+  assign \cmd__payload.op  = cmd__payload;
+  assign \dbg_req__payload.sel  = dbg_req__payload[2:0];
+  assign \dbg_req__payload.addr  = dbg_req__payload[18:3];
+  assign \$7  = 1'h1;
+  assign \$4  = rst_slot;
 endmodule

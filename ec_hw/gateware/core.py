@@ -37,7 +37,7 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
 from ..config import CoreConfig, NetConfig
-from ..coremap import CoreOp, DebugSel, Matrix, words_per_row
+from ..coremap import DebugSel, Matrix, words_per_row
 from ..coremap import addr_bits as _addr_bits
 from ..fixedpoint import FixedPoint, derive
 from .arith import divmod_const
@@ -45,6 +45,7 @@ from .lif import LIFUnit
 from .popcount import PopcountTree, delay
 from .projection import InputProjection
 from .readout import Readout
+from .sequencer import CoreSequencer, StateRead
 
 __all__ = ["Core", "CoreGeometry", "cycles_per_env_step"]
 
@@ -287,9 +288,11 @@ class Core(wiring.Component):
             projs.append(proj)
         m.submodules.readout = rdo = Readout(fp, lanes, regs_every=_REGS_EVERY)
 
-        idle = Signal()
-        dbg_phase = Signal()
-        m.d.comb += self.busy.eq(~idle & ~dbg_phase)
+        m.submodules.seq = seq = CoreSequencer(g, self.cmd_layout, self.dbg_layout)
+        wiring.connect(m, wiring.flipped(self.cmd), seq.cmd)
+        wiring.connect(m, wiring.flipped(self.dbg_req), seq.dbg_req)
+        idle = seq.idle
+        m.d.comb += [self.busy.eq(~idle & ~seq.dbg_phase), self.cycles.eq(seq.cycles)]
 
         # ---- load: split the host address into (lane, bank address); write in the same cycle
         ld = self.load
@@ -323,19 +326,15 @@ class Core(wiring.Component):
                 port.en.eq(Mux(ob_ok, Const(1, cols) << col[:col_bits], 0)),
             ]
 
-        # ---- sequencing registers --------------------------------------------------------
-        cur_slot = Signal(range(max(2, s_cnt)))
-        cnt_m = Signal(range(max(2, per_lane)))        # neuron index within a lane
-        cnt_w = Signal(range(max(2, wpr, chunks, a_dim)))   # word / chunk / action index
-        substep = Signal(range(max(2, self.net.substeps)))
-        drain = Signal(range(max(g.drain_proj, g.drain_sub, g.drain_out) + 1))
+        # ---- the sequencer's counters; the running slot's spike vectors ----------------------
+        cur_slot = seq.cur_slot
+        cnt_m = seq.cnt_m        # neuron index within a lane
+        cnt_w = seq.cnt_w        # word / chunk / action index
         s_prev = Signal(n)
         s_next = [Signal(per_lane, name=f"s_next{ln}") for ln in range(lanes)]
         s_next_full = Cat(*[s_next[j % lanes][j // lanes] for j in range(n)])
 
-        proj_issue = Signal()
-        sub_issue = Signal()
-        out_issue = Signal()
+        proj_issue, sub_issue, out_issue = seq.proj_issue, seq.sub_issue, seq.out_issue
         st_raddr = Signal(range(max(2, s_cnt * per_lane)))
         slot_base = cur_slot * per_lane
 
@@ -392,10 +391,15 @@ class Core(wiring.Component):
             with m.If(lif.o_valid):
                 m.d.sync += s_next[ln].bit_select(m_wb, 1).eq(lif.o_spike)
 
+        # Spike vectors: loaded from the spike RAM before a slot's first substep, swapped
+        # after each substep (these override the LIF's bit writes above).
+        with m.If(seq.spikes_load):
+            m.d.sync += [s_prev.eq(spk_r.data), *[s.eq(0) for s in s_next]]
+        with m.If(seq.spikes_swap):
+            m.d.sync += [s_prev.eq(s_next_full), *[s.eq(0) for s in s_next]]
+
         # State writes: LIF write-back, or zeros while resetting.
-        resetting = Signal()
-        rst_slot = Signal.like(cur_slot)
-        rst_all = Signal(init=1)
+        resetting, rst_slot = seq.resetting, seq.rst_slot
         for ln in range(lanes):
             lif = lifs[ln]
             with m.If(resetting):
@@ -428,10 +432,7 @@ class Core(wiring.Component):
                      act_w.en.eq(rdo.o_valid)]
 
         # ---- debug read-back ---------------------------------------------------------------
-        dq = self.dbg_req
-        dbg_slot = Signal.like(dq.payload.slot)
-        dbg_sel = Signal(3)
-        dbg_addr = Signal(16)
+        dbg_slot, dbg_sel, dbg_addr = seq.dbg_slot, seq.dbg_sel, seq.dbg_addr
         dbg_lane = dbg_addr[:lane_bits] if lane_bits else Const(0, 1)
         n_spk_words = -(-n // 32)
         spk_words = Cat(spk_r.data, Const(0, n_spk_words * 32 - n)) \
@@ -455,130 +456,33 @@ class Core(wiring.Component):
                                         word.as_signed(), 0))
             with m.Case(DebugSel.I_IN):
                 m.d.comb += resp.eq(Mux(neuron_ok, lane_in, 0))
-        m.d.comb += self.dbg_resp.payload.eq(resp)
+        m.d.comb += [self.dbg_resp.payload.eq(resp), self.dbg_resp.valid.eq(seq.dbg_resp_valid),
+                     seq.dbg_resp_ready.eq(self.dbg_resp.ready)]
 
-        # Spike RAM: the running slot's (or the debug slot's) vector.
-        m.d.comb += spk_r.addr.eq(Mux(dbg_phase, dbg_slot, cur_slot))
+        # Spike RAM: the running slot's (or the debug slot's) vector; zeros while resetting,
+        # the finished vector after a slot's readout.
+        m.d.comb += spk_r.addr.eq(Mux(seq.dbg_phase, dbg_slot, cur_slot))
+        with m.If(resetting):
+            m.d.comb += [spk_w.addr.eq(rst_slot), spk_w.data.eq(0),
+                         spk_w.en.eq(seq.spikes_clear)]
+        with m.Elif(seq.spikes_save):
+            m.d.comb += [spk_w.addr.eq(cur_slot), spk_w.data.eq(s_prev), spk_w.en.eq(1)]
 
-        # ---- cycle counter ---------------------------------------------------------------------
-        counting = Signal()
-        cyc = Signal(32)
-        with m.If(counting):
-            m.d.sync += cyc.eq(cyc + 1)
-
-        # ---- sequencer ------------------------------------------------------------------------
-        cmd = self.cmd
-        em_slot = Signal.like(cur_slot)
-        em_a = Signal(range(max(2, a_dim)))
-        m.d.comb += act_r.addr.eq(em_slot * a_dim + em_a)
-        with m.FSM(init="CLEAR"):
-            with m.State("CLEAR"):
-                # RESET / reset: zero each slot's state, one neuron per lane and cycle.
-                m.d.comb += resetting.eq(1)
-                m.d.comb += [spk_w.addr.eq(rst_slot), spk_w.data.eq(0),
-                             spk_w.en.eq(cnt_m == 0)]
-                m.d.sync += cnt_m.eq(cnt_m + 1)
-                with m.If(cnt_m == per_lane - 1):
-                    m.d.sync += cnt_m.eq(0)
-                    with m.If(rst_all & (rst_slot != s_cnt - 1)):
-                        m.d.sync += rst_slot.eq(rst_slot + 1)
-                    with m.Else():
-                        m.d.sync += rst_all.eq(0)
-                        m.next = "IDLE"
-            with m.State("IDLE"):
-                m.d.comb += [idle.eq(1), cmd.ready.eq(1), dq.ready.eq(~cmd.valid)]
-                m.d.sync += [cnt_m.eq(0), cnt_w.eq(0), cur_slot.eq(0)]
-                with m.If(cmd.valid):
-                    with m.Switch(cmd.payload.op):
-                        with m.Case(CoreOp.STEP):
-                            m.d.sync += [counting.eq(1), cyc.eq(1), em_slot.eq(0), em_a.eq(0)]
-                            m.next = "PROJ"
-                        with m.Case(CoreOp.RESET):
-                            with m.If(cmd.payload.slot < s_cnt):
-                                m.d.sync += [rst_slot.eq(cmd.payload.slot), rst_all.eq(0)]
-                                m.next = "CLEAR"
-                        with m.Case(CoreOp.RESET_ALL):
-                            m.d.sync += [rst_slot.eq(0), rst_all.eq(1)]
-                            m.next = "CLEAR"
-                with m.Elif(dq.valid):
-                    m.d.sync += [dbg_slot.eq(dq.payload.slot), dbg_sel.eq(dq.payload.sel),
-                                 dbg_addr.eq(dq.payload.addr)]
-                    m.next = "DBG_READ"
-            with m.State("DBG_READ"):
-                m.d.comb += [dbg_phase.eq(1),
-                             st_raddr.eq(dbg_slot * per_lane + (dbg_addr >> lane_bits))]
-                m.next = "DBG_RESP"
-            with m.State("DBG_RESP"):
-                m.d.comb += [dbg_phase.eq(1), self.dbg_resp.valid.eq(1),
-                             st_raddr.eq(dbg_slot * per_lane + (dbg_addr >> lane_bits))]
-                with m.If(self.dbg_resp.ready):
-                    m.next = "IDLE"
-            with m.State("PROJ"):
-                m.d.comb += proj_issue.eq(1)
-                m.d.sync += cnt_w.eq(cnt_w + 1)
-                with m.If(cnt_w == chunks - 1):
-                    m.d.sync += [cnt_w.eq(0), cnt_m.eq(cnt_m + 1)]
-                    with m.If(cnt_m == per_lane - 1):
-                        m.d.sync += [cnt_m.eq(0), drain.eq(g.drain_proj - 1)]
-                        m.next = "PROJ_DRAIN"
-            with m.State("PROJ_DRAIN"):
-                # The slot's spikes were requested when cur_slot changed; take them now.
-                m.d.sync += [drain.eq(drain - 1), s_prev.eq(spk_r.data)]
-                m.d.sync += [s.eq(0) for s in s_next]
-                with m.If(drain == 0):
-                    m.d.sync += substep.eq(0)
-                    m.next = "SUB"
-            with m.State("SUB"):
-                m.d.comb += [sub_issue.eq(1), st_raddr.eq(slot_base + m_rd)]
-                m.d.sync += cnt_w.eq(cnt_w + 1)
-                with m.If(cnt_w == wpr - 1):
-                    m.d.sync += [cnt_w.eq(0), cnt_m.eq(cnt_m + 1)]
-                    with m.If(cnt_m == per_lane - 1):
-                        m.d.sync += [cnt_m.eq(0), drain.eq(g.drain_sub - 1)]
-                        m.next = "SUB_DRAIN"
-            with m.State("SUB_DRAIN"):
+        # State RAM read address (the sequencer says whose).
+        with m.Switch(seq.state_read):
+            with m.Case(StateRead.DEBUG):
+                m.d.comb += st_raddr.eq(dbg_slot * per_lane + (dbg_addr >> lane_bits))
+            with m.Case(StateRead.SUB):
                 m.d.comb += st_raddr.eq(slot_base + m_rd)
-                m.d.sync += drain.eq(drain - 1)
-                with m.If(drain == 0):
-                    # Double buffering: every neuron of the next substep sees this vector.
-                    m.d.sync += s_prev.eq(s_next_full)
-                    m.d.sync += [s.eq(0) for s in s_next]
-                    m.d.sync += substep.eq(substep + 1)
-                    with m.If(substep == self.net.substeps - 1):
-                        m.next = "OUT"
-                    with m.Else():
-                        m.next = "SUB"
-            with m.State("OUT"):
-                m.d.comb += [out_issue.eq(1), st_raddr.eq(slot_base + cnt_m)]
-                m.d.sync += cnt_m.eq(cnt_m + 1)
-                with m.If(cnt_m == per_lane - 1):
-                    m.d.sync += [cnt_m.eq(0), cnt_w.eq(cnt_w + 1)]
-                    with m.If(cnt_w == a_dim - 1):
-                        m.d.sync += [cnt_w.eq(0), drain.eq(g.drain_out - 1)]
-                        m.next = "OUT_DRAIN"
-            with m.State("OUT_DRAIN"):
-                m.d.comb += [spk_w.addr.eq(cur_slot), spk_w.data.eq(s_prev), spk_w.en.eq(1)]
-                m.d.sync += drain.eq(drain - 1)
-                with m.If(drain == 0):
-                    with m.If(cur_slot == s_cnt - 1):
-                        m.next = "EMIT_WAIT"
-                    with m.Else():
-                        m.d.sync += cur_slot.eq(cur_slot + 1)
-                        m.next = "PROJ"
-            with m.State("EMIT_WAIT"):
-                # One cycle for the action RAM's synchronous read.
-                m.next = "EMIT"
-            with m.State("EMIT"):
-                m.d.comb += [self.act.valid.eq(1), self.act.payload.slot.eq(em_slot),
-                             self.act.payload.index.eq(em_a),
-                             self.act.payload.value.eq(act_r.data)]
-                with m.If(counting):
-                    m.d.sync += [counting.eq(0), self.cycles.eq(cyc)]
-                with m.If(self.act.ready):
-                    m.next = "EMIT_WAIT"
-                    m.d.sync += em_a.eq(em_a + 1)
-                    with m.If(em_a == a_dim - 1):
-                        m.d.sync += [em_a.eq(0), em_slot.eq(em_slot + 1)]
-                        with m.If(em_slot == s_cnt - 1):
-                            m.next = "IDLE"
+            with m.Case(StateRead.OUT):
+                m.d.comb += st_raddr.eq(slot_base + cnt_m)
+
+        # Actions, slot-major, one cycle after the action RAM's address.
+        m.d.comb += [act_r.addr.eq(seq.em_slot * a_dim + seq.em_a),
+                     self.act.valid.eq(seq.act_valid), seq.act_ready.eq(self.act.ready)]
+        with m.If(seq.act_valid):
+            m.d.comb += [self.act.payload.slot.eq(seq.em_slot),
+                         self.act.payload.index.eq(seq.em_a),
+                         self.act.payload.value.eq(act_r.data)]
+
         return m
