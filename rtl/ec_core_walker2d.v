@@ -9,433 +9,293 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
 , load__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire \$10 ;
-  wire \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire [30:0] \$103 ;
-  wire [30:0] \$104 ;
-  wire [1:0] \$105 ;
-  wire [5:0] \$106 ;
-  wire [5:0] \$107 ;
-  wire [6:0] \$108 ;
-  wire \$109 ;
-  wire \$11 ;
-  wire \$110 ;
-  wire \$111 ;
-  wire \$112 ;
-  wire \$113 ;
-  wire [5:0] \$114 ;
-  wire [30:0] \$115 ;
-  wire [30:0] \$116 ;
-  wire [7:0] \$117 ;
-  wire [8:0] \$118 ;
-  wire [9:0] \$119 ;
-  wire [9:0] \$12 ;
-  wire [2:0] \$120 ;
-  wire [10:0] \$121 ;
-  wire [7:0] \$122 ;
-  wire [8:0] \$123 ;
-  wire [9:0] \$124 ;
-  wire [2:0] \$125 ;
-  wire [10:0] \$126 ;
-  wire [7:0] \$127 ;
-  wire [8:0] \$128 ;
-  wire [9:0] \$129 ;
-  wire \$13 ;
-  wire [2:0] \$130 ;
-  wire [10:0] \$131 ;
-  wire [7:0] \$132 ;
-  wire [8:0] \$133 ;
-  wire [9:0] \$134 ;
-  wire [2:0] \$135 ;
-  wire [10:0] \$136 ;
-  wire [2:0] \$137 ;
-  wire [3:0] \$138 ;
-  wire [2:0] \$139 ;
-  wire [9:0] \$14 ;
-  wire [3:0] \$140 ;
-  wire [7:0] \$141 ;
-  wire [8:0] \$142 ;
-  wire [7:0] \$143 ;
-  wire [8:0] \$144 ;
-  wire [7:0] \$145 ;
-  wire [8:0] \$146 ;
-  wire [7:0] \$147 ;
-  wire [8:0] \$148 ;
-  wire [7:0] \$149 ;
+  wire [9:0] \$10 ;
+  wire [63:0] \$100 ;
+  wire [255:0] \$101 ;
+  wire [63:0] \$102 ;
+  wire \$103 ;
+  wire \$104 ;
+  reg \$105 ;
+  reg \$106 ;
+  reg \$107 ;
+  reg [5:0] \$108 ;
+  reg [1:0] \$109 ;
+  wire [2:0] \$11 ;
+  reg [5:0] \$110 ;
+  reg [5:0] \$111 ;
+  reg [5:0] \$112 ;
+  reg \$113 ;
+  reg \$114 ;
+  reg \$115 ;
+  reg [63:0] \$116 ;
+  reg [63:0] \$117 ;
+  reg [5:0] \$118 ;
+  reg [5:0] \$119 ;
+  wire [10:0] \$12 ;
+  reg [5:0] \$120 ;
+  reg [5:0] \$121 ;
+  reg [5:0] \$122 ;
+  reg [5:0] \$123 ;
+  reg [5:0] \$124 ;
+  reg [5:0] \$125 ;
+  reg [63:0] \$126 ;
+  reg [63:0] \$127 ;
+  reg [63:0] \$128 ;
+  reg [63:0] \$129 ;
+  wire [7:0] \$13 ;
+  reg [255:0] \$130 ;
+  reg \$131 ;
+  reg \$132 ;
+  reg \$133 ;
+  reg [5:0] \$134 ;
+  reg [2:0] \$135 ;
+  reg [2:0] \$136 ;
+  reg [2:0] \$137 ;
+  reg [2:0] \$138 ;
+  wire [8:0] \$14 ;
   wire [9:0] \$15 ;
-  wire [8:0] \$150 ;
-  wire [11:0] \$151 ;
-  wire [12:0] \$152 ;
-  wire [7:0] \$153 ;
-  wire [8:0] \$154 ;
-  wire [11:0] \$155 ;
-  wire [12:0] \$156 ;
-  wire [7:0] \$157 ;
-  wire [8:0] \$158 ;
-  wire [11:0] \$159 ;
-  wire [10:0] \$16 ;
-  wire [12:0] \$160 ;
-  wire [7:0] \$161 ;
-  wire [8:0] \$162 ;
-  wire [11:0] \$163 ;
-  wire [12:0] \$164 ;
-  wire [7:0] \$165 ;
-  wire [8:0] \$166 ;
-  wire [7:0] \$167 ;
-  wire [8:0] \$168 ;
-  wire [7:0] \$169 ;
-  wire [11:0] \$17 ;
-  wire [8:0] \$170 ;
-  wire [7:0] \$171 ;
-  wire [8:0] \$172 ;
-  wire [7:0] \$173 ;
-  wire [8:0] \$174 ;
-  wire [7:0] \$175 ;
-  wire [8:0] \$176 ;
-  wire [7:0] \$177 ;
-  wire [8:0] \$178 ;
-  wire [7:0] \$179 ;
-  wire \$18 ;
-  wire [8:0] \$180 ;
-  wire [3:0] \$181 ;
-  wire [4:0] \$182 ;
-  wire [7:0] \$183 ;
-  wire [5:0] \$184 ;
-  wire [8:0] \$185 ;
-  wire [8:0] \$186 ;
-  wire [9:0] \$187 ;
-  wire \$188 ;
-  wire [8:0] \$189 ;
-  wire \$19 ;
-  wire [9:0] \$190 ;
-  wire \$191 ;
-  wire [8:0] \$192 ;
-  wire [9:0] \$193 ;
-  wire \$194 ;
-  wire [8:0] \$195 ;
-  wire [9:0] \$196 ;
-  wire \$197 ;
-  wire [3:0] \$198 ;
-  wire [4:0] \$199 ;
+  wire [2:0] \$16 ;
+  wire [6:0] \$166 ;
+  wire [10:0] \$17 ;
+  wire [6:0] \$171 ;
+  wire [6:0] \$176 ;
+  wire [7:0] \$18 ;
+  wire [6:0] \$181 ;
+  wire [8:0] \$19 ;
   wire \$2 ;
-  wire \$20 ;
-  wire \$200 ;
-  wire \$201 ;
-  wire \$202 ;
-  reg [23:0] \$203 ;
-  wire [23:0] \$204 ;
-  wire \$205 ;
-  wire \$206 ;
-  wire \$207 ;
-  reg [23:0] \$208 ;
-  wire [23:0] \$209 ;
-  wire \$21 ;
-  wire \$210 ;
-  wire \$211 ;
-  wire \$212 ;
-  reg [13:0] \$213 ;
-  wire [13:0] \$214 ;
-  wire \$215 ;
-  wire \$216 ;
-  wire \$217 ;
-  wire [31:0] \$218 ;
-  wire [31:0] \$219 ;
-  wire \$22 ;
-  wire \$220 ;
-  wire \$221 ;
-  wire \$222 ;
-  reg [23:0] \$223 ;
-  wire [23:0] \$224 ;
-  wire [6:0] \$225 ;
-  wire [15:0] \$226 ;
-  wire [16:0] \$227 ;
-  wire [7:0] \$228 ;
-  wire [8:0] \$229 ;
-  wire [9:0] \$23 ;
-  wire [7:0] \$230 ;
-  wire [8:0] \$231 ;
-  wire [3:0] \$232 ;
-  wire [4:0] \$233 ;
-  wire \$234 ;
-  wire \$235 ;
-  wire \$236 ;
-  wire \$237 ;
-  wire [255:0] \$238 ;
-  wire [63:0] \$239 ;
-  wire \$24 ;
-  wire [255:0] \$240 ;
-  wire [63:0] \$241 ;
-  wire \$242 ;
-  wire \$243 ;
-  reg \$244 ;
-  reg \$245 ;
-  reg \$246 ;
-  reg [5:0] \$247 ;
-  reg [1:0] \$248 ;
-  reg [5:0] \$249 ;
-  wire [9:0] \$25 ;
-  reg [5:0] \$250 ;
-  reg [5:0] \$251 ;
-  reg \$252 ;
-  reg \$253 ;
-  reg \$254 ;
-  reg [63:0] \$255 ;
-  reg [63:0] \$256 ;
-  reg [5:0] \$257 ;
-  reg [5:0] \$258 ;
-  reg [5:0] \$259 ;
-  wire [9:0] \$26 ;
-  reg [5:0] \$260 ;
-  reg [5:0] \$261 ;
-  reg [5:0] \$262 ;
-  reg [5:0] \$263 ;
-  reg [5:0] \$264 ;
-  reg [63:0] \$265 ;
-  reg [63:0] \$266 ;
-  reg [63:0] \$267 ;
-  reg [63:0] \$268 ;
-  reg [255:0] \$269 ;
-  wire [10:0] \$27 ;
-  reg \$270 ;
-  reg \$271 ;
-  reg \$272 ;
-  reg [5:0] \$273 ;
-  reg [2:0] \$274 ;
-  reg [2:0] \$275 ;
-  reg [2:0] \$276 ;
-  reg [2:0] \$277 ;
-  wire [11:0] \$28 ;
-  wire \$29 ;
-  wire [9:0] \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire [9:0] \$34 ;
-  wire \$35 ;
-  wire [9:0] \$36 ;
-  wire [9:0] \$37 ;
-  wire [10:0] \$38 ;
-  wire [11:0] \$39 ;
-  wire [9:0] \$4 ;
-  wire \$40 ;
-  wire \$41 ;
-  wire \$42 ;
-  wire [6:0] \$428 ;
-  wire \$43 ;
-  wire [6:0] \$433 ;
-  wire [6:0] \$438 ;
-  wire \$44 ;
-  wire [6:0] \$443 ;
-  wire [9:0] \$45 ;
-  wire \$46 ;
-  wire [9:0] \$47 ;
-  wire [9:0] \$48 ;
-  wire [6:0] \$485 ;
-  wire [12:0] \$49 ;
-  wire [10:0] \$5 ;
-  wire [13:0] \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire [8:0] \$520 ;
-  wire \$53 ;
-  wire \$54 ;
-  wire [9:0] \$544 ;
-  wire [9:0] \$548 ;
-  wire \$55 ;
-  wire [9:0] \$56 ;
-  wire \$57 ;
-  wire [9:0] \$58 ;
-  wire [9:0] \$59 ;
-  wire [11:0] \$6 ;
-  wire [12:0] \$60 ;
-  wire [13:0] \$61 ;
-  wire \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire \$65 ;
-  wire \$66 ;
-  wire [9:0] \$67 ;
-  wire \$68 ;
-  wire [9:0] \$69 ;
-  wire \$7 ;
-  wire [9:0] \$70 ;
-  wire [12:0] \$71 ;
-  wire [13:0] \$72 ;
-  wire \$73 ;
+  wire [9:0] \$20 ;
+  wire [2:0] \$21 ;
+  wire [10:0] \$22 ;
+  wire [6:0] \$223 ;
+  wire [2:0] \$23 ;
+  wire [3:0] \$24 ;
+  wire [2:0] \$25 ;
+  wire [9:0] \$255 ;
+  wire [9:0] \$259 ;
+  wire [3:0] \$26 ;
+  wire [7:0] \$27 ;
+  wire [8:0] \$28 ;
+  wire [7:0] \$29 ;
+  wire [7:0] \$3 ;
+  wire [8:0] \$30 ;
+  wire [7:0] \$31 ;
+  wire [8:0] \$32 ;
+  wire [7:0] \$33 ;
+  wire [8:0] \$34 ;
+  wire [7:0] \$35 ;
+  wire [8:0] \$36 ;
+  wire [11:0] \$37 ;
+  wire [12:0] \$38 ;
+  wire [7:0] \$39 ;
+  wire [8:0] \$4 ;
+  wire [8:0] \$40 ;
+  wire [11:0] \$41 ;
+  wire [12:0] \$42 ;
+  wire [7:0] \$43 ;
+  wire [8:0] \$44 ;
+  wire [11:0] \$45 ;
+  wire [12:0] \$46 ;
+  wire [7:0] \$47 ;
+  wire [8:0] \$48 ;
+  wire [11:0] \$49 ;
+  wire [9:0] \$5 ;
+  wire [12:0] \$50 ;
+  wire [7:0] \$51 ;
+  wire [8:0] \$52 ;
+  wire [7:0] \$53 ;
+  wire [8:0] \$54 ;
+  wire [7:0] \$55 ;
+  wire [8:0] \$56 ;
+  wire [7:0] \$57 ;
+  wire [8:0] \$58 ;
+  wire [7:0] \$59 ;
+  wire [2:0] \$6 ;
+  wire [8:0] \$60 ;
+  wire [7:0] \$61 ;
+  wire [8:0] \$62 ;
+  wire [7:0] \$63 ;
+  wire [8:0] \$64 ;
+  wire [7:0] \$65 ;
+  wire [8:0] \$66 ;
+  wire [3:0] \$67 ;
+  wire [4:0] \$68 ;
+  wire [7:0] \$69 ;
+  wire [10:0] \$7 ;
+  wire [5:0] \$70 ;
+  wire [8:0] \$71 ;
+  wire [8:0] \$72 ;
+  wire [9:0] \$73 ;
   wire \$74 ;
-  wire \$75 ;
-  wire \$76 ;
+  wire [8:0] \$75 ;
+  wire [9:0] \$76 ;
   wire \$77 ;
-  wire [9:0] \$78 ;
-  wire \$79 ;
-  wire \$8 ;
-  wire [9:0] \$80 ;
-  wire [9:0] \$81 ;
-  wire [12:0] \$82 ;
-  wire [13:0] \$83 ;
-  wire \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire \$88 ;
-  wire [9:0] \$89 ;
-  wire \$9 ;
-  wire \$90 ;
-  wire \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire \$94 ;
-  wire [1:0] \$95 ;
-  wire [4:0] \$96 ;
-  wire [5:0] \$97 ;
+  wire [8:0] \$78 ;
+  wire [9:0] \$79 ;
+  wire [7:0] \$8 ;
+  wire \$80 ;
+  wire [8:0] \$81 ;
+  wire [9:0] \$82 ;
+  wire \$83 ;
+  wire [3:0] \$84 ;
+  wire [4:0] \$85 ;
+  wire [6:0] \$86 ;
+  wire [15:0] \$87 ;
+  wire [16:0] \$88 ;
+  wire [7:0] \$89 ;
+  wire [8:0] \$9 ;
+  wire [8:0] \$90 ;
+  wire [7:0] \$91 ;
+  wire [8:0] \$92 ;
+  wire [3:0] \$93 ;
+  wire [4:0] \$94 ;
+  wire \$95 ;
+  wire \$96 ;
+  wire \$97 ;
   wire \$98 ;
-  wire \$99 ;
+  wire [255:0] \$99 ;
   (* init = 1'h0 *)
   wire \$signal ;
   (* init = 1'h0 *)
-  wire \$signal$133 ;
+  wire \$signal$153 ;
   (* init = 1'h0 *)
-  wire \$signal$135 ;
+  wire \$signal$155 ;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \$signal$141 ;
+  wire [63:0] \$signal$161 ;
   (* init = 1'h0 *)
-  wire \$signal$255 ;
+  wire \$signal$275 ;
   (* init = 1'h0 *)
-  wire \$signal$257 ;
+  wire \$signal$277 ;
   (* init = 1'h0 *)
-  wire \$signal$76 ;
+  wire \$signal$96 ;
   wire [5:0] \$signature__addr ;
-  wire [5:0] \$signature__addr$111 ;
-  wire [5:0] \$signature__addr$123 ;
-  wire [7:0] \$signature__addr$128 ;
-  wire [7:0] \$signature__addr$129 ;
-  wire [7:0] \$signature__addr$130 ;
-  wire [7:0] \$signature__addr$131 ;
-  reg [5:0] \$signature__addr$156 ;
-  wire [5:0] \$signature__addr$158 ;
+  wire [5:0] \$signature__addr$106 ;
+  wire [5:0] \$signature__addr$119 ;
+  wire [5:0] \$signature__addr$131 ;
+  wire [5:0] \$signature__addr$143 ;
+  wire [7:0] \$signature__addr$148 ;
+  wire [7:0] \$signature__addr$149 ;
+  wire [7:0] \$signature__addr$150 ;
+  wire [7:0] \$signature__addr$151 ;
+  reg [5:0] \$signature__addr$176 ;
   wire [5:0] \$signature__addr$178 ;
-  wire [5:0] \$signature__addr$179 ;
+  wire [5:0] \$signature__addr$198 ;
   wire [5:0] \$signature__addr$199 ;
-  wire [5:0] \$signature__addr$200 ;
+  wire [5:0] \$signature__addr$219 ;
   wire [5:0] \$signature__addr$220 ;
-  wire [5:0] \$signature__addr$221 ;
-  reg [5:0] \$signature__addr$223 ;
-  reg [5:0] \$signature__addr$232 ;
-  reg [5:0] \$signature__addr$239 ;
-  reg [5:0] \$signature__addr$246 ;
-  wire [4:0] \$signature__addr$253 ;
-  wire [2:0] \$signature__addr$265 ;
-  wire \$signature__addr$278 ;
-  reg \$signature__addr$280 ;
-  wire [2:0] \$signature__addr$287 ;
-  wire [5:0] \$signature__addr$34 ;
-  wire [5:0] \$signature__addr$37 ;
-  wire [5:0] \$signature__addr$40 ;
-  wire [7:0] \$signature__addr$43 ;
-  wire [7:0] \$signature__addr$46 ;
-  wire [7:0] \$signature__addr$49 ;
-  wire [7:0] \$signature__addr$52 ;
-  wire [4:0] \$signature__addr$55 ;
-  wire [1:0] \$signature__addr$58 ;
-  wire [1:0] \$signature__addr$61 ;
-  wire [5:0] \$signature__addr$64 ;
-  wire [5:0] \$signature__addr$68 ;
-  wire [5:0] \$signature__addr$69 ;
-  wire [5:0] \$signature__addr$70 ;
-  wire [1:0] \$signature__addr$71 ;
-  wire [1:0] \$signature__addr$72 ;
-  wire [5:0] \$signature__addr$86 ;
-  wire [5:0] \$signature__addr$99 ;
+  wire [5:0] \$signature__addr$240 ;
+  wire [5:0] \$signature__addr$241 ;
+  reg [5:0] \$signature__addr$243 ;
+  reg [5:0] \$signature__addr$252 ;
+  reg [5:0] \$signature__addr$259 ;
+  reg [5:0] \$signature__addr$266 ;
+  wire [4:0] \$signature__addr$273 ;
+  wire [2:0] \$signature__addr$285 ;
+  wire \$signature__addr$318 ;
+  reg \$signature__addr$320 ;
+  wire [2:0] \$signature__addr$327 ;
+  wire [7:0] \$signature__addr$45 ;
+  wire [5:0] \$signature__addr$50 ;
+  wire [7:0] \$signature__addr$53 ;
+  wire [5:0] \$signature__addr$56 ;
+  wire [7:0] \$signature__addr$59 ;
+  wire [5:0] \$signature__addr$62 ;
+  wire [7:0] \$signature__addr$65 ;
+  wire [4:0] \$signature__addr$68 ;
+  wire [1:0] \$signature__addr$73 ;
+  wire [1:0] \$signature__addr$79 ;
+  wire [5:0] \$signature__addr$84 ;
+  wire [5:0] \$signature__addr$88 ;
+  wire [5:0] \$signature__addr$89 ;
+  wire [5:0] \$signature__addr$90 ;
+  wire [1:0] \$signature__addr$91 ;
+  wire [1:0] \$signature__addr$92 ;
   wire [63:0] \$signature__data ;
-  wire [23:0] \$signature__data$100 ;
-  wire [63:0] \$signature__data$108 ;
-  wire [23:0] \$signature__data$112 ;
-  wire [63:0] \$signature__data$120 ;
-  wire [23:0] \$signature__data$124 ;
-  wire [63:0] \$signature__data$139 ;
-  wire [61:0] \$signature__data$151 ;
-  wire [23:0] \$signature__data$151.i_syn ;
-  wire [13:0] \$signature__data$151.rate ;
-  wire [23:0] \$signature__data$151.v ;
-  wire [23:0] \$signature__data$155 ;
-  wire [63:0] \$signature__data$163 ;
-  wire [61:0] \$signature__data$173 ;
-  wire [23:0] \$signature__data$173.i_syn ;
-  wire [13:0] \$signature__data$173.rate ;
-  wire [23:0] \$signature__data$173.v ;
-  wire [23:0] \$signature__data$177 ;
-  wire [63:0] \$signature__data$184 ;
-  wire [61:0] \$signature__data$194 ;
-  wire [23:0] \$signature__data$194.i_syn ;
-  wire [13:0] \$signature__data$194.rate ;
-  wire [23:0] \$signature__data$194.v ;
-  wire [23:0] \$signature__data$198 ;
-  wire [63:0] \$signature__data$205 ;
-  wire [61:0] \$signature__data$215 ;
-  wire [23:0] \$signature__data$215.i_syn ;
-  wire [13:0] \$signature__data$215.rate ;
-  wire [23:0] \$signature__data$215.v ;
-  wire [23:0] \$signature__data$219 ;
-  reg [61:0] \$signature__data$225 ;
-  wire [23:0] \$signature__data$225.i_syn ;
-  wire [13:0] \$signature__data$225.rate ;
-  wire [23:0] \$signature__data$225.v ;
-  reg [61:0] \$signature__data$233 ;
-  wire [23:0] \$signature__data$233.i_syn ;
-  wire [13:0] \$signature__data$233.rate ;
-  wire [23:0] \$signature__data$233.v ;
-  reg [61:0] \$signature__data$240 ;
-  wire [23:0] \$signature__data$240.i_syn ;
-  wire [13:0] \$signature__data$240.rate ;
-  wire [23:0] \$signature__data$240.v ;
-  reg [61:0] \$signature__data$247 ;
-  wire [23:0] \$signature__data$247.i_syn ;
-  wire [13:0] \$signature__data$247.rate ;
-  wire [23:0] \$signature__data$247.v ;
-  wire [63:0] \$signature__data$261 ;
-  wire [15:0] \$signature__data$267 ;
-  wire [255:0] \$signature__data$275 ;
-  reg [255:0] \$signature__data$281 ;
-  wire [15:0] \$signature__data$292 ;
-  wire [63:0] \$signature__data$35 ;
-  wire [63:0] \$signature__data$38 ;
-  wire [63:0] \$signature__data$41 ;
-  wire [63:0] \$signature__data$44 ;
+  wire [63:0] \$signature__data$100 ;
+  wire [255:0] \$signature__data$103 ;
+  wire [255:0] \$signature__data$105 ;
+  wire [23:0] \$signature__data$108 ;
+  wire [63:0] \$signature__data$116 ;
+  wire [23:0] \$signature__data$120 ;
+  wire [63:0] \$signature__data$128 ;
+  wire [23:0] \$signature__data$132 ;
+  wire [63:0] \$signature__data$140 ;
+  wire [23:0] \$signature__data$144 ;
+  wire [63:0] \$signature__data$159 ;
+  wire [61:0] \$signature__data$171 ;
+  wire [23:0] \$signature__data$171.i_syn ;
+  wire [13:0] \$signature__data$171.rate ;
+  wire [23:0] \$signature__data$171.v ;
+  wire [23:0] \$signature__data$175 ;
+  wire [63:0] \$signature__data$183 ;
+  wire [61:0] \$signature__data$193 ;
+  wire [23:0] \$signature__data$193.i_syn ;
+  wire [13:0] \$signature__data$193.rate ;
+  wire [23:0] \$signature__data$193.v ;
+  wire [23:0] \$signature__data$197 ;
+  wire [63:0] \$signature__data$204 ;
+  wire [61:0] \$signature__data$214 ;
+  wire [23:0] \$signature__data$214.i_syn ;
+  wire [13:0] \$signature__data$214.rate ;
+  wire [23:0] \$signature__data$214.v ;
+  wire [23:0] \$signature__data$218 ;
+  wire [63:0] \$signature__data$225 ;
+  wire [61:0] \$signature__data$235 ;
+  wire [23:0] \$signature__data$235.i_syn ;
+  wire [13:0] \$signature__data$235.rate ;
+  wire [23:0] \$signature__data$235.v ;
+  wire [23:0] \$signature__data$239 ;
+  reg [61:0] \$signature__data$245 ;
+  wire [23:0] \$signature__data$245.i_syn ;
+  wire [13:0] \$signature__data$245.rate ;
+  wire [23:0] \$signature__data$245.v ;
+  reg [61:0] \$signature__data$253 ;
+  wire [23:0] \$signature__data$253.i_syn ;
+  wire [13:0] \$signature__data$253.rate ;
+  wire [23:0] \$signature__data$253.v ;
+  reg [61:0] \$signature__data$260 ;
+  wire [23:0] \$signature__data$260.i_syn ;
+  wire [13:0] \$signature__data$260.rate ;
+  wire [23:0] \$signature__data$260.v ;
+  reg [61:0] \$signature__data$267 ;
+  wire [23:0] \$signature__data$267.i_syn ;
+  wire [13:0] \$signature__data$267.rate ;
+  wire [23:0] \$signature__data$267.v ;
+  wire [63:0] \$signature__data$281 ;
+  wire [15:0] \$signature__data$287 ;
+  wire [255:0] \$signature__data$298 ;
+  reg [255:0] \$signature__data$321 ;
+  wire [15:0] \$signature__data$332 ;
   wire [63:0] \$signature__data$47 ;
-  wire [63:0] \$signature__data$50 ;
-  wire [63:0] \$signature__data$53 ;
-  wire [63:0] \$signature__data$56 ;
-  wire [255:0] \$signature__data$59 ;
-  wire [255:0] \$signature__data$62 ;
-  wire [63:0] \$signature__data$80 ;
-  wire [255:0] \$signature__data$83 ;
-  wire [255:0] \$signature__data$85 ;
-  wire [23:0] \$signature__data$88 ;
-  wire [63:0] \$signature__data$96 ;
+  wire [63:0] \$signature__data$51 ;
+  wire [63:0] \$signature__data$54 ;
+  wire [63:0] \$signature__data$57 ;
+  wire [63:0] \$signature__data$60 ;
+  wire [63:0] \$signature__data$63 ;
+  wire [63:0] \$signature__data$66 ;
+  wire [63:0] \$signature__data$70 ;
+  wire [255:0] \$signature__data$75 ;
+  wire [255:0] \$signature__data$81 ;
   wire \$signature__en ;
-  wire \$signature__en$102 ;
-  wire \$signature__en$114 ;
-  wire \$signature__en$126 ;
-  reg \$signature__en$226 ;
-  reg \$signature__en$234 ;
-  reg \$signature__en$241 ;
-  reg \$signature__en$248 ;
-  wire \$signature__en$269 ;
-  reg \$signature__en$282 ;
-  wire \$signature__en$36 ;
-  wire \$signature__en$39 ;
-  wire \$signature__en$42 ;
-  wire \$signature__en$45 ;
+  wire \$signature__en$110 ;
+  wire \$signature__en$122 ;
+  wire \$signature__en$134 ;
+  wire \$signature__en$146 ;
+  reg \$signature__en$246 ;
+  reg \$signature__en$254 ;
+  reg \$signature__en$261 ;
+  reg \$signature__en$268 ;
+  wire \$signature__en$289 ;
+  reg \$signature__en$322 ;
   wire \$signature__en$48 ;
-  wire \$signature__en$51 ;
-  wire \$signature__en$54 ;
-  wire \$signature__en$57 ;
-  wire [15:0] \$signature__en$60 ;
-  wire [15:0] \$signature__en$63 ;
-  wire \$signature__en$90 ;
+  wire \$signature__en$52 ;
+  wire \$signature__en$55 ;
+  wire \$signature__en$58 ;
+  wire \$signature__en$61 ;
+  wire \$signature__en$64 ;
+  wire \$signature__en$67 ;
+  wire \$signature__en$71 ;
+  wire [15:0] \$signature__en$77 ;
+  wire [15:0] \$signature__en$82 ;
   output [18:0] act__payload;
   reg [18:0] act__payload;
   wire [2:0] \act__payload.index ;
@@ -448,11 +308,12 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire act_ready;
   wire act_valid;
   wire [15:0] action;
+  wire [15:0] addr;
   wire [15:0] bits;
-  wire [15:0] \bits$107 ;
-  wire [15:0] \bits$119 ;
-  wire [3:0] \bits$260 ;
-  wire [15:0] \bits$95 ;
+  wire [15:0] \bits$115 ;
+  wire [15:0] \bits$127 ;
+  wire [15:0] \bits$139 ;
+  wire [3:0] \bits$280 ;
   output busy;
   wire busy;
   input clk;
@@ -476,6 +337,8 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   output [31:0] cycles;
   wire [31:0] cycles;
   wire [31:0] \cycles$30 ;
+  wire [63:0] data;
+  wire [255:0] \data$76 ;
   wire [15:0] dbg_addr;
   wire dbg_phase;
   input [18:0] dbg_req__payload;
@@ -494,7 +357,7 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire dbg_req__valid;
   wire \dbg_req__valid$27 ;
   output [31:0] dbg_resp__payload;
-  reg [31:0] dbg_resp__payload;
+  wire [31:0] dbg_resp__payload;
   input dbg_resp__ready;
   wire dbg_resp__ready;
   output dbg_resp__valid;
@@ -505,50 +368,74 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire [-1:0] dbg_slot;
   wire [2:0] em_a;
   wire em_slot;
+  wire enable;
+  wire \enable$38 ;
   wire [3:0] exc;
   reg first = 1'h0;
   (* init = 1'h0 *)
-  wire \first$105 ;
+  wire \first$113 ;
   (* init = 1'h0 *)
-  wire \first$117 ;
-  reg \first$134  = 1'h0;
+  wire \first$125 ;
   (* init = 1'h0 *)
-  wire \first$160 ;
+  wire \first$137 ;
+  reg \first$154  = 1'h0;
   (* init = 1'h0 *)
-  wire \first$181 ;
+  wire \first$180 ;
   (* init = 1'h0 *)
-  wire \first$202 ;
-  reg \first$256  = 1'h0;
+  wire \first$201 ;
   (* init = 1'h0 *)
-  wire \first$93 ;
+  wire \first$222 ;
+  reg \first$276  = 1'h0;
+  wire [75:0] i__payload;
+  wire [20:0] \i__payload$34 ;
+  wire [4:0] \i__payload$34.index ;
+  wire [-1:0] \i__payload$34.slot ;
+  wire [15:0] \i__payload$34.value ;
+  wire [9:0] \i__payload.addr ;
+  wire [63:0] \i__payload.data ;
+  wire [1:0] \i__payload.matrix ;
+  wire i__ready;
+  wire \i__ready$35 ;
+  wire i__valid;
+  wire \i__valid$36 ;
   wire [23:0] i_in;
-  wire [23:0] \i_in$101 ;
-  wire [23:0] \i_in$113 ;
-  wire [23:0] \i_in$125 ;
-  wire [23:0] \i_in$154 ;
-  wire [23:0] \i_in$176 ;
-  wire [23:0] \i_in$197 ;
-  wire [23:0] \i_in$218 ;
+  wire [23:0] \i_in$121 ;
+  wire [23:0] \i_in$133 ;
+  wire [23:0] \i_in$145 ;
+  wire [23:0] \i_in$174 ;
+  wire [23:0] \i_in$196 ;
+  wire [23:0] \i_in$217 ;
+  wire [23:0] \i_in$238 ;
+  wire [23:0] i_in__0;
+  wire [23:0] i_in__1;
+  wire [23:0] i_in__2;
+  wire [23:0] i_in__3;
   wire [23:0] i_syn;
-  wire [23:0] \i_syn$172 ;
-  wire [23:0] \i_syn$193 ;
-  wire [23:0] \i_syn$214 ;
+  wire [23:0] \i_syn$192 ;
+  wire [23:0] \i_syn$213 ;
+  wire [23:0] \i_syn$234 ;
+  wire [23:0] i_syn__0;
+  wire [23:0] i_syn__1;
+  wire [23:0] i_syn__2;
+  wire [23:0] i_syn__3;
   wire idle;
+  wire [5:0] in_addr;
+  wire [3:0] in_en;
   reg last = 1'h0;
   (* init = 1'h0 *)
-  wire \last$106 ;
+  wire \last$114 ;
   (* init = 1'h0 *)
-  wire \last$118 ;
-  reg \last$136  = 1'h0;
+  wire \last$126 ;
   (* init = 1'h0 *)
-  wire \last$161 ;
+  wire \last$138 ;
+  reg \last$156  = 1'h0;
   (* init = 1'h0 *)
-  wire \last$182 ;
+  wire \last$181 ;
   (* init = 1'h0 *)
-  wire \last$203 ;
-  reg \last$258  = 1'h0;
+  wire \last$202 ;
   (* init = 1'h0 *)
-  wire \last$94 ;
+  wire \last$223 ;
+  reg \last$278  = 1'h0;
   input [75:0] load__payload;
   wire [75:0] load__payload;
   wire [9:0] \load__payload.addr ;
@@ -567,57 +454,57 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   reg [5:0] m_wb_d3 = 6'h00;
   reg [5:0] m_wb_d4 = 6'h00;
   wire [255:0] neg;
-  wire [255:0] \neg$110 ;
-  wire [15:0] \neg$110[0] ;
-  wire [15:0] \neg$110[10] ;
-  wire [15:0] \neg$110[11] ;
-  wire [15:0] \neg$110[12] ;
-  wire [15:0] \neg$110[13] ;
-  wire [15:0] \neg$110[14] ;
-  wire [15:0] \neg$110[15] ;
-  wire [15:0] \neg$110[1] ;
-  wire [15:0] \neg$110[2] ;
-  wire [15:0] \neg$110[3] ;
-  wire [15:0] \neg$110[4] ;
-  wire [15:0] \neg$110[5] ;
-  wire [15:0] \neg$110[6] ;
-  wire [15:0] \neg$110[7] ;
-  wire [15:0] \neg$110[8] ;
-  wire [15:0] \neg$110[9] ;
-  wire [255:0] \neg$122 ;
-  wire [15:0] \neg$122[0] ;
-  wire [15:0] \neg$122[10] ;
-  wire [15:0] \neg$122[11] ;
-  wire [15:0] \neg$122[12] ;
-  wire [15:0] \neg$122[13] ;
-  wire [15:0] \neg$122[14] ;
-  wire [15:0] \neg$122[15] ;
-  wire [15:0] \neg$122[1] ;
-  wire [15:0] \neg$122[2] ;
-  wire [15:0] \neg$122[3] ;
-  wire [15:0] \neg$122[4] ;
-  wire [15:0] \neg$122[5] ;
-  wire [15:0] \neg$122[6] ;
-  wire [15:0] \neg$122[7] ;
-  wire [15:0] \neg$122[8] ;
-  wire [15:0] \neg$122[9] ;
-  wire [255:0] \neg$98 ;
-  wire [15:0] \neg$98[0] ;
-  wire [15:0] \neg$98[10] ;
-  wire [15:0] \neg$98[11] ;
-  wire [15:0] \neg$98[12] ;
-  wire [15:0] \neg$98[13] ;
-  wire [15:0] \neg$98[14] ;
-  wire [15:0] \neg$98[15] ;
-  wire [15:0] \neg$98[1] ;
-  wire [15:0] \neg$98[2] ;
-  wire [15:0] \neg$98[3] ;
-  wire [15:0] \neg$98[4] ;
-  wire [15:0] \neg$98[5] ;
-  wire [15:0] \neg$98[6] ;
-  wire [15:0] \neg$98[7] ;
-  wire [15:0] \neg$98[8] ;
-  wire [15:0] \neg$98[9] ;
+  wire [255:0] \neg$118 ;
+  wire [15:0] \neg$118[0] ;
+  wire [15:0] \neg$118[10] ;
+  wire [15:0] \neg$118[11] ;
+  wire [15:0] \neg$118[12] ;
+  wire [15:0] \neg$118[13] ;
+  wire [15:0] \neg$118[14] ;
+  wire [15:0] \neg$118[15] ;
+  wire [15:0] \neg$118[1] ;
+  wire [15:0] \neg$118[2] ;
+  wire [15:0] \neg$118[3] ;
+  wire [15:0] \neg$118[4] ;
+  wire [15:0] \neg$118[5] ;
+  wire [15:0] \neg$118[6] ;
+  wire [15:0] \neg$118[7] ;
+  wire [15:0] \neg$118[8] ;
+  wire [15:0] \neg$118[9] ;
+  wire [255:0] \neg$130 ;
+  wire [15:0] \neg$130[0] ;
+  wire [15:0] \neg$130[10] ;
+  wire [15:0] \neg$130[11] ;
+  wire [15:0] \neg$130[12] ;
+  wire [15:0] \neg$130[13] ;
+  wire [15:0] \neg$130[14] ;
+  wire [15:0] \neg$130[15] ;
+  wire [15:0] \neg$130[1] ;
+  wire [15:0] \neg$130[2] ;
+  wire [15:0] \neg$130[3] ;
+  wire [15:0] \neg$130[4] ;
+  wire [15:0] \neg$130[5] ;
+  wire [15:0] \neg$130[6] ;
+  wire [15:0] \neg$130[7] ;
+  wire [15:0] \neg$130[8] ;
+  wire [15:0] \neg$130[9] ;
+  wire [255:0] \neg$142 ;
+  wire [15:0] \neg$142[0] ;
+  wire [15:0] \neg$142[10] ;
+  wire [15:0] \neg$142[11] ;
+  wire [15:0] \neg$142[12] ;
+  wire [15:0] \neg$142[13] ;
+  wire [15:0] \neg$142[14] ;
+  wire [15:0] \neg$142[15] ;
+  wire [15:0] \neg$142[1] ;
+  wire [15:0] \neg$142[2] ;
+  wire [15:0] \neg$142[3] ;
+  wire [15:0] \neg$142[4] ;
+  wire [15:0] \neg$142[5] ;
+  wire [15:0] \neg$142[6] ;
+  wire [15:0] \neg$142[7] ;
+  wire [15:0] \neg$142[8] ;
+  wire [15:0] \neg$142[9] ;
   wire [15:0] \neg[0] ;
   wire [15:0] \neg[10] ;
   wire [15:0] \neg[11] ;
@@ -634,35 +521,37 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire [15:0] \neg[7] ;
   wire [15:0] \neg[8] ;
   wire [15:0] \neg[9] ;
+  wire [1:0] neg_addr;
+  wire [15:0] neg_en;
   wire [23:0] o_i_syn;
-  wire [23:0] \o_i_syn$235 ;
-  wire [23:0] \o_i_syn$242 ;
-  wire [23:0] \o_i_syn$249 ;
+  wire [23:0] \o_i_syn$255 ;
+  wire [23:0] \o_i_syn$262 ;
+  wire [23:0] \o_i_syn$269 ;
   wire [13:0] o_rate;
-  wire [13:0] \o_rate$237 ;
-  wire [13:0] \o_rate$244 ;
-  wire [13:0] \o_rate$251 ;
+  wire [13:0] \o_rate$257 ;
+  wire [13:0] \o_rate$264 ;
+  wire [13:0] \o_rate$271 ;
   wire o_spike;
-  wire \o_spike$307 ;
-  wire \o_spike$309 ;
-  wire \o_spike$311 ;
+  wire \o_spike$347 ;
+  wire \o_spike$349 ;
+  wire \o_spike$351 ;
   wire [23:0] o_v;
-  wire [23:0] \o_v$236 ;
-  wire [23:0] \o_v$243 ;
-  wire [23:0] \o_v$250 ;
+  wire [23:0] \o_v$256 ;
+  wire [23:0] \o_v$263 ;
+  wire [23:0] \o_v$270 ;
   wire o_valid;
-  wire \o_valid$103 ;
-  wire \o_valid$115 ;
-  wire \o_valid$127 ;
-  wire \o_valid$145 ;
-  wire \o_valid$167 ;
-  wire \o_valid$188 ;
-  wire \o_valid$209 ;
-  wire \o_valid$231 ;
-  wire \o_valid$238 ;
-  wire \o_valid$245 ;
-  wire \o_valid$252 ;
-  wire \o_valid$270 ;
+  wire \o_valid$123 ;
+  wire \o_valid$135 ;
+  wire \o_valid$147 ;
+  wire \o_valid$165 ;
+  wire \o_valid$187 ;
+  wire \o_valid$208 ;
+  wire \o_valid$229 ;
+  wire \o_valid$251 ;
+  wire \o_valid$258 ;
+  wire \o_valid$265 ;
+  wire \o_valid$272 ;
+  wire \o_valid$290 ;
   input [20:0] obs__payload;
   wire [20:0] obs__payload;
   wire [4:0] \obs__payload.index ;
@@ -672,23 +561,25 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire obs__ready;
   input obs__valid;
   wire obs__valid;
+  wire [4:0] out_addr;
+  wire out_en;
   wire out_issue;
   wire [7:0] pe;
-  wire [7:0] \pe$147 ;
-  wire [7:0] \pe$168 ;
-  wire [7:0] \pe$169 ;
+  wire [7:0] \pe$167 ;
+  wire [7:0] \pe$188 ;
   wire [7:0] \pe$189 ;
-  wire [7:0] \pe$190 ;
+  wire [7:0] \pe$209 ;
   wire [7:0] \pe$210 ;
-  wire [7:0] \pe$211 ;
+  wire [7:0] \pe$230 ;
+  wire [7:0] \pe$231 ;
   wire [7:0] pi;
-  wire [7:0] \pi$149 ;
-  wire [7:0] \pi$170 ;
-  wire [7:0] \pi$171 ;
+  wire [7:0] \pi$169 ;
+  wire [7:0] \pi$190 ;
   wire [7:0] \pi$191 ;
-  wire [7:0] \pi$192 ;
+  wire [7:0] \pi$211 ;
   wire [7:0] \pi$212 ;
-  wire [7:0] \pi$213 ;
+  wire [7:0] \pi$232 ;
+  wire [7:0] \pi$233 ;
   (* init = 1'h0 *)
   wire pj_last;
   reg [5:0] pj_m = 6'h00;
@@ -697,57 +588,57 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   reg [5:0] pj_m_d2 = 6'h00;
   reg [1:0] pj_sub = 2'h0;
   wire [255:0] pos;
-  wire [255:0] \pos$109 ;
-  wire [15:0] \pos$109[0] ;
-  wire [15:0] \pos$109[10] ;
-  wire [15:0] \pos$109[11] ;
-  wire [15:0] \pos$109[12] ;
-  wire [15:0] \pos$109[13] ;
-  wire [15:0] \pos$109[14] ;
-  wire [15:0] \pos$109[15] ;
-  wire [15:0] \pos$109[1] ;
-  wire [15:0] \pos$109[2] ;
-  wire [15:0] \pos$109[3] ;
-  wire [15:0] \pos$109[4] ;
-  wire [15:0] \pos$109[5] ;
-  wire [15:0] \pos$109[6] ;
-  wire [15:0] \pos$109[7] ;
-  wire [15:0] \pos$109[8] ;
-  wire [15:0] \pos$109[9] ;
-  wire [255:0] \pos$121 ;
-  wire [15:0] \pos$121[0] ;
-  wire [15:0] \pos$121[10] ;
-  wire [15:0] \pos$121[11] ;
-  wire [15:0] \pos$121[12] ;
-  wire [15:0] \pos$121[13] ;
-  wire [15:0] \pos$121[14] ;
-  wire [15:0] \pos$121[15] ;
-  wire [15:0] \pos$121[1] ;
-  wire [15:0] \pos$121[2] ;
-  wire [15:0] \pos$121[3] ;
-  wire [15:0] \pos$121[4] ;
-  wire [15:0] \pos$121[5] ;
-  wire [15:0] \pos$121[6] ;
-  wire [15:0] \pos$121[7] ;
-  wire [15:0] \pos$121[8] ;
-  wire [15:0] \pos$121[9] ;
-  wire [255:0] \pos$97 ;
-  wire [15:0] \pos$97[0] ;
-  wire [15:0] \pos$97[10] ;
-  wire [15:0] \pos$97[11] ;
-  wire [15:0] \pos$97[12] ;
-  wire [15:0] \pos$97[13] ;
-  wire [15:0] \pos$97[14] ;
-  wire [15:0] \pos$97[15] ;
-  wire [15:0] \pos$97[1] ;
-  wire [15:0] \pos$97[2] ;
-  wire [15:0] \pos$97[3] ;
-  wire [15:0] \pos$97[4] ;
-  wire [15:0] \pos$97[5] ;
-  wire [15:0] \pos$97[6] ;
-  wire [15:0] \pos$97[7] ;
-  wire [15:0] \pos$97[8] ;
-  wire [15:0] \pos$97[9] ;
+  wire [255:0] \pos$117 ;
+  wire [15:0] \pos$117[0] ;
+  wire [15:0] \pos$117[10] ;
+  wire [15:0] \pos$117[11] ;
+  wire [15:0] \pos$117[12] ;
+  wire [15:0] \pos$117[13] ;
+  wire [15:0] \pos$117[14] ;
+  wire [15:0] \pos$117[15] ;
+  wire [15:0] \pos$117[1] ;
+  wire [15:0] \pos$117[2] ;
+  wire [15:0] \pos$117[3] ;
+  wire [15:0] \pos$117[4] ;
+  wire [15:0] \pos$117[5] ;
+  wire [15:0] \pos$117[6] ;
+  wire [15:0] \pos$117[7] ;
+  wire [15:0] \pos$117[8] ;
+  wire [15:0] \pos$117[9] ;
+  wire [255:0] \pos$129 ;
+  wire [15:0] \pos$129[0] ;
+  wire [15:0] \pos$129[10] ;
+  wire [15:0] \pos$129[11] ;
+  wire [15:0] \pos$129[12] ;
+  wire [15:0] \pos$129[13] ;
+  wire [15:0] \pos$129[14] ;
+  wire [15:0] \pos$129[15] ;
+  wire [15:0] \pos$129[1] ;
+  wire [15:0] \pos$129[2] ;
+  wire [15:0] \pos$129[3] ;
+  wire [15:0] \pos$129[4] ;
+  wire [15:0] \pos$129[5] ;
+  wire [15:0] \pos$129[6] ;
+  wire [15:0] \pos$129[7] ;
+  wire [15:0] \pos$129[8] ;
+  wire [15:0] \pos$129[9] ;
+  wire [255:0] \pos$141 ;
+  wire [15:0] \pos$141[0] ;
+  wire [15:0] \pos$141[10] ;
+  wire [15:0] \pos$141[11] ;
+  wire [15:0] \pos$141[12] ;
+  wire [15:0] \pos$141[13] ;
+  wire [15:0] \pos$141[14] ;
+  wire [15:0] \pos$141[15] ;
+  wire [15:0] \pos$141[1] ;
+  wire [15:0] \pos$141[2] ;
+  wire [15:0] \pos$141[3] ;
+  wire [15:0] \pos$141[4] ;
+  wire [15:0] \pos$141[5] ;
+  wire [15:0] \pos$141[6] ;
+  wire [15:0] \pos$141[7] ;
+  wire [15:0] \pos$141[8] ;
+  wire [15:0] \pos$141[9] ;
   wire [15:0] \pos[0] ;
   wire [15:0] \pos[10] ;
   wire [15:0] \pos[11] ;
@@ -764,16 +655,24 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire [15:0] \pos[7] ;
   wire [15:0] \pos[8] ;
   wire [15:0] \pos[9] ;
+  wire [1:0] pos_addr;
+  wire [15:0] pos_en;
   wire proj_issue;
   wire [13:0] rate;
-  wire [13:0] \rate$175 ;
-  wire [13:0] \rate$196 ;
-  wire [13:0] \rate$217 ;
-  wire [55:0] \rate$264 ;
-  wire [13:0] \rate$264[0] ;
-  wire [13:0] \rate$264[1] ;
-  wire [13:0] \rate$264[2] ;
-  wire [13:0] \rate$264[3] ;
+  wire [13:0] \rate$195 ;
+  wire [13:0] \rate$216 ;
+  wire [13:0] \rate$237 ;
+  wire [55:0] \rate$284 ;
+  wire [13:0] \rate$284[0] ;
+  wire [13:0] \rate$284[1] ;
+  wire [13:0] \rate$284[2] ;
+  wire [13:0] \rate$284[3] ;
+  wire [13:0] rate__0;
+  wire [13:0] rate__1;
+  wire [13:0] rate__2;
+  wire [13:0] rate__3;
+  wire [7:0] rec_addr;
+  wire [3:0] rec_en;
   wire resetting;
   wire [31:0] resp;
   reg [2:0] ro_a = 3'h0;
@@ -784,9 +683,9 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire ro_last;
   reg [5:0] ro_m = 6'h00;
   wire [63:0] row;
-  wire [63:0] \row$162 ;
-  wire [63:0] \row$183 ;
-  wire [63:0] \row$204 ;
+  wire [63:0] \row$182 ;
+  wire [63:0] \row$203 ;
+  wire [63:0] \row$224 ;
   input rst;
   wire rst;
   wire rst_slot;
@@ -797,26 +696,29 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   reg [63:0] s_next2 = 64'h0000000000000000;
   reg [63:0] s_next3 = 64'h0000000000000000;
   reg [255:0] s_prev = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+  wire [2:0] sel;
+  wire [-1:0] slot;
   (* init = 1'h0 *)
   wire sp_last;
+  wire [255:0] spikes;
   wire spikes_clear;
   wire spikes_load;
   wire spikes_save;
   wire spikes_swap;
   reg [63:0] spk_e = 64'h0000000000000000;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_e$164 ;
+  wire [63:0] \spk_e$184 ;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_e$185 ;
+  wire [63:0] \spk_e$205 ;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_e$206 ;
+  wire [63:0] \spk_e$226 ;
   reg [63:0] spk_i = 64'h0000000000000000;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_i$165 ;
+  wire [63:0] \spk_i$185 ;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_i$186 ;
+  wire [63:0] \spk_i$206 ;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_i$207 ;
+  wire [63:0] \spk_i$227 ;
   wire [5:0] st_raddr;
   (* enum_base_type = "StateRead" *)
   (* enum_value_00 = "NONE" *)
@@ -826,28 +728,32 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire [1:0] state_read;
   wire sub_issue;
   wire [23:0] v;
-  wire [23:0] \v$174 ;
-  wire [23:0] \v$195 ;
-  wire [23:0] \v$216 ;
+  wire [23:0] \v$194 ;
+  wire [23:0] \v$215 ;
+  wire [23:0] \v$236 ;
+  wire [23:0] v__0;
+  wire [23:0] v__1;
+  wire [23:0] v__2;
+  wire [23:0] v__3;
   reg valid = 1'h0;
   (* init = 1'h0 *)
-  wire \valid$104 ;
+  wire \valid$112 ;
   (* init = 1'h0 *)
-  wire \valid$116 ;
-  reg \valid$132  = 1'h0;
-  wire \valid$144 ;
+  wire \valid$124 ;
   (* init = 1'h0 *)
-  wire \valid$159 ;
-  wire \valid$166 ;
+  wire \valid$136 ;
+  reg \valid$152  = 1'h0;
+  wire \valid$164 ;
   (* init = 1'h0 *)
-  wire \valid$180 ;
-  wire \valid$187 ;
+  wire \valid$179 ;
+  wire \valid$186 ;
   (* init = 1'h0 *)
-  wire \valid$201 ;
-  wire \valid$208 ;
-  reg \valid$254  = 1'h0;
+  wire \valid$200 ;
+  wire \valid$207 ;
   (* init = 1'h0 *)
-  wire \valid$92 ;
+  wire \valid$221 ;
+  wire \valid$228 ;
+  reg \valid$274  = 1'h0;
   reg [15:0] actions [5:0];
   initial begin
     actions[0] = 16'h0000;
@@ -858,14 +764,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     actions[5] = 16'h0000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$269 )
-      actions[\$199 [2:0]] <= \$signature__data$267 ;
+    if (\$signature__en$289 )
+      actions[\$85 [2:0]] <= \$signature__data$287 ;
   end
   reg [15:0] _0_;
   always @(posedge clk) begin
-    _0_ <= actions[\$233 [2:0]];
+    _0_ <= actions[\$94 [2:0]];
   end
-  assign \$signature__data$292  = _0_;
+  assign \$signature__data$332  = _0_;
   reg [23:0] i_in0 [63:0];
   initial begin
     i_in0[0] = 24'h000000;
@@ -934,14 +840,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     i_in0[63] = 24'h000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$90 )
-      i_in0[\$142 [5:0]] <= \$signature__data$88 ;
+    if (\$signature__en$110 )
+      i_in0[\$28 [5:0]] <= \$signature__data$108 ;
   end
   reg [23:0] _1_;
   always @(posedge clk) begin
-    _1_ <= i_in0[\$signature__addr$156 ];
+    _1_ <= i_in0[\$signature__addr$176 ];
   end
-  assign \i_in$154  = _1_;
+  assign \i_in$174  = _1_;
   reg [23:0] i_in1 [63:0];
   initial begin
     i_in1[0] = 24'h000000;
@@ -1010,14 +916,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     i_in1[63] = 24'h000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$102 )
-      i_in1[\$144 [5:0]] <= \$signature__data$100 ;
+    if (\$signature__en$122 )
+      i_in1[\$30 [5:0]] <= \$signature__data$120 ;
   end
   reg [23:0] _2_;
   always @(posedge clk) begin
-    _2_ <= i_in1[\$signature__addr$156 ];
+    _2_ <= i_in1[\$signature__addr$176 ];
   end
-  assign \i_in$176  = _2_;
+  assign \i_in$196  = _2_;
   reg [23:0] i_in2 [63:0];
   initial begin
     i_in2[0] = 24'h000000;
@@ -1086,14 +992,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     i_in2[63] = 24'h000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$114 )
-      i_in2[\$146 [5:0]] <= \$signature__data$112 ;
+    if (\$signature__en$134 )
+      i_in2[\$32 [5:0]] <= \$signature__data$132 ;
   end
   reg [23:0] _3_;
   always @(posedge clk) begin
-    _3_ <= i_in2[\$signature__addr$156 ];
+    _3_ <= i_in2[\$signature__addr$176 ];
   end
-  assign \i_in$197  = _3_;
+  assign \i_in$217  = _3_;
   reg [23:0] i_in3 [63:0];
   initial begin
     i_in3[0] = 24'h000000;
@@ -1162,28 +1068,28 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     i_in3[63] = 24'h000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$126 )
-      i_in3[\$148 [5:0]] <= \$signature__data$124 ;
+    if (\$signature__en$146 )
+      i_in3[\$34 [5:0]] <= \$signature__data$144 ;
   end
   reg [23:0] _4_;
   always @(posedge clk) begin
-    _4_ <= i_in3[\$signature__addr$156 ];
+    _4_ <= i_in3[\$signature__addr$176 ];
   end
-  assign \i_in$218  = _4_;
-  reg [255:0] spikes [1:0];
+  assign \i_in$238  = _4_;
+  reg [255:0] \spikes$377  [1:0];
   initial begin
-    spikes[0] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
-    spikes[1] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    \spikes$377 [0] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    \spikes$377 [1] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$282 )
-      spikes[\$signature__addr$280 ] <= \$signature__data$281 ;
+    if (\$signature__en$322 )
+      \spikes$377 [\$signature__addr$320 ] <= \$signature__data$321 ;
   end
   reg [255:0] _5_;
   always @(posedge clk) begin
-    _5_ <= spikes[\$signature__addr$278 ];
+    _5_ <= \spikes$377 [\$signature__addr$318 ];
   end
-  assign \$signature__data$275  = _5_;
+  assign spikes = _5_;
   reg [61:0] state0 [63:0];
   initial begin
     state0[0] = 62'h0000000000000000;
@@ -1252,14 +1158,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     state0[63] = 62'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$226 )
-      state0[\$signature__addr$223 ] <= \$signature__data$225 ;
+    if (\$signature__en$246 )
+      state0[\$signature__addr$243 ] <= \$signature__data$245 ;
   end
   reg [61:0] _6_;
   always @(posedge clk) begin
-    _6_ <= state0[\$signature__addr$156 ];
+    _6_ <= state0[\$signature__addr$176 ];
   end
-  assign \$signature__data$151  = _6_;
+  assign \$signature__data$171  = _6_;
   reg [61:0] state1 [63:0];
   initial begin
     state1[0] = 62'h0000000000000000;
@@ -1328,14 +1234,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     state1[63] = 62'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$234 )
-      state1[\$signature__addr$232 ] <= \$signature__data$233 ;
+    if (\$signature__en$254 )
+      state1[\$signature__addr$252 ] <= \$signature__data$253 ;
   end
   reg [61:0] _7_;
   always @(posedge clk) begin
-    _7_ <= state1[\$signature__addr$156 ];
+    _7_ <= state1[\$signature__addr$176 ];
   end
-  assign \$signature__data$173  = _7_;
+  assign \$signature__data$193  = _7_;
   reg [61:0] state2 [63:0];
   initial begin
     state2[0] = 62'h0000000000000000;
@@ -1404,14 +1310,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     state2[63] = 62'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$241 )
-      state2[\$signature__addr$239 ] <= \$signature__data$240 ;
+    if (\$signature__en$261 )
+      state2[\$signature__addr$259 ] <= \$signature__data$260 ;
   end
   reg [61:0] _8_;
   always @(posedge clk) begin
-    _8_ <= state2[\$signature__addr$156 ];
+    _8_ <= state2[\$signature__addr$176 ];
   end
-  assign \$signature__data$194  = _8_;
+  assign \$signature__data$214  = _8_;
   reg [61:0] state3 [63:0];
   initial begin
     state3[0] = 62'h0000000000000000;
@@ -1480,14 +1386,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     state3[63] = 62'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$248 )
-      state3[\$signature__addr$246 ] <= \$signature__data$247 ;
+    if (\$signature__en$268 )
+      state3[\$signature__addr$266 ] <= \$signature__data$267 ;
   end
   reg [61:0] _9_;
   always @(posedge clk) begin
-    _9_ <= state3[\$signature__addr$156 ];
+    _9_ <= state3[\$signature__addr$176 ];
   end
-  assign \$signature__data$215  = _9_;
+  assign \$signature__data$235  = _9_;
   reg [63:0] w_in0 [63:0];
   initial begin
     w_in0[0] = 64'h0000000000000000;
@@ -1557,13 +1463,13 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   end
   always @(posedge clk) begin
     if (\$signature__en )
-      w_in0[\$6 [5:0]] <= load__payload[75:12];
+      w_in0[\$signature__addr ] <= load__payload[75:12];
   end
   reg [63:0] _10_;
   always @(posedge clk) begin
-    _10_ <= w_in0[\$121 [5:0]];
+    _10_ <= w_in0[\$7 [5:0]];
   end
-  assign \$signature__data$80  = _10_;
+  assign \$signature__data$100  = _10_;
   reg [63:0] w_in1 [63:0];
   initial begin
     w_in1[0] = 64'h0000000000000000;
@@ -1632,14 +1538,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_in1[63] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$36 )
-      w_in1[\$17 [5:0]] <= load__payload[75:12];
+    if (\$signature__en$52 )
+      w_in1[\$signature__addr ] <= load__payload[75:12];
   end
   reg [63:0] _11_;
   always @(posedge clk) begin
-    _11_ <= w_in1[\$126 [5:0]];
+    _11_ <= w_in1[\$12 [5:0]];
   end
-  assign \$signature__data$96  = _11_;
+  assign \$signature__data$116  = _11_;
   reg [63:0] w_in2 [63:0];
   initial begin
     w_in2[0] = 64'h0000000000000000;
@@ -1708,14 +1614,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_in2[63] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$39 )
-      w_in2[\$28 [5:0]] <= load__payload[75:12];
+    if (\$signature__en$58 )
+      w_in2[\$signature__addr ] <= load__payload[75:12];
   end
   reg [63:0] _12_;
   always @(posedge clk) begin
-    _12_ <= w_in2[\$131 [5:0]];
+    _12_ <= w_in2[\$17 [5:0]];
   end
-  assign \$signature__data$108  = _12_;
+  assign \$signature__data$128  = _12_;
   reg [63:0] w_in3 [63:0];
   initial begin
     w_in3[0] = 64'h0000000000000000;
@@ -1784,14 +1690,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_in3[63] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$42 )
-      w_in3[\$39 [5:0]] <= load__payload[75:12];
+    if (\$signature__en$64 )
+      w_in3[\$signature__addr ] <= load__payload[75:12];
   end
   reg [63:0] _13_;
   always @(posedge clk) begin
-    _13_ <= w_in3[\$136 [5:0]];
+    _13_ <= w_in3[\$22 [5:0]];
   end
-  assign \$signature__data$120  = _13_;
+  assign \$signature__data$140  = _13_;
   reg [63:0] w_out [23:0];
   initial begin
     w_out[0] = 64'h0000000000000000;
@@ -1820,14 +1726,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_out[23] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$57 )
+    if (\$signature__en$71 )
       w_out[load__payload[6:2]] <= load__payload[75:12];
   end
   reg [63:0] _14_;
   always @(posedge clk) begin
-    _14_ <= w_out[\$185 [4:0]];
+    _14_ <= w_out[\$71 [4:0]];
   end
-  assign \$signature__data$261  = _14_;
+  assign \$signature__data$281  = _14_;
   reg [63:0] w_rec0 [255:0];
   initial begin
     w_rec0[0] = 64'h0000000000000000;
@@ -2088,12 +1994,12 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_rec0[255] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$45 )
-      w_rec0[\$50 [7:0]] <= load__payload[75:12];
+    if (\$signature__en$48 )
+      w_rec0[\$signature__addr$45 ] <= load__payload[75:12];
   end
   reg [63:0] _15_;
   always @(posedge clk) begin
-    _15_ <= w_rec0[\$152 [7:0]];
+    _15_ <= w_rec0[\$38 [7:0]];
   end
   assign row = _15_;
   reg [63:0] w_rec1 [255:0];
@@ -2356,14 +2262,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_rec1[255] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$48 )
-      w_rec1[\$61 [7:0]] <= load__payload[75:12];
+    if (\$signature__en$55 )
+      w_rec1[\$signature__addr$45 ] <= load__payload[75:12];
   end
   reg [63:0] _16_;
   always @(posedge clk) begin
-    _16_ <= w_rec1[\$156 [7:0]];
+    _16_ <= w_rec1[\$42 [7:0]];
   end
-  assign \row$162  = _16_;
+  assign \row$182  = _16_;
   reg [63:0] w_rec2 [255:0];
   initial begin
     w_rec2[0] = 64'h0000000000000000;
@@ -2624,14 +2530,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_rec2[255] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$51 )
-      w_rec2[\$72 [7:0]] <= load__payload[75:12];
+    if (\$signature__en$61 )
+      w_rec2[\$signature__addr$45 ] <= load__payload[75:12];
   end
   reg [63:0] _17_;
   always @(posedge clk) begin
-    _17_ <= w_rec2[\$160 [7:0]];
+    _17_ <= w_rec2[\$46 [7:0]];
   end
-  assign \row$183  = _17_;
+  assign \row$203  = _17_;
   reg [63:0] w_rec3 [255:0];
   initial begin
     w_rec3[0] = 64'h0000000000000000;
@@ -2892,14 +2798,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     w_rec3[255] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$54 )
-      w_rec3[\$83 [7:0]] <= load__payload[75:12];
+    if (\$signature__en$67 )
+      w_rec3[\$signature__addr$45 ] <= load__payload[75:12];
   end
   reg [63:0] _18_;
   always @(posedge clk) begin
-    _18_ <= w_rec3[\$164 [7:0]];
+    _18_ <= w_rec3[\$50 [7:0]];
   end
-  assign \row$204  = _18_;
+  assign \row$224  = _18_;
   reg [255:0] x_neg [2:0];
   initial begin
     x_neg[0] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
@@ -2907,42 +2813,42 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     x_neg[2] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   end
   always @(posedge clk) begin
-    if (\$116 [0])
-      x_neg[\$108 [1:0]][15:0] <= obs__payload[20:5];
-    if (\$116 [1])
-      x_neg[\$108 [1:0]][31:16] <= obs__payload[20:5];
-    if (\$116 [2])
-      x_neg[\$108 [1:0]][47:32] <= obs__payload[20:5];
-    if (\$116 [3])
-      x_neg[\$108 [1:0]][63:48] <= obs__payload[20:5];
-    if (\$116 [4])
-      x_neg[\$108 [1:0]][79:64] <= obs__payload[20:5];
-    if (\$116 [5])
-      x_neg[\$108 [1:0]][95:80] <= obs__payload[20:5];
-    if (\$116 [6])
-      x_neg[\$108 [1:0]][111:96] <= obs__payload[20:5];
-    if (\$116 [7])
-      x_neg[\$108 [1:0]][127:112] <= obs__payload[20:5];
-    if (\$116 [8])
-      x_neg[\$108 [1:0]][143:128] <= obs__payload[20:5];
-    if (\$116 [9])
-      x_neg[\$108 [1:0]][159:144] <= obs__payload[20:5];
-    if (\$116 [10])
-      x_neg[\$108 [1:0]][175:160] <= obs__payload[20:5];
-    if (\$116 [11])
-      x_neg[\$108 [1:0]][191:176] <= obs__payload[20:5];
-    if (\$116 [12])
-      x_neg[\$108 [1:0]][207:192] <= obs__payload[20:5];
-    if (\$116 [13])
-      x_neg[\$108 [1:0]][223:208] <= obs__payload[20:5];
-    if (\$116 [14])
-      x_neg[\$108 [1:0]][239:224] <= obs__payload[20:5];
-    if (\$116 [15])
-      x_neg[\$108 [1:0]][255:240] <= obs__payload[20:5];
+    if (\$signature__en$82 [0])
+      x_neg[\$signature__addr$79 ][15:0] <= obs__payload[20:5];
+    if (\$signature__en$82 [1])
+      x_neg[\$signature__addr$79 ][31:16] <= obs__payload[20:5];
+    if (\$signature__en$82 [2])
+      x_neg[\$signature__addr$79 ][47:32] <= obs__payload[20:5];
+    if (\$signature__en$82 [3])
+      x_neg[\$signature__addr$79 ][63:48] <= obs__payload[20:5];
+    if (\$signature__en$82 [4])
+      x_neg[\$signature__addr$79 ][79:64] <= obs__payload[20:5];
+    if (\$signature__en$82 [5])
+      x_neg[\$signature__addr$79 ][95:80] <= obs__payload[20:5];
+    if (\$signature__en$82 [6])
+      x_neg[\$signature__addr$79 ][111:96] <= obs__payload[20:5];
+    if (\$signature__en$82 [7])
+      x_neg[\$signature__addr$79 ][127:112] <= obs__payload[20:5];
+    if (\$signature__en$82 [8])
+      x_neg[\$signature__addr$79 ][143:128] <= obs__payload[20:5];
+    if (\$signature__en$82 [9])
+      x_neg[\$signature__addr$79 ][159:144] <= obs__payload[20:5];
+    if (\$signature__en$82 [10])
+      x_neg[\$signature__addr$79 ][175:160] <= obs__payload[20:5];
+    if (\$signature__en$82 [11])
+      x_neg[\$signature__addr$79 ][191:176] <= obs__payload[20:5];
+    if (\$signature__en$82 [12])
+      x_neg[\$signature__addr$79 ][207:192] <= obs__payload[20:5];
+    if (\$signature__en$82 [13])
+      x_neg[\$signature__addr$79 ][223:208] <= obs__payload[20:5];
+    if (\$signature__en$82 [14])
+      x_neg[\$signature__addr$79 ][239:224] <= obs__payload[20:5];
+    if (\$signature__en$82 [15])
+      x_neg[\$signature__addr$79 ][255:240] <= obs__payload[20:5];
   end
   reg [255:0] _19_;
   always @(posedge clk) begin
-    _19_ <= x_neg[\$140 [1:0]];
+    _19_ <= x_neg[\$26 [1:0]];
   end
   assign neg = _19_;
   reg [255:0] x_pos [2:0];
@@ -2952,497 +2858,433 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     x_pos[2] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   end
   always @(posedge clk) begin
-    if (\$104 [0])
-      x_pos[\$97 [1:0]][15:0] <= obs__payload[20:5];
-    if (\$104 [1])
-      x_pos[\$97 [1:0]][31:16] <= obs__payload[20:5];
-    if (\$104 [2])
-      x_pos[\$97 [1:0]][47:32] <= obs__payload[20:5];
-    if (\$104 [3])
-      x_pos[\$97 [1:0]][63:48] <= obs__payload[20:5];
-    if (\$104 [4])
-      x_pos[\$97 [1:0]][79:64] <= obs__payload[20:5];
-    if (\$104 [5])
-      x_pos[\$97 [1:0]][95:80] <= obs__payload[20:5];
-    if (\$104 [6])
-      x_pos[\$97 [1:0]][111:96] <= obs__payload[20:5];
-    if (\$104 [7])
-      x_pos[\$97 [1:0]][127:112] <= obs__payload[20:5];
-    if (\$104 [8])
-      x_pos[\$97 [1:0]][143:128] <= obs__payload[20:5];
-    if (\$104 [9])
-      x_pos[\$97 [1:0]][159:144] <= obs__payload[20:5];
-    if (\$104 [10])
-      x_pos[\$97 [1:0]][175:160] <= obs__payload[20:5];
-    if (\$104 [11])
-      x_pos[\$97 [1:0]][191:176] <= obs__payload[20:5];
-    if (\$104 [12])
-      x_pos[\$97 [1:0]][207:192] <= obs__payload[20:5];
-    if (\$104 [13])
-      x_pos[\$97 [1:0]][223:208] <= obs__payload[20:5];
-    if (\$104 [14])
-      x_pos[\$97 [1:0]][239:224] <= obs__payload[20:5];
-    if (\$104 [15])
-      x_pos[\$97 [1:0]][255:240] <= obs__payload[20:5];
+    if (\$signature__en$77 [0])
+      x_pos[\$signature__addr$73 ][15:0] <= obs__payload[20:5];
+    if (\$signature__en$77 [1])
+      x_pos[\$signature__addr$73 ][31:16] <= obs__payload[20:5];
+    if (\$signature__en$77 [2])
+      x_pos[\$signature__addr$73 ][47:32] <= obs__payload[20:5];
+    if (\$signature__en$77 [3])
+      x_pos[\$signature__addr$73 ][63:48] <= obs__payload[20:5];
+    if (\$signature__en$77 [4])
+      x_pos[\$signature__addr$73 ][79:64] <= obs__payload[20:5];
+    if (\$signature__en$77 [5])
+      x_pos[\$signature__addr$73 ][95:80] <= obs__payload[20:5];
+    if (\$signature__en$77 [6])
+      x_pos[\$signature__addr$73 ][111:96] <= obs__payload[20:5];
+    if (\$signature__en$77 [7])
+      x_pos[\$signature__addr$73 ][127:112] <= obs__payload[20:5];
+    if (\$signature__en$77 [8])
+      x_pos[\$signature__addr$73 ][143:128] <= obs__payload[20:5];
+    if (\$signature__en$77 [9])
+      x_pos[\$signature__addr$73 ][159:144] <= obs__payload[20:5];
+    if (\$signature__en$77 [10])
+      x_pos[\$signature__addr$73 ][175:160] <= obs__payload[20:5];
+    if (\$signature__en$77 [11])
+      x_pos[\$signature__addr$73 ][191:176] <= obs__payload[20:5];
+    if (\$signature__en$77 [12])
+      x_pos[\$signature__addr$73 ][207:192] <= obs__payload[20:5];
+    if (\$signature__en$77 [13])
+      x_pos[\$signature__addr$73 ][223:208] <= obs__payload[20:5];
+    if (\$signature__en$77 [14])
+      x_pos[\$signature__addr$73 ][239:224] <= obs__payload[20:5];
+    if (\$signature__en$77 [15])
+      x_pos[\$signature__addr$73 ][255:240] <= obs__payload[20:5];
   end
   reg [255:0] _20_;
   always @(posedge clk) begin
-    _20_ <= x_pos[\$138 [1:0]];
+    _20_ <= x_pos[\$24 [1:0]];
   end
   assign pos = _20_;
   assign \$1  = ~ load__ready;
   assign \$2  = ~ dbg_phase;
   assign busy = \$1  & \$2 ;
+  assign \$3  = cur_slot * 7'h40;
+  assign \$4  = \$3  + cnt_m;
   assign \$5  = \$4  * 1'h1;
-  assign \$6  = \$5  + 1'h0;
-  assign \$7  = load__valid & load__ready;
-  assign \$8  = ! load__payload[1:0];
-  assign \$9  = \$7  & \$8 ;
-  assign \$10  = load__payload[11:2] < 9'h100;
-  assign \$11  = \$9  & \$10 ;
-  assign \$13  = ! \$12 [1:0];
-  assign \$signature__en  = \$11  & \$13 ;
-  assign \$16  = \$15  * 1'h1;
-  assign \$17  = \$16  + 1'h0;
-  assign \$18  = load__valid & load__ready;
-  assign \$19  = ! load__payload[1:0];
-  assign \$20  = \$18  & \$19 ;
-  assign \$21  = load__payload[11:2] < 9'h100;
-  assign \$22  = \$20  & \$21 ;
-  assign \$24  = \$23 [1:0] == 1'h1;
-  assign \$signature__en$36  = \$22  & \$24 ;
-  assign \$27  = \$26  * 1'h1;
-  assign \$28  = \$27  + 1'h0;
-  assign \$29  = load__valid & load__ready;
-  assign \$30  = ! load__payload[1:0];
-  assign \$31  = \$29  & \$30 ;
-  assign \$32  = load__payload[11:2] < 9'h100;
-  assign \$33  = \$31  & \$32 ;
-  assign \$35  = \$34 [1:0] == 2'h2;
-  assign \$signature__en$39  = \$33  & \$35 ;
-  assign \$38  = \$37  * 1'h1;
-  assign \$39  = \$38  + 1'h0;
-  assign \$40  = load__valid & load__ready;
-  assign \$41  = ! load__payload[1:0];
-  assign \$42  = \$40  & \$41 ;
-  assign \$43  = load__payload[11:2] < 9'h100;
-  assign \$44  = \$42  & \$43 ;
-  assign \$46  = \$45 [1:0] == 2'h3;
-  assign \$signature__en$42  = \$44  & \$46 ;
+  assign \$7  = \$5  + \$6 ;
+  assign \$8  = cur_slot * 7'h40;
+  assign \$9  = \$8  + cnt_m;
+  assign \$10  = \$9  * 1'h1;
+  assign \$12  = \$10  + \$11 ;
+  assign \$13  = cur_slot * 7'h40;
+  assign \$14  = \$13  + cnt_m;
+  assign \$15  = \$14  * 1'h1;
+  assign \$17  = \$15  + \$16 ;
+  assign \$18  = cur_slot * 7'h40;
+  assign \$19  = \$18  + cnt_m;
+  assign \$20  = \$19  * 1'h1;
+  assign \$22  = \$20  + \$21 ;
+  assign \$23  = cur_slot * 2'h3;
+  assign \$24  = \$23  + cnt_w;
+  assign \$25  = cur_slot * 2'h3;
+  assign \$26  = \$25  + cnt_w;
+  assign \$166  = pj_sub * 5'h10;
+  assign bits = \$signature__data$100  >> \$166 ;
+  assign \$27  = cur_slot * 7'h40;
+  assign \$28  = \$27  + pj_m_d2;
+  assign \$171  = pj_sub * 5'h10;
+  assign \bits$115  = \$signature__data$116  >> \$171 ;
+  assign \$29  = cur_slot * 7'h40;
+  assign \$30  = \$29  + pj_m_d2;
+  assign \$176  = pj_sub * 5'h10;
+  assign \bits$127  = \$signature__data$128  >> \$176 ;
+  assign \$31  = cur_slot * 7'h40;
+  assign \$32  = \$31  + pj_m_d2;
+  assign \$181  = pj_sub * 5'h10;
+  assign \bits$139  = \$signature__data$140  >> \$181 ;
+  assign \$33  = cur_slot * 7'h40;
+  assign \$34  = \$33  + pj_m_d2;
+  assign \$35  = cur_slot * 7'h40;
+  assign \$36  = \$35  + cnt_m;
+  assign \$37  = \$36  * 3'h4;
+  assign \$38  = \$37  + cnt_w;
+  assign \$39  = cur_slot * 7'h40;
+  assign \$40  = \$39  + cnt_m;
+  assign \$41  = \$40  * 3'h4;
+  assign \$42  = \$41  + cnt_w;
+  assign \$43  = cur_slot * 7'h40;
+  assign \$44  = \$43  + cnt_m;
+  assign \$45  = \$44  * 3'h4;
+  assign \$46  = \$45  + cnt_w;
+  assign \$47  = cur_slot * 7'h40;
+  assign \$48  = \$47  + cnt_m;
   assign \$49  = \$48  * 3'h4;
-  assign \$50  = \$49  + load__payload[3:2];
-  assign \$51  = load__valid & load__ready;
-  assign \$52  = load__payload[1:0] == 1'h1;
-  assign \$53  = \$51  & \$52 ;
-  assign \$54  = load__payload[11:2] < 11'h400;
-  assign \$55  = \$53  & \$54 ;
-  assign \$57  = ! \$56 [1:0];
-  assign \$signature__en$45  = \$55  & \$57 ;
-  assign \$60  = \$59  * 3'h4;
-  assign \$61  = \$60  + load__payload[3:2];
-  assign \$62  = load__valid & load__ready;
-  assign \$63  = load__payload[1:0] == 1'h1;
-  assign \$64  = \$62  & \$63 ;
-  assign \$65  = load__payload[11:2] < 11'h400;
-  assign \$66  = \$64  & \$65 ;
-  assign \$68  = \$67 [1:0] == 1'h1;
-  assign \$signature__en$48  = \$66  & \$68 ;
-  assign \$71  = \$70  * 3'h4;
-  assign \$72  = \$71  + load__payload[3:2];
-  assign \$73  = load__valid & load__ready;
-  assign \$74  = load__payload[1:0] == 1'h1;
-  assign \$75  = \$73  & \$74 ;
-  assign \$76  = load__payload[11:2] < 11'h400;
-  assign \$77  = \$75  & \$76 ;
-  assign \$79  = \$78 [1:0] == 2'h2;
-  assign \$signature__en$51  = \$77  & \$79 ;
-  assign \$82  = \$81  * 3'h4;
-  assign \$83  = \$82  + load__payload[3:2];
-  assign \$84  = load__valid & load__ready;
-  assign \$85  = load__payload[1:0] == 1'h1;
-  assign \$86  = \$84  & \$85 ;
-  assign \$87  = load__payload[11:2] < 11'h400;
-  assign \$88  = \$86  & \$87 ;
-  assign \$90  = \$89 [1:0] == 2'h3;
-  assign \$signature__en$54  = \$88  & \$90 ;
-  assign \$91  = load__valid & load__ready;
-  assign \$92  = load__payload[1:0] == 2'h2;
-  assign \$93  = \$91  & \$92 ;
-  assign \$94  = load__payload[11:2] < 5'h18;
-  assign \$signature__en$57  = \$93  & \$94 ;
-  assign \$97  = 2'h0 + \$96 ;
-  assign \$98  = obs__valid & load__ready;
-  assign \$99  = obs__payload[4:0] < 5'h11;
-  assign \$100  = \$98  & \$99 ;
-  assign \$103  = 1'h1 << obs__payload[3:0];
-  assign \$104  = \$102  ? \$103  : 31'h00000000;
-  assign \$106  = obs__payload[4:0] + 5'h11;
-  assign \$108  = 2'h0 + \$107 ;
-  assign \$109  = obs__valid & load__ready;
-  assign \$110  = obs__payload[4:0] < 5'h11;
-  assign \$111  = \$109  & \$110 ;
-  assign \$114  = obs__payload[4:0] + 5'h11;
-  assign \$115  = 1'h1 << \$114 [3:0];
-  assign \$116  = \$113  ? \$115  : 31'h00000000;
-  assign \$117  = cur_slot * 7'h40;
-  assign \$118  = \$117  + cnt_m;
-  assign \$119  = \$118  * 1'h1;
-  assign \$121  = \$119  + \$120 ;
-  assign \$122  = cur_slot * 7'h40;
-  assign \$123  = \$122  + cnt_m;
-  assign \$124  = \$123  * 1'h1;
-  assign \$126  = \$124  + \$125 ;
-  assign \$127  = cur_slot * 7'h40;
-  assign \$128  = \$127  + cnt_m;
-  assign \$129  = \$128  * 1'h1;
-  assign \$131  = \$129  + \$130 ;
-  assign \$132  = cur_slot * 7'h40;
-  assign \$133  = \$132  + cnt_m;
-  assign \$134  = \$133  * 1'h1;
-  assign \$136  = \$134  + \$135 ;
-  assign \$137  = cur_slot * 2'h3;
-  assign \$138  = \$137  + cnt_w;
-  assign \$139  = cur_slot * 2'h3;
-  assign \$140  = \$139  + cnt_w;
-  assign \$428  = pj_sub * 5'h10;
-  assign bits = \$signature__data$80  >> \$428 ;
-  assign \$141  = cur_slot * 7'h40;
-  assign \$142  = \$141  + pj_m_d2;
-  assign \$433  = pj_sub * 5'h10;
-  assign \bits$95  = \$signature__data$96  >> \$433 ;
-  assign \$143  = cur_slot * 7'h40;
-  assign \$144  = \$143  + pj_m_d2;
-  assign \$438  = pj_sub * 5'h10;
-  assign \bits$107  = \$signature__data$108  >> \$438 ;
-  assign \$145  = cur_slot * 7'h40;
-  assign \$146  = \$145  + pj_m_d2;
-  assign \$443  = pj_sub * 5'h10;
-  assign \bits$119  = \$signature__data$120  >> \$443 ;
-  assign \$147  = cur_slot * 7'h40;
-  assign \$148  = \$147  + pj_m_d2;
-  assign \$149  = cur_slot * 7'h40;
-  assign \$150  = \$149  + cnt_m;
-  assign \$151  = \$150  * 3'h4;
-  assign \$152  = \$151  + cnt_w;
-  assign \$153  = cur_slot * 7'h40;
-  assign \$154  = \$153  + cnt_m;
-  assign \$155  = \$154  * 3'h4;
-  assign \$156  = \$155  + cnt_w;
-  assign \$157  = cur_slot * 7'h40;
-  assign \$158  = \$157  + cnt_m;
-  assign \$159  = \$158  * 3'h4;
-  assign \$160  = \$159  + cnt_w;
-  assign \$161  = cur_slot * 7'h40;
-  assign \$162  = \$161  + cnt_m;
-  assign \$163  = \$162  * 3'h4;
-  assign \$164  = \$163  + cnt_w;
-  assign \$165  = rst_slot * 7'h40;
-  assign \$166  = \$165  + cnt_m;
-  assign \$167  = cur_slot * 7'h40;
-  assign \$168  = \$167  + m_wb_d4;
-  assign \$169  = rst_slot * 7'h40;
-  assign \$170  = \$169  + cnt_m;
-  assign \$171  = cur_slot * 7'h40;
-  assign \$172  = \$171  + m_wb_d4;
-  assign \$173  = rst_slot * 7'h40;
-  assign \$174  = \$173  + cnt_m;
-  assign \$175  = cur_slot * 7'h40;
-  assign \$176  = \$175  + m_wb_d4;
-  assign \$177  = rst_slot * 7'h40;
-  assign \$178  = \$177  + cnt_m;
-  assign \$179  = cur_slot * 7'h40;
-  assign \$180  = \$179  + m_wb_d4;
-  assign \$181  = cur_slot * 3'h6;
-  assign \$182  = \$181  + cnt_w;
-  assign \$183  = \$182  * 3'h4;
-  assign \$185  = \$183  + \$184 ;
-  assign \$485  = ro_m[3:0] * 3'h4;
-  assign \bits$260  = \$signature__data$261  >> \$485 ;
-  assign \$186  = ro_m * 3'h4;
-  assign \$187  = \$186  + 1'h0;
-  assign \$188  = \$187  < 8'h80;
-  assign \$189  = ro_m * 3'h4;
-  assign \$190  = \$189  + 1'h1;
-  assign \$191  = \$190  < 8'h80;
-  assign \$192  = ro_m * 3'h4;
-  assign \$193  = \$192  + 2'h2;
-  assign \$194  = \$193  < 8'h80;
-  assign \$195  = ro_m * 3'h4;
-  assign \$196  = \$195  + 2'h3;
-  assign \$197  = \$196  < 8'h80;
-  assign \$198  = cur_slot * 3'h6;
-  assign \$199  = \$198  + ro_a_d2;
-  assign \$200  = dbg_addr < 9'h100;
-  assign \$204  = \$202  ? \$203  : 24'h000000;
-  assign \$205  = dbg_addr < 9'h100;
-  assign \$209  = \$207  ? \$208  : 24'h000000;
-  assign \$210  = dbg_addr < 9'h100;
-  assign \$214  = \$212  ? \$213  : 14'h0000;
-  assign \$215  = dbg_addr < 4'h8;
-  assign \$520  = dbg_addr[2:0] * 6'h20;
-  assign \$218  = \$signature__data$275  >> \$520 ;
-  assign \$219  = \$217  ? \$218  : 32'd0;
-  assign \$220  = dbg_addr < 9'h100;
-  assign \$224  = \$222  ? \$223  : 24'h000000;
-  assign \$signature__addr$278  = dbg_phase ? 1'h0 : cur_slot;
-  assign \$227  = 7'h00 + \$226 ;
-  assign \$228  = cur_slot * 7'h40;
-  assign \$229  = \$228  + m_rd_d2;
-  assign \$230  = cur_slot * 7'h40;
-  assign \$231  = \$230  + cnt_m;
-  assign \$232  = em_slot * 3'h6;
-  assign \$233  = \$232  + em_a;
-  assign \$234  = ! cnt_w;
-  assign \$235  = cnt_w == 2'h2;
-  assign \$236  = ! cnt_w;
-  assign \$237  = cnt_w == 2'h3;
-  assign \$544  = cnt_w * 7'h40;
-  assign \$239  = s_prev[127:0] >> \$544 ;
-  assign \$548  = cnt_w * 7'h40;
-  assign \$241  = \$240  >> \$548 ;
-  assign \$242  = ! cnt_m;
-  assign \$243  = cnt_m == 6'h3f;
+  assign \$50  = \$49  + cnt_w;
+  assign \$51  = rst_slot * 7'h40;
+  assign \$52  = \$51  + cnt_m;
+  assign \$53  = cur_slot * 7'h40;
+  assign \$54  = \$53  + m_wb_d4;
+  assign \$55  = rst_slot * 7'h40;
+  assign \$56  = \$55  + cnt_m;
+  assign \$57  = cur_slot * 7'h40;
+  assign \$58  = \$57  + m_wb_d4;
+  assign \$59  = rst_slot * 7'h40;
+  assign \$60  = \$59  + cnt_m;
+  assign \$61  = cur_slot * 7'h40;
+  assign \$62  = \$61  + m_wb_d4;
+  assign \$63  = rst_slot * 7'h40;
+  assign \$64  = \$63  + cnt_m;
+  assign \$65  = cur_slot * 7'h40;
+  assign \$66  = \$65  + m_wb_d4;
+  assign \$67  = cur_slot * 3'h6;
+  assign \$68  = \$67  + cnt_w;
+  assign \$69  = \$68  * 3'h4;
+  assign \$71  = \$69  + \$70 ;
+  assign \$223  = ro_m[3:0] * 3'h4;
+  assign \bits$280  = \$signature__data$281  >> \$223 ;
+  assign \$72  = ro_m * 3'h4;
+  assign \$73  = \$72  + 1'h0;
+  assign \$74  = \$73  < 8'h80;
+  assign \$75  = ro_m * 3'h4;
+  assign \$76  = \$75  + 1'h1;
+  assign \$77  = \$76  < 8'h80;
+  assign \$78  = ro_m * 3'h4;
+  assign \$79  = \$78  + 2'h2;
+  assign \$80  = \$79  < 8'h80;
+  assign \$81  = ro_m * 3'h4;
+  assign \$82  = \$81  + 2'h3;
+  assign \$83  = \$82  < 8'h80;
+  assign \$84  = cur_slot * 3'h6;
+  assign \$85  = \$84  + ro_a_d2;
+  assign \$signature__addr$318  = dbg_phase ? 1'h0 : cur_slot;
+  assign \$88  = 7'h00 + \$87 ;
+  assign \$89  = cur_slot * 7'h40;
+  assign \$90  = \$89  + m_rd_d2;
+  assign \$91  = cur_slot * 7'h40;
+  assign \$92  = \$91  + cnt_m;
+  assign \$93  = em_slot * 3'h6;
+  assign \$94  = \$93  + em_a;
+  assign \$95  = ! cnt_w;
+  assign \$96  = cnt_w == 2'h2;
+  assign \$97  = ! cnt_w;
+  assign \$98  = cnt_w == 2'h3;
+  assign \$255  = cnt_w * 7'h40;
+  assign \$100  = s_prev[127:0] >> \$255 ;
+  assign \$259  = cnt_w * 7'h40;
+  assign \$102  = \$101  >> \$259 ;
+  assign \$103  = ! cnt_m;
+  assign \$104  = cnt_m == 6'h3f;
   always @(posedge clk)
-    valid <= \$244 ;
+    valid <= \$105 ;
   always @(posedge clk)
-    first <= \$245 ;
+    first <= \$106 ;
   always @(posedge clk)
-    last <= \$246 ;
+    last <= \$107 ;
   always @(posedge clk)
-    pj_m <= \$247 ;
+    pj_m <= \$108 ;
   always @(posedge clk)
-    pj_sub <= \$248 ;
+    pj_sub <= \$109 ;
   always @(posedge clk)
-    pj_m_d0 <= \$249 ;
+    pj_m_d0 <= \$110 ;
   always @(posedge clk)
-    pj_m_d1 <= \$250 ;
+    pj_m_d1 <= \$111 ;
   always @(posedge clk)
-    pj_m_d2 <= \$251 ;
+    pj_m_d2 <= \$112 ;
   always @(posedge clk)
-    \valid$132  <= \$252 ;
+    \valid$152  <= \$113 ;
   always @(posedge clk)
-    \first$134  <= \$253 ;
+    \first$154  <= \$114 ;
   always @(posedge clk)
-    \last$136  <= \$254 ;
+    \last$156  <= \$115 ;
   always @(posedge clk)
-    spk_e <= \$255 ;
+    spk_e <= \$116 ;
   always @(posedge clk)
-    spk_i <= \$256 ;
+    spk_i <= \$117 ;
   always @(posedge clk)
-    m_rd_d0 <= \$257 ;
+    m_rd_d0 <= \$118 ;
   always @(posedge clk)
-    m_rd_d1 <= \$258 ;
+    m_rd_d1 <= \$119 ;
   always @(posedge clk)
-    m_rd_d2 <= \$259 ;
+    m_rd_d2 <= \$120 ;
   always @(posedge clk)
-    m_wb_d0 <= \$260 ;
+    m_wb_d0 <= \$121 ;
   always @(posedge clk)
-    m_wb_d1 <= \$261 ;
+    m_wb_d1 <= \$122 ;
   always @(posedge clk)
-    m_wb_d2 <= \$262 ;
+    m_wb_d2 <= \$123 ;
   always @(posedge clk)
-    m_wb_d3 <= \$263 ;
+    m_wb_d3 <= \$124 ;
   always @(posedge clk)
-    m_wb_d4 <= \$264 ;
+    m_wb_d4 <= \$125 ;
   always @(posedge clk)
-    s_next0 <= \$265 ;
+    s_next0 <= \$126 ;
   always @(posedge clk)
-    s_next1 <= \$266 ;
+    s_next1 <= \$127 ;
   always @(posedge clk)
-    s_next2 <= \$267 ;
+    s_next2 <= \$128 ;
   always @(posedge clk)
-    s_next3 <= \$268 ;
+    s_next3 <= \$129 ;
   always @(posedge clk)
-    s_prev <= \$269 ;
+    s_prev <= \$130 ;
   always @(posedge clk)
-    \valid$254  <= \$270 ;
+    \valid$274  <= \$131 ;
   always @(posedge clk)
-    \first$256  <= \$271 ;
+    \first$276  <= \$132 ;
   always @(posedge clk)
-    \last$258  <= \$272 ;
+    \last$278  <= \$133 ;
   always @(posedge clk)
-    ro_m <= \$273 ;
+    ro_m <= \$134 ;
   always @(posedge clk)
-    ro_a <= \$274 ;
+    ro_a <= \$135 ;
   always @(posedge clk)
-    ro_a_d0 <= \$275 ;
+    ro_a_d0 <= \$136 ;
   always @(posedge clk)
-    ro_a_d1 <= \$276 ;
+    ro_a_d1 <= \$137 ;
   always @(posedge clk)
-    ro_a_d2 <= \$277 ;
+    ro_a_d2 <= \$138 ;
+  \ec_core_walker2d.debug  debug (
+    .addr(addr),
+    .i_in__0(\i_in$174 ),
+    .i_in__1(\i_in$196 ),
+    .i_in__2(\i_in$217 ),
+    .i_in__3(\i_in$238 ),
+    .\port$211$0 (\$signature__data$171 ),
+    .\port$223$0 (\$signature__data$193 ),
+    .\port$235$0 (\$signature__data$214 ),
+    .\port$247$0 (\$signature__data$235 ),
+    .resp(dbg_resp__payload),
+    .sel(sel),
+    .spikes(spikes)
+  );
   \ec_core_walker2d.lif0  lif0 (
     .clk(clk),
-    .i_in(\i_in$154 ),
+    .i_in(\i_in$174 ),
     .o_i_syn(o_i_syn),
     .o_rate(o_rate),
     .o_spike(o_spike),
     .o_v(o_v),
-    .o_valid(\o_valid$231 ),
+    .o_valid(\o_valid$251 ),
     .pe(pe),
     .pi(pi),
-    .\port$385$0 (\$signature__data$151 ),
+    .\port$211$0 (\$signature__data$171 ),
     .rst(rst),
-    .valid(\valid$144 )
+    .valid(\valid$164 )
   );
   \ec_core_walker2d.lif1  lif1 (
     .clk(clk),
-    .i_in(\i_in$176 ),
-    .o_i_syn(\o_i_syn$235 ),
-    .o_rate(\o_rate$237 ),
-    .o_spike(\o_spike$307 ),
-    .o_v(\o_v$236 ),
-    .o_valid(\o_valid$238 ),
-    .pe(\pe$168 ),
-    .pi(\pi$170 ),
-    .\port$397$0 (\$signature__data$173 ),
+    .i_in(\i_in$196 ),
+    .o_i_syn(\o_i_syn$255 ),
+    .o_rate(\o_rate$257 ),
+    .o_spike(\o_spike$347 ),
+    .o_v(\o_v$256 ),
+    .o_valid(\o_valid$258 ),
+    .pe(\pe$188 ),
+    .pi(\pi$190 ),
+    .\port$223$0 (\$signature__data$193 ),
     .rst(rst),
-    .valid(\valid$166 )
+    .valid(\valid$186 )
   );
   \ec_core_walker2d.lif2  lif2 (
     .clk(clk),
-    .i_in(\i_in$197 ),
-    .o_i_syn(\o_i_syn$242 ),
-    .o_rate(\o_rate$244 ),
-    .o_spike(\o_spike$309 ),
-    .o_v(\o_v$243 ),
-    .o_valid(\o_valid$245 ),
-    .pe(\pe$189 ),
-    .pi(\pi$191 ),
-    .\port$409$0 (\$signature__data$194 ),
+    .i_in(\i_in$217 ),
+    .o_i_syn(\o_i_syn$262 ),
+    .o_rate(\o_rate$264 ),
+    .o_spike(\o_spike$349 ),
+    .o_v(\o_v$263 ),
+    .o_valid(\o_valid$265 ),
+    .pe(\pe$209 ),
+    .pi(\pi$211 ),
+    .\port$235$0 (\$signature__data$214 ),
     .rst(rst),
-    .valid(\valid$187 )
+    .valid(\valid$207 )
   );
   \ec_core_walker2d.lif3  lif3 (
     .clk(clk),
-    .i_in(\i_in$218 ),
-    .o_i_syn(\o_i_syn$249 ),
-    .o_rate(\o_rate$251 ),
-    .o_spike(\o_spike$311 ),
-    .o_v(\o_v$250 ),
-    .o_valid(\o_valid$252 ),
-    .pe(\pe$210 ),
-    .pi(\pi$212 ),
-    .\port$421$0 (\$signature__data$215 ),
+    .i_in(\i_in$238 ),
+    .o_i_syn(\o_i_syn$269 ),
+    .o_rate(\o_rate$271 ),
+    .o_spike(\o_spike$351 ),
+    .o_v(\o_v$270 ),
+    .o_valid(\o_valid$272 ),
+    .pe(\pe$230 ),
+    .pi(\pi$232 ),
+    .\port$247$0 (\$signature__data$235 ),
     .rst(rst),
-    .valid(\valid$208 )
+    .valid(\valid$228 )
+  );
+  \ec_core_walker2d.loader  loader (
+    .i__payload(load__payload),
+    .i__ready(load__ready),
+    .i__valid(load__valid),
+    .in_addr(\$signature__addr ),
+    .out_en(\$signature__en$71 ),
+    .\port$1820$0 (\$signature__en ),
+    .\port$1828$0 (\$signature__en$52 ),
+    .\port$1836$0 (\$signature__en$58 ),
+    .\port$1844$0 (\$signature__en$64 ),
+    .\port$1856$0 (\$signature__en$48 ),
+    .\port$1864$0 (\$signature__en$55 ),
+    .\port$1872$0 (\$signature__en$61 ),
+    .\port$1880$0 (\$signature__en$67 ),
+    .rec_addr(\$signature__addr$45 )
+  );
+  \ec_core_walker2d.obs_writer  obs_writer (
+    .i__payload(obs__payload),
+    .i__ready(load__ready),
+    .i__valid(obs__valid),
+    .neg_addr(\$signature__addr$79 ),
+    .neg_en(\$signature__en$82 ),
+    .pos_addr(\$signature__addr$73 ),
+    .pos_en(\$signature__en$77 )
   );
   \ec_core_walker2d.pop0  pop0 (
     .clk(clk),
-    .first(\first$134 ),
-    .last(\last$136 ),
-    .o_valid(\valid$144 ),
+    .first(\first$154 ),
+    .last(\last$156 ),
+    .o_valid(\valid$164 ),
     .pe(pe),
     .pi(pi),
     .row(row),
     .rst(rst),
     .spk_e(spk_e),
     .spk_i(spk_i),
-    .valid(\valid$132 )
+    .valid(\valid$152 )
   );
   \ec_core_walker2d.pop1  pop1 (
     .clk(clk),
-    .first(\first$134 ),
-    .last(\last$136 ),
-    .o_valid(\valid$166 ),
-    .pe(\pe$168 ),
-    .pi(\pi$170 ),
-    .row(\row$162 ),
+    .first(\first$154 ),
+    .last(\last$156 ),
+    .o_valid(\valid$186 ),
+    .pe(\pe$188 ),
+    .pi(\pi$190 ),
+    .row(\row$182 ),
     .rst(rst),
     .spk_e(spk_e),
     .spk_i(spk_i),
-    .valid(\valid$132 )
+    .valid(\valid$152 )
   );
   \ec_core_walker2d.pop2  pop2 (
     .clk(clk),
-    .first(\first$134 ),
-    .last(\last$136 ),
-    .o_valid(\valid$187 ),
-    .pe(\pe$189 ),
-    .pi(\pi$191 ),
-    .row(\row$183 ),
+    .first(\first$154 ),
+    .last(\last$156 ),
+    .o_valid(\valid$207 ),
+    .pe(\pe$209 ),
+    .pi(\pi$211 ),
+    .row(\row$203 ),
     .rst(rst),
     .spk_e(spk_e),
     .spk_i(spk_i),
-    .valid(\valid$132 )
+    .valid(\valid$152 )
   );
   \ec_core_walker2d.pop3  pop3 (
     .clk(clk),
-    .first(\first$134 ),
-    .last(\last$136 ),
-    .o_valid(\valid$208 ),
-    .pe(\pe$210 ),
-    .pi(\pi$212 ),
-    .row(\row$204 ),
+    .first(\first$154 ),
+    .last(\last$156 ),
+    .o_valid(\valid$228 ),
+    .pe(\pe$230 ),
+    .pi(\pi$232 ),
+    .row(\row$224 ),
     .rst(rst),
     .spk_e(spk_e),
     .spk_i(spk_i),
-    .valid(\valid$132 )
+    .valid(\valid$152 )
   );
   \ec_core_walker2d.proj0  proj0 (
     .bits(bits),
     .clk(clk),
     .first(first),
-    .i_in(\$signature__data$88 ),
+    .i_in(\$signature__data$108 ),
     .last(last),
     .neg(neg),
-    .o_valid(\$signature__en$90 ),
+    .o_valid(\$signature__en$110 ),
     .pos(pos),
     .rst(rst),
     .valid(valid)
   );
   \ec_core_walker2d.proj1  proj1 (
-    .bits(\bits$95 ),
+    .bits(\bits$115 ),
     .clk(clk),
     .first(first),
-    .i_in(\$signature__data$100 ),
+    .i_in(\$signature__data$120 ),
     .last(last),
     .neg(neg),
-    .o_valid(\$signature__en$102 ),
+    .o_valid(\$signature__en$122 ),
     .pos(pos),
     .rst(rst),
     .valid(valid)
   );
   \ec_core_walker2d.proj2  proj2 (
-    .bits(\bits$107 ),
+    .bits(\bits$127 ),
     .clk(clk),
     .first(first),
-    .i_in(\$signature__data$112 ),
+    .i_in(\$signature__data$132 ),
     .last(last),
     .neg(neg),
-    .o_valid(\$signature__en$114 ),
+    .o_valid(\$signature__en$134 ),
     .pos(pos),
     .rst(rst),
     .valid(valid)
   );
   \ec_core_walker2d.proj3  proj3 (
-    .bits(\bits$119 ),
+    .bits(\bits$139 ),
     .clk(clk),
     .first(first),
-    .i_in(\$signature__data$124 ),
+    .i_in(\$signature__data$144 ),
     .last(last),
     .neg(neg),
-    .o_valid(\$signature__en$126 ),
+    .o_valid(\$signature__en$146 ),
     .pos(pos),
     .rst(rst),
     .valid(valid)
   );
   \ec_core_walker2d.readout  readout (
-    .action(\$signature__data$267 ),
-    .bits(\bits$260 ),
+    .action(\$signature__data$287 ),
+    .bits(\bits$280 ),
     .clk(clk),
-    .first(\first$256 ),
-    .last(\last$258 ),
-    .o_valid(\$signature__en$269 ),
-    .\port$205$0 (\$188 ),
-    .\port$208$0 (\$191 ),
-    .\port$211$0 (\$194 ),
-    .\port$214$0 (\$197 ),
-    .\port$385$48 (\$signature__data$151 [61:48]),
-    .\port$397$48 (\$signature__data$173 [61:48]),
-    .\port$409$48 (\$signature__data$194 [61:48]),
-    .\port$421$48 (\$signature__data$215 [61:48]),
+    .first(\first$276 ),
+    .last(\last$278 ),
+    .o_valid(\$signature__en$289 ),
+    .\port$211$48 (\$signature__data$171 [61:48]),
+    .\port$223$48 (\$signature__data$193 [61:48]),
+    .\port$235$48 (\$signature__data$214 [61:48]),
+    .\port$247$48 (\$signature__data$235 [61:48]),
+    .\port$82$0 (\$74 ),
+    .\port$85$0 (\$77 ),
+    .\port$88$0 (\$80 ),
+    .\port$91$0 (\$83 ),
     .rst(rst),
-    .valid(\valid$254 )
+    .valid(\valid$274 )
   );
   \ec_core_walker2d.seq  seq (
     .act_ready(act__ready),
@@ -3455,14 +3297,14 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     .cnt_w(cnt_w),
     .cur_slot(cur_slot),
     .cycles(cycles),
-    .dbg_addr(dbg_addr),
+    .dbg_addr(addr),
     .dbg_phase(dbg_phase),
     .dbg_req__payload(dbg_req__payload),
     .dbg_req__ready(dbg_req__ready),
     .dbg_req__valid(dbg_req__valid),
     .dbg_resp_ready(dbg_resp__ready),
     .dbg_resp_valid(dbg_resp__valid),
-    .dbg_sel(dbg_sel),
+    .dbg_sel(sel),
     .em_a(em_a),
     .em_slot(em_slot),
     .idle(load__ready),
@@ -3481,228 +3323,156 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (dbg_addr[1:0])
-      2'h0:
-          \$203  = \$signature__data$151 [47:24];
-      2'h1:
-          \$203  = \$signature__data$173 [47:24];
-      2'h2:
-          \$203  = \$signature__data$194 [47:24];
-      2'h3:
-          \$203  = \$signature__data$215 [47:24];
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (dbg_addr[1:0])
-      2'h0:
-          \$208  = \$signature__data$151 [23:0];
-      2'h1:
-          \$208  = \$signature__data$173 [23:0];
-      2'h2:
-          \$208  = \$signature__data$194 [23:0];
-      2'h3:
-          \$208  = \$signature__data$215 [23:0];
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (dbg_addr[1:0])
-      2'h0:
-          \$213  = \$signature__data$151 [61:48];
-      2'h1:
-          \$213  = \$signature__data$173 [61:48];
-      2'h2:
-          \$213  = \$signature__data$194 [61:48];
-      2'h3:
-          \$213  = \$signature__data$215 [61:48];
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (dbg_addr[1:0])
-      2'h0:
-          \$223  = \i_in$154 ;
-      2'h1:
-          \$223  = \i_in$176 ;
-      2'h2:
-          \$223  = \i_in$197 ;
-      2'h3:
-          \$223  = \i_in$218 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__addr$223  = \$166 [5:0];
+      \$signature__addr$243  = \$52 [5:0];
     end else begin
-      \$signature__addr$223  = \$168 [5:0];
+      \$signature__addr$243  = \$54 [5:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__data$225  = 62'h0000000000000000;
+      \$signature__data$245  = 62'h0000000000000000;
     end else begin
-      \$signature__data$225 [23:0] = o_i_syn;
-      \$signature__data$225 [47:24] = o_v;
-      \$signature__data$225 [61:48] = o_rate;
+      \$signature__data$245 [23:0] = o_i_syn;
+      \$signature__data$245 [47:24] = o_v;
+      \$signature__data$245 [61:48] = o_rate;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__en$226  = 1'h1;
+      \$signature__en$246  = 1'h1;
     end else begin
-      \$signature__en$226  = \o_valid$231 ;
+      \$signature__en$246  = \o_valid$251 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__addr$232  = \$170 [5:0];
+      \$signature__addr$252  = \$56 [5:0];
     end else begin
-      \$signature__addr$232  = \$172 [5:0];
+      \$signature__addr$252  = \$58 [5:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__data$233  = 62'h0000000000000000;
+      \$signature__data$253  = 62'h0000000000000000;
     end else begin
-      \$signature__data$233 [23:0] = \o_i_syn$235 ;
-      \$signature__data$233 [47:24] = \o_v$236 ;
-      \$signature__data$233 [61:48] = \o_rate$237 ;
+      \$signature__data$253 [23:0] = \o_i_syn$255 ;
+      \$signature__data$253 [47:24] = \o_v$256 ;
+      \$signature__data$253 [61:48] = \o_rate$257 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__en$234  = 1'h1;
+      \$signature__en$254  = 1'h1;
     end else begin
-      \$signature__en$234  = \o_valid$238 ;
+      \$signature__en$254  = \o_valid$258 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__addr$239  = \$174 [5:0];
+      \$signature__addr$259  = \$60 [5:0];
     end else begin
-      \$signature__addr$239  = \$176 [5:0];
+      \$signature__addr$259  = \$62 [5:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__data$240  = 62'h0000000000000000;
+      \$signature__data$260  = 62'h0000000000000000;
     end else begin
-      \$signature__data$240 [23:0] = \o_i_syn$242 ;
-      \$signature__data$240 [47:24] = \o_v$243 ;
-      \$signature__data$240 [61:48] = \o_rate$244 ;
+      \$signature__data$260 [23:0] = \o_i_syn$262 ;
+      \$signature__data$260 [47:24] = \o_v$263 ;
+      \$signature__data$260 [61:48] = \o_rate$264 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__en$241  = 1'h1;
+      \$signature__en$261  = 1'h1;
     end else begin
-      \$signature__en$241  = \o_valid$245 ;
+      \$signature__en$261  = \o_valid$265 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__addr$246  = \$178 [5:0];
+      \$signature__addr$266  = \$64 [5:0];
     end else begin
-      \$signature__addr$246  = \$180 [5:0];
+      \$signature__addr$266  = \$66 [5:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__data$247  = 62'h0000000000000000;
+      \$signature__data$267  = 62'h0000000000000000;
     end else begin
-      \$signature__data$247 [23:0] = \o_i_syn$249 ;
-      \$signature__data$247 [47:24] = \o_v$250 ;
-      \$signature__data$247 [61:48] = \o_rate$251 ;
+      \$signature__data$267 [23:0] = \o_i_syn$269 ;
+      \$signature__data$267 [47:24] = \o_v$270 ;
+      \$signature__data$267 [61:48] = \o_rate$271 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__en$248  = 1'h1;
+      \$signature__en$268  = 1'h1;
     end else begin
-      \$signature__en$248  = \o_valid$252 ;
+      \$signature__en$268  = \o_valid$272 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    dbg_resp__payload = 32'd0;
-    casez (dbg_sel)
-      3'h0:
-          dbg_resp__payload = { \$204 [23], \$204 [23], \$204 [23], \$204 [23], \$204 [23], \$204 [23], \$204 [23], \$204 [23], \$204  };
-      3'h1:
-          dbg_resp__payload = { \$209 [23], \$209 [23], \$209 [23], \$209 [23], \$209 [23], \$209 [23], \$209 [23], \$209 [23], \$209  };
-      3'h2:
-          dbg_resp__payload = { 18'h00000, \$214  };
-      3'h3:
-          dbg_resp__payload = \$219 ;
-      3'h4:
-          dbg_resp__payload = { \$224 [23], \$224 [23], \$224 [23], \$224 [23], \$224 [23], \$224 [23], \$224 [23], \$224 [23], \$224  };
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signature__addr$280  = 1'h0;
+    \$signature__addr$320  = 1'h0;
     if (resetting) begin
-      \$signature__addr$280  = rst_slot;
+      \$signature__addr$320  = rst_slot;
     end else if (spikes_save) begin
-      \$signature__addr$280  = cur_slot;
+      \$signature__addr$320  = cur_slot;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signature__data$281  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    \$signature__data$321  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     if (resetting) begin
-      \$signature__data$281  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+      \$signature__data$321  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end else if (spikes_save) begin
-      \$signature__data$281  = s_prev;
+      \$signature__data$321  = s_prev;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signature__en$282  = 1'h0;
+    \$signature__en$322  = 1'h0;
     if (resetting) begin
-      \$signature__en$282  = spikes_clear;
+      \$signature__en$322  = spikes_clear;
     end else if (spikes_save) begin
-      \$signature__en$282  = 1'h1;
+      \$signature__en$322  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signature__addr$156  = 6'h00;
+    \$signature__addr$176  = 6'h00;
     casez (state_read)
       2'h1:
-          \$signature__addr$156  = \$227 [5:0];
+          \$signature__addr$176  = \$88 [5:0];
       2'h2:
-          \$signature__addr$156  = \$229 [5:0];
+          \$signature__addr$176  = \$90 [5:0];
       2'h3:
-          \$signature__addr$156  = \$231 [5:0];
+          \$signature__addr$176  = \$92 [5:0];
     endcase
   end
   always @* begin
@@ -3710,807 +3480,807 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     act__payload = 19'h00000;
     if (act__valid) begin
       act__payload[2:0] = em_a;
-      act__payload[18:3] = \$signature__data$292 ;
+      act__payload[18:3] = \$signature__data$332 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$244  = proj_issue;
+    \$105  = proj_issue;
     if (rst) begin
-      \$244  = 1'h0;
+      \$105  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$245  = \$234 ;
+    \$106  = \$95 ;
     if (rst) begin
-      \$245  = 1'h0;
+      \$106  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$246  = \$235 ;
+    \$107  = \$96 ;
     if (rst) begin
-      \$246  = 1'h0;
+      \$107  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$247  = cnt_m;
+    \$108  = cnt_m;
     if (rst) begin
-      \$247  = 6'h00;
+      \$108  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$248  = cnt_w[1:0];
+    \$109  = cnt_w[1:0];
     if (rst) begin
-      \$248  = 2'h0;
+      \$109  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$249  = pj_m;
+    \$110  = pj_m;
     if (rst) begin
-      \$249  = 6'h00;
+      \$110  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$250  = pj_m_d0;
+    \$111  = pj_m_d0;
     if (rst) begin
-      \$250  = 6'h00;
+      \$111  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$251  = pj_m_d1;
+    \$112  = pj_m_d1;
     if (rst) begin
-      \$251  = 6'h00;
+      \$112  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$252  = sub_issue;
+    \$113  = sub_issue;
     if (rst) begin
-      \$252  = 1'h0;
+      \$113  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$253  = \$236 ;
+    \$114  = \$97 ;
     if (rst) begin
-      \$253  = 1'h0;
+      \$114  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$254  = \$237 ;
+    \$115  = \$98 ;
     if (rst) begin
-      \$254  = 1'h0;
+      \$115  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$255  = \$239 ;
+    \$116  = \$100 ;
     if (rst) begin
-      \$255  = 64'h0000000000000000;
+      \$116  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$256  = \$241 ;
+    \$117  = \$102 ;
     if (rst) begin
-      \$256  = 64'h0000000000000000;
+      \$117  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$257  = cnt_m;
+    \$118  = cnt_m;
     if (rst) begin
-      \$257  = 6'h00;
+      \$118  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$258  = m_rd_d0;
+    \$119  = m_rd_d0;
     if (rst) begin
-      \$258  = 6'h00;
+      \$119  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$259  = m_rd_d1;
+    \$120  = m_rd_d1;
     if (rst) begin
-      \$259  = 6'h00;
+      \$120  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$260  = m_rd_d2;
+    \$121  = m_rd_d2;
     if (rst) begin
-      \$260  = 6'h00;
+      \$121  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$261  = m_wb_d0;
+    \$122  = m_wb_d0;
     if (rst) begin
-      \$261  = 6'h00;
+      \$122  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$262  = m_wb_d1;
+    \$123  = m_wb_d1;
     if (rst) begin
-      \$262  = 6'h00;
+      \$123  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$263  = m_wb_d2;
+    \$124  = m_wb_d2;
     if (rst) begin
-      \$263  = 6'h00;
+      \$124  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$264  = m_wb_d3;
+    \$125  = m_wb_d3;
     if (rst) begin
-      \$264  = 6'h00;
+      \$125  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$265  = s_next0;
-    if (\o_valid$231 ) begin
+    \$126  = s_next0;
+    if (\o_valid$251 ) begin
       (* full_case = 32'd1 *)
       casez (m_wb_d4)
         6'h00:
-            \$265 [0] = o_spike;
+            \$126 [0] = o_spike;
         6'h01:
-            \$265 [1] = o_spike;
+            \$126 [1] = o_spike;
         6'h02:
-            \$265 [2] = o_spike;
+            \$126 [2] = o_spike;
         6'h03:
-            \$265 [3] = o_spike;
+            \$126 [3] = o_spike;
         6'h04:
-            \$265 [4] = o_spike;
+            \$126 [4] = o_spike;
         6'h05:
-            \$265 [5] = o_spike;
+            \$126 [5] = o_spike;
         6'h06:
-            \$265 [6] = o_spike;
+            \$126 [6] = o_spike;
         6'h07:
-            \$265 [7] = o_spike;
+            \$126 [7] = o_spike;
         6'h08:
-            \$265 [8] = o_spike;
+            \$126 [8] = o_spike;
         6'h09:
-            \$265 [9] = o_spike;
+            \$126 [9] = o_spike;
         6'h0a:
-            \$265 [10] = o_spike;
+            \$126 [10] = o_spike;
         6'h0b:
-            \$265 [11] = o_spike;
+            \$126 [11] = o_spike;
         6'h0c:
-            \$265 [12] = o_spike;
+            \$126 [12] = o_spike;
         6'h0d:
-            \$265 [13] = o_spike;
+            \$126 [13] = o_spike;
         6'h0e:
-            \$265 [14] = o_spike;
+            \$126 [14] = o_spike;
         6'h0f:
-            \$265 [15] = o_spike;
+            \$126 [15] = o_spike;
         6'h10:
-            \$265 [16] = o_spike;
+            \$126 [16] = o_spike;
         6'h11:
-            \$265 [17] = o_spike;
+            \$126 [17] = o_spike;
         6'h12:
-            \$265 [18] = o_spike;
+            \$126 [18] = o_spike;
         6'h13:
-            \$265 [19] = o_spike;
+            \$126 [19] = o_spike;
         6'h14:
-            \$265 [20] = o_spike;
+            \$126 [20] = o_spike;
         6'h15:
-            \$265 [21] = o_spike;
+            \$126 [21] = o_spike;
         6'h16:
-            \$265 [22] = o_spike;
+            \$126 [22] = o_spike;
         6'h17:
-            \$265 [23] = o_spike;
+            \$126 [23] = o_spike;
         6'h18:
-            \$265 [24] = o_spike;
+            \$126 [24] = o_spike;
         6'h19:
-            \$265 [25] = o_spike;
+            \$126 [25] = o_spike;
         6'h1a:
-            \$265 [26] = o_spike;
+            \$126 [26] = o_spike;
         6'h1b:
-            \$265 [27] = o_spike;
+            \$126 [27] = o_spike;
         6'h1c:
-            \$265 [28] = o_spike;
+            \$126 [28] = o_spike;
         6'h1d:
-            \$265 [29] = o_spike;
+            \$126 [29] = o_spike;
         6'h1e:
-            \$265 [30] = o_spike;
+            \$126 [30] = o_spike;
         6'h1f:
-            \$265 [31] = o_spike;
+            \$126 [31] = o_spike;
         6'h20:
-            \$265 [32] = o_spike;
+            \$126 [32] = o_spike;
         6'h21:
-            \$265 [33] = o_spike;
+            \$126 [33] = o_spike;
         6'h22:
-            \$265 [34] = o_spike;
+            \$126 [34] = o_spike;
         6'h23:
-            \$265 [35] = o_spike;
+            \$126 [35] = o_spike;
         6'h24:
-            \$265 [36] = o_spike;
+            \$126 [36] = o_spike;
         6'h25:
-            \$265 [37] = o_spike;
+            \$126 [37] = o_spike;
         6'h26:
-            \$265 [38] = o_spike;
+            \$126 [38] = o_spike;
         6'h27:
-            \$265 [39] = o_spike;
+            \$126 [39] = o_spike;
         6'h28:
-            \$265 [40] = o_spike;
+            \$126 [40] = o_spike;
         6'h29:
-            \$265 [41] = o_spike;
+            \$126 [41] = o_spike;
         6'h2a:
-            \$265 [42] = o_spike;
+            \$126 [42] = o_spike;
         6'h2b:
-            \$265 [43] = o_spike;
+            \$126 [43] = o_spike;
         6'h2c:
-            \$265 [44] = o_spike;
+            \$126 [44] = o_spike;
         6'h2d:
-            \$265 [45] = o_spike;
+            \$126 [45] = o_spike;
         6'h2e:
-            \$265 [46] = o_spike;
+            \$126 [46] = o_spike;
         6'h2f:
-            \$265 [47] = o_spike;
+            \$126 [47] = o_spike;
         6'h30:
-            \$265 [48] = o_spike;
+            \$126 [48] = o_spike;
         6'h31:
-            \$265 [49] = o_spike;
+            \$126 [49] = o_spike;
         6'h32:
-            \$265 [50] = o_spike;
+            \$126 [50] = o_spike;
         6'h33:
-            \$265 [51] = o_spike;
+            \$126 [51] = o_spike;
         6'h34:
-            \$265 [52] = o_spike;
+            \$126 [52] = o_spike;
         6'h35:
-            \$265 [53] = o_spike;
+            \$126 [53] = o_spike;
         6'h36:
-            \$265 [54] = o_spike;
+            \$126 [54] = o_spike;
         6'h37:
-            \$265 [55] = o_spike;
+            \$126 [55] = o_spike;
         6'h38:
-            \$265 [56] = o_spike;
+            \$126 [56] = o_spike;
         6'h39:
-            \$265 [57] = o_spike;
+            \$126 [57] = o_spike;
         6'h3a:
-            \$265 [58] = o_spike;
+            \$126 [58] = o_spike;
         6'h3b:
-            \$265 [59] = o_spike;
+            \$126 [59] = o_spike;
         6'h3c:
-            \$265 [60] = o_spike;
+            \$126 [60] = o_spike;
         6'h3d:
-            \$265 [61] = o_spike;
+            \$126 [61] = o_spike;
         6'h3e:
-            \$265 [62] = o_spike;
+            \$126 [62] = o_spike;
         6'h3f:
-            \$265 [63] = o_spike;
+            \$126 [63] = o_spike;
       endcase
     end
     if (spikes_load) begin
-      \$265  = 64'h0000000000000000;
+      \$126  = 64'h0000000000000000;
     end
     if (spikes_swap) begin
-      \$265  = 64'h0000000000000000;
+      \$126  = 64'h0000000000000000;
     end
     if (rst) begin
-      \$265  = 64'h0000000000000000;
+      \$126  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$266  = s_next1;
-    if (\o_valid$238 ) begin
+    \$127  = s_next1;
+    if (\o_valid$258 ) begin
       (* full_case = 32'd1 *)
       casez (m_wb_d4)
         6'h00:
-            \$266 [0] = \o_spike$307 ;
+            \$127 [0] = \o_spike$347 ;
         6'h01:
-            \$266 [1] = \o_spike$307 ;
+            \$127 [1] = \o_spike$347 ;
         6'h02:
-            \$266 [2] = \o_spike$307 ;
+            \$127 [2] = \o_spike$347 ;
         6'h03:
-            \$266 [3] = \o_spike$307 ;
+            \$127 [3] = \o_spike$347 ;
         6'h04:
-            \$266 [4] = \o_spike$307 ;
+            \$127 [4] = \o_spike$347 ;
         6'h05:
-            \$266 [5] = \o_spike$307 ;
+            \$127 [5] = \o_spike$347 ;
         6'h06:
-            \$266 [6] = \o_spike$307 ;
+            \$127 [6] = \o_spike$347 ;
         6'h07:
-            \$266 [7] = \o_spike$307 ;
+            \$127 [7] = \o_spike$347 ;
         6'h08:
-            \$266 [8] = \o_spike$307 ;
+            \$127 [8] = \o_spike$347 ;
         6'h09:
-            \$266 [9] = \o_spike$307 ;
+            \$127 [9] = \o_spike$347 ;
         6'h0a:
-            \$266 [10] = \o_spike$307 ;
+            \$127 [10] = \o_spike$347 ;
         6'h0b:
-            \$266 [11] = \o_spike$307 ;
+            \$127 [11] = \o_spike$347 ;
         6'h0c:
-            \$266 [12] = \o_spike$307 ;
+            \$127 [12] = \o_spike$347 ;
         6'h0d:
-            \$266 [13] = \o_spike$307 ;
+            \$127 [13] = \o_spike$347 ;
         6'h0e:
-            \$266 [14] = \o_spike$307 ;
+            \$127 [14] = \o_spike$347 ;
         6'h0f:
-            \$266 [15] = \o_spike$307 ;
+            \$127 [15] = \o_spike$347 ;
         6'h10:
-            \$266 [16] = \o_spike$307 ;
+            \$127 [16] = \o_spike$347 ;
         6'h11:
-            \$266 [17] = \o_spike$307 ;
+            \$127 [17] = \o_spike$347 ;
         6'h12:
-            \$266 [18] = \o_spike$307 ;
+            \$127 [18] = \o_spike$347 ;
         6'h13:
-            \$266 [19] = \o_spike$307 ;
+            \$127 [19] = \o_spike$347 ;
         6'h14:
-            \$266 [20] = \o_spike$307 ;
+            \$127 [20] = \o_spike$347 ;
         6'h15:
-            \$266 [21] = \o_spike$307 ;
+            \$127 [21] = \o_spike$347 ;
         6'h16:
-            \$266 [22] = \o_spike$307 ;
+            \$127 [22] = \o_spike$347 ;
         6'h17:
-            \$266 [23] = \o_spike$307 ;
+            \$127 [23] = \o_spike$347 ;
         6'h18:
-            \$266 [24] = \o_spike$307 ;
+            \$127 [24] = \o_spike$347 ;
         6'h19:
-            \$266 [25] = \o_spike$307 ;
+            \$127 [25] = \o_spike$347 ;
         6'h1a:
-            \$266 [26] = \o_spike$307 ;
+            \$127 [26] = \o_spike$347 ;
         6'h1b:
-            \$266 [27] = \o_spike$307 ;
+            \$127 [27] = \o_spike$347 ;
         6'h1c:
-            \$266 [28] = \o_spike$307 ;
+            \$127 [28] = \o_spike$347 ;
         6'h1d:
-            \$266 [29] = \o_spike$307 ;
+            \$127 [29] = \o_spike$347 ;
         6'h1e:
-            \$266 [30] = \o_spike$307 ;
+            \$127 [30] = \o_spike$347 ;
         6'h1f:
-            \$266 [31] = \o_spike$307 ;
+            \$127 [31] = \o_spike$347 ;
         6'h20:
-            \$266 [32] = \o_spike$307 ;
+            \$127 [32] = \o_spike$347 ;
         6'h21:
-            \$266 [33] = \o_spike$307 ;
+            \$127 [33] = \o_spike$347 ;
         6'h22:
-            \$266 [34] = \o_spike$307 ;
+            \$127 [34] = \o_spike$347 ;
         6'h23:
-            \$266 [35] = \o_spike$307 ;
+            \$127 [35] = \o_spike$347 ;
         6'h24:
-            \$266 [36] = \o_spike$307 ;
+            \$127 [36] = \o_spike$347 ;
         6'h25:
-            \$266 [37] = \o_spike$307 ;
+            \$127 [37] = \o_spike$347 ;
         6'h26:
-            \$266 [38] = \o_spike$307 ;
+            \$127 [38] = \o_spike$347 ;
         6'h27:
-            \$266 [39] = \o_spike$307 ;
+            \$127 [39] = \o_spike$347 ;
         6'h28:
-            \$266 [40] = \o_spike$307 ;
+            \$127 [40] = \o_spike$347 ;
         6'h29:
-            \$266 [41] = \o_spike$307 ;
+            \$127 [41] = \o_spike$347 ;
         6'h2a:
-            \$266 [42] = \o_spike$307 ;
+            \$127 [42] = \o_spike$347 ;
         6'h2b:
-            \$266 [43] = \o_spike$307 ;
+            \$127 [43] = \o_spike$347 ;
         6'h2c:
-            \$266 [44] = \o_spike$307 ;
+            \$127 [44] = \o_spike$347 ;
         6'h2d:
-            \$266 [45] = \o_spike$307 ;
+            \$127 [45] = \o_spike$347 ;
         6'h2e:
-            \$266 [46] = \o_spike$307 ;
+            \$127 [46] = \o_spike$347 ;
         6'h2f:
-            \$266 [47] = \o_spike$307 ;
+            \$127 [47] = \o_spike$347 ;
         6'h30:
-            \$266 [48] = \o_spike$307 ;
+            \$127 [48] = \o_spike$347 ;
         6'h31:
-            \$266 [49] = \o_spike$307 ;
+            \$127 [49] = \o_spike$347 ;
         6'h32:
-            \$266 [50] = \o_spike$307 ;
+            \$127 [50] = \o_spike$347 ;
         6'h33:
-            \$266 [51] = \o_spike$307 ;
+            \$127 [51] = \o_spike$347 ;
         6'h34:
-            \$266 [52] = \o_spike$307 ;
+            \$127 [52] = \o_spike$347 ;
         6'h35:
-            \$266 [53] = \o_spike$307 ;
+            \$127 [53] = \o_spike$347 ;
         6'h36:
-            \$266 [54] = \o_spike$307 ;
+            \$127 [54] = \o_spike$347 ;
         6'h37:
-            \$266 [55] = \o_spike$307 ;
+            \$127 [55] = \o_spike$347 ;
         6'h38:
-            \$266 [56] = \o_spike$307 ;
+            \$127 [56] = \o_spike$347 ;
         6'h39:
-            \$266 [57] = \o_spike$307 ;
+            \$127 [57] = \o_spike$347 ;
         6'h3a:
-            \$266 [58] = \o_spike$307 ;
+            \$127 [58] = \o_spike$347 ;
         6'h3b:
-            \$266 [59] = \o_spike$307 ;
+            \$127 [59] = \o_spike$347 ;
         6'h3c:
-            \$266 [60] = \o_spike$307 ;
+            \$127 [60] = \o_spike$347 ;
         6'h3d:
-            \$266 [61] = \o_spike$307 ;
+            \$127 [61] = \o_spike$347 ;
         6'h3e:
-            \$266 [62] = \o_spike$307 ;
+            \$127 [62] = \o_spike$347 ;
         6'h3f:
-            \$266 [63] = \o_spike$307 ;
+            \$127 [63] = \o_spike$347 ;
       endcase
     end
     if (spikes_load) begin
-      \$266  = 64'h0000000000000000;
+      \$127  = 64'h0000000000000000;
     end
     if (spikes_swap) begin
-      \$266  = 64'h0000000000000000;
+      \$127  = 64'h0000000000000000;
     end
     if (rst) begin
-      \$266  = 64'h0000000000000000;
+      \$127  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$267  = s_next2;
-    if (\o_valid$245 ) begin
+    \$128  = s_next2;
+    if (\o_valid$265 ) begin
       (* full_case = 32'd1 *)
       casez (m_wb_d4)
         6'h00:
-            \$267 [0] = \o_spike$309 ;
+            \$128 [0] = \o_spike$349 ;
         6'h01:
-            \$267 [1] = \o_spike$309 ;
+            \$128 [1] = \o_spike$349 ;
         6'h02:
-            \$267 [2] = \o_spike$309 ;
+            \$128 [2] = \o_spike$349 ;
         6'h03:
-            \$267 [3] = \o_spike$309 ;
+            \$128 [3] = \o_spike$349 ;
         6'h04:
-            \$267 [4] = \o_spike$309 ;
+            \$128 [4] = \o_spike$349 ;
         6'h05:
-            \$267 [5] = \o_spike$309 ;
+            \$128 [5] = \o_spike$349 ;
         6'h06:
-            \$267 [6] = \o_spike$309 ;
+            \$128 [6] = \o_spike$349 ;
         6'h07:
-            \$267 [7] = \o_spike$309 ;
+            \$128 [7] = \o_spike$349 ;
         6'h08:
-            \$267 [8] = \o_spike$309 ;
+            \$128 [8] = \o_spike$349 ;
         6'h09:
-            \$267 [9] = \o_spike$309 ;
+            \$128 [9] = \o_spike$349 ;
         6'h0a:
-            \$267 [10] = \o_spike$309 ;
+            \$128 [10] = \o_spike$349 ;
         6'h0b:
-            \$267 [11] = \o_spike$309 ;
+            \$128 [11] = \o_spike$349 ;
         6'h0c:
-            \$267 [12] = \o_spike$309 ;
+            \$128 [12] = \o_spike$349 ;
         6'h0d:
-            \$267 [13] = \o_spike$309 ;
+            \$128 [13] = \o_spike$349 ;
         6'h0e:
-            \$267 [14] = \o_spike$309 ;
+            \$128 [14] = \o_spike$349 ;
         6'h0f:
-            \$267 [15] = \o_spike$309 ;
+            \$128 [15] = \o_spike$349 ;
         6'h10:
-            \$267 [16] = \o_spike$309 ;
+            \$128 [16] = \o_spike$349 ;
         6'h11:
-            \$267 [17] = \o_spike$309 ;
+            \$128 [17] = \o_spike$349 ;
         6'h12:
-            \$267 [18] = \o_spike$309 ;
+            \$128 [18] = \o_spike$349 ;
         6'h13:
-            \$267 [19] = \o_spike$309 ;
+            \$128 [19] = \o_spike$349 ;
         6'h14:
-            \$267 [20] = \o_spike$309 ;
+            \$128 [20] = \o_spike$349 ;
         6'h15:
-            \$267 [21] = \o_spike$309 ;
+            \$128 [21] = \o_spike$349 ;
         6'h16:
-            \$267 [22] = \o_spike$309 ;
+            \$128 [22] = \o_spike$349 ;
         6'h17:
-            \$267 [23] = \o_spike$309 ;
+            \$128 [23] = \o_spike$349 ;
         6'h18:
-            \$267 [24] = \o_spike$309 ;
+            \$128 [24] = \o_spike$349 ;
         6'h19:
-            \$267 [25] = \o_spike$309 ;
+            \$128 [25] = \o_spike$349 ;
         6'h1a:
-            \$267 [26] = \o_spike$309 ;
+            \$128 [26] = \o_spike$349 ;
         6'h1b:
-            \$267 [27] = \o_spike$309 ;
+            \$128 [27] = \o_spike$349 ;
         6'h1c:
-            \$267 [28] = \o_spike$309 ;
+            \$128 [28] = \o_spike$349 ;
         6'h1d:
-            \$267 [29] = \o_spike$309 ;
+            \$128 [29] = \o_spike$349 ;
         6'h1e:
-            \$267 [30] = \o_spike$309 ;
+            \$128 [30] = \o_spike$349 ;
         6'h1f:
-            \$267 [31] = \o_spike$309 ;
+            \$128 [31] = \o_spike$349 ;
         6'h20:
-            \$267 [32] = \o_spike$309 ;
+            \$128 [32] = \o_spike$349 ;
         6'h21:
-            \$267 [33] = \o_spike$309 ;
+            \$128 [33] = \o_spike$349 ;
         6'h22:
-            \$267 [34] = \o_spike$309 ;
+            \$128 [34] = \o_spike$349 ;
         6'h23:
-            \$267 [35] = \o_spike$309 ;
+            \$128 [35] = \o_spike$349 ;
         6'h24:
-            \$267 [36] = \o_spike$309 ;
+            \$128 [36] = \o_spike$349 ;
         6'h25:
-            \$267 [37] = \o_spike$309 ;
+            \$128 [37] = \o_spike$349 ;
         6'h26:
-            \$267 [38] = \o_spike$309 ;
+            \$128 [38] = \o_spike$349 ;
         6'h27:
-            \$267 [39] = \o_spike$309 ;
+            \$128 [39] = \o_spike$349 ;
         6'h28:
-            \$267 [40] = \o_spike$309 ;
+            \$128 [40] = \o_spike$349 ;
         6'h29:
-            \$267 [41] = \o_spike$309 ;
+            \$128 [41] = \o_spike$349 ;
         6'h2a:
-            \$267 [42] = \o_spike$309 ;
+            \$128 [42] = \o_spike$349 ;
         6'h2b:
-            \$267 [43] = \o_spike$309 ;
+            \$128 [43] = \o_spike$349 ;
         6'h2c:
-            \$267 [44] = \o_spike$309 ;
+            \$128 [44] = \o_spike$349 ;
         6'h2d:
-            \$267 [45] = \o_spike$309 ;
+            \$128 [45] = \o_spike$349 ;
         6'h2e:
-            \$267 [46] = \o_spike$309 ;
+            \$128 [46] = \o_spike$349 ;
         6'h2f:
-            \$267 [47] = \o_spike$309 ;
+            \$128 [47] = \o_spike$349 ;
         6'h30:
-            \$267 [48] = \o_spike$309 ;
+            \$128 [48] = \o_spike$349 ;
         6'h31:
-            \$267 [49] = \o_spike$309 ;
+            \$128 [49] = \o_spike$349 ;
         6'h32:
-            \$267 [50] = \o_spike$309 ;
+            \$128 [50] = \o_spike$349 ;
         6'h33:
-            \$267 [51] = \o_spike$309 ;
+            \$128 [51] = \o_spike$349 ;
         6'h34:
-            \$267 [52] = \o_spike$309 ;
+            \$128 [52] = \o_spike$349 ;
         6'h35:
-            \$267 [53] = \o_spike$309 ;
+            \$128 [53] = \o_spike$349 ;
         6'h36:
-            \$267 [54] = \o_spike$309 ;
+            \$128 [54] = \o_spike$349 ;
         6'h37:
-            \$267 [55] = \o_spike$309 ;
+            \$128 [55] = \o_spike$349 ;
         6'h38:
-            \$267 [56] = \o_spike$309 ;
+            \$128 [56] = \o_spike$349 ;
         6'h39:
-            \$267 [57] = \o_spike$309 ;
+            \$128 [57] = \o_spike$349 ;
         6'h3a:
-            \$267 [58] = \o_spike$309 ;
+            \$128 [58] = \o_spike$349 ;
         6'h3b:
-            \$267 [59] = \o_spike$309 ;
+            \$128 [59] = \o_spike$349 ;
         6'h3c:
-            \$267 [60] = \o_spike$309 ;
+            \$128 [60] = \o_spike$349 ;
         6'h3d:
-            \$267 [61] = \o_spike$309 ;
+            \$128 [61] = \o_spike$349 ;
         6'h3e:
-            \$267 [62] = \o_spike$309 ;
+            \$128 [62] = \o_spike$349 ;
         6'h3f:
-            \$267 [63] = \o_spike$309 ;
+            \$128 [63] = \o_spike$349 ;
       endcase
     end
     if (spikes_load) begin
-      \$267  = 64'h0000000000000000;
+      \$128  = 64'h0000000000000000;
     end
     if (spikes_swap) begin
-      \$267  = 64'h0000000000000000;
+      \$128  = 64'h0000000000000000;
     end
     if (rst) begin
-      \$267  = 64'h0000000000000000;
+      \$128  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$268  = s_next3;
-    if (\o_valid$252 ) begin
+    \$129  = s_next3;
+    if (\o_valid$272 ) begin
       (* full_case = 32'd1 *)
       casez (m_wb_d4)
         6'h00:
-            \$268 [0] = \o_spike$311 ;
+            \$129 [0] = \o_spike$351 ;
         6'h01:
-            \$268 [1] = \o_spike$311 ;
+            \$129 [1] = \o_spike$351 ;
         6'h02:
-            \$268 [2] = \o_spike$311 ;
+            \$129 [2] = \o_spike$351 ;
         6'h03:
-            \$268 [3] = \o_spike$311 ;
+            \$129 [3] = \o_spike$351 ;
         6'h04:
-            \$268 [4] = \o_spike$311 ;
+            \$129 [4] = \o_spike$351 ;
         6'h05:
-            \$268 [5] = \o_spike$311 ;
+            \$129 [5] = \o_spike$351 ;
         6'h06:
-            \$268 [6] = \o_spike$311 ;
+            \$129 [6] = \o_spike$351 ;
         6'h07:
-            \$268 [7] = \o_spike$311 ;
+            \$129 [7] = \o_spike$351 ;
         6'h08:
-            \$268 [8] = \o_spike$311 ;
+            \$129 [8] = \o_spike$351 ;
         6'h09:
-            \$268 [9] = \o_spike$311 ;
+            \$129 [9] = \o_spike$351 ;
         6'h0a:
-            \$268 [10] = \o_spike$311 ;
+            \$129 [10] = \o_spike$351 ;
         6'h0b:
-            \$268 [11] = \o_spike$311 ;
+            \$129 [11] = \o_spike$351 ;
         6'h0c:
-            \$268 [12] = \o_spike$311 ;
+            \$129 [12] = \o_spike$351 ;
         6'h0d:
-            \$268 [13] = \o_spike$311 ;
+            \$129 [13] = \o_spike$351 ;
         6'h0e:
-            \$268 [14] = \o_spike$311 ;
+            \$129 [14] = \o_spike$351 ;
         6'h0f:
-            \$268 [15] = \o_spike$311 ;
+            \$129 [15] = \o_spike$351 ;
         6'h10:
-            \$268 [16] = \o_spike$311 ;
+            \$129 [16] = \o_spike$351 ;
         6'h11:
-            \$268 [17] = \o_spike$311 ;
+            \$129 [17] = \o_spike$351 ;
         6'h12:
-            \$268 [18] = \o_spike$311 ;
+            \$129 [18] = \o_spike$351 ;
         6'h13:
-            \$268 [19] = \o_spike$311 ;
+            \$129 [19] = \o_spike$351 ;
         6'h14:
-            \$268 [20] = \o_spike$311 ;
+            \$129 [20] = \o_spike$351 ;
         6'h15:
-            \$268 [21] = \o_spike$311 ;
+            \$129 [21] = \o_spike$351 ;
         6'h16:
-            \$268 [22] = \o_spike$311 ;
+            \$129 [22] = \o_spike$351 ;
         6'h17:
-            \$268 [23] = \o_spike$311 ;
+            \$129 [23] = \o_spike$351 ;
         6'h18:
-            \$268 [24] = \o_spike$311 ;
+            \$129 [24] = \o_spike$351 ;
         6'h19:
-            \$268 [25] = \o_spike$311 ;
+            \$129 [25] = \o_spike$351 ;
         6'h1a:
-            \$268 [26] = \o_spike$311 ;
+            \$129 [26] = \o_spike$351 ;
         6'h1b:
-            \$268 [27] = \o_spike$311 ;
+            \$129 [27] = \o_spike$351 ;
         6'h1c:
-            \$268 [28] = \o_spike$311 ;
+            \$129 [28] = \o_spike$351 ;
         6'h1d:
-            \$268 [29] = \o_spike$311 ;
+            \$129 [29] = \o_spike$351 ;
         6'h1e:
-            \$268 [30] = \o_spike$311 ;
+            \$129 [30] = \o_spike$351 ;
         6'h1f:
-            \$268 [31] = \o_spike$311 ;
+            \$129 [31] = \o_spike$351 ;
         6'h20:
-            \$268 [32] = \o_spike$311 ;
+            \$129 [32] = \o_spike$351 ;
         6'h21:
-            \$268 [33] = \o_spike$311 ;
+            \$129 [33] = \o_spike$351 ;
         6'h22:
-            \$268 [34] = \o_spike$311 ;
+            \$129 [34] = \o_spike$351 ;
         6'h23:
-            \$268 [35] = \o_spike$311 ;
+            \$129 [35] = \o_spike$351 ;
         6'h24:
-            \$268 [36] = \o_spike$311 ;
+            \$129 [36] = \o_spike$351 ;
         6'h25:
-            \$268 [37] = \o_spike$311 ;
+            \$129 [37] = \o_spike$351 ;
         6'h26:
-            \$268 [38] = \o_spike$311 ;
+            \$129 [38] = \o_spike$351 ;
         6'h27:
-            \$268 [39] = \o_spike$311 ;
+            \$129 [39] = \o_spike$351 ;
         6'h28:
-            \$268 [40] = \o_spike$311 ;
+            \$129 [40] = \o_spike$351 ;
         6'h29:
-            \$268 [41] = \o_spike$311 ;
+            \$129 [41] = \o_spike$351 ;
         6'h2a:
-            \$268 [42] = \o_spike$311 ;
+            \$129 [42] = \o_spike$351 ;
         6'h2b:
-            \$268 [43] = \o_spike$311 ;
+            \$129 [43] = \o_spike$351 ;
         6'h2c:
-            \$268 [44] = \o_spike$311 ;
+            \$129 [44] = \o_spike$351 ;
         6'h2d:
-            \$268 [45] = \o_spike$311 ;
+            \$129 [45] = \o_spike$351 ;
         6'h2e:
-            \$268 [46] = \o_spike$311 ;
+            \$129 [46] = \o_spike$351 ;
         6'h2f:
-            \$268 [47] = \o_spike$311 ;
+            \$129 [47] = \o_spike$351 ;
         6'h30:
-            \$268 [48] = \o_spike$311 ;
+            \$129 [48] = \o_spike$351 ;
         6'h31:
-            \$268 [49] = \o_spike$311 ;
+            \$129 [49] = \o_spike$351 ;
         6'h32:
-            \$268 [50] = \o_spike$311 ;
+            \$129 [50] = \o_spike$351 ;
         6'h33:
-            \$268 [51] = \o_spike$311 ;
+            \$129 [51] = \o_spike$351 ;
         6'h34:
-            \$268 [52] = \o_spike$311 ;
+            \$129 [52] = \o_spike$351 ;
         6'h35:
-            \$268 [53] = \o_spike$311 ;
+            \$129 [53] = \o_spike$351 ;
         6'h36:
-            \$268 [54] = \o_spike$311 ;
+            \$129 [54] = \o_spike$351 ;
         6'h37:
-            \$268 [55] = \o_spike$311 ;
+            \$129 [55] = \o_spike$351 ;
         6'h38:
-            \$268 [56] = \o_spike$311 ;
+            \$129 [56] = \o_spike$351 ;
         6'h39:
-            \$268 [57] = \o_spike$311 ;
+            \$129 [57] = \o_spike$351 ;
         6'h3a:
-            \$268 [58] = \o_spike$311 ;
+            \$129 [58] = \o_spike$351 ;
         6'h3b:
-            \$268 [59] = \o_spike$311 ;
+            \$129 [59] = \o_spike$351 ;
         6'h3c:
-            \$268 [60] = \o_spike$311 ;
+            \$129 [60] = \o_spike$351 ;
         6'h3d:
-            \$268 [61] = \o_spike$311 ;
+            \$129 [61] = \o_spike$351 ;
         6'h3e:
-            \$268 [62] = \o_spike$311 ;
+            \$129 [62] = \o_spike$351 ;
         6'h3f:
-            \$268 [63] = \o_spike$311 ;
+            \$129 [63] = \o_spike$351 ;
       endcase
     end
     if (spikes_load) begin
-      \$268  = 64'h0000000000000000;
+      \$129  = 64'h0000000000000000;
     end
     if (spikes_swap) begin
-      \$268  = 64'h0000000000000000;
+      \$129  = 64'h0000000000000000;
     end
     if (rst) begin
-      \$268  = 64'h0000000000000000;
+      \$129  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$269  = s_prev;
+    \$130  = s_prev;
     if (spikes_load) begin
-      \$269  = \$signature__data$275 ;
+      \$130  = spikes;
     end
     if (spikes_swap) begin
-      \$269  = { s_next3[63], s_next2[63], s_next1[63], s_next0[63], s_next3[62], s_next2[62], s_next1[62], s_next0[62], s_next3[61], s_next2[61], s_next1[61], s_next0[61], s_next3[60], s_next2[60], s_next1[60], s_next0[60], s_next3[59], s_next2[59], s_next1[59], s_next0[59], s_next3[58], s_next2[58], s_next1[58], s_next0[58], s_next3[57], s_next2[57], s_next1[57], s_next0[57], s_next3[56], s_next2[56], s_next1[56], s_next0[56], s_next3[55], s_next2[55], s_next1[55], s_next0[55], s_next3[54], s_next2[54], s_next1[54], s_next0[54], s_next3[53], s_next2[53], s_next1[53], s_next0[53], s_next3[52], s_next2[52], s_next1[52], s_next0[52], s_next3[51], s_next2[51], s_next1[51], s_next0[51], s_next3[50], s_next2[50], s_next1[50], s_next0[50], s_next3[49], s_next2[49], s_next1[49], s_next0[49], s_next3[48], s_next2[48], s_next1[48], s_next0[48], s_next3[47], s_next2[47], s_next1[47], s_next0[47], s_next3[46], s_next2[46], s_next1[46], s_next0[46], s_next3[45], s_next2[45], s_next1[45], s_next0[45], s_next3[44], s_next2[44], s_next1[44], s_next0[44], s_next3[43], s_next2[43], s_next1[43], s_next0[43], s_next3[42], s_next2[42], s_next1[42], s_next0[42], s_next3[41], s_next2[41], s_next1[41], s_next0[41], s_next3[40], s_next2[40], s_next1[40], s_next0[40], s_next3[39], s_next2[39], s_next1[39], s_next0[39], s_next3[38], s_next2[38], s_next1[38], s_next0[38], s_next3[37], s_next2[37], s_next1[37], s_next0[37], s_next3[36], s_next2[36], s_next1[36], s_next0[36], s_next3[35], s_next2[35], s_next1[35], s_next0[35], s_next3[34], s_next2[34], s_next1[34], s_next0[34], s_next3[33], s_next2[33], s_next1[33], s_next0[33], s_next3[32], s_next2[32], s_next1[32], s_next0[32], s_next3[31], s_next2[31], s_next1[31], s_next0[31], s_next3[30], s_next2[30], s_next1[30], s_next0[30], s_next3[29], s_next2[29], s_next1[29], s_next0[29], s_next3[28], s_next2[28], s_next1[28], s_next0[28], s_next3[27], s_next2[27], s_next1[27], s_next0[27], s_next3[26], s_next2[26], s_next1[26], s_next0[26], s_next3[25], s_next2[25], s_next1[25], s_next0[25], s_next3[24], s_next2[24], s_next1[24], s_next0[24], s_next3[23], s_next2[23], s_next1[23], s_next0[23], s_next3[22], s_next2[22], s_next1[22], s_next0[22], s_next3[21], s_next2[21], s_next1[21], s_next0[21], s_next3[20], s_next2[20], s_next1[20], s_next0[20], s_next3[19], s_next2[19], s_next1[19], s_next0[19], s_next3[18], s_next2[18], s_next1[18], s_next0[18], s_next3[17], s_next2[17], s_next1[17], s_next0[17], s_next3[16], s_next2[16], s_next1[16], s_next0[16], s_next3[15], s_next2[15], s_next1[15], s_next0[15], s_next3[14], s_next2[14], s_next1[14], s_next0[14], s_next3[13], s_next2[13], s_next1[13], s_next0[13], s_next3[12], s_next2[12], s_next1[12], s_next0[12], s_next3[11], s_next2[11], s_next1[11], s_next0[11], s_next3[10], s_next2[10], s_next1[10], s_next0[10], s_next3[9], s_next2[9], s_next1[9], s_next0[9], s_next3[8], s_next2[8], s_next1[8], s_next0[8], s_next3[7], s_next2[7], s_next1[7], s_next0[7], s_next3[6], s_next2[6], s_next1[6], s_next0[6], s_next3[5], s_next2[5], s_next1[5], s_next0[5], s_next3[4], s_next2[4], s_next1[4], s_next0[4], s_next3[3], s_next2[3], s_next1[3], s_next0[3], s_next3[2], s_next2[2], s_next1[2], s_next0[2], s_next3[1], s_next2[1], s_next1[1], s_next0[1], s_next3[0], s_next2[0], s_next1[0], s_next0[0] };
+      \$130  = { s_next3[63], s_next2[63], s_next1[63], s_next0[63], s_next3[62], s_next2[62], s_next1[62], s_next0[62], s_next3[61], s_next2[61], s_next1[61], s_next0[61], s_next3[60], s_next2[60], s_next1[60], s_next0[60], s_next3[59], s_next2[59], s_next1[59], s_next0[59], s_next3[58], s_next2[58], s_next1[58], s_next0[58], s_next3[57], s_next2[57], s_next1[57], s_next0[57], s_next3[56], s_next2[56], s_next1[56], s_next0[56], s_next3[55], s_next2[55], s_next1[55], s_next0[55], s_next3[54], s_next2[54], s_next1[54], s_next0[54], s_next3[53], s_next2[53], s_next1[53], s_next0[53], s_next3[52], s_next2[52], s_next1[52], s_next0[52], s_next3[51], s_next2[51], s_next1[51], s_next0[51], s_next3[50], s_next2[50], s_next1[50], s_next0[50], s_next3[49], s_next2[49], s_next1[49], s_next0[49], s_next3[48], s_next2[48], s_next1[48], s_next0[48], s_next3[47], s_next2[47], s_next1[47], s_next0[47], s_next3[46], s_next2[46], s_next1[46], s_next0[46], s_next3[45], s_next2[45], s_next1[45], s_next0[45], s_next3[44], s_next2[44], s_next1[44], s_next0[44], s_next3[43], s_next2[43], s_next1[43], s_next0[43], s_next3[42], s_next2[42], s_next1[42], s_next0[42], s_next3[41], s_next2[41], s_next1[41], s_next0[41], s_next3[40], s_next2[40], s_next1[40], s_next0[40], s_next3[39], s_next2[39], s_next1[39], s_next0[39], s_next3[38], s_next2[38], s_next1[38], s_next0[38], s_next3[37], s_next2[37], s_next1[37], s_next0[37], s_next3[36], s_next2[36], s_next1[36], s_next0[36], s_next3[35], s_next2[35], s_next1[35], s_next0[35], s_next3[34], s_next2[34], s_next1[34], s_next0[34], s_next3[33], s_next2[33], s_next1[33], s_next0[33], s_next3[32], s_next2[32], s_next1[32], s_next0[32], s_next3[31], s_next2[31], s_next1[31], s_next0[31], s_next3[30], s_next2[30], s_next1[30], s_next0[30], s_next3[29], s_next2[29], s_next1[29], s_next0[29], s_next3[28], s_next2[28], s_next1[28], s_next0[28], s_next3[27], s_next2[27], s_next1[27], s_next0[27], s_next3[26], s_next2[26], s_next1[26], s_next0[26], s_next3[25], s_next2[25], s_next1[25], s_next0[25], s_next3[24], s_next2[24], s_next1[24], s_next0[24], s_next3[23], s_next2[23], s_next1[23], s_next0[23], s_next3[22], s_next2[22], s_next1[22], s_next0[22], s_next3[21], s_next2[21], s_next1[21], s_next0[21], s_next3[20], s_next2[20], s_next1[20], s_next0[20], s_next3[19], s_next2[19], s_next1[19], s_next0[19], s_next3[18], s_next2[18], s_next1[18], s_next0[18], s_next3[17], s_next2[17], s_next1[17], s_next0[17], s_next3[16], s_next2[16], s_next1[16], s_next0[16], s_next3[15], s_next2[15], s_next1[15], s_next0[15], s_next3[14], s_next2[14], s_next1[14], s_next0[14], s_next3[13], s_next2[13], s_next1[13], s_next0[13], s_next3[12], s_next2[12], s_next1[12], s_next0[12], s_next3[11], s_next2[11], s_next1[11], s_next0[11], s_next3[10], s_next2[10], s_next1[10], s_next0[10], s_next3[9], s_next2[9], s_next1[9], s_next0[9], s_next3[8], s_next2[8], s_next1[8], s_next0[8], s_next3[7], s_next2[7], s_next1[7], s_next0[7], s_next3[6], s_next2[6], s_next1[6], s_next0[6], s_next3[5], s_next2[5], s_next1[5], s_next0[5], s_next3[4], s_next2[4], s_next1[4], s_next0[4], s_next3[3], s_next2[3], s_next1[3], s_next0[3], s_next3[2], s_next2[2], s_next1[2], s_next0[2], s_next3[1], s_next2[1], s_next1[1], s_next0[1], s_next3[0], s_next2[0], s_next1[0], s_next0[0] };
     end
     if (rst) begin
-      \$269  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$270  = out_issue;
-    if (rst) begin
-      \$270  = 1'h0;
+      \$130  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$271  = \$242 ;
+    \$131  = out_issue;
     if (rst) begin
-      \$271  = 1'h0;
+      \$131  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$272  = \$243 ;
+    \$132  = \$103 ;
     if (rst) begin
-      \$272  = 1'h0;
+      \$132  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$273  = cnt_m;
+    \$133  = \$104 ;
     if (rst) begin
-      \$273  = 6'h00;
+      \$133  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$274  = cnt_w;
+    \$134  = cnt_m;
     if (rst) begin
-      \$274  = 3'h0;
+      \$134  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$275  = ro_a;
+    \$135  = cnt_w;
     if (rst) begin
-      \$275  = 3'h0;
+      \$135  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$276  = ro_a_d0;
+    \$136  = ro_a;
     if (rst) begin
-      \$276  = 3'h0;
+      \$136  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$277  = ro_a_d1;
+    \$137  = ro_a_d0;
     if (rst) begin
-      \$277  = 3'h0;
+      \$137  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$138  = ro_a_d1;
+    if (rst) begin
+      \$138  = 3'h0;
     end
   end
   assign \cmd__payload$22  = cmd__payload;
@@ -4521,145 +4291,178 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \dbg_req__valid$27  = dbg_req__valid;
   assign idle = load__ready;
   assign \cycles$30  = cycles;
-  assign \$signature__addr  = \$6 [5:0];
+  assign i__payload = load__payload;
+  assign i__ready = load__ready;
+  assign i__valid = load__valid;
+  assign \i__payload$34  = obs__payload;
+  assign \i__ready$35  = load__ready;
+  assign \i__valid$36  = obs__valid;
+  assign enable = load__ready;
+  assign \enable$38  = load__ready;
+  assign in_addr = \$signature__addr ;
   assign \$signature__data  = load__payload[75:12];
-  assign \$signature__addr$34  = \$17 [5:0];
-  assign \$signature__data$35  = load__payload[75:12];
-  assign \$signature__addr$37  = \$28 [5:0];
-  assign \$signature__data$38  = load__payload[75:12];
-  assign \$signature__addr$40  = \$39 [5:0];
-  assign \$signature__data$41  = load__payload[75:12];
-  assign \$signature__addr$43  = \$50 [7:0];
-  assign \$signature__data$44  = load__payload[75:12];
-  assign \$signature__addr$46  = \$61 [7:0];
+  assign data = load__payload[75:12];
+  assign in_en = { \$signature__en$64 , \$signature__en$58 , \$signature__en$52 , \$signature__en  };
+  assign rec_addr = \$signature__addr$45 ;
   assign \$signature__data$47  = load__payload[75:12];
-  assign \$signature__addr$49  = \$72 [7:0];
-  assign \$signature__data$50  = load__payload[75:12];
-  assign \$signature__addr$52  = \$83 [7:0];
-  assign \$signature__data$53  = load__payload[75:12];
-  assign \$signature__addr$55  = load__payload[6:2];
-  assign \$signature__data$56  = load__payload[75:12];
-  assign \$signature__addr$58  = \$97 [1:0];
-  assign \$signature__data$59  = { obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5] };
-  assign \$signature__en$60  = \$104 [15:0];
-  assign \$signature__addr$61  = \$108 [1:0];
-  assign \$signature__data$62  = { obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5] };
-  assign \$signature__en$63  = \$116 [15:0];
-  assign \$signature__addr$64  = \$121 [5:0];
-  assign \$signature__addr$68  = \$126 [5:0];
-  assign \$signature__addr$69  = \$131 [5:0];
-  assign \$signature__addr$70  = \$136 [5:0];
-  assign \$signature__addr$71  = \$138 [1:0];
-  assign \$signature__addr$72  = \$140 [1:0];
+  assign rec_en = { \$signature__en$67 , \$signature__en$61 , \$signature__en$55 , \$signature__en$48  };
+  assign \$signature__addr$50  = \$signature__addr ;
+  assign \$signature__data$51  = load__payload[75:12];
+  assign \$signature__addr$53  = \$signature__addr$45 ;
+  assign \$signature__data$54  = load__payload[75:12];
+  assign \$signature__addr$56  = \$signature__addr ;
+  assign \$signature__data$57  = load__payload[75:12];
+  assign \$signature__addr$59  = \$signature__addr$45 ;
+  assign \$signature__data$60  = load__payload[75:12];
+  assign \$signature__addr$62  = \$signature__addr ;
+  assign \$signature__data$63  = load__payload[75:12];
+  assign \$signature__addr$65  = \$signature__addr$45 ;
+  assign \$signature__data$66  = load__payload[75:12];
+  assign \$signature__addr$68  = load__payload[6:2];
+  assign out_addr = load__payload[6:2];
+  assign \$signature__data$70  = load__payload[75:12];
+  assign out_en = \$signature__en$71 ;
+  assign pos_addr = \$signature__addr$73 ;
+  assign \$signature__data$75  = { obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5] };
+  assign \data$76  = { obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5] };
+  assign pos_en = \$signature__en$77 ;
+  assign neg_addr = \$signature__addr$79 ;
+  assign \$signature__data$81  = { obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5], obs__payload[20:5] };
+  assign neg_en = \$signature__en$82 ;
+  assign \$signature__addr$84  = \$7 [5:0];
+  assign \$signature__addr$88  = \$12 [5:0];
+  assign \$signature__addr$89  = \$17 [5:0];
+  assign \$signature__addr$90  = \$22 [5:0];
+  assign \$signature__addr$91  = \$24 [1:0];
+  assign \$signature__addr$92  = \$26 [1:0];
   assign \$signal  = valid;
-  assign \$signal$76  = first;
+  assign \$signal$96  = first;
   assign pj_last = last;
-  assign \$signature__data$83  = pos;
-  assign \$signature__data$85  = neg;
-  assign \$signature__addr$86  = \$142 [5:0];
-  assign i_in = \$signature__data$88 ;
-  assign o_valid = \$signature__en$90 ;
-  assign \valid$92  = valid;
-  assign \first$93  = first;
-  assign \last$94  = last;
-  assign \pos$97  = pos;
-  assign \neg$98  = neg;
-  assign \$signature__addr$99  = \$144 [5:0];
-  assign \i_in$101  = \$signature__data$100 ;
-  assign \o_valid$103  = \$signature__en$102 ;
-  assign \valid$104  = valid;
-  assign \first$105  = first;
-  assign \last$106  = last;
-  assign \pos$109  = pos;
-  assign \neg$110  = neg;
-  assign \$signature__addr$111  = \$146 [5:0];
-  assign \i_in$113  = \$signature__data$112 ;
-  assign \o_valid$115  = \$signature__en$114 ;
-  assign \valid$116  = valid;
-  assign \first$117  = first;
-  assign \last$118  = last;
-  assign \pos$121  = pos;
-  assign \neg$122  = neg;
-  assign \$signature__addr$123  = \$148 [5:0];
-  assign \i_in$125  = \$signature__data$124 ;
-  assign \o_valid$127  = \$signature__en$126 ;
-  assign \$signature__addr$128  = \$152 [7:0];
-  assign \$signature__addr$129  = \$156 [7:0];
-  assign \$signature__addr$130  = \$160 [7:0];
-  assign \$signature__addr$131  = \$164 [7:0];
-  assign \$signal$133  = \valid$132 ;
-  assign \$signal$135  = \first$134 ;
-  assign sp_last = \last$136 ;
-  assign \$signature__data$139  = row;
-  assign \$signal$141  = spk_e;
+  assign \$signature__data$103  = pos;
+  assign \$signature__data$105  = neg;
+  assign \$signature__addr$106  = \$28 [5:0];
+  assign i_in = \$signature__data$108 ;
+  assign o_valid = \$signature__en$110 ;
+  assign \valid$112  = valid;
+  assign \first$113  = first;
+  assign \last$114  = last;
+  assign \pos$117  = pos;
+  assign \neg$118  = neg;
+  assign \$signature__addr$119  = \$30 [5:0];
+  assign \i_in$121  = \$signature__data$120 ;
+  assign \o_valid$123  = \$signature__en$122 ;
+  assign \valid$124  = valid;
+  assign \first$125  = first;
+  assign \last$126  = last;
+  assign \pos$129  = pos;
+  assign \neg$130  = neg;
+  assign \$signature__addr$131  = \$32 [5:0];
+  assign \i_in$133  = \$signature__data$132 ;
+  assign \o_valid$135  = \$signature__en$134 ;
+  assign \valid$136  = valid;
+  assign \first$137  = first;
+  assign \last$138  = last;
+  assign \pos$141  = pos;
+  assign \neg$142  = neg;
+  assign \$signature__addr$143  = \$34 [5:0];
+  assign \i_in$145  = \$signature__data$144 ;
+  assign \o_valid$147  = \$signature__en$146 ;
+  assign \$signature__addr$148  = \$38 [7:0];
+  assign \$signature__addr$149  = \$42 [7:0];
+  assign \$signature__addr$150  = \$46 [7:0];
+  assign \$signature__addr$151  = \$50 [7:0];
+  assign \$signal$153  = \valid$152 ;
+  assign \$signal$155  = \first$154 ;
+  assign sp_last = \last$156 ;
+  assign \$signature__data$159  = row;
+  assign \$signal$161  = spk_e;
   assign s_i_word = spk_i;
-  assign \o_valid$145  = \valid$144 ;
-  assign \pe$147  = pe;
-  assign \pi$149  = pi;
-  assign i_syn = \$signature__data$151 [23:0];
-  assign v = \$signature__data$151 [47:24];
-  assign rate = \$signature__data$151 [61:48];
-  assign \$signature__data$155  = \i_in$154 ;
-  assign st_raddr = \$signature__addr$156 ;
-  assign \$signature__addr$158  = \$signature__addr$156 ;
-  assign \valid$159  = \valid$132 ;
-  assign \first$160  = \first$134 ;
-  assign \last$161  = \last$136 ;
-  assign \$signature__data$163  = \row$162 ;
-  assign \spk_e$164  = spk_e;
-  assign \spk_i$165  = spk_i;
-  assign \o_valid$167  = \valid$166 ;
-  assign \pe$169  = \pe$168 ;
-  assign \pi$171  = \pi$170 ;
-  assign \i_syn$172  = \$signature__data$173 [23:0];
-  assign \v$174  = \$signature__data$173 [47:24];
-  assign \rate$175  = \$signature__data$173 [61:48];
-  assign \$signature__data$177  = \i_in$176 ;
-  assign \$signature__addr$178  = \$signature__addr$156 ;
-  assign \$signature__addr$179  = \$signature__addr$156 ;
-  assign \valid$180  = \valid$132 ;
-  assign \first$181  = \first$134 ;
-  assign \last$182  = \last$136 ;
-  assign \$signature__data$184  = \row$183 ;
-  assign \spk_e$185  = spk_e;
-  assign \spk_i$186  = spk_i;
-  assign \o_valid$188  = \valid$187 ;
-  assign \pe$190  = \pe$189 ;
-  assign \pi$192  = \pi$191 ;
-  assign \i_syn$193  = \$signature__data$194 [23:0];
-  assign \v$195  = \$signature__data$194 [47:24];
-  assign \rate$196  = \$signature__data$194 [61:48];
-  assign \$signature__data$198  = \i_in$197 ;
-  assign \$signature__addr$199  = \$signature__addr$156 ;
-  assign \$signature__addr$200  = \$signature__addr$156 ;
-  assign \valid$201  = \valid$132 ;
-  assign \first$202  = \first$134 ;
-  assign \last$203  = \last$136 ;
-  assign \$signature__data$205  = \row$204 ;
-  assign \spk_e$206  = spk_e;
-  assign \spk_i$207  = spk_i;
-  assign \o_valid$209  = \valid$208 ;
-  assign \pe$211  = \pe$210 ;
-  assign \pi$213  = \pi$212 ;
-  assign \i_syn$214  = \$signature__data$215 [23:0];
-  assign \v$216  = \$signature__data$215 [47:24];
-  assign \rate$217  = \$signature__data$215 [61:48];
-  assign \$signature__data$219  = \i_in$218 ;
-  assign \$signature__addr$220  = \$signature__addr$156 ;
-  assign \$signature__addr$221  = \$signature__addr$156 ;
-  assign \$signature__addr$253  = \$185 [4:0];
-  assign \$signal$255  = \valid$254 ;
-  assign \$signal$257  = \first$256 ;
-  assign ro_last = \last$258 ;
-  assign exc = { \$197 , \$194 , \$191 , \$188  };
-  assign \rate$264  = { \$signature__data$215 [61:48], \$signature__data$194 [61:48], \$signature__data$173 [61:48], \$signature__data$151 [61:48] };
-  assign \$signature__addr$265  = \$199 [2:0];
-  assign action = \$signature__data$267 ;
-  assign \o_valid$270  = \$signature__en$269 ;
+  assign \o_valid$165  = \valid$164 ;
+  assign \pe$167  = pe;
+  assign \pi$169  = pi;
+  assign i_syn = \$signature__data$171 [23:0];
+  assign v = \$signature__data$171 [47:24];
+  assign rate = \$signature__data$171 [61:48];
+  assign \$signature__data$175  = \i_in$174 ;
+  assign st_raddr = \$signature__addr$176 ;
+  assign \$signature__addr$178  = \$signature__addr$176 ;
+  assign \valid$179  = \valid$152 ;
+  assign \first$180  = \first$154 ;
+  assign \last$181  = \last$156 ;
+  assign \$signature__data$183  = \row$182 ;
+  assign \spk_e$184  = spk_e;
+  assign \spk_i$185  = spk_i;
+  assign \o_valid$187  = \valid$186 ;
+  assign \pe$189  = \pe$188 ;
+  assign \pi$191  = \pi$190 ;
+  assign \i_syn$192  = \$signature__data$193 [23:0];
+  assign \v$194  = \$signature__data$193 [47:24];
+  assign \rate$195  = \$signature__data$193 [61:48];
+  assign \$signature__data$197  = \i_in$196 ;
+  assign \$signature__addr$198  = \$signature__addr$176 ;
+  assign \$signature__addr$199  = \$signature__addr$176 ;
+  assign \valid$200  = \valid$152 ;
+  assign \first$201  = \first$154 ;
+  assign \last$202  = \last$156 ;
+  assign \$signature__data$204  = \row$203 ;
+  assign \spk_e$205  = spk_e;
+  assign \spk_i$206  = spk_i;
+  assign \o_valid$208  = \valid$207 ;
+  assign \pe$210  = \pe$209 ;
+  assign \pi$212  = \pi$211 ;
+  assign \i_syn$213  = \$signature__data$214 [23:0];
+  assign \v$215  = \$signature__data$214 [47:24];
+  assign \rate$216  = \$signature__data$214 [61:48];
+  assign \$signature__data$218  = \i_in$217 ;
+  assign \$signature__addr$219  = \$signature__addr$176 ;
+  assign \$signature__addr$220  = \$signature__addr$176 ;
+  assign \valid$221  = \valid$152 ;
+  assign \first$222  = \first$154 ;
+  assign \last$223  = \last$156 ;
+  assign \$signature__data$225  = \row$224 ;
+  assign \spk_e$226  = spk_e;
+  assign \spk_i$227  = spk_i;
+  assign \o_valid$229  = \valid$228 ;
+  assign \pe$231  = \pe$230 ;
+  assign \pi$233  = \pi$232 ;
+  assign \i_syn$234  = \$signature__data$235 [23:0];
+  assign \v$236  = \$signature__data$235 [47:24];
+  assign \rate$237  = \$signature__data$235 [61:48];
+  assign \$signature__data$239  = \i_in$238 ;
+  assign \$signature__addr$240  = \$signature__addr$176 ;
+  assign \$signature__addr$241  = \$signature__addr$176 ;
+  assign \$signature__addr$273  = \$71 [4:0];
+  assign \$signal$275  = \valid$274 ;
+  assign \$signal$277  = \first$276 ;
+  assign ro_last = \last$278 ;
+  assign exc = { \$83 , \$80 , \$77 , \$74  };
+  assign \rate$284  = { \$signature__data$235 [61:48], \$signature__data$214 [61:48], \$signature__data$193 [61:48], \$signature__data$171 [61:48] };
+  assign \$signature__addr$285  = \$85 [2:0];
+  assign action = \$signature__data$287 ;
+  assign \o_valid$290  = \$signature__en$289 ;
+  assign dbg_sel = sel;
+  assign dbg_addr = addr;
+  assign \$signature__data$298  = spikes;
+  assign v__0 = \$signature__data$171 [47:24];
+  assign i_syn__0 = \$signature__data$171 [23:0];
+  assign rate__0 = \$signature__data$171 [61:48];
+  assign i_in__0 = \i_in$174 ;
+  assign v__1 = \$signature__data$193 [47:24];
+  assign i_syn__1 = \$signature__data$193 [23:0];
+  assign rate__1 = \$signature__data$193 [61:48];
+  assign i_in__1 = \i_in$196 ;
+  assign v__2 = \$signature__data$214 [47:24];
+  assign i_syn__2 = \$signature__data$214 [23:0];
+  assign rate__2 = \$signature__data$214 [61:48];
+  assign i_in__2 = \i_in$217 ;
+  assign v__3 = \$signature__data$235 [47:24];
+  assign i_syn__3 = \$signature__data$235 [23:0];
+  assign rate__3 = \$signature__data$235 [61:48];
+  assign i_in__3 = \i_in$238 ;
   assign resp = dbg_resp__payload;
   assign dbg_resp_valid = dbg_resp__valid;
   assign dbg_resp_ready = dbg_resp__ready;
-  assign \$signature__addr$287  = \$233 [2:0];
+  assign \$signature__addr$327  = \$94 [2:0];
   assign act_valid = act__valid;
   assign act_ready = act__ready;
   assign obs__ready = load__ready;
@@ -4676,6 +4479,11 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \cmd__payload$22.op  = cmd__payload;
   assign \dbg_req__payload$25.sel  = dbg_req__payload[2:0];
   assign \dbg_req__payload$25.addr  = dbg_req__payload[18:3];
+  assign \i__payload.matrix  = load__payload[1:0];
+  assign \i__payload.addr  = load__payload[11:2];
+  assign \i__payload.data  = load__payload[75:12];
+  assign \i__payload$34.index  = obs__payload[4:0];
+  assign \i__payload$34.value  = obs__payload[20:5];
   assign \pos[0]  = pos[15:0];
   assign \pos[1]  = pos[31:16];
   assign \pos[2]  = pos[47:32];
@@ -4708,514 +4516,319 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \neg[13]  = neg[223:208];
   assign \neg[14]  = neg[239:224];
   assign \neg[15]  = neg[255:240];
-  assign \pos$97[0]  = pos[15:0];
-  assign \pos$97[1]  = pos[31:16];
-  assign \pos$97[2]  = pos[47:32];
-  assign \pos$97[3]  = pos[63:48];
-  assign \pos$97[4]  = pos[79:64];
-  assign \pos$97[5]  = pos[95:80];
-  assign \pos$97[6]  = pos[111:96];
-  assign \pos$97[7]  = pos[127:112];
-  assign \pos$97[8]  = pos[143:128];
-  assign \pos$97[9]  = pos[159:144];
-  assign \pos$97[10]  = pos[175:160];
-  assign \pos$97[11]  = pos[191:176];
-  assign \pos$97[12]  = pos[207:192];
-  assign \pos$97[13]  = pos[223:208];
-  assign \pos$97[14]  = pos[239:224];
-  assign \pos$97[15]  = pos[255:240];
-  assign \neg$98[0]  = neg[15:0];
-  assign \neg$98[1]  = neg[31:16];
-  assign \neg$98[2]  = neg[47:32];
-  assign \neg$98[3]  = neg[63:48];
-  assign \neg$98[4]  = neg[79:64];
-  assign \neg$98[5]  = neg[95:80];
-  assign \neg$98[6]  = neg[111:96];
-  assign \neg$98[7]  = neg[127:112];
-  assign \neg$98[8]  = neg[143:128];
-  assign \neg$98[9]  = neg[159:144];
-  assign \neg$98[10]  = neg[175:160];
-  assign \neg$98[11]  = neg[191:176];
-  assign \neg$98[12]  = neg[207:192];
-  assign \neg$98[13]  = neg[223:208];
-  assign \neg$98[14]  = neg[239:224];
-  assign \neg$98[15]  = neg[255:240];
-  assign \pos$109[0]  = pos[15:0];
-  assign \pos$109[1]  = pos[31:16];
-  assign \pos$109[2]  = pos[47:32];
-  assign \pos$109[3]  = pos[63:48];
-  assign \pos$109[4]  = pos[79:64];
-  assign \pos$109[5]  = pos[95:80];
-  assign \pos$109[6]  = pos[111:96];
-  assign \pos$109[7]  = pos[127:112];
-  assign \pos$109[8]  = pos[143:128];
-  assign \pos$109[9]  = pos[159:144];
-  assign \pos$109[10]  = pos[175:160];
-  assign \pos$109[11]  = pos[191:176];
-  assign \pos$109[12]  = pos[207:192];
-  assign \pos$109[13]  = pos[223:208];
-  assign \pos$109[14]  = pos[239:224];
-  assign \pos$109[15]  = pos[255:240];
-  assign \neg$110[0]  = neg[15:0];
-  assign \neg$110[1]  = neg[31:16];
-  assign \neg$110[2]  = neg[47:32];
-  assign \neg$110[3]  = neg[63:48];
-  assign \neg$110[4]  = neg[79:64];
-  assign \neg$110[5]  = neg[95:80];
-  assign \neg$110[6]  = neg[111:96];
-  assign \neg$110[7]  = neg[127:112];
-  assign \neg$110[8]  = neg[143:128];
-  assign \neg$110[9]  = neg[159:144];
-  assign \neg$110[10]  = neg[175:160];
-  assign \neg$110[11]  = neg[191:176];
-  assign \neg$110[12]  = neg[207:192];
-  assign \neg$110[13]  = neg[223:208];
-  assign \neg$110[14]  = neg[239:224];
-  assign \neg$110[15]  = neg[255:240];
-  assign \pos$121[0]  = pos[15:0];
-  assign \pos$121[1]  = pos[31:16];
-  assign \pos$121[2]  = pos[47:32];
-  assign \pos$121[3]  = pos[63:48];
-  assign \pos$121[4]  = pos[79:64];
-  assign \pos$121[5]  = pos[95:80];
-  assign \pos$121[6]  = pos[111:96];
-  assign \pos$121[7]  = pos[127:112];
-  assign \pos$121[8]  = pos[143:128];
-  assign \pos$121[9]  = pos[159:144];
-  assign \pos$121[10]  = pos[175:160];
-  assign \pos$121[11]  = pos[191:176];
-  assign \pos$121[12]  = pos[207:192];
-  assign \pos$121[13]  = pos[223:208];
-  assign \pos$121[14]  = pos[239:224];
-  assign \pos$121[15]  = pos[255:240];
-  assign \neg$122[0]  = neg[15:0];
-  assign \neg$122[1]  = neg[31:16];
-  assign \neg$122[2]  = neg[47:32];
-  assign \neg$122[3]  = neg[63:48];
-  assign \neg$122[4]  = neg[79:64];
-  assign \neg$122[5]  = neg[95:80];
-  assign \neg$122[6]  = neg[111:96];
-  assign \neg$122[7]  = neg[127:112];
-  assign \neg$122[8]  = neg[143:128];
-  assign \neg$122[9]  = neg[159:144];
-  assign \neg$122[10]  = neg[175:160];
-  assign \neg$122[11]  = neg[191:176];
-  assign \neg$122[12]  = neg[207:192];
-  assign \neg$122[13]  = neg[223:208];
-  assign \neg$122[14]  = neg[239:224];
-  assign \neg$122[15]  = neg[255:240];
-  assign \$signature__data$151.i_syn  = \$signature__data$151 [23:0];
-  assign \$signature__data$151.v  = \$signature__data$151 [47:24];
-  assign \$signature__data$151.rate  = \$signature__data$151 [61:48];
-  assign \$signature__data$173.i_syn  = \$signature__data$173 [23:0];
-  assign \$signature__data$173.v  = \$signature__data$173 [47:24];
-  assign \$signature__data$173.rate  = \$signature__data$173 [61:48];
-  assign \$signature__data$194.i_syn  = \$signature__data$194 [23:0];
-  assign \$signature__data$194.v  = \$signature__data$194 [47:24];
-  assign \$signature__data$194.rate  = \$signature__data$194 [61:48];
-  assign \$signature__data$215.i_syn  = \$signature__data$215 [23:0];
-  assign \$signature__data$215.v  = \$signature__data$215 [47:24];
-  assign \$signature__data$215.rate  = \$signature__data$215 [61:48];
-  assign \$signature__data$225.i_syn  = \$signature__data$225 [23:0];
-  assign \$signature__data$225.v  = \$signature__data$225 [47:24];
-  assign \$signature__data$225.rate  = \$signature__data$225 [61:48];
-  assign \$signature__data$233.i_syn  = \$signature__data$233 [23:0];
-  assign \$signature__data$233.v  = \$signature__data$233 [47:24];
-  assign \$signature__data$233.rate  = \$signature__data$233 [61:48];
-  assign \$signature__data$240.i_syn  = \$signature__data$240 [23:0];
-  assign \$signature__data$240.v  = \$signature__data$240 [47:24];
-  assign \$signature__data$240.rate  = \$signature__data$240 [61:48];
-  assign \$signature__data$247.i_syn  = \$signature__data$247 [23:0];
-  assign \$signature__data$247.v  = \$signature__data$247 [47:24];
-  assign \$signature__data$247.rate  = \$signature__data$247 [61:48];
-  assign \rate$264[0]  = \$signature__data$151 [61:48];
-  assign \rate$264[1]  = \$signature__data$173 [61:48];
-  assign \rate$264[2]  = \$signature__data$194 [61:48];
-  assign \rate$264[3]  = \$signature__data$215 [61:48];
-  assign \$3  = load__payload[11:2];
-  assign \$4  = { 2'h0, \$3 [9:2] };
-  assign \$12  = load__payload[11:2];
-  assign \$14  = load__payload[11:2];
-  assign \$15  = { 2'h0, \$14 [9:2] };
-  assign \$23  = load__payload[11:2];
-  assign \$25  = load__payload[11:2];
-  assign \$26  = { 2'h0, \$25 [9:2] };
-  assign \$34  = load__payload[11:2];
-  assign \$36  = load__payload[11:2];
-  assign \$37  = { 2'h0, \$36 [9:2] };
-  assign \$45  = load__payload[11:2];
-  assign \$47  = { 2'h0, load__payload[11:4] };
-  assign \$48  = { 2'h0, \$47 [9:2] };
-  assign \$56  = { 2'h0, load__payload[11:4] };
-  assign \$58  = { 2'h0, load__payload[11:4] };
-  assign \$59  = { 2'h0, \$58 [9:2] };
-  assign \$67  = { 2'h0, load__payload[11:4] };
-  assign \$69  = { 2'h0, load__payload[11:4] };
-  assign \$70  = { 2'h0, \$69 [9:2] };
-  assign \$78  = { 2'h0, load__payload[11:4] };
-  assign \$80  = { 2'h0, load__payload[11:4] };
-  assign \$81  = { 2'h0, \$80 [9:2] };
-  assign \$89  = { 2'h0, load__payload[11:4] };
-  assign \$95  = 2'h0;
-  assign \$96  = { 4'h0, obs__payload[4] };
-  assign \$101  = 1'h1;
-  assign \$102  = \$100 ;
-  assign \$105  = 2'h0;
-  assign \$107  = { 4'h0, \$106 [5:4] };
-  assign \$112  = 1'h1;
-  assign \$113  = \$111 ;
-  assign \$120  = { 2'h0, cnt_w[2] };
-  assign \$125  = { 2'h0, cnt_w[2] };
-  assign \$130  = { 2'h0, cnt_w[2] };
-  assign \$135  = { 2'h0, cnt_w[2] };
-  assign \$184  = { 4'h0, cnt_m[5:4] };
-  assign \$201  = 1'h1;
-  assign \$202  = \$200 ;
-  assign \$206  = 1'h1;
-  assign \$207  = \$205 ;
-  assign \$211  = 1'h1;
-  assign \$212  = \$210 ;
-  assign \$216  = 1'h1;
-  assign \$217  = \$215 ;
-  assign \$221  = 1'h1;
-  assign \$222  = \$220 ;
-  assign \$225  = 7'h00;
-  assign \$226  = { 2'h0, dbg_addr[15:2] };
-  assign \$238 [255:128] = 128'h00000000000000000000000000000000;
-  assign \$238 [127:0] = s_prev[127:0];
-  assign \$240 [127:0] = 128'h00000000000000000000000000000000;
-  assign \$240 [255:128] = s_prev[255:128];
+  assign \pos$117[0]  = pos[15:0];
+  assign \pos$117[1]  = pos[31:16];
+  assign \pos$117[2]  = pos[47:32];
+  assign \pos$117[3]  = pos[63:48];
+  assign \pos$117[4]  = pos[79:64];
+  assign \pos$117[5]  = pos[95:80];
+  assign \pos$117[6]  = pos[111:96];
+  assign \pos$117[7]  = pos[127:112];
+  assign \pos$117[8]  = pos[143:128];
+  assign \pos$117[9]  = pos[159:144];
+  assign \pos$117[10]  = pos[175:160];
+  assign \pos$117[11]  = pos[191:176];
+  assign \pos$117[12]  = pos[207:192];
+  assign \pos$117[13]  = pos[223:208];
+  assign \pos$117[14]  = pos[239:224];
+  assign \pos$117[15]  = pos[255:240];
+  assign \neg$118[0]  = neg[15:0];
+  assign \neg$118[1]  = neg[31:16];
+  assign \neg$118[2]  = neg[47:32];
+  assign \neg$118[3]  = neg[63:48];
+  assign \neg$118[4]  = neg[79:64];
+  assign \neg$118[5]  = neg[95:80];
+  assign \neg$118[6]  = neg[111:96];
+  assign \neg$118[7]  = neg[127:112];
+  assign \neg$118[8]  = neg[143:128];
+  assign \neg$118[9]  = neg[159:144];
+  assign \neg$118[10]  = neg[175:160];
+  assign \neg$118[11]  = neg[191:176];
+  assign \neg$118[12]  = neg[207:192];
+  assign \neg$118[13]  = neg[223:208];
+  assign \neg$118[14]  = neg[239:224];
+  assign \neg$118[15]  = neg[255:240];
+  assign \pos$129[0]  = pos[15:0];
+  assign \pos$129[1]  = pos[31:16];
+  assign \pos$129[2]  = pos[47:32];
+  assign \pos$129[3]  = pos[63:48];
+  assign \pos$129[4]  = pos[79:64];
+  assign \pos$129[5]  = pos[95:80];
+  assign \pos$129[6]  = pos[111:96];
+  assign \pos$129[7]  = pos[127:112];
+  assign \pos$129[8]  = pos[143:128];
+  assign \pos$129[9]  = pos[159:144];
+  assign \pos$129[10]  = pos[175:160];
+  assign \pos$129[11]  = pos[191:176];
+  assign \pos$129[12]  = pos[207:192];
+  assign \pos$129[13]  = pos[223:208];
+  assign \pos$129[14]  = pos[239:224];
+  assign \pos$129[15]  = pos[255:240];
+  assign \neg$130[0]  = neg[15:0];
+  assign \neg$130[1]  = neg[31:16];
+  assign \neg$130[2]  = neg[47:32];
+  assign \neg$130[3]  = neg[63:48];
+  assign \neg$130[4]  = neg[79:64];
+  assign \neg$130[5]  = neg[95:80];
+  assign \neg$130[6]  = neg[111:96];
+  assign \neg$130[7]  = neg[127:112];
+  assign \neg$130[8]  = neg[143:128];
+  assign \neg$130[9]  = neg[159:144];
+  assign \neg$130[10]  = neg[175:160];
+  assign \neg$130[11]  = neg[191:176];
+  assign \neg$130[12]  = neg[207:192];
+  assign \neg$130[13]  = neg[223:208];
+  assign \neg$130[14]  = neg[239:224];
+  assign \neg$130[15]  = neg[255:240];
+  assign \pos$141[0]  = pos[15:0];
+  assign \pos$141[1]  = pos[31:16];
+  assign \pos$141[2]  = pos[47:32];
+  assign \pos$141[3]  = pos[63:48];
+  assign \pos$141[4]  = pos[79:64];
+  assign \pos$141[5]  = pos[95:80];
+  assign \pos$141[6]  = pos[111:96];
+  assign \pos$141[7]  = pos[127:112];
+  assign \pos$141[8]  = pos[143:128];
+  assign \pos$141[9]  = pos[159:144];
+  assign \pos$141[10]  = pos[175:160];
+  assign \pos$141[11]  = pos[191:176];
+  assign \pos$141[12]  = pos[207:192];
+  assign \pos$141[13]  = pos[223:208];
+  assign \pos$141[14]  = pos[239:224];
+  assign \pos$141[15]  = pos[255:240];
+  assign \neg$142[0]  = neg[15:0];
+  assign \neg$142[1]  = neg[31:16];
+  assign \neg$142[2]  = neg[47:32];
+  assign \neg$142[3]  = neg[63:48];
+  assign \neg$142[4]  = neg[79:64];
+  assign \neg$142[5]  = neg[95:80];
+  assign \neg$142[6]  = neg[111:96];
+  assign \neg$142[7]  = neg[127:112];
+  assign \neg$142[8]  = neg[143:128];
+  assign \neg$142[9]  = neg[159:144];
+  assign \neg$142[10]  = neg[175:160];
+  assign \neg$142[11]  = neg[191:176];
+  assign \neg$142[12]  = neg[207:192];
+  assign \neg$142[13]  = neg[223:208];
+  assign \neg$142[14]  = neg[239:224];
+  assign \neg$142[15]  = neg[255:240];
+  assign \$signature__data$171.i_syn  = \$signature__data$171 [23:0];
+  assign \$signature__data$171.v  = \$signature__data$171 [47:24];
+  assign \$signature__data$171.rate  = \$signature__data$171 [61:48];
+  assign \$signature__data$193.i_syn  = \$signature__data$193 [23:0];
+  assign \$signature__data$193.v  = \$signature__data$193 [47:24];
+  assign \$signature__data$193.rate  = \$signature__data$193 [61:48];
+  assign \$signature__data$214.i_syn  = \$signature__data$214 [23:0];
+  assign \$signature__data$214.v  = \$signature__data$214 [47:24];
+  assign \$signature__data$214.rate  = \$signature__data$214 [61:48];
+  assign \$signature__data$235.i_syn  = \$signature__data$235 [23:0];
+  assign \$signature__data$235.v  = \$signature__data$235 [47:24];
+  assign \$signature__data$235.rate  = \$signature__data$235 [61:48];
+  assign \$signature__data$245.i_syn  = \$signature__data$245 [23:0];
+  assign \$signature__data$245.v  = \$signature__data$245 [47:24];
+  assign \$signature__data$245.rate  = \$signature__data$245 [61:48];
+  assign \$signature__data$253.i_syn  = \$signature__data$253 [23:0];
+  assign \$signature__data$253.v  = \$signature__data$253 [47:24];
+  assign \$signature__data$253.rate  = \$signature__data$253 [61:48];
+  assign \$signature__data$260.i_syn  = \$signature__data$260 [23:0];
+  assign \$signature__data$260.v  = \$signature__data$260 [47:24];
+  assign \$signature__data$260.rate  = \$signature__data$260 [61:48];
+  assign \$signature__data$267.i_syn  = \$signature__data$267 [23:0];
+  assign \$signature__data$267.v  = \$signature__data$267 [47:24];
+  assign \$signature__data$267.rate  = \$signature__data$267 [61:48];
+  assign \rate$284[0]  = \$signature__data$171 [61:48];
+  assign \rate$284[1]  = \$signature__data$193 [61:48];
+  assign \rate$284[2]  = \$signature__data$214 [61:48];
+  assign \rate$284[3]  = \$signature__data$235 [61:48];
+  assign \$6  = { 2'h0, cnt_w[2] };
+  assign \$11  = { 2'h0, cnt_w[2] };
+  assign \$16  = { 2'h0, cnt_w[2] };
+  assign \$21  = { 2'h0, cnt_w[2] };
+  assign \$70  = { 4'h0, cnt_m[5:4] };
+  assign \$86  = 7'h00;
+  assign \$87  = { 2'h0, addr[15:2] };
+  assign \$99 [255:128] = 128'h00000000000000000000000000000000;
+  assign \$99 [127:0] = s_prev[127:0];
+  assign \$101 [127:0] = 128'h00000000000000000000000000000000;
+  assign \$101 [255:128] = s_prev[255:128];
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.lif0 (rst, \port$385$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_walker2d.debug (i_in__0, \port$223$0 , i_in__1, \port$235$0 , i_in__2, \port$247$0 , i_in__3, spikes, sel, addr, resp, \port$211$0 );
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire [39:0] \$1 ;
-  wire \$10 ;
-  wire [24:0] \$11 ;
-  wire [23:0] \$12 ;
-  wire [23:0] \$13 ;
-  wire [25:0] \$14 ;
-  wire [26:0] \$15 ;
-  wire [27:0] \$16 ;
-  wire [27:0] \$17 ;
-  wire [28:0] \$18 ;
-  wire [25:0] \$19 ;
-  wire [40:0] \$2 ;
-  wire [26:0] \$20 ;
-  wire [27:0] \$21 ;
-  wire [27:0] \$22 ;
-  wire [28:0] \$23 ;
-  wire [24:0] \$24 ;
-  wire [36:0] \$25 ;
-  wire [37:0] \$26 ;
-  wire [37:0] \$27 ;
-  wire [38:0] \$28 ;
-  wire \$29 ;
-  wire [40:0] \$3 ;
-  wire [23:0] \$30 ;
-  wire \$31 ;
-  wire [13:0] \$32 ;
-  wire \$33 ;
-  reg \$34 ;
-  reg [23:0] \$35 ;
-  reg [23:0] \$36 ;
-  reg [13:0] \$37 ;
-  reg [23:0] \$38 ;
-  reg \$39 ;
-  wire [8:0] \$4 ;
-  reg [23:0] \$40 ;
-  reg [23:0] \$41 ;
-  reg [23:0] \$42 ;
-  reg [13:0] \$43 ;
-  reg [13:0] \$44 ;
-  reg \$45 ;
-  reg [23:0] \$46 ;
-  reg [23:0] \$47 ;
-  reg [13:0] \$48 ;
-  reg [13:0] \$49 ;
-  wire [19:0] \$5 ;
-  reg \$50 ;
-  reg [23:0] \$51 ;
-  reg [23:0] \$52 ;
-  reg [13:0] \$53 ;
-  reg \$54 ;
-  wire [41:0] \$6 ;
-  wire [24:0] \$7 ;
+  wire \$1 ;
+  wire [23:0] \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  reg [13:0] \$14 ;
+  wire [13:0] \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  reg [23:0] \$19 ;
+  wire \$2 ;
+  wire [23:0] \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire [31:0] \$24 ;
+  wire [31:0] \$25 ;
+  wire \$3 ;
+  reg [23:0] \$4 ;
+  wire [8:0] \$49 ;
+  wire [23:0] \$5 ;
+  wire \$6 ;
+  wire \$7 ;
   wire \$8 ;
-  wire [24:0] \$9 ;
-  input clk;
-  wire clk;
-  input [23:0] i_in;
-  wire [23:0] i_in;
-  wire [23:0] i_syn;
-  output [23:0] o_i_syn;
-  reg [23:0] o_i_syn = 24'h000000;
-  output [13:0] o_rate;
-  reg [13:0] o_rate = 14'h0000;
-  output o_spike;
-  reg o_spike = 1'h0;
-  output [23:0] o_v;
-  reg [23:0] o_v = 24'h000000;
-  output o_valid;
-  reg o_valid = 1'h0;
-  input [7:0] pe;
-  wire [7:0] pe;
-  input [7:0] pi;
-  wire [7:0] pi;
-  input [61:0] \port$385$0 ;
-  wire [61:0] \port$385$0 ;
-  wire [13:0] rate;
-  input rst;
-  wire rst;
-  reg [23:0] s1_iin = 24'h000000;
-  reg [23:0] s1_isyn = 24'h000000;
-  reg [13:0] s1_rate = 14'h0000;
-  reg [23:0] s1_v = 24'h000000;
-  reg s1_valid = 1'h0;
-  reg [23:0] s2_isyn = 24'h000000;
-  reg [13:0] s2_rate_rest = 14'h0000;
-  reg [13:0] s2_rate_spk = 14'h0000;
-  reg [23:0] s2_u = 24'h000000;
-  reg [23:0] s2_v = 24'h000000;
-  reg s2_valid = 1'h0;
-  reg [23:0] s3_isyn = 24'h000000;
-  reg [13:0] s3_rate_rest = 14'h0000;
-  reg [13:0] s3_rate_spk = 14'h0000;
-  reg [23:0] s3_v = 24'h000000;
-  reg s3_valid = 1'h0;
-  wire [23:0] v;
-  input valid;
-  wire valid;
-  always @(posedge clk)
-    s2_isyn <= \$40 ;
-  always @(posedge clk)
-    s2_v <= \$41 ;
-  always @(posedge clk)
-    s2_u <= \$42 ;
-  always @(posedge clk)
-    s2_rate_spk <= \$43 ;
-  always @(posedge clk)
-    s2_rate_rest <= \$44 ;
-  always @(posedge clk)
-    s3_valid <= \$45 ;
-  always @(posedge clk)
-    s3_isyn <= \$46 ;
-  always @(posedge clk)
-    s3_v <= \$47 ;
-  always @(posedge clk)
-    s3_rate_spk <= \$48 ;
-  always @(posedge clk)
-    s3_rate_rest <= \$49 ;
-  always @(posedge clk)
-    o_valid <= \$50 ;
-  always @(posedge clk)
-    o_i_syn <= \$51 ;
-  always @(posedge clk)
-    o_v <= \$52 ;
-  always @(posedge clk)
-    o_rate <= \$53 ;
-  always @(posedge clk)
-    o_spike <= \$54 ;
-  assign \$1  = $signed(\port$385$0 [23:0]) * $signed(17'h0e7a3);
-  assign \$2  = $signed(\$1 ) + $signed(17'h08000);
-  assign \$4  = pe - pi;
-  assign \$5  = $signed(\$4 ) * $signed(12'h400);
-  assign \$6  = $signed(\$3 ) + $signed(\$5 );
-  assign \$7  = $signed(s1_isyn) + $signed(s1_iin);
-  assign \$8  = $signed(\$7 ) > $signed(24'h7fffff);
-  assign \$9  = $signed(s1_isyn) + $signed(s1_iin);
-  assign \$10  = $signed(\$9 ) < $signed(24'h800000);
-  assign \$11  = $signed(s1_isyn) + $signed(s1_iin);
-  assign \$12  = \$10  ? 24'h800000 : \$11 [23:0];
-  assign \$13  = \$8  ? 24'h7fffff : \$12 ;
-  assign \$14  = s1_rate * 12'hc7c;
-  assign \$15  = 25'h18f8000 - \$14 ;
-  assign \$16  = $signed(\$15 ) + $signed(17'h08000);
-  assign \$18  = $signed({ 1'h0, s1_rate }) + $signed(\$17 );
-  assign \$19  = s1_rate * 12'hc7c;
-  assign \$20  = - \$19 ;
-  assign \$21  = $signed(\$20 ) + $signed(17'h08000);
-  assign \$23  = $signed({ 1'h0, s1_rate }) + $signed(\$22 );
-  assign \$24  = $signed(s2_u) - $signed(s2_v);
-  assign \$25  = $signed(\$24 ) * $signed(13'h0c7c);
-  assign \$26  = $signed(\$25 ) + $signed(17'h08000);
-  assign \$28  = $signed(s2_v) + $signed(\$27 );
-  assign \$29  = $signed(s3_v) > $signed(14'h1000);
-  assign \$30  = \$29  ? 24'h000000 : s3_v;
-  assign \$31  = $signed(s3_v) > $signed(14'h1000);
-  assign \$32  = \$31  ? s3_rate_spk : s3_rate_rest;
-  assign \$33  = $signed(s3_v) > $signed(14'h1000);
-  always @(posedge clk)
-    s1_valid <= \$34 ;
-  always @(posedge clk)
-    s1_isyn <= \$35 ;
-  always @(posedge clk)
-    s1_v <= \$36 ;
-  always @(posedge clk)
-    s1_rate <= \$37 ;
-  always @(posedge clk)
-    s1_iin <= \$38 ;
-  always @(posedge clk)
-    s2_valid <= \$39 ;
+  reg [23:0] \$9 ;
+  input [15:0] addr;
+  wire [15:0] addr;
+  input [23:0] i_in__0;
+  wire [23:0] i_in__0;
+  input [23:0] i_in__1;
+  wire [23:0] i_in__1;
+  input [23:0] i_in__2;
+  wire [23:0] i_in__2;
+  input [23:0] i_in__3;
+  wire [23:0] i_in__3;
+  wire [23:0] i_syn__0;
+  wire [23:0] i_syn__1;
+  wire [23:0] i_syn__2;
+  wire [23:0] i_syn__3;
+  input [61:0] \port$211$0 ;
+  wire [61:0] \port$211$0 ;
+  input [61:0] \port$223$0 ;
+  wire [61:0] \port$223$0 ;
+  input [61:0] \port$235$0 ;
+  wire [61:0] \port$235$0 ;
+  input [61:0] \port$247$0 ;
+  wire [61:0] \port$247$0 ;
+  wire [13:0] rate__0;
+  wire [13:0] rate__1;
+  wire [13:0] rate__2;
+  wire [13:0] rate__3;
+  output [31:0] resp;
+  reg [31:0] resp;
+  input [2:0] sel;
+  wire [2:0] sel;
+  wire [-1:0] slot;
+  input [255:0] spikes;
+  wire [255:0] spikes;
+  wire [23:0] v__0;
+  wire [23:0] v__1;
+  wire [23:0] v__2;
+  wire [23:0] v__3;
+  assign \$1  = addr < 9'h100;
+  assign \$5  = \$3  ? \$4  : 24'h000000;
+  assign \$6  = addr < 9'h100;
+  assign \$10  = \$8  ? \$9  : 24'h000000;
+  assign \$11  = addr < 9'h100;
+  assign \$15  = \$13  ? \$14  : 14'h0000;
+  assign \$16  = addr < 9'h100;
+  assign \$20  = \$18  ? \$19  : 24'h000000;
+  assign \$21  = addr < 4'h8;
+  assign \$49  = addr[2:0] * 6'h20;
+  assign \$24  = spikes >> \$49 ;
+  assign \$25  = \$23  ? \$24  : 32'd0;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$40  = s1_isyn;
-    if (rst) begin
-      \$40  = 24'h000000;
-    end
+    (* full_case = 32'd1 *)
+    casez (addr[1:0])
+      2'h0:
+          \$4  = \port$211$0 [47:24];
+      2'h1:
+          \$4  = \port$223$0 [47:24];
+      2'h2:
+          \$4  = \port$235$0 [47:24];
+      2'h3:
+          \$4  = \port$247$0 [47:24];
+    endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$41  = s1_v;
-    if (rst) begin
-      \$41  = 24'h000000;
-    end
+    (* full_case = 32'd1 *)
+    casez (addr[1:0])
+      2'h0:
+          \$9  = \port$211$0 [23:0];
+      2'h1:
+          \$9  = \port$223$0 [23:0];
+      2'h2:
+          \$9  = \port$235$0 [23:0];
+      2'h3:
+          \$9  = \port$247$0 [23:0];
+    endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$42  = \$13 ;
-    if (rst) begin
-      \$42  = 24'h000000;
-    end
+    (* full_case = 32'd1 *)
+    casez (addr[1:0])
+      2'h0:
+          \$14  = \port$211$0 [61:48];
+      2'h1:
+          \$14  = \port$223$0 [61:48];
+      2'h2:
+          \$14  = \port$235$0 [61:48];
+      2'h3:
+          \$14  = \port$247$0 [61:48];
+    endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$43  = \$18 [13:0];
-    if (rst) begin
-      \$43  = 14'h0000;
-    end
+    (* full_case = 32'd1 *)
+    casez (addr[1:0])
+      2'h0:
+          \$19  = i_in__0;
+      2'h1:
+          \$19  = i_in__1;
+      2'h2:
+          \$19  = i_in__2;
+      2'h3:
+          \$19  = i_in__3;
+    endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$44  = \$23 [13:0];
-    if (rst) begin
-      \$44  = 14'h0000;
-    end
+    resp = 32'd0;
+    casez (sel)
+      3'h0:
+          resp = { \$5 [23], \$5 [23], \$5 [23], \$5 [23], \$5 [23], \$5 [23], \$5 [23], \$5 [23], \$5  };
+      3'h1:
+          resp = { \$10 [23], \$10 [23], \$10 [23], \$10 [23], \$10 [23], \$10 [23], \$10 [23], \$10 [23], \$10  };
+      3'h2:
+          resp = { 18'h00000, \$15  };
+      3'h4:
+          resp = { \$20 [23], \$20 [23], \$20 [23], \$20 [23], \$20 [23], \$20 [23], \$20 [23], \$20 [23], \$20  };
+      3'h3:
+          resp = \$25 ;
+    endcase
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$45  = s2_valid;
-    if (rst) begin
-      \$45  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$46  = s2_isyn;
-    if (rst) begin
-      \$46  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$47  = \$28 [23:0];
-    if (rst) begin
-      \$47  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$48  = s2_rate_spk;
-    if (rst) begin
-      \$48  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$49  = s2_rate_rest;
-    if (rst) begin
-      \$49  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$50  = s3_valid;
-    if (rst) begin
-      \$50  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$51  = s3_isyn;
-    if (rst) begin
-      \$51  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$52  = \$30 ;
-    if (rst) begin
-      \$52  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$53  = \$32 ;
-    if (rst) begin
-      \$53  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$54  = \$33 ;
-    if (rst) begin
-      \$54  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$34  = valid;
-    if (rst) begin
-      \$34  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$35  = \$6 [23:0];
-    if (rst) begin
-      \$35  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$36  = \port$385$0 [47:24];
-    if (rst) begin
-      \$36  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$37  = \port$385$0 [61:48];
-    if (rst) begin
-      \$37  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$38  = i_in;
-    if (rst) begin
-      \$38  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$39  = s1_valid;
-    if (rst) begin
-      \$39  = 1'h0;
-    end
-  end
-  assign i_syn = \port$385$0 [23:0];
-  assign v = \port$385$0 [47:24];
-  assign rate = \port$385$0 [61:48];
-  assign \$3  = { \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40:16] };
-  assign \$17  = { \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27:16] };
-  assign \$22  = { \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27:16] };
-  assign \$27  = { \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37:16] };
+  assign v__0 = \port$211$0 [47:24];
+  assign v__1 = \port$223$0 [47:24];
+  assign v__2 = \port$235$0 [47:24];
+  assign v__3 = \port$247$0 [47:24];
+  assign i_syn__0 = \port$211$0 [23:0];
+  assign i_syn__1 = \port$223$0 [23:0];
+  assign i_syn__2 = \port$235$0 [23:0];
+  assign i_syn__3 = \port$247$0 [23:0];
+  assign rate__0 = \port$211$0 [61:48];
+  assign rate__1 = \port$223$0 [61:48];
+  assign rate__2 = \port$235$0 [61:48];
+  assign rate__3 = \port$247$0 [61:48];
+  assign \$2  = 1'h1;
+  assign \$3  = \$1 ;
+  assign \$7  = 1'h1;
+  assign \$8  = \$6 ;
+  assign \$12  = 1'h1;
+  assign \$13  = \$11 ;
+  assign \$17  = 1'h1;
+  assign \$18  = \$16 ;
+  assign \$22  = 1'h1;
+  assign \$23  = \$21 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.lif1 (rst, \port$397$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_walker2d.lif0 (rst, \port$211$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [39:0] \$1 ;
   wire \$10 ;
@@ -5290,8 +4903,8 @@ module \ec_core_walker2d.lif1 (rst, \port$397$0 , i_in, pe, pi, valid, o_valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$397$0 ;
-  wire [61:0] \port$397$0 ;
+  input [61:0] \port$211$0 ;
+  wire [61:0] \port$211$0 ;
   wire [13:0] rate;
   input rst;
   wire rst;
@@ -5344,7 +4957,7 @@ module \ec_core_walker2d.lif1 (rst, \port$397$0 , i_in, pe, pi, valid, o_valid, 
     o_rate <= \$53 ;
   always @(posedge clk)
     o_spike <= \$54 ;
-  assign \$1  = $signed(\port$397$0 [23:0]) * $signed(17'h0e7a3);
+  assign \$1  = $signed(\port$211$0 [23:0]) * $signed(17'h0e7a3);
   assign \$2  = $signed(\$1 ) + $signed(17'h08000);
   assign \$4  = pe - pi;
   assign \$5  = $signed(\$4 ) * $signed(12'h400);
@@ -5506,14 +5119,14 @@ module \ec_core_walker2d.lif1 (rst, \port$397$0 , i_in, pe, pi, valid, o_valid, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$36  = \port$397$0 [47:24];
+    \$36  = \port$211$0 [47:24];
     if (rst) begin
       \$36  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$37  = \port$397$0 [61:48];
+    \$37  = \port$211$0 [61:48];
     if (rst) begin
       \$37  = 14'h0000;
     end
@@ -5532,9 +5145,9 @@ module \ec_core_walker2d.lif1 (rst, \port$397$0 , i_in, pe, pi, valid, o_valid, 
       \$39  = 1'h0;
     end
   end
-  assign i_syn = \port$397$0 [23:0];
-  assign v = \port$397$0 [47:24];
-  assign rate = \port$397$0 [61:48];
+  assign i_syn = \port$211$0 [23:0];
+  assign v = \port$211$0 [47:24];
+  assign rate = \port$211$0 [61:48];
   assign \$3  = { \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40:16] };
   assign \$17  = { \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27:16] };
   assign \$22  = { \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27:16] };
@@ -5542,7 +5155,7 @@ module \ec_core_walker2d.lif1 (rst, \port$397$0 , i_in, pe, pi, valid, o_valid, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.lif2 (rst, \port$409$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_walker2d.lif1 (rst, \port$223$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire [39:0] \$1 ;
   wire \$10 ;
@@ -5617,8 +5230,8 @@ module \ec_core_walker2d.lif2 (rst, \port$409$0 , i_in, pe, pi, valid, o_valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$409$0 ;
-  wire [61:0] \port$409$0 ;
+  input [61:0] \port$223$0 ;
+  wire [61:0] \port$223$0 ;
   wire [13:0] rate;
   input rst;
   wire rst;
@@ -5671,7 +5284,7 @@ module \ec_core_walker2d.lif2 (rst, \port$409$0 , i_in, pe, pi, valid, o_valid, 
     o_rate <= \$53 ;
   always @(posedge clk)
     o_spike <= \$54 ;
-  assign \$1  = $signed(\port$409$0 [23:0]) * $signed(17'h0e7a3);
+  assign \$1  = $signed(\port$223$0 [23:0]) * $signed(17'h0e7a3);
   assign \$2  = $signed(\$1 ) + $signed(17'h08000);
   assign \$4  = pe - pi;
   assign \$5  = $signed(\$4 ) * $signed(12'h400);
@@ -5833,14 +5446,14 @@ module \ec_core_walker2d.lif2 (rst, \port$409$0 , i_in, pe, pi, valid, o_valid, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$36  = \port$409$0 [47:24];
+    \$36  = \port$223$0 [47:24];
     if (rst) begin
       \$36  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$37  = \port$409$0 [61:48];
+    \$37  = \port$223$0 [61:48];
     if (rst) begin
       \$37  = 14'h0000;
     end
@@ -5859,9 +5472,9 @@ module \ec_core_walker2d.lif2 (rst, \port$409$0 , i_in, pe, pi, valid, o_valid, 
       \$39  = 1'h0;
     end
   end
-  assign i_syn = \port$409$0 [23:0];
-  assign v = \port$409$0 [47:24];
-  assign rate = \port$409$0 [61:48];
+  assign i_syn = \port$223$0 [23:0];
+  assign v = \port$223$0 [47:24];
+  assign rate = \port$223$0 [61:48];
   assign \$3  = { \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40:16] };
   assign \$17  = { \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27:16] };
   assign \$22  = { \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27:16] };
@@ -5869,7 +5482,7 @@ module \ec_core_walker2d.lif2 (rst, \port$409$0 , i_in, pe, pi, valid, o_valid, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.lif3 (rst, \port$421$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_walker2d.lif2 (rst, \port$235$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [39:0] \$1 ;
   wire \$10 ;
@@ -5944,8 +5557,8 @@ module \ec_core_walker2d.lif3 (rst, \port$421$0 , i_in, pe, pi, valid, o_valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$421$0 ;
-  wire [61:0] \port$421$0 ;
+  input [61:0] \port$235$0 ;
+  wire [61:0] \port$235$0 ;
   wire [13:0] rate;
   input rst;
   wire rst;
@@ -5998,7 +5611,7 @@ module \ec_core_walker2d.lif3 (rst, \port$421$0 , i_in, pe, pi, valid, o_valid, 
     o_rate <= \$53 ;
   always @(posedge clk)
     o_spike <= \$54 ;
-  assign \$1  = $signed(\port$421$0 [23:0]) * $signed(17'h0e7a3);
+  assign \$1  = $signed(\port$235$0 [23:0]) * $signed(17'h0e7a3);
   assign \$2  = $signed(\$1 ) + $signed(17'h08000);
   assign \$4  = pe - pi;
   assign \$5  = $signed(\$4 ) * $signed(12'h400);
@@ -6160,14 +5773,14 @@ module \ec_core_walker2d.lif3 (rst, \port$421$0 , i_in, pe, pi, valid, o_valid, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$36  = \port$421$0 [47:24];
+    \$36  = \port$235$0 [47:24];
     if (rst) begin
       \$36  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$37  = \port$421$0 [61:48];
+    \$37  = \port$235$0 [61:48];
     if (rst) begin
       \$37  = 14'h0000;
     end
@@ -6186,9 +5799,9 @@ module \ec_core_walker2d.lif3 (rst, \port$421$0 , i_in, pe, pi, valid, o_valid, 
       \$39  = 1'h0;
     end
   end
-  assign i_syn = \port$421$0 [23:0];
-  assign v = \port$421$0 [47:24];
-  assign rate = \port$421$0 [61:48];
+  assign i_syn = \port$235$0 [23:0];
+  assign v = \port$235$0 [47:24];
+  assign rate = \port$235$0 [61:48];
   assign \$3  = { \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40:16] };
   assign \$17  = { \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27:16] };
   assign \$22  = { \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27:16] };
@@ -6196,858 +5809,620 @@ module \ec_core_walker2d.lif3 (rst, \port$421$0 , i_in, pe, pi, valid, o_valid, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.pop0 (rst, row, valid, first, last, spk_e, spk_i, pe, pi, o_valid, clk);
+module \ec_core_walker2d.lif3 (rst, \port$247$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
-  wire [63:0] \$1 ;
-  wire [1:0] \$10 ;
-  wire [1:0] \$100 ;
-  wire [63:0] \$101 ;
-  wire [63:0] \$102 ;
-  wire [1:0] \$103 ;
-  wire [2:0] \$104 ;
-  wire [3:0] \$105 ;
-  wire [63:0] \$106 ;
-  wire [63:0] \$107 ;
-  wire [1:0] \$108 ;
-  wire [63:0] \$109 ;
-  wire [63:0] \$11 ;
-  wire [63:0] \$110 ;
-  wire [1:0] \$111 ;
-  wire [2:0] \$112 ;
-  wire [63:0] \$113 ;
-  wire [63:0] \$114 ;
-  wire [1:0] \$115 ;
-  wire [63:0] \$116 ;
-  wire [63:0] \$117 ;
-  wire [1:0] \$118 ;
-  wire [2:0] \$119 ;
-  wire [63:0] \$12 ;
-  wire [3:0] \$120 ;
-  wire [63:0] \$121 ;
-  wire [63:0] \$122 ;
-  wire [1:0] \$123 ;
-  wire [63:0] \$124 ;
-  wire [63:0] \$125 ;
-  wire [1:0] \$126 ;
-  wire [2:0] \$127 ;
-  wire [63:0] \$128 ;
-  wire [63:0] \$129 ;
-  wire [1:0] \$13 ;
-  wire [1:0] \$130 ;
-  wire [63:0] \$131 ;
-  wire [63:0] \$132 ;
-  wire [1:0] \$133 ;
-  wire [2:0] \$134 ;
-  wire [3:0] \$135 ;
-  wire [63:0] \$136 ;
-  wire [63:0] \$137 ;
-  wire [1:0] \$138 ;
-  wire [63:0] \$139 ;
-  wire [2:0] \$14 ;
-  wire [63:0] \$140 ;
-  wire [1:0] \$141 ;
-  wire [2:0] \$142 ;
-  wire [63:0] \$143 ;
-  wire [63:0] \$144 ;
-  wire [1:0] \$145 ;
-  wire [63:0] \$146 ;
-  wire [63:0] \$147 ;
-  wire [1:0] \$148 ;
-  wire [2:0] \$149 ;
-  wire [3:0] \$15 ;
-  wire [3:0] \$150 ;
-  wire [63:0] \$151 ;
-  wire [63:0] \$152 ;
-  wire [1:0] \$153 ;
-  wire [63:0] \$154 ;
-  wire [63:0] \$155 ;
-  wire [1:0] \$156 ;
-  wire [2:0] \$157 ;
-  wire [63:0] \$158 ;
-  wire [63:0] \$159 ;
-  wire [63:0] \$16 ;
-  wire [1:0] \$160 ;
-  wire [63:0] \$161 ;
-  wire [63:0] \$162 ;
-  wire [1:0] \$163 ;
-  wire [2:0] \$164 ;
-  wire [3:0] \$165 ;
-  wire [63:0] \$166 ;
-  wire [63:0] \$167 ;
-  wire [1:0] \$168 ;
-  wire [63:0] \$169 ;
-  wire [63:0] \$17 ;
-  wire [63:0] \$170 ;
-  wire [1:0] \$171 ;
-  wire [2:0] \$172 ;
-  wire [63:0] \$173 ;
-  wire [63:0] \$174 ;
-  wire [1:0] \$175 ;
-  wire [63:0] \$176 ;
-  wire [63:0] \$177 ;
-  wire [1:0] \$178 ;
-  wire [2:0] \$179 ;
-  wire [1:0] \$18 ;
-  wire [3:0] \$180 ;
-  wire [63:0] \$181 ;
-  wire [63:0] \$182 ;
-  wire [1:0] \$183 ;
-  wire [63:0] \$184 ;
-  wire [63:0] \$185 ;
-  wire [1:0] \$186 ;
-  wire [2:0] \$187 ;
-  wire [63:0] \$188 ;
-  wire [63:0] \$189 ;
-  wire [63:0] \$19 ;
-  wire [1:0] \$190 ;
-  wire [63:0] \$191 ;
-  wire [63:0] \$192 ;
-  wire [1:0] \$193 ;
-  wire [2:0] \$194 ;
-  wire [3:0] \$195 ;
-  wire [63:0] \$196 ;
-  wire [63:0] \$197 ;
-  wire [1:0] \$198 ;
-  wire [63:0] \$199 ;
-  wire [63:0] \$2 ;
-  wire [63:0] \$20 ;
-  wire [63:0] \$200 ;
-  wire [1:0] \$201 ;
-  wire [2:0] \$202 ;
-  wire [63:0] \$203 ;
-  wire [63:0] \$204 ;
-  wire [1:0] \$205 ;
-  wire [63:0] \$206 ;
-  wire [63:0] \$207 ;
-  wire [1:0] \$208 ;
-  wire [2:0] \$209 ;
-  wire [1:0] \$21 ;
-  wire [3:0] \$210 ;
-  wire [63:0] \$211 ;
-  wire [63:0] \$212 ;
-  wire [1:0] \$213 ;
-  wire [63:0] \$214 ;
-  wire [63:0] \$215 ;
-  wire [1:0] \$216 ;
-  wire [2:0] \$217 ;
-  wire [63:0] \$218 ;
-  wire [63:0] \$219 ;
-  wire [2:0] \$22 ;
-  wire [1:0] \$220 ;
-  wire [63:0] \$221 ;
-  wire [63:0] \$222 ;
-  wire [1:0] \$223 ;
-  wire [2:0] \$224 ;
-  wire [3:0] \$225 ;
-  wire [63:0] \$226 ;
-  wire [63:0] \$227 ;
-  wire [1:0] \$228 ;
-  wire [63:0] \$229 ;
-  wire [63:0] \$23 ;
-  wire [63:0] \$230 ;
-  wire [1:0] \$231 ;
-  wire [2:0] \$232 ;
-  wire [63:0] \$233 ;
-  wire [63:0] \$234 ;
-  wire [1:0] \$235 ;
-  wire [63:0] \$236 ;
-  wire [63:0] \$237 ;
-  wire [1:0] \$238 ;
-  wire [2:0] \$239 ;
-  wire [63:0] \$24 ;
-  wire [3:0] \$240 ;
-  wire [4:0] \$241 ;
-  wire [4:0] \$242 ;
-  wire [5:0] \$243 ;
-  wire [4:0] \$244 ;
-  wire [4:0] \$245 ;
-  wire [5:0] \$246 ;
-  wire [6:0] \$247 ;
-  wire [4:0] \$248 ;
-  wire [4:0] \$249 ;
-  wire [1:0] \$25 ;
-  wire [5:0] \$250 ;
-  wire [4:0] \$251 ;
-  wire [4:0] \$252 ;
-  wire [5:0] \$253 ;
-  wire [6:0] \$254 ;
-  wire [8:0] \$255 ;
-  wire [8:0] \$256 ;
-  wire \$257 ;
-  reg [3:0] \$258 ;
-  reg [3:0] \$259 ;
-  wire [63:0] \$26 ;
-  reg [3:0] \$260 ;
-  reg [3:0] \$261 ;
-  reg [3:0] \$262 ;
-  reg [3:0] \$263 ;
-  reg [3:0] \$264 ;
-  reg [3:0] \$265 ;
-  reg [3:0] \$266 ;
-  reg [3:0] \$267 ;
-  reg [3:0] \$268 ;
-  reg [3:0] \$269 ;
-  wire [63:0] \$27 ;
-  reg [3:0] \$270 ;
-  reg [3:0] \$271 ;
-  reg [3:0] \$272 ;
-  reg [3:0] \$273 ;
-  reg \$274 ;
-  reg \$275 ;
-  reg \$276 ;
-  reg [6:0] \$277 ;
-  reg [6:0] \$278 ;
-  reg \$279 ;
-  wire [1:0] \$28 ;
-  reg \$280 ;
-  reg \$281 ;
-  reg [7:0] \$282 ;
-  reg [7:0] \$283 ;
-  reg \$284 ;
-  wire [2:0] \$29 ;
-  wire [1:0] \$3 ;
-  wire [3:0] \$30 ;
-  wire [63:0] \$31 ;
-  wire [63:0] \$32 ;
-  wire [1:0] \$33 ;
-  wire [63:0] \$34 ;
-  wire [63:0] \$35 ;
-  wire [1:0] \$36 ;
-  wire [2:0] \$37 ;
-  wire [63:0] \$38 ;
-  wire [63:0] \$39 ;
-  wire [63:0] \$4 ;
-  wire [1:0] \$40 ;
-  wire [63:0] \$41 ;
-  wire [63:0] \$42 ;
-  wire [1:0] \$43 ;
-  wire [2:0] \$44 ;
-  wire [3:0] \$45 ;
-  wire [63:0] \$46 ;
-  wire [63:0] \$47 ;
-  wire [1:0] \$48 ;
-  wire [63:0] \$49 ;
-  wire [63:0] \$5 ;
-  wire [63:0] \$50 ;
-  wire [1:0] \$51 ;
-  wire [2:0] \$52 ;
-  wire [63:0] \$53 ;
-  wire [63:0] \$54 ;
-  wire [1:0] \$55 ;
-  wire [63:0] \$56 ;
-  wire [63:0] \$57 ;
-  wire [1:0] \$58 ;
-  wire [2:0] \$59 ;
-  wire [1:0] \$6 ;
-  wire [3:0] \$60 ;
-  wire [63:0] \$61 ;
-  wire [63:0] \$62 ;
-  wire [1:0] \$63 ;
-  wire [63:0] \$64 ;
-  wire [63:0] \$65 ;
-  wire [1:0] \$66 ;
-  wire [2:0] \$67 ;
-  wire [63:0] \$68 ;
-  wire [63:0] \$69 ;
-  wire [2:0] \$7 ;
-  wire [1:0] \$70 ;
-  wire [63:0] \$71 ;
-  wire [63:0] \$72 ;
-  wire [1:0] \$73 ;
-  wire [2:0] \$74 ;
-  wire [3:0] \$75 ;
-  wire [63:0] \$76 ;
-  wire [63:0] \$77 ;
-  wire [1:0] \$78 ;
-  wire [63:0] \$79 ;
-  wire [63:0] \$8 ;
-  wire [63:0] \$80 ;
-  wire [1:0] \$81 ;
-  wire [2:0] \$82 ;
-  wire [63:0] \$83 ;
-  wire [63:0] \$84 ;
-  wire [1:0] \$85 ;
-  wire [63:0] \$86 ;
-  wire [63:0] \$87 ;
-  wire [1:0] \$88 ;
-  wire [2:0] \$89 ;
-  wire [63:0] \$9 ;
-  wire [3:0] \$90 ;
-  wire [63:0] \$91 ;
-  wire [63:0] \$92 ;
-  wire [1:0] \$93 ;
-  wire [63:0] \$94 ;
-  wire [63:0] \$95 ;
-  wire [1:0] \$96 ;
-  wire [2:0] \$97 ;
-  wire [63:0] \$98 ;
-  wire [63:0] \$99 ;
-  reg c_first = 1'h0;
-  reg c_last = 1'h0;
-  reg c_valid = 1'h0;
+  wire [39:0] \$1 ;
+  wire \$10 ;
+  wire [24:0] \$11 ;
+  wire [23:0] \$12 ;
+  wire [23:0] \$13 ;
+  wire [25:0] \$14 ;
+  wire [26:0] \$15 ;
+  wire [27:0] \$16 ;
+  wire [27:0] \$17 ;
+  wire [28:0] \$18 ;
+  wire [25:0] \$19 ;
+  wire [40:0] \$2 ;
+  wire [26:0] \$20 ;
+  wire [27:0] \$21 ;
+  wire [27:0] \$22 ;
+  wire [28:0] \$23 ;
+  wire [24:0] \$24 ;
+  wire [36:0] \$25 ;
+  wire [37:0] \$26 ;
+  wire [37:0] \$27 ;
+  wire [38:0] \$28 ;
+  wire \$29 ;
+  wire [40:0] \$3 ;
+  wire [23:0] \$30 ;
+  wire \$31 ;
+  wire [13:0] \$32 ;
+  wire \$33 ;
+  reg \$34 ;
+  reg [23:0] \$35 ;
+  reg [23:0] \$36 ;
+  reg [13:0] \$37 ;
+  reg [23:0] \$38 ;
+  reg \$39 ;
+  wire [8:0] \$4 ;
+  reg [23:0] \$40 ;
+  reg [23:0] \$41 ;
+  reg [23:0] \$42 ;
+  reg [13:0] \$43 ;
+  reg [13:0] \$44 ;
+  reg \$45 ;
+  reg [23:0] \$46 ;
+  reg [23:0] \$47 ;
+  reg [13:0] \$48 ;
+  reg [13:0] \$49 ;
+  wire [19:0] \$5 ;
+  reg \$50 ;
+  reg [23:0] \$51 ;
+  reg [23:0] \$52 ;
+  reg [13:0] \$53 ;
+  reg \$54 ;
+  wire [41:0] \$6 ;
+  wire [24:0] \$7 ;
+  wire \$8 ;
+  wire [24:0] \$9 ;
   input clk;
   wire clk;
-  reg [6:0] cnt_e = 7'h00;
-  reg [6:0] cnt_i = 7'h00;
-  input first;
-  wire first;
-  reg first_d0 = 1'h0;
-  input last;
-  wire last;
-  reg last_d0 = 1'h0;
+  input [23:0] i_in;
+  wire [23:0] i_in;
+  wire [23:0] i_syn;
+  output [23:0] o_i_syn;
+  reg [23:0] o_i_syn = 24'h000000;
+  output [13:0] o_rate;
+  reg [13:0] o_rate = 14'h0000;
+  output o_spike;
+  reg o_spike = 1'h0;
+  output [23:0] o_v;
+  reg [23:0] o_v = 24'h000000;
   output o_valid;
   reg o_valid = 1'h0;
-  output [7:0] pe;
-  reg [7:0] pe = 8'h00;
-  reg [3:0] pe_l3_0 = 4'h0;
-  reg [3:0] pe_l3_1 = 4'h0;
-  reg [3:0] pe_l3_2 = 4'h0;
-  reg [3:0] pe_l3_3 = 4'h0;
-  reg [3:0] pe_l3_4 = 4'h0;
-  reg [3:0] pe_l3_5 = 4'h0;
-  reg [3:0] pe_l3_6 = 4'h0;
-  reg [3:0] pe_l3_7 = 4'h0;
-  output [7:0] pi;
-  reg [7:0] pi = 8'h00;
-  reg [3:0] pi_l3_0 = 4'h0;
-  reg [3:0] pi_l3_1 = 4'h0;
-  reg [3:0] pi_l3_2 = 4'h0;
-  reg [3:0] pi_l3_3 = 4'h0;
-  reg [3:0] pi_l3_4 = 4'h0;
-  reg [3:0] pi_l3_5 = 4'h0;
-  reg [3:0] pi_l3_6 = 4'h0;
-  reg [3:0] pi_l3_7 = 4'h0;
-  input [63:0] row;
-  wire [63:0] row;
+  input [7:0] pe;
+  wire [7:0] pe;
+  input [7:0] pi;
+  wire [7:0] pi;
+  input [61:0] \port$247$0 ;
+  wire [61:0] \port$247$0 ;
+  wire [13:0] rate;
   input rst;
   wire rst;
-  input [63:0] spk_e;
-  wire [63:0] spk_e;
-  input [63:0] spk_i;
-  wire [63:0] spk_i;
+  reg [23:0] s1_iin = 24'h000000;
+  reg [23:0] s1_isyn = 24'h000000;
+  reg [13:0] s1_rate = 14'h0000;
+  reg [23:0] s1_v = 24'h000000;
+  reg s1_valid = 1'h0;
+  reg [23:0] s2_isyn = 24'h000000;
+  reg [13:0] s2_rate_rest = 14'h0000;
+  reg [13:0] s2_rate_spk = 14'h0000;
+  reg [23:0] s2_u = 24'h000000;
+  reg [23:0] s2_v = 24'h000000;
+  reg s2_valid = 1'h0;
+  reg [23:0] s3_isyn = 24'h000000;
+  reg [13:0] s3_rate_rest = 14'h0000;
+  reg [13:0] s3_rate_spk = 14'h0000;
+  reg [23:0] s3_v = 24'h000000;
+  reg s3_valid = 1'h0;
+  wire [23:0] v;
   input valid;
   wire valid;
-  reg valid_d0 = 1'h0;
-  assign \$1  = row & spk_e;
-  assign \$2  = row & spk_e;
-  assign \$3  = \$1 [0] + \$2 [1];
-  assign \$4  = row & spk_e;
-  assign \$5  = row & spk_e;
-  assign \$6  = \$4 [2] + \$5 [3];
-  assign \$7  = \$3  + \$6 ;
-  assign \$8  = row & spk_e;
-  assign \$9  = row & spk_e;
-  assign \$10  = \$8 [4] + \$9 [5];
-  assign \$11  = row & spk_e;
-  assign \$12  = row & spk_e;
-  assign \$13  = \$11 [6] + \$12 [7];
-  assign \$14  = \$10  + \$13 ;
-  assign \$15  = \$7  + \$14 ;
-  assign \$16  = row & spk_e;
-  assign \$17  = row & spk_e;
-  assign \$18  = \$16 [8] + \$17 [9];
-  assign \$19  = row & spk_e;
-  assign \$20  = row & spk_e;
-  assign \$21  = \$19 [10] + \$20 [11];
-  assign \$22  = \$18  + \$21 ;
-  assign \$23  = row & spk_e;
-  assign \$24  = row & spk_e;
-  assign \$25  = \$23 [12] + \$24 [13];
-  assign \$26  = row & spk_e;
-  assign \$27  = row & spk_e;
-  assign \$28  = \$26 [14] + \$27 [15];
-  assign \$29  = \$25  + \$28 ;
-  assign \$30  = \$22  + \$29 ;
-  assign \$31  = row & spk_e;
-  assign \$32  = row & spk_e;
-  assign \$33  = \$31 [16] + \$32 [17];
-  assign \$34  = row & spk_e;
-  assign \$35  = row & spk_e;
-  assign \$36  = \$34 [18] + \$35 [19];
-  assign \$37  = \$33  + \$36 ;
-  assign \$38  = row & spk_e;
-  assign \$39  = row & spk_e;
-  assign \$40  = \$38 [20] + \$39 [21];
-  assign \$41  = row & spk_e;
-  assign \$42  = row & spk_e;
-  assign \$43  = \$41 [22] + \$42 [23];
-  assign \$44  = \$40  + \$43 ;
-  assign \$45  = \$37  + \$44 ;
-  assign \$46  = row & spk_e;
-  assign \$47  = row & spk_e;
-  assign \$48  = \$46 [24] + \$47 [25];
-  assign \$49  = row & spk_e;
-  assign \$50  = row & spk_e;
-  assign \$51  = \$49 [26] + \$50 [27];
-  assign \$52  = \$48  + \$51 ;
-  assign \$53  = row & spk_e;
-  assign \$54  = row & spk_e;
-  assign \$55  = \$53 [28] + \$54 [29];
-  assign \$56  = row & spk_e;
-  assign \$57  = row & spk_e;
-  assign \$58  = \$56 [30] + \$57 [31];
-  assign \$59  = \$55  + \$58 ;
-  assign \$60  = \$52  + \$59 ;
-  assign \$61  = row & spk_e;
-  assign \$62  = row & spk_e;
-  assign \$63  = \$61 [32] + \$62 [33];
-  assign \$64  = row & spk_e;
-  assign \$65  = row & spk_e;
-  assign \$66  = \$64 [34] + \$65 [35];
-  assign \$67  = \$63  + \$66 ;
-  assign \$68  = row & spk_e;
-  assign \$69  = row & spk_e;
-  assign \$70  = \$68 [36] + \$69 [37];
-  assign \$71  = row & spk_e;
-  assign \$72  = row & spk_e;
-  assign \$73  = \$71 [38] + \$72 [39];
-  assign \$74  = \$70  + \$73 ;
-  assign \$75  = \$67  + \$74 ;
-  assign \$76  = row & spk_e;
-  assign \$77  = row & spk_e;
-  assign \$78  = \$76 [40] + \$77 [41];
-  assign \$79  = row & spk_e;
-  assign \$80  = row & spk_e;
-  assign \$81  = \$79 [42] + \$80 [43];
-  assign \$82  = \$78  + \$81 ;
-  assign \$83  = row & spk_e;
-  assign \$84  = row & spk_e;
-  assign \$85  = \$83 [44] + \$84 [45];
-  assign \$86  = row & spk_e;
-  assign \$87  = row & spk_e;
-  assign \$88  = \$86 [46] + \$87 [47];
-  assign \$89  = \$85  + \$88 ;
-  assign \$90  = \$82  + \$89 ;
-  assign \$91  = row & spk_e;
-  assign \$92  = row & spk_e;
-  assign \$93  = \$91 [48] + \$92 [49];
-  assign \$94  = row & spk_e;
-  assign \$95  = row & spk_e;
-  assign \$96  = \$94 [50] + \$95 [51];
-  assign \$97  = \$93  + \$96 ;
-  assign \$98  = row & spk_e;
-  assign \$99  = row & spk_e;
-  assign \$100  = \$98 [52] + \$99 [53];
-  assign \$101  = row & spk_e;
-  assign \$102  = row & spk_e;
-  assign \$103  = \$101 [54] + \$102 [55];
-  assign \$104  = \$100  + \$103 ;
-  assign \$105  = \$97  + \$104 ;
-  assign \$106  = row & spk_e;
-  assign \$107  = row & spk_e;
-  assign \$108  = \$106 [56] + \$107 [57];
-  assign \$109  = row & spk_e;
-  assign \$110  = row & spk_e;
-  assign \$111  = \$109 [58] + \$110 [59];
-  assign \$112  = \$108  + \$111 ;
-  assign \$113  = row & spk_e;
-  assign \$114  = row & spk_e;
-  assign \$115  = \$113 [60] + \$114 [61];
-  assign \$116  = row & spk_e;
-  assign \$117  = row & spk_e;
-  assign \$118  = \$116 [62] + \$117 [63];
-  assign \$119  = \$115  + \$118 ;
-  assign \$120  = \$112  + \$119 ;
-  assign \$121  = row & spk_i;
-  assign \$122  = row & spk_i;
-  assign \$123  = \$121 [0] + \$122 [1];
-  assign \$124  = row & spk_i;
-  assign \$125  = row & spk_i;
-  assign \$126  = \$124 [2] + \$125 [3];
-  assign \$127  = \$123  + \$126 ;
-  assign \$128  = row & spk_i;
-  assign \$129  = row & spk_i;
-  assign \$130  = \$128 [4] + \$129 [5];
-  assign \$131  = row & spk_i;
-  assign \$132  = row & spk_i;
-  assign \$133  = \$131 [6] + \$132 [7];
-  assign \$134  = \$130  + \$133 ;
-  assign \$135  = \$127  + \$134 ;
-  assign \$136  = row & spk_i;
-  assign \$137  = row & spk_i;
-  assign \$138  = \$136 [8] + \$137 [9];
-  assign \$139  = row & spk_i;
-  assign \$140  = row & spk_i;
-  assign \$141  = \$139 [10] + \$140 [11];
-  assign \$142  = \$138  + \$141 ;
-  assign \$143  = row & spk_i;
-  assign \$144  = row & spk_i;
-  assign \$145  = \$143 [12] + \$144 [13];
-  assign \$146  = row & spk_i;
-  assign \$147  = row & spk_i;
-  assign \$148  = \$146 [14] + \$147 [15];
-  assign \$149  = \$145  + \$148 ;
-  assign \$150  = \$142  + \$149 ;
-  assign \$151  = row & spk_i;
-  assign \$152  = row & spk_i;
-  assign \$153  = \$151 [16] + \$152 [17];
-  assign \$154  = row & spk_i;
-  assign \$155  = row & spk_i;
-  assign \$156  = \$154 [18] + \$155 [19];
-  assign \$157  = \$153  + \$156 ;
-  assign \$158  = row & spk_i;
-  assign \$159  = row & spk_i;
-  assign \$160  = \$158 [20] + \$159 [21];
-  assign \$161  = row & spk_i;
-  assign \$162  = row & spk_i;
-  assign \$163  = \$161 [22] + \$162 [23];
-  assign \$164  = \$160  + \$163 ;
-  assign \$165  = \$157  + \$164 ;
-  assign \$166  = row & spk_i;
-  assign \$167  = row & spk_i;
-  assign \$168  = \$166 [24] + \$167 [25];
-  assign \$169  = row & spk_i;
-  assign \$170  = row & spk_i;
-  assign \$171  = \$169 [26] + \$170 [27];
-  assign \$172  = \$168  + \$171 ;
-  assign \$173  = row & spk_i;
-  assign \$174  = row & spk_i;
-  assign \$175  = \$173 [28] + \$174 [29];
-  assign \$176  = row & spk_i;
-  assign \$177  = row & spk_i;
-  assign \$178  = \$176 [30] + \$177 [31];
-  assign \$179  = \$175  + \$178 ;
-  assign \$180  = \$172  + \$179 ;
-  assign \$181  = row & spk_i;
-  assign \$182  = row & spk_i;
-  assign \$183  = \$181 [32] + \$182 [33];
-  assign \$184  = row & spk_i;
-  assign \$185  = row & spk_i;
-  assign \$186  = \$184 [34] + \$185 [35];
-  assign \$187  = \$183  + \$186 ;
-  assign \$188  = row & spk_i;
-  assign \$189  = row & spk_i;
-  assign \$190  = \$188 [36] + \$189 [37];
-  assign \$191  = row & spk_i;
-  assign \$192  = row & spk_i;
-  assign \$193  = \$191 [38] + \$192 [39];
-  assign \$194  = \$190  + \$193 ;
-  assign \$195  = \$187  + \$194 ;
-  assign \$196  = row & spk_i;
-  assign \$197  = row & spk_i;
-  assign \$198  = \$196 [40] + \$197 [41];
-  assign \$199  = row & spk_i;
-  assign \$200  = row & spk_i;
-  assign \$201  = \$199 [42] + \$200 [43];
-  assign \$202  = \$198  + \$201 ;
-  assign \$203  = row & spk_i;
-  assign \$204  = row & spk_i;
-  assign \$205  = \$203 [44] + \$204 [45];
-  assign \$206  = row & spk_i;
-  assign \$207  = row & spk_i;
-  assign \$208  = \$206 [46] + \$207 [47];
-  assign \$209  = \$205  + \$208 ;
-  assign \$210  = \$202  + \$209 ;
-  assign \$211  = row & spk_i;
-  assign \$212  = row & spk_i;
-  assign \$213  = \$211 [48] + \$212 [49];
-  assign \$214  = row & spk_i;
-  assign \$215  = row & spk_i;
-  assign \$216  = \$214 [50] + \$215 [51];
-  assign \$217  = \$213  + \$216 ;
-  assign \$218  = row & spk_i;
-  assign \$219  = row & spk_i;
-  assign \$220  = \$218 [52] + \$219 [53];
-  assign \$221  = row & spk_i;
-  assign \$222  = row & spk_i;
-  assign \$223  = \$221 [54] + \$222 [55];
-  assign \$224  = \$220  + \$223 ;
-  assign \$225  = \$217  + \$224 ;
-  assign \$226  = row & spk_i;
-  assign \$227  = row & spk_i;
-  assign \$228  = \$226 [56] + \$227 [57];
-  assign \$229  = row & spk_i;
-  assign \$230  = row & spk_i;
-  assign \$231  = \$229 [58] + \$230 [59];
-  assign \$232  = \$228  + \$231 ;
-  assign \$233  = row & spk_i;
-  assign \$234  = row & spk_i;
-  assign \$235  = \$233 [60] + \$234 [61];
-  assign \$236  = row & spk_i;
-  assign \$237  = row & spk_i;
-  assign \$238  = \$236 [62] + \$237 [63];
-  assign \$239  = \$235  + \$238 ;
-  assign \$240  = \$232  + \$239 ;
-  assign \$241  = pe_l3_0 + pe_l3_1;
-  assign \$242  = pe_l3_2 + pe_l3_3;
-  assign \$243  = \$241  + \$242 ;
-  assign \$244  = pe_l3_4 + pe_l3_5;
-  assign \$245  = pe_l3_6 + pe_l3_7;
-  assign \$246  = \$244  + \$245 ;
-  assign \$247  = \$243  + \$246 ;
-  assign \$248  = pi_l3_0 + pi_l3_1;
-  assign \$249  = pi_l3_2 + pi_l3_3;
-  assign \$250  = \$248  + \$249 ;
-  assign \$251  = pi_l3_4 + pi_l3_5;
-  assign \$252  = pi_l3_6 + pi_l3_7;
-  assign \$253  = \$251  + \$252 ;
-  assign \$254  = \$250  + \$253 ;
-  assign \$255  = pe + cnt_e;
-  assign \$256  = pi + cnt_i;
-  assign \$257  = c_valid & c_last;
   always @(posedge clk)
-    pe_l3_0 <= \$258 ;
+    s2_isyn <= \$40 ;
   always @(posedge clk)
-    pe_l3_1 <= \$259 ;
+    s2_v <= \$41 ;
   always @(posedge clk)
-    pe_l3_2 <= \$260 ;
+    s2_u <= \$42 ;
   always @(posedge clk)
-    pe_l3_3 <= \$261 ;
+    s2_rate_spk <= \$43 ;
   always @(posedge clk)
-    pe_l3_4 <= \$262 ;
+    s2_rate_rest <= \$44 ;
   always @(posedge clk)
-    pe_l3_5 <= \$263 ;
+    s3_valid <= \$45 ;
   always @(posedge clk)
-    pe_l3_6 <= \$264 ;
+    s3_isyn <= \$46 ;
   always @(posedge clk)
-    pe_l3_7 <= \$265 ;
+    s3_v <= \$47 ;
   always @(posedge clk)
-    pi_l3_0 <= \$266 ;
+    s3_rate_spk <= \$48 ;
   always @(posedge clk)
-    pi_l3_1 <= \$267 ;
+    s3_rate_rest <= \$49 ;
   always @(posedge clk)
-    pi_l3_2 <= \$268 ;
+    o_valid <= \$50 ;
   always @(posedge clk)
-    pi_l3_3 <= \$269 ;
+    o_i_syn <= \$51 ;
   always @(posedge clk)
-    pi_l3_4 <= \$270 ;
+    o_v <= \$52 ;
   always @(posedge clk)
-    pi_l3_5 <= \$271 ;
+    o_rate <= \$53 ;
   always @(posedge clk)
-    pi_l3_6 <= \$272 ;
+    o_spike <= \$54 ;
+  assign \$1  = $signed(\port$247$0 [23:0]) * $signed(17'h0e7a3);
+  assign \$2  = $signed(\$1 ) + $signed(17'h08000);
+  assign \$4  = pe - pi;
+  assign \$5  = $signed(\$4 ) * $signed(12'h400);
+  assign \$6  = $signed(\$3 ) + $signed(\$5 );
+  assign \$7  = $signed(s1_isyn) + $signed(s1_iin);
+  assign \$8  = $signed(\$7 ) > $signed(24'h7fffff);
+  assign \$9  = $signed(s1_isyn) + $signed(s1_iin);
+  assign \$10  = $signed(\$9 ) < $signed(24'h800000);
+  assign \$11  = $signed(s1_isyn) + $signed(s1_iin);
+  assign \$12  = \$10  ? 24'h800000 : \$11 [23:0];
+  assign \$13  = \$8  ? 24'h7fffff : \$12 ;
+  assign \$14  = s1_rate * 12'hc7c;
+  assign \$15  = 25'h18f8000 - \$14 ;
+  assign \$16  = $signed(\$15 ) + $signed(17'h08000);
+  assign \$18  = $signed({ 1'h0, s1_rate }) + $signed(\$17 );
+  assign \$19  = s1_rate * 12'hc7c;
+  assign \$20  = - \$19 ;
+  assign \$21  = $signed(\$20 ) + $signed(17'h08000);
+  assign \$23  = $signed({ 1'h0, s1_rate }) + $signed(\$22 );
+  assign \$24  = $signed(s2_u) - $signed(s2_v);
+  assign \$25  = $signed(\$24 ) * $signed(13'h0c7c);
+  assign \$26  = $signed(\$25 ) + $signed(17'h08000);
+  assign \$28  = $signed(s2_v) + $signed(\$27 );
+  assign \$29  = $signed(s3_v) > $signed(14'h1000);
+  assign \$30  = \$29  ? 24'h000000 : s3_v;
+  assign \$31  = $signed(s3_v) > $signed(14'h1000);
+  assign \$32  = \$31  ? s3_rate_spk : s3_rate_rest;
+  assign \$33  = $signed(s3_v) > $signed(14'h1000);
   always @(posedge clk)
-    pi_l3_7 <= \$273 ;
+    s1_valid <= \$34 ;
   always @(posedge clk)
-    valid_d0 <= \$274 ;
+    s1_isyn <= \$35 ;
   always @(posedge clk)
-    first_d0 <= \$275 ;
+    s1_v <= \$36 ;
   always @(posedge clk)
-    last_d0 <= \$276 ;
+    s1_rate <= \$37 ;
   always @(posedge clk)
-    cnt_e <= \$277 ;
+    s1_iin <= \$38 ;
   always @(posedge clk)
-    cnt_i <= \$278 ;
-  always @(posedge clk)
-    c_valid <= \$279 ;
-  always @(posedge clk)
-    c_first <= \$280 ;
-  always @(posedge clk)
-    c_last <= \$281 ;
-  always @(posedge clk)
-    pe <= \$282 ;
-  always @(posedge clk)
-    pi <= \$283 ;
-  always @(posedge clk)
-    o_valid <= \$284 ;
+    s2_valid <= \$39 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$258  = \$15 ;
+    \$40  = s1_isyn;
     if (rst) begin
-      \$258  = 4'h0;
+      \$40  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$259  = \$30 ;
+    \$41  = s1_v;
     if (rst) begin
-      \$259  = 4'h0;
+      \$41  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$260  = \$45 ;
+    \$42  = \$13 ;
     if (rst) begin
-      \$260  = 4'h0;
+      \$42  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$261  = \$60 ;
+    \$43  = \$18 [13:0];
     if (rst) begin
-      \$261  = 4'h0;
+      \$43  = 14'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$262  = \$75 ;
+    \$44  = \$23 [13:0];
     if (rst) begin
-      \$262  = 4'h0;
+      \$44  = 14'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$263  = \$90 ;
+    \$45  = s2_valid;
     if (rst) begin
-      \$263  = 4'h0;
+      \$45  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$264  = \$105 ;
+    \$46  = s2_isyn;
     if (rst) begin
-      \$264  = 4'h0;
+      \$46  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$265  = \$120 ;
+    \$47  = \$28 [23:0];
     if (rst) begin
-      \$265  = 4'h0;
+      \$47  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$266  = \$135 ;
+    \$48  = s2_rate_spk;
     if (rst) begin
-      \$266  = 4'h0;
+      \$48  = 14'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$267  = \$150 ;
+    \$49  = s2_rate_rest;
     if (rst) begin
-      \$267  = 4'h0;
+      \$49  = 14'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$268  = \$165 ;
+    \$50  = s3_valid;
     if (rst) begin
-      \$268  = 4'h0;
+      \$50  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$269  = \$180 ;
+    \$51  = s3_isyn;
     if (rst) begin
-      \$269  = 4'h0;
+      \$51  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$270  = \$195 ;
+    \$52  = \$30 ;
     if (rst) begin
-      \$270  = 4'h0;
+      \$52  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$271  = \$210 ;
+    \$53  = \$32 ;
     if (rst) begin
-      \$271  = 4'h0;
+      \$53  = 14'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$272  = \$225 ;
+    \$54  = \$33 ;
     if (rst) begin
-      \$272  = 4'h0;
+      \$54  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$273  = \$240 ;
+    \$34  = valid;
     if (rst) begin
-      \$273  = 4'h0;
+      \$34  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$274  = valid;
+    \$35  = \$6 [23:0];
     if (rst) begin
-      \$274  = 1'h0;
+      \$35  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$275  = first;
+    \$36  = \port$247$0 [47:24];
     if (rst) begin
-      \$275  = 1'h0;
+      \$36  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$276  = last;
+    \$37  = \port$247$0 [61:48];
     if (rst) begin
-      \$276  = 1'h0;
+      \$37  = 14'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$277  = \$247 ;
+    \$38  = i_in;
     if (rst) begin
-      \$277  = 7'h00;
+      \$38  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$278  = \$254 ;
+    \$39  = s1_valid;
     if (rst) begin
-      \$278  = 7'h00;
+      \$39  = 1'h0;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$279  = valid_d0;
-    if (rst) begin
-      \$279  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$280  = first_d0;
-    if (rst) begin
-      \$280  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$281  = last_d0;
-    if (rst) begin
-      \$281  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$282  = pe;
-    if (c_valid) begin
-      (* full_case = 32'd1 *)
-      if (c_first) begin
-        \$282  = { 1'h0, cnt_e };
-      end else begin
-        \$282  = \$255 [7:0];
-      end
-    end
-    if (rst) begin
-      \$282  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$283  = pi;
-    if (c_valid) begin
-      (* full_case = 32'd1 *)
-      if (c_first) begin
-        \$283  = { 1'h0, cnt_i };
-      end else begin
-        \$283  = \$256 [7:0];
-      end
-    end
-    if (rst) begin
-      \$283  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$284  = \$257 ;
-    if (rst) begin
-      \$284  = 1'h0;
-    end
-  end
+  assign i_syn = \port$247$0 [23:0];
+  assign v = \port$247$0 [47:24];
+  assign rate = \port$247$0 [61:48];
+  assign \$3  = { \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40:16] };
+  assign \$17  = { \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27:16] };
+  assign \$22  = { \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27:16] };
+  assign \$27  = { \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37], \$26 [37:16] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.pop1 (rst, row, valid, first, last, spk_e, spk_i, pe, pi, o_valid, clk);
+module \ec_core_walker2d.loader (i__valid, in_addr, \port$1820$0 , \port$1828$0 , \port$1836$0 , \port$1844$0 , rec_addr, \port$1856$0 , \port$1864$0 , \port$1872$0 , \port$1880$0 , out_en, i__ready, i__payload);
+  wire [9:0] \$1 ;
+  wire [9:0] \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire [9:0] \$18 ;
+  wire \$19 ;
+  wire [9:0] \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire [9:0] \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire [10:0] \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire [9:0] \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire [9:0] \$37 ;
+  wire [9:0] \$38 ;
+  wire [12:0] \$39 ;
+  wire [11:0] \$4 ;
+  wire [13:0] \$40 ;
+  wire \$41 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire \$45 ;
+  wire [9:0] \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire \$49 ;
+  wire \$5 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire [9:0] \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
+  wire \$6 ;
+  wire \$60 ;
+  wire \$61 ;
+  wire [9:0] \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire \$66 ;
+  wire \$67 ;
+  wire \$68 ;
+  wire \$69 ;
+  wire \$7 ;
+  wire [9:0] \$70 ;
+  wire \$71 ;
+  wire \$72 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [63:0] data;
+  wire enable;
+  input [75:0] i__payload;
+  wire [75:0] i__payload;
+  wire [9:0] \i__payload.addr ;
+  wire [63:0] \i__payload.data ;
+  wire [1:0] \i__payload.matrix ;
+  input i__ready;
+  wire i__ready;
+  input i__valid;
+  wire i__valid;
+  output [5:0] in_addr;
+  wire [5:0] in_addr;
+  wire [3:0] in_en;
+  wire [4:0] out_addr;
+  output out_en;
+  wire out_en;
+  output \port$1820$0 ;
+  wire \port$1820$0 ;
+  output \port$1828$0 ;
+  wire \port$1828$0 ;
+  output \port$1836$0 ;
+  wire \port$1836$0 ;
+  output \port$1844$0 ;
+  wire \port$1844$0 ;
+  output \port$1856$0 ;
+  wire \port$1856$0 ;
+  output \port$1864$0 ;
+  wire \port$1864$0 ;
+  output \port$1872$0 ;
+  wire \port$1872$0 ;
+  output \port$1880$0 ;
+  wire \port$1880$0 ;
+  output [7:0] rec_addr;
+  wire [7:0] rec_addr;
+  wire [3:0] rec_en;
+  assign \$24  = i__payload[11:2] < 9'h100;
+  assign \$25  = \$23  & \$24 ;
+  assign \$27  = \$26 [1:0] == 2'h2;
+  assign \$28  = \$25  & \$27 ;
+  assign \$29  = i__valid & i__ready;
+  assign \$30  = ! i__payload[1:0];
+  assign \$31  = \$29  & \$30 ;
+  assign \$32  = i__payload[11:2] < 9'h100;
+  assign \$33  = \$31  & \$32 ;
+  assign \$35  = \$34 [1:0] == 2'h3;
+  assign \$36  = \$33  & \$35 ;
+  assign \$39  = \$38  * 3'h4;
+  assign \$40  = \$39  + i__payload[3:2];
+  assign \$41  = i__valid & i__ready;
+  assign \$42  = i__payload[1:0] == 1'h1;
+  assign \$43  = \$41  & \$42 ;
+  assign \$44  = i__payload[11:2] < 11'h400;
+  assign \$45  = \$43  & \$44 ;
+  assign \$47  = ! \$46 [1:0];
+  assign \$48  = \$45  & \$47 ;
+  assign \$49  = i__valid & i__ready;
+  assign \$50  = i__payload[1:0] == 1'h1;
+  assign \$51  = \$49  & \$50 ;
+  assign \$52  = i__payload[11:2] < 11'h400;
+  assign \$53  = \$51  & \$52 ;
+  assign \$55  = \$54 [1:0] == 1'h1;
+  assign \$56  = \$53  & \$55 ;
+  assign \$57  = i__valid & i__ready;
+  assign \$58  = i__payload[1:0] == 1'h1;
+  assign \$59  = \$57  & \$58 ;
+  assign \$60  = i__payload[11:2] < 11'h400;
+  assign \$61  = \$59  & \$60 ;
+  assign \$63  = \$62 [1:0] == 2'h2;
+  assign \$64  = \$61  & \$63 ;
+  assign \$65  = i__valid & i__ready;
+  assign \$66  = i__payload[1:0] == 1'h1;
+  assign \$67  = \$65  & \$66 ;
+  assign \$68  = i__payload[11:2] < 11'h400;
+  assign \$69  = \$67  & \$68 ;
+  assign \$71  = \$70 [1:0] == 2'h3;
+  assign \$72  = \$69  & \$71 ;
+  assign \$73  = i__valid & i__ready;
+  assign \$74  = i__payload[1:0] == 2'h2;
+  assign \$75  = \$73  & \$74 ;
+  assign \$76  = i__payload[11:2] < 5'h18;
+  assign out_en = \$75  & \$76 ;
+  assign \$3  = \$2  * 1'h1;
+  assign \$4  = \$3  + 1'h0;
+  assign \$5  = i__valid & i__ready;
+  assign \$6  = ! i__payload[1:0];
+  assign \$7  = \$5  & \$6 ;
+  assign \$8  = i__payload[11:2] < 9'h100;
+  assign \$9  = \$7  & \$8 ;
+  assign \$11  = ! \$10 [1:0];
+  assign \$12  = \$9  & \$11 ;
+  assign \$13  = i__valid & i__ready;
+  assign \$14  = ! i__payload[1:0];
+  assign \$15  = \$13  & \$14 ;
+  assign \$16  = i__payload[11:2] < 9'h100;
+  assign \$17  = \$15  & \$16 ;
+  assign \$19  = \$18 [1:0] == 1'h1;
+  assign \$20  = \$17  & \$19 ;
+  assign \$21  = i__valid & i__ready;
+  assign \$22  = ! i__payload[1:0];
+  assign \$23  = \$21  & \$22 ;
+  assign enable = i__ready;
+  assign data = i__payload[75:12];
+  assign in_en = { \$36 , \$28 , \$20 , \$12  };
+  assign rec_en = { \$72 , \$64 , \$56 , \$48  };
+  assign out_addr = i__payload[6:2];
+  assign in_addr = \$4 [5:0];
+  assign \port$1820$0  = \$12 ;
+  assign \port$1828$0  = \$20 ;
+  assign \port$1836$0  = \$28 ;
+  assign \port$1844$0  = \$36 ;
+  assign rec_addr = \$40 [7:0];
+  assign \port$1856$0  = \$48 ;
+  assign \port$1864$0  = \$56 ;
+  assign \port$1872$0  = \$64 ;
+  assign \port$1880$0  = \$72 ;
+  assign \i__payload.matrix  = i__payload[1:0];
+  assign \i__payload.addr  = i__payload[11:2];
+  assign \i__payload.data  = i__payload[75:12];
+  assign \$1  = i__payload[11:2];
+  assign \$2  = { 2'h0, \$1 [9:2] };
+  assign \$10  = i__payload[11:2];
+  assign \$18  = i__payload[11:2];
+  assign \$26  = i__payload[11:2];
+  assign \$34  = i__payload[11:2];
+  assign \$37  = { 2'h0, i__payload[11:4] };
+  assign \$38  = { 2'h0, \$37 [9:2] };
+  assign \$46  = { 2'h0, i__payload[11:4] };
+  assign \$54  = { 2'h0, i__payload[11:4] };
+  assign \$62  = { 2'h0, i__payload[11:4] };
+  assign \$70  = { 2'h0, i__payload[11:4] };
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_walker2d.obs_writer (i__valid, pos_addr, pos_en, neg_addr, neg_en, i__ready, i__payload);
+  wire [1:0] \$1 ;
+  wire [30:0] \$10 ;
+  wire [1:0] \$11 ;
+  wire [5:0] \$12 ;
+  wire [5:0] \$13 ;
+  wire [6:0] \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire [4:0] \$2 ;
+  wire [5:0] \$20 ;
+  wire [30:0] \$21 ;
+  wire [30:0] \$22 ;
+  wire [5:0] \$3 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire [30:0] \$9 ;
+  wire [255:0] data;
+  wire enable;
+  input [20:0] i__payload;
+  wire [20:0] i__payload;
+  wire [4:0] \i__payload.index ;
+  wire [-1:0] \i__payload.slot ;
+  wire [15:0] \i__payload.value ;
+  input i__ready;
+  wire i__ready;
+  input i__valid;
+  wire i__valid;
+  output [1:0] neg_addr;
+  wire [1:0] neg_addr;
+  output [15:0] neg_en;
+  wire [15:0] neg_en;
+  output [1:0] pos_addr;
+  wire [1:0] pos_addr;
+  output [15:0] pos_en;
+  wire [15:0] pos_en;
+  assign \$3  = 2'h0 + \$2 ;
+  assign \$4  = i__valid & i__ready;
+  assign \$5  = i__payload[4:0] < 5'h11;
+  assign \$6  = \$4  & \$5 ;
+  assign \$9  = 1'h1 << i__payload[3:0];
+  assign \$10  = \$8  ? \$9  : 31'h00000000;
+  assign \$12  = i__payload[4:0] + 5'h11;
+  assign \$14  = 2'h0 + \$13 ;
+  assign \$15  = i__valid & i__ready;
+  assign \$16  = i__payload[4:0] < 5'h11;
+  assign \$17  = \$15  & \$16 ;
+  assign \$20  = i__payload[4:0] + 5'h11;
+  assign \$21  = 1'h1 << \$20 [3:0];
+  assign \$22  = \$19  ? \$21  : 31'h00000000;
+  assign enable = i__ready;
+  assign data = { i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5] };
+  assign pos_addr = \$3 [1:0];
+  assign pos_en = \$10 [15:0];
+  assign neg_addr = \$14 [1:0];
+  assign neg_en = \$22 [15:0];
+  assign \i__payload.index  = i__payload[4:0];
+  assign \i__payload.value  = i__payload[20:5];
+  assign \$1  = 2'h0;
+  assign \$2  = { 4'h0, i__payload[4] };
+  assign \$7  = 1'h1;
+  assign \$8  = \$6 ;
+  assign \$11  = 2'h0;
+  assign \$13  = { 4'h0, \$12 [5:4] };
+  assign \$18  = 1'h1;
+  assign \$19  = \$17 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_walker2d.pop0 (rst, row, valid, first, last, spk_e, spk_i, pe, pi, o_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire [63:0] \$1 ;
   wire [1:0] \$10 ;
@@ -7898,7 +7273,7 @@ module \ec_core_walker2d.pop1 (rst, row, valid, first, last, spk_e, spk_i, pe, p
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.pop2 (rst, row, valid, first, last, spk_e, spk_i, pe, pi, o_valid, clk);
+module \ec_core_walker2d.pop1 (rst, row, valid, first, last, spk_e, spk_i, pe, pi, o_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   wire [63:0] \$1 ;
   wire [1:0] \$10 ;
@@ -8749,7 +8124,7 @@ module \ec_core_walker2d.pop2 (rst, row, valid, first, last, spk_e, spk_i, pe, p
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.pop3 (rst, row, valid, first, last, spk_e, spk_i, pe, pi, o_valid, clk);
+module \ec_core_walker2d.pop2 (rst, row, valid, first, last, spk_e, spk_i, pe, pi, o_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire [63:0] \$1 ;
   wire [1:0] \$10 ;
@@ -9600,326 +8975,858 @@ module \ec_core_walker2d.pop3 (rst, row, valid, first, last, spk_e, spk_i, pe, p
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.proj0 (rst, bits, pos, neg, i_in, valid, first, last, o_valid, clk);
+module \ec_core_walker2d.pop3 (rst, row, valid, first, last, spk_e, spk_i, pe, pi, o_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
-  wire [16:0] \$1 ;
-  wire [17:0] \$10 ;
-  wire [18:0] \$11 ;
-  wire [16:0] \$12 ;
-  wire [16:0] \$13 ;
-  wire [16:0] \$14 ;
-  wire [16:0] \$15 ;
-  wire [17:0] \$16 ;
-  wire [16:0] \$17 ;
-  wire [16:0] \$18 ;
-  wire [16:0] \$19 ;
-  wire [16:0] \$2 ;
-  wire [16:0] \$20 ;
-  wire [17:0] \$21 ;
-  wire [18:0] \$22 ;
-  wire [19:0] \$23 ;
-  wire [16:0] \$24 ;
-  wire [16:0] \$25 ;
-  wire [16:0] \$26 ;
-  wire [16:0] \$27 ;
-  wire [17:0] \$28 ;
-  wire [16:0] \$29 ;
-  wire [16:0] \$3 ;
-  wire [16:0] \$30 ;
-  wire [16:0] \$31 ;
-  wire [16:0] \$32 ;
-  wire [17:0] \$33 ;
-  wire [18:0] \$34 ;
-  wire [16:0] \$35 ;
-  wire [16:0] \$36 ;
-  wire [16:0] \$37 ;
-  wire [16:0] \$38 ;
-  wire [17:0] \$39 ;
-  wire [16:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire [16:0] \$41 ;
-  wire [16:0] \$42 ;
-  wire [16:0] \$43 ;
-  wire [17:0] \$44 ;
-  wire [18:0] \$45 ;
-  wire [19:0] \$46 ;
-  wire [20:0] \$47 ;
-  wire [24:0] \$48 ;
-  wire [24:0] \$49 ;
-  wire [17:0] \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire [23:0] \$53 ;
-  reg [19:0] \$54 ;
-  reg [19:0] \$55 ;
-  reg \$56 ;
-  reg \$57 ;
-  reg \$58 ;
-  reg [20:0] \$59 ;
-  wire [16:0] \$6 ;
-  reg \$60 ;
-  reg \$61 ;
-  reg \$62 ;
-  reg [23:0] \$63 ;
-  reg \$64 ;
-  wire [16:0] \$7 ;
-  wire [16:0] \$8 ;
-  wire [16:0] \$9 ;
-  reg [23:0] acc = 24'h000000;
-  input [15:0] bits;
-  wire [15:0] bits;
+  wire [63:0] \$1 ;
+  wire [1:0] \$10 ;
+  wire [1:0] \$100 ;
+  wire [63:0] \$101 ;
+  wire [63:0] \$102 ;
+  wire [1:0] \$103 ;
+  wire [2:0] \$104 ;
+  wire [3:0] \$105 ;
+  wire [63:0] \$106 ;
+  wire [63:0] \$107 ;
+  wire [1:0] \$108 ;
+  wire [63:0] \$109 ;
+  wire [63:0] \$11 ;
+  wire [63:0] \$110 ;
+  wire [1:0] \$111 ;
+  wire [2:0] \$112 ;
+  wire [63:0] \$113 ;
+  wire [63:0] \$114 ;
+  wire [1:0] \$115 ;
+  wire [63:0] \$116 ;
+  wire [63:0] \$117 ;
+  wire [1:0] \$118 ;
+  wire [2:0] \$119 ;
+  wire [63:0] \$12 ;
+  wire [3:0] \$120 ;
+  wire [63:0] \$121 ;
+  wire [63:0] \$122 ;
+  wire [1:0] \$123 ;
+  wire [63:0] \$124 ;
+  wire [63:0] \$125 ;
+  wire [1:0] \$126 ;
+  wire [2:0] \$127 ;
+  wire [63:0] \$128 ;
+  wire [63:0] \$129 ;
+  wire [1:0] \$13 ;
+  wire [1:0] \$130 ;
+  wire [63:0] \$131 ;
+  wire [63:0] \$132 ;
+  wire [1:0] \$133 ;
+  wire [2:0] \$134 ;
+  wire [3:0] \$135 ;
+  wire [63:0] \$136 ;
+  wire [63:0] \$137 ;
+  wire [1:0] \$138 ;
+  wire [63:0] \$139 ;
+  wire [2:0] \$14 ;
+  wire [63:0] \$140 ;
+  wire [1:0] \$141 ;
+  wire [2:0] \$142 ;
+  wire [63:0] \$143 ;
+  wire [63:0] \$144 ;
+  wire [1:0] \$145 ;
+  wire [63:0] \$146 ;
+  wire [63:0] \$147 ;
+  wire [1:0] \$148 ;
+  wire [2:0] \$149 ;
+  wire [3:0] \$15 ;
+  wire [3:0] \$150 ;
+  wire [63:0] \$151 ;
+  wire [63:0] \$152 ;
+  wire [1:0] \$153 ;
+  wire [63:0] \$154 ;
+  wire [63:0] \$155 ;
+  wire [1:0] \$156 ;
+  wire [2:0] \$157 ;
+  wire [63:0] \$158 ;
+  wire [63:0] \$159 ;
+  wire [63:0] \$16 ;
+  wire [1:0] \$160 ;
+  wire [63:0] \$161 ;
+  wire [63:0] \$162 ;
+  wire [1:0] \$163 ;
+  wire [2:0] \$164 ;
+  wire [3:0] \$165 ;
+  wire [63:0] \$166 ;
+  wire [63:0] \$167 ;
+  wire [1:0] \$168 ;
+  wire [63:0] \$169 ;
+  wire [63:0] \$17 ;
+  wire [63:0] \$170 ;
+  wire [1:0] \$171 ;
+  wire [2:0] \$172 ;
+  wire [63:0] \$173 ;
+  wire [63:0] \$174 ;
+  wire [1:0] \$175 ;
+  wire [63:0] \$176 ;
+  wire [63:0] \$177 ;
+  wire [1:0] \$178 ;
+  wire [2:0] \$179 ;
+  wire [1:0] \$18 ;
+  wire [3:0] \$180 ;
+  wire [63:0] \$181 ;
+  wire [63:0] \$182 ;
+  wire [1:0] \$183 ;
+  wire [63:0] \$184 ;
+  wire [63:0] \$185 ;
+  wire [1:0] \$186 ;
+  wire [2:0] \$187 ;
+  wire [63:0] \$188 ;
+  wire [63:0] \$189 ;
+  wire [63:0] \$19 ;
+  wire [1:0] \$190 ;
+  wire [63:0] \$191 ;
+  wire [63:0] \$192 ;
+  wire [1:0] \$193 ;
+  wire [2:0] \$194 ;
+  wire [3:0] \$195 ;
+  wire [63:0] \$196 ;
+  wire [63:0] \$197 ;
+  wire [1:0] \$198 ;
+  wire [63:0] \$199 ;
+  wire [63:0] \$2 ;
+  wire [63:0] \$20 ;
+  wire [63:0] \$200 ;
+  wire [1:0] \$201 ;
+  wire [2:0] \$202 ;
+  wire [63:0] \$203 ;
+  wire [63:0] \$204 ;
+  wire [1:0] \$205 ;
+  wire [63:0] \$206 ;
+  wire [63:0] \$207 ;
+  wire [1:0] \$208 ;
+  wire [2:0] \$209 ;
+  wire [1:0] \$21 ;
+  wire [3:0] \$210 ;
+  wire [63:0] \$211 ;
+  wire [63:0] \$212 ;
+  wire [1:0] \$213 ;
+  wire [63:0] \$214 ;
+  wire [63:0] \$215 ;
+  wire [1:0] \$216 ;
+  wire [2:0] \$217 ;
+  wire [63:0] \$218 ;
+  wire [63:0] \$219 ;
+  wire [2:0] \$22 ;
+  wire [1:0] \$220 ;
+  wire [63:0] \$221 ;
+  wire [63:0] \$222 ;
+  wire [1:0] \$223 ;
+  wire [2:0] \$224 ;
+  wire [3:0] \$225 ;
+  wire [63:0] \$226 ;
+  wire [63:0] \$227 ;
+  wire [1:0] \$228 ;
+  wire [63:0] \$229 ;
+  wire [63:0] \$23 ;
+  wire [63:0] \$230 ;
+  wire [1:0] \$231 ;
+  wire [2:0] \$232 ;
+  wire [63:0] \$233 ;
+  wire [63:0] \$234 ;
+  wire [1:0] \$235 ;
+  wire [63:0] \$236 ;
+  wire [63:0] \$237 ;
+  wire [1:0] \$238 ;
+  wire [2:0] \$239 ;
+  wire [63:0] \$24 ;
+  wire [3:0] \$240 ;
+  wire [4:0] \$241 ;
+  wire [4:0] \$242 ;
+  wire [5:0] \$243 ;
+  wire [4:0] \$244 ;
+  wire [4:0] \$245 ;
+  wire [5:0] \$246 ;
+  wire [6:0] \$247 ;
+  wire [4:0] \$248 ;
+  wire [4:0] \$249 ;
+  wire [1:0] \$25 ;
+  wire [5:0] \$250 ;
+  wire [4:0] \$251 ;
+  wire [4:0] \$252 ;
+  wire [5:0] \$253 ;
+  wire [6:0] \$254 ;
+  wire [8:0] \$255 ;
+  wire [8:0] \$256 ;
+  wire \$257 ;
+  reg [3:0] \$258 ;
+  reg [3:0] \$259 ;
+  wire [63:0] \$26 ;
+  reg [3:0] \$260 ;
+  reg [3:0] \$261 ;
+  reg [3:0] \$262 ;
+  reg [3:0] \$263 ;
+  reg [3:0] \$264 ;
+  reg [3:0] \$265 ;
+  reg [3:0] \$266 ;
+  reg [3:0] \$267 ;
+  reg [3:0] \$268 ;
+  reg [3:0] \$269 ;
+  wire [63:0] \$27 ;
+  reg [3:0] \$270 ;
+  reg [3:0] \$271 ;
+  reg [3:0] \$272 ;
+  reg [3:0] \$273 ;
+  reg \$274 ;
+  reg \$275 ;
+  reg \$276 ;
+  reg [6:0] \$277 ;
+  reg [6:0] \$278 ;
+  reg \$279 ;
+  wire [1:0] \$28 ;
+  reg \$280 ;
+  reg \$281 ;
+  reg [7:0] \$282 ;
+  reg [7:0] \$283 ;
+  reg \$284 ;
+  wire [2:0] \$29 ;
+  wire [1:0] \$3 ;
+  wire [3:0] \$30 ;
+  wire [63:0] \$31 ;
+  wire [63:0] \$32 ;
+  wire [1:0] \$33 ;
+  wire [63:0] \$34 ;
+  wire [63:0] \$35 ;
+  wire [1:0] \$36 ;
+  wire [2:0] \$37 ;
+  wire [63:0] \$38 ;
+  wire [63:0] \$39 ;
+  wire [63:0] \$4 ;
+  wire [1:0] \$40 ;
+  wire [63:0] \$41 ;
+  wire [63:0] \$42 ;
+  wire [1:0] \$43 ;
+  wire [2:0] \$44 ;
+  wire [3:0] \$45 ;
+  wire [63:0] \$46 ;
+  wire [63:0] \$47 ;
+  wire [1:0] \$48 ;
+  wire [63:0] \$49 ;
+  wire [63:0] \$5 ;
+  wire [63:0] \$50 ;
+  wire [1:0] \$51 ;
+  wire [2:0] \$52 ;
+  wire [63:0] \$53 ;
+  wire [63:0] \$54 ;
+  wire [1:0] \$55 ;
+  wire [63:0] \$56 ;
+  wire [63:0] \$57 ;
+  wire [1:0] \$58 ;
+  wire [2:0] \$59 ;
+  wire [1:0] \$6 ;
+  wire [3:0] \$60 ;
+  wire [63:0] \$61 ;
+  wire [63:0] \$62 ;
+  wire [1:0] \$63 ;
+  wire [63:0] \$64 ;
+  wire [63:0] \$65 ;
+  wire [1:0] \$66 ;
+  wire [2:0] \$67 ;
+  wire [63:0] \$68 ;
+  wire [63:0] \$69 ;
+  wire [2:0] \$7 ;
+  wire [1:0] \$70 ;
+  wire [63:0] \$71 ;
+  wire [63:0] \$72 ;
+  wire [1:0] \$73 ;
+  wire [2:0] \$74 ;
+  wire [3:0] \$75 ;
+  wire [63:0] \$76 ;
+  wire [63:0] \$77 ;
+  wire [1:0] \$78 ;
+  wire [63:0] \$79 ;
+  wire [63:0] \$8 ;
+  wire [63:0] \$80 ;
+  wire [1:0] \$81 ;
+  wire [2:0] \$82 ;
+  wire [63:0] \$83 ;
+  wire [63:0] \$84 ;
+  wire [1:0] \$85 ;
+  wire [63:0] \$86 ;
+  wire [63:0] \$87 ;
+  wire [1:0] \$88 ;
+  wire [2:0] \$89 ;
+  wire [63:0] \$9 ;
+  wire [3:0] \$90 ;
+  wire [63:0] \$91 ;
+  wire [63:0] \$92 ;
+  wire [1:0] \$93 ;
+  wire [63:0] \$94 ;
+  wire [63:0] \$95 ;
+  wire [1:0] \$96 ;
+  wire [2:0] \$97 ;
+  wire [63:0] \$98 ;
+  wire [63:0] \$99 ;
   reg c_first = 1'h0;
   reg c_last = 1'h0;
   reg c_valid = 1'h0;
-  reg [20:0] chunk = 21'h000000;
   input clk;
   wire clk;
+  reg [6:0] cnt_e = 7'h00;
+  reg [6:0] cnt_i = 7'h00;
   input first;
   wire first;
   reg first_d0 = 1'h0;
-  output [23:0] i_in;
-  wire [23:0] i_in;
   input last;
   wire last;
   reg last_d0 = 1'h0;
-  input [255:0] neg;
-  wire [255:0] neg;
-  wire [15:0] \neg[0] ;
-  wire [15:0] \neg[10] ;
-  wire [15:0] \neg[11] ;
-  wire [15:0] \neg[12] ;
-  wire [15:0] \neg[13] ;
-  wire [15:0] \neg[14] ;
-  wire [15:0] \neg[15] ;
-  wire [15:0] \neg[1] ;
-  wire [15:0] \neg[2] ;
-  wire [15:0] \neg[3] ;
-  wire [15:0] \neg[4] ;
-  wire [15:0] \neg[5] ;
-  wire [15:0] \neg[6] ;
-  wire [15:0] \neg[7] ;
-  wire [15:0] \neg[8] ;
-  wire [15:0] \neg[9] ;
   output o_valid;
   reg o_valid = 1'h0;
-  input [255:0] pos;
-  wire [255:0] pos;
-  wire [15:0] \pos[0] ;
-  wire [15:0] \pos[10] ;
-  wire [15:0] \pos[11] ;
-  wire [15:0] \pos[12] ;
-  wire [15:0] \pos[13] ;
-  wire [15:0] \pos[14] ;
-  wire [15:0] \pos[15] ;
-  wire [15:0] \pos[1] ;
-  wire [15:0] \pos[2] ;
-  wire [15:0] \pos[3] ;
-  wire [15:0] \pos[4] ;
-  wire [15:0] \pos[5] ;
-  wire [15:0] \pos[6] ;
-  wire [15:0] \pos[7] ;
-  wire [15:0] \pos[8] ;
-  wire [15:0] \pos[9] ;
+  output [7:0] pe;
+  reg [7:0] pe = 8'h00;
+  reg [3:0] pe_l3_0 = 4'h0;
+  reg [3:0] pe_l3_1 = 4'h0;
+  reg [3:0] pe_l3_2 = 4'h0;
+  reg [3:0] pe_l3_3 = 4'h0;
+  reg [3:0] pe_l3_4 = 4'h0;
+  reg [3:0] pe_l3_5 = 4'h0;
+  reg [3:0] pe_l3_6 = 4'h0;
+  reg [3:0] pe_l3_7 = 4'h0;
+  output [7:0] pi;
+  reg [7:0] pi = 8'h00;
+  reg [3:0] pi_l3_0 = 4'h0;
+  reg [3:0] pi_l3_1 = 4'h0;
+  reg [3:0] pi_l3_2 = 4'h0;
+  reg [3:0] pi_l3_3 = 4'h0;
+  reg [3:0] pi_l3_4 = 4'h0;
+  reg [3:0] pi_l3_5 = 4'h0;
+  reg [3:0] pi_l3_6 = 4'h0;
+  reg [3:0] pi_l3_7 = 4'h0;
+  input [63:0] row;
+  wire [63:0] row;
   input rst;
   wire rst;
-  reg [19:0] sum_l3_0 = 20'h00000;
-  reg [19:0] sum_l3_1 = 20'h00000;
+  input [63:0] spk_e;
+  wire [63:0] spk_e;
+  input [63:0] spk_i;
+  wire [63:0] spk_i;
   input valid;
   wire valid;
   reg valid_d0 = 1'h0;
-  assign \$36  = bits[12] ? \$35  : 17'h00000;
-  assign \$37  = $signed(pos[223:208]) - $signed(neg[223:208]);
-  assign \$38  = bits[13] ? \$37  : 17'h00000;
-  assign \$39  = $signed(\$36 ) + $signed(\$38 );
-  assign \$40  = $signed(pos[239:224]) - $signed(neg[239:224]);
-  assign \$41  = bits[14] ? \$40  : 17'h00000;
-  assign \$42  = $signed(pos[255:240]) - $signed(neg[255:240]);
-  assign \$43  = bits[15] ? \$42  : 17'h00000;
-  assign \$44  = $signed(\$41 ) + $signed(\$43 );
-  assign \$45  = $signed(\$39 ) + $signed(\$44 );
-  assign \$46  = $signed(\$34 ) + $signed(\$45 );
-  assign \$47  = $signed(sum_l3_0) + $signed(sum_l3_1);
-  assign \$48  = $signed(acc) + $signed(chunk);
-  assign \$49  = c_first ? { chunk[20], chunk[20], chunk[20], chunk[20], chunk } : \$48 ;
-  assign \$50  = c_valid & c_last;
-  assign \$51  = $signed(acc) > $signed(24'h7fffff);
-  assign \$52  = $signed(acc) < $signed(24'h800000);
-  assign \$53  = \$52  ? 24'h800000 : acc;
-  assign i_in = \$51  ? 24'h7fffff : \$53 ;
+  assign \$1  = row & spk_e;
+  assign \$2  = row & spk_e;
+  assign \$3  = \$1 [0] + \$2 [1];
+  assign \$4  = row & spk_e;
+  assign \$5  = row & spk_e;
+  assign \$6  = \$4 [2] + \$5 [3];
+  assign \$7  = \$3  + \$6 ;
+  assign \$8  = row & spk_e;
+  assign \$9  = row & spk_e;
+  assign \$10  = \$8 [4] + \$9 [5];
+  assign \$11  = row & spk_e;
+  assign \$12  = row & spk_e;
+  assign \$13  = \$11 [6] + \$12 [7];
+  assign \$14  = \$10  + \$13 ;
+  assign \$15  = \$7  + \$14 ;
+  assign \$16  = row & spk_e;
+  assign \$17  = row & spk_e;
+  assign \$18  = \$16 [8] + \$17 [9];
+  assign \$19  = row & spk_e;
+  assign \$20  = row & spk_e;
+  assign \$21  = \$19 [10] + \$20 [11];
+  assign \$22  = \$18  + \$21 ;
+  assign \$23  = row & spk_e;
+  assign \$24  = row & spk_e;
+  assign \$25  = \$23 [12] + \$24 [13];
+  assign \$26  = row & spk_e;
+  assign \$27  = row & spk_e;
+  assign \$28  = \$26 [14] + \$27 [15];
+  assign \$29  = \$25  + \$28 ;
+  assign \$30  = \$22  + \$29 ;
+  assign \$31  = row & spk_e;
+  assign \$32  = row & spk_e;
+  assign \$33  = \$31 [16] + \$32 [17];
+  assign \$34  = row & spk_e;
+  assign \$35  = row & spk_e;
+  assign \$36  = \$34 [18] + \$35 [19];
+  assign \$37  = \$33  + \$36 ;
+  assign \$38  = row & spk_e;
+  assign \$39  = row & spk_e;
+  assign \$40  = \$38 [20] + \$39 [21];
+  assign \$41  = row & spk_e;
+  assign \$42  = row & spk_e;
+  assign \$43  = \$41 [22] + \$42 [23];
+  assign \$44  = \$40  + \$43 ;
+  assign \$45  = \$37  + \$44 ;
+  assign \$46  = row & spk_e;
+  assign \$47  = row & spk_e;
+  assign \$48  = \$46 [24] + \$47 [25];
+  assign \$49  = row & spk_e;
+  assign \$50  = row & spk_e;
+  assign \$51  = \$49 [26] + \$50 [27];
+  assign \$52  = \$48  + \$51 ;
+  assign \$53  = row & spk_e;
+  assign \$54  = row & spk_e;
+  assign \$55  = \$53 [28] + \$54 [29];
+  assign \$56  = row & spk_e;
+  assign \$57  = row & spk_e;
+  assign \$58  = \$56 [30] + \$57 [31];
+  assign \$59  = \$55  + \$58 ;
+  assign \$60  = \$52  + \$59 ;
+  assign \$61  = row & spk_e;
+  assign \$62  = row & spk_e;
+  assign \$63  = \$61 [32] + \$62 [33];
+  assign \$64  = row & spk_e;
+  assign \$65  = row & spk_e;
+  assign \$66  = \$64 [34] + \$65 [35];
+  assign \$67  = \$63  + \$66 ;
+  assign \$68  = row & spk_e;
+  assign \$69  = row & spk_e;
+  assign \$70  = \$68 [36] + \$69 [37];
+  assign \$71  = row & spk_e;
+  assign \$72  = row & spk_e;
+  assign \$73  = \$71 [38] + \$72 [39];
+  assign \$74  = \$70  + \$73 ;
+  assign \$75  = \$67  + \$74 ;
+  assign \$76  = row & spk_e;
+  assign \$77  = row & spk_e;
+  assign \$78  = \$76 [40] + \$77 [41];
+  assign \$79  = row & spk_e;
+  assign \$80  = row & spk_e;
+  assign \$81  = \$79 [42] + \$80 [43];
+  assign \$82  = \$78  + \$81 ;
+  assign \$83  = row & spk_e;
+  assign \$84  = row & spk_e;
+  assign \$85  = \$83 [44] + \$84 [45];
+  assign \$86  = row & spk_e;
+  assign \$87  = row & spk_e;
+  assign \$88  = \$86 [46] + \$87 [47];
+  assign \$89  = \$85  + \$88 ;
+  assign \$90  = \$82  + \$89 ;
+  assign \$91  = row & spk_e;
+  assign \$92  = row & spk_e;
+  assign \$93  = \$91 [48] + \$92 [49];
+  assign \$94  = row & spk_e;
+  assign \$95  = row & spk_e;
+  assign \$96  = \$94 [50] + \$95 [51];
+  assign \$97  = \$93  + \$96 ;
+  assign \$98  = row & spk_e;
+  assign \$99  = row & spk_e;
+  assign \$100  = \$98 [52] + \$99 [53];
+  assign \$101  = row & spk_e;
+  assign \$102  = row & spk_e;
+  assign \$103  = \$101 [54] + \$102 [55];
+  assign \$104  = \$100  + \$103 ;
+  assign \$105  = \$97  + \$104 ;
+  assign \$106  = row & spk_e;
+  assign \$107  = row & spk_e;
+  assign \$108  = \$106 [56] + \$107 [57];
+  assign \$109  = row & spk_e;
+  assign \$110  = row & spk_e;
+  assign \$111  = \$109 [58] + \$110 [59];
+  assign \$112  = \$108  + \$111 ;
+  assign \$113  = row & spk_e;
+  assign \$114  = row & spk_e;
+  assign \$115  = \$113 [60] + \$114 [61];
+  assign \$116  = row & spk_e;
+  assign \$117  = row & spk_e;
+  assign \$118  = \$116 [62] + \$117 [63];
+  assign \$119  = \$115  + \$118 ;
+  assign \$120  = \$112  + \$119 ;
+  assign \$121  = row & spk_i;
+  assign \$122  = row & spk_i;
+  assign \$123  = \$121 [0] + \$122 [1];
+  assign \$124  = row & spk_i;
+  assign \$125  = row & spk_i;
+  assign \$126  = \$124 [2] + \$125 [3];
+  assign \$127  = \$123  + \$126 ;
+  assign \$128  = row & spk_i;
+  assign \$129  = row & spk_i;
+  assign \$130  = \$128 [4] + \$129 [5];
+  assign \$131  = row & spk_i;
+  assign \$132  = row & spk_i;
+  assign \$133  = \$131 [6] + \$132 [7];
+  assign \$134  = \$130  + \$133 ;
+  assign \$135  = \$127  + \$134 ;
+  assign \$136  = row & spk_i;
+  assign \$137  = row & spk_i;
+  assign \$138  = \$136 [8] + \$137 [9];
+  assign \$139  = row & spk_i;
+  assign \$140  = row & spk_i;
+  assign \$141  = \$139 [10] + \$140 [11];
+  assign \$142  = \$138  + \$141 ;
+  assign \$143  = row & spk_i;
+  assign \$144  = row & spk_i;
+  assign \$145  = \$143 [12] + \$144 [13];
+  assign \$146  = row & spk_i;
+  assign \$147  = row & spk_i;
+  assign \$148  = \$146 [14] + \$147 [15];
+  assign \$149  = \$145  + \$148 ;
+  assign \$150  = \$142  + \$149 ;
+  assign \$151  = row & spk_i;
+  assign \$152  = row & spk_i;
+  assign \$153  = \$151 [16] + \$152 [17];
+  assign \$154  = row & spk_i;
+  assign \$155  = row & spk_i;
+  assign \$156  = \$154 [18] + \$155 [19];
+  assign \$157  = \$153  + \$156 ;
+  assign \$158  = row & spk_i;
+  assign \$159  = row & spk_i;
+  assign \$160  = \$158 [20] + \$159 [21];
+  assign \$161  = row & spk_i;
+  assign \$162  = row & spk_i;
+  assign \$163  = \$161 [22] + \$162 [23];
+  assign \$164  = \$160  + \$163 ;
+  assign \$165  = \$157  + \$164 ;
+  assign \$166  = row & spk_i;
+  assign \$167  = row & spk_i;
+  assign \$168  = \$166 [24] + \$167 [25];
+  assign \$169  = row & spk_i;
+  assign \$170  = row & spk_i;
+  assign \$171  = \$169 [26] + \$170 [27];
+  assign \$172  = \$168  + \$171 ;
+  assign \$173  = row & spk_i;
+  assign \$174  = row & spk_i;
+  assign \$175  = \$173 [28] + \$174 [29];
+  assign \$176  = row & spk_i;
+  assign \$177  = row & spk_i;
+  assign \$178  = \$176 [30] + \$177 [31];
+  assign \$179  = \$175  + \$178 ;
+  assign \$180  = \$172  + \$179 ;
+  assign \$181  = row & spk_i;
+  assign \$182  = row & spk_i;
+  assign \$183  = \$181 [32] + \$182 [33];
+  assign \$184  = row & spk_i;
+  assign \$185  = row & spk_i;
+  assign \$186  = \$184 [34] + \$185 [35];
+  assign \$187  = \$183  + \$186 ;
+  assign \$188  = row & spk_i;
+  assign \$189  = row & spk_i;
+  assign \$190  = \$188 [36] + \$189 [37];
+  assign \$191  = row & spk_i;
+  assign \$192  = row & spk_i;
+  assign \$193  = \$191 [38] + \$192 [39];
+  assign \$194  = \$190  + \$193 ;
+  assign \$195  = \$187  + \$194 ;
+  assign \$196  = row & spk_i;
+  assign \$197  = row & spk_i;
+  assign \$198  = \$196 [40] + \$197 [41];
+  assign \$199  = row & spk_i;
+  assign \$200  = row & spk_i;
+  assign \$201  = \$199 [42] + \$200 [43];
+  assign \$202  = \$198  + \$201 ;
+  assign \$203  = row & spk_i;
+  assign \$204  = row & spk_i;
+  assign \$205  = \$203 [44] + \$204 [45];
+  assign \$206  = row & spk_i;
+  assign \$207  = row & spk_i;
+  assign \$208  = \$206 [46] + \$207 [47];
+  assign \$209  = \$205  + \$208 ;
+  assign \$210  = \$202  + \$209 ;
+  assign \$211  = row & spk_i;
+  assign \$212  = row & spk_i;
+  assign \$213  = \$211 [48] + \$212 [49];
+  assign \$214  = row & spk_i;
+  assign \$215  = row & spk_i;
+  assign \$216  = \$214 [50] + \$215 [51];
+  assign \$217  = \$213  + \$216 ;
+  assign \$218  = row & spk_i;
+  assign \$219  = row & spk_i;
+  assign \$220  = \$218 [52] + \$219 [53];
+  assign \$221  = row & spk_i;
+  assign \$222  = row & spk_i;
+  assign \$223  = \$221 [54] + \$222 [55];
+  assign \$224  = \$220  + \$223 ;
+  assign \$225  = \$217  + \$224 ;
+  assign \$226  = row & spk_i;
+  assign \$227  = row & spk_i;
+  assign \$228  = \$226 [56] + \$227 [57];
+  assign \$229  = row & spk_i;
+  assign \$230  = row & spk_i;
+  assign \$231  = \$229 [58] + \$230 [59];
+  assign \$232  = \$228  + \$231 ;
+  assign \$233  = row & spk_i;
+  assign \$234  = row & spk_i;
+  assign \$235  = \$233 [60] + \$234 [61];
+  assign \$236  = row & spk_i;
+  assign \$237  = row & spk_i;
+  assign \$238  = \$236 [62] + \$237 [63];
+  assign \$239  = \$235  + \$238 ;
+  assign \$240  = \$232  + \$239 ;
+  assign \$241  = pe_l3_0 + pe_l3_1;
+  assign \$242  = pe_l3_2 + pe_l3_3;
+  assign \$243  = \$241  + \$242 ;
+  assign \$244  = pe_l3_4 + pe_l3_5;
+  assign \$245  = pe_l3_6 + pe_l3_7;
+  assign \$246  = \$244  + \$245 ;
+  assign \$247  = \$243  + \$246 ;
+  assign \$248  = pi_l3_0 + pi_l3_1;
+  assign \$249  = pi_l3_2 + pi_l3_3;
+  assign \$250  = \$248  + \$249 ;
+  assign \$251  = pi_l3_4 + pi_l3_5;
+  assign \$252  = pi_l3_6 + pi_l3_7;
+  assign \$253  = \$251  + \$252 ;
+  assign \$254  = \$250  + \$253 ;
+  assign \$255  = pe + cnt_e;
+  assign \$256  = pi + cnt_i;
+  assign \$257  = c_valid & c_last;
   always @(posedge clk)
-    sum_l3_0 <= \$54 ;
+    pe_l3_0 <= \$258 ;
   always @(posedge clk)
-    sum_l3_1 <= \$55 ;
+    pe_l3_1 <= \$259 ;
   always @(posedge clk)
-    valid_d0 <= \$56 ;
+    pe_l3_2 <= \$260 ;
   always @(posedge clk)
-    first_d0 <= \$57 ;
+    pe_l3_3 <= \$261 ;
   always @(posedge clk)
-    last_d0 <= \$58 ;
+    pe_l3_4 <= \$262 ;
   always @(posedge clk)
-    chunk <= \$59 ;
+    pe_l3_5 <= \$263 ;
   always @(posedge clk)
-    c_valid <= \$60 ;
+    pe_l3_6 <= \$264 ;
   always @(posedge clk)
-    c_first <= \$61 ;
+    pe_l3_7 <= \$265 ;
   always @(posedge clk)
-    c_last <= \$62 ;
+    pi_l3_0 <= \$266 ;
   always @(posedge clk)
-    acc <= \$63 ;
+    pi_l3_1 <= \$267 ;
   always @(posedge clk)
-    o_valid <= \$64 ;
-  assign \$1  = $signed(pos[15:0]) - $signed(neg[15:0]);
-  assign \$2  = bits[0] ? \$1  : 17'h00000;
-  assign \$3  = $signed(pos[31:16]) - $signed(neg[31:16]);
-  assign \$4  = bits[1] ? \$3  : 17'h00000;
-  assign \$5  = $signed(\$2 ) + $signed(\$4 );
-  assign \$6  = $signed(pos[47:32]) - $signed(neg[47:32]);
-  assign \$7  = bits[2] ? \$6  : 17'h00000;
-  assign \$8  = $signed(pos[63:48]) - $signed(neg[63:48]);
-  assign \$9  = bits[3] ? \$8  : 17'h00000;
-  assign \$10  = $signed(\$7 ) + $signed(\$9 );
-  assign \$11  = $signed(\$5 ) + $signed(\$10 );
-  assign \$12  = $signed(pos[79:64]) - $signed(neg[79:64]);
-  assign \$13  = bits[4] ? \$12  : 17'h00000;
-  assign \$14  = $signed(pos[95:80]) - $signed(neg[95:80]);
-  assign \$15  = bits[5] ? \$14  : 17'h00000;
-  assign \$16  = $signed(\$13 ) + $signed(\$15 );
-  assign \$17  = $signed(pos[111:96]) - $signed(neg[111:96]);
-  assign \$18  = bits[6] ? \$17  : 17'h00000;
-  assign \$19  = $signed(pos[127:112]) - $signed(neg[127:112]);
-  assign \$20  = bits[7] ? \$19  : 17'h00000;
-  assign \$21  = $signed(\$18 ) + $signed(\$20 );
-  assign \$22  = $signed(\$16 ) + $signed(\$21 );
-  assign \$23  = $signed(\$11 ) + $signed(\$22 );
-  assign \$24  = $signed(pos[143:128]) - $signed(neg[143:128]);
-  assign \$25  = bits[8] ? \$24  : 17'h00000;
-  assign \$26  = $signed(pos[159:144]) - $signed(neg[159:144]);
-  assign \$27  = bits[9] ? \$26  : 17'h00000;
-  assign \$28  = $signed(\$25 ) + $signed(\$27 );
-  assign \$29  = $signed(pos[175:160]) - $signed(neg[175:160]);
-  assign \$30  = bits[10] ? \$29  : 17'h00000;
-  assign \$31  = $signed(pos[191:176]) - $signed(neg[191:176]);
-  assign \$32  = bits[11] ? \$31  : 17'h00000;
-  assign \$33  = $signed(\$30 ) + $signed(\$32 );
-  assign \$34  = $signed(\$28 ) + $signed(\$33 );
-  assign \$35  = $signed(pos[207:192]) - $signed(neg[207:192]);
+    pi_l3_2 <= \$268 ;
+  always @(posedge clk)
+    pi_l3_3 <= \$269 ;
+  always @(posedge clk)
+    pi_l3_4 <= \$270 ;
+  always @(posedge clk)
+    pi_l3_5 <= \$271 ;
+  always @(posedge clk)
+    pi_l3_6 <= \$272 ;
+  always @(posedge clk)
+    pi_l3_7 <= \$273 ;
+  always @(posedge clk)
+    valid_d0 <= \$274 ;
+  always @(posedge clk)
+    first_d0 <= \$275 ;
+  always @(posedge clk)
+    last_d0 <= \$276 ;
+  always @(posedge clk)
+    cnt_e <= \$277 ;
+  always @(posedge clk)
+    cnt_i <= \$278 ;
+  always @(posedge clk)
+    c_valid <= \$279 ;
+  always @(posedge clk)
+    c_first <= \$280 ;
+  always @(posedge clk)
+    c_last <= \$281 ;
+  always @(posedge clk)
+    pe <= \$282 ;
+  always @(posedge clk)
+    pi <= \$283 ;
+  always @(posedge clk)
+    o_valid <= \$284 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$54  = \$23 ;
+    \$258  = \$15 ;
     if (rst) begin
-      \$54  = 20'h00000;
+      \$258  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$55  = \$46 ;
+    \$259  = \$30 ;
     if (rst) begin
-      \$55  = 20'h00000;
+      \$259  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$56  = valid;
+    \$260  = \$45 ;
     if (rst) begin
-      \$56  = 1'h0;
+      \$260  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$57  = first;
+    \$261  = \$60 ;
     if (rst) begin
-      \$57  = 1'h0;
+      \$261  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$58  = last;
+    \$262  = \$75 ;
     if (rst) begin
-      \$58  = 1'h0;
+      \$262  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$59  = \$47 ;
+    \$263  = \$90 ;
     if (rst) begin
-      \$59  = 21'h000000;
+      \$263  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$60  = valid_d0;
+    \$264  = \$105 ;
     if (rst) begin
-      \$60  = 1'h0;
+      \$264  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$61  = first_d0;
+    \$265  = \$120 ;
     if (rst) begin
-      \$61  = 1'h0;
+      \$265  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$62  = last_d0;
+    \$266  = \$135 ;
     if (rst) begin
-      \$62  = 1'h0;
+      \$266  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$63  = acc;
+    \$267  = \$150 ;
+    if (rst) begin
+      \$267  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$268  = \$165 ;
+    if (rst) begin
+      \$268  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$269  = \$180 ;
+    if (rst) begin
+      \$269  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$270  = \$195 ;
+    if (rst) begin
+      \$270  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$271  = \$210 ;
+    if (rst) begin
+      \$271  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$272  = \$225 ;
+    if (rst) begin
+      \$272  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$273  = \$240 ;
+    if (rst) begin
+      \$273  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$274  = valid;
+    if (rst) begin
+      \$274  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$275  = first;
+    if (rst) begin
+      \$275  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$276  = last;
+    if (rst) begin
+      \$276  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$277  = \$247 ;
+    if (rst) begin
+      \$277  = 7'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$278  = \$254 ;
+    if (rst) begin
+      \$278  = 7'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$279  = valid_d0;
+    if (rst) begin
+      \$279  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$280  = first_d0;
+    if (rst) begin
+      \$280  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$281  = last_d0;
+    if (rst) begin
+      \$281  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$282  = pe;
     if (c_valid) begin
-      \$63  = \$49 [23:0];
+      (* full_case = 32'd1 *)
+      if (c_first) begin
+        \$282  = { 1'h0, cnt_e };
+      end else begin
+        \$282  = \$255 [7:0];
+      end
     end
     if (rst) begin
-      \$63  = 24'h000000;
+      \$282  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$64  = \$50 ;
+    \$283  = pi;
+    if (c_valid) begin
+      (* full_case = 32'd1 *)
+      if (c_first) begin
+        \$283  = { 1'h0, cnt_i };
+      end else begin
+        \$283  = \$256 [7:0];
+      end
+    end
     if (rst) begin
-      \$64  = 1'h0;
+      \$283  = 8'h00;
     end
   end
-  assign \pos[0]  = pos[15:0];
-  assign \pos[1]  = pos[31:16];
-  assign \pos[2]  = pos[47:32];
-  assign \pos[3]  = pos[63:48];
-  assign \pos[4]  = pos[79:64];
-  assign \pos[5]  = pos[95:80];
-  assign \pos[6]  = pos[111:96];
-  assign \pos[7]  = pos[127:112];
-  assign \pos[8]  = pos[143:128];
-  assign \pos[9]  = pos[159:144];
-  assign \pos[10]  = pos[175:160];
-  assign \pos[11]  = pos[191:176];
-  assign \pos[12]  = pos[207:192];
-  assign \pos[13]  = pos[223:208];
-  assign \pos[14]  = pos[239:224];
-  assign \pos[15]  = pos[255:240];
-  assign \neg[0]  = neg[15:0];
-  assign \neg[1]  = neg[31:16];
-  assign \neg[2]  = neg[47:32];
-  assign \neg[3]  = neg[63:48];
-  assign \neg[4]  = neg[79:64];
-  assign \neg[5]  = neg[95:80];
-  assign \neg[6]  = neg[111:96];
-  assign \neg[7]  = neg[127:112];
-  assign \neg[8]  = neg[143:128];
-  assign \neg[9]  = neg[159:144];
-  assign \neg[10]  = neg[175:160];
-  assign \neg[11]  = neg[191:176];
-  assign \neg[12]  = neg[207:192];
-  assign \neg[13]  = neg[223:208];
-  assign \neg[14]  = neg[239:224];
-  assign \neg[15]  = neg[255:240];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$284  = \$257 ;
+    if (rst) begin
+      \$284  = 1'h0;
+    end
+  end
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.proj1 (rst, bits, pos, neg, i_in, valid, first, last, o_valid, clk);
+module \ec_core_walker2d.proj0 (rst, bits, pos, neg, i_in, valid, first, last, o_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
   wire [16:0] \$1 ;
   wire [17:0] \$10 ;
@@ -10238,7 +10145,7 @@ module \ec_core_walker2d.proj1 (rst, bits, pos, neg, i_in, valid, first, last, o
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.proj2 (rst, bits, pos, neg, i_in, valid, first, last, o_valid, clk);
+module \ec_core_walker2d.proj1 (rst, bits, pos, neg, i_in, valid, first, last, o_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
   wire [16:0] \$1 ;
   wire [17:0] \$10 ;
@@ -10557,7 +10464,7 @@ module \ec_core_walker2d.proj2 (rst, bits, pos, neg, i_in, valid, first, last, o
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.proj3 (rst, bits, pos, neg, i_in, valid, first, last, o_valid, clk);
+module \ec_core_walker2d.proj2 (rst, bits, pos, neg, i_in, valid, first, last, o_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
   wire [16:0] \$1 ;
   wire [17:0] \$10 ;
@@ -10876,8 +10783,327 @@ module \ec_core_walker2d.proj3 (rst, bits, pos, neg, i_in, valid, first, last, o
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.readout (rst, bits, \port$205$0 , \port$208$0 , \port$211$0 , \port$214$0 , \port$385$48 , \port$397$48 , \port$409$48 , \port$421$48 , valid, first, last, o_valid, action, clk);
+module \ec_core_walker2d.proj3 (rst, bits, pos, neg, i_in, valid, first, last, o_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
+  wire [16:0] \$1 ;
+  wire [17:0] \$10 ;
+  wire [18:0] \$11 ;
+  wire [16:0] \$12 ;
+  wire [16:0] \$13 ;
+  wire [16:0] \$14 ;
+  wire [16:0] \$15 ;
+  wire [17:0] \$16 ;
+  wire [16:0] \$17 ;
+  wire [16:0] \$18 ;
+  wire [16:0] \$19 ;
+  wire [16:0] \$2 ;
+  wire [16:0] \$20 ;
+  wire [17:0] \$21 ;
+  wire [18:0] \$22 ;
+  wire [19:0] \$23 ;
+  wire [16:0] \$24 ;
+  wire [16:0] \$25 ;
+  wire [16:0] \$26 ;
+  wire [16:0] \$27 ;
+  wire [17:0] \$28 ;
+  wire [16:0] \$29 ;
+  wire [16:0] \$3 ;
+  wire [16:0] \$30 ;
+  wire [16:0] \$31 ;
+  wire [16:0] \$32 ;
+  wire [17:0] \$33 ;
+  wire [18:0] \$34 ;
+  wire [16:0] \$35 ;
+  wire [16:0] \$36 ;
+  wire [16:0] \$37 ;
+  wire [16:0] \$38 ;
+  wire [17:0] \$39 ;
+  wire [16:0] \$4 ;
+  wire [16:0] \$40 ;
+  wire [16:0] \$41 ;
+  wire [16:0] \$42 ;
+  wire [16:0] \$43 ;
+  wire [17:0] \$44 ;
+  wire [18:0] \$45 ;
+  wire [19:0] \$46 ;
+  wire [20:0] \$47 ;
+  wire [24:0] \$48 ;
+  wire [24:0] \$49 ;
+  wire [17:0] \$5 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire [23:0] \$53 ;
+  reg [19:0] \$54 ;
+  reg [19:0] \$55 ;
+  reg \$56 ;
+  reg \$57 ;
+  reg \$58 ;
+  reg [20:0] \$59 ;
+  wire [16:0] \$6 ;
+  reg \$60 ;
+  reg \$61 ;
+  reg \$62 ;
+  reg [23:0] \$63 ;
+  reg \$64 ;
+  wire [16:0] \$7 ;
+  wire [16:0] \$8 ;
+  wire [16:0] \$9 ;
+  reg [23:0] acc = 24'h000000;
+  input [15:0] bits;
+  wire [15:0] bits;
+  reg c_first = 1'h0;
+  reg c_last = 1'h0;
+  reg c_valid = 1'h0;
+  reg [20:0] chunk = 21'h000000;
+  input clk;
+  wire clk;
+  input first;
+  wire first;
+  reg first_d0 = 1'h0;
+  output [23:0] i_in;
+  wire [23:0] i_in;
+  input last;
+  wire last;
+  reg last_d0 = 1'h0;
+  input [255:0] neg;
+  wire [255:0] neg;
+  wire [15:0] \neg[0] ;
+  wire [15:0] \neg[10] ;
+  wire [15:0] \neg[11] ;
+  wire [15:0] \neg[12] ;
+  wire [15:0] \neg[13] ;
+  wire [15:0] \neg[14] ;
+  wire [15:0] \neg[15] ;
+  wire [15:0] \neg[1] ;
+  wire [15:0] \neg[2] ;
+  wire [15:0] \neg[3] ;
+  wire [15:0] \neg[4] ;
+  wire [15:0] \neg[5] ;
+  wire [15:0] \neg[6] ;
+  wire [15:0] \neg[7] ;
+  wire [15:0] \neg[8] ;
+  wire [15:0] \neg[9] ;
+  output o_valid;
+  reg o_valid = 1'h0;
+  input [255:0] pos;
+  wire [255:0] pos;
+  wire [15:0] \pos[0] ;
+  wire [15:0] \pos[10] ;
+  wire [15:0] \pos[11] ;
+  wire [15:0] \pos[12] ;
+  wire [15:0] \pos[13] ;
+  wire [15:0] \pos[14] ;
+  wire [15:0] \pos[15] ;
+  wire [15:0] \pos[1] ;
+  wire [15:0] \pos[2] ;
+  wire [15:0] \pos[3] ;
+  wire [15:0] \pos[4] ;
+  wire [15:0] \pos[5] ;
+  wire [15:0] \pos[6] ;
+  wire [15:0] \pos[7] ;
+  wire [15:0] \pos[8] ;
+  wire [15:0] \pos[9] ;
+  input rst;
+  wire rst;
+  reg [19:0] sum_l3_0 = 20'h00000;
+  reg [19:0] sum_l3_1 = 20'h00000;
+  input valid;
+  wire valid;
+  reg valid_d0 = 1'h0;
+  assign \$36  = bits[12] ? \$35  : 17'h00000;
+  assign \$37  = $signed(pos[223:208]) - $signed(neg[223:208]);
+  assign \$38  = bits[13] ? \$37  : 17'h00000;
+  assign \$39  = $signed(\$36 ) + $signed(\$38 );
+  assign \$40  = $signed(pos[239:224]) - $signed(neg[239:224]);
+  assign \$41  = bits[14] ? \$40  : 17'h00000;
+  assign \$42  = $signed(pos[255:240]) - $signed(neg[255:240]);
+  assign \$43  = bits[15] ? \$42  : 17'h00000;
+  assign \$44  = $signed(\$41 ) + $signed(\$43 );
+  assign \$45  = $signed(\$39 ) + $signed(\$44 );
+  assign \$46  = $signed(\$34 ) + $signed(\$45 );
+  assign \$47  = $signed(sum_l3_0) + $signed(sum_l3_1);
+  assign \$48  = $signed(acc) + $signed(chunk);
+  assign \$49  = c_first ? { chunk[20], chunk[20], chunk[20], chunk[20], chunk } : \$48 ;
+  assign \$50  = c_valid & c_last;
+  assign \$51  = $signed(acc) > $signed(24'h7fffff);
+  assign \$52  = $signed(acc) < $signed(24'h800000);
+  assign \$53  = \$52  ? 24'h800000 : acc;
+  assign i_in = \$51  ? 24'h7fffff : \$53 ;
+  always @(posedge clk)
+    sum_l3_0 <= \$54 ;
+  always @(posedge clk)
+    sum_l3_1 <= \$55 ;
+  always @(posedge clk)
+    valid_d0 <= \$56 ;
+  always @(posedge clk)
+    first_d0 <= \$57 ;
+  always @(posedge clk)
+    last_d0 <= \$58 ;
+  always @(posedge clk)
+    chunk <= \$59 ;
+  always @(posedge clk)
+    c_valid <= \$60 ;
+  always @(posedge clk)
+    c_first <= \$61 ;
+  always @(posedge clk)
+    c_last <= \$62 ;
+  always @(posedge clk)
+    acc <= \$63 ;
+  always @(posedge clk)
+    o_valid <= \$64 ;
+  assign \$1  = $signed(pos[15:0]) - $signed(neg[15:0]);
+  assign \$2  = bits[0] ? \$1  : 17'h00000;
+  assign \$3  = $signed(pos[31:16]) - $signed(neg[31:16]);
+  assign \$4  = bits[1] ? \$3  : 17'h00000;
+  assign \$5  = $signed(\$2 ) + $signed(\$4 );
+  assign \$6  = $signed(pos[47:32]) - $signed(neg[47:32]);
+  assign \$7  = bits[2] ? \$6  : 17'h00000;
+  assign \$8  = $signed(pos[63:48]) - $signed(neg[63:48]);
+  assign \$9  = bits[3] ? \$8  : 17'h00000;
+  assign \$10  = $signed(\$7 ) + $signed(\$9 );
+  assign \$11  = $signed(\$5 ) + $signed(\$10 );
+  assign \$12  = $signed(pos[79:64]) - $signed(neg[79:64]);
+  assign \$13  = bits[4] ? \$12  : 17'h00000;
+  assign \$14  = $signed(pos[95:80]) - $signed(neg[95:80]);
+  assign \$15  = bits[5] ? \$14  : 17'h00000;
+  assign \$16  = $signed(\$13 ) + $signed(\$15 );
+  assign \$17  = $signed(pos[111:96]) - $signed(neg[111:96]);
+  assign \$18  = bits[6] ? \$17  : 17'h00000;
+  assign \$19  = $signed(pos[127:112]) - $signed(neg[127:112]);
+  assign \$20  = bits[7] ? \$19  : 17'h00000;
+  assign \$21  = $signed(\$18 ) + $signed(\$20 );
+  assign \$22  = $signed(\$16 ) + $signed(\$21 );
+  assign \$23  = $signed(\$11 ) + $signed(\$22 );
+  assign \$24  = $signed(pos[143:128]) - $signed(neg[143:128]);
+  assign \$25  = bits[8] ? \$24  : 17'h00000;
+  assign \$26  = $signed(pos[159:144]) - $signed(neg[159:144]);
+  assign \$27  = bits[9] ? \$26  : 17'h00000;
+  assign \$28  = $signed(\$25 ) + $signed(\$27 );
+  assign \$29  = $signed(pos[175:160]) - $signed(neg[175:160]);
+  assign \$30  = bits[10] ? \$29  : 17'h00000;
+  assign \$31  = $signed(pos[191:176]) - $signed(neg[191:176]);
+  assign \$32  = bits[11] ? \$31  : 17'h00000;
+  assign \$33  = $signed(\$30 ) + $signed(\$32 );
+  assign \$34  = $signed(\$28 ) + $signed(\$33 );
+  assign \$35  = $signed(pos[207:192]) - $signed(neg[207:192]);
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$54  = \$23 ;
+    if (rst) begin
+      \$54  = 20'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$55  = \$46 ;
+    if (rst) begin
+      \$55  = 20'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$56  = valid;
+    if (rst) begin
+      \$56  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$57  = first;
+    if (rst) begin
+      \$57  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$58  = last;
+    if (rst) begin
+      \$58  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$59  = \$47 ;
+    if (rst) begin
+      \$59  = 21'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$60  = valid_d0;
+    if (rst) begin
+      \$60  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$61  = first_d0;
+    if (rst) begin
+      \$61  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$62  = last_d0;
+    if (rst) begin
+      \$62  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$63  = acc;
+    if (c_valid) begin
+      \$63  = \$49 [23:0];
+    end
+    if (rst) begin
+      \$63  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$64  = \$50 ;
+    if (rst) begin
+      \$64  = 1'h0;
+    end
+  end
+  assign \pos[0]  = pos[15:0];
+  assign \pos[1]  = pos[31:16];
+  assign \pos[2]  = pos[47:32];
+  assign \pos[3]  = pos[63:48];
+  assign \pos[4]  = pos[79:64];
+  assign \pos[5]  = pos[95:80];
+  assign \pos[6]  = pos[111:96];
+  assign \pos[7]  = pos[127:112];
+  assign \pos[8]  = pos[143:128];
+  assign \pos[9]  = pos[159:144];
+  assign \pos[10]  = pos[175:160];
+  assign \pos[11]  = pos[191:176];
+  assign \pos[12]  = pos[207:192];
+  assign \pos[13]  = pos[223:208];
+  assign \pos[14]  = pos[239:224];
+  assign \pos[15]  = pos[255:240];
+  assign \neg[0]  = neg[15:0];
+  assign \neg[1]  = neg[31:16];
+  assign \neg[2]  = neg[47:32];
+  assign \neg[3]  = neg[63:48];
+  assign \neg[4]  = neg[79:64];
+  assign \neg[5]  = neg[95:80];
+  assign \neg[6]  = neg[111:96];
+  assign \neg[7]  = neg[127:112];
+  assign \neg[8]  = neg[143:128];
+  assign \neg[9]  = neg[159:144];
+  assign \neg[10]  = neg[175:160];
+  assign \neg[11]  = neg[191:176];
+  assign \neg[12]  = neg[207:192];
+  assign \neg[13]  = neg[223:208];
+  assign \neg[14]  = neg[239:224];
+  assign \neg[15]  = neg[255:240];
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_walker2d.readout (rst, bits, \port$82$0 , \port$85$0 , \port$88$0 , \port$91$0 , \port$211$48 , \port$223$48 , \port$235$48 , \port$247$48 , valid, first, last, o_valid, action, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire [14:0] \$1 ;
   wire [14:0] \$10 ;
   wire [14:0] \$11 ;
@@ -10936,22 +11162,22 @@ module \ec_core_walker2d.readout (rst, bits, \port$205$0 , \port$208$0 , \port$2
   wire last;
   output o_valid;
   reg o_valid = 1'h0;
-  input \port$205$0 ;
-  wire \port$205$0 ;
-  input \port$208$0 ;
-  wire \port$208$0 ;
-  input \port$211$0 ;
-  wire \port$211$0 ;
-  input \port$214$0 ;
-  wire \port$214$0 ;
-  input [13:0] \port$385$48 ;
-  wire [13:0] \port$385$48 ;
-  input [13:0] \port$397$48 ;
-  wire [13:0] \port$397$48 ;
-  input [13:0] \port$409$48 ;
-  wire [13:0] \port$409$48 ;
-  input [13:0] \port$421$48 ;
-  wire [13:0] \port$421$48 ;
+  input [13:0] \port$211$48 ;
+  wire [13:0] \port$211$48 ;
+  input [13:0] \port$223$48 ;
+  wire [13:0] \port$223$48 ;
+  input [13:0] \port$235$48 ;
+  wire [13:0] \port$235$48 ;
+  input [13:0] \port$247$48 ;
+  wire [13:0] \port$247$48 ;
+  input \port$82$0 ;
+  wire \port$82$0 ;
+  input \port$85$0 ;
+  wire \port$85$0 ;
+  input \port$88$0 ;
+  wire \port$88$0 ;
+  input \port$91$0 ;
+  wire \port$91$0 ;
   wire [55:0] rate;
   wire [13:0] \rate[0] ;
   wire [13:0] \rate[1] ;
@@ -10961,18 +11187,18 @@ module \ec_core_walker2d.readout (rst, bits, \port$205$0 , \port$208$0 , \port$2
   wire rst;
   input valid;
   wire valid;
-  assign \$1  = - \port$385$48 ;
-  assign \$2  = \port$205$0  ? { 1'h0, \port$385$48  } : \$1 ;
+  assign \$1  = - \port$211$48 ;
+  assign \$2  = \port$82$0  ? { 1'h0, \port$211$48  } : \$1 ;
   assign \$3  = bits[0] ? \$2  : 15'h0000;
-  assign \$4  = - \port$397$48 ;
-  assign \$5  = \port$208$0  ? { 1'h0, \port$397$48  } : \$4 ;
+  assign \$4  = - \port$223$48 ;
+  assign \$5  = \port$85$0  ? { 1'h0, \port$223$48  } : \$4 ;
   assign \$6  = bits[1] ? \$5  : 15'h0000;
   assign \$7  = $signed(\$3 ) + $signed(\$6 );
-  assign \$8  = - \port$409$48 ;
-  assign \$9  = \port$211$0  ? { 1'h0, \port$409$48  } : \$8 ;
+  assign \$8  = - \port$235$48 ;
+  assign \$9  = \port$88$0  ? { 1'h0, \port$235$48  } : \$8 ;
   assign \$10  = bits[2] ? \$9  : 15'h0000;
-  assign \$11  = - \port$421$48 ;
-  assign \$12  = \port$214$0  ? { 1'h0, \port$421$48  } : \$11 ;
+  assign \$11  = - \port$247$48 ;
+  assign \$12  = \port$91$0  ? { 1'h0, \port$247$48  } : \$11 ;
   assign \$13  = bits[3] ? \$12  : 15'h0000;
   assign \$14  = $signed(\$10 ) + $signed(\$13 );
   assign \$15  = $signed(\$7 ) + $signed(\$14 );
@@ -11006,35 +11232,35 @@ module \ec_core_walker2d.readout (rst, bits, \port$205$0 , \port$208$0 , \port$2
   always @(posedge clk)
     action <= \$39 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     \$32  = \$15 ;
     if (rst) begin
       \$32  = 17'h00000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     \$33  = valid;
     if (rst) begin
       \$33  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     \$34  = first;
     if (rst) begin
       \$34  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     \$35  = last;
     if (rst) begin
       \$35  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     \$36  = acc;
     if (c_valid) begin
       \$36  = \$17 [22:0];
@@ -11044,32 +11270,32 @@ module \ec_core_walker2d.readout (rst, bits, \port$205$0 , \port$208$0 , \port$2
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     \$37  = \$18 ;
     if (rst) begin
       \$37  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     \$38  = done;
     if (rst) begin
       \$38  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     \$39  = \$31 [15:0];
     if (rst) begin
       \$39  = 16'h0000;
     end
   end
-  assign exc = { \port$214$0 , \port$211$0 , \port$208$0 , \port$205$0  };
-  assign rate = { \port$421$48 , \port$409$48 , \port$397$48 , \port$385$48  };
-  assign \rate[0]  = \port$385$48 ;
-  assign \rate[1]  = \port$397$48 ;
-  assign \rate[2]  = \port$409$48 ;
-  assign \rate[3]  = \port$421$48 ;
+  assign exc = { \port$91$0 , \port$88$0 , \port$85$0 , \port$82$0  };
+  assign rate = { \port$247$48 , \port$235$48 , \port$223$48 , \port$211$48  };
+  assign \rate[0]  = \port$211$48 ;
+  assign \rate[1]  = \port$223$48 ;
+  assign \rate[2]  = \port$235$48 ;
+  assign \rate[3]  = \port$247$48 ;
   assign \$21  = { \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38:14] };
   assign \$25  = { \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38:14] };
   assign \$29  = { \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38:14] };
@@ -11078,7 +11304,7 @@ endmodule
 (* generator = "Amaranth" *)
 module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__valid, dbg_resp_ready, clk, rst, cnt_m, rst_slot, cnt_w, cur_slot, em_slot, em_a, dbg_sel, dbg_addr, cycles, resetting, spikes_clear, idle, cmd__ready, dbg_req__ready
 , dbg_phase, state_read, dbg_resp_valid, proj_issue, spikes_load, sub_issue, spikes_swap, out_issue, spikes_save, act_valid, cmd__payload);
-  reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
   wire [32:0] \$1 ;
   wire [6:0] \$10 ;
   wire \$11 ;
@@ -11300,7 +11526,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
   assign \$35  = ~ cmd__valid;
   assign \$36  = ! drain;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$49  = cyc;
     if (counting) begin
       \$49  = \$1 [31:0];
@@ -11321,7 +11547,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$50  = cnt_m;
     casez (fsm_state)
       4'h0:
@@ -11368,7 +11594,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$51  = rst_slot;
     casez (fsm_state)
       4'h0:
@@ -11396,7 +11622,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$52  = rst_all;
     casez (fsm_state)
       4'h0:
@@ -11426,7 +11652,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$53  = fsm_state;
     casez (fsm_state)
       4'h0:
@@ -11515,7 +11741,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$54  = cnt_w;
     casez (fsm_state)
       4'h0:
@@ -11557,7 +11783,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$55  = cur_slot;
     casez (fsm_state)
       4'h0:
@@ -11592,7 +11818,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$56  = counting;
     casez (fsm_state)
       4'h0:
@@ -11632,7 +11858,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$57  = em_slot;
     casez (fsm_state)
       4'h0:
@@ -11674,7 +11900,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$58  = em_a;
     casez (fsm_state)
       4'h0:
@@ -11717,7 +11943,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$59  = dbg_sel;
     casez (fsm_state)
       4'h0:
@@ -11733,7 +11959,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$60  = dbg_addr;
     casez (fsm_state)
       4'h0:
@@ -11749,7 +11975,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$61  = drain;
     casez (fsm_state)
       4'h0:
@@ -11790,7 +12016,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$62  = substep;
     casez (fsm_state)
       4'h0:
@@ -11819,7 +12045,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$63  = cycles;
     casez (fsm_state)
       4'h0:
@@ -11854,7 +12080,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     resetting = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -11862,7 +12088,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     spikes_clear = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -11870,7 +12096,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     idle = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -11880,7 +12106,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     cmd__ready = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -11890,7 +12116,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     dbg_req__ready = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -11900,7 +12126,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     dbg_phase = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -11914,7 +12140,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     state_read = 2'h0;
     casez (fsm_state)
       4'h0:
@@ -11938,7 +12164,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     dbg_resp_valid = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -11952,7 +12178,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     proj_issue = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -11968,7 +12194,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     spikes_load = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -11986,7 +12212,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     sub_issue = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -12006,7 +12232,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     spikes_swap = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -12030,7 +12256,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     out_issue = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -12054,7 +12280,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     spikes_save = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -12080,7 +12306,7 @@ module \ec_core_walker2d.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     act_valid = 1'h0;
     casez (fsm_state)
       4'h0:

@@ -31,16 +31,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
 from ..config import CoreConfig, NetConfig
-from ..coremap import DebugSel, Matrix, words_per_row
 from ..coremap import addr_bits as _addr_bits
+from ..coremap import words_per_row
 from ..fixedpoint import FixedPoint, derive
-from .arith import divmod_const
+from .core_io import DebugReadback, LoadDecoder, ObsWriter
 from .lif import LIFUnit
 from .popcount import PopcountTree, delay
 from .projection import InputProjection
@@ -294,37 +294,20 @@ class Core(wiring.Component):
         idle = seq.idle
         m.d.comb += [self.busy.eq(~idle & ~seq.dbg_phase), self.cycles.eq(seq.cycles)]
 
-        # ---- load: split the host address into (lane, bank address); write in the same cycle
-        ld = self.load
-        m.d.comb += ld.ready.eq(idle)
-        ld_ok = ld.valid & ld.ready
-        ld_addr, ld_mat = ld.payload.addr, ld.payload.matrix
-        for mat, per_row, wl in ((Matrix.IN, wpr_in, win_w), (Matrix.REC, wpr, wrec_w)):
-            row, word = divmod_const(ld_addr, per_row)
-            lane = row[:lane_bits] if lane_bits else Const(0, 1)
-            bank_addr = (row >> lane_bits) * per_row + word
-            ok = ld_ok & (ld_mat == mat) & (ld_addr < s_cnt * n * per_row)
-            for ln in range(lanes):
-                m.d.comb += [wl[ln].addr.eq(bank_addr), wl[ln].data.eq(ld.payload.data),
-                             wl[ln].en.eq(ok & (lane == ln))]
-        m.d.comb += [wout_w.addr.eq(ld_addr), wout_w.data.eq(ld.payload.data),
-                     wout_w.en.eq(ld_ok & (ld_mat == Matrix.OUT) &
-                                  (ld_addr < s_cnt * a_dim * wpr))]
-
-        # ---- obs: x_q[i] goes to column i of x_pos and column D + i of x_neg ----------------
-        ob_s = self.obs
-        m.d.comb += ob_s.ready.eq(idle)
-        ob_ok = ob_s.valid & ob_s.ready & (ob_s.payload.index < d_dim) & \
-            (ob_s.payload.slot < s_cnt)
-        col_bits = ceil_log2(cols)
-        ob_idx = ob_s.payload.index
-        col_neg = ob_idx + d_dim
-        for port, col in ((xpos_w, ob_idx), (xneg_w, col_neg)):
-            m.d.comb += [
-                port.addr.eq(ob_s.payload.slot * chunks + (col >> col_bits)),
-                port.data.eq(Cat(*([ob_s.payload.value] * cols))),
-                port.en.eq(Mux(ob_ok, Const(1, cols) << col[:col_bits], 0)),
-            ]
+        # ---- load and obs: stream -> memory writes in the cycle a transfer is accepted ----
+        m.submodules.loader = ld = LoadDecoder(g, self.load_layout)
+        m.submodules.obs_writer = ow = ObsWriter(g, self.obs_layout)
+        wiring.connect(m, wiring.flipped(self.load), ld.i)
+        wiring.connect(m, wiring.flipped(self.obs), ow.i)
+        m.d.comb += [ld.enable.eq(idle), ow.enable.eq(idle)]
+        for ln in range(lanes):
+            for port, addr, en in ((win_w[ln], ld.in_addr, ld.in_en),
+                                   (wrec_w[ln], ld.rec_addr, ld.rec_en)):
+                m.d.comb += [port.addr.eq(addr), port.data.eq(ld.data), port.en.eq(en[ln])]
+        m.d.comb += [wout_w.addr.eq(ld.out_addr), wout_w.data.eq(ld.data),
+                     wout_w.en.eq(ld.out_en)]
+        for port, addr, en in ((xpos_w, ow.pos_addr, ow.pos_en), (xneg_w, ow.neg_addr, ow.neg_en)):
+            m.d.comb += [port.addr.eq(addr), port.data.eq(ow.data), port.en.eq(en)]
 
         # ---- the sequencer's counters; the running slot's spike vectors ----------------------
         cur_slot = seq.cur_slot
@@ -432,30 +415,14 @@ class Core(wiring.Component):
                      act_w.en.eq(rdo.o_valid)]
 
         # ---- debug read-back ---------------------------------------------------------------
-        dbg_slot, dbg_sel, dbg_addr = seq.dbg_slot, seq.dbg_sel, seq.dbg_addr
-        dbg_lane = dbg_addr[:lane_bits] if lane_bits else Const(0, 1)
-        n_spk_words = -(-n // 32)
-        spk_words = Cat(spk_r.data, Const(0, n_spk_words * 32 - n)) \
-            if n_spk_words * 32 > n else spk_r.data
-        neuron_ok = (dbg_addr < n) & (dbg_slot < s_cnt)
-        resp = Signal(signed(32))
-        lane_v = Array([st_r[ln].data.v for ln in range(lanes)])[dbg_lane]
-        lane_i = Array([st_r[ln].data.i_syn for ln in range(lanes)])[dbg_lane]
-        lane_r = Array([st_r[ln].data.rate for ln in range(lanes)])[dbg_lane]
-        lane_in = Array([iin_r[ln].data for ln in range(lanes)])[dbg_lane]
-        with m.Switch(dbg_sel):
-            with m.Case(DebugSel.V):
-                m.d.comb += resp.eq(Mux(neuron_ok, lane_v, 0))
-            with m.Case(DebugSel.I_SYN):
-                m.d.comb += resp.eq(Mux(neuron_ok, lane_i, 0))
-            with m.Case(DebugSel.RATE):
-                m.d.comb += resp.eq(Mux(neuron_ok, lane_r, 0))
-            with m.Case(DebugSel.SPIKES):
-                word = spk_words.word_select(dbg_addr[:max(1, ceil_log2(n_spk_words))], 32)
-                m.d.comb += resp.eq(Mux((dbg_addr < n_spk_words) & (dbg_slot < s_cnt),
-                                        word.as_signed(), 0))
-            with m.Case(DebugSel.I_IN):
-                m.d.comb += resp.eq(Mux(neuron_ok, lane_in, 0))
+        dbg_slot, dbg_addr = seq.dbg_slot, seq.dbg_addr
+        m.submodules.debug = dbg = DebugReadback(g, self.dbg_layout["slot"].shape)
+        m.d.comb += [dbg.slot.eq(dbg_slot), dbg.sel.eq(seq.dbg_sel), dbg.addr.eq(dbg_addr),
+                     dbg.spikes.eq(spk_r.data)]
+        for ln in range(lanes):
+            m.d.comb += [dbg.v[ln].eq(st_r[ln].data.v), dbg.i_syn[ln].eq(st_r[ln].data.i_syn),
+                         dbg.rate[ln].eq(st_r[ln].data.rate), dbg.i_in[ln].eq(iin_r[ln].data)]
+        resp = dbg.resp
         m.d.comb += [self.dbg_resp.payload.eq(resp), self.dbg_resp.valid.eq(seq.dbg_resp_valid),
                      seq.dbg_resp_ready.eq(self.dbg_resp.ready)]
 
