@@ -5,9 +5,11 @@ are the UART pins (and an ``idle`` flag for an LED and for the virtual board's p
 executes the commands of :mod:`ec_hw.protocol` on :class:`ec_hw.gateware.core.Core`.
 """
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .. import coremap
@@ -28,14 +30,34 @@ from ..protocol import (
     Op,
     WireFormat,
 )
-from .framer import FrameKind, FrameParser, FrameSerializer
-from .uart import UARTRx, UARTTx, check_divisor
+from .framer import FrameKind
+from .link import FrameLink
+from .uart import check_divisor
 
 __all__ = ["Top", "default_max_payload", "default_idle_timeout"]
 
 # Gather return points (what the executor does with the bytes it just collected).
 (_R_LOAD_HDR, _R_LOAD_WORD, _R_STEP_MASK, _R_STEP_OBS, _R_RESET_MASK, _R_RHO_HDR, _R_RHO_VAL,
  _R_SAMPLE) = range(8)
+
+
+class _WritePort(NamedTuple):
+    """The reply buffer's write port, as ``FrameLink`` exposes it."""
+
+    addr: Signal
+    data: Signal
+    en: Signal
+
+
+class _Steps(NamedTuple):
+    """What a command's states use of the executor: the request event, the gathered bytes,
+    and the transitions to gather more bytes or to reply."""
+
+    ev: object
+    top_bytes: Callable
+    gather: Callable
+    reply_ok: Callable
+    reply_error: Callable
 
 
 def default_max_payload(net: NetConfig, core: CoreConfig) -> int:
@@ -118,28 +140,19 @@ class Top(wiring.Component):
                 *((SAMPLE_STRUCT.size, LOAD_RHO_HEADER.size) if self.sampler else ()))
         tx_len = max(INFO_STRUCT.size, STATUS_STRUCT.size, wire.step_reply_len(S))
 
-        m.submodules.uart_rx = urx = UARTRx(self.divisor)
-        m.submodules.uart_tx = utx = UARTTx(self.divisor)
-        m.submodules.parser = parser = FrameParser(max_payload=self.max_payload,
-                                                   idle_timeout=self.idle_timeout)
-        m.submodules.serializer = ser = FrameSerializer(max_payload=max(self.max_payload,
-                                                                        tx_len))
+        m.submodules.link = link = FrameLink(divisor=self.divisor, max_payload=self.max_payload,
+                                             idle_timeout=self.idle_timeout, reply_len=tx_len)
         m.submodules.core = core = Core(net, cfg)
         if self.sampler:
             from .sampler import SampleUnit
 
             m.submodules.sampler = su = SampleUnit(net, cfg)
-        m.submodules.txbuf = txbuf = Memory(shape=8, depth=tx_len, init=[])
-        tw = txbuf.write_port()
-        tr = txbuf.read_port()
+        m.d.comb += [link.rx.eq(self.rx), self.tx.eq(link.tx)]
+        requests, replies = link.requests, link.replies
+        tw = _WritePort(link.wr_addr, link.wr_data, link.wr_en)
 
-        m.d.comb += [urx.rx.eq(self.rx), self.tx.eq(utx.tx)]
-        wiring.connect(m, urx.o, parser.i)
-        wiring.connect(m, ser.o, utx.i)
-        m.d.comb += [tr.addr.eq(ser.rd_addr), ser.rd_data.eq(tr.data)]
-
-        ev = parser.o.payload
-        rep = ser.i.payload
+        ev = requests.payload
+        rep = replies.payload
 
         # -- executor state ---------------------------------------------------------------------
         c_valid = Signal()                 # retry cache: the last successful reply
@@ -168,8 +181,8 @@ class Top(wiring.Component):
         aval = Signal(8 * AB)
         abyte = Signal(range(AB + 1))
 
-        m.d.comb += parser.rd_addr.eq(rptr)
-        with m.If(urx.overrun):
+        m.d.comb += link.rd_addr.eq(rptr)
+        with m.If(link.overrun):
             m.d.sync += status.overruns.eq(status.overruns + 1)
 
         def top_bytes(n):
@@ -199,8 +212,8 @@ class Top(wiring.Component):
 
         with m.FSM():
             with m.State("IDLE"):
-                m.d.comb += self.idle.eq(ser.idle & utx.idle & ~parser.o.valid)
-                with m.If(parser.o.valid):
+                m.d.comb += self.idle.eq(link.idle & ~requests.valid)
+                with m.If(requests.valid):
                     m.d.sync += rptr.eq(0)
                     with m.If(ev.kind == FrameKind.BAD_CRC):
                         m.d.sync += status.frames_bad.eq(status.frames_bad + 1)
@@ -253,7 +266,7 @@ class Top(wiring.Component):
             with m.State("G_ADDR"):  # the payload buffer's read latency
                 m.next = "G_DATA"
             with m.State("G_DATA"):
-                m.d.sync += [acc.eq(Cat(acc[8:], parser.rd_data)), rptr.eq(rptr + 1),
+                m.d.sync += [acc.eq(Cat(acc[8:], link.rd_data)), rptr.eq(rptr + 1),
                              gleft.eq(gleft - 1)]
                 m.next = "G_ADDR"
                 with m.If(gleft == 1):
@@ -310,8 +323,8 @@ class Top(wiring.Component):
                         gather(WB, _R_LOAD_WORD)
 
             if self.sampler:
-                self._elaborate_sampler(m, su, core, ev, top_bytes, gather, reply_ok,
-                                        reply_error, laddr, lcount)
+                steps = _Steps(ev, top_bytes, gather, reply_ok, reply_error)
+                self._elaborate_sampler(m, steps, su, core, laddr, lcount)
 
             # -- STEP / RESET: check the slot mask and the length -------------------------------
             with m.State("MASK"):
@@ -405,15 +418,16 @@ class Top(wiring.Component):
 
             # -- reply, then release the parser ---------------------------------------------------
             with m.State("SEND"):
-                m.d.comb += ser.i.valid.eq(1)
-                with m.If(ser.i.ready):
-                    m.d.comb += parser.o.ready.eq(1)
+                m.d.comb += replies.valid.eq(1)
+                with m.If(replies.ready):
+                    m.d.comb += requests.ready.eq(1)
                     m.next = "IDLE"
         return m
 
-    def _elaborate_sampler(self, m, su, core, ev, top_bytes, gather, reply_ok, reply_error,
-                           raddr, rcount):
+    def _elaborate_sampler(self, m, steps, su, core, raddr, rcount):
         """LOAD_RHO and SAMPLE states (``raddr``/``rcount`` reuse LOAD's address/count)."""
+        ev, top_bytes, gather = steps.ev, steps.top_bytes, steps.gather
+        reply_ok, reply_error = steps.reply_ok, steps.reply_error
         n_conn = self.net.n_conn
         S = self.cfg.slots
         with m.State("RHO_HDR"):
