@@ -58,6 +58,9 @@ class _Steps(NamedTuple):
     gather: Callable
     reply_ok: Callable
     reply_error: Callable
+    ret: Signal           # where the gather returns to (tells STEP's mask from RESET's)
+    tw: _WritePort        # the reply buffer
+    tptr: Signal          # next reply byte
 
 
 def default_max_payload(net: NetConfig, core: CoreConfig) -> int:
@@ -134,8 +137,8 @@ class Top(wiring.Component):
 
         m = Module()
         net, cfg, wire = self.net, self.cfg, self.wire
-        S, D, A = cfg.slots, net.obs_dim, net.act_dim
-        MB, OB, AB, WB = wire.mask_bytes, wire.obs_bytes, wire.act_bytes, wire.word_bytes
+        S = cfg.slots
+        MB, OB, WB = wire.mask_bytes, wire.obs_bytes, wire.word_bytes
         G = max(LOAD_HEADER.size, WB, OB, MB,      # gather register bytes
                 *((SAMPLE_STRUCT.size, LOAD_RHO_HEADER.size) if self.sampler else ()))
         tx_len = max(INFO_STRUCT.size, STATUS_STRUCT.size, wire.step_reply_len(S))
@@ -170,16 +173,8 @@ class Top(wiring.Component):
         copy_len = Signal(range(tx_len + 1))
         copy_info = Signal()
 
-        matrix = Signal(2)
-        laddr = Signal(32)
+        laddr = Signal(32)      # LOAD's and LOAD_RHO's next address and words to go
         lcount = Signal(16)
-        mask = Signal(max(S, 1))
-        slot = Signal(range(S + 1))
-        didx = Signal(range(max(D, 2)))
-        explen = Signal(range(self.max_payload + S * D * OB + MB + 1))
-        nact = Signal(range(S * A + 1))
-        aval = Signal(8 * AB)
-        abyte = Signal(range(AB + 1))
 
         m.d.comb += link.rd_addr.eq(rptr)
         with m.If(link.overrun):
@@ -206,9 +201,6 @@ class Top(wiring.Component):
 
         info_bytes = self.info.pack()
         info_const = Const(int.from_bytes(info_bytes, "little"), 8 * len(info_bytes))
-
-        depth = [coremap.matrix_depth(mx, net, cfg) for mx in range(3)]
-        word_shift = WB.bit_length() - 1
 
         with m.FSM():
             with m.State("IDLE"):
@@ -296,125 +288,11 @@ class Top(wiring.Component):
                 with m.If(tptr + 1 == copy_len):
                     reply_ok(copy_len)
 
-            # -- LOAD ---------------------------------------------------------------------------
-            with m.State("LOAD_HDR"):
-                hdr = LOAD_HEADER.layout(top_bytes(LOAD_HEADER.size))
-                h_matrix, h_count, h_addr = hdr.matrix, hdr.count, hdr.addr
-                h_depth = Mux(h_matrix == 0, depth[0], Mux(h_matrix == 1, depth[1], depth[2]))
-                m.d.sync += [matrix.eq(h_matrix), lcount.eq(h_count), laddr.eq(h_addr)]
-                ok = ((h_matrix <= 2) & (h_count != 0) &
-                      (ev.length == LOAD_HEADER.size + (h_count << word_shift)) &
-                      (h_addr + h_count <= h_depth))
-                with m.If(ok):
-                    gather(WB, _R_LOAD_WORD)
-                with m.Else():
-                    reply_error(ErrorCode.BAD_ARG)
-            with m.State("LOAD_PUSH"):
-                # The core's load port has two drivers, this state and SAMPLE_RUN (the sampler);
-                # the FSM state is the mux.
-                m.d.comb += [core.load.valid.eq(1), core.load.payload.matrix.eq(matrix),
-                             core.load.payload.addr.eq(laddr),
-                             core.load.payload.data.eq(top_bytes(WB))]
-                with m.If(core.load.ready):
-                    m.d.sync += [laddr.eq(laddr + 1), lcount.eq(lcount - 1)]
-                    with m.If(lcount == 1):
-                        reply_ok(0)
-                    with m.Else():
-                        gather(WB, _R_LOAD_WORD)
-
+            steps = _Steps(ev, top_bytes, gather, reply_ok, reply_error, ret, tw, tptr)
+            self._elaborate_load(m, steps, core, laddr, lcount)
             if self.sampler:
-                steps = _Steps(ev, top_bytes, gather, reply_ok, reply_error)
                 self._elaborate_sampler(m, steps, su, core, laddr, lcount)
-
-            # -- STEP / RESET: check the slot mask and the length -------------------------------
-            with m.State("MASK"):
-                full = top_bytes(MB)
-                m.d.sync += [mask.eq(full[:S]), slot.eq(0), explen.eq(MB)]
-                spare_ok = (full[S:] == 0) if MB * 8 > S else Const(1)
-                with m.If(~spare_ok):
-                    reply_error(ErrorCode.BAD_ARG)
-                with m.Elif(ret == _R_RESET_MASK):
-                    with m.If(ev.length != MB):
-                        reply_error(ErrorCode.BAD_ARG)
-                    with m.Else():
-                        m.next = "RESET_NEXT"
-                with m.Else():
-                    m.next = "STEP_LEN"
-            with m.State("STEP_LEN"):
-                with m.If(slot == S):
-                    m.d.sync += slot.eq(0)
-                    with m.If(explen != ev.length):
-                        reply_error(ErrorCode.BAD_ARG)
-                    with m.Else():
-                        m.next = "STEP_SLOT"
-                with m.Else():
-                    m.d.sync += [slot.eq(slot + 1),
-                                 explen.eq(explen + Mux(mask.bit_select(slot, 1), D * OB, 0))]
-
-            # -- STEP: observations of the masked slots, one env step, actions ------------------
-            with m.State("STEP_SLOT"):
-                m.d.sync += didx.eq(0)
-                with m.If(slot == S):
-                    m.next = "STEP_CMD"
-                with m.Elif(mask.bit_select(slot, 1)):
-                    gather(OB, _R_STEP_OBS)
-                with m.Else():
-                    m.d.sync += slot.eq(slot + 1)
-            with m.State("STEP_OBS"):
-                m.d.comb += [core.obs.valid.eq(1), core.obs.payload.slot.eq(slot),
-                             core.obs.payload.index.eq(didx),
-                             core.obs.payload.value.eq(top_bytes(OB)[:cfg.obs_bits])]
-                with m.If(core.obs.ready):
-                    m.d.sync += didx.eq(didx + 1)
-                    with m.If(didx == D - 1):
-                        m.d.sync += slot.eq(slot + 1)
-                        m.next = "STEP_SLOT"
-                    with m.Else():
-                        gather(OB, _R_STEP_OBS)
-            with m.State("STEP_CMD"):
-                m.d.comb += [core.cmd.valid.eq(1), core.cmd.payload.op.eq(coremap.CoreOp.STEP),
-                             core.cmd.payload.slot.eq(0)]
-                with m.If(core.cmd.ready):
-                    m.d.sync += [nact.eq(0), tptr.eq(0)]
-                    m.next = "STEP_ACT"
-            with m.State("STEP_ACT"):
-                with m.If(nact == S * A):
-                    m.d.sync += status.cycles.eq(core.cycles)
-                    reply_ok(tptr)
-                with m.Else():
-                    m.d.comb += core.act.ready.eq(1)
-                    with m.If(core.act.valid):
-                        m.d.sync += [nact.eq(nact + 1),
-                                     aval.eq(core.act.payload.value),
-                                     abyte.eq(0)]
-                        with m.If(mask.bit_select(core.act.payload.slot, 1)):
-                            m.next = "STEP_ACT_BYTES"
-            with m.State("STEP_ACT_BYTES"):
-                # sign-extend the action to AB bytes, little endian
-                ext = Signal(8 * AB)
-                m.d.comb += ext.eq(aval[:cfg.action_bits].as_signed())
-                m.d.comb += [tw.addr.eq(tptr), tw.data.eq(ext.word_select(abyte, 8)),
-                             tw.en.eq(1)]
-                m.d.sync += [tptr.eq(tptr + 1), abyte.eq(abyte + 1)]
-                with m.If(abyte == AB - 1):
-                    m.next = "STEP_ACT"
-
-            # -- RESET ----------------------------------------------------------------------------
-            with m.State("RESET_NEXT"):
-                with m.If(slot == S):
-                    m.next = "RESET_SETTLE"
-                with m.Elif(mask.bit_select(slot, 1)):
-                    m.d.comb += [core.cmd.valid.eq(1), core.cmd.payload.op.eq(coremap.CoreOp.RESET),
-                                 core.cmd.payload.slot.eq(slot)]
-                    with m.If(core.cmd.ready):
-                        m.d.sync += slot.eq(slot + 1)
-                with m.Else():
-                    m.d.sync += slot.eq(slot + 1)
-            with m.State("RESET_SETTLE"):  # busy rises the cycle after the last cmd
-                m.next = "RESET_WAIT"
-            with m.State("RESET_WAIT"):
-                with m.If(~core.busy):
-                    reply_ok(0)
+            self._elaborate_step_reset(m, steps, core, status)
 
             # -- reply, then release the parser ---------------------------------------------------
             with m.State("SEND"):
@@ -423,6 +301,145 @@ class Top(wiring.Component):
                     m.d.comb += requests.ready.eq(1)
                     m.next = "IDLE"
         return m
+
+    def _elaborate_load(self, m, steps, core, laddr, lcount):
+        """LOAD: check the header, then push ``count`` words into the core's ``load`` port."""
+        ev, top_bytes, gather = steps.ev, steps.top_bytes, steps.gather
+        reply_ok, reply_error = steps.reply_ok, steps.reply_error
+        WB = self.wire.word_bytes
+        depth = [coremap.matrix_depth(mx, self.net, self.cfg) for mx in range(3)]
+        word_shift = WB.bit_length() - 1
+        matrix = Signal(2)
+        # -- LOAD ---------------------------------------------------------------------------
+        with m.State("LOAD_HDR"):
+            hdr = LOAD_HEADER.layout(top_bytes(LOAD_HEADER.size))
+            h_matrix, h_count, h_addr = hdr.matrix, hdr.count, hdr.addr
+            h_depth = Mux(h_matrix == 0, depth[0], Mux(h_matrix == 1, depth[1], depth[2]))
+            m.d.sync += [matrix.eq(h_matrix), lcount.eq(h_count), laddr.eq(h_addr)]
+            ok = ((h_matrix <= 2) & (h_count != 0) &
+                  (ev.length == LOAD_HEADER.size + (h_count << word_shift)) &
+                  (h_addr + h_count <= h_depth))
+            with m.If(ok):
+                gather(WB, _R_LOAD_WORD)
+            with m.Else():
+                reply_error(ErrorCode.BAD_ARG)
+        with m.State("LOAD_PUSH"):
+            # The core's load port has two drivers, this state and SAMPLE_RUN (the sampler);
+            # the FSM state is the mux.
+            m.d.comb += [core.load.valid.eq(1), core.load.payload.matrix.eq(matrix),
+                         core.load.payload.addr.eq(laddr),
+                         core.load.payload.data.eq(top_bytes(WB))]
+            with m.If(core.load.ready):
+                m.d.sync += [laddr.eq(laddr + 1), lcount.eq(lcount - 1)]
+                with m.If(lcount == 1):
+                    reply_ok(0)
+                with m.Else():
+                    gather(WB, _R_LOAD_WORD)
+
+    def _elaborate_step_reset(self, m, steps, core, status):
+        """STEP (observations in, one env step, actions out) and RESET (masked slots)."""
+        ev, top_bytes, gather = steps.ev, steps.top_bytes, steps.gather
+        reply_ok, reply_error = steps.reply_ok, steps.reply_error
+        ret, tw, tptr = steps.ret, steps.tw, steps.tptr
+        cfg, wire = self.cfg, self.wire
+        S, D, A = cfg.slots, self.net.obs_dim, self.net.act_dim
+        MB, OB, AB = wire.mask_bytes, wire.obs_bytes, wire.act_bytes
+        mask = Signal(max(S, 1))
+        slot = Signal(range(S + 1))
+        didx = Signal(range(max(D, 2)))
+        explen = Signal(range(self.max_payload + S * D * OB + MB + 1))
+        nact = Signal(range(S * A + 1))
+        aval = Signal(8 * AB)
+        abyte = Signal(range(AB + 1))
+        # -- STEP / RESET: check the slot mask and the length -------------------------------
+        with m.State("MASK"):
+            full = top_bytes(MB)
+            m.d.sync += [mask.eq(full[:S]), slot.eq(0), explen.eq(MB)]
+            spare_ok = (full[S:] == 0) if MB * 8 > S else Const(1)
+            with m.If(~spare_ok):
+                reply_error(ErrorCode.BAD_ARG)
+            with m.Elif(ret == _R_RESET_MASK):
+                with m.If(ev.length != MB):
+                    reply_error(ErrorCode.BAD_ARG)
+                with m.Else():
+                    m.next = "RESET_NEXT"
+            with m.Else():
+                m.next = "STEP_LEN"
+        with m.State("STEP_LEN"):
+            with m.If(slot == S):
+                m.d.sync += slot.eq(0)
+                with m.If(explen != ev.length):
+                    reply_error(ErrorCode.BAD_ARG)
+                with m.Else():
+                    m.next = "STEP_SLOT"
+            with m.Else():
+                m.d.sync += [slot.eq(slot + 1),
+                             explen.eq(explen + Mux(mask.bit_select(slot, 1), D * OB, 0))]
+
+        # -- STEP: observations of the masked slots, one env step, actions ------------------
+        with m.State("STEP_SLOT"):
+            m.d.sync += didx.eq(0)
+            with m.If(slot == S):
+                m.next = "STEP_CMD"
+            with m.Elif(mask.bit_select(slot, 1)):
+                gather(OB, _R_STEP_OBS)
+            with m.Else():
+                m.d.sync += slot.eq(slot + 1)
+        with m.State("STEP_OBS"):
+            m.d.comb += [core.obs.valid.eq(1), core.obs.payload.slot.eq(slot),
+                         core.obs.payload.index.eq(didx),
+                         core.obs.payload.value.eq(top_bytes(OB)[:cfg.obs_bits])]
+            with m.If(core.obs.ready):
+                m.d.sync += didx.eq(didx + 1)
+                with m.If(didx == D - 1):
+                    m.d.sync += slot.eq(slot + 1)
+                    m.next = "STEP_SLOT"
+                with m.Else():
+                    gather(OB, _R_STEP_OBS)
+        with m.State("STEP_CMD"):
+            m.d.comb += [core.cmd.valid.eq(1), core.cmd.payload.op.eq(coremap.CoreOp.STEP),
+                         core.cmd.payload.slot.eq(0)]
+            with m.If(core.cmd.ready):
+                m.d.sync += [nact.eq(0), tptr.eq(0)]
+                m.next = "STEP_ACT"
+        with m.State("STEP_ACT"):
+            with m.If(nact == S * A):
+                m.d.sync += status.cycles.eq(core.cycles)
+                reply_ok(tptr)
+            with m.Else():
+                m.d.comb += core.act.ready.eq(1)
+                with m.If(core.act.valid):
+                    m.d.sync += [nact.eq(nact + 1),
+                                 aval.eq(core.act.payload.value),
+                                 abyte.eq(0)]
+                    with m.If(mask.bit_select(core.act.payload.slot, 1)):
+                        m.next = "STEP_ACT_BYTES"
+        with m.State("STEP_ACT_BYTES"):
+            # sign-extend the action to AB bytes, little endian
+            ext = Signal(8 * AB)
+            m.d.comb += ext.eq(aval[:cfg.action_bits].as_signed())
+            m.d.comb += [tw.addr.eq(tptr), tw.data.eq(ext.word_select(abyte, 8)),
+                         tw.en.eq(1)]
+            m.d.sync += [tptr.eq(tptr + 1), abyte.eq(abyte + 1)]
+            with m.If(abyte == AB - 1):
+                m.next = "STEP_ACT"
+
+        # -- RESET ----------------------------------------------------------------------------
+        with m.State("RESET_NEXT"):
+            with m.If(slot == S):
+                m.next = "RESET_SETTLE"
+            with m.Elif(mask.bit_select(slot, 1)):
+                m.d.comb += [core.cmd.valid.eq(1), core.cmd.payload.op.eq(coremap.CoreOp.RESET),
+                             core.cmd.payload.slot.eq(slot)]
+                with m.If(core.cmd.ready):
+                    m.d.sync += slot.eq(slot + 1)
+            with m.Else():
+                m.d.sync += slot.eq(slot + 1)
+        with m.State("RESET_SETTLE"):  # busy rises the cycle after the last cmd
+            m.next = "RESET_WAIT"
+        with m.State("RESET_WAIT"):
+            with m.If(~core.busy):
+                reply_ok(0)
 
     def _elaborate_sampler(self, m, steps, su, core, raddr, rcount):
         """LOAD_RHO and SAMPLE states (``raddr``/``rcount`` reuse LOAD's address/count)."""
