@@ -321,6 +321,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .runtime import setup_process
+
+    setup_process()
     os.environ.setdefault("MUJOCO_GL", "egl")
     args = _build_parser().parse_args(argv)
     try:
