@@ -1,7 +1,7 @@
 """Board builds: ``python -m ec_hw.build --board arty_a7``.
 
-Per-board settings live in ``boards/<name>.toml`` (clock, baud rate, member slots, core
-shape); :func:`load_board` reads them.
+Per-board settings live in ``ec_hw/boards/<name>.toml`` (package data: clock, baud rate,
+member slots, core shape); :func:`load_board` reads them.
 """
 
 from __future__ import annotations
@@ -26,16 +26,17 @@ from .config import CoreConfig, NetConfig
 
 __all__ = ["Board", "load_board", "supported_boards", "BOARDS_DIR", "UnknownBoard"]
 
-BOARDS_DIR = Path(__file__).resolve().parent.parent / "boards"
+BOARDS_DIR = Path(__file__).resolve().parent / "boards"
+"""The board settings shipped with the package (``ec_hw/boards/*.toml``)."""
 
 
 class UnknownBoard(EcHwError, ValueError):
-    """No ``boards/<name>.toml``."""
+    """No ``ec_hw/boards/<name>.toml``."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class Board:
-    """One board's settings (``boards/<name>.toml``)."""
+    """One board's settings (``ec_hw/boards/<name>.toml``)."""
 
     name: str
     description: str
@@ -76,7 +77,7 @@ def supported_boards() -> list[str]:
 
 
 def load_board(name: str) -> Board:
-    """Read ``boards/<name>.toml``.
+    """Read ``ec_hw/boards/<name>.toml``.
 
     Raises
     ------
@@ -95,7 +96,7 @@ def load_board(name: str) -> Board:
 def build_id() -> int:
     """First 32 bits of the git commit of the source tree (0 outside a checkout)."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=BOARDS_DIR.parent,
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
                              capture_output=True, text=True, timeout=10)
         return int(out.stdout.strip()[:8], 16) if out.returncode == 0 else 0
     except (OSError, ValueError, subprocess.TimeoutExpired):
@@ -264,7 +265,7 @@ def build(board: Board, net: NetConfig, *, out: Path, program: bool = False,
         if program and summary["bitstream"]:
             _program("ulx3s", bit, log)
     else:
-        raise BuildError(f"unknown FPGA family {board.family!r} in boards/{board.name}.toml")
+        raise BuildError(f"unknown FPGA family {board.family!r} in ec_hw/boards/{board.name}.toml")
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
     return summary
 
@@ -273,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ec_hw.build",
         description="Build the ec-hw device (UART + protocol + LIF core) for a board.")
-    parser.add_argument("--board", required=True, help="board name (boards/<name>.toml)")
+    parser.add_argument("--board", required=True, help="board name (ec_hw/boards/<name>.toml)")
     parser.add_argument("--out", type=Path, default=None,
                         help="build directory (default build/<board>)")
     parser.add_argument("--neurons", type=int, default=NetConfig().n_neurons)
@@ -290,7 +291,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     net = NetConfig(n_neurons=args.neurons, obs_dim=args.obs_dim, act_dim=args.act_dim)
-    out = args.out or (BOARDS_DIR.parent / "build" / board.name)
+    from .boardsim import default_build_root
+
+    out = args.out or (default_build_root() / board.name)
     try:
         build(board, net, out=out, program=args.program)
     except BuildError as exc:
