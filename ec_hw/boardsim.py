@@ -2,11 +2,12 @@
 
 :func:`build_boardsim` generates the Verilog of :class:`ec_hw.gateware.top.Top` (the same top
 level a board build uses, with a fast UART divisor) and compiles it with
-``ec_hw/board_sim/main.cpp`` (package data, :func:`main_cpp`) into a native program (``verilator --cc --exe --build``). Builds are cached under
-``build/boardsim/<hash>/``, keyed by the configuration and the source of everything that goes
-into the program. :class:`VirtualBoard` runs it; the program prints the path of a
-pseudo-terminal that any serial client (:class:`host.transport.SerialTransport`, ``screen``,
-``miniterm``) can open at any baud rate.
+``ec_hw/board_sim/main.cpp`` (package data, :func:`main_cpp`) into a native program
+(``verilator --cc --exe --build``). Builds are cached under ``build/boardsim/<hash>/``, keyed
+by the configuration and the source of everything that goes into the program.
+:class:`VirtualBoard` runs it; the program prints the path of a pseudo-terminal that any
+serial client (:class:`host.transport.SerialTransport`, ``screen``, ``miniterm``) can open at
+any baud rate.
 
 Command line: ``ec-hw board-sim --board arty_a7`` (:func:`main_board_sim`) or
 ``python -m ec_hw.boardsim --board arty_a7``.
