@@ -221,11 +221,16 @@ def add_board_sim_arguments(parser: argparse.ArgumentParser) -> argparse.Argumen
 def main_board_sim(args: argparse.Namespace) -> int:
     """Build and run a virtual board, print its port, serve until Ctrl-C."""
     from .build import load_board
+    from .gateware.core import CoreGeometry
 
     board = load_board(args.board)
+    if args.slots is not None and args.slots < 1:
+        raise BoardSimError(f"--slots must be at least 1, not {args.slots} (leave it out for "
+                            f"the board's {board.slots})")
     net = NetConfig(n_neurons=args.neurons, obs_dim=args.obs_dim, act_dim=args.act_dim)
-    core = CoreConfig(slots=args.slots or board.slots, lanes=board.lanes,
-                      word_bits=board.word_bits)
+    core = CoreConfig(slots=board.slots if args.slots is None else args.slots,
+                      lanes=board.lanes, word_bits=board.word_bits)
+    CoreGeometry(net, core)  # refuse an unbuildable core before anything is elaborated
     print(f"building the virtual {board.name} ({core.slots} slots, N={net.n_neurons}, "
           f"D={net.obs_dim}, A={net.act_dim}) ...", file=sys.stderr, flush=True)
     with VirtualBoard(net, core) as vb:
