@@ -131,8 +131,8 @@ def flag_error(exc: ValueError, flags: dict[str, str] | None = None) -> EcHwErro
     return EcHwError(msg)
 
 
-class _Flags:
-    """``with _Flags():`` turns a config's ValueError into an EcHwError naming flags."""
+class NamedFlags:
+    """``with NamedFlags():`` turns a config's ValueError into an EcHwError naming flags."""
 
     def __init__(self, flags: dict[str, str] | None = None, prefix: str = ""):
         self.flags, self.prefix = flags, prefix
@@ -197,7 +197,7 @@ def _check_target_flags(args, cfg, net) -> str | None:
     core = replace(CoreConfig(), slots=board.slots, lanes=board.lanes, word_bits=board.word_bits)
     from .gateware.core import CoreGeometry
 
-    with _Flags(prefix=f"board {board.name} cannot hold this network: "):
+    with NamedFlags(prefix=f"board {board.name} cannot hold this network: "):
         CoreGeometry(net, core)
     return board.name
 
@@ -238,7 +238,7 @@ def _plan_run(args):
         if args.generations is not None:
             changes["generations"] = args.generations
         if changes:
-            with _Flags():
+            with NamedFlags():
                 cfg = replace(cfg, **changes)
         ckpt = run_dir / "checkpoint.npz"
         if not ckpt.exists():
@@ -257,13 +257,13 @@ def _plan_run(args):
           if getattr(args, dest) is not None}
     kw.update(_worker_settings(args))
     kw.setdefault("workers", default_workers())
-    with _Flags():
+    with NamedFlags():
         cfg = TrainConfig(**kw)
     spec = probe_env(cfg.env_id)
     net_kw = {"obs_dim": spec.obs_dim, "act_dim": spec.act_dim}
     if args.neurons is not None:
         net_kw["n_neurons"] = args.neurons
-    with _Flags():
+    with NamedFlags():
         net = NetConfig(**net_kw)
         core = CoreConfig()
         from .fixedpoint import derive
