@@ -425,6 +425,8 @@ def _cmd_eval(args) -> int:
         raise EcHwError(f"--episodes must be positive, not {args.episodes}")
     cfg, net, core, _ = read_config(args.run)
     target = args.target or cfg.target
+    if args.port and target != "fpga":
+        raise EcHwError(f"--port is only used with --target fpga (the target here is {target})")
     spec = BackendSpec(target=target, net=net, core=core, algo=cfg.algo, port=args.port,
                        slots=args.episodes)
     with InProcessEvaluator(spec) as ev:

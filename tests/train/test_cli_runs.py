@@ -240,6 +240,14 @@ def test_flags_that_would_do_nothing_are_refused_by_name(argv, needle, tmp_path,
     assert not out.exists()
 
 
+def test_eval_refuses_a_port_it_would_not_use(tmp_path, capsys):
+    run = tmp_path / "r"
+    assert main(["train", *SMALL, "--generations", "1", "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(run), "--port", "/dev/ttyUSB0"]) == 2
+    assert "--port is only used with --target fpga" in _err_line(capsys)
+
+
 def test_workers_are_capped_by_population_and_cores_and_the_banner_says_so(tmp_path, capsys):
     run = tmp_path / "r"
     assert main(["train", *SMALL, "--workers", "64", "--generations", "1", "--out",
