@@ -247,9 +247,17 @@ def main_board_sim(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .cli import _error_exit, flag_error
+
     parser = add_board_sim_arguments(argparse.ArgumentParser(
         prog="python -m ec_hw.boardsim", description=main_board_sim.__doc__))
-    return main_board_sim(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    try:
+        return main_board_sim(args)
+    except EcHwError as exc:
+        return _error_exit(str(exc))
+    except ValueError as exc:
+        return _error_exit(str(flag_error(exc)))
 
 
 if __name__ == "__main__":

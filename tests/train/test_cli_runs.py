@@ -219,6 +219,10 @@ def test_board_sim_errors_are_one_line_and_name_the_flag(tmp_path):
         _, err = p.communicate(timeout=120)
         assert p.returncode == 2, err
         assert err.count("\n") == 1 and needle in err and "Warning" not in err, err
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    p = subprocess.run([sys.executable, "-m", "ec_hw.boardsim", "--slots", "0"], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "--slots" in p.stderr, p.stderr
 
 
 # --- item 14: flags that would do nothing, errors in the user's words --------------------------
