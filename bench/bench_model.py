@@ -47,8 +47,10 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     # Both runtimes read these when they start, so they are set before numpy/numba load.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see tests/model/conftest.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from ec_hw.runtime import setup_process
+
+    setup_process()  # OMP_WAIT_POLICY=PASSIVE, stale Numba caches dropped
 
     import numba
     import numpy as np

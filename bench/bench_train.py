@@ -78,6 +78,9 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=200, help="env steps per member")
     ap.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     args = ap.parse_args(argv)
+    from ec_hw.runtime import setup_process
+
+    setup_process()
     import numba
 
     spec = probe_env(args.env)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -199,8 +198,10 @@ def report(rn: dict, run: dict | None) -> str:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see tests/model/conftest.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from ec_hw.runtime import setup_process
+
+    setup_process()  # OMP_WAIT_POLICY=PASSIVE, stale Numba caches dropped
     defaults = {"neurons": 256, "obs_dim": 11, "act_dim": 3}
     if args.run:  # random networks of the run's shape unless told otherwise
         from ec_hw.train.checkpoint import read_config

@@ -1,13 +1,10 @@
-"""ec-hw: Evolving Connectivity for recurrent spiking networks with 1-bit connections, in FPGA."""
+"""ec-hw: Evolving Connectivity for recurrent spiking networks with 1-bit connections, in FPGA.
 
-import os as _os
+Importing the package changes nothing outside it; entry points call
+:func:`ec_hw.runtime.setup_process` before the first Numba kernel runs.
+"""
 
 __version__ = "0.1.0"
-
-# Numba's OpenMP threading layer spin-waits between parallel regions by default; on a machine
-# shared with other work that makes every small prange call cost tens of milliseconds. Passive
-# waiting yields the core. It must be set before Numba launches its threads.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 class EcHwError(Exception):

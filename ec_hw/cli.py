@@ -109,11 +109,120 @@ def _worker_settings(args, cluster: str | None = None) -> dict:
     return {"workers": n, "cluster": cluster}
 
 
-def _build_run(args):
+# Config fields as the flags that set them, for error messages.
+_FIELD_FLAGS = {**{field: "--" + dest.replace("_", "-") for dest, field in _TRAIN_FLAGS.items()},
+                "n_neurons": "--neurons", "obs_dim": "--obs-dim", "act_dim": "--act-dim",
+                "slots": "--slots"}
+
+
+def flag_error(exc: ValueError, flags: dict[str, str] | None = None) -> EcHwError:
+    """``exc`` (a config's "pop_size must be ...") reworded with the flags a user typed
+    ("--pop must be ..."): field names with an underscore anywhere, others as the first word."""
+    import re
+
+    flags = _FIELD_FLAGS if flags is None else flags
+    msg = str(exc)
+    for field, flag in flags.items():
+        if "_" in field:
+            msg = re.sub(rf"\b{field}\b", flag, msg)
+        elif msg.startswith(field + " "):
+            msg = flag + msg[len(field):]
+    return EcHwError(msg)
+
+
+class NamedFlags:
+    """``with NamedFlags():`` turns a config's ValueError into an EcHwError naming flags."""
+
+    def __init__(self, flags: dict[str, str] | None = None, prefix: str = ""):
+        self.flags, self.prefix = flags, prefix
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None and issubclass(exc_type, ValueError) \
+                and not issubclass(exc_type, EcHwError):
+            raise EcHwError(self.prefix + str(flag_error(exc, self.flags))) from None
+        return False
+
+
+def _cap_workers(cfg, requested: int | None) -> tuple[object, str]:
+    """Local worker processes capped by the population and this machine's cores; the banner
+    says so when the cap changed what was asked for."""
+    from dataclasses import replace
+
+    from .train.local import default_workers
+
+    if cfg.cluster is not None:
+        return cfg, ""
+    cores = default_workers()
+    want = cfg.workers if requested is None else requested
+    if cfg.target == "fpga":
+        limits = [(1, "one board is driven from one process")]
+    else:
+        limits = [(cfg.pop_size, f"population {cfg.pop_size}"), (cores, f"{cores} cores")]
+    n, why = want, ""
+    for cap, reason in limits:
+        if cap < n:
+            n, why = cap, reason
+    note = f" (--workers {want} capped: {why})" if n < want and requested is not None else ""
+    return (replace(cfg, workers=n) if n != cfg.workers else cfg), note
+
+
+def _check_target_flags(args, cfg, net) -> str | None:
+    """Flags that only some targets use, and the board of sim/fpga runs; returns the board."""
+    import math
+    from dataclasses import replace
+
+    if args.stop_at is not None:
+        if not math.isfinite(args.stop_at):
+            raise EcHwError(f"--stop-at needs a finite return, not {args.stop_at}")
+        if cfg.eval_episodes == 0:
+            raise EcHwError("--stop-at watches the deterministic network, which --eval-episodes "
+                            "0 turns off; drop one of them")
+    if cfg.target == "fpga" and not args.port:
+        raise EcHwError("--target fpga needs --port (the board's serial port)")
+    if args.port and cfg.target != "fpga":
+        raise EcHwError(f"--port is only used with --target fpga (this run's target is "
+                        f"{cfg.target})")
+    if cfg.target not in ("sim", "fpga"):
+        if args.board:
+            raise EcHwError(f"--board is only used with --target sim or fpga (this run's "
+                            f"target is {cfg.target})")
+        return None
+    from .config import CoreConfig
+
+    board = _load_board_flag(args.board or "arty_a7")
+    core = replace(CoreConfig(), slots=board.slots, lanes=board.lanes, word_bits=board.word_bits)
+    from .gateware.core import CoreGeometry
+
+    with NamedFlags(prefix=f"board {board.name} cannot hold this network: "):
+        CoreGeometry(net, core)
+    return board.name
+
+
+def _load_board_flag(name: str):
+    """:func:`ec_hw.build.load_board` for a ``--board`` the user typed."""
+    from .build import UnknownBoard, load_board
+
+    try:
+        return load_board(name)
+    except UnknownBoard as exc:
+        raise EcHwError(f"--board: {exc}") from None
+
+
+def _plan_run(args):
+    """Every check of ``ec-hw train``, before anything is built, started or written.
+
+    Returns ``(cfg, net, core, run_dir, resumed, board, note)``.
+    """
+    from dataclasses import replace
+
     from .config import CoreConfig, NetConfig, TrainConfig
-    from .train.checkpoint import read_config, write_config
+    from .train.checkpoint import load_checkpoint, read_config, read_metrics
     from .train.envs import probe_env
     from .train.local import default_workers
+    from .train.rundir import check_writable_dir
 
     given = {k for k, v in vars(args).items() if v is not None and k in _TRAIN_FLAGS
              or k in ("neurons", "out") and v is not None}
@@ -122,60 +231,108 @@ def _build_run(args):
         if extra:
             raise EcHwError(f"--resume continues a run with its own settings; "
                             f"--{extra[0].replace('_', '-')} cannot change")
-        cfg, net, core, _ = read_config(args.resume)
+        run_dir = Path(args.resume)
+        cfg, net, core, _ = read_config(run_dir)
         changes = _worker_settings(args, cfg.cluster)
         if args.generations is not None:
             changes["generations"] = args.generations
         if changes:
-            from dataclasses import replace
-            cfg = replace(cfg, **changes)
+            with NamedFlags():
+                cfg = replace(cfg, **changes)
+        ckpt = run_dir / "checkpoint.npz"
+        if not ckpt.exists():
+            raise EcHwError(f"{run_dir} has no checkpoint (no generation finished); start it "
+                            f"again with --out {run_dir}")
+        load_checkpoint(ckpt, cfg, net, core)  # refuses a corrupted or foreign checkpoint
+        read_metrics(run_dir)                  # and a metrics file that is not ours
         spec = probe_env(cfg.env_id)
         if (spec.obs_dim, spec.act_dim) != (net.obs_dim, net.act_dim):
             raise EcHwError(f"{cfg.env_id} now has obs/act dims {spec.obs_dim}/{spec.act_dim}, "
                             f"the run was trained at {net.obs_dim}/{net.act_dim}")
-        return cfg, net, core, Path(args.resume), True
+        cfg, note = _cap_workers(cfg, args.workers if isinstance(args.workers, int) else None)
+        board = _check_target_flags(args, cfg, net)
+        return cfg, net, core, run_dir, True, board, note
     kw = {field: getattr(args, dest) for dest, field in _TRAIN_FLAGS.items()
           if getattr(args, dest) is not None}
     kw.update(_worker_settings(args))
     kw.setdefault("workers", default_workers())
-    cfg = TrainConfig(**kw)
+    with NamedFlags():
+        cfg = TrainConfig(**kw)
     spec = probe_env(cfg.env_id)
     net_kw = {"obs_dim": spec.obs_dim, "act_dim": spec.act_dim}
     if args.neurons is not None:
         net_kw["n_neurons"] = args.neurons
-    net = NetConfig(**net_kw)
-    core = CoreConfig()
-    from .fixedpoint import derive
+    with NamedFlags():
+        net = NetConfig(**net_kw)
+        core = CoreConfig()
+        from .fixedpoint import derive
 
-    derive(net, core)  # refuse networks whose fixed-point bounds fail before any work starts
+        derive(net, core)  # refuse networks whose fixed-point bounds fail before any work starts
+    cfg, note = _cap_workers(cfg, args.workers if isinstance(args.workers, int) else None)
+    board = _check_target_flags(args, cfg, net)
     if args.out is not None:
         run_dir = Path(args.out)
     else:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         run_dir = Path("runs") / f"{cfg.env_id}__{cfg.target}__{cfg.seed}__{stamp}"
+    check_writable_dir(run_dir, "--out")
     if (run_dir / "checkpoint.npz").exists():
         raise EcHwError(f"{run_dir} already holds a run; use --resume {run_dir} to continue it")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_config(run_dir, cfg, net, core)
-    return cfg, net, core, run_dir, False
+    return cfg, net, core, run_dir, False, board, note
 
 
 def _cmd_train(args) -> int:
+    import contextlib
+
     from .train.backends import BackendSpec
+    from .train.checkpoint import write_config
     from .train.dispatch import make_evaluator
+    from .train.rundir import NewRunFolder, RunLock, checkpointed_generation
+
+    cfg, net, core, run_dir, resumed, board, note = _plan_run(args)
+    spec = BackendSpec(target=cfg.target, net=net, core=core, algo=cfg.algo, port=args.port,
+                       slots=cfg.pop_size, board=board or "arty_a7")
+    try:
+        with contextlib.ExitStack() as stack:
+            if resumed:  # locked before anything slow: a second trainer is refused at once
+                stack.enter_context(RunLock(run_dir))
+            if cfg.target == "sim":
+                _prebuild_virtual_board(spec)
+            evaluator = stack.enter_context(make_evaluator(spec, cfg.workers, cfg.cluster))
+            if not resumed:  # removed again if the run ends before its first checkpoint
+                stack.enter_context(NewRunFolder(run_dir))
+            try:
+                if not resumed:
+                    write_config(run_dir, cfg, net, core)
+                return _run_trainer(cfg, net, core, run_dir, evaluator, resumed, args, note)
+            except OSError as exc:  # a full disk or a folder gone read-only mid-run
+                raise _write_error(run_dir, exc) from None
+    except KeyboardInterrupt:
+        done = checkpointed_generation(run_dir)
+        if done:
+            print(f"ec-hw: interrupted; generation {done} is checkpointed in {run_dir}: "
+                  f"continue with ec-hw train --resume {run_dir}", file=sys.stderr)
+        else:
+            print("ec-hw: interrupted before the first generation finished; nothing was saved",
+                  file=sys.stderr)
+        return 130
+
+
+def _run_trainer(cfg, net, core, run_dir, evaluator, resumed, args, note) -> int:
     from .train.run import Trainer
 
-    cfg, net, core, run_dir, resumed = _build_run(args)
-    if cfg.target == "fpga" and not args.port:
-        raise EcHwError("--target fpga needs --port (the board's serial port)")
-    spec = BackendSpec(target=cfg.target, net=net, core=core, algo=cfg.algo, port=args.port,
-                       slots=cfg.pop_size, board=args.board or "arty_a7")
-    if cfg.target == "sim":
-        _prebuild_virtual_board(spec)
-    with make_evaluator(spec, cfg.workers, cfg.cluster) as evaluator:
-        trainer = (Trainer.resume(cfg, net, core, run_dir, evaluator) if resumed
-                   else Trainer(cfg, net, core, run_dir, evaluator))
-        return _train_loop(trainer, cfg, run_dir, args.stop_at, args.quiet)
+    trainer = (Trainer.resume(cfg, net, core, run_dir, evaluator) if resumed
+               else Trainer(cfg, net, core, run_dir, evaluator))
+    return _train_loop(trainer, cfg, run_dir, args.stop_at, args.quiet, note)
+
+
+def _write_error(run_dir: Path, exc: OSError) -> EcHwError:
+    from .train.rundir import checkpointed_generation
+
+    done = checkpointed_generation(run_dir)
+    kept = (f"the checkpoint of generation {done} is intact: free space or fix the folder, "
+            f"then ec-hw train --resume {run_dir}" if done else "no generation was saved")
+    return EcHwError(f"cannot write to {run_dir} ({exc.strerror or exc}); {kept}")
 
 
 def _prebuild_virtual_board(spec) -> None:
@@ -194,7 +351,8 @@ def _prebuild_virtual_board(spec) -> None:
     print(f"virtual board ready in {time.monotonic() - t:.0f} s: {exe}", flush=True)
 
 
-def _train_loop(trainer, cfg, run_dir: Path, stop_at: float | None, quiet: bool) -> int:
+def _train_loop(trainer, cfg, run_dir: Path, stop_at: float | None, quiet: bool,
+                note: str = "") -> int:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -209,6 +367,7 @@ def _train_loop(trainer, cfg, run_dir: Path, stop_at: float | None, quiet: bool)
     start = trainer.state.generation
     console.print(f"[bold]ec-hw train[/] {cfg.algo.upper()} on {cfg.env_id}, target "
                   f"{cfg.target}, pop {cfg.pop_size}, seed {cfg.seed}, {cfg.workers} worker(s)"
+                  + note
                   + (f" on Ray cluster {cfg.cluster}" if cfg.cluster else "") + " "
                   f"-> {run_dir}" + (f" (resuming at generation {start})" if start else ""))
     if start >= cfg.generations:
@@ -265,6 +424,8 @@ def _cmd_eval(args) -> int:
         raise EcHwError(f"--episodes must be positive, not {args.episodes}")
     cfg, net, core, _ = read_config(args.run)
     target = args.target or cfg.target
+    if args.port and target != "fpga":
+        raise EcHwError(f"--port is only used with --target fpga (the target here is {target})")
     spec = BackendSpec(target=target, net=net, core=core, algo=cfg.algo, port=args.port,
                        slots=args.episodes)
     with InProcessEvaluator(spec) as ev:
@@ -296,15 +457,30 @@ def _add_plot(sub) -> None:
 
 def _cmd_plot(args) -> int:
     from .train.plot import plot_runs
+    from .train.rundir import RunFolderError, check_writable_dir
 
     out = args.out or Path(args.run[0]) / "curve.png"
-    plot_runs(args.run, out)
+    if out.is_dir():
+        raise EcHwError(f"--out {out} is a folder; name a PNG file")
+    try:
+        check_writable_dir(out.parent, "--out")
+    except RunFolderError:
+        raise EcHwError(f"cannot write {out} (its folder is not writable); name a PNG "
+                        f"elsewhere with --out") from None
+    try:
+        plot_runs(args.run, out)
+    except OSError as exc:
+        raise EcHwError(f"cannot write {out} ({exc.strerror or exc}); name a PNG elsewhere "
+                        f"with --out") from None
     print(f"wrote {out}")
     return 0
 
 
 def _build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="ec-hw", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"ec-hw {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     _add_eval(sub)
@@ -320,16 +496,35 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .runtime import setup_process
+
+    setup_process()
     os.environ.setdefault("MUJOCO_GL", "egl")
     args = _build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (EcHwError, ValueError) as exc:
-        return _fail(str(exc))
+    except EcHwError as exc:
+        return _error_exit(str(exc))
+    except ValueError as exc:
+        return _error_exit(str(flag_error(exc)))
+    except OSError as exc:  # a file-system fault no check above foresaw
+        where = f" ({exc.filename})" if exc.filename else ""
+        return _error_exit(f"{exc.strerror or exc}{where}")
     except KeyboardInterrupt:
-        print("ec-hw: interrupted; the last completed generation is checkpointed",
-              file=sys.stderr)
+        print("ec-hw: interrupted", file=sys.stderr)
         return 130
+
+
+def _error_exit(msg: str) -> int:
+    """One line on stderr, exit 2; and no Amaranth warnings about the Elaboratables the failed
+    command created but never used, which would otherwise print after (and bury) that line
+    when the interpreter exits."""
+    mod = sys.modules.get("amaranth.hdl")
+    if mod is not None:
+        import warnings
+
+        warnings.simplefilter("ignore", mod.UnusedElaboratable)
+    return _fail(msg)
 
 
 if __name__ == "__main__":

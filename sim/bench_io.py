@@ -46,6 +46,13 @@ def _failure_text(results_xml: Path) -> str:
     return "; ".join(msgs)
 
 
+def _count_testcases(results_xml: Path) -> int:
+    try:
+        return sum(1 for _ in ET.parse(results_xml).getroot().iter("testcase"))
+    except (OSError, ET.ParseError):
+        return 0
+
+
 def run_bench(hdl: HdlBuild, module: str, *, run_name: str, params: dict | None = None,
               arrays: dict[str, np.ndarray] | None = None, testcase: str | None = None,
               seed: int | None = None, extra_env: dict[str, str] | None = None) -> Path:
@@ -54,7 +61,8 @@ def run_bench(hdl: HdlBuild, module: str, *, run_name: str, params: dict | None 
     ``params`` (JSON-serializable) and ``arrays`` reach the bench through :func:`bench_params`,
     together with the build's port map (``params["ports"]``). The run directory is
     ``<build_dir>/runs/<run_name>`` (waveforms, the results file and the bench's inputs land
-    there). Raises :class:`BenchFailure` with the bench's failure message if any test fails.
+    there). Raises :class:`BenchFailure` with the bench's failure message if any test fails,
+    and when no test ran at all.
     """
     from cocotb_tools.runner import get_runner
 
@@ -99,6 +107,9 @@ def run_bench(hdl: HdlBuild, module: str, *, run_name: str, params: dict | None 
     text = _failure_text(results)
     if text:
         raise BenchFailure(text)
+    if not _count_testcases(results):  # a filter that matched nothing is not a pass
+        raise BenchFailure(f"no test ran: {results} holds no test case (module {module!r}"
+                           + (f", testcase {testcase!r})" if testcase else ")"))
     return run_dir
 
 

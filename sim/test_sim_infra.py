@@ -105,3 +105,14 @@ def test_verilator_build_commands_are_the_ones_hdl_build_makes():
     assert "--public-flat-rw" not in cmdline
     runtime = hdl_build.sim_build_root() / "_verilator_runtime"
     assert any(runtime.glob("*/verilated.o")), "runtime objects were not cached"
+
+
+def test_a_bench_that_runs_no_test_fails():
+    """A results file with zero test cases (a testcase filter matching nothing, a module
+    whose tests were renamed) is a failure, not a pass."""
+    hdl = build(StreamAdder(16), name="stream_adder16")
+    a, b = _operands(16, 8, seed=1)
+    with pytest.raises(BenchFailure, match="no test ran"):
+        run_bench(hdl, "adder_bench", run_name="adder_no_test", testcase="no_such_test",
+                  params={"seed": 0, "idle_prob": 0.0, "stall_prob": 0.0, "offset": 0},
+                  arrays={"a": a, "b": b})

@@ -127,7 +127,7 @@ class BackendSpec:
     slots: int = 64
     """Member slots of in-process backends (hardware targets use the device's own)."""
     board: str = "arty_a7"
-    """Board settings (``boards/<board>.toml``) of hardware targets and the virtual board."""
+    """Board settings (``ec_hw/boards/<board>.toml``) of hardware targets and the virtual board."""
 
 
 def make_backend(spec: BackendSpec) -> Backend:

@@ -170,17 +170,29 @@ def append_metrics(run_dir: Path, row: dict) -> None:
 
 
 def read_metrics(run_dir: Path, before: int | None = None) -> list[dict]:
-    """Metrics rows (only generations < ``before`` when given); a torn last line is dropped."""
+    """Metrics rows (only generations < ``before`` when given); a torn last line is dropped.
+
+    Raises
+    ------
+    CheckpointError
+        A line is valid JSON but not a metrics row (an object with an integer
+        ``"generation"``): the file was edited or written by something else, and guessing what
+        it meant could plot or resume the wrong curve.
+    """
     path = Path(run_dir) / "metrics.jsonl"
     rows = []
     if not path.exists():
         return rows
-    for line in path.read_text().splitlines():
+    for n, line in enumerate(path.read_text().splitlines(), 1):
         try:
             row = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if before is None or row.get("generation", 0) < before:
+        gen = row.get("generation") if isinstance(row, dict) else None
+        if not isinstance(gen, int) or isinstance(gen, bool):
+            raise CheckpointError(f"{path} line {n} is not a metrics row (a JSON object with a "
+                                  f"\"generation\"): {line[:40]!r}; delete or fix that line")
+        if before is None or gen < before:
             rows.append(row)
     return rows
 

@@ -54,6 +54,9 @@ class InProcessEvaluator(Evaluator):
 
 def _worker_main(conn, spec: BackendSpec) -> None:
     # Runs in a spawned process: one core, its own envs and backend.
+    from ..runtime import setup_process
+
+    setup_process()
     import numba
 
     from .backends import make_backend

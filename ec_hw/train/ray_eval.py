@@ -165,6 +165,9 @@ class _Worker:
     """The actor: its own backend and envs, Numba on one thread, the current job cached."""
 
     def __init__(self, spec: BackendSpec):
+        from ..runtime import setup_process
+
+        setup_process()  # a Ray actor's process does not inherit the driver's environment
         import numba
 
         from .backends import make_backend

@@ -10,8 +10,6 @@ from amaranth.sim import Simulator
 
 from ec_hw import coremap
 from ec_hw.config import CoreConfig, NetConfig
-
-pytest.importorskip("ec_hw.gateware.core", reason="the core (gw branch) is not merged yet")
 from ec_hw.gateware.top import Top  # noqa: E402
 from ec_hw.model.core import FixedNet, NetState, net_step
 from ec_hw.model.packing import GenomeLayout

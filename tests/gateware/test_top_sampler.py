@@ -7,12 +7,9 @@ explicit LOAD path must keep working next to it (the core's ``load`` port has tw
 
 import numpy as np
 import pytest
-
-from ec_hw.config import CoreConfig, NetConfig
-
-pytest.importorskip("ec_hw.gateware.core", reason="the core (gw branch) is not merged yet")
 from test_top import load_payloads, run_top  # noqa: E402
 
+from ec_hw.config import CoreConfig, NetConfig
 from ec_hw.gateware.top import Top  # noqa: E402
 from ec_hw.model.core import FixedNet, NetState, net_step  # noqa: E402
 from ec_hw.model.packing import GenomeLayout, pack_genome  # noqa: E402

@@ -16,8 +16,6 @@ import tty
 import numpy as np
 import pytest
 
-pytest.importorskip("ec_hw.gateware.core", reason="the core (gw branch) is not merged yet")
-
 from ec_hw.config import CoreConfig, NetConfig  # noqa: E402
 from ec_hw.model.core import FixedNet, NetState, net_step  # noqa: E402
 from ec_hw.model.packing import GenomeLayout, pack_genome  # noqa: E402

@@ -10,9 +10,6 @@ import time
 
 import numpy as np
 import pytest
-
-pytest.importorskip("ec_hw.gateware.core", reason="the core (gw branch) is not merged yet")
-
 from test_link import CORE, NET, FaultProxy, golden_run, random_genomes  # noqa: E402
 
 from ec_hw.model.packing import GenomeLayout  # noqa: E402

@@ -23,11 +23,11 @@ def _err_line(capsys):
 @pytest.mark.parametrize("argv,needle", [
     (["train", "--env", "NoSuchEnv-v0"], "unknown environment id 'NoSuchEnv-v0'"),
     (["train", "--env", "CartPole-v1"], "discrete actions are not supported"),
-    (["train", "--pop", "1"], "pop_size must be at least 2"),
-    (["train", "--lr", "-0.1"], "lr must be a positive number"),
-    (["train", "--eps", "0.7"], "eps must lie strictly between 0 and 0.5"),
-    (["train", "--neurons", "8"], "n_neurons must be at least 16"),
-    (["train", "--algo", "es", "--pop", "7"], "pop_size must be even"),
+    (["train", "--pop", "1"], "--pop must be at least 2"),
+    (["train", "--lr", "-0.1"], "--lr must be a positive number"),
+    (["train", "--eps", "0.7"], "--eps must lie strictly between 0 and 0.5"),
+    (["train", "--neurons", "8"], "--neurons must be at least 16"),
+    (["train", "--algo", "es", "--pop", "7"], "--pop must be even"),
     (["train", "--target", "fpga", "--pop", "4"], "--target fpga needs --port"),
     (["eval", "/nonexistent/run"], "is not a run directory"),
 ])
