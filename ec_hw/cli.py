@@ -31,6 +31,7 @@ _TRAIN_FLAGS = {  # flag dest -> TrainConfig field
     "episodes": "episodes", "eval_episodes": "eval_episodes",
     "max_episode_steps": "max_episode_steps", "healthy_reward": "healthy_reward",
     "seed": "seed", "target": "target", "workers": "workers", "sampling": "sampling",
+    "net": "network",
 }
 _RESUMABLE = {"generations", "workers", "port", "board", "stop_at", "quiet"}
 
@@ -44,7 +45,13 @@ def _add_train(sub) -> None:
                    help="inference target: model = bit-exact fixed-point golden model "
                         "(default), float = float64 reference, sim = Verilated core behind a "
                         "pseudo-terminal, fpga = a board on --port")
-    p.add_argument("--algo", choices=["ec", "es"], help="ec (default) or the ES-RSNN baseline")
+    p.add_argument("--algo", choices=["ec", "es"],
+                   help="ec (default) or es: the OpenAI-ES baselines (antithetic Gaussian "
+                        "noise, AdamW) on the network --net names")
+    p.add_argument("--net", choices=["snn", "gru", "lstm"],
+                   help="network: snn (default; EC's 1-bit spiking network, or ES-RSNN's dense "
+                        "one), gru or lstm (--algo es only: dense float32 cells of --neurons "
+                        "units and a linear readout)")
     p.add_argument("--sampling", choices=["host", "device"],
                    help="host (default): members' connections are drawn on the host and "
                         "loaded; device: the target gets rho once per generation and draws "
@@ -69,7 +76,8 @@ def _add_train(sub) -> None:
                         "existing one, ray://HOST:PORT = Ray Client, HOST:PORT = the GCS")
     p.add_argument("--ray-workers", type=int, metavar="N",
                    help="Ray actors with --workers ray... (default: the cluster's CPUs)")
-    p.add_argument("--neurons", type=int, help="LIF neurons (default 256)")
+    p.add_argument("--neurons", type=int,
+                   help="LIF neurons, or GRU/LSTM hidden units (default 256)")
     p.add_argument("--port", help="serial port of the board (--target fpga)")
     p.add_argument("--board", help="board settings for --target sim/fpga (default arty_a7)")
     p.add_argument("--out", type=Path, help="run directory (default runs/<env>__<target>__"
@@ -165,11 +173,13 @@ def _cmd_train(args) -> int:
     from .train.backends import BackendSpec
     from .train.local import make_evaluator
     from .train.run import Trainer
+    from .train.strategy import make_strategy
 
     cfg, net, core, run_dir, resumed = _build_run(args)
     if cfg.target == "fpga" and not args.port:
         raise EcHwError("--target fpga needs --port (the board's serial port)")
-    spec = BackendSpec(target=cfg.target, net=net, core=core, algo=cfg.algo, port=args.port,
+    spec = BackendSpec(target=cfg.target, net=net, core=core,
+                       network=make_strategy(cfg, net).backend_network, port=args.port,
                        slots=cfg.pop_size, board=args.board or "arty_a7")
     if cfg.target == "sim":
         _prebuild_virtual_board(spec)
@@ -208,7 +218,7 @@ def _train_loop(trainer, cfg, run_dir: Path, stop_at: float | None, quiet: bool)
 
     console = Console(stderr=False, highlight=False)
     start = trainer.state.generation
-    console.print(f"[bold]ec-hw train[/] {cfg.algo.upper()} on {cfg.env_id}, target "
+    console.print(f"[bold]ec-hw train[/] {cfg.method} on {cfg.env_id}, target "
                   f"{cfg.target}, pop {cfg.pop_size}, seed {cfg.seed}, {cfg.workers} worker(s)"
                   + (f" on Ray cluster {cfg.cluster}" if cfg.cluster else "") + " "
                   f"-> {run_dir}" + (f" (resuming at generation {start})" if start else ""))
@@ -261,12 +271,14 @@ def _cmd_eval(args) -> int:
     from .train.checkpoint import read_config
     from .train.local import InProcessEvaluator
     from .train.run import Trainer
+    from .train.strategy import make_strategy
 
     if args.episodes < 1:
         raise EcHwError(f"--episodes must be positive, not {args.episodes}")
     cfg, net, core, _ = read_config(args.run)
     target = args.target or cfg.target
-    spec = BackendSpec(target=target, net=net, core=core, algo=cfg.algo, port=args.port,
+    spec = BackendSpec(target=target, net=net, core=core,
+                       network=make_strategy(cfg, net).backend_network, port=args.port,
                        slots=args.episodes)
     with InProcessEvaluator(spec) as ev:
         from dataclasses import replace

@@ -114,6 +114,10 @@ class DenseBackend(Backend):
         return dense_step(self.net, self._thetas, self._state, obs, active)
 
 
+DENSE_BACKENDS = {"snn": DenseBackend}
+"""Backend class of each ES baseline network (:attr:`ec_hw.config.TrainConfig.network`)."""
+
+
 @dataclass(frozen=True)
 class BackendSpec:
     """A picklable recipe for a backend, so worker processes can build their own."""
@@ -121,7 +125,10 @@ class BackendSpec:
     target: str
     net: NetConfig
     core: CoreConfig
-    algo: str = "ec"
+    network: str = "conn"
+    """What a member's genome row is (:attr:`ec_hw.train.strategy.Strategy.backend_network`):
+    ``conn``, EC's packed 1-bit connections, run on ``target``; or the float parameters of an
+    ES baseline's dense network (``snn``, ``gru``, ``lstm``), run in-process."""
     port: str | None = None
     """Serial port (or XDMA device pair) of the board, for ``--target fpga``."""
     slots: int = 64
@@ -132,8 +139,8 @@ class BackendSpec:
 
 def make_backend(spec: BackendSpec) -> Backend:
     """Build the backend a :class:`BackendSpec` describes."""
-    if spec.algo == "es":
-        return DenseBackend(spec.net, spec.slots)
+    if spec.network != "conn":
+        return DENSE_BACKENDS[spec.network](spec.net, spec.slots)
     if spec.target == "model":
         return ModelBackend(spec.net, spec.core, spec.slots)
     if spec.target == "float":

@@ -24,7 +24,7 @@ def plot_runs(run_dirs: list[Path], out: Path) -> None:
             raise CheckpointError(f"{run} has no metrics yet")
         g = [r["generation"] for r in rows]
         steps = [r["total_env_steps"] / 1e6 for r in rows]
-        label = f"{cfg.algo.upper()} {cfg.target} seed {cfg.seed}"
+        label = f"{cfg.method} {cfg.target} seed {cfg.seed}"
         for ax, x in zip(axes, (g, steps), strict=True):
             (line,) = ax.plot(x, [r["mean_return"] for r in rows], label=f"{label}: pop mean")
             ax.plot(x, [r["max_return"] for r in rows], ls=":", color=line.get_color(),
