@@ -33,7 +33,7 @@ _TRAIN_FLAGS = {  # flag dest -> TrainConfig field
     "seed": "seed", "target": "target", "workers": "workers", "sampling": "sampling",
     "net": "network",
 }
-_RESUMABLE = {"generations", "workers", "port", "board", "stop_at", "quiet"}
+_RESUMABLE = {"generations", "workers", "port", "board", "stop_at", "max_env_steps", "quiet"}
 
 
 def _add_train(sub) -> None:
@@ -85,6 +85,9 @@ def _add_train(sub) -> None:
     p.add_argument("--resume", type=Path, metavar="RUN", help="continue the run in RUN")
     p.add_argument("--stop-at", type=float, metavar="RETURN",
                    help="stop once the deterministic network's mean return reaches RETURN")
+    p.add_argument("--max-env-steps", type=int, metavar="N",
+                   help="stop after the generation that brings the run's env steps (members "
+                        "and deterministic evaluations) to N or more")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)
 
@@ -175,6 +178,8 @@ def _cmd_train(args) -> int:
     from .train.run import Trainer
     from .train.strategy import make_strategy
 
+    if args.max_env_steps is not None and args.max_env_steps < 1:
+        raise EcHwError(f"--max-env-steps must be positive, not {args.max_env_steps}")
     cfg, net, core, run_dir, resumed = _build_run(args)
     if cfg.target == "fpga" and not args.port:
         raise EcHwError("--target fpga needs --port (the board's serial port)")
@@ -186,7 +191,7 @@ def _cmd_train(args) -> int:
     with make_evaluator(spec, cfg.workers, cfg.cluster) as evaluator:
         trainer = (Trainer.resume(cfg, net, core, run_dir, evaluator) if resumed
                    else Trainer(cfg, net, core, run_dir, evaluator))
-        return _train_loop(trainer, cfg, run_dir, args.stop_at, args.quiet)
+        return _train_loop(trainer, cfg, run_dir, args.stop_at, args.quiet, args.max_env_steps)
 
 
 def _prebuild_virtual_board(spec) -> None:
@@ -205,7 +210,8 @@ def _prebuild_virtual_board(spec) -> None:
     print(f"virtual board ready in {time.monotonic() - t:.0f} s: {exe}", flush=True)
 
 
-def _train_loop(trainer, cfg, run_dir: Path, stop_at: float | None, quiet: bool) -> int:
+def _train_loop(trainer, cfg, run_dir: Path, stop_at: float | None, quiet: bool,
+                max_env_steps: int | None = None) -> int:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -225,6 +231,10 @@ def _train_loop(trainer, cfg, run_dir: Path, stop_at: float | None, quiet: bool)
     if start >= cfg.generations:
         console.print(f"nothing to do: {start} of {cfg.generations} generations are done")
         return 0
+    if max_env_steps is not None and trainer.state.total_steps >= max_env_steps:
+        console.print(f"nothing to do: {trainer.state.total_steps} of {max_env_steps} env steps "
+                      f"are done")
+        return 0
     progress = Progress(TextColumn("generation"), MofNCompleteColumn(), BarColumn(),
                         TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
                         console=console, disable=quiet, transient=True)
@@ -243,6 +253,10 @@ def _train_loop(trainer, cfg, run_dir: Path, stop_at: float | None, quiet: bool)
                 f"{row['env_steps_per_s'] / 1000:5.1f}k st/s  {extra}  {row['gen_time_s']:.1f}s")
             if stop_at is not None and det is not None and det >= stop_at:
                 progress.console.print(f"deterministic return {det:.1f} >= {stop_at}: stopping")
+                break
+            if max_env_steps is not None and trainer.state.total_steps >= max_env_steps:
+                progress.console.print(f"{trainer.state.total_steps} env steps >= "
+                                       f"{max_env_steps}: stopping")
                 break
     console.print(f"done: {trainer.state.generation} generations, "
                   f"{trainer.state.total_steps} env steps, {trainer.state.elapsed / 60:.1f} min; "

@@ -13,8 +13,8 @@ import numpy as np
 from ..config import CoreConfig, NetConfig
 from .evaluator import Backend
 
-__all__ = ["ModelBackend", "FloatBackend", "DenseBackend", "BackendSpec", "make_backend",
-           "TARGETS"]
+__all__ = ["ModelBackend", "FloatBackend", "DenseBackend", "GRUBackend", "LSTMBackend",
+           "BackendSpec", "make_backend", "TARGETS"]
 
 TARGETS = ("model", "float", "sim", "fpga")
 
@@ -114,7 +114,43 @@ class DenseBackend(Backend):
         return dense_step(self.net, self._thetas, self._state, obs, active)
 
 
-DENSE_BACKENDS = {"snn": DenseBackend}
+class RecurrentBackend(Backend):
+    """The ES-GRU / ES-LSTM baselines' float32 cells (:func:`ec_hw.model.dense.recurrent_step`)."""
+
+    encoding = "float"
+    kind: str
+
+    def __init__(self, net: NetConfig, slots: int):
+        from ..model.dense import RecurrentLayout, RecurrentState
+
+        self.net, self.slots = net, slots
+        self.layout = RecurrentLayout.of(self.kind, net)
+        self._state = RecurrentState.zeros(slots, self.layout.hidden)
+        self._weights = np.zeros((slots, self.layout.n_params), np.float32)
+
+    def load(self, genomes: np.ndarray) -> None:
+        n = genomes.shape[0]
+        self._weights[:n] = self.layout.effective(genomes)
+        self._weights[n:] = 0
+
+    def reset(self, mask: np.ndarray) -> None:
+        self._state.reset(mask)
+
+    def step(self, obs: np.ndarray, active: np.ndarray) -> np.ndarray:
+        from ..model.dense import recurrent_step
+
+        return recurrent_step(self.layout, self._weights, self._state, obs, active)
+
+
+class GRUBackend(RecurrentBackend):
+    kind = "gru"
+
+
+class LSTMBackend(RecurrentBackend):
+    kind = "lstm"
+
+
+DENSE_BACKENDS = {"snn": DenseBackend, "gru": GRUBackend, "lstm": LSTMBackend}
 """Backend class of each ES baseline network (:attr:`ec_hw.config.TrainConfig.network`)."""
 
 
