@@ -30,6 +30,7 @@ lr 0.15) equal the authors' GRU/LSTM settings (sigma 0.02, lr 0.01 on weights of
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -93,6 +94,7 @@ class RecurrentLayout:
     def n_params(self) -> int:
         return sum(self.sizes.values())
 
+    @functools.cache  # noqa: B019 - a frozen dataclass, few instances; saves a pass per load
     def scales(self) -> np.ndarray:
         """Effective-weight factor of every parameter: 1/sqrt(fan_in) for weights, 1 for biases."""
         s = np.ones(self.n_params)
@@ -109,9 +111,14 @@ class RecurrentLayout:
             theta[off[k]: off[k] + size[k]] = 0.0
         return theta
 
-    def effective(self, thetas: np.ndarray) -> np.ndarray:
-        """The float32 weights ``thetas * scales`` of (B, n_params) searched vectors."""
-        return (np.asarray(thetas, np.float64) * self.scales()).astype(np.float32)
+    def effective(self, thetas: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The float32 weights ``thetas * scales`` of (B, n_params) searched vectors (written
+        into ``out`` when given, without float64 temporaries)."""
+        thetas = np.asarray(thetas)
+        if out is None:
+            out = np.empty(thetas.shape, np.float32)
+        np.multiply(thetas, self.scales().astype(np.float32), out=out, casting="unsafe")
+        return out
 
     def as_array(self) -> np.ndarray:
         off = self.offsets

@@ -130,7 +130,7 @@ class RecurrentBackend(Backend):
 
     def load(self, genomes: np.ndarray) -> None:
         n = genomes.shape[0]
-        self._weights[:n] = self.layout.effective(genomes)
+        self.layout.effective(genomes, out=self._weights[:n])
         self._weights[n:] = 0
 
     def reset(self, mask: np.ndarray) -> None:
