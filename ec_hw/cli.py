@@ -315,9 +315,16 @@ def _cmd_eval(args) -> int:
 # --- plot ------------------------------------------------------------------------------------
 
 def _add_plot(sub) -> None:
-    p = sub.add_parser("plot", help="write a run's learning curve as PNG")
-    p.add_argument("run", type=Path, nargs="+", help="run directory (several: one plot)")
-    p.add_argument("--out", type=Path, help="PNG path (default RUN/curve.png)")
+    p = sub.add_parser("plot", help="overlay runs' learning curves in one PNG",
+                       description="Overlay runs' learning curves. Runs of one configuration "
+                                   "(the same settings except the seed) are drawn as the mean "
+                                   "over seeds with a band.")
+    p.add_argument("run", type=Path, nargs="+", help="run directories")
+    p.add_argument("--x", choices=["steps", "wall"], default="steps",
+                   help="x-axis: env steps (default) or wall-clock training time")
+    p.add_argument("--band", choices=["minmax", "std"], default="minmax",
+                   help="band over seeds: min-max (default) or mean +- 1 std")
+    p.add_argument("--out", type=Path, help="PNG path (default RUN/curve.png of the first run)")
     p.set_defaults(func=_cmd_plot)
 
 
@@ -325,7 +332,7 @@ def _cmd_plot(args) -> int:
     from .train.plot import plot_runs
 
     out = args.out or Path(args.run[0]) / "curve.png"
-    plot_runs(args.run, out)
+    plot_runs(args.run, out, x=args.x, band=args.band)
     print(f"wrote {out}")
     return 0
 
