@@ -84,3 +84,24 @@ def test_unusable_folders_are_one_line_errors(tmp_path, capsys):
         assert main(["plot", good, str(bad), "--out", str(tmp_path / "p.png")]) == 2
         assert needle in _err_line(capsys)
     assert not (tmp_path / "p.png").exists()
+
+
+def test_compare_runs_reads_groups_at_equal_steps_and_wall_clock(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("compare_runs",
+                                                  root / "bench" / "compare_runs.py")
+    cr = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cr)
+    runs = [_run(tmp_path, f"s{s}", 1.0 + s, seed=s) for s in range(2)]
+    runs.append(_run(tmp_path, "gru", 4.0, gens=3, algo="es", network="gru"))
+    res = cr.main([*map(str, runs), "--json", str(tmp_path / "t.json")])
+    assert res["steps"] == 3000  # the most every run reached
+    ec, gru = res["rows"]
+    assert ec["det_at_steps"]["values"] == pytest.approx([3000.0, 6000.0])
+    assert gru["det_at_steps"]["mean"] == pytest.approx(12000.0)
+    assert ec["minutes_to_steps"]["values"] == pytest.approx([100.0, 100.0])  # 2 s per step
+    assert res["minutes"] == pytest.approx(100.0) and gru["det_at_minutes"]["mean"] == 12000.0
+    assert "| ES-GRU seed 0 | 12000 |" in capsys.readouterr().out
