@@ -32,8 +32,9 @@ _TRAIN_FLAGS = {  # flag dest -> TrainConfig field
     "episodes": "episodes", "eval_episodes": "eval_episodes",
     "max_episode_steps": "max_episode_steps", "healthy_reward": "healthy_reward",
     "seed": "seed", "target": "target", "workers": "workers", "sampling": "sampling",
+    "net": "network",
 }
-_RESUMABLE = {"generations", "workers", "port", "board", "stop_at", "quiet"}
+_RESUMABLE = {"generations", "workers", "port", "board", "stop_at", "max_env_steps", "quiet"}
 
 
 def _add_train(sub) -> None:
@@ -45,7 +46,13 @@ def _add_train(sub) -> None:
                    help="inference target: model = bit-exact fixed-point golden model "
                         "(default), float = float64 reference, sim = Verilated core behind a "
                         "pseudo-terminal, fpga = a board on --port")
-    p.add_argument("--algo", choices=["ec", "es"], help="ec (default) or the ES-RSNN baseline")
+    p.add_argument("--algo", choices=["ec", "es"],
+                   help="ec (default) or es: the OpenAI-ES baselines (antithetic Gaussian "
+                        "noise, AdamW) on the network --net names")
+    p.add_argument("--net", choices=["snn", "gru", "lstm"],
+                   help="network: snn (default; EC's 1-bit spiking network, or ES-RSNN's dense "
+                        "one), gru or lstm (--algo es only: dense float32 cells of --neurons "
+                        "units and a linear readout)")
     p.add_argument("--sampling", choices=["host", "device"],
                    help="host (default): members' connections are drawn on the host and "
                         "loaded; device: the target gets rho once per generation and draws "
@@ -70,7 +77,8 @@ def _add_train(sub) -> None:
                         "existing one, ray://HOST:PORT = Ray Client, HOST:PORT = the GCS")
     p.add_argument("--ray-workers", type=int, metavar="N",
                    help="Ray actors with --workers ray... (default: the cluster's CPUs)")
-    p.add_argument("--neurons", type=int, help="LIF neurons (default 256)")
+    p.add_argument("--neurons", type=int,
+                   help="LIF neurons, or GRU/LSTM hidden units (default 256)")
     p.add_argument("--port", help="serial port of the board (--target fpga)")
     p.add_argument("--board", help="board settings for --target sim/fpga (default arty_a7)")
     p.add_argument("--out", type=Path, help="run directory (default runs/<env>__<target>__"
@@ -78,6 +86,9 @@ def _add_train(sub) -> None:
     p.add_argument("--resume", type=Path, metavar="RUN", help="continue the run in RUN")
     p.add_argument("--stop-at", type=float, metavar="RETURN",
                    help="stop once the deterministic network's mean return reaches RETURN")
+    p.add_argument("--max-env-steps", type=int, metavar="N",
+                   help="stop after the generation that brings the run's env steps (members "
+                        "and deterministic evaluations) to N or more")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)
 
@@ -174,6 +185,8 @@ def _check_target_flags(args, cfg, net) -> str | None:
     import math
     from dataclasses import replace
 
+    if getattr(args, "max_env_steps", None) is not None and args.max_env_steps < 1:
+        raise EcHwError(f"--max-env-steps must be positive, not {args.max_env_steps}")
     if args.stop_at is not None:
         if not math.isfinite(args.stop_at):
             raise EcHwError(f"--stop-at needs a finite return, not {args.stop_at}")
@@ -288,9 +301,11 @@ def _cmd_train(args) -> int:
     from .train.checkpoint import write_config
     from .train.dispatch import make_evaluator
     from .train.rundir import NewRunFolder, RunLock, checkpointed_generation
+    from .train.strategy import make_strategy
 
     cfg, net, core, run_dir, resumed, board, note = _plan_run(args)
-    spec = BackendSpec(target=cfg.target, net=net, core=core, algo=cfg.algo, port=args.port,
+    spec = BackendSpec(target=cfg.target, net=net, core=core,
+                       network=make_strategy(cfg, net).backend_network, port=args.port,
                        slots=cfg.pop_size, board=board or "arty_a7")
     try:
         with contextlib.ExitStack() as stack:
@@ -323,7 +338,8 @@ def _run_trainer(cfg, net, core, run_dir, evaluator, resumed, args, note) -> int
 
     trainer = (Trainer.resume(cfg, net, core, run_dir, evaluator) if resumed
                else Trainer(cfg, net, core, run_dir, evaluator))
-    return _train_loop(trainer, cfg, run_dir, args.stop_at, args.quiet, note)
+    return _train_loop(trainer, cfg, run_dir, args.stop_at, args.quiet, note,
+                       args.max_env_steps)
 
 
 def _write_error(run_dir: Path, exc: OSError) -> EcHwError:
@@ -352,7 +368,7 @@ def _prebuild_virtual_board(spec) -> None:
 
 
 def _train_loop(trainer, cfg, run_dir: Path, stop_at: float | None, quiet: bool,
-                note: str = "") -> int:
+                note: str = "", max_env_steps: int | None = None) -> int:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -365,13 +381,17 @@ def _train_loop(trainer, cfg, run_dir: Path, stop_at: float | None, quiet: bool,
 
     console = Console(stderr=False, highlight=False)
     start = trainer.state.generation
-    console.print(f"[bold]ec-hw train[/] {cfg.algo.upper()} on {cfg.env_id}, target "
+    console.print(f"[bold]ec-hw train[/] {cfg.method} on {cfg.env_id}, target "
                   f"{cfg.target}, pop {cfg.pop_size}, seed {cfg.seed}, {cfg.workers} worker(s)"
                   + note
                   + (f" on Ray cluster {cfg.cluster}" if cfg.cluster else "") + " "
                   f"-> {run_dir}" + (f" (resuming at generation {start})" if start else ""))
     if start >= cfg.generations:
         console.print(f"nothing to do: {start} of {cfg.generations} generations are done")
+        return 0
+    if max_env_steps is not None and trainer.state.total_steps >= max_env_steps:
+        console.print(f"nothing to do: {trainer.state.total_steps} of {max_env_steps} env steps "
+                      f"are done")
         return 0
     progress = Progress(TextColumn("generation"), MofNCompleteColumn(), BarColumn(),
                         TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
@@ -391,6 +411,10 @@ def _train_loop(trainer, cfg, run_dir: Path, stop_at: float | None, quiet: bool,
                 f"{row['env_steps_per_s'] / 1000:5.1f}k st/s  {extra}  {row['gen_time_s']:.1f}s")
             if stop_at is not None and det is not None and det >= stop_at:
                 progress.console.print(f"deterministic return {det:.1f} >= {stop_at}: stopping")
+                break
+            if max_env_steps is not None and trainer.state.total_steps >= max_env_steps:
+                progress.console.print(f"{trainer.state.total_steps} env steps >= "
+                                       f"{max_env_steps}: stopping")
                 break
     console.print(f"done: {trainer.state.generation} generations, "
                   f"{trainer.state.total_steps} env steps, {trainer.state.elapsed / 60:.1f} min; "
@@ -419,6 +443,7 @@ def _cmd_eval(args) -> int:
     from .train.checkpoint import read_config
     from .train.local import InProcessEvaluator
     from .train.run import Trainer
+    from .train.strategy import make_strategy
 
     if args.episodes < 1:
         raise EcHwError(f"--episodes must be positive, not {args.episodes}")
@@ -426,7 +451,8 @@ def _cmd_eval(args) -> int:
     target = args.target or cfg.target
     if args.port and target != "fpga":
         raise EcHwError(f"--port is only used with --target fpga (the target here is {target})")
-    spec = BackendSpec(target=target, net=net, core=core, algo=cfg.algo, port=args.port,
+    spec = BackendSpec(target=target, net=net, core=core,
+                       network=make_strategy(cfg, net).backend_network, port=args.port,
                        slots=args.episodes)
     with InProcessEvaluator(spec) as ev:
         from dataclasses import replace
@@ -449,9 +475,16 @@ def _cmd_eval(args) -> int:
 # --- plot ------------------------------------------------------------------------------------
 
 def _add_plot(sub) -> None:
-    p = sub.add_parser("plot", help="write a run's learning curve as PNG")
-    p.add_argument("run", type=Path, nargs="+", help="run directory (several: one plot)")
-    p.add_argument("--out", type=Path, help="PNG path (default RUN/curve.png)")
+    p = sub.add_parser("plot", help="overlay runs' learning curves in one PNG",
+                       description="Overlay runs' learning curves. Runs of one configuration "
+                                   "(the same settings except the seed) are drawn as the mean "
+                                   "over seeds with a band.")
+    p.add_argument("run", type=Path, nargs="+", help="run directories")
+    p.add_argument("--x", choices=["steps", "wall"], default="steps",
+                   help="x-axis: env steps (default) or wall-clock training time")
+    p.add_argument("--band", choices=["minmax", "std"], default="minmax",
+                   help="band over seeds: min-max (default) or mean +- 1 std")
+    p.add_argument("--out", type=Path, help="PNG path (default RUN/curve.png of the first run)")
     p.set_defaults(func=_cmd_plot)
 
 
@@ -468,7 +501,7 @@ def _cmd_plot(args) -> int:
         raise EcHwError(f"cannot write {out} (its folder is not writable); name a PNG "
                         f"elsewhere with --out") from None
     try:
-        plot_runs(args.run, out)
+        plot_runs(args.run, out, x=args.x, band=args.band)
     except OSError as exc:
         raise EcHwError(f"cannot write {out} ({exc.strerror or exc}); name a PNG elsewhere "
                         f"with --out") from None

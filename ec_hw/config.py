@@ -10,8 +10,11 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
-__all__ = ["NetConfig", "CoreConfig", "TrainConfig", "config_from_dict", "config_to_dict",
-           "TARGETS", "is_cluster_address"]
+__all__ = ["NetConfig", "CoreConfig", "TrainConfig", "NETWORKS", "config_from_dict",
+           "config_to_dict", "TARGETS", "is_cluster_address"]
+
+NETWORKS = ("snn", "gru", "lstm")
+"""Network kinds a run can evolve (:attr:`TrainConfig.network`)."""
 
 TARGETS = ("model", "float", "sim", "fpga")
 """Inference targets: the bit-exact golden model, the float reference, the virtual board
@@ -209,6 +212,10 @@ class TrainConfig:
     """gymnasium environment id (Box observations and Box actions)."""
     algo: str = "ec"
     """``ec`` (Bernoulli connections, NES) or ``es`` (dense float weights, Gaussian ES)."""
+    network: str = "snn"
+    """The network the members are: ``snn`` (EC's 1-bit spiking network, or ES-RSNN's dense
+    spiking one), ``gru`` or ``lstm`` (ES only: dense float32 recurrent cells of
+    ``NetConfig.n_neurons`` units with a linear readout)."""
     pop_size: int = 256
     """Population members sampled per generation (the paper uses 10240)."""
     generations: int = 60
@@ -252,6 +259,15 @@ class TrainConfig:
         _positive_int("pop_size", self.pop_size)
         if self.pop_size < 2:
             raise ValueError(f"pop_size must be at least 2, not {self.pop_size!r}")
+        if self.network not in NETWORKS:
+            raise ValueError(f"network must be one of {', '.join(NETWORKS)}, not "
+                             f"{self.network!r}")
+        if self.network != "snn" and self.algo != "es":
+            raise ValueError(f"network {self.network!r} needs algo 'es' (EC evolves the 1-bit "
+                             f"spiking network only)")
+        if self.algo == "es" and self.target in ("sim", "fpga"):
+            raise ValueError(f"target {self.target!r} runs EC's 1-bit network only; the ES "
+                             f"baselines run their float networks in-process (target model)")
         if self.algo == "es" and self.pop_size % 2:
             raise ValueError(f"pop_size must be even for antithetic ES, not {self.pop_size!r}")
         _positive_int("generations", self.generations)
@@ -278,6 +294,14 @@ class TrainConfig:
             raise ValueError(f"sampling must be 'host' or 'device', not {self.sampling!r}")
         if self.sampling == "device" and self.algo != "ec":
             raise ValueError("sampling 'device' needs algo 'ec' (ES members are not Bernoulli)")
+
+
+    @property
+    def method(self) -> str:
+        """Display name of the algorithm and network: EC, ES-RSNN, ES-GRU or ES-LSTM."""
+        if self.algo == "ec":
+            return "EC"
+        return "ES-" + {"snn": "RSNN"}.get(self.network, self.network.upper())
 
 
 def config_from_dict(cls, data: dict):

@@ -66,6 +66,9 @@ def test_narrow_state_is_refused_by_the_bounds_check():
     ({"eps": 0.6}, "eps must lie strictly between 0 and 0.5, not 0.6"),
     ({"lr": -1.0}, "lr must be a positive number, not -1.0"),
     ({"target": "gpu"}, "target must be one of model, float, sim, fpga, not 'gpu'"),
+    ({"network": "mlp"}, "network must be one of snn, gru, lstm, not 'mlp'"),
+    ({"network": "gru"}, "network 'gru' needs algo 'es'"),
+    ({"algo": "es", "target": "sim"}, "target 'sim' runs EC's 1-bit network only"),
 ])
 def test_train_config_rejects(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -161,6 +161,10 @@ class DenseLayout:
         n = self.n_neurons
         return n * self.obs_dim + n * n + self.act_dim * n
 
+    def initial_params(self, rng: np.random.Generator) -> np.ndarray:
+        """ES's starting center: every weight N(0, 1) (the scales R_in, R, R_out are fixed)."""
+        return rng.standard_normal(self.n_params)
+
 
 def _dense_consts(net: NetConfig) -> np.ndarray:
     n, d = net.n_neurons, net.obs_dim

@@ -14,8 +14,8 @@ import numpy as np
 from ..config import TARGETS, CoreConfig, NetConfig
 from .evaluator import Backend
 
-__all__ = ["ModelBackend", "FloatBackend", "DenseBackend", "BackendSpec", "make_backend",
-           "TARGETS"]
+__all__ = ["ModelBackend", "FloatBackend", "DenseBackend", "GRUBackend", "LSTMBackend",
+           "BackendSpec", "make_backend", "TARGETS"]
 
 
 
@@ -114,6 +114,46 @@ class DenseBackend(Backend):
         return dense_step(self.net, self._thetas, self._state, obs, active)
 
 
+class RecurrentBackend(Backend):
+    """The ES-GRU / ES-LSTM baselines' float32 cells (:func:`ec_hw.model.dense.recurrent_step`)."""
+
+    encoding = "float"
+    kind: str
+
+    def __init__(self, net: NetConfig, slots: int):
+        from ..model.dense import RecurrentLayout, RecurrentState
+
+        self.net, self.slots = net, slots
+        self.layout = RecurrentLayout.of(self.kind, net)
+        self._state = RecurrentState.zeros(slots, self.layout.hidden)
+        self._weights = np.zeros((slots, self.layout.n_params), np.float32)
+
+    def load(self, genomes: np.ndarray) -> None:
+        n = genomes.shape[0]
+        self.layout.effective(genomes, out=self._weights[:n])
+        self._weights[n:] = 0
+
+    def reset(self, mask: np.ndarray) -> None:
+        self._state.reset(mask)
+
+    def step(self, obs: np.ndarray, active: np.ndarray) -> np.ndarray:
+        from ..model.dense import recurrent_step
+
+        return recurrent_step(self.layout, self._weights, self._state, obs, active)
+
+
+class GRUBackend(RecurrentBackend):
+    kind = "gru"
+
+
+class LSTMBackend(RecurrentBackend):
+    kind = "lstm"
+
+
+DENSE_BACKENDS = {"snn": DenseBackend, "gru": GRUBackend, "lstm": LSTMBackend}
+"""Backend class of each ES baseline network (:attr:`ec_hw.config.TrainConfig.network`)."""
+
+
 @dataclass(frozen=True)
 class BackendSpec:
     """A picklable recipe for a backend, so worker processes can build their own."""
@@ -121,7 +161,10 @@ class BackendSpec:
     target: str
     net: NetConfig
     core: CoreConfig
-    algo: str = "ec"
+    network: str = "conn"
+    """What a member's genome row is (:attr:`ec_hw.train.strategy.Strategy.backend_network`):
+    ``conn``, EC's packed 1-bit connections, run on ``target``; or the float parameters of an
+    ES baseline's dense network (``snn``, ``gru``, ``lstm``), run in-process."""
     port: str | None = None
     """Serial port (or XDMA device pair) of the board, for ``--target fpga``."""
     slots: int = 64
@@ -132,8 +175,8 @@ class BackendSpec:
 
 def make_backend(spec: BackendSpec) -> Backend:
     """Build the backend a :class:`BackendSpec` describes."""
-    if spec.algo == "es":
-        return DenseBackend(spec.net, spec.slots)
+    if spec.network != "conn":
+        return DENSE_BACKENDS[spec.network](spec.net, spec.slots)
     if spec.target == "model":
         return ModelBackend(spec.net, spec.core, spec.slots)
     if spec.target == "float":

@@ -63,8 +63,8 @@ class RunState:
 
 
 def _meta(cfg: TrainConfig, net: NetConfig, core: CoreConfig) -> dict:
-    return {"env_id": cfg.env_id, "algo": cfg.algo, "net": config_to_dict(net),
-            "core": config_to_dict(core)}
+    return {"env_id": cfg.env_id, "algo": cfg.algo, "network": cfg.network,
+            "net": config_to_dict(net), "core": config_to_dict(core)}
 
 
 def save_checkpoint(path: Path, state: RunState, cfg: TrainConfig, net: NetConfig,
@@ -89,16 +89,20 @@ def save_checkpoint(path: Path, state: RunState, cfg: TrainConfig, net: NetConfi
 
 def load_checkpoint(path: Path, cfg: TrainConfig, net: NetConfig, core: CoreConfig) -> RunState:
     """Load and check a checkpoint against the run's configuration."""
+    from dataclasses import replace
+
+    from .strategy import make_strategy
+
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"no checkpoint at {path}")
+    opt = make_strategy(cfg, net).optimizer()  # the run's hyperparameters; m, v, t are saved
     try:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
             state = RunState(
                 generation=int(z["generation"]), params=z["params"].astype(np.float64),
-                adam=Adam(m=z["adam_m"], v=z["adam_v"], t=int(z["adam_t"]), lr=cfg.lr,
-                          weight_decay=cfg.weight_decay if cfg.algo == "es" else 0.0),
+                adam=replace(opt, m=z["adam_m"], v=z["adam_v"], t=int(z["adam_t"])),
                 obs_count=float(z["obs_count"]), obs_mean=z["obs_mean"], obs_m2=z["obs_m2"],
                 total_steps=int(z["total_steps"]), elapsed=float(z["elapsed"]))
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, EOFError) as exc:
@@ -107,9 +111,11 @@ def load_checkpoint(path: Path, cfg: TrainConfig, net: NetConfig, core: CoreConf
     if meta["env_id"] != want["env_id"]:
         raise CheckpointError(f"checkpoint {path} is for env {meta['env_id']}, not "
                               f"{want['env_id']}")
-    if meta["algo"] != want["algo"] or meta["net"] != want["net"]:
+    meta.setdefault("network", "snn")  # checkpoints from before ES-GRU/ES-LSTM
+    if any(meta[k] != want[k] for k in ("algo", "network", "net")):
         raise CheckpointError(f"checkpoint {path} holds a different network "
-                              f"({meta['algo']}, {meta['net']['n_neurons']} neurons, obs "
+                              f"({meta['algo']} {meta['network']}, {meta['net']['n_neurons']} "
+                              f"units, obs "
                               f"{meta['net']['obs_dim']}, act {meta['net']['act_dim']})")
     if meta["core"] != want["core"]:
         raise CheckpointError(f"checkpoint {path} was trained with other fixed-point widths")

@@ -30,10 +30,13 @@ def job_genomes(job: EvalJob, idx: np.ndarray) -> np.ndarray:
     ids = job.member_ids[idx]
     if job.es_center is not None:
         out = np.empty((len(ids), job.es_center.shape[0]))
+        pair, eps = -1, None
         for r, m in enumerate(ids):
             sign = 1.0 if m % 2 == 0 else -1.0
-            out[r] = job.es_center + sign * job.es_sigma * es_noise(job.gen_seed, m // 2,
-                                                                    job.es_center.shape[0])
+            if m // 2 != pair:  # antithetic neighbours share one draw
+                pair = m // 2
+                eps = job.es_sigma * es_noise(job.gen_seed, pair, job.es_center.shape[0])
+            out[r] = job.es_center + sign * eps
         return out
     if job.gen_seed is None or job.rho_q is None:
         raise ValueError("an EvalJob needs genomes, or gen_seed and rho_q, or es_center")

@@ -14,13 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from ..config import CoreConfig, NetConfig, TrainConfig
-from ..model.packing import GenomeLayout
-from ..model.sampler import generation_seed, quantize_rho
+from ..model.sampler import generation_seed
 from .checkpoint import RunState, append_metrics, load_checkpoint, save_checkpoint, truncate_metrics
-from .ec import centered_ranks, deterministic_genome, natural_gradient, rho_entropy
 from .evaluator import EvalJob, EvalResult, Evaluator
-from .optim import Adam
-from .rollout import es_noise
+from .strategy import Strategy, make_strategy
 
 __all__ = ["Trainer", "initial_state", "env_seeds", "EVAL_GENERATION"]
 
@@ -35,24 +32,16 @@ def env_seeds(gen_seed: int, members: int, episodes: int) -> np.ndarray:
 
 
 def n_params(cfg: TrainConfig, net: NetConfig) -> int:
-    if cfg.algo == "ec":
-        return net.n_conn
-    from ..model.reference import DenseLayout
-
-    return DenseLayout.of(net).n_params
+    """Length of the run's parameter vector (rho, or the ES center)."""
+    return make_strategy(cfg, net).n_params
 
 
 def initial_state(cfg: TrainConfig, net: NetConfig) -> RunState:
-    """rho = 0.5 everywhere (EC, as the authors), or N(0, 1) weights (ES)."""
-    n = n_params(cfg, net)
-    if cfg.algo == "ec":
-        params = np.full(n, 0.5)
-        adam = Adam.zeros(n, lr=cfg.lr)
-    else:
-        params = np.random.Generator(np.random.Philox(key=cfg.seed ^ 0x5EED)).standard_normal(n)
-        adam = Adam.zeros(n, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return RunState(generation=0, params=params, adam=adam, obs_count=0.0,
-                    obs_mean=np.zeros(net.obs_dim), obs_m2=np.zeros(net.obs_dim))
+    """The state before generation 0: the strategy's initial center and a fresh optimizer."""
+    strategy = make_strategy(cfg, net)
+    return RunState(generation=0, params=strategy.initial_params(), adam=strategy.optimizer(),
+                    obs_count=0.0, obs_mean=np.zeros(net.obs_dim),
+                    obs_m2=np.zeros(net.obs_dim))
 
 
 @dataclass
@@ -62,14 +51,15 @@ class GenerationReport:
 
 
 class Trainer:
-    """Run generations of EC (or ES) on an evaluator, checkpointing into ``run_dir``."""
+    """Run generations of a :class:`~ec_hw.train.strategy.Strategy` (EC or ES, chosen once
+    from ``cfg.algo``) on an evaluator, checkpointing into ``run_dir``."""
 
     def __init__(self, cfg: TrainConfig, net: NetConfig, core: CoreConfig, run_dir: Path,
                  evaluator: Evaluator, state: RunState | None = None):
         self.cfg, self.net, self.core = cfg, net, core
         self.run_dir = Path(run_dir)
         self.evaluator = evaluator
-        self.layout = GenomeLayout.of(net)
+        self.strategy: Strategy = make_strategy(cfg, net)
         self.state = state if state is not None else initial_state(cfg, net)
         self._eval_seeds = env_seeds(generation_seed(cfg.seed, EVAL_GENERATION),
                                      max(cfg.eval_episodes, 1), 1)
@@ -88,9 +78,7 @@ class Trainer:
 
     def deterministic_params(self) -> np.ndarray:
         """The deployed network: packed rho > 0.5 (EC) or the center weights (ES)."""
-        if self.cfg.algo == "ec":
-            return deterministic_genome(self.state.params, self.layout)
-        return self.state.params.copy()
+        return self.strategy.deployed(self.state)
 
     def evaluate_deterministic(self, episodes: int | None = None,
                                seeds: np.ndarray | None = None) -> EvalResult:
@@ -109,24 +97,9 @@ class Trainer:
         gen_seed = generation_seed(cfg.seed, gen)
         ids = np.arange(cfg.pop_size, dtype=np.int64)
         seeds = env_seeds(gen_seed, cfg.pop_size, cfg.episodes)
-        if cfg.algo == "ec":
-            rho_q = quantize_rho(st.params)
-            res = self.evaluator.evaluate(self._job(env_seeds=seeds, member_ids=ids,
-                                                    gen_seed=gen_seed, rho_q=rho_q,
-                                                    sampling=cfg.sampling))
-            w = centered_ranks(res.fitness)
-            grad = natural_gradient(gen_seed, ids, w, rho_q, self.layout)
-            st.params = np.clip(st.adam.step(st.params, grad), cfg.eps, 1.0 - cfg.eps)
-        else:
-            res = self.evaluator.evaluate(self._job(env_seeds=seeds, member_ids=ids,
-                                                    gen_seed=gen_seed, es_center=st.params,
-                                                    es_sigma=cfg.sigma))
-            w = centered_ranks(res.fitness)
-            grad = np.zeros_like(st.params)
-            for p in range(cfg.pop_size // 2):
-                grad += (w[2 * p] - w[2 * p + 1]) * es_noise(gen_seed, p, st.params.size)
-            grad /= cfg.pop_size * cfg.sigma
-            st.params = st.adam.step(st.params, grad)
+        job = self._job(env_seeds=seeds, member_ids=ids, **self.strategy.ask(st, gen_seed))
+        res = self.evaluator.evaluate(job)
+        self.strategy.tell(st, job, res.fitness)
         # Observation statistics move once per generation, after the members used the old ones.
         st.update_obs_stats(float(res.obs_count.sum()), res.obs_sum.sum(axis=0),
                             res.obs_sumsq.sum(axis=0))
@@ -148,10 +121,7 @@ class Trainer:
             "env_steps_per_s": round((pop_steps + det_steps) / dt, 1),
             "pop_env_steps_per_s": round(pop_steps / t_pop, 1),
         }
-        if cfg.algo == "ec":
-            row["rho_entropy"] = rho_entropy(st.params)
-        else:
-            row["param_norm"] = float(np.linalg.norm(st.params))
+        row.update(self.strategy.metrics(st))
         # Metrics first, then the checkpoint: on resume, rows past the checkpoint are dropped
         # and recomputed identically.
         append_metrics(self.run_dir, row)

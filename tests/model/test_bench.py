@@ -93,3 +93,19 @@ def test_quant_cost_reports_random_networks_and_a_run(tmp_path):
     sh = run["shadow"]
     assert 1 <= sh["steps"] <= 30 and 0 <= sh["action_rmse"] <= sh["action_max_err"] <= 2
     assert json.loads((tmp_path / "q.json").read_text())["run"]["env_id"] == cfg.env_id
+
+
+def test_bench_nets_measures_every_network_at_both_batches(tmp_path):
+    spec = importlib.util.spec_from_file_location("bench_nets", ROOT / "bench" / "bench_nets.py")
+    bn = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bn)
+    res = bn.main(["--neurons", "16", "--hidden", "16", "--obs-dim", "3", "--act-dim", "2",
+                   "--batch", "4", "--env-steps", "1", "--repeat", "1",
+                   "--json", str(tmp_path / "n.json")])
+    assert set(res["batches"]) == {"4", "1"}
+    for rows in res["batches"].values():
+        assert set(rows) == set(bn.NETS)
+        assert rows["ec_golden"]["vs_ec_golden"] == 1.0
+        assert all(r["steps_per_s"] > 0 and r["steps_per_cpu_s"] > 0 for r in rows.values())
+    assert res["params"]["es_gru"] == 3 * 16 * (3 + 16 + 1) + 16 + 2 * 16 + 2
+    assert json.loads((tmp_path / "n.json").read_text())["hidden"] == 16

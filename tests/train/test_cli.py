@@ -28,6 +28,7 @@ def _err_line(capsys):
     (["train", "--eps", "0.7"], "--eps must lie strictly between 0 and 0.5"),
     (["train", "--neurons", "8"], "--neurons must be at least 16"),
     (["train", "--algo", "es", "--pop", "7"], "--pop must be even"),
+    (["train", "--net", "lstm"], "--net 'lstm' needs algo 'es'"),
     (["train", "--target", "fpga", "--pop", "4"], "--target fpga needs --port"),
     (["eval", "/nonexistent/run"], "is not a run directory"),
 ])
@@ -97,6 +98,52 @@ def test_es_baseline_trains_through_the_same_loop(tmp_path):
                  str(run)]) == 0
     rows = _rows(run)
     assert len(rows) == 2 and "param_norm" in rows[0]
+
+
+@pytest.mark.parametrize("net", ["gru", "lstm"])
+def test_es_gru_and_lstm_train_resume_and_repeat_exactly(net, tmp_path, capsys):
+    small = [*SMALL[:4], "--neurons", "16", *SMALL[6:], "--algo", "es", "--net", net]
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    assert main(["train", *small, "--generations", "3", "--out", str(a)]) == 0
+    assert f"ES-{net.upper()} on InvertedPendulum-v5" in capsys.readouterr().out
+    assert main(["train", *small, "--generations", "3", "--out", str(c)]) == 0
+    assert main(["train", *small, "--generations", "2", "--out", str(b)]) == 0
+    assert main(["train", "--resume", str(b), "--generations", "3", "--quiet"]) == 0
+    assert _rows(a) == _rows(b) == _rows(c)  # same seed, same returns; resume is exact
+    assert len({r["mean_return"] for r in _rows(a)}) > 1  # and the members differ
+    za, zb = np.load(a / "checkpoint.npz"), np.load(b / "checkpoint.npz")
+    from ec_hw.model.dense import RecurrentLayout
+    assert za["params"].shape == (RecurrentLayout(net, 16, 4, 1).n_params,)
+    assert np.array_equal(za["params"], zb["params"])
+    assert main(["eval", str(a), "--episodes", "2"]) == 0
+    assert "deterministic network after 3 generations" in capsys.readouterr().out
+
+
+def test_max_env_steps_stops_after_the_generation_that_reaches_it(tmp_path, capsys):
+    run = tmp_path / "r"
+    assert main(["train", *SMALL, "--generations", "50", "--max-env-steps", "60",
+                 "--out", str(run)]) == 0
+    rows = _rows(run)
+    assert rows[-1]["total_env_steps"] >= 60 and all(r["total_env_steps"] < 60
+                                                      for r in rows[:-1])
+    assert len(rows) < 50
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--max-env-steps", "60", "--quiet"]) == 0
+    assert "nothing to do" in capsys.readouterr().out and len(_rows(run)) == len(rows)
+    assert main(["train", *SMALL, "--max-env-steps", "0", "--out", str(tmp_path / "x")]) == 2
+    assert "--max-env-steps must be positive" in _err_line(capsys)
+
+
+def test_a_checkpoint_of_another_network_is_refused(tmp_path, capsys):
+    run = tmp_path / "r"
+    assert main(["train", *SMALL, "--algo", "es", "--net", "gru", "--generations", "1",
+                 "--out", str(run)]) == 0
+    cfg = json.loads((run / "config.json").read_text())
+    cfg["train"]["network"] = "lstm"
+    (run / "config.json").write_text(json.dumps(cfg))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--generations", "2", "--quiet"]) == 2
+    assert "different network (es gru" in _err_line(capsys)
 
 
 def test_console_script_reports_errors_without_traceback(tmp_path):

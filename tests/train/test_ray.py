@@ -108,7 +108,7 @@ def test_es_baseline_jobs_match_in_process(cluster):
     from ec_hw.train.run import env_seeds, n_params
 
     cfg = replace(CFG, algo="es")
-    spec = replace(SPEC, algo="es")
+    spec = replace(SPEC, network="snn")
     center = np.random.default_rng(1).standard_normal(n_params(cfg, NET))
     job = EvalJob(env_id=CFG.env_id, net=NET, obs_mean=np.zeros(4), obs_std=np.ones(4),
                   env_seeds=env_seeds(9, 8, 1), member_ids=np.arange(8), gen_seed=9,

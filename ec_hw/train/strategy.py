@@ -1,0 +1,197 @@
+"""Search strategies behind one interface (evosax style): ``ask`` -> members, ``tell`` -> update.
+
+The trainer (:mod:`ec_hw.train.run`) picks one strategy per run with :func:`make_strategy` and
+never branches on the algorithm again. Per generation::
+
+    members = strategy.ask(state, gen_seed)           # EvalJob fields describing the members
+    result  = evaluator.evaluate(EvalJob(..., **members))
+    strategy.tell(state, job, result.fitness)         # moves state.params and state.adam
+
+A member never travels as weights: it is described by the generation seed and its index
+(plus the generation's quantized rho for EC, or the ES center and sigma), so evaluators
+anywhere regenerate it and the driver regenerates it again in :meth:`Strategy.tell`.
+
+Strategies hold only hyperparameters; everything that changes lives in the
+:class:`~ec_hw.train.checkpoint.RunState` they are handed, which is what checkpoints save.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..config import NetConfig, TrainConfig
+from .optim import Adam
+
+if TYPE_CHECKING:
+    from .checkpoint import RunState
+    from .evaluator import EvalJob
+
+__all__ = ["Strategy", "EC", "OpenES", "STRATEGIES", "make_strategy"]
+
+
+class Strategy(ABC):
+    """A population-based optimizer of a flat float64 parameter vector.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+        The run's hyperparameters (``lr``, ``eps``, ``sigma``, ...).
+    net : NetConfig
+        The network the members instantiate.
+    """
+
+    algo: str
+    """:attr:`TrainConfig.algo` value that selects this strategy."""
+
+    def __init__(self, cfg: TrainConfig, net: NetConfig):
+        self.cfg, self.net = cfg, net
+
+    @property
+    @abstractmethod
+    def backend_network(self) -> str:
+        """:attr:`~ec_hw.train.backends.BackendSpec.network`: what the backends must run."""
+
+    @property
+    @abstractmethod
+    def n_params(self) -> int:
+        """Length of the parameter vector (rho, or the ES center)."""
+
+    @abstractmethod
+    def initial_params(self) -> np.ndarray:
+        """The search distribution's center before generation 0 (float64, from the run seed)."""
+
+    @abstractmethod
+    def optimizer(self) -> Adam:
+        """A fresh optimizer with this run's hyperparameters (state restored on resume)."""
+
+    @abstractmethod
+    def ask(self, state: RunState, gen_seed: int) -> dict:
+        """Describe generation ``gen_seed``'s members as :class:`EvalJob` fields.
+
+        Member ``m`` of the generation is a function of the returned fields and ``m`` alone.
+        """
+
+    @abstractmethod
+    def tell(self, state: RunState, job: EvalJob, fitness: np.ndarray) -> None:
+        """Update ``state.params`` and ``state.adam`` from the members' ``fitness`` (job order)."""
+
+    @abstractmethod
+    def deployed(self, state: RunState) -> np.ndarray:
+        """The deterministic network (one backend genome row) evaluated and shipped."""
+
+    @abstractmethod
+    def metrics(self, state: RunState) -> dict:
+        """Strategy-specific entries of a generation's metrics row."""
+
+
+class EC(Strategy):
+    """Evolving Connectivity: NES over Bernoulli connection probabilities (:mod:`.ec`).
+
+    ``ask``: members are ``B(rho_q)`` draws regenerated from (generation seed, index);
+    ``tell``: centered ranks, natural gradient, Adam, ``rho`` clipped to ``[eps, 1 - eps]``;
+    the deployed network is ``rho > 0.5``.
+    """
+
+    algo = "ec"
+    backend_network = "conn"
+
+    def __init__(self, cfg: TrainConfig, net: NetConfig):
+        from ..model.packing import GenomeLayout
+
+        super().__init__(cfg, net)
+        self.layout = GenomeLayout.of(net)
+
+    @property
+    def n_params(self) -> int:
+        return self.net.n_conn
+
+    def initial_params(self) -> np.ndarray:
+        return np.full(self.n_params, 0.5)  # as the authors: every connection undecided
+
+    def optimizer(self) -> Adam:
+        return Adam.zeros(self.n_params, lr=self.cfg.lr)
+
+    def ask(self, state: RunState, gen_seed: int) -> dict:
+        from ..model.sampler import quantize_rho
+
+        return {"gen_seed": gen_seed, "rho_q": quantize_rho(state.params),
+                "sampling": self.cfg.sampling}
+
+    def tell(self, state: RunState, job: EvalJob, fitness: np.ndarray) -> None:
+        from .ec import centered_ranks, natural_gradient
+
+        w = centered_ranks(fitness)
+        grad = natural_gradient(job.gen_seed, job.member_ids, w, job.rho_q, self.layout)
+        state.params = np.clip(state.adam.step(state.params, grad), self.cfg.eps,
+                               1.0 - self.cfg.eps)
+
+    def deployed(self, state: RunState) -> np.ndarray:
+        from .ec import deterministic_genome
+
+        return deterministic_genome(state.params, self.layout)
+
+    def metrics(self, state: RunState) -> dict:
+        from .ec import rho_entropy
+
+        return {"rho_entropy": rho_entropy(state.params)}
+
+
+class OpenES(Strategy):
+    """OpenAI-ES (Salimans et al. 2017) with antithetic Gaussian noise and AdamW (:mod:`.es`).
+
+    Members ``2p`` and ``2p + 1`` are ``center +- sigma * eps_p`` with ``eps_p`` regenerated
+    from (generation seed, p); the network is ``cfg.network`` (ES-RSNN, ES-GRU or ES-LSTM);
+    the deployed network is the center.
+    """
+
+    algo = "es"
+
+    def __init__(self, cfg: TrainConfig, net: NetConfig):
+        from ..model.dense import dense_layout
+
+        super().__init__(cfg, net)
+        self.layout = dense_layout(cfg.network, net)
+
+    @property
+    def backend_network(self) -> str:
+        return self.cfg.network
+
+    @property
+    def n_params(self) -> int:
+        return self.layout.n_params
+
+    def initial_params(self) -> np.ndarray:
+        return self.layout.initial_params(np.random.Generator(
+            np.random.Philox(key=self.cfg.seed ^ 0x5EED)))
+
+    def optimizer(self) -> Adam:
+        return Adam.zeros(self.n_params, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+
+    def ask(self, state: RunState, gen_seed: int) -> dict:
+        return {"gen_seed": gen_seed, "es_center": state.params, "es_sigma": self.cfg.sigma}
+
+    def tell(self, state: RunState, job: EvalJob, fitness: np.ndarray) -> None:
+        from .ec import centered_ranks
+        from .es import antithetic_gradient
+
+        grad = antithetic_gradient(job.gen_seed, job.member_ids, centered_ranks(fitness),
+                                   self.n_params, self.cfg.sigma)
+        state.params = state.adam.step(state.params, grad)
+
+    def deployed(self, state: RunState) -> np.ndarray:
+        return state.params.copy()
+
+    def metrics(self, state: RunState) -> dict:
+        return {"param_norm": float(np.linalg.norm(state.params))}
+
+
+STRATEGIES: dict[str, type[Strategy]] = {s.algo: s for s in (EC, OpenES)}
+"""Strategy class per :attr:`TrainConfig.algo`."""
+
+
+def make_strategy(cfg: TrainConfig, net: NetConfig) -> Strategy:
+    """The strategy ``cfg.algo`` names, for ``net``."""
+    return STRATEGIES[cfg.algo](cfg, net)

@@ -1,0 +1,56 @@
+"""The strategies behind the trainer: ask describes members, tell updates, selected once."""
+
+import numpy as np
+import pytest
+
+from ec_hw.config import NetConfig, TrainConfig
+from ec_hw.train.es import antithetic_gradient
+from ec_hw.train.evaluator import EvalJob
+from ec_hw.train.rollout import es_noise, job_genomes
+from ec_hw.train.run import initial_state
+from ec_hw.train.strategy import EC, STRATEGIES, OpenES, make_strategy
+
+NET = NetConfig(n_neurons=16, obs_dim=3, act_dim=2)
+
+
+def _job(members: dict, n: int) -> EvalJob:
+    return EvalJob(env_id="InvertedPendulum-v5", net=NET, obs_mean=np.zeros(3),
+                   obs_std=np.ones(3), env_seeds=np.zeros((n, 1), np.int64),
+                   member_ids=np.arange(n), **members)
+
+
+def test_antithetic_gradient_is_the_openai_es_estimate_of_the_asked_members():
+    cfg = TrainConfig(algo="es", pop_size=6, sigma=0.3)
+    es = make_strategy(cfg, NET)
+    st = initial_state(cfg, NET)
+    job = _job(es.ask(st, 77), 6)
+    x = job_genomes(job, np.arange(6))  # what the evaluators ran
+    w = np.array([0.5, -0.5, 0.1, 0.3, -0.1, -0.3])
+    want = np.mean(w[:, None] * (x - st.params[None]), axis=0) / cfg.sigma ** 2
+    np.testing.assert_allclose(antithetic_gradient(77, np.arange(6), w, es.n_params, 0.3), want,
+                               atol=1e-12)
+    # member order does not matter, and a half pair counts alone
+    perm = np.array([3, 0, 5, 1])
+    want = sum(w[i] * (1 if i % 2 == 0 else -1) * es_noise(77, i // 2, es.n_params)
+               for i in perm) / (4 * 0.3)
+    np.testing.assert_allclose(antithetic_gradient(77, perm, w[perm], es.n_params, 0.3), want,
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("algo,cls", [("ec", EC), ("es", OpenES)])
+def test_one_strategy_per_algo_with_its_state(algo, cls):
+    cfg = TrainConfig(algo=algo, pop_size=4)
+    s = make_strategy(cfg, NET)
+    assert type(s) is cls and STRATEGIES[algo] is cls
+    st = initial_state(cfg, NET)
+    assert st.params.shape == (s.n_params,) == st.adam.m.shape
+    assert st.adam.weight_decay == (cfg.weight_decay if algo == "es" else 0.0)
+    a, b = s.ask(st, 5), s.ask(st, 5)
+    for k in a:  # ask is a pure function of (state, generation seed)
+        assert np.array_equal(a[k], b[k]), k
+    before = st.params.copy()
+    s.tell(st, _job(a, 4), np.array([1.0, 3.0, 2.0, 0.0]))
+    assert st.adam.t == 1 and not np.array_equal(st.params, before)
+    if algo == "ec":
+        assert st.params.min() >= cfg.eps and st.params.max() <= 1 - cfg.eps
+    assert set(s.metrics(st)) == ({"rho_entropy"} if algo == "ec" else {"param_norm"})
