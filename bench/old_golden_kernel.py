@@ -7,6 +7,9 @@ slow down the baseline. One neuron at a time: every word of every ``W_rec`` row 
 every substep (E and I separately), the constants read from ``p`` inside the neuron loop, a
 branch per spike; the compiled loop is scalar except the popcount over a row's words.
 bench_model.py checks that it still computes what :func:`ec_hw.model.core.net_step` computes.
+
+Not cached on disk (``cache=True``): Numba keys a cache on this file, not on ``bits.py`` that
+it inlines, and the stale-cache cleanup of :mod:`ec_hw.model` does not look at ``bench/``.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from ec_hw.model.bits import popcount64, rshift_round, saturate
 __all__ = ["old_net_step_batch"]
 
 
-@numba.njit(inline="always", cache=True)
+@numba.njit(inline="always")
 def lif_substep(p, i_syn, v, rate, i_in, pe, pi):
     k = p[P_DECAY_BITS]
     sb = p[P_STATE_BITS]
@@ -52,7 +55,7 @@ def lif_substep(p, i_syn, v, rate, i_in, pe, pi):
     return i_syn, v, rate, spike
 
 
-@numba.njit(inline="always", cache=True)
+@numba.njit(inline="always")
 def popcount_ei(row, s_exc, s_inh):
     pe = 0
     pi = 0
@@ -62,7 +65,7 @@ def popcount_ei(row, s_exc, s_inh):
     return pe, pi
 
 
-@numba.njit(inline="always", cache=True)
+@numba.njit(inline="always")
 def input_projection(p, row, x_q):
     d = p[P_OBS_DIM]
     acc = 0
@@ -75,7 +78,7 @@ def input_projection(p, row, x_q):
     return saturate(acc, p[P_STATE_BITS])
 
 
-@numba.njit(inline="always", cache=True)
+@numba.njit(inline="always")
 def readout(p, row, rate):
     ne = p[P_N_EXC]
     acc = 0
@@ -94,7 +97,7 @@ def readout(p, row, rate):
     return a
 
 
-@numba.njit(cache=True)
+@numba.njit
 def _exc_masks(n, ne, nw):
     s_e = np.zeros(nw, np.uint64)
     s_i = np.zeros(nw, np.uint64)
@@ -107,7 +110,7 @@ def _exc_masks(n, ne, nw):
     return s_e, s_i
 
 
-@numba.njit(cache=True)
+@numba.njit
 def old_core_env_step(p, lay, x_q, genome, v, i_syn, rate, spk, act):
     n = p[P_N_NEURONS]
     wi, nw, off_rec, off_out = lay[3], lay[4], lay[5], lay[6]
@@ -135,7 +138,7 @@ def old_core_env_step(p, lay, x_q, genome, v, i_syn, rate, spk, act):
         act[k] = readout(p, genome[off_out + k * nw: off_out + (k + 1) * nw], rate)
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True)
 def old_net_step_batch(p, lay, x_q, genomes, v, i_syn, rate, spk, act):
     """One env step of every member (all active), as ``net_step`` did."""
     for b in numba.prange(x_q.shape[0]):
