@@ -1,9 +1,10 @@
 """Golden model of the whole core: one environment step of one or many networks.
 
 Twin of :class:`ec_hw.gateware.core.Core`. Bit-exact to :mod:`ec_hw.fixedpoint` (steps 1-3);
-composed of the block twins :func:`~ec_hw.model.projection.input_projection`,
-:func:`~ec_hw.model.popcount.popcount_ei`, :func:`~ec_hw.model.lif.lif_substep` and
-:func:`~ec_hw.model.readout.readout`.
+composed of the block twins' arithmetic: :mod:`~ec_hw.model.projection`,
+:mod:`~ec_hw.model.popcount`, :mod:`~ec_hw.model.lif` and :mod:`~ec_hw.model.readout` (the
+all-neurons forms of the first three, which compute what ``input_projection``, ``popcount_ei``
+and ``lif_substep`` compute one neuron at a time).
 
 State of one network (all int32 except the spikes): ``v[N]``, ``i_syn[N]``, ``rate[N]`` and
 ``spk[nw]`` (uint64, the previous substep's spikes, bit ``j % 64`` of word ``j // 64``). A
@@ -18,11 +19,27 @@ import numba
 import numpy as np
 
 from ..config import CoreConfig, NetConfig
-from ..fixedpoint import P_ACT_DIM, P_N_EXC, P_N_NEURONS, P_SUBSTEPS, FixedPoint, derive
-from .lif import lif_substep
+from ..fixedpoint import (
+    P_A_SYN,
+    P_ACT_DIM,
+    P_B_M,
+    P_B_OUT,
+    P_DECAY_BITS,
+    P_N_EXC,
+    P_N_NEURONS,
+    P_OBS_DIM,
+    P_R_Q,
+    P_RATE_Q,
+    P_STATE_BITS,
+    P_SUBSTEPS,
+    P_VTH_Q,
+    FixedPoint,
+    derive,
+)
+from .lif import lif_update
 from .packing import GenomeLayout
-from .popcount import popcount_ei
-from .projection import input_projection
+from .popcount import recurrent_input
+from .projection import input_projection_all
 from .readout import readout
 
 __all__ = ["NetState", "core_env_step", "net_step", "FixedNet"]
@@ -50,17 +67,30 @@ class NetState:
             a[sel] = 0
 
 
-@numba.njit(cache=True)
-def _exc_masks(n, ne, nw):
-    s_e = np.zeros(nw, np.uint64)
-    s_i = np.zeros(nw, np.uint64)
-    for j in range(n):
-        bit = numba.uint64(1) << numba.uint64(j & 63)
-        if j < ne:
-            s_e[j >> 6] |= bit
-        else:
-            s_i[j >> 6] |= bit
-    return s_e, s_i
+@numba.njit(inline="always", cache=True)
+def _bit_masks(lo, hi, nw):
+    """uint64 (nw,) with bits ``lo..hi-1`` set."""
+    m = np.zeros(nw, np.uint64)
+    for j in range(lo, hi):
+        m[j >> 6] |= numba.uint64(1) << numba.uint64(j & 63)
+    return m
+
+
+@numba.njit(inline="always", cache=True)
+def word_major(genome, off, rows, words, out):
+    """Copy ``rows`` packed rows of ``words`` words at ``genome[off:]`` column-wise into ``out``.
+
+    ``out[w, j]`` = word ``w`` of row ``j`` (uint64 (words, P), P >= rows); columns ``rows..P-1``
+    are zeroed. Still the packed bits, only transposed at word granularity, so a loop over
+    neurons reads consecutive words (one vector load per 8 neurons).
+    """
+    for w in range(words):
+        dst = out[w]
+        src = genome[off + w:]
+        for j in range(rows):
+            dst[j] = src[j * words]
+        for j in range(rows, dst.shape[0]):
+            dst[j] = 0
 
 
 @numba.njit(cache=True)
@@ -74,35 +104,68 @@ def core_env_step(p, lay, x_q, genome, v, i_syn, rate, spk, act, trace_spk):
     genome : uint64 (n_words,), the packed connections.
     act : int array (A,), receives the actions.
     trace_spk : uint64 array (substeps, nw) receiving every substep's spikes, or shape (0, 0).
+
+    Notes
+    -----
+    The arithmetic is the spec's, neuron by neuron (:func:`~ec_hw.model.lif.lif_update`,
+    :func:`~ec_hw.model.popcount.recurrent_input`,
+    :func:`~ec_hw.model.projection.input_projection_all`,
+    :func:`~ec_hw.model.readout.readout`); the layout is chosen for the CPU: the neurons are
+    padded to whole 64-bit words (P = 64 nw, fixed-width rows, no remainder loops), the
+    connection words are copied word-major once per env step, the state is held in int64 for
+    the env step, the constants are read once, and each substep is three branch-free loops over
+    neurons that LLVM vectorizes (popcount of the words that hold spikes, the LIF update, the
+    spike word assembled in the same loop).
     """
     n = p[P_N_NEURONS]
+    ne = p[P_N_EXC]
+    a_syn, b_m, b_out = p[P_A_SYN], p[P_B_M], p[P_B_OUT]
+    r_q, vth_q, rate_q = p[P_R_Q], p[P_VTH_Q], p[P_RATE_Q]
+    k, sb = p[P_DECAY_BITS], p[P_STATE_BITS]
     wi, nw, off_rec, off_out = lay[3], lay[4], lay[5], lay[6]
-    m_e, m_i = _exc_masks(n, p[P_N_EXC], nw)
-    i_in = np.empty(n, np.int64)
+    npad = nw * 64
+    g_in = np.empty((wi, npad), np.uint64)
+    g_rec = np.empty((nw, npad), np.uint64)
+    word_major(genome, 0, n, wi, g_in)
+    word_major(genome, off_rec, n, nw, g_rec)
+    m_exc = _bit_masks(0, ne, nw)
+    m_all = _bit_masks(0, n, nw)
+    st = np.zeros((5, npad), np.int64)
+    sv, si, sr, i_in, rec = st[0], st[1], st[2], st[3], st[4]
+    input_projection_all(g_in, x_q, p[P_OBS_DIM], sb, i_in)
     for j in range(n):
-        i_in[j] = input_projection(p, genome[j * wi:(j + 1) * wi], x_q)
-    s_e = np.empty(nw, np.uint64)
-    s_i = np.empty(nw, np.uint64)
+        sv[j] = v[j]
+        si[j] = i_syn[j]
+        sr[j] = rate[j]
+    s = np.empty(nw, np.uint64)
+    for w in range(nw):
+        s[w] = spk[w] & m_all[w]
+    one = numba.uint64(1)
     for t in range(p[P_SUBSTEPS]):
         # Every neuron reads the previous substep's spikes (the gateware double-buffers them).
+        recurrent_input(g_rec, s, m_exc, rec)
         for w in range(nw):
-            s_e[w] = spk[w] & m_e[w]
-            s_i[w] = spk[w] & m_i[w]
-            spk[w] = 0
-        for j in range(n):
-            pe, pi = popcount_ei(genome[off_rec + j * nw: off_rec + (j + 1) * nw], s_e, s_i)
-            a, b, c, s = lif_substep(p, np.int64(i_syn[j]), np.int64(v[j]), np.int64(rate[j]),
-                                     i_in[j], pe, pi)
-            i_syn[j] = a
-            v[j] = b
-            rate[j] = c
-            if s:
-                spk[j >> 6] |= numba.uint64(1) << numba.uint64(j & 63)
+            word = numba.uint64(0)
+            base = w * 64
+            for b in range(64):
+                j = base + b
+                si[j], sv[j], sr[j], f = lif_update(si[j], sv[j], sr[j], i_in[j], rec[j],
+                                                    a_syn, b_m, b_out, r_q, vth_q, rate_q, k,
+                                                    sb)
+                word |= (one if f else numba.uint64(0)) << numba.uint64(b)
+            s[w] = word & m_all[w]
         if trace_spk.shape[0] > 0:
             for w in range(nw):
-                trace_spk[t, w] = spk[w]
-    for k in range(p[P_ACT_DIM]):
-        act[k] = readout(p, genome[off_out + k * nw: off_out + (k + 1) * nw], rate)
+                trace_spk[t, w] = s[w]
+    for j in range(n):
+        v[j] = sv[j]
+        i_syn[j] = si[j]
+        rate[j] = sr[j]
+    for w in range(nw):
+        spk[w] = s[w]
+    rates = sr[:n]
+    for a in range(p[P_ACT_DIM]):
+        act[a] = readout(p, genome[off_out + a * nw: off_out + (a + 1) * nw], rates)
 
 
 @numba.njit(parallel=True, cache=True)

@@ -18,13 +18,17 @@ __all__ = ["readout"]
 def readout(p, row, rate):
     """One action value from a packed ``W_out`` row and the neurons' rate traces."""
     ne = p[P_N_EXC]
+    n = rate.shape[0]
+    one = numba.uint64(1)
     acc = 0
-    for j in range(rate.shape[0]):
-        if (row[j >> 6] >> numba.uint64(j & 63)) & numba.uint64(1):
-            if j < ne:
-                acc += rate[j]
-            else:
-                acc -= rate[j]
+    # Word by word, so the loop over a word's 64 neurons is a branch-free vector reduction.
+    for w in range(row.shape[0]):
+        word = row[w]
+        base = w * 64
+        for b in range(min(64, n - base)):
+            j = base + b
+            r = rate[j] if j < ne else -rate[j]
+            acc += r if (word >> numba.uint64(b)) & one else 0
     amax = numba.int64(1) << p[P_ACTION_FRAC_BITS]
     a = rshift_round(acc * p[P_ROUT_Q], p[P_OUT_SHIFT])
     if a > amax:
