@@ -310,6 +310,15 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_eval(sub)
     _add_plot(sub)
+    from .export import add_export_arguments, main_export
+
+    ex = sub.add_parser("export", help="write a run's deterministic network as a NIR graph "
+                                       "or as $readmemh files of the core's memories",
+                        description="Export the deterministic network (rho > 0.5) of an EC "
+                                    "run: --format nir (a NIR graph, HDF5) or --format mem "
+                                    "($readmemh files, one per connection memory).")
+    add_export_arguments(ex)
+    ex.set_defaults(func=main_export)
     from .boardsim import add_board_sim_arguments, main_board_sim
 
     bs = sub.add_parser("board-sim", help="run a virtual board (the core's Verilog in "
