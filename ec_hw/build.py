@@ -102,12 +102,14 @@ def build_id() -> int:
         return 0
 
 
-def make_top(board: Board, net: NetConfig, core: CoreConfig):
-    """The device top level (:class:`~ec_hw.gateware.top.Top`) with the board's UART timing."""
+def make_top(board: Board, net: NetConfig, core: CoreConfig, deployed=None):
+    """The device top level (:class:`~ec_hw.gateware.top.Top`) with the board's UART timing;
+    ``deployed`` (a packed genome) builds a deployed device without the sampler."""
     from .gateware.top import Top
 
     return Top(net, core, divisor=board.divisor, clk_hz=board.clk_hz, baud=board.baud,
-               build_id=build_id(), sampler=board.sampler)
+               build_id=build_id(), sampler=board.sampler and deployed is None,
+               deployed=deployed)
 
 
 class BoardTop(Elaboratable):
@@ -203,19 +205,27 @@ def _program(loader_board: str, bit: Path, log, fallback=None) -> None:
 
 
 def build(board: Board, net: NetConfig, *, out: Path, program: bool = False,
-          log=print) -> dict:
+          log=print, deployed=None, core: CoreConfig | None = None) -> dict:
     """Write the board build under ``out`` and run what the installed tools allow.
+
+    ``deployed`` (a packed genome) builds a device that runs that network from power-up
+    (``ec-hw deploy``); ``core`` gives the fixed-point widths (default ``CoreConfig()``; the
+    board sets slots, lanes and word_bits).
 
     Returns a summary dict (``bitstream`` path or None, ``fmax_mhz``, ``utilization``).
     """
-    core = CoreConfig(slots=board.slots, lanes=board.lanes, word_bits=board.word_bits)
-    top = make_top(board, net, core)
+    from dataclasses import replace
+
+    core = replace(core or CoreConfig(), slots=board.slots, lanes=board.lanes,
+                   word_bits=board.word_bits)
+    top = make_top(board, net, core, deployed)
     out.mkdir(parents=True, exist_ok=True)
     platform = _platform(board)
     name = "ec_hw_" + board.name
     summary: dict = {"board": board.name, "bitstream": None, "fmax_mhz": None,
                      "utilization": None, "out": str(out), "divisor": board.divisor,
-                     "baud_error": board.baud_error, "slots": core.slots}
+                     "baud_error": board.baud_error, "slots": core.slots,
+                     "features": top.info.features, "network_hash": top.info.network_hash}
     log(f"{board.description}: {core.slots} slots, N={net.n_neurons}, D={net.obs_dim}, "
         f"A={net.act_dim}, {board.clk_hz / 1e6:g} MHz, {board.baud} baud "
         f"(divisor {board.divisor}, error {board.baud_error:+.2%})")

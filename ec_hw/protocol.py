@@ -62,7 +62,9 @@ bytes (bit ``s % 8`` of byte ``s // 8`` is slot ``s``; bits of slots >= S must b
     Reply: :data:`INFO_STRUCT` (see :class:`Info`): protocol version, network shape, fixed-point
     widths and every derived constant of :func:`ec_hw.fixedpoint.derive`, hardware shape
     (lanes, word_bits, slots, max_payload), clock and baud rate, the configuration hash
-    :func:`config_hash` and a free build id (boards: the first 32 bits of the git commit).
+    :func:`config_hash`, a free build id (boards: the first 32 bits of the git commit) and,
+    on a deployed device (``FEATURE_DEPLOYED``), the :func:`network_hash` of the network its
+    connection memories hold from power-up in every slot (0 otherwise).
 ``LOAD`` (0x02), request ``<BBHI`` matrix (0 W_in, 1 W_rec, 2 W_out), 0, count, start
     address, then ``count`` words of ``W/8`` bytes each (word map: ``CORE_INTERFACE.md``,
     the address includes the slot). Reply payload empty. ``BAD_ARG`` if the matrix is not
@@ -92,7 +94,10 @@ change nothing; hosts do not retry them.
     Counters wrap.
 
 Devices without a command reply ``ERROR BAD_OPCODE``; ``Info.features`` says which of the
-optional commands (``FEATURE_*`` bits) exist.
+optional commands (``FEATURE_*`` bits) exist. A deployed device (``FEATURE_DEPLOYED``: built
+by ``ec-hw deploy`` with one network in its memories) runs that network after power-up and
+refuses ``LOAD`` (``BAD_OPCODE``), so INFO's ``network_hash`` stays true; the host only sends
+INFO, RESET, STEP and STATUS.
 
 ``ERROR`` (0xFF) reply payload: ``<BB`` code (:class:`ErrorCode`), request opcode.
 """
@@ -112,10 +117,10 @@ __all__ = ["SYNC", "PROTOCOL_VERSION", "HEADER_LEN", "CRC_LEN", "FRAME_OVERHEAD"
            "Op", "ErrorCode", "crc16", "encode_frame", "Frame", "FrameDecoder", "Info",
            "config_hash", "WireFormat", "FEATURE_SAMPLER", "FEATURE_STATUS", "CRC_CHECK",
            "ARITHMETIC_FIELDS", "member_load_wire_bytes", "member_sample_wire_bytes",
-           "load_rho_wire_bytes"]
+           "load_rho_wire_bytes", "FEATURE_DEPLOYED", "network_hash"]
 
 SYNC = b"\xEC\x5A"
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2       # 2: INFO ends with network_hash
 HEADER_LEN = 6            # SYNC, opcode, seq, length
 CRC_LEN = 2
 FRAME_OVERHEAD = HEADER_LEN + CRC_LEN
@@ -127,6 +132,7 @@ MAX_PAYLOAD_LIMIT = 4000  # keeps every frame inside CRC-16's Hamming-distance-4
 
 FEATURE_STATUS = 1 << 0
 FEATURE_SAMPLER = 1 << 1  # LOAD_RHO and SAMPLE
+FEATURE_DEPLOYED = 1 << 2  # the connection memories hold one network from power-up; no LOAD
 
 
 class Op(enum.IntEnum):
@@ -264,7 +270,7 @@ class FrameDecoder:
 
 # -- INFO -------------------------------------------------------------------------------------
 
-INFO_STRUCT = struct.Struct("<HHHHHHHHH" "BBBBBBBB" "IIIIIII" "HH" "IIII")
+INFO_STRUCT = struct.Struct("<HHHHHHHHH" "BBBBBBBB" "IIIIIII" "HH" "IIII" "I")
 """Little-endian layout of the INFO reply, in :class:`Info` field order."""
 
 ARITHMETIC_FIELDS = ("n_neurons", "n_exc", "obs_dim", "act_dim", "substeps", "frac_bits",
@@ -279,6 +285,15 @@ def config_hash(net: NetConfig, core: CoreConfig) -> int:
     doc = {"net": config_to_dict(net), "core": config_to_dict(core),
            "protocol": PROTOCOL_VERSION}
     return zlib.crc32(json.dumps(doc, sort_keys=True).encode()) & 0xFFFFFFFF
+
+
+def network_hash(genome) -> int:
+    """32-bit CRC of a packed genome (uint64 words, little endian; :mod:`ec_hw.model.packing`):
+    the network a deployed device reports in INFO. Never 0 (0 means "not deployed")."""
+    import numpy as np
+
+    h = zlib.crc32(np.ascontiguousarray(genome, dtype="<u8").tobytes()) & 0xFFFFFFFF
+    return h or 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -315,11 +330,13 @@ class Info:
     baud: int
     config_hash: int
     build_id: int
+    network_hash: int = 0
+    """:func:`network_hash` of the deployed network (``FEATURE_DEPLOYED``), else 0."""
 
     @classmethod
     def from_configs(cls, net: NetConfig, core: CoreConfig, *, max_payload: int,
                      clk_hz: int = 0, baud: int = 0, features: int = 0,
-                     build_id: int = 0) -> Info:
+                     build_id: int = 0, network_hash: int = 0) -> Info:
         """The INFO a device built from ``net`` and ``core`` reports."""
         from .fixedpoint import derive
 
@@ -333,7 +350,8 @@ class Info:
                    features=features, reserved0=0, a_syn=fp.a_syn, b_m=fp.b_m,
                    b_out=fp.b_out, r_q=fp.r_q, vth_q=fp.vth_q, rate_q=fp.rate_q,
                    rout_q=fp.rout_q, max_payload=max_payload, reserved1=0, clk_hz=clk_hz,
-                   baud=baud, config_hash=config_hash(net, core), build_id=build_id)
+                   baud=baud, config_hash=config_hash(net, core), build_id=build_id,
+                   network_hash=network_hash)
 
     def pack(self) -> bytes:
         return INFO_STRUCT.pack(*(getattr(self, f.name) for f in fields(self)))
