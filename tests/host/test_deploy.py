@@ -89,3 +89,22 @@ def test_deploy_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["deploy", str(tmp_path), "--board", "nosuch"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "unknown board 'nosuch'" in err
+
+
+@pytest.mark.slow  # builds the N=256 virtual board (~3 min) and simulates ~200 env steps
+def test_deployed_n256_controller_on_the_board_sized_virtual_board(tmp_path, capsys):
+    from ec_hw.boardsim import VirtualBoard
+    from ec_hw.build import load_board
+
+    run = tmp_path / "ip"
+    assert main(["train", "--env", "InvertedPendulum-v5", "--pop", "32", "--generations", "3",
+                 "--eval-episodes", "2", "--max-episode-steps", "100", "--workers", "1",
+                 "--quiet", "--out", str(run)]) == 0
+    dep = load_network(run)
+    board = load_board("ulx3s")
+    core = replace(dep.core, slots=board.slots, lanes=board.lanes, word_bits=board.word_bits)
+    with VirtualBoard(dep.net, core, deployed=dep.genome) as vb:
+        args = ["eval", str(run), "--episodes", "4"]
+        model = _eval_line(capsys, [*args, "--target", "model"])
+        fpga = _eval_line(capsys, [*args, "--target", "fpga", "--port", vb.port])
+    assert model == fpga
