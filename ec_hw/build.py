@@ -103,12 +103,14 @@ def build_id() -> int:
         return 0
 
 
-def make_top(board: Board, net: NetConfig, core: CoreConfig):
-    """The device top level (:class:`~ec_hw.gateware.top.Top`) with the board's UART timing."""
+def make_top(board: Board, net: NetConfig, core: CoreConfig, deployed=None):
+    """The device top level (:class:`~ec_hw.gateware.top.Top`) with the board's UART timing;
+    ``deployed`` (a packed genome) builds a deployed device without the sampler."""
     from .gateware.top import Top
 
     return Top(net, core, divisor=board.divisor, clk_hz=board.clk_hz, baud=board.baud,
-               build_id=build_id(), sampler=board.sampler)
+               build_id=build_id(), sampler=board.sampler and deployed is None,
+               deployed=deployed)
 
 
 class BoardTop(Elaboratable):
@@ -214,7 +216,8 @@ def utilization_from_nextpnr(log_text: str) -> dict[str, dict]:
 
 def write_summary(out: Path, board: Board, net: NetConfig, core: CoreConfig, *, tool: str,
                   utilization: dict | None, fmax_mhz: float | None, bitstream: Path | None,
-                  reports: dict[str, Path] | None = None) -> dict:
+                  reports: dict[str, Path] | None = None, features: int = 0,
+                  network_hash: int = 0) -> dict:
     """Write ``out/summary.json``: a compact record of one build for people and scripts.
 
     Cell counts per resource with the part's capacity and percent, Fmax against the target
@@ -235,7 +238,8 @@ def write_summary(out: Path, board: Board, net: NetConfig, core: CoreConfig, *, 
         "tool": tool,
         "network": {"neurons": net.n_neurons, "obs_dim": net.obs_dim, "act_dim": net.act_dim},
         "slots": core.slots, "lanes": core.lanes, "word_bits": core.word_bits,
-        "sampler": board.sampler,
+        "sampler": board.sampler and not network_hash,
+        "features": features, "network_hash": network_hash,
         "target_clock_mhz": board.clk_hz / 1e6,
         "fmax_mhz": None if fmax_mhz is None else round(fmax_mhz, 2),
         "timing_met": None if fmax_mhz is None else fmax_mhz >= board.clk_hz / 1e6,
@@ -274,13 +278,20 @@ def _program(loader_board: str, bit: Path, log, fallback=None) -> None:
 
 
 def build(board: Board, net: NetConfig, *, out: Path, program: bool = False,
-          log=print) -> dict:
+          log=print, deployed=None, core: CoreConfig | None = None) -> dict:
     """Write the board build under ``out`` and run what the installed tools allow.
+
+    ``deployed`` (a packed genome) builds a device that runs that network from power-up
+    (``ec-hw deploy``); ``core`` gives the fixed-point widths (default ``CoreConfig()``; the
+    board sets slots, lanes and word_bits).
 
     Returns the summary written to ``out/summary.json`` (:func:`write_summary`).
     """
-    core = board_core(board)
-    top = make_top(board, net, core)
+    from dataclasses import replace
+
+    core = board_core(board) if core is None else replace(
+        core, slots=board.slots, lanes=board.lanes, word_bits=board.word_bits)
+    top = make_top(board, net, core, deployed)
     out.mkdir(parents=True, exist_ok=True)
     platform = _platform(board)
     name = "ec_hw_" + board.name
@@ -344,7 +355,8 @@ def build(board: Board, net: NetConfig, *, out: Path, program: bool = False,
     else:
         raise BuildError(f"unknown FPGA family {board.family!r} in "
                          f"ec_hw/boards/{board.name}.toml")
-    return write_summary(out, board, net, core, **result)
+    return write_summary(out, board, net, core, **result, features=top.info.features,
+                         network_hash=top.info.network_hash)
 
 
 def board_core(board: Board) -> CoreConfig:

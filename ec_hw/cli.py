@@ -431,7 +431,10 @@ def _add_eval(sub) -> None:
     p.add_argument("--seed", type=int, default=12345, help="env seed of the first episode")
     p.add_argument("--target", choices=TARGETS,
                    help="inference target (default: the run's)")
-    p.add_argument("--port", help="serial port (--target fpga)")
+    p.add_argument("--port", help="serial port (--target fpga); a device built by `ec-hw "
+                                  "deploy` with this run's network is used as it is (no LOAD)")
+    p.add_argument("--board", help="board settings (baud) for --target fpga/sim "
+                                   "(default arty_a7)")
     p.add_argument("--video", type=Path, metavar="MP4", help="record the first episode")
     p.set_defaults(func=_cmd_eval)
 
@@ -451,9 +454,11 @@ def _cmd_eval(args) -> int:
     target = args.target or cfg.target
     if args.port and target != "fpga":
         raise EcHwError(f"--port is only used with --target fpga (the target here is {target})")
+    if target == "fpga" and not args.port:
+        raise EcHwError("--target fpga needs --port (the board's serial port)")
     spec = BackendSpec(target=target, net=net, core=core,
                        network=make_strategy(cfg, net).backend_network, port=args.port,
-                       slots=args.episodes)
+                       slots=args.episodes, board=args.board or "arty_a7")
     with InProcessEvaluator(spec) as ev:
         from dataclasses import replace
 
@@ -469,6 +474,65 @@ def _cmd_eval(args) -> int:
 
         path = record_episode(tr, int(seeds[0]), args.video)
         print(f"video: {path}")
+    return 0
+
+
+# --- deploy ----------------------------------------------------------------------------------
+
+def _add_deploy(sub) -> None:
+    p = sub.add_parser("deploy", help="build a device that runs a run's deterministic network "
+                                      "from power-up (no LOAD)",
+                       description="Build the device for a board with the run's deterministic "
+                                   "network (rho > 0.5) in its connection memories, every slot. "
+                                   "INFO reports FEATURE_DEPLOYED and the network's hash; "
+                                   "`ec-hw eval RUN --target fpga --port P` then only streams "
+                                   "observations and reads actions.")
+    p.add_argument("run", type=Path, help="run directory (EC)")
+    p.add_argument("--board", required=True, help="board (boards/<name>.toml): ulx3s, arty_a7")
+    p.add_argument("--out", type=Path, help="build folder (default build/deploy_<board>)")
+    p.add_argument("--program", action="store_true", help="program the board afterwards")
+    p.add_argument("--virtual", action="store_true",
+                   help="instead of the FPGA flow, run the deployed device as a virtual board "
+                        "(Verilator, the same Verilog) behind a pseudo-terminal until Ctrl-C")
+    p.set_defaults(func=_cmd_deploy)
+
+
+def _cmd_deploy(args) -> int:
+    from dataclasses import replace
+
+    from .build import BOARDS_DIR, build, load_board
+    from .export import load_network
+    from .protocol import network_hash
+
+    board = load_board(args.board)
+    if not Path(args.run).is_dir():
+        raise EcHwError(f"no run directory {args.run}")
+    dep = load_network(args.run)
+    h = network_hash(dep.genome)
+    if args.virtual:
+        from .boardsim import VirtualBoard
+
+        core = replace(dep.core, slots=board.slots, lanes=board.lanes, word_bits=board.word_bits)
+        print(f"building the deployed virtual {board.name} (network {h:#010x}, {core.slots} "
+              f"slots) ...", file=sys.stderr, flush=True)
+        with VirtualBoard(dep.net, core, deployed=dep.genome) as vb:
+            print(vb.port, flush=True)
+            print(f"deployed virtual board running (pid {vb.pid}); `ec-hw eval {args.run} "
+                  f"--target fpga --port {vb.port}`; Ctrl-C stops it", file=sys.stderr,
+                  flush=True)
+            try:
+                while vb._proc.poll() is None:
+                    time.sleep(0.5)
+            except KeyboardInterrupt:
+                pass
+        return 0
+    out = args.out or BOARDS_DIR.parent / "build" / f"deploy_{board.name}"
+    print(f"deploying {args.run} (generation {dep.generation}, network {h:#010x}) to "
+          f"{board.name}")
+    summary = build(board, dep.net, out=Path(out), program=args.program, deployed=dep.genome,
+                    core=dep.core)
+    if summary["bitstream"] is None:
+        print("no bitstream was produced here (see above)")
     return 0
 
 
@@ -518,6 +582,16 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_eval(sub)
     _add_plot(sub)
+    _add_deploy(sub)
+    from .export import add_export_arguments, main_export
+
+    ex = sub.add_parser("export", help="write a run's deterministic network as a NIR graph "
+                                       "or as $readmemh files of the core's memories",
+                        description="Export the deterministic network (rho > 0.5) of an EC "
+                                    "run: --format nir (a NIR graph, HDF5) or --format mem "
+                                    "($readmemh files, one per connection memory).")
+    add_export_arguments(ex)
+    ex.set_defaults(func=main_export)
     from .boardsim import add_board_sim_arguments, main_board_sim
 
     bs = sub.add_parser("board-sim", help="run a virtual board (the core's Verilog in "

@@ -31,7 +31,7 @@ from .genome import GenomeLayout
 __all__ = ["Matrix", "MATRIX_IN", "MATRIX_REC", "MATRIX_OUT", "CoreOp", "DebugSel", "CoreWords",
            "words_per_row", "limbs",
            "matrix_depth", "addr_bits", "genome_to_words", "words_to_genome", "slot_words",
-           "word_ints", "word_bytes"]
+           "word_ints", "word_bytes", "core_memory_init"]
 
 
 
@@ -206,3 +206,36 @@ def word_bytes(data: np.ndarray, core: CoreConfig) -> list[bytes]:
     """Words as little-endian byte strings of ``word_bits / 8`` bytes each."""
     nbytes = core.word_bits // 8
     return [v.to_bytes(nbytes, "little") for v in word_ints(data)]
+
+
+def core_memory_init(genome: np.ndarray, net: NetConfig, core: CoreConfig) -> dict[str, list[int]]:
+    """The contents of :class:`ec_hw.gateware.core.Core`'s connection memories with ``genome``
+    in every slot, by memory name: ``w_in<l>`` and ``w_rec<l>`` per lane ``l``, ``w_out``.
+
+    The core banks ``W_in`` and ``W_rec`` by lane: host word ``addr = row * per_row + w``
+    (``row = slot * N + j``) lives in bank ``row % lanes`` at ``(row // lanes) * per_row + w``;
+    ``W_out`` is one memory addressed as the host does. Words are Python ints.
+    """
+    if net.n_neurons % core.lanes:
+        raise ValueError(f"lanes must divide n_neurons ({net.n_neurons}), not {core.lanes!r}")
+    words = genome_to_words(np.asarray(genome, np.uint64), net, core)
+    every = [slot_words(words, s, net, core) for s in range(core.slots)]
+    matrix = np.concatenate([w.matrix for w in every])
+    addr = np.concatenate([w.addr for w in every])
+    values = word_ints(np.concatenate([w.data for w in every]))
+    wpr_in, wpr = words_per_row(net, core)
+    lanes = core.lanes
+    out: dict[str, list[int]] = {}
+    for mx, name, per_row in ((MATRIX_IN, "w_in", wpr_in), (MATRIX_REC, "w_rec", wpr)):
+        depth = matrix_depth(mx, net, core) // lanes
+        banks = [[0] * depth for _ in range(lanes)]
+        for i in np.nonzero(matrix == mx)[0]:
+            row, w = divmod(int(addr[i]), per_row)
+            banks[row % lanes][(row // lanes) * per_row + w] = values[i]
+        for ln in range(lanes):
+            out[f"{name}{ln}"] = banks[ln]
+    w_out = [0] * matrix_depth(MATRIX_OUT, net, core)
+    for i in np.nonzero(matrix == MATRIX_OUT)[0]:
+        w_out[int(addr[i])] = values[i]
+    out["w_out"] = w_out
+    return out

@@ -65,7 +65,9 @@ bytes (bit ``s % 8`` of byte ``s // 8`` is slot ``s``; bits of slots >= S must b
     Reply: :data:`INFO_STRUCT` (see :class:`Info`): protocol version, network shape, fixed-point
     widths and every derived constant of :func:`ec_hw.fixedpoint.derive`, hardware shape
     (lanes, word_bits, slots, max_payload), clock and baud rate, the configuration hash
-    :func:`config_hash` and a free build id (boards: the first 32 bits of the git commit).
+    :func:`config_hash`, a free build id (boards: the first 32 bits of the git commit) and,
+    on a deployed device (``FEATURE_DEPLOYED``), the :func:`network_hash` of the network its
+    connection memories hold from power-up in every slot (0 otherwise).
 ``LOAD`` (0x02), request :data:`LOAD_HEADER`: matrix (0 W_in, 1 W_rec, 2 W_out), 0, count, start
     address, then ``count`` words of ``W/8`` bytes each (word map: ``docs/core-interface.md``,
     the address includes the slot). Reply payload empty. ``BAD_ARG`` if the matrix is not
@@ -96,7 +98,10 @@ change nothing; hosts do not retry them.
     the UART). Counters wrap.
 
 Devices without a command reply ``ERROR BAD_OPCODE``; ``Info.features`` says which of the
-optional commands (``FEATURE_*`` bits) exist.
+optional commands (``FEATURE_*`` bits) exist. A deployed device (``FEATURE_DEPLOYED``: built
+by ``ec-hw deploy`` with one network in its memories) runs that network after power-up and
+refuses ``LOAD`` (``BAD_OPCODE``), so INFO's ``network_hash`` stays true; the host only sends
+INFO, RESET, STEP and STATUS.
 
 ``ERROR`` (0xFF) reply payload: :data:`ERROR_STRUCT` code (:class:`ErrorCode`), request opcode.
 """
@@ -125,10 +130,11 @@ __all__ = ["SYNC", "PROTOCOL_VERSION", "HEADER_LEN", "CRC_LEN", "FRAME_OVERHEAD"
            "ARITHMETIC_FIELDS", "Payload", "PAYLOADS", "INFO_STRUCT", "LOAD_HEADER",
            "STATUS_STRUCT", "ERROR_STRUCT", "SAMPLE_STRUCT", "LOAD_RHO_HEADER",
            "ProtocolFormatError", "chunks", "member_load_wire_bytes", "member_sample_wire_bytes",
-           "load_rho_wire_bytes"]
+           "load_rho_wire_bytes",
+           "FEATURE_DEPLOYED", "network_hash"]
 
 SYNC = b"\xEC\x5A"
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2       # 2: INFO ends with network_hash
 HEADER_LEN = 6            # SYNC, opcode, seq, length
 CRC_LEN = 2
 FRAME_OVERHEAD = HEADER_LEN + CRC_LEN
@@ -142,6 +148,7 @@ MAX_PAYLOAD_LIMIT = 4000  # keeps every frame inside CRC-16's Hamming-distance-4
 
 FEATURE_STATUS = 1 << 0
 FEATURE_SAMPLER = 1 << 1  # LOAD_RHO and SAMPLE
+FEATURE_DEPLOYED = 1 << 2  # the connection memories hold one network from power-up; no LOAD
 
 
 class Op(enum.IntEnum):
@@ -334,7 +341,7 @@ INFO_STRUCT = Payload("Info", {
     "rout_bits": 8, "features": 8, "reserved0": 8,
     "a_syn": 32, "b_m": 32, "b_out": 32, "r_q": 32, "vth_q": 32, "rate_q": 32, "rout_q": 32,
     "max_payload": 16, "reserved1": 16,
-    "clk_hz": 32, "baud": 32, "config_hash": 32, "build_id": 32})
+    "clk_hz": 32, "baud": 32, "config_hash": 32, "build_id": 32, "network_hash": 32})
 """The INFO reply (one field per :class:`Info` field, same order)."""
 LOAD_HEADER = Payload("LoadHeader", {"matrix": 8, "reserved": 8, "count": 16, "addr": 32})
 """LOAD request header; ``count`` words of ``W/8`` bytes follow."""
@@ -367,6 +374,15 @@ def config_hash(net: NetConfig, core: CoreConfig) -> int:
     doc = {"net": config_to_dict(net), "core": config_to_dict(core),
            "protocol": PROTOCOL_VERSION}
     return zlib.crc32(json.dumps(doc, sort_keys=True).encode()) & 0xFFFFFFFF
+
+
+def network_hash(genome) -> int:
+    """32-bit CRC of a packed genome (uint64 words, little endian; :mod:`ec_hw.model.packing`):
+    the network a deployed device reports in INFO. Never 0 (0 means "not deployed")."""
+    import numpy as np
+
+    h = zlib.crc32(np.ascontiguousarray(genome, dtype="<u8").tobytes()) & 0xFFFFFFFF
+    return h or 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -403,11 +419,13 @@ class Info:
     baud: int
     config_hash: int
     build_id: int
+    network_hash: int = 0
+    """:func:`network_hash` of the deployed network (``FEATURE_DEPLOYED``), else 0."""
 
     @classmethod
     def from_configs(cls, net: NetConfig, core: CoreConfig, *, max_payload: int,
                      clk_hz: int = 0, baud: int = 0, features: int = 0,
-                     build_id: int = 0) -> Info:
+                     build_id: int = 0, network_hash: int = 0) -> Info:
         """The INFO a device built from ``net`` and ``core`` reports."""
         from .fixedpoint import derive
 
@@ -421,7 +439,8 @@ class Info:
                    features=features, reserved0=0, a_syn=fp.a_syn, b_m=fp.b_m,
                    b_out=fp.b_out, r_q=fp.r_q, vth_q=fp.vth_q, rate_q=fp.rate_q,
                    rout_q=fp.rout_q, max_payload=max_payload, reserved1=0, clk_hz=clk_hz,
-                   baud=baud, config_hash=config_hash(net, core), build_id=build_id)
+                   baud=baud, config_hash=config_hash(net, core), build_id=build_id,
+                   network_hash=network_hash)
 
     def pack(self) -> bytes:
         return INFO_STRUCT.pack(**{f.name: getattr(self, f.name) for f in fields(self)})

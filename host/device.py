@@ -26,6 +26,7 @@ from ec_hw import EcHwError
 from ec_hw.config import CoreConfig, NetConfig
 from ec_hw.protocol import (
     ERROR_STRUCT,
+    FEATURE_DEPLOYED,
     FEATURE_SAMPLER,
     REPLY_BIT,
     SAMPLE_STRUCT,
@@ -281,6 +282,13 @@ class Device:
             self._load(payload)
 
     @property
+    def deployed_hash(self) -> int | None:
+        """:func:`ec_hw.protocol.network_hash` of the network a deployed device runs from
+        power-up (``FEATURE_DEPLOYED``; such a device refuses ``LOAD``), else None."""
+        info, _ = self._need_info()
+        return info.network_hash if info.features & FEATURE_DEPLOYED else None
+
+    @property
     def has_sampler(self) -> bool:
         """The device draws members itself (``LOAD_RHO`` and ``SAMPLE``; ``FEATURE_SAMPLER``)."""
         return bool(self._need_info()[0].features & FEATURE_SAMPLER)
@@ -387,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with Device.open(args.port, args.baud) as dev:
             for k, v in dataclasses.asdict(dev.info).items():
-                print(f"{k:>18} {v:#010x}" if k in ("config_hash", "build_id")
+                print(f"{k:>18} {v:#010x}" if k in ("config_hash", "build_id", "network_hash")
                       else f"{k:>18} {v}")
             for k, v in dev.status().items():
                 print(f"{k:>18} {v}")

@@ -184,6 +184,10 @@ class Core(wiring.Component):
     core : CoreConfig
         ``lanes`` must divide ``n_neurons`` and not exceed ``word_bits``; the fixed-point
         widths must pass :func:`ec_hw.fixedpoint.derive`.
+    conn_init : dict, optional
+        Initial contents of the connection memories by name (``w_in<lane>``, ``w_rec<lane>``,
+        ``w_out``), as :func:`ec_hw.coremap.core_memory_init` returns them: the core runs that
+        network from power-up without any ``load`` (``ec-hw deploy``). Default: zeros.
 
     Members
     -------
@@ -206,8 +210,13 @@ class Core(wiring.Component):
         On an unusable configuration, e.g. ``"lanes must divide n_neurons (32), not 64"``.
     """
 
-    def __init__(self, net: NetConfig, core: CoreConfig):
+    def __init__(self, net: NetConfig, core: CoreConfig, *, conn_init: dict | None = None):
         self.geom = CoreGeometry(net, core)
+        self.conn_init = dict(conn_init or {})
+        known = {f"{m}{ln}" for m in ("w_in", "w_rec") for ln in range(core.lanes)} | {"w_out"}
+        if not set(self.conn_init) <= known:
+            raise ValueError(f"conn_init names unknown memories "
+                             f"{sorted(set(self.conn_init) - known)!r}")
         self.net = net
         self.core = core
         self.fp = self.geom.fp
@@ -256,13 +265,15 @@ class Core(wiring.Component):
                     ("w_rec", unsigned(w), s_cnt * per_lane * wpr, wrec_w, wrec_r),
                     ("state", state_layout, s_cnt * per_lane, st_w, st_r),
                     ("i_in", signed(sb), s_cnt * per_lane, iin_w, iin_r)):
-                mem = memory.Memory(shape=shape, depth=max(2, depth), init=[])
+                mem = memory.Memory(shape=shape, depth=max(2, depth),
+                                    init=self.conn_init.get(f"{name}{ln}", []))
                 m.submodules[f"{name}{ln}"] = mem
                 wl.append(mem.write_port())
                 rl.append(mem.read_port())
 
         def shared_mem(name, shape, depth, granularity=None):
-            mem = memory.Memory(shape=shape, depth=max(2, depth), init=[])
+            mem = memory.Memory(shape=shape, depth=max(2, depth),
+                                init=self.conn_init.get(name, []))
             m.submodules[name] = mem
             return mem.write_port(granularity=granularity), mem.read_port()
 

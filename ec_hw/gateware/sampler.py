@@ -16,7 +16,7 @@ Throughput: one Threefry block (four connections) per cycle, i.e. 4 bits/cycle; 
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -31,12 +31,17 @@ from ..genome import (
     THREEFRY_ROTATIONS,
     THREEFRY_ROUNDS,
 )
+from .arith import divmod_const
 
 __all__ = ["Threefry2x32", "SampleUnit", "ROUNDS", "LANES", "rho_word_count", "load_layout",
-           "sample_cycles", "threefry_latency"]
+           "sample_cycles", "threefry_latency", "rho_memory_depth", "RHO_WORD_BITS"]
 
 ROUNDS = THREEFRY_ROUNDS
 LANES = RHO_PER_BLOCK
+RHO_WORD_BITS = 72
+"""Width of the rho memory: a 7-series block RAM's widest port (64 data + 8 parity bits)."""
+_PERIOD = 9
+"""Threefry blocks (4 rho values each) stored per 8 memory words (9 * 64 = 8 * 72 bits)."""
 
 
 def _check_rounds_per_stage(rounds_per_stage) -> None:
@@ -159,8 +164,19 @@ def load_layout(net: NetConfig, core: CoreConfig) -> data.StructLayout:
 
 
 def rho_word_count(net: NetConfig) -> int:
-    """Depth of the rho memory: one 64-bit word (four rho values) per Threefry block."""
+    """Threefry blocks of one member (four rho values, 64 bits, per block)."""
     return -(-net.n_conn // LANES)
+
+
+def rho_memory_depth(net: NetConfig) -> int:
+    """Words (of :data:`RHO_WORD_BITS`) of the rho memory.
+
+    Blocks are stored in periods of 9 per 8 words: block ``9p + r`` (``r < 8``) is bits 0..63
+    of word ``8p + r``; block ``9p + 8`` is spread over bits 64..71 of those 8 words (byte
+    ``k`` in word ``8p + k``). Every bit of a 72-bit block-RAM word holds rho: 1.15 Mbit at
+    the Hopper network fill 32 RAMB36 instead of the 36 that 64-bit words take.
+    """
+    return 8 * -(-rho_word_count(net) // _PERIOD)
 
 
 def _boundaries(net: NetConfig, core: CoreConfig):
@@ -200,9 +216,10 @@ class SampleUnit(wiring.Component):
     member)`` the ``load`` transfers carry exactly the words of
     ``sample_members(gen_seed, [member], rho_q, layout)[0]`` for ``slot``.
 
-    The unit owns the rho memory (``ceil(n_conn / 4)`` x 64 bits, one word per Threefry block
-    so that one read serves a block's four lanes, i.e. 16 bits per connection: 1.15 Mbit,
-    36 RAMB36 at the default N=256 Hopper network).
+    The unit owns the rho memory, 16 bits per connection packed into 72-bit words
+    (:func:`rho_memory_depth`: 9 Threefry blocks per 8 words, so one read serves a block's
+    four lanes and the parity bits of a 7-series block RAM hold rho too): 1.15 Mbit, 32
+    RAMB36 at the default N=256 Hopper network.
 
     Parameters
     ----------
@@ -225,13 +242,16 @@ class SampleUnit(wiring.Component):
         the protocol's ``LOAD_RHO``), ``data`` the quantized rho
         (:func:`ec_hw.model.sampler.quantize_rho`). Accepted only while idle
         (``rho_load.ready = ~busy``), one value per cycle; rho persists across members and
-        reset. An ``addr >= n_conn`` is ignored.
+        reset. An ``addr >= n_conn`` is ignored. A write is a read-modify-write of one word
+        (two for the 9th block of a period): ``ready`` drops for 2 (4) cycles after each
+        transfer, still faster than the protocol's ``LOAD_RHO`` delivers values.
     load : Out(stream {matrix: unsigned(2), addr, data: unsigned(word_bits)})
         The core's ``load`` payload (:func:`load_layout`). W_in rows, then W_rec rows, then
         W_out rows, each row's words in order; padding bits are zero. Backpressure (``ready``
         low) stalls the unit without losing words.
     busy : Out(1)
-        High from the ``cmd`` transfer until the member's last ``load`` transfer.
+        High from the ``cmd`` transfer until the member's last ``load`` transfer (``cmd``
+        also waits for a pending ``rho_load`` write).
 
     Latency and throughput: :func:`sample_cycles` (one 4-connection block per cycle).
 
@@ -278,21 +298,61 @@ class SampleUnit(wiring.Component):
         nb = self.n_blocks
 
         m.submodules.threefry = tf = Threefry2x32(self.rounds_per_stage)
-        m.submodules.rho = rho = Memory(shape=LANES * RHO_BITS, depth=nb, init=[])
-        wr = rho.write_port(granularity=RHO_BITS)  # one lane (rho value) per write
+        m.submodules.rho = rho = Memory(shape=RHO_WORD_BITS, depth=max(2, rho_memory_depth(net)),
+                                        init=[])
+        # Full-word writes only: a 7-series byte enable covers 8 data bits plus their parity
+        # bit, which 16-bit rho lanes do not line up with, so LOAD_RHO read-modify-writes.
+        wr = rho.write_port()
         rd = rho.read_port()
 
         running = Signal()  # from cmd until the last block is consumed
         busy = Signal()
+        w_busy = Signal()   # a rho_load read-modify-write in progress
         m.d.comb += [busy.eq(running | self.load.valid), self.busy.eq(busy),
-                     self.cmd.ready.eq(~busy), self.rho_load.ready.eq(~busy)]
+                     self.cmd.ready.eq(~busy & ~w_busy),
+                     self.rho_load.ready.eq(~busy & ~w_busy)]
 
         # rho memory writes (idle only, so a member never sees a half-written rho): connection
-        # c is lane c & 3 of word c >> 2.
+        # c = 4 (9p + r) + l. r < 8: bits 16l.. of word 8p + r; r = 8: its low byte in bits
+        # 64..71 of word 8p + 2l, its high byte in those of word 8p + 2l + 1.
         rl = self.rho_load.payload
-        m.d.comb += [wr.addr.eq(rl.addr >> 2), wr.data.eq(Cat(*[rl.data] * LANES))]
-        with m.If(self.rho_load.valid & self.rho_load.ready & (rl.addr < self.net.n_conn)):
-            m.d.comb += wr.en.eq(1 << rl.addr[:2])
+        blk = rl.addr >> 2
+        lane = rl.addr[:2]
+        period, phase = divmod_const(blk, _PERIOD)
+        w_addr = Signal.like(rd.addr)
+        w_mask = Signal(RHO_WORD_BITS)
+        w_data = Signal(RHO_WORD_BITS)
+        w_second = Signal()                # the r = 8 high byte is still to be written
+        w_hi = Signal(8)
+        w_read = Signal()                  # the read of the RMW is issued this cycle
+        hi8 = Const((1 << 8) - 1, RHO_WORD_BITS) << 64
+        with m.FSM(name="rho_write"):
+            with m.State("IDLE"):
+                with m.If(self.rho_load.valid & self.rho_load.ready &
+                          (rl.addr < self.net.n_conn)):
+                    m.d.sync += w_busy.eq(1)
+                    with m.If(phase == _PERIOD - 1):
+                        m.d.sync += [w_addr.eq(period * 8 + (lane << 1)), w_mask.eq(hi8),
+                                     w_data.eq(Cat(Const(0, 64), rl.data[:8])),
+                                     w_second.eq(1), w_hi.eq(rl.data[8:])]
+                    with m.Else():
+                        m.d.sync += [w_addr.eq(period * 8 + phase),
+                                     w_mask.eq(Const(0xFFFF, RHO_WORD_BITS) << (lane * 16)),
+                                     w_data.eq(rl.data << (lane * 16)), w_second.eq(0)]
+                    m.next = "READ"
+            with m.State("READ"):
+                m.d.comb += w_read.eq(1)
+                m.next = "MERGE"
+            with m.State("MERGE"):
+                m.d.comb += [wr.addr.eq(w_addr), wr.en.eq(1),
+                             wr.data.eq((rd.data & ~w_mask) | w_data)]
+                with m.If(w_second):
+                    m.d.sync += [w_addr.eq(w_addr + 1), w_data.eq(Cat(Const(0, 64), w_hi)),
+                                 w_second.eq(0)]
+                    m.next = "READ"
+                with m.Else():
+                    m.d.sync += w_busy.eq(0)
+                    m.next = "IDLE"
 
         # Issue: counters (b, 0) under key (gen_seed, member), b = 0 .. nb-1.
         k0 = Signal(32)
@@ -313,7 +373,25 @@ class SampleUnit(wiring.Component):
         c_y = Signal(64)
         b_acc = Signal(range(nb + 1))
         accept = Signal()
-        m.d.comb += [rd.addr.eq(b_acc), rd.en.eq(accept)]
+        # The block being accepted is phase ph_acc of its period, in word w_acc (r < 8); the
+        # block in C is phase c_ph. While a block of phase r < 8 sits in C, rd.data is its word
+        # and its bits 64..71 are byte r of `aux`, which is the rho of the period's block 8.
+        ph_acc = Signal(range(_PERIOD))
+        w_acc = Signal.like(rd.addr)
+        c_ph = Signal(range(_PERIOD))
+        aux = Signal(64)
+        m.d.comb += [rd.addr.eq(Mux(w_read, w_addr, w_acc)),
+                     rd.en.eq(w_read | (accept & (ph_acc != _PERIOD - 1)))]
+        with m.If(accept):
+            m.d.sync += c_ph.eq(ph_acc)
+            with m.If(ph_acc == _PERIOD - 1):
+                m.d.sync += ph_acc.eq(0)
+            with m.Else():
+                m.d.sync += [ph_acc.eq(ph_acc + 1), w_acc.eq(w_acc + 1)]
+        with m.If(c_valid & (c_ph != _PERIOD - 1)):
+            m.d.sync += aux.word_select(c_ph, 8).eq(rd.data[64:])
+        rho_c = Signal(64)
+        m.d.comb += rho_c.eq(Mux(c_ph == _PERIOD - 1, aux, rd.data[:64]))
 
         start = Signal(2)                      # first unconsumed lane of the block in C
         matrix = Signal(2)
@@ -340,7 +418,7 @@ class SampleUnit(wiring.Component):
         row_end_l = Signal(LANES)
         for lane in range(LANES):
             u = c_y.word_select(lane, RHO_BITS)
-            rho_l = rd.data.word_select(lane, RHO_BITS)
+            rho_l = rho_c.word_select(lane, RHO_BITS)
             col_l = Signal(cw, name=f"col_l{lane}")  # wraps for lanes < start: not `live`
             live = lane >= start
             m.d.comb += [
@@ -423,6 +501,7 @@ class SampleUnit(wiring.Component):
         with m.If(self.cmd.valid & self.cmd.ready):
             p = self.cmd.payload
             m.d.sync += [running.eq(1), issuing.eq(1), b_issue.eq(0), b_acc.eq(0),
+                         ph_acc.eq(0), w_acc.eq(0),
                          k0.eq(p.gen_seed), k1.eq(p.member), slot.eq(p.slot),
                          matrix.eq(0), row.eq(0), col.eq(0), start.eq(0), acc.eq(0),
                          addr.eq((p.slot * (mats[0][0] * mats[0][2]))[:len(addr)])]

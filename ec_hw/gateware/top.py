@@ -16,6 +16,7 @@ from .. import coremap
 from ..config import CoreConfig, NetConfig
 from ..protocol import (
     ERROR_STRUCT,
+    FEATURE_DEPLOYED,
     FEATURE_SAMPLER,
     FEATURE_STATUS,
     INFO_STRUCT,
@@ -29,6 +30,7 @@ from ..protocol import (
     Info,
     Op,
     WireFormat,
+    network_hash,
 )
 from .framer import FrameKind
 from .link import FrameLink
@@ -94,6 +96,12 @@ class Top(wiring.Component):
         memory, 16 bits per connection, and a Threefry-2x32 pipeline) and execute
         ``LOAD_RHO`` and ``SAMPLE`` (INFO reports ``FEATURE_SAMPLER``). Without it those
         opcodes get ``ERROR BAD_OPCODE``. Explicit ``LOAD`` works either way.
+    deployed : numpy.ndarray, optional
+        A packed genome (:mod:`ec_hw.model.packing`): build a deployed device whose connection
+        memories hold this network in every slot from power-up (``ec-hw deploy``). INFO reports
+        ``FEATURE_DEPLOYED`` and its :func:`~ec_hw.protocol.network_hash`; ``LOAD`` gets
+        ``ERROR BAD_OPCODE`` (the memories keep the network INFO names). Needs
+        ``sampler=False``.
 
     Members
     -------
@@ -115,7 +123,8 @@ class Top(wiring.Component):
 
     def __init__(self, net: NetConfig, core: CoreConfig, *, divisor: int,
                  max_payload: int | None = None, idle_timeout: int | None = None,
-                 clk_hz: int = 0, baud: int = 0, build_id: int = 0, sampler: bool = True):
+                 clk_hz: int = 0, baud: int = 0, build_id: int = 0, sampler: bool = True,
+                 deployed=None):
         if not isinstance(net, NetConfig):
             raise TypeError(f"net must be a NetConfig, not {net!r}")
         if not isinstance(core, CoreConfig):
@@ -127,9 +136,18 @@ class Top(wiring.Component):
         self.idle_timeout = (default_idle_timeout(divisor) if idle_timeout is None
                              else idle_timeout)
         self.sampler = bool(sampler)
+        self.conn_init = None
         features = FEATURE_STATUS | (FEATURE_SAMPLER if self.sampler else 0)
+        net_hash = 0
+        if deployed is not None:
+            if self.sampler:
+                raise ValueError("a deployed device has no sampler (pass sampler=False)")
+            self.conn_init = coremap.core_memory_init(deployed, net, core)
+            features |= FEATURE_DEPLOYED
+            net_hash = network_hash(deployed)
         self.info = Info.from_configs(net, core, max_payload=self.max_payload, clk_hz=clk_hz,
-                                      baud=baud, features=features, build_id=build_id)
+                                      baud=baud, features=features, build_id=build_id,
+                                      network_hash=net_hash)
         super().__init__()
 
     def elaborate(self, platform):
@@ -145,7 +163,7 @@ class Top(wiring.Component):
 
         m.submodules.link = link = FrameLink(divisor=self.divisor, max_payload=self.max_payload,
                                              idle_timeout=self.idle_timeout, reply_len=tx_len)
-        m.submodules.core = core = Core(net, cfg)
+        m.submodules.core = core = Core(net, cfg, conn_init=self.conn_init)
         if self.sampler:
             from .sampler import SampleUnit
 
@@ -229,11 +247,12 @@ class Top(wiring.Component):
                             with m.Case(Op.STATUS):
                                 m.d.sync += [copy_len.eq(STATUS_STRUCT.size), copy_info.eq(0)]
                                 m.next = "COPY"
-                            with m.Case(Op.LOAD):
-                                with m.If(ev.length < LOAD_HEADER.size):
-                                    reply_error(ErrorCode.BAD_ARG)
-                                with m.Else():
-                                    gather(LOAD_HEADER.size, _R_LOAD_HDR)
+                            if self.conn_init is None:  # deployed: keeps the network INFO names
+                                with m.Case(Op.LOAD):
+                                    with m.If(ev.length < LOAD_HEADER.size):
+                                        reply_error(ErrorCode.BAD_ARG)
+                                    with m.Else():
+                                        gather(LOAD_HEADER.size, _R_LOAD_HDR)
                             with m.Case(Op.STEP, Op.RESET):
                                 with m.If(ev.length < MB):
                                     reply_error(ErrorCode.BAD_ARG)

@@ -75,12 +75,12 @@ def _ref_one(c, n, ne, d, a_dim, substeps, lay, z, genome, v, i_syn, rate, spk, 
     i_in = np.zeros(n)
     for j in range(n):
         acc = 0.0
-        for i in range(d):
-            if (genome[j * wi + (i >> 6)] >> numba.uint64(i & 63)) & numba.uint64(1):
-                acc += z[i]
-            k = d + i
+        for k in range(2 * d):  # the columns of W_in . [z, -z] in order
             if (genome[j * wi + (k >> 6)] >> numba.uint64(k & 63)) & numba.uint64(1):
-                acc -= z[i]
+                if k < d:
+                    acc += z[k]
+                else:
+                    acc -= z[k - d]
         i_in[j] = r_in * acc
     s_e = np.zeros(nw, np.uint64)
     s_i = np.zeros(nw, np.uint64)

@@ -13,10 +13,11 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from host.device import Device
+from host.device import ConfigMismatch, Device
 
 from ..config import CoreConfig, NetConfig
 from ..fixedpoint import action_to_unit, derive
+from ..protocol import network_hash
 from .evaluator import Backend
 
 __all__ = ["DeviceBackend", "virtual_board", "virtual_board_backend"]
@@ -59,10 +60,27 @@ class DeviceBackend(Backend):
         self._own = own_device
 
     def load(self, genomes: np.ndarray) -> None:
+        """Load one genome per slot; on a deployed device (``ec-hw deploy``) check instead that
+        every genome is the network the device carries.
+
+        Raises
+        ------
+        ConfigMismatch
+            A deployed device carries another network (INFO's ``network_hash`` differs).
+        """
         genomes = np.asarray(genomes, dtype=np.uint64)
         if genomes.ndim != 2 or genomes.shape[0] > self.slots:
             raise ValueError(f"genomes must be (n <= {self.slots}, n_words), not "
                              f"{genomes.shape}")
+        have = self.device.deployed_hash
+        if have is not None:
+            for g in genomes:
+                want = network_hash(g)
+                if want != have:
+                    raise ConfigMismatch(f"the device is deployed with network {have:#010x}, "
+                                         f"not this run's {want:#010x}; deploy this run "
+                                         f"(ec-hw deploy) or use a loadable device")
+            return
         for slot, g in enumerate(genomes):
             self.device.load_genome(slot, g, self.net)
 

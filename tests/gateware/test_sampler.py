@@ -294,7 +294,8 @@ def test_sample_unit_refuses_cmd_and_rho_while_busy_and_keeps_rho_over_reset():
         for k in range(2):
             ctx.set(dut.cmd.valid, 1)
             ctx.set(dut.cmd.payload, {"gen_seed": 5, "member": k})
-            await ctx.tick()
+            # (after the last rho value, cmd waits for its read-modify-write)
+            await ctx.tick().until(dut.cmd.ready)
             ctx.set(dut.cmd.valid, 0)
             got = []
             ctx.set(dut.load.ready, 1)
