@@ -31,6 +31,7 @@ _TRAIN_FLAGS = {  # flag dest -> TrainConfig field
     "episodes": "episodes", "eval_episodes": "eval_episodes",
     "max_episode_steps": "max_episode_steps", "healthy_reward": "healthy_reward",
     "seed": "seed", "target": "target", "workers": "workers", "sampling": "sampling",
+    "env_backend": "env_backend",
 }
 _RESUMABLE = {"generations", "workers", "port", "board", "stop_at", "quiet"}
 
@@ -49,6 +50,10 @@ def _add_train(sub) -> None:
                    help="host (default): members' connections are drawn on the host and "
                         "loaded; device: the target gets rho once per generation and draws "
                         "each member from (generation seed, member index) itself")
+    p.add_argument("--env-backend", choices=["auto", "envpool", "gymnasium"],
+                   help="env engine: auto (default) = EnvPool's batched C++ MuJoCo when it "
+                        "has the id, else gymnasium; EnvPool episodes start from the model's "
+                        "initial state (docs/engine.md)")
     p.add_argument("--pop", type=int, help="population size (default 256; paper 10240)")
     p.add_argument("--generations", type=int, help="generations to run (default 60)")
     p.add_argument("--seed", type=int, help="run seed (default 0)")
@@ -141,6 +146,12 @@ def _build_run(args):
     kw.setdefault("workers", default_workers())
     cfg = TrainConfig(**kw)
     spec = probe_env(cfg.env_id)
+    from dataclasses import replace
+
+    from .train.envs import resolve_env_backend
+
+    # Recorded resolved, so the run continues on the same engine on any machine.
+    cfg = replace(cfg, env_backend=resolve_env_backend(cfg.env_id, args.env_backend or "auto"))
     net_kw = {"obs_dim": spec.obs_dim, "act_dim": spec.act_dim}
     if args.neurons is not None:
         net_kw["n_neurons"] = args.neurons
@@ -173,7 +184,7 @@ def _cmd_train(args) -> int:
                        slots=cfg.pop_size, board=args.board or "arty_a7")
     if cfg.target == "sim":
         _prebuild_virtual_board(spec)
-    with make_evaluator(spec, cfg.workers, cfg.cluster) as evaluator:
+    with make_evaluator(spec, cfg.workers, cfg.cluster, cfg.env_backend) as evaluator:
         trainer = (Trainer.resume(cfg, net, core, run_dir, evaluator) if resumed
                    else Trainer(cfg, net, core, run_dir, evaluator))
         return _train_loop(trainer, cfg, run_dir, args.stop_at, args.quiet)
@@ -209,7 +220,8 @@ def _train_loop(trainer, cfg, run_dir: Path, stop_at: float | None, quiet: bool)
     console = Console(stderr=False, highlight=False)
     start = trainer.state.generation
     console.print(f"[bold]ec-hw train[/] {cfg.algo.upper()} on {cfg.env_id}, target "
-                  f"{cfg.target}, pop {cfg.pop_size}, seed {cfg.seed}, {cfg.workers} worker(s)"
+                  f"{cfg.target}, env engine {cfg.env_backend}, pop {cfg.pop_size}, seed "
+                  f"{cfg.seed}, {cfg.workers} worker(s)"
                   + (f" on Ray cluster {cfg.cluster}" if cfg.cluster else "") + " "
                   f"-> {run_dir}" + (f" (resuming at generation {start})" if start else ""))
     if start >= cfg.generations:
@@ -249,6 +261,9 @@ def _add_eval(sub) -> None:
     p.add_argument("--seed", type=int, default=12345, help="env seed of the first episode")
     p.add_argument("--target", choices=["model", "float", "sim", "fpga"],
                    help="inference target (default: the run's)")
+    p.add_argument("--env-backend", choices=["auto", "envpool", "gymnasium"],
+                   help="env engine (default: the run's); a network trained on one engine "
+                        "can be evaluated on the other")
     p.add_argument("--port", help="serial port (--target fpga)")
     p.add_argument("--video", type=Path, metavar="MP4", help="record the first episode")
     p.set_defaults(func=_cmd_eval)
@@ -266,16 +281,20 @@ def _cmd_eval(args) -> int:
         raise EcHwError(f"--episodes must be positive, not {args.episodes}")
     cfg, net, core, _ = read_config(args.run)
     target = args.target or cfg.target
+    from .train.envs import resolve_env_backend
+
+    engine = resolve_env_backend(cfg.env_id, args.env_backend or cfg.env_backend)
     spec = BackendSpec(target=target, net=net, core=core, algo=cfg.algo, port=args.port,
                        slots=args.episodes)
-    with InProcessEvaluator(spec) as ev:
+    with InProcessEvaluator(spec, engine) as ev:
         from dataclasses import replace
 
         tr = Trainer.resume(replace(cfg, target=target), net, core, args.run, ev)
         seeds = args.seed + np.arange(args.episodes)
         res = tr.evaluate_deterministic(args.episodes, seeds)
     print(f"{cfg.env_id} deterministic network after {tr.state.generation} generations, "
-          f"target {target}: return {res.returns.mean():.1f} +- {res.returns.std():.1f} "
+          f"target {target}, env engine {engine}: return {res.returns.mean():.1f} +- "
+          f"{res.returns.std():.1f} "
           f"(min {res.returns.min():.1f}, max {res.returns.max():.1f}, {args.episodes} "
           f"episodes, mean length {res.steps.mean():.0f})")
     if args.video:
