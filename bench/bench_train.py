@@ -14,9 +14,10 @@ For every env, in this process (``--threads`` cores, default all):
    including the tail where only the longest episodes are still running.
 
 ``train_over_physics`` = (2) / (1). The network's share is the fraction of (2)'s time spent in
-the backend's ``step`` (one golden-model call per env step for every member in flight). RSS
-is this process's resident memory after (2): the worker's footprint for pop ``--pop``
-(connections stay bit-packed: 8 bytes per 64 connections). ``--json`` prints one JSON object.
+the backend's ``step`` (one golden-model call per env step for every member in flight). Each
+env is measured in a fresh process; its resident memory (RSS) after (2) is the worker's
+footprint for pop ``--pop`` (connections stay bit-packed: 8 bytes per 64 connections).
+``--json`` prints one JSON object.
 Absolute numbers depend on the machine's load; the ratios are measured in one run.
 """
 
@@ -115,6 +116,35 @@ def train_rate(env_id: str, pop: int, steps: int, threads: int) -> dict:
             "genome_bytes_per_member": int(backend._genomes.shape[1] * 8)}
 
 
+def measure(env_id: str, pop: int, steps: int, threads: int) -> dict:
+    """Training, then physics, of ``env_id`` in this process."""
+    import numba
+
+    numba.set_num_threads(threads)
+    tr = train_rate(env_id, pop, steps, threads)
+    phys = physics_only(env_id, pop, threads, tr["env_steps"])
+    return {"physics_steps_per_s": phys, **tr,
+            "train_over_physics": tr["train_steps_per_s"] / phys}
+
+
+def _child(conn, *args) -> None:
+    conn.send(measure(*args))
+    conn.close()
+
+
+def measure_in_fresh_process(*args) -> dict:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    p = ctx.Process(target=_child, args=(child, *args))
+    p.start()
+    child.close()
+    out = parent.recv()
+    p.join()
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--envs", default="Hopper-v5,Walker2d-v5,Humanoid-v5")
@@ -123,16 +153,11 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
-    import numba
-
-    numba.set_num_threads(args.threads)
     out = {"pop": args.pop, "n_neurons": 256, "threads": args.threads,
            "episode_cap": args.steps, "cores": os.cpu_count(), "envs": {}}
     for env_id in args.envs.split(","):
-        tr = train_rate(env_id, args.pop, args.steps, args.threads)
-        phys = physics_only(env_id, args.pop, args.threads, tr["env_steps"])
-        row = {"physics_steps_per_s": phys, **tr,
-               "train_over_physics": tr["train_steps_per_s"] / phys}
+        row = measure_in_fresh_process(env_id, args.pop, args.steps, args.threads)
+        tr, phys = row, row["physics_steps_per_s"]
         out["envs"][env_id] = row
         if not args.json:
             print(f"{env_id}: pop {args.pop}, N = 256, {args.threads} thread(s), "
@@ -143,6 +168,7 @@ def main(argv=None) -> int:
             print(f"  network share of a training step {tr['network_share']:.0%}; "
                   f"worker RSS {tr['rss_mb']:.0f} MB; connections "
                   f"{tr['genome_bytes_per_member']} B per member (bit-packed)")
+    out["worker_rss_mb"] = max(r["rss_mb"] for r in out["envs"].values())
     if args.json:
         print(json.dumps(out))
     return 0

@@ -134,7 +134,8 @@ def run_on_engines(run: Path, episodes: int) -> dict:
         with InProcessEvaluator(spec, engine) as ev:
             from dataclasses import replace
 
-            tr = Trainer.resume(replace(cfg, env_id=env_id), net, core, run, ev)
+            tr = Trainer.resume(cfg, net, core, run, ev)
+            tr.cfg = replace(cfg, env_id=env_id)  # the same network on the noise-free twin
             res = tr.evaluate_deterministic(episodes, seeds)
         out["generation"] = tr.state.generation
         out[name] = {"mean": float(res.returns.mean()), "std": float(res.returns.std()),
