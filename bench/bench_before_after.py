@@ -49,9 +49,9 @@ def make_job(env_id, pop, cap=1000):
                    member_ids=np.arange(pop), gen_seed=1,
                    rho_q=quantize_rho(np.full(net.n_conn, 0.5)), max_episode_steps=cap)
 
-def warm(job, n=4):
-    return EvalJob(**{**job.__dict__, "member_ids": job.member_ids[:n],
-                      "env_seeds": job.env_seeds[:n], "max_episode_steps": 5})
+def warm(job):
+    # every member for 2 steps: compiles, and builds every env the timed run uses
+    return EvalJob(**{**job.__dict__, "max_episode_steps": 2})
 """
 
 OLD_CODE = JOB_CODE + """
@@ -97,7 +97,7 @@ def new_rates(env_id: str, pop: int, threads: int) -> dict:
     for kind in ("envpool", "gymnasium"):
         engine = Engine(kind, threads)
         backend = ModelBackend(job.net, job.core, pop)
-        engine.run(backend, ns["warm"](job), np.arange(4))
+        engine.run(backend, ns["warm"](job), np.arange(pop))
         t = time.perf_counter()
         res = engine.run(backend, job, np.arange(pop))
         dt = time.perf_counter() - t

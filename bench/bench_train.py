@@ -100,9 +100,8 @@ def train_rate(env_id: str, pop: int, steps: int, threads: int) -> dict:
                   rho_q=quantize_rho(np.full(net.n_conn, 0.5)), max_episode_steps=steps)
     engine = Engine("envpool", threads)
     backend = TimedBackend(ModelBackend(net, core, pop))
-    warm = EvalJob(**{**job.__dict__, "member_ids": job.member_ids[:4],
-                      "env_seeds": job.env_seeds[:4], "max_episode_steps": 5})
-    engine.run(backend, warm, np.arange(4))  # JIT compile, build the env batch
+    warm = EvalJob(**{**job.__dict__, "max_episode_steps": 2})
+    engine.run(backend, warm, np.arange(pop))  # JIT compile, build the full env batch
     backend.step_s = 0.0
     t = time.perf_counter()
     res = engine.run(backend, job, np.arange(pop))
