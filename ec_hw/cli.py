@@ -69,7 +69,9 @@ def _add_train(sub) -> None:
                    const=False, help="rank members without the env's survival bonus (ARS "
                                      "style); reported returns always include it")
     p.add_argument("--workers", type=_workers_arg, metavar="N|ray|ray://HOST:PORT",
-                   help="worker processes on this machine (default: CPU cores), or a Ray "
+                   help="worker processes on this machine (default: 1 on the EnvPool engine "
+                        "with --target model/float, whose one process threads over every "
+                        "core; else one per CPU core), or a Ray "
                         "cluster: ray = the local one (started if none runs), auto = an "
                         "existing one, ray://HOST:PORT = Ray Client, HOST:PORT = the GCS")
     p.add_argument("--ray-workers", type=int, metavar="N",
@@ -143,15 +145,18 @@ def _build_run(args):
     kw = {field: getattr(args, dest) for dest, field in _TRAIN_FLAGS.items()
           if getattr(args, dest) is not None}
     kw.update(_worker_settings(args))
-    kw.setdefault("workers", default_workers())
-    cfg = TrainConfig(**kw)
-    spec = probe_env(cfg.env_id)
-    from dataclasses import replace
-
     from .train.envs import resolve_env_backend
 
     # Recorded resolved, so the run continues on the same engine on any machine.
-    cfg = replace(cfg, env_backend=resolve_env_backend(cfg.env_id, args.env_backend or "auto"))
+    kw["env_backend"] = resolve_env_backend(kw.get("env_id", TrainConfig.env_id),
+                                            args.env_backend or "auto")
+    # EnvPool and Numba thread over every core in one process, which measured ~10 % faster
+    # than one single-threaded engine per core (bench/bench_before_after.py); virtual boards
+    # and gymnasium envs scale by processes.
+    one = kw["env_backend"] == "envpool" and kw.get("target", "model") in ("model", "float")
+    kw.setdefault("workers", 1 if one else default_workers())
+    cfg = TrainConfig(**kw)
+    spec = probe_env(cfg.env_id)
     net_kw = {"obs_dim": spec.obs_dim, "act_dim": spec.act_dim}
     if args.neurons is not None:
         net_kw["n_neurons"] = args.neurons
