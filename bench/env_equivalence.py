@@ -109,6 +109,40 @@ def compare(env_id: str, steps: int = 300, seed: int = 0) -> dict:
                                      and term_mismatch == 0 and start_diff <= OBS_TOL)}
 
 
+def trajectory(engine: str, env_id: str, steps: int = 100, seed: int = 0) -> np.ndarray:
+    """``(t, D + 2)`` rows of observation, reward, terminated from the noise-free start under
+    the seeded uniform actions of :func:`compare`, up to the first episode end. ``gymnasium``
+    needs only gymnasium and mujoco, so it runs under another interpreter (another MuJoCo)."""
+    import gymnasium as gym
+
+    warnings.filterwarnings("ignore")
+    g = gym.make(env_id, reset_noise_scale=0.0)
+    rng = np.random.default_rng(seed)
+    acts = [rng.uniform(g.action_space.low, g.action_space.high) for _ in range(steps)]
+    rows = []
+    if engine == "gymnasium":
+        g.reset(seed=seed)
+        for a in acts:
+            o, r, te, tr, _ = g.step(a)
+            rows.append(np.r_[o, r, te])
+            if te or tr:
+                break
+    else:
+        import envpool
+
+        ep = envpool.make(env_id, env_type="gymnasium", num_envs=1, num_threads=1,
+                          reset_noise_scale=0.0)
+        ep.reset()
+        for a in acts:
+            o, r, te, tr, _ = ep.step(a[None])
+            rows.append(np.r_[o[0], r[0], te[0]])
+            if te[0] or tr[0]:
+                break
+        ep.close()
+    g.close()
+    return np.array(rows)
+
+
 def run_on_engines(run: Path, episodes: int) -> dict:
     """The run's deterministic network on EnvPool, gymnasium without noise, gymnasium."""
     import gymnasium as gym
@@ -151,8 +185,31 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--run", type=Path, help="evaluate this run's network on both engines")
     ap.add_argument("--episodes", type=int, default=20)
+    ap.add_argument("--dump-gymnasium", type=Path, metavar="NPY",
+                    help="write the gymnasium trajectory of the one env in --envs (see "
+                         "trajectory(); runs under any interpreter with gymnasium + mujoco)")
+    ap.add_argument("--against", type=Path, metavar="NPY",
+                    help="compare EnvPool's trajectory with one written by --dump-gymnasium")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
+    if args.dump_gymnasium or args.against:
+        import gymnasium
+        import mujoco
+
+        env_id = args.envs.split(",")[0]
+        if args.dump_gymnasium:
+            np.save(args.dump_gymnasium, trajectory("gymnasium", env_id, args.steps, args.seed))
+            print(f"{env_id}: gymnasium {gymnasium.__version__}, mujoco {mujoco.__version__} "
+                  f"-> {args.dump_gymnasium}")
+            return 0
+        a = trajectory("envpool", env_id, args.steps, args.seed)
+        b = np.load(args.against)
+        n = min(len(a), len(b))
+        d = np.abs(a[:n, :-2] - b[:n, :-2]).max(axis=1)
+        print(f"{env_id}: EnvPool vs {args.against}: {n} steps, max obs difference step 1 "
+              f"{d[0]:.1e}, first 10 {d[:10].max():.1e}, all {d.max():.1e}; max reward "
+              f"difference {np.abs(a[:n, -2] - b[:n, -2]).max():.1e}; lengths {len(a)}/{len(b)}")
+        return 0
     if args.run is not None:
         out = run_on_engines(args.run, args.episodes)
         if args.json:

@@ -2,7 +2,8 @@
 
 The numbers behind docs/engine.md: Hopper and Walker2d agree to rounding over every step;
 HalfCheetah agrees until chaos amplifies rounding (as gymnasium does against itself);
-Ant and Humanoid differ from the first steps on (documented, not hidden).
+Ant and Humanoid differ from the first steps on unless gymnasium runs the MuJoCo version
+EnvPool bundles (then all five are bit-identical in their observations).
 """
 
 import importlib.util
@@ -25,6 +26,15 @@ def _bench():
 
 
 EQ = _bench()
+ENVPOOL_MUJOCO = {"1.2.5": "3.6.0"}
+"""The MuJoCo version compiled into each EnvPool release (read from its binary's strings)."""
+
+
+def _same_mujoco() -> bool:
+    import envpool
+    import mujoco
+
+    return ENVPOOL_MUJOCO.get(envpool.__version__) == mujoco.__version__
 
 
 @pytest.mark.parametrize("env_id", ["Hopper-v5", "Walker2d-v5"])
@@ -46,10 +56,10 @@ def test_half_cheetah_agrees_until_chaos_amplifies_rounding():
 
 
 @pytest.mark.parametrize("env_id", ["Ant-v5", "Humanoid-v5"])
-def test_ant_and_humanoid_start_equal_and_differ_beyond_rounding(env_id):
+def test_ant_and_humanoid_start_equal(env_id):
     r = EQ.compare(env_id, steps=30)
     assert r["start_obs_max_diff"] <= 1e-12
     assert r["obs_diff_step_1"] <= 1e-5
     assert r["survival_bonus_max_diff"] == 0.0
-    # gymnasium against itself stays at rounding level over these steps; EnvPool does not
-    assert r["gym_perturbed_obs_max_diff_first_10"] < 1e-9 < r["obs_max_diff_first_10"]
+    if _same_mujoco():
+        assert r["equal_within_tol"], r
