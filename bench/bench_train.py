@@ -1,22 +1,30 @@
-"""Training throughput on a MuJoCo task vs physics alone, measured in one run.
+"""Training throughput vs physics alone, per MuJoCo task, measured in one run.
 
-    python bench/bench_train.py [--env Hopper-v5] [--pop 256] [--steps 200]
+    python bench/bench_train.py [--json] [--envs Hopper-v5,Walker2d-v5,Humanoid-v5]
+                                [--pop 256] [--steps 1000] [--threads N]
 
-Every member runs ``--steps`` env steps (episodes that end are restarted), so all three loops
-do the same physics work:
+For every env, in this process (``--threads`` cores, default all):
 
-1. physics only: the same envs stepped with zero actions in a bare gymnasium loop;
-2. the trainer's rollout loop (observation encoding, action mapping, bookkeeping) with a
-   backend that computes nothing;
-3. the trainer's rollout loop with the golden model (what ``ec-hw train`` runs), on one core
-   and on every core (one worker process per core).
+1. physics only: the EnvPool batch the engine uses (``--pop`` envs, ``--threads`` threads)
+   stepped with zero actions computed by nothing; ended episodes are restarted; as many env
+   steps as (2) took;
+2. training: the batched rollout engine (:class:`ec_hw.train.rollout.Engine`) running one
+   generation's job on the golden model (pop ``--pop``, N = 256, rho = 0.5, one episode per
+   member capped at ``--steps``), exactly what ``ec-hw train --workers 1`` runs per generation,
+   including the tail where only the longest episodes are still running.
 
-Ratios to (1) show the network's share of the time.
+``train_over_physics`` = (2) / (1). The network's share is the fraction of (2)'s time spent in
+the backend's ``step`` (one golden-model call per env step for every member in flight). Each
+env is measured in a fresh process; its resident memory (RSS) after (2) is the worker's
+footprint for pop ``--pop`` (connections stay bit-packed: 8 bytes per 64 connections).
+``--json`` prints one JSON object.
+Absolute numbers depend on the machine's load; the ratios are measured in one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -28,108 +36,144 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ec_hw.config import CoreConfig, NetConfig  # noqa: E402
 from ec_hw.model.sampler import quantize_rho  # noqa: E402
-from ec_hw.train.backends import BackendSpec, ModelBackend  # noqa: E402
-from ec_hw.train.envs import make_env, probe_env  # noqa: E402
-from ec_hw.train.evaluator import Backend, EvalJob  # noqa: E402
-from ec_hw.train.local import ProcessEvaluator  # noqa: E402
-from ec_hw.train.rollout import EnvPool, run_members  # noqa: E402
+from ec_hw.train.backends import ModelBackend  # noqa: E402
+from ec_hw.train.envs import EnvPoolBatch, probe_env  # noqa: E402
+from ec_hw.train.evaluator import EvalJob  # noqa: E402
+from ec_hw.train.rollout import Engine  # noqa: E402
 from ec_hw.train.run import env_seeds  # noqa: E402
 
 
-class ZeroBackend(Backend):
-    """The baseline: zero actions, computed by nothing."""
+class TimedBackend:
+    """A backend whose ``step`` time is summed (everything else passes through)."""
 
-    encoding = "fixed"
+    def __init__(self, inner):
+        self._inner = inner
+        self.step_s = 0.0
 
-    def __init__(self, slots: int, act_dim: int):
-        self.slots, self._a = slots, act_dim
-
-    def load(self, genomes):
-        pass
-
-    def reset(self, mask):
-        pass
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
 
     def step(self, obs, active):
-        return np.zeros((self.slots, self._a))
+        t = time.perf_counter()
+        out = self._inner.step(obs, active)
+        self.step_s += time.perf_counter() - t
+        return out
 
 
-def physics_only(env_id: str, seeds: np.ndarray, steps: int) -> float:
-    envs = [make_env(env_id) for _ in range(len(seeds))]
-    zero = np.zeros(envs[0].action_space.shape)
+def rss_mb() -> float:
+    """Resident set size of this process now (VmRSS), MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def physics_only(env_id: str, n: int, threads: int, total_steps: int) -> float:
+    """Env-steps/s of ``n`` EnvPool envs with zero actions, ended episodes restarted."""
+    b = EnvPoolBatch(env_id, n, threads)
+    spec = probe_env(env_id)
+    all_slots = np.arange(n)
+    zero = np.zeros((n, spec.act_dim))
+    b.reset(all_slots, np.zeros(n, np.int64))
+    b.step(all_slots, zero)  # warm up
+    done_steps = 0
     t = time.perf_counter()
-    for e, s in zip(envs, seeds, strict=True):
-        e.reset(seed=int(s))
-    for _ in range(steps):
-        for e in envs:
-            _, _, term, trunc, _ = e.step(zero)
-            if term or trunc:
-                e.reset()
+    while done_steps < total_steps:
+        _, _, term, trunc, _ = b.step(all_slots, zero)
+        done_steps += n
+        ended = all_slots[term | trunc]
+        if ended.size:
+            b.reset(ended, np.zeros(ended.size, np.int64))
     dt = time.perf_counter() - t
-    for e in envs:
-        e.close()
-    return len(seeds) * steps / dt
+    b.close()
+    return done_steps / dt
+
+
+def train_rate(env_id: str, pop: int, steps: int, threads: int) -> dict:
+    """One generation's job on the golden model through the engine."""
+    spec = probe_env(env_id)
+    net = NetConfig(obs_dim=spec.obs_dim, act_dim=spec.act_dim)
+    core = CoreConfig()
+    job = EvalJob(env_id=env_id, net=net, core=core, obs_mean=np.zeros(spec.obs_dim),
+                  obs_std=np.ones(spec.obs_dim), env_seeds=env_seeds(1, pop, 1),
+                  member_ids=np.arange(pop), gen_seed=1,
+                  rho_q=quantize_rho(np.full(net.n_conn, 0.5)), max_episode_steps=steps)
+    engine = Engine("envpool", threads)
+    backend = TimedBackend(ModelBackend(net, core, pop))
+    warm = EvalJob(**{**job.__dict__, "max_episode_steps": 2})
+    engine.run(backend, warm, np.arange(pop))  # JIT compile, build the full env batch
+    backend.step_s = 0.0
+    t = time.perf_counter()
+    res = engine.run(backend, job, np.arange(pop))
+    dt = time.perf_counter() - t
+    rss = rss_mb()
+    engine.close()
+    n = int(res.steps.sum())
+    return {"train_steps_per_s": n / dt, "env_steps": n, "train_s": dt,
+            "network_share": backend.step_s / dt,
+            "mean_episode_steps": float(res.steps.mean()), "rss_mb": rss,
+            "genome_bytes_per_member": int(backend._genomes.shape[1] * 8)}
+
+
+def measure(env_id: str, pop: int, steps: int, threads: int) -> dict:
+    """Training, then physics, of ``env_id`` in this process."""
+    import numba
+
+    from ec_hw.runtime import setup_process
+
+    setup_process()  # OMP_WAIT_POLICY=PASSIVE before the first kernel, stale caches dropped
+
+    numba.set_num_threads(threads)
+    tr = train_rate(env_id, pop, steps, threads)
+    phys = physics_only(env_id, pop, threads, tr["env_steps"])
+    return {"physics_steps_per_s": phys, **tr,
+            "train_over_physics": tr["train_steps_per_s"] / phys}
+
+
+def _child(conn, *args) -> None:
+    conn.send(measure(*args))
+    conn.close()
+
+
+def measure_in_fresh_process(*args) -> dict:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    p = ctx.Process(target=_child, args=(child, *args))
+    p.start()
+    child.close()
+    out = parent.recv()
+    p.join()
+    return out
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--env", default="Hopper-v5")
+    ap.add_argument("--envs", default="Hopper-v5,Walker2d-v5,Humanoid-v5")
     ap.add_argument("--pop", type=int, default=256)
-    ap.add_argument("--steps", type=int, default=200, help="env steps per member")
-    ap.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--steps", type=int, default=1000, help="episode cap")
+    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
-    from ec_hw.runtime import setup_process
-
-    setup_process()
-    import numba
-
-    spec = probe_env(args.env)
-    net = NetConfig(obs_dim=spec.obs_dim, act_dim=spec.act_dim)
-    core = CoreConfig()
-    seeds = env_seeds(1, args.pop, 64)
-    job = EvalJob(env_id=args.env, net=net, core=core, obs_mean=np.zeros(spec.obs_dim),
-                  obs_std=np.ones(spec.obs_dim), env_seeds=seeds, member_ids=np.arange(args.pop),
-                  gen_seed=1, rho_q=quantize_rho(np.full(net.n_conn, 0.5)),
-                  max_episode_steps=10**9)
-
-    def fixed_steps(backend) -> float:
-        # run_members with episodes cut at --steps: every member does exactly --steps steps
-        # unless all its 64 episodes end first (then the rate is still per step).
-        pool = EnvPool()
-        j = EvalJob(**{**job.__dict__, "env_seeds": seeds[:, :1], "max_episode_steps": args.steps})
-        run_members(backend, j, np.arange(min(8, args.pop)), pool)  # compile + warm up
-        t = time.perf_counter()
-        res = run_members(backend, j, np.arange(args.pop), pool)
-        dt = time.perf_counter() - t
-        pool.close()
-        return float(res.steps.sum()) / dt, int(res.steps.sum())
-
-    numba.set_num_threads(1)
-    print(f"{args.env}: pop {args.pop}, up to {args.steps} steps per member, N = "
-          f"{net.n_neurons}, {os.cpu_count()} cores, {args.workers} worker(s)")
-    phys = physics_only(args.env, seeds[:, 0], args.steps)
-    loop, _ = fixed_steps(ZeroBackend(args.pop, spec.act_dim))
-    model1, n_steps = fixed_steps(ModelBackend(net, core, args.pop))
-    print(f"  physics only (bare gymnasium loop, 1 core)   {phys:9.0f} env-steps/s   1.00")
-    print(f"  rollout loop, zero actions (1 core)          {loop:9.0f} env-steps/s   "
-          f"{loop / phys:.2f}")
-    print(f"  rollout loop + golden model (1 core)         {model1:9.0f} env-steps/s   "
-          f"{model1 / phys:.2f}")
-    j = EvalJob(**{**job.__dict__, "env_seeds": seeds[:, :1], "max_episode_steps": args.steps})
-    with ProcessEvaluator(BackendSpec(target="model", net=net, core=core,
-                                      slots=-(-args.pop // args.workers)), args.workers) as ev:
-        ev.evaluate(EvalJob(**{**j.__dict__, "member_ids": j.member_ids[:4],
-                               "env_seeds": j.env_seeds[:4]}))
-        t = time.perf_counter()
-        res = ev.evaluate(j)
-        dt = time.perf_counter() - t
-    par = float(res.steps.sum()) / dt
-    print(f"  rollout loop + golden model ({args.workers} workers)      {par:9.0f} env-steps/s   "
-          f"{par / phys:.2f}")
-    share = 1 - (1 / loop) / (1 / model1)
-    print(f"  network share of a training step's time (1 core): {share:.0%}; "
-          f"network alone: {1 / (1 / model1 - 1 / loop):.0f} member-steps/s per core "
-          f"({n_steps} steps)")
+    out = {"pop": args.pop, "n_neurons": 256, "threads": args.threads,
+           "episode_cap": args.steps, "cores": os.cpu_count(), "envs": {}}
+    for env_id in args.envs.split(","):
+        row = measure_in_fresh_process(env_id, args.pop, args.steps, args.threads)
+        tr, phys = row, row["physics_steps_per_s"]
+        out["envs"][env_id] = row
+        if not args.json:
+            print(f"{env_id}: pop {args.pop}, N = 256, {args.threads} thread(s), "
+                  f"{row['env_steps']} env steps (mean episode {row['mean_episode_steps']:.0f})")
+            print(f"  physics only (EnvPool, zero actions)   {phys:9.0f} env-steps/s")
+            print(f"  training (engine + golden model)       {tr['train_steps_per_s']:9.0f} "
+                  f"env-steps/s   train/physics {row['train_over_physics']:.2f}")
+            print(f"  network share of a training step {tr['network_share']:.0%}; "
+                  f"worker RSS {tr['rss_mb']:.0f} MB; connections "
+                  f"{tr['genome_bytes_per_member']} B per member (bit-packed)")
+    out["worker_rss_mb"] = max(r["rss_mb"] for r in out["envs"].values())
+    if args.json:
+        print(json.dumps(out))
     return 0
 
 

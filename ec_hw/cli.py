@@ -33,6 +33,7 @@ _TRAIN_FLAGS = {  # flag dest -> TrainConfig field
     "max_episode_steps": "max_episode_steps", "healthy_reward": "healthy_reward",
     "seed": "seed", "target": "target", "workers": "workers", "sampling": "sampling",
     "net": "network",
+    "env_backend": "env_backend",
 }
 _RESUMABLE = {"generations", "workers", "port", "board", "stop_at", "max_env_steps", "quiet"}
 
@@ -57,6 +58,10 @@ def _add_train(sub) -> None:
                    help="host (default): members' connections are drawn on the host and "
                         "loaded; device: the target gets rho once per generation and draws "
                         "each member from (generation seed, member index) itself")
+    p.add_argument("--env-backend", choices=["auto", "envpool", "gymnasium"],
+                   help="env engine: auto (default) = EnvPool's batched C++ MuJoCo when it "
+                        "has the id, else gymnasium; EnvPool episodes start from the model's "
+                        "initial state (docs/engine.md)")
     p.add_argument("--pop", type=int, help="population size (default 256; paper 10240)")
     p.add_argument("--generations", type=int, help="generations to run (default 60)")
     p.add_argument("--seed", type=int, help="run seed (default 0)")
@@ -72,7 +77,9 @@ def _add_train(sub) -> None:
                    const=False, help="rank members without the env's survival bonus (ARS "
                                      "style); reported returns always include it")
     p.add_argument("--workers", type=_workers_arg, metavar="N|ray|ray://HOST:PORT",
-                   help="worker processes on this machine (default: CPU cores), or a Ray "
+                   help="worker processes on this machine (default: 1 on the EnvPool engine "
+                        "with --target model/float, whose one process threads over every "
+                        "core; else one per CPU core), or a Ray "
                         "cluster: ray = the local one (started if none runs), auto = an "
                         "existing one, ray://HOST:PORT = Ray Client, HOST:PORT = the GCS")
     p.add_argument("--ray-workers", type=int, metavar="N",
@@ -268,7 +275,16 @@ def _plan_run(args):
     kw = {field: getattr(args, dest) for dest, field in _TRAIN_FLAGS.items()
           if getattr(args, dest) is not None}
     kw.update(_worker_settings(args))
-    kw.setdefault("workers", default_workers())
+    from .train.envs import resolve_env_backend
+
+    # Recorded resolved, so the run continues on the same engine on any machine.
+    kw["env_backend"] = resolve_env_backend(kw.get("env_id", TrainConfig.env_id),
+                                            args.env_backend or "auto")
+    # EnvPool and Numba thread over every core in one process, which measured ~10 % faster
+    # than one single-threaded engine per core (bench/bench_before_after.py); virtual boards
+    # and gymnasium envs scale by processes.
+    one = kw["env_backend"] == "envpool" and kw.get("target", "model") in ("model", "float")
+    kw.setdefault("workers", 1 if one else default_workers())
     with NamedFlags():
         cfg = TrainConfig(**kw)
     spec = probe_env(cfg.env_id)
@@ -313,7 +329,8 @@ def _cmd_train(args) -> int:
                 stack.enter_context(RunLock(run_dir))
             if cfg.target == "sim":
                 _prebuild_virtual_board(spec)
-            evaluator = stack.enter_context(make_evaluator(spec, cfg.workers, cfg.cluster))
+            evaluator = stack.enter_context(make_evaluator(spec, cfg.workers, cfg.cluster,
+                                                            cfg.env_backend))
             if not resumed:  # removed again if the run ends before its first checkpoint
                 stack.enter_context(NewRunFolder(run_dir))
             try:
@@ -382,7 +399,8 @@ def _train_loop(trainer, cfg, run_dir: Path, stop_at: float | None, quiet: bool,
     console = Console(stderr=False, highlight=False)
     start = trainer.state.generation
     console.print(f"[bold]ec-hw train[/] {cfg.method} on {cfg.env_id}, target "
-                  f"{cfg.target}, pop {cfg.pop_size}, seed {cfg.seed}, {cfg.workers} worker(s)"
+                  f"{cfg.target}, env engine {cfg.env_backend}, pop {cfg.pop_size}, seed "
+                  f"{cfg.seed}, {cfg.workers} worker(s)"
                   + note
                   + (f" on Ray cluster {cfg.cluster}" if cfg.cluster else "") + " "
                   f"-> {run_dir}" + (f" (resuming at generation {start})" if start else ""))
@@ -431,6 +449,9 @@ def _add_eval(sub) -> None:
     p.add_argument("--seed", type=int, default=12345, help="env seed of the first episode")
     p.add_argument("--target", choices=TARGETS,
                    help="inference target (default: the run's)")
+    p.add_argument("--env-backend", choices=["auto", "envpool", "gymnasium"],
+                   help="env engine (default: the run's); a network trained on one engine "
+                        "can be evaluated on the other")
     p.add_argument("--port", help="serial port (--target fpga); a device built by `ec-hw "
                                   "deploy` with this run's network is used as it is (no LOAD)")
     p.add_argument("--board", help="board settings (baud) for --target fpga/sim "
@@ -459,14 +480,18 @@ def _cmd_eval(args) -> int:
     spec = BackendSpec(target=target, net=net, core=core,
                        network=make_strategy(cfg, net).backend_network, port=args.port,
                        slots=args.episodes, board=args.board or "arty_a7")
-    with InProcessEvaluator(spec) as ev:
+    from .train.envs import resolve_env_backend
+
+    engine = resolve_env_backend(cfg.env_id, args.env_backend or cfg.env_backend)
+    with InProcessEvaluator(spec, engine) as ev:
         from dataclasses import replace
 
         tr = Trainer.resume(replace(cfg, target=target), net, core, args.run, ev)
         seeds = args.seed + np.arange(args.episodes)
         res = tr.evaluate_deterministic(args.episodes, seeds)
     print(f"{cfg.env_id} deterministic network after {tr.state.generation} generations, "
-          f"target {target}: return {res.returns.mean():.1f} +- {res.returns.std():.1f} "
+          f"target {target}, env engine {engine}: return {res.returns.mean():.1f} +- "
+          f"{res.returns.std():.1f} "
           f"(min {res.returns.min():.1f}, max {res.returns.max():.1f}, {args.episodes} "
           f"episodes, mean length {res.steps.mean():.0f})")
     if args.video:

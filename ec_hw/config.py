@@ -250,6 +250,11 @@ class TrainConfig:
     sampling: str = "host"
     """Where EC members are drawn: ``host`` (connections sent to the target) or ``device``
     (the target receives rho once per generation and samples from the same seeds)."""
+    env_backend: str = "gymnasium"
+    """Env engine: ``gymnasium`` (every episode reset with its own seed), ``envpool`` (C++
+    MuJoCo batches; episodes start from the model's initial state, see docs/engine.md) or
+    ``auto`` (EnvPool when it runs the id). ``ec-hw train`` records the resolved engine; runs
+    written before this field existed ran on gymnasium."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.env_id, str) or not self.env_id:
@@ -292,6 +297,9 @@ class TrainConfig:
                              f"'HOST:PORT', not {self.cluster!r}")
         if self.sampling not in ("host", "device"):
             raise ValueError(f"sampling must be 'host' or 'device', not {self.sampling!r}")
+        if self.env_backend not in ("auto", "envpool", "gymnasium"):
+            raise ValueError(f"env_backend must be 'auto', 'envpool' or 'gymnasium', not "
+                             f"{self.env_backend!r}")
         if self.sampling == "device" and self.algo != "ec":
             raise ValueError("sampling 'device' needs algo 'ec' (ES members are not Bernoulli)")
 

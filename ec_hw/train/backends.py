@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import TARGETS, CoreConfig, NetConfig
-from .evaluator import Backend
+from .evaluator import Backend, slot_indices
 
 __all__ = ["ModelBackend", "FloatBackend", "DenseBackend", "GRUBackend", "LSTMBackend",
            "BackendSpec", "make_backend", "TARGETS"]
@@ -32,12 +32,8 @@ class ModelBackend(Backend):
         self._state = NetState.zeros(slots, self._fx.layout)
         self._genomes = np.zeros((slots, self._fx.layout.n_words), np.uint64)
 
-    def load(self, genomes: np.ndarray) -> None:
-        n = genomes.shape[0]
-        if n > self.slots:
-            raise ValueError(f"{n} genomes do not fit {self.slots} slots")
-        self._genomes[:n] = genomes
-        self._genomes[n:] = 0
+    def load(self, genomes: np.ndarray, slots: np.ndarray | None = None) -> None:
+        self._genomes[slot_indices(slots, genomes.shape[0], self.slots)] = genomes
 
     def reset(self, mask: np.ndarray) -> None:
         self._state.reset(mask)
@@ -47,11 +43,12 @@ class ModelBackend(Backend):
     def load_rho(self, rho_q: np.ndarray) -> None:
         self._rho_q = np.asarray(rho_q, np.uint16).copy()
 
-    def sample(self, gen_seed: int, members: np.ndarray) -> None:
+    def sample(self, gen_seed: int, members: np.ndarray, slots: np.ndarray | None = None
+               ) -> None:
         from ..model.sampler import sample_members
 
         self.load(sample_members(gen_seed, np.asarray(members, np.int64), self._rho_q,
-                                 self._fx.layout))
+                                 self._fx.layout), slots)
 
     def step(self, obs: np.ndarray, active: np.ndarray) -> np.ndarray:
         from ..fixedpoint import action_to_unit
@@ -74,10 +71,8 @@ class FloatBackend(Backend):
         self._state = RefState.zeros(slots, net.n_neurons)
         self._genomes = np.zeros((slots, GenomeLayout.of(net).n_words), np.uint64)
 
-    def load(self, genomes: np.ndarray) -> None:
-        n = genomes.shape[0]
-        self._genomes[:n] = genomes
-        self._genomes[n:] = 0
+    def load(self, genomes: np.ndarray, slots: np.ndarray | None = None) -> None:
+        self._genomes[slot_indices(slots, genomes.shape[0], self.slots)] = genomes
 
     def reset(self, mask: np.ndarray) -> None:
         self._state.reset(mask)
@@ -100,10 +95,8 @@ class DenseBackend(Backend):
         self._state = RefState.zeros(slots, net.n_neurons)
         self._thetas = np.zeros((slots, DenseLayout.of(net).n_params), np.float64)
 
-    def load(self, genomes: np.ndarray) -> None:
-        n = genomes.shape[0]
-        self._thetas[:n] = genomes
-        self._thetas[n:] = 0
+    def load(self, genomes: np.ndarray, slots: np.ndarray | None = None) -> None:
+        self._thetas[slot_indices(slots, genomes.shape[0], self.slots)] = genomes
 
     def reset(self, mask: np.ndarray) -> None:
         self._state.reset(mask)
@@ -193,8 +186,8 @@ class _DeviceBackendOwner(Backend):
         self._inner, self._stack = inner, stack
         self.slots, self.encoding = inner.slots, inner.encoding
 
-    def load(self, genomes):
-        self._inner.load(genomes)
+    def load(self, genomes, slots=None):
+        self._inner.load(genomes, slots)
 
     def reset(self, mask):
         self._inner.reset(mask)
@@ -206,8 +199,8 @@ class _DeviceBackendOwner(Backend):
     def load_rho(self, rho_q):
         self._inner.load_rho(rho_q)
 
-    def sample(self, gen_seed, members):
-        self._inner.sample(gen_seed, members)
+    def sample(self, gen_seed, members, slots=None):
+        self._inner.sample(gen_seed, members, slots)
 
     def step(self, obs, active):
         return self._inner.step(obs, active[: self.slots] if len(active) > self.slots

@@ -18,7 +18,7 @@ from host.device import ConfigMismatch, Device
 from ..config import CoreConfig, NetConfig
 from ..fixedpoint import action_to_unit, derive
 from ..protocol import network_hash
-from .evaluator import Backend
+from .evaluator import Backend, slot_indices
 
 __all__ = ["DeviceBackend", "virtual_board", "virtual_board_backend"]
 
@@ -59,9 +59,9 @@ class DeviceBackend(Backend):
         self.fp = derive(net, device.info.core_config(core))
         self._own = own_device
 
-    def load(self, genomes: np.ndarray) -> None:
-        """Load one genome per slot; on a deployed device (``ec-hw deploy``) check instead that
-        every genome is the network the device carries.
+    def load(self, genomes: np.ndarray, slots: np.ndarray | None = None) -> None:
+        """One ``LOAD`` per slot (the device loads slots independently); on a deployed device
+        (``ec-hw deploy``) check instead that every genome is the network the device carries.
 
         Raises
         ------
@@ -81,8 +81,9 @@ class DeviceBackend(Backend):
                                          f"not this run's {want:#010x}; deploy this run "
                                          f"(ec-hw deploy) or use a loadable device")
             return
-        for slot, g in enumerate(genomes):
-            self.device.load_genome(slot, g, self.net)
+        for slot, g in zip(slot_indices(slots, genomes.shape[0], self.slots), genomes,
+                           strict=True):
+            self.device.load_genome(int(slot), g, self.net)
 
     @property
     def supports_sampling(self) -> bool:
@@ -92,13 +93,15 @@ class DeviceBackend(Backend):
     def load_rho(self, rho_q: np.ndarray) -> None:
         self.device.load_rho(np.asarray(rho_q))
 
-    def sample(self, gen_seed: int, members: np.ndarray) -> None:
+    def sample(self, gen_seed: int, members: np.ndarray, slots: np.ndarray | None = None
+               ) -> None:
         """One ``SAMPLE`` per slot: 10 payload bytes instead of a member's connection words."""
         members = np.asarray(members, dtype=np.int64).reshape(-1)
         if members.shape[0] > self.slots:
             raise ValueError(f"{members.shape[0]} members do not fit {self.slots} slots")
-        for slot, m in enumerate(members):
-            self.device.sample(slot, int(gen_seed), int(m))
+        for slot, m in zip(slot_indices(slots, members.shape[0], self.slots), members,
+                           strict=True):
+            self.device.sample(int(slot), int(gen_seed), int(m))
 
     def reset(self, mask: np.ndarray) -> None:
         mask = np.asarray(mask, dtype=bool).reshape(self.slots)

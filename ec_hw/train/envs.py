@@ -1,10 +1,15 @@
-"""gymnasium environments: construction with clear errors, action mapping, survival bonus.
+"""Environments: construction with clear errors, action mapping, survival bonus, and the two
+batched env engines the rollout engine steps (:class:`GymnasiumBatch`, :class:`EnvPoolBatch`).
 
-Any registered env with a ``Box`` observation space and a bounded ``Box`` action space works.
+Any registered gymnasium env with a ``Box`` observation space and a bounded ``Box`` action
+space works on the gymnasium engine. EnvPool (C++ MuJoCo with its own thread pool) runs the
+MuJoCo ids of :data:`ENVPOOL_IDS`; see ``docs/engine.md`` for how its episodes are seeded and
+what differs from gymnasium.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 
@@ -12,7 +17,24 @@ import numpy as np
 
 from .. import EcHwError
 
-__all__ = ["EnvError", "EnvSpec", "make_env", "probe_env", "unit_to_action", "survival_bonus"]
+__all__ = ["EnvError", "EnvSpec", "make_env", "probe_env", "unit_to_action", "survival_bonus",
+           "ENV_BACKENDS", "ENVPOOL_IDS", "resolve_env_backend", "EnvBatch", "GymnasiumBatch",
+           "EnvPoolBatch", "make_env_batch"]
+
+ENV_BACKENDS = ("auto", "envpool", "gymnasium")
+"""Env engines: ``auto`` is EnvPool for the ids of :data:`ENVPOOL_IDS` when it is installed,
+else gymnasium."""
+
+ENVPOOL_IDS = {
+    # id: does the env's reward include a survival ("healthy") bonus, healthy_reward * alive?
+    # (gymnasium's info["reward_survive"]; EnvPool does not report it, so it is derived.)
+    "Ant-v5": True, "HalfCheetah-v5": False, "Hopper-v5": True, "Humanoid-v5": True,
+    "HumanoidStandup-v5": False, "InvertedDoublePendulum-v5": True,
+    "InvertedPendulum-v5": True, "Swimmer-v5": False, "Walker2d-v5": True,
+}
+"""MuJoCo ids the EnvPool engine runs: those whose only randomness is the reset noise that
+``reset_noise_scale`` scales (Reacher and Pusher also draw goal positions, so they stay on
+gymnasium)."""
 
 
 class EnvError(EcHwError):
@@ -63,6 +85,7 @@ def _check_spaces(env_id: str, env) -> None:
         raise EnvError(f"{env_id} has unbounded actions; ec-hw maps [-1, 1] onto finite bounds")
 
 
+@functools.lru_cache(maxsize=64)
 def probe_env(env_id: str) -> EnvSpec:
     """Construct the env once and describe it."""
     env = make_env(env_id)
@@ -84,3 +107,157 @@ def unit_to_action(a: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarr
 def survival_bonus(info: dict) -> float:
     """The survival ("healthy") part of one step's reward (MuJoCo v5 ``reward_survive``), or 0."""
     return float(info.get("reward_survive", 0.0))
+
+
+def _envpool():
+    try:
+        import envpool
+    except ImportError:
+        return None
+    return envpool
+
+
+def resolve_env_backend(env_id: str, choice: str) -> str:
+    """The env engine (``envpool`` or ``gymnasium``) that ``choice`` means for ``env_id``.
+
+    Raises
+    ------
+    EnvError
+        ``envpool`` was asked for an id it does not run here, or it is not installed.
+    ValueError
+        ``choice`` is not one of :data:`ENV_BACKENDS`.
+    """
+    if choice not in ENV_BACKENDS:
+        raise ValueError(f"env backend must be one of {', '.join(ENV_BACKENDS)}, not "
+                         f"{choice!r}")
+    if choice == "gymnasium":
+        return choice
+    ok = env_id in ENVPOOL_IDS and _envpool() is not None
+    if choice == "auto":
+        return "envpool" if ok else "gymnasium"
+    if _envpool() is None:
+        raise EnvError("--env-backend envpool needs the envpool package (pip install envpool)")
+    if env_id not in ENVPOOL_IDS:
+        raise EnvError(f"--env-backend envpool runs {', '.join(sorted(ENVPOOL_IDS))}; not "
+                       f"{env_id!r} (use gymnasium)")
+    return "envpool"
+
+
+class EnvBatch:
+    """``n`` env slots of one env id, stepped as one batch.
+
+    :meth:`reset` and :meth:`step` take the slot indices they act on (any subset, in any
+    order) and return per-slot arrays in that order. A slot that ended must be reset before it
+    is stepped again.
+    """
+
+    kind: str
+    n: int
+    obs_dim: int
+
+    def reset(self, slots: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+        """Start an episode in every slot of ``slots`` (``seeds``: their env seeds); return
+        the first observations ``(k, obs_dim)`` float64."""
+        raise NotImplementedError
+
+    def step(self, slots: np.ndarray, actions: np.ndarray) -> tuple:
+        """Step ``slots`` with ``actions`` ``(k, act_dim)`` (env units); return
+        ``(obs, reward, terminated, truncated, survive)``: float64 ``(k, D)``, float64,
+        bool, bool, float64 (the survival part of each reward, see :func:`survival_bonus`)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the envs."""
+
+
+class GymnasiumBatch(EnvBatch):
+    """One ``gymnasium`` env per slot (created on first use), stepped one after another;
+    every episode is reset with its own seed."""
+
+    kind = "gymnasium"
+
+    def __init__(self, env_id: str, n: int):
+        self.env_id, self.n = env_id, n
+        self._envs: list = [None] * n
+        self.obs_dim = probe_env(env_id).obs_dim
+
+    def _env(self, i: int):
+        if self._envs[i] is None:
+            self._envs[i] = make_env(self.env_id)
+        return self._envs[i]
+
+    def reset(self, slots, seeds):
+        out = np.empty((len(slots), self.obs_dim))
+        for k, (i, s) in enumerate(zip(slots, seeds, strict=True)):
+            out[k] = self._env(int(i)).reset(seed=int(s))[0]
+        return out
+
+    def step(self, slots, actions):
+        k = len(slots)
+        obs = np.empty((k, self.obs_dim))
+        rew = np.empty(k)
+        term = np.empty(k, bool)
+        trunc = np.empty(k, bool)
+        surv = np.empty(k)
+        for j, i in enumerate(slots):
+            o, r, te, tr, info = self._envs[i].step(actions[j])
+            obs[j], rew[j], term[j], trunc[j] = o, r, te, tr
+            surv[j] = survival_bonus(info)
+        return obs, rew, term, trunc, surv
+
+    def close(self) -> None:
+        for e in self._envs:
+            if e is not None:
+                e.close()
+        self._envs = [None] * self.n
+
+
+class EnvPoolBatch(EnvBatch):
+    """``n`` EnvPool envs (C++ MuJoCo, ``threads`` worker threads) in synchronous mode.
+
+    EnvPool seeds an env once, at construction, and its random stream runs on across resets
+    (``reset(seed=...)`` is ignored), so an episode's start state would depend on which slot
+    ran it and what ran there before. The engine therefore sets ``reset_noise_scale = 0``:
+    every episode starts from the model's initial state, the env seeds are not used, and a
+    member's return depends on its connections only (docs/engine.md).
+    """
+
+    kind = "envpool"
+
+    def __init__(self, env_id: str, n: int, threads: int = 1):
+        envpool = _envpool()
+        if envpool is None or env_id not in ENVPOOL_IDS:
+            raise EnvError(f"EnvPool does not run {env_id!r} here")
+        warnings.filterwarnings("ignore", module="envpool")
+        self.env_id, self.n, self.threads = env_id, n, threads
+        self._pool = envpool.make(env_id, env_type="gymnasium", num_envs=n, batch_size=n,
+                                  num_threads=max(1, threads), reset_noise_scale=0.0, seed=0)
+        self.obs_dim = int(self._pool.observation_space.shape[0])
+        cfg = self._pool.config
+        self._healthy = float(cfg["healthy_reward"]) if ENVPOOL_IDS[env_id] else 0.0
+
+    def reset(self, slots, seeds):
+        obs, _ = self._pool.reset(np.asarray(slots, np.int32))
+        return np.asarray(obs, np.float64)
+
+    def step(self, slots, actions):
+        obs, rew, term, trunc, _ = self._pool.step(np.asarray(actions, np.float64),
+                                                   np.asarray(slots, np.int32))
+        term = np.asarray(term, bool)
+        # v5 rewards: healthy_reward is paid on every step that does not terminate (the
+        # terminating step is the unhealthy one), exactly gymnasium's info["reward_survive"].
+        surv = self._healthy * ~term
+        return (np.asarray(obs, np.float64), np.asarray(rew, np.float64), term,
+                np.asarray(trunc, bool), surv)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+
+def make_env_batch(env_id: str, n: int, backend: str, threads: int = 1) -> EnvBatch:
+    """An :class:`EnvBatch` of ``n`` slots on the engine ``backend`` names (``auto`` too)."""
+    if resolve_env_backend(env_id, backend) == "envpool":
+        return EnvPoolBatch(env_id, n, threads)
+    return GymnasiumBatch(env_id, n)

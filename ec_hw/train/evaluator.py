@@ -23,7 +23,28 @@ import numpy as np
 
 from ..config import CoreConfig, NetConfig
 
-__all__ = ["Backend", "Evaluator", "EvalJob", "EvalResult"]
+__all__ = ["Backend", "Evaluator", "EvalJob", "EvalResult", "slot_indices"]
+
+
+def slot_indices(slots, n: int, total: int) -> np.ndarray:
+    """``slots`` as an int64 index array of ``n`` distinct slots below ``total`` (default
+    ``0..n-1``).
+
+    Raises
+    ------
+    ValueError
+        Wrong length, a slot out of range, or a slot named twice.
+    """
+    if slots is None:
+        slots = np.arange(n)
+    slots = np.asarray(slots, np.int64).reshape(-1)
+    if slots.shape[0] != n:
+        raise ValueError(f"{n} members need {n} slots, not {slots.shape[0]}")
+    if n and (slots.min() < 0 or slots.max() >= total):
+        raise ValueError(f"slots must lie in 0..{total - 1}, not {slots.tolist()}")
+    if np.unique(slots).shape[0] != n:
+        raise ValueError(f"slots must be distinct, not {slots.tolist()}")
+    return slots
 
 
 class Backend(ABC):
@@ -38,8 +59,10 @@ class Backend(ABC):
     encoding: str  # "fixed" or "float"
 
     @abstractmethod
-    def load(self, genomes: np.ndarray) -> None:
-        """Load packed genomes ``(n, n_words)`` uint64 into slots ``0..n-1`` (n <= slots)."""
+    def load(self, genomes: np.ndarray, slots: np.ndarray | None = None) -> None:
+        """Load packed genomes ``(n, n_words)`` uint64 into ``slots`` (n distinct slot
+        indices; default ``0..n-1``). Other slots keep their members; network state is not
+        touched (see :meth:`reset`)."""
 
     @abstractmethod
     def reset(self, mask: np.ndarray) -> None:
@@ -56,9 +79,10 @@ class Backend(ABC):
         """Store a generation's quantized rho (flat genome order, uint16) for :meth:`sample`."""
         raise NotImplementedError(f"{type(self).__name__} cannot sample members itself")
 
-    def sample(self, gen_seed: int, members: np.ndarray) -> None:
-        """Fill slots ``0..len(members)-1`` with members drawn from the stored rho
-        (:mod:`ec_hw.model.sampler`), instead of loading explicit connections."""
+    def sample(self, gen_seed: int, members: np.ndarray, slots: np.ndarray | None = None
+               ) -> None:
+        """Fill ``slots`` (default ``0..len(members)-1``) with members drawn from the stored
+        rho (:mod:`ec_hw.model.sampler`), instead of loading explicit connections."""
         raise NotImplementedError(f"{type(self).__name__} cannot sample members itself")
 
     def close(self) -> None:  # noqa: B027 - optional hook

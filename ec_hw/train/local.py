@@ -1,9 +1,11 @@
 """Evaluators on this machine: in-process, or one worker process per core.
 
-Each worker process owns its environments and its own backend and runs Numba single-threaded,
-so W workers use W cores with no per-step communication: per generation a worker receives the
-job (for EC: two integers and the quantized rho) and the indices of its members, and sends back
-their returns, step counts and observation statistics.
+Each evaluator runs the batched rollout engine (:class:`~ec_hw.train.rollout.Engine`) on its
+share of the population. In process it uses every core (Numba's threads for the network,
+EnvPool's threads for the physics). Each worker process owns its environments and its own
+backend and runs on one core, so W workers use W cores with no per-step communication: per
+generation a worker receives the job (for EC: two integers and the quantized rho) and the
+indices of its members, and sends back their returns, step counts and observation statistics.
 """
 
 from __future__ import annotations
@@ -34,25 +36,24 @@ def split_even(n: int, parts: int) -> list[np.ndarray]:
 class InProcessEvaluator(Evaluator):
     """Run the backend in this process (hardware targets, tests, one worker)."""
 
-    def __init__(self, spec: BackendSpec):
+    def __init__(self, spec: BackendSpec, env_backend: str = "gymnasium",
+                 threads: int | None = None):
         from .backends import make_backend
-        from .rollout import EnvPool
+        from .rollout import Engine
 
         self.spec = spec
+        self.engine = Engine(env_backend, threads or default_workers())
         self.backend = make_backend(spec)
-        self.pool = EnvPool()
 
     def evaluate(self, job: EvalJob) -> EvalResult:
-        from .rollout import run_members
-
-        return run_members(self.backend, job, np.arange(len(job.member_ids)), self.pool)
+        return self.engine.run(self.backend, job, np.arange(len(job.member_ids)))
 
     def close(self) -> None:
         self.backend.close()
-        self.pool.close()
+        self.engine.close()
 
 
-def _worker_main(conn, spec: BackendSpec) -> None:
+def _worker_main(conn, spec: BackendSpec, env_backend: str) -> None:
     # Runs in a spawned process: one core, its own envs and backend.
     from ..runtime import setup_process
 
@@ -60,11 +61,11 @@ def _worker_main(conn, spec: BackendSpec) -> None:
     import numba
 
     from .backends import make_backend
-    from .rollout import EnvPool, run_members
+    from .rollout import Engine
 
     numba.set_num_threads(1)
     backend = None
-    pool = EnvPool()
+    engine = Engine(env_backend, threads=1)
     try:
         backend = make_backend(spec)
         conn.send(("ready", None))
@@ -74,7 +75,7 @@ def _worker_main(conn, spec: BackendSpec) -> None:
                 break
             _, job, idx = msg
             try:
-                conn.send(("ok", run_members(backend, job, idx, pool)))
+                conn.send(("ok", engine.run(backend, job, idx)))
             except Exception as exc:  # noqa: BLE001 - carried to the driver as a WorkerError
                 conn.send(("error", f"{type(exc).__name__}: {exc}"))
     except (EOFError, KeyboardInterrupt):
@@ -85,7 +86,7 @@ def _worker_main(conn, spec: BackendSpec) -> None:
         except OSError:
             pass
     finally:
-        pool.close()
+        engine.close()
         if backend is not None:
             backend.close()
 
@@ -93,14 +94,15 @@ def _worker_main(conn, spec: BackendSpec) -> None:
 class ProcessEvaluator(Evaluator):
     """Split each job's members over ``workers`` spawned processes (contiguous chunks)."""
 
-    def __init__(self, spec: BackendSpec, workers: int):
+    def __init__(self, spec: BackendSpec, workers: int, env_backend: str = "gymnasium"):
         ctx = mp.get_context("spawn")
         self.spec = spec
         self._procs = []
         self._conns = []
         for _ in range(workers):
             parent, child = ctx.Pipe()
-            p = ctx.Process(target=_worker_main, args=(child, spec), daemon=True)
+            p = ctx.Process(target=_worker_main, args=(child, spec, env_backend),
+                            daemon=True)
             p.start()
             child.close()
             self._procs.append(p)

@@ -111,7 +111,7 @@ def fingerprint() -> dict:
             h.update(f"{pkg}/{p.relative_to(root)}".encode())
             h.update(p.read_bytes())
     out = {"ec_hw": h.hexdigest()[:16], "python": ".".join(map(str, sys.version_info[:3]))}
-    for pkg in ("numpy", "numba", "gymnasium", "mujoco"):
+    for pkg in ("numpy", "numba", "gymnasium", "mujoco", "envpool"):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
@@ -142,8 +142,8 @@ class RayWorker:
 
 
 class _RhoOnce:
-    """A backend whose ``load_rho`` skips a rho it already holds: the actor calls
-    :func:`~ec_hw.train.rollout.run_members` once per chunk, and a board with on-device
+    """A backend whose ``load_rho`` skips a rho it already holds: the actor runs
+    :meth:`~ec_hw.train.rollout.Engine.run` once per chunk, and a board with on-device
     sampling should receive each generation's rho once, not once per chunk."""
 
     def __init__(self, inner):
@@ -164,20 +164,20 @@ class _RhoOnce:
 class _Worker:
     """The actor: its own backend and envs, Numba on one thread, the current job cached."""
 
-    def __init__(self, spec: BackendSpec):
+    def __init__(self, spec: BackendSpec, env_backend: str = "gymnasium", threads: int = 1):
         from ..runtime import setup_process
 
         setup_process()  # a Ray actor's process does not inherit the driver's environment
         import numba
 
         from .backends import make_backend
-        from .rollout import EnvPool
+        from .rollout import Engine
 
-        numba.set_num_threads(1)
+        numba.set_num_threads(threads)
         self._spec = spec
         self._fingerprint = fingerprint()
         self._backend = _RhoOnce(make_backend(spec))
-        self._pool = EnvPool()
+        self._engine = Engine(env_backend, threads)
         self._key = None
         self._job = None
         self.jobs_fetched = 0
@@ -196,8 +196,6 @@ class _Worker:
         # actor fetches each job once and then receives only member rows (a few scalars each).
         import ray
 
-        from .rollout import run_members
-
         ref = job_box[0]
         key = ref.binary()
         if key != self._key:
@@ -206,7 +204,7 @@ class _Worker:
             self._key = key
             self.jobs_fetched += 1
         job = join_job(self._job, rows)
-        return run_members(self._backend, job, np.arange(len(job.member_ids)), self._pool)
+        return self._engine.run(self._backend, job, np.arange(len(job.member_ids)))
 
     def stats(self) -> dict:
         return {"jobs_fetched": self.jobs_fetched, "rho_loads": self._backend.rho_loads,
@@ -214,7 +212,7 @@ class _Worker:
 
     def close(self) -> None:
         self._job = None
-        self._pool.close()
+        self._engine.close()
         self._backend.close()
 
 
@@ -263,6 +261,9 @@ class RayEvaluator(Evaluator):
     on_chunk
         Called as ``on_chunk(evaluator, done)`` after each chunk of a job completes (progress,
         fault-injection tests).
+    env_backend
+        The actors' env engine (:data:`~ec_hw.train.envs.ENV_BACKENDS`); each actor runs the
+        batched rollout engine with as many threads as the CPUs it reserves.
 
     Raises
     ------
@@ -280,7 +281,8 @@ class RayEvaluator(Evaluator):
                  timeout: float | None = 300.0, start_timeout: float = 300.0,
                  restarts: int = 3,
                  runtime_env: dict | None = None, check_versions: bool = True,
-                 on_chunk: Callable[[RayEvaluator, int], None] | None = None):
+                 on_chunk: Callable[[RayEvaluator, int], None] | None = None,
+                 env_backend: str = "gymnasium"):
         if isinstance(spec, (BackendSpec, RayWorker)):
             if workers is not None and (not isinstance(workers, int) or workers < 1):
                 raise ValueError(f"workers must be a positive integer, not {workers!r}")
@@ -304,6 +306,7 @@ class RayEvaluator(Evaluator):
             raise ValueError(f"start_timeout must be positive, not {start_timeout!r}")
         if not isinstance(restarts, int) or restarts < 0:
             raise ValueError(f"restarts must be >= 0, not {restarts!r}")
+        self.env_backend = env_backend
         self.chunk, self.chunks_per_worker, self.inflight = chunk, chunks_per_worker, inflight
         self.timeout, self.on_chunk = timeout, on_chunk
         self.check_versions, self.start_timeout = check_versions, start_timeout
@@ -350,7 +353,8 @@ class RayEvaluator(Evaluator):
             opts["resources"] = dict(r.resources)
         if self.runtime_env is not None:
             opts["runtime_env"] = self.runtime_env
-        return _remote_worker().options(**opts).remote(r.spec)
+        return _remote_worker().options(**opts).remote(r.spec, self.env_backend,
+                                                       max(1, int(r.num_cpus)))
 
     def _check(self, w: int) -> None:
         ray = _ray()

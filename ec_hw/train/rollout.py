@@ -1,4 +1,4 @@
-"""Episodes of a batch of members on a backend: the loop every evaluator shares.
+"""Episodes of many members on a backend: the batched rollout engine every evaluator runs.
 
 A member's outcome depends only on its connections and its episodes' env seeds (network state
 is reset at every episode start), never on which slot, batch or process ran it; that is what
@@ -10,10 +10,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..fixedpoint import derive, normalize_obs, quantize_obs
-from .envs import make_env, survival_bonus, unit_to_action
+from .envs import (
+    ENV_BACKENDS,
+    EnvBatch,
+    make_env_batch,
+    probe_env,
+    resolve_env_backend,
+    unit_to_action,
+)
 from .evaluator import Backend, EvalJob, EvalResult
 
-__all__ = ["job_genomes", "es_noise", "run_members", "EnvPool"]
+__all__ = ["job_genomes", "es_noise", "run_members", "Engine", "concat_results"]
 
 
 def es_noise(gen_seed: int, pair: int, n_params: int) -> np.ndarray:
@@ -46,97 +53,156 @@ def job_genomes(job: EvalJob, idx: np.ndarray) -> np.ndarray:
     return sample_members(job.gen_seed, ids, job.rho_q, GenomeLayout.of(job.net))
 
 
-class EnvPool:
-    """Environments kept across generations (construction costs more than a reset)."""
+class Engine:
+    """The batched rollout engine of one worker: every in-flight member in one env batch, all
+    their actions from one backend call per env step.
 
-    def __init__(self):
-        self._envs: dict[str, list] = {}
+    Backend slot ``i`` and env slot ``i`` belong to the same member. A slot whose member has
+    finished all its episodes is refilled with the next member at once (per-slot ``load`` or
+    ``sample``), so every slot stays busy until the job runs out of members. Observation
+    statistics, encoding, episode ends and restarts, returns and step counts are numpy
+    operations over the slots.
 
-    def get(self, env_id: str, n: int) -> list:
-        envs = self._envs.setdefault(env_id, [])
-        while len(envs) < n:
-            envs.append(make_env(env_id))
-        return envs[:n]
+    A member's outcome depends only on its connections and its episodes' env seeds (network
+    state is reset at every episode start), never on its slot, its neighbours, the batch or
+    the process that ran it; that is what makes runs on the golden model, the virtual board
+    and an FPGA identical for the same seed. On the EnvPool engine the env seeds are not used
+    (every episode starts from the model's initial state, see :class:`~ec_hw.train.envs.
+    EnvPoolBatch`), so there the outcome depends on the connections alone.
+
+    Parameters
+    ----------
+    env_backend : str
+        ``auto``, ``envpool`` or ``gymnasium`` (:func:`~ec_hw.train.envs.resolve_env_backend`).
+    threads : int
+        EnvPool worker threads (the worker's cores).
+    """
+
+    def __init__(self, env_backend: str = "gymnasium", threads: int = 1):
+        if env_backend not in ENV_BACKENDS:
+            raise ValueError(f"env_backend must be one of {', '.join(ENV_BACKENDS)}, not "
+                             f"{env_backend!r}")
+        if not isinstance(threads, int) or threads < 1:
+            raise ValueError(f"threads must be a positive integer, not {threads!r}")
+        self.env_backend, self.threads = env_backend, threads
+        self._batches: dict[str, EnvBatch] = {}
+
+    def kind(self, env_id: str) -> str:
+        """The engine (``envpool`` or ``gymnasium``) that runs ``env_id``."""
+        return resolve_env_backend(env_id, self.env_backend)
+
+    def batch(self, env_id: str, n: int) -> EnvBatch:
+        """Env slots ``0..n-1`` of ``env_id`` (kept across jobs: construction costs more than
+        a reset)."""
+        b = self._batches.get(env_id)
+        if b is None or b.n < n:
+            if b is not None:
+                b.close()
+            b = self._batches[env_id] = make_env_batch(env_id, n, self.env_backend,
+                                                       self.threads)
+        return b
 
     def close(self) -> None:
-        for envs in self._envs.values():
-            for e in envs:
-                e.close()
-        self._envs.clear()
+        for b in self._batches.values():
+            b.close()
+        self._batches.clear()
 
-
-def run_members(backend: Backend, job: EvalJob, idx: np.ndarray, pool: EnvPool) -> EvalResult:
-    """Run every episode of members ``idx`` (indices into the job), ``backend.slots`` at a time."""
-    idx = np.asarray(idx, np.int64)
-    m_total = len(idx)
-    d = job.net.obs_dim
-    returns = np.zeros(m_total)
-    fitness = np.zeros(m_total)
-    steps = np.zeros(m_total, np.int64)
-    obs_count = np.zeros(m_total, np.int64)
-    obs_sum = np.zeros((m_total, d))
-    obs_sumsq = np.zeros((m_total, d))
-    fixed = backend.encoding == "fixed"
-    fp = derive(job.net, job.core) if fixed else None
-    n_ep = job.env_seeds.shape[1]
-    s = backend.slots
-    rho_sent = None
-    for c0 in range(0, m_total, s):
-        chunk = idx[c0:c0 + s]
-        n = len(chunk)
-        rows = np.arange(c0, c0 + n)
-        if job.sampling == "device" and job.genomes is None and job.es_center is None:
+    def run(self, backend: Backend, job: EvalJob, idx: np.ndarray) -> EvalResult:
+        """Run every episode of members ``idx`` (indices into the job) on ``backend``."""
+        idx = np.asarray(idx, np.int64)
+        m_total = len(idx)
+        d = job.net.obs_dim
+        returns = np.zeros(m_total)
+        fitness = np.zeros(m_total)
+        steps = np.zeros(m_total, np.int64)
+        obs_count = np.zeros(m_total, np.int64)
+        obs_sum = np.zeros((m_total, d))
+        obs_sumsq = np.zeros((m_total, d))
+        n_ep = job.env_seeds.shape[1]
+        s = backend.slots
+        width = min(s, m_total)
+        if width == 0:
+            return EvalResult(returns=returns, fitness=fitness, steps=steps,
+                              obs_count=obs_count, obs_sum=obs_sum, obs_sumsq=obs_sumsq)
+        fixed = backend.encoding == "fixed"
+        fp = derive(job.net, job.core) if fixed else None
+        spec = probe_env(job.env_id)
+        low, high = spec.act_low, spec.act_high
+        envs = self.batch(job.env_id, width)
+        device_sampling = (job.sampling == "device" and job.genomes is None
+                           and job.es_center is None)
+        if device_sampling:
             if not backend.supports_sampling:
                 raise ValueError(f"the {type(backend).__name__} target cannot sample members "
                                  f"on the device; use sampling 'host'")
-            if rho_sent is None or not np.array_equal(rho_sent, job.rho_q):
-                backend.load_rho(job.rho_q)
-                rho_sent = job.rho_q
-            backend.sample(job.gen_seed, job.member_ids[chunk])
-        else:
-            backend.load(job_genomes(job, chunk))
-        envs = pool.get(job.env_id, n)
-        low = envs[0].action_space.low.astype(np.float64)
-        high = envs[0].action_space.high.astype(np.float64)
-        obs = np.zeros((s, d))
-        ep = np.zeros(n, np.int64)
-        t_ep = np.zeros(n, np.int64)
+            backend.load_rho(job.rho_q)
+
+        row = np.full(s, -1, np.int64)  # job row (into idx) of each slot's member
+        ep = np.zeros(s, np.int64)      # episodes the slot's member has finished
+        t_ep = np.zeros(s, np.int64)    # steps into the current episode
         active = np.zeros(s, bool)
-        active[:n] = True
-        backend.reset(np.ones(s, bool))
-        for i in range(n):
-            obs[i] = envs[i].reset(seed=int(job.env_seeds[chunk[i], 0]))[0]
-        while active.any():
+        obs = np.zeros((s, d))
+        nxt = 0
+
+        def fill(free: np.ndarray) -> np.ndarray:
+            # Give the next members of the job to the free slots; return the slots filled.
+            nonlocal nxt
+            k = min(len(free), m_total - nxt)
+            if k == 0:
+                return free[:0]
+            sl, rows = free[:k], np.arange(nxt, nxt + k)
+            nxt += k
+            if device_sampling:
+                backend.sample(job.gen_seed, job.member_ids[idx[rows]], sl)
+            else:
+                backend.load(job_genomes(job, idx[rows]), sl)
+            row[sl], ep[sl], t_ep[sl], active[sl] = rows, 0, 0, True
+            return sl
+
+        def begin(sl: np.ndarray) -> None:
+            # Start the next episode of the members in slots ``sl``: zero state, reset env.
+            mask = np.zeros(s, bool)
+            mask[sl] = True
+            backend.reset(mask)
+            obs[sl] = envs.reset(sl, job.env_seeds[idx[row[sl]], ep[sl]])
+
+        begin(fill(np.arange(width)))
+        while True:
             live = np.flatnonzero(active)
-            r_live = rows[live]
+            if live.size == 0:
+                break
+            r_live = row[live]  # distinct: a member holds one slot
             o_live = obs[live]
             obs_count[r_live] += 1
             obs_sum[r_live] += o_live
             obs_sumsq[r_live] += o_live * o_live
             enc = (quantize_obs(obs, job.obs_mean, job.obs_std, fp) if fixed
                    else normalize_obs(obs, job.obs_mean, job.obs_std))
-            act = unit_to_action(backend.step(enc, active), low, high)
-            reset_mask = np.zeros(s, bool)
-            for i in live:
-                o, r, term, trunc, info = envs[i].step(act[i])
-                r = float(r)
-                returns[rows[i]] += r
-                fitness[rows[i]] += r if job.healthy_reward else r - survival_bonus(info)
-                t_ep[i] += 1
-                obs[i] = o
-                if term or trunc or t_ep[i] >= job.max_episode_steps:
-                    ep[i] += 1
-                    t_ep[i] = 0
-                    if ep[i] < n_ep:
-                        obs[i] = envs[i].reset(seed=int(job.env_seeds[chunk[i], ep[i]]))[0]
-                        reset_mask[i] = True
-                    else:
-                        active[i] = False
+            act = unit_to_action(backend.step(enc, active)[live], low, high)
+            o, r, term, trunc, surv = envs.step(live, act)
+            returns[r_live] += r
+            fitness[r_live] += r if job.healthy_reward else r - surv
             steps[r_live] += 1
-            if reset_mask.any():
-                backend.reset(reset_mask)
-    return EvalResult(returns=returns / n_ep, fitness=fitness / n_ep, steps=steps,
-                      obs_count=obs_count, obs_sum=obs_sum, obs_sumsq=obs_sumsq)
+            t_ep[live] += 1
+            obs[live] = o
+            ended = live[term | trunc | (t_ep[live] >= job.max_episode_steps)]
+            if ended.size:
+                ep[ended] += 1
+                t_ep[ended] = 0
+                more = ep[ended] < n_ep
+                done = ended[~more]
+                active[done] = False
+                start = np.concatenate([ended[more], fill(done)])
+                if start.size:
+                    begin(start)
+        return EvalResult(returns=returns / n_ep, fitness=fitness / n_ep, steps=steps,
+                          obs_count=obs_count, obs_sum=obs_sum, obs_sumsq=obs_sumsq)
+
+
+def run_members(backend: Backend, job: EvalJob, idx: np.ndarray, engine: Engine
+                ) -> EvalResult:
+    """Run every episode of members ``idx`` (indices into the job) on ``engine``."""
+    return engine.run(backend, job, idx)
 
 
 def concat_results(parts: list[EvalResult]) -> EvalResult:

