@@ -121,10 +121,12 @@ class RecurrentBackend(Backend):
         self._state = RecurrentState.zeros(slots, self.layout.hidden)
         self._weights = np.zeros((slots, self.layout.n_params), np.float32)
 
-    def load(self, genomes: np.ndarray) -> None:
-        n = genomes.shape[0]
-        self.layout.effective(genomes, out=self._weights[:n])
-        self._weights[n:] = 0
+    def load(self, genomes: np.ndarray, slots: np.ndarray | None = None) -> None:
+        sl = slot_indices(slots, genomes.shape[0], self.slots)
+        if slots is None:  # slots 0..n-1: scaled straight into the buffer
+            self.layout.effective(genomes, out=self._weights[:len(sl)])
+        else:
+            self._weights[sl] = self.layout.effective(genomes)
 
     def reset(self, mask: np.ndarray) -> None:
         self._state.reset(mask)
