@@ -587,6 +587,8 @@ def _cmd_plot(args) -> int:
     try:
         check_writable_dir(out.parent, "--out")
     except RunFolderError:
+        if args.out is not None:
+            raise  # names --out and why
         raise EcHwError(f"cannot write {out} (its folder is not writable); name a PNG "
                         f"elsewhere with --out") from None
     try:

@@ -100,6 +100,9 @@ def test_read_only_run_folder(small_fs, tmp_path, capsys):
     assert "Read-only" in _err_line(capsys)
     assert main(["plot", str(run)]) == 2
     assert "--out" in _err_line(capsys)
+    assert main(["plot", str(run), "--out", str(mnt / "sub" / "c.png")]) == 2
+    line = _err_line(capsys)
+    assert "--out" in line and "Read-only" in line
     assert main(["plot", str(run), "--out", str(tmp_path / "c.png")]) == 0
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
 
