@@ -65,7 +65,9 @@ def parse_args(argv=None):
     for name in ("neurons", "batch", "obs_dim", "act_dim", "substeps", "env_steps", "repeat",
                  "threads"):
         if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be at least 1, not {getattr(args, name)}")
+            print(f"bench_model.py: --{name.replace('_', '-')} must be at least 1, not "
+                  f"{getattr(args, name)}", file=sys.stderr)
+            sys.exit(2)
     return args
 
 

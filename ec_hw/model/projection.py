@@ -44,13 +44,26 @@ def input_projection_all(g_in, x_q, d, sb, i_in):
     for j in range(i_in.shape[0]):
         i_in[j] = 0
     one = numba.uint64(1)
-    for i in range(d):
+    i = 0
+    while i + 1 < d:
+        # Two inputs per pass over the neurons: half the loads and stores of i_in.
+        x0 = np.int64(x_q[i])
+        x1 = np.int64(x_q[i + 1])
+        p0, n0 = g_in[i >> 6], g_in[(d + i) >> 6]
+        p1, n1 = g_in[(i + 1) >> 6], g_in[(d + i + 1) >> 6]
+        sp0, sn0 = numba.uint64(i & 63), numba.uint64((d + i) & 63)
+        sp1, sn1 = numba.uint64((i + 1) & 63), numba.uint64((d + i + 1) & 63)
+        for j in range(i_in.shape[0]):
+            a0 = x0 if (p0[j] >> sp0) & one else 0
+            b0 = x0 if (n0[j] >> sn0) & one else 0
+            a1 = x1 if (p1[j] >> sp1) & one else 0
+            b1 = x1 if (n1[j] >> sn1) & one else 0
+            i_in[j] += (a0 - b0) + (a1 - b1)
+        i += 2
+    if i < d:
         x = np.int64(x_q[i])
-        cn = d + i
-        pos = g_in[i >> 6]
-        neg = g_in[cn >> 6]
-        sp = numba.uint64(i & 63)
-        sn = numba.uint64(cn & 63)
+        pos, neg = g_in[i >> 6], g_in[(d + i) >> 6]
+        sp, sn = numba.uint64(i & 63), numba.uint64((d + i) & 63)
         for j in range(i_in.shape[0]):
             a = x if (pos[j] >> sp) & one else 0
             b = x if (neg[j] >> sn) & one else 0
