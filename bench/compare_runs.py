@@ -38,9 +38,11 @@ def _at(curve, x: str, y: str, at: float) -> float:
 
 
 def _best(curve, y: str, steps_m: float) -> float:
+    """Best value of the generations up to ``steps_m`` and of the interpolated one at it."""
     sx, sy = curve.series("steps", y)
-    sel = sy[sx <= steps_m * (1 + 1e-9)]
-    return float(sel.max()) if sel.size else float("nan")
+    sel = list(sy[sx <= steps_m * (1 + 1e-9)]) + [_at(curve, "steps", y, steps_m)]
+    sel = [v for v in sel if v == v]
+    return float(max(sel)) if sel else float("nan")
 
 
 def _stat(v: list[float]) -> dict:
