@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 
 from . import EcHwError
 from .config import CoreConfig, NetConfig, config_to_dict
-from .tools import tool_env
+from .tools import default_build_root, tool_env
 
 __all__ = ["build_boardsim", "VirtualBoard", "BoardSimError", "main_board_sim",
            "add_board_sim_arguments", "SIM_DIVISOR", "default_build_root", "main_cpp"]
@@ -47,14 +46,6 @@ def main_cpp() -> Path:
 
 class BoardSimError(EcHwError):
     """The virtual board could not be built or started."""
-
-
-def default_build_root() -> Path:
-    """``$EC_HW_BUILD_DIR`` or ``build/`` in the repository (or the cwd for installs)."""
-    env = os.environ.get("EC_HW_BUILD_DIR")
-    if env:
-        return Path(env)
-    return (_REPO if (_REPO / "pyproject.toml").exists() else Path.cwd()) / "build"
 
 
 def _source_digest() -> str:
@@ -256,7 +247,8 @@ def main_board_sim(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .cli import _error_exit, flag_error
+    from .flags import error_exit as _error_exit
+    from .flags import flag_error
 
     parser = add_board_sim_arguments(argparse.ArgumentParser(
         prog="python -m ec_hw.boardsim", description=main_board_sim.__doc__))

@@ -404,20 +404,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _error_exit(msg: str) -> int:
-    import warnings
+    from .flags import error_exit
 
-    from amaranth.hdl import UnusedElaboratable
-
-    warnings.simplefilter("ignore", UnusedElaboratable)  # see ec_hw.cli._error_exit
-    print(f"error: {msg}", file=sys.stderr)
-    return 2
+    return error_exit(msg)
 
 
 def _check_args(args) -> tuple[Board, NetConfig, Path]:
     """Every check of ``python -m ec_hw.build`` before anything is elaborated or written."""
-    from .boardsim import default_build_root
-    from .cli import NamedFlags
+    from .flags import NamedFlags
     from .gateware.core import CoreGeometry
+    from .tools import default_build_root
     from .train.rundir import check_writable_dir
 
     board = load_board(args.board)

@@ -13,28 +13,13 @@ from pathlib import Path
 
 from . import EcHwError
 from .config import TARGETS, is_cluster_address
+from .flags import TRAIN_FLAGS, NamedFlags, error_exit, flag_error
 
 __all__ = ["main"]
-
-EXIT_USAGE = 2
-
-
-def _fail(msg: str) -> int:
-    print(f"ec-hw: error: {msg}", file=sys.stderr)
-    return EXIT_USAGE
 
 
 # --- train -----------------------------------------------------------------------------------
 
-_TRAIN_FLAGS = {  # flag dest -> TrainConfig field
-    "env": "env_id", "algo": "algo", "pop": "pop_size", "generations": "generations",
-    "lr": "lr", "eps": "eps", "sigma": "sigma", "weight_decay": "weight_decay",
-    "episodes": "episodes", "eval_episodes": "eval_episodes",
-    "max_episode_steps": "max_episode_steps", "healthy_reward": "healthy_reward",
-    "seed": "seed", "target": "target", "workers": "workers", "sampling": "sampling",
-    "net": "network",
-    "env_backend": "env_backend",
-}
 _RESUMABLE = {"generations", "workers", "port", "board", "stop_at", "max_env_steps", "quiet"}
 
 
@@ -127,43 +112,6 @@ def _worker_settings(args, cluster: str | None = None) -> dict:
     return {"workers": n, "cluster": cluster}
 
 
-# Config fields as the flags that set them, for error messages.
-_FIELD_FLAGS = {**{field: "--" + dest.replace("_", "-") for dest, field in _TRAIN_FLAGS.items()},
-                "n_neurons": "--neurons", "obs_dim": "--obs-dim", "act_dim": "--act-dim",
-                "slots": "--slots"}
-
-
-def flag_error(exc: ValueError, flags: dict[str, str] | None = None) -> EcHwError:
-    """``exc`` (a config's "pop_size must be ...") reworded with the flags a user typed
-    ("--pop must be ..."): field names with an underscore anywhere, others as the first word."""
-    import re
-
-    flags = _FIELD_FLAGS if flags is None else flags
-    msg = str(exc)
-    for field, flag in flags.items():
-        if "_" in field:
-            msg = re.sub(rf"\b{field}\b", flag, msg)
-        elif msg.startswith(field + " "):
-            msg = flag + msg[len(field):]
-    return EcHwError(msg)
-
-
-class NamedFlags:
-    """``with NamedFlags():`` turns a config's ValueError into an EcHwError naming flags."""
-
-    def __init__(self, flags: dict[str, str] | None = None, prefix: str = ""):
-        self.flags, self.prefix = flags, prefix
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None and issubclass(exc_type, ValueError) \
-                and not issubclass(exc_type, EcHwError):
-            raise EcHwError(self.prefix + str(flag_error(exc, self.flags))) from None
-        return False
-
-
 def _cap_workers(cfg, requested: int | None) -> tuple[object, str]:
     """Local worker processes capped by the population and this machine's cores; the banner
     says so when the cap changed what was asked for."""
@@ -244,7 +192,7 @@ def _plan_run(args):
     from .train.local import default_workers
     from .train.rundir import check_writable_dir
 
-    given = {k for k, v in vars(args).items() if v is not None and k in _TRAIN_FLAGS
+    given = {k for k, v in vars(args).items() if v is not None and k in TRAIN_FLAGS
              or k in ("neurons", "out") and v is not None}
     if args.resume is not None:
         extra = sorted(given - _RESUMABLE)
@@ -272,7 +220,7 @@ def _plan_run(args):
         cfg, note = _cap_workers(cfg, args.workers if isinstance(args.workers, int) else None)
         board = _check_target_flags(args, cfg, net)
         return cfg, net, core, run_dir, True, board, note
-    kw = {field: getattr(args, dest) for dest, field in _TRAIN_FLAGS.items()
+    kw = {field: getattr(args, dest) for dest, field in TRAIN_FLAGS.items()
           if getattr(args, dest) is not None}
     kw.update(_worker_settings(args))
     from .train.envs import resolve_env_backend
@@ -638,27 +586,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except EcHwError as exc:
-        return _error_exit(str(exc))
+        return error_exit(str(exc))
     except ValueError as exc:
-        return _error_exit(str(flag_error(exc)))
+        return error_exit(str(flag_error(exc)))
     except OSError as exc:  # a file-system fault no check above foresaw
         where = f" ({exc.filename})" if exc.filename else ""
-        return _error_exit(f"{exc.strerror or exc}{where}")
+        return error_exit(f"{exc.strerror or exc}{where}")
     except KeyboardInterrupt:
         print("ec-hw: interrupted", file=sys.stderr)
         return 130
-
-
-def _error_exit(msg: str) -> int:
-    """One line on stderr, exit 2; and no Amaranth warnings about the Elaboratables the failed
-    command created but never used, which would otherwise print after (and bury) that line
-    when the interpreter exits."""
-    mod = sys.modules.get("amaranth.hdl")
-    if mod is not None:
-        import warnings
-
-        warnings.simplefilter("ignore", mod.UnusedElaboratable)
-    return _fail(msg)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,17 @@ from pathlib import Path
 from . import EcHwError
 
 __all__ = ["ToolNotFound", "verilator_bin_dir", "tool_env", "ensure_verilator_on_path",
-           "verilator_make_fixes"]
+           "verilator_make_fixes", "default_build_root"]
+
+_REPO = Path(__file__).resolve().parent.parent
+
+
+def default_build_root() -> Path:
+    """``$EC_HW_BUILD_DIR`` or ``build/`` in the repository (or the cwd for installs)."""
+    env = os.environ.get("EC_HW_BUILD_DIR")
+    if env:
+        return Path(env)
+    return (_REPO if (_REPO / "pyproject.toml").exists() else Path.cwd()) / "build"
 
 
 class ToolNotFound(EcHwError):

@@ -12,7 +12,7 @@ A member never travels as weights: it is described by the generation seed and it
 anywhere regenerate it and the driver regenerates it again in :meth:`Strategy.tell`.
 
 Strategies hold only hyperparameters; everything that changes lives in the
-:class:`~ec_hw.train.checkpoint.RunState` they are handed, which is what checkpoints save.
+:class:`~ec_hw.train.state.RunState` they are handed, which is what checkpoints save.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from ..config import NetConfig, TrainConfig
 from .optim import Adam
 
 if TYPE_CHECKING:
-    from .checkpoint import RunState
     from .evaluator import EvalJob
+    from .state import RunState
 
 __all__ = ["Strategy", "EC", "OpenES", "STRATEGIES", "make_strategy"]
 
