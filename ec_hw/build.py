@@ -1,7 +1,8 @@
 """Board builds: ``python -m ec_hw.build --board arty_a7``.
 
-Per-board settings live in ``ec_hw/boards/<name>.toml`` (package data: clock, baud rate,
-member slots, core shape); :func:`load_board` reads them.
+Per-board settings (clock, baud rate, member slots, core shape) live in the repository's
+``boards/<name>.toml``, shipped as package data through the link ``ec_hw/boards``;
+:func:`load_board` reads them.
 """
 
 from __future__ import annotations

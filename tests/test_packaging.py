@@ -1,7 +1,8 @@
 """A wheel (non-editable install) carries the files the package reads at run time.
 
-``--board`` reads ``ec_hw/boards/*.toml`` and ``--target sim`` compiles
-``ec_hw/board_sim/main.cpp``; both must be package data, not files of the repository.
+``--board`` reads ``ec_hw/boards/*.toml`` (a link to the repository's ``boards/``) and
+``--target sim`` compiles ``ec_hw/board_sim/main.cpp``; both must be package data, not files of
+the repository.
 """
 
 import json
@@ -23,8 +24,10 @@ def _wheel(tmp_path: Path) -> Path:
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(REPO / name, src / name)
     junk = shutil.ignore_patterns("__pycache__", "*.pyc", "*.nbi", "*.nbc")
-    for pkg in ("ec_hw", "host"):
-        shutil.copytree(REPO / pkg, src / pkg, ignore=junk)
+    # As in a clone: ec_hw/boards is a link to the top-level boards/ folder.
+    for pkg in ("ec_hw", "host", "boards"):
+        shutil.copytree(REPO / pkg, src / pkg, ignore=junk, symlinks=True)
+    assert (src / "ec_hw" / "boards").is_symlink()
     out = tmp_path / "wheel"
     p = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
                         "--no-build-isolation", "--quiet", "-w", str(out), str(src)],
