@@ -122,15 +122,21 @@ def measure(args, batch: int, steps: int) -> dict:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    os.environ["NUMBA_NUM_THREADS"] = "1"  # read when Numba loads: one core per measurement
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import numba
 
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)  # one core per measurement; restored for a caller (tests)
+    try:
+        return _main(args, numba)
+    finally:
+        numba.set_num_threads(threads)
+
+
+def _main(args, numba) -> dict:
     from ec_hw.config import NetConfig
     from ec_hw.model.dense import dense_layout
-
-    numba.set_num_threads(1)  # also when Numba was loaded before main() (tests)
 
     rnn = NetConfig(n_neurons=args.hidden, obs_dim=args.obs_dim, act_dim=args.act_dim)
     snn = NetConfig(n_neurons=args.neurons, obs_dim=args.obs_dim, act_dim=args.act_dim)
@@ -183,4 +189,5 @@ def report(r: dict) -> str:
 
 
 if __name__ == "__main__":
+    os.environ["NUMBA_NUM_THREADS"] = "1"  # read when Numba loads: one core per measurement
     main()

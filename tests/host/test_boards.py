@@ -24,7 +24,7 @@ def test_unknown_board_exits_2_with_one_line(capsys):
     assert main(["--board", "nope"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
-    assert err.startswith("error: unknown board 'nope'; supported boards: ")
+    assert err.startswith("ec-hw: error: unknown board 'nope'; supported boards: ")
     assert "arty_a7" in err and "ulx3s" in err
 
 
