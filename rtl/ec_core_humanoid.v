@@ -10,69 +10,25 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
   wire [12:0] \$10 ;
-  wire [63:0] \$100 ;
-  wire [255:0] \$101 ;
-  wire [63:0] \$102 ;
-  wire \$103 ;
-  wire \$104 ;
-  reg \$105 ;
-  reg \$106 ;
-  reg \$107 ;
-  reg [5:0] \$108 ;
-  reg [1:0] \$109 ;
-  wire [5:0] \$11 ;
-  reg [5:0] \$110 ;
-  reg [5:0] \$111 ;
-  reg [5:0] \$112 ;
-  reg \$113 ;
-  reg \$114 ;
-  reg \$115 ;
-  reg [63:0] \$116 ;
-  reg [63:0] \$117 ;
-  reg [5:0] \$118 ;
-  reg [5:0] \$119 ;
-  wire [13:0] \$12 ;
-  reg [5:0] \$120 ;
-  reg [5:0] \$121 ;
-  reg [5:0] \$122 ;
-  reg [5:0] \$123 ;
-  reg [5:0] \$124 ;
-  reg [5:0] \$125 ;
-  reg [63:0] \$126 ;
-  reg [63:0] \$127 ;
-  reg [63:0] \$128 ;
-  reg [63:0] \$129 ;
-  wire [7:0] \$13 ;
-  reg [255:0] \$130 ;
-  reg \$131 ;
-  reg \$132 ;
-  reg \$133 ;
-  reg [5:0] \$134 ;
-  reg [5:0] \$135 ;
-  reg [5:0] \$136 ;
-  reg [5:0] \$137 ;
-  reg [5:0] \$138 ;
-  wire [8:0] \$14 ;
-  wire [12:0] \$15 ;
-  wire [5:0] \$16 ;
-  wire [6:0] \$166 ;
-  wire [13:0] \$17 ;
-  wire [6:0] \$171 ;
-  wire [6:0] \$176 ;
-  wire [7:0] \$18 ;
-  wire [6:0] \$181 ;
-  wire [8:0] \$19 ;
+  wire [7:0] \$11 ;
+  wire [12:0] \$116 ;
+  wire [8:0] \$12 ;
+  wire [12:0] \$120 ;
+  wire [11:0] \$13 ;
+  wire [12:0] \$14 ;
+  wire [7:0] \$15 ;
+  wire [8:0] \$16 ;
+  wire [11:0] \$17 ;
+  wire [12:0] \$18 ;
+  wire [7:0] \$19 ;
   wire \$2 ;
-  wire [12:0] \$20 ;
-  wire [5:0] \$21 ;
-  wire [13:0] \$22 ;
-  wire [6:0] \$223 ;
-  wire [6:0] \$23 ;
-  wire [7:0] \$24 ;
-  wire [6:0] \$25 ;
-  wire [12:0] \$255 ;
-  wire [12:0] \$259 ;
-  wire [7:0] \$26 ;
+  wire [8:0] \$20 ;
+  wire [7:0] \$21 ;
+  wire [8:0] \$22 ;
+  wire [7:0] \$23 ;
+  wire [8:0] \$24 ;
+  wire [7:0] \$25 ;
+  wire [8:0] \$26 ;
   wire [7:0] \$27 ;
   wire [8:0] \$28 ;
   wire [7:0] \$29 ;
@@ -82,117 +38,81 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire [8:0] \$32 ;
   wire [7:0] \$33 ;
   wire [8:0] \$34 ;
-  wire [7:0] \$35 ;
-  wire [8:0] \$36 ;
-  wire [11:0] \$37 ;
-  wire [12:0] \$38 ;
-  wire [7:0] \$39 ;
+  wire [6:0] \$35 ;
+  wire [15:0] \$36 ;
+  wire [16:0] \$37 ;
+  wire [7:0] \$38 ;
+  wire [8:0] \$39 ;
   wire [8:0] \$4 ;
-  wire [8:0] \$40 ;
-  wire [11:0] \$41 ;
-  wire [12:0] \$42 ;
-  wire [7:0] \$43 ;
-  wire [8:0] \$44 ;
-  wire [11:0] \$45 ;
-  wire [12:0] \$46 ;
-  wire [7:0] \$47 ;
-  wire [8:0] \$48 ;
-  wire [11:0] \$49 ;
-  wire [12:0] \$5 ;
-  wire [12:0] \$50 ;
-  wire [7:0] \$51 ;
-  wire [8:0] \$52 ;
-  wire [7:0] \$53 ;
-  wire [8:0] \$54 ;
-  wire [7:0] \$55 ;
-  wire [8:0] \$56 ;
-  wire [7:0] \$57 ;
-  wire [8:0] \$58 ;
-  wire [7:0] \$59 ;
-  wire [5:0] \$6 ;
-  wire [8:0] \$60 ;
-  wire [7:0] \$61 ;
-  wire [8:0] \$62 ;
-  wire [7:0] \$63 ;
-  wire [8:0] \$64 ;
-  wire [7:0] \$65 ;
-  wire [8:0] \$66 ;
-  wire [5:0] \$67 ;
-  wire [6:0] \$68 ;
-  wire [9:0] \$69 ;
-  wire [13:0] \$7 ;
-  wire [5:0] \$70 ;
-  wire [10:0] \$71 ;
-  wire [8:0] \$72 ;
-  wire [9:0] \$73 ;
-  wire \$74 ;
-  wire [8:0] \$75 ;
-  wire [9:0] \$76 ;
-  wire \$77 ;
-  wire [8:0] \$78 ;
-  wire [9:0] \$79 ;
-  wire [7:0] \$8 ;
-  wire \$80 ;
-  wire [8:0] \$81 ;
-  wire [9:0] \$82 ;
-  wire \$83 ;
-  wire [5:0] \$84 ;
-  wire [6:0] \$85 ;
-  wire [6:0] \$86 ;
-  wire [15:0] \$87 ;
-  wire [16:0] \$88 ;
-  wire [7:0] \$89 ;
-  wire [8:0] \$9 ;
-  wire [8:0] \$90 ;
-  wire [7:0] \$91 ;
-  wire [8:0] \$92 ;
-  wire [5:0] \$93 ;
-  wire [6:0] \$94 ;
-  wire \$95 ;
-  wire \$96 ;
-  wire \$97 ;
-  wire \$98 ;
-  wire [255:0] \$99 ;
+  wire [7:0] \$40 ;
+  wire [8:0] \$41 ;
+  wire [5:0] \$42 ;
+  wire [6:0] \$43 ;
+  wire \$44 ;
+  wire \$45 ;
+  wire [255:0] \$46 ;
+  wire [63:0] \$47 ;
+  wire [255:0] \$48 ;
+  wire [63:0] \$49 ;
+  wire [11:0] \$5 ;
+  reg \$50 ;
+  reg \$51 ;
+  reg \$52 ;
+  reg [63:0] \$53 ;
+  reg [63:0] \$54 ;
+  reg [5:0] \$55 ;
+  reg [5:0] \$56 ;
+  reg [5:0] \$57 ;
+  reg [5:0] \$58 ;
+  reg [5:0] \$59 ;
+  wire [12:0] \$6 ;
+  reg [5:0] \$60 ;
+  reg [5:0] \$61 ;
+  reg [5:0] \$62 ;
+  reg [63:0] \$63 ;
+  reg [63:0] \$64 ;
+  reg [63:0] \$65 ;
+  reg [63:0] \$66 ;
+  reg [255:0] \$67 ;
+  wire [7:0] \$7 ;
+  wire [8:0] \$8 ;
+  wire [11:0] \$9 ;
   (* init = 1'h0 *)
   wire \$signal ;
   (* init = 1'h0 *)
-  wire \$signal$153 ;
-  (* init = 1'h0 *)
-  wire \$signal$155 ;
+  wire \$signal$160 ;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \$signal$161 ;
-  (* init = 1'h0 *)
-  wire \$signal$275 ;
-  (* init = 1'h0 *)
-  wire \$signal$277 ;
-  (* init = 1'h0 *)
-  wire \$signal$96 ;
+  wire [63:0] \$signal$166 ;
   wire [9:0] \$signature__addr ;
-  wire [5:0] \$signature__addr$106 ;
-  wire [5:0] \$signature__addr$119 ;
-  wire [5:0] \$signature__addr$131 ;
-  wire [5:0] \$signature__addr$143 ;
-  wire [7:0] \$signature__addr$148 ;
-  wire [7:0] \$signature__addr$149 ;
-  wire [7:0] \$signature__addr$150 ;
-  wire [7:0] \$signature__addr$151 ;
-  reg [5:0] \$signature__addr$176 ;
-  wire [5:0] \$signature__addr$178 ;
-  wire [5:0] \$signature__addr$198 ;
-  wire [5:0] \$signature__addr$199 ;
-  wire [5:0] \$signature__addr$219 ;
-  wire [5:0] \$signature__addr$220 ;
-  wire [5:0] \$signature__addr$240 ;
+  wire [6:0] \$signature__addr$104 ;
+  wire [4:0] \$signature__addr$108 ;
+  wire [9:0] \$signature__addr$114 ;
+  wire [5:0] \$signature__addr$118 ;
+  wire [9:0] \$signature__addr$126 ;
+  wire [5:0] \$signature__addr$129 ;
+  wire [9:0] \$signature__addr$135 ;
+  wire [5:0] \$signature__addr$138 ;
+  wire [9:0] \$signature__addr$144 ;
+  wire [5:0] \$signature__addr$147 ;
+  wire [7:0] \$signature__addr$153 ;
+  wire [7:0] \$signature__addr$154 ;
+  wire [7:0] \$signature__addr$155 ;
+  wire [7:0] \$signature__addr$156 ;
+  reg [5:0] \$signature__addr$180 ;
+  wire [5:0] \$signature__addr$182 ;
+  wire [5:0] \$signature__addr$201 ;
+  wire [5:0] \$signature__addr$202 ;
+  wire [5:0] \$signature__addr$221 ;
+  wire [5:0] \$signature__addr$222 ;
   wire [5:0] \$signature__addr$241 ;
-  reg [5:0] \$signature__addr$243 ;
-  reg [5:0] \$signature__addr$252 ;
-  reg [5:0] \$signature__addr$259 ;
-  reg [5:0] \$signature__addr$266 ;
-  wire [6:0] \$signature__addr$273 ;
-  wire [4:0] \$signature__addr$285 ;
-  wire \$signature__addr$318 ;
-  reg \$signature__addr$320 ;
-  wire [4:0] \$signature__addr$327 ;
+  wire [5:0] \$signature__addr$242 ;
+  reg [5:0] \$signature__addr$244 ;
+  reg [5:0] \$signature__addr$253 ;
+  reg [5:0] \$signature__addr$260 ;
+  reg [5:0] \$signature__addr$267 ;
+  wire \$signature__addr$301 ;
+  reg \$signature__addr$303 ;
+  wire [4:0] \$signature__addr$310 ;
   wire [7:0] \$signature__addr$45 ;
   wire [9:0] \$signature__addr$50 ;
   wire [7:0] \$signature__addr$53 ;
@@ -203,68 +123,64 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire [6:0] \$signature__addr$68 ;
   wire [5:0] \$signature__addr$73 ;
   wire [5:0] \$signature__addr$79 ;
-  wire [9:0] \$signature__addr$84 ;
-  wire [9:0] \$signature__addr$88 ;
-  wire [9:0] \$signature__addr$89 ;
-  wire [9:0] \$signature__addr$90 ;
-  wire [5:0] \$signature__addr$91 ;
-  wire [5:0] \$signature__addr$92 ;
+  wire [5:0] \$signature__addr$97 ;
+  wire [5:0] \$signature__addr$99 ;
   wire [63:0] \$signature__data ;
-  wire [63:0] \$signature__data$100 ;
+  wire [255:0] \$signature__data$101 ;
   wire [255:0] \$signature__data$103 ;
-  wire [255:0] \$signature__data$105 ;
-  wire [23:0] \$signature__data$108 ;
-  wire [63:0] \$signature__data$116 ;
+  wire [63:0] \$signature__data$107 ;
+  wire [15:0] \$signature__data$110 ;
+  wire [63:0] \$signature__data$117 ;
   wire [23:0] \$signature__data$120 ;
+  wire [61:0] \$signature__data$125 ;
+  wire [23:0] \$signature__data$125.i_syn ;
+  wire [13:0] \$signature__data$125.rate ;
+  wire [23:0] \$signature__data$125.v ;
   wire [63:0] \$signature__data$128 ;
-  wire [23:0] \$signature__data$132 ;
-  wire [63:0] \$signature__data$140 ;
-  wire [23:0] \$signature__data$144 ;
-  wire [63:0] \$signature__data$159 ;
-  wire [61:0] \$signature__data$171 ;
-  wire [23:0] \$signature__data$171.i_syn ;
-  wire [13:0] \$signature__data$171.rate ;
-  wire [23:0] \$signature__data$171.v ;
-  wire [23:0] \$signature__data$175 ;
-  wire [63:0] \$signature__data$183 ;
-  wire [61:0] \$signature__data$193 ;
-  wire [23:0] \$signature__data$193.i_syn ;
-  wire [13:0] \$signature__data$193.rate ;
-  wire [23:0] \$signature__data$193.v ;
-  wire [23:0] \$signature__data$197 ;
-  wire [63:0] \$signature__data$204 ;
-  wire [61:0] \$signature__data$214 ;
-  wire [23:0] \$signature__data$214.i_syn ;
-  wire [13:0] \$signature__data$214.rate ;
-  wire [23:0] \$signature__data$214.v ;
-  wire [23:0] \$signature__data$218 ;
-  wire [63:0] \$signature__data$225 ;
-  wire [61:0] \$signature__data$235 ;
-  wire [23:0] \$signature__data$235.i_syn ;
-  wire [13:0] \$signature__data$235.rate ;
-  wire [23:0] \$signature__data$235.v ;
-  wire [23:0] \$signature__data$239 ;
-  reg [61:0] \$signature__data$245 ;
-  wire [23:0] \$signature__data$245.i_syn ;
-  wire [13:0] \$signature__data$245.rate ;
-  wire [23:0] \$signature__data$245.v ;
-  reg [61:0] \$signature__data$253 ;
-  wire [23:0] \$signature__data$253.i_syn ;
-  wire [13:0] \$signature__data$253.rate ;
-  wire [23:0] \$signature__data$253.v ;
-  reg [61:0] \$signature__data$260 ;
-  wire [23:0] \$signature__data$260.i_syn ;
-  wire [13:0] \$signature__data$260.rate ;
-  wire [23:0] \$signature__data$260.v ;
-  reg [61:0] \$signature__data$267 ;
-  wire [23:0] \$signature__data$267.i_syn ;
-  wire [13:0] \$signature__data$267.rate ;
-  wire [23:0] \$signature__data$267.v ;
-  wire [63:0] \$signature__data$281 ;
-  wire [15:0] \$signature__data$287 ;
-  wire [255:0] \$signature__data$298 ;
-  reg [255:0] \$signature__data$321 ;
-  wire [15:0] \$signature__data$332 ;
+  wire [23:0] \$signature__data$130 ;
+  wire [61:0] \$signature__data$134 ;
+  wire [23:0] \$signature__data$134.i_syn ;
+  wire [13:0] \$signature__data$134.rate ;
+  wire [23:0] \$signature__data$134.v ;
+  wire [63:0] \$signature__data$137 ;
+  wire [23:0] \$signature__data$139 ;
+  wire [61:0] \$signature__data$143 ;
+  wire [23:0] \$signature__data$143.i_syn ;
+  wire [13:0] \$signature__data$143.rate ;
+  wire [23:0] \$signature__data$143.v ;
+  wire [63:0] \$signature__data$146 ;
+  wire [23:0] \$signature__data$148 ;
+  wire [61:0] \$signature__data$152 ;
+  wire [23:0] \$signature__data$152.i_syn ;
+  wire [13:0] \$signature__data$152.rate ;
+  wire [23:0] \$signature__data$152.v ;
+  wire [63:0] \$signature__data$164 ;
+  wire [23:0] \$signature__data$179 ;
+  wire [63:0] \$signature__data$187 ;
+  wire [23:0] \$signature__data$200 ;
+  wire [63:0] \$signature__data$207 ;
+  wire [23:0] \$signature__data$220 ;
+  wire [63:0] \$signature__data$227 ;
+  wire [23:0] \$signature__data$240 ;
+  reg [61:0] \$signature__data$246 ;
+  wire [23:0] \$signature__data$246.i_syn ;
+  wire [13:0] \$signature__data$246.rate ;
+  wire [23:0] \$signature__data$246.v ;
+  reg [61:0] \$signature__data$254 ;
+  wire [23:0] \$signature__data$254.i_syn ;
+  wire [13:0] \$signature__data$254.rate ;
+  wire [23:0] \$signature__data$254.v ;
+  reg [61:0] \$signature__data$261 ;
+  wire [23:0] \$signature__data$261.i_syn ;
+  wire [13:0] \$signature__data$261.rate ;
+  wire [23:0] \$signature__data$261.v ;
+  reg [61:0] \$signature__data$268 ;
+  wire [23:0] \$signature__data$268.i_syn ;
+  wire [13:0] \$signature__data$268.rate ;
+  wire [23:0] \$signature__data$268.v ;
+  wire [255:0] \$signature__data$281 ;
+  reg [255:0] \$signature__data$304 ;
+  wire [15:0] \$signature__data$315 ;
   wire [63:0] \$signature__data$47 ;
   wire [63:0] \$signature__data$51 ;
   wire [63:0] \$signature__data$54 ;
@@ -276,16 +192,16 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire [255:0] \$signature__data$75 ;
   wire [255:0] \$signature__data$81 ;
   wire \$signature__en ;
-  wire \$signature__en$110 ;
+  wire \$signature__en$112 ;
   wire \$signature__en$122 ;
-  wire \$signature__en$134 ;
-  wire \$signature__en$146 ;
-  reg \$signature__en$246 ;
-  reg \$signature__en$254 ;
-  reg \$signature__en$261 ;
-  reg \$signature__en$268 ;
-  wire \$signature__en$289 ;
-  reg \$signature__en$322 ;
+  wire \$signature__en$132 ;
+  wire \$signature__en$141 ;
+  wire \$signature__en$150 ;
+  reg \$signature__en$247 ;
+  reg \$signature__en$255 ;
+  reg \$signature__en$262 ;
+  reg \$signature__en$269 ;
+  reg \$signature__en$305 ;
   wire \$signature__en$48 ;
   wire \$signature__en$52 ;
   wire \$signature__en$55 ;
@@ -305,15 +221,12 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire act__ready;
   output act__valid;
   wire act__valid;
+  wire [4:0] act_addr;
+  wire [15:0] act_data;
+  wire act_en;
   wire act_ready;
   wire act_valid;
-  wire [15:0] action;
   wire [15:0] addr;
-  wire [15:0] bits;
-  wire [15:0] \bits$115 ;
-  wire [15:0] \bits$127 ;
-  wire [15:0] \bits$139 ;
-  wire [3:0] \bits$280 ;
   output busy;
   wire busy;
   input clk;
@@ -332,8 +245,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire cmd__valid;
   wire \cmd__valid$24 ;
   wire [5:0] cnt_m;
+  wire [5:0] \cnt_m$89 ;
+  wire [5:0] \cnt_m$95 ;
   wire [5:0] cnt_w;
+  wire [5:0] \cnt_w$91 ;
+  wire [5:0] \cnt_w$96 ;
   wire cur_slot;
+  wire \cur_slot$87 ;
+  wire \cur_slot$94 ;
   output [31:0] cycles;
   wire [31:0] cycles;
   wire [31:0] \cycles$30 ;
@@ -370,22 +289,13 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire em_slot;
   wire enable;
   wire \enable$38 ;
-  wire [3:0] exc;
   reg first = 1'h0;
   (* init = 1'h0 *)
-  wire \first$113 ;
+  wire \first$184 ;
   (* init = 1'h0 *)
-  wire \first$125 ;
+  wire \first$204 ;
   (* init = 1'h0 *)
-  wire \first$137 ;
-  reg \first$154  = 1'h0;
-  (* init = 1'h0 *)
-  wire \first$180 ;
-  (* init = 1'h0 *)
-  wire \first$201 ;
-  (* init = 1'h0 *)
-  wire \first$222 ;
-  reg \first$276  = 1'h0;
+  wire \first$224 ;
   wire [77:0] i__payload;
   wire [24:0] \i__payload$34 ;
   wire [8:0] \i__payload$34.index ;
@@ -399,43 +309,39 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire i__valid;
   wire \i__valid$36 ;
   wire [23:0] i_in;
-  wire [23:0] \i_in$121 ;
-  wire [23:0] \i_in$133 ;
-  wire [23:0] \i_in$145 ;
-  wire [23:0] \i_in$174 ;
-  wire [23:0] \i_in$196 ;
-  wire [23:0] \i_in$217 ;
-  wire [23:0] \i_in$238 ;
+  wire [23:0] \i_in$199 ;
+  wire [23:0] \i_in$219 ;
+  wire [23:0] \i_in$239 ;
   wire [23:0] i_in__0;
   wire [23:0] i_in__1;
   wire [23:0] i_in__2;
   wire [23:0] i_in__3;
   wire [23:0] i_syn;
-  wire [23:0] \i_syn$192 ;
-  wire [23:0] \i_syn$213 ;
-  wire [23:0] \i_syn$234 ;
+  wire [23:0] \i_syn$196 ;
+  wire [23:0] \i_syn$216 ;
+  wire [23:0] \i_syn$236 ;
   wire [23:0] i_syn__0;
   wire [23:0] i_syn__1;
   wire [23:0] i_syn__2;
   wire [23:0] i_syn__3;
   wire idle;
+  wire [5:0] iin_addr;
+  wire [23:0] iin_data__0;
+  wire [23:0] iin_data__1;
+  wire [23:0] iin_data__2;
+  wire [23:0] iin_data__3;
+  wire [3:0] iin_en;
   wire [9:0] in_addr;
   wire [3:0] in_en;
+  wire issue;
+  wire \issue$92 ;
   reg last = 1'h0;
   (* init = 1'h0 *)
-  wire \last$114 ;
+  wire \last$185 ;
   (* init = 1'h0 *)
-  wire \last$126 ;
+  wire \last$205 ;
   (* init = 1'h0 *)
-  wire \last$138 ;
-  reg \last$156  = 1'h0;
-  (* init = 1'h0 *)
-  wire \last$181 ;
-  (* init = 1'h0 *)
-  wire \last$202 ;
-  (* init = 1'h0 *)
-  wire \last$223 ;
-  reg \last$278  = 1'h0;
+  wire \last$225 ;
   input [77:0] load__payload;
   wire [77:0] load__payload;
   wire [11:0] \load__payload.addr ;
@@ -454,104 +360,32 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   reg [5:0] m_wb_d3 = 6'h00;
   reg [5:0] m_wb_d4 = 6'h00;
   wire [255:0] neg;
-  wire [255:0] \neg$118 ;
-  wire [15:0] \neg$118[0] ;
-  wire [15:0] \neg$118[10] ;
-  wire [15:0] \neg$118[11] ;
-  wire [15:0] \neg$118[12] ;
-  wire [15:0] \neg$118[13] ;
-  wire [15:0] \neg$118[14] ;
-  wire [15:0] \neg$118[15] ;
-  wire [15:0] \neg$118[1] ;
-  wire [15:0] \neg$118[2] ;
-  wire [15:0] \neg$118[3] ;
-  wire [15:0] \neg$118[4] ;
-  wire [15:0] \neg$118[5] ;
-  wire [15:0] \neg$118[6] ;
-  wire [15:0] \neg$118[7] ;
-  wire [15:0] \neg$118[8] ;
-  wire [15:0] \neg$118[9] ;
-  wire [255:0] \neg$130 ;
-  wire [15:0] \neg$130[0] ;
-  wire [15:0] \neg$130[10] ;
-  wire [15:0] \neg$130[11] ;
-  wire [15:0] \neg$130[12] ;
-  wire [15:0] \neg$130[13] ;
-  wire [15:0] \neg$130[14] ;
-  wire [15:0] \neg$130[15] ;
-  wire [15:0] \neg$130[1] ;
-  wire [15:0] \neg$130[2] ;
-  wire [15:0] \neg$130[3] ;
-  wire [15:0] \neg$130[4] ;
-  wire [15:0] \neg$130[5] ;
-  wire [15:0] \neg$130[6] ;
-  wire [15:0] \neg$130[7] ;
-  wire [15:0] \neg$130[8] ;
-  wire [15:0] \neg$130[9] ;
-  wire [255:0] \neg$142 ;
-  wire [15:0] \neg$142[0] ;
-  wire [15:0] \neg$142[10] ;
-  wire [15:0] \neg$142[11] ;
-  wire [15:0] \neg$142[12] ;
-  wire [15:0] \neg$142[13] ;
-  wire [15:0] \neg$142[14] ;
-  wire [15:0] \neg$142[15] ;
-  wire [15:0] \neg$142[1] ;
-  wire [15:0] \neg$142[2] ;
-  wire [15:0] \neg$142[3] ;
-  wire [15:0] \neg$142[4] ;
-  wire [15:0] \neg$142[5] ;
-  wire [15:0] \neg$142[6] ;
-  wire [15:0] \neg$142[7] ;
-  wire [15:0] \neg$142[8] ;
-  wire [15:0] \neg$142[9] ;
-  wire [15:0] \neg[0] ;
-  wire [15:0] \neg[10] ;
-  wire [15:0] \neg[11] ;
-  wire [15:0] \neg[12] ;
-  wire [15:0] \neg[13] ;
-  wire [15:0] \neg[14] ;
-  wire [15:0] \neg[15] ;
-  wire [15:0] \neg[1] ;
-  wire [15:0] \neg[2] ;
-  wire [15:0] \neg[3] ;
-  wire [15:0] \neg[4] ;
-  wire [15:0] \neg[5] ;
-  wire [15:0] \neg[6] ;
-  wire [15:0] \neg[7] ;
-  wire [15:0] \neg[8] ;
-  wire [15:0] \neg[9] ;
   wire [5:0] neg_addr;
   wire [15:0] neg_en;
   wire [23:0] o_i_syn;
-  wire [23:0] \o_i_syn$255 ;
-  wire [23:0] \o_i_syn$262 ;
-  wire [23:0] \o_i_syn$269 ;
+  wire [23:0] \o_i_syn$256 ;
+  wire [23:0] \o_i_syn$263 ;
+  wire [23:0] \o_i_syn$270 ;
   wire [13:0] o_rate;
-  wire [13:0] \o_rate$257 ;
-  wire [13:0] \o_rate$264 ;
-  wire [13:0] \o_rate$271 ;
+  wire [13:0] \o_rate$258 ;
+  wire [13:0] \o_rate$265 ;
+  wire [13:0] \o_rate$272 ;
   wire o_spike;
-  wire \o_spike$347 ;
-  wire \o_spike$349 ;
-  wire \o_spike$351 ;
+  wire \o_spike$326 ;
+  wire \o_spike$328 ;
+  wire \o_spike$330 ;
   wire [23:0] o_v;
-  wire [23:0] \o_v$256 ;
-  wire [23:0] \o_v$263 ;
-  wire [23:0] \o_v$270 ;
+  wire [23:0] \o_v$257 ;
+  wire [23:0] \o_v$264 ;
+  wire [23:0] \o_v$271 ;
   wire o_valid;
-  wire \o_valid$123 ;
-  wire \o_valid$135 ;
-  wire \o_valid$147 ;
-  wire \o_valid$165 ;
-  wire \o_valid$187 ;
-  wire \o_valid$208 ;
-  wire \o_valid$229 ;
-  wire \o_valid$251 ;
-  wire \o_valid$258 ;
-  wire \o_valid$265 ;
-  wire \o_valid$272 ;
-  wire \o_valid$290 ;
+  wire \o_valid$191 ;
+  wire \o_valid$211 ;
+  wire \o_valid$231 ;
+  wire \o_valid$252 ;
+  wire \o_valid$259 ;
+  wire \o_valid$266 ;
+  wire \o_valid$273 ;
   input [24:0] obs__payload;
   wire [24:0] obs__payload;
   wire [8:0] \obs__payload.index ;
@@ -565,127 +399,45 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire out_en;
   wire out_issue;
   wire [7:0] pe;
-  wire [7:0] \pe$167 ;
-  wire [7:0] \pe$188 ;
-  wire [7:0] \pe$189 ;
-  wire [7:0] \pe$209 ;
-  wire [7:0] \pe$210 ;
-  wire [7:0] \pe$230 ;
-  wire [7:0] \pe$231 ;
+  wire [7:0] \pe$172 ;
+  wire [7:0] \pe$192 ;
+  wire [7:0] \pe$193 ;
+  wire [7:0] \pe$212 ;
+  wire [7:0] \pe$213 ;
+  wire [7:0] \pe$232 ;
+  wire [7:0] \pe$233 ;
   wire [7:0] pi;
-  wire [7:0] \pi$169 ;
-  wire [7:0] \pi$190 ;
-  wire [7:0] \pi$191 ;
-  wire [7:0] \pi$211 ;
-  wire [7:0] \pi$212 ;
-  wire [7:0] \pi$232 ;
-  wire [7:0] \pi$233 ;
-  (* init = 1'h0 *)
-  wire pj_last;
-  reg [5:0] pj_m = 6'h00;
-  reg [5:0] pj_m_d0 = 6'h00;
-  reg [5:0] pj_m_d1 = 6'h00;
-  reg [5:0] pj_m_d2 = 6'h00;
-  reg [1:0] pj_sub = 2'h0;
+  wire [7:0] \pi$174 ;
+  wire [7:0] \pi$194 ;
+  wire [7:0] \pi$195 ;
+  wire [7:0] \pi$214 ;
+  wire [7:0] \pi$215 ;
+  wire [7:0] \pi$234 ;
+  wire [7:0] \pi$235 ;
   wire [255:0] pos;
-  wire [255:0] \pos$117 ;
-  wire [15:0] \pos$117[0] ;
-  wire [15:0] \pos$117[10] ;
-  wire [15:0] \pos$117[11] ;
-  wire [15:0] \pos$117[12] ;
-  wire [15:0] \pos$117[13] ;
-  wire [15:0] \pos$117[14] ;
-  wire [15:0] \pos$117[15] ;
-  wire [15:0] \pos$117[1] ;
-  wire [15:0] \pos$117[2] ;
-  wire [15:0] \pos$117[3] ;
-  wire [15:0] \pos$117[4] ;
-  wire [15:0] \pos$117[5] ;
-  wire [15:0] \pos$117[6] ;
-  wire [15:0] \pos$117[7] ;
-  wire [15:0] \pos$117[8] ;
-  wire [15:0] \pos$117[9] ;
-  wire [255:0] \pos$129 ;
-  wire [15:0] \pos$129[0] ;
-  wire [15:0] \pos$129[10] ;
-  wire [15:0] \pos$129[11] ;
-  wire [15:0] \pos$129[12] ;
-  wire [15:0] \pos$129[13] ;
-  wire [15:0] \pos$129[14] ;
-  wire [15:0] \pos$129[15] ;
-  wire [15:0] \pos$129[1] ;
-  wire [15:0] \pos$129[2] ;
-  wire [15:0] \pos$129[3] ;
-  wire [15:0] \pos$129[4] ;
-  wire [15:0] \pos$129[5] ;
-  wire [15:0] \pos$129[6] ;
-  wire [15:0] \pos$129[7] ;
-  wire [15:0] \pos$129[8] ;
-  wire [15:0] \pos$129[9] ;
-  wire [255:0] \pos$141 ;
-  wire [15:0] \pos$141[0] ;
-  wire [15:0] \pos$141[10] ;
-  wire [15:0] \pos$141[11] ;
-  wire [15:0] \pos$141[12] ;
-  wire [15:0] \pos$141[13] ;
-  wire [15:0] \pos$141[14] ;
-  wire [15:0] \pos$141[15] ;
-  wire [15:0] \pos$141[1] ;
-  wire [15:0] \pos$141[2] ;
-  wire [15:0] \pos$141[3] ;
-  wire [15:0] \pos$141[4] ;
-  wire [15:0] \pos$141[5] ;
-  wire [15:0] \pos$141[6] ;
-  wire [15:0] \pos$141[7] ;
-  wire [15:0] \pos$141[8] ;
-  wire [15:0] \pos$141[9] ;
-  wire [15:0] \pos[0] ;
-  wire [15:0] \pos[10] ;
-  wire [15:0] \pos[11] ;
-  wire [15:0] \pos[12] ;
-  wire [15:0] \pos[13] ;
-  wire [15:0] \pos[14] ;
-  wire [15:0] \pos[15] ;
-  wire [15:0] \pos[1] ;
-  wire [15:0] \pos[2] ;
-  wire [15:0] \pos[3] ;
-  wire [15:0] \pos[4] ;
-  wire [15:0] \pos[5] ;
-  wire [15:0] \pos[6] ;
-  wire [15:0] \pos[7] ;
-  wire [15:0] \pos[8] ;
-  wire [15:0] \pos[9] ;
   wire [5:0] pos_addr;
   wire [15:0] pos_en;
   wire proj_issue;
   wire [13:0] rate;
-  wire [13:0] \rate$195 ;
-  wire [13:0] \rate$216 ;
-  wire [13:0] \rate$237 ;
-  wire [55:0] \rate$284 ;
-  wire [13:0] \rate$284[0] ;
-  wire [13:0] \rate$284[1] ;
-  wire [13:0] \rate$284[2] ;
-  wire [13:0] \rate$284[3] ;
+  wire [13:0] \rate$198 ;
+  wire [13:0] \rate$218 ;
+  wire [13:0] \rate$238 ;
   wire [13:0] rate__0;
+  wire [13:0] \rate__0$284 ;
   wire [13:0] rate__1;
+  wire [13:0] \rate__1$288 ;
   wire [13:0] rate__2;
+  wire [13:0] \rate__2$292 ;
   wire [13:0] rate__3;
+  wire [13:0] \rate__3$296 ;
   wire [7:0] rec_addr;
   wire [3:0] rec_en;
   wire resetting;
   wire [31:0] resp;
-  reg [5:0] ro_a = 6'h00;
-  reg [5:0] ro_a_d0 = 6'h00;
-  reg [5:0] ro_a_d1 = 6'h00;
-  reg [5:0] ro_a_d2 = 6'h00;
-  (* init = 1'h0 *)
-  wire ro_last;
-  reg [5:0] ro_m = 6'h00;
   wire [63:0] row;
-  wire [63:0] \row$182 ;
-  wire [63:0] \row$203 ;
-  wire [63:0] \row$224 ;
+  wire [63:0] \row$186 ;
+  wire [63:0] \row$206 ;
+  wire [63:0] \row$226 ;
   input rst;
   wire rst;
   wire rst_slot;
@@ -707,18 +459,18 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire spikes_swap;
   reg [63:0] spk_e = 64'h0000000000000000;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_e$184 ;
+  wire [63:0] \spk_e$188 ;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_e$205 ;
+  wire [63:0] \spk_e$208 ;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_e$226 ;
+  wire [63:0] \spk_e$228 ;
   reg [63:0] spk_i = 64'h0000000000000000;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_i$185 ;
+  wire [63:0] \spk_i$189 ;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_i$206 ;
+  wire [63:0] \spk_i$209 ;
   (* init = 64'h0000000000000000 *)
-  wire [63:0] \spk_i$227 ;
+  wire [63:0] \spk_i$229 ;
   wire [5:0] st_raddr;
   (* enum_base_type = "StateRead" *)
   (* enum_value_00 = "NONE" *)
@@ -728,32 +480,32 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   wire [1:0] state_read;
   wire sub_issue;
   wire [23:0] v;
-  wire [23:0] \v$194 ;
-  wire [23:0] \v$215 ;
-  wire [23:0] \v$236 ;
+  wire [23:0] \v$197 ;
+  wire [23:0] \v$217 ;
+  wire [23:0] \v$237 ;
   wire [23:0] v__0;
   wire [23:0] v__1;
   wire [23:0] v__2;
   wire [23:0] v__3;
   reg valid = 1'h0;
+  wire \valid$169 ;
   (* init = 1'h0 *)
-  wire \valid$112 ;
+  wire \valid$183 ;
+  wire \valid$190 ;
   (* init = 1'h0 *)
-  wire \valid$124 ;
+  wire \valid$203 ;
+  wire \valid$210 ;
   (* init = 1'h0 *)
-  wire \valid$136 ;
-  reg \valid$152  = 1'h0;
-  wire \valid$164 ;
-  (* init = 1'h0 *)
-  wire \valid$179 ;
-  wire \valid$186 ;
-  (* init = 1'h0 *)
-  wire \valid$200 ;
-  wire \valid$207 ;
-  (* init = 1'h0 *)
-  wire \valid$221 ;
-  wire \valid$228 ;
-  reg \valid$274  = 1'h0;
+  wire \valid$223 ;
+  wire \valid$230 ;
+  wire [9:0] win_addr;
+  wire [63:0] win_data__0;
+  wire [63:0] win_data__1;
+  wire [63:0] win_data__2;
+  wire [63:0] win_data__3;
+  wire [6:0] wout_addr;
+  wire [63:0] wout_data;
+  wire [5:0] x_addr;
   reg [15:0] actions [16:0];
   initial begin
     actions[0] = 16'h0000;
@@ -775,14 +527,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     actions[16] = 16'h0000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$289 )
-      actions[\$85 [4:0]] <= \$signature__data$287 ;
+    if (\$signature__en$112 )
+      actions[\$signature__addr$108 ] <= \$signature__data$110 ;
   end
   reg [15:0] _0_;
   always @(posedge clk) begin
-    _0_ <= actions[\$94 [4:0]];
+    _0_ <= actions[\$43 [4:0]];
   end
-  assign \$signature__data$332  = _0_;
+  assign \$signature__data$315  = _0_;
   reg [23:0] i_in0 [63:0];
   initial begin
     i_in0[0] = 24'h000000;
@@ -851,14 +603,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     i_in0[63] = 24'h000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$110 )
-      i_in0[\$28 [5:0]] <= \$signature__data$108 ;
+    if (iin_en[0])
+      i_in0[\$signature__addr$118 ] <= \$signature__data$120 ;
   end
   reg [23:0] _1_;
   always @(posedge clk) begin
-    _1_ <= i_in0[\$signature__addr$176 ];
+    _1_ <= i_in0[\$signature__addr$180 ];
   end
-  assign \i_in$174  = _1_;
+  assign i_in = _1_;
   reg [23:0] i_in1 [63:0];
   initial begin
     i_in1[0] = 24'h000000;
@@ -927,14 +679,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     i_in1[63] = 24'h000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$122 )
-      i_in1[\$30 [5:0]] <= \$signature__data$120 ;
+    if (iin_en[1])
+      i_in1[\$signature__addr$118 ] <= \$signature__data$130 ;
   end
   reg [23:0] _2_;
   always @(posedge clk) begin
-    _2_ <= i_in1[\$signature__addr$176 ];
+    _2_ <= i_in1[\$signature__addr$180 ];
   end
-  assign \i_in$196  = _2_;
+  assign \i_in$199  = _2_;
   reg [23:0] i_in2 [63:0];
   initial begin
     i_in2[0] = 24'h000000;
@@ -1003,14 +755,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     i_in2[63] = 24'h000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$134 )
-      i_in2[\$32 [5:0]] <= \$signature__data$132 ;
+    if (iin_en[2])
+      i_in2[\$signature__addr$118 ] <= \$signature__data$139 ;
   end
   reg [23:0] _3_;
   always @(posedge clk) begin
-    _3_ <= i_in2[\$signature__addr$176 ];
+    _3_ <= i_in2[\$signature__addr$180 ];
   end
-  assign \i_in$217  = _3_;
+  assign \i_in$219  = _3_;
   reg [23:0] i_in3 [63:0];
   initial begin
     i_in3[0] = 24'h000000;
@@ -1079,26 +831,26 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     i_in3[63] = 24'h000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$146 )
-      i_in3[\$34 [5:0]] <= \$signature__data$144 ;
+    if (iin_en[3])
+      i_in3[\$signature__addr$118 ] <= \$signature__data$148 ;
   end
   reg [23:0] _4_;
   always @(posedge clk) begin
-    _4_ <= i_in3[\$signature__addr$176 ];
+    _4_ <= i_in3[\$signature__addr$180 ];
   end
-  assign \i_in$238  = _4_;
-  reg [255:0] \spikes$377  [1:0];
+  assign \i_in$239  = _4_;
+  reg [255:0] \spikes$352  [1:0];
   initial begin
-    \spikes$377 [0] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
-    \spikes$377 [1] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    \spikes$352 [0] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    \spikes$352 [1] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$322 )
-      \spikes$377 [\$signature__addr$320 ] <= \$signature__data$321 ;
+    if (\$signature__en$305 )
+      \spikes$352 [\$signature__addr$303 ] <= \$signature__data$304 ;
   end
   reg [255:0] _5_;
   always @(posedge clk) begin
-    _5_ <= \spikes$377 [\$signature__addr$318 ];
+    _5_ <= \spikes$352 [\$signature__addr$301 ];
   end
   assign spikes = _5_;
   reg [61:0] state0 [63:0];
@@ -1169,14 +921,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     state0[63] = 62'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$246 )
-      state0[\$signature__addr$243 ] <= \$signature__data$245 ;
+    if (\$signature__en$247 )
+      state0[\$signature__addr$244 ] <= \$signature__data$246 ;
   end
   reg [61:0] _6_;
   always @(posedge clk) begin
-    _6_ <= state0[\$signature__addr$176 ];
+    _6_ <= state0[\$signature__addr$180 ];
   end
-  assign \$signature__data$171  = _6_;
+  assign \$signature__data$125  = _6_;
   reg [61:0] state1 [63:0];
   initial begin
     state1[0] = 62'h0000000000000000;
@@ -1245,14 +997,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     state1[63] = 62'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$254 )
-      state1[\$signature__addr$252 ] <= \$signature__data$253 ;
+    if (\$signature__en$255 )
+      state1[\$signature__addr$253 ] <= \$signature__data$254 ;
   end
   reg [61:0] _7_;
   always @(posedge clk) begin
-    _7_ <= state1[\$signature__addr$176 ];
+    _7_ <= state1[\$signature__addr$180 ];
   end
-  assign \$signature__data$193  = _7_;
+  assign \$signature__data$134  = _7_;
   reg [61:0] state2 [63:0];
   initial begin
     state2[0] = 62'h0000000000000000;
@@ -1321,14 +1073,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     state2[63] = 62'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$261 )
-      state2[\$signature__addr$259 ] <= \$signature__data$260 ;
+    if (\$signature__en$262 )
+      state2[\$signature__addr$260 ] <= \$signature__data$261 ;
   end
   reg [61:0] _8_;
   always @(posedge clk) begin
-    _8_ <= state2[\$signature__addr$176 ];
+    _8_ <= state2[\$signature__addr$180 ];
   end
-  assign \$signature__data$214  = _8_;
+  assign \$signature__data$143  = _8_;
   reg [61:0] state3 [63:0];
   initial begin
     state3[0] = 62'h0000000000000000;
@@ -1397,14 +1149,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     state3[63] = 62'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$268 )
-      state3[\$signature__addr$266 ] <= \$signature__data$267 ;
+    if (\$signature__en$269 )
+      state3[\$signature__addr$267 ] <= \$signature__data$268 ;
   end
   reg [61:0] _9_;
   always @(posedge clk) begin
-    _9_ <= state3[\$signature__addr$176 ];
+    _9_ <= state3[\$signature__addr$180 ];
   end
-  assign \$signature__data$235  = _9_;
+  assign \$signature__data$152  = _9_;
   reg [63:0] w_in0 [703:0];
   initial begin
     w_in0[0] = 64'h0000000000000000;
@@ -2118,9 +1870,9 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   end
   reg [63:0] _10_;
   always @(posedge clk) begin
-    _10_ <= w_in0[\$7 [9:0]];
+    _10_ <= w_in0[\$signature__addr$114 ];
   end
-  assign \$signature__data$100  = _10_;
+  assign win_data__0 = _10_;
   reg [63:0] w_in1 [703:0];
   initial begin
     w_in1[0] = 64'h0000000000000000;
@@ -2834,9 +2586,9 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   end
   reg [63:0] _11_;
   always @(posedge clk) begin
-    _11_ <= w_in1[\$12 [9:0]];
+    _11_ <= w_in1[\$signature__addr$114 ];
   end
-  assign \$signature__data$116  = _11_;
+  assign win_data__1 = _11_;
   reg [63:0] w_in2 [703:0];
   initial begin
     w_in2[0] = 64'h0000000000000000;
@@ -3550,9 +3302,9 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   end
   reg [63:0] _12_;
   always @(posedge clk) begin
-    _12_ <= w_in2[\$17 [9:0]];
+    _12_ <= w_in2[\$signature__addr$114 ];
   end
-  assign \$signature__data$128  = _12_;
+  assign win_data__2 = _12_;
   reg [63:0] w_in3 [703:0];
   initial begin
     w_in3[0] = 64'h0000000000000000;
@@ -4266,9 +4018,9 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   end
   reg [63:0] _13_;
   always @(posedge clk) begin
-    _13_ <= w_in3[\$22 [9:0]];
+    _13_ <= w_in3[\$signature__addr$114 ];
   end
-  assign \$signature__data$140  = _13_;
+  assign win_data__3 = _13_;
   reg [63:0] w_out [67:0];
   initial begin
     w_out[0] = 64'h0000000000000000;
@@ -4346,9 +4098,9 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   end
   reg [63:0] _14_;
   always @(posedge clk) begin
-    _14_ <= w_out[\$71 [6:0]];
+    _14_ <= w_out[\$signature__addr$104 ];
   end
-  assign \$signature__data$281  = _14_;
+  assign wout_data = _14_;
   reg [63:0] w_rec0 [255:0];
   initial begin
     w_rec0[0] = 64'h0000000000000000;
@@ -4614,7 +4366,7 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   end
   reg [63:0] _15_;
   always @(posedge clk) begin
-    _15_ <= w_rec0[\$38 [7:0]];
+    _15_ <= w_rec0[\$6 [7:0]];
   end
   assign row = _15_;
   reg [63:0] w_rec1 [255:0];
@@ -4882,9 +4634,9 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   end
   reg [63:0] _16_;
   always @(posedge clk) begin
-    _16_ <= w_rec1[\$42 [7:0]];
+    _16_ <= w_rec1[\$10 [7:0]];
   end
-  assign \row$182  = _16_;
+  assign \row$186  = _16_;
   reg [63:0] w_rec2 [255:0];
   initial begin
     w_rec2[0] = 64'h0000000000000000;
@@ -5150,9 +4902,9 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   end
   reg [63:0] _17_;
   always @(posedge clk) begin
-    _17_ <= w_rec2[\$46 [7:0]];
+    _17_ <= w_rec2[\$14 [7:0]];
   end
-  assign \row$203  = _17_;
+  assign \row$206  = _17_;
   reg [63:0] w_rec3 [255:0];
   initial begin
     w_rec3[0] = 64'h0000000000000000;
@@ -5418,9 +5170,9 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   end
   reg [63:0] _18_;
   always @(posedge clk) begin
-    _18_ <= w_rec3[\$50 [7:0]];
+    _18_ <= w_rec3[\$18 [7:0]];
   end
-  assign \row$224  = _18_;
+  assign \row$226  = _18_;
   reg [255:0] x_neg [43:0];
   initial begin
     x_neg[0] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
@@ -5504,7 +5256,7 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   end
   reg [255:0] _19_;
   always @(posedge clk) begin
-    _19_ <= x_neg[\$26 [5:0]];
+    _19_ <= x_neg[\$signature__addr$97 ];
   end
   assign neg = _19_;
   reg [255:0] x_pos [43:0];
@@ -5590,255 +5342,163 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   end
   reg [255:0] _20_;
   always @(posedge clk) begin
-    _20_ <= x_pos[\$24 [5:0]];
+    _20_ <= x_pos[\$signature__addr$97 ];
   end
   assign pos = _20_;
+  assign \$32  = \$31  + cnt_m;
+  assign \$33  = cur_slot * 7'h40;
+  assign \$34  = \$33  + m_wb_d4;
+  assign \$signature__addr$301  = dbg_phase ? 1'h0 : cur_slot;
+  assign \$37  = 7'h00 + \$36 ;
+  assign \$38  = cur_slot * 7'h40;
+  assign \$39  = \$38  + m_rd_d2;
+  assign \$40  = cur_slot * 7'h40;
+  assign \$41  = \$40  + cnt_m;
+  assign \$42  = em_slot * 5'h11;
+  assign \$43  = \$42  + em_a;
+  assign \$44  = ! cnt_w;
+  assign \$45  = cnt_w == 2'h3;
+  assign \$116  = cnt_w * 7'h40;
+  assign \$47  = s_prev[127:0] >> \$116 ;
+  assign \$120  = cnt_w * 7'h40;
+  assign \$49  = \$48  >> \$120 ;
+  always @(posedge clk)
+    valid <= \$50 ;
+  always @(posedge clk)
+    first <= \$51 ;
+  always @(posedge clk)
+    last <= \$52 ;
+  always @(posedge clk)
+    spk_e <= \$53 ;
+  always @(posedge clk)
+    spk_i <= \$54 ;
+  always @(posedge clk)
+    m_rd_d0 <= \$55 ;
+  always @(posedge clk)
+    m_rd_d1 <= \$56 ;
+  always @(posedge clk)
+    m_rd_d2 <= \$57 ;
+  always @(posedge clk)
+    m_wb_d0 <= \$58 ;
+  always @(posedge clk)
+    m_wb_d1 <= \$59 ;
+  always @(posedge clk)
+    m_wb_d2 <= \$60 ;
+  always @(posedge clk)
+    m_wb_d3 <= \$61 ;
+  always @(posedge clk)
+    m_wb_d4 <= \$62 ;
+  always @(posedge clk)
+    s_next0 <= \$63 ;
+  always @(posedge clk)
+    s_next1 <= \$64 ;
+  always @(posedge clk)
+    s_next2 <= \$65 ;
+  always @(posedge clk)
+    s_next3 <= \$66 ;
+  always @(posedge clk)
+    s_prev <= \$67 ;
   assign \$1  = ~ load__ready;
   assign \$2  = ~ dbg_phase;
   assign busy = \$1  & \$2 ;
   assign \$3  = cur_slot * 7'h40;
   assign \$4  = \$3  + cnt_m;
-  assign \$5  = \$4  * 4'hb;
-  assign \$7  = \$5  + \$6 ;
-  assign \$8  = cur_slot * 7'h40;
-  assign \$9  = \$8  + cnt_m;
-  assign \$10  = \$9  * 4'hb;
-  assign \$12  = \$10  + \$11 ;
-  assign \$13  = cur_slot * 7'h40;
-  assign \$14  = \$13  + cnt_m;
-  assign \$15  = \$14  * 4'hb;
-  assign \$17  = \$15  + \$16 ;
-  assign \$18  = cur_slot * 7'h40;
-  assign \$19  = \$18  + cnt_m;
-  assign \$20  = \$19  * 4'hb;
-  assign \$22  = \$20  + \$21 ;
-  assign \$23  = cur_slot * 6'h2c;
-  assign \$24  = \$23  + cnt_w;
-  assign \$25  = cur_slot * 6'h2c;
-  assign \$26  = \$25  + cnt_w;
-  assign \$166  = pj_sub * 5'h10;
-  assign bits = \$signature__data$100  >> \$166 ;
-  assign \$27  = cur_slot * 7'h40;
-  assign \$28  = \$27  + pj_m_d2;
-  assign \$171  = pj_sub * 5'h10;
-  assign \bits$115  = \$signature__data$116  >> \$171 ;
+  assign \$5  = \$4  * 3'h4;
+  assign \$6  = \$5  + cnt_w;
+  assign \$7  = cur_slot * 7'h40;
+  assign \$8  = \$7  + cnt_m;
+  assign \$9  = \$8  * 3'h4;
+  assign \$10  = \$9  + cnt_w;
+  assign \$11  = cur_slot * 7'h40;
+  assign \$12  = \$11  + cnt_m;
+  assign \$13  = \$12  * 3'h4;
+  assign \$14  = \$13  + cnt_w;
+  assign \$15  = cur_slot * 7'h40;
+  assign \$16  = \$15  + cnt_m;
+  assign \$17  = \$16  * 3'h4;
+  assign \$18  = \$17  + cnt_w;
+  assign \$19  = rst_slot * 7'h40;
+  assign \$20  = \$19  + cnt_m;
+  assign \$21  = cur_slot * 7'h40;
+  assign \$22  = \$21  + m_wb_d4;
+  assign \$23  = rst_slot * 7'h40;
+  assign \$24  = \$23  + cnt_m;
+  assign \$25  = cur_slot * 7'h40;
+  assign \$26  = \$25  + m_wb_d4;
+  assign \$27  = rst_slot * 7'h40;
+  assign \$28  = \$27  + cnt_m;
   assign \$29  = cur_slot * 7'h40;
-  assign \$30  = \$29  + pj_m_d2;
-  assign \$176  = pj_sub * 5'h10;
-  assign \bits$127  = \$signature__data$128  >> \$176 ;
-  assign \$31  = cur_slot * 7'h40;
-  assign \$32  = \$31  + pj_m_d2;
-  assign \$181  = pj_sub * 5'h10;
-  assign \bits$139  = \$signature__data$140  >> \$181 ;
-  assign \$33  = cur_slot * 7'h40;
-  assign \$34  = \$33  + pj_m_d2;
-  assign \$35  = cur_slot * 7'h40;
-  assign \$36  = \$35  + cnt_m;
-  assign \$37  = \$36  * 3'h4;
-  assign \$38  = \$37  + cnt_w;
-  assign \$39  = cur_slot * 7'h40;
-  assign \$40  = \$39  + cnt_m;
-  assign \$41  = \$40  * 3'h4;
-  assign \$42  = \$41  + cnt_w;
-  assign \$43  = cur_slot * 7'h40;
-  assign \$44  = \$43  + cnt_m;
-  assign \$45  = \$44  * 3'h4;
-  assign \$46  = \$45  + cnt_w;
-  assign \$47  = cur_slot * 7'h40;
-  assign \$48  = \$47  + cnt_m;
-  assign \$49  = \$48  * 3'h4;
-  assign \$50  = \$49  + cnt_w;
-  assign \$51  = rst_slot * 7'h40;
-  assign \$52  = \$51  + cnt_m;
-  assign \$53  = cur_slot * 7'h40;
-  assign \$54  = \$53  + m_wb_d4;
-  assign \$55  = rst_slot * 7'h40;
-  assign \$56  = \$55  + cnt_m;
-  assign \$57  = cur_slot * 7'h40;
-  assign \$58  = \$57  + m_wb_d4;
-  assign \$59  = rst_slot * 7'h40;
-  assign \$60  = \$59  + cnt_m;
-  assign \$61  = cur_slot * 7'h40;
-  assign \$62  = \$61  + m_wb_d4;
-  assign \$63  = rst_slot * 7'h40;
-  assign \$64  = \$63  + cnt_m;
-  assign \$65  = cur_slot * 7'h40;
-  assign \$66  = \$65  + m_wb_d4;
-  assign \$67  = cur_slot * 5'h11;
-  assign \$68  = \$67  + cnt_w;
-  assign \$69  = \$68  * 3'h4;
-  assign \$71  = \$69  + \$70 ;
-  assign \$223  = ro_m[3:0] * 3'h4;
-  assign \bits$280  = \$signature__data$281  >> \$223 ;
-  assign \$72  = ro_m * 3'h4;
-  assign \$73  = \$72  + 1'h0;
-  assign \$74  = \$73  < 8'h80;
-  assign \$75  = ro_m * 3'h4;
-  assign \$76  = \$75  + 1'h1;
-  assign \$77  = \$76  < 8'h80;
-  assign \$78  = ro_m * 3'h4;
-  assign \$79  = \$78  + 2'h2;
-  assign \$80  = \$79  < 8'h80;
-  assign \$81  = ro_m * 3'h4;
-  assign \$82  = \$81  + 2'h3;
-  assign \$83  = \$82  < 8'h80;
-  assign \$84  = cur_slot * 5'h11;
-  assign \$85  = \$84  + ro_a_d2;
-  assign \$signature__addr$318  = dbg_phase ? 1'h0 : cur_slot;
-  assign \$88  = 7'h00 + \$87 ;
-  assign \$89  = cur_slot * 7'h40;
-  assign \$90  = \$89  + m_rd_d2;
-  assign \$91  = cur_slot * 7'h40;
-  assign \$92  = \$91  + cnt_m;
-  assign \$93  = em_slot * 5'h11;
-  assign \$94  = \$93  + em_a;
-  assign \$95  = ! cnt_w;
-  assign \$96  = cnt_w == 6'h2b;
-  assign \$97  = ! cnt_w;
-  assign \$98  = cnt_w == 2'h3;
-  assign \$255  = cnt_w * 7'h40;
-  assign \$100  = s_prev[127:0] >> \$255 ;
-  assign \$259  = cnt_w * 7'h40;
-  assign \$102  = \$101  >> \$259 ;
-  assign \$103  = ! cnt_m;
-  assign \$104  = cnt_m == 6'h3f;
-  always @(posedge clk)
-    valid <= \$105 ;
-  always @(posedge clk)
-    first <= \$106 ;
-  always @(posedge clk)
-    last <= \$107 ;
-  always @(posedge clk)
-    pj_m <= \$108 ;
-  always @(posedge clk)
-    pj_sub <= \$109 ;
-  always @(posedge clk)
-    pj_m_d0 <= \$110 ;
-  always @(posedge clk)
-    pj_m_d1 <= \$111 ;
-  always @(posedge clk)
-    pj_m_d2 <= \$112 ;
-  always @(posedge clk)
-    \valid$152  <= \$113 ;
-  always @(posedge clk)
-    \first$154  <= \$114 ;
-  always @(posedge clk)
-    \last$156  <= \$115 ;
-  always @(posedge clk)
-    spk_e <= \$116 ;
-  always @(posedge clk)
-    spk_i <= \$117 ;
-  always @(posedge clk)
-    m_rd_d0 <= \$118 ;
-  always @(posedge clk)
-    m_rd_d1 <= \$119 ;
-  always @(posedge clk)
-    m_rd_d2 <= \$120 ;
-  always @(posedge clk)
-    m_wb_d0 <= \$121 ;
-  always @(posedge clk)
-    m_wb_d1 <= \$122 ;
-  always @(posedge clk)
-    m_wb_d2 <= \$123 ;
-  always @(posedge clk)
-    m_wb_d3 <= \$124 ;
-  always @(posedge clk)
-    m_wb_d4 <= \$125 ;
-  always @(posedge clk)
-    s_next0 <= \$126 ;
-  always @(posedge clk)
-    s_next1 <= \$127 ;
-  always @(posedge clk)
-    s_next2 <= \$128 ;
-  always @(posedge clk)
-    s_next3 <= \$129 ;
-  always @(posedge clk)
-    s_prev <= \$130 ;
-  always @(posedge clk)
-    \valid$274  <= \$131 ;
-  always @(posedge clk)
-    \first$276  <= \$132 ;
-  always @(posedge clk)
-    \last$278  <= \$133 ;
-  always @(posedge clk)
-    ro_m <= \$134 ;
-  always @(posedge clk)
-    ro_a <= \$135 ;
-  always @(posedge clk)
-    ro_a_d0 <= \$136 ;
-  always @(posedge clk)
-    ro_a_d1 <= \$137 ;
-  always @(posedge clk)
-    ro_a_d2 <= \$138 ;
+  assign \$30  = \$29  + m_wb_d4;
+  assign \$31  = rst_slot * 7'h40;
   \ec_core_humanoid.debug  debug (
     .addr(addr),
-    .i_in__0(\i_in$174 ),
-    .i_in__1(\i_in$196 ),
-    .i_in__2(\i_in$217 ),
-    .i_in__3(\i_in$238 ),
-    .\port$211$0 (\$signature__data$171 ),
-    .\port$223$0 (\$signature__data$193 ),
-    .\port$235$0 (\$signature__data$214 ),
-    .\port$247$0 (\$signature__data$235 ),
+    .i_in__0(i_in),
+    .i_in__1(\i_in$199 ),
+    .i_in__2(\i_in$219 ),
+    .i_in__3(\i_in$239 ),
+    .\port$151$0 (\$signature__data$125 ),
+    .\port$163$0 (\$signature__data$134 ),
+    .\port$175$0 (\$signature__data$143 ),
+    .\port$187$0 (\$signature__data$152 ),
     .resp(dbg_resp__payload),
     .sel(sel),
     .spikes(spikes)
   );
   \ec_core_humanoid.lif0  lif0 (
     .clk(clk),
-    .i_in(\i_in$174 ),
+    .i_in(i_in),
     .o_i_syn(o_i_syn),
     .o_rate(o_rate),
     .o_spike(o_spike),
     .o_v(o_v),
-    .o_valid(\o_valid$251 ),
+    .o_valid(\o_valid$252 ),
     .pe(pe),
     .pi(pi),
-    .\port$211$0 (\$signature__data$171 ),
+    .\port$151$0 (\$signature__data$125 ),
     .rst(rst),
-    .valid(\valid$164 )
+    .valid(\valid$169 )
   );
   \ec_core_humanoid.lif1  lif1 (
     .clk(clk),
-    .i_in(\i_in$196 ),
-    .o_i_syn(\o_i_syn$255 ),
-    .o_rate(\o_rate$257 ),
-    .o_spike(\o_spike$347 ),
-    .o_v(\o_v$256 ),
-    .o_valid(\o_valid$258 ),
-    .pe(\pe$188 ),
-    .pi(\pi$190 ),
-    .\port$223$0 (\$signature__data$193 ),
+    .i_in(\i_in$199 ),
+    .o_i_syn(\o_i_syn$256 ),
+    .o_rate(\o_rate$258 ),
+    .o_spike(\o_spike$326 ),
+    .o_v(\o_v$257 ),
+    .o_valid(\o_valid$259 ),
+    .pe(\pe$192 ),
+    .pi(\pi$194 ),
+    .\port$163$0 (\$signature__data$134 ),
     .rst(rst),
-    .valid(\valid$186 )
+    .valid(\valid$190 )
   );
   \ec_core_humanoid.lif2  lif2 (
     .clk(clk),
-    .i_in(\i_in$217 ),
-    .o_i_syn(\o_i_syn$262 ),
-    .o_rate(\o_rate$264 ),
-    .o_spike(\o_spike$349 ),
-    .o_v(\o_v$263 ),
-    .o_valid(\o_valid$265 ),
-    .pe(\pe$209 ),
-    .pi(\pi$211 ),
-    .\port$235$0 (\$signature__data$214 ),
+    .i_in(\i_in$219 ),
+    .o_i_syn(\o_i_syn$263 ),
+    .o_rate(\o_rate$265 ),
+    .o_spike(\o_spike$328 ),
+    .o_v(\o_v$264 ),
+    .o_valid(\o_valid$266 ),
+    .pe(\pe$212 ),
+    .pi(\pi$214 ),
+    .\port$175$0 (\$signature__data$143 ),
     .rst(rst),
-    .valid(\valid$207 )
+    .valid(\valid$210 )
   );
   \ec_core_humanoid.lif3  lif3 (
     .clk(clk),
-    .i_in(\i_in$238 ),
-    .o_i_syn(\o_i_syn$269 ),
-    .o_rate(\o_rate$271 ),
-    .o_spike(\o_spike$351 ),
-    .o_v(\o_v$270 ),
-    .o_valid(\o_valid$272 ),
-    .pe(\pe$230 ),
-    .pi(\pi$232 ),
-    .\port$247$0 (\$signature__data$235 ),
+    .i_in(\i_in$239 ),
+    .o_i_syn(\o_i_syn$270 ),
+    .o_rate(\o_rate$272 ),
+    .o_spike(\o_spike$330 ),
+    .o_v(\o_v$271 ),
+    .o_valid(\o_valid$273 ),
+    .pe(\pe$232 ),
+    .pi(\pi$234 ),
+    .\port$187$0 (\$signature__data$152 ),
     .rst(rst),
-    .valid(\valid$228 )
+    .valid(\valid$230 )
   );
   \ec_core_humanoid.loader  loader (
     .i__payload(load__payload),
@@ -5846,14 +5506,14 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     .i__valid(load__valid),
     .in_addr(\$signature__addr ),
     .out_en(\$signature__en$71 ),
-    .\port$1826$0 (\$signature__en ),
-    .\port$1835$0 (\$signature__en$52 ),
-    .\port$1844$0 (\$signature__en$58 ),
-    .\port$1853$0 (\$signature__en$64 ),
-    .\port$1865$0 (\$signature__en$48 ),
-    .\port$1873$0 (\$signature__en$55 ),
-    .\port$1881$0 (\$signature__en$61 ),
-    .\port$1889$0 (\$signature__en$67 ),
+    .\port$1803$0 (\$signature__en ),
+    .\port$1812$0 (\$signature__en$52 ),
+    .\port$1821$0 (\$signature__en$58 ),
+    .\port$1830$0 (\$signature__en$64 ),
+    .\port$1842$0 (\$signature__en$48 ),
+    .\port$1850$0 (\$signature__en$55 ),
+    .\port$1858$0 (\$signature__en$61 ),
+    .\port$1866$0 (\$signature__en$67 ),
     .rec_addr(\$signature__addr$45 )
   );
   \ec_core_humanoid.obs_writer  obs_writer (
@@ -5867,121 +5527,94 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   );
   \ec_core_humanoid.pop0  pop0 (
     .clk(clk),
-    .first(\first$154 ),
-    .last(\last$156 ),
-    .o_valid(\valid$164 ),
+    .first(first),
+    .last(last),
+    .o_valid(\valid$169 ),
     .pe(pe),
     .pi(pi),
     .row(row),
     .rst(rst),
     .spk_e(spk_e),
     .spk_i(spk_i),
-    .valid(\valid$152 )
+    .valid(valid)
   );
   \ec_core_humanoid.pop1  pop1 (
     .clk(clk),
-    .first(\first$154 ),
-    .last(\last$156 ),
-    .o_valid(\valid$186 ),
-    .pe(\pe$188 ),
-    .pi(\pi$190 ),
-    .row(\row$182 ),
+    .first(first),
+    .last(last),
+    .o_valid(\valid$190 ),
+    .pe(\pe$192 ),
+    .pi(\pi$194 ),
+    .row(\row$186 ),
     .rst(rst),
     .spk_e(spk_e),
     .spk_i(spk_i),
-    .valid(\valid$152 )
+    .valid(valid)
   );
   \ec_core_humanoid.pop2  pop2 (
     .clk(clk),
-    .first(\first$154 ),
-    .last(\last$156 ),
-    .o_valid(\valid$207 ),
-    .pe(\pe$209 ),
-    .pi(\pi$211 ),
-    .row(\row$203 ),
+    .first(first),
+    .last(last),
+    .o_valid(\valid$210 ),
+    .pe(\pe$212 ),
+    .pi(\pi$214 ),
+    .row(\row$206 ),
     .rst(rst),
     .spk_e(spk_e),
     .spk_i(spk_i),
-    .valid(\valid$152 )
+    .valid(valid)
   );
   \ec_core_humanoid.pop3  pop3 (
     .clk(clk),
-    .first(\first$154 ),
-    .last(\last$156 ),
-    .o_valid(\valid$228 ),
-    .pe(\pe$230 ),
-    .pi(\pi$232 ),
-    .row(\row$224 ),
+    .first(first),
+    .last(last),
+    .o_valid(\valid$230 ),
+    .pe(\pe$232 ),
+    .pi(\pi$234 ),
+    .row(\row$226 ),
     .rst(rst),
     .spk_e(spk_e),
     .spk_i(spk_i),
-    .valid(\valid$152 )
-  );
-  \ec_core_humanoid.proj0  proj0 (
-    .bits(bits),
-    .clk(clk),
-    .first(first),
-    .i_in(\$signature__data$108 ),
-    .last(last),
-    .neg(neg),
-    .o_valid(\$signature__en$110 ),
-    .pos(pos),
-    .rst(rst),
     .valid(valid)
   );
-  \ec_core_humanoid.proj1  proj1 (
-    .bits(\bits$115 ),
+  \ec_core_humanoid.projection  projection (
     .clk(clk),
-    .first(first),
-    .i_in(\$signature__data$120 ),
-    .last(last),
+    .cnt_m(cnt_m),
+    .cnt_w(cnt_w),
+    .cur_slot(cur_slot),
+    .iin_addr(\$signature__addr$118 ),
+    .iin_data__0(\$signature__data$120 ),
+    .iin_data__1(\$signature__data$130 ),
+    .iin_data__2(\$signature__data$139 ),
+    .iin_data__3(\$signature__data$148 ),
+    .iin_en(iin_en),
+    .issue(issue),
     .neg(neg),
-    .o_valid(\$signature__en$122 ),
     .pos(pos),
     .rst(rst),
-    .valid(valid)
-  );
-  \ec_core_humanoid.proj2  proj2 (
-    .bits(\bits$127 ),
-    .clk(clk),
-    .first(first),
-    .i_in(\$signature__data$132 ),
-    .last(last),
-    .neg(neg),
-    .o_valid(\$signature__en$134 ),
-    .pos(pos),
-    .rst(rst),
-    .valid(valid)
-  );
-  \ec_core_humanoid.proj3  proj3 (
-    .bits(\bits$139 ),
-    .clk(clk),
-    .first(first),
-    .i_in(\$signature__data$144 ),
-    .last(last),
-    .neg(neg),
-    .o_valid(\$signature__en$146 ),
-    .pos(pos),
-    .rst(rst),
-    .valid(valid)
+    .win_addr(\$signature__addr$114 ),
+    .win_data__0(win_data__0),
+    .win_data__1(win_data__1),
+    .win_data__2(win_data__2),
+    .win_data__3(win_data__3),
+    .x_addr(\$signature__addr$97 )
   );
   \ec_core_humanoid.readout  readout (
-    .action(\$signature__data$287 ),
-    .bits(\bits$280 ),
+    .act_addr(\$signature__addr$108 ),
+    .act_data(\$signature__data$110 ),
+    .act_en(\$signature__en$112 ),
     .clk(clk),
-    .first(\first$276 ),
-    .last(\last$278 ),
-    .o_valid(\$signature__en$289 ),
-    .\port$211$48 (\$signature__data$171 [61:48]),
-    .\port$223$48 (\$signature__data$193 [61:48]),
-    .\port$235$48 (\$signature__data$214 [61:48]),
-    .\port$247$48 (\$signature__data$235 [61:48]),
-    .\port$82$0 (\$74 ),
-    .\port$85$0 (\$77 ),
-    .\port$88$0 (\$80 ),
-    .\port$91$0 (\$83 ),
+    .cnt_m(cnt_m),
+    .cnt_w(cnt_w),
+    .cur_slot(cur_slot),
+    .issue(\issue$92 ),
+    .rate__0(\$signature__data$125 [61:48]),
+    .rate__1(\$signature__data$134 [61:48]),
+    .rate__2(\$signature__data$143 [61:48]),
+    .rate__3(\$signature__data$152 [61:48]),
     .rst(rst),
-    .valid(\valid$274 )
+    .wout_addr(\$signature__addr$104 ),
+    .wout_data(wout_data)
   );
   \ec_core_humanoid.seq  seq (
     .act_ready(act__ready),
@@ -6005,8 +5638,8 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     .em_a(em_a),
     .em_slot(em_slot),
     .idle(load__ready),
-    .out_issue(out_issue),
-    .proj_issue(proj_issue),
+    .out_issue(\issue$92 ),
+    .proj_issue(issue),
     .resetting(resetting),
     .rst(rst),
     .rst_slot(rst_slot),
@@ -6021,155 +5654,155 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__addr$243  = \$52 [5:0];
+      \$signature__addr$244  = \$20 [5:0];
     end else begin
-      \$signature__addr$243  = \$54 [5:0];
+      \$signature__addr$244  = \$22 [5:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__data$245  = 62'h0000000000000000;
+      \$signature__data$246  = 62'h0000000000000000;
     end else begin
-      \$signature__data$245 [23:0] = o_i_syn;
-      \$signature__data$245 [47:24] = o_v;
-      \$signature__data$245 [61:48] = o_rate;
+      \$signature__data$246 [23:0] = o_i_syn;
+      \$signature__data$246 [47:24] = o_v;
+      \$signature__data$246 [61:48] = o_rate;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__en$246  = 1'h1;
+      \$signature__en$247  = 1'h1;
     end else begin
-      \$signature__en$246  = \o_valid$251 ;
+      \$signature__en$247  = \o_valid$252 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__addr$252  = \$56 [5:0];
+      \$signature__addr$253  = \$24 [5:0];
     end else begin
-      \$signature__addr$252  = \$58 [5:0];
+      \$signature__addr$253  = \$26 [5:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__data$253  = 62'h0000000000000000;
+      \$signature__data$254  = 62'h0000000000000000;
     end else begin
-      \$signature__data$253 [23:0] = \o_i_syn$255 ;
-      \$signature__data$253 [47:24] = \o_v$256 ;
-      \$signature__data$253 [61:48] = \o_rate$257 ;
+      \$signature__data$254 [23:0] = \o_i_syn$256 ;
+      \$signature__data$254 [47:24] = \o_v$257 ;
+      \$signature__data$254 [61:48] = \o_rate$258 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__en$254  = 1'h1;
+      \$signature__en$255  = 1'h1;
     end else begin
-      \$signature__en$254  = \o_valid$258 ;
+      \$signature__en$255  = \o_valid$259 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__addr$259  = \$60 [5:0];
+      \$signature__addr$260  = \$28 [5:0];
     end else begin
-      \$signature__addr$259  = \$62 [5:0];
+      \$signature__addr$260  = \$30 [5:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__data$260  = 62'h0000000000000000;
+      \$signature__data$261  = 62'h0000000000000000;
     end else begin
-      \$signature__data$260 [23:0] = \o_i_syn$262 ;
-      \$signature__data$260 [47:24] = \o_v$263 ;
-      \$signature__data$260 [61:48] = \o_rate$264 ;
+      \$signature__data$261 [23:0] = \o_i_syn$263 ;
+      \$signature__data$261 [47:24] = \o_v$264 ;
+      \$signature__data$261 [61:48] = \o_rate$265 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__en$261  = 1'h1;
+      \$signature__en$262  = 1'h1;
     end else begin
-      \$signature__en$261  = \o_valid$265 ;
+      \$signature__en$262  = \o_valid$266 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__addr$266  = \$64 [5:0];
+      \$signature__addr$267  = \$32 [5:0];
     end else begin
-      \$signature__addr$266  = \$66 [5:0];
+      \$signature__addr$267  = \$34 [5:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__data$267  = 62'h0000000000000000;
+      \$signature__data$268  = 62'h0000000000000000;
     end else begin
-      \$signature__data$267 [23:0] = \o_i_syn$269 ;
-      \$signature__data$267 [47:24] = \o_v$270 ;
-      \$signature__data$267 [61:48] = \o_rate$271 ;
+      \$signature__data$268 [23:0] = \o_i_syn$270 ;
+      \$signature__data$268 [47:24] = \o_v$271 ;
+      \$signature__data$268 [61:48] = \o_rate$272 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__en$268  = 1'h1;
+      \$signature__en$269  = 1'h1;
     end else begin
-      \$signature__en$268  = \o_valid$272 ;
+      \$signature__en$269  = \o_valid$273 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signature__addr$320  = 1'h0;
+    \$signature__addr$303  = 1'h0;
     if (resetting) begin
-      \$signature__addr$320  = rst_slot;
+      \$signature__addr$303  = rst_slot;
     end else if (spikes_save) begin
-      \$signature__addr$320  = cur_slot;
+      \$signature__addr$303  = cur_slot;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signature__data$321  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    \$signature__data$304  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     if (resetting) begin
-      \$signature__data$321  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+      \$signature__data$304  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end else if (spikes_save) begin
-      \$signature__data$321  = s_prev;
+      \$signature__data$304  = s_prev;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signature__en$322  = 1'h0;
+    \$signature__en$305  = 1'h0;
     if (resetting) begin
-      \$signature__en$322  = spikes_clear;
+      \$signature__en$305  = spikes_clear;
     end else if (spikes_save) begin
-      \$signature__en$322  = 1'h1;
+      \$signature__en$305  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signature__addr$176  = 6'h00;
+    \$signature__addr$180  = 6'h00;
     casez (state_read)
       2'h1:
-          \$signature__addr$176  = \$88 [5:0];
+          \$signature__addr$180  = \$37 [5:0];
       2'h2:
-          \$signature__addr$176  = \$90 [5:0];
+          \$signature__addr$180  = \$39 [5:0];
       2'h3:
-          \$signature__addr$176  = \$92 [5:0];
+          \$signature__addr$180  = \$41 [5:0];
     endcase
   end
   always @* begin
@@ -6177,807 +5810,695 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     act__payload = 21'h000000;
     if (act__valid) begin
       act__payload[4:0] = em_a;
-      act__payload[20:5] = \$signature__data$332 ;
+      act__payload[20:5] = \$signature__data$315 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = proj_issue;
+    \$50  = sub_issue;
     if (rst) begin
-      \$105  = 1'h0;
+      \$50  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = \$95 ;
+    \$51  = \$44 ;
     if (rst) begin
-      \$106  = 1'h0;
+      \$51  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = \$96 ;
+    \$52  = \$45 ;
     if (rst) begin
-      \$107  = 1'h0;
+      \$52  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = cnt_m;
+    \$53  = \$47 ;
     if (rst) begin
-      \$108  = 6'h00;
+      \$53  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = cnt_w[1:0];
+    \$54  = \$49 ;
     if (rst) begin
-      \$109  = 2'h0;
+      \$54  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = pj_m;
+    \$55  = cnt_m;
     if (rst) begin
-      \$110  = 6'h00;
+      \$55  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = pj_m_d0;
+    \$56  = m_rd_d0;
     if (rst) begin
-      \$111  = 6'h00;
+      \$56  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = pj_m_d1;
+    \$57  = m_rd_d1;
     if (rst) begin
-      \$112  = 6'h00;
+      \$57  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = sub_issue;
+    \$58  = m_rd_d2;
     if (rst) begin
-      \$113  = 1'h0;
+      \$58  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = \$97 ;
+    \$59  = m_wb_d0;
     if (rst) begin
-      \$114  = 1'h0;
+      \$59  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = \$98 ;
+    \$60  = m_wb_d1;
     if (rst) begin
-      \$115  = 1'h0;
+      \$60  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = \$100 ;
+    \$61  = m_wb_d2;
     if (rst) begin
-      \$116  = 64'h0000000000000000;
+      \$61  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = \$102 ;
+    \$62  = m_wb_d3;
     if (rst) begin
-      \$117  = 64'h0000000000000000;
+      \$62  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = cnt_m;
-    if (rst) begin
-      \$118  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = m_rd_d0;
-    if (rst) begin
-      \$119  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = m_rd_d1;
-    if (rst) begin
-      \$120  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = m_rd_d2;
-    if (rst) begin
-      \$121  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = m_wb_d0;
-    if (rst) begin
-      \$122  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = m_wb_d1;
-    if (rst) begin
-      \$123  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = m_wb_d2;
-    if (rst) begin
-      \$124  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = m_wb_d3;
-    if (rst) begin
-      \$125  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = s_next0;
-    if (\o_valid$251 ) begin
+    \$63  = s_next0;
+    if (\o_valid$252 ) begin
       (* full_case = 32'd1 *)
       casez (m_wb_d4)
         6'h00:
-            \$126 [0] = o_spike;
+            \$63 [0] = o_spike;
         6'h01:
-            \$126 [1] = o_spike;
+            \$63 [1] = o_spike;
         6'h02:
-            \$126 [2] = o_spike;
+            \$63 [2] = o_spike;
         6'h03:
-            \$126 [3] = o_spike;
+            \$63 [3] = o_spike;
         6'h04:
-            \$126 [4] = o_spike;
+            \$63 [4] = o_spike;
         6'h05:
-            \$126 [5] = o_spike;
+            \$63 [5] = o_spike;
         6'h06:
-            \$126 [6] = o_spike;
+            \$63 [6] = o_spike;
         6'h07:
-            \$126 [7] = o_spike;
+            \$63 [7] = o_spike;
         6'h08:
-            \$126 [8] = o_spike;
+            \$63 [8] = o_spike;
         6'h09:
-            \$126 [9] = o_spike;
+            \$63 [9] = o_spike;
         6'h0a:
-            \$126 [10] = o_spike;
+            \$63 [10] = o_spike;
         6'h0b:
-            \$126 [11] = o_spike;
+            \$63 [11] = o_spike;
         6'h0c:
-            \$126 [12] = o_spike;
+            \$63 [12] = o_spike;
         6'h0d:
-            \$126 [13] = o_spike;
+            \$63 [13] = o_spike;
         6'h0e:
-            \$126 [14] = o_spike;
+            \$63 [14] = o_spike;
         6'h0f:
-            \$126 [15] = o_spike;
+            \$63 [15] = o_spike;
         6'h10:
-            \$126 [16] = o_spike;
+            \$63 [16] = o_spike;
         6'h11:
-            \$126 [17] = o_spike;
+            \$63 [17] = o_spike;
         6'h12:
-            \$126 [18] = o_spike;
+            \$63 [18] = o_spike;
         6'h13:
-            \$126 [19] = o_spike;
+            \$63 [19] = o_spike;
         6'h14:
-            \$126 [20] = o_spike;
+            \$63 [20] = o_spike;
         6'h15:
-            \$126 [21] = o_spike;
+            \$63 [21] = o_spike;
         6'h16:
-            \$126 [22] = o_spike;
+            \$63 [22] = o_spike;
         6'h17:
-            \$126 [23] = o_spike;
+            \$63 [23] = o_spike;
         6'h18:
-            \$126 [24] = o_spike;
+            \$63 [24] = o_spike;
         6'h19:
-            \$126 [25] = o_spike;
+            \$63 [25] = o_spike;
         6'h1a:
-            \$126 [26] = o_spike;
+            \$63 [26] = o_spike;
         6'h1b:
-            \$126 [27] = o_spike;
+            \$63 [27] = o_spike;
         6'h1c:
-            \$126 [28] = o_spike;
+            \$63 [28] = o_spike;
         6'h1d:
-            \$126 [29] = o_spike;
+            \$63 [29] = o_spike;
         6'h1e:
-            \$126 [30] = o_spike;
+            \$63 [30] = o_spike;
         6'h1f:
-            \$126 [31] = o_spike;
+            \$63 [31] = o_spike;
         6'h20:
-            \$126 [32] = o_spike;
+            \$63 [32] = o_spike;
         6'h21:
-            \$126 [33] = o_spike;
+            \$63 [33] = o_spike;
         6'h22:
-            \$126 [34] = o_spike;
+            \$63 [34] = o_spike;
         6'h23:
-            \$126 [35] = o_spike;
+            \$63 [35] = o_spike;
         6'h24:
-            \$126 [36] = o_spike;
+            \$63 [36] = o_spike;
         6'h25:
-            \$126 [37] = o_spike;
+            \$63 [37] = o_spike;
         6'h26:
-            \$126 [38] = o_spike;
+            \$63 [38] = o_spike;
         6'h27:
-            \$126 [39] = o_spike;
+            \$63 [39] = o_spike;
         6'h28:
-            \$126 [40] = o_spike;
+            \$63 [40] = o_spike;
         6'h29:
-            \$126 [41] = o_spike;
+            \$63 [41] = o_spike;
         6'h2a:
-            \$126 [42] = o_spike;
+            \$63 [42] = o_spike;
         6'h2b:
-            \$126 [43] = o_spike;
+            \$63 [43] = o_spike;
         6'h2c:
-            \$126 [44] = o_spike;
+            \$63 [44] = o_spike;
         6'h2d:
-            \$126 [45] = o_spike;
+            \$63 [45] = o_spike;
         6'h2e:
-            \$126 [46] = o_spike;
+            \$63 [46] = o_spike;
         6'h2f:
-            \$126 [47] = o_spike;
+            \$63 [47] = o_spike;
         6'h30:
-            \$126 [48] = o_spike;
+            \$63 [48] = o_spike;
         6'h31:
-            \$126 [49] = o_spike;
+            \$63 [49] = o_spike;
         6'h32:
-            \$126 [50] = o_spike;
+            \$63 [50] = o_spike;
         6'h33:
-            \$126 [51] = o_spike;
+            \$63 [51] = o_spike;
         6'h34:
-            \$126 [52] = o_spike;
+            \$63 [52] = o_spike;
         6'h35:
-            \$126 [53] = o_spike;
+            \$63 [53] = o_spike;
         6'h36:
-            \$126 [54] = o_spike;
+            \$63 [54] = o_spike;
         6'h37:
-            \$126 [55] = o_spike;
+            \$63 [55] = o_spike;
         6'h38:
-            \$126 [56] = o_spike;
+            \$63 [56] = o_spike;
         6'h39:
-            \$126 [57] = o_spike;
+            \$63 [57] = o_spike;
         6'h3a:
-            \$126 [58] = o_spike;
+            \$63 [58] = o_spike;
         6'h3b:
-            \$126 [59] = o_spike;
+            \$63 [59] = o_spike;
         6'h3c:
-            \$126 [60] = o_spike;
+            \$63 [60] = o_spike;
         6'h3d:
-            \$126 [61] = o_spike;
+            \$63 [61] = o_spike;
         6'h3e:
-            \$126 [62] = o_spike;
+            \$63 [62] = o_spike;
         6'h3f:
-            \$126 [63] = o_spike;
+            \$63 [63] = o_spike;
       endcase
     end
     if (spikes_load) begin
-      \$126  = 64'h0000000000000000;
+      \$63  = 64'h0000000000000000;
     end
     if (spikes_swap) begin
-      \$126  = 64'h0000000000000000;
+      \$63  = 64'h0000000000000000;
     end
     if (rst) begin
-      \$126  = 64'h0000000000000000;
+      \$63  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = s_next1;
-    if (\o_valid$258 ) begin
+    \$64  = s_next1;
+    if (\o_valid$259 ) begin
       (* full_case = 32'd1 *)
       casez (m_wb_d4)
         6'h00:
-            \$127 [0] = \o_spike$347 ;
+            \$64 [0] = \o_spike$326 ;
         6'h01:
-            \$127 [1] = \o_spike$347 ;
+            \$64 [1] = \o_spike$326 ;
         6'h02:
-            \$127 [2] = \o_spike$347 ;
+            \$64 [2] = \o_spike$326 ;
         6'h03:
-            \$127 [3] = \o_spike$347 ;
+            \$64 [3] = \o_spike$326 ;
         6'h04:
-            \$127 [4] = \o_spike$347 ;
+            \$64 [4] = \o_spike$326 ;
         6'h05:
-            \$127 [5] = \o_spike$347 ;
+            \$64 [5] = \o_spike$326 ;
         6'h06:
-            \$127 [6] = \o_spike$347 ;
+            \$64 [6] = \o_spike$326 ;
         6'h07:
-            \$127 [7] = \o_spike$347 ;
+            \$64 [7] = \o_spike$326 ;
         6'h08:
-            \$127 [8] = \o_spike$347 ;
+            \$64 [8] = \o_spike$326 ;
         6'h09:
-            \$127 [9] = \o_spike$347 ;
+            \$64 [9] = \o_spike$326 ;
         6'h0a:
-            \$127 [10] = \o_spike$347 ;
+            \$64 [10] = \o_spike$326 ;
         6'h0b:
-            \$127 [11] = \o_spike$347 ;
+            \$64 [11] = \o_spike$326 ;
         6'h0c:
-            \$127 [12] = \o_spike$347 ;
+            \$64 [12] = \o_spike$326 ;
         6'h0d:
-            \$127 [13] = \o_spike$347 ;
+            \$64 [13] = \o_spike$326 ;
         6'h0e:
-            \$127 [14] = \o_spike$347 ;
+            \$64 [14] = \o_spike$326 ;
         6'h0f:
-            \$127 [15] = \o_spike$347 ;
+            \$64 [15] = \o_spike$326 ;
         6'h10:
-            \$127 [16] = \o_spike$347 ;
+            \$64 [16] = \o_spike$326 ;
         6'h11:
-            \$127 [17] = \o_spike$347 ;
+            \$64 [17] = \o_spike$326 ;
         6'h12:
-            \$127 [18] = \o_spike$347 ;
+            \$64 [18] = \o_spike$326 ;
         6'h13:
-            \$127 [19] = \o_spike$347 ;
+            \$64 [19] = \o_spike$326 ;
         6'h14:
-            \$127 [20] = \o_spike$347 ;
+            \$64 [20] = \o_spike$326 ;
         6'h15:
-            \$127 [21] = \o_spike$347 ;
+            \$64 [21] = \o_spike$326 ;
         6'h16:
-            \$127 [22] = \o_spike$347 ;
+            \$64 [22] = \o_spike$326 ;
         6'h17:
-            \$127 [23] = \o_spike$347 ;
+            \$64 [23] = \o_spike$326 ;
         6'h18:
-            \$127 [24] = \o_spike$347 ;
+            \$64 [24] = \o_spike$326 ;
         6'h19:
-            \$127 [25] = \o_spike$347 ;
+            \$64 [25] = \o_spike$326 ;
         6'h1a:
-            \$127 [26] = \o_spike$347 ;
+            \$64 [26] = \o_spike$326 ;
         6'h1b:
-            \$127 [27] = \o_spike$347 ;
+            \$64 [27] = \o_spike$326 ;
         6'h1c:
-            \$127 [28] = \o_spike$347 ;
+            \$64 [28] = \o_spike$326 ;
         6'h1d:
-            \$127 [29] = \o_spike$347 ;
+            \$64 [29] = \o_spike$326 ;
         6'h1e:
-            \$127 [30] = \o_spike$347 ;
+            \$64 [30] = \o_spike$326 ;
         6'h1f:
-            \$127 [31] = \o_spike$347 ;
+            \$64 [31] = \o_spike$326 ;
         6'h20:
-            \$127 [32] = \o_spike$347 ;
+            \$64 [32] = \o_spike$326 ;
         6'h21:
-            \$127 [33] = \o_spike$347 ;
+            \$64 [33] = \o_spike$326 ;
         6'h22:
-            \$127 [34] = \o_spike$347 ;
+            \$64 [34] = \o_spike$326 ;
         6'h23:
-            \$127 [35] = \o_spike$347 ;
+            \$64 [35] = \o_spike$326 ;
         6'h24:
-            \$127 [36] = \o_spike$347 ;
+            \$64 [36] = \o_spike$326 ;
         6'h25:
-            \$127 [37] = \o_spike$347 ;
+            \$64 [37] = \o_spike$326 ;
         6'h26:
-            \$127 [38] = \o_spike$347 ;
+            \$64 [38] = \o_spike$326 ;
         6'h27:
-            \$127 [39] = \o_spike$347 ;
+            \$64 [39] = \o_spike$326 ;
         6'h28:
-            \$127 [40] = \o_spike$347 ;
+            \$64 [40] = \o_spike$326 ;
         6'h29:
-            \$127 [41] = \o_spike$347 ;
+            \$64 [41] = \o_spike$326 ;
         6'h2a:
-            \$127 [42] = \o_spike$347 ;
+            \$64 [42] = \o_spike$326 ;
         6'h2b:
-            \$127 [43] = \o_spike$347 ;
+            \$64 [43] = \o_spike$326 ;
         6'h2c:
-            \$127 [44] = \o_spike$347 ;
+            \$64 [44] = \o_spike$326 ;
         6'h2d:
-            \$127 [45] = \o_spike$347 ;
+            \$64 [45] = \o_spike$326 ;
         6'h2e:
-            \$127 [46] = \o_spike$347 ;
+            \$64 [46] = \o_spike$326 ;
         6'h2f:
-            \$127 [47] = \o_spike$347 ;
+            \$64 [47] = \o_spike$326 ;
         6'h30:
-            \$127 [48] = \o_spike$347 ;
+            \$64 [48] = \o_spike$326 ;
         6'h31:
-            \$127 [49] = \o_spike$347 ;
+            \$64 [49] = \o_spike$326 ;
         6'h32:
-            \$127 [50] = \o_spike$347 ;
+            \$64 [50] = \o_spike$326 ;
         6'h33:
-            \$127 [51] = \o_spike$347 ;
+            \$64 [51] = \o_spike$326 ;
         6'h34:
-            \$127 [52] = \o_spike$347 ;
+            \$64 [52] = \o_spike$326 ;
         6'h35:
-            \$127 [53] = \o_spike$347 ;
+            \$64 [53] = \o_spike$326 ;
         6'h36:
-            \$127 [54] = \o_spike$347 ;
+            \$64 [54] = \o_spike$326 ;
         6'h37:
-            \$127 [55] = \o_spike$347 ;
+            \$64 [55] = \o_spike$326 ;
         6'h38:
-            \$127 [56] = \o_spike$347 ;
+            \$64 [56] = \o_spike$326 ;
         6'h39:
-            \$127 [57] = \o_spike$347 ;
+            \$64 [57] = \o_spike$326 ;
         6'h3a:
-            \$127 [58] = \o_spike$347 ;
+            \$64 [58] = \o_spike$326 ;
         6'h3b:
-            \$127 [59] = \o_spike$347 ;
+            \$64 [59] = \o_spike$326 ;
         6'h3c:
-            \$127 [60] = \o_spike$347 ;
+            \$64 [60] = \o_spike$326 ;
         6'h3d:
-            \$127 [61] = \o_spike$347 ;
+            \$64 [61] = \o_spike$326 ;
         6'h3e:
-            \$127 [62] = \o_spike$347 ;
+            \$64 [62] = \o_spike$326 ;
         6'h3f:
-            \$127 [63] = \o_spike$347 ;
+            \$64 [63] = \o_spike$326 ;
       endcase
     end
     if (spikes_load) begin
-      \$127  = 64'h0000000000000000;
+      \$64  = 64'h0000000000000000;
     end
     if (spikes_swap) begin
-      \$127  = 64'h0000000000000000;
+      \$64  = 64'h0000000000000000;
     end
     if (rst) begin
-      \$127  = 64'h0000000000000000;
+      \$64  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = s_next2;
-    if (\o_valid$265 ) begin
+    \$65  = s_next2;
+    if (\o_valid$266 ) begin
       (* full_case = 32'd1 *)
       casez (m_wb_d4)
         6'h00:
-            \$128 [0] = \o_spike$349 ;
+            \$65 [0] = \o_spike$328 ;
         6'h01:
-            \$128 [1] = \o_spike$349 ;
+            \$65 [1] = \o_spike$328 ;
         6'h02:
-            \$128 [2] = \o_spike$349 ;
+            \$65 [2] = \o_spike$328 ;
         6'h03:
-            \$128 [3] = \o_spike$349 ;
+            \$65 [3] = \o_spike$328 ;
         6'h04:
-            \$128 [4] = \o_spike$349 ;
+            \$65 [4] = \o_spike$328 ;
         6'h05:
-            \$128 [5] = \o_spike$349 ;
+            \$65 [5] = \o_spike$328 ;
         6'h06:
-            \$128 [6] = \o_spike$349 ;
+            \$65 [6] = \o_spike$328 ;
         6'h07:
-            \$128 [7] = \o_spike$349 ;
+            \$65 [7] = \o_spike$328 ;
         6'h08:
-            \$128 [8] = \o_spike$349 ;
+            \$65 [8] = \o_spike$328 ;
         6'h09:
-            \$128 [9] = \o_spike$349 ;
+            \$65 [9] = \o_spike$328 ;
         6'h0a:
-            \$128 [10] = \o_spike$349 ;
+            \$65 [10] = \o_spike$328 ;
         6'h0b:
-            \$128 [11] = \o_spike$349 ;
+            \$65 [11] = \o_spike$328 ;
         6'h0c:
-            \$128 [12] = \o_spike$349 ;
+            \$65 [12] = \o_spike$328 ;
         6'h0d:
-            \$128 [13] = \o_spike$349 ;
+            \$65 [13] = \o_spike$328 ;
         6'h0e:
-            \$128 [14] = \o_spike$349 ;
+            \$65 [14] = \o_spike$328 ;
         6'h0f:
-            \$128 [15] = \o_spike$349 ;
+            \$65 [15] = \o_spike$328 ;
         6'h10:
-            \$128 [16] = \o_spike$349 ;
+            \$65 [16] = \o_spike$328 ;
         6'h11:
-            \$128 [17] = \o_spike$349 ;
+            \$65 [17] = \o_spike$328 ;
         6'h12:
-            \$128 [18] = \o_spike$349 ;
+            \$65 [18] = \o_spike$328 ;
         6'h13:
-            \$128 [19] = \o_spike$349 ;
+            \$65 [19] = \o_spike$328 ;
         6'h14:
-            \$128 [20] = \o_spike$349 ;
+            \$65 [20] = \o_spike$328 ;
         6'h15:
-            \$128 [21] = \o_spike$349 ;
+            \$65 [21] = \o_spike$328 ;
         6'h16:
-            \$128 [22] = \o_spike$349 ;
+            \$65 [22] = \o_spike$328 ;
         6'h17:
-            \$128 [23] = \o_spike$349 ;
+            \$65 [23] = \o_spike$328 ;
         6'h18:
-            \$128 [24] = \o_spike$349 ;
+            \$65 [24] = \o_spike$328 ;
         6'h19:
-            \$128 [25] = \o_spike$349 ;
+            \$65 [25] = \o_spike$328 ;
         6'h1a:
-            \$128 [26] = \o_spike$349 ;
+            \$65 [26] = \o_spike$328 ;
         6'h1b:
-            \$128 [27] = \o_spike$349 ;
+            \$65 [27] = \o_spike$328 ;
         6'h1c:
-            \$128 [28] = \o_spike$349 ;
+            \$65 [28] = \o_spike$328 ;
         6'h1d:
-            \$128 [29] = \o_spike$349 ;
+            \$65 [29] = \o_spike$328 ;
         6'h1e:
-            \$128 [30] = \o_spike$349 ;
+            \$65 [30] = \o_spike$328 ;
         6'h1f:
-            \$128 [31] = \o_spike$349 ;
+            \$65 [31] = \o_spike$328 ;
         6'h20:
-            \$128 [32] = \o_spike$349 ;
+            \$65 [32] = \o_spike$328 ;
         6'h21:
-            \$128 [33] = \o_spike$349 ;
+            \$65 [33] = \o_spike$328 ;
         6'h22:
-            \$128 [34] = \o_spike$349 ;
+            \$65 [34] = \o_spike$328 ;
         6'h23:
-            \$128 [35] = \o_spike$349 ;
+            \$65 [35] = \o_spike$328 ;
         6'h24:
-            \$128 [36] = \o_spike$349 ;
+            \$65 [36] = \o_spike$328 ;
         6'h25:
-            \$128 [37] = \o_spike$349 ;
+            \$65 [37] = \o_spike$328 ;
         6'h26:
-            \$128 [38] = \o_spike$349 ;
+            \$65 [38] = \o_spike$328 ;
         6'h27:
-            \$128 [39] = \o_spike$349 ;
+            \$65 [39] = \o_spike$328 ;
         6'h28:
-            \$128 [40] = \o_spike$349 ;
+            \$65 [40] = \o_spike$328 ;
         6'h29:
-            \$128 [41] = \o_spike$349 ;
+            \$65 [41] = \o_spike$328 ;
         6'h2a:
-            \$128 [42] = \o_spike$349 ;
+            \$65 [42] = \o_spike$328 ;
         6'h2b:
-            \$128 [43] = \o_spike$349 ;
+            \$65 [43] = \o_spike$328 ;
         6'h2c:
-            \$128 [44] = \o_spike$349 ;
+            \$65 [44] = \o_spike$328 ;
         6'h2d:
-            \$128 [45] = \o_spike$349 ;
+            \$65 [45] = \o_spike$328 ;
         6'h2e:
-            \$128 [46] = \o_spike$349 ;
+            \$65 [46] = \o_spike$328 ;
         6'h2f:
-            \$128 [47] = \o_spike$349 ;
+            \$65 [47] = \o_spike$328 ;
         6'h30:
-            \$128 [48] = \o_spike$349 ;
+            \$65 [48] = \o_spike$328 ;
         6'h31:
-            \$128 [49] = \o_spike$349 ;
+            \$65 [49] = \o_spike$328 ;
         6'h32:
-            \$128 [50] = \o_spike$349 ;
+            \$65 [50] = \o_spike$328 ;
         6'h33:
-            \$128 [51] = \o_spike$349 ;
+            \$65 [51] = \o_spike$328 ;
         6'h34:
-            \$128 [52] = \o_spike$349 ;
+            \$65 [52] = \o_spike$328 ;
         6'h35:
-            \$128 [53] = \o_spike$349 ;
+            \$65 [53] = \o_spike$328 ;
         6'h36:
-            \$128 [54] = \o_spike$349 ;
+            \$65 [54] = \o_spike$328 ;
         6'h37:
-            \$128 [55] = \o_spike$349 ;
+            \$65 [55] = \o_spike$328 ;
         6'h38:
-            \$128 [56] = \o_spike$349 ;
+            \$65 [56] = \o_spike$328 ;
         6'h39:
-            \$128 [57] = \o_spike$349 ;
+            \$65 [57] = \o_spike$328 ;
         6'h3a:
-            \$128 [58] = \o_spike$349 ;
+            \$65 [58] = \o_spike$328 ;
         6'h3b:
-            \$128 [59] = \o_spike$349 ;
+            \$65 [59] = \o_spike$328 ;
         6'h3c:
-            \$128 [60] = \o_spike$349 ;
+            \$65 [60] = \o_spike$328 ;
         6'h3d:
-            \$128 [61] = \o_spike$349 ;
+            \$65 [61] = \o_spike$328 ;
         6'h3e:
-            \$128 [62] = \o_spike$349 ;
+            \$65 [62] = \o_spike$328 ;
         6'h3f:
-            \$128 [63] = \o_spike$349 ;
+            \$65 [63] = \o_spike$328 ;
       endcase
     end
     if (spikes_load) begin
-      \$128  = 64'h0000000000000000;
+      \$65  = 64'h0000000000000000;
     end
     if (spikes_swap) begin
-      \$128  = 64'h0000000000000000;
+      \$65  = 64'h0000000000000000;
     end
     if (rst) begin
-      \$128  = 64'h0000000000000000;
+      \$65  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = s_next3;
-    if (\o_valid$272 ) begin
+    \$66  = s_next3;
+    if (\o_valid$273 ) begin
       (* full_case = 32'd1 *)
       casez (m_wb_d4)
         6'h00:
-            \$129 [0] = \o_spike$351 ;
+            \$66 [0] = \o_spike$330 ;
         6'h01:
-            \$129 [1] = \o_spike$351 ;
+            \$66 [1] = \o_spike$330 ;
         6'h02:
-            \$129 [2] = \o_spike$351 ;
+            \$66 [2] = \o_spike$330 ;
         6'h03:
-            \$129 [3] = \o_spike$351 ;
+            \$66 [3] = \o_spike$330 ;
         6'h04:
-            \$129 [4] = \o_spike$351 ;
+            \$66 [4] = \o_spike$330 ;
         6'h05:
-            \$129 [5] = \o_spike$351 ;
+            \$66 [5] = \o_spike$330 ;
         6'h06:
-            \$129 [6] = \o_spike$351 ;
+            \$66 [6] = \o_spike$330 ;
         6'h07:
-            \$129 [7] = \o_spike$351 ;
+            \$66 [7] = \o_spike$330 ;
         6'h08:
-            \$129 [8] = \o_spike$351 ;
+            \$66 [8] = \o_spike$330 ;
         6'h09:
-            \$129 [9] = \o_spike$351 ;
+            \$66 [9] = \o_spike$330 ;
         6'h0a:
-            \$129 [10] = \o_spike$351 ;
+            \$66 [10] = \o_spike$330 ;
         6'h0b:
-            \$129 [11] = \o_spike$351 ;
+            \$66 [11] = \o_spike$330 ;
         6'h0c:
-            \$129 [12] = \o_spike$351 ;
+            \$66 [12] = \o_spike$330 ;
         6'h0d:
-            \$129 [13] = \o_spike$351 ;
+            \$66 [13] = \o_spike$330 ;
         6'h0e:
-            \$129 [14] = \o_spike$351 ;
+            \$66 [14] = \o_spike$330 ;
         6'h0f:
-            \$129 [15] = \o_spike$351 ;
+            \$66 [15] = \o_spike$330 ;
         6'h10:
-            \$129 [16] = \o_spike$351 ;
+            \$66 [16] = \o_spike$330 ;
         6'h11:
-            \$129 [17] = \o_spike$351 ;
+            \$66 [17] = \o_spike$330 ;
         6'h12:
-            \$129 [18] = \o_spike$351 ;
+            \$66 [18] = \o_spike$330 ;
         6'h13:
-            \$129 [19] = \o_spike$351 ;
+            \$66 [19] = \o_spike$330 ;
         6'h14:
-            \$129 [20] = \o_spike$351 ;
+            \$66 [20] = \o_spike$330 ;
         6'h15:
-            \$129 [21] = \o_spike$351 ;
+            \$66 [21] = \o_spike$330 ;
         6'h16:
-            \$129 [22] = \o_spike$351 ;
+            \$66 [22] = \o_spike$330 ;
         6'h17:
-            \$129 [23] = \o_spike$351 ;
+            \$66 [23] = \o_spike$330 ;
         6'h18:
-            \$129 [24] = \o_spike$351 ;
+            \$66 [24] = \o_spike$330 ;
         6'h19:
-            \$129 [25] = \o_spike$351 ;
+            \$66 [25] = \o_spike$330 ;
         6'h1a:
-            \$129 [26] = \o_spike$351 ;
+            \$66 [26] = \o_spike$330 ;
         6'h1b:
-            \$129 [27] = \o_spike$351 ;
+            \$66 [27] = \o_spike$330 ;
         6'h1c:
-            \$129 [28] = \o_spike$351 ;
+            \$66 [28] = \o_spike$330 ;
         6'h1d:
-            \$129 [29] = \o_spike$351 ;
+            \$66 [29] = \o_spike$330 ;
         6'h1e:
-            \$129 [30] = \o_spike$351 ;
+            \$66 [30] = \o_spike$330 ;
         6'h1f:
-            \$129 [31] = \o_spike$351 ;
+            \$66 [31] = \o_spike$330 ;
         6'h20:
-            \$129 [32] = \o_spike$351 ;
+            \$66 [32] = \o_spike$330 ;
         6'h21:
-            \$129 [33] = \o_spike$351 ;
+            \$66 [33] = \o_spike$330 ;
         6'h22:
-            \$129 [34] = \o_spike$351 ;
+            \$66 [34] = \o_spike$330 ;
         6'h23:
-            \$129 [35] = \o_spike$351 ;
+            \$66 [35] = \o_spike$330 ;
         6'h24:
-            \$129 [36] = \o_spike$351 ;
+            \$66 [36] = \o_spike$330 ;
         6'h25:
-            \$129 [37] = \o_spike$351 ;
+            \$66 [37] = \o_spike$330 ;
         6'h26:
-            \$129 [38] = \o_spike$351 ;
+            \$66 [38] = \o_spike$330 ;
         6'h27:
-            \$129 [39] = \o_spike$351 ;
+            \$66 [39] = \o_spike$330 ;
         6'h28:
-            \$129 [40] = \o_spike$351 ;
+            \$66 [40] = \o_spike$330 ;
         6'h29:
-            \$129 [41] = \o_spike$351 ;
+            \$66 [41] = \o_spike$330 ;
         6'h2a:
-            \$129 [42] = \o_spike$351 ;
+            \$66 [42] = \o_spike$330 ;
         6'h2b:
-            \$129 [43] = \o_spike$351 ;
+            \$66 [43] = \o_spike$330 ;
         6'h2c:
-            \$129 [44] = \o_spike$351 ;
+            \$66 [44] = \o_spike$330 ;
         6'h2d:
-            \$129 [45] = \o_spike$351 ;
+            \$66 [45] = \o_spike$330 ;
         6'h2e:
-            \$129 [46] = \o_spike$351 ;
+            \$66 [46] = \o_spike$330 ;
         6'h2f:
-            \$129 [47] = \o_spike$351 ;
+            \$66 [47] = \o_spike$330 ;
         6'h30:
-            \$129 [48] = \o_spike$351 ;
+            \$66 [48] = \o_spike$330 ;
         6'h31:
-            \$129 [49] = \o_spike$351 ;
+            \$66 [49] = \o_spike$330 ;
         6'h32:
-            \$129 [50] = \o_spike$351 ;
+            \$66 [50] = \o_spike$330 ;
         6'h33:
-            \$129 [51] = \o_spike$351 ;
+            \$66 [51] = \o_spike$330 ;
         6'h34:
-            \$129 [52] = \o_spike$351 ;
+            \$66 [52] = \o_spike$330 ;
         6'h35:
-            \$129 [53] = \o_spike$351 ;
+            \$66 [53] = \o_spike$330 ;
         6'h36:
-            \$129 [54] = \o_spike$351 ;
+            \$66 [54] = \o_spike$330 ;
         6'h37:
-            \$129 [55] = \o_spike$351 ;
+            \$66 [55] = \o_spike$330 ;
         6'h38:
-            \$129 [56] = \o_spike$351 ;
+            \$66 [56] = \o_spike$330 ;
         6'h39:
-            \$129 [57] = \o_spike$351 ;
+            \$66 [57] = \o_spike$330 ;
         6'h3a:
-            \$129 [58] = \o_spike$351 ;
+            \$66 [58] = \o_spike$330 ;
         6'h3b:
-            \$129 [59] = \o_spike$351 ;
+            \$66 [59] = \o_spike$330 ;
         6'h3c:
-            \$129 [60] = \o_spike$351 ;
+            \$66 [60] = \o_spike$330 ;
         6'h3d:
-            \$129 [61] = \o_spike$351 ;
+            \$66 [61] = \o_spike$330 ;
         6'h3e:
-            \$129 [62] = \o_spike$351 ;
+            \$66 [62] = \o_spike$330 ;
         6'h3f:
-            \$129 [63] = \o_spike$351 ;
+            \$66 [63] = \o_spike$330 ;
       endcase
     end
     if (spikes_load) begin
-      \$129  = 64'h0000000000000000;
+      \$66  = 64'h0000000000000000;
     end
     if (spikes_swap) begin
-      \$129  = 64'h0000000000000000;
+      \$66  = 64'h0000000000000000;
     end
     if (rst) begin
-      \$129  = 64'h0000000000000000;
+      \$66  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = s_prev;
+    \$67  = s_prev;
     if (spikes_load) begin
-      \$130  = spikes;
+      \$67  = spikes;
     end
     if (spikes_swap) begin
-      \$130  = { s_next3[63], s_next2[63], s_next1[63], s_next0[63], s_next3[62], s_next2[62], s_next1[62], s_next0[62], s_next3[61], s_next2[61], s_next1[61], s_next0[61], s_next3[60], s_next2[60], s_next1[60], s_next0[60], s_next3[59], s_next2[59], s_next1[59], s_next0[59], s_next3[58], s_next2[58], s_next1[58], s_next0[58], s_next3[57], s_next2[57], s_next1[57], s_next0[57], s_next3[56], s_next2[56], s_next1[56], s_next0[56], s_next3[55], s_next2[55], s_next1[55], s_next0[55], s_next3[54], s_next2[54], s_next1[54], s_next0[54], s_next3[53], s_next2[53], s_next1[53], s_next0[53], s_next3[52], s_next2[52], s_next1[52], s_next0[52], s_next3[51], s_next2[51], s_next1[51], s_next0[51], s_next3[50], s_next2[50], s_next1[50], s_next0[50], s_next3[49], s_next2[49], s_next1[49], s_next0[49], s_next3[48], s_next2[48], s_next1[48], s_next0[48], s_next3[47], s_next2[47], s_next1[47], s_next0[47], s_next3[46], s_next2[46], s_next1[46], s_next0[46], s_next3[45], s_next2[45], s_next1[45], s_next0[45], s_next3[44], s_next2[44], s_next1[44], s_next0[44], s_next3[43], s_next2[43], s_next1[43], s_next0[43], s_next3[42], s_next2[42], s_next1[42], s_next0[42], s_next3[41], s_next2[41], s_next1[41], s_next0[41], s_next3[40], s_next2[40], s_next1[40], s_next0[40], s_next3[39], s_next2[39], s_next1[39], s_next0[39], s_next3[38], s_next2[38], s_next1[38], s_next0[38], s_next3[37], s_next2[37], s_next1[37], s_next0[37], s_next3[36], s_next2[36], s_next1[36], s_next0[36], s_next3[35], s_next2[35], s_next1[35], s_next0[35], s_next3[34], s_next2[34], s_next1[34], s_next0[34], s_next3[33], s_next2[33], s_next1[33], s_next0[33], s_next3[32], s_next2[32], s_next1[32], s_next0[32], s_next3[31], s_next2[31], s_next1[31], s_next0[31], s_next3[30], s_next2[30], s_next1[30], s_next0[30], s_next3[29], s_next2[29], s_next1[29], s_next0[29], s_next3[28], s_next2[28], s_next1[28], s_next0[28], s_next3[27], s_next2[27], s_next1[27], s_next0[27], s_next3[26], s_next2[26], s_next1[26], s_next0[26], s_next3[25], s_next2[25], s_next1[25], s_next0[25], s_next3[24], s_next2[24], s_next1[24], s_next0[24], s_next3[23], s_next2[23], s_next1[23], s_next0[23], s_next3[22], s_next2[22], s_next1[22], s_next0[22], s_next3[21], s_next2[21], s_next1[21], s_next0[21], s_next3[20], s_next2[20], s_next1[20], s_next0[20], s_next3[19], s_next2[19], s_next1[19], s_next0[19], s_next3[18], s_next2[18], s_next1[18], s_next0[18], s_next3[17], s_next2[17], s_next1[17], s_next0[17], s_next3[16], s_next2[16], s_next1[16], s_next0[16], s_next3[15], s_next2[15], s_next1[15], s_next0[15], s_next3[14], s_next2[14], s_next1[14], s_next0[14], s_next3[13], s_next2[13], s_next1[13], s_next0[13], s_next3[12], s_next2[12], s_next1[12], s_next0[12], s_next3[11], s_next2[11], s_next1[11], s_next0[11], s_next3[10], s_next2[10], s_next1[10], s_next0[10], s_next3[9], s_next2[9], s_next1[9], s_next0[9], s_next3[8], s_next2[8], s_next1[8], s_next0[8], s_next3[7], s_next2[7], s_next1[7], s_next0[7], s_next3[6], s_next2[6], s_next1[6], s_next0[6], s_next3[5], s_next2[5], s_next1[5], s_next0[5], s_next3[4], s_next2[4], s_next1[4], s_next0[4], s_next3[3], s_next2[3], s_next1[3], s_next0[3], s_next3[2], s_next2[2], s_next1[2], s_next0[2], s_next3[1], s_next2[1], s_next1[1], s_next0[1], s_next3[0], s_next2[0], s_next1[0], s_next0[0] };
+      \$67  = { s_next3[63], s_next2[63], s_next1[63], s_next0[63], s_next3[62], s_next2[62], s_next1[62], s_next0[62], s_next3[61], s_next2[61], s_next1[61], s_next0[61], s_next3[60], s_next2[60], s_next1[60], s_next0[60], s_next3[59], s_next2[59], s_next1[59], s_next0[59], s_next3[58], s_next2[58], s_next1[58], s_next0[58], s_next3[57], s_next2[57], s_next1[57], s_next0[57], s_next3[56], s_next2[56], s_next1[56], s_next0[56], s_next3[55], s_next2[55], s_next1[55], s_next0[55], s_next3[54], s_next2[54], s_next1[54], s_next0[54], s_next3[53], s_next2[53], s_next1[53], s_next0[53], s_next3[52], s_next2[52], s_next1[52], s_next0[52], s_next3[51], s_next2[51], s_next1[51], s_next0[51], s_next3[50], s_next2[50], s_next1[50], s_next0[50], s_next3[49], s_next2[49], s_next1[49], s_next0[49], s_next3[48], s_next2[48], s_next1[48], s_next0[48], s_next3[47], s_next2[47], s_next1[47], s_next0[47], s_next3[46], s_next2[46], s_next1[46], s_next0[46], s_next3[45], s_next2[45], s_next1[45], s_next0[45], s_next3[44], s_next2[44], s_next1[44], s_next0[44], s_next3[43], s_next2[43], s_next1[43], s_next0[43], s_next3[42], s_next2[42], s_next1[42], s_next0[42], s_next3[41], s_next2[41], s_next1[41], s_next0[41], s_next3[40], s_next2[40], s_next1[40], s_next0[40], s_next3[39], s_next2[39], s_next1[39], s_next0[39], s_next3[38], s_next2[38], s_next1[38], s_next0[38], s_next3[37], s_next2[37], s_next1[37], s_next0[37], s_next3[36], s_next2[36], s_next1[36], s_next0[36], s_next3[35], s_next2[35], s_next1[35], s_next0[35], s_next3[34], s_next2[34], s_next1[34], s_next0[34], s_next3[33], s_next2[33], s_next1[33], s_next0[33], s_next3[32], s_next2[32], s_next1[32], s_next0[32], s_next3[31], s_next2[31], s_next1[31], s_next0[31], s_next3[30], s_next2[30], s_next1[30], s_next0[30], s_next3[29], s_next2[29], s_next1[29], s_next0[29], s_next3[28], s_next2[28], s_next1[28], s_next0[28], s_next3[27], s_next2[27], s_next1[27], s_next0[27], s_next3[26], s_next2[26], s_next1[26], s_next0[26], s_next3[25], s_next2[25], s_next1[25], s_next0[25], s_next3[24], s_next2[24], s_next1[24], s_next0[24], s_next3[23], s_next2[23], s_next1[23], s_next0[23], s_next3[22], s_next2[22], s_next1[22], s_next0[22], s_next3[21], s_next2[21], s_next1[21], s_next0[21], s_next3[20], s_next2[20], s_next1[20], s_next0[20], s_next3[19], s_next2[19], s_next1[19], s_next0[19], s_next3[18], s_next2[18], s_next1[18], s_next0[18], s_next3[17], s_next2[17], s_next1[17], s_next0[17], s_next3[16], s_next2[16], s_next1[16], s_next0[16], s_next3[15], s_next2[15], s_next1[15], s_next0[15], s_next3[14], s_next2[14], s_next1[14], s_next0[14], s_next3[13], s_next2[13], s_next1[13], s_next0[13], s_next3[12], s_next2[12], s_next1[12], s_next0[12], s_next3[11], s_next2[11], s_next1[11], s_next0[11], s_next3[10], s_next2[10], s_next1[10], s_next0[10], s_next3[9], s_next2[9], s_next1[9], s_next0[9], s_next3[8], s_next2[8], s_next1[8], s_next0[8], s_next3[7], s_next2[7], s_next1[7], s_next0[7], s_next3[6], s_next2[6], s_next1[6], s_next0[6], s_next3[5], s_next2[5], s_next1[5], s_next0[5], s_next3[4], s_next2[4], s_next1[4], s_next0[4], s_next3[3], s_next2[3], s_next1[3], s_next0[3], s_next3[2], s_next2[2], s_next1[2], s_next0[2], s_next3[1], s_next2[1], s_next1[1], s_next0[1], s_next3[0], s_next2[0], s_next1[0], s_next0[0] };
     end
     if (rst) begin
-      \$130  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = out_issue;
-    if (rst) begin
-      \$131  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = \$103 ;
-    if (rst) begin
-      \$132  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = \$104 ;
-    if (rst) begin
-      \$133  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = cnt_m;
-    if (rst) begin
-      \$134  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = cnt_w;
-    if (rst) begin
-      \$135  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = ro_a;
-    if (rst) begin
-      \$136  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = ro_a_d0;
-    if (rst) begin
-      \$137  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = ro_a_d1;
-    if (rst) begin
-      \$138  = 6'h00;
+      \$67  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   assign \cmd__payload$22  = cmd__payload;
@@ -7026,140 +6547,134 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign neg_addr = \$signature__addr$79 ;
   assign \$signature__data$81  = { obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9], obs__payload[24:9] };
   assign neg_en = \$signature__en$82 ;
-  assign \$signature__addr$84  = \$7 [9:0];
-  assign \$signature__addr$88  = \$12 [9:0];
-  assign \$signature__addr$89  = \$17 [9:0];
-  assign \$signature__addr$90  = \$22 [9:0];
-  assign \$signature__addr$91  = \$24 [5:0];
-  assign \$signature__addr$92  = \$26 [5:0];
+  assign proj_issue = issue;
+  assign \cur_slot$87  = cur_slot;
+  assign \cnt_m$89  = cnt_m;
+  assign \cnt_w$91  = cnt_w;
+  assign out_issue = \issue$92 ;
+  assign \cur_slot$94  = cur_slot;
+  assign \cnt_m$95  = cnt_m;
+  assign \cnt_w$96  = cnt_w;
+  assign x_addr = \$signature__addr$97 ;
+  assign \$signature__addr$99  = \$signature__addr$97 ;
+  assign \$signature__data$101  = pos;
+  assign \$signature__data$103  = neg;
+  assign wout_addr = \$signature__addr$104 ;
+  assign \$signature__data$107  = wout_data;
+  assign act_addr = \$signature__addr$108 ;
+  assign act_data = \$signature__data$110 ;
+  assign act_en = \$signature__en$112 ;
+  assign win_addr = \$signature__addr$114 ;
+  assign \$signature__data$117  = win_data__0;
+  assign iin_addr = \$signature__addr$118 ;
+  assign iin_data__0 = \$signature__data$120 ;
+  assign \$signature__en$122  = iin_en[0];
+  assign rate__0 = \$signature__data$125 [61:48];
+  assign \$signature__addr$126  = \$signature__addr$114 ;
+  assign \$signature__data$128  = win_data__1;
+  assign \$signature__addr$129  = \$signature__addr$118 ;
+  assign iin_data__1 = \$signature__data$130 ;
+  assign \$signature__en$132  = iin_en[1];
+  assign rate__1 = \$signature__data$134 [61:48];
+  assign \$signature__addr$135  = \$signature__addr$114 ;
+  assign \$signature__data$137  = win_data__2;
+  assign \$signature__addr$138  = \$signature__addr$118 ;
+  assign iin_data__2 = \$signature__data$139 ;
+  assign \$signature__en$141  = iin_en[2];
+  assign rate__2 = \$signature__data$143 [61:48];
+  assign \$signature__addr$144  = \$signature__addr$114 ;
+  assign \$signature__data$146  = win_data__3;
+  assign \$signature__addr$147  = \$signature__addr$118 ;
+  assign iin_data__3 = \$signature__data$148 ;
+  assign \$signature__en$150  = iin_en[3];
+  assign rate__3 = \$signature__data$152 [61:48];
+  assign \$signature__addr$153  = \$6 [7:0];
+  assign \$signature__addr$154  = \$10 [7:0];
+  assign \$signature__addr$155  = \$14 [7:0];
+  assign \$signature__addr$156  = \$18 [7:0];
   assign \$signal  = valid;
-  assign \$signal$96  = first;
-  assign pj_last = last;
-  assign \$signature__data$103  = pos;
-  assign \$signature__data$105  = neg;
-  assign \$signature__addr$106  = \$28 [5:0];
-  assign i_in = \$signature__data$108 ;
-  assign o_valid = \$signature__en$110 ;
-  assign \valid$112  = valid;
-  assign \first$113  = first;
-  assign \last$114  = last;
-  assign \pos$117  = pos;
-  assign \neg$118  = neg;
-  assign \$signature__addr$119  = \$30 [5:0];
-  assign \i_in$121  = \$signature__data$120 ;
-  assign \o_valid$123  = \$signature__en$122 ;
-  assign \valid$124  = valid;
-  assign \first$125  = first;
-  assign \last$126  = last;
-  assign \pos$129  = pos;
-  assign \neg$130  = neg;
-  assign \$signature__addr$131  = \$32 [5:0];
-  assign \i_in$133  = \$signature__data$132 ;
-  assign \o_valid$135  = \$signature__en$134 ;
-  assign \valid$136  = valid;
-  assign \first$137  = first;
-  assign \last$138  = last;
-  assign \pos$141  = pos;
-  assign \neg$142  = neg;
-  assign \$signature__addr$143  = \$34 [5:0];
-  assign \i_in$145  = \$signature__data$144 ;
-  assign \o_valid$147  = \$signature__en$146 ;
-  assign \$signature__addr$148  = \$38 [7:0];
-  assign \$signature__addr$149  = \$42 [7:0];
-  assign \$signature__addr$150  = \$46 [7:0];
-  assign \$signature__addr$151  = \$50 [7:0];
-  assign \$signal$153  = \valid$152 ;
-  assign \$signal$155  = \first$154 ;
-  assign sp_last = \last$156 ;
-  assign \$signature__data$159  = row;
-  assign \$signal$161  = spk_e;
+  assign \$signal$160  = first;
+  assign sp_last = last;
+  assign \$signature__data$164  = row;
+  assign \$signal$166  = spk_e;
   assign s_i_word = spk_i;
-  assign \o_valid$165  = \valid$164 ;
-  assign \pe$167  = pe;
-  assign \pi$169  = pi;
-  assign i_syn = \$signature__data$171 [23:0];
-  assign v = \$signature__data$171 [47:24];
-  assign rate = \$signature__data$171 [61:48];
-  assign \$signature__data$175  = \i_in$174 ;
-  assign st_raddr = \$signature__addr$176 ;
-  assign \$signature__addr$178  = \$signature__addr$176 ;
-  assign \valid$179  = \valid$152 ;
-  assign \first$180  = \first$154 ;
-  assign \last$181  = \last$156 ;
-  assign \$signature__data$183  = \row$182 ;
-  assign \spk_e$184  = spk_e;
-  assign \spk_i$185  = spk_i;
-  assign \o_valid$187  = \valid$186 ;
-  assign \pe$189  = \pe$188 ;
-  assign \pi$191  = \pi$190 ;
-  assign \i_syn$192  = \$signature__data$193 [23:0];
-  assign \v$194  = \$signature__data$193 [47:24];
-  assign \rate$195  = \$signature__data$193 [61:48];
-  assign \$signature__data$197  = \i_in$196 ;
-  assign \$signature__addr$198  = \$signature__addr$176 ;
-  assign \$signature__addr$199  = \$signature__addr$176 ;
-  assign \valid$200  = \valid$152 ;
-  assign \first$201  = \first$154 ;
-  assign \last$202  = \last$156 ;
-  assign \$signature__data$204  = \row$203 ;
-  assign \spk_e$205  = spk_e;
-  assign \spk_i$206  = spk_i;
-  assign \o_valid$208  = \valid$207 ;
-  assign \pe$210  = \pe$209 ;
-  assign \pi$212  = \pi$211 ;
-  assign \i_syn$213  = \$signature__data$214 [23:0];
-  assign \v$215  = \$signature__data$214 [47:24];
-  assign \rate$216  = \$signature__data$214 [61:48];
-  assign \$signature__data$218  = \i_in$217 ;
-  assign \$signature__addr$219  = \$signature__addr$176 ;
-  assign \$signature__addr$220  = \$signature__addr$176 ;
-  assign \valid$221  = \valid$152 ;
-  assign \first$222  = \first$154 ;
-  assign \last$223  = \last$156 ;
-  assign \$signature__data$225  = \row$224 ;
-  assign \spk_e$226  = spk_e;
-  assign \spk_i$227  = spk_i;
-  assign \o_valid$229  = \valid$228 ;
-  assign \pe$231  = \pe$230 ;
-  assign \pi$233  = \pi$232 ;
-  assign \i_syn$234  = \$signature__data$235 [23:0];
-  assign \v$236  = \$signature__data$235 [47:24];
-  assign \rate$237  = \$signature__data$235 [61:48];
-  assign \$signature__data$239  = \i_in$238 ;
-  assign \$signature__addr$240  = \$signature__addr$176 ;
-  assign \$signature__addr$241  = \$signature__addr$176 ;
-  assign \$signature__addr$273  = \$71 [6:0];
-  assign \$signal$275  = \valid$274 ;
-  assign \$signal$277  = \first$276 ;
-  assign ro_last = \last$278 ;
-  assign exc = { \$83 , \$80 , \$77 , \$74  };
-  assign \rate$284  = { \$signature__data$235 [61:48], \$signature__data$214 [61:48], \$signature__data$193 [61:48], \$signature__data$171 [61:48] };
-  assign \$signature__addr$285  = \$85 [4:0];
-  assign action = \$signature__data$287 ;
-  assign \o_valid$290  = \$signature__en$289 ;
+  assign o_valid = \valid$169 ;
+  assign \pe$172  = pe;
+  assign \pi$174  = pi;
+  assign i_syn = \$signature__data$125 [23:0];
+  assign v = \$signature__data$125 [47:24];
+  assign rate = \$signature__data$125 [61:48];
+  assign \$signature__data$179  = i_in;
+  assign st_raddr = \$signature__addr$180 ;
+  assign \$signature__addr$182  = \$signature__addr$180 ;
+  assign \valid$183  = valid;
+  assign \first$184  = first;
+  assign \last$185  = last;
+  assign \$signature__data$187  = \row$186 ;
+  assign \spk_e$188  = spk_e;
+  assign \spk_i$189  = spk_i;
+  assign \o_valid$191  = \valid$190 ;
+  assign \pe$193  = \pe$192 ;
+  assign \pi$195  = \pi$194 ;
+  assign \i_syn$196  = \$signature__data$134 [23:0];
+  assign \v$197  = \$signature__data$134 [47:24];
+  assign \rate$198  = \$signature__data$134 [61:48];
+  assign \$signature__data$200  = \i_in$199 ;
+  assign \$signature__addr$201  = \$signature__addr$180 ;
+  assign \$signature__addr$202  = \$signature__addr$180 ;
+  assign \valid$203  = valid;
+  assign \first$204  = first;
+  assign \last$205  = last;
+  assign \$signature__data$207  = \row$206 ;
+  assign \spk_e$208  = spk_e;
+  assign \spk_i$209  = spk_i;
+  assign \o_valid$211  = \valid$210 ;
+  assign \pe$213  = \pe$212 ;
+  assign \pi$215  = \pi$214 ;
+  assign \i_syn$216  = \$signature__data$143 [23:0];
+  assign \v$217  = \$signature__data$143 [47:24];
+  assign \rate$218  = \$signature__data$143 [61:48];
+  assign \$signature__data$220  = \i_in$219 ;
+  assign \$signature__addr$221  = \$signature__addr$180 ;
+  assign \$signature__addr$222  = \$signature__addr$180 ;
+  assign \valid$223  = valid;
+  assign \first$224  = first;
+  assign \last$225  = last;
+  assign \$signature__data$227  = \row$226 ;
+  assign \spk_e$228  = spk_e;
+  assign \spk_i$229  = spk_i;
+  assign \o_valid$231  = \valid$230 ;
+  assign \pe$233  = \pe$232 ;
+  assign \pi$235  = \pi$234 ;
+  assign \i_syn$236  = \$signature__data$152 [23:0];
+  assign \v$237  = \$signature__data$152 [47:24];
+  assign \rate$238  = \$signature__data$152 [61:48];
+  assign \$signature__data$240  = \i_in$239 ;
+  assign \$signature__addr$241  = \$signature__addr$180 ;
+  assign \$signature__addr$242  = \$signature__addr$180 ;
   assign dbg_sel = sel;
   assign dbg_addr = addr;
-  assign \$signature__data$298  = spikes;
-  assign v__0 = \$signature__data$171 [47:24];
-  assign i_syn__0 = \$signature__data$171 [23:0];
-  assign rate__0 = \$signature__data$171 [61:48];
-  assign i_in__0 = \i_in$174 ;
-  assign v__1 = \$signature__data$193 [47:24];
-  assign i_syn__1 = \$signature__data$193 [23:0];
-  assign rate__1 = \$signature__data$193 [61:48];
-  assign i_in__1 = \i_in$196 ;
-  assign v__2 = \$signature__data$214 [47:24];
-  assign i_syn__2 = \$signature__data$214 [23:0];
-  assign rate__2 = \$signature__data$214 [61:48];
-  assign i_in__2 = \i_in$217 ;
-  assign v__3 = \$signature__data$235 [47:24];
-  assign i_syn__3 = \$signature__data$235 [23:0];
-  assign rate__3 = \$signature__data$235 [61:48];
-  assign i_in__3 = \i_in$238 ;
+  assign \$signature__data$281  = spikes;
+  assign v__0 = \$signature__data$125 [47:24];
+  assign i_syn__0 = \$signature__data$125 [23:0];
+  assign \rate__0$284  = \$signature__data$125 [61:48];
+  assign i_in__0 = i_in;
+  assign v__1 = \$signature__data$134 [47:24];
+  assign i_syn__1 = \$signature__data$134 [23:0];
+  assign \rate__1$288  = \$signature__data$134 [61:48];
+  assign i_in__1 = \i_in$199 ;
+  assign v__2 = \$signature__data$143 [47:24];
+  assign i_syn__2 = \$signature__data$143 [23:0];
+  assign \rate__2$292  = \$signature__data$143 [61:48];
+  assign i_in__2 = \i_in$219 ;
+  assign v__3 = \$signature__data$152 [47:24];
+  assign i_syn__3 = \$signature__data$152 [23:0];
+  assign \rate__3$296  = \$signature__data$152 [61:48];
+  assign i_in__3 = \i_in$239 ;
   assign resp = dbg_resp__payload;
   assign dbg_resp_valid = dbg_resp__valid;
   assign dbg_resp_ready = dbg_resp__ready;
-  assign \$signature__addr$327  = \$94 [4:0];
+  assign \$signature__addr$310  = \$43 [4:0];
   assign act_valid = act__valid;
   assign act_ready = act__ready;
   assign obs__ready = load__ready;
@@ -7181,177 +6696,40 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
   assign \i__payload.data  = load__payload[77:14];
   assign \i__payload$34.index  = obs__payload[8:0];
   assign \i__payload$34.value  = obs__payload[24:9];
-  assign \pos[0]  = pos[15:0];
-  assign \pos[1]  = pos[31:16];
-  assign \pos[2]  = pos[47:32];
-  assign \pos[3]  = pos[63:48];
-  assign \pos[4]  = pos[79:64];
-  assign \pos[5]  = pos[95:80];
-  assign \pos[6]  = pos[111:96];
-  assign \pos[7]  = pos[127:112];
-  assign \pos[8]  = pos[143:128];
-  assign \pos[9]  = pos[159:144];
-  assign \pos[10]  = pos[175:160];
-  assign \pos[11]  = pos[191:176];
-  assign \pos[12]  = pos[207:192];
-  assign \pos[13]  = pos[223:208];
-  assign \pos[14]  = pos[239:224];
-  assign \pos[15]  = pos[255:240];
-  assign \neg[0]  = neg[15:0];
-  assign \neg[1]  = neg[31:16];
-  assign \neg[2]  = neg[47:32];
-  assign \neg[3]  = neg[63:48];
-  assign \neg[4]  = neg[79:64];
-  assign \neg[5]  = neg[95:80];
-  assign \neg[6]  = neg[111:96];
-  assign \neg[7]  = neg[127:112];
-  assign \neg[8]  = neg[143:128];
-  assign \neg[9]  = neg[159:144];
-  assign \neg[10]  = neg[175:160];
-  assign \neg[11]  = neg[191:176];
-  assign \neg[12]  = neg[207:192];
-  assign \neg[13]  = neg[223:208];
-  assign \neg[14]  = neg[239:224];
-  assign \neg[15]  = neg[255:240];
-  assign \pos$117[0]  = pos[15:0];
-  assign \pos$117[1]  = pos[31:16];
-  assign \pos$117[2]  = pos[47:32];
-  assign \pos$117[3]  = pos[63:48];
-  assign \pos$117[4]  = pos[79:64];
-  assign \pos$117[5]  = pos[95:80];
-  assign \pos$117[6]  = pos[111:96];
-  assign \pos$117[7]  = pos[127:112];
-  assign \pos$117[8]  = pos[143:128];
-  assign \pos$117[9]  = pos[159:144];
-  assign \pos$117[10]  = pos[175:160];
-  assign \pos$117[11]  = pos[191:176];
-  assign \pos$117[12]  = pos[207:192];
-  assign \pos$117[13]  = pos[223:208];
-  assign \pos$117[14]  = pos[239:224];
-  assign \pos$117[15]  = pos[255:240];
-  assign \neg$118[0]  = neg[15:0];
-  assign \neg$118[1]  = neg[31:16];
-  assign \neg$118[2]  = neg[47:32];
-  assign \neg$118[3]  = neg[63:48];
-  assign \neg$118[4]  = neg[79:64];
-  assign \neg$118[5]  = neg[95:80];
-  assign \neg$118[6]  = neg[111:96];
-  assign \neg$118[7]  = neg[127:112];
-  assign \neg$118[8]  = neg[143:128];
-  assign \neg$118[9]  = neg[159:144];
-  assign \neg$118[10]  = neg[175:160];
-  assign \neg$118[11]  = neg[191:176];
-  assign \neg$118[12]  = neg[207:192];
-  assign \neg$118[13]  = neg[223:208];
-  assign \neg$118[14]  = neg[239:224];
-  assign \neg$118[15]  = neg[255:240];
-  assign \pos$129[0]  = pos[15:0];
-  assign \pos$129[1]  = pos[31:16];
-  assign \pos$129[2]  = pos[47:32];
-  assign \pos$129[3]  = pos[63:48];
-  assign \pos$129[4]  = pos[79:64];
-  assign \pos$129[5]  = pos[95:80];
-  assign \pos$129[6]  = pos[111:96];
-  assign \pos$129[7]  = pos[127:112];
-  assign \pos$129[8]  = pos[143:128];
-  assign \pos$129[9]  = pos[159:144];
-  assign \pos$129[10]  = pos[175:160];
-  assign \pos$129[11]  = pos[191:176];
-  assign \pos$129[12]  = pos[207:192];
-  assign \pos$129[13]  = pos[223:208];
-  assign \pos$129[14]  = pos[239:224];
-  assign \pos$129[15]  = pos[255:240];
-  assign \neg$130[0]  = neg[15:0];
-  assign \neg$130[1]  = neg[31:16];
-  assign \neg$130[2]  = neg[47:32];
-  assign \neg$130[3]  = neg[63:48];
-  assign \neg$130[4]  = neg[79:64];
-  assign \neg$130[5]  = neg[95:80];
-  assign \neg$130[6]  = neg[111:96];
-  assign \neg$130[7]  = neg[127:112];
-  assign \neg$130[8]  = neg[143:128];
-  assign \neg$130[9]  = neg[159:144];
-  assign \neg$130[10]  = neg[175:160];
-  assign \neg$130[11]  = neg[191:176];
-  assign \neg$130[12]  = neg[207:192];
-  assign \neg$130[13]  = neg[223:208];
-  assign \neg$130[14]  = neg[239:224];
-  assign \neg$130[15]  = neg[255:240];
-  assign \pos$141[0]  = pos[15:0];
-  assign \pos$141[1]  = pos[31:16];
-  assign \pos$141[2]  = pos[47:32];
-  assign \pos$141[3]  = pos[63:48];
-  assign \pos$141[4]  = pos[79:64];
-  assign \pos$141[5]  = pos[95:80];
-  assign \pos$141[6]  = pos[111:96];
-  assign \pos$141[7]  = pos[127:112];
-  assign \pos$141[8]  = pos[143:128];
-  assign \pos$141[9]  = pos[159:144];
-  assign \pos$141[10]  = pos[175:160];
-  assign \pos$141[11]  = pos[191:176];
-  assign \pos$141[12]  = pos[207:192];
-  assign \pos$141[13]  = pos[223:208];
-  assign \pos$141[14]  = pos[239:224];
-  assign \pos$141[15]  = pos[255:240];
-  assign \neg$142[0]  = neg[15:0];
-  assign \neg$142[1]  = neg[31:16];
-  assign \neg$142[2]  = neg[47:32];
-  assign \neg$142[3]  = neg[63:48];
-  assign \neg$142[4]  = neg[79:64];
-  assign \neg$142[5]  = neg[95:80];
-  assign \neg$142[6]  = neg[111:96];
-  assign \neg$142[7]  = neg[127:112];
-  assign \neg$142[8]  = neg[143:128];
-  assign \neg$142[9]  = neg[159:144];
-  assign \neg$142[10]  = neg[175:160];
-  assign \neg$142[11]  = neg[191:176];
-  assign \neg$142[12]  = neg[207:192];
-  assign \neg$142[13]  = neg[223:208];
-  assign \neg$142[14]  = neg[239:224];
-  assign \neg$142[15]  = neg[255:240];
-  assign \$signature__data$171.i_syn  = \$signature__data$171 [23:0];
-  assign \$signature__data$171.v  = \$signature__data$171 [47:24];
-  assign \$signature__data$171.rate  = \$signature__data$171 [61:48];
-  assign \$signature__data$193.i_syn  = \$signature__data$193 [23:0];
-  assign \$signature__data$193.v  = \$signature__data$193 [47:24];
-  assign \$signature__data$193.rate  = \$signature__data$193 [61:48];
-  assign \$signature__data$214.i_syn  = \$signature__data$214 [23:0];
-  assign \$signature__data$214.v  = \$signature__data$214 [47:24];
-  assign \$signature__data$214.rate  = \$signature__data$214 [61:48];
-  assign \$signature__data$235.i_syn  = \$signature__data$235 [23:0];
-  assign \$signature__data$235.v  = \$signature__data$235 [47:24];
-  assign \$signature__data$235.rate  = \$signature__data$235 [61:48];
-  assign \$signature__data$245.i_syn  = \$signature__data$245 [23:0];
-  assign \$signature__data$245.v  = \$signature__data$245 [47:24];
-  assign \$signature__data$245.rate  = \$signature__data$245 [61:48];
-  assign \$signature__data$253.i_syn  = \$signature__data$253 [23:0];
-  assign \$signature__data$253.v  = \$signature__data$253 [47:24];
-  assign \$signature__data$253.rate  = \$signature__data$253 [61:48];
-  assign \$signature__data$260.i_syn  = \$signature__data$260 [23:0];
-  assign \$signature__data$260.v  = \$signature__data$260 [47:24];
-  assign \$signature__data$260.rate  = \$signature__data$260 [61:48];
-  assign \$signature__data$267.i_syn  = \$signature__data$267 [23:0];
-  assign \$signature__data$267.v  = \$signature__data$267 [47:24];
-  assign \$signature__data$267.rate  = \$signature__data$267 [61:48];
-  assign \rate$284[0]  = \$signature__data$171 [61:48];
-  assign \rate$284[1]  = \$signature__data$193 [61:48];
-  assign \rate$284[2]  = \$signature__data$214 [61:48];
-  assign \rate$284[3]  = \$signature__data$235 [61:48];
-  assign \$6  = { 2'h0, cnt_w[5:2] };
-  assign \$11  = { 2'h0, cnt_w[5:2] };
-  assign \$16  = { 2'h0, cnt_w[5:2] };
-  assign \$21  = { 2'h0, cnt_w[5:2] };
-  assign \$70  = { 4'h0, cnt_m[5:4] };
-  assign \$86  = 7'h00;
-  assign \$87  = { 2'h0, addr[15:2] };
-  assign \$99 [255:128] = 128'h00000000000000000000000000000000;
-  assign \$99 [127:0] = s_prev[127:0];
-  assign \$101 [127:0] = 128'h00000000000000000000000000000000;
-  assign \$101 [255:128] = s_prev[255:128];
+  assign \$signature__data$125.i_syn  = \$signature__data$125 [23:0];
+  assign \$signature__data$125.v  = \$signature__data$125 [47:24];
+  assign \$signature__data$125.rate  = \$signature__data$125 [61:48];
+  assign \$signature__data$134.i_syn  = \$signature__data$134 [23:0];
+  assign \$signature__data$134.v  = \$signature__data$134 [47:24];
+  assign \$signature__data$134.rate  = \$signature__data$134 [61:48];
+  assign \$signature__data$143.i_syn  = \$signature__data$143 [23:0];
+  assign \$signature__data$143.v  = \$signature__data$143 [47:24];
+  assign \$signature__data$143.rate  = \$signature__data$143 [61:48];
+  assign \$signature__data$152.i_syn  = \$signature__data$152 [23:0];
+  assign \$signature__data$152.v  = \$signature__data$152 [47:24];
+  assign \$signature__data$152.rate  = \$signature__data$152 [61:48];
+  assign \$signature__data$246.i_syn  = \$signature__data$246 [23:0];
+  assign \$signature__data$246.v  = \$signature__data$246 [47:24];
+  assign \$signature__data$246.rate  = \$signature__data$246 [61:48];
+  assign \$signature__data$254.i_syn  = \$signature__data$254 [23:0];
+  assign \$signature__data$254.v  = \$signature__data$254 [47:24];
+  assign \$signature__data$254.rate  = \$signature__data$254 [61:48];
+  assign \$signature__data$261.i_syn  = \$signature__data$261 [23:0];
+  assign \$signature__data$261.v  = \$signature__data$261 [47:24];
+  assign \$signature__data$261.rate  = \$signature__data$261 [61:48];
+  assign \$signature__data$268.i_syn  = \$signature__data$268 [23:0];
+  assign \$signature__data$268.v  = \$signature__data$268 [47:24];
+  assign \$signature__data$268.rate  = \$signature__data$268 [61:48];
+  assign \$35  = 7'h00;
+  assign \$36  = { 2'h0, addr[15:2] };
+  assign \$46 [255:128] = 128'h00000000000000000000000000000000;
+  assign \$46 [127:0] = s_prev[127:0];
+  assign \$48 [127:0] = 128'h00000000000000000000000000000000;
+  assign \$48 [255:128] = s_prev[255:128];
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.debug (i_in__0, \port$223$0 , i_in__1, \port$235$0 , i_in__2, \port$247$0 , i_in__3, spikes, sel, addr, resp, \port$211$0 );
+module \ec_core_humanoid.debug (i_in__0, \port$163$0 , i_in__1, \port$175$0 , i_in__2, \port$187$0 , i_in__3, spikes, sel, addr, resp, \port$151$0 );
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire [23:0] \$10 ;
@@ -7393,14 +6771,14 @@ module \ec_core_humanoid.debug (i_in__0, \port$223$0 , i_in__1, \port$235$0 , i_
   wire [23:0] i_syn__1;
   wire [23:0] i_syn__2;
   wire [23:0] i_syn__3;
-  input [61:0] \port$211$0 ;
-  wire [61:0] \port$211$0 ;
-  input [61:0] \port$223$0 ;
-  wire [61:0] \port$223$0 ;
-  input [61:0] \port$235$0 ;
-  wire [61:0] \port$235$0 ;
-  input [61:0] \port$247$0 ;
-  wire [61:0] \port$247$0 ;
+  input [61:0] \port$151$0 ;
+  wire [61:0] \port$151$0 ;
+  input [61:0] \port$163$0 ;
+  wire [61:0] \port$163$0 ;
+  input [61:0] \port$175$0 ;
+  wire [61:0] \port$175$0 ;
+  input [61:0] \port$187$0 ;
+  wire [61:0] \port$187$0 ;
   wire [13:0] rate__0;
   wire [13:0] rate__1;
   wire [13:0] rate__2;
@@ -7433,13 +6811,13 @@ module \ec_core_humanoid.debug (i_in__0, \port$223$0 , i_in__1, \port$235$0 , i_
     (* full_case = 32'd1 *)
     casez (addr[1:0])
       2'h0:
-          \$4  = \port$211$0 [47:24];
+          \$4  = \port$151$0 [47:24];
       2'h1:
-          \$4  = \port$223$0 [47:24];
+          \$4  = \port$163$0 [47:24];
       2'h2:
-          \$4  = \port$235$0 [47:24];
+          \$4  = \port$175$0 [47:24];
       2'h3:
-          \$4  = \port$247$0 [47:24];
+          \$4  = \port$187$0 [47:24];
     endcase
   end
   always @* begin
@@ -7447,13 +6825,13 @@ module \ec_core_humanoid.debug (i_in__0, \port$223$0 , i_in__1, \port$235$0 , i_
     (* full_case = 32'd1 *)
     casez (addr[1:0])
       2'h0:
-          \$9  = \port$211$0 [23:0];
+          \$9  = \port$151$0 [23:0];
       2'h1:
-          \$9  = \port$223$0 [23:0];
+          \$9  = \port$163$0 [23:0];
       2'h2:
-          \$9  = \port$235$0 [23:0];
+          \$9  = \port$175$0 [23:0];
       2'h3:
-          \$9  = \port$247$0 [23:0];
+          \$9  = \port$187$0 [23:0];
     endcase
   end
   always @* begin
@@ -7461,13 +6839,13 @@ module \ec_core_humanoid.debug (i_in__0, \port$223$0 , i_in__1, \port$235$0 , i_
     (* full_case = 32'd1 *)
     casez (addr[1:0])
       2'h0:
-          \$14  = \port$211$0 [61:48];
+          \$14  = \port$151$0 [61:48];
       2'h1:
-          \$14  = \port$223$0 [61:48];
+          \$14  = \port$163$0 [61:48];
       2'h2:
-          \$14  = \port$235$0 [61:48];
+          \$14  = \port$175$0 [61:48];
       2'h3:
-          \$14  = \port$247$0 [61:48];
+          \$14  = \port$187$0 [61:48];
     endcase
   end
   always @* begin
@@ -7500,18 +6878,18 @@ module \ec_core_humanoid.debug (i_in__0, \port$223$0 , i_in__1, \port$235$0 , i_
           resp = \$25 ;
     endcase
   end
-  assign v__0 = \port$211$0 [47:24];
-  assign v__1 = \port$223$0 [47:24];
-  assign v__2 = \port$235$0 [47:24];
-  assign v__3 = \port$247$0 [47:24];
-  assign i_syn__0 = \port$211$0 [23:0];
-  assign i_syn__1 = \port$223$0 [23:0];
-  assign i_syn__2 = \port$235$0 [23:0];
-  assign i_syn__3 = \port$247$0 [23:0];
-  assign rate__0 = \port$211$0 [61:48];
-  assign rate__1 = \port$223$0 [61:48];
-  assign rate__2 = \port$235$0 [61:48];
-  assign rate__3 = \port$247$0 [61:48];
+  assign v__0 = \port$151$0 [47:24];
+  assign v__1 = \port$163$0 [47:24];
+  assign v__2 = \port$175$0 [47:24];
+  assign v__3 = \port$187$0 [47:24];
+  assign i_syn__0 = \port$151$0 [23:0];
+  assign i_syn__1 = \port$163$0 [23:0];
+  assign i_syn__2 = \port$175$0 [23:0];
+  assign i_syn__3 = \port$187$0 [23:0];
+  assign rate__0 = \port$151$0 [61:48];
+  assign rate__1 = \port$163$0 [61:48];
+  assign rate__2 = \port$175$0 [61:48];
+  assign rate__3 = \port$187$0 [61:48];
   assign \$2  = 1'h1;
   assign \$3  = \$1 ;
   assign \$7  = 1'h1;
@@ -7525,7 +6903,7 @@ module \ec_core_humanoid.debug (i_in__0, \port$223$0 , i_in__1, \port$235$0 , i_
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.lif0 (rst, \port$211$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_humanoid.lif0 (rst, \port$151$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [39:0] \$1 ;
   wire \$10 ;
@@ -7600,8 +6978,8 @@ module \ec_core_humanoid.lif0 (rst, \port$211$0 , i_in, pe, pi, valid, o_valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$211$0 ;
-  wire [61:0] \port$211$0 ;
+  input [61:0] \port$151$0 ;
+  wire [61:0] \port$151$0 ;
   wire [13:0] rate;
   input rst;
   wire rst;
@@ -7654,7 +7032,7 @@ module \ec_core_humanoid.lif0 (rst, \port$211$0 , i_in, pe, pi, valid, o_valid, 
     o_rate <= \$53 ;
   always @(posedge clk)
     o_spike <= \$54 ;
-  assign \$1  = $signed(\port$211$0 [23:0]) * $signed(17'h0e7a3);
+  assign \$1  = $signed(\port$151$0 [23:0]) * $signed(17'h0e7a3);
   assign \$2  = $signed(\$1 ) + $signed(17'h08000);
   assign \$4  = pe - pi;
   assign \$5  = $signed(\$4 ) * $signed(12'h400);
@@ -7816,14 +7194,14 @@ module \ec_core_humanoid.lif0 (rst, \port$211$0 , i_in, pe, pi, valid, o_valid, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$36  = \port$211$0 [47:24];
+    \$36  = \port$151$0 [47:24];
     if (rst) begin
       \$36  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$37  = \port$211$0 [61:48];
+    \$37  = \port$151$0 [61:48];
     if (rst) begin
       \$37  = 14'h0000;
     end
@@ -7842,9 +7220,9 @@ module \ec_core_humanoid.lif0 (rst, \port$211$0 , i_in, pe, pi, valid, o_valid, 
       \$39  = 1'h0;
     end
   end
-  assign i_syn = \port$211$0 [23:0];
-  assign v = \port$211$0 [47:24];
-  assign rate = \port$211$0 [61:48];
+  assign i_syn = \port$151$0 [23:0];
+  assign v = \port$151$0 [47:24];
+  assign rate = \port$151$0 [61:48];
   assign \$3  = { \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40:16] };
   assign \$17  = { \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27:16] };
   assign \$22  = { \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27:16] };
@@ -7852,7 +7230,7 @@ module \ec_core_humanoid.lif0 (rst, \port$211$0 , i_in, pe, pi, valid, o_valid, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.lif1 (rst, \port$223$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_humanoid.lif1 (rst, \port$163$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire [39:0] \$1 ;
   wire \$10 ;
@@ -7927,8 +7305,8 @@ module \ec_core_humanoid.lif1 (rst, \port$223$0 , i_in, pe, pi, valid, o_valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$223$0 ;
-  wire [61:0] \port$223$0 ;
+  input [61:0] \port$163$0 ;
+  wire [61:0] \port$163$0 ;
   wire [13:0] rate;
   input rst;
   wire rst;
@@ -7981,7 +7359,7 @@ module \ec_core_humanoid.lif1 (rst, \port$223$0 , i_in, pe, pi, valid, o_valid, 
     o_rate <= \$53 ;
   always @(posedge clk)
     o_spike <= \$54 ;
-  assign \$1  = $signed(\port$223$0 [23:0]) * $signed(17'h0e7a3);
+  assign \$1  = $signed(\port$163$0 [23:0]) * $signed(17'h0e7a3);
   assign \$2  = $signed(\$1 ) + $signed(17'h08000);
   assign \$4  = pe - pi;
   assign \$5  = $signed(\$4 ) * $signed(12'h400);
@@ -8143,14 +7521,14 @@ module \ec_core_humanoid.lif1 (rst, \port$223$0 , i_in, pe, pi, valid, o_valid, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$36  = \port$223$0 [47:24];
+    \$36  = \port$163$0 [47:24];
     if (rst) begin
       \$36  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$37  = \port$223$0 [61:48];
+    \$37  = \port$163$0 [61:48];
     if (rst) begin
       \$37  = 14'h0000;
     end
@@ -8169,9 +7547,9 @@ module \ec_core_humanoid.lif1 (rst, \port$223$0 , i_in, pe, pi, valid, o_valid, 
       \$39  = 1'h0;
     end
   end
-  assign i_syn = \port$223$0 [23:0];
-  assign v = \port$223$0 [47:24];
-  assign rate = \port$223$0 [61:48];
+  assign i_syn = \port$163$0 [23:0];
+  assign v = \port$163$0 [47:24];
+  assign rate = \port$163$0 [61:48];
   assign \$3  = { \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40:16] };
   assign \$17  = { \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27:16] };
   assign \$22  = { \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27:16] };
@@ -8179,7 +7557,7 @@ module \ec_core_humanoid.lif1 (rst, \port$223$0 , i_in, pe, pi, valid, o_valid, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.lif2 (rst, \port$235$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_humanoid.lif2 (rst, \port$175$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [39:0] \$1 ;
   wire \$10 ;
@@ -8254,8 +7632,8 @@ module \ec_core_humanoid.lif2 (rst, \port$235$0 , i_in, pe, pi, valid, o_valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$235$0 ;
-  wire [61:0] \port$235$0 ;
+  input [61:0] \port$175$0 ;
+  wire [61:0] \port$175$0 ;
   wire [13:0] rate;
   input rst;
   wire rst;
@@ -8308,7 +7686,7 @@ module \ec_core_humanoid.lif2 (rst, \port$235$0 , i_in, pe, pi, valid, o_valid, 
     o_rate <= \$53 ;
   always @(posedge clk)
     o_spike <= \$54 ;
-  assign \$1  = $signed(\port$235$0 [23:0]) * $signed(17'h0e7a3);
+  assign \$1  = $signed(\port$175$0 [23:0]) * $signed(17'h0e7a3);
   assign \$2  = $signed(\$1 ) + $signed(17'h08000);
   assign \$4  = pe - pi;
   assign \$5  = $signed(\$4 ) * $signed(12'h400);
@@ -8470,14 +7848,14 @@ module \ec_core_humanoid.lif2 (rst, \port$235$0 , i_in, pe, pi, valid, o_valid, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$36  = \port$235$0 [47:24];
+    \$36  = \port$175$0 [47:24];
     if (rst) begin
       \$36  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$37  = \port$235$0 [61:48];
+    \$37  = \port$175$0 [61:48];
     if (rst) begin
       \$37  = 14'h0000;
     end
@@ -8496,9 +7874,9 @@ module \ec_core_humanoid.lif2 (rst, \port$235$0 , i_in, pe, pi, valid, o_valid, 
       \$39  = 1'h0;
     end
   end
-  assign i_syn = \port$235$0 [23:0];
-  assign v = \port$235$0 [47:24];
-  assign rate = \port$235$0 [61:48];
+  assign i_syn = \port$175$0 [23:0];
+  assign v = \port$175$0 [47:24];
+  assign rate = \port$175$0 [61:48];
   assign \$3  = { \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40:16] };
   assign \$17  = { \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27:16] };
   assign \$22  = { \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27:16] };
@@ -8506,7 +7884,7 @@ module \ec_core_humanoid.lif2 (rst, \port$235$0 , i_in, pe, pi, valid, o_valid, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.lif3 (rst, \port$247$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_humanoid.lif3 (rst, \port$187$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [39:0] \$1 ;
   wire \$10 ;
@@ -8581,8 +7959,8 @@ module \ec_core_humanoid.lif3 (rst, \port$247$0 , i_in, pe, pi, valid, o_valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$247$0 ;
-  wire [61:0] \port$247$0 ;
+  input [61:0] \port$187$0 ;
+  wire [61:0] \port$187$0 ;
   wire [13:0] rate;
   input rst;
   wire rst;
@@ -8635,7 +8013,7 @@ module \ec_core_humanoid.lif3 (rst, \port$247$0 , i_in, pe, pi, valid, o_valid, 
     o_rate <= \$53 ;
   always @(posedge clk)
     o_spike <= \$54 ;
-  assign \$1  = $signed(\port$247$0 [23:0]) * $signed(17'h0e7a3);
+  assign \$1  = $signed(\port$187$0 [23:0]) * $signed(17'h0e7a3);
   assign \$2  = $signed(\$1 ) + $signed(17'h08000);
   assign \$4  = pe - pi;
   assign \$5  = $signed(\$4 ) * $signed(12'h400);
@@ -8797,14 +8175,14 @@ module \ec_core_humanoid.lif3 (rst, \port$247$0 , i_in, pe, pi, valid, o_valid, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$36  = \port$247$0 [47:24];
+    \$36  = \port$187$0 [47:24];
     if (rst) begin
       \$36  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$37  = \port$247$0 [61:48];
+    \$37  = \port$187$0 [61:48];
     if (rst) begin
       \$37  = 14'h0000;
     end
@@ -8823,9 +8201,9 @@ module \ec_core_humanoid.lif3 (rst, \port$247$0 , i_in, pe, pi, valid, o_valid, 
       \$39  = 1'h0;
     end
   end
-  assign i_syn = \port$247$0 [23:0];
-  assign v = \port$247$0 [47:24];
-  assign rate = \port$247$0 [61:48];
+  assign i_syn = \port$187$0 [23:0];
+  assign v = \port$187$0 [47:24];
+  assign rate = \port$187$0 [61:48];
   assign \$3  = { \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40], \$2 [40:16] };
   assign \$17  = { \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27:16] };
   assign \$22  = { \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27], \$21 [27:16] };
@@ -8833,7 +8211,7 @@ module \ec_core_humanoid.lif3 (rst, \port$247$0 , i_in, pe, pi, valid, o_valid, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.loader (i__valid, in_addr, \port$1826$0 , \port$1835$0 , \port$1844$0 , \port$1853$0 , rec_addr, \port$1865$0 , \port$1873$0 , \port$1881$0 , \port$1889$0 , out_en, i__ready, i__payload);
+module \ec_core_humanoid.loader (i__valid, in_addr, \port$1803$0 , \port$1812$0 , \port$1821$0 , \port$1830$0 , rec_addr, \port$1842$0 , \port$1850$0 , \port$1858$0 , \port$1866$0 , out_en, i__ready, i__payload);
   wire [24:0] \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -8936,22 +8314,22 @@ module \ec_core_humanoid.loader (i__valid, in_addr, \port$1826$0 , \port$1835$0 
   wire [6:0] out_addr;
   output out_en;
   wire out_en;
-  output \port$1826$0 ;
-  wire \port$1826$0 ;
-  output \port$1835$0 ;
-  wire \port$1835$0 ;
-  output \port$1844$0 ;
-  wire \port$1844$0 ;
-  output \port$1853$0 ;
-  wire \port$1853$0 ;
-  output \port$1865$0 ;
-  wire \port$1865$0 ;
-  output \port$1873$0 ;
-  wire \port$1873$0 ;
-  output \port$1881$0 ;
-  wire \port$1881$0 ;
-  output \port$1889$0 ;
-  wire \port$1889$0 ;
+  output \port$1803$0 ;
+  wire \port$1803$0 ;
+  output \port$1812$0 ;
+  wire \port$1812$0 ;
+  output \port$1821$0 ;
+  wire \port$1821$0 ;
+  output \port$1830$0 ;
+  wire \port$1830$0 ;
+  output \port$1842$0 ;
+  wire \port$1842$0 ;
+  output \port$1850$0 ;
+  wire \port$1850$0 ;
+  output \port$1858$0 ;
+  wire \port$1858$0 ;
+  output \port$1866$0 ;
+  wire \port$1866$0 ;
   output [7:0] rec_addr;
   wire [7:0] rec_addr;
   wire [3:0] rec_en;
@@ -9034,15 +8412,15 @@ module \ec_core_humanoid.loader (i__valid, in_addr, \port$1826$0 , \port$1835$0 
   assign rec_en = { \$81 , \$73 , \$65 , \$57  };
   assign out_addr = i__payload[8:2];
   assign in_addr = \$9 [9:0];
-  assign \port$1826$0  = \$18 ;
-  assign \port$1835$0  = \$27 ;
-  assign \port$1844$0  = \$36 ;
-  assign \port$1853$0  = \$45 ;
+  assign \port$1803$0  = \$18 ;
+  assign \port$1812$0  = \$27 ;
+  assign \port$1821$0  = \$36 ;
+  assign \port$1830$0  = \$45 ;
   assign rec_addr = \$49 [7:0];
-  assign \port$1865$0  = \$57 ;
-  assign \port$1873$0  = \$65 ;
-  assign \port$1881$0  = \$73 ;
-  assign \port$1889$0  = \$81 ;
+  assign \port$1842$0  = \$57 ;
+  assign \port$1850$0  = \$65 ;
+  assign \port$1858$0  = \$73 ;
+  assign \port$1866$0  = \$81 ;
   assign \i__payload.matrix  = i__payload[1:0];
   assign \i__payload.addr  = i__payload[13:2];
   assign \i__payload.data  = i__payload[77:14];
@@ -12541,91 +11919,135 @@ module \ec_core_humanoid.pop3 (rst, row, valid, first, last, spk_e, spk_i, pe, p
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.proj0 (rst, bits, pos, neg, i_in, valid, first, last, o_valid, clk);
+module \ec_core_humanoid.projection (rst, win_data__0, win_data__1, win_data__2, win_data__3, pos, neg, win_addr, x_addr, iin_addr, iin_data__0, iin_data__1, iin_data__2, iin_data__3, iin_en, cnt_m, cnt_w, cur_slot, issue, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
-  wire [16:0] \$1 ;
-  wire [17:0] \$10 ;
-  wire [18:0] \$11 ;
-  wire [16:0] \$12 ;
-  wire [16:0] \$13 ;
-  wire [16:0] \$14 ;
-  wire [16:0] \$15 ;
-  wire [17:0] \$16 ;
-  wire [16:0] \$17 ;
-  wire [16:0] \$18 ;
-  wire [16:0] \$19 ;
-  wire [16:0] \$2 ;
-  wire [16:0] \$20 ;
-  wire [17:0] \$21 ;
-  wire [18:0] \$22 ;
-  wire [19:0] \$23 ;
-  wire [16:0] \$24 ;
-  wire [16:0] \$25 ;
-  wire [16:0] \$26 ;
-  wire [16:0] \$27 ;
-  wire [17:0] \$28 ;
-  wire [16:0] \$29 ;
-  wire [16:0] \$3 ;
-  wire [16:0] \$30 ;
-  wire [16:0] \$31 ;
-  wire [16:0] \$32 ;
-  wire [17:0] \$33 ;
-  wire [18:0] \$34 ;
-  wire [16:0] \$35 ;
-  wire [16:0] \$36 ;
-  wire [16:0] \$37 ;
-  wire [16:0] \$38 ;
-  wire [17:0] \$39 ;
-  wire [16:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire [16:0] \$41 ;
-  wire [16:0] \$42 ;
-  wire [16:0] \$43 ;
-  wire [17:0] \$44 ;
-  wire [18:0] \$45 ;
-  wire [19:0] \$46 ;
-  wire [20:0] \$47 ;
-  wire [28:0] \$48 ;
-  wire [28:0] \$49 ;
-  wire [17:0] \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire [23:0] \$53 ;
-  reg [19:0] \$54 ;
-  reg [19:0] \$55 ;
-  reg \$56 ;
-  reg \$57 ;
-  reg \$58 ;
-  reg [20:0] \$59 ;
-  wire [16:0] \$6 ;
-  reg \$60 ;
-  reg \$61 ;
-  reg \$62 ;
-  reg [27:0] \$63 ;
-  reg \$64 ;
-  wire [16:0] \$7 ;
-  wire [16:0] \$8 ;
-  wire [16:0] \$9 ;
-  reg [27:0] acc = 28'h0000000;
-  input [15:0] bits;
+  wire [7:0] \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  reg \$12 ;
+  reg \$13 ;
+  reg \$14 ;
+  reg [5:0] \$15 ;
+  reg [1:0] \$16 ;
+  reg [5:0] \$17 ;
+  reg [5:0] \$18 ;
+  reg [5:0] \$19 ;
+  wire [8:0] \$2 ;
+  wire [6:0] \$29 ;
+  wire [12:0] \$3 ;
+  wire [6:0] \$32 ;
+  wire [6:0] \$35 ;
+  wire [6:0] \$38 ;
+  wire [5:0] \$4 ;
+  wire [13:0] \$5 ;
+  wire [6:0] \$6 ;
+  wire [7:0] \$7 ;
+  wire [7:0] \$8 ;
+  wire [8:0] \$9 ;
+  (* init = 1'h0 *)
+  wire \$signal ;
+  (* init = 1'h0 *)
+  wire \$signal$10 ;
   wire [15:0] bits;
-  reg c_first = 1'h0;
-  reg c_last = 1'h0;
-  reg c_valid = 1'h0;
-  reg [20:0] chunk = 21'h000000;
+  wire [15:0] \bits$27 ;
+  wire [15:0] \bits$37 ;
+  wire [15:0] \bits$47 ;
   input clk;
   wire clk;
-  input first;
-  wire first;
-  reg first_d0 = 1'h0;
-  output [23:0] i_in;
+  input [5:0] cnt_m;
+  wire [5:0] cnt_m;
+  input [5:0] cnt_w;
+  wire [5:0] cnt_w;
+  input cur_slot;
+  wire cur_slot;
+  reg first = 1'h0;
+  (* init = 1'h0 *)
+  wire \first$25 ;
+  (* init = 1'h0 *)
+  wire \first$35 ;
+  (* init = 1'h0 *)
+  wire \first$45 ;
   wire [23:0] i_in;
-  input last;
-  wire last;
-  reg last_d0 = 1'h0;
+  wire [23:0] \i_in$32 ;
+  wire [23:0] \i_in$42 ;
+  wire [23:0] \i_in$52 ;
+  output [5:0] iin_addr;
+  wire [5:0] iin_addr;
+  output [23:0] iin_data__0;
+  wire [23:0] iin_data__0;
+  output [23:0] iin_data__1;
+  wire [23:0] iin_data__1;
+  output [23:0] iin_data__2;
+  wire [23:0] iin_data__2;
+  output [23:0] iin_data__3;
+  wire [23:0] iin_data__3;
+  output [3:0] iin_en;
+  wire [3:0] iin_en;
+  input issue;
+  wire issue;
+  reg last = 1'h0;
+  (* init = 1'h0 *)
+  wire \last$12 ;
+  (* init = 1'h0 *)
+  wire \last$26 ;
+  (* init = 1'h0 *)
+  wire \last$36 ;
+  (* init = 1'h0 *)
+  wire \last$46 ;
   input [255:0] neg;
   wire [255:0] neg;
+  wire [255:0] \neg$19 ;
+  wire [255:0] \neg$30 ;
+  wire [15:0] \neg$30[0] ;
+  wire [15:0] \neg$30[10] ;
+  wire [15:0] \neg$30[11] ;
+  wire [15:0] \neg$30[12] ;
+  wire [15:0] \neg$30[13] ;
+  wire [15:0] \neg$30[14] ;
+  wire [15:0] \neg$30[15] ;
+  wire [15:0] \neg$30[1] ;
+  wire [15:0] \neg$30[2] ;
+  wire [15:0] \neg$30[3] ;
+  wire [15:0] \neg$30[4] ;
+  wire [15:0] \neg$30[5] ;
+  wire [15:0] \neg$30[6] ;
+  wire [15:0] \neg$30[7] ;
+  wire [15:0] \neg$30[8] ;
+  wire [15:0] \neg$30[9] ;
+  wire [255:0] \neg$40 ;
+  wire [15:0] \neg$40[0] ;
+  wire [15:0] \neg$40[10] ;
+  wire [15:0] \neg$40[11] ;
+  wire [15:0] \neg$40[12] ;
+  wire [15:0] \neg$40[13] ;
+  wire [15:0] \neg$40[14] ;
+  wire [15:0] \neg$40[15] ;
+  wire [15:0] \neg$40[1] ;
+  wire [15:0] \neg$40[2] ;
+  wire [15:0] \neg$40[3] ;
+  wire [15:0] \neg$40[4] ;
+  wire [15:0] \neg$40[5] ;
+  wire [15:0] \neg$40[6] ;
+  wire [15:0] \neg$40[7] ;
+  wire [15:0] \neg$40[8] ;
+  wire [15:0] \neg$40[9] ;
+  wire [255:0] \neg$50 ;
+  wire [15:0] \neg$50[0] ;
+  wire [15:0] \neg$50[10] ;
+  wire [15:0] \neg$50[11] ;
+  wire [15:0] \neg$50[12] ;
+  wire [15:0] \neg$50[13] ;
+  wire [15:0] \neg$50[14] ;
+  wire [15:0] \neg$50[15] ;
+  wire [15:0] \neg$50[1] ;
+  wire [15:0] \neg$50[2] ;
+  wire [15:0] \neg$50[3] ;
+  wire [15:0] \neg$50[4] ;
+  wire [15:0] \neg$50[5] ;
+  wire [15:0] \neg$50[6] ;
+  wire [15:0] \neg$50[7] ;
+  wire [15:0] \neg$50[8] ;
+  wire [15:0] \neg$50[9] ;
   wire [15:0] \neg[0] ;
   wire [15:0] \neg[10] ;
   wire [15:0] \neg[11] ;
@@ -12642,10 +12064,68 @@ module \ec_core_humanoid.proj0 (rst, bits, pos, neg, i_in, valid, first, last, o
   wire [15:0] \neg[7] ;
   wire [15:0] \neg[8] ;
   wire [15:0] \neg[9] ;
-  output o_valid;
-  reg o_valid = 1'h0;
+  wire o_valid;
+  wire \o_valid$33 ;
+  wire \o_valid$43 ;
+  wire \o_valid$53 ;
+  reg [5:0] pj_m = 6'h00;
+  reg [5:0] pj_m_d0 = 6'h00;
+  reg [5:0] pj_m_d1 = 6'h00;
+  reg [5:0] pj_m_d2 = 6'h00;
   input [255:0] pos;
   wire [255:0] pos;
+  wire [255:0] \pos$17 ;
+  wire [255:0] \pos$29 ;
+  wire [15:0] \pos$29[0] ;
+  wire [15:0] \pos$29[10] ;
+  wire [15:0] \pos$29[11] ;
+  wire [15:0] \pos$29[12] ;
+  wire [15:0] \pos$29[13] ;
+  wire [15:0] \pos$29[14] ;
+  wire [15:0] \pos$29[15] ;
+  wire [15:0] \pos$29[1] ;
+  wire [15:0] \pos$29[2] ;
+  wire [15:0] \pos$29[3] ;
+  wire [15:0] \pos$29[4] ;
+  wire [15:0] \pos$29[5] ;
+  wire [15:0] \pos$29[6] ;
+  wire [15:0] \pos$29[7] ;
+  wire [15:0] \pos$29[8] ;
+  wire [15:0] \pos$29[9] ;
+  wire [255:0] \pos$39 ;
+  wire [15:0] \pos$39[0] ;
+  wire [15:0] \pos$39[10] ;
+  wire [15:0] \pos$39[11] ;
+  wire [15:0] \pos$39[12] ;
+  wire [15:0] \pos$39[13] ;
+  wire [15:0] \pos$39[14] ;
+  wire [15:0] \pos$39[15] ;
+  wire [15:0] \pos$39[1] ;
+  wire [15:0] \pos$39[2] ;
+  wire [15:0] \pos$39[3] ;
+  wire [15:0] \pos$39[4] ;
+  wire [15:0] \pos$39[5] ;
+  wire [15:0] \pos$39[6] ;
+  wire [15:0] \pos$39[7] ;
+  wire [15:0] \pos$39[8] ;
+  wire [15:0] \pos$39[9] ;
+  wire [255:0] \pos$49 ;
+  wire [15:0] \pos$49[0] ;
+  wire [15:0] \pos$49[10] ;
+  wire [15:0] \pos$49[11] ;
+  wire [15:0] \pos$49[12] ;
+  wire [15:0] \pos$49[13] ;
+  wire [15:0] \pos$49[14] ;
+  wire [15:0] \pos$49[15] ;
+  wire [15:0] \pos$49[1] ;
+  wire [15:0] \pos$49[2] ;
+  wire [15:0] \pos$49[3] ;
+  wire [15:0] \pos$49[4] ;
+  wire [15:0] \pos$49[5] ;
+  wire [15:0] \pos$49[6] ;
+  wire [15:0] \pos$49[7] ;
+  wire [15:0] \pos$49[8] ;
+  wire [15:0] \pos$49[9] ;
   wire [15:0] \pos[0] ;
   wire [15:0] \pos[10] ;
   wire [15:0] \pos[11] ;
@@ -12664,167 +12144,191 @@ module \ec_core_humanoid.proj0 (rst, bits, pos, neg, i_in, valid, first, last, o
   wire [15:0] \pos[9] ;
   input rst;
   wire rst;
-  reg [19:0] sum_l3_0 = 20'h00000;
-  reg [19:0] sum_l3_1 = 20'h00000;
-  input valid;
-  wire valid;
-  reg valid_d0 = 1'h0;
-  assign \$36  = bits[12] ? \$35  : 17'h00000;
-  assign \$37  = $signed(pos[223:208]) - $signed(neg[223:208]);
-  assign \$38  = bits[13] ? \$37  : 17'h00000;
-  assign \$39  = $signed(\$36 ) + $signed(\$38 );
-  assign \$40  = $signed(pos[239:224]) - $signed(neg[239:224]);
-  assign \$41  = bits[14] ? \$40  : 17'h00000;
-  assign \$42  = $signed(pos[255:240]) - $signed(neg[255:240]);
-  assign \$43  = bits[15] ? \$42  : 17'h00000;
-  assign \$44  = $signed(\$41 ) + $signed(\$43 );
-  assign \$45  = $signed(\$39 ) + $signed(\$44 );
-  assign \$46  = $signed(\$34 ) + $signed(\$45 );
-  assign \$47  = $signed(sum_l3_0) + $signed(sum_l3_1);
-  assign \$48  = $signed(acc) + $signed(chunk);
-  assign \$49  = c_first ? { chunk[20], chunk[20], chunk[20], chunk[20], chunk[20], chunk[20], chunk[20], chunk[20], chunk } : \$48 ;
-  assign \$50  = c_valid & c_last;
-  assign \$51  = $signed(acc) > $signed(24'h7fffff);
-  assign \$52  = $signed(acc) < $signed(24'h800000);
-  assign \$53  = \$52  ? 24'h800000 : acc[23:0];
-  assign i_in = \$51  ? 24'h7fffff : \$53 ;
+  reg [1:0] sub = 2'h0;
+  reg valid = 1'h0;
+  (* init = 1'h0 *)
+  wire \valid$24 ;
+  (* init = 1'h0 *)
+  wire \valid$34 ;
+  (* init = 1'h0 *)
+  wire \valid$44 ;
+  output [9:0] win_addr;
+  wire [9:0] win_addr;
+  input [63:0] win_data__0;
+  wire [63:0] win_data__0;
+  input [63:0] win_data__1;
+  wire [63:0] win_data__1;
+  input [63:0] win_data__2;
+  wire [63:0] win_data__2;
+  input [63:0] win_data__3;
+  wire [63:0] win_data__3;
+  output [5:0] x_addr;
+  wire [5:0] x_addr;
+  assign \$1  = cur_slot * 7'h40;
+  assign \$2  = \$1  + cnt_m;
+  assign \$3  = \$2  * 4'hb;
+  assign \$5  = \$3  + \$4 ;
+  assign \$6  = cur_slot * 6'h2c;
+  assign \$7  = \$6  + cnt_w;
+  assign \$8  = cur_slot * 7'h40;
+  assign \$9  = \$8  + pj_m_d2;
+  assign \$29  = sub * 5'h10;
+  assign bits = win_data__0 >> \$29 ;
+  assign \$32  = sub * 5'h10;
+  assign \bits$27  = win_data__1 >> \$32 ;
+  assign \$35  = sub * 5'h10;
+  assign \bits$37  = win_data__2 >> \$35 ;
+  assign \$38  = sub * 5'h10;
+  assign \bits$47  = win_data__3 >> \$38 ;
+  assign \$10  = ! cnt_w;
+  assign \$11  = cnt_w == 6'h2b;
   always @(posedge clk)
-    sum_l3_0 <= \$54 ;
+    valid <= \$12 ;
   always @(posedge clk)
-    sum_l3_1 <= \$55 ;
+    first <= \$13 ;
   always @(posedge clk)
-    valid_d0 <= \$56 ;
+    last <= \$14 ;
   always @(posedge clk)
-    first_d0 <= \$57 ;
+    pj_m <= \$15 ;
   always @(posedge clk)
-    last_d0 <= \$58 ;
+    sub <= \$16 ;
   always @(posedge clk)
-    chunk <= \$59 ;
+    pj_m_d0 <= \$17 ;
   always @(posedge clk)
-    c_valid <= \$60 ;
+    pj_m_d1 <= \$18 ;
   always @(posedge clk)
-    c_first <= \$61 ;
-  always @(posedge clk)
-    c_last <= \$62 ;
-  always @(posedge clk)
-    acc <= \$63 ;
-  always @(posedge clk)
-    o_valid <= \$64 ;
-  assign \$1  = $signed(pos[15:0]) - $signed(neg[15:0]);
-  assign \$2  = bits[0] ? \$1  : 17'h00000;
-  assign \$3  = $signed(pos[31:16]) - $signed(neg[31:16]);
-  assign \$4  = bits[1] ? \$3  : 17'h00000;
-  assign \$5  = $signed(\$2 ) + $signed(\$4 );
-  assign \$6  = $signed(pos[47:32]) - $signed(neg[47:32]);
-  assign \$7  = bits[2] ? \$6  : 17'h00000;
-  assign \$8  = $signed(pos[63:48]) - $signed(neg[63:48]);
-  assign \$9  = bits[3] ? \$8  : 17'h00000;
-  assign \$10  = $signed(\$7 ) + $signed(\$9 );
-  assign \$11  = $signed(\$5 ) + $signed(\$10 );
-  assign \$12  = $signed(pos[79:64]) - $signed(neg[79:64]);
-  assign \$13  = bits[4] ? \$12  : 17'h00000;
-  assign \$14  = $signed(pos[95:80]) - $signed(neg[95:80]);
-  assign \$15  = bits[5] ? \$14  : 17'h00000;
-  assign \$16  = $signed(\$13 ) + $signed(\$15 );
-  assign \$17  = $signed(pos[111:96]) - $signed(neg[111:96]);
-  assign \$18  = bits[6] ? \$17  : 17'h00000;
-  assign \$19  = $signed(pos[127:112]) - $signed(neg[127:112]);
-  assign \$20  = bits[7] ? \$19  : 17'h00000;
-  assign \$21  = $signed(\$18 ) + $signed(\$20 );
-  assign \$22  = $signed(\$16 ) + $signed(\$21 );
-  assign \$23  = $signed(\$11 ) + $signed(\$22 );
-  assign \$24  = $signed(pos[143:128]) - $signed(neg[143:128]);
-  assign \$25  = bits[8] ? \$24  : 17'h00000;
-  assign \$26  = $signed(pos[159:144]) - $signed(neg[159:144]);
-  assign \$27  = bits[9] ? \$26  : 17'h00000;
-  assign \$28  = $signed(\$25 ) + $signed(\$27 );
-  assign \$29  = $signed(pos[175:160]) - $signed(neg[175:160]);
-  assign \$30  = bits[10] ? \$29  : 17'h00000;
-  assign \$31  = $signed(pos[191:176]) - $signed(neg[191:176]);
-  assign \$32  = bits[11] ? \$31  : 17'h00000;
-  assign \$33  = $signed(\$30 ) + $signed(\$32 );
-  assign \$34  = $signed(\$28 ) + $signed(\$33 );
-  assign \$35  = $signed(pos[207:192]) - $signed(neg[207:192]);
+    pj_m_d2 <= \$19 ;
+  \ec_core_humanoid.projection.proj0  proj0 (
+    .bits(bits),
+    .clk(clk),
+    .first(first),
+    .i_in(iin_data__0),
+    .last(last),
+    .neg(neg),
+    .o_valid(o_valid),
+    .pos(pos),
+    .rst(rst),
+    .valid(valid)
+  );
+  \ec_core_humanoid.projection.proj1  proj1 (
+    .bits(\bits$27 ),
+    .clk(clk),
+    .first(first),
+    .i_in(iin_data__1),
+    .last(last),
+    .neg(neg),
+    .o_valid(\o_valid$33 ),
+    .pos(pos),
+    .rst(rst),
+    .valid(valid)
+  );
+  \ec_core_humanoid.projection.proj2  proj2 (
+    .bits(\bits$37 ),
+    .clk(clk),
+    .first(first),
+    .i_in(iin_data__2),
+    .last(last),
+    .neg(neg),
+    .o_valid(\o_valid$43 ),
+    .pos(pos),
+    .rst(rst),
+    .valid(valid)
+  );
+  \ec_core_humanoid.projection.proj3  proj3 (
+    .bits(\bits$47 ),
+    .clk(clk),
+    .first(first),
+    .i_in(iin_data__3),
+    .last(last),
+    .neg(neg),
+    .o_valid(\o_valid$53 ),
+    .pos(pos),
+    .rst(rst),
+    .valid(valid)
+  );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$54  = \$23 ;
+    \$12  = issue;
     if (rst) begin
-      \$54  = 20'h00000;
+      \$12  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$55  = \$46 ;
+    \$13  = \$10 ;
     if (rst) begin
-      \$55  = 20'h00000;
+      \$13  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$56  = valid;
+    \$14  = \$11 ;
     if (rst) begin
-      \$56  = 1'h0;
+      \$14  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$57  = first;
+    \$15  = cnt_m;
     if (rst) begin
-      \$57  = 1'h0;
+      \$15  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$58  = last;
+    \$16  = cnt_w[1:0];
     if (rst) begin
-      \$58  = 1'h0;
+      \$16  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$59  = \$47 ;
+    \$17  = pj_m;
     if (rst) begin
-      \$59  = 21'h000000;
+      \$17  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$60  = valid_d0;
+    \$18  = pj_m_d0;
     if (rst) begin
-      \$60  = 1'h0;
+      \$18  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$61  = first_d0;
+    \$19  = pj_m_d1;
     if (rst) begin
-      \$61  = 1'h0;
+      \$19  = 6'h00;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$62  = last_d0;
-    if (rst) begin
-      \$62  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$63  = acc;
-    if (c_valid) begin
-      \$63  = \$49 [27:0];
-    end
-    if (rst) begin
-      \$63  = 28'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$64  = \$50 ;
-    if (rst) begin
-      \$64  = 1'h0;
-    end
-  end
+  assign \$signal  = valid;
+  assign \$signal$10  = first;
+  assign \last$12  = last;
+  assign \pos$17  = pos;
+  assign \neg$19  = neg;
+  assign i_in = iin_data__0;
+  assign \valid$24  = valid;
+  assign \first$25  = first;
+  assign \last$26  = last;
+  assign \pos$29  = pos;
+  assign \neg$30  = neg;
+  assign \i_in$32  = iin_data__1;
+  assign \valid$34  = valid;
+  assign \first$35  = first;
+  assign \last$36  = last;
+  assign \pos$39  = pos;
+  assign \neg$40  = neg;
+  assign \i_in$42  = iin_data__2;
+  assign \valid$44  = valid;
+  assign \first$45  = first;
+  assign \last$46  = last;
+  assign \pos$49  = pos;
+  assign \neg$50  = neg;
+  assign \i_in$52  = iin_data__3;
+  assign win_addr = \$5 [9:0];
+  assign x_addr = \$7 [5:0];
+  assign iin_addr = \$9 [5:0];
   assign \pos[0]  = pos[15:0];
   assign \pos[1]  = pos[31:16];
   assign \pos[2]  = pos[47:32];
@@ -12857,10 +12361,111 @@ module \ec_core_humanoid.proj0 (rst, bits, pos, neg, i_in, valid, first, last, o
   assign \neg[13]  = neg[223:208];
   assign \neg[14]  = neg[239:224];
   assign \neg[15]  = neg[255:240];
+  assign \pos$29[0]  = pos[15:0];
+  assign \pos$29[1]  = pos[31:16];
+  assign \pos$29[2]  = pos[47:32];
+  assign \pos$29[3]  = pos[63:48];
+  assign \pos$29[4]  = pos[79:64];
+  assign \pos$29[5]  = pos[95:80];
+  assign \pos$29[6]  = pos[111:96];
+  assign \pos$29[7]  = pos[127:112];
+  assign \pos$29[8]  = pos[143:128];
+  assign \pos$29[9]  = pos[159:144];
+  assign \pos$29[10]  = pos[175:160];
+  assign \pos$29[11]  = pos[191:176];
+  assign \pos$29[12]  = pos[207:192];
+  assign \pos$29[13]  = pos[223:208];
+  assign \pos$29[14]  = pos[239:224];
+  assign \pos$29[15]  = pos[255:240];
+  assign \neg$30[0]  = neg[15:0];
+  assign \neg$30[1]  = neg[31:16];
+  assign \neg$30[2]  = neg[47:32];
+  assign \neg$30[3]  = neg[63:48];
+  assign \neg$30[4]  = neg[79:64];
+  assign \neg$30[5]  = neg[95:80];
+  assign \neg$30[6]  = neg[111:96];
+  assign \neg$30[7]  = neg[127:112];
+  assign \neg$30[8]  = neg[143:128];
+  assign \neg$30[9]  = neg[159:144];
+  assign \neg$30[10]  = neg[175:160];
+  assign \neg$30[11]  = neg[191:176];
+  assign \neg$30[12]  = neg[207:192];
+  assign \neg$30[13]  = neg[223:208];
+  assign \neg$30[14]  = neg[239:224];
+  assign \neg$30[15]  = neg[255:240];
+  assign \pos$39[0]  = pos[15:0];
+  assign \pos$39[1]  = pos[31:16];
+  assign \pos$39[2]  = pos[47:32];
+  assign \pos$39[3]  = pos[63:48];
+  assign \pos$39[4]  = pos[79:64];
+  assign \pos$39[5]  = pos[95:80];
+  assign \pos$39[6]  = pos[111:96];
+  assign \pos$39[7]  = pos[127:112];
+  assign \pos$39[8]  = pos[143:128];
+  assign \pos$39[9]  = pos[159:144];
+  assign \pos$39[10]  = pos[175:160];
+  assign \pos$39[11]  = pos[191:176];
+  assign \pos$39[12]  = pos[207:192];
+  assign \pos$39[13]  = pos[223:208];
+  assign \pos$39[14]  = pos[239:224];
+  assign \pos$39[15]  = pos[255:240];
+  assign \neg$40[0]  = neg[15:0];
+  assign \neg$40[1]  = neg[31:16];
+  assign \neg$40[2]  = neg[47:32];
+  assign \neg$40[3]  = neg[63:48];
+  assign \neg$40[4]  = neg[79:64];
+  assign \neg$40[5]  = neg[95:80];
+  assign \neg$40[6]  = neg[111:96];
+  assign \neg$40[7]  = neg[127:112];
+  assign \neg$40[8]  = neg[143:128];
+  assign \neg$40[9]  = neg[159:144];
+  assign \neg$40[10]  = neg[175:160];
+  assign \neg$40[11]  = neg[191:176];
+  assign \neg$40[12]  = neg[207:192];
+  assign \neg$40[13]  = neg[223:208];
+  assign \neg$40[14]  = neg[239:224];
+  assign \neg$40[15]  = neg[255:240];
+  assign \pos$49[0]  = pos[15:0];
+  assign \pos$49[1]  = pos[31:16];
+  assign \pos$49[2]  = pos[47:32];
+  assign \pos$49[3]  = pos[63:48];
+  assign \pos$49[4]  = pos[79:64];
+  assign \pos$49[5]  = pos[95:80];
+  assign \pos$49[6]  = pos[111:96];
+  assign \pos$49[7]  = pos[127:112];
+  assign \pos$49[8]  = pos[143:128];
+  assign \pos$49[9]  = pos[159:144];
+  assign \pos$49[10]  = pos[175:160];
+  assign \pos$49[11]  = pos[191:176];
+  assign \pos$49[12]  = pos[207:192];
+  assign \pos$49[13]  = pos[223:208];
+  assign \pos$49[14]  = pos[239:224];
+  assign \pos$49[15]  = pos[255:240];
+  assign \neg$50[0]  = neg[15:0];
+  assign \neg$50[1]  = neg[31:16];
+  assign \neg$50[2]  = neg[47:32];
+  assign \neg$50[3]  = neg[63:48];
+  assign \neg$50[4]  = neg[79:64];
+  assign \neg$50[5]  = neg[95:80];
+  assign \neg$50[6]  = neg[111:96];
+  assign \neg$50[7]  = neg[127:112];
+  assign \neg$50[8]  = neg[143:128];
+  assign \neg$50[9]  = neg[159:144];
+  assign \neg$50[10]  = neg[175:160];
+  assign \neg$50[11]  = neg[191:176];
+  assign \neg$50[12]  = neg[207:192];
+  assign \neg$50[13]  = neg[223:208];
+  assign \neg$50[14]  = neg[239:224];
+  assign \neg$50[15]  = neg[255:240];
+  assign iin_en[3] = \o_valid$53 ;
+  assign iin_en[2] = \o_valid$43 ;
+  assign iin_en[1] = \o_valid$33 ;
+  assign iin_en[0] = o_valid;
+  assign \$4  = { 2'h0, cnt_w[5:2] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.proj1 (rst, bits, pos, neg, i_in, valid, first, last, o_valid, clk);
+module \ec_core_humanoid.projection.proj0 (rst, pos, neg, bits, i_in, valid, first, last, o_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
   wire [16:0] \$1 ;
   wire [17:0] \$10 ;
@@ -13179,7 +12784,7 @@ module \ec_core_humanoid.proj1 (rst, bits, pos, neg, i_in, valid, first, last, o
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.proj2 (rst, bits, pos, neg, i_in, valid, first, last, o_valid, clk);
+module \ec_core_humanoid.projection.proj1 (rst, pos, neg, bits, i_in, valid, first, last, o_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
   wire [16:0] \$1 ;
   wire [17:0] \$10 ;
@@ -13498,7 +13103,7 @@ module \ec_core_humanoid.proj2 (rst, bits, pos, neg, i_in, valid, first, last, o
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.proj3 (rst, bits, pos, neg, i_in, valid, first, last, o_valid, clk);
+module \ec_core_humanoid.projection.proj2 (rst, pos, neg, bits, i_in, valid, first, last, o_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
   wire [16:0] \$1 ;
   wire [17:0] \$10 ;
@@ -13817,8 +13422,541 @@ module \ec_core_humanoid.proj3 (rst, bits, pos, neg, i_in, valid, first, last, o
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.readout (rst, bits, \port$82$0 , \port$85$0 , \port$88$0 , \port$91$0 , \port$211$48 , \port$223$48 , \port$235$48 , \port$247$48 , valid, first, last, o_valid, action, clk);
+module \ec_core_humanoid.projection.proj3 (rst, pos, neg, bits, i_in, valid, first, last, o_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
+  wire [16:0] \$1 ;
+  wire [17:0] \$10 ;
+  wire [18:0] \$11 ;
+  wire [16:0] \$12 ;
+  wire [16:0] \$13 ;
+  wire [16:0] \$14 ;
+  wire [16:0] \$15 ;
+  wire [17:0] \$16 ;
+  wire [16:0] \$17 ;
+  wire [16:0] \$18 ;
+  wire [16:0] \$19 ;
+  wire [16:0] \$2 ;
+  wire [16:0] \$20 ;
+  wire [17:0] \$21 ;
+  wire [18:0] \$22 ;
+  wire [19:0] \$23 ;
+  wire [16:0] \$24 ;
+  wire [16:0] \$25 ;
+  wire [16:0] \$26 ;
+  wire [16:0] \$27 ;
+  wire [17:0] \$28 ;
+  wire [16:0] \$29 ;
+  wire [16:0] \$3 ;
+  wire [16:0] \$30 ;
+  wire [16:0] \$31 ;
+  wire [16:0] \$32 ;
+  wire [17:0] \$33 ;
+  wire [18:0] \$34 ;
+  wire [16:0] \$35 ;
+  wire [16:0] \$36 ;
+  wire [16:0] \$37 ;
+  wire [16:0] \$38 ;
+  wire [17:0] \$39 ;
+  wire [16:0] \$4 ;
+  wire [16:0] \$40 ;
+  wire [16:0] \$41 ;
+  wire [16:0] \$42 ;
+  wire [16:0] \$43 ;
+  wire [17:0] \$44 ;
+  wire [18:0] \$45 ;
+  wire [19:0] \$46 ;
+  wire [20:0] \$47 ;
+  wire [28:0] \$48 ;
+  wire [28:0] \$49 ;
+  wire [17:0] \$5 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire [23:0] \$53 ;
+  reg [19:0] \$54 ;
+  reg [19:0] \$55 ;
+  reg \$56 ;
+  reg \$57 ;
+  reg \$58 ;
+  reg [20:0] \$59 ;
+  wire [16:0] \$6 ;
+  reg \$60 ;
+  reg \$61 ;
+  reg \$62 ;
+  reg [27:0] \$63 ;
+  reg \$64 ;
+  wire [16:0] \$7 ;
+  wire [16:0] \$8 ;
+  wire [16:0] \$9 ;
+  reg [27:0] acc = 28'h0000000;
+  input [15:0] bits;
+  wire [15:0] bits;
+  reg c_first = 1'h0;
+  reg c_last = 1'h0;
+  reg c_valid = 1'h0;
+  reg [20:0] chunk = 21'h000000;
+  input clk;
+  wire clk;
+  input first;
+  wire first;
+  reg first_d0 = 1'h0;
+  output [23:0] i_in;
+  wire [23:0] i_in;
+  input last;
+  wire last;
+  reg last_d0 = 1'h0;
+  input [255:0] neg;
+  wire [255:0] neg;
+  wire [15:0] \neg[0] ;
+  wire [15:0] \neg[10] ;
+  wire [15:0] \neg[11] ;
+  wire [15:0] \neg[12] ;
+  wire [15:0] \neg[13] ;
+  wire [15:0] \neg[14] ;
+  wire [15:0] \neg[15] ;
+  wire [15:0] \neg[1] ;
+  wire [15:0] \neg[2] ;
+  wire [15:0] \neg[3] ;
+  wire [15:0] \neg[4] ;
+  wire [15:0] \neg[5] ;
+  wire [15:0] \neg[6] ;
+  wire [15:0] \neg[7] ;
+  wire [15:0] \neg[8] ;
+  wire [15:0] \neg[9] ;
+  output o_valid;
+  reg o_valid = 1'h0;
+  input [255:0] pos;
+  wire [255:0] pos;
+  wire [15:0] \pos[0] ;
+  wire [15:0] \pos[10] ;
+  wire [15:0] \pos[11] ;
+  wire [15:0] \pos[12] ;
+  wire [15:0] \pos[13] ;
+  wire [15:0] \pos[14] ;
+  wire [15:0] \pos[15] ;
+  wire [15:0] \pos[1] ;
+  wire [15:0] \pos[2] ;
+  wire [15:0] \pos[3] ;
+  wire [15:0] \pos[4] ;
+  wire [15:0] \pos[5] ;
+  wire [15:0] \pos[6] ;
+  wire [15:0] \pos[7] ;
+  wire [15:0] \pos[8] ;
+  wire [15:0] \pos[9] ;
+  input rst;
+  wire rst;
+  reg [19:0] sum_l3_0 = 20'h00000;
+  reg [19:0] sum_l3_1 = 20'h00000;
+  input valid;
+  wire valid;
+  reg valid_d0 = 1'h0;
+  assign \$36  = bits[12] ? \$35  : 17'h00000;
+  assign \$37  = $signed(pos[223:208]) - $signed(neg[223:208]);
+  assign \$38  = bits[13] ? \$37  : 17'h00000;
+  assign \$39  = $signed(\$36 ) + $signed(\$38 );
+  assign \$40  = $signed(pos[239:224]) - $signed(neg[239:224]);
+  assign \$41  = bits[14] ? \$40  : 17'h00000;
+  assign \$42  = $signed(pos[255:240]) - $signed(neg[255:240]);
+  assign \$43  = bits[15] ? \$42  : 17'h00000;
+  assign \$44  = $signed(\$41 ) + $signed(\$43 );
+  assign \$45  = $signed(\$39 ) + $signed(\$44 );
+  assign \$46  = $signed(\$34 ) + $signed(\$45 );
+  assign \$47  = $signed(sum_l3_0) + $signed(sum_l3_1);
+  assign \$48  = $signed(acc) + $signed(chunk);
+  assign \$49  = c_first ? { chunk[20], chunk[20], chunk[20], chunk[20], chunk[20], chunk[20], chunk[20], chunk[20], chunk } : \$48 ;
+  assign \$50  = c_valid & c_last;
+  assign \$51  = $signed(acc) > $signed(24'h7fffff);
+  assign \$52  = $signed(acc) < $signed(24'h800000);
+  assign \$53  = \$52  ? 24'h800000 : acc[23:0];
+  assign i_in = \$51  ? 24'h7fffff : \$53 ;
+  always @(posedge clk)
+    sum_l3_0 <= \$54 ;
+  always @(posedge clk)
+    sum_l3_1 <= \$55 ;
+  always @(posedge clk)
+    valid_d0 <= \$56 ;
+  always @(posedge clk)
+    first_d0 <= \$57 ;
+  always @(posedge clk)
+    last_d0 <= \$58 ;
+  always @(posedge clk)
+    chunk <= \$59 ;
+  always @(posedge clk)
+    c_valid <= \$60 ;
+  always @(posedge clk)
+    c_first <= \$61 ;
+  always @(posedge clk)
+    c_last <= \$62 ;
+  always @(posedge clk)
+    acc <= \$63 ;
+  always @(posedge clk)
+    o_valid <= \$64 ;
+  assign \$1  = $signed(pos[15:0]) - $signed(neg[15:0]);
+  assign \$2  = bits[0] ? \$1  : 17'h00000;
+  assign \$3  = $signed(pos[31:16]) - $signed(neg[31:16]);
+  assign \$4  = bits[1] ? \$3  : 17'h00000;
+  assign \$5  = $signed(\$2 ) + $signed(\$4 );
+  assign \$6  = $signed(pos[47:32]) - $signed(neg[47:32]);
+  assign \$7  = bits[2] ? \$6  : 17'h00000;
+  assign \$8  = $signed(pos[63:48]) - $signed(neg[63:48]);
+  assign \$9  = bits[3] ? \$8  : 17'h00000;
+  assign \$10  = $signed(\$7 ) + $signed(\$9 );
+  assign \$11  = $signed(\$5 ) + $signed(\$10 );
+  assign \$12  = $signed(pos[79:64]) - $signed(neg[79:64]);
+  assign \$13  = bits[4] ? \$12  : 17'h00000;
+  assign \$14  = $signed(pos[95:80]) - $signed(neg[95:80]);
+  assign \$15  = bits[5] ? \$14  : 17'h00000;
+  assign \$16  = $signed(\$13 ) + $signed(\$15 );
+  assign \$17  = $signed(pos[111:96]) - $signed(neg[111:96]);
+  assign \$18  = bits[6] ? \$17  : 17'h00000;
+  assign \$19  = $signed(pos[127:112]) - $signed(neg[127:112]);
+  assign \$20  = bits[7] ? \$19  : 17'h00000;
+  assign \$21  = $signed(\$18 ) + $signed(\$20 );
+  assign \$22  = $signed(\$16 ) + $signed(\$21 );
+  assign \$23  = $signed(\$11 ) + $signed(\$22 );
+  assign \$24  = $signed(pos[143:128]) - $signed(neg[143:128]);
+  assign \$25  = bits[8] ? \$24  : 17'h00000;
+  assign \$26  = $signed(pos[159:144]) - $signed(neg[159:144]);
+  assign \$27  = bits[9] ? \$26  : 17'h00000;
+  assign \$28  = $signed(\$25 ) + $signed(\$27 );
+  assign \$29  = $signed(pos[175:160]) - $signed(neg[175:160]);
+  assign \$30  = bits[10] ? \$29  : 17'h00000;
+  assign \$31  = $signed(pos[191:176]) - $signed(neg[191:176]);
+  assign \$32  = bits[11] ? \$31  : 17'h00000;
+  assign \$33  = $signed(\$30 ) + $signed(\$32 );
+  assign \$34  = $signed(\$28 ) + $signed(\$33 );
+  assign \$35  = $signed(pos[207:192]) - $signed(neg[207:192]);
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$54  = \$23 ;
+    if (rst) begin
+      \$54  = 20'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$55  = \$46 ;
+    if (rst) begin
+      \$55  = 20'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$56  = valid;
+    if (rst) begin
+      \$56  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$57  = first;
+    if (rst) begin
+      \$57  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$58  = last;
+    if (rst) begin
+      \$58  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$59  = \$47 ;
+    if (rst) begin
+      \$59  = 21'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$60  = valid_d0;
+    if (rst) begin
+      \$60  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$61  = first_d0;
+    if (rst) begin
+      \$61  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$62  = last_d0;
+    if (rst) begin
+      \$62  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$63  = acc;
+    if (c_valid) begin
+      \$63  = \$49 [27:0];
+    end
+    if (rst) begin
+      \$63  = 28'h0000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$64  = \$50 ;
+    if (rst) begin
+      \$64  = 1'h0;
+    end
+  end
+  assign \pos[0]  = pos[15:0];
+  assign \pos[1]  = pos[31:16];
+  assign \pos[2]  = pos[47:32];
+  assign \pos[3]  = pos[63:48];
+  assign \pos[4]  = pos[79:64];
+  assign \pos[5]  = pos[95:80];
+  assign \pos[6]  = pos[111:96];
+  assign \pos[7]  = pos[127:112];
+  assign \pos[8]  = pos[143:128];
+  assign \pos[9]  = pos[159:144];
+  assign \pos[10]  = pos[175:160];
+  assign \pos[11]  = pos[191:176];
+  assign \pos[12]  = pos[207:192];
+  assign \pos[13]  = pos[223:208];
+  assign \pos[14]  = pos[239:224];
+  assign \pos[15]  = pos[255:240];
+  assign \neg[0]  = neg[15:0];
+  assign \neg[1]  = neg[31:16];
+  assign \neg[2]  = neg[47:32];
+  assign \neg[3]  = neg[63:48];
+  assign \neg[4]  = neg[79:64];
+  assign \neg[5]  = neg[95:80];
+  assign \neg[6]  = neg[111:96];
+  assign \neg[7]  = neg[127:112];
+  assign \neg[8]  = neg[143:128];
+  assign \neg[9]  = neg[159:144];
+  assign \neg[10]  = neg[175:160];
+  assign \neg[11]  = neg[191:176];
+  assign \neg[12]  = neg[207:192];
+  assign \neg[13]  = neg[223:208];
+  assign \neg[14]  = neg[239:224];
+  assign \neg[15]  = neg[255:240];
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_humanoid.readout (rst, rate__0, rate__1, rate__2, rate__3, wout_data, wout_addr, act_addr, act_en, act_data, cnt_m, cnt_w, cur_slot, issue, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
+  wire [5:0] \$1 ;
+  wire [9:0] \$10 ;
+  wire \$11 ;
+  wire [8:0] \$12 ;
+  wire [9:0] \$13 ;
+  wire \$14 ;
+  wire [8:0] \$15 ;
+  wire [9:0] \$16 ;
+  wire \$17 ;
+  wire [5:0] \$18 ;
+  wire [6:0] \$19 ;
+  wire [6:0] \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  reg \$22 ;
+  reg \$23 ;
+  reg \$24 ;
+  reg [5:0] \$25 ;
+  reg [5:0] \$26 ;
+  reg [5:0] \$27 ;
+  reg [5:0] \$28 ;
+  reg [5:0] \$29 ;
+  wire [9:0] \$3 ;
+  wire [6:0] \$35 ;
+  wire [5:0] \$4 ;
+  wire [10:0] \$5 ;
+  wire [8:0] \$6 ;
+  wire [9:0] \$7 ;
+  wire \$8 ;
+  wire [8:0] \$9 ;
+  (* init = 1'h0 *)
+  wire \$signal ;
+  (* init = 1'h0 *)
+  wire \$signal$7 ;
+  output [4:0] act_addr;
+  wire [4:0] act_addr;
+  output [15:0] act_data;
+  wire [15:0] act_data;
+  output act_en;
+  wire act_en;
+  wire [15:0] action;
+  wire [3:0] bits;
+  input clk;
+  wire clk;
+  input [5:0] cnt_m;
+  wire [5:0] cnt_m;
+  input [5:0] cnt_w;
+  wire [5:0] cnt_w;
+  input cur_slot;
+  wire cur_slot;
+  wire [3:0] exc;
+  reg first = 1'h0;
+  input issue;
+  wire issue;
+  reg last = 1'h0;
+  wire o_valid;
+  wire [55:0] rate;
+  wire [13:0] \rate[0] ;
+  wire [13:0] \rate[1] ;
+  wire [13:0] \rate[2] ;
+  wire [13:0] \rate[3] ;
+  input [13:0] rate__0;
+  wire [13:0] rate__0;
+  input [13:0] rate__1;
+  wire [13:0] rate__1;
+  input [13:0] rate__2;
+  wire [13:0] rate__2;
+  input [13:0] rate__3;
+  wire [13:0] rate__3;
+  reg [5:0] ro_a = 6'h00;
+  reg [5:0] ro_a_d0 = 6'h00;
+  reg [5:0] ro_a_d1 = 6'h00;
+  reg [5:0] ro_a_d2 = 6'h00;
+  (* init = 1'h0 *)
+  wire ro_last;
+  reg [5:0] ro_m = 6'h00;
+  input rst;
+  wire rst;
+  reg valid = 1'h0;
+  output [6:0] wout_addr;
+  wire [6:0] wout_addr;
+  input [63:0] wout_data;
+  wire [63:0] wout_data;
+  assign \$1  = cur_slot * 5'h11;
+  assign \$2  = \$1  + cnt_w;
+  assign \$3  = \$2  * 3'h4;
+  assign \$5  = \$3  + \$4 ;
+  assign \$35  = ro_m[3:0] * 3'h4;
+  assign bits = wout_data >> \$35 ;
+  assign \$6  = ro_m * 3'h4;
+  assign \$7  = \$6  + 1'h0;
+  assign \$8  = \$7  < 8'h80;
+  assign \$9  = ro_m * 3'h4;
+  assign \$10  = \$9  + 1'h1;
+  assign \$11  = \$10  < 8'h80;
+  assign \$12  = ro_m * 3'h4;
+  assign \$13  = \$12  + 2'h2;
+  assign \$14  = \$13  < 8'h80;
+  assign \$15  = ro_m * 3'h4;
+  assign \$16  = \$15  + 2'h3;
+  assign \$17  = \$16  < 8'h80;
+  assign \$18  = cur_slot * 5'h11;
+  assign \$19  = \$18  + ro_a_d2;
+  assign \$20  = ! cnt_m;
+  assign \$21  = cnt_m == 6'h3f;
+  always @(posedge clk)
+    valid <= \$22 ;
+  always @(posedge clk)
+    first <= \$23 ;
+  always @(posedge clk)
+    last <= \$24 ;
+  always @(posedge clk)
+    ro_m <= \$25 ;
+  always @(posedge clk)
+    ro_a <= \$26 ;
+  always @(posedge clk)
+    ro_a_d0 <= \$27 ;
+  always @(posedge clk)
+    ro_a_d1 <= \$28 ;
+  always @(posedge clk)
+    ro_a_d2 <= \$29 ;
+  \ec_core_humanoid.readout.readout  readout (
+    .action(act_data),
+    .bits(bits),
+    .clk(clk),
+    .first(first),
+    .last(last),
+    .o_valid(act_en),
+    .\port$151$48 (rate__0),
+    .\port$1629$0 (\$8 ),
+    .\port$163$48 (rate__1),
+    .\port$1632$0 (\$11 ),
+    .\port$1635$0 (\$14 ),
+    .\port$1638$0 (\$17 ),
+    .\port$175$48 (rate__2),
+    .\port$187$48 (rate__3),
+    .rst(rst),
+    .valid(valid)
+  );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$22  = issue;
+    if (rst) begin
+      \$22  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$23  = \$20 ;
+    if (rst) begin
+      \$23  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$24  = \$21 ;
+    if (rst) begin
+      \$24  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$25  = cnt_m;
+    if (rst) begin
+      \$25  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$26  = cnt_w;
+    if (rst) begin
+      \$26  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$27  = ro_a;
+    if (rst) begin
+      \$27  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$28  = ro_a_d0;
+    if (rst) begin
+      \$28  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$29  = ro_a_d1;
+    if (rst) begin
+      \$29  = 6'h00;
+    end
+  end
+  assign \$signal  = valid;
+  assign \$signal$7  = first;
+  assign ro_last = last;
+  assign exc = { \$17 , \$14 , \$11 , \$8  };
+  assign rate = { rate__3, rate__2, rate__1, rate__0 };
+  assign action = act_data;
+  assign o_valid = act_en;
+  assign wout_addr = \$5 [6:0];
+  assign act_addr = \$19 [4:0];
+  assign \rate[0]  = rate__0;
+  assign \rate[1]  = rate__1;
+  assign \rate[2]  = rate__2;
+  assign \rate[3]  = rate__3;
+  assign \$4  = { 4'h0, cnt_m[5:4] };
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_humanoid.readout.readout (rst, \port$151$48 , \port$163$48 , \port$175$48 , \port$187$48 , bits, \port$1629$0 , \port$1632$0 , \port$1635$0 , \port$1638$0 , valid, first, last, o_valid, action, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   wire [14:0] \$1 ;
   wire [14:0] \$10 ;
   wire [14:0] \$11 ;
@@ -13877,22 +14015,22 @@ module \ec_core_humanoid.readout (rst, bits, \port$82$0 , \port$85$0 , \port$88$
   wire last;
   output o_valid;
   reg o_valid = 1'h0;
-  input [13:0] \port$211$48 ;
-  wire [13:0] \port$211$48 ;
-  input [13:0] \port$223$48 ;
-  wire [13:0] \port$223$48 ;
-  input [13:0] \port$235$48 ;
-  wire [13:0] \port$235$48 ;
-  input [13:0] \port$247$48 ;
-  wire [13:0] \port$247$48 ;
-  input \port$82$0 ;
-  wire \port$82$0 ;
-  input \port$85$0 ;
-  wire \port$85$0 ;
-  input \port$88$0 ;
-  wire \port$88$0 ;
-  input \port$91$0 ;
-  wire \port$91$0 ;
+  input [13:0] \port$151$48 ;
+  wire [13:0] \port$151$48 ;
+  input \port$1629$0 ;
+  wire \port$1629$0 ;
+  input [13:0] \port$163$48 ;
+  wire [13:0] \port$163$48 ;
+  input \port$1632$0 ;
+  wire \port$1632$0 ;
+  input \port$1635$0 ;
+  wire \port$1635$0 ;
+  input \port$1638$0 ;
+  wire \port$1638$0 ;
+  input [13:0] \port$175$48 ;
+  wire [13:0] \port$175$48 ;
+  input [13:0] \port$187$48 ;
+  wire [13:0] \port$187$48 ;
   wire [55:0] rate;
   wire [13:0] \rate[0] ;
   wire [13:0] \rate[1] ;
@@ -13902,18 +14040,18 @@ module \ec_core_humanoid.readout (rst, bits, \port$82$0 , \port$85$0 , \port$88$
   wire rst;
   input valid;
   wire valid;
-  assign \$1  = - \port$211$48 ;
-  assign \$2  = \port$82$0  ? { 1'h0, \port$211$48  } : \$1 ;
+  assign \$1  = - \port$151$48 ;
+  assign \$2  = \port$1629$0  ? { 1'h0, \port$151$48  } : \$1 ;
   assign \$3  = bits[0] ? \$2  : 15'h0000;
-  assign \$4  = - \port$223$48 ;
-  assign \$5  = \port$85$0  ? { 1'h0, \port$223$48  } : \$4 ;
+  assign \$4  = - \port$163$48 ;
+  assign \$5  = \port$1632$0  ? { 1'h0, \port$163$48  } : \$4 ;
   assign \$6  = bits[1] ? \$5  : 15'h0000;
   assign \$7  = $signed(\$3 ) + $signed(\$6 );
-  assign \$8  = - \port$235$48 ;
-  assign \$9  = \port$88$0  ? { 1'h0, \port$235$48  } : \$8 ;
+  assign \$8  = - \port$175$48 ;
+  assign \$9  = \port$1635$0  ? { 1'h0, \port$175$48  } : \$8 ;
   assign \$10  = bits[2] ? \$9  : 15'h0000;
-  assign \$11  = - \port$247$48 ;
-  assign \$12  = \port$91$0  ? { 1'h0, \port$247$48  } : \$11 ;
+  assign \$11  = - \port$187$48 ;
+  assign \$12  = \port$1638$0  ? { 1'h0, \port$187$48  } : \$11 ;
   assign \$13  = bits[3] ? \$12  : 15'h0000;
   assign \$14  = $signed(\$10 ) + $signed(\$13 );
   assign \$15  = $signed(\$7 ) + $signed(\$14 );
@@ -13947,35 +14085,35 @@ module \ec_core_humanoid.readout (rst, bits, \port$82$0 , \port$85$0 , \port$88$
   always @(posedge clk)
     action <= \$39 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$32  = \$15 ;
     if (rst) begin
       \$32  = 17'h00000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$33  = valid;
     if (rst) begin
       \$33  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$34  = first;
     if (rst) begin
       \$34  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$35  = last;
     if (rst) begin
       \$35  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$36  = acc;
     if (c_valid) begin
       \$36  = \$17 [22:0];
@@ -13985,32 +14123,32 @@ module \ec_core_humanoid.readout (rst, bits, \port$82$0 , \port$85$0 , \port$88$
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$37  = \$18 ;
     if (rst) begin
       \$37  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$38  = done;
     if (rst) begin
       \$38  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$39  = \$31 [15:0];
     if (rst) begin
       \$39  = 16'h0000;
     end
   end
-  assign exc = { \port$91$0 , \port$88$0 , \port$85$0 , \port$82$0  };
-  assign rate = { \port$247$48 , \port$235$48 , \port$223$48 , \port$211$48  };
-  assign \rate[0]  = \port$211$48 ;
-  assign \rate[1]  = \port$223$48 ;
-  assign \rate[2]  = \port$235$48 ;
-  assign \rate[3]  = \port$247$48 ;
+  assign exc = { \port$1638$0 , \port$1635$0 , \port$1632$0 , \port$1629$0  };
+  assign rate = { \port$187$48 , \port$175$48 , \port$163$48 , \port$151$48  };
+  assign \rate[0]  = \port$151$48 ;
+  assign \rate[1]  = \port$163$48 ;
+  assign \rate[2]  = \port$175$48 ;
+  assign \rate[3]  = \port$187$48 ;
   assign \$21  = { \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38], \$20 [38:14] };
   assign \$25  = { \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38], \$24 [38:14] };
   assign \$29  = { \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38], \$28 [38:14] };
@@ -14019,7 +14157,7 @@ endmodule
 (* generator = "Amaranth" *)
 module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__valid, dbg_resp_ready, clk, rst, cnt_m, rst_slot, cnt_w, cur_slot, em_slot, em_a, dbg_sel, dbg_addr, cycles, resetting, spikes_clear, idle, cmd__ready, dbg_req__ready
 , dbg_phase, state_read, dbg_resp_valid, proj_issue, spikes_load, sub_issue, spikes_swap, out_issue, spikes_save, act_valid, cmd__payload);
-  reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
   wire [32:0] \$1 ;
   wire [6:0] \$10 ;
   wire \$11 ;
@@ -14241,7 +14379,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
   assign \$35  = ~ cmd__valid;
   assign \$36  = ! drain;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$49  = cyc;
     if (counting) begin
       \$49  = \$1 [31:0];
@@ -14262,7 +14400,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$50  = cnt_m;
     casez (fsm_state)
       4'h0:
@@ -14309,7 +14447,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$51  = rst_slot;
     casez (fsm_state)
       4'h0:
@@ -14337,7 +14475,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$52  = rst_all;
     casez (fsm_state)
       4'h0:
@@ -14367,7 +14505,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$53  = fsm_state;
     casez (fsm_state)
       4'h0:
@@ -14456,7 +14594,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$54  = cnt_w;
     casez (fsm_state)
       4'h0:
@@ -14498,7 +14636,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$55  = cur_slot;
     casez (fsm_state)
       4'h0:
@@ -14533,7 +14671,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$56  = counting;
     casez (fsm_state)
       4'h0:
@@ -14573,7 +14711,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$57  = em_slot;
     casez (fsm_state)
       4'h0:
@@ -14615,7 +14753,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$58  = em_a;
     casez (fsm_state)
       4'h0:
@@ -14658,7 +14796,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$59  = dbg_sel;
     casez (fsm_state)
       4'h0:
@@ -14674,7 +14812,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$60  = dbg_addr;
     casez (fsm_state)
       4'h0:
@@ -14690,7 +14828,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$61  = drain;
     casez (fsm_state)
       4'h0:
@@ -14731,7 +14869,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$62  = substep;
     casez (fsm_state)
       4'h0:
@@ -14760,7 +14898,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$63  = cycles;
     casez (fsm_state)
       4'h0:
@@ -14795,7 +14933,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     resetting = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -14803,7 +14941,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     spikes_clear = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -14811,7 +14949,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     idle = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -14821,7 +14959,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     cmd__ready = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -14831,7 +14969,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     dbg_req__ready = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -14841,7 +14979,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     dbg_phase = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -14855,7 +14993,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     state_read = 2'h0;
     casez (fsm_state)
       4'h0:
@@ -14879,7 +15017,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     dbg_resp_valid = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -14893,7 +15031,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     proj_issue = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -14909,7 +15047,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     spikes_load = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -14927,7 +15065,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     sub_issue = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -14947,7 +15085,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     spikes_swap = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -14971,7 +15109,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     out_issue = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -14995,7 +15133,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     spikes_save = 1'h0;
     casez (fsm_state)
       4'h0:
@@ -15021,7 +15159,7 @@ module \ec_core_humanoid.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     act_valid = 1'h0;
     casez (fsm_state)
       4'h0:

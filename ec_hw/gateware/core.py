@@ -41,6 +41,7 @@ from ..coremap import addr_bits as _addr_bits
 from ..coremap import words_per_row
 from ..fixedpoint import FixedPoint, derive
 from .core_io import DebugReadback, LoadDecoder, ObsWriter
+from .datapath import ProjectionPath, ReadoutPath
 from .lif import LIFUnit
 from .popcount import PopcountTree, delay
 from .projection import InputProjection
@@ -249,7 +250,7 @@ class Core(wiring.Component):
         m = Module()
         g, fp = self.geom, self.fp
         n, lanes, w = self.net.n_neurons, self.core.lanes, self.core.word_bits
-        s_cnt, a_dim, d_dim = self.core.slots, self.net.act_dim, self.net.obs_dim
+        s_cnt, a_dim = self.core.slots, self.net.act_dim
         per_lane, wpr_in, wpr = g.per_lane, g.wpr_in, g.wpr
         cols, chunks, sb = g.cols, g.chunks, fp.state_bits
         lane_bits = ceil_log2(lanes)
@@ -284,20 +285,16 @@ class Core(wiring.Component):
         act_w, act_r = shared_mem("actions", signed(fp.action_bits), s_cnt * a_dim)
 
         # ---- blocks -------------------------------------------------------------------------
-        pops, lifs, projs = [], [], []
+        pops, lifs = [], []
         for ln in range(lanes):
             pop = PopcountTree(w, fp.pop_bits, regs_every=_REGS_EVERY)
             lif = LIFUnit(fp)
-            proj = InputProjection(cols, obs_bits=ob, state_bits=sb,
-                                   acc_bits=ob + 2 + ceil_log2(2 * d_dim),
-                                   regs_every=_REGS_EVERY)
             m.submodules[f"pop{ln}"] = pop
             m.submodules[f"lif{ln}"] = lif
-            m.submodules[f"proj{ln}"] = proj
             pops.append(pop)
             lifs.append(lif)
-            projs.append(proj)
-        m.submodules.readout = rdo = Readout(fp, lanes, regs_every=_REGS_EVERY)
+        m.submodules.projection = pj = ProjectionPath(g, regs_every=_REGS_EVERY)
+        m.submodules.readout = ro = ReadoutPath(g, regs_every=_REGS_EVERY)
 
         m.submodules.seq = seq = CoreSequencer(g, self.cmd_layout, self.dbg_layout)
         wiring.connect(m, wiring.flipped(self.cmd), seq.cmd)
@@ -332,29 +329,19 @@ class Core(wiring.Component):
         st_raddr = Signal(range(max(2, s_cnt * per_lane)))
         slot_base = cur_slot * per_lane
 
-        # ---- projection datapath (issue at t, memory data at t+1) ---------------------------
-        sub_per_word = w // cols
-        sub_bits = ceil_log2(sub_per_word)
-        pj_valid, pj_first, pj_last = Signal(), Signal(), Signal()
-        pj_sub = Signal(max(1, sub_bits))
-        pj_m = Signal.like(cnt_m)
+        # ---- projection and readout datapaths: the sequencer's beats, the memories ----------
+        for path, issue in ((pj, proj_issue), (ro, out_issue)):
+            m.d.comb += [path.issue.eq(issue), path.cur_slot.eq(cur_slot),
+                         path.cnt_m.eq(cnt_m), path.cnt_w.eq(cnt_w)]
+        m.d.comb += [xpos_r.addr.eq(pj.x_addr), xneg_r.addr.eq(pj.x_addr),
+                     pj.pos.eq(xpos_r.data), pj.neg.eq(xneg_r.data),
+                     wout_r.addr.eq(ro.wout_addr), ro.wout_data.eq(wout_r.data),
+                     act_w.addr.eq(ro.act_addr), act_w.data.eq(ro.act_data),
+                     act_w.en.eq(ro.act_en)]
         for ln in range(lanes):
-            m.d.comb += win_r[ln].addr.eq((slot_base + cnt_m) * wpr_in + (cnt_w >> sub_bits))
-        m.d.comb += [xpos_r.addr.eq(cur_slot * chunks + cnt_w),
-                     xneg_r.addr.eq(cur_slot * chunks + cnt_w)]
-        m.d.sync += [pj_valid.eq(proj_issue), pj_first.eq(cnt_w == 0),
-                     pj_last.eq(cnt_w == chunks - 1), pj_m.eq(cnt_m)]
-        if sub_bits:
-            m.d.sync += pj_sub.eq(cnt_w[:sub_bits])
-        pj_m_out = delay(m, pj_m, g.lat_proj, name="pj_m")
-        for ln, proj in enumerate(projs):
-            bits = (win_r[ln].data.word_select(pj_sub, cols) if sub_bits
-                    else win_r[ln].data[:cols])
-            m.d.comb += [proj.valid.eq(pj_valid), proj.first.eq(pj_first),
-                         proj.last.eq(pj_last), proj.bits.eq(bits),
-                         proj.pos.eq(xpos_r.data), proj.neg.eq(xneg_r.data),
-                         iin_w[ln].addr.eq(slot_base + pj_m_out),
-                         iin_w[ln].data.eq(proj.i_in), iin_w[ln].en.eq(proj.o_valid)]
+            m.d.comb += [win_r[ln].addr.eq(pj.win_addr), pj.win_data[ln].eq(win_r[ln].data),
+                         iin_w[ln].addr.eq(pj.iin_addr), iin_w[ln].data.eq(pj.iin_data[ln]),
+                         iin_w[ln].en.eq(pj.iin_en[ln]), ro.rate[ln].eq(st_r[ln].data.rate)]
 
         # ---- substep datapath -----------------------------------------------------------------
         pad = wpr * w - n
@@ -403,27 +390,6 @@ class Core(wiring.Component):
                 m.d.comb += [st_w[ln].addr.eq(slot_base + m_wb),
                              st_w[ln].data.i_syn.eq(lif.o_i_syn), st_w[ln].data.v.eq(lif.o_v),
                              st_w[ln].data.rate.eq(lif.o_rate), st_w[ln].en.eq(lif.o_valid)]
-
-        # ---- readout datapath -----------------------------------------------------------------
-        grp_per_word = w // lanes
-        grp_bits = ceil_log2(grp_per_word)
-        ro_valid, ro_first, ro_last = Signal(), Signal(), Signal()
-        ro_m = Signal.like(cnt_m)
-        ro_a = Signal.like(cnt_w)
-        m.d.comb += wout_r.addr.eq((cur_slot * a_dim + cnt_w) * wpr + (cnt_m >> grp_bits))
-        m.d.sync += [ro_valid.eq(out_issue), ro_first.eq(cnt_m == 0),
-                     ro_last.eq(cnt_m == per_lane - 1), ro_m.eq(cnt_m), ro_a.eq(cnt_w)]
-        grp = ro_m[:grp_bits] if grp_bits else Const(0, 1)
-        m.d.comb += [
-            rdo.valid.eq(ro_valid), rdo.first.eq(ro_first), rdo.last.eq(ro_last),
-            rdo.bits.eq(wout_r.data.word_select(grp, lanes) if grp_bits
-                        else wout_r.data[:lanes]),
-            rdo.exc.eq(Cat(*[(ro_m * lanes + ln) < fp.n_exc for ln in range(lanes)])),
-            rdo.rate.eq(Cat(*[st_r[ln].data.rate for ln in range(lanes)])),
-        ]
-        ro_a_out = delay(m, ro_a, g.lat_out, name="ro_a")
-        m.d.comb += [act_w.addr.eq(cur_slot * a_dim + ro_a_out), act_w.data.eq(rdo.action),
-                     act_w.en.eq(rdo.o_valid)]
 
         # ---- debug read-back ---------------------------------------------------------------
         dbg_slot, dbg_addr = seq.dbg_slot, seq.dbg_addr
