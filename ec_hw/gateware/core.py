@@ -269,9 +269,12 @@ class Core(wiring.Component):
         state_layout = data.StructLayout({"i_syn": signed(sb), "v": signed(sb),
                                           "rate": unsigned(fp.rate_bits)})
         win_w, win_r, wrec_w, wrec_r, st_w, st_r, iin_w, iin_r = ([] for _ in range(8))
+        # A W_in row that fits one word keeps only its 2D columns (padding is zero): at W = 64
+        # and D = 11 a lane's W_in fits a RAMB18 (36 bits wide) instead of a RAMB36.
+        win_bits = w if wpr_in > 1 else self.net.n_inputs
         for ln in range(lanes):
             for name, shape, depth, wl, rl in (
-                    ("w_in", unsigned(w), s_cnt * per_lane * wpr_in, win_w, win_r),
+                    ("w_in", unsigned(win_bits), s_cnt * per_lane * wpr_in, win_w, win_r),
                     ("w_rec", unsigned(w), s_cnt * per_lane * wpr, wrec_w, wrec_r),
                     ("state", state_layout, s_cnt * per_lane, st_w, st_r),
                     ("i_in", signed(sb), s_cnt * per_lane, iin_w, iin_r)):
@@ -376,8 +379,9 @@ class Core(wiring.Component):
             m.d.sync += pj_sub.eq(cnt_w[:sub_bits])
         pj_m_out = delay(m, pj_m, g.lat_proj, name="pj_m")
         for ln, proj in enumerate(projs):
-            bits = (win_r[ln].data.word_select(pj_sub, cols) if sub_bits
-                    else win_r[ln].data[:cols])
+            win_word = (Cat(win_r[ln].data, Const(0, w - win_bits)) if win_bits < w
+                        else win_r[ln].data)
+            bits = (win_word.word_select(pj_sub, cols) if sub_bits else win_word[:cols])
             m.d.comb += [proj.valid.eq(pj_valid), proj.first.eq(pj_first),
                          proj.last.eq(pj_last), proj.bits.eq(bits),
                          proj.pos.eq(xpos_r.data), proj.neg.eq(xneg_r.data),
