@@ -260,9 +260,12 @@ class Core(wiring.Component):
         state_layout = data.StructLayout({"i_syn": signed(sb), "v": signed(sb),
                                           "rate": unsigned(fp.rate_bits)})
         win_w, win_r, wrec_w, wrec_r, st_w, st_r, iin_w, iin_r = ([] for _ in range(8))
+        # A W_in row that fits one word keeps only its 2D columns (padding is zero): at W = 64
+        # and D = 11 a lane's W_in fits a RAMB18 (36 bits wide) instead of a RAMB36.
+        win_bits = w if wpr_in > 1 else self.net.n_inputs
         for ln in range(lanes):
             for name, shape, depth, wl, rl in (
-                    ("w_in", unsigned(w), s_cnt * per_lane * wpr_in, win_w, win_r),
+                    ("w_in", unsigned(win_bits), s_cnt * per_lane * wpr_in, win_w, win_r),
                     ("w_rec", unsigned(w), s_cnt * per_lane * wpr, wrec_w, wrec_r),
                     ("state", state_layout, s_cnt * per_lane, st_w, st_r),
                     ("i_in", signed(sb), s_cnt * per_lane, iin_w, iin_r)):

@@ -256,9 +256,10 @@ class SampleUnit(wiring.Component):
     Latency and throughput: :func:`sample_cycles` (one 4-connection block per cycle).
 
     Resources at the default N=256 Hopper network, W=64, ``rounds_per_stage=1`` (Yosys
-    ``synth_xilinx``, xc7): 2360 LUT, 2852 FF, 276 CARRY4, 36 RAMB36 (the rho memory), no
-    DSP; with ``rounds_per_stage=2``: 2015 LUT, 1562 FF. The Threefry pipeline is most of
-    the logic (1663 LUT / 2516 FF at 1 round per stage).
+    ``synth_xilinx``, xc7, with 64-bit rho words): 2360 LUT, 2852 FF, 276 CARRY4, no DSP;
+    with ``rounds_per_stage=2``: 2015 LUT, 1562 FF. The Threefry pipeline is most of the
+    logic (1663 LUT / 2516 FF at 1 round per stage). The rho memory in 72-bit words maps to
+    32 RAMB36 (Yosys, in the Arty A7 device top; 36 with 64-bit words).
 
     Raises
     ------
