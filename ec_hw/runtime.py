@@ -45,7 +45,9 @@ def drop_stale_numba_caches(package_dir: Path | None = None) -> int:
     The number of cache files deleted.
     """
     pkg = Path(package_dir) if package_dir is not None else Path(__file__).resolve().parent
-    sources = [*(pkg / "model").glob("*.py"), pkg / "fixedpoint.py", pkg / "train" / "ec.py"]
+    # genome.py holds the Threefry constants the sampler kernels compile in.
+    sources = [*(pkg / "model").glob("*.py"), pkg / "fixedpoint.py", pkg / "genome.py",
+               pkg / "train" / "ec.py"]
     stamps = [p.stat().st_mtime for p in sources if p.exists()]
     if not stamps:
         return 0
