@@ -31,7 +31,7 @@ from .genome import GenomeLayout
 __all__ = ["Matrix", "MATRIX_IN", "MATRIX_REC", "MATRIX_OUT", "CoreOp", "DebugSel", "CoreWords",
            "words_per_row", "limbs",
            "matrix_depth", "addr_bits", "genome_to_words", "words_to_genome", "slot_words",
-           "word_ints", "word_bytes", "core_memory_init"]
+           "word_ints", "word_bytes", "core_memory_init", "w_in_bits"]
 
 
 
@@ -206,6 +206,12 @@ def word_bytes(data: np.ndarray, core: CoreConfig) -> list[bytes]:
     """Words as little-endian byte strings of ``word_bits / 8`` bytes each."""
     nbytes = core.word_bits // 8
     return [v.to_bytes(nbytes, "little") for v in word_ints(data)]
+
+
+def w_in_bits(net: NetConfig, core: CoreConfig) -> int:
+    """Width of the core's ``W_in`` memories: a row that fits one word keeps only its 2D
+    columns (the padding is zero), else whole words."""
+    return core.word_bits if words_per_row(net, core)[0] > 1 else net.n_inputs
 
 
 def core_memory_init(genome: np.ndarray, net: NetConfig, core: CoreConfig) -> dict[str, list[int]]:

@@ -215,11 +215,14 @@ def write_mem(out_dir, dep: DeployedNetwork, core: CoreConfig | None = None) -> 
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ExportError(f"cannot create --out {out_dir}: {exc.strerror or exc}") from exc
-    digits = -(-core.word_bits // 4)
+    from .coremap import w_in_bits
+
     paths = []
     for name, words in mem_images(dep.genome, dep.net, core).items():
+        bits = w_in_bits(dep.net, core) if name.startswith("w_in") else core.word_bits
+        digits = -(-bits // 4)
         p = out_dir / f"{name}.mem"
-        head = (f"// ec-hw {name}: {len(words)} words of {core.word_bits} bits "
+        head = (f"// ec-hw {name}: {len(words)} words of {bits} bits "
                 f"(N={dep.net.n_neurons}, lanes={core.lanes}, slots={core.slots}); "
                 f"ec_hw/coremap.py core_memory_init\n")
         try:

@@ -38,6 +38,7 @@ from amaranth.utils import ceil_log2
 
 from ..config import CoreConfig, NetConfig
 from ..coremap import addr_bits as _addr_bits
+from ..coremap import w_in_bits as _w_in_bits
 from ..coremap import words_per_row
 from ..fixedpoint import FixedPoint, derive
 from .core_io import DebugReadback, LoadDecoder, ObsWriter
@@ -262,7 +263,7 @@ class Core(wiring.Component):
         win_w, win_r, wrec_w, wrec_r, st_w, st_r, iin_w, iin_r = ([] for _ in range(8))
         # A W_in row that fits one word keeps only its 2D columns (padding is zero): at W = 64
         # and D = 11 a lane's W_in fits a RAMB18 (36 bits wide) instead of a RAMB36.
-        win_bits = w if wpr_in > 1 else self.net.n_inputs
+        win_bits = _w_in_bits(self.net, self.core)
         for ln in range(lanes):
             for name, shape, depth, wl, rl in (
                     ("w_in", unsigned(win_bits), s_cnt * per_lane * wpr_in, win_w, win_r),
