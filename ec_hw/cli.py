@@ -31,6 +31,7 @@ _TRAIN_FLAGS = {  # flag dest -> TrainConfig field
     "episodes": "episodes", "eval_episodes": "eval_episodes",
     "max_episode_steps": "max_episode_steps", "healthy_reward": "healthy_reward",
     "seed": "seed", "target": "target", "workers": "workers", "sampling": "sampling",
+    "antithetic": "antithetic",
 }
 _RESUMABLE = {"generations", "workers", "port", "board", "stop_at", "quiet"}
 
@@ -62,7 +63,13 @@ def _add_train(sub) -> None:
     p.add_argument("--max-episode-steps", type=int, help="episode cap (default 1000)")
     p.add_argument("--no-healthy-reward", dest="healthy_reward", action="store_const",
                    const=False, help="rank members without the env's survival bonus (ARS "
-                                     "style); reported returns always include it")
+                                     "style); reported returns always include it. Default: "
+                                     "without it where the env also rewards forward progress "
+                                     "(Hopper, Walker2d, Ant, Humanoid), with it elsewhere")
+    p.add_argument("--healthy-reward", dest="healthy_reward", action="store_const", const=True,
+                   help="rank members with the env's survival bonus in every env")
+    p.add_argument("--antithetic", action=argparse.BooleanOptionalAction, default=None,
+                   help="EC: draw members as mirrored pairs (u and 65535 - u of one stream)")
     p.add_argument("--workers", type=_workers_arg, metavar="N|ray|ray://HOST:PORT",
                    help="worker processes on this machine (default: CPU cores), or a Ray "
                         "cluster: ray = the local one (started if none runs), auto = an "

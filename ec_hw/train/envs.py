@@ -81,6 +81,14 @@ def unit_to_action(a: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarr
     return low + (np.asarray(a, np.float64) + 1.0) * 0.5 * (high - low)
 
 
-def survival_bonus(info: dict) -> float:
-    """The survival ("healthy") part of one step's reward (MuJoCo v5 ``reward_survive``), or 0."""
+def survival_bonus(info: dict, keep: bool | None = False) -> float:
+    """The survival ("healthy") part of one step's reward (MuJoCo v5 ``reward_survive``) to take
+    out of the fitness, or 0.
+
+    ``keep`` True: nothing is taken out; False: the bonus always is; None: only where the env
+    also pays for forward progress (``reward_forward`` in ``info``: locomotion), since in a
+    balancing env surviving is the task itself.
+    """
+    if keep or (keep is None and "reward_forward" not in info):
+        return 0.0
     return float(info.get("reward_survive", 0.0))

@@ -40,7 +40,8 @@ def job_genomes(job: EvalJob, idx: np.ndarray) -> np.ndarray:
     from ..model.packing import GenomeLayout
     from ..model.sampler import sample_members
 
-    return sample_members(job.gen_seed, ids, job.rho_q, GenomeLayout.of(job.net))
+    return sample_members(job.gen_seed, ids, job.rho_q, GenomeLayout.of(job.net),
+                          job.antithetic)
 
 
 class EnvPool:
@@ -83,6 +84,9 @@ def run_members(backend: Backend, job: EvalJob, idx: np.ndarray, pool: EnvPool) 
         n = len(chunk)
         rows = np.arange(c0, c0 + n)
         if job.sampling == "device" and job.genomes is None and job.es_center is None:
+            if job.antithetic:
+                raise ValueError("--sampling device with antithetic needs a device that "
+                                 "supports it (use --no-antithetic)")
             if not backend.supports_sampling:
                 raise ValueError(f"the {type(backend).__name__} target cannot sample members "
                                  f"on the device; use sampling 'host'")
@@ -118,7 +122,7 @@ def run_members(backend: Backend, job: EvalJob, idx: np.ndarray, pool: EnvPool) 
                 o, r, term, trunc, info = envs[i].step(act[i])
                 r = float(r)
                 returns[rows[i]] += r
-                fitness[rows[i]] += r if job.healthy_reward else r - survival_bonus(info)
+                fitness[rows[i]] += r - survival_bonus(info, job.healthy_reward)
                 t_ep[i] += 1
                 obs[i] = o
                 if term or trunc or t_ep[i] >= job.max_episode_steps:

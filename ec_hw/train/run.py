@@ -17,7 +17,14 @@ from ..config import CoreConfig, NetConfig, TrainConfig
 from ..model.packing import GenomeLayout
 from ..model.sampler import generation_seed, quantize_rho
 from .checkpoint import RunState, append_metrics, load_checkpoint, save_checkpoint, truncate_metrics
-from .ec import centered_ranks, deterministic_genome, natural_gradient, rho_entropy
+from .ec import (
+    centered_ranks,
+    deterministic_genome,
+    natural_gradient_halves,
+    probe_activity,
+    rho_diagnostics,
+    rho_entropy,
+)
 from .evaluator import EvalJob, EvalResult, Evaluator
 from .optim import Adam
 from .rollout import es_noise
@@ -101,6 +108,13 @@ class Trainer:
         return self.evaluator.evaluate(self._job(env_seeds=seeds, member_ids=np.arange(n),
                                                  genomes=g))
 
+    def _activity(self) -> dict:
+        """Spiking and output saturation of the deployed network (golden model, first eval
+        episode, at most 100 env steps)."""
+        st = self.state
+        return probe_activity(self.net, self.core, self.deterministic_params(), self.cfg.env_id,
+                              st.obs_mean, st.obs_std, int(self._eval_seeds[0, 0]))
+
     def step(self) -> dict:
         """Run one generation and return its metrics row (also written to the run dir)."""
         cfg, st = self.cfg, self.state
@@ -109,14 +123,19 @@ class Trainer:
         gen_seed = generation_seed(cfg.seed, gen)
         ids = np.arange(cfg.pop_size, dtype=np.int64)
         seeds = env_seeds(gen_seed, cfg.pop_size, cfg.episodes)
+        diag = {}
         if cfg.algo == "ec":
             rho_q = quantize_rho(st.params)
             res = self.evaluator.evaluate(self._job(env_seeds=seeds, member_ids=ids,
                                                     gen_seed=gen_seed, rho_q=rho_q,
-                                                    sampling=cfg.sampling))
+                                                    sampling=cfg.sampling,
+                                                    antithetic=cfg.antithetic))
+            t_up = time.perf_counter()
             w = centered_ranks(res.fitness)
-            grad = natural_gradient(gen_seed, ids, w, rho_q, self.layout)
+            grad, diag = natural_gradient_halves(gen_seed, ids, w, rho_q, self.layout,
+                                                 cfg.antithetic)
             st.params = np.clip(st.adam.step(st.params, grad), cfg.eps, 1.0 - cfg.eps)
+            diag["update_s"] = round(time.perf_counter() - t_up, 3)
         else:
             res = self.evaluator.evaluate(self._job(env_seeds=seeds, member_ids=ids,
                                                     gen_seed=gen_seed, es_center=st.params,
@@ -150,6 +169,9 @@ class Trainer:
         }
         if cfg.algo == "ec":
             row["rho_entropy"] = rho_entropy(st.params)
+            row.update(diag)
+            row.update(rho_diagnostics(st.params, self.layout, cfg.eps))
+            row.update(self._activity())
         else:
             row["param_norm"] = float(np.linalg.norm(st.params))
         # Metrics first, then the checkpoint: on resume, rows past the checkpoint are dropped

@@ -29,6 +29,9 @@ def _err_line(capsys):
     (["train", "--neurons", "8"], "n_neurons must be at least 16"),
     (["train", "--algo", "es", "--pop", "7"], "pop_size must be even"),
     (["train", "--target", "fpga", "--pop", "4"], "--target fpga needs --port"),
+    (["train", "--sampling", "device", "--antithetic"],
+     "--sampling device with antithetic needs a device that supports it"),
+    (["train", "--antithetic", "--pop", "9"], "pop_size must be even for antithetic pairs"),
     (["eval", "/nonexistent/run"], "is not a run directory"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, needle, capsys, tmp_path):
@@ -39,7 +42,7 @@ def test_bad_input_is_one_line_and_exit_2(argv, needle, capsys, tmp_path):
 
 def _rows(run):
     rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
-    drop = {"time_s", "gen_time_s", "env_steps_per_s", "pop_env_steps_per_s"}
+    drop = {"time_s", "gen_time_s", "env_steps_per_s", "pop_env_steps_per_s", "update_s"}
     return [{k: v for k, v in r.items() if k not in drop} for r in rows]
 
 
