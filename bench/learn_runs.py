@@ -2,9 +2,10 @@
 
     python bench/learn_runs.py --env Hopper-v5 --seed 0 --steps 1000000 --out RUN [--set k=v ...]
 
-``--set`` overrides TrainConfig fields (e.g. ``--set antithetic=true --set lr=0.05``). One
-worker, Numba on one thread, so two runs share a 2-core machine without interfering. Stops at
-the first generation that brings the run's total env steps to ``--steps``.
+``--set`` overrides TrainConfig fields (e.g. ``--set antithetic=true --set lr=0.05``, JSON
+values: ``healthy_reward=null``); ``--stop-at R`` also stops once the deterministic return
+reaches R. One worker, Numba on one thread, so two runs share a 2-core machine without
+interfering. Stops at the first generation that brings the run's total env steps to ``--steps``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=float, required=True, help="env-step budget")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
+    ap.add_argument("--stop-at", type=float, metavar="RETURN",
+                    help="also stop once the deterministic return reaches RETURN")
     args = ap.parse_args(argv)
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
@@ -59,6 +62,8 @@ def main(argv=None) -> int:
             print(f"{args.out.name} gen {row['generation']} steps {row['total_env_steps']} "
                   f"det {row['det_return']:.1f} mean {row['mean_return']:.1f} "
                   f"H {row['rho_entropy']:.3f} {row['gen_time_s']:.1f}s", flush=True)
+            if args.stop_at is not None and row["det_return"] >= args.stop_at:
+                break
     return 0
 
 

@@ -66,6 +66,11 @@ def test_narrow_state_is_refused_by_the_bounds_check():
     ({"eps": 0.6}, "eps must lie strictly between 0 and 0.5, not 0.6"),
     ({"lr": -1.0}, "lr must be a positive number, not -1.0"),
     ({"target": "gpu"}, "target must be one of model, float, sim, fpga, not 'gpu'"),
+    ({"healthy_reward": "auto"}, "healthy_reward must be True, False or None"),
+    ({"antithetic": 1}, "antithetic must be True or False, not 1"),
+    ({"antithetic": True, "pop_size": 9}, "pop_size must be even for antithetic pairs, not 9"),
+    ({"antithetic": True, "sampling": "device"},
+     "--sampling device with antithetic needs a device that supports it"),
 ])
 def test_train_config_rejects(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -94,6 +94,22 @@ def test_eval_and_plot_read_a_run(tmp_path, capsys):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
 
+def test_plain_command_uses_the_studied_defaults_and_logs_the_diagnostics(tmp_path):
+    """docs/learning.md: survival bonus handled per env (None), lr 0.15, no mirrored pairs."""
+    run = tmp_path / "h"
+    assert main(["train", "--env", "Hopper-v5", "--neurons", "32", "--pop", "4",
+                 "--generations", "1", "--eval-episodes", "1", "--max-episode-steps", "20",
+                 "--workers", "1", "--quiet", "--out", str(run)]) == 0
+    train = json.loads((run / "config.json").read_text())["train"]
+    assert train["healthy_reward"] is None and train["lr"] == 0.15
+    assert train["antithetic"] is False and train["pop_size"] == 4
+    row = _rows(run)[0]
+    for key in ("H_in", "H_rec", "H_out", "clip_in", "clip_rec", "clip_out", "snr_in",
+                "snr_rec", "snr_out", "spk_exc", "spk_inh", "act_sat"):
+        assert np.isfinite(row[key]), key
+    assert 0 <= row["clip_rec"] <= 1 and 0 <= row["act_sat"] <= 1 and row["spk_exc"] >= 0
+
+
 def test_es_baseline_trains_through_the_same_loop(tmp_path):
     run = tmp_path / "es"
     assert main(["train", *SMALL, "--algo", "es", "--generations", "2", "--out",
