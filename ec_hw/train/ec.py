@@ -60,6 +60,13 @@ def _flat_positions(layout: GenomeLayout) -> np.ndarray:
     return pos
 
 
+def _accumulate(gen_seed, member_ids, w, rho_q, layout, acc, chunk, antithetic):
+    # acc[bit position] += w[m] for every member m in order (the order fixes the rounding).
+    for c0 in range(0, len(member_ids), chunk):
+        g = sample_members(gen_seed, member_ids[c0:c0 + chunk], rho_q, layout, antithetic)
+        _weighted_bit_sums(g, np.asarray(w[c0:c0 + chunk], np.float64), acc)
+
+
 def natural_gradient(gen_seed: int, member_ids: np.ndarray, w: np.ndarray, rho_q: np.ndarray,
                      layout: GenomeLayout, chunk: int = 1024,
                      antithetic: bool = False) -> np.ndarray:
@@ -70,19 +77,17 @@ def natural_gradient(gen_seed: int, member_ids: np.ndarray, w: np.ndarray, rho_q
     """
     member_ids = np.asarray(member_ids, np.int64)
     acc = np.zeros(layout.n_words * 64)
-    for c0 in range(0, len(member_ids), chunk):
-        g = sample_members(gen_seed, member_ids[c0:c0 + chunk], rho_q, layout, antithetic)
-        _weighted_bit_sums(g, np.asarray(w[c0:c0 + chunk], np.float64), acc)
+    _accumulate(gen_seed, member_ids, w, rho_q, layout, acc, chunk, antithetic)
     p = rho_q.astype(np.float64) / 65536.0
     n = len(member_ids)
     return acc[_flat_positions(layout)] / n - p * (float(np.sum(w)) / n)
 
 
 def natural_gradient_halves(gen_seed: int, member_ids: np.ndarray, w: np.ndarray,
-                            rho_q: np.ndarray, layout: GenomeLayout,
-                            antithetic: bool = False) -> tuple[np.ndarray, dict[str, float]]:
-    """The natural gradient of the whole population plus its per-group signal-to-noise ratio
-    (:func:`gradient_snr`), from the two halves' estimates at no extra sampling cost.
+                            rho_q: np.ndarray, layout: GenomeLayout, antithetic: bool = False,
+                            chunk: int = 1024) -> tuple[np.ndarray, dict[str, float]]:
+    """:func:`natural_gradient` (bit-identical) plus its per-group signal-to-noise ratio
+    (:func:`gradient_snr`) from the two halves' estimates, at no extra sampling cost.
 
     The halves split at an even member, so mirrored pairs stay together.
     """
@@ -90,12 +95,18 @@ def natural_gradient_halves(gen_seed: int, member_ids: np.ndarray, w: np.ndarray
     w = np.asarray(w, np.float64)
     n = len(member_ids)
     h = 2 * (n // 4)
+    acc = np.zeros(layout.n_words * 64)
+    _accumulate(gen_seed, member_ids[:h], w[:h], rho_q, layout, acc, chunk, antithetic)
+    acc_a = acc.copy()
+    _accumulate(gen_seed, member_ids[h:], w[h:], rho_q, layout, acc, chunk, antithetic)
+    pos = _flat_positions(layout)
+    p = rho_q.astype(np.float64) / 65536.0
+    grad = acc[pos] / n - p * (float(np.sum(w)) / n)
     if h == 0:
-        return natural_gradient(gen_seed, member_ids, w, rho_q, layout,
-                                antithetic=antithetic), {}
-    g_a = natural_gradient(gen_seed, member_ids[:h], w[:h], rho_q, layout, antithetic=antithetic)
-    g_b = natural_gradient(gen_seed, member_ids[h:], w[h:], rho_q, layout, antithetic=antithetic)
-    return (h * g_a + (n - h) * g_b) / n, gradient_snr(g_a, g_b, layout)
+        return grad, {}
+    g_a = acc_a[pos] / h - p * (float(np.sum(w[:h])) / h)
+    g_b = (acc - acc_a)[pos] / (n - h) - p * (float(np.sum(w[h:])) / (n - h))
+    return grad, gradient_snr(g_a, g_b, layout)
 
 
 def deterministic_genome(rho: np.ndarray, layout: GenomeLayout) -> np.ndarray:

@@ -66,9 +66,10 @@ def test_gradient_from_halves_equals_the_whole_population_gradient(n):
     rho_q = quantize_rho(rng.uniform(0, 1, layout.n_conn))
     w = centered_ranks(rng.normal(size=n))
     ids = np.arange(n)
-    g, snr = natural_gradient_halves(8, ids, w, rho_q, layout, antithetic=n % 2 == 0)
-    np.testing.assert_allclose(g, natural_gradient(8, ids, w, rho_q, layout,
-                                                   antithetic=n % 2 == 0), atol=1e-12)
+    g, snr = natural_gradient_halves(8, ids, w, rho_q, layout, antithetic=n % 2 == 0, chunk=3)
+    # bit-identical, so a run's rho does not depend on whether diagnostics are computed
+    assert np.array_equal(g, natural_gradient(8, ids, w, rho_q, layout, chunk=3,
+                                              antithetic=n % 2 == 0))
     assert set(snr) == {"snr_in", "snr_rec", "snr_out"}
 
 
