@@ -69,7 +69,8 @@ def _add_train(sub) -> None:
     p.add_argument("--healthy-reward", dest="healthy_reward", action="store_const", const=True,
                    help="rank members with the env's survival bonus in every env")
     p.add_argument("--antithetic", action=argparse.BooleanOptionalAction, default=None,
-                   help="EC: draw members as mirrored pairs (u and 65535 - u of one stream)")
+                   help="EC: draw members as mirrored pairs (u and 65535 - u of one stream; "
+                        "default off, see docs/learning.md)")
     p.add_argument("--workers", type=_workers_arg, metavar="N|ray|ray://HOST:PORT",
                    help="worker processes on this machine (default: CPU cores), or a Ray "
                         "cluster: ray = the local one (started if none runs), auto = an "
