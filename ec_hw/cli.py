@@ -60,7 +60,14 @@ def _add_train(sub) -> None:
     p.add_argument("--max-episode-steps", type=int, help="episode cap (default 1000)")
     p.add_argument("--no-healthy-reward", dest="healthy_reward", action="store_const",
                    const=False, help="rank members without the env's survival bonus (ARS "
-                                     "style); reported returns always include it")
+                                     "style); reported returns always include it. Default: "
+                                     "without it where the env also rewards forward progress "
+                                     "(Hopper, Walker2d, Ant, Humanoid), with it elsewhere")
+    p.add_argument("--healthy-reward", dest="healthy_reward", action="store_const", const=True,
+                   help="rank members with the env's survival bonus in every env")
+    p.add_argument("--antithetic", action=argparse.BooleanOptionalAction, default=None,
+                   help="EC: draw members as mirrored pairs (u and 65535 - u of one stream; "
+                        "default off, see docs/learning.md)")
     p.add_argument("--workers", type=_workers_arg, metavar="N|ray|ray://HOST:PORT",
                    help="worker processes on this machine (default: 1 on the EnvPool engine "
                         "with --target model/float, whose one process threads over every "

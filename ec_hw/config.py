@@ -234,9 +234,12 @@ class TrainConfig:
     """Episodes of the deterministic network (rho > 0.5) evaluated every generation."""
     max_episode_steps: int = 1000
     """Episode length cap (the env's own TimeLimit applies too)."""
-    healthy_reward: bool = True
-    """If False, the env's survival bonus is subtracted from the fitness (ARS-style); the
-    true env return is always what is reported."""
+    healthy_reward: bool | None = None
+    """Whether the fitness keeps the env's survival bonus (``reward_survive``). None (default):
+    kept where surviving is the task (balancing envs), dropped where the env also pays for
+    forward progress (``reward_forward``: Hopper, Walker2d, Ant, Humanoid), as ARS did, since
+    there the bonus makes standing still a deep local optimum. The reported return is always
+    the env's true return."""
     seed: int = 0
     """Run seed; every random draw derives from it."""
     target: str = "model"
@@ -255,6 +258,9 @@ class TrainConfig:
     MuJoCo batches; episodes start from the model's initial state, see docs/engine.md) or
     ``auto`` (EnvPool when it runs the id). ``ec-hw train`` records the resolved engine; runs
     written before this field existed ran on gymnasium."""
+    antithetic: bool = False
+    """EC only: draw members as mirrored pairs (``u`` and ``65535 - u`` of one Threefry stream
+    keyed by ``member >> 1``, see :mod:`ec_hw.model.sampler`); needs an even population."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.env_id, str) or not self.env_id:
@@ -286,6 +292,9 @@ class TrainConfig:
         if not isinstance(self.eval_episodes, int) or self.eval_episodes < 0:
             raise ValueError(f"eval_episodes must be >= 0, not {self.eval_episodes!r}")
         _positive_int("max_episode_steps", self.max_episode_steps)
+        if self.healthy_reward not in (None, True, False):
+            raise ValueError(f"healthy_reward must be True, False or None (auto), not "
+                             f"{self.healthy_reward!r}")
         if not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
             raise ValueError(f"seed must be an integer in 0..2**63-1, not {self.seed!r}")
         if self.target not in TARGETS:
@@ -302,6 +311,15 @@ class TrainConfig:
                              f"{self.env_backend!r}")
         if self.sampling == "device" and self.algo != "ec":
             raise ValueError("sampling 'device' needs algo 'ec' (ES members are not Bernoulli)")
+        if not isinstance(self.antithetic, bool):
+            raise ValueError(f"antithetic must be True or False, not {self.antithetic!r}")
+        if self.antithetic and self.algo == "ec":
+            if self.pop_size % 2:
+                raise ValueError(f"pop_size must be even for antithetic pairs, not "
+                                 f"{self.pop_size!r}")
+            if self.sampling == "device":
+                raise ValueError("--sampling device with antithetic needs a device that "
+                                 "supports it (use --no-antithetic)")
 
 
     @property

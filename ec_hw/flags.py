@@ -29,7 +29,7 @@ TRAIN_FLAGS = {  # flag dest -> TrainConfig field
     "max_episode_steps": "max_episode_steps", "healthy_reward": "healthy_reward",
     "seed": "seed", "target": "target", "workers": "workers", "sampling": "sampling",
     "net": "network",
-    "env_backend": "env_backend",
+    "env_backend": "env_backend", "antithetic": "antithetic",
 }
 
 # Config fields as the flags that set them, for error messages.

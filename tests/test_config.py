@@ -69,6 +69,11 @@ def test_narrow_state_is_refused_by_the_bounds_check():
     ({"network": "mlp"}, "network must be one of snn, gru, lstm, not 'mlp'"),
     ({"network": "gru"}, "network 'gru' needs algo 'es'"),
     ({"algo": "es", "target": "sim"}, "target 'sim' runs EC's 1-bit network only"),
+    ({"healthy_reward": "auto"}, "healthy_reward must be True, False or None"),
+    ({"antithetic": 1}, "antithetic must be True or False, not 1"),
+    ({"antithetic": True, "pop_size": 9}, "pop_size must be even for antithetic pairs, not 9"),
+    ({"antithetic": True, "sampling": "device"},
+     "--sampling device with antithetic needs a device that supports it"),
 ])
 def test_train_config_rejects(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -17,6 +17,13 @@ Specification
   ``u = [y0 & 0xffff, y0 >> 16, y1 & 0xffff, y1 >> 16][c & 3]``.
 * Bit: ``theta_c = u < rho_q[c]`` with ``rho_q = round(rho * 65536)`` clipped to 0..65535, so
   ``P(theta_c = 1) = rho_q / 65536`` exactly (resolution 1.5e-5; eps = 1e-3 is 66).
+
+Antithetic (mirrored) pairs, optional (``antithetic=True``): members ``2k`` and ``2k + 1`` share
+one stream, keyed by ``(gen_seed, k = member >> 1)``; the even member's bit is ``u < rho_q[c]``,
+the odd member's is ``(u ^ 0xFFFF) < rho_q[c]`` (``u ^ 0xFFFF = 65535 - u``). Both bits have
+``P = rho_q / 65536`` exactly and are negatively correlated (complementary at
+``rho_q = 32768``), which cancels the pair's common noise in the natural gradient. The gateware
+sampler does not draw mirrored pairs yet.
 """
 
 from __future__ import annotations
@@ -77,7 +84,7 @@ def quantize_rho(rho: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _sample_rows(k0, k1, rho_q, c0, rows, cols, words_per_row, out, word_off, cache):
+def _sample_rows(k0, k1, flip, rho_q, c0, rows, cols, words_per_row, out, word_off, cache):
     # cache = [block, y0, y1]: consecutive connections share one Threefry block.
     c = c0
     for r in range(rows):
@@ -90,7 +97,7 @@ def _sample_rows(k0, k1, rho_q, c0, rows, cols, words_per_row, out, word_off, ca
                 cache[2] = y1
             lane = c & 3
             y = cache[1] if lane < 2 else cache[2]
-            u = (y >> (16 * (lane & 1))) & 0xFFFF
+            u = ((y >> (16 * (lane & 1))) & 0xFFFF) ^ flip
             if u < rho_q[c]:
                 w = word_off + r * words_per_row + (col >> 6)
                 out[w] |= numba.uint64(1) << numba.uint64(col & 63)
@@ -99,43 +106,52 @@ def _sample_rows(k0, k1, rho_q, c0, rows, cols, words_per_row, out, word_off, ca
 
 
 @numba.njit(cache=True)
-def _sample_one(gen_seed, member, rho_q, lay, out):
+def _sample_one(gen_seed, member, rho_q, lay, out, antithetic):
     n, ni, a, wi, nw, off_rec, off_out = lay[0], lay[1], lay[2], lay[3], lay[4], lay[5], lay[6]
     cache = np.full(3, -1, dtype=np.int64)
     for w in range(out.shape[0]):
         out[w] = 0
-    c = _sample_rows(gen_seed, member, rho_q, 0, n, ni, wi, out, 0, cache)
-    c = _sample_rows(gen_seed, member, rho_q, c, n, n, nw, out, off_rec, cache)
-    _sample_rows(gen_seed, member, rho_q, c, a, n, nw, out, off_out, cache)
+    key, flip = member, 0
+    if antithetic:
+        key, flip = member >> 1, 0xFFFF * (member & 1)
+    c = _sample_rows(gen_seed, key, flip, rho_q, 0, n, ni, wi, out, 0, cache)
+    c = _sample_rows(gen_seed, key, flip, rho_q, c, n, n, nw, out, off_rec, cache)
+    _sample_rows(gen_seed, key, flip, rho_q, c, a, n, nw, out, off_out, cache)
 
 
 @numba.njit(parallel=True, cache=True)
-def _sample_batch(gen_seed, members, rho_q, lay, out):
+def _sample_batch(gen_seed, members, rho_q, lay, out, antithetic):
     for m in numba.prange(members.shape[0]):
-        _sample_one(gen_seed, members[m], rho_q, lay, out[m])
+        _sample_one(gen_seed, members[m], rho_q, lay, out[m], antithetic)
 
 
 def sample_members(gen_seed: int, members: np.ndarray, rho_q: np.ndarray,
-                   layout: GenomeLayout) -> np.ndarray:
-    """Packed genomes ``(len(members), n_words)`` uint64 of the given member indices."""
+                   layout: GenomeLayout, antithetic: bool = False) -> np.ndarray:
+    """Packed genomes ``(len(members), n_words)`` uint64 of the given member indices
+    (``antithetic``: members ``2k``, ``2k + 1`` are a mirrored pair, see the module spec)."""
     members = np.asarray(members, dtype=np.int64)
     rho_q = np.asarray(rho_q)
     if rho_q.shape != (layout.n_conn,):
         raise ValueError(f"rho_q has shape {rho_q.shape}, expected ({layout.n_conn},)")
     out = np.zeros((members.shape[0], layout.n_words), dtype=np.uint64)
-    _sample_batch(np.int64(gen_seed), members, rho_q.astype(np.int64), layout.as_array(), out)
+    _sample_batch(np.int64(gen_seed), members, rho_q.astype(np.int64), layout.as_array(), out,
+                  bool(antithetic))
     return out
 
 
-def sample_member_bits(gen_seed: int, member: int, rho_q: np.ndarray) -> np.ndarray:
+def sample_member_bits(gen_seed: int, member: int, rho_q: np.ndarray,
+                       antithetic: bool = False) -> np.ndarray:
     """Flat boolean genome of one member: a slow, obviously-correct restatement of the spec."""
     n_conn = rho_q.shape[0]
     bits = np.zeros(n_conn, dtype=bool)
+    key = member >> 1 if antithetic else member
+    odd = antithetic and member % 2 == 1
     for b in range((n_conn + 3) // 4):
-        y0, y1 = threefry2x32(gen_seed, member, b, 0)
+        y0, y1 = threefry2x32(gen_seed, key, b, 0)
         lanes = (y0 & 0xFFFF, y0 >> 16, y1 & 0xFFFF, y1 >> 16)
         for lane in range(4):
             c = 4 * b + lane
             if c < n_conn:
-                bits[c] = lanes[lane] < int(rho_q[c])
+                u = 65535 - lanes[lane] if odd else lanes[lane]
+                bits[c] = u < int(rho_q[c])
     return bits

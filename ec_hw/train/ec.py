@@ -17,7 +17,9 @@ import numpy as np
 from ..model.packing import GenomeLayout, pack_genome
 from ..model.sampler import sample_members
 
-__all__ = ["centered_ranks", "natural_gradient", "deterministic_genome", "rho_entropy"]
+__all__ = ["centered_ranks", "natural_gradient", "deterministic_genome", "rho_entropy",
+           "natural_gradient_halves", "GROUPS", "group_slices", "rho_diagnostics",
+           "gradient_snr", "probe_activity"]
 
 
 def centered_ranks(x: np.ndarray) -> np.ndarray:
@@ -58,20 +60,53 @@ def _flat_positions(layout: GenomeLayout) -> np.ndarray:
     return pos
 
 
+def _accumulate(gen_seed, member_ids, w, rho_q, layout, acc, chunk, antithetic):
+    # acc[bit position] += w[m] for every member m in order (the order fixes the rounding).
+    for c0 in range(0, len(member_ids), chunk):
+        g = sample_members(gen_seed, member_ids[c0:c0 + chunk], rho_q, layout, antithetic)
+        _weighted_bit_sums(g, np.asarray(w[c0:c0 + chunk], np.float64), acc)
+
+
 def natural_gradient(gen_seed: int, member_ids: np.ndarray, w: np.ndarray, rho_q: np.ndarray,
-                     layout: GenomeLayout, chunk: int = 1024) -> np.ndarray:
+                     layout: GenomeLayout, chunk: int = 1024,
+                     antithetic: bool = False) -> np.ndarray:
     """``mean_i w_i (theta_i - p)`` with ``p = rho_q / 2**16`` the exact sampling probability.
 
-    The members' bits are regenerated from ``(gen_seed, member)``, ``chunk`` at a time.
+    The members' bits are regenerated from ``(gen_seed, member)`` (mirrored pairs if
+    ``antithetic``), ``chunk`` at a time.
     """
     member_ids = np.asarray(member_ids, np.int64)
     acc = np.zeros(layout.n_words * 64)
-    for c0 in range(0, len(member_ids), chunk):
-        g = sample_members(gen_seed, member_ids[c0:c0 + chunk], rho_q, layout)
-        _weighted_bit_sums(g, np.asarray(w[c0:c0 + chunk], np.float64), acc)
+    _accumulate(gen_seed, member_ids, w, rho_q, layout, acc, chunk, antithetic)
     p = rho_q.astype(np.float64) / 65536.0
     n = len(member_ids)
     return acc[_flat_positions(layout)] / n - p * (float(np.sum(w)) / n)
+
+
+def natural_gradient_halves(gen_seed: int, member_ids: np.ndarray, w: np.ndarray,
+                            rho_q: np.ndarray, layout: GenomeLayout, antithetic: bool = False,
+                            chunk: int = 1024) -> tuple[np.ndarray, dict[str, float]]:
+    """:func:`natural_gradient` (bit-identical) plus its per-group signal-to-noise ratio
+    (:func:`gradient_snr`) from the two halves' estimates, at no extra sampling cost.
+
+    The halves split at an even member, so mirrored pairs stay together.
+    """
+    member_ids = np.asarray(member_ids, np.int64)
+    w = np.asarray(w, np.float64)
+    n = len(member_ids)
+    h = 2 * (n // 4)
+    acc = np.zeros(layout.n_words * 64)
+    _accumulate(gen_seed, member_ids[:h], w[:h], rho_q, layout, acc, chunk, antithetic)
+    acc_a = acc.copy()
+    _accumulate(gen_seed, member_ids[h:], w[h:], rho_q, layout, acc, chunk, antithetic)
+    pos = _flat_positions(layout)
+    p = rho_q.astype(np.float64) / 65536.0
+    grad = acc[pos] / n - p * (float(np.sum(w)) / n)
+    if h == 0:
+        return grad, {}
+    g_a = acc_a[pos] / h - p * (float(np.sum(w[:h])) / h)
+    g_b = (acc - acc_a)[pos] / (n - h) - p * (float(np.sum(w[h:])) / (n - h))
+    return grad, gradient_snr(g_a, g_b, layout)
 
 
 def deterministic_genome(rho: np.ndarray, layout: GenomeLayout) -> np.ndarray:
@@ -83,3 +118,83 @@ def rho_entropy(rho: np.ndarray) -> float:
     """Mean binary entropy of rho in bits (1 = uninformed, 0 = every connection decided)."""
     p = np.clip(rho, 1e-12, 1 - 1e-12)
     return float(np.mean(-(p * np.log2(p) + (1 - p) * np.log2(1 - p))))
+
+
+# --- diagnostics (cheap per-generation measurements written to metrics.jsonl) ----------------
+
+GROUPS = ("in", "rec", "out")
+"""Connection groups of the flat genome: input, recurrent, output."""
+
+
+def group_slices(layout: GenomeLayout) -> dict[str, slice]:
+    """Flat-genome ranges of the connection groups."""
+    return {"in": slice(0, layout.off_rec_bits),
+            "rec": slice(layout.off_rec_bits, layout.off_out_bits),
+            "out": slice(layout.off_out_bits, layout.n_conn)}
+
+
+def rho_diagnostics(rho: np.ndarray, layout: GenomeLayout, eps: float) -> dict[str, float]:
+    """Per group: mean entropy of rho (bits) and the fraction of rho at a clip bound."""
+    out = {}
+    tol = 1e-9
+    for name, sl in group_slices(layout).items():
+        r = rho[sl]
+        out[f"H_{name}"] = rho_entropy(r)
+        out[f"clip_{name}"] = float(np.mean((r <= eps + tol) | (r >= 1 - eps - tol)))
+    return out
+
+
+def gradient_snr(g_a: np.ndarray, g_b: np.ndarray, layout: GenomeLayout) -> dict[str, float]:
+    """Signal-to-noise ratio per group of the full-population gradient ``(g_a + g_b) / 2`` from
+    two independent half-population estimates ``g_a``, ``g_b`` (same signal ``s``, independent
+    noise): ``<g_a, g_b> ~ |s|^2`` and ``|g_a - g_b|^2 / 4 ~ |noise of the mean|^2``, so
+    ``snr = sqrt(max(<g_a, g_b>, 0) / (|g_a - g_b|^2 / 4))`` (0 = pure noise, 1 = as much
+    signal as noise; the gradient's norm-weighted average over the group's connections). Pure
+    noise reads about ``sqrt(2 |z|) / n**0.25`` with ``z ~ N(0, 1)`` (the clamp's floor), ~0.1
+    for a group of 65536 connections."""
+    out = {}
+    for name, sl in group_slices(layout).items():
+        a, b = g_a[sl], g_b[sl]
+        noise = float(np.sum((a - b) ** 2)) / 4.0
+        out[f"snr_{name}"] = float(np.sqrt(max(float(np.dot(a, b)), 0.0) / noise)) if noise else 0.0
+    return out
+
+
+def probe_activity(net, core, genome: np.ndarray, env_id: str, obs_mean: np.ndarray,
+                   obs_std: np.ndarray, seed: int, steps: int = 100) -> dict[str, float]:
+    """Run one network on the golden model for up to ``steps`` env steps of one episode.
+
+    Returns the mean spikes per neuron per substep (excitatory and inhibitory halves) and the
+    fraction of action components at the saturation bound +-1.
+    """
+    from ..fixedpoint import action_to_unit, quantize_obs
+    from ..model.core import FixedNet, NetState
+    from .envs import make_env, unit_to_action
+
+    fx = FixedNet(net, core)
+    st = NetState.zeros(1, fx.layout)
+    env = make_env(env_id)
+    try:
+        low = env.action_space.low.astype(np.float64)
+        high = env.action_space.high.astype(np.float64)
+        obs = env.reset(seed=int(seed))[0]
+        spikes = np.zeros(net.n_neurons)
+        n_sub = n_act = n_sat = 0
+        for _ in range(steps):
+            x_q = quantize_obs(obs[None], obs_mean, obs_std, fx.fp)[0]
+            act_q, tr = fx.step_one(x_q, genome, st, 0, trace=True)
+            bits = np.unpackbits(tr.view(np.uint8), bitorder="little").reshape(tr.shape[0], -1)
+            spikes += bits[:, :net.n_neurons].sum(axis=0)
+            n_sub += tr.shape[0]
+            a = action_to_unit(act_q[None], fx.fp)[0]
+            n_sat += int(np.sum(np.abs(a) >= 1.0))
+            n_act += a.size
+            obs, _, term, trunc, _ = env.step(unit_to_action(a, low, high))
+            if term or trunc:
+                break
+    finally:
+        env.close()
+    ne = net.n_exc
+    rate = spikes / max(n_sub, 1)
+    return {"spk_exc": float(rate[:ne].mean()), "spk_inh": float(rate[ne:].mean()),
+            "act_sat": n_sat / max(n_act, 1)}

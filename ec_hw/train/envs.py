@@ -18,6 +18,7 @@ import numpy as np
 from .. import EcHwError
 
 __all__ = ["EnvError", "EnvSpec", "make_env", "probe_env", "unit_to_action", "survival_bonus",
+           "keep_survival_bonus",
            "ENV_BACKENDS", "ENVPOOL_IDS", "resolve_env_backend", "EnvBatch", "GymnasiumBatch",
            "EnvPoolBatch", "make_env_batch"]
 
@@ -51,6 +52,9 @@ class EnvSpec:
     act_low: np.ndarray
     act_high: np.ndarray
     max_episode_steps: int | None
+    rewards_progress: bool = False
+    """The reward also pays for forward progress (MuJoCo v5 ``info["reward_forward"]``:
+    locomotion), so surviving is not the task itself (:func:`keep_survival_bonus`)."""
 
 
 def make_env(env_id: str):
@@ -90,13 +94,25 @@ def probe_env(env_id: str) -> EnvSpec:
     """Construct the env once and describe it."""
     env = make_env(env_id)
     try:
+        env.reset(seed=0)
+        low = np.asarray(env.action_space.low, np.float64)
+        high = np.asarray(env.action_space.high, np.float64)
+        info = env.step(((low + high) / 2).astype(env.action_space.dtype))[4]
         return EnvSpec(env_id=env_id, obs_dim=int(env.observation_space.shape[0]),
-                       act_dim=int(env.action_space.shape[0]),
-                       act_low=np.asarray(env.action_space.low, np.float64),
-                       act_high=np.asarray(env.action_space.high, np.float64),
-                       max_episode_steps=env.spec.max_episode_steps if env.spec else None)
+                       act_dim=int(env.action_space.shape[0]), act_low=low, act_high=high,
+                       max_episode_steps=env.spec.max_episode_steps if env.spec else None,
+                       rewards_progress="reward_forward" in info)
     finally:
         env.close()
+
+
+def keep_survival_bonus(healthy_reward: bool | None, spec: EnvSpec) -> bool:
+    """Whether a member's fitness keeps the env's survival bonus: as ``healthy_reward`` says,
+    or, for None (the default), only where the env does not also pay for forward progress
+    (:func:`survival_bonus`'s rule, decided once per env)."""
+    if healthy_reward is None:
+        return not spec.rewards_progress
+    return bool(healthy_reward)
 
 
 def unit_to_action(a: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -104,8 +120,16 @@ def unit_to_action(a: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarr
     return low + (np.asarray(a, np.float64) + 1.0) * 0.5 * (high - low)
 
 
-def survival_bonus(info: dict) -> float:
-    """The survival ("healthy") part of one step's reward (MuJoCo v5 ``reward_survive``), or 0."""
+def survival_bonus(info: dict, keep: bool | None = False) -> float:
+    """The survival ("healthy") part of one step's reward (MuJoCo v5 ``reward_survive``) to take
+    out of the fitness, or 0.
+
+    ``keep`` True: nothing is taken out; False: the bonus always is; None: only where the env
+    also pays for forward progress (``reward_forward`` in ``info``: locomotion), since in a
+    balancing env surviving is the task itself.
+    """
+    if keep or (keep is None and "reward_forward" not in info):
+        return 0.0
     return float(info.get("reward_survive", 0.0))
 
 

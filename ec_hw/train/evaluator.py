@@ -113,12 +113,15 @@ class EvalJob:
     """ES only: (n_params,) float64 center; member ``m`` is ``center +- sigma * eps_{m // 2}``
     with the noise regenerated from ``(gen_seed, m // 2)``."""
     es_sigma: float = 0.0
+    antithetic: bool = False
+    """EC seed-based members are mirrored pairs (:mod:`ec_hw.model.sampler`)."""
     sampling: str = "host"
     """``host``: connections are drawn on the host and loaded explicitly; ``device``: the
     backend receives rho once and draws each member itself from (gen_seed, member)."""
     max_episode_steps: int = 1000
-    healthy_reward: bool = True
-    """If False, fitness excludes the env's survival bonus (the reported return never does)."""
+    healthy_reward: bool | None = True
+    """If False, fitness excludes the env's survival bonus (the reported return never does);
+    None excludes it only in envs that also reward forward progress (``reward_forward``)."""
 
 
 @dataclass(frozen=True, kw_only=True)

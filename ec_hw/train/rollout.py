@@ -13,6 +13,7 @@ from ..fixedpoint import derive, normalize_obs, quantize_obs
 from .envs import (
     ENV_BACKENDS,
     EnvBatch,
+    keep_survival_bonus,
     make_env_batch,
     probe_env,
     resolve_env_backend,
@@ -50,7 +51,8 @@ def job_genomes(job: EvalJob, idx: np.ndarray) -> np.ndarray:
     from ..model.packing import GenomeLayout
     from ..model.sampler import sample_members
 
-    return sample_members(job.gen_seed, ids, job.rho_q, GenomeLayout.of(job.net))
+    return sample_members(job.gen_seed, ids, job.rho_q, GenomeLayout.of(job.net),
+                          job.antithetic)
 
 
 class Engine:
@@ -127,11 +129,15 @@ class Engine:
         fixed = backend.encoding == "fixed"
         fp = derive(job.net, job.core) if fixed else None
         spec = probe_env(job.env_id)
+        keep_bonus = keep_survival_bonus(job.healthy_reward, spec)
         low, high = spec.act_low, spec.act_high
         envs = self.batch(job.env_id, width)
         device_sampling = (job.sampling == "device" and job.genomes is None
                            and job.es_center is None)
         if device_sampling:
+            if job.antithetic:
+                raise ValueError("--sampling device with antithetic needs a device that "
+                                 "supports it (use --no-antithetic)")
             if not backend.supports_sampling:
                 raise ValueError(f"the {type(backend).__name__} target cannot sample members "
                                  f"on the device; use sampling 'host'")
@@ -181,7 +187,7 @@ class Engine:
             act = unit_to_action(backend.step(enc, active)[live], low, high)
             o, r, term, trunc, surv = envs.step(live, act)
             returns[r_live] += r
-            fitness[r_live] += r if job.healthy_reward else r - surv
+            fitness[r_live] += r if keep_bonus else r - surv
             steps[r_live] += 1
             t_ep[live] += 1
             obs[live] = o

@@ -122,6 +122,7 @@ class Trainer:
             "pop_env_steps_per_s": round(pop_steps / t_pop, 1),
         }
         row.update(self.strategy.metrics(st))
+        row.update(self.strategy.activity(st, self.core, int(self._eval_seeds[0, 0])))
         # Metrics first, then the checkpoint: on resume, rows past the checkpoint are dropped
         # and recomputed identically.
         append_metrics(self.run_dir, row)

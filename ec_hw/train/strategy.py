@@ -86,6 +86,10 @@ class Strategy(ABC):
     def metrics(self, state: RunState) -> dict:
         """Strategy-specific entries of a generation's metrics row."""
 
+    def activity(self, state: RunState, core, seed: int) -> dict:
+        """Activity of the deployed network for the metrics row (none by default)."""
+        return {}
+
 
 class EC(Strategy):
     """Evolving Connectivity: NES over Bernoulli connection probabilities (:mod:`.ec`).
@@ -118,15 +122,21 @@ class EC(Strategy):
         from ..model.sampler import quantize_rho
 
         return {"gen_seed": gen_seed, "rho_q": quantize_rho(state.params),
-                "sampling": self.cfg.sampling}
+                "sampling": self.cfg.sampling, "antithetic": self.cfg.antithetic}
 
     def tell(self, state: RunState, job: EvalJob, fitness: np.ndarray) -> None:
-        from .ec import centered_ranks, natural_gradient
+        import time
 
+        from .ec import centered_ranks, natural_gradient_halves
+
+        t_up = time.perf_counter()
         w = centered_ranks(fitness)
-        grad = natural_gradient(job.gen_seed, job.member_ids, w, job.rho_q, self.layout)
+        # Bit-identical to natural_gradient; the two halves' estimates give its SNR per group.
+        grad, self._diag = natural_gradient_halves(job.gen_seed, job.member_ids, w, job.rho_q,
+                                                   self.layout, job.antithetic)
         state.params = np.clip(state.adam.step(state.params, grad), self.cfg.eps,
                                1.0 - self.cfg.eps)
+        self._diag["update_s"] = round(time.perf_counter() - t_up, 3)
 
     def deployed(self, state: RunState) -> np.ndarray:
         from .ec import deterministic_genome
@@ -134,9 +144,20 @@ class EC(Strategy):
         return deterministic_genome(state.params, self.layout)
 
     def metrics(self, state: RunState) -> dict:
-        from .ec import rho_entropy
+        """rho's entropy and clipping per connection group, the last update's gradient SNR
+        and time (docs/learning.md)."""
+        from .ec import rho_diagnostics, rho_entropy
 
-        return {"rho_entropy": rho_entropy(state.params)}
+        return {"rho_entropy": rho_entropy(state.params), **getattr(self, "_diag", {}),
+                **rho_diagnostics(state.params, self.layout, self.cfg.eps)}
+
+    def activity(self, state: RunState, core, seed: int) -> dict:
+        """Spiking and output saturation of the deployed network (golden model, one episode
+        of at most 100 env steps)."""
+        from .ec import probe_activity
+
+        return probe_activity(self.net, core, self.deployed(state), self.cfg.env_id,
+                              state.obs_mean, state.obs_std, seed)
 
 
 class OpenES(Strategy):

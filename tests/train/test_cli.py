@@ -30,6 +30,9 @@ def _err_line(capsys):
     (["train", "--algo", "es", "--pop", "7"], "--pop must be even"),
     (["train", "--net", "lstm"], "--net 'lstm' needs algo 'es'"),
     (["train", "--target", "fpga", "--pop", "4"], "--target fpga needs --port"),
+    (["train", "--sampling", "device", "--antithetic"],
+     "--sampling device with antithetic needs a device that supports it"),
+    (["train", "--antithetic", "--pop", "9"], "pop_size must be even for antithetic pairs"),
     (["eval", "/nonexistent/run"], "is not a run directory"),
     (["train", "--env", "Reacher-v5", "--env-backend", "envpool"],
      "--env-backend envpool runs Ant-v5"),
@@ -42,7 +45,7 @@ def test_bad_input_is_one_line_and_exit_2(argv, needle, capsys, tmp_path):
 
 def _rows(run):
     rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
-    drop = {"time_s", "gen_time_s", "env_steps_per_s", "pop_env_steps_per_s"}
+    drop = {"time_s", "gen_time_s", "env_steps_per_s", "pop_env_steps_per_s", "update_s"}
     return [{k: v for k, v in r.items() if k not in drop} for r in rows]
 
 
@@ -107,6 +110,22 @@ def test_env_engine_is_recorded_and_a_run_evaluates_on_the_other_engine(tmp_path
         assert f"env engine {engine}:" in capsys.readouterr().out
     assert main(["train", "--resume", str(run), "--env-backend", "gymnasium"]) == 2
     assert "--env-backend cannot change" in _err_line(capsys)
+
+
+def test_plain_command_uses_the_studied_defaults_and_logs_the_diagnostics(tmp_path):
+    """docs/learning.md: survival bonus handled per env (None), lr 0.15, no mirrored pairs."""
+    run = tmp_path / "h"
+    assert main(["train", "--env", "Hopper-v5", "--neurons", "32", "--pop", "4",
+                 "--generations", "1", "--eval-episodes", "1", "--max-episode-steps", "20",
+                 "--workers", "1", "--quiet", "--out", str(run)]) == 0
+    train = json.loads((run / "config.json").read_text())["train"]
+    assert train["healthy_reward"] is None and train["lr"] == 0.15
+    assert train["antithetic"] is False and train["pop_size"] == 4
+    row = _rows(run)[0]
+    for key in ("H_in", "H_rec", "H_out", "clip_in", "clip_rec", "clip_out", "snr_in",
+                "snr_rec", "snr_out", "spk_exc", "spk_inh", "act_sat"):
+        assert np.isfinite(row[key]), key
+    assert 0 <= row["clip_rec"] <= 1 and 0 <= row["act_sat"] <= 1 and row["spk_exc"] >= 0
 
 
 def test_es_baseline_trains_through_the_same_loop(tmp_path):

@@ -7,7 +7,17 @@ from ec_hw.config import NetConfig
 from ec_hw.model.packing import GenomeLayout, unpack_genome
 from ec_hw.model.sampler import quantize_rho, sample_member_bits, sample_members
 from ec_hw.train.checkpoint import RunState
-from ec_hw.train.ec import centered_ranks, deterministic_genome, natural_gradient, rho_entropy
+from ec_hw.train.ec import (
+    centered_ranks,
+    deterministic_genome,
+    gradient_snr,
+    group_slices,
+    natural_gradient,
+    natural_gradient_halves,
+    rho_diagnostics,
+    rho_entropy,
+)
+from ec_hw.train.envs import survival_bonus
 from ec_hw.train.optim import Adam
 
 
@@ -32,6 +42,72 @@ def test_natural_gradient_equals_the_explicit_mean_over_sampled_bits():
     theta = np.array([sample_member_bits(1234, m, rho_q) for m in ids], dtype=np.float64)
     want = np.mean(w[:, None] * (theta - p[None]), axis=0)
     np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+def test_antithetic_natural_gradient_regenerates_the_mirrored_pairs():
+    net = NetConfig(n_neurons=16, obs_dim=3, act_dim=2)
+    layout = GenomeLayout.of(net)
+    rng = np.random.default_rng(2)
+    rho_q = quantize_rho(rng.uniform(0, 1, layout.n_conn))
+    ids = np.arange(10)
+    w = centered_ranks(rng.normal(size=len(ids)))
+    got = natural_gradient(55, ids, w, rho_q, layout, chunk=4, antithetic=True)
+    theta = np.array([sample_member_bits(55, m, rho_q, antithetic=True) for m in ids], float)
+    want = np.mean(w[:, None] * (theta - rho_q[None] / 65536.0), axis=0)
+    np.testing.assert_allclose(got, want, atol=1e-12)
+    # mirrored pairs are not the plain members
+    assert not np.allclose(got, natural_gradient(55, ids, w, rho_q, layout))
+
+
+@pytest.mark.parametrize("n", [10, 12, 7])
+def test_gradient_from_halves_equals_the_whole_population_gradient(n):
+    layout = GenomeLayout(16, 6, 2)
+    rng = np.random.default_rng(n)
+    rho_q = quantize_rho(rng.uniform(0, 1, layout.n_conn))
+    w = centered_ranks(rng.normal(size=n))
+    ids = np.arange(n)
+    g, snr = natural_gradient_halves(8, ids, w, rho_q, layout, antithetic=n % 2 == 0, chunk=3)
+    # bit-identical, so a run's rho does not depend on whether diagnostics are computed
+    assert np.array_equal(g, natural_gradient(8, ids, w, rho_q, layout, chunk=3,
+                                              antithetic=n % 2 == 0))
+    assert set(snr) == {"snr_in", "snr_rec", "snr_out"}
+
+
+def test_gradient_snr_separates_signal_from_noise():
+    layout = GenomeLayout(64, 22, 3)
+    rng = np.random.default_rng(0)
+    s = np.zeros(layout.n_conn)
+    sl = group_slices(layout)
+    s[sl["out"]] = 1.0  # signal only in the output group
+    na, nb = rng.normal(0, 0.5, (2, layout.n_conn))
+    snr = gradient_snr(s + na, s + nb, layout)
+    # full-population noise std per connection is 0.5 / sqrt(2): snr ~ 2.8 on the output group
+    assert 2.0 < snr["snr_out"] < 4.0
+    # pure noise reads about sqrt(2 |z|) / n**0.25 (z ~ N(0, 1)): below 0.4 at these n
+    assert snr["snr_in"] < 0.4 and snr["snr_rec"] < 0.4
+
+
+def test_rho_diagnostics_per_group():
+    layout = GenomeLayout(16, 6, 2)
+    rho = np.full(layout.n_conn, 0.5)
+    sl = group_slices(layout)
+    rho[sl["rec"]] = 1e-3
+    rho[sl["out"]][::2] = 1 - 1e-3
+    d = rho_diagnostics(rho, layout, 1e-3)
+    assert d["H_in"] == pytest.approx(1.0) and d["clip_in"] == 0.0
+    assert d["H_rec"] < 0.02 and d["clip_rec"] == 1.0
+    assert d["clip_out"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("keep,info,taken", [
+    (True, {"reward_survive": 1.0, "reward_forward": 2.0}, 0.0),
+    (False, {"reward_survive": 1.0}, 1.0),
+    (None, {"reward_survive": 1.0}, 0.0),  # balancing: surviving is the task
+    (None, {"reward_survive": 1.0, "reward_forward": 0.3}, 1.0),  # locomotion
+    (None, {"reward_forward": 0.3}, 0.0),  # no bonus to take
+])
+def test_survival_bonus_handling(keep, info, taken):
+    assert survival_bonus(info, keep) == taken
 
 
 def test_sampled_members_follow_the_flat_genome_order():

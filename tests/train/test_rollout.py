@@ -211,6 +211,48 @@ def test_fitness_without_survival_bonus_is_reported_separately():
     assert np.all(res.returns > 0) and np.all(res.returns >= res.steps - 1)
 
 
+def test_survival_bonus_by_default_is_kept_in_balancing_and_dropped_in_locomotion():
+    spec = BackendSpec(target="model", net=NET, core=CoreConfig(), slots=3)
+    with InProcessEvaluator(spec) as ev:
+        res = ev.evaluate(_job(members=3, episodes=1, healthy_reward=None))
+    assert np.array_equal(res.fitness, res.returns)  # InvertedPendulum: surviving is the task
+    net = NetConfig(n_neurons=32, obs_dim=11, act_dim=3)
+    lay = GenomeLayout.of(net)
+    job = EvalJob(env_id="Hopper-v5", net=net, obs_mean=np.zeros(11), obs_std=np.ones(11),
+                  env_seeds=env_seeds(5, 3, 1), member_ids=np.arange(3), gen_seed=5,
+                  rho_q=quantize_rho(np.full(lay.n_conn, 0.5)), max_episode_steps=40,
+                  healthy_reward=None)
+    with InProcessEvaluator(BackendSpec(target="model", net=net, core=CoreConfig(),
+                                        slots=3)) as ev:
+        res = ev.evaluate(job)
+    # Hopper pays 1 per healthy step: fitness is the return without it
+    bonus = res.returns - res.fitness
+    np.testing.assert_allclose(bonus, np.round(bonus), atol=1e-9)
+    bonus = np.round(bonus)
+    assert np.all(bonus >= res.steps - 1) and np.all(bonus <= res.steps)
+
+
+def test_antithetic_members_are_the_mirrored_pairs_on_every_evaluator():
+    job = _job(members=4, episodes=1, antithetic=True)
+    spec = BackendSpec(target="model", net=NET, core=CoreConfig(), slots=4)
+    with ProcessEvaluator(spec, workers=2) as ev:
+        res = ev.evaluate(job)
+    fx = FixedNet(NET, CoreConfig())
+    want = sample_members(job.gen_seed, job.member_ids, job.rho_q, fx.layout, antithetic=True)
+    plain = InProcessEvaluator(spec).evaluate(
+        EvalJob(**{**job.__dict__, "genomes": want, "gen_seed": None, "rho_q": None,
+                   "antithetic": False}))
+    assert np.array_equal(res.returns, plain.returns)
+
+
+def test_device_sampling_of_antithetic_pairs_is_refused():
+    with InProcessEvaluator(BackendSpec(target="model", net=NET, core=CoreConfig(),
+                                        slots=2)) as ev:
+        with pytest.raises(ValueError, match="--sampling device with antithetic needs a "
+                                             "device that supports it"):
+            ev.evaluate(_job(members=2, episodes=1, sampling="device", antithetic=True))
+
+
 def test_float_target_runs_the_same_members():
     """The float target's batched rollout equals a one-member-at-a-time run of the float64
     reference on the members sampled independently here from (gen_seed, member, rho): same
