@@ -32,7 +32,7 @@ def _err_line(capsys):
     (["train", "--target", "fpga", "--pop", "4"], "--target fpga needs --port"),
     (["train", "--sampling", "device", "--antithetic"],
      "--sampling device with antithetic needs a device that supports it"),
-    (["train", "--antithetic", "--pop", "9"], "pop_size must be even for antithetic pairs"),
+    (["train", "--antithetic", "--pop", "9"], "--pop must be even for antithetic pairs"),
     (["eval", "/nonexistent/run"], "is not a run directory"),
     (["train", "--env", "Reacher-v5", "--env-backend", "envpool"],
      "--env-backend envpool runs Ant-v5"),
