@@ -83,22 +83,60 @@ def quantize_rho(rho: np.ndarray) -> np.ndarray:
     return np.clip(q, 0, 65535).astype(np.uint16)
 
 
+_BLOCK_CHUNK = 512
+"""Threefry blocks computed together: one pass of each round over this many counters, so the
+rounds run in SIMD lanes (the 64-bit lanes hold 32-bit values, masked explicitly)."""
+
+
 @numba.njit(cache=True)
-def _sample_rows(k0, k1, flip, rho_q, c0, rows, cols, words_per_row, out, word_off, cache):
-    # cache = [block, y0, y1]: consecutive connections share one Threefry block.
+def _threefry_blocks(k0, k1, b0, nblk, y0, y1):
+    # threefry2x32(k0, k1, b, 0) for b = b0 .. b0 + nblk - 1 into y0[:nblk], y1[:nblk]: the
+    # same rounds, key schedule and masks as threefry2x32, one round at a time over all blocks.
+    m32 = 0xFFFFFFFF
+    ks = (k0 & m32, k1 & m32, THREEFRY_PARITY ^ (k0 & m32) ^ (k1 & m32))
+    for j in range(nblk):
+        y0[j] = ((b0 + j) & m32) + ks[0]
+        y0[j] &= m32
+        y1[j] = ks[1]
+    for i in range(THREEFRY_ROUNDS // 4):
+        for r in range(4):
+            rot = THREEFRY_ROTATIONS[(i & 1) * 4 + r]
+            for j in range(nblk):
+                x0 = (y0[j] + y1[j]) & m32
+                x1 = y1[j]
+                y1[j] = (((x1 << rot) | (x1 >> (32 - rot))) & m32) ^ x0
+                y0[j] = x0
+        s = i + 1
+        ka = ks[s % 3]
+        kb = ks[(s + 1) % 3]
+        for j in range(nblk):
+            y0[j] = (y0[j] + ka) & m32
+            y1[j] = (y1[j] + kb + s) & m32
+
+
+@numba.njit(cache=True)
+def _uniforms(k0, k1, flip, n_conn, u):
+    # u[c] for every connection c: lane c & 3 of block c >> 2 (see the module spec), XOR flip.
+    y0 = np.empty(_BLOCK_CHUNK, np.int64)
+    y1 = np.empty(_BLOCK_CHUNK, np.int64)
+    nb = (n_conn + 3) >> 2
+    for b0 in range(0, nb, _BLOCK_CHUNK):
+        k = min(_BLOCK_CHUNK, nb - b0)
+        _threefry_blocks(k0, k1, b0, k, y0, y1)
+        for j in range(k):
+            c = (b0 + j) << 2
+            for lane in range(4):
+                if c + lane < n_conn:
+                    y = y0[j] if lane < 2 else y1[j]
+                    u[c + lane] = ((y >> (16 * (lane & 1))) & 0xFFFF) ^ flip
+
+
+@numba.njit(cache=True)
+def _sample_rows(u, rho_q, c0, rows, cols, words_per_row, out, word_off):
     c = c0
     for r in range(rows):
         for col in range(cols):
-            b = c >> 2
-            if b != cache[0]:
-                y0, y1 = threefry2x32(k0, k1, b & 0xFFFFFFFF, 0)
-                cache[0] = b
-                cache[1] = y0
-                cache[2] = y1
-            lane = c & 3
-            y = cache[1] if lane < 2 else cache[2]
-            u = ((y >> (16 * (lane & 1))) & 0xFFFF) ^ flip
-            if u < rho_q[c]:
+            if u[c] < rho_q[c]:
                 w = word_off + r * words_per_row + (col >> 6)
                 out[w] |= numba.uint64(1) << numba.uint64(col & 63)
             c += 1
@@ -108,15 +146,16 @@ def _sample_rows(k0, k1, flip, rho_q, c0, rows, cols, words_per_row, out, word_o
 @numba.njit(cache=True)
 def _sample_one(gen_seed, member, rho_q, lay, out, antithetic):
     n, ni, a, wi, nw, off_rec, off_out = lay[0], lay[1], lay[2], lay[3], lay[4], lay[5], lay[6]
-    cache = np.full(3, -1, dtype=np.int64)
     for w in range(out.shape[0]):
         out[w] = 0
     key, flip = member, 0
     if antithetic:
         key, flip = member >> 1, 0xFFFF * (member & 1)
-    c = _sample_rows(gen_seed, key, flip, rho_q, 0, n, ni, wi, out, 0, cache)
-    c = _sample_rows(gen_seed, key, flip, rho_q, c, n, n, nw, out, off_rec, cache)
-    _sample_rows(gen_seed, key, flip, rho_q, c, a, n, nw, out, off_out, cache)
+    u = np.empty(rho_q.shape[0], np.int64)  # allocated per call: never shared across members
+    _uniforms(gen_seed, key, flip, rho_q.shape[0], u)
+    c = _sample_rows(u, rho_q, 0, n, ni, wi, out, 0)
+    c = _sample_rows(u, rho_q, c, n, n, nw, out, off_rec)
+    _sample_rows(u, rho_q, c, a, n, nw, out, off_out)
 
 
 @numba.njit(parallel=True, cache=True)
