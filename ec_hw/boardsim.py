@@ -196,6 +196,14 @@ class VirtualBoard:
             if f:
                 f.close()
 
+    def serve(self) -> None:
+        """Block until the simulator exits or the user presses Ctrl-C."""
+        try:
+            while self._proc.poll() is None:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+
     def __enter__(self):
         return self
 
@@ -238,11 +246,7 @@ def main_board_sim(args: argparse.Namespace) -> int:
         print(f"virtual board running (pid {vb.pid}); connect with "
               f"`python -m host.device {vb.port}`; Ctrl-C stops it", file=sys.stderr,
               flush=True)
-        try:
-            while vb._proc.poll() is None:
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
+        vb.serve()
     return 0
 
 

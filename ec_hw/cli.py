@@ -480,9 +480,10 @@ def _add_deploy(sub) -> None:
 def _cmd_deploy(args) -> int:
     from dataclasses import replace
 
-    from .build import BOARDS_DIR, build, load_board
+    from .build import build, load_board
     from .export import load_network
     from .protocol import network_hash
+    from .tools import default_build_root
 
     board = load_board(args.board)
     if not Path(args.run).is_dir():
@@ -500,13 +501,9 @@ def _cmd_deploy(args) -> int:
             print(f"deployed virtual board running (pid {vb.pid}); `ec-hw eval {args.run} "
                   f"--target fpga --port {vb.port}`; Ctrl-C stops it", file=sys.stderr,
                   flush=True)
-            try:
-                while vb._proc.poll() is None:
-                    time.sleep(0.5)
-            except KeyboardInterrupt:
-                pass
+            vb.serve()
         return 0
-    out = args.out or BOARDS_DIR.parent / "build" / f"deploy_{board.name}"
+    out = args.out or default_build_root() / f"deploy_{board.name}"
     print(f"deploying {args.run} (generation {dep.generation}, network {h:#010x}) to "
           f"{board.name}")
     summary = build(board, dep.net, out=Path(out), program=args.program, deployed=dep.genome,
