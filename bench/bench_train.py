@@ -115,8 +115,10 @@ def train_rate(env_id: str, pop: int, steps: int, threads: int) -> dict:
             "genome_bytes_per_member": int(backend._genomes.shape[1] * 8)}
 
 
-def measure(env_id: str, pop: int, steps: int, threads: int) -> dict:
-    """Training, then physics, of ``env_id`` in this process."""
+def measure(env_id: str, pop: int, steps: int, threads: int, repeats: int = 5) -> dict:
+    """Training, then physics, of ``env_id`` in this process, ``repeats`` times; the run with
+    the median ratio is reported (one generation of random networks is about a second of
+    work, so single runs scatter by +-0.1 on a 2-core machine)."""
     import numba
 
     from ec_hw.runtime import setup_process
@@ -124,10 +126,15 @@ def measure(env_id: str, pop: int, steps: int, threads: int) -> dict:
     setup_process()  # OMP_WAIT_POLICY=PASSIVE before the first kernel, stale caches dropped
 
     numba.set_num_threads(threads)
-    tr = train_rate(env_id, pop, steps, threads)
-    phys = physics_only(env_id, pop, threads, tr["env_steps"])
-    return {"physics_steps_per_s": phys, **tr,
-            "train_over_physics": tr["train_steps_per_s"] / phys}
+    runs = []
+    for _ in range(repeats):
+        tr = train_rate(env_id, pop, steps, threads)
+        phys = physics_only(env_id, pop, threads, tr["env_steps"])
+        runs.append((tr["train_steps_per_s"] / phys, phys, tr))
+    ratios = [r[0] for r in runs]
+    ratio, phys, tr = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
+    return {"physics_steps_per_s": phys, **tr, "train_over_physics": ratio,
+            "train_over_physics_runs": [round(r, 3) for r in ratios]}
 
 
 def _child(conn, *args) -> None:
@@ -154,12 +161,17 @@ def main(argv=None) -> int:
     ap.add_argument("--pop", type=int, default=256)
     ap.add_argument("--steps", type=int, default=1000, help="episode cap")
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--repeats", type=int, default=5,
+                    help="measurements per env; the median ratio is reported (5)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
+    if args.repeats < 1:
+        ap.error(f"--repeats must be at least 1, not {args.repeats}")
     out = {"pop": args.pop, "n_neurons": 256, "threads": args.threads,
            "episode_cap": args.steps, "cores": os.cpu_count(), "envs": {}}
     for env_id in args.envs.split(","):
-        row = measure_in_fresh_process(env_id, args.pop, args.steps, args.threads)
+        row = measure_in_fresh_process(env_id, args.pop, args.steps, args.threads,
+                                       args.repeats)
         tr, phys = row, row["physics_steps_per_s"]
         out["envs"][env_id] = row
         if not args.json:
@@ -167,7 +179,8 @@ def main(argv=None) -> int:
                   f"{row['env_steps']} env steps (mean episode {row['mean_episode_steps']:.0f})")
             print(f"  physics only (EnvPool, zero actions)   {phys:9.0f} env-steps/s")
             print(f"  training (engine + golden model)       {tr['train_steps_per_s']:9.0f} "
-                  f"env-steps/s   train/physics {row['train_over_physics']:.2f}")
+                  f"env-steps/s   train/physics {row['train_over_physics']:.2f} (median of "
+                  f"{row['train_over_physics_runs']})")
             print(f"  network share of a training step {tr['network_share']:.0%}; "
                   f"worker RSS {tr['rss_mb']:.0f} MB; connections "
                   f"{tr['genome_bytes_per_member']} B per member (bit-packed)")
