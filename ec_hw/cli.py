@@ -28,6 +28,10 @@ def _add_train(sub) -> None:
                        description="Train with EC (or the ES baseline) on a gymnasium env.")
     p.add_argument("--env", help="gymnasium env id with Box obs/actions "
                                  "(default InvertedPendulum-v5)")
+    p.add_argument("--task", help="image classification instead of an env: digits "
+                                  "(scikit-learn's bundled 8x8 digits) on a spiking MLP-Mixer; "
+                                  "fitness = -cross-entropy on a minibatch per generation, "
+                                  "'return' = accuracy in %% (docs/classification.md)")
     p.add_argument("--target", choices=TARGETS,
                    help="inference target: model = bit-exact fixed-point golden model "
                         "(default), float = float64 reference, sim = Verilated core behind a "
@@ -220,8 +224,10 @@ def _plan_run(args):
                             f"again with --out {run_dir}")
         load_checkpoint(ckpt, cfg, net, core)  # refuses a corrupted or foreign checkpoint
         read_metrics(run_dir)                  # and a metrics file that is not ours
-        spec = probe_env(cfg.env_id)
-        if (spec.obs_dim, spec.act_dim) != (net.obs_dim, net.act_dim):
+        from .tasks import is_task
+
+        spec = None if is_task(cfg.env_id) else probe_env(cfg.env_id)
+        if spec is not None and (spec.obs_dim, spec.act_dim) != (net.obs_dim, net.act_dim):
             raise EcHwError(f"{cfg.env_id} now has obs/act dims {spec.obs_dim}/{spec.act_dim}, "
                             f"the run was trained at {net.obs_dim}/{net.act_dim}")
         cfg, note = _cap_workers(cfg, args.workers if isinstance(args.workers, int) else None)
@@ -230,6 +236,8 @@ def _plan_run(args):
     kw = {field: getattr(args, dest) for dest, field in TRAIN_FLAGS.items()
           if getattr(args, dest) is not None}
     kw.update(_worker_settings(args))
+    if args.task is not None:
+        return _plan_task(args, kw)
     from .train.envs import resolve_env_backend
 
     # Recorded resolved, so the run continues on the same engine on any machine.
@@ -265,12 +273,63 @@ def _plan_run(args):
     return cfg, net, core, run_dir, False, board, note
 
 
+def _plan_task(args, kw):
+    """:func:`_plan_run` for ``--task``: the task's network, one in-process evaluator."""
+    from .config import CoreConfig, TrainConfig
+    from .tasks import is_task
+    from .tasks.classify import task_net
+    from .tasks.data import load_dataset
+    from .train.rundir import check_writable_dir
+
+    if args.env is not None:
+        raise EcHwError("--task and --env exclude each other (a task replaces the env)")
+    if not is_task(args.task):
+        raise EcHwError(f"--task must be digits or mnist, not {args.task!r}")
+    if kw.get("algo", "ec") != "ec":
+        raise EcHwError("--task trains EC's 1-bit network only (--algo ec); the dense ES "
+                        "baseline is bench/digits_baseline.py")
+    for flag in ("env_backend", "episodes", "max_episode_steps", "healthy_reward"):
+        if getattr(args, flag, None) is not None:
+            raise EcHwError(f"--{flag.replace('_', '-')} has no meaning with --task")
+    data = load_dataset(args.task)  # TaskUnavailable: one line naming --task
+    kw.update(env_id=args.task, env_backend="gymnasium", workers=1, cluster=None)
+    with NamedFlags():
+        cfg = TrainConfig(**kw)
+        net = task_net(data, n_neurons=args.neurons or 256)
+        core = CoreConfig()
+        from .fixedpoint import derive
+
+        derive(net, core)
+    board = _check_target_flags(args, cfg, net)
+    if args.out is not None:
+        run_dir = Path(args.out)
+    else:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        run_dir = Path("runs") / f"{cfg.env_id}__{cfg.target}__{cfg.seed}__{stamp}"
+    check_writable_dir(run_dir, "--out")
+    if (run_dir / "checkpoint.npz").exists():
+        raise EcHwError(f"{run_dir} already holds a run; use --resume {run_dir} to continue it")
+    return cfg, net, core, run_dir, False, board, ""
+
+
+def _make_evaluator(cfg, spec):
+    """The run's evaluator: envs through :func:`make_evaluator`, or a task's images."""
+    from .tasks import is_task
+    from .train.dispatch import make_evaluator
+
+    if is_task(cfg.env_id):
+        from .tasks.classify import ClassifyEvaluator
+        from .tasks.data import load_dataset
+
+        return ClassifyEvaluator(spec, load_dataset(cfg.env_id))
+    return make_evaluator(spec, cfg.workers, cfg.cluster, cfg.env_backend)
+
+
 def _cmd_train(args) -> int:
     import contextlib
 
     from .train.backends import BackendSpec
     from .train.checkpoint import write_config
-    from .train.dispatch import make_evaluator
     from .train.rundir import NewRunFolder, RunLock, checkpointed_generation
     from .train.strategy import make_strategy
 
@@ -284,8 +343,7 @@ def _cmd_train(args) -> int:
                 stack.enter_context(RunLock(run_dir))
             if cfg.target == "sim":
                 _prebuild_virtual_board(spec)
-            evaluator = stack.enter_context(make_evaluator(spec, cfg.workers, cfg.cluster,
-                                                            cfg.env_backend))
+            evaluator = stack.enter_context(_make_evaluator(cfg, spec))
             if not resumed:  # removed again if the run ends before its first checkpoint
                 stack.enter_context(NewRunFolder(run_dir))
             try:

@@ -70,6 +70,13 @@ class NetConfig:
     """Output rate-trace time constant in ms."""
     vth: float = 1.0
     """Firing threshold; the reset potential is 0."""
+    rec_gain: float = 1.0
+    """K_h of the recurrent scale :attr:`r_rec` (the authors' 1). Structured topologies with
+    small fan-in (:mod:`ec_hw.topology`) need a larger one for spikes to cross a layer."""
+    topology: str = "dense"
+    """Which connections exist (:mod:`ec_hw.topology`): ``dense`` (all), or a structured
+    topology such as ``mixer:patch=4,channels=10`` whose other connections are fixed zeros
+    (rho exactly 0, never sampled as 1, never updated)."""
 
     def __post_init__(self) -> None:
         _positive_int("n_neurons", self.n_neurons)
@@ -81,11 +88,14 @@ class NetConfig:
         _positive_int("obs_dim", self.obs_dim)
         _positive_int("act_dim", self.act_dim)
         _positive_int("substeps", self.substeps)
-        for name in ("dt", "tau_syn", "tau_m", "tau_out", "vth"):
+        for name in ("dt", "tau_syn", "tau_m", "tau_out", "vth", "rec_gain"):
             _positive_float(name, getattr(self, name))
         if not 1 <= self.n_exc <= self.n_neurons - 1:
             raise ValueError(f"exc_fraction {self.exc_fraction!r} leaves no excitatory or no "
                              f"inhibitory neuron at n_neurons={self.n_neurons}")
+        from .topology import check_topology
+
+        check_topology(self)
 
     # Derived quantities -------------------------------------------------------------------
     @property
@@ -118,8 +128,10 @@ class NetConfig:
 
     @property
     def r_rec(self) -> float:
-        """Recurrent scale R = K_h Vth tau_m / tau_syn sqrt(2 / (0.5 N)) = 4 / sqrt(N)."""
-        return 1.0 * self.vth * self.tau_m / self.tau_syn * math.sqrt(2.0 / (0.5 * self.n_neurons))
+        """Recurrent scale R = K_h Vth tau_m / tau_syn sqrt(2 / (0.5 N)) = 4 / sqrt(N) at the
+        defaults (K_h = :attr:`rec_gain`)."""
+        return (self.rec_gain * self.vth * self.tau_m / self.tau_syn
+                * math.sqrt(2.0 / (0.5 * self.n_neurons)))
 
     @property
     def r_out(self) -> float:

@@ -133,12 +133,16 @@ def group_slices(layout: GenomeLayout) -> dict[str, slice]:
             "out": slice(layout.off_out_bits, layout.n_conn)}
 
 
-def rho_diagnostics(rho: np.ndarray, layout: GenomeLayout, eps: float) -> dict[str, float]:
-    """Per group: mean entropy of rho (bits) and the fraction of rho at a clip bound."""
+def rho_diagnostics(rho: np.ndarray, layout: GenomeLayout, eps: float,
+                    mask: np.ndarray | None = None) -> dict[str, float]:
+    """Per group: mean entropy of rho (bits) and the fraction of rho at a clip bound, over the
+    connections ``mask`` keeps (:func:`ec_hw.topology.connectivity_mask`; None: all)."""
     out = {}
     tol = 1e-9
     for name, sl in group_slices(layout).items():
-        r = rho[sl]
+        r = rho[sl] if mask is None else rho[sl][mask[sl]]
+        if r.size == 0:
+            continue
         out[f"H_{name}"] = rho_entropy(r)
         out[f"clip_{name}"] = float(np.mean((r <= eps + tol) | (r >= 1 - eps - tol)))
     return out

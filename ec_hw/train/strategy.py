@@ -104,16 +104,22 @@ class EC(Strategy):
 
     def __init__(self, cfg: TrainConfig, net: NetConfig):
         from ..model.packing import GenomeLayout
+        from ..topology import connectivity_mask
 
         super().__init__(cfg, net)
         self.layout = GenomeLayout.of(net)
+        self.mask = connectivity_mask(net)
+        """Connections that exist (None: all); the others keep rho exactly 0."""
 
     @property
     def n_params(self) -> int:
         return self.net.n_conn
 
     def initial_params(self) -> np.ndarray:
-        return np.full(self.n_params, 0.5)  # as the authors: every connection undecided
+        rho = np.full(self.n_params, 0.5)  # as the authors: every connection undecided
+        if self.mask is not None:
+            rho[~self.mask] = 0.0
+        return rho
 
     def optimizer(self) -> Adam:
         return Adam.zeros(self.n_params, lr=self.cfg.lr)
@@ -136,6 +142,10 @@ class EC(Strategy):
                                                    self.layout, job.antithetic)
         state.params = np.clip(state.adam.step(state.params, grad), self.cfg.eps,
                                1.0 - self.cfg.eps)
+        if self.mask is not None:
+            # A masked connection is never drawn (rho_q 0), so its gradient is exactly 0; only
+            # the clip would lift it to eps.
+            state.params[~self.mask] = 0.0
         self._diag["update_s"] = round(time.perf_counter() - t_up, 3)
 
     def deployed(self, state: RunState) -> np.ndarray:
@@ -148,14 +158,18 @@ class EC(Strategy):
         and time (docs/learning.md)."""
         from .ec import rho_diagnostics, rho_entropy
 
-        return {"rho_entropy": rho_entropy(state.params), **getattr(self, "_diag", {}),
-                **rho_diagnostics(state.params, self.layout, self.cfg.eps)}
+        live = state.params if self.mask is None else state.params[self.mask]
+        return {"rho_entropy": rho_entropy(live), **getattr(self, "_diag", {}),
+                **rho_diagnostics(state.params, self.layout, self.cfg.eps, self.mask)}
 
     def activity(self, state: RunState, core, seed: int) -> dict:
         """Spiking and output saturation of the deployed network (golden model, one episode
         of at most 100 env steps)."""
         from .ec import probe_activity
+        from ..tasks import is_task
 
+        if is_task(self.cfg.env_id):  # no env to probe; the task's metrics carry accuracy
+            return {}
         return probe_activity(self.net, core, self.deployed(state), self.cfg.env_id,
                               state.obs_mean, state.obs_std, seed)
 
