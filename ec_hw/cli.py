@@ -295,7 +295,7 @@ def _plan_task(args, kw):
     kw.update(env_id=args.task, env_backend="gymnasium", workers=1, cluster=None)
     with NamedFlags():
         cfg = TrainConfig(**kw)
-        net = task_net(data, n_neurons=args.neurons or 256)
+        net = task_net(data, n_neurons=args.neurons or 512)
         core = CoreConfig()
         from .fixedpoint import derive
 

@@ -73,6 +73,9 @@ class NetConfig:
     rec_gain: float = 1.0
     """K_h of the recurrent scale :attr:`r_rec` (the authors' 1). Structured topologies with
     small fan-in (:mod:`ec_hw.topology`) need a larger one for spikes to cross a layer."""
+    out_gain: float = 1.0
+    """Factor on the output scale :attr:`r_out` (the authors' 1): a readout that sums many
+    active neurons, such as a classifier's, needs a smaller one to stay below saturation."""
     topology: str = "dense"
     """Which connections exist (:mod:`ec_hw.topology`): ``dense`` (all), or a structured
     topology such as ``mixer:patch=4,channels=10`` whose other connections are fixed zeros
@@ -88,7 +91,7 @@ class NetConfig:
         _positive_int("obs_dim", self.obs_dim)
         _positive_int("act_dim", self.act_dim)
         _positive_int("substeps", self.substeps)
-        for name in ("dt", "tau_syn", "tau_m", "tau_out", "vth", "rec_gain"):
+        for name in ("dt", "tau_syn", "tau_m", "tau_out", "vth", "rec_gain", "out_gain"):
             _positive_float(name, getattr(self, name))
         if not 1 <= self.n_exc <= self.n_neurons - 1:
             raise ValueError(f"exc_fraction {self.exc_fraction!r} leaves no excitatory or no "
@@ -135,8 +138,9 @@ class NetConfig:
 
     @property
     def r_out(self) -> float:
-        """Output scale R_out = K_out sqrt(1 / (0.5 N)) = 5 sqrt(2 / N)."""
-        return 5.0 * math.sqrt(1.0 / (0.5 * self.n_neurons))
+        """Output scale R_out = K_out sqrt(1 / (0.5 N)) = 5 sqrt(2 / N) at the defaults
+        (K_out = 5 :attr:`out_gain`)."""
+        return 5.0 * self.out_gain * math.sqrt(1.0 / (0.5 * self.n_neurons))
 
     @property
     def n_conn_in(self) -> int:

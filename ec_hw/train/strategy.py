@@ -116,10 +116,11 @@ class EC(Strategy):
         return self.net.n_conn
 
     def initial_params(self) -> np.ndarray:
-        rho = np.full(self.n_params, 0.5)  # as the authors: every connection undecided
-        if self.mask is not None:
-            rho[~self.mask] = 0.0
-        return rho
+        from ..topology import initial_rho
+
+        # dense: 0.5, as the authors (every connection undecided); masked topologies: 0 on
+        # the masked connections and a seeded asymmetric start on the others
+        return initial_rho(self.net, self.cfg.seed)
 
     def optimizer(self) -> Adam:
         return Adam.zeros(self.n_params, lr=self.cfg.lr)
