@@ -273,6 +273,11 @@ def _plan_run(args):
     return cfg, net, core, run_dir, False, board, note
 
 
+TASK_LR = 0.1
+"""--task's default learning rate: the one the digits results were measured with
+(docs/classification.md); --lr overrides it."""
+
+
 def _plan_task(args, kw):
     """:func:`_plan_run` for ``--task``: the task's network, one in-process evaluator."""
     from .config import CoreConfig, TrainConfig
@@ -292,6 +297,7 @@ def _plan_task(args, kw):
         if getattr(args, flag, None) is not None:
             raise EcHwError(f"--{flag.replace('_', '-')} has no meaning with --task")
     data = load_dataset(args.task)  # TaskUnavailable: one line naming --task
+    kw.setdefault("lr", TASK_LR)
     kw.update(env_id=args.task, env_backend="gymnasium", workers=1, cluster=None)
     with NamedFlags():
         cfg = TrainConfig(**kw)

@@ -35,7 +35,7 @@ BETA = 4.0
 INPUT_GAIN = 1.0
 """Input current of a full-ink pixel (pixel value 16) through one connection, in units of the
 firing threshold."""
-FITNESS = "margin"
+FITNESS = "ce"
 _TAG = 0xD1617
 
 
