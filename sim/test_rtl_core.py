@@ -46,16 +46,19 @@ class Cfg:
     dims: tuple[int, int]
     word: int = 64
     slots: int = 1
+    topology: str = "dense"
 
     @property
     def id(self) -> str:
         named = {HOPPER: "hopper", HUMANOID: "humanoid"}
         dims = named.get(self.dims, f"d{self.dims[0]}_a{self.dims[1]}")
         s = f"n{self.n}_l{self.lanes}_{dims}_w{self.word}"
+        s += f"_{self.topology.split(':')[0]}" if self.topology != "dense" else ""
         return s + (f"_s{self.slots}" if self.slots > 1 else "")
 
     def net(self) -> NetConfig:
-        return NetConfig(n_neurons=self.n, obs_dim=self.dims[0], act_dim=self.dims[1])
+        return NetConfig(n_neurons=self.n, obs_dim=self.dims[0], act_dim=self.dims[1],
+                         topology=self.topology)
 
     def core(self) -> CoreConfig:
         return CoreConfig(lanes=self.lanes, word_bits=self.word, slots=self.slots)
@@ -71,9 +74,13 @@ ALL_CASES = RANDOM_CASES + SPECIAL_CASES
 # (N=256, 4 lanes, Hopper) through one long random case and the all-firing extreme. The rest of
 # the matrix (N in {64, 256} x lanes in {1, 4} x Hopper/Humanoid, plus word widths 32 and 128
 # with 3 and 2 slots) is marked slow: `pytest sim/test_rtl_core.py -m slow`.
+# A masked network (ec_hw.topology's spiking MLP-Mixer on 8x8 images, 10 classes) runs on the
+# unchanged core: its connections outside the mixer's blocks are zeros like any other.
+MIXER = Cfg(64, 2, (64, 10), topology="mixer")
 DEFAULT_RUNS = [(Cfg(64, 2, HUMANOID, slots=2), c) for c in ("random_p50",) + SPECIAL_CASES] + [
     (Cfg(256, 4, HOPPER), "random_p50"),
     (Cfg(256, 4, HOPPER), "all_firing"),
+    (MIXER, "masked_p50"),
 ]
 MATRIX = [Cfg(n, lanes, dims) for n in (64, 256) for lanes in (1, 4) for dims in (HOPPER,
                                                                                      HUMANOID)]
@@ -100,6 +107,11 @@ def _genome_bits(case: str, net: NetConfig, rng: np.random.Generator) -> np.ndar
     if case.startswith("random_p"):
         p = int(case[len("random_p"):]) / 100
         return rng.random(net.n_conn) < p
+    if case.startswith("masked_p"):  # random connections inside the topology's mask only
+        from ec_hw.topology import connectivity_mask
+
+        p = int(case[len("masked_p"):]) / 100
+        return (rng.random(net.n_conn) < p) & connectivity_mask(net)
     if case == "empty":
         return np.zeros(net.n_conn, bool)
     if case == "full":
@@ -216,7 +228,7 @@ def make_case(cfg: Cfg, case: str, steps: int, seed: int) -> tuple[dict, dict]:
 
 def _steps(case: str) -> int:
     """Random cases run 100 env steps (with resets inside); the fixed corners 10."""
-    return 100 if case.startswith("random") else 10
+    return 100 if case.startswith("random") else 40 if case.startswith("masked") else 10
 
 
 _BUILDS: dict = {}
@@ -258,3 +270,13 @@ def test_cases_exercise_the_corners():
     assert a["exp_v"].min() < -(smax // 2)
     p, a = make_case(Cfg(64, 1, HOPPER), "random_p50", 100, 4)
     assert a["exp_spk"].any() and (a["exp_act"] != 0).any()
+    # The masked case spikes in its last layer and reads it out; unused neurons stay silent.
+    from ec_hw.topology import mixer_shape
+
+    p, a = make_case(MIXER, "masked_p50", 20, 5)
+    sh = mixer_shape(MIXER.net())
+    bits = np.array([[(int(a["exp_spk"][t, 0, j // 32]) >> (j % 32)) & 1 for j in range(64)]
+                     for t in range(20)])
+    assert bits[:, sh.layer(2).ravel()].any() and (a["exp_act"] != 0).any()
+    assert not bits[:, [j for j in range(64) if j not in sh.layer(0).ravel()
+                        and j not in sh.layer(1).ravel() and j not in sh.layer(2).ravel()]].any()

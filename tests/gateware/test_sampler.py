@@ -219,6 +219,29 @@ def test_sample_unit_tiny_rows_split_blocks():
     assert cycles == [sample_cycles(net, core, 4)]
 
 
+def test_sample_unit_masked_topology():
+    """A structured network (ec_hw.topology) on the device: masked connections have rho_q 0,
+    so the unit's ``u < rho_q`` never sets them; the words equal the golden model's."""
+    from ec_hw.model.packing import unpack_genome
+    from ec_hw.topology import connectivity_mask
+
+    net = NetConfig(n_neurons=32, obs_dim=16, act_dim=3, topology="mixer:patch=2")
+    mask = connectivity_mask(net)
+    core = CoreConfig(word_bits=32)
+    rng = np.random.default_rng(5)
+    rho = _rho(rng, net, "random")
+    rho[~mask] = 0
+    rho[np.flatnonzero(mask)[::7]] = 65535
+    cmds = [(0, 0xC0FFEE, 9), (0, 0xC0FFEE, 10)]
+    got, _ = _sample_on_sim(net, core, rho, cmds, rng=rng, p_stall=0.2)
+    lay = GenomeLayout.of(net)
+    for (slot, gs, member), words in zip(cmds, got, strict=True):
+        genome = sample_members(gs, np.array([member]), rho, lay)[0]
+        assert words == expected_words(genome, net, core, slot)
+        bits = unpack_genome(genome, lay)
+        assert not bits[~mask].any() and bits[mask].sum() > mask.sum() // 4
+
+
 @pytest.mark.parametrize("net_id", NETS)
 def test_sample_unit_cycles_formula(net_id):
     net = NETS[net_id]
