@@ -47,6 +47,7 @@ class Cfg:
     word: int = 64
     slots: int = 1
     topology: str = "dense"
+    rec_gain: float = 1.0
 
     @property
     def id(self) -> str:
@@ -54,11 +55,12 @@ class Cfg:
         dims = named.get(self.dims, f"d{self.dims[0]}_a{self.dims[1]}")
         s = f"n{self.n}_l{self.lanes}_{dims}_w{self.word}"
         s += f"_{self.topology.split(':')[0]}" if self.topology != "dense" else ""
+        s += f"_g{self.rec_gain:g}" if self.rec_gain != 1.0 else ""
         return s + (f"_s{self.slots}" if self.slots > 1 else "")
 
     def net(self) -> NetConfig:
         return NetConfig(n_neurons=self.n, obs_dim=self.dims[0], act_dim=self.dims[1],
-                         topology=self.topology)
+                         topology=self.topology, rec_gain=self.rec_gain)
 
     def core(self) -> CoreConfig:
         return CoreConfig(lanes=self.lanes, word_bits=self.word, slots=self.slots)
@@ -76,7 +78,8 @@ ALL_CASES = RANDOM_CASES + SPECIAL_CASES
 # with 3 and 2 slots) is marked slow: `pytest sim/test_rtl_core.py -m slow`.
 # A masked network (ec_hw.topology's spiking MLP-Mixer on 8x8 images, 10 classes) runs on the
 # unchanged core: its connections outside the mixer's blocks are zeros like any other.
-MIXER = Cfg(64, 2, (64, 10), topology="mixer")
+# (rec_gain 8: the layers' small fan-in needs it for spikes to reach layer 2.)
+MIXER = Cfg(64, 2, (64, 10), topology="mixer", rec_gain=8.0)
 DEFAULT_RUNS = [(Cfg(64, 2, HUMANOID, slots=2), c) for c in ("random_p50",) + SPECIAL_CASES] + [
     (Cfg(256, 4, HOPPER), "random_p50"),
     (Cfg(256, 4, HOPPER), "all_firing"),
