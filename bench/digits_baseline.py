@@ -15,7 +15,8 @@ sigma 0.02, weight decay 0.005, the scales of weight-space ES on a float MLP, no
 It also measures, in the same run, image presentations per second of one generation's work
 (``--pop`` members x one minibatch) for the EC golden model (the mixer, 16 substeps per image)
 and for the MLP forward pass, and prints their ratio. Absolute numbers depend on the load of
-this shared machine; the ratio less so.
+this shared machine; the ratio less so. The MLP runs on one BLAS thread, the golden model on
+Numba's threads (both cores).
 """
 
 from __future__ import annotations
@@ -36,17 +37,29 @@ def mlp_layout(n_in: int, hidden: int, n_out: int, layers: int = 3):
 
 
 def mlp_forward(theta: np.ndarray, shapes, x: np.ndarray) -> np.ndarray:
-    """Logits (M, K, C) of M parameter vectors on images x (K, D); tanh hidden layers."""
-    h = np.broadcast_to(x, (theta.shape[0],) + x.shape).astype(np.float32)
+    """Logits (M, K, C) of M parameter vectors on images x (K, D); tanh hidden layers.
+
+    float32; the first layer is one GEMM of the images against every member's weights side by
+    side, the others one GEMM per member (numpy's stacked matmul on contiguous arrays).
+    """
+    m = theta.shape[0]
+    th = theta.astype(np.float32)
+    h = None
     o = 0
     for i, (a, b) in enumerate(shapes):
-        w = theta[:, o:o + a * b].reshape(-1, a, b).astype(np.float32)
+        w = np.ascontiguousarray(th[:, o:o + a * b]).reshape(m, a, b)
         o += a * b
-        bias = theta[:, o:o + b].astype(np.float32)
+        bias = th[:, o:o + b]
         o += b
-        h = np.matmul(h, w) + bias[:, None, :]
+        if h is None:
+            wide = np.ascontiguousarray(w.transpose(1, 0, 2)).reshape(a, m * b)
+            h = (x.astype(np.float32) @ wide).reshape(x.shape[0], m, b).transpose(1, 0, 2)
+            h = np.ascontiguousarray(h)
+        else:  # numpy's stacked matmul does not call BLAS: one GEMM per member instead
+            h = np.stack([h[j] @ w[j] for j in range(m)])
+        h += bias[:, None, :]
         if i < len(shapes) - 1:
-            h = np.tanh(h)
+            np.tanh(h, out=h)
     return h
 
 
@@ -72,6 +85,11 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", help="write the results as one JSON object to this file")
     args = ap.parse_args(argv)
+    from threadpoolctl import threadpool_limits
+
+    # One BLAS thread: on this shared 2-core machine OpenBLAS's spinning threads made a forward
+    # pass vary from 0.7 s to 13 s; with one thread it is steady.
+    threadpool_limits(1)
 
     from ec_hw.config import CoreConfig
     from ec_hw.model.core import FixedNet

@@ -499,8 +499,11 @@ def _cmd_eval(args) -> int:
     spec = BackendSpec(target=target, net=net, core=core,
                        network=make_strategy(cfg, net).backend_network, port=args.port,
                        slots=args.episodes, board=args.board or "arty_a7")
+    from .tasks import is_task
     from .train.envs import resolve_env_backend
 
+    if is_task(cfg.env_id):
+        return _eval_task(args, cfg, net, core, spec, target)
     engine = resolve_env_backend(cfg.env_id, args.env_backend or cfg.env_backend)
     with InProcessEvaluator(spec, engine) as ev:
         from dataclasses import replace
@@ -518,6 +521,28 @@ def _cmd_eval(args) -> int:
 
         path = record_episode(tr, int(seeds[0]), args.video)
         print(f"video: {path}")
+    return 0
+
+
+def _eval_task(args, cfg, net, core, spec, target) -> int:
+    """``ec-hw eval`` of a classification run: the deployed network on the held-out split."""
+    from dataclasses import replace
+
+    from .tasks.classify import ClassifyEvaluator
+    from .tasks.data import load_dataset
+    from .train.run import Trainer
+
+    if args.video or args.env_backend:
+        raise EcHwError(f"--{'video' if args.video else 'env-backend'} has no meaning for a "
+                        f"--task run")
+    if target == "sim":
+        _prebuild_virtual_board(spec)
+    with ClassifyEvaluator(spec, load_dataset(cfg.env_id)) as ev:
+        tr = Trainer.resume(replace(cfg, target=target), net, core, args.run, ev)
+        res = tr.evaluate_deterministic(1)
+    print(f"{cfg.env_id} deterministic network after {tr.state.generation} generations, "
+          f"target {target}: held-out accuracy {res.returns[0]:.2f} % ({int(res.steps[0])} "
+          f"images), cross-entropy {-res.fitness[0]:.4f}")
     return 0
 
 

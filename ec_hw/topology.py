@@ -214,7 +214,7 @@ def mask_savings(net: NetConfig) -> dict[str, float]:
     that skipped all-zero blocks would save; ``zero_genome_words`` the same for the packed
     genome's 64-bit words (LOAD).
     """
-    from .genome import GenomeLayout, RHO_PER_BLOCK
+    from .genome import RHO_PER_BLOCK, GenomeLayout
     from .model.packing import pack_genome
 
     mask = connectivity_mask(net)

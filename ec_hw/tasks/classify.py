@@ -6,9 +6,9 @@ scores out after the last substep: the readout ``a`` in [-1, 1] per class (the a
 logits ``BETA * a``. Per generation every member sees the same minibatch of
 :data:`BATCH` training images, drawn from the generation seed; its fitness is the negative
 mean cross-entropy of the logits (smooth, so ranks separate members that classify the same
-images), its reported "return" the minibatch accuracy in percent. The deterministic network
-(rho > 0.5) is evaluated on the whole held-out split every generation (360 presentations); its
-"return" is the held-out accuracy in percent. ``steps`` count image presentations, so the
+images; :data:`FITNESS`), its reported "return" the minibatch accuracy in percent. The
+deterministic network (rho > 0.5) is evaluated on the whole held-out split every generation
+(360 presentations); its "return" is the held-out accuracy in percent. ``steps`` count image presentations, so the
 trainer's env-step budget (``--max-env-steps``) and ``ec-hw plot`` count presentations.
 
 Every target goes through the :class:`~ec_hw.train.evaluator.Backend` interface: load a member
@@ -25,8 +25,8 @@ from ..config import CoreConfig, NetConfig
 from ..train.evaluator import EvalJob, EvalResult, Evaluator
 from .data import Dataset
 
-__all__ = ["task_net", "encode_images", "minibatch", "class_scores", "cross_entropy",
-           "ClassifyEvaluator", "BATCH", "BETA", "INPUT_GAIN"]
+__all__ = ["task_net", "encode_images", "minibatch", "cross_entropy", "margin", "accuracy",
+           "ClassifyEvaluator", "BATCH", "BETA", "INPUT_GAIN", "FITNESS"]
 
 BATCH = 128
 """Training images per generation (the same for every member)."""
@@ -36,15 +36,20 @@ INPUT_GAIN = 1.0
 """Input current of a full-ink pixel (pixel value 16) through one connection, in units of the
 firing threshold."""
 FITNESS = "ce"
+"""``ce``: fitness = -mean cross-entropy (:func:`cross_entropy`); ``margin``: :func:`margin`
+(measured worse, docs/classification.md section 3)."""
 _TAG = 0xD1617
 
 
 def task_net(dataset: Dataset, n_neurons: int = 512, topology: str = "mixer") -> NetConfig:
     """The spiking network of a classification task: an MLP-Mixer (:mod:`ec_hw.topology`) of
-    fast LIF neurons (dt 1 ms, tau_syn 2 ms, tau_m 2 ms, tau_out 4 ms, 16 substeps per image)."""
+    fast LIF neurons (dt 1 ms, tau_syn 1 ms, tau_m 4 ms, tau_out 4 ms, 16 substeps per image),
+    with ``rec_gain`` 8 (layer fan-ins of 2T and 2C need it for spikes to cross a layer) and
+    ``out_gain`` 0.25 (a readout summing hundreds of neurons saturates at the authors' scale).
+    """
     return NetConfig(n_neurons=n_neurons, obs_dim=dataset.n_pixels, act_dim=dataset.n_classes,
-                     substeps=16, dt=1.0, tau_syn=1.0, tau_m=4.0, tau_out=4.0, rec_gain=8.0, out_gain=0.25,
-                     topology=topology)
+                     substeps=16, dt=1.0, tau_syn=1.0, tau_m=4.0, tau_out=4.0, rec_gain=8.0,
+                     out_gain=0.25, topology=topology)
 
 
 def encode_images(x: np.ndarray, net: NetConfig, core: CoreConfig) -> np.ndarray:
@@ -84,7 +89,7 @@ def margin(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
     c = s.shape[-1]
     picked = np.take_along_axis(s, np.broadcast_to(labels[None, :, None],
                                                    s.shape[:2] + (1,)), axis=-1)[..., 0]
-    return ((picked - (s.sum(axis=-1) - picked) / (c - 1))).mean(axis=-1)
+    return (picked - (s.sum(axis=-1) - picked) / (c - 1)).mean(axis=-1)
 
 
 def accuracy(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:

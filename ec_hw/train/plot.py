@@ -137,6 +137,15 @@ def plot_runs(run_dirs: list[Path], out: Path, x: str = "steps", band: str = "mi
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ..tasks import is_task
+
+    tasks = all(is_task(r.cfg.env_id) for g in groups for r in g.runs)
+    # A classification task's "return" is an accuracy, its "env steps" image presentations
+    # (deployed network: held-out split; members: their minibatch; ec_hw.tasks.classify).
+    ylabel = "accuracy (%)" if tasks else "episode return (env's true reward)"
+    xlabel = X_AXES[x][2]
+    if tasks and x == "steps":
+        xlabel = "image presentations (millions)"
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
     for y, ax, title in (("det_return", axes[0], "deployed network (rho > 0.5 / ES center)"),
                          ("mean_return", axes[1], "population mean")):
@@ -148,8 +157,8 @@ def plot_runs(run_dirs: list[Path], out: Path, x: str = "steps", band: str = "mi
             if len(g.runs) > 1:
                 ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
         ax.set_title(title, fontsize=10)
-        ax.set_xlabel(X_AXES[x][2])
-        ax.set_ylabel("episode return (env's true reward)")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
     envs = sorted({r.cfg.env_id for g in groups for r in g.runs})

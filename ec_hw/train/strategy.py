@@ -166,8 +166,8 @@ class EC(Strategy):
     def activity(self, state: RunState, core, seed: int) -> dict:
         """Spiking and output saturation of the deployed network (golden model, one episode
         of at most 100 env steps)."""
-        from .ec import probe_activity
         from ..tasks import is_task
+        from .ec import probe_activity
 
         if is_task(self.cfg.env_id):  # no env to probe; the task's metrics carry accuracy
             return {}

@@ -150,7 +150,7 @@ def _rows(run):
     return [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
 
 
-def test_cli_run_resumes_identically(tmp_path):
+def test_cli_run_resumes_identically(tmp_path, capsys):
     a, b = tmp_path / "a", tmp_path / "b"
     assert main([*SMALL, "--generations", "2", "--out", str(a)]) == 0
     assert main([*SMALL, "--generations", "1", "--out", str(b)]) == 0
@@ -165,6 +165,10 @@ def test_cli_run_resumes_identically(tmp_path):
     assert np.array_equal(np.load(a / "checkpoint.npz")["params"],
                           np.load(b / "checkpoint.npz")["params"])
     assert main(["plot", str(a), "--out", str(tmp_path / "c.png")]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(a)]) == 0
+    assert f"held-out accuracy {ra[-1]['det_return']:.2f} % (360 images)" in \
+        capsys.readouterr().out
 
 
 @pytest.mark.slow
