@@ -8,8 +8,9 @@ logits ``BETA * a``. Per generation every member sees the same minibatch of
 mean cross-entropy of the logits (smooth, so ranks separate members that classify the same
 images; :data:`FITNESS`), its reported "return" the minibatch accuracy in percent. The
 deterministic network (rho > 0.5) is evaluated on the whole held-out split every generation
-(360 presentations); its "return" is the held-out accuracy in percent. ``steps`` count image presentations, so the
-trainer's env-step budget (``--max-env-steps``) and ``ec-hw plot`` count presentations.
+(360 presentations); its "return" is the held-out accuracy in percent. ``steps`` count image
+presentations, so the trainer's env-step budget (``--max-env-steps``) and ``ec-hw plot`` count
+presentations.
 
 Every target goes through the :class:`~ec_hw.train.evaluator.Backend` interface: load a member
 into a slot (or sample it there), reset the slot, step it once with the image. On
