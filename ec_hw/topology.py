@@ -36,15 +36,24 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .config import NetConfig
-
 __all__ = ["TOPOLOGIES", "parse_topology", "check_topology", "connectivity_mask", "MixerShape",
-           "mixer_shape", "mask_savings", "initial_rho", "INIT_SPREAD"]
+           "mixer_shape", "initial_rho", "INIT_SPREAD"]
+
+
+class NetConfig(Protocol):
+    """The fields of :class:`ec_hw.config.NetConfig` a topology reads (this module is imported
+    by :mod:`ec_hw.config` to validate the field, so it does not import it back)."""
+
+    n_neurons: int
+    n_exc: int
+    obs_dim: int
+    act_dim: int
+    n_conn: int
+    topology: str
 
 TOPOLOGIES = ("dense", "mixer")
 """Topology names :attr:`NetConfig.topology` accepts (before an optional ``:k=v,...``)."""
@@ -203,28 +212,3 @@ def initial_rho(net: NetConfig, seed: int) -> np.ndarray:
     rho += np.where(rng.random(net.n_conn) < 0.5, -INIT_SPREAD, INIT_SPREAD)
     rho[~mask] = 0.0
     return rho
-
-
-def mask_savings(net: NetConfig) -> dict[str, float]:
-    """What the mask leaves unused: connections, rho bytes, genome words that are always zero.
-
-    ``rho_bytes`` is the rho a ``LOAD_RHO`` sends (2 bytes a connection) and the device's rho
-    memory holds; ``zero_rho_blocks`` the fraction of Threefry blocks (4 rho values, one
-    64-bit word of the rho memory) that are all masked, i.e. what a rho memory or a LOAD_RHO
-    that skipped all-zero blocks would save; ``zero_genome_words`` the same for the packed
-    genome's 64-bit words (LOAD).
-    """
-    from .genome import RHO_PER_BLOCK, GenomeLayout
-    from .model.packing import pack_genome
-
-    mask = connectivity_mask(net)
-    n_conn = net.n_conn
-    if mask is None:
-        mask = np.ones(n_conn, bool)
-    pad = -n_conn % RHO_PER_BLOCK
-    blocks = np.concatenate([mask, np.zeros(pad, bool)]).reshape(-1, RHO_PER_BLOCK)
-    words = pack_genome(mask, GenomeLayout.of(net))
-    return {"n_conn": n_conn, "n_live": int(mask.sum()),
-            "live_fraction": float(mask.mean()), "rho_bytes": 2 * n_conn,
-            "zero_rho_blocks": float(np.mean(~blocks.any(axis=1))),
-            "zero_genome_words": float(np.mean(words == 0))}

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 
 from ec_hw.config import NetConfig
+from ec_hw.model.mask import mask_savings
 from ec_hw.model.packing import GenomeLayout, unpack_genome
 from ec_hw.model.sampler import quantize_rho, sample_member_bits, sample_members
 from ec_hw.topology import (
     INIT_SPREAD,
     connectivity_mask,
     initial_rho,
-    mask_savings,
     mixer_shape,
     parse_topology,
 )
