@@ -296,6 +296,9 @@ def _plan_task(args, kw):
     for flag in ("env_backend", "episodes", "max_episode_steps", "healthy_reward"):
         if getattr(args, flag, None) is not None:
             raise EcHwError(f"--{flag.replace('_', '-')} has no meaning with --task")
+    if kw.get("target") == "float":
+        raise EcHwError("--task runs on the fixed-point targets (model, sim, fpga): images are "
+                        "presented in the core's encoding, which --target float does not take")
     data = load_dataset(args.task)  # TaskUnavailable: one line naming --task
     kw.setdefault("lr", TASK_LR)
     kw.update(env_id=args.task, env_backend="gymnasium", workers=1, cluster=None)
@@ -535,6 +538,9 @@ def _eval_task(args, cfg, net, core, spec, target) -> int:
     if args.video or args.env_backend:
         raise EcHwError(f"--{'video' if args.video else 'env-backend'} has no meaning for a "
                         f"--task run")
+    if target == "float":
+        raise EcHwError("--target float does not take the core's image encoding; a --task run "
+                        "evaluates on model, sim or fpga")
     if target == "sim":
         _prebuild_virtual_board(spec)
     with ClassifyEvaluator(spec, load_dataset(cfg.env_id)) as ev:

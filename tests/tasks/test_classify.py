@@ -133,6 +133,7 @@ def test_deterministic_network_is_scored_on_the_held_out_split_once():
     (["--task", "digits", "--env", "Hopper-v5"], "--task and --env exclude each other"),
     (["--task", "digits", "--algo", "es"], "--task trains EC's 1-bit network only"),
     (["--task", "digits", "--episodes", "2"], "--episodes has no meaning with --task"),
+    (["--task", "digits", "--target", "float"], "--task runs on the fixed-point targets"),
     (["--task", "digits", "--neurons", "16"], "need 24 neurons"),
 ])
 def test_cli_errors(argv, msg, capsys, tmp_path):
