@@ -46,7 +46,8 @@ class Board:
     platform: str
     """amaranth-boards platform class, ``module:Class``."""
     clk_hz: int
-    baud: int
+    baud: int = 0
+    """UART baud rate (``link = "uart"``)."""
     uart: str = "uart"
     slots: int = 1
     lanes: int = 4
@@ -56,21 +57,37 @@ class Board:
     connection, 1.15 Mbit at N=256) if the part's block RAM holds it next to the slots."""
     device: str = ""
     package: str = ""
+    link: str = "uart"
+    """``uart`` (the board's USB-UART) or ``pcie`` (Xilinx XDMA in AXI-Stream mode,
+    :mod:`ec_hw.vivado_pcie`; the host uses ``--port xdma``)."""
+    cores: int = 1
+    """Cores behind the one link; ``slots`` (what the host sees) is split evenly among them."""
+    pcie_lanes: int = 4
+    pcie_gen: int = 2
+    axis_bits: int = 64
+    """The XDMA AXI-Stream width (its user clock follows from lanes, generation and width)."""
 
     def __post_init__(self) -> None:
-        if self.clk_hz // self.baud < 4:
+        if self.link not in ("uart", "pcie"):
+            raise ValueError(f"link must be 'uart' or 'pcie', not {self.link!r}")
+        if not isinstance(self.cores, int) or self.cores < 1 or self.slots % self.cores:
+            raise ValueError(f"cores must be a positive integer dividing slots ({self.slots}), "
+                             f"not {self.cores!r}")
+        if self.link == "pcie":
+            return
+        if self.baud <= 0 or self.clk_hz // self.baud < 4:
             raise ValueError(f"baud {self.baud} is too fast for clk_hz {self.clk_hz} "
                              f"(need at least 4 clocks per bit)")
 
     @property
     def divisor(self) -> int:
-        """UART clocks per bit."""
-        return round(self.clk_hz / self.baud)
+        """UART clocks per bit (0 without a UART)."""
+        return round(self.clk_hz / self.baud) if self.baud else 0
 
     @property
     def baud_error(self) -> float:
         """Relative error of the achieved baud rate."""
-        return self.clk_hz / self.divisor / self.baud - 1.0
+        return self.clk_hz / self.divisor / self.baud - 1.0 if self.baud else 0.0
 
 
 def supported_boards() -> list[str]:
@@ -109,6 +126,10 @@ def make_top(board: Board, net: NetConfig, core: CoreConfig, deployed=None):
     ``deployed`` (a packed genome) builds a deployed device without the sampler."""
     from .gateware.top import Top
 
+    if board.link == "pcie":
+        from .vivado_pcie import make_pcie_top
+
+        return make_pcie_top(board, net, core, build_id=build_id())
     return Top(net, core, divisor=board.divisor, clk_hz=board.clk_hz, baud=board.baud,
                build_id=build_id(), sampler=board.sampler and deployed is None,
                deployed=deployed)
@@ -292,6 +313,12 @@ def build(board: Board, net: NetConfig, *, out: Path, program: bool = False,
 
     core = board_core(board) if core is None else replace(
         core, slots=board.slots, lanes=board.lanes, word_bits=board.word_bits)
+    if board.link == "pcie":
+        from .vivado_pcie import build_pcie
+
+        if deployed is not None:
+            raise BuildError(f"{board.name}: a deployed PCIe device is not supported yet")
+        return build_pcie(board, net, core, out=out, program=program, log=log)
     top = make_top(board, net, core, deployed)
     out.mkdir(parents=True, exist_ok=True)
     platform = _platform(board)
