@@ -219,14 +219,24 @@ class AxisPins(Elaboratable):
     ``m_axis_c2h_*`` (to ``S_AXIS_C2H_0``), ``axi_aclk``/``axi_aresetn`` (the IP's user clock
     and its active-low reset), ``core_clk``/``core_rst`` (the core clock, active-high reset),
     ``idle``. Vivado infers the two AXI-Stream interfaces from the names; cocotbext-axi's
-    ``AxiStreamBus.from_prefix`` finds them the same way.
+    ``AxiStreamBus.from_prefix`` finds them the same way. The clock ports carry Vivado's
+    ``X_INTERFACE_PARAMETER`` (which interfaces and reset they clock, at what frequency) when
+    the frequencies are given.
     """
 
-    def __init__(self, top: AxisTop):
+    def __init__(self, top: AxisTop, *, axi_clk_hz: int = 0, core_clk_hz: int = 0):
         self.top = top
         w = top.data_bits
-        self.axi_aclk, self.axi_aresetn = Signal(name="axi_aclk"), Signal(name="axi_aresetn")
-        self.core_clk, self.core_rst = Signal(name="core_clk"), Signal(name="core_rst")
+
+        def clock(name, params):
+            attrs = {"X_INTERFACE_INFO": f"xilinx.com:signal:clock:1.0 {name} CLK",
+                     "X_INTERFACE_PARAMETER": params} if axi_clk_hz else {}
+            return Signal(name=name, attrs=attrs)
+
+        self.axi_aclk = clock("axi_aclk", "ASSOCIATED_BUSIF s_axis_h2c:m_axis_c2h, "
+                              f"ASSOCIATED_RESET axi_aresetn, FREQ_HZ {axi_clk_hz}")
+        self.core_clk = clock("core_clk", f"ASSOCIATED_RESET core_rst, FREQ_HZ {core_clk_hz}")
+        self.axi_aresetn, self.core_rst = Signal(name="axi_aresetn"), Signal(name="core_rst")
         self.idle = Signal(name="idle")
         self.h2c = {f: Signal(n, name=f"s_axis_h2c_{f}") for f, n in
                     (("tdata", w), ("tkeep", w // 8), ("tlast", 1), ("tvalid", 1),
