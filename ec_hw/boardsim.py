@@ -239,6 +239,10 @@ def main_board_sim(args: argparse.Namespace) -> int:
     core = CoreConfig(slots=board.slots if args.slots is None else args.slots,
                       lanes=board.lanes, word_bits=board.word_bits)
     CoreGeometry(net, core)  # refuse an unbuildable core before anything is elaborated
+    if board.link == "pcie":
+        from .boardsim_pcie import serve_pcie_board
+
+        return serve_pcie_board(board, net, core)
     print(f"building the virtual {board.name} ({core.slots} slots, N={net.n_neurons}, "
           f"D={net.obs_dim}, A={net.act_dim}) ...", file=sys.stderr, flush=True)
     with VirtualBoard(net, core) as vb:

@@ -335,7 +335,12 @@ def _prebuild_virtual_board(spec) -> None:
     print(f"preparing the virtual {board.name} ({core.slots} member slots): the first run of a "
           f"configuration compiles the core's Verilog with Verilator (a few minutes)", flush=True)
     t = time.monotonic()
-    exe = build_boardsim(spec.net, core, quiet=True)
+    if board.link == "pcie":
+        from .boardsim_pcie import build_pcie_boardsim
+
+        exe = build_pcie_boardsim(spec.net, core, cores=board.cores, quiet=True)
+    else:
+        exe = build_boardsim(spec.net, core, quiet=True)
     print(f"virtual board ready in {time.monotonic() - t:.0f} s: {exe}", flush=True)
 
 
