@@ -14,7 +14,8 @@ cycles from the request's first H2C beat to the reply's ``tlast``; the benchmark
   README's assumption for the UART table: 1 us + 800 MB/s), for the measured configurations
   and projected with the same per-byte link cost for the NiteFury's 8 x 8 and the LiteFury's
   4 x 4;
-* ``wall``: simulated device clock per CPU-second of the virtual board (this machine, loaded).
+* ``sim clock/wall-s``: simulated core clock per wall-clock second of the virtual board (this
+  machine, loaded: noisy).
 
 The cycle counts are deterministic; only the wall-clock column depends on the machine.
 """
@@ -37,7 +38,11 @@ def parse_args(argv=None):
     p.add_argument("--configs", default="1x2,2x2,4x2",
                    help="comma-separated KxS: K cores of S slots each (1x2,2x2,4x2)")
     p.add_argument("--steps", type=int, default=4, help="STEPs per configuration (4)")
-    p.add_argument("--neurons", type=int, default=256)
+    p.add_argument("--neurons", type=int, default=256,
+                   help="N of the measured boards (256; a smaller N builds and runs faster and "
+                        "leaves the link's cycles unchanged: they depend on D, A and slots)")
+    p.add_argument("--project-neurons", type=int, default=256,
+                   help="N of the projected NiteFury/LiteFury rows (256, Hopper)")
     p.add_argument("--obs-dim", type=int, default=11)
     p.add_argument("--act-dim", type=int, default=3)
     p.add_argument("--json", type=Path, help="also write the results to this JSON file")
@@ -83,7 +88,7 @@ def measure(net, k: int, s: int, steps: int) -> dict:
             "step_cycles_min": min(cyc), "core_cycles": compute,
             "link_cycles": max(cyc) - compute, "request_bytes": req, "reply_bytes": rep,
             "build_s": round(build_s, 1),
-            "sim_clock_hz_per_cpu_s": round(sum(cyc) / wall, 1)}
+            "sim_clock_hz_per_wall_s": round(sum(cyc) / wall, 1)}
 
 
 def throughput(members: int, device_cycles: int, req: int, rep: int) -> float:
@@ -102,7 +107,7 @@ def main(argv=None) -> int:
     net = NetConfig(n_neurons=args.neurons, obs_dim=args.obs_dim, act_dim=args.act_dim)
     results = []
     print("K x S   members  STEP round trip (cycles)  core  link  req/rep bytes  "
-          "member env-steps/s @100 MHz  sim clock/CPU-s")
+          "member env-steps/s @100 MHz  sim clock/wall-s")
     for spec in args.configs.split(","):
         k, s = (int(v) for v in spec.lower().split("x"))
         r = measure(net, k, s, args.steps)
@@ -111,7 +116,7 @@ def main(argv=None) -> int:
         results.append(r)
         print(f"{k} x {s:<4d} {r['members']:7d}  {r['step_cycles']:24d}  {r['core_cycles']:5d} "
               f"{r['link_cycles']:5d}  {r['request_bytes']:5d}/{r['reply_bytes']:<5d}  "
-              f"{r['member_env_steps_per_s']:27d}  {r['sim_clock_hz_per_cpu_s']:.3g}",
+              f"{r['member_env_steps_per_s']:27d}  {r['sim_clock_hz_per_wall_s']:.3g}",
               flush=True)
     # link cycles grow with the bytes of a STEP: fit cycles = a + b * (request + reply bytes)
     pts = [(r["request_bytes"] + r["reply_bytes"], r["link_cycles"]) for r in results]
@@ -121,6 +126,8 @@ def main(argv=None) -> int:
         a = y0 - b * x0
         print(f"link cycles ~ {a:.0f} + {b:.2f} per STEP byte (request + reply)")
         projections = []
+        net = NetConfig(n_neurons=args.project_neurons, obs_dim=args.obs_dim,
+                        act_dim=args.act_dim)
         for name, k, s in (("NiteFury II", 8, 8), ("LiteFury", 4, 4)):
             core = CoreConfig(slots=k * s)
             wire = WireFormat.of(net, core, default_max_payload(net, core))
@@ -129,7 +136,8 @@ def main(argv=None) -> int:
             rate = throughput(k * s, cyc, req, rep)
             projections.append({"board": name, "cores": k, "slots_per_core": s,
                                 "step_cycles": cyc, "member_env_steps_per_s": round(rate)})
-            print(f"projected {name}: {k} x {s} = {k * s} members, {cyc} cycles per STEP, "
+            print(f"projected {name} (N={net.n_neurons}): {k} x {s} = {k * s} members, "
+                  f"{cyc} cycles per STEP, "
                   f"{rate:,.0f} member env-steps/s at 100 MHz")
     else:
         projections = []
