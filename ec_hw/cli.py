@@ -6,6 +6,7 @@ Bad input ends with one line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -582,7 +583,9 @@ def _build_parser() -> argparse.ArgumentParser:
                                           "Verilator) behind a pseudo-terminal",
                         description=main_board_sim.__doc__)
     add_board_sim_arguments(bs)
-    bs.set_defaults(func=main_board_sim)
+    from .boardsim_pcie import serve_pcie_board
+
+    bs.set_defaults(func=functools.partial(main_board_sim, serve_pcie=serve_pcie_board))
     return parser
 
 

@@ -1,7 +1,7 @@
 """The PCIe board build: a Vivado project with the XDMA IP and the ec-hw device as RTL.
 
-``python -m ec_hw.build --board nitefury`` (a board whose ``link = "pcie"``) comes here through
-:func:`ec_hw.build.build`. It writes, under the build folder:
+``python -m ec_hw.build --board nitefury`` (a board whose ``link = "pcie"``) uses these
+functions from :func:`ec_hw.build.build`. They write, under the build folder:
 
 * ``ec_hw_pcie_top.v``: :class:`~ec_hw.gateware.axis.AxisTop` with the port names of
   :class:`~ec_hw.gateware.axis.AxisPins` (Vivado infers the two AXI-Stream interfaces);
@@ -13,9 +13,9 @@
   reference), runs synthesis, implementation and ``write_bitstream``, writes the reports and
   exits non-zero on negative slack.
 
-With Vivado on PATH it runs the TCL and fails on negative slack; without it, it prints the
-Yosys ``synth_xilinx`` utilization of the ec-hw part (the XDMA IP is not included) and the
-exact command to run on a machine with Vivado.
+With Vivado on PATH the build runs the TCL (:func:`run_vivado`) and fails on negative slack;
+without it, it prints the Yosys ``synth_xilinx`` utilization of the ec-hw part (the XDMA IP
+is not included) and the exact command to run on a machine with Vivado.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from pathlib import Path
 
 from .config import CoreConfig, NetConfig
 
-__all__ = ["make_pcie_top", "pcie_files", "build_pcie", "board_pins", "wns_from_report"]
+__all__ = ["make_pcie_top", "pcie_files", "run_vivado", "have_vivado", "board_pins",
+           "wns_from_report", "axis_clock_hz", "TOP"]
 
 TOP = "ec_hw_pcie_top"
 
@@ -200,10 +201,11 @@ puts "timing met: WNS $wns ns"
 """
 
 
-def pcie_files(board, net: NetConfig, core: CoreConfig, out: Path, *, build_id: int = 0):
+def pcie_files(board, net: NetConfig, core: CoreConfig, out: Path, *, platform,
+               build_id: int = 0):
     """Write the Verilog, XDC and TCL of ``board``'s Vivado project into ``out``; return
-    ``(top, tcl path)`` (``top`` is the :class:`~ec_hw.gateware.axis.AxisTop`)."""
-    from .build import _platform
+    ``(top, tcl path)`` (``top`` is the :class:`~ec_hw.gateware.axis.AxisTop`). ``platform``
+    is the board's amaranth-boards platform (its pins go into the XDC)."""
     from .gateware.axis import AxisPins
 
     top = make_pcie_top(board, net, core, build_id=build_id)
@@ -211,7 +213,7 @@ def pcie_files(board, net: NetConfig, core: CoreConfig, out: Path, *, build_id: 
     out.mkdir(parents=True, exist_ok=True)
     pins = AxisPins(top, axi_clk_hz=axis_clock_hz(board), core_clk_hz=board.clk_hz)
     (out / f"{TOP}.v").write_text(_verilog(pins))
-    (out / f"{name}.xdc").write_text(_xdc(board, board_pins(_platform(board))))
+    (out / f"{name}.xdc").write_text(_xdc(board, board_pins(platform)))
     tcl = out / f"{name}.tcl"
     tcl.write_text(_tcl(board, name, axis_clock_hz(board)))
     return top, tcl
@@ -228,72 +230,17 @@ def wns_from_report(text: str) -> float | None:
     return float(m.group(1)) if m else None
 
 
-def build_pcie(board, net: NetConfig, core: CoreConfig, *, out: Path, program: bool = False,
-               log=print) -> dict:
-    """Write the Vivado project of a PCIe board and run what the installed tools allow.
+def run_vivado(out: Path, tcl: Path) -> tuple[int, float | None, str]:
+    """Run ``vivado -mode batch -source <tcl>`` in ``out``; return its exit code, the routed
+    design's WNS in ns (None if it did not get that far) and the log's last lines. The log is
+    kept as ``out/vivado_build.log``."""
+    res = subprocess.run(["vivado", "-mode", "batch", "-nojournal", "-source", tcl.name],
+                         cwd=out, capture_output=True, text=True)
+    (out / "vivado_build.log").write_text(res.stdout + res.stderr)
+    wns_file = out / "wns.txt"
+    wns = wns_from_report(wns_file.read_text()) if wns_file.exists() else None
+    return res.returncode, wns, "\n".join((res.stdout + res.stderr).splitlines()[-15:])
 
-    Returns the summary written to ``out/summary.json`` (:func:`ec_hw.build.write_summary`).
 
-    Raises
-    ------
-    ec_hw.build.BuildError
-        Vivado failed, or the routed design has negative slack.
-    """
-    from .build import (
-        BuildError,
-        _yosys_synth_xilinx,
-        build_id,
-        utilization_from_yosys_xilinx,
-        write_summary,
-    )
-
-    top, tcl = pcie_files(board, net, core, out, build_id=build_id())
-    name = tcl.stem
-    per_core = core.slots // board.cores
-    log(f"{board.description}: {board.cores} cores x {per_core} slots = {core.slots} slots, "
-        f"N={net.n_neurons}, D={net.obs_dim}, A={net.act_dim}, core {board.clk_hz / 1e6:g} MHz, "
-        f"XDMA x{board.pcie_lanes} Gen{board.pcie_gen} AXI-Stream {board.axis_bits} bit at "
-        f"{axis_clock_hz(board) / 1e6:g} MHz")
-    log(f"wrote the Vivado project files (block design with the XDMA IP) to {out}/ ({tcl.name})")
-    command = f"cd {out} && vivado -mode batch -source {tcl.name}"
-    result = {"tool": None, "utilization": None, "fmax_mhz": None, "bitstream": None,
-              "reports": {}}
-    if shutil.which("vivado"):
-        log("running Vivado (block design, synthesis, implementation, bitstream) ...")
-        res = subprocess.run(["vivado", "-mode", "batch", "-nojournal", "-source", tcl.name],
-                             cwd=out, capture_output=True, text=True)
-        (out / "vivado_build.log").write_text(res.stdout + res.stderr)
-        wns_file = out / "wns.txt"
-        wns = wns_from_report(wns_file.read_text()) if wns_file.exists() else None
-        if wns is not None and wns < 0:
-            raise BuildError(f"negative slack: WNS {wns} ns at {board.clk_hz / 1e6:g} MHz "
-                             f"(see {out / (name + '_timing.rpt')})")
-        if res.returncode != 0:
-            raise BuildError(f"Vivado failed, see {out / 'vivado_build.log'}:\n"
-                             + "\n".join((res.stdout + res.stderr).splitlines()[-15:]))
-        bit = out / f"{name}.bit"
-        period_ns = 1e9 / board.clk_hz
-        result.update(tool="vivado", bitstream=bit if bit.exists() else None,
-                      fmax_mhz=None if wns is None else 1e3 / (period_ns - wns),
-                      reports={"utilization": out / f"{name}_utilization.rpt",
-                               "timing": out / f"{name}_timing.rpt"})
-        log(f"bitstream: {bit}; WNS {wns} ns")
-        if program:
-            log(f"program the SPI flash with {name}.mcs (docs/pcie.md), then reboot the host")
-    else:
-        _yosys_synth_xilinx(out, top, log)
-        result.update(tool="yosys synth_xilinx of the ec-hw part (no Vivado: no XDMA IP, "
-                           "no bitstream)",
-                      utilization=utilization_from_yosys_xilinx(
-                          (out / "synth" / "stat.json").read_text(), board.device),
-                      reports={"stat": out / "synth" / "utilization.txt",
-                               "log": out / "synth" / "yosys.log"})
-        log("utilization of the ec-hw part (Yosys synth_xilinx, xc7; without the XDMA IP):")
-        for res_name, row in result["utilization"].items():
-            log(f"  {res_name:8s} {row['used']:>8g}" + (f" of {row['available']} "
-                                                       f"({row['percent']:g} %)"
-                                                       if "available" in row else ""))
-        log(f"the bitstream needs Vivado (not on PATH); on a machine with Vivado run:\n"
-            f"  {command}")
-    return write_summary(out, board, net, core, **result, features=top.info.features,
-                         network_hash=top.info.network_hash)
+def have_vivado() -> bool:
+    return shutil.which("vivado") is not None

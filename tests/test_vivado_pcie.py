@@ -54,7 +54,7 @@ def test_board_validation_of_link_and_cores():
 def test_pcie_project_files(tmp_path):
     board = replace(load_board("nitefury"), slots=4, cores=2)   # a smaller device, same files
     core = board_core(board)
-    top, tcl = pcie_files(board, SMALL, core, tmp_path)
+    top, tcl = pcie_files(board, SMALL, core, tmp_path, platform=_platform(board))
     text = tcl.read_text()
     for needle in ("create_project -force ec_hw_nitefury ./vivado -part xc7a200tfbg484-2",
                    "xilinx.com:ip:xdma xdma_0", "CONFIG.xdma_axi_intf_mm {AXI_Stream}",
