@@ -226,7 +226,7 @@ def add_board_sim_arguments(parser: argparse.ArgumentParser) -> argparse.Argumen
     return parser
 
 
-def main_board_sim(args: argparse.Namespace) -> int:
+def main_board_sim(args: argparse.Namespace, *, serve_pcie=None) -> int:
     """Build and run a virtual board, print its port, serve until Ctrl-C."""
     from .build import load_board
     from .gateware.core import CoreGeometry
@@ -239,6 +239,11 @@ def main_board_sim(args: argparse.Namespace) -> int:
     core = CoreConfig(slots=board.slots if args.slots is None else args.slots,
                       lanes=board.lanes, word_bits=board.word_bits)
     CoreGeometry(net, core)  # refuse an unbuildable core before anything is elaborated
+    if board.link == "pcie":  # ec-hw board-sim passes ec_hw.boardsim_pcie.serve_pcie_board
+        if serve_pcie is None:
+            raise BoardSimError(f"board {board.name} is a PCIe board: run `ec-hw board-sim "
+                                f"--board {board.name}`")
+        return serve_pcie(board, net, core)
     print(f"building the virtual {board.name} ({core.slots} slots, N={net.n_neurons}, "
           f"D={net.obs_dim}, A={net.act_dim}) ...", file=sys.stderr, flush=True)
     with VirtualBoard(net, core) as vb:

@@ -46,7 +46,8 @@ class Board:
     platform: str
     """amaranth-boards platform class, ``module:Class``."""
     clk_hz: int
-    baud: int
+    baud: int = 0
+    """UART baud rate (``link = "uart"``)."""
     uart: str = "uart"
     slots: int = 1
     lanes: int = 4
@@ -56,21 +57,37 @@ class Board:
     connection, 1.15 Mbit at N=256) if the part's block RAM holds it next to the slots."""
     device: str = ""
     package: str = ""
+    link: str = "uart"
+    """``uart`` (the board's USB-UART) or ``pcie`` (Xilinx XDMA in AXI-Stream mode,
+    :mod:`ec_hw.vivado_pcie`; the host uses ``--port xdma``)."""
+    cores: int = 1
+    """Cores behind the one link; ``slots`` (what the host sees) is split evenly among them."""
+    pcie_lanes: int = 4
+    pcie_gen: int = 2
+    axis_bits: int = 64
+    """The XDMA AXI-Stream width (its user clock follows from lanes, generation and width)."""
 
     def __post_init__(self) -> None:
-        if self.clk_hz // self.baud < 4:
+        if self.link not in ("uart", "pcie"):
+            raise ValueError(f"link must be 'uart' or 'pcie', not {self.link!r}")
+        if not isinstance(self.cores, int) or self.cores < 1 or self.slots % self.cores:
+            raise ValueError(f"cores must be a positive integer dividing slots ({self.slots}), "
+                             f"not {self.cores!r}")
+        if self.link == "pcie":
+            return
+        if self.baud <= 0 or self.clk_hz // self.baud < 4:
             raise ValueError(f"baud {self.baud} is too fast for clk_hz {self.clk_hz} "
                              f"(need at least 4 clocks per bit)")
 
     @property
     def divisor(self) -> int:
-        """UART clocks per bit."""
-        return round(self.clk_hz / self.baud)
+        """UART clocks per bit (0 without a UART)."""
+        return round(self.clk_hz / self.baud) if self.baud else 0
 
     @property
     def baud_error(self) -> float:
         """Relative error of the achieved baud rate."""
-        return self.clk_hz / self.divisor / self.baud - 1.0
+        return self.clk_hz / self.divisor / self.baud - 1.0 if self.baud else 0.0
 
 
 def supported_boards() -> list[str]:
@@ -109,6 +126,10 @@ def make_top(board: Board, net: NetConfig, core: CoreConfig, deployed=None):
     ``deployed`` (a packed genome) builds a deployed device without the sampler."""
     from .gateware.top import Top
 
+    if board.link == "pcie":
+        from .vivado_pcie import make_pcie_top
+
+        return make_pcie_top(board, net, core, build_id=build_id())
     return Top(net, core, divisor=board.divisor, clk_hz=board.clk_hz, baud=board.baud,
                build_id=build_id(), sampler=board.sampler and deployed is None,
                deployed=deployed)
@@ -292,6 +313,10 @@ def build(board: Board, net: NetConfig, *, out: Path, program: bool = False,
 
     core = board_core(board) if core is None else replace(
         core, slots=board.slots, lanes=board.lanes, word_bits=board.word_bits)
+    if board.link == "pcie":
+        if deployed is not None:
+            raise BuildError(f"{board.name}: a deployed PCIe device is not supported yet")
+        return _build_pcie(board, net, core, out=out, program=program, log=log)
     top = make_top(board, net, core, deployed)
     out.mkdir(parents=True, exist_ok=True)
     platform = _platform(board)
@@ -325,10 +350,7 @@ def build(board: Board, net: NetConfig, *, out: Path, program: bool = False,
                           reports={"stat": out / "synth" / "utilization.txt",
                                    "log": out / "synth" / "yosys.log"})
             log("utilization (Yosys synth_xilinx of the device top, xc7):")
-            for res, row in result["utilization"].items():
-                log(f"  {res:8s} {row['used']:>8g}" + (f" of {row['available']} "
-                                                      f"({row['percent']:g} %)"
-                                                      if "available" in row else ""))
+            _log_utilization(result["utilization"], log)
             log("the bitstream needs Vivado (not on PATH): run "
                 f"`sh {plan.script}.sh` in {out} on a machine with Vivado")
     elif board.family == "ecp5":
@@ -356,6 +378,58 @@ def build(board: Board, net: NetConfig, *, out: Path, program: bool = False,
     else:
         raise BuildError(f"unknown FPGA family {board.family!r} in "
                          f"ec_hw/boards/{board.name}.toml")
+    return write_summary(out, board, net, core, **result, features=top.info.features,
+                         network_hash=top.info.network_hash)
+
+
+def _log_utilization(util: dict, log) -> None:
+    for res, row in util.items():
+        log(f"  {res:8s} {row['used']:>8g}" + (f" of {row['available']} ({row['percent']:g} %)"
+                                              if "available" in row else ""))
+
+
+def _build_pcie(board: Board, net: NetConfig, core: CoreConfig, *, out: Path, program: bool,
+                log) -> dict:
+    """The PCIe board build (:mod:`ec_hw.vivado_pcie`): the Vivado project with the XDMA IP;
+    Vivado when on PATH (negative slack fails), else Yosys utilization and the command."""
+    from .vivado_pcie import axis_clock_hz, have_vivado, pcie_files, run_vivado
+
+    top, tcl = pcie_files(board, net, core, out, platform=_platform(board), build_id=build_id())
+    name = tcl.stem
+    log(f"{board.description}: {board.cores} cores x {core.slots // board.cores} slots = "
+        f"{core.slots} slots, N={net.n_neurons}, D={net.obs_dim}, A={net.act_dim}, core "
+        f"{board.clk_hz / 1e6:g} MHz, XDMA x{board.pcie_lanes} Gen{board.pcie_gen} AXI-Stream "
+        f"{board.axis_bits} bit at {axis_clock_hz(board) / 1e6:g} MHz")
+    log(f"wrote the Vivado project files (block design with the XDMA IP) to {out}/ ({tcl.name})")
+    result = {"tool": None, "utilization": None, "fmax_mhz": None, "bitstream": None,
+              "reports": {}}
+    if have_vivado():
+        log("running Vivado (block design, synthesis, implementation, bitstream) ...")
+        code, wns, tail = run_vivado(out, tcl)
+        if wns is not None and wns < 0:
+            raise BuildError(f"negative slack: WNS {wns} ns at {board.clk_hz / 1e6:g} MHz "
+                             f"(see {out / (name + '_timing.rpt')})")
+        if code != 0:
+            raise BuildError(f"Vivado failed, see {out / 'vivado_build.log'}:\n{tail}")
+        bit = out / f"{name}.bit"
+        result.update(tool="vivado", bitstream=bit if bit.exists() else None,
+                      fmax_mhz=None if wns is None else 1e3 / (1e9 / board.clk_hz - wns),
+                      reports={"utilization": out / f"{name}_utilization.rpt",
+                               "timing": out / f"{name}_timing.rpt"})
+        log(f"bitstream: {bit}; WNS {wns} ns" + (f"; program the SPI flash with {name}.mcs "
+                                                 f"(docs/pcie.md)" if program else ""))
+    else:
+        _yosys_synth_xilinx(out, top, log)
+        result.update(tool="yosys synth_xilinx of the ec-hw part (no Vivado: no XDMA IP, no "
+                           "bitstream)",
+                      utilization=utilization_from_yosys_xilinx(
+                          (out / "synth" / "stat.json").read_text(), board.device),
+                      reports={"stat": out / "synth" / "utilization.txt",
+                               "log": out / "synth" / "yosys.log"})
+        log("utilization of the ec-hw part (Yosys synth_xilinx, xc7; without the XDMA IP):")
+        _log_utilization(result["utilization"], log)
+        log(f"the bitstream needs Vivado (not on PATH); on a machine with Vivado run:\n"
+            f"  cd {out} && vivado -mode batch -source {tcl.name}")
     return write_summary(out, board, net, core, **result, features=top.info.features,
                          network_hash=top.info.network_hash)
 

@@ -6,6 +6,7 @@ Bad input ends with one line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -402,7 +403,12 @@ def _prebuild_virtual_board(spec) -> None:
     print(f"preparing the virtual {board.name} ({core.slots} member slots): the first run of a "
           f"configuration compiles the core's Verilog with Verilator (a few minutes)", flush=True)
     t = time.monotonic()
-    exe = build_boardsim(spec.net, core, quiet=True)
+    if board.link == "pcie":
+        from .boardsim_pcie import build_pcie_boardsim
+
+        exe = build_pcie_boardsim(spec.net, core, cores=board.cores, quiet=True)
+    else:
+        exe = build_boardsim(spec.net, core, quiet=True)
     print(f"virtual board ready in {time.monotonic() - t:.0f} s: {exe}", flush=True)
 
 
@@ -672,7 +678,9 @@ def _build_parser() -> argparse.ArgumentParser:
                                           "Verilator) behind a pseudo-terminal",
                         description=main_board_sim.__doc__)
     add_board_sim_arguments(bs)
-    bs.set_defaults(func=main_board_sim)
+    from .boardsim_pcie import serve_pcie_board
+
+    bs.set_defaults(func=functools.partial(main_board_sim, serve_pcie=serve_pcie_board))
     return parser
 
 

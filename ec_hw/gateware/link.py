@@ -1,4 +1,4 @@
-"""The device's link layer: UART pins <-> checked request frames and reply frames.
+"""The device's link layer: UART pins (or a byte stream) <-> checked request frames and replies.
 
 :class:`FrameLink` is the part of :class:`ec_hw.gateware.top.Top` that knows bytes, framing and
 CRCs (:mod:`ec_hw.protocol`'s frame rules); the command executor in ``Top`` sees one event per
@@ -24,8 +24,10 @@ class FrameLink(wiring.Component):
 
     Parameters
     ----------
-    divisor : int
-        UART bit period in clock cycles.
+    divisor : int or None
+        UART bit period in clock cycles; ``None`` builds the link without a UART, with byte
+        streams ``i``/``o`` instead of the pins (the PCIe device,
+        :mod:`ec_hw.gateware.axis`).
     max_payload : int
         Request payload buffer in bytes (longer requests get ``BAD_LENGTH``).
     idle_timeout : int
@@ -36,7 +38,10 @@ class FrameLink(wiring.Component):
     Members
     -------
     rx : In(1); tx : Out(1)
-        UART pins, idle high.
+        UART pins, idle high (with a ``divisor``).
+    i : In(stream.Signature(8)); o : Out(stream.Signature(8))
+        Request bytes in (always ready, as the parser) and reply bytes out (without a
+        ``divisor``).
     requests : Out(stream(frame_layout(max_payload)))
         One event per request frame (:class:`~ec_hw.gateware.framer.FrameParser`); hold
         ``ready`` low while reading the payload, raise it when the reply has been accepted.
@@ -47,7 +52,7 @@ class FrameLink(wiring.Component):
     wr_addr, wr_data, wr_en : In
         Reply buffer write port (not while a reply is being sent).
     overrun : Out(1)
-        Pulses when the UART loses a byte.
+        Pulses when the UART loses a byte (always 0 without a UART).
     idle : Out(1)
         No reply being serialized or transmitted.
     """
@@ -58,8 +63,10 @@ class FrameLink(wiring.Component):
         self.idle_timeout = idle_timeout
         self.reply_len = reply_len
         self.ser_payload = max(max_payload, reply_len)
+        pins = ({"rx": In(1, init=1), "tx": Out(1, init=1)} if divisor is not None else
+                {"i": In(stream.Signature(8)), "o": Out(stream.Signature(8))})
         super().__init__({
-            "rx": In(1, init=1), "tx": Out(1, init=1),
+            **pins,
             "requests": Out(stream.Signature(frame_layout(max_payload))),
             "rd_addr": In(range(max_payload)), "rd_data": Out(8),
             "replies": In(stream.Signature(reply_layout(self.ser_payload))),
@@ -69,8 +76,6 @@ class FrameLink(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.uart_rx = urx = UARTRx(self.divisor)
-        m.submodules.uart_tx = utx = UARTTx(self.divisor)
         m.submodules.parser = parser = FrameParser(max_payload=self.max_payload,
                                                    idle_timeout=self.idle_timeout)
         m.submodules.serializer = ser = FrameSerializer(max_payload=self.ser_payload)
@@ -78,10 +83,17 @@ class FrameLink(wiring.Component):
         tw = txbuf.write_port()
         tr = txbuf.read_port()
 
-        m.d.comb += [urx.rx.eq(self.rx), self.tx.eq(utx.tx), self.overrun.eq(urx.overrun),
-                     self.idle.eq(ser.idle & utx.idle)]
-        wiring.connect(m, urx.o, parser.i)
-        wiring.connect(m, ser.o, utx.i)
+        if self.divisor is None:
+            m.d.comb += self.idle.eq(ser.idle)
+            wiring.connect(m, wiring.flipped(self.i), parser.i)
+            wiring.connect(m, ser.o, wiring.flipped(self.o))
+        else:
+            m.submodules.uart_rx = urx = UARTRx(self.divisor)
+            m.submodules.uart_tx = utx = UARTTx(self.divisor)
+            m.d.comb += [urx.rx.eq(self.rx), self.tx.eq(utx.tx), self.overrun.eq(urx.overrun),
+                         self.idle.eq(ser.idle & utx.idle)]
+            wiring.connect(m, urx.o, parser.i)
+            wiring.connect(m, ser.o, utx.i)
         wiring.connect(m, parser.o, wiring.flipped(self.requests))
         wiring.connect(m, wiring.flipped(self.replies), ser.i)
         m.d.comb += [parser.rd_addr.eq(self.rd_addr), self.rd_data.eq(parser.rd_data),

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from amaranth import Cat, Const, Module, Mux, Signal
-from amaranth.lib import wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import coremap
@@ -83,12 +83,13 @@ class Top(wiring.Component):
     ----------
     net, core : NetConfig, CoreConfig
         The network and core shape (also reported by INFO).
-    divisor : int
-        UART bit period in clock cycles (``clk_hz // baud``).
+    divisor : int or None
+        UART bit period in clock cycles (``clk_hz // baud``); ``None`` with ``byte_stream``.
     max_payload : int, optional
         Request payload buffer in bytes (default :func:`default_max_payload`).
     idle_timeout : int, optional
-        Cycles of silence that drop a partial frame (default 64 byte times).
+        Cycles of silence that drop a partial frame (default 64 byte times; 2**16 cycles
+        with ``byte_stream``).
     clk_hz, baud, build_id : int
         Reported by INFO (informational).
     sampler : bool
@@ -102,11 +103,21 @@ class Top(wiring.Component):
         ``FEATURE_DEPLOYED`` and its :func:`~ec_hw.protocol.network_hash`; ``LOAD`` gets
         ``ERROR BAD_OPCODE`` (the memories keep the network INFO names). Needs
         ``sampler=False``.
+    cores : int
+        Cores behind the one link (:class:`~ec_hw.gateware.multicore.CoreArray`): ``core.slots``
+        (what INFO reports and a STEP addresses) is split evenly among them and they step in
+        parallel, so a STEP takes the cycles of ``core.slots // cores`` slots.
+    byte_stream : bool
+        Replace the UART pins with byte streams ``i``/``o`` (the PCIe device feeds them from
+        AXI-Stream, :class:`~ec_hw.gateware.axis.AxisTop`).
 
     Members
     -------
     rx : In(1); tx : Out(1)
         UART pins, idle high.
+    i : In(stream.Signature(8)); o : Out(stream.Signature(8))
+        Instead of the pins with ``byte_stream``: request bytes in (always ready), reply bytes
+        out.
     idle : Out(1)
         No command executing and no reply being sent (a partial request may be pending).
 
@@ -117,24 +128,26 @@ class Top(wiring.Component):
     ``load`` port, 4 connections per cycle); then the reply at 10 ``divisor`` per byte.
     """
 
-    rx: In(1, init=1)
-    tx: Out(1, init=1)
-    idle: Out(1)
-
     def __init__(self, net: NetConfig, core: CoreConfig, *, divisor: int,
                  max_payload: int | None = None, idle_timeout: int | None = None,
                  clk_hz: int = 0, baud: int = 0, build_id: int = 0, sampler: bool = True,
-                 deployed=None):
+                 deployed=None, cores: int = 1, byte_stream: bool = False):
         if not isinstance(net, NetConfig):
             raise TypeError(f"net must be a NetConfig, not {net!r}")
         if not isinstance(core, CoreConfig):
             raise TypeError(f"core must be a CoreConfig, not {core!r}")
         self.net, self.cfg = net, core
-        self.divisor = check_divisor(divisor)
+        if not isinstance(cores, int) or cores < 1 or core.slots % cores:
+            raise ValueError(f"cores must be a positive integer dividing slots ({core.slots}), "
+                             f"not {cores!r}")
+        if cores > 1 and deployed is not None:
+            raise ValueError("a deployed device has one core (pass cores=1)")
+        self.cores, self.byte_stream = cores, bool(byte_stream)
+        self.divisor = None if self.byte_stream and divisor is None else check_divisor(divisor)
         self.max_payload = default_max_payload(net, core) if max_payload is None else max_payload
         self.wire = WireFormat.of(net, core, self.max_payload)  # validates max_payload
-        self.idle_timeout = (default_idle_timeout(divisor) if idle_timeout is None
-                             else idle_timeout)
+        self.idle_timeout = (idle_timeout if idle_timeout is not None else 1 << 16
+                             if self.divisor is None else default_idle_timeout(divisor))
         self.sampler = bool(sampler)
         self.conn_init = None
         features = FEATURE_STATUS | (FEATURE_SAMPLER if self.sampler else 0)
@@ -148,7 +161,9 @@ class Top(wiring.Component):
         self.info = Info.from_configs(net, core, max_payload=self.max_payload, clk_hz=clk_hz,
                                       baud=baud, features=features, build_id=build_id,
                                       network_hash=net_hash)
-        super().__init__()
+        pins = ({"i": In(stream.Signature(8)), "o": Out(stream.Signature(8))}
+                if self.byte_stream else {"rx": In(1, init=1), "tx": Out(1, init=1)})
+        super().__init__({**pins, "idle": Out(1)})
 
     def elaborate(self, platform):
         from .core import Core  # the gw helper's core; imported late so the link builds alone
@@ -161,14 +176,24 @@ class Top(wiring.Component):
                 *((SAMPLE_STRUCT.size, LOAD_RHO_HEADER.size) if self.sampler else ()))
         tx_len = max(INFO_STRUCT.size, STATUS_STRUCT.size, wire.step_reply_len(S))
 
-        m.submodules.link = link = FrameLink(divisor=self.divisor, max_payload=self.max_payload,
-                                             idle_timeout=self.idle_timeout, reply_len=tx_len)
-        m.submodules.core = core = Core(net, cfg, conn_init=self.conn_init)
+        m.submodules.link = link = FrameLink(
+            divisor=None if self.byte_stream else self.divisor, max_payload=self.max_payload,
+            idle_timeout=self.idle_timeout, reply_len=tx_len)
+        if self.cores > 1:
+            from .multicore import CoreArray
+
+            m.submodules.core = core = CoreArray(net, cfg, cores=self.cores)
+        else:
+            m.submodules.core = core = Core(net, cfg, conn_init=self.conn_init)
         if self.sampler:
             from .sampler import SampleUnit
 
             m.submodules.sampler = su = SampleUnit(net, cfg)
-        m.d.comb += [link.rx.eq(self.rx), self.tx.eq(link.tx)]
+        if self.byte_stream:
+            wiring.connect(m, wiring.flipped(self.i), link.i)
+            wiring.connect(m, link.o, wiring.flipped(self.o))
+        else:
+            m.d.comb += [link.rx.eq(self.rx), self.tx.eq(link.tx)]
         requests, replies = link.requests, link.replies
         tw = _WritePort(link.wr_addr, link.wr_data, link.wr_en)
 

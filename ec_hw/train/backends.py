@@ -227,7 +227,7 @@ def _open_device_backend(spec: BackendSpec) -> Backend:
     stack = contextlib.ExitStack()
     try:
         if spec.target == "sim":
-            inner = stack.enter_context(virtual_board_backend(spec.net, core))
+            inner = stack.enter_context(virtual_board_backend(spec.net, core, board=board))
         else:
             if not spec.port:
                 raise ValueError("--target fpga needs --port (the board's serial port)")

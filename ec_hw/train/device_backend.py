@@ -122,8 +122,15 @@ class DeviceBackend(Backend):
 
 
 @contextlib.contextmanager
-def virtual_board(net: NetConfig, core: CoreConfig, **kw) -> Iterator[str]:
-    """Build (cached) and start a virtual board; yield its pseudo-terminal path."""
+def virtual_board(net: NetConfig, core: CoreConfig, *, board=None, **kw) -> Iterator[str]:
+    """Build (cached) and start a virtual board; yield its port (a pseudo-terminal, or
+    ``xdma:<h2c>,<c2h>`` for a PCIe ``board``, :class:`ec_hw.build.Board`)."""
+    if board is not None and board.link == "pcie":
+        from ec_hw.boardsim_pcie import VirtualPcieBoard
+
+        with VirtualPcieBoard(net, core, cores=board.cores, **kw) as vb:
+            yield vb.port
+        return
     from ec_hw.boardsim import VirtualBoard
 
     with VirtualBoard(net, core, **kw) as vb:

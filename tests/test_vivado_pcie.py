@@ -1,0 +1,104 @@
+"""The PCIe boards and their Vivado project: board settings against amaranth-boards, the block
+design TCL (XDMA IP in AXI-Stream mode), pins from the board resources, the RTL's AXI-Stream
+port names, slack parsing; the no-Vivado build path (Yosys) as a slow test."""
+
+import json
+import shutil
+from dataclasses import replace
+
+import pytest
+
+from ec_hw.build import Board, _platform, board_core, load_board, main, supported_boards
+from ec_hw.config import NetConfig
+from ec_hw.gateware.axis import XDMA_LINKS
+from ec_hw.synth import PARTS
+from ec_hw.vivado_pcie import axis_clock_hz, board_pins, pcie_files, wns_from_report
+
+SMALL = NetConfig(n_neurons=32, obs_dim=3, act_dim=2)
+
+
+@pytest.mark.parametrize("name,part", [("nitefury", "xc7a200t"), ("litefury", "xc7a100t")])
+def test_pcie_boards_match_amaranth_boards(name, part):
+    assert name in supported_boards()
+    board = load_board(name)
+    platform = _platform(board)
+    assert (board.device, board.package) == (platform.device, platform.package) == \
+        (part, board.package)
+    assert board.link == "pcie" and board.sampler and board.device in PARTS
+    assert (board.pcie_lanes, board.pcie_gen) == (4, 2)
+    assert (board.pcie_lanes, board.pcie_gen) in XDMA_LINKS
+    assert axis_clock_hz(board) == 250_000_000 and board.axis_bits == 64
+    assert board.cores > 1 and board.slots % board.cores == 0
+    assert board_core(board).slots == board.slots   # the host sees every core's slots
+    pins = board_pins(platform)
+    # the M.2 edge of both cards (amaranth-boards' "pcie" resource)
+    assert pins["refclk_p"] == ["F6"] and pins["perst_n"] == ["J1"]
+    assert pins["rx_p"] == ["B10", "B8", "D11", "D9"]
+
+
+def test_bigger_part_holds_more_cores():
+    nite, lite = load_board("nitefury"), load_board("litefury")
+    assert nite.cores > lite.cores and nite.slots > lite.slots
+
+
+def test_board_validation_of_link_and_cores():
+    kw = dict(name="x", description="", family="xilinx7", platform="m:C", clk_hz=100_000_000)
+    with pytest.raises(ValueError, match="link must be 'uart' or 'pcie', not 'usb'"):
+        Board(**kw, link="usb")
+    with pytest.raises(ValueError, match=r"cores must be a positive integer dividing slots "
+                                         r"\(6\), not 4"):
+        Board(**kw, link="pcie", slots=6, cores=4)
+    assert Board(**kw, link="pcie", slots=8, cores=4).divisor == 0   # no UART, no baud
+
+
+def test_pcie_project_files(tmp_path):
+    board = replace(load_board("nitefury"), slots=4, cores=2)   # a smaller device, same files
+    core = board_core(board)
+    top, tcl = pcie_files(board, SMALL, core, tmp_path, platform=_platform(board))
+    text = tcl.read_text()
+    for needle in ("create_project -force ec_hw_nitefury ./vivado -part xc7a200tfbg484-2",
+                   "xilinx.com:ip:xdma xdma_0", "CONFIG.xdma_axi_intf_mm {AXI_Stream}",
+                   "CONFIG.pl_link_cap_max_link_width {X4}",
+                   "CONFIG.pl_link_cap_max_link_speed {5.0_GT/s}",
+                   "CONFIG.axi_data_width {64_bit}", "CONFIG.axisten_freq {250}",
+                   "C_BUF_TYPE IBUFDSGTE", "xdma_0/sys_rst_n",
+                   "create_bd_cell -type module -reference ec_hw_pcie_top ec_hw",
+                   "[get_bd_intf_pins xdma_0/M_AXIS_H2C_0] [get_bd_intf_pins ec_hw/s_axis_h2c]",
+                   "[get_bd_intf_pins ec_hw/m_axis_c2h] [get_bd_intf_pins xdma_0/S_AXIS_C2H_0]",
+                   "CONFIG.CLKOUT1_REQUESTED_OUT_FREQ {100.000}",
+                   "write_bitstream", "if {$wns < 0}"):
+        assert needle in text, needle
+    xdc = (tmp_path / "ec_hw_nitefury.xdc").read_text()
+    for pin in board_pins(_platform(board))["rx_p"] + ["F6", "E6", "J1", "G1", "J19", "H19"]:
+        assert f"PACKAGE_PIN {pin} " in xdc, pin
+    verilog = (tmp_path / "ec_hw_pcie_top.v").read_text()
+    header = verilog[verilog.index("module ec_hw_pcie_top("):].split(");")[0]
+    for port in ("axi_aclk", "axi_aresetn", "core_clk", "core_rst", "idle",
+                 *(f"s_axis_h2c_t{s}" for s in ("data", "keep", "last", "valid", "ready")),
+                 *(f"m_axis_c2h_t{s}" for s in ("data", "keep", "last", "valid", "ready"))):
+        assert port in header, port
+    assert "ASSOCIATED_BUSIF s_axis_h2c:m_axis_c2h" in verilog
+    assert top.info.slots == core.slots
+
+
+def test_wns_from_report():
+    assert wns_from_report("-0.125\n") == -0.125
+    rpt = ("    WNS(ns)      TNS(ns)  TNS Failing Endpoints\n"
+           "    -------      -------  ---------------------\n"
+           "      0.412        0.000                      0\n")
+    assert wns_from_report(rpt) == 0.412
+    assert wns_from_report("no timing here") is None
+
+
+@pytest.mark.slow  # Yosys synth_xilinx of a 4-core device (~1-2 min)
+@pytest.mark.skipif(shutil.which("vivado") is not None, reason="Vivado would run the real flow")
+def test_build_without_vivado_prints_utilization_and_the_command(tmp_path, capsys):
+    out = tmp_path / "lf"
+    assert main(["--board", "litefury", "--out", str(out), "--neurons", "32", "--obs-dim", "3",
+                 "--act-dim", "2"]) == 0
+    text = capsys.readouterr().out
+    assert f"cd {out} && vivado -mode batch -source ec_hw_litefury.tcl" in text
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["part"] == "xc7a100t" and summary["slots"] == 16
+    assert summary["utilization"]["LUT"]["used"] > 0
+    assert (out / "ec_hw_litefury.tcl").exists() and (out / "ec_hw_pcie_top.v").exists()
