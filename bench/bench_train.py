@@ -18,8 +18,9 @@ averaged, so a change of the machine's load during a repeat moves both sides ali
 network's share is the fraction of (2)'s time spent in the backend's ``step`` (one
 golden-model call per env step for every member in flight), the sampling share the fraction
 spent drawing the members' connections. Each env is measured in a fresh process; its resident
-memory (RSS) after (2) is the worker's footprint for pop ``--pop`` (connections stay
-bit-packed: 8 bytes per 64 connections). ``--json`` prints one JSON object.
+memory (RSS) after its first run of (2), before any batch of (1) was built, is the worker's
+footprint for pop ``--pop`` (connections stay bit-packed: 8 bytes per 64 connections).
+``--json`` prints one JSON object.
 Absolute numbers depend on the machine's load; the ratios are measured in one run.
 """
 
@@ -153,7 +154,10 @@ def measure(env_id: str, pop: int, steps: int, threads: int, repeats: int = 5) -
 
     numba.set_num_threads(threads)
     runs = []
-    n = train_rate(env_id, pop, steps, threads)["env_steps"]  # the job's size (deterministic)
+    # The first run gives the job's size (deterministic) and the worker's memory: its RSS is
+    # taken before any physics-only batch was built (freed MuJoCo data stays resident).
+    first = train_rate(env_id, pop, steps, threads)
+    n = first["env_steps"]
     for _ in range(repeats):
         before = physics_only(env_id, pop, threads, n)
         tr = train_rate(env_id, pop, steps, threads)
@@ -163,7 +167,7 @@ def measure(env_id: str, pop: int, steps: int, threads: int, repeats: int = 5) -
     ratios = [r[0] for r in runs]
     ratio, phys, tr, around = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
     return {"physics_steps_per_s": phys, "physics_before_after": [round(p) for p in around],
-            **tr, "train_over_physics": ratio,
+            **tr, "rss_mb": first["rss_mb"], "train_over_physics": ratio,
             "train_over_physics_runs": [round(r, 3) for r in ratios]}
 
 
