@@ -13,9 +13,12 @@ For every env, in this process (``--threads`` cores, default all):
    member capped at ``--steps``), exactly what ``ec-hw train --workers 1`` runs per generation,
    including the tail where only the longest episodes are still running.
 
-``train_over_physics`` = (2) / (1). The network's share is the fraction of (2)'s time spent in
-the backend's ``step`` (one golden-model call per env step for every member in flight). Each
-env is measured in a fresh process; its resident memory (RSS) after (2) is the worker's
+``train_over_physics`` = (2) / (1), with (1) measured right before and right after (2) and
+averaged, so a change of the machine's load during a repeat moves both sides alike. The
+network's share is the fraction of (2)'s time spent in the backend's ``step`` (one
+golden-model call per env step for every member in flight), the sampling share the fraction
+spent drawing the members' connections. Each env is measured in a fresh process; its resident
+memory (RSS) after its first run of (2), before any batch of (1) was built, is the worker's
 footprint for pop ``--pop`` (connections stay bit-packed: 8 bytes per 64 connections).
 ``--json`` prints one JSON object.
 Absolute numbers depend on the machine's load; the ratios are measured in one run.
@@ -103,16 +106,40 @@ def train_rate(env_id: str, pop: int, steps: int, threads: int) -> dict:
     warm = EvalJob(**{**job.__dict__, "max_episode_steps": 2})
     engine.run(backend, warm, np.arange(pop))  # JIT compile, build the full env batch
     backend.step_s = 0.0
+    sampled = _time_sampling()
     t = time.perf_counter()
     res = engine.run(backend, job, np.arange(pop))
     dt = time.perf_counter() - t
+    sample_s = sampled()
     rss = rss_mb()
     engine.close()
     n = int(res.steps.sum())
     return {"train_steps_per_s": n / dt, "env_steps": n, "train_s": dt,
-            "network_share": backend.step_s / dt,
+            "network_share": backend.step_s / dt, "sampling_share": sample_s / dt,
             "mean_episode_steps": float(res.steps.mean()), "rss_mb": rss,
             "genome_bytes_per_member": int(backend._genomes.shape[1] * 8)}
+
+
+def _time_sampling():
+    """Time the engine's draws of members' connections until the returned function is called
+    (which undoes the wrapping and returns the seconds spent)."""
+    import ec_hw.train.rollout as rollout
+
+    inner, spent = rollout.job_genomes, [0.0]
+
+    def timed(job, idx):
+        t = time.perf_counter()
+        out = inner(job, idx)
+        spent[0] += time.perf_counter() - t
+        return out
+
+    rollout.job_genomes = timed
+
+    def stop() -> float:
+        rollout.job_genomes = inner
+        return spent[0]
+
+    return stop
 
 
 def measure(env_id: str, pop: int, steps: int, threads: int, repeats: int = 5) -> dict:
@@ -127,13 +154,20 @@ def measure(env_id: str, pop: int, steps: int, threads: int, repeats: int = 5) -
 
     numba.set_num_threads(threads)
     runs = []
+    # The first run gives the job's size (deterministic) and the worker's memory: its RSS is
+    # taken before any physics-only batch was built (freed MuJoCo data stays resident).
+    first = train_rate(env_id, pop, steps, threads)
+    n = first["env_steps"]
     for _ in range(repeats):
+        before = physics_only(env_id, pop, threads, n)
         tr = train_rate(env_id, pop, steps, threads)
-        phys = physics_only(env_id, pop, threads, tr["env_steps"])
-        runs.append((tr["train_steps_per_s"] / phys, phys, tr))
+        after = physics_only(env_id, pop, threads, n)
+        phys = (before + after) / 2
+        runs.append((tr["train_steps_per_s"] / phys, phys, tr, (before, after)))
     ratios = [r[0] for r in runs]
-    ratio, phys, tr = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
-    return {"physics_steps_per_s": phys, **tr, "train_over_physics": ratio,
+    ratio, phys, tr, around = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
+    return {"physics_steps_per_s": phys, "physics_before_after": [round(p) for p in around],
+            **tr, "rss_mb": first["rss_mb"], "train_over_physics": ratio,
             "train_over_physics_runs": [round(r, 3) for r in ratios]}
 
 
@@ -181,7 +215,8 @@ def main(argv=None) -> int:
             print(f"  training (engine + golden model)       {tr['train_steps_per_s']:9.0f} "
                   f"env-steps/s   train/physics {row['train_over_physics']:.2f} (median of "
                   f"{row['train_over_physics_runs']})")
-            print(f"  network share of a training step {tr['network_share']:.0%}; "
+            print(f"  network share of a training step {tr['network_share']:.0%}, sampling "
+                  f"{tr['sampling_share']:.0%}; "
                   f"worker RSS {tr['rss_mb']:.0f} MB; connections "
                   f"{tr['genome_bytes_per_member']} B per member (bit-packed)")
     out["worker_rss_mb"] = max(r["rss_mb"] for r in out["envs"].values())

@@ -84,78 +84,125 @@ def quantize_rho(rho: np.ndarray) -> np.ndarray:
 
 
 _BLOCK_CHUNK = 512
-"""Threefry blocks computed together: one pass of each round over this many counters, so the
-rounds run in SIMD lanes (the 64-bit lanes hold 32-bit values, masked explicitly)."""
+"""Threefry blocks computed together (2048 connections): each group of four rounds is one
+pass over this many counters, so the rounds run in SIMD lanes (16 uint32 lanes on AVX-512)."""
+
+_M32 = np.uint64(0xFFFFFFFF)
+
+
+@numba.njit(inline="always", cache=True)
+def _add32(a, b):
+    # (a + b) mod 2**32 of two 32-bit values, computed in 64 bits and masked.
+    return numba.uint32((numba.uint64(a) + numba.uint64(b)) & _M32)
+
+
+@numba.njit(inline="always", cache=True)
+def _rotl32_lane(x, r):
+    # _rotl32 of a uint32 lane value (64-bit shifts, masked back to 32 bits).
+    x = numba.uint64(x)
+    return numba.uint32(((x << numba.uint64(r)) | (x >> numba.uint64(32 - r))) & _M32)
 
 
 @numba.njit(cache=True)
 def _threefry_blocks(k0, k1, b0, nblk, y0, y1):
-    # threefry2x32(k0, k1, b, 0) for b = b0 .. b0 + nblk - 1 into y0[:nblk], y1[:nblk]: the
-    # same rounds, key schedule and masks as threefry2x32, one round at a time over all blocks.
+    # threefry2x32(k0, k1, b, 0) for b = b0 .. b0 + nblk - 1 into the uint32 arrays y0[:nblk],
+    # y1[:nblk]: the same rounds, key schedule and masks as threefry2x32, four rounds and one
+    # key injection per pass over all blocks (the values stay in registers within a pass).
     m32 = 0xFFFFFFFF
     ks = (k0 & m32, k1 & m32, THREEFRY_PARITY ^ (k0 & m32) ^ (k1 & m32))
     for j in range(nblk):
-        y0[j] = ((b0 + j) & m32) + ks[0]
-        y0[j] &= m32
+        y0[j] = ((b0 + j) + ks[0]) & m32
         y1[j] = ks[1]
     for i in range(THREEFRY_ROUNDS // 4):
-        for r in range(4):
-            rot = THREEFRY_ROTATIONS[(i & 1) * 4 + r]
-            for j in range(nblk):
-                x0 = (y0[j] + y1[j]) & m32
-                x1 = y1[j]
-                y1[j] = (((x1 << rot) | (x1 >> (32 - rot))) & m32) ^ x0
-                y0[j] = x0
+        o = (i & 1) * 4
+        ra, rb = THREEFRY_ROTATIONS[o], THREEFRY_ROTATIONS[o + 1]
+        rc, rd = THREEFRY_ROTATIONS[o + 2], THREEFRY_ROTATIONS[o + 3]
         s = i + 1
-        ka = ks[s % 3]
-        kb = ks[(s + 1) % 3]
+        ka = numba.uint32(ks[s % 3])
+        kb = numba.uint32((ks[(s + 1) % 3] + s) & m32)
         for j in range(nblk):
-            y0[j] = (y0[j] + ka) & m32
-            y1[j] = (y1[j] + kb + s) & m32
+            x0 = y0[j]
+            x1 = y1[j]
+            x0 = _add32(x0, x1)
+            x1 = _rotl32_lane(x1, ra) ^ x0
+            x0 = _add32(x0, x1)
+            x1 = _rotl32_lane(x1, rb) ^ x0
+            x0 = _add32(x0, x1)
+            x1 = _rotl32_lane(x1, rc) ^ x0
+            x0 = _add32(x0, x1)
+            x1 = _rotl32_lane(x1, rd) ^ x0
+            y0[j] = _add32(x0, ka)
+            y1[j] = _add32(x1, kb)
 
 
 @numba.njit(cache=True)
-def _uniforms(k0, k1, flip, n_conn, u):
-    # u[c] for every connection c: lane c & 3 of block c >> 2 (see the module spec), XOR flip.
-    y0 = np.empty(_BLOCK_CHUNK, np.int64)
-    y1 = np.empty(_BLOCK_CHUNK, np.int64)
+def _flat_bits(k0, k1, flip, rho_q, flat):
+    # The member's bits theta_c = (u_c ^ flip) < rho_q[c] in flat connection order, 64 per
+    # word (bit c & 63 of flat[c >> 6]); words past the last connection are left alone.
+    n_conn = rho_q.shape[0]
+    y0 = np.empty(_BLOCK_CHUNK, np.uint32)
+    y1 = np.empty(_BLOCK_CHUNK, np.uint32)
+    u = np.empty(4 * _BLOCK_CHUNK, np.int32)
+    bit = np.zeros(4 * _BLOCK_CHUNK, np.uint8)  # one 0/1 byte per connection of a chunk
+    octet = bit.view(np.uint64)
     nb = (n_conn + 3) >> 2
     for b0 in range(0, nb, _BLOCK_CHUNK):
         k = min(_BLOCK_CHUNK, nb - b0)
         _threefry_blocks(k0, k1, b0, k, y0, y1)
-        for j in range(k):
-            c = (b0 + j) << 2
-            for lane in range(4):
-                if c + lane < n_conn:
-                    y = y0[j] if lane < 2 else y1[j]
-                    u[c + lane] = ((y >> (16 * (lane & 1))) & 0xFFFF) ^ flip
+        for j in range(k):  # lane c & 3 of block c >> 2 (the module spec)
+            u[4 * j] = (y0[j] & 0xFFFF) ^ flip
+            u[4 * j + 1] = (y0[j] >> 16) ^ flip
+            u[4 * j + 2] = (y1[j] & 0xFFFF) ^ flip
+            u[4 * j + 3] = (y1[j] >> 16) ^ flip
+        c0 = 4 * b0  # a multiple of 64: chunks fill whole flat words
+        n = min(4 * k, n_conn - c0)
+        for t in range(n):
+            bit[t] = u[t] < rho_q[c0 + t]
+        for t in range(n, (n + 63) & ~63):
+            bit[t] = 0
+        for w in range((n + 63) >> 6):
+            word = numba.uint64(0)
+            for q in range(8):
+                # bytes 0/1 at bits 8i of v -> bits 0..7 of v (8 connections per octet)
+                v = octet[8 * w + q]
+                v |= v >> numba.uint64(7)
+                v |= v >> numba.uint64(14)
+                v |= v >> numba.uint64(28)
+                word |= (v & numba.uint64(0xFF)) << numba.uint64(8 * q)
+            flat[(c0 >> 6) + w] = word
 
 
 @numba.njit(cache=True)
-def _sample_rows(u, rho_q, c0, rows, cols, words_per_row, out, word_off):
-    c = c0
+def _rows_from_flat(flat, c, rows, cols, words_per_row, out, word_off):
+    # Copy ``rows`` rows of ``cols`` bits starting at flat bit ``c`` into rows of
+    # ``words_per_row`` words at out[word_off:], padding bits zero; return the next flat bit.
     for r in range(rows):
-        for col in range(cols):
-            if u[c] < rho_q[c]:
-                w = word_off + r * words_per_row + (col >> 6)
-                out[w] |= numba.uint64(1) << numba.uint64(col & 63)
-            c += 1
+        for k in range(words_per_row):
+            nbits = min(64, cols - 64 * k)
+            pos = c + 64 * k
+            w, sh = pos >> 6, pos & 63
+            v = flat[w] >> numba.uint64(sh)
+            if sh:
+                v |= flat[w + 1] << numba.uint64(64 - sh)
+            if nbits < 64:
+                v &= (numba.uint64(1) << numba.uint64(nbits)) - numba.uint64(1)
+            out[word_off + r * words_per_row + k] = v
+        c += cols
     return c
 
 
 @numba.njit(cache=True)
 def _sample_one(gen_seed, member, rho_q, lay, out, antithetic):
     n, ni, a, wi, nw, off_rec, off_out = lay[0], lay[1], lay[2], lay[3], lay[4], lay[5], lay[6]
-    for w in range(out.shape[0]):
-        out[w] = 0
     key, flip = member, 0
     if antithetic:
         key, flip = member >> 1, 0xFFFF * (member & 1)
-    u = np.empty(rho_q.shape[0], np.int64)  # allocated per call: never shared across members
-    _uniforms(gen_seed, key, flip, rho_q.shape[0], u)
-    c = _sample_rows(u, rho_q, 0, n, ni, wi, out, 0)
-    c = _sample_rows(u, rho_q, c, n, n, nw, out, off_rec)
-    _sample_rows(u, rho_q, c, a, n, nw, out, off_out)
+    # allocated per call: never shared across members; one spare word for _rows_from_flat
+    flat = np.zeros(((rho_q.shape[0] + 63) >> 6) + 1, np.uint64)
+    _flat_bits(gen_seed, key, flip, rho_q, flat)
+    c = _rows_from_flat(flat, 0, n, ni, wi, out, 0)
+    c = _rows_from_flat(flat, c, n, n, nw, out, off_rec)
+    _rows_from_flat(flat, c, a, n, nw, out, off_out)
 
 
 @numba.njit(parallel=True, cache=True)
@@ -173,7 +220,7 @@ def sample_members(gen_seed: int, members: np.ndarray, rho_q: np.ndarray,
     if rho_q.shape != (layout.n_conn,):
         raise ValueError(f"rho_q has shape {rho_q.shape}, expected ({layout.n_conn},)")
     out = np.zeros((members.shape[0], layout.n_words), dtype=np.uint64)
-    _sample_batch(np.int64(gen_seed), members, rho_q.astype(np.int64), layout.as_array(), out,
+    _sample_batch(np.int64(gen_seed), members, rho_q.astype(np.int32), layout.as_array(), out,
                   bool(antithetic))
     return out
 

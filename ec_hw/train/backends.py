@@ -50,11 +50,27 @@ class ModelBackend(Backend):
         self.load(sample_members(gen_seed, np.asarray(members, np.int64), self._rho_q,
                                  self._fx.layout), slots)
 
+    serial_max = 4
+    """Steps of at most this many active members run on the calling thread alone: waking
+    Numba's other threads for a few members' work (the last episodes of a generation, a
+    handful of evaluation episodes) costs more than it saves, and on a loaded machine a
+    parallel call waits until every one of its threads is scheduled."""
+
     def step(self, obs: np.ndarray, active: np.ndarray) -> np.ndarray:
+        import numba
+
         from ..fixedpoint import action_to_unit
         from ..model.core import net_step
 
-        act = net_step(self._fx.p, self._fx.lay, obs, self._genomes, self._state, active)
+        threads = numba.get_num_threads()
+        serial = threads > 1 and np.count_nonzero(active) <= self.serial_max
+        if serial:
+            numba.set_num_threads(1)
+        try:
+            act = net_step(self._fx.p, self._fx.lay, obs, self._genomes, self._state, active)
+        finally:
+            if serial:
+                numba.set_num_threads(threads)
         return action_to_unit(act, self._fx.fp)
 
 

@@ -173,19 +173,28 @@ class Engine:
             obs[sl] = envs.reset(sl, job.env_seeds[idx[row[sl]], ep[sl]])
 
         begin(fill(np.arange(width)))
+        # EnvPool steps in its own threads: the statistics of the observations just acted on
+        # are summed while the physics runs (send ... recv); gymnasium steps in this thread.
+        split = hasattr(envs, "send")
+        x_dtype = np.int32 if fixed else np.float64
         while True:
             live = np.flatnonzero(active)
             if live.size == 0:
                 break
             r_live = row[live]  # distinct: a member holds one slot
             o_live = obs[live]
+            # Encoded rows of the live slots only (the encoding is row by row); inactive slots
+            # get zeros, which no backend reads.
+            x = np.zeros((s, d), x_dtype)
+            x[live] = (quantize_obs(o_live, job.obs_mean, job.obs_std, fp) if fixed
+                       else normalize_obs(o_live, job.obs_mean, job.obs_std))
+            act = unit_to_action(backend.step(x, active)[live], low, high)
+            if split:
+                envs.send(live, act)
             obs_count[r_live] += 1
             obs_sum[r_live] += o_live
             obs_sumsq[r_live] += o_live * o_live
-            enc = (quantize_obs(obs, job.obs_mean, job.obs_std, fp) if fixed
-                   else normalize_obs(obs, job.obs_mean, job.obs_std))
-            act = unit_to_action(backend.step(enc, active)[live], low, high)
-            o, r, term, trunc, surv = envs.step(live, act)
+            o, r, term, trunc, surv = envs.recv() if split else envs.step(live, act)
             returns[r_live] += r
             fitness[r_live] += r if keep_bonus else r - surv
             steps[r_live] += 1
