@@ -113,7 +113,15 @@ def test_env_engine_is_recorded_and_a_run_evaluates_on_the_other_engine(tmp_path
 
 
 def test_plain_command_uses_the_studied_defaults_and_logs_the_diagnostics(tmp_path):
-    """docs/learning.md: survival bonus handled per env (None), lr 0.15, no mirrored pairs."""
+    """docs/learning.md: survival bonus handled per env (None), lr 0.15, no mirrored pairs,
+    EC's population 128 when --pop is not given (ES keeps 256)."""
+    for algo, pop in (("ec", 128), ("es", 256)):
+        run = tmp_path / algo
+        assert main(["train", "--env", "InvertedPendulum-v5", "--algo", algo, "--neurons", "16",
+                     "--generations", "1", "--eval-episodes", "0", "--max-episode-steps", "2",
+                     "--workers", "1", "--quiet", "--out", str(run)]) == 0
+        assert json.loads((run / "config.json").read_text())["train"]["pop_size"] == pop
+        assert _rows(run)[0]["pop_env_steps"] <= 2 * pop
     run = tmp_path / "h"
     assert main(["train", "--env", "Hopper-v5", "--neurons", "32", "--pop", "4",
                  "--generations", "1", "--eval-episodes", "1", "--max-episode-steps", "20",
@@ -168,6 +176,17 @@ def test_max_env_steps_stops_after_the_generation_that_reaches_it(tmp_path, caps
     assert "nothing to do" in capsys.readouterr().out and len(_rows(run)) == len(rows)
     assert main(["train", *SMALL, "--max-env-steps", "0", "--out", str(tmp_path / "x")]) == 2
     assert "--max-env-steps must be positive" in _err_line(capsys)
+
+
+def test_max_env_steps_alone_is_the_budget_not_the_default_60_generations(tmp_path):
+    from ec_hw.cli import GENERATIONS_UNLIMITED
+
+    run = tmp_path / "r"
+    assert main(["train", *SMALL, "--max-env-steps", "1000", "--out", str(run)]) == 0
+    assert json.loads((run / "config.json").read_text())["train"]["generations"] == \
+        GENERATIONS_UNLIMITED
+    rows = _rows(run)
+    assert rows[-1]["total_env_steps"] >= 1000 > rows[-2]["total_env_steps"]  # >= 2 generations
 
 
 def test_a_checkpoint_of_another_network_is_refused(tmp_path, capsys):
