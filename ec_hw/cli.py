@@ -50,7 +50,7 @@ def _add_train(sub) -> None:
                    help="env engine: auto (default) = EnvPool's batched C++ MuJoCo when it "
                         "has the id, else gymnasium; EnvPool episodes start from the model's "
                         "initial state (docs/engine.md)")
-    p.add_argument("--pop", type=int, help="population size (default 128 for EC, 256 for ES; paper 10240)")
+    p.add_argument("--pop", type=int, help="population size (default 256; paper 10240)")
     p.add_argument("--generations", type=int,
                    help="generations to run (default 60; unbounded when --max-env-steps is "
                         "given alone)")

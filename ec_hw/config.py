@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
-__all__ = ["NetConfig", "CoreConfig", "TrainConfig", "DEFAULT_POP", "NETWORKS", "config_from_dict",
+__all__ = ["NetConfig", "CoreConfig", "TrainConfig", "NETWORKS", "config_from_dict",
            "config_to_dict", "TARGETS", "is_cluster_address"]
 
 NETWORKS = ("snn", "gru", "lstm")
@@ -204,10 +204,6 @@ class CoreConfig:
         return self.action_frac_bits + 2
 
 
-DEFAULT_POP = {"ec": 128, "es": 256}
-"""Population size per algorithm when :attr:`TrainConfig.pop_size` is not given."""
-
-
 @dataclass(frozen=True, kw_only=True)
 class TrainConfig:
     """Hyperparameters of an Evolving Connectivity (or ES baseline) run."""
@@ -220,13 +216,8 @@ class TrainConfig:
     """The network the members are: ``snn`` (EC's 1-bit spiking network, or ES-RSNN's dense
     spiking one), ``gru`` or ``lstm`` (ES only: dense float32 recurrent cells of
     ``NetConfig.n_neurons`` units with a linear readout)."""
-    pop_size: int | None = None
-    """Population members sampled per generation (the paper uses 10240). None (default): 128
-    for EC, 256 for ES (:data:`DEFAULT_POP`). At these population sizes EC's natural gradient is
-    mostly sampling noise and Adam moves every connection by about ``lr`` per generation
-    whatever the population, so a generation's progress grows only as ``sqrt(pop)`` while its
-    cost grows as ``pop``: at equal env steps 128 members learned faster than 256 and 1024
-    (docs/learning.md, section 6)."""
+    pop_size: int = 256
+    """Population members sampled per generation (the paper uses 10240)."""
     generations: int = 60
     """Number of generations to run."""
     lr: float = 0.15
@@ -276,8 +267,6 @@ class TrainConfig:
             raise ValueError(f"env_id must be a non-empty string, not {self.env_id!r}")
         if self.algo not in ("ec", "es"):
             raise ValueError(f"algo must be 'ec' or 'es', not {self.algo!r}")
-        if self.pop_size is None:
-            object.__setattr__(self, "pop_size", DEFAULT_POP[self.algo])
         _positive_int("pop_size", self.pop_size)
         if self.pop_size < 2:
             raise ValueError(f"pop_size must be at least 2, not {self.pop_size!r}")

@@ -80,20 +80,6 @@ def test_train_config_rejects(kwargs, message):
         TrainConfig(**kwargs)
 
 
-def test_population_defaults_to_128_for_ec_and_256_for_es():
-    """docs/learning.md section 6: EC learns faster per env step at 128 than at 256."""
-    from dataclasses import replace
-
-    from ec_hw.config import DEFAULT_POP
-
-    assert DEFAULT_POP == {"ec": 128, "es": 256}
-    assert TrainConfig().pop_size == 128 and TrainConfig(algo="es").pop_size == 256
-    assert TrainConfig(pop_size=64).pop_size == 64
-    assert replace(TrainConfig(), lr=0.1).pop_size == 128
-    with pytest.raises(ValueError, match="pop_size must be a positive integer"):
-        TrainConfig(pop_size=0)
-
-
 def test_round_trip_and_unknown_keys():
     cfg = NetConfig(n_neurons=64, obs_dim=4, act_dim=1)
     assert config_from_dict(NetConfig, config_to_dict(cfg)) == cfg
