@@ -39,9 +39,8 @@ def main(argv=None) -> int:
     from ec_hw.config import CoreConfig, NetConfig, TrainConfig
     from ec_hw.train.backends import BackendSpec
     from ec_hw.train.checkpoint import write_config
-    from ec_hw.train.envs import probe_env
     from ec_hw.train.dispatch import make_evaluator
-    from ec_hw.train.envs import resolve_env_backend
+    from ec_hw.train.envs import probe_env, resolve_env_backend
     from ec_hw.train.run import Trainer
     from ec_hw.train.strategy import make_strategy
 
