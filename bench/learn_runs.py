@@ -39,12 +39,15 @@ def main(argv=None) -> int:
     from ec_hw.config import CoreConfig, NetConfig, TrainConfig
     from ec_hw.train.backends import BackendSpec
     from ec_hw.train.checkpoint import write_config
-    from ec_hw.train.envs import probe_env
-    from ec_hw.train.local import make_evaluator
+    from ec_hw.train.dispatch import make_evaluator
+    from ec_hw.train.envs import probe_env, resolve_env_backend
     from ec_hw.train.run import Trainer
+    from ec_hw.train.strategy import make_strategy
 
     kw = dict(s.split("=", 1) for s in args.set)
     kw = {k: _value(v) for k, v in kw.items()}
+    # The engine `ec-hw train` picks (EnvPool where it runs the id), recorded resolved.
+    kw["env_backend"] = resolve_env_backend(args.env, kw.get("env_backend", "auto"))
     cfg = TrainConfig(env_id=args.env, seed=args.seed, workers=1, generations=100000, **kw)
     spec = probe_env(cfg.env_id)
     net = NetConfig(obs_dim=spec.obs_dim, act_dim=spec.act_dim)
@@ -54,8 +57,9 @@ def main(argv=None) -> int:
         print(f"{args.out} exists, skipping", file=sys.stderr)
         return 0
     write_config(args.out, cfg, net, core)
-    bspec = BackendSpec(target=cfg.target, net=net, core=core, algo=cfg.algo, slots=cfg.pop_size)
-    with make_evaluator(bspec, 1) as ev:
+    bspec = BackendSpec(target=cfg.target, net=net, core=core,
+                        network=make_strategy(cfg, net).backend_network, slots=cfg.pop_size)
+    with make_evaluator(bspec, 1, env_backend=cfg.env_backend) as ev:
         tr = Trainer(cfg, net, core, args.out, ev)
         while tr.state.total_steps < args.steps:
             row = tr.step()

@@ -21,6 +21,9 @@ __all__ = ["main"]
 
 # --- train -----------------------------------------------------------------------------------
 
+GENERATIONS_UNLIMITED = 10**9
+"""Generations of a run that ``--max-env-steps`` alone bounds."""
+
 _RESUMABLE = {"generations", "workers", "port", "board", "stop_at", "max_env_steps", "quiet"}
 
 
@@ -53,7 +56,9 @@ def _add_train(sub) -> None:
                         "has the id, else gymnasium; EnvPool episodes start from the model's "
                         "initial state (docs/engine.md)")
     p.add_argument("--pop", type=int, help="population size (default 256; paper 10240)")
-    p.add_argument("--generations", type=int, help="generations to run (default 60)")
+    p.add_argument("--generations", type=int,
+                   help="generations to run (default 60; unbounded when --max-env-steps is "
+                        "given alone)")
     p.add_argument("--seed", type=int, help="run seed (default 0)")
     p.add_argument("--lr", type=float, help="Adam learning rate (default 0.15)")
     p.add_argument("--eps", type=float, help="rho clip margin (default 1e-3)")
@@ -237,6 +242,9 @@ def _plan_run(args):
     kw = {field: getattr(args, dest) for dest, field in TRAIN_FLAGS.items()
           if getattr(args, dest) is not None}
     kw.update(_worker_settings(args))
+    if args.max_env_steps is not None and args.generations is None:
+        # --max-env-steps alone is the budget: the default 60 generations would end it early
+        kw["generations"] = GENERATIONS_UNLIMITED
     if args.task is not None:
         return _plan_task(args, kw)
     from .train.envs import resolve_env_backend

@@ -170,6 +170,17 @@ def test_max_env_steps_stops_after_the_generation_that_reaches_it(tmp_path, caps
     assert "--max-env-steps must be positive" in _err_line(capsys)
 
 
+def test_max_env_steps_alone_is_the_budget_not_the_default_60_generations(tmp_path):
+    from ec_hw.cli import GENERATIONS_UNLIMITED
+
+    run = tmp_path / "r"
+    assert main(["train", *SMALL, "--max-env-steps", "1000", "--out", str(run)]) == 0
+    assert json.loads((run / "config.json").read_text())["train"]["generations"] == \
+        GENERATIONS_UNLIMITED
+    rows = _rows(run)
+    assert rows[-1]["total_env_steps"] >= 1000 > rows[-2]["total_env_steps"]  # >= 2 generations
+
+
 def test_a_checkpoint_of_another_network_is_refused(tmp_path, capsys):
     run = tmp_path / "r"
     assert main(["train", *SMALL, "--algo", "es", "--net", "gru", "--generations", "1",
