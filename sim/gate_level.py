@@ -95,7 +95,8 @@ class GateFlow:
 # Warnings the Yosys cell models raise under Verilator, none of them a problem for a
 # zero-delay functional simulation: timing checks and path delays (SPECIFYIGN), `<=` in
 # initial blocks and in the DSP48E1's combinational always blocks (INITIALDLY, COMBDLY),
-# and the ECP5 flip-flop wrappers that cells_sim_ecp5.v pulls in twice (MODDUP).
+# and the Diamond flip-flop wrappers of lattice/cells_ff.vh, which Verilator 5.048 reports as
+# declared twice, both times at the same line of the same file (MODDUP).
 _MODEL_WARNINGS = ("-Wno-SPECIFYIGN", "-Wno-INITIALDLY", "-Wno-COMBDLY", "-Wno-MODDUP")
 
 FLOWS = {f.name: f for f in (
