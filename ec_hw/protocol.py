@@ -87,11 +87,15 @@ change nothing; hosts do not retry them.
     ``count`` uint16 ``rho_q`` values (:func:`ec_hw.model.sampler.quantize_rho`, flat genome
     order) into the device's rho memory. Reply payload empty. ``BAD_ARG`` if count is 0, the
     values run past ``n_conn`` or L != 6 + 2 * count. rho persists until overwritten.
-``SAMPLE`` (0x06), optional (``FEATURE_SAMPLER``): :data:`SAMPLE_STRUCT` slot, generation
-    seed, member index: draw the member's connections on the device
+``SAMPLE`` (0x06), optional (``FEATURE_SAMPLER``): :data:`SAMPLE_STRUCT` slot, flags,
+    generation seed, member index: draw the member's connections on the device
     (:mod:`ec_hw.model.sampler`, from the rho loaded last) into the slot, replacing what LOAD
-    or SAMPLE put there. Reply payload empty, sent when the slot is written. ``BAD_ARG`` if
-    L != 10 or slot >= S. Both are idempotent like LOAD (a re-executed retry writes the same
+    or SAMPLE put there. Flag :data:`SAMPLE_ANTITHETIC` (devices with
+    ``FEATURE_ANTITHETIC``): the member is one of a mirrored pair, ``sample_members(...,
+    antithetic=True)``. Reply payload empty, sent when the slot is written. ``BAD_ARG`` if
+    L != 10, slot >= S or a flag is unknown to the device (a device without
+    ``FEATURE_ANTITHETIC`` reads the flags byte as the slot's high byte, so it refuses them
+    too). Both are idempotent like LOAD (a re-executed retry writes the same
     values).
 ``STATUS`` (0x07), request empty. Reply :data:`STATUS_STRUCT`: clock cycles of the last STEP
     (the core's ``cycles``), good frames, bad frames (CRC, length), overruns (bytes lost by
@@ -131,7 +135,8 @@ __all__ = ["SYNC", "PROTOCOL_VERSION", "HEADER_LEN", "CRC_LEN", "FRAME_OVERHEAD"
            "STATUS_STRUCT", "ERROR_STRUCT", "SAMPLE_STRUCT", "LOAD_RHO_HEADER",
            "ProtocolFormatError", "chunks", "member_load_wire_bytes", "member_sample_wire_bytes",
            "load_rho_wire_bytes",
-           "FEATURE_DEPLOYED", "network_hash"]
+           "FEATURE_DEPLOYED", "network_hash", "FEATURE_ANTITHETIC", "SAMPLE_ANTITHETIC",
+           "SAMPLE_FLAGS"]
 
 SYNC = b"\xEC\x5A"
 PROTOCOL_VERSION = 2       # 2: INFO ends with network_hash
@@ -149,6 +154,12 @@ MAX_PAYLOAD_LIMIT = 4000  # keeps every frame inside CRC-16's Hamming-distance-4
 FEATURE_STATUS = 1 << 0
 FEATURE_SAMPLER = 1 << 1  # LOAD_RHO and SAMPLE
 FEATURE_DEPLOYED = 1 << 2  # the connection memories hold one network from power-up; no LOAD
+FEATURE_ANTITHETIC = 1 << 3  # SAMPLE takes SAMPLE_ANTITHETIC (mirrored pairs)
+
+SAMPLE_ANTITHETIC = 1 << 0
+"""SAMPLE flag: draw the member as one of an antithetic pair (:mod:`ec_hw.model.sampler`)."""
+SAMPLE_FLAGS = SAMPLE_ANTITHETIC
+"""Every SAMPLE flag a device with ``FEATURE_ANTITHETIC`` knows."""
 
 
 class Op(enum.IntEnum):
@@ -350,8 +361,8 @@ STATUS_STRUCT = Payload("Status", {"cycles": 32, "frames_ok": 16, "frames_bad": 
 """STATUS reply."""
 ERROR_STRUCT = Payload("Error", {"code": 8, "op": 8})
 """ERROR reply: :class:`ErrorCode`, request opcode."""
-SAMPLE_STRUCT = Payload("Sample", {"slot": 16, "gen_seed": 32, "member": 32})
-"""SAMPLE request."""
+SAMPLE_STRUCT = Payload("Sample", {"slot": 8, "flags": 8, "gen_seed": 32, "member": 32})
+"""SAMPLE request (``flags``: :data:`SAMPLE_ANTITHETIC`; 0 is the plain member)."""
 LOAD_RHO_HEADER = Payload("LoadRhoHeader", {"start": 32, "count": 16})
 """LOAD_RHO request header; ``count`` uint16 values follow."""
 PAYLOADS = (INFO_STRUCT, LOAD_HEADER, STATUS_STRUCT, ERROR_STRUCT, SAMPLE_STRUCT,

@@ -26,9 +26,11 @@ from ec_hw import EcHwError
 from ec_hw.config import CoreConfig, NetConfig
 from ec_hw.protocol import (
     ERROR_STRUCT,
+    FEATURE_ANTITHETIC,
     FEATURE_DEPLOYED,
     FEATURE_SAMPLER,
     REPLY_BIT,
+    SAMPLE_ANTITHETIC,
     SAMPLE_STRUCT,
     STATUS_STRUCT,
     ErrorCode,
@@ -293,6 +295,12 @@ class Device:
         """The device draws members itself (``LOAD_RHO`` and ``SAMPLE``; ``FEATURE_SAMPLER``)."""
         return bool(self._need_info()[0].features & FEATURE_SAMPLER)
 
+    @property
+    def has_antithetic(self) -> bool:
+        """The device's sampler draws mirrored pairs (``SAMPLE_ANTITHETIC``;
+        ``FEATURE_ANTITHETIC``)."""
+        return bool(self._need_info()[0].features & FEATURE_ANTITHETIC)
+
     def _need_sampler(self, what: str) -> Info:
         info, _ = self._need_info()
         if not info.features & FEATURE_SAMPLER:
@@ -320,20 +328,27 @@ class Device:
                 raise ProtocolError(f"LOAD_RHO reply has {len(reply)} payload bytes, "
                                     "expected 0")
 
-    def sample(self, slot: int, gen_seed: int, member: int) -> None:
+    def sample(self, slot: int, gen_seed: int, member: int, *, antithetic: bool = False
+               ) -> None:
         """Draw member ``member`` of generation ``gen_seed`` from the loaded rho into ``slot``.
 
-        The device computes :func:`ec_hw.model.sampler.sample_members` bit for bit and writes
-        the connections straight into the slot (one ``SAMPLE`` frame, idempotent).
+        The device computes :func:`ec_hw.model.sampler.sample_members` (with ``antithetic``:
+        as one of a mirrored pair) bit for bit and writes the connections straight into the
+        slot (one ``SAMPLE`` frame, idempotent).
         """
         info = self._need_sampler("sample")
+        if antithetic and not info.features & FEATURE_ANTITHETIC:
+            raise EcHwError(f"sample: the device's sampler draws no antithetic pairs (INFO "
+                            f"features {info.features:#x} lack FEATURE_ANTITHETIC)")
         if not 0 <= slot < info.slots:
             raise ValueError(f"slot must lie in 0..{info.slots - 1}, not {slot!r}")
         if not 0 <= gen_seed <= 0xFFFFFFFF:
             raise ValueError(f"gen_seed must be a 32-bit unsigned integer, not {gen_seed!r}")
         if not 0 <= member <= 0xFFFFFFFF:
             raise ValueError(f"member must be a 32-bit unsigned integer, not {member!r}")
-        reply = self.transact(Op.SAMPLE, SAMPLE_STRUCT.pack(slot, gen_seed, member))
+        flags = SAMPLE_ANTITHETIC if antithetic else 0
+        reply = self.transact(Op.SAMPLE, SAMPLE_STRUCT.pack(slot=slot, flags=flags,
+                                                            gen_seed=gen_seed, member=member))
         if reply:
             raise ProtocolError(f"SAMPLE reply has {len(reply)} payload bytes, expected 0")
 

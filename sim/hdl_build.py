@@ -260,7 +260,8 @@ def safe_name(name: str) -> str:
 
 
 def build(design, *, name: str, ports=None, toplevel: str = "top",
-          build_args: list[str] | None = None, public_internals: bool = False) -> HdlBuild:
+          build_args: list[str] | None = None, public_internals: bool = False,
+          netlist: str | None = None) -> HdlBuild:
     """Convert ``design`` to Verilog and compile it (cached per configuration).
 
     Parameters
@@ -274,12 +275,22 @@ def build(design, *, name: str, ports=None, toplevel: str = "top",
     public_internals : Verilator only: make every signal of every module visible to the bench
         (cocotb's default ``--public-flat-rw``). By default only the top module's signals are,
         which lets Verilator optimize the rest and runs the core about twice as fast.
+    netlist : ``None`` (the Amaranth Verilog) or a gate-level flow of :mod:`gate_level`
+        (``"ecp5"``, ``"xilinx"``): simulate the netlist Yosys synthesizes from the Verilog,
+        with the vendor cell models. Verilator only; the ports are the same.
     """
+    import pytest
     from cocotb_tools.runner import get_runner
 
     from ec_hw.tools import verilator_make_fixes
 
+    gate = None
+    if netlist is not None:
+        from gate_level import flow
+        gate = flow(netlist)
     sim = require_simulator()
+    if gate is not None and sim != "verilator":
+        pytest.skip(f"gate-level netlists are simulated with Verilator only, not SIM={sim}")
     waves = _waves_enabled()
     text = to_verilog(design, name=toplevel, ports=ports)
     if sim == "icarus":
@@ -294,9 +305,13 @@ def build(design, *, name: str, ports=None, toplevel: str = "top",
         args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-MULTIDRIVEN"] + args
         if waves and _have_lz4():
             args.append("--trace-fst")  # else Verilator's default VCD (dump.vcd)
-    key = hashlib.sha256(json.dumps([text, sim, waves, args, TIMESCALE,
-                                     public_internals]).encode()).hexdigest()
-    build_dir = sim_build_root() / f"{safe_name(name)}-{sim}-{key[:12]}"
+    ident = [text, sim, waves, args, TIMESCALE, public_internals]
+    if gate is not None:
+        args += list(gate.verilator_args)
+        ident.append(gate.ident())
+    key = hashlib.sha256(json.dumps(ident).encode()).hexdigest()
+    flavour = f"{gate.name}-" if gate is not None else ""
+    build_dir = sim_build_root() / f"{safe_name(name)}-{flavour}{sim}-{key[:12]}"
     vfile = build_dir / f"{toplevel}.v"
     stamp = build_dir / "ec_hw_build.json"
     result = HdlBuild(name=name, toplevel=toplevel, sim=sim, build_dir=build_dir, verilog=vfile,
@@ -307,6 +322,11 @@ def build(design, *, name: str, ports=None, toplevel: str = "top",
         build_dir.mkdir(parents=True, exist_ok=True)
         if not vfile.exists() or vfile.read_text() != text:
             vfile.write_text(text)
+        sources, includes = [vfile], []
+        if gate is not None:
+            sources = [gate.synthesize(vfile, toplevel, build_dir / "synth"),
+                       *gate.model_paths()]
+            includes = gate.include_paths()
         make_vars: dict[str, str] = {}
         runtime = None
         if sim == "verilator":
@@ -317,10 +337,11 @@ def build(design, *, name: str, ports=None, toplevel: str = "top",
         else:
             runner = get_runner(sim)
         with _make_vars(make_vars):
-            runner.build(sources=[vfile], hdl_toplevel=toplevel, build_dir=build_dir,
-                         build_args=args, timescale=TIMESCALE, waves=waves)
+            runner.build(sources=sources, includes=includes, hdl_toplevel=toplevel,
+                         build_dir=build_dir, build_args=args, timescale=TIMESCALE, waves=waves)
         if runtime is not None:
             _save_runtime(runtime, build_dir)
         stamp.write_text(json.dumps({"name": name, "sim": sim, "waves": waves,
-                                     "build_args": args, "toplevel": toplevel}, indent=1))
+                                     "build_args": args, "toplevel": toplevel,
+                                     "netlist": netlist}, indent=1))
     return result

@@ -21,8 +21,8 @@ from ec_hw.coremap import word_ints
 
 
 async def _sample(tb: TB, cmd: list[int], n_words: int, timeout: int) -> list[tuple]:
-    slot, gen_seed, member = cmd
-    payload = {"gen_seed": gen_seed, "member": member}
+    slot, gen_seed, member, antithetic = cmd
+    payload = {"gen_seed": gen_seed, "member": member, "antithetic": antithetic}
     if "slot" in tb.ports["cmd"]["fields"]:
         payload["slot"] = slot
     recv = cocotb.start_soon(tb.snk["load"].recv_n(n_words, timeout))
@@ -83,8 +83,8 @@ async def sampled_core_matches_golden_model(dut):
                                           strict=True))
     slot_field = "slot" in tb.ports["sample"]["fields"]
     timeout = 4 * p["sample_cycles"] + 2000
-    for slot, gen_seed, member in p["cmds"]:
-        payload = {"gen_seed": gen_seed, "member": member}
+    for slot, gen_seed, member, antithetic in p["cmds"]:
+        payload = {"gen_seed": gen_seed, "member": member, "antithetic": antithetic}
         if slot_field:
             payload["slot"] = slot
         await tb.src["sample"].send(payload)

@@ -237,28 +237,30 @@ def _steps(case: str) -> int:
 _BUILDS: dict = {}
 
 
-def _build(cfg: Cfg):
-    if cfg not in _BUILDS:
+def _build(cfg: Cfg, netlist: str | None = None):
+    if (cfg, netlist) not in _BUILDS:
         core = Core(cfg.net(), cfg.core())
-        _BUILDS[cfg] = build(core, name=f"core_{cfg.id}")
-    return _BUILDS[cfg]
+        _BUILDS[cfg, netlist] = build(core, name=f"core_{cfg.id}", netlist=netlist)
+    return _BUILDS[cfg, netlist]
 
 
-def _run(cfg: Cfg, case: str):
+def run_case(cfg: Cfg, case: str, *, netlist: str | None = None, steps: int | None = None):
+    """Run ``case`` on the core of ``cfg`` (the Amaranth Verilog, or a :mod:`gate_level`
+    netlist) against the golden model."""
     seed = zlib.crc32(f"{cfg.id}/{case}".encode())  # stable across runs and processes
-    params, arrays = make_case(cfg, case, _steps(case), seed)
+    params, arrays = make_case(cfg, case, _steps(case) if steps is None else steps, seed)
     params["cycles_per_env_step"] = int(cycles_per_env_step(cfg.net(), cfg.core()))
-    run_bench(_build(cfg), "core_bench", run_name=case, params=params, arrays=arrays)
+    run_bench(_build(cfg, netlist), "core_bench", run_name=case, params=params, arrays=arrays)
 
 
 @pytest.mark.parametrize("cfg,case", _params(DEFAULT_RUNS, slow=False))
 def test_core_matches_golden_model(cfg, case):
-    _run(cfg, case)
+    run_case(cfg, case)
 
 
 @pytest.mark.parametrize("cfg,case", _params(SLOW_RUNS, slow=True))
 def test_core_matrix(cfg, case):
-    _run(cfg, case)
+    run_case(cfg, case)
 
 
 def test_cases_exercise_the_corners():

@@ -3,7 +3,8 @@
 For every configuration :class:`ec_hw.gateware.sampler.SampleUnit` is converted to Verilog and
 compiled once (cached under ``sim_build/``). Each run loads a quantized rho (random values with
 many exact 0 and 65535 entries) and samples several members with random generation seeds,
-member indices (including 0 and 2**32-1) and slots; every ``load`` transfer must equal the word
+member indices (including 0 and 2**32-1) and slots, plainly or as antithetic pairs
+(``Cfg.antithetic``); every ``load`` transfer must equal the word
 of :func:`ec_hw.model.sampler.sample_members` in the core's word map (:mod:`ec_hw.coremap`), and
 the last member's cycle count must equal :func:`ec_hw.gateware.sampler.sample_cycles`.
 
@@ -43,11 +44,16 @@ class Cfg:
     word: int = 64
     slots: int = 1
     members: int = 2
+    antithetic: bool = False
 
     @property
     def id(self) -> str:
         s = f"n{self.n}_d{self.dims[0]}_a{self.dims[1]}_w{self.word}"
         return s + (f"_s{self.slots}" if self.slots > 1 else "")
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.id}_m{self.members}" + ("_anti" if self.antithetic else "")
 
     def net(self) -> NetConfig:
         return NetConfig(n_neurons=self.n, obs_dim=self.dims[0], act_dim=self.dims[1])
@@ -56,7 +62,8 @@ class Cfg:
         return CoreConfig(word_bits=self.word, slots=self.slots)
 
 
-DEFAULT = [Cfg(64, slots=2, members=3), Cfg(256, members=1)]
+DEFAULT = [Cfg(64, slots=2, members=3), Cfg(256, members=1),
+           Cfg(64, slots=2, members=4, antithetic=True)]
 SLOW = [Cfg(256, members=4), Cfg(64, word=32, slots=3, members=4),
         Cfg(64, dims=(17, 6), word=128, members=3), Cfg(48, dims=(1, 1), word=8, members=3)]
 
@@ -70,11 +77,11 @@ def make_case(cfg: Cfg, seed: int) -> tuple[dict, dict]:
     rho[rng.random(net.n_conn) < 0.1] = 65535
     members = [0, 2**32 - 1] + [int(m) for m in rng.integers(1, 2**32 - 1, size=cfg.members)]
     cmds = [(int(rng.integers(cfg.slots)), generation_seed(seed, int(rng.integers(0, 1000))),
-             members[k]) for k in range(cfg.members)]
+             members[k], int(cfg.antithetic)) for k in range(cfg.members)]
     layout = GenomeLayout.of(net)
     parts = []
-    for slot, gs, member in cmds:
-        genome = sample_members(gs, np.array([member]), rho, layout)[0]
+    for slot, gs, member, anti in cmds:
+        genome = sample_members(gs, np.array([member]), rho, layout, bool(anti))[0]
         parts.append(slot_words(genome_to_words(genome, net, core), slot, net, core))
     sizes = [len(p.addr) for p in parts]
     arrays = {
@@ -98,17 +105,17 @@ def _run(cfg: Cfg):
         _BUILDS[cfg] = build(SampleUnit(cfg.net(), cfg.core()), name=f"sampler_{cfg.id}")
     seed = zlib.crc32(f"sampler/{cfg.id}/{cfg.members}".encode())
     params, arrays = make_case(cfg, seed)
-    run_bench(_BUILDS[cfg], "sampler_bench", run_name=f"m{cfg.members}", params=params,
+    run_bench(_BUILDS[cfg], "sampler_bench", run_name=cfg.run_id, params=params,
               arrays=arrays, testcase="sampler_matches_golden_model")
 
 
-@pytest.mark.parametrize("cfg", [pytest.param(c, id=c.id) for c in DEFAULT])
+@pytest.mark.parametrize("cfg", [pytest.param(c, id=c.run_id) for c in DEFAULT])
 def test_sampler_matches_golden_model(cfg):
     _run(cfg)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cfg", [pytest.param(c, id=f"{c.id}_m{c.members}") for c in SLOW])
+@pytest.mark.parametrize("cfg", [pytest.param(c, id=c.run_id) for c in SLOW])
 def test_sampler_matrix(cfg):
     _run(cfg)
 
@@ -149,13 +156,14 @@ def make_sampled_core_case(cfg: Cfg, steps: int, seed: int) -> tuple[dict, dict]
     """Members sampled into every slot, random observations, the golden model's actions."""
     net, core = cfg.net(), cfg.core()
     params, arrays = make_case(dataclasses.replace(cfg, members=cfg.slots), seed)
-    params["cmds"] = [(m, gs, member) for m, (_, gs, member) in enumerate(params["cmds"])]
+    params["cmds"] = [(m, gs, member, anti)
+                      for m, (_, gs, member, anti) in enumerate(params["cmds"])]
     rng = np.random.default_rng(seed + 1)
     fnet = FixedNet(net, core)
     lanes = np.zeros(net.n_conn, np.uint16)
     lanes[arrays["rho_addr"]] = arrays["rho"]
-    genomes = [sample_members(gs, np.array([member]), lanes, fnet.layout)[0]
-               for _, gs, member in params["cmds"]]
+    genomes = [sample_members(gs, np.array([member]), lanes, fnet.layout, bool(anti))[0]
+               for _, gs, member, anti in params["cmds"]]
     d = net.obs_dim
     x_q = quantize_obs(rng.standard_normal((steps, cfg.slots, d)) * 2.0, np.zeros(d),
                        np.ones(d), fnet.fp).astype(np.int64)

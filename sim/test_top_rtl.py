@@ -36,10 +36,16 @@ def _load_blobs(wire, net, core, genomes):
 
 @pytest.mark.parametrize("net,core,steps", CONFIGS)
 def test_top_uart_protocol_core(net, core, steps):
+    run_top(net, core, steps)
+
+
+def run_top(net: NetConfig, core: CoreConfig, steps: int, *, netlist: str | None = None):
+    """INFO, LOAD, RESET and ``steps`` STEPs over the UART pins of the device top (the Amaranth
+    Verilog, or a :mod:`gate_level` netlist), actions against the golden model."""
     divisor = 4
     top = Top(net, core, divisor=divisor)
     hdl = build(top, name=f"top_n{net.n_neurons}_s{core.slots}_w{core.word_bits}",
-                toplevel="top")
+                toplevel="top", netlist=netlist)
     rng = np.random.default_rng(11)
     layout = GenomeLayout.of(net)
     genomes = pack_genome(rng.random((core.slots, layout.n_conn)) < 0.55, layout)

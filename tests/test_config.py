@@ -72,12 +72,16 @@ def test_narrow_state_is_refused_by_the_bounds_check():
     ({"healthy_reward": "auto"}, "healthy_reward must be True, False or None"),
     ({"antithetic": 1}, "antithetic must be True or False, not 1"),
     ({"antithetic": True, "pop_size": 9}, "pop_size must be even for antithetic pairs, not 9"),
-    ({"antithetic": True, "sampling": "device"},
-     "--sampling device with antithetic needs a device that supports it"),
 ])
 def test_train_config_rejects(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**kwargs)
+
+
+def test_device_sampling_of_antithetic_pairs_is_left_to_the_device():
+    # whether the target draws mirrored pairs is known from its INFO (FEATURE_ANTITHETIC),
+    # checked when the first generation runs (tests/train/test_rollout.py)
+    assert TrainConfig(antithetic=True, sampling="device").antithetic
 
 
 def test_round_trip_and_unknown_keys():

@@ -5,7 +5,9 @@ docstring is the specification; this module implements it bit for bit:
 
 * :class:`Threefry2x32` is ``threefry2x32`` (Threefry-2x32-20, Random123), pipelined.
 * :class:`SampleUnit` draws one member, ``theta_c = u_c < rho_q[c]`` with ``u_c`` lane
-  ``c & 3`` of ``threefry(key=(gen_seed, member), ctr=(c >> 2, 0))``, and emits the bits as
+  ``c & 3`` of ``threefry(key=(gen_seed, member), ctr=(c >> 2, 0))`` (or, for a member of an
+  antithetic pair, key ``(gen_seed, member >> 1)`` and ``u_c ^ 0xFFFF`` for the odd member),
+  and emits the bits as
   ``load`` transfers in the core's connection word map (``docs/core-interface.md``,
   :mod:`ec_hw.coremap`), so its ``load`` port connects straight to
   :class:`ec_hw.gateware.core.Core`'s ``load`` port.
@@ -232,10 +234,13 @@ class SampleUnit(wiring.Component):
     Members
     -------
     cmd : In(stream {slot: unsigned(ceil_log2(slots)), gen_seed: unsigned(32),
-                     member: unsigned(32)})
+                     member: unsigned(32), antithetic: unsigned(1)})
         Sample member ``member`` of the generation whose seed is ``gen_seed``
         (:func:`ec_hw.model.sampler.generation_seed`) into member slot ``slot``
-        (``slot < core.slots``; a larger value addresses words past the core's memories).
+        (``slot < core.slots``; a larger value addresses words past the core's memories);
+        with ``antithetic`` as one of a mirrored pair (``sample_members(...,
+        antithetic=True)``: key ``member >> 1``, every 16-bit ``u`` inverted when ``member``
+        is odd; the inversion is one XOR in front of the compare stage's block register).
         Accepted only while idle (``cmd.ready = ~busy``).
     rho_load : In(stream {addr: unsigned(ceil_log2(n_conn)), data: unsigned(16)})
         ``rho_q[addr] = data``: ``addr`` is the flat connection index (genome order, as in
@@ -283,7 +288,7 @@ class SampleUnit(wiring.Component):
         super().__init__({
             "cmd": In(stream.Signature(data.StructLayout(
                 {"slot": unsigned(ceil_log2(core.slots)), "gen_seed": unsigned(32),
-                 "member": unsigned(32)}))),
+                 "member": unsigned(32), "antithetic": unsigned(1)}))),
             "rho_load": In(stream.Signature(data.StructLayout(
                 {"addr": unsigned(max(2, ceil_log2(net.n_conn))),
                  "data": unsigned(RHO_BITS)}))),
@@ -358,6 +363,7 @@ class SampleUnit(wiring.Component):
         # Issue: counters (b, 0) under key (gen_seed, member), b = 0 .. nb-1.
         k0 = Signal(32)
         k1 = Signal(32)
+        flip = Signal()  # the odd member of an antithetic pair: u ^ 0xFFFF
         slot = Signal.like(self.cmd.payload.slot)
         issuing = Signal()
         b_issue = Signal(range(nb + 1))
@@ -467,7 +473,8 @@ class SampleUnit(wiring.Component):
             m.d.sync += self.load.valid.eq(0)
 
         with m.If(accept):
-            m.d.sync += [c_valid.eq(1), c_y.eq(Cat(tf.o.payload.y0, tf.o.payload.y1)),
+            m.d.sync += [c_valid.eq(1),
+                         c_y.eq(Cat(tf.o.payload.y0, tf.o.payload.y1) ^ flip.replicate(64)),
                          b_acc.eq(b_acc + 1)]
         with m.Elif(drained):
             m.d.sync += c_valid.eq(0)
@@ -503,7 +510,9 @@ class SampleUnit(wiring.Component):
             p = self.cmd.payload
             m.d.sync += [running.eq(1), issuing.eq(1), b_issue.eq(0), b_acc.eq(0),
                          ph_acc.eq(0), w_acc.eq(0),
-                         k0.eq(p.gen_seed), k1.eq(p.member), slot.eq(p.slot),
+                         k0.eq(p.gen_seed), slot.eq(p.slot),
+                         k1.eq(Mux(p.antithetic, p.member >> 1, p.member)),
+                         flip.eq(p.antithetic & p.member[0]),
                          matrix.eq(0), row.eq(0), col.eq(0), start.eq(0), acc.eq(0),
                          addr.eq((p.slot * (mats[0][0] * mats[0][2]))[:len(addr)])]
         return m

@@ -16,6 +16,7 @@ from .. import coremap
 from ..config import CoreConfig, NetConfig
 from ..protocol import (
     ERROR_STRUCT,
+    FEATURE_ANTITHETIC,
     FEATURE_DEPLOYED,
     FEATURE_SAMPLER,
     FEATURE_STATUS,
@@ -24,6 +25,8 @@ from ..protocol import (
     LOAD_RHO_HEADER,
     MAX_PAYLOAD_LIMIT,
     REPLY_BIT,
+    SAMPLE_ANTITHETIC,
+    SAMPLE_FLAGS,
     SAMPLE_STRUCT,
     STATUS_STRUCT,
     ErrorCode,
@@ -95,7 +98,8 @@ class Top(wiring.Component):
     sampler : bool
         Include the on-device sampler (:class:`~ec_hw.gateware.sampler.SampleUnit`: the rho
         memory, 16 bits per connection, and a Threefry-2x32 pipeline) and execute
-        ``LOAD_RHO`` and ``SAMPLE`` (INFO reports ``FEATURE_SAMPLER``). Without it those
+        ``LOAD_RHO`` and ``SAMPLE``, antithetic pairs included (INFO reports
+        ``FEATURE_SAMPLER`` and ``FEATURE_ANTITHETIC``). Without it those
         opcodes get ``ERROR BAD_OPCODE``. Explicit ``LOAD`` works either way.
     deployed : numpy.ndarray, optional
         A packed genome (:mod:`ec_hw.model.packing`): build a deployed device whose connection
@@ -150,7 +154,8 @@ class Top(wiring.Component):
                              if self.divisor is None else default_idle_timeout(divisor))
         self.sampler = bool(sampler)
         self.conn_init = None
-        features = FEATURE_STATUS | (FEATURE_SAMPLER if self.sampler else 0)
+        features = FEATURE_STATUS | (FEATURE_SAMPLER | FEATURE_ANTITHETIC if self.sampler
+                                     else 0)
         net_hash = 0
         if deployed is not None:
             if self.sampler:
@@ -515,8 +520,9 @@ class Top(wiring.Component):
         with m.State("SAMPLE_HDR"):
             hdr = SAMPLE_STRUCT.layout(top_bytes(SAMPLE_STRUCT.size))
             m.d.sync += [p.slot.eq(hdr.slot), p.gen_seed.eq(hdr.gen_seed),
-                         p.member.eq(hdr.member)]
-            with m.If(hdr.slot >= S):
+                         p.member.eq(hdr.member),
+                         p.antithetic.eq((hdr.flags & SAMPLE_ANTITHETIC) != 0)]
+            with m.If((hdr.slot >= S) | ((hdr.flags & ~SAMPLE_FLAGS) != 0)):
                 reply_error(ErrorCode.BAD_ARG)
             with m.Else():
                 m.next = "SAMPLE_CMD"

@@ -23,7 +23,7 @@ one stream, keyed by ``(gen_seed, k = member >> 1)``; the even member's bit is `
 the odd member's is ``(u ^ 0xFFFF) < rho_q[c]`` (``u ^ 0xFFFF = 65535 - u``). Both bits have
 ``P = rho_q / 65536`` exactly and are negatively correlated (complementary at
 ``rho_q = 32768``), which cancels the pair's common noise in the natural gradient. The gateware
-sampler does not draw mirrored pairs yet.
+sampler draws them too (its ``cmd.antithetic``; the protocol's ``SAMPLE_ANTITHETIC`` flag).
 """
 
 from __future__ import annotations

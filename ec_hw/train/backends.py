@@ -39,16 +39,17 @@ class ModelBackend(Backend):
         self._state.reset(mask)
 
     supports_sampling = True
+    supports_antithetic = True
 
     def load_rho(self, rho_q: np.ndarray) -> None:
         self._rho_q = np.asarray(rho_q, np.uint16).copy()
 
-    def sample(self, gen_seed: int, members: np.ndarray, slots: np.ndarray | None = None
-               ) -> None:
+    def sample(self, gen_seed: int, members: np.ndarray, slots: np.ndarray | None = None,
+               antithetic: bool = False) -> None:
         from ..model.sampler import sample_members
 
         self.load(sample_members(gen_seed, np.asarray(members, np.int64), self._rho_q,
-                                 self._fx.layout), slots)
+                                 self._fx.layout, antithetic), slots)
 
     serial_max = 4
     """Steps of at most this many active members run on the calling thread alone: waking
@@ -214,11 +215,15 @@ class _DeviceBackendOwner(Backend):
     def supports_sampling(self) -> bool:
         return self._inner.supports_sampling
 
+    @property
+    def supports_antithetic(self) -> bool:
+        return self._inner.supports_antithetic
+
     def load_rho(self, rho_q):
         self._inner.load_rho(rho_q)
 
-    def sample(self, gen_seed, members, slots=None):
-        self._inner.sample(gen_seed, members, slots)
+    def sample(self, gen_seed, members, slots=None, antithetic=False):
+        self._inner.sample(gen_seed, members, slots, antithetic)
 
     def step(self, obs, active):
         return self._inner.step(obs, active[: self.slots] if len(active) > self.slots

@@ -90,18 +90,23 @@ class DeviceBackend(Backend):
         """The device has the on-chip sampler (INFO reports ``FEATURE_SAMPLER``)."""
         return self.device.has_sampler
 
+    @property
+    def supports_antithetic(self) -> bool:
+        """The sampler draws mirrored pairs (INFO reports ``FEATURE_ANTITHETIC``)."""
+        return self.device.has_antithetic
+
     def load_rho(self, rho_q: np.ndarray) -> None:
         self.device.load_rho(np.asarray(rho_q))
 
-    def sample(self, gen_seed: int, members: np.ndarray, slots: np.ndarray | None = None
-               ) -> None:
+    def sample(self, gen_seed: int, members: np.ndarray, slots: np.ndarray | None = None,
+               antithetic: bool = False) -> None:
         """One ``SAMPLE`` per slot: 10 payload bytes instead of a member's connection words."""
         members = np.asarray(members, dtype=np.int64).reshape(-1)
         if members.shape[0] > self.slots:
             raise ValueError(f"{members.shape[0]} members do not fit {self.slots} slots")
         for slot, m in zip(slot_indices(slots, members.shape[0], self.slots), members,
                            strict=True):
-            self.device.sample(int(slot), int(gen_seed), int(m))
+            self.device.sample(int(slot), int(gen_seed), int(m), antithetic=antithetic)
 
     def reset(self, mask: np.ndarray) -> None:
         mask = np.asarray(mask, dtype=bool).reshape(self.slots)

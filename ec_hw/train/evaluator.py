@@ -74,15 +74,18 @@ class Backend(ABC):
 
     supports_sampling: bool = False
     """True if the backend can draw members itself from (generation seed, member index)."""
+    supports_antithetic: bool = False
+    """True if :meth:`sample` also draws antithetic (mirrored) pairs."""
 
     def load_rho(self, rho_q: np.ndarray) -> None:
         """Store a generation's quantized rho (flat genome order, uint16) for :meth:`sample`."""
         raise NotImplementedError(f"{type(self).__name__} cannot sample members itself")
 
-    def sample(self, gen_seed: int, members: np.ndarray, slots: np.ndarray | None = None
-               ) -> None:
+    def sample(self, gen_seed: int, members: np.ndarray, slots: np.ndarray | None = None,
+               antithetic: bool = False) -> None:
         """Fill ``slots`` (default ``0..len(members)-1``) with members drawn from the stored
-        rho (:mod:`ec_hw.model.sampler`), instead of loading explicit connections."""
+        rho (:mod:`ec_hw.model.sampler`; ``antithetic``: as mirrored pairs, backends with
+        :attr:`supports_antithetic` only), instead of loading explicit connections."""
         raise NotImplementedError(f"{type(self).__name__} cannot sample members itself")
 
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -135,12 +135,12 @@ class Engine:
         device_sampling = (job.sampling == "device" and job.genomes is None
                            and job.es_center is None)
         if device_sampling:
-            if job.antithetic:
-                raise ValueError("--sampling device with antithetic needs a device that "
-                                 "supports it (use --no-antithetic)")
             if not backend.supports_sampling:
                 raise ValueError(f"the {type(backend).__name__} target cannot sample members "
                                  f"on the device; use sampling 'host'")
+            if job.antithetic and not backend.supports_antithetic:
+                raise ValueError("--sampling device with antithetic needs a device that "
+                                 "supports it (INFO FEATURE_ANTITHETIC; use --no-antithetic)")
             backend.load_rho(job.rho_q)
 
         row = np.full(s, -1, np.int64)  # job row (into idx) of each slot's member
@@ -159,7 +159,7 @@ class Engine:
             sl, rows = free[:k], np.arange(nxt, nxt + k)
             nxt += k
             if device_sampling:
-                backend.sample(job.gen_seed, job.member_ids[idx[rows]], sl)
+                backend.sample(job.gen_seed, job.member_ids[idx[rows]], sl, job.antithetic)
             else:
                 backend.load(job_genomes(job, idx[rows]), sl)
             row[sl], ep[sl], t_ep[sl], active[sl] = rows, 0, 0, True

@@ -23,7 +23,8 @@ from ec_hw.protocol import (
     ProtocolFormatError,
 )
 
-EXTENDED = Payload("SampleV2", {"slot": 16, "gen_seed": 32, "flags": 8, "member": 32})
+EXTENDED = Payload("SampleV2", {"slot": 8, "flags": 8, "gen_seed": 32, "extra": 8,
+                                "member": 32})
 """SAMPLE with a field added in the middle: both ends must follow without other edits."""
 
 
@@ -68,8 +69,9 @@ def test_host_pack_equals_gateware_view(p):
 
 
 def test_extended_payload_moves_the_later_fields_on_both_ends():
-    case = {"slot": 3, "gen_seed": 0x11223344, "flags": 0xA5, "member": 9}
-    assert EXTENDED.pack(**case) == SAMPLE_STRUCT.pack(3, 0x11223344, 0)[:6] + b"\xA5" + \
+    case = {"slot": 3, "flags": 1, "gen_seed": 0x11223344, "extra": 0xA5, "member": 9}
+    assert EXTENDED.pack(**case) == SAMPLE_STRUCT.pack(slot=3, flags=1, gen_seed=0x11223344,
+                                                       member=0)[:6] + b"\xA5" + \
         (9).to_bytes(4, "little")
     assert EXTENDED.size == SAMPLE_STRUCT.size + 1
     assert EXTENDED.layout["member"].offset == SAMPLE_STRUCT.layout["member"].offset + 8
@@ -78,7 +80,8 @@ def test_extended_payload_moves_the_later_fields_on_both_ends():
 def test_wire_bytes_are_the_documented_little_endian_layout():
     # The protocol's docstring: LOAD header = matrix, 0, count (2 bytes), address (4 bytes).
     assert LOAD_HEADER.pack(2, 0, 0x0102, 0x03040506) == bytes([2, 0, 2, 1, 6, 5, 4, 3])
-    assert SAMPLE_STRUCT.unpack(bytes(range(10))) == (0x0100, 0x05040302, 0x09080706)
+    # SAMPLE = slot, flags, generation seed (4 bytes), member (4 bytes).
+    assert SAMPLE_STRUCT.unpack(bytes(range(10))) == (0x00, 0x01, 0x05040302, 0x09080706)
 
 
 def test_info_fields_are_the_layout_fields():
@@ -88,8 +91,8 @@ def test_info_fields_are_the_layout_fields():
 
 
 def test_payload_checks():
-    with pytest.raises(ValueError, match="Sample.slot must be an integer in 0..65535, not 65536"):
-        SAMPLE_STRUCT.pack(65536, 0, 0)
+    with pytest.raises(ValueError, match="Sample.slot must be an integer in 0..255, not 256"):
+        SAMPLE_STRUCT.pack(256, 0, 0, 0)
     with pytest.raises(TypeError, match="missing fields"):
         SAMPLE_STRUCT.pack(1, 2)
     with pytest.raises(ProtocolFormatError, match="Sample payload has 9 bytes, expected 10"):

@@ -125,7 +125,7 @@ def _rho(rng, net, kind):
 
 
 def _sample_on_sim(net, core, rho_q, cmds, *, rng=None, p_stall=0.0, p_idle=0.0, rps=1,
-                   measure=False):
+                   measure=False, antithetic=False):
     """Load rho, run each (slot, gen_seed, member) command; return the load payloads."""
     dut = SampleUnit(net, core, rounds_per_stage=rps)
     # rho in a random order (one value per transfer, addressed by connection index).
@@ -139,7 +139,7 @@ def _sample_on_sim(net, core, rho_q, cmds, *, rng=None, p_stall=0.0, p_idle=0.0,
         for slot, gen_seed, member in cmds:
             await ctx.tick().until(~dut.busy)
             await stream_put(ctx, dut.cmd, {"slot": slot, "gen_seed": gen_seed,
-                                             "member": member})
+                                             "member": member, "antithetic": antithetic})
 
     async def consumer(ctx):
         n_words = len(expected_words(np.zeros(GenomeLayout.of(net).n_words, np.uint64),
@@ -189,6 +189,28 @@ def test_sample_unit_matches_model(net_id, kind):
         assert words == expected_words(genome, net, core, slot)
         if kind == "zero":
             assert not any(d for _, _, d in words)
+
+
+@pytest.mark.parametrize("kind", ["random", "zero", "full"])
+def test_sample_unit_draws_antithetic_pairs_like_the_model(kind):
+    """Mirrored pairs: member 2k keyed by k, member 2k + 1 the same stream with u ^ 0xFFFF."""
+    net = NETS["N32"]
+    core = CoreConfig(word_bits=64, slots=2)
+    rng = np.random.default_rng(len(kind))
+    rho = _rho(rng, net, kind)
+    rho[:4] = [0, 65535, 32768, 1]  # the compare's ends and the mirror point
+    gs = generation_seed(5, 2)
+    cmds = [(0, gs, 6), (1, gs, 7), (1, gs, 0), (0, gs, 1), (0, 0xFFFFFFFF, 2**32 - 1)]
+    got, _ = _sample_on_sim(net, core, rho, cmds, rng=rng, p_stall=0.3, p_idle=0.2,
+                            antithetic=True)
+    lay = GenomeLayout.of(net)
+    for (slot, g, member), words in zip(cmds, got, strict=True):
+        genome = sample_members(g, np.array([member]), rho, lay, antithetic=True)[0]
+        assert words == expected_words(genome, net, core, slot)
+    if kind == "random":  # the pair differs from plain sampling and within itself
+        pair = sample_members(gs, np.array([6, 7]), rho, lay, antithetic=True)
+        assert not np.array_equal(pair[0], pair[1])
+        assert not np.array_equal(pair[1], sample_members(gs, np.array([7]), rho, lay)[0])
 
 
 @pytest.mark.parametrize("word_bits,slots", [(8, 3), (16, 2), (32, 1), (128, 2), (256, 1)])

@@ -15,8 +15,10 @@ from ec_hw.model.core import FixedNet, NetState, net_step  # noqa: E402
 from ec_hw.model.packing import GenomeLayout, pack_genome  # noqa: E402
 from ec_hw.model.sampler import sample_members  # noqa: E402
 from ec_hw.protocol import (  # noqa: E402
+    FEATURE_ANTITHETIC,
     FEATURE_SAMPLER,
     LOAD_RHO_HEADER,
+    SAMPLE_ANTITHETIC,
     SAMPLE_STRUCT,
     ErrorCode,
     Info,
@@ -24,6 +26,10 @@ from ec_hw.protocol import (  # noqa: E402
 )
 
 DIV = 4
+
+
+def _sample(slot, gen_seed, member, flags=0):
+    return SAMPLE_STRUCT.pack(slot=slot, flags=flags, gen_seed=gen_seed, member=member)
 
 
 @pytest.mark.slow  # ~1 min of Python simulation; tests/host/test_sampling.py runs it on Verilator
@@ -42,7 +48,7 @@ def test_sampled_slot_acts_like_the_golden_member():
     rho_q[:4] = [0, 65535, 1, 65534]
     gen_seed = 0x9E3779B9
     explicit = pack_genome(rng.random((1, layout.n_conn)) < 0.6, layout)[0]
-    assert top.info.features & FEATURE_SAMPLER
+    assert top.info.features & FEATURE_SAMPLER and top.info.features & FEATURE_ANTITHETIC
 
     async def body(ctx, host):
         seq = 1
@@ -53,10 +59,11 @@ def test_sampled_slot_acts_like_the_golden_member():
             fr = await host.transact(ctx, Op.LOAD_RHO, seq, p)
             assert (fr.op, fr.seq, fr.payload) == (Op.LOAD_RHO | 0x80, seq, b""), fr
             seq += 1
-        # bad arguments change nothing: slot beyond the device, short SAMPLE, rho past the end,
-        # LOAD_RHO length that does not match its count
-        for op, p in ((Op.SAMPLE, SAMPLE_STRUCT.pack(core.slots, 1, 2)),
-                      (Op.SAMPLE, SAMPLE_STRUCT.pack(0, 1, 2)[:-1]),
+        # bad arguments change nothing: slot beyond the device, an unknown SAMPLE flag, short
+        # SAMPLE, rho past the end, LOAD_RHO length that does not match its count
+        for op, p in ((Op.SAMPLE, _sample(core.slots, 1, 2)),
+                      (Op.SAMPLE, _sample(0, 1, 2, flags=SAMPLE_ANTITHETIC << 1)),
+                      (Op.SAMPLE, _sample(0, 1, 2)[:-1]),
                       (Op.LOAD_RHO, LOAD_RHO_HEADER.pack(net.n_conn - 1, 2) + bytes(4)),
                       (Op.LOAD_RHO, LOAD_RHO_HEADER.pack(0, 2) + bytes(2))):
             fr = await host.transact(ctx, op, seq, p)
@@ -65,17 +72,23 @@ def test_sampled_slot_acts_like_the_golden_member():
         for p in load_payloads(wire, net, core, 1, explicit):
             assert (await host.transact(ctx, Op.LOAD, seq, p)).op == Op.LOAD | 0x80
             seq += 1
-        fr = await host.transact(ctx, Op.SAMPLE, seq, SAMPLE_STRUCT.pack(0, gen_seed, 5))
+        fr = await host.transact(ctx, Op.SAMPLE, seq, _sample(0, gen_seed, 5))
         assert (fr.op, fr.seq, fr.payload) == (Op.SAMPLE | 0x80, seq, b""), fr
         seq += 1
         genomes = np.stack([sample_members(gen_seed, [5], rho_q, layout)[0], explicit])
         nonzero = 0
-        for phase in range(2):
+        for phase in range(3):
             if phase == 1:  # now sample member 2 into slot 1 (replacing the explicit genome)
-                fr = await host.transact(ctx, Op.SAMPLE, seq, SAMPLE_STRUCT.pack(1, gen_seed, 2))
+                fr = await host.transact(ctx, Op.SAMPLE, seq, _sample(1, gen_seed, 2))
                 assert fr.op == Op.SAMPLE | 0x80
                 seq += 1
                 genomes[1] = sample_members(gen_seed, [2], rho_q, layout)[0]
+            if phase == 2:  # and the odd member of an antithetic pair into slot 0
+                fr = await host.transact(ctx, Op.SAMPLE, seq,
+                                         _sample(0, gen_seed, 5, flags=SAMPLE_ANTITHETIC))
+                assert fr.op == Op.SAMPLE | 0x80
+                seq += 1
+                genomes[0] = sample_members(gen_seed, [5], rho_q, layout, antithetic=True)[0]
             fr = await host.transact(ctx, Op.RESET, seq, wire.encode_mask([1, 1]))
             assert fr.op == Op.RESET | 0x80
             seq += 1
@@ -102,7 +115,7 @@ def test_top_without_sampler_refuses_its_opcodes():
 
     async def body(ctx, host):
         for seq, op in enumerate((Op.SAMPLE, Op.LOAD_RHO)):
-            fr = await host.transact(ctx, op, seq, SAMPLE_STRUCT.pack(0, 1, 2))
+            fr = await host.transact(ctx, op, seq, _sample(0, 1, 2))
             assert fr.op == Op.ERROR and fr.payload == bytes([ErrorCode.BAD_OPCODE, op])
 
     run_top(top, body)

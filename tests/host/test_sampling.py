@@ -83,6 +83,28 @@ def test_sampled_members_act_like_the_golden_members(board):
     backend.close()
 
 
+def test_antithetic_pairs_drawn_on_the_device_act_like_the_golden_pairs(board):
+    dev = Device(SerialTransport(board.port), timeout=2.0)
+    backend = DeviceBackend(dev, NET, CORE, own_device=True)
+    assert backend.supports_antithetic and dev.has_antithetic
+    rho_q = make_rho(9)
+    gen_seed = generation_seed(4, 1)
+    backend.load_rho(rho_q)
+    members = np.array([6, 7, 2**32 - 1])[:CORE.slots]  # a whole pair, and the largest member
+    backend.sample(gen_seed, members, antithetic=True)
+    genomes = sample_members(gen_seed, members, rho_q, LAYOUT, antithetic=True)
+    assert not np.array_equal(genomes[1], sample_members(gen_seed, members[1:2], rho_q,
+                                                         LAYOUT)[0])
+    backend.reset(np.ones(CORE.slots, bool))
+    xs = steps(5, 30)
+    masks = [np.ones(CORE.slots, bool)] * len(xs)
+    want = np.array(golden_run(genomes, xs, masks))
+    got = np.array([backend.step_q(x, m) for x, m in zip(xs, masks, strict=True)])
+    assert np.array_equal(got, want)
+    assert np.count_nonzero(want) > 0, "a test of all-zero actions means nothing"
+    backend.close()
+
+
 def test_sampling_survives_a_faulty_link(board):
     # rare faults: a LOAD_RHO frame is ~1 kB, so frequent ones would rarely let one through
     proxy = FaultProxy(board.port, seed=17, p_flip=2e-4, p_drop=2e-4, p_garbage=2e-4)

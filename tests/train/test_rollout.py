@@ -245,12 +245,29 @@ def test_antithetic_members_are_the_mirrored_pairs_on_every_evaluator():
     assert np.array_equal(res.returns, plain.returns)
 
 
-def test_device_sampling_of_antithetic_pairs_is_refused():
-    with InProcessEvaluator(BackendSpec(target="model", net=NET, core=CoreConfig(),
-                                        slots=2)) as ev:
-        with pytest.raises(ValueError, match="--sampling device with antithetic needs a "
-                                             "device that supports it"):
-            ev.evaluate(_job(members=2, episodes=1, sampling="device", antithetic=True))
+def test_device_sampling_of_antithetic_pairs_equals_host_sampling():
+    spec = BackendSpec(target="model", net=NET, core=CoreConfig(), slots=3)
+    with InProcessEvaluator(spec) as ev:
+        host = ev.evaluate(_job(members=6, episodes=1, antithetic=True))
+        dev = ev.evaluate(_job(members=6, episodes=1, antithetic=True, sampling="device"))
+        plain = ev.evaluate(_job(members=6, episodes=1, sampling="device"))
+    assert np.array_equal(host.returns, dev.returns)
+    assert np.array_equal(host.obs_sum, dev.obs_sum)
+    assert not np.array_equal(dev.obs_sum, plain.obs_sum)  # the flag reached the sampler
+
+
+class _PlainSampler(ModelBackend):
+    """A backend that samples on its own but draws no mirrored pairs (a device whose INFO
+    lacks FEATURE_ANTITHETIC)."""
+
+    supports_antithetic = False
+
+
+def test_device_sampling_of_antithetic_pairs_needs_the_feature():
+    job = _job(members=2, episodes=1, sampling="device", antithetic=True)
+    with pytest.raises(ValueError, match="--sampling device with antithetic needs a device "
+                                         "that supports it"):
+        Engine("gymnasium").run(_PlainSampler(NET, CoreConfig(), 2), job, np.arange(2))
 
 
 def test_float_target_runs_the_same_members():

