@@ -148,7 +148,8 @@ async def axis_protocol_run(dut):
                            arr["rho_lens"], strict=True):
             assert await host.transact(Op.LOAD_RHO, next_seq(), bytes(blob[:n])) == b""
         for slot, member in zip(arr["sampled"], arr["members"], strict=True):
-            req = SAMPLE_STRUCT.pack(int(slot), p["gen_seed"], int(member))
+            req = SAMPLE_STRUCT.pack(slot=int(slot), flags=0, gen_seed=p["gen_seed"],
+                                     member=int(member))
             assert await host.transact(Op.SAMPLE, next_seq(), req) == b""
     assert await host.transact(Op.RESET, next_seq(), wire.encode_mask([1] * wire.slots)) == b""
 
