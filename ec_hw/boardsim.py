@@ -210,6 +210,22 @@ def _verilate(root: Path, out: Path, text: str, key: dict, jobs: int, quiet: boo
 _STATS_TAG = "boardsim-stats "
 
 
+def stop_simulator(p: subprocess.Popen) -> None:
+    """End a simulator process: close its stdin (it exits on EOF), terminate it if it does
+    not within 5 s, kill it if that does not work either."""
+    if p.poll() is None:
+        try:
+            p.stdin.close()
+            p.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            p.terminate()
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
 class VirtualBoard:
     """A running virtual board (context manager); ``port`` is its pseudo-terminal.
 
@@ -251,17 +267,7 @@ class VirtualBoard:
     def close(self) -> None:
         """Stop the simulation (closing its stdin; terminate if it does not exit)."""
         p = self._proc
-        if p.poll() is None:
-            try:
-                p.stdin.close()
-                p.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
-                p.terminate()
-                try:
-                    p.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+        stop_simulator(p)
         if p.stderr and not p.stderr.closed:
             for line in p.stderr.read().splitlines():
                 if line.startswith(_STATS_TAG):

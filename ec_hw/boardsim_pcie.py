@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .boardsim import BoardSimError, _source_digest
+from .boardsim import BoardSimError, _source_digest, stop_simulator
 from .config import CoreConfig, NetConfig, config_to_dict
 from .tools import default_build_root, tool_env
 
@@ -149,17 +149,7 @@ class VirtualPcieBoard:
     def close(self) -> None:
         """Stop the simulation (closing its stdin; terminate if it does not exit)."""
         p = self._proc
-        if p.poll() is None:
-            try:
-                p.stdin.close()
-                p.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
-                p.terminate()
-                try:
-                    p.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+        stop_simulator(p)
         if p.stdout:
             p.stdout.close()
         self._log.close()

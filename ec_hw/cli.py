@@ -207,7 +207,6 @@ def _plan_run(args):
     from .train.checkpoint import load_checkpoint, read_config, read_metrics
     from .train.envs import probe_env
     from .train.local import default_workers
-    from .train.rundir import check_writable_dir
 
     given = {k for k, v in vars(args).items() if v is not None and k in TRAIN_FLAGS
              or k in ("neurons", "out") and v is not None}
@@ -271,6 +270,15 @@ def _plan_run(args):
         derive(net, core)  # refuse networks whose fixed-point bounds fail before any work starts
     cfg, note = _cap_workers(cfg, args.workers if isinstance(args.workers, int) else None)
     board = _check_target_flags(args, cfg, net)
+    run_dir = _new_run_dir(args, cfg)
+    return cfg, net, core, run_dir, False, board, note
+
+
+def _new_run_dir(args, cfg) -> Path:
+    """The folder a new run writes: ``--out``, or a stamped one under ``runs/``; checked
+    writable and free of another run's checkpoint before anything is built."""
+    from .train.rundir import check_writable_dir
+
     if args.out is not None:
         run_dir = Path(args.out)
     else:
@@ -279,7 +287,7 @@ def _plan_run(args):
     check_writable_dir(run_dir, "--out")
     if (run_dir / "checkpoint.npz").exists():
         raise EcHwError(f"{run_dir} already holds a run; use --resume {run_dir} to continue it")
-    return cfg, net, core, run_dir, False, board, note
+    return run_dir
 
 
 TASK_LR = 0.1
@@ -293,7 +301,6 @@ def _plan_task(args, kw):
     from .tasks import is_task
     from .tasks.classify import task_net
     from .tasks.data import load_dataset
-    from .train.rundir import check_writable_dir
 
     if args.env is not None:
         raise EcHwError("--task and --env exclude each other (a task replaces the env)")
@@ -319,14 +326,7 @@ def _plan_task(args, kw):
 
         derive(net, core)
     board = _check_target_flags(args, cfg, net)
-    if args.out is not None:
-        run_dir = Path(args.out)
-    else:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        run_dir = Path("runs") / f"{cfg.env_id}__{cfg.target}__{cfg.seed}__{stamp}"
-    check_writable_dir(run_dir, "--out")
-    if (run_dir / "checkpoint.npz").exists():
-        raise EcHwError(f"{run_dir} already holds a run; use --resume {run_dir} to continue it")
+    run_dir = _new_run_dir(args, cfg)
     return cfg, net, core, run_dir, False, board, ""
 
 
