@@ -19,7 +19,6 @@ from __future__ import annotations
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
@@ -33,6 +32,7 @@ from ..genome import (
     THREEFRY_ROUNDS,
 )
 from .arith import divmod_const
+from .banked import BankedMemory
 
 __all__ = ["Threefry2x32", "SampleUnit", "ROUNDS", "LANES", "rho_word_count", "load_layout",
            "sample_cycles", "threefry_latency", "rho_memory_depth", "RHO_WORD_BITS"]
@@ -47,7 +47,7 @@ _TF_FIFO = 32
 """Threefry blocks buffered after the pipeline: more than its 20 stages plus the credit loop,
 so the issue never waits at full throughput."""
 _RHO_FIFO = 8
-"""rho blocks buffered ahead of the compare stage (the reader's loop is 4 cycles)."""
+"""rho blocks buffered ahead of the compare stage (the reader's loop is 5 cycles)."""
 
 
 def _check_rounds_per_stage(rounds_per_stage) -> None:
@@ -252,7 +252,7 @@ class SampleUnit(wiring.Component):
         (:func:`ec_hw.model.sampler.quantize_rho`). Accepted only while idle
         (``rho_load.ready = ~busy``), one value per cycle; rho persists across members and
         reset. An ``addr >= n_conn`` is ignored. A write is a read-modify-write of one word
-        (two for the 9th block of a period): ``ready`` drops for 2 (4) cycles after each
+        (two for the 9th block of a period): ``ready`` drops for 5 (8) cycles after each
         transfer, still faster than the protocol's ``LOAD_RHO`` delivers values.
     load : Out(stream {matrix: unsigned(2), addr, data: unsigned(word_bits)})
         The core's ``load`` payload (:func:`load_layout`). W_in rows, then W_rec rows, then
@@ -308,12 +308,10 @@ class SampleUnit(wiring.Component):
         nb = self.n_blocks
 
         m.submodules.threefry = tf = Threefry2x32(self.rounds_per_stage)
-        m.submodules.rho = rho = Memory(shape=RHO_WORD_BITS, depth=max(2, rho_memory_depth(net)),
-                                        init=[])
-        # Full-word writes only: a 7-series byte enable covers 8 data bits plus their parity
-        # bit, which 16-bit rho lanes do not line up with, so LOAD_RHO read-modify-writes.
-        wr = rho.write_port()
-        rd = rho.read_port()
+        # Banks of 512 words with registered outputs (BankedMemory: a 2-cycle read). Full-word
+        # writes only: a 7-series byte enable covers 8 data bits plus their parity bit, which
+        # 16-bit rho lanes do not line up with, so LOAD_RHO read-modify-writes.
+        m.submodules.rho = rho = BankedMemory(RHO_WORD_BITS, max(2, rho_memory_depth(net)))
 
         running = Signal()  # from cmd until the last block is consumed
         busy = Signal()
@@ -332,7 +330,7 @@ class SampleUnit(wiring.Component):
         w_val = Signal(RHO_BITS)
         w_period = Signal.like(w_blk)
         phase = (w_blk - w_period * _PERIOD)[:4]
-        w_addr = Signal.like(rd.addr)
+        w_addr = Signal.like(rho.r_addr)
         w_mask = Signal(RHO_WORD_BITS)
         w_data = Signal(RHO_WORD_BITS)
         w_second = Signal()                # the r = 8 high byte is still to be written
@@ -361,10 +359,12 @@ class SampleUnit(wiring.Component):
                 m.next = "READ"
             with m.State("READ"):
                 m.d.comb += w_read.eq(1)
+                m.next = "WAIT"
+            with m.State("WAIT"):    # the banked memory's second read cycle
                 m.next = "MERGE"
             with m.State("MERGE"):
-                m.d.comb += [wr.addr.eq(w_addr), wr.en.eq(1),
-                             wr.data.eq((rd.data & ~w_mask) | w_data)]
+                m.d.comb += [rho.w_addr.eq(w_addr), rho.w_en.eq(1),
+                             rho.w_data.eq((rho.r_data & ~w_mask) | w_data)]
                 with m.If(w_second):
                     m.d.sync += [w_addr.eq(w_addr + 1), w_data.eq(Cat(Const(0, 64), w_hi)),
                                  w_second.eq(0)]
@@ -407,12 +407,12 @@ class SampleUnit(wiring.Component):
         reading = Signal()
         b_read = Signal(range(nb + 1))
         r_ph = Signal(range(_PERIOD))
-        r_word = Signal.like(rd.addr)
+        r_word = Signal.like(rho.r_addr)
         rho_credit = Signal(range(_RHO_FIFO + 1), init=_RHO_FIFO)
         token = Signal()
         m.d.comb += [token.eq(reading & (rho_credit != 0)),
-                     rd.addr.eq(Mux(w_read, w_addr, r_word)),
-                     rd.en.eq(w_read | (token & (r_ph != _PERIOD - 1)))]
+                     rho.r_addr.eq(Mux(w_read, w_addr, r_word)),
+                     rho.r_en.eq(w_read | (token & (r_ph != _PERIOD - 1)))]
         m.d.sync += rho_credit.eq(rho_credit - token + pop)
         with m.If(token):
             m.d.sync += b_read.eq(b_read + 1)
@@ -422,12 +422,15 @@ class SampleUnit(wiring.Component):
                 m.d.sync += r_ph.eq(0)
             with m.Else():
                 m.d.sync += [r_ph.eq(r_ph + 1), r_word.eq(r_word + 1)]
-        t1_valid, t1_ph = Signal(), Signal.like(r_ph)      # the read's data arrives
-        t2_valid, t2_ph = Signal(), Signal.like(r_ph)      # ... and is registered
-        t2_word = Signal(RHO_WORD_BITS)
+        t1_valid, t1_ph = Signal(), Signal.like(r_ph)      # the banks read
+        t2_valid, t2_ph = Signal(), Signal.like(r_ph)      # the read's data arrives
+        t3_valid, t3_ph = Signal(), Signal.like(r_ph)      # ... and is registered
+        t3_word = Signal(RHO_WORD_BITS)
         aux = Signal(64)
         m.d.sync += [t1_valid.eq(token), t1_ph.eq(r_ph), t2_valid.eq(t1_valid),
-                     t2_ph.eq(t1_ph), t2_word.eq(rd.data)]
+                     t2_ph.eq(t1_ph), t3_valid.eq(t2_valid), t3_ph.eq(t2_ph),
+                     t3_word.eq(rho.r_data)]
+        t2_valid, t2_ph, t2_word = t3_valid, t3_ph, t3_word
         with m.If(t2_valid & (t2_ph != _PERIOD - 1)):
             m.d.sync += aux.word_select(t2_ph, 8).eq(t2_word[64:])
         m.d.comb += [rho_fifo.w_en.eq(t2_valid),

@@ -108,7 +108,7 @@ class Top(wiring.Component):
 
     Command latency (cycles after the request's last byte): INFO/STATUS ~2 per reply byte,
     LOAD ~2 per payload byte, STEP ~2 per observation byte + the core's
-    ``cycles_per_env_step`` + ~``AB`` per action, LOAD_RHO ~4 per rho value, SAMPLE ~20 +
+    ``cycles_per_env_step`` + ~``AB`` per action, LOAD_RHO ~6 (9) per rho value, SAMPLE ~20 +
     :func:`ec_hw.gateware.sampler.sample_cycles` (one member drawn straight into the core's
     ``load`` port, 4 connections per cycle); then the reply at 10 ``divisor`` per byte.
     """
