@@ -366,9 +366,13 @@ def timing_from_vivado(report_text: str) -> dict | None:
 
 
 def vivado_timing_script(name: str) -> str:
-    """Tcl for Vivado after routing: the timing summary with the worst path in
-    ``<name>_timing_summary_route.rpt``, and a failed build (exit 1, one line) when WNS < 0."""
-    return (f"report_timing_summary -max_paths 1 -file {name}_timing_summary_route.rpt\n"
+    """Tcl for Vivado after routing (amaranth's ``script_after_route``; the Arty platform keeps
+    ``script_before_bitstream`` for its flash settings): physical optimization (which the
+    template runs next anyway), the timing summary with the worst path in
+    ``<name>_timing_summary_route.rpt``, and a failed build (exit 1, one line, no bitstream)
+    when WNS < 0."""
+    return ("phys_opt_design\n"
+            f"report_timing_summary -max_paths 1 -file {name}_timing_summary_route.rpt\n"
             "set ec_hw_wns [get_property SLACK [get_timing_paths -max_paths 1 -nworst 1 "
             "-setup]]\n"
             "if {$ec_hw_wns < 0} {\n"
@@ -414,7 +418,7 @@ def build(board: Board, net: NetConfig, *, out: Path, program: bool = False,
         f"(divisor {board.divisor}, error {board.baud_error:+.2%})")
     # Both flows report the timing of a failed clock instead of stopping without a bitstream
     # or a report; the build then fails below with one line (Fmax or WNS).
-    overrides = ({"script_before_bitstream": vivado_timing_script(name)}
+    overrides = ({"script_after_route": vivado_timing_script(name)}
                  if board.family == "xilinx7" else {"nextpnr_opts": "--timing-allow-fail"})
     plan = platform.build(BoardTop(board, top), name=name, do_build=False, **overrides)
     plan.extract(str(out))
