@@ -46,8 +46,13 @@ class Board:
     platform: str
     """amaranth-boards platform class, ``module:Class``."""
     clk_hz: int
+    """The core clock (``sync``): the PLL's output when ``osc_hz`` is set."""
     baud: int = 0
     """UART baud rate (``link = "uart"``)."""
+    osc_hz: int = 0
+    """The board oscillator that the family's PLL (ECP5 ``EHXPLLL``, 7-series ``MMCME2_BASE``,
+    :class:`~ec_hw.gateware.clocking.CoreClock`) multiplies to ``clk_hz``; 0: the oscillator
+    drives the core directly at ``clk_hz``."""
     uart: str = "uart"
     slots: int = 1
     lanes: int = 4
@@ -78,6 +83,10 @@ class Board:
         if self.baud <= 0 or self.clk_hz // self.baud < 4:
             raise ValueError(f"baud {self.baud} is too fast for clk_hz {self.clk_hz} "
                              f"(need at least 4 clocks per bit)")
+        if self.osc_hz:
+            from .gateware.clocking import CoreClock
+
+            CoreClock(self.family, None, self.osc_hz, self.clk_hz)  # raises without a setting
 
     @property
     def divisor(self) -> int:
@@ -136,14 +145,21 @@ def make_top(board: Board, net: NetConfig, core: CoreConfig, deployed=None):
 
 
 class BoardTop(Elaboratable):
-    """Top level for amaranth-boards: the board clock drives ``sync``; UART pins; LED 0 shows
+    """Top level for amaranth-boards: the board clock (or the PLL's ``clk_hz`` made from it,
+    :class:`~ec_hw.gateware.clocking.CoreClock`) drives ``sync``; UART pins; LED 0 shows
     ``idle``."""
 
     def __init__(self, board: Board, top):
         self.board, self.top = board, top
 
     def elaborate(self, platform):
+        from .gateware.clocking import CoreClock
+
         m = Module()
+        if self.board.osc_hz:
+            osc = platform.request(platform.default_clk, 0)
+            m.submodules.clock = CoreClock(self.board.family, osc.i, self.board.osc_hz,
+                                           self.board.clk_hz)
         m.submodules.top = top = self.top
         uart = platform.request(self.board.uart, 0)
         m.d.comb += [top.rx.eq(uart.rx.i), uart.tx.o.eq(top.tx)]
@@ -239,11 +255,13 @@ def utilization_from_nextpnr(log_text: str) -> dict[str, dict]:
 def write_summary(out: Path, board: Board, net: NetConfig, core: CoreConfig, *, tool: str,
                   utilization: dict | None, fmax_mhz: float | None, bitstream: Path | None,
                   reports: dict[str, Path] | None = None, features: int = 0,
-                  network_hash: int = 0) -> dict:
+                  network_hash: int = 0, critical_path: dict | None = None) -> dict:
     """Write ``out/summary.json``: a compact record of one build for people and scripts.
 
     Cell counts per resource with the part's capacity and percent, Fmax against the target
-    clock, and paths relative to ``out`` (the bitstream, the tool reports for the details);
+    clock (``target_mhz``) with the critical path's start and end points
+    (:func:`critical_path_from_nextpnr`, :func:`timing_from_vivado`), and paths relative to
+    ``out`` (the bitstream, the tool reports for the details);
     no tool log is copied in and no absolute path is stored.
     """
     out = Path(out)
@@ -262,9 +280,10 @@ def write_summary(out: Path, board: Board, net: NetConfig, core: CoreConfig, *, 
         "slots": core.slots, "lanes": core.lanes, "word_bits": core.word_bits,
         "sampler": board.sampler and not network_hash,
         "features": features, "network_hash": network_hash,
-        "target_clock_mhz": board.clk_hz / 1e6,
+        "target_mhz": board.clk_hz / 1e6,
         "fmax_mhz": None if fmax_mhz is None else round(fmax_mhz, 2),
         "timing_met": None if fmax_mhz is None else fmax_mhz >= board.clk_hz / 1e6,
+        "critical_path": critical_path,
         "baud": board.baud, "divisor": board.divisor,
         "baud_error_percent": round(100 * board.baud_error, 3),
         "utilization": utilization or None,
@@ -279,10 +298,108 @@ class BuildError(EcHwError):
     """A toolchain step failed."""
 
 
+_FMAX = re.compile(r"Max frequency for clock\s+'([^']*)':\s*([0-9.]+)\s*MHz")
+
+
 def fmax_from_nextpnr(log_text: str) -> float | None:
-    """The last "Max frequency for clock" of a nextpnr log, in MHz."""
-    hits = re.findall(r"Max frequency for clock\s+'[^']*':\s*([0-9.]+)\s*MHz", log_text)
-    return float(hits[-1]) if hits else None
+    """The design's Fmax in MHz from a nextpnr log: each clock's last "Max frequency for
+    clock" line (nextpnr reports after placement and again after routing), the slowest of
+    them (a clock without flip-flops, like a PLL's input, gets no line)."""
+    last = {name: float(mhz) for name, mhz in _FMAX.findall(log_text)}
+    return min(last.values()) if last else None
+
+
+_CRIT_HEAD = re.compile(r"Critical path report for clock '([^']*)'")
+_CRIT_TOTAL = re.compile(r"^Info:\s*([0-9.]+)\s*ns logic,\s*([0-9.]+)\s*ns routing")
+_CRIT_ROW = re.compile(r"^Info:\s+(?:[a-z-]+\s+)?(-?[0-9.]+)\s+(-?[0-9.]+)\s+"
+                       r"(Source|Net|Setup|Sink)\s+(\S+)")
+_CRIT_SINK = re.compile(r"^Info:\s+Sink\s+(\S+)")
+
+
+def critical_path_from_nextpnr(log_text: str) -> dict | None:
+    """The slowest clock's last critical path of a nextpnr log: ``{clock, start, end,
+    delay_ns, logic_ns, routing_ns}`` (start: the first ``Source`` cell pin; end: the last
+    ``Sink``/``Setup`` pin), or None without a report."""
+    paths: dict[str, dict] = {}
+    cur = None
+    for line in log_text.splitlines():
+        h = _CRIT_HEAD.search(line)
+        if h:
+            cur = {"clock": h.group(1), "start": None, "end": None, "delay_ns": None}
+            continue
+        if cur is None:
+            continue
+        row = _CRIT_ROW.match(line)
+        if row:
+            cur["delay_ns"] = float(row.group(2))
+            if row.group(3) == "Source" and cur["start"] is None:
+                cur["start"] = row.group(4)
+            elif row.group(3) in ("Setup", "Sink"):
+                cur["end"] = row.group(4)
+            continue
+        sink = _CRIT_SINK.match(line)
+        if sink:
+            cur["end"] = sink.group(1)
+            continue
+        tot = _CRIT_TOTAL.match(line)
+        if tot:
+            cur.update(logic_ns=float(tot.group(1)), routing_ns=float(tot.group(2)))
+            if cur["start"] is not None:
+                paths[cur["clock"]] = cur
+            cur = None
+    if not paths:
+        return None
+    return max(paths.values(), key=lambda p: p["delay_ns"] or 0.0)
+
+
+_VIVADO_SUMMARY = re.compile(
+    r"WNS\(ns\)\s+TNS\(ns\)\s+TNS Failing Endpoints.*?\n[\s-]+\n\s*(-?[0-9.]+)\s+(-?[0-9.]+)"
+    r"\s+(\d+)", re.S)
+_VIVADO_PATH = {
+    "slack_ns": re.compile(r"^Slack[^:]*:\s*(-?[0-9.]+)ns", re.M),
+    "start": re.compile(r"^\s+Source:\s+(\S+)", re.M),
+    "end": re.compile(r"^\s+Destination:\s+(\S+)", re.M),
+    "requirement_ns": re.compile(r"^\s+Requirement:\s+([0-9.]+)ns", re.M),
+    "delay_ns": re.compile(r"^\s+Data Path Delay:\s+([0-9.]+)ns", re.M),
+    "logic_ns": re.compile(r"^\s+Data Path Delay:.*?logic ([0-9.]+)ns", re.M),
+    "routing_ns": re.compile(r"^\s+Data Path Delay:.*?route ([0-9.]+)ns", re.M),
+}
+
+
+def timing_from_vivado(report_text: str) -> dict | None:
+    """WNS/TNS and the worst setup path of a Vivado ``report_timing_summary`` report:
+    ``{wns_ns, tns_ns, failing_endpoints, start, end, slack_ns, requirement_ns, delay_ns,
+    logic_ns, routing_ns}``; None if the report has no Design Timing Summary."""
+    summ = _VIVADO_SUMMARY.search(report_text)
+    if not summ:
+        return None
+    out: dict = {"wns_ns": float(summ.group(1)), "tns_ns": float(summ.group(2)),
+                 "failing_endpoints": int(summ.group(3))}
+    # The worst setup path: the first "Max Delay Paths" section after the summary.
+    sec = report_text.find("Max Delay Paths", summ.end())
+    if sec >= 0:
+        body = report_text[sec:]
+        for key, rx in _VIVADO_PATH.items():
+            hit = rx.search(body)
+            if hit:
+                out[key] = hit.group(1) if key in ("start", "end") else float(hit.group(1))
+    return out
+
+
+def vivado_timing_script(name: str) -> str:
+    """Tcl for Vivado after routing (amaranth's ``script_after_route``; the Arty platform keeps
+    ``script_before_bitstream`` for its flash settings): physical optimization (which the
+    template runs next anyway), the timing summary with the worst path in
+    ``<name>_timing_summary_route.rpt``, and a failed build (exit 1, one line, no bitstream)
+    when WNS < 0."""
+    return ("phys_opt_design\n"
+            f"report_timing_summary -max_paths 1 -file {name}_timing_summary_route.rpt\n"
+            "set ec_hw_wns [get_property SLACK [get_timing_paths -max_paths 1 -nworst 1 "
+            "-setup]]\n"
+            "if {$ec_hw_wns < 0} {\n"
+            "    puts \"ec-hw: timing not met: WNS $ec_hw_wns ns\"\n"
+            "    exit 1\n"
+            "}\n")
 
 
 def _program(loader_board: str, bit: Path, log, fallback=None) -> None:
@@ -324,22 +441,42 @@ def build(board: Board, net: NetConfig, *, out: Path, program: bool = False,
     log(f"{board.description}: {core.slots} slots, N={net.n_neurons}, D={net.obs_dim}, "
         f"A={net.act_dim}, {board.clk_hz / 1e6:g} MHz, {board.baud} baud "
         f"(divisor {board.divisor}, error {board.baud_error:+.2%})")
-    plan = platform.build(BoardTop(board, top), name=name, do_build=False)
+    # Both flows report the timing of a failed clock instead of stopping without a bitstream
+    # or a report; the build then fails below with one line (Fmax or WNS).
+    overrides = ({"script_after_route": vivado_timing_script(name)}
+                 if board.family == "xilinx7" else {"nextpnr_opts": "--timing-allow-fail"})
+    plan = platform.build(BoardTop(board, top), name=name, do_build=False, **overrides)
     plan.extract(str(out))
     log(f"wrote the {board.family} build files to {out}/ ({plan.script}.sh)")
     bit = out / f"{name}.bit"
     result = {"tool": None, "utilization": None, "fmax_mhz": None, "bitstream": None,
-              "reports": {}}
+              "reports": {}, "critical_path": None}
+    target = board.clk_hz / 1e6
+    timing_error = None
 
     if board.family == "xilinx7":
         if shutil.which("vivado"):
             log("running Vivado ...")
-            products = plan.execute_local(str(out))
+            try:
+                products = plan.execute_local(str(out))
+            except subprocess.CalledProcessError:
+                products = None
             util = out / f"{name}_utilization_place.rpt"
+            rpt = out / f"{name}_timing_summary_route.rpt"
+            timing = timing_from_vivado(rpt.read_text()) if rpt.exists() else None
             result.update(tool="vivado", bitstream=bit if bit.exists() else None,
-                          reports={"utilization": util,
-                                   "timing": out / f"{name}_timing_summary_route.rpt"})
-            if program and bit.exists():
+                          reports={"utilization": util, "timing": rpt})
+            if timing is not None:
+                result.update(fmax_mhz=1e3 / (1e3 / target - timing["wns_ns"]),
+                              critical_path=timing)
+                log(f"WNS {timing['wns_ns']:+.3f} ns at {target:g} MHz")
+                if timing["wns_ns"] < 0:
+                    timing_error = (f"timing not met at {target:g} MHz: WNS "
+                                    f"{timing['wns_ns']:.3f} ns, critical path "
+                                    f"{timing.get('start')} -> {timing.get('end')} (see {rpt})")
+            elif products is None:
+                raise BuildError(f"Vivado failed, see the logs in {out}")
+            if program and bit.exists() and timing_error is None:
                 _program("arty", bit, log,
                          fallback=lambda: platform.toolchain_program(products, name))
         else:
@@ -365,21 +502,31 @@ def build(board: Board, net: NetConfig, *, out: Path, program: bool = False,
         tim = out / f"{name}.tim"
         text = (tim.read_text() if tim.exists() else "") + res.stdout + res.stderr
         fm = fmax_from_nextpnr(text)
-        result.update(tool="yosys + nextpnr-ecp5 + ecppack", fmax_mhz=fm,
+        crit = critical_path_from_nextpnr(text)
+        result.update(tool="yosys + nextpnr-ecp5 + ecppack", fmax_mhz=fm, critical_path=crit,
                       utilization=utilization_from_nextpnr(text),
                       bitstream=bit if bit.exists() else None,
                       reports={"nextpnr": tim, "yosys": out / f"{name}.rpt",
                                "log": out / "build.log"})
         log(f"bitstream: {bit}")
-        log(f"Fmax (nextpnr): {fm:.1f} MHz, required {board.clk_hz / 1e6:g} MHz"
+        log(f"Fmax (nextpnr): {fm:.1f} MHz, required {target:g} MHz"
             if fm else "Fmax: not found in the nextpnr report")
-        if program and bit.exists():
+        if crit:
+            log(f"critical path: {crit['start']} -> {crit['end']}, {crit['delay_ns']:.2f} ns "
+                f"({crit.get('routing_ns', 0):.2f} ns routing)")
+        if fm is not None and fm < target:
+            timing_error = (f"timing not met: Fmax {fm:.2f} MHz < {target:g} MHz, critical path "
+                            f"{crit and crit['start']} -> {crit and crit['end']} (see {tim})")
+        elif program and bit.exists():
             _program("ulx3s", bit, log)
     else:
         raise BuildError(f"unknown FPGA family {board.family!r} in "
                          f"ec_hw/boards/{board.name}.toml")
-    return write_summary(out, board, net, core, **result, features=top.info.features,
-                         network_hash=top.info.network_hash)
+    summary = write_summary(out, board, net, core, **result, features=top.info.features,
+                            network_hash=top.info.network_hash)
+    if timing_error:
+        raise BuildError(timing_error)
+    return summary
 
 
 def _log_utilization(util: dict, log) -> None:

@@ -97,7 +97,7 @@ def test_summary_from_a_nextpnr_log_is_compact_with_relative_paths(tmp_path):
     assert s["bitstream"] == "ec_hw_ulx3s.bit"
     assert s["reports"] == {"nextpnr": "ec_hw_ulx3s.tim"}
     assert not any(v.startswith("/") for v in _strings(s))
-    assert s["fmax_mhz"] == 295.42 and s["target_clock_mhz"] == 25.0 and s["timing_met"]
+    assert s["fmax_mhz"] == 295.42 and s["target_mhz"] == 100.0 and s["timing_met"]
     u = s["utilization"]
     assert u["TRELLIS_FF"] == {"used": 32, "available": 83640, "percent": 0.0}
     assert u["TRELLIS_IO"] == {"used": 9, "available": 365, "percent": 2.5}
@@ -123,3 +123,40 @@ def test_arty_yosys_build_writes_a_compact_summary(tmp_path):
     assert set(u) == {"LUT", "FF", "RAMB36", "DSP48E1"}
     assert u["LUT"]["available"] == 20800 and 0 < u["LUT"]["used"] < 20800
     assert u["FF"]["percent"] == round(100 * u["FF"]["used"] / 41600, 1)
+
+
+VIVADO = Path(__file__).parent / "data" / "vivado_timing_summary_excerpt.rpt"
+
+
+def test_vivado_timing_summary_parses_wns_and_the_worst_path():
+    from ec_hw.build import timing_from_vivado
+
+    t = timing_from_vivado(VIVADO.read_text())
+    assert (t["wns_ns"], t["tns_ns"], t["failing_endpoints"]) == (-0.412, -5.21, 23)
+    assert t["start"] == "top/sampler/c_valid_reg/C"
+    assert t["end"] == "top/sampler/threefry/s7_x0_reg[31]/CE"
+    assert (t["requirement_ns"], t["delay_ns"], t["logic_ns"], t["routing_ns"]) == \
+        (10.0, 9.987, 2.345, 7.642)
+    assert timing_from_vivado("no summary here") is None
+
+
+def test_vivado_script_fails_the_build_on_negative_wns():
+    from ec_hw.build import vivado_timing_script
+
+    tcl = vivado_timing_script("ec_hw_arty_a7")
+    assert "report_timing_summary -max_paths 1 -file ec_hw_arty_a7_timing_summary_route.rpt" in tcl
+    assert "if {$ec_hw_wns < 0}" in tcl and "exit 1" in tcl
+
+
+def test_nextpnr_critical_path_and_fmax_of_a_failed_ulx3s_route():
+    """A real nextpnr-ecp5 report (the ULX3S at 100 MHz before the rho memory was banked)."""
+    from ec_hw.build import critical_path_from_nextpnr
+
+    text = (Path(__file__).parent / "data" / "nextpnr_ecp5_critical_excerpt.log").read_text()
+    assert fmax_from_nextpnr(text) == 65.04     # the post-route line ("ERROR: ..."), not 52.33
+    c = critical_path_from_nextpnr(text)
+    assert c["clock"] == "$glbnet$clock.clk"
+    assert c["start"] == "top.sampler.rho.0.61.DOB5"
+    assert c["end"].startswith("top.sampler.t2_word_")
+    assert (c["delay_ns"], c["logic_ns"], c["routing_ns"]) == (15.37, 7.03, 8.34)
+    assert critical_path_from_nextpnr("Info: nothing") is None

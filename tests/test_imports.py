@@ -73,7 +73,7 @@ def _cycles(graph) -> list[list[str]]:
 
 def test_the_graph_is_read():
     assert "ec_hw.train.ray_eval" in GRAPH["ec_hw.train.dispatch"]
-    assert "ec_hw.gateware.framer" in GRAPH["ec_hw.gateware.top"]
+    assert "ec_hw.gateware.framer" in GRAPH["ec_hw.gateware.dispatch"]
     assert "host.device" in GRAPH["ec_hw.train.device_backend"]
 
 

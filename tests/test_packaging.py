@@ -60,6 +60,6 @@ def test_a_wheel_install_finds_the_boards_and_the_virtual_board_source(tmp_path)
     got = json.loads(p.stdout)
     assert Path(got["pkg"]).is_relative_to(site)
     assert got["boards"] == [Path(s).stem for s in shipped]
-    assert got["clk"] == 25_000_000
+    assert got["clk"] == 100_000_000
     assert Path(got["cpp"]).is_relative_to(site)
     assert got["cpp_bytes"] == (REPO / "ec_hw" / "board_sim" / "main.cpp").stat().st_size

@@ -33,3 +33,44 @@ def divmod_const(x, divisor: int) -> tuple[Value, Value]:
     q = ((x * mult) >> shift)[:width]
     r = (x - q * divisor)[:divisor.bit_length()]
     return q, r
+
+
+MUL_CONST_LATENCY = 2
+"""Cycles of :func:`mul_const`: the partial products, then their sum."""
+
+_CHUNK = 17
+"""Bits of ``x`` per partial product: an unsigned 17-bit chunk is an 18-bit signed multiplier
+operand (ECP5 ``MULT18X18D``; a DSP48E1 takes 25 x 18)."""
+
+
+def mul_const(m, x, c: int, *, name: str) -> Value:
+    """``x * c`` of a signed or unsigned Value by an integer constant, exact, in
+    :data:`MUL_CONST_LATENCY` register stages.
+
+    ``x`` is cut into 17-bit chunks (the top one keeps the sign), each multiplied by ``c`` and
+    registered (one 18 x 18 multiplier each), then the shifted partial products are added and
+    registered: at most one multiplier or one adder between registers, for 100 MHz on an ECP5.
+    The result has the natural width of ``x * c``.
+    """
+    from amaranth.hdl import Signal
+
+    x = Value.cast(x)
+    if not isinstance(c, int):
+        raise TypeError(f"c must be an integer constant, not {c!r}")
+    full = x * c
+    width = len(x)
+    partials = []
+    for i, lo in enumerate(range(0, width, _CHUNK)):
+        hi = min(lo + _CHUNK, width)
+        chunk = x[lo:hi]
+        if hi == width and x.shape().signed:
+            chunk = chunk.as_signed()
+        p = Signal((chunk * c).shape(), name=f"{name}_p{i}")
+        m.d.sync += p.eq(chunk * c)
+        partials.append((lo, p))
+    total = Signal(full.shape(), name=f"{name}_prod")
+    acc = partials[0][1]
+    for lo, p in partials[1:]:
+        acc = acc + (p << lo)
+    m.d.sync += total.eq(acc)
+    return total

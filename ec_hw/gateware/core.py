@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
@@ -42,9 +42,9 @@ from ..coremap import w_in_bits as _w_in_bits
 from ..coremap import words_per_row
 from ..fixedpoint import FixedPoint, derive
 from .core_io import DebugReadback, LoadDecoder, ObsWriter
-from .datapath import ProjectionPath, ReadoutPath
+from .datapath import ProjectionPath, ReadoutPath, SpikeRegisters, SubstepPath
 from .lif import LIFUnit
-from .popcount import PopcountTree, delay
+from .popcount import PopcountTree
 from .projection import InputProjection
 from .readout import Readout
 from .sequencer import CoreSequencer, StateRead
@@ -117,11 +117,15 @@ class CoreGeometry:
 
     @property
     def lat_proj(self) -> int:
-        return InputProjection.latency_of(self.cols, _REGS_EVERY)
+        """The projection's pipeline: the memory-data register of
+        :class:`~ec_hw.gateware.datapath.ProjectionPath`, then :class:`InputProjection`."""
+        return 1 + InputProjection.latency_of(self.cols, _REGS_EVERY)
 
     @property
     def lat_out(self) -> int:
-        return Readout.latency_of(self.core.lanes, _REGS_EVERY)
+        """The readout's pipeline: the memory-data register of
+        :class:`~ec_hw.gateware.datapath.ReadoutPath`, then :class:`Readout`."""
+        return 1 + Readout.latency_of(self.core.lanes, _REGS_EVERY)
 
     @property
     def drain_proj(self) -> int:
@@ -160,9 +164,9 @@ def cycles_per_env_step(net: NetConfig, core: CoreConfig) -> int:
     """Clock cycles of one STEP, from accepting the command to the first valid action.
 
     With ``P = N / lanes``, ``wpr = ceil(N / W)``, ``chunks = ceil(2D / min(W, 16))`` and the
-    block latencies ``L_pop`` (:class:`PopcountTree`, 2 + one per 3 tree levels beyond the
-    first), ``L_lif = 4``, ``L_proj`` (:class:`InputProjection`), ``L_out``
-    (:class:`Readout`)::
+    block latencies ``L_pop`` (:class:`PopcountTree`, 3 + one per 3 tree levels beyond the
+    first), ``L_lif = 10``, ``L_proj`` (1 + :class:`InputProjection`), ``L_out``
+    (1 + :class:`Readout`), pipelined for a 100 MHz clock on an ECP5::
 
         cycles = S * ( P * chunks + (L_proj + 2)                       # input projection
                        + substeps * (P * wpr + L_pop + L_lif + 2)      # LIF substeps
@@ -170,7 +174,8 @@ def cycles_per_env_step(net: NetConfig, core: CoreConfig) -> int:
                  + 2                                                   # action read-out
 
     At N = 256, lanes = 4, W = 64: ``P * wpr = 256`` = ``N*N / (lanes*W)`` cycles per substep
-    plus 9 cycles of pipeline drain.
+    plus 16 cycles of pipeline drain (9 before the 100 MHz pipelining); a Hopper env step is
+    9313 cycles, 93 us at 100 MHz.
     """
     return CoreGeometry(net, core).cycles_per_env_step
 
@@ -247,190 +252,149 @@ class Core(wiring.Component):
             "cycles": Out(32),
         })
 
-    def elaborate(self, platform):
-        m = Module()
-        g, fp = self.geom, self.fp
-        n, lanes, w = self.net.n_neurons, self.core.lanes, self.core.word_bits
-        s_cnt, a_dim = self.core.slots, self.net.act_dim
-        per_lane, wpr_in, wpr = g.per_lane, g.wpr_in, g.wpr
-        cols, chunks, sb = g.cols, g.chunks, fp.state_bits
-        lane_bits = ceil_log2(lanes)
-        ob = self.core.obs_bits
-
-        # ---- memories ---------------------------------------------------------------------
-        state_layout = data.StructLayout({"i_syn": signed(sb), "v": signed(sb),
+    def _memories(self, m):
+        """Every memory of the core, as ``{name: (write_ports, read_ports)}``: a list over the
+        lanes for the banked ones (``w_in``, ``w_rec``, ``state``, ``i_in``), one port each for
+        the shared ones."""
+        g, fp, cfg = self.geom, self.fp, self.core
+        s_cnt, per_lane, ob = cfg.slots, g.per_lane, cfg.obs_bits
+        state_layout = data.StructLayout({"i_syn": signed(fp.state_bits),
+                                          "v": signed(fp.state_bits),
                                           "rate": unsigned(fp.rate_bits)})
-        win_w, win_r, wrec_w, wrec_r, st_w, st_r, iin_w, iin_r = ([] for _ in range(8))
         # A W_in row that fits one word keeps only its 2D columns (padding is zero): at W = 64
         # and D = 11 a lane's W_in fits a RAMB18 (36 bits wide) instead of a RAMB36.
-        win_bits = _w_in_bits(self.net, self.core)
-        for ln in range(lanes):
-            for name, shape, depth, wl, rl in (
-                    ("w_in", unsigned(win_bits), s_cnt * per_lane * wpr_in, win_w, win_r),
-                    ("w_rec", unsigned(w), s_cnt * per_lane * wpr, wrec_w, wrec_r),
-                    ("state", state_layout, s_cnt * per_lane, st_w, st_r),
-                    ("i_in", signed(sb), s_cnt * per_lane, iin_w, iin_r)):
-                mem = memory.Memory(shape=shape, depth=max(2, depth),
-                                    init=self.conn_init.get(f"{name}{ln}", []))
-                m.submodules[f"{name}{ln}"] = mem
-                wl.append(mem.write_port())
-                rl.append(mem.read_port())
+        banked = {"w_in": (unsigned(_w_in_bits(self.net, cfg)), s_cnt * per_lane * g.wpr_in),
+                  "w_rec": (unsigned(cfg.word_bits), s_cnt * per_lane * g.wpr),
+                  "state": (state_layout, s_cnt * per_lane),
+                  "i_in": (signed(fp.state_bits), s_cnt * per_lane)}
+        shared = {"w_out": (unsigned(cfg.word_bits), s_cnt * self.net.act_dim * g.wpr, None),
+                  "x_pos": (unsigned(g.cols * ob), s_cnt * g.chunks, ob),
+                  "x_neg": (unsigned(g.cols * ob), s_cnt * g.chunks, ob),
+                  "spikes": (unsigned(self.net.n_neurons), s_cnt, None),
+                  "actions": (signed(fp.action_bits), s_cnt * self.net.act_dim, None)}
+        mems = {}
 
-        def shared_mem(name, shape, depth, granularity=None):
+        def make(name, shape, depth, granularity=None):
             mem = memory.Memory(shape=shape, depth=max(2, depth),
                                 init=self.conn_init.get(name, []))
             m.submodules[name] = mem
             return mem.write_port(granularity=granularity), mem.read_port()
 
-        wout_w, wout_r = shared_mem("w_out", unsigned(w), s_cnt * a_dim * wpr)
-        xpos_w, xpos_r = shared_mem("x_pos", unsigned(cols * ob), s_cnt * chunks, ob)
-        xneg_w, xneg_r = shared_mem("x_neg", unsigned(cols * ob), s_cnt * chunks, ob)
-        spk_w, spk_r = shared_mem("spikes", unsigned(n), s_cnt)
-        act_w, act_r = shared_mem("actions", signed(fp.action_bits), s_cnt * a_dim)
+        for name, (shape, depth) in banked.items():
+            ports = [make(f"{name}{ln}", shape, depth) for ln in range(cfg.lanes)]
+            mems[name] = ([w for w, _ in ports], [r for _, r in ports])
+        for name, (shape, depth, gran) in shared.items():
+            mems[name] = make(name, shape, depth, gran)
+        return mems
 
-        # ---- blocks -------------------------------------------------------------------------
-        pops, lifs = [], []
-        for ln in range(lanes):
-            pop = PopcountTree(w, fp.pop_bits, regs_every=_REGS_EVERY)
-            lif = LIFUnit(fp)
-            m.submodules[f"pop{ln}"] = pop
-            m.submodules[f"lif{ln}"] = lif
-            pops.append(pop)
-            lifs.append(lif)
-        m.submodules.projection = pj = ProjectionPath(g, regs_every=_REGS_EVERY)
-        m.submodules.readout = ro = ReadoutPath(g, regs_every=_REGS_EVERY)
+    def elaborate(self, platform):
+        m = Module()
+        g, lanes, per_lane = self.geom, self.core.lanes, self.geom.per_lane
+        mems = self._memories(m)
+        win_w, win_r = mems["w_in"]
+        wrec_w, wrec_r = mems["w_rec"]
+        st_w, st_r = mems["state"]
+        iin_w, iin_r = mems["i_in"]
+        (wout_w, wout_r), (spk_w, spk_r), (act_w, act_r) = (mems[k] for k in
+                                                           ("w_out", "spikes", "actions"))
 
         m.submodules.seq = seq = CoreSequencer(g, self.cmd_layout, self.dbg_layout)
         wiring.connect(m, wiring.flipped(self.cmd), seq.cmd)
         wiring.connect(m, wiring.flipped(self.dbg_req), seq.dbg_req)
-        idle = seq.idle
-        m.d.comb += [self.busy.eq(~idle & ~seq.dbg_phase), self.cycles.eq(seq.cycles)]
+        m.d.comb += [self.busy.eq(~seq.idle & ~seq.dbg_phase), self.cycles.eq(seq.cycles)]
+        self._host_writes(m, seq, mems)
 
-        # ---- load and obs: stream -> memory writes in the cycle a transfer is accepted ----
-        m.submodules.loader = ld = LoadDecoder(g, self.load_layout)
-        m.submodules.obs_writer = ow = ObsWriter(g, self.obs_layout)
-        wiring.connect(m, wiring.flipped(self.load), ld.i)
-        wiring.connect(m, wiring.flipped(self.obs), ow.i)
-        m.d.comb += [ld.enable.eq(idle), ow.enable.eq(idle)]
-        for ln in range(lanes):
-            for port, addr, en in ((win_w[ln], ld.in_addr, ld.in_en),
-                                   (wrec_w[ln], ld.rec_addr, ld.rec_en)):
-                m.d.comb += [port.addr.eq(addr), port.data.eq(ld.data), port.en.eq(en[ln])]
-        m.d.comb += [wout_w.addr.eq(ld.out_addr), wout_w.data.eq(ld.data),
-                     wout_w.en.eq(ld.out_en)]
-        for port, addr, en in ((xpos_w, ow.pos_addr, ow.pos_en), (xneg_w, ow.neg_addr, ow.neg_en)):
-            m.d.comb += [port.addr.eq(addr), port.data.eq(ow.data), port.en.eq(en)]
-
-        # ---- the sequencer's counters; the running slot's spike vectors ----------------------
-        cur_slot = seq.cur_slot
-        cnt_m = seq.cnt_m        # neuron index within a lane
-        cnt_w = seq.cnt_w        # word / chunk / action index
-        s_prev = Signal(n)
-        s_next = [Signal(per_lane, name=f"s_next{ln}") for ln in range(lanes)]
-        s_next_full = Cat(*[s_next[j % lanes][j // lanes] for j in range(n)])
-
-        proj_issue, sub_issue, out_issue = seq.proj_issue, seq.sub_issue, seq.out_issue
-        st_raddr = Signal(range(max(2, s_cnt * per_lane)))
-        slot_base = cur_slot * per_lane
-
-        # ---- projection and readout datapaths: the sequencer's beats, the memories ----------
-        for path, issue in ((pj, proj_issue), (ro, out_issue)):
+        # The datapaths follow the sequencer's beats.
+        m.submodules.projection = pj = ProjectionPath(g, regs_every=_REGS_EVERY)
+        m.submodules.substep = sp = SubstepPath(g, regs_every=_REGS_EVERY)
+        m.submodules.readout = ro = ReadoutPath(g, regs_every=_REGS_EVERY)
+        m.submodules.spike_regs = spk = SpikeRegisters(self.net.n_neurons, lanes)
+        cur_slot, slot_base = seq.cur_slot, seq.cur_slot * per_lane
+        for path, issue in ((pj, seq.proj_issue), (sp, seq.sub_issue), (ro, seq.out_issue)):
             m.d.comb += [path.issue.eq(issue), path.cur_slot.eq(cur_slot),
-                         path.cnt_m.eq(cnt_m), path.cnt_w.eq(cnt_w)]
-        m.d.comb += [xpos_r.addr.eq(pj.x_addr), xneg_r.addr.eq(pj.x_addr),
-                     pj.pos.eq(xpos_r.data), pj.neg.eq(xneg_r.data),
+                         path.cnt_m.eq(seq.cnt_m), path.cnt_w.eq(seq.cnt_w)]
+        x_pos_r, x_neg_r = mems["x_pos"][1], mems["x_neg"][1]
+        m.d.comb += [x_pos_r.addr.eq(pj.x_addr), x_neg_r.addr.eq(pj.x_addr),
+                     pj.pos.eq(x_pos_r.data), pj.neg.eq(x_neg_r.data),
                      wout_r.addr.eq(ro.wout_addr), ro.wout_data.eq(wout_r.data),
                      act_w.addr.eq(ro.act_addr), act_w.data.eq(ro.act_data),
-                     act_w.en.eq(ro.act_en)]
+                     act_w.en.eq(ro.act_en), sp.spikes.eq(spk.prev),
+                     spk.load.eq(seq.spikes_load), spk.load_data.eq(spk_r.data),
+                     spk.swap.eq(seq.spikes_swap), spk.wr_en.eq(sp.st_wen),
+                     spk.wr_addr.eq(sp.m_wb), spk.wr_bits.eq(sp.spike)]
+        st_raddr = Signal(range(max(2, self.core.slots * per_lane)))
         for ln in range(lanes):
+            st = st_r[ln].data
             m.d.comb += [win_r[ln].addr.eq(pj.win_addr), pj.win_data[ln].eq(win_r[ln].data),
                          iin_w[ln].addr.eq(pj.iin_addr), iin_w[ln].data.eq(pj.iin_data[ln]),
-                         iin_w[ln].en.eq(pj.iin_en[ln]), ro.rate[ln].eq(st_r[ln].data.rate)]
-
-        # ---- substep datapath -----------------------------------------------------------------
-        pad = wpr * w - n
-        mask_e = (1 << fp.n_exc) - 1
-        mask_i = ((1 << n) - 1) ^ mask_e
-        s_pad = Cat(s_prev, Const(0, pad)) if pad else s_prev
-        s_e_word, s_i_word = Signal(w), Signal(w)
-        sp_valid, sp_first, sp_last = Signal(), Signal(), Signal()
-        m.d.sync += [sp_valid.eq(sub_issue), sp_first.eq(cnt_w == 0),
-                     sp_last.eq(cnt_w == wpr - 1),
-                     s_e_word.eq((s_pad & Const(mask_e, wpr * w)).word_select(cnt_w, w)),
-                     s_i_word.eq((s_pad & Const(mask_i, wpr * w)).word_select(cnt_w, w))]
-        for ln in range(lanes):
-            m.d.comb += wrec_r[ln].addr.eq((slot_base + cnt_m) * wpr + cnt_w)
-        # The state of neuron m is read so that it arrives with m's popcounts.
-        m_rd = delay(m, cnt_m, g.lat_pop, name="m_rd")
-        m_wb = delay(m, m_rd, 1 + g.lat_lif, name="m_wb")
-        for ln in range(lanes):
-            pop, lif = pops[ln], lifs[ln]
-            m.d.comb += [
-                pop.valid.eq(sp_valid), pop.first.eq(sp_first), pop.last.eq(sp_last),
-                pop.row.eq(wrec_r[ln].data), pop.spk_e.eq(s_e_word), pop.spk_i.eq(s_i_word),
-                lif.valid.eq(pop.o_valid), lif.pe.eq(pop.pe), lif.pi.eq(pop.pi),
-                lif.i_syn.eq(st_r[ln].data.i_syn), lif.v.eq(st_r[ln].data.v),
-                lif.rate.eq(st_r[ln].data.rate), lif.i_in.eq(iin_r[ln].data),
-                iin_r[ln].addr.eq(st_raddr), st_r[ln].addr.eq(st_raddr),
-            ]
-            with m.If(lif.o_valid):
-                m.d.sync += s_next[ln].bit_select(m_wb, 1).eq(lif.o_spike)
-
-        # Spike vectors: loaded from the spike RAM before a slot's first substep, swapped
-        # after each substep (these override the LIF's bit writes above).
-        with m.If(seq.spikes_load):
-            m.d.sync += [s_prev.eq(spk_r.data), *[s.eq(0) for s in s_next]]
-        with m.If(seq.spikes_swap):
-            m.d.sync += [s_prev.eq(s_next_full), *[s.eq(0) for s in s_next]]
-
-        # State writes: LIF write-back, or zeros while resetting.
-        resetting, rst_slot = seq.resetting, seq.rst_slot
-        for ln in range(lanes):
-            lif = lifs[ln]
-            with m.If(resetting):
-                m.d.comb += [st_w[ln].addr.eq(rst_slot * per_lane + cnt_m),
+                         iin_w[ln].en.eq(pj.iin_en[ln]), ro.rate[ln].eq(st.rate),
+                         wrec_r[ln].addr.eq(sp.wrec_addr), sp.wrec_data[ln].eq(wrec_r[ln].data),
+                         sp.i_syn[ln].eq(st.i_syn), sp.v[ln].eq(st.v), sp.rate[ln].eq(st.rate),
+                         sp.i_in[ln].eq(iin_r[ln].data),
+                         iin_r[ln].addr.eq(st_raddr), st_r[ln].addr.eq(st_raddr)]
+            # State writes: the LIF write-back, or zeros while resetting.
+            with m.If(seq.resetting):
+                m.d.comb += [st_w[ln].addr.eq(seq.rst_slot * per_lane + seq.cnt_m),
                              st_w[ln].data.eq(0), st_w[ln].en.eq(1)]
             with m.Else():
-                m.d.comb += [st_w[ln].addr.eq(slot_base + m_wb),
-                             st_w[ln].data.i_syn.eq(lif.o_i_syn), st_w[ln].data.v.eq(lif.o_v),
-                             st_w[ln].data.rate.eq(lif.o_rate), st_w[ln].en.eq(lif.o_valid)]
-
-        # ---- debug read-back ---------------------------------------------------------------
-        dbg_slot, dbg_addr = seq.dbg_slot, seq.dbg_addr
-        m.submodules.debug = dbg = DebugReadback(g, self.dbg_layout["slot"].shape)
-        m.d.comb += [dbg.slot.eq(dbg_slot), dbg.sel.eq(seq.dbg_sel), dbg.addr.eq(dbg_addr),
-                     dbg.spikes.eq(spk_r.data)]
-        for ln in range(lanes):
-            m.d.comb += [dbg.v[ln].eq(st_r[ln].data.v), dbg.i_syn[ln].eq(st_r[ln].data.i_syn),
-                         dbg.rate[ln].eq(st_r[ln].data.rate), dbg.i_in[ln].eq(iin_r[ln].data)]
-        resp = dbg.resp
-        m.d.comb += [self.dbg_resp.payload.eq(resp), self.dbg_resp.valid.eq(seq.dbg_resp_valid),
-                     seq.dbg_resp_ready.eq(self.dbg_resp.ready)]
-
-        # Spike RAM: the running slot's (or the debug slot's) vector; zeros while resetting,
-        # the finished vector after a slot's readout.
-        m.d.comb += spk_r.addr.eq(Mux(seq.dbg_phase, dbg_slot, cur_slot))
-        with m.If(resetting):
-            m.d.comb += [spk_w.addr.eq(rst_slot), spk_w.data.eq(0),
-                         spk_w.en.eq(seq.spikes_clear)]
-        with m.Elif(seq.spikes_save):
-            m.d.comb += [spk_w.addr.eq(cur_slot), spk_w.data.eq(s_prev), spk_w.en.eq(1)]
+                m.d.comb += [st_w[ln].addr.eq(sp.st_waddr), st_w[ln].data.i_syn.eq(sp.o_i_syn[ln]),
+                             st_w[ln].data.v.eq(sp.o_v[ln]), st_w[ln].data.rate.eq(sp.o_rate[ln]),
+                             st_w[ln].en.eq(sp.st_wen)]
 
         # State RAM read address (the sequencer says whose).
         with m.Switch(seq.state_read):
             with m.Case(StateRead.DEBUG):
-                m.d.comb += st_raddr.eq(dbg_slot * per_lane + (dbg_addr >> lane_bits))
+                m.d.comb += st_raddr.eq(seq.dbg_slot * per_lane
+                                        + (seq.dbg_addr >> ceil_log2(lanes)))
             with m.Case(StateRead.SUB):
-                m.d.comb += st_raddr.eq(slot_base + m_rd)
+                m.d.comb += st_raddr.eq(sp.st_raddr)
             with m.Case(StateRead.OUT):
-                m.d.comb += st_raddr.eq(slot_base + cnt_m)
+                m.d.comb += st_raddr.eq(slot_base + seq.cnt_m)
 
-        # Actions, slot-major, one cycle after the action RAM's address.
+        # Spike RAM: the running slot's (or the debug slot's) vector; zeros while resetting,
+        # the finished vector after a slot's readout.
+        m.d.comb += spk_r.addr.eq(Mux(seq.dbg_phase, seq.dbg_slot, cur_slot))
+        with m.If(seq.resetting):
+            m.d.comb += [spk_w.addr.eq(seq.rst_slot), spk_w.data.eq(0),
+                         spk_w.en.eq(seq.spikes_clear)]
+        with m.Elif(seq.spikes_save):
+            m.d.comb += [spk_w.addr.eq(cur_slot), spk_w.data.eq(spk.prev), spk_w.en.eq(1)]
+        self._host_reads(m, seq, mems)
+        return m
+
+    def _host_writes(self, m, seq, mems):
+        """``load`` and ``obs``: stream -> memory writes in the cycle a transfer is accepted."""
+        m.submodules.loader = ld = LoadDecoder(self.geom, self.load_layout)
+        m.submodules.obs_writer = ow = ObsWriter(self.geom, self.obs_layout)
+        wiring.connect(m, wiring.flipped(self.load), ld.i)
+        wiring.connect(m, wiring.flipped(self.obs), ow.i)
+        m.d.comb += [ld.enable.eq(seq.idle), ow.enable.eq(seq.idle)]
+        for ln in range(self.core.lanes):
+            for port, addr, en in ((mems["w_in"][0][ln], ld.in_addr, ld.in_en),
+                                   (mems["w_rec"][0][ln], ld.rec_addr, ld.rec_en)):
+                m.d.comb += [port.addr.eq(addr), port.data.eq(ld.data), port.en.eq(en[ln])]
+        for port, addr, en, dat in ((mems["w_out"][0], ld.out_addr, ld.out_en, ld.data),
+                                    (mems["x_pos"][0], ow.pos_addr, ow.pos_en, ow.data),
+                                    (mems["x_neg"][0], ow.neg_addr, ow.neg_en, ow.data)):
+            m.d.comb += [port.addr.eq(addr), port.data.eq(dat), port.en.eq(en)]
+
+    def _host_reads(self, m, seq, mems):
+        """``dbg_resp`` from the state and spike reads; ``act`` from the action RAM,
+        slot-major, one cycle after its address."""
+        g, a_dim = self.geom, self.net.act_dim
+        st_r, iin_r = mems["state"][1], mems["i_in"][1]
+        m.submodules.debug = dbg = DebugReadback(g, self.dbg_layout["slot"].shape)
+        m.d.comb += [dbg.slot.eq(seq.dbg_slot), dbg.sel.eq(seq.dbg_sel), dbg.addr.eq(seq.dbg_addr),
+                     dbg.spikes.eq(mems["spikes"][1].data)]
+        for ln in range(self.core.lanes):
+            m.d.comb += [dbg.v[ln].eq(st_r[ln].data.v), dbg.i_syn[ln].eq(st_r[ln].data.i_syn),
+                         dbg.rate[ln].eq(st_r[ln].data.rate), dbg.i_in[ln].eq(iin_r[ln].data)]
+        m.d.comb += [self.dbg_resp.payload.eq(dbg.resp), self.dbg_resp.valid.eq(seq.dbg_resp_valid),
+                     seq.dbg_resp_ready.eq(self.dbg_resp.ready)]
+        act_r = mems["actions"][1]
         m.d.comb += [act_r.addr.eq(seq.em_slot * a_dim + seq.em_a),
                      self.act.valid.eq(seq.act_valid), seq.act_ready.eq(self.act.ready)]
         with m.If(seq.act_valid):
             m.d.comb += [self.act.payload.slot.eq(seq.em_slot),
                          self.act.payload.index.eq(seq.em_a),
                          self.act.payload.value.eq(act_r.data)]
-
-        return m

@@ -1,8 +1,9 @@
-"""The core's host-facing ports between streams and memories (all combinational).
+"""The core's host-facing ports between streams and memories.
 
 * :class:`LoadDecoder`: a ``load`` word to a write of the right lane's bank (``W_in``,
-  ``W_rec``) or of the shared ``W_out`` memory, in the cycle it is accepted.
-* :class:`ObsWriter`: an ``obs`` value to its column of the ``x_pos`` and ``x_neg`` memories.
+  ``W_rec``) or of the shared ``W_out`` memory, the cycle after it is accepted.
+* :class:`ObsWriter`: an ``obs`` value to its column of the ``x_pos`` and ``x_neg`` memories,
+  the cycle after it is accepted.
 * :class:`DebugReadback`: the value a ``dbg_req`` asks for, from the lanes' state reads.
 
 Addressing follows ``docs/core-interface.md``; :class:`ec_hw.gateware.core.Core` owns the
@@ -26,7 +27,9 @@ class LoadDecoder(wiring.Component):
     """Route a row-major ``load`` word to its lane's bank or to ``W_out``.
 
     Lane ``l`` keeps rows ``r`` with ``r % lanes == l`` at bank address
-    ``(r // lanes) * words_per_row + w``. Words outside a matrix are accepted and dropped.
+    ``(r // lanes) * words_per_row + w``. Words outside a matrix are accepted and dropped. The
+    write is registered (it reaches up to 64 block RAMs of ``W_rec``), so it lands the cycle
+    after the transfer; the core accepts ``load`` only while idle, so nothing reads it sooner.
 
     Members
     -------
@@ -58,7 +61,8 @@ class LoadDecoder(wiring.Component):
         g = self.geom
         n, lanes, s = g.net.n_neurons, g.core.lanes, g.core.slots
         lane_bits = ceil_log2(lanes)
-        m.d.comb += [self.i.ready.eq(self.enable), self.data.eq(self.i.payload.data)]
+        m.d.comb += self.i.ready.eq(self.enable)
+        m.d.sync += self.data.eq(self.i.payload.data)
         ok = self.i.valid & self.i.ready
         addr, mat = self.i.payload.addr, self.i.payload.matrix
         for matrix, per_row, bank_addr, en in ((Matrix.IN, g.wpr_in, self.in_addr, self.in_en),
@@ -66,9 +70,9 @@ class LoadDecoder(wiring.Component):
             row, word = divmod_const(addr, per_row)
             lane = row[:lane_bits] if lane_bits else Const(0, 1)
             hit = ok & (mat == matrix) & (addr < s * n * per_row)
-            m.d.comb += [bank_addr.eq((row >> lane_bits) * per_row + word),
+            m.d.sync += [bank_addr.eq((row >> lane_bits) * per_row + word),
                          en.eq(Cat(*[hit & (lane == ln) for ln in range(lanes)]))]
-        m.d.comb += [self.out_addr.eq(addr),
+        m.d.sync += [self.out_addr.eq(addr),
                      self.out_en.eq(ok & (mat == Matrix.OUT) &
                                     (addr < s * g.net.act_dim * g.wpr))]
         return m
@@ -76,7 +80,8 @@ class LoadDecoder(wiring.Component):
 
 class ObsWriter(wiring.Component):
     """Write ``x_q[index]`` of a slot to column ``index`` of ``x_pos`` and ``D + index`` of
-    ``x_neg`` (``cols`` columns of ``obs_bits`` per memory word, byte-enable style).
+    ``x_neg`` (``cols`` columns of ``obs_bits`` per memory word, byte-enable style), the cycle
+    after the transfer (registered, like :class:`LoadDecoder`).
 
     Members
     -------
@@ -105,12 +110,13 @@ class ObsWriter(wiring.Component):
         g = self.geom
         cols, d_dim = g.cols, g.net.obs_dim
         p = self.i.payload
-        m.d.comb += [self.i.ready.eq(self.enable), self.data.eq(Cat(*([p.value] * cols)))]
+        m.d.comb += self.i.ready.eq(self.enable)
+        m.d.sync += self.data.eq(Cat(*([p.value] * cols)))
         ok = self.i.valid & self.i.ready & (p.index < d_dim) & (p.slot < g.core.slots)
         col_bits = ceil_log2(cols)
         for addr, en, col in ((self.pos_addr, self.pos_en, p.index),
                               (self.neg_addr, self.neg_en, p.index + d_dim)):
-            m.d.comb += [addr.eq(p.slot * g.chunks + (col >> col_bits)),
+            m.d.sync += [addr.eq(p.slot * g.chunks + (col >> col_bits)),
                          en.eq(Mux(ok, Const(1, cols) << col[:col_bits], 0))]
         return m
 

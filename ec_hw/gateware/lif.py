@@ -10,6 +10,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..fixedpoint import FixedPoint
+from .arith import MUL_CONST_LATENCY, mul_const
+from .popcount import delay
 
 __all__ = ["LIFUnit", "rs", "sat"]
 
@@ -39,10 +41,12 @@ class LIFUnit(wiring.Component):
     is a constant multiplication (one DSP48 or shift-adds). ``i_syn`` is not saturated (bound
     checked by :func:`~ec_hw.fixedpoint.derive`); ``u`` is.
 
-    Pipeline (latency 4, at most one constant product per stage and path): (1) ``i_syn``
-    decay and recurrent input; (2) ``u`` and both candidate rate updates; (3) the membrane
-    step (``v`` stays between ``v`` and ``u``, so it needs no clamp); (4) threshold, hard reset
-    and rate select.
+    Pipeline (latency 10, at most one multiplier or two chained adders between registers, for
+    100 MHz on an ECP5): (0) input register (the state comes from block RAM); (1-2) the
+    constant products ``A_SYN i_syn``, ``R_Q (pe - pi)`` and ``B_OUT rate``
+    (:func:`~ec_hw.gateware.arith.mul_const`); (3) ``i_syn`` and both candidate rate updates;
+    (4) ``u``; (5) ``u - v``; (6-7) ``B_M (u - v)``; (8) the membrane step (``v`` stays between
+    ``v`` and ``u``, so it needs no clamp); (9) threshold, hard reset and rate select.
 
     Members
     -------
@@ -54,7 +58,7 @@ class LIFUnit(wiring.Component):
         The new state and the spike bit.
     """
 
-    latency = 4
+    latency = 10
 
     def __init__(self, fp: FixedPoint):
         if not isinstance(fp, FixedPoint):
@@ -72,52 +76,56 @@ class LIFUnit(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         fp = self.fp
-        sb, k = fp.state_bits, fp.decay_bits
+        sb, k, rb = fp.state_bits, fp.decay_bits, fp.rate_bits
 
-        # Stage 1: i_syn = rs(A_SYN i_syn, K) + R_Q (pe - pi); exact, |i_syn| < 2**(S-1).
-        s1_valid = Signal()
-        s1_isyn = Signal(signed(sb))
-        s1_v = Signal(signed(sb))
-        s1_rate = Signal(unsigned(fp.rate_bits))
-        s1_iin = Signal(signed(sb))
-        # Amaranth's unsigned - unsigned is signed and exact.
-        isyn = rs(self.i_syn * fp.a_syn, k) + (self.pe - self.pi) * fp.r_q
-        m.d.sync += [s1_valid.eq(self.valid), s1_isyn.eq(isyn), s1_v.eq(self.v),
-                     s1_rate.eq(self.rate), s1_iin.eq(self.i_in)]
+        def stage(name, **values):
+            """Register ``values`` (name -> Value) as ``<name>_<key>`` signals."""
+            regs = {}
+            for key, v in values.items():
+                v = Value.cast(v)
+                r = Signal(v.shape(), name=f"{name}_{key}")
+                m.d.sync += r.eq(v)
+                regs[key] = r
+            return regs
 
-        # Stage 2: u = sat(i_syn + i_in, S) (add, compare, select), both rate candidates.
-        s2_valid = Signal()
-        s2_isyn = Signal(signed(sb))
-        s2_u = Signal(signed(sb))
-        s2_v = Signal(signed(sb))
-        s2_rate_spk = Signal(unsigned(fp.rate_bits))
-        s2_rate_rest = Signal(unsigned(fp.rate_bits))
+        def carry(src, n, *keys):
+            """Delay ``src[key]`` by ``n`` cycles (values that wait for a product)."""
+            return {key: delay(m, src[key], n, name=f"{key}_w") for key in keys}
+
+        s0 = stage("s0", valid=self.valid, i_syn=self.i_syn, v=self.v, rate=self.rate,
+                   i_in=self.i_in, pe=self.pe, pi=self.pi)
+        # 1-2: the constant products of stage 3. Amaranth's unsigned - unsigned is signed and
+        # exact.
+        p_syn = mul_const(m, s0["i_syn"], fp.a_syn, name="p_syn")
+        p_rec = mul_const(m, s0["pe"] - s0["pi"], fp.r_q, name="p_rec")
+        decay = mul_const(m, s0["rate"], fp.b_out, name="decay")
+        s2 = carry(s0, MUL_CONST_LATENCY, "valid", "v", "rate", "i_in")
+        # 3: i_syn = rs(A_SYN i_syn, K) + R_Q (pe - pi); exact, |i_syn| < 2**(S-1).
         # B_OUT (s RATE_Q - rate) = s B_OUT RATE_Q - B_OUT rate exactly: one product serves
         # both spike outcomes (B_OUT RATE_Q is a constant).
-        decay = s1_rate * fp.b_out
-        rate_spk = s1_rate + rs(fp.b_out * fp.rate_q - decay, k)
-        rate_rest = s1_rate + rs(-decay, k)
-        m.d.sync += [s2_valid.eq(s1_valid), s2_isyn.eq(s1_isyn), s2_v.eq(s1_v),
-                     s2_u.eq(sat(s1_isyn + s1_iin, sb)),
-                     s2_rate_spk.eq(rate_spk), s2_rate_rest.eq(rate_rest)]
-
-        # Stage 3: v += rs(B_M (u - v), K): pre-subtract, product, post-add (one DSP48).
-        s3_valid = Signal()
-        s3_isyn = Signal(signed(sb))
-        s3_v = Signal(signed(sb))
-        s3_rate_spk = Signal(unsigned(fp.rate_bits))
-        s3_rate_rest = Signal(unsigned(fp.rate_bits))
-        m.d.sync += [s3_valid.eq(s2_valid), s3_isyn.eq(s2_isyn),
-                     s3_v.eq(s2_v + rs((s2_u - s2_v) * fp.b_m, k)),
-                     s3_rate_spk.eq(s2_rate_spk), s3_rate_rest.eq(s2_rate_rest)]
-
-        # Stage 4: threshold, hard reset to 0, rate select.
-        spike = s3_v > fp.vth_q
+        s3 = stage("s3", valid=s2["valid"], v=s2["v"], i_in=s2["i_in"],
+                   i_syn=(rs(p_syn, k) + p_rec)[:sb].as_signed(),
+                   rate_spk=(s2["rate"] + rs(fp.b_out * fp.rate_q - decay, k))[:rb],
+                   rate_rest=(s2["rate"] + rs(-decay, k))[:rb])
+        # 4: u = sat(i_syn + i_in, S) (add, compare, select).
+        s4 = stage("s4", valid=s3["valid"], v=s3["v"], i_syn=s3["i_syn"],
+                   rate_spk=s3["rate_spk"], rate_rest=s3["rate_rest"],
+                   u=sat(s3["i_syn"] + s3["i_in"], sb))
+        # 5-7: B_M (u - v).
+        s5 = stage("s5", valid=s4["valid"], v=s4["v"], i_syn=s4["i_syn"],
+                   rate_spk=s4["rate_spk"], rate_rest=s4["rate_rest"], d=s4["u"] - s4["v"])
+        p_m = mul_const(m, s5["d"], fp.b_m, name="p_m")
+        s7 = carry(s5, MUL_CONST_LATENCY, "valid", "v", "i_syn", "rate_spk", "rate_rest")
+        # 8: v += rs(B_M (u - v), K).
+        s8 = stage("s8", valid=s7["valid"], i_syn=s7["i_syn"], rate_spk=s7["rate_spk"],
+                   rate_rest=s7["rate_rest"], v=(s7["v"] + rs(p_m, k))[:sb].as_signed())
+        # 9: threshold, hard reset to 0, rate select.
+        spike = s8["v"] > fp.vth_q
         m.d.sync += [
-            self.o_valid.eq(s3_valid),
-            self.o_i_syn.eq(s3_isyn),
-            self.o_v.eq(Mux(spike, 0, s3_v)),
-            self.o_rate.eq(Mux(spike, s3_rate_spk, s3_rate_rest)),
+            self.o_valid.eq(s8["valid"]),
+            self.o_i_syn.eq(s8["i_syn"]),
+            self.o_v.eq(Mux(spike, 0, s8["v"])),
+            self.o_rate.eq(Mux(spike, s8["rate_spk"], s8["rate_rest"])),
             self.o_spike.eq(spike),
         ]
         return m

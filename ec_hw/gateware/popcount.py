@@ -105,21 +105,27 @@ class PopcountTree(wiring.Component):
 
     @staticmethod
     def latency_of(width: int, regs_every: int = 3) -> int:
-        """Cycles from a row's last word to ``o_valid``: the tree's registers, the word-count
-        register and the accumulator."""
-        return tree_registers(width, regs_every) + 2
+        """Cycles from a row's last word to ``o_valid``: the input register, the tree's
+        registers, the word-count register and the accumulator."""
+        return tree_registers(width, regs_every) + 3
 
     def elaborate(self, platform):
         m = Module()
-        hit_e = self.row & self.spk_e
-        hit_i = self.row & self.spk_i
+        # Input register: ``row`` comes straight from a block RAM, whose clock-to-out (5-6 ns
+        # on an ECP5 without its output register) leaves no time for adder levels at 100 MHz.
+        row, spk_e, spk_i = Signal(self.width), Signal(self.width), Signal(self.width)
+        i_valid, i_first, i_last = Signal(), Signal(), Signal()
+        m.d.sync += [row.eq(self.row), spk_e.eq(self.spk_e), spk_i.eq(self.spk_i),
+                     i_valid.eq(self.valid), i_first.eq(self.first), i_last.eq(self.last)]
+        hit_e = row & spk_e
+        hit_i = row & spk_i
         sum_e, regs = adder_tree(m, [hit_e[b] for b in range(self.width)],
                                  regs_every=self.regs_every, name="pe")
         sum_i, _ = adder_tree(m, [hit_i[b] for b in range(self.width)],
                               regs_every=self.regs_every, name="pi")
-        valid = delay(m, self.valid, regs, name="valid")
-        first = delay(m, self.first, regs, name="first")
-        last = delay(m, self.last, regs, name="last")
+        valid = delay(m, i_valid, regs, name="valid")
+        first = delay(m, i_first, regs, name="first")
+        last = delay(m, i_last, regs, name="last")
         # Word-count register: cuts the tree from the accumulator's adder.
         cnt_e = Signal(unsigned(self.width.bit_length()))
         cnt_i = Signal(unsigned(self.width.bit_length()))
@@ -134,5 +140,5 @@ class PopcountTree(wiring.Component):
             with m.Else():
                 m.d.sync += [self.pe.eq(self.pe + cnt_e), self.pi.eq(self.pi + cnt_i)]
         m.d.sync += self.o_valid.eq(c_valid & c_last)
-        assert regs + 2 == self.latency
+        assert regs + 3 == self.latency
         return m

@@ -67,17 +67,25 @@ class InputProjection(wiring.Component):
 
     @staticmethod
     def latency_of(cols: int, regs_every: int = 3) -> int:
-        """Cycles from a row's last chunk to ``o_valid``: the tree's registers, the chunk-sum
-        register and the accumulator (the saturation is combinational after it)."""
-        return tree_registers(cols, regs_every) + 2
+        """Cycles from a row's last chunk to ``o_valid``: the term register, the tree's
+        registers, the chunk-sum register and the accumulator (the saturation is
+        combinational after it)."""
+        return tree_registers(cols, regs_every) + 3
 
     def elaborate(self, platform):
         m = Module()
-        terms = [Mux(self.bits[c], self.pos[c] - self.neg[c], 0) for c in range(self.cols)]
+        # Terms registered: ``pos - neg`` and the select are an adder deep on their own.
+        terms = []
+        for c in range(self.cols):
+            t = Signal(signed(self.obs_bits + 1), name=f"term{c}")
+            m.d.sync += t.eq(Mux(self.bits[c], self.pos[c] - self.neg[c], 0))
+            terms.append(t)
+        t_valid, t_first, t_last = Signal(), Signal(), Signal()
+        m.d.sync += [t_valid.eq(self.valid), t_first.eq(self.first), t_last.eq(self.last)]
         total, regs = adder_tree(m, terms, regs_every=self.regs_every, name="sum")
-        valid = delay(m, self.valid, regs, name="valid")
-        first = delay(m, self.first, regs, name="first")
-        last = delay(m, self.last, regs, name="last")
+        valid = delay(m, t_valid, regs, name="valid")
+        first = delay(m, t_first, regs, name="first")
+        last = delay(m, t_last, regs, name="last")
         chunk = Signal(signed(self.obs_bits + 1 + (self.cols - 1).bit_length()))
         c_valid = Signal()
         c_first = Signal()

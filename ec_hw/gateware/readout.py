@@ -10,6 +10,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..fixedpoint import FixedPoint
+from .arith import MUL_CONST_LATENCY, mul_const
 from .lif import rs
 from .popcount import adder_tree, delay, tree_registers
 
@@ -56,19 +57,27 @@ class Readout(wiring.Component):
 
     @staticmethod
     def latency_of(lanes: int, regs_every: int = 3) -> int:
-        """Cycles from a row's last group to ``o_valid``: the tree's registers, the group-sum
-        register, the accumulator and the scaled, clipped output register."""
-        return tree_registers(lanes, regs_every) + 3
+        """Cycles from a row's last group to ``o_valid``: the term register, the tree's
+        registers, the group-sum register, the accumulator, the constant product
+        (:func:`~ec_hw.gateware.arith.mul_const`) and the scaled, clipped output register."""
+        return tree_registers(lanes, regs_every) + 4 + MUL_CONST_LATENCY
 
     def elaborate(self, platform):
         m = Module()
         fp = self.fp
-        terms = [Mux(self.bits[i], Mux(self.exc[i], self.rate[i], -self.rate[i]), 0)
-                 for i in range(self.lanes)]
+        # Terms registered: the selected, signed rates are one adder away from the inputs.
+        terms = []
+        for i in range(self.lanes):
+            t = Signal(signed(fp.rate_bits + 1), name=f"term{i}")
+            m.d.sync += t.eq(Mux(self.bits[i], Mux(self.exc[i], self.rate[i], -self.rate[i]),
+                                 0))
+            terms.append(t)
+        t_valid, t_first, t_last = Signal(), Signal(), Signal()
+        m.d.sync += [t_valid.eq(self.valid), t_first.eq(self.first), t_last.eq(self.last)]
         total, regs = adder_tree(m, terms, regs_every=self.regs_every, name="sum")
-        valid = delay(m, self.valid, regs, name="valid")
-        first = delay(m, self.first, regs, name="first")
-        last = delay(m, self.last, regs, name="last")
+        valid = delay(m, t_valid, regs, name="valid")
+        first = delay(m, t_first, regs, name="first")
+        last = delay(m, t_last, regs, name="last")
         group = Signal(signed(fp.rate_bits + 1 + (self.lanes - 1).bit_length()))
         c_valid = Signal()
         c_first = Signal()
@@ -81,8 +90,10 @@ class Readout(wiring.Component):
             m.d.sync += acc.eq(Mux(c_first, group, acc + group))
         m.d.sync += done.eq(c_valid & c_last)
         amax = fp.action_max
-        scaled = rs(acc * fp.rout_q, fp.out_shift)
+        product = mul_const(m, acc, fp.rout_q, name="scale")
+        scaled = rs(product, fp.out_shift)
         clipped = Mux(scaled > amax, Const(amax, signed(fp.action_bits)),
                       Mux(scaled < -amax, Const(-amax, signed(fp.action_bits)), scaled))
-        m.d.sync += [self.o_valid.eq(done), self.action.eq(clipped)]
+        m.d.sync += [self.o_valid.eq(delay(m, done, MUL_CONST_LATENCY, name="done")),
+                     self.action.eq(clipped)]
         return m

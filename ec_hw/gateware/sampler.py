@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.memory import Memory
+from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
@@ -34,6 +34,7 @@ from ..genome import (
     THREEFRY_ROUNDS,
 )
 from .arith import divmod_const
+from .banked import BankedMemory
 
 __all__ = ["Threefry2x32", "SampleUnit", "ROUNDS", "LANES", "rho_word_count", "load_layout",
            "sample_cycles", "threefry_latency", "rho_memory_depth", "RHO_WORD_BITS"]
@@ -44,6 +45,11 @@ RHO_WORD_BITS = 72
 """Width of the rho memory: a 7-series block RAM's widest port (64 data + 8 parity bits)."""
 _PERIOD = 9
 """Threefry blocks (4 rho values each) stored per 8 memory words (9 * 64 = 8 * 72 bits)."""
+_TF_FIFO = 32
+"""Threefry blocks buffered after the pipeline: more than its 20 stages plus the credit loop,
+so the issue never waits at full throughput."""
+_RHO_FIFO = 8
+"""rho blocks buffered ahead of the compare stage (the reader's loop is 5 cycles)."""
 
 
 def _check_rounds_per_stage(rounds_per_stage) -> None:
@@ -196,7 +202,10 @@ def sample_cycles(net: NetConfig, core: CoreConfig, rounds_per_stage: int = 1) -
 
     With ``load`` always ready::
 
-        cycles = threefry_latency + 2 + ceil(n_conn / 4) + splits
+        cycles = threefry_latency + 5 + ceil(n_conn / 4) + splits
+
+    (5: the issue register, the Threefry FIFO's two cycles, the compare stage and the
+    assembly stage.)
 
     ``ceil(n_conn / 4)`` Threefry blocks at one per cycle; a block takes one extra cycle per
     word boundary (end of a word or of a row) that falls on lane 0..2 of the block, except the
@@ -207,7 +216,7 @@ def sample_cycles(net: NetConfig, core: CoreConfig, rounds_per_stage: int = 1) -
     """
     splits = sum(1 for c in _boundaries(net, core) if c % LANES != LANES - 1)
     splits -= (net.n_conn - 1) % LANES != LANES - 1  # the genome end never splits
-    return threefry_latency(rounds_per_stage) + 2 + rho_word_count(net) + splits
+    return threefry_latency(rounds_per_stage) + 5 + rho_word_count(net) + splits
 
 
 class SampleUnit(wiring.Component):
@@ -248,7 +257,7 @@ class SampleUnit(wiring.Component):
         (:func:`ec_hw.model.sampler.quantize_rho`). Accepted only while idle
         (``rho_load.ready = ~busy``), one value per cycle; rho persists across members and
         reset. An ``addr >= n_conn`` is ignored. A write is a read-modify-write of one word
-        (two for the 9th block of a period): ``ready`` drops for 2 (4) cycles after each
+        (two for the 9th block of a period): ``ready`` drops for 5 (8) cycles after each
         transfer, still faster than the protocol's ``LOAD_RHO`` delivers values.
     load : Out(stream {matrix: unsigned(2), addr, data: unsigned(word_bits)})
         The core's ``load`` payload (:func:`load_layout`). W_in rows, then W_rec rows, then
@@ -304,12 +313,10 @@ class SampleUnit(wiring.Component):
         nb = self.n_blocks
 
         m.submodules.threefry = tf = Threefry2x32(self.rounds_per_stage)
-        m.submodules.rho = rho = Memory(shape=RHO_WORD_BITS, depth=max(2, rho_memory_depth(net)),
-                                        init=[])
-        # Full-word writes only: a 7-series byte enable covers 8 data bits plus their parity
-        # bit, which 16-bit rho lanes do not line up with, so LOAD_RHO read-modify-writes.
-        wr = rho.write_port()
-        rd = rho.read_port()
+        # Banks of 512 words with registered outputs (BankedMemory: a 2-cycle read). Full-word
+        # writes only: a 7-series byte enable covers 8 data bits plus their parity bit, which
+        # 16-bit rho lanes do not line up with, so LOAD_RHO read-modify-writes.
+        m.submodules.rho = rho = BankedMemory(RHO_WORD_BITS, max(2, rho_memory_depth(net)))
 
         running = Signal()  # from cmd until the last block is consumed
         busy = Signal()
@@ -320,12 +327,15 @@ class SampleUnit(wiring.Component):
 
         # rho memory writes (idle only, so a member never sees a half-written rho): connection
         # c = 4 (9p + r) + l. r < 8: bits 16l.. of word 8p + r; r = 8: its low byte in bits
-        # 64..71 of word 8p + 2l, its high byte in those of word 8p + 2l + 1.
+        # 64..71 of word 8p + 2l, its high byte in those of word 8p + 2l + 1. The division by 9
+        # (a constant multiply) and the remainder take a cycle each.
         rl = self.rho_load.payload
-        blk = rl.addr >> 2
-        lane = rl.addr[:2]
-        period, phase = divmod_const(blk, _PERIOD)
-        w_addr = Signal.like(rd.addr)
+        w_blk = Signal(range(max(2, nb)))
+        w_lane = Signal(2)
+        w_val = Signal(RHO_BITS)
+        w_period = Signal.like(w_blk)
+        phase = (w_blk - w_period * _PERIOD)[:4]
+        w_addr = Signal.like(rho.r_addr)
         w_mask = Signal(RHO_WORD_BITS)
         w_data = Signal(RHO_WORD_BITS)
         w_second = Signal()                # the r = 8 high byte is still to be written
@@ -336,22 +346,30 @@ class SampleUnit(wiring.Component):
             with m.State("IDLE"):
                 with m.If(self.rho_load.valid & self.rho_load.ready &
                           (rl.addr < self.net.n_conn)):
-                    m.d.sync += w_busy.eq(1)
-                    with m.If(phase == _PERIOD - 1):
-                        m.d.sync += [w_addr.eq(period * 8 + (lane << 1)), w_mask.eq(hi8),
-                                     w_data.eq(Cat(Const(0, 64), rl.data[:8])),
-                                     w_second.eq(1), w_hi.eq(rl.data[8:])]
-                    with m.Else():
-                        m.d.sync += [w_addr.eq(period * 8 + phase),
-                                     w_mask.eq(Const(0xFFFF, RHO_WORD_BITS) << (lane * 16)),
-                                     w_data.eq(rl.data << (lane * 16)), w_second.eq(0)]
-                    m.next = "READ"
+                    m.d.sync += [w_busy.eq(1), w_blk.eq(rl.addr >> 2), w_lane.eq(rl.addr[:2]),
+                                 w_val.eq(rl.data)]
+                    m.next = "DIV"
+            with m.State("DIV"):
+                m.d.sync += w_period.eq(divmod_const(w_blk, _PERIOD)[0])
+                m.next = "ADDR"
+            with m.State("ADDR"):
+                with m.If(phase == _PERIOD - 1):
+                    m.d.sync += [w_addr.eq(w_period * 8 + (w_lane << 1)), w_mask.eq(hi8),
+                                 w_data.eq(Cat(Const(0, 64), w_val[:8])),
+                                 w_second.eq(1), w_hi.eq(w_val[8:])]
+                with m.Else():
+                    m.d.sync += [w_addr.eq(w_period * 8 + phase),
+                                 w_mask.eq(Const(0xFFFF, RHO_WORD_BITS) << (w_lane * 16)),
+                                 w_data.eq(w_val << (w_lane * 16)), w_second.eq(0)]
+                m.next = "READ"
             with m.State("READ"):
                 m.d.comb += w_read.eq(1)
+                m.next = "WAIT"
+            with m.State("WAIT"):    # the banked memory's second read cycle
                 m.next = "MERGE"
             with m.State("MERGE"):
-                m.d.comb += [wr.addr.eq(w_addr), wr.en.eq(1),
-                             wr.data.eq((rd.data & ~w_mask) | w_data)]
+                m.d.comb += [rho.w_addr.eq(w_addr), rho.w_en.eq(1),
+                             rho.w_data.eq((rho.r_data & ~w_mask) | w_data)]
                 with m.If(w_second):
                     m.d.sync += [w_addr.eq(w_addr + 1), w_data.eq(Cat(Const(0, 64), w_hi)),
                                  w_second.eq(0)]
@@ -360,46 +378,90 @@ class SampleUnit(wiring.Component):
                     m.d.sync += w_busy.eq(0)
                     m.next = "IDLE"
 
-        # Issue: counters (b, 0) under key (gen_seed, member), b = 0 .. nb-1.
+        # Two producers run ahead of the bit assembly, each into its own FIFO, so nothing
+        # stalls the 20-stage Threefry pipeline (its clock enable would fan out to 2,500
+        # flip-flops) and no block-RAM output feeds logic directly:
+        # * Threefry blocks (b, 0) under key (gen_seed, member), issued while the FIFO has room
+        #   for everything in flight (credits);
+        # * the rho of block b, read in order: word 8p + r for r < 8 (its bits 64..71 saved as
+        #   byte r of `aux`), `aux` itself for r = 8.
         k0 = Signal(32)
         k1 = Signal(32)
         flip = Signal()  # the odd member of an antithetic pair: u ^ 0xFFFF
         slot = Signal.like(self.cmd.payload.slot)
+        m.submodules.tf_fifo = tf_fifo = SyncFIFOBuffered(width=64, depth=_TF_FIFO)
+        m.submodules.rho_fifo = rho_fifo = SyncFIFOBuffered(width=64, depth=_RHO_FIFO)
+        pop = Signal()
+        m.d.comb += [tf_fifo.r_en.eq(pop), rho_fifo.r_en.eq(pop)]
+
         issuing = Signal()
         b_issue = Signal(range(nb + 1))
-        m.d.comb += [tf.i.valid.eq(issuing), tf.i.payload.k0.eq(k0), tf.i.payload.k1.eq(k1),
-                     tf.i.payload.c0.eq(b_issue), tf.i.payload.c1.eq(0)]
-        with m.If(tf.i.valid & tf.i.ready):
+        tf_credit = Signal(range(_TF_FIFO + 1), init=_TF_FIFO)
+        issue = Signal()
+        m.d.comb += [issue.eq(issuing & (tf_credit != 0)),
+                     tf.i.valid.eq(issue), tf.i.payload.k0.eq(k0), tf.i.payload.k1.eq(k1),
+                     tf.i.payload.c0.eq(b_issue), tf.i.payload.c1.eq(0),
+                     tf.o.ready.eq(1),
+                     tf_fifo.w_en.eq(tf.o.valid),
+                     tf_fifo.w_data.eq(Cat(tf.o.payload.y0, tf.o.payload.y1) ^ flip.replicate(64))]
+        m.d.sync += tf_credit.eq(tf_credit - issue + pop)
+        with m.If(issue):
             m.d.sync += b_issue.eq(b_issue + 1)
             with m.If(b_issue == nb - 1):
                 m.d.sync += issuing.eq(0)
 
-        # Compare/assemble stage C: holds one block (y0, y1); the rho word of the same block
-        # is read when the block is accepted, so rd.data lines up with it one cycle later.
-        c_valid = Signal()
-        c_y = Signal(64)
-        b_acc = Signal(range(nb + 1))
-        accept = Signal()
-        # The block being accepted is phase ph_acc of its period, in word w_acc (r < 8); the
-        # block in C is phase c_ph. While a block of phase r < 8 sits in C, rd.data is its word
-        # and its bits 64..71 are byte r of `aux`, which is the rho of the period's block 8.
-        ph_acc = Signal(range(_PERIOD))
-        w_acc = Signal.like(rd.addr)
-        c_ph = Signal(range(_PERIOD))
-        aux = Signal(64)
-        m.d.comb += [rd.addr.eq(Mux(w_read, w_addr, w_acc)),
-                     rd.en.eq(w_read | (accept & (ph_acc != _PERIOD - 1)))]
-        with m.If(accept):
-            m.d.sync += c_ph.eq(ph_acc)
-            with m.If(ph_acc == _PERIOD - 1):
-                m.d.sync += ph_acc.eq(0)
+        reading = Signal()
+        b_read = Signal(range(nb + 1))
+        r_ph = Signal(range(_PERIOD))
+        r_word = Signal.like(rho.r_addr)
+        rho_credit = Signal(range(_RHO_FIFO + 1), init=_RHO_FIFO)
+        token = Signal()
+        m.d.comb += [token.eq(reading & (rho_credit != 0)),
+                     rho.r_addr.eq(Mux(w_read, w_addr, r_word)),
+                     rho.r_en.eq(w_read | (token & (r_ph != _PERIOD - 1)))]
+        m.d.sync += rho_credit.eq(rho_credit - token + pop)
+        with m.If(token):
+            m.d.sync += b_read.eq(b_read + 1)
+            with m.If(b_read == nb - 1):
+                m.d.sync += reading.eq(0)
+            with m.If(r_ph == _PERIOD - 1):
+                m.d.sync += r_ph.eq(0)
             with m.Else():
-                m.d.sync += [ph_acc.eq(ph_acc + 1), w_acc.eq(w_acc + 1)]
-        with m.If(c_valid & (c_ph != _PERIOD - 1)):
-            m.d.sync += aux.word_select(c_ph, 8).eq(rd.data[64:])
-        rho_c = Signal(64)
-        m.d.comb += rho_c.eq(Mux(c_ph == _PERIOD - 1, aux, rd.data[:64]))
+                m.d.sync += [r_ph.eq(r_ph + 1), r_word.eq(r_word + 1)]
+        t1_valid, t1_ph = Signal(), Signal.like(r_ph)      # the banks read
+        t2_valid, t2_ph = Signal(), Signal.like(r_ph)      # the read's data arrives
+        t3_valid, t3_ph = Signal(), Signal.like(r_ph)      # ... and is registered
+        t3_word = Signal(RHO_WORD_BITS)
+        aux = Signal(64)
+        m.d.sync += [t1_valid.eq(token), t1_ph.eq(r_ph), t2_valid.eq(t1_valid),
+                     t2_ph.eq(t1_ph), t3_valid.eq(t2_valid), t3_ph.eq(t2_ph),
+                     t3_word.eq(rho.r_data)]
+        t2_valid, t2_ph, t2_word = t3_valid, t3_ph, t3_word
+        with m.If(t2_valid & (t2_ph != _PERIOD - 1)):
+            m.d.sync += aux.word_select(t2_ph, 8).eq(t2_word[64:])
+        m.d.comb += [rho_fifo.w_en.eq(t2_valid),
+                     rho_fifo.w_data.eq(Mux(t2_ph == _PERIOD - 1, aux, t2_word[:64]))]
 
+        # Compare stage K (a skid buffer, so the FIFOs' read enables do not wait for the
+        # assembly's decision): the four bits of a block, u_l < rho_l.
+        def compare(y, r):
+            return Cat(*[y.word_select(lane, RHO_BITS) < r.word_select(lane, RHO_BITS)
+                         for lane in range(LANES)])
+
+        k_valid, k_bits = Signal(), Signal(LANES)
+        s_valid, s_bits = Signal(), Signal(LANES)
+        take = Signal()                     # stage C takes K's block this cycle
+        new_bits = compare(tf_fifo.r_data, rho_fifo.r_data)
+        m.d.comb += pop.eq(tf_fifo.r_rdy & rho_fifo.r_rdy & ~s_valid)
+        with m.If(~k_valid | take):
+            m.d.sync += [k_valid.eq(s_valid | pop), k_bits.eq(Mux(s_valid, s_bits, new_bits)),
+                         s_valid.eq(0)]
+        with m.Elif(pop):
+            m.d.sync += [s_valid.eq(1), s_bits.eq(new_bits)]
+
+        # Assembly stage C: holds one block's bits.
+        c_valid = Signal()
+        c_bits = Signal(LANES)
         start = Signal(2)                      # first unconsumed lane of the block in C
         matrix = Signal(2)
         row = Signal(range(max(r for r, _, _ in mats)))
@@ -414,30 +476,26 @@ class SampleUnit(wiring.Component):
                 with m.Case(i):
                     m.d.comb += [cols_cur.eq(cols - 1), rows_cur.eq(rows - 1)]
 
-        # Per lane: bit, column and whether it ends a word (last column of a word or a row).
+        # Per lane: whether it ends a word (last column of a word or of a row). The distances
+        # from `col` to the row's and the word's last column are kept in registers, so a
+        # boundary is a compare with the lane's offset (no adder before the decision).
         lw = ceil_log2(W)
-        cw = max(len(col), lw) + 1
         col_w = Signal(lw)
         m.d.comb += col_w.eq(col)
+        to_row = Signal.like(col, name="to_row")     # cols_cur - col
+        to_word = Signal(lw, name="to_word")         # W - 1 - col % W
         bits = Signal(LANES)
         bnd = Signal(LANES)       # boundary at lane l (only lanes >= start count)
-        ingrp = Signal(LANES)     # lane consumed this cycle
         row_end_l = Signal(LANES)
+        m.d.comb += bits.eq(c_bits)
         for lane in range(LANES):
-            u = c_y.word_select(lane, RHO_BITS)
-            rho_l = rho_c.word_select(lane, RHO_BITS)
-            col_l = Signal(cw, name=f"col_l{lane}")  # wraps for lanes < start: not `live`
             live = lane >= start
+            d = Signal(2, name=f"d{lane}")           # the lane's column offset from `col`
             m.d.comb += [
-                col_l.eq(col + lane - start),
-                bits[lane].eq(u < rho_l),
-                row_end_l[lane].eq(col_l == cols_cur),
-                bnd[lane].eq(live & (row_end_l[lane] | (col_l[:lw] == W - 1))),
+                d.eq(lane - start),
+                row_end_l[lane].eq(live & (to_row == d)),
+                bnd[lane].eq(row_end_l[lane] | (live & (to_word == d))),
             ]
-        for lane in range(LANES):
-            earlier = [bnd[k] for k in range(lane)]
-            m.d.comb += ingrp[lane].eq((lane >= start) & ~Cat(*earlier).any() if earlier
-                                       else (lane >= start))
         emit = Signal()
         m.d.comb += emit.eq(bnd.any())
         # e: last lane of the group (the first boundary, else lane 3).
@@ -446,6 +504,8 @@ class SampleUnit(wiring.Component):
         for lane in reversed(range(LANES)):
             with m.If(bnd[lane]):
                 m.d.comb += e.eq(lane)
+        adv = Signal(3)           # lanes consumed this cycle
+        m.d.comb += adv.eq(e - start + 1)
         row_end = Signal()
         m.d.comb += row_end.eq(emit & row_end_l.bit_select(e, 1))
         mat_end = Signal()
@@ -453,11 +513,17 @@ class SampleUnit(wiring.Component):
         last = Signal()   # the genome's last connection
         m.d.comb += last.eq(mat_end & (matrix == len(mats) - 1))
 
-        # The consumed lanes, realigned to lane 0, then placed at the word column.
-        grp = Signal(LANES)
-        m.d.comb += grp.eq((bits & ingrp) >> start)
+        # The lanes from `start` on, realigned to lane 0 and placed at the word column, with
+        # no wait for the boundary decision: lanes after a word end fall off the word, lanes
+        # after a row end land past the row's last column, which the row's last word masks.
+        last_mask = Signal(W)
+        with m.Switch(matrix):
+            for i, (_, cols, _) in enumerate(mats):
+                with m.Case(i):
+                    m.d.comb += last_mask.eq((1 << ((cols - 1) % W + 1)) - 1)
         placed = Signal(W)
-        m.d.comb += placed.eq((grp << col_w)[:W])
+        m.d.comb += placed.eq(((bits >> start) << col_w)[:W] &
+                              Mux(to_row <= to_word, last_mask, (1 << W) - 1))
         word = Signal(W)
         m.d.comb += word.eq(acc | placed)
 
@@ -467,17 +533,13 @@ class SampleUnit(wiring.Component):
         m.d.comb += step.eq(c_valid & (~emit | out_free))
         drained = Signal()
         m.d.comb += drained.eq(step & ((e == LANES - 1) | last))
-        m.d.comb += [tf.o.ready.eq(~c_valid | drained), accept.eq(tf.o.valid & tf.o.ready)]
+        m.d.comb += take.eq(~c_valid | drained)
 
         with m.If(self.load.valid & self.load.ready):
             m.d.sync += self.load.valid.eq(0)
 
-        with m.If(accept):
-            m.d.sync += [c_valid.eq(1),
-                         c_y.eq(Cat(tf.o.payload.y0, tf.o.payload.y1) ^ flip.replicate(64)),
-                         b_acc.eq(b_acc + 1)]
-        with m.Elif(drained):
-            m.d.sync += c_valid.eq(0)
+        with m.If(take):
+            m.d.sync += [c_valid.eq(k_valid), c_bits.eq(k_bits)]
 
         def matrix_base(i):
             rows, _, wpr = mats[i]
@@ -494,25 +556,29 @@ class SampleUnit(wiring.Component):
             with m.Else():
                 m.d.sync += acc.eq(word)
             with m.If(row_end):
-                m.d.sync += [col.eq(0), row.eq(row + 1)]
+                m.d.sync += [col.eq(0), row.eq(row + 1), to_row.eq(cols_cur),
+                             to_word.eq(W - 1)]
                 with m.If(mat_end):
                     m.d.sync += [row.eq(0), matrix.eq(matrix + 1)]
                     with m.Switch(matrix):
                         for i in range(len(mats) - 1):
                             with m.Case(i):
-                                m.d.sync += addr.eq(matrix_base(i + 1))
+                                m.d.sync += [addr.eq(matrix_base(i + 1)),
+                                             to_row.eq(mats[i + 1][1] - 1)]
             with m.Else():
-                m.d.sync += col.eq(col + (e - start + 1))
+                m.d.sync += [col.eq(col + adv), to_row.eq(to_row - adv),
+                             to_word.eq(to_word - adv)]
             with m.If(last):
                 m.d.sync += running.eq(0)
 
         with m.If(self.cmd.valid & self.cmd.ready):
             p = self.cmd.payload
-            m.d.sync += [running.eq(1), issuing.eq(1), b_issue.eq(0), b_acc.eq(0),
-                         ph_acc.eq(0), w_acc.eq(0),
+            m.d.sync += [running.eq(1), issuing.eq(1), b_issue.eq(0), reading.eq(1),
+                         b_read.eq(0), r_ph.eq(0), r_word.eq(0),
                          k0.eq(p.gen_seed), slot.eq(p.slot),
                          k1.eq(Mux(p.antithetic, p.member >> 1, p.member)),
                          flip.eq(p.antithetic & p.member[0]),
                          matrix.eq(0), row.eq(0), col.eq(0), start.eq(0), acc.eq(0),
+                         to_row.eq(mats[0][1] - 1), to_word.eq(W - 1),
                          addr.eq((p.slot * (mats[0][0] * mats[0][2]))[:len(addr)])]
         return m

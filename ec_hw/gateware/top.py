@@ -35,15 +35,11 @@ from ..protocol import (
     WireFormat,
     network_hash,
 )
-from .framer import FrameKind
+from .dispatch import Action, Gather, RequestDecoder
 from .link import FrameLink
 from .uart import check_divisor
 
 __all__ = ["Top", "default_max_payload", "default_idle_timeout"]
-
-# Gather return points (what the executor does with the bytes it just collected).
-(_R_LOAD_HDR, _R_LOAD_WORD, _R_STEP_MASK, _R_STEP_OBS, _R_RESET_MASK, _R_RHO_HDR, _R_RHO_VAL,
- _R_SAMPLE) = range(8)
 
 
 class _WritePort(NamedTuple):
@@ -127,7 +123,7 @@ class Top(wiring.Component):
 
     Command latency (cycles after the request's last byte): INFO/STATUS ~2 per reply byte,
     LOAD ~2 per payload byte, STEP ~2 per observation byte + the core's
-    ``cycles_per_env_step`` + ~``AB`` per action, LOAD_RHO ~4 per rho value, SAMPLE ~20 +
+    ``cycles_per_env_step`` + ~``AB`` per action, LOAD_RHO ~6 (9) per rho value, SAMPLE ~20 +
     :func:`ec_hw.gateware.sampler.sample_cycles` (one member drawn straight into the core's
     ``load`` port, 4 connections per cycle); then the reply at 10 ``divisor`` per byte.
     """
@@ -216,7 +212,7 @@ class Top(wiring.Component):
         rptr = Signal(range(self.max_payload + 1))
         acc = Signal(8 * G)
         gleft = Signal(range(G + 1))
-        ret = Signal(range(8))
+        ret = Signal(Gather)
         tptr = Signal(range(tx_len + 1))
         copy_len = Signal(range(tx_len + 1))
         copy_info = Signal()
@@ -250,58 +246,44 @@ class Top(wiring.Component):
         info_bytes = self.info.pack()
         info_const = Const(int.from_bytes(info_bytes, "little"), 8 * len(info_bytes))
 
+        # The command table decides once per request (registered: the executor acts on it in
+        # DISPATCH, a cycle later).
+        m.submodules.decoder = dec = RequestDecoder(
+            max_payload=self.max_payload, mask_bytes=MB, load=self.conn_init is None,
+            sampler=self.sampler)
+        m.d.comb += [dec.ev.eq(ev), dec.c_valid.eq(c_valid), dec.c_seq.eq(c_seq),
+                     dec.c_crc.eq(c_crc)]
+        d_action, d_error = Signal(Action), Signal(8)
+        d_gather, d_count = Signal(Gather), Signal.like(dec.count)
+
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += self.idle.eq(link.idle & ~requests.valid)
                 with m.If(requests.valid):
-                    m.d.sync += rptr.eq(0)
-                    with m.If(ev.kind == FrameKind.BAD_CRC):
-                        m.d.sync += status.frames_bad.eq(status.frames_bad + 1)
-                        reply_error(ErrorCode.BAD_CRC)
-                    with m.Elif(ev.kind != FrameKind.FRAME):
-                        m.d.sync += status.frames_bad.eq(status.frames_bad + 1)
-                        reply_error(ErrorCode.BAD_LENGTH)
-                    with m.Elif(c_valid & (ev.seq == c_seq) & (ev.crc == c_crc)):
+                    m.d.sync += [rptr.eq(0), d_action.eq(dec.action), d_error.eq(dec.error),
+                                 d_gather.eq(dec.gather), d_count.eq(dec.count),
+                                 status.frames_ok.eq(status.frames_ok + dec.frame_ok),
+                                 status.frames_bad.eq(status.frames_bad + dec.frame_bad)]
+                    with m.If(dec.frame_ok & (dec.action != Action.RESEND)):
+                        m.d.sync += [c_valid.eq(0), tptr.eq(0)]
+                    m.next = "DISPATCH"
+            with m.State("DISPATCH"):
+                with m.Switch(d_action):
+                    with m.Case(Action.ERROR):
+                        reply_error(d_error)
+                    with m.Case(Action.RESEND):
                         # A retry of the request we already executed: re-send its reply.
-                        m.d.sync += [status.frames_ok.eq(status.frames_ok + 1),
-                                     rep.op.eq(c_op | REPLY_BIT),
-                                     rep.seq.eq(c_seq), rep.length.eq(c_len), rep.inline.eq(0)]
+                        m.d.sync += [rep.op.eq(c_op | REPLY_BIT), rep.seq.eq(c_seq),
+                                     rep.length.eq(c_len), rep.inline.eq(0)]
                         m.next = "SEND"
-                    with m.Else():
-                        m.d.sync += [status.frames_ok.eq(status.frames_ok + 1), c_valid.eq(0),
-                                     tptr.eq(0)]
-                        with m.Switch(ev.op):
-                            with m.Case(Op.INFO):
-                                m.d.sync += [copy_len.eq(len(info_bytes)), copy_info.eq(1)]
-                                m.next = "COPY"
-                            with m.Case(Op.STATUS):
-                                m.d.sync += [copy_len.eq(STATUS_STRUCT.size), copy_info.eq(0)]
-                                m.next = "COPY"
-                            if self.conn_init is None:  # deployed: keeps the network INFO names
-                                with m.Case(Op.LOAD):
-                                    with m.If(ev.length < LOAD_HEADER.size):
-                                        reply_error(ErrorCode.BAD_ARG)
-                                    with m.Else():
-                                        gather(LOAD_HEADER.size, _R_LOAD_HDR)
-                            with m.Case(Op.STEP, Op.RESET):
-                                with m.If(ev.length < MB):
-                                    reply_error(ErrorCode.BAD_ARG)
-                                with m.Else():
-                                    gather(MB, Mux(ev.op == Op.STEP, _R_STEP_MASK,
-                                                   _R_RESET_MASK))
-                            if self.sampler:
-                                with m.Case(Op.LOAD_RHO):
-                                    with m.If(ev.length < LOAD_RHO_HEADER.size):
-                                        reply_error(ErrorCode.BAD_ARG)
-                                    with m.Else():
-                                        gather(LOAD_RHO_HEADER.size, _R_RHO_HDR)
-                                with m.Case(Op.SAMPLE):
-                                    with m.If(ev.length != SAMPLE_STRUCT.size):
-                                        reply_error(ErrorCode.BAD_ARG)
-                                    with m.Else():
-                                        gather(SAMPLE_STRUCT.size, _R_SAMPLE)
-                            with m.Default():
-                                reply_error(ErrorCode.BAD_OPCODE)
+                    with m.Case(Action.INFO):
+                        m.d.sync += [copy_len.eq(len(info_bytes)), copy_info.eq(1)]
+                        m.next = "COPY"
+                    with m.Case(Action.STATUS):
+                        m.d.sync += [copy_len.eq(STATUS_STRUCT.size), copy_info.eq(0)]
+                        m.next = "COPY"
+                    with m.Case(Action.GATHER):
+                        gather(d_count, d_gather)
 
             # -- gather n bytes of the request payload, little endian, into acc's top ---------
             with m.State("G_ADDR"):  # the payload buffer's read latency
@@ -312,20 +294,20 @@ class Top(wiring.Component):
                 m.next = "G_ADDR"
                 with m.If(gleft == 1):
                     with m.Switch(ret):
-                        with m.Case(_R_LOAD_HDR):
+                        with m.Case(Gather.LOAD_HDR):
                             m.next = "LOAD_HDR"
-                        with m.Case(_R_LOAD_WORD):
+                        with m.Case(Gather.LOAD_WORD):
                             m.next = "LOAD_PUSH"
-                        with m.Case(_R_STEP_MASK, _R_RESET_MASK):
+                        with m.Case(Gather.STEP_MASK, Gather.RESET_MASK):
                             m.next = "MASK"
-                        with m.Case(_R_STEP_OBS):
+                        with m.Case(Gather.STEP_OBS):
                             m.next = "STEP_OBS"
                         if self.sampler:
-                            with m.Case(_R_RHO_HDR):
+                            with m.Case(Gather.RHO_HDR):
                                 m.next = "RHO_HDR"
-                            with m.Case(_R_RHO_VAL):
+                            with m.Case(Gather.RHO_VAL):
                                 m.next = "RHO_PUSH"
-                            with m.Case(_R_SAMPLE):
+                            with m.Case(Gather.SAMPLE):
                                 m.next = "SAMPLE_HDR"
 
             # -- INFO / STATUS: copy constant bytes into the reply buffer ----------------------
@@ -359,17 +341,21 @@ class Top(wiring.Component):
         depth = [coremap.matrix_depth(mx, self.net, self.cfg) for mx in range(3)]
         word_shift = WB.bit_length() - 1
         matrix = Signal(2)
-        # -- LOAD ---------------------------------------------------------------------------
+        hdr = LOAD_HEADER.layout(top_bytes(LOAD_HEADER.size))
+        l_end = Signal(len(hdr.addr) + 1)
+        l_len = Signal(len(hdr.count) + word_shift + 1)
+        l_mat_ok = Signal()     # the 8-bit field names a matrix (``matrix`` keeps 2 bits)
+        # -- LOAD: the header's sums are registered, then checked ---------------------------
         with m.State("LOAD_HDR"):
-            hdr = LOAD_HEADER.layout(top_bytes(LOAD_HEADER.size))
-            h_matrix, h_count, h_addr = hdr.matrix, hdr.count, hdr.addr
-            h_depth = Mux(h_matrix == 0, depth[0], Mux(h_matrix == 1, depth[1], depth[2]))
-            m.d.sync += [matrix.eq(h_matrix), lcount.eq(h_count), laddr.eq(h_addr)]
-            ok = ((h_matrix <= 2) & (h_count != 0) &
-                  (ev.length == LOAD_HEADER.size + (h_count << word_shift)) &
-                  (h_addr + h_count <= h_depth))
+            m.d.sync += [matrix.eq(hdr.matrix), lcount.eq(hdr.count), laddr.eq(hdr.addr),
+                         l_end.eq(hdr.addr + hdr.count), l_mat_ok.eq(hdr.matrix <= 2),
+                         l_len.eq(LOAD_HEADER.size + (hdr.count << word_shift))]
+            m.next = "LOAD_CHECK"
+        with m.State("LOAD_CHECK"):
+            h_depth = Mux(matrix == 0, depth[0], Mux(matrix == 1, depth[1], depth[2]))
+            ok = l_mat_ok & (lcount != 0) & (ev.length == l_len) & (l_end <= h_depth)
             with m.If(ok):
-                gather(WB, _R_LOAD_WORD)
+                gather(WB, Gather.LOAD_WORD)
             with m.Else():
                 reply_error(ErrorCode.BAD_ARG)
         with m.State("LOAD_PUSH"):
@@ -383,7 +369,7 @@ class Top(wiring.Component):
                 with m.If(lcount == 1):
                     reply_ok(0)
                 with m.Else():
-                    gather(WB, _R_LOAD_WORD)
+                    gather(WB, Gather.LOAD_WORD)
 
     def _elaborate_step_reset(self, m, steps, core, status):
         """STEP (observations in, one env step, actions out) and RESET (masked slots)."""
@@ -407,7 +393,7 @@ class Top(wiring.Component):
             spare_ok = (full[S:] == 0) if MB * 8 > S else Const(1)
             with m.If(~spare_ok):
                 reply_error(ErrorCode.BAD_ARG)
-            with m.Elif(ret == _R_RESET_MASK):
+            with m.Elif(ret == Gather.RESET_MASK):
                 with m.If(ev.length != MB):
                     reply_error(ErrorCode.BAD_ARG)
                 with m.Else():
@@ -431,7 +417,7 @@ class Top(wiring.Component):
             with m.If(slot == S):
                 m.next = "STEP_CMD"
             with m.Elif(mask.bit_select(slot, 1)):
-                gather(OB, _R_STEP_OBS)
+                gather(OB, Gather.STEP_OBS)
             with m.Else():
                 m.d.sync += slot.eq(slot + 1)
         with m.State("STEP_OBS"):
@@ -444,7 +430,7 @@ class Top(wiring.Component):
                     m.d.sync += slot.eq(slot + 1)
                     m.next = "STEP_SLOT"
                 with m.Else():
-                    gather(OB, _R_STEP_OBS)
+                    gather(OB, Gather.STEP_OBS)
         with m.State("STEP_CMD"):
             m.d.comb += [core.cmd.valid.eq(1), core.cmd.payload.op.eq(coremap.CoreOp.STEP),
                          core.cmd.payload.slot.eq(0)]
@@ -496,14 +482,18 @@ class Top(wiring.Component):
         reply_ok, reply_error = steps.reply_ok, steps.reply_error
         n_conn = self.net.n_conn
         S = self.cfg.slots
+        hdr = LOAD_RHO_HEADER.layout(top_bytes(LOAD_RHO_HEADER.size))
+        r_end = Signal(len(hdr.start) + 1)
+        r_len = Signal(len(hdr.count) + 2)
         with m.State("RHO_HDR"):
-            hdr = LOAD_RHO_HEADER.layout(top_bytes(LOAD_RHO_HEADER.size))
-            h_start, h_count = hdr.start, hdr.count
-            m.d.sync += [raddr.eq(h_start), rcount.eq(h_count)]
-            ok = ((h_count != 0) & (ev.length == LOAD_RHO_HEADER.size + (h_count << 1)) &
-                  (h_start + h_count <= n_conn))
+            m.d.sync += [raddr.eq(hdr.start), rcount.eq(hdr.count),
+                         r_end.eq(hdr.start + hdr.count),
+                         r_len.eq(LOAD_RHO_HEADER.size + (hdr.count << 1))]
+            m.next = "RHO_CHECK"
+        with m.State("RHO_CHECK"):
+            ok = (rcount != 0) & (ev.length == r_len) & (r_end <= n_conn)
             with m.If(ok):
-                gather(2, _R_RHO_VAL)
+                gather(2, Gather.RHO_VAL)
             with m.Else():
                 reply_error(ErrorCode.BAD_ARG)
         with m.State("RHO_PUSH"):
@@ -514,7 +504,7 @@ class Top(wiring.Component):
                 with m.If(rcount == 1):
                     reply_ok(0)
                 with m.Else():
-                    gather(2, _R_RHO_VAL)
+                    gather(2, Gather.RHO_VAL)
 
         p = su.cmd.payload
         with m.State("SAMPLE_HDR"):

@@ -232,13 +232,14 @@ def test_shipped_geometries():
     """Humanoid's 696-column input rows take 11 words of 64 bits (a non-power-of-two row)."""
     g = CoreGeometry(NetConfig(obs_dim=348, act_dim=17), CoreConfig())
     assert (g.per_lane, g.wpr_in, g.wpr, g.chunks) == (64, 11, 4, 44)
-    assert g.cycles_per_substep == 256 + 9
+    assert g.cycles_per_substep == 256 + 16
 
 
 def test_cycles_formula_at_default_core():
     net, core = NetConfig(), CoreConfig()
-    # 256 issue cycles (N*N / (lanes*W)) + 9 drain per substep; projection, readout, actions.
-    assert cycles_per_env_step(net, core) == 128 + 5 + 33 * (256 + 9) + 3 * 64 + 4 + 2
+    # 256 issue cycles (N*N / (lanes*W)) + 16 drain per substep (popcount 4, LIF 10, 2);
+    # projection (7 drain), readout (8 drain), actions.
+    assert cycles_per_env_step(net, core) == 128 + 7 + 33 * (256 + 16) + 3 * 64 + 8 + 2
 
 
 @pytest.mark.parametrize("kw,msg", [

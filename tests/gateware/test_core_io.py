@@ -20,6 +20,7 @@ CONFIGS = [
 
 def _run(dut, tb):
     sim = Simulator(dut)
+    sim.add_clock(1e-8, if_exists=True)   # the decoders' writes are registered
     sim.add_testbench(tb)
     sim.run()
 
@@ -43,6 +44,7 @@ def test_load_decoder_routes_every_word(net, core):
                 ctx.set(dut.i.payload, {"matrix": mx, "addr": addr, "data": addr})
                 ctx.set(dut.i.valid, 1)
                 assert ctx.get(dut.i.ready) == enable
+                await ctx.tick()   # the write is registered: it shows the cycle after
                 assert ctx.get(dut.data) == addr
                 inside = enable and addr < depth[mx]
                 row, w = divmod(addr, per_row[mx])
@@ -71,6 +73,7 @@ def test_obs_writer_columns(net, core):
         for slot in range(min(core.slots + 1, 1 << slot_w)):
             for i in range(min(net.obs_dim + 1, 1 << index_w)):
                 ctx.set(dut.i.payload, {"slot": slot, "index": i, "value": -3})
+                await ctx.tick()   # registered
                 ok = i < net.obs_dim and slot < core.slots
                 for addr, en, col in ((dut.pos_addr, dut.pos_en, i),
                                       (dut.neg_addr, dut.neg_en, i + net.obs_dim)):

@@ -15,7 +15,7 @@ def test_boards_load_and_divisors():
     arty = load_board("arty_a7")
     assert arty.family == "xilinx7" and arty.divisor == 33 and abs(arty.baud_error) < 0.02
     ulx = load_board("ulx3s")
-    assert ulx.family == "ecp5" and ulx.divisor == 25 and ulx.baud_error == 0.0
+    assert ulx.family == "ecp5" and ulx.divisor == 100 and ulx.baud_error == 0.0
     # both sample on chip: the Arty's 35T holds the rho memory next to 2 slots (44.5 of its
     # 50 RAMB36, Yosys), the 85F next to 4
     assert arty.sampler and ulx.sampler and arty.slots == 2 and ulx.slots == 4
