@@ -23,12 +23,22 @@ __all__ = ["centered_ranks", "natural_gradient", "deterministic_genome", "rho_en
 
 
 def centered_ranks(x: np.ndarray) -> np.ndarray:
-    """Ranks scaled to [-0.5, 0.5] (ties broken by index, like the authors' argsort)."""
+    """Ranks scaled to [-0.5, 0.5]; members with equal fitness share the mean of their ranks.
+
+    The authors' argsort breaks ties by index. Ties are common where members behave
+    identically (silent networks, episodes that end the same way on a deterministic start):
+    ranking them by index gives the natural gradient a term that is pure sampling noise, and
+    Adam, which normalizes the step, turns it into full-size moves of rho that collapse its
+    entropy while the fitness says nothing (all members tied: every connection still moves by
+    ``lr``). With shared ranks a tie contributes nothing, and a population that ties
+    everywhere leaves rho where it is.
+    """
     x = np.asarray(x, np.float64)
     if x.size < 2:
         return np.zeros_like(x)
-    ranks = np.empty(x.size, np.float64)
-    ranks[np.argsort(x, kind="stable")] = np.arange(x.size)
+    _, inv, counts = np.unique(x, return_inverse=True, return_counts=True)
+    first = np.cumsum(counts) - counts  # rank of each distinct value's first member
+    ranks = (first + (counts - 1) / 2.0)[inv.reshape(-1)]
     return ranks / (x.size - 1) - 0.5
 
 

@@ -19,11 +19,12 @@ from .. import EcHwError
 
 __all__ = ["EnvError", "EnvSpec", "make_env", "probe_env", "unit_to_action", "survival_bonus",
            "keep_survival_bonus",
-           "ENV_BACKENDS", "ENVPOOL_IDS", "resolve_env_backend", "EnvBatch", "GymnasiumBatch",
+           "ENV_BACKENDS", "ENVPOOL_IDS", "resolve_env_backend", "envpool_start_is_rest_point", "EnvBatch", "GymnasiumBatch",
            "EnvPoolBatch", "make_env_batch"]
 
 ENV_BACKENDS = ("auto", "envpool", "gymnasium")
-"""Env engines: ``auto`` is EnvPool for the ids of :data:`ENVPOOL_IDS` when it is installed,
+"""Env engines: ``auto`` is EnvPool for the ids of :data:`ENVPOOL_IDS` when it is installed
+and the env's noise-free start is not a rest point (:func:`envpool_start_is_rest_point`),
 else gymnasium."""
 
 ENVPOOL_IDS = {
@@ -158,13 +159,44 @@ def resolve_env_backend(env_id: str, choice: str) -> str:
         return choice
     ok = env_id in ENVPOOL_IDS and _envpool() is not None
     if choice == "auto":
-        return "envpool" if ok else "gymnasium"
+        return "envpool" if ok and not envpool_start_is_rest_point(env_id) else "gymnasium"
     if _envpool() is None:
         raise EnvError("--env-backend envpool needs the envpool package (pip install envpool)")
     if env_id not in ENVPOOL_IDS:
         raise EnvError(f"--env-backend envpool runs {', '.join(sorted(ENVPOOL_IDS))}; not "
                        f"{env_id!r} (use gymnasium)")
     return "envpool"
+
+
+REST_PROBE_STEPS = 50
+"""Zero-action steps :func:`envpool_start_is_rest_point` watches the start state for."""
+
+
+@functools.lru_cache(maxsize=None)
+def envpool_start_is_rest_point(env_id: str) -> bool:
+    """Whether EnvPool's start state of ``env_id`` stays put under zero action.
+
+    The EnvPool engine starts every episode without reset noise (:class:`EnvPoolBatch`). If
+    that state is a rest point (Swimmer-v5: every observation is exactly 0 and stays 0), a
+    network's input is zero, so it never spikes, its action stays zero and the state never
+    leaves the rest point: every member returns exactly the same (0.0 on Swimmer), whatever
+    its connections, and training gets no signal at all. The gymnasium engine's seeded reset
+    noise starts each episode elsewhere, so ``auto`` uses it for such envs. Checked once per
+    process by stepping one env ``REST_PROBE_STEPS`` times with zero action: any change of
+    the observation, or an episode end, means it is not a rest point.
+    """
+    b = EnvPoolBatch(env_id, 1, 1)
+    try:
+        slot = np.zeros(1, np.int64)
+        start = b.reset(slot, slot)
+        zero = np.zeros((1, int(b._pool.action_space.shape[0])))
+        for _ in range(REST_PROBE_STEPS):
+            obs, _, term, trunc, _ = b.step(slot, zero)
+            if term[0] or trunc[0] or not np.array_equal(obs, start):
+                return False
+        return True
+    finally:
+        b.close()
 
 
 class EnvBatch:

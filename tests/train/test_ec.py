@@ -22,12 +22,34 @@ from ec_hw.train.optim import Adam
 
 
 def test_centered_ranks_match_the_authors_formula():
-    x = np.array([3.0, -1.0, 10.0, 2.0, 2.0])
+    x = np.array([3.0, -1.0, 10.0, 2.5, 2.0])  # distinct: ties are the next test
     w = centered_ranks(x)
     expected = np.argsort(np.argsort(x, kind="stable"), kind="stable") / (len(x) - 1) - 0.5
     assert np.array_equal(w, expected)
     assert w.sum() == pytest.approx(0.0)
     assert w.max() == 0.5 and w.min() == -0.5
+
+
+def test_tied_members_share_their_mean_rank():
+    # Ranks 0..4 of [-1, 2, 2, 3, 10]: the two 2.0s hold ranks 1 and 2 and both get 1.5.
+    w = centered_ranks(np.array([3.0, -1.0, 10.0, 2.0, 2.0]))
+    assert np.array_equal(w, (np.array([3.0, 0.0, 4.0, 1.5, 1.5]) / 4) - 0.5)
+    assert w.sum() == pytest.approx(0.0)
+    assert np.array_equal(centered_ranks(np.full(7, 4.25)), np.zeros(7))
+
+
+def test_a_population_that_ties_everywhere_gives_no_gradient():
+    # Index-ordered ties would turn the connections' sampling noise into a gradient that Adam
+    # scales up to full steps; shared ranks give exactly zero.
+    net = NetConfig(n_neurons=16, obs_dim=3, act_dim=2)
+    layout = GenomeLayout.of(net)
+    rho_q = quantize_rho(np.full(net.n_conn, 0.5))
+    ids = np.arange(32, dtype=np.int64)
+    g = natural_gradient(7, ids, centered_ranks(np.zeros(32)), rho_q, layout)
+    assert not np.any(g)
+    # ... where ranking the same tie by index moves rho.
+    w_index = np.arange(32) / 31 - 0.5
+    assert np.any(natural_gradient(7, ids, w_index, rho_q, layout))
 
 
 def test_natural_gradient_equals_the_explicit_mean_over_sampled_bits():

@@ -13,7 +13,13 @@ from ec_hw.model.core import FixedNet, NetState
 from ec_hw.model.packing import GenomeLayout
 from ec_hw.model.sampler import quantize_rho, sample_members
 from ec_hw.train.backends import ModelBackend
-from ec_hw.train.envs import EnvPoolBatch, probe_env, resolve_env_backend, unit_to_action
+from ec_hw.train.envs import (
+    EnvPoolBatch,
+    envpool_start_is_rest_point,
+    probe_env,
+    resolve_env_backend,
+    unit_to_action,
+)
 from ec_hw.train.evaluator import EvalJob
 from ec_hw.train.rollout import Engine
 from ec_hw.train.run import env_seeds
@@ -164,3 +170,31 @@ def test_model_backend_serial_steps_equal_parallel_steps():
             assert numba.get_num_threads() == threads
         for f in ("v", "i_syn", "rate", "spk"):
             assert np.array_equal(getattr(serial._state, f), getattr(parallel._state, f)), f
+
+
+@needs_envpool
+def test_auto_runs_envs_whose_noise_free_start_is_a_rest_point_on_gymnasium():
+    # Swimmer's EnvPool start is exactly zero and stays zero under zero action: zero input,
+    # no spikes, zero action, so every member ties (the next test). Hopper falls, the
+    # pendulum tips over, the cheetah settles: those keep EnvPool.
+    assert envpool_start_is_rest_point("Swimmer-v5")
+    assert resolve_env_backend("Swimmer-v5", "auto") == "gymnasium"
+    assert resolve_env_backend("Swimmer-v5", "envpool") == "envpool"  # asked for: honoured
+    for env_id in ("Hopper-v5", "InvertedPendulum-v5", "HalfCheetah-v5"):
+        assert not envpool_start_is_rest_point(env_id)
+        assert resolve_env_backend(env_id, "auto") == "envpool"
+
+
+@needs_envpool
+def test_a_rest_point_start_ties_every_member_on_envpool_but_not_on_gymnasium():
+    net = NetConfig(n_neurons=64, obs_dim=8, act_dim=2)
+    rng = np.random.default_rng(5)
+    job = EvalJob(env_id="Swimmer-v5", net=net, obs_mean=np.zeros(8), obs_std=np.ones(8),
+                  env_seeds=env_seeds(3, 6, 1), member_ids=np.arange(6), gen_seed=3,
+                  rho_q=quantize_rho(rng.uniform(0.1, 0.9, GenomeLayout.of(net).n_conn)),
+                  max_episode_steps=60)
+    ret = {kind: Engine(kind, 1).run(ModelBackend(net, CoreConfig(), 6), job,
+                                     np.arange(6)).returns
+           for kind in ("envpool", "gymnasium")}
+    assert np.array_equal(ret["envpool"], np.zeros(6))
+    assert len(set(ret["gymnasium"].tolist())) == 6
