@@ -78,6 +78,14 @@ def load_checkpoint(path: Path, cfg: TrainConfig, net: NetConfig, core: CoreConf
         raise CheckpointError(f"checkpoint {path} is for env {meta['env_id']}, not "
                               f"{want['env_id']}")
     meta.setdefault("network", "snn")  # checkpoints from before ES-GRU/ES-LSTM
+    # Fields added to NetConfig/CoreConfig since the checkpoint was written (topology,
+    # rec_gain, out_gain, ...) default to what the code did before they existed.
+    try:
+        meta["net"] = config_to_dict(config_from_dict(NetConfig, meta["net"]))
+        meta["core"] = config_to_dict(config_from_dict(CoreConfig, meta["core"]))
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint {path} was written by another ec-hw version "
+                              f"({exc})") from None
     if any(meta[k] != want[k] for k in ("algo", "network", "net")):
         raise CheckpointError(f"checkpoint {path} holds a different network "
                               f"({meta['algo']} {meta['network']}, {meta['net']['n_neurons']} "
