@@ -78,6 +78,9 @@ def _add_train(sub) -> None:
     p.add_argument("--antithetic", action=argparse.BooleanOptionalAction, default=None,
                    help="EC: draw members as mirrored pairs (u and 65535 - u of one stream; "
                         "default off, see docs/learning.md)")
+    p.add_argument("--common-starts", action=argparse.BooleanOptionalAction, default=None,
+                   help="gymnasium engine: every member of a generation starts its episodes "
+                        "from the same seeded states (default on; docs/learning.md)")
     p.add_argument("--workers", type=_workers_arg, metavar="N|ray|ray://HOST:PORT",
                    help="worker processes on this machine (default: 1 on the EnvPool engine "
                         "with --target model/float, whose one process threads over every "

@@ -280,6 +280,14 @@ class TrainConfig:
     ``sampling='device'`` the target must draw them too (INFO ``FEATURE_ANTITHETIC``; checked
     when the first generation runs)."""
 
+    common_starts: bool = True
+    """Every member of a generation runs its episodes from the same start states (common
+    random numbers): episode ``e`` of every member is reset with one seed of the generation,
+    so the ranking compares connections, not luck of the start; the starts still change from
+    one generation to the next. Only the gymnasium engine has seeded starts (EnvPool's
+    episodes all start noise-free, see docs/engine.md). ``False``: a seed per member and
+    episode. Runs written before this field existed used ``False``."""
+
     def __post_init__(self) -> None:
         if not isinstance(self.env_id, str) or not self.env_id:
             raise ValueError(f"env_id must be a non-empty string, not {self.env_id!r}")
@@ -329,6 +337,8 @@ class TrainConfig:
                              f"{self.env_backend!r}")
         if self.sampling == "device" and self.algo != "ec":
             raise ValueError("sampling 'device' needs algo 'ec' (ES members are not Bernoulli)")
+        if not isinstance(self.common_starts, bool):
+            raise ValueError(f"common_starts must be True or False, not {self.common_starts!r}")
         if not isinstance(self.antithetic, bool):
             raise ValueError(f"antithetic must be True or False, not {self.antithetic!r}")
         if self.antithetic and self.algo == "ec":

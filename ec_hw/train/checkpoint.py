@@ -135,6 +135,8 @@ def read_config(run_dir: Path) -> tuple[TrainConfig, NetConfig, CoreConfig, dict
         raise CheckpointError(f"{run_dir} is not a run directory (no config.json)")
     try:
         doc = json.loads(path.read_text())
+        # Runs from before common starts drew a seed per member and episode.
+        doc["train"].setdefault("common_starts", False)
         return (config_from_dict(TrainConfig, doc["train"]),
                 config_from_dict(NetConfig, doc["net"]),
                 config_from_dict(CoreConfig, doc["core"]), doc)

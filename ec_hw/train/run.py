@@ -25,10 +25,14 @@ EVAL_GENERATION = 0xFFFFFFFF
 """Generation index whose seed draws the deterministic network's (fixed) evaluation episodes."""
 
 
-def env_seeds(gen_seed: int, members: int, episodes: int) -> np.ndarray:
-    """Env reset seeds ``(members, episodes)`` of one generation."""
+def env_seeds(gen_seed: int, members: int, episodes: int, common: bool = False) -> np.ndarray:
+    """Env reset seeds ``(members, episodes)`` of one generation; ``common``: every member
+    gets the first member's row (the same start states, :attr:`TrainConfig.common_starts`)."""
     rng = np.random.Generator(np.random.Philox(key=(int(gen_seed) << 32) | 0xE5E5))
-    return rng.integers(0, 2**31 - 1, size=(members, episodes), dtype=np.int64)
+    seeds = rng.integers(0, 2**31 - 1, size=(members, episodes), dtype=np.int64)
+    if common:
+        seeds[:] = seeds[0]
+    return seeds
 
 
 def n_params(cfg: TrainConfig, net: NetConfig) -> int:
@@ -96,7 +100,7 @@ class Trainer:
         gen = st.generation
         gen_seed = generation_seed(cfg.seed, gen)
         ids = np.arange(cfg.pop_size, dtype=np.int64)
-        seeds = env_seeds(gen_seed, cfg.pop_size, cfg.episodes)
+        seeds = env_seeds(gen_seed, cfg.pop_size, cfg.episodes, cfg.common_starts)
         job = self._job(env_seeds=seeds, member_ids=ids, **self.strategy.ask(st, gen_seed))
         res = self.evaluator.evaluate(job)
         self.strategy.tell(st, job, res.fitness)

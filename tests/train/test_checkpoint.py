@@ -52,3 +52,14 @@ def test_a_different_network_or_an_unknown_field_is_refused(tmp_path):
     _rewrite_meta(path, lambda meta: meta["net"].update(future_field=1))
     with pytest.raises(CheckpointError, match="another ec-hw version"):
         load_checkpoint(path, CFG, NET, CORE)
+
+
+def test_a_run_from_before_common_starts_keeps_a_seed_per_member(tmp_path):
+    from ec_hw.train.checkpoint import read_config, write_config
+
+    write_config(tmp_path, CFG, NET, CORE)
+    assert read_config(tmp_path)[0].common_starts is True
+    doc = json.loads((tmp_path / "config.json").read_text())
+    del doc["train"]["common_starts"]
+    (tmp_path / "config.json").write_text(json.dumps(doc))
+    assert read_config(tmp_path)[0].common_starts is False

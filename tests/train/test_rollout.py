@@ -1,6 +1,8 @@
 """Rollouts: a member's result depends on its genome and env seeds only, on every evaluator
 and both env engines; the batched engine equals a one-env-at-a-time restatement."""
 
+from dataclasses import replace
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -325,3 +327,18 @@ def test_device_sampling_on_a_target_without_it_is_refused():
                                         slots=2)) as ev:
         with pytest.raises(ValueError, match="cannot sample members on the device"):
             ev.evaluate(job)
+
+
+def test_common_starts_give_every_member_the_same_start_states():
+    common, own = env_seeds(77, 5, 3, common=True), env_seeds(77, 5, 3)
+    assert np.array_equal(common, np.broadcast_to(own[0], (5, 3)))  # the first member's row
+    assert len(set(own[:, 0].tolist())) == 5 and len(set(common[0].tolist())) == 3
+    assert not np.array_equal(env_seeds(78, 5, 3, common=True)[0], common[0])
+    # Members with the same connections and common starts return the same on gymnasium.
+    job = _job(members=4, episodes=2)
+    twins = replace(job, member_ids=np.full(4, 10), env_seeds=env_seeds(77, 4, 2, common=True))
+    res = Engine("gymnasium").run(ModelBackend(NET, CoreConfig(), 4), twins, np.arange(4))
+    assert len(set(res.returns.tolist())) == 1
+    apart = replace(twins, env_seeds=env_seeds(77, 4, 2))
+    res = Engine("gymnasium").run(ModelBackend(NET, CoreConfig(), 4), apart, np.arange(4))
+    assert len(set(res.returns.tolist())) > 1
