@@ -437,11 +437,12 @@ def _train_loop(trainer, cfg, run_dir: Path, stop_at: float | None, quiet: bool,
 
     console = Console(stderr=False, highlight=False)
     start = trainer.state.generation
-    from .train.envs import ENVPOOL_IDS, envpool_start_is_rest_point
+    from .train.envs import ENVPOOL_IDS, envpool_unsuitable
 
-    if (cfg.env_backend == "gymnasium" and cfg.env_id in ENVPOOL_IDS
-            and envpool_start_is_rest_point(cfg.env_id)):
-        note += " (EnvPool's noise-free start is a rest point here: gymnasium's seeded resets)"
+    why = (envpool_unsuitable(cfg.env_id)
+           if cfg.env_backend == "gymnasium" and cfg.env_id in ENVPOOL_IDS else None)
+    if why:
+        note += f" (gymnasium, seeded starts: {why})"
     console.print(f"[bold]ec-hw train[/] {cfg.method} on {cfg.env_id}, target "
                   f"{cfg.target}, env engine {cfg.env_backend}, pop {cfg.pop_size}, seed "
                   f"{cfg.seed}, {cfg.workers} worker(s)"

@@ -16,6 +16,7 @@ from ec_hw.train.backends import ModelBackend
 from ec_hw.train.envs import (
     EnvPoolBatch,
     envpool_start_is_rest_point,
+    envpool_unsuitable,
     probe_env,
     resolve_env_backend,
     unit_to_action,
@@ -173,16 +174,22 @@ def test_model_backend_serial_steps_equal_parallel_steps():
 
 
 @needs_envpool
-def test_auto_runs_envs_whose_noise_free_start_is_a_rest_point_on_gymnasium():
+def test_auto_keeps_envs_whose_start_noise_is_part_of_the_task_on_gymnasium():
     # Swimmer's EnvPool start is exactly zero and stays zero under zero action: zero input,
     # no spikes, zero action, so every member ties (the next test). Hopper falls, the
-    # pendulum tips over, the cheetah settles: those keep EnvPool.
+    # pendulum tips over, the cheetah settles.
     assert envpool_start_is_rest_point("Swimmer-v5")
-    assert resolve_env_backend("Swimmer-v5", "auto") == "gymnasium"
-    assert resolve_env_backend("Swimmer-v5", "envpool") == "envpool"  # asked for: honoured
     for env_id in ("Hopper-v5", "InvertedPendulum-v5", "HalfCheetah-v5"):
         assert not envpool_start_is_rest_point(env_id)
+    # Start noise: narrow (Hopper, Walker2d 0.005; Humanoid, InvertedPendulum 0.01) keeps
+    # EnvPool; wide (0.1) does not, whatever the start looks like.
+    for env_id in ("Hopper-v5", "Walker2d-v5", "Humanoid-v5", "InvertedPendulum-v5"):
+        assert envpool_unsuitable(env_id) is None
         assert resolve_env_backend(env_id, "auto") == "envpool"
+    for env_id in ("InvertedDoublePendulum-v5", "HalfCheetah-v5", "Ant-v5", "Swimmer-v5"):
+        assert "start noise (0.1)" in envpool_unsuitable(env_id)
+        assert resolve_env_backend(env_id, "auto") == "gymnasium"
+        assert resolve_env_backend(env_id, "envpool") == "envpool"  # asked for: honoured
 
 
 @needs_envpool
