@@ -12,7 +12,15 @@ from ec_hw.build import Board, _platform, board_core, load_board, main, supporte
 from ec_hw.config import NetConfig
 from ec_hw.gateware.axis import XDMA_LINKS
 from ec_hw.synth import PARTS
-from ec_hw.vivado_pcie import axis_clock_hz, board_pins, pcie_files, wns_from_report
+from ec_hw.vivado_pcie import (
+    TOP,
+    axis_clock_hz,
+    board_pins,
+    core_modules,
+    pcie_files,
+    wns_from_report,
+    yosys_script,
+)
 
 SMALL = NetConfig(n_neurons=32, obs_dim=3, act_dim=2)
 
@@ -79,6 +87,21 @@ def test_pcie_project_files(tmp_path):
         assert port in header, port
     assert "ASSOCIATED_BUSIF s_axis_h2c:m_axis_c2h" in verilog
     assert top.info.slots == core.slots
+    # the Yosys script of the no-Vivado build synthesizes core 0's module once for both cores
+    cores = core_modules(verilog)
+    assert cores == [f"{TOP}.top.top.core.core0", f"{TOP}.top.top.core.core1"]
+    script = yosys_script(verilog).splitlines()
+    assert script[0] == f"read_verilog {TOP}.v"
+    assert f"chtype -map \\{cores[1]} \\{cores[0]}" in script
+    assert f"setattr -mod -set keep_hierarchy 1 \\{cores[0]}" in script
+    assert f"synth_xilinx -family xc7 -top {TOP} -flatten -noiopad -noclkbuf" in script
+    assert f"tee -q -o stat.json stat -json -top {TOP}" in script
+
+
+def test_core_modules_of_a_single_core_device_is_empty():
+    one = "module \\x.top.core (\n);\nendmodule\nmodule \\x.top.core.lif0 (\n);\nendmodule\n"
+    assert core_modules(one) == []
+    assert "chtype" not in yosys_script(one) and "keep_hierarchy" not in yosys_script(one)
 
 
 def test_wns_from_report():
@@ -102,3 +125,41 @@ def test_build_without_vivado_prints_utilization_and_the_command(tmp_path, capsy
     assert summary["part"] == "xc7a100t" and summary["slots"] == 16
     assert summary["utilization"]["LUT"]["used"] > 0
     assert (out / "ec_hw_litefury.tcl").exists() and (out / "ec_hw_pcie_top.v").exists()
+
+
+@pytest.mark.slow  # two Yosys synth_xilinx runs of a small 2-core device (minutes)
+def test_yosys_counts_each_core_once_and_matches_a_flat_synthesis(tmp_path):
+    """The no-Vivado utilization synthesizes one core module for all cores; its ``stat -top``
+    totals are that module's cells once per core plus the rest, and agree with a flat
+    synthesis of the same Verilog (block RAM and DSP exactly, logic within 5 %)."""
+    from ec_hw.synth import parse_stat, run_yosys
+
+    board = replace(load_board("litefury"), slots=4, cores=2)
+    core = replace(board_core(board), word_bits=16)
+    pcie_files(board, SMALL, core, tmp_path, platform=_platform(board))
+    verilog = (tmp_path / f"{TOP}.v").read_text()
+    hier, flat = tmp_path / "hier", tmp_path / "flat"
+    for d in (hier, flat):
+        d.mkdir()
+        (d / f"{TOP}.v").write_text(verilog)
+    run_yosys(hier, yosys_script(verilog), log="yosys.log")
+    flat_script = "\n".join(line for line in yosys_script(verilog).splitlines()
+                            if not line.startswith(("chtype", "setattr")))
+    run_yosys(flat, flat_script, log="yosys.log")
+
+    report = json.loads((hier / "stat.json").read_text()[(hier / "stat.json").read_text()
+                                                         .index("{"):])
+    mods = report["modules"]
+    cores = core_modules(verilog)
+    assert f"\\{cores[0]}" in mods and f"\\{cores[1]}" not in mods   # one core module
+    assert mods[f"\\{TOP}"]["num_cells_by_type"][f"\\{cores[0]}"] == 2  # instantiated twice
+    total = parse_stat(hier / "stat.json")
+    one = parse_stat(json.dumps({"modules": {"m": mods[f"\\{cores[0]}"]}}))
+    rest = parse_stat(json.dumps({"modules": {"m": mods[f"\\{TOP}"]}}))
+    for kind in ("luts", "ffs", "bram36_equiv", "dsp"):
+        assert getattr(total, kind) == getattr(rest, kind) + 2 * getattr(one, kind), kind
+    assert one.bram36_equiv > 0 and one.luts > 0
+    ref = parse_stat(flat / "stat.json", TOP)
+    assert (total.ramb36, total.ramb18, total.dsp) == (ref.ramb36, ref.ramb18, ref.dsp)
+    assert abs(total.luts - ref.luts) <= 0.05 * ref.luts
+    assert abs(total.ffs - ref.ffs) <= 0.05 * ref.ffs
