@@ -113,7 +113,7 @@ def test_wns_from_report():
     assert wns_from_report("no timing here") is None
 
 
-@pytest.mark.slow  # Yosys synth_xilinx of a 4-core device (~1-2 min)
+@pytest.mark.slow  # Yosys synth_xilinx of a 4-core device (minutes)
 @pytest.mark.skipif(shutil.which("vivado") is not None, reason="Vivado would run the real flow")
 def test_build_without_vivado_prints_utilization_and_the_command(tmp_path, capsys):
     out = tmp_path / "lf"
@@ -122,8 +122,21 @@ def test_build_without_vivado_prints_utilization_and_the_command(tmp_path, capsy
     text = capsys.readouterr().out
     assert f"cd {out} && vivado -mode batch -source ec_hw_litefury.tcl" in text
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["part"] == "xc7a100t" and summary["slots"] == 16
-    assert summary["utilization"]["LUT"]["used"] > 0
+    board = load_board("litefury")
+    assert summary["part"] == "xc7a100t" and summary["slots"] == board.slots
+    assert summary["cores"] == board.cores and summary["target_mhz"] == 100.0
+    assert summary["vivado_command"] == "vivado -mode batch -source ec_hw_litefury.tcl"
+    u = summary["utilization"]
+    assert set(u) == {"LUT", "FF", "RAMB36", "DSP48E1"}
+    assert u["LUT"]["available"] == 63400 and 0 < u["LUT"]["used"] < 63400
+    assert u["LUT"]["percent"] == round(100 * u["LUT"]["used"] / 63400, 1)
+    assert u["RAMB36"]["used"] == u["RAMB36"]["RAMB36E1"] + u["RAMB36"]["RAMB18E1"] / 2
+    assert f"utilization of the ec-hw part ({TOP}: {board.cores} cores" in text
+    # one core module, instantiated once per core, in the hierarchical report
+    stat = (out / "synth" / "stat.json").read_text()
+    mods = json.loads(stat[stat.index("{"):])["modules"]
+    core0 = f"\\{core_modules((out / f'{TOP}.v').read_text())[0]}"
+    assert mods[f"\\{TOP}"]["num_cells_by_type"][core0] == board.cores
     assert (out / "ec_hw_litefury.tcl").exists() and (out / "ec_hw_pcie_top.v").exists()
 
 
