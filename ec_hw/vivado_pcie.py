@@ -241,8 +241,8 @@ def yosys_script(verilog: str, *, verilog_file: str = f"{TOP}.v", top: str = TOP
     Vivado gets; not a board top, so no clock buffers or I/O pads: the block design has them).
 
     Amaranth writes one module per core although the cores are identical (the same
-    ``Core(net, sub_cfg)``), and flattening all of them made ``synth_xilinx`` of a 4-core
-    device run for hours. The script points every core instance at core 0's module (core 0
+    ``Core(net, sub_cfg)``), and a flat ``synth_xilinx`` of the 4-core LiteFury did not finish
+    on the shared machine (docs/pcie.md). The script points every core instance at core 0's module (core 0
     has the superset of ports: only its cycle counter is read), keeps that module's hierarchy
     so it is synthesized once, and flattens everything else; ``stat -top`` then counts the
     core's cells once per instance. Cross-boundary optimization between the cores and the
