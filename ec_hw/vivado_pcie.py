@@ -242,13 +242,12 @@ def yosys_script(verilog: str, *, verilog_file: str = f"{TOP}.v", top: str = TOP
 
     Amaranth writes one module per core although the cores are identical (the same
     ``Core(net, sub_cfg)``), and a flat ``synth_xilinx`` of the 4-core LiteFury did not finish
-    on the shared machine (docs/pcie.md). The script points every core instance at core 0's module (core 0
-    has the superset of ports: only its cycle counter is read), keeps that module's hierarchy
-    so it is synthesized once, and flattens everything else; ``stat -top`` then counts the
-    core's cells once per instance. Cross-boundary optimization between the cores and the
-    rest is lost, as in Vivado's out-of-context flow: the count is an upper bound of a flat
-    synthesis by at most that. ``hierarchy -check`` fails if an instance uses a port core 0
-    lacks."""
+    on the shared machine (docs/pcie.md). The script points every core instance at core 0's
+    module (core 0 has the superset of ports: only its cycle counter is read), keeps that
+    module's hierarchy so it is synthesized once, and flattens everything else; ``stat -top``
+    then counts the core's cells once per instance. No optimization crosses the core
+    boundary, as in Vivado's out-of-context flow, so the count is at most slightly above a
+    flat synthesis. ``hierarchy -check`` fails if an instance uses a port core 0 lacks."""
     cores = core_modules(verilog)
     lines = [f"read_verilog {verilog_file}"]
     lines += [f"chtype -map \\{name} \\{cores[0]}" for name in cores[1:]]
