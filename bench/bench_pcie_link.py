@@ -12,8 +12,8 @@ cycles from the request's first H2C beat to the reply's ``tlast``; the benchmark
   link (AXI-Stream, clock crossing, frame parsing and gathering, serialization);
 * ``member env-steps/s`` at 100 MHz with the host's per-exchange PCIe cost added (the
   README's assumption for the UART table: 1 us + 800 MB/s), for the measured configurations
-  and projected with the same per-byte link cost for the NiteFury's 8 x 8 and the LiteFury's
-  4 x 4;
+  and projected with the same per-byte link cost for the cores x slots of
+  ``boards/nitefury.toml`` and ``boards/litefury.toml`` (sized by synthesis, docs/pcie.md);
 * ``sim clock/wall-s``: simulated core clock per wall-clock second of the virtual board (this
   machine, loaded: noisy).
 
@@ -99,6 +99,7 @@ def throughput(members: int, device_cycles: int, req: int, rep: int) -> float:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from ec_hw.build import load_board
     from ec_hw.config import CoreConfig, NetConfig
     from ec_hw.gateware.core import cycles_per_env_step
     from ec_hw.gateware.top import default_max_payload
@@ -128,7 +129,8 @@ def main(argv=None) -> int:
         projections = []
         net = NetConfig(n_neurons=args.project_neurons, obs_dim=args.obs_dim,
                         act_dim=args.act_dim)
-        for name, k, s in (("NiteFury II", 8, 8), ("LiteFury", 4, 4)):
+        for board in (load_board("nitefury"), load_board("litefury")):
+            name, k, s = board.description.split(" (")[0], board.cores, board.slots // board.cores
             core = CoreConfig(slots=k * s)
             wire = WireFormat.of(net, core, default_max_payload(net, core))
             req, rep = step_wire_bytes(wire, k * s)

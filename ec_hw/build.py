@@ -217,15 +217,18 @@ def _resource(used: float, available: int | None) -> dict:
 
 
 def utilization_from_yosys_xilinx(stat_json: str, part: str | None) -> dict[str, dict]:
-    """LUT, FF, block RAM (RAMB36 equivalents) and DSP48E1 of a Yosys ``stat -json`` report of
-    the device top, with the capacity of ``part`` (:data:`ec_hw.synth.PARTS`) when known."""
+    """LUT, FF, block RAM (RAMB36 equivalents, with the ``RAMB36E1`` and ``RAMB18E1`` cells
+    they count: a RAMB18 is half a RAMB36 site) and DSP48E1 of a Yosys ``stat -json`` report
+    of the device top (a hierarchical report: its ``design`` totals), with the capacity of
+    ``part`` (:data:`ec_hw.synth.PARTS`) when known."""
     from .synth import PARTS, parse_stat
 
     util = parse_stat(stat_json)
     cap = PARTS.get(part or "")
     return {"LUT": _resource(util.luts, cap and cap.luts),
             "FF": _resource(util.ffs, cap and cap.ffs),
-            "RAMB36": _resource(util.bram36_equiv, cap and cap.ramb36),
+            "RAMB36": {**_resource(util.bram36_equiv, cap and cap.ramb36),
+                       "RAMB36E1": util.ramb36, "RAMB18E1": util.ramb18},
             "DSP48E1": _resource(util.dsp, cap and cap.dsp)}
 
 
@@ -255,14 +258,17 @@ def utilization_from_nextpnr(log_text: str) -> dict[str, dict]:
 def write_summary(out: Path, board: Board, net: NetConfig, core: CoreConfig, *, tool: str,
                   utilization: dict | None, fmax_mhz: float | None, bitstream: Path | None,
                   reports: dict[str, Path] | None = None, features: int = 0,
-                  network_hash: int = 0, critical_path: dict | None = None) -> dict:
+                  network_hash: int = 0, critical_path: dict | None = None,
+                  vivado_command: str | None = None) -> dict:
     """Write ``out/summary.json``: a compact record of one build for people and scripts.
 
     Cell counts per resource with the part's capacity and percent, Fmax against the target
     clock (``target_mhz``) with the critical path's start and end points
     (:func:`critical_path_from_nextpnr`, :func:`timing_from_vivado`), and paths relative to
     ``out`` (the bitstream, the tool reports for the details);
-    no tool log is copied in and no absolute path is stored.
+    no tool log is copied in and no absolute path is stored. A PCIe board's summary also has
+    its ``cores`` and ``vivado_command``: the Vivado run that makes the bitstream, run in
+    ``out`` (the build folder).
     """
     out = Path(out)
 
@@ -290,6 +296,9 @@ def write_summary(out: Path, board: Board, net: NetConfig, core: CoreConfig, *, 
         "bitstream": rel(bitstream),
         "reports": {k: rel(v) for k, v in (reports or {}).items() if Path(v).exists()},
     }
+    if board.link == "pcie":
+        summary["cores"] = board.cores
+        summary["vivado_command"] = vivado_command
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
 
@@ -531,15 +540,25 @@ def build(board: Board, net: NetConfig, *, out: Path, program: bool = False,
 
 def _log_utilization(util: dict, log) -> None:
     for res, row in util.items():
+        cells = ", ".join(f"{n} {k}" for k, n in row.items()
+                          if k not in ("used", "available", "percent"))
         log(f"  {res:8s} {row['used']:>8g}" + (f" of {row['available']} ({row['percent']:g} %)"
-                                              if "available" in row else ""))
+                                              if "available" in row else "")
+            + (f"  ({cells})" if cells else ""))
 
 
 def _build_pcie(board: Board, net: NetConfig, core: CoreConfig, *, out: Path, program: bool,
                 log) -> dict:
     """The PCIe board build (:mod:`ec_hw.vivado_pcie`): the Vivado project with the XDMA IP;
     Vivado when on PATH (negative slack fails), else Yosys utilization and the command."""
-    from .vivado_pcie import axis_clock_hz, have_vivado, pcie_files, run_vivado
+    from .vivado_pcie import (
+        TOP,
+        axis_clock_hz,
+        have_vivado,
+        pcie_files,
+        run_vivado,
+        vivado_command,
+    )
 
     top, tcl = pcie_files(board, net, core, out, platform=_platform(board), build_id=build_id())
     name = tcl.stem
@@ -566,19 +585,45 @@ def _build_pcie(board: Board, net: NetConfig, core: CoreConfig, *, out: Path, pr
         log(f"bitstream: {bit}; WNS {wns} ns" + (f"; program the SPI flash with {name}.mcs "
                                                  f"(docs/pcie.md)" if program else ""))
     else:
-        _yosys_synth_xilinx(out, top, log)
+        seconds = _yosys_synth_pcie(out, log)
         result.update(tool="yosys synth_xilinx of the ec-hw part (no Vivado: no XDMA IP, no "
                            "bitstream)",
                       utilization=utilization_from_yosys_xilinx(
                           (out / "synth" / "stat.json").read_text(), board.device),
                       reports={"stat": out / "synth" / "utilization.txt",
-                               "log": out / "synth" / "yosys.log"})
-        log("utilization of the ec-hw part (Yosys synth_xilinx, xc7; without the XDMA IP):")
+                               "log": out / "synth" / "yosys.log",
+                               "script": out / "synth" / "synth.ys"})
+        log(f"utilization of the ec-hw part ({TOP}: {board.cores} cores, sampler "
+            f"{'on' if board.sampler else 'off'}; Yosys synth_xilinx, xc7, {seconds:.0f} s; "
+            f"without the XDMA IP):")
         _log_utilization(result["utilization"], log)
         log(f"the bitstream needs Vivado (not on PATH); on a machine with Vivado run:\n"
-            f"  cd {out} && vivado -mode batch -source {tcl.name}")
+            f"  cd {out} && {vivado_command(tcl)}")
+    result["vivado_command"] = vivado_command(tcl)
     return write_summary(out, board, net, core, **result, features=top.info.features,
                          network_hash=top.info.network_hash)
+
+
+def _yosys_synth_pcie(out: Path, log) -> float:
+    """Yosys ``synth_xilinx`` of the PCIe device's Verilog (``out/ec_hw_pcie_top.v``, what the
+    Vivado project gets) in ``out/synth`` with each core synthesized once
+    (:func:`~ec_hw.vivado_pcie.yosys_script`); return the run time in seconds."""
+    import time
+
+    from .synth import SynthError, run_yosys
+    from .vivado_pcie import TOP, yosys_script
+
+    work = out / "synth"
+    work.mkdir(parents=True, exist_ok=True)
+    verilog = (out / f"{TOP}.v").read_text()
+    (work / f"{TOP}.v").write_text(verilog)   # YoWASP sees only its working directory
+    log("running Yosys synth_xilinx on the ec-hw part (each core once) ...")
+    t0 = time.monotonic()
+    try:
+        run_yosys(work, yosys_script(verilog), log="yosys.log")
+    except SynthError as exc:
+        raise BuildError(str(exc)) from exc
+    return time.monotonic() - t0
 
 
 def board_core(board: Board) -> CoreConfig:

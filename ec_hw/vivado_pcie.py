@@ -28,7 +28,8 @@ from pathlib import Path
 from .config import CoreConfig, NetConfig
 
 __all__ = ["make_pcie_top", "pcie_files", "run_vivado", "have_vivado", "board_pins",
-           "wns_from_report", "axis_clock_hz", "TOP"]
+           "wns_from_report", "axis_clock_hz", "core_modules", "vivado_args", "vivado_command",
+           "yosys_script", "TOP"]
 
 TOP = "ec_hw_pcie_top"
 
@@ -219,6 +220,46 @@ def pcie_files(board, net: NetConfig, core: CoreConfig, out: Path, *, platform,
     return top, tcl
 
 
+_CORE_MODULE = re.compile(r"^module \\(\S+)\.core(\d+)\s*\(", re.M)
+
+
+def core_modules(verilog: str) -> list[str]:
+    """Names of the :class:`~ec_hw.gateware.multicore.CoreArray`'s core modules in
+    ``verilog`` (Amaranth's ``<parent>.core<k>``, one module per core, k = 0 ..), in order of k;
+    empty for a single-core device."""
+    groups: dict[str, dict[int, str]] = {}
+    for m in _CORE_MODULE.finditer(verilog):
+        groups.setdefault(m.group(1), {})[int(m.group(2))] = f"{m.group(1)}.core{m.group(2)}"
+    best = max(groups.values(), key=len, default={})
+    if len(best) < 2 or sorted(best) != list(range(len(best))):
+        return []
+    return [best[k] for k in sorted(best)]
+
+
+def yosys_script(verilog: str, *, verilog_file: str = f"{TOP}.v", top: str = TOP) -> str:
+    """The Yosys script for the utilization of the ec-hw part (``ec_hw_pcie_top``, the module
+    Vivado gets; not a board top, so no clock buffers or I/O pads: the block design has them).
+
+    Amaranth writes one module per core although the cores are identical (the same
+    ``Core(net, sub_cfg)``), and a flat ``synth_xilinx`` of the 4-core LiteFury did not finish
+    on the shared machine (docs/pcie.md). The script points every core instance at core 0's
+    module (core 0 has the superset of ports: only its cycle counter is read), keeps that
+    module's hierarchy so it is synthesized once, and flattens everything else; ``stat -top``
+    then counts the core's cells once per instance. No optimization crosses the core
+    boundary, as in Vivado's out-of-context flow, so the count is at most slightly above a
+    flat synthesis. ``hierarchy -check`` fails if an instance uses a port core 0 lacks."""
+    cores = core_modules(verilog)
+    lines = [f"read_verilog {verilog_file}"]
+    lines += [f"chtype -map \\{name} \\{cores[0]}" for name in cores[1:]]
+    lines.append(f"hierarchy -check -top {top}")
+    if cores:
+        lines.append(f"setattr -mod -set keep_hierarchy 1 \\{cores[0]}")
+    lines += [f"synth_xilinx -family xc7 -top {top} -flatten -noiopad -noclkbuf",
+              f"tee -o utilization.txt stat -top {top}",
+              f"tee -q -o stat.json stat -json -top {top}"]
+    return "\n".join(lines) + "\n"
+
+
 def wns_from_report(text: str) -> float | None:
     """The design's WNS (ns) from ``wns.txt`` or a Vivado timing summary."""
     text = text.strip()
@@ -230,12 +271,22 @@ def wns_from_report(text: str) -> float | None:
     return float(m.group(1)) if m else None
 
 
+def vivado_args(tcl: Path) -> list[str]:
+    """The Vivado batch run of the project's TCL (in the build folder)."""
+    return ["vivado", "-mode", "batch", "-source", Path(tcl).name]
+
+
+def vivado_command(tcl: Path) -> str:
+    """The shell command that builds the bitstream, run in the build folder on a machine with
+    Vivado (what :func:`run_vivado` runs)."""
+    return " ".join(vivado_args(tcl))
+
+
 def run_vivado(out: Path, tcl: Path) -> tuple[int, float | None, str]:
     """Run ``vivado -mode batch -source <tcl>`` in ``out``; return its exit code, the routed
     design's WNS in ns (None if it did not get that far) and the log's last lines. The log is
     kept as ``out/vivado_build.log``."""
-    res = subprocess.run(["vivado", "-mode", "batch", "-nojournal", "-source", tcl.name],
-                         cwd=out, capture_output=True, text=True)
+    res = subprocess.run(vivado_args(tcl), cwd=out, capture_output=True, text=True)
     (out / "vivado_build.log").write_text(res.stdout + res.stderr)
     wns_file = out / "wns.txt"
     wns = wns_from_report(wns_file.read_text()) if wns_file.exists() else None

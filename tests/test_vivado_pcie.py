@@ -12,7 +12,15 @@ from ec_hw.build import Board, _platform, board_core, load_board, main, supporte
 from ec_hw.config import NetConfig
 from ec_hw.gateware.axis import XDMA_LINKS
 from ec_hw.synth import PARTS
-from ec_hw.vivado_pcie import axis_clock_hz, board_pins, pcie_files, wns_from_report
+from ec_hw.vivado_pcie import (
+    TOP,
+    axis_clock_hz,
+    board_pins,
+    core_modules,
+    pcie_files,
+    wns_from_report,
+    yosys_script,
+)
 
 SMALL = NetConfig(n_neurons=32, obs_dim=3, act_dim=2)
 
@@ -79,6 +87,21 @@ def test_pcie_project_files(tmp_path):
         assert port in header, port
     assert "ASSOCIATED_BUSIF s_axis_h2c:m_axis_c2h" in verilog
     assert top.info.slots == core.slots
+    # the Yosys script of the no-Vivado build synthesizes core 0's module once for both cores
+    cores = core_modules(verilog)
+    assert cores == [f"{TOP}.top.top.core.core0", f"{TOP}.top.top.core.core1"]
+    script = yosys_script(verilog).splitlines()
+    assert script[0] == f"read_verilog {TOP}.v"
+    assert f"chtype -map \\{cores[1]} \\{cores[0]}" in script
+    assert f"setattr -mod -set keep_hierarchy 1 \\{cores[0]}" in script
+    assert f"synth_xilinx -family xc7 -top {TOP} -flatten -noiopad -noclkbuf" in script
+    assert f"tee -q -o stat.json stat -json -top {TOP}" in script
+
+
+def test_core_modules_of_a_single_core_device_is_empty():
+    one = "module \\x.top.core (\n);\nendmodule\nmodule \\x.top.core.lif0 (\n);\nendmodule\n"
+    assert core_modules(one) == []
+    assert "chtype" not in yosys_script(one) and "keep_hierarchy" not in yosys_script(one)
 
 
 def test_wns_from_report():
@@ -90,7 +113,7 @@ def test_wns_from_report():
     assert wns_from_report("no timing here") is None
 
 
-@pytest.mark.slow  # Yosys synth_xilinx of a 4-core device (~1-2 min)
+@pytest.mark.slow  # Yosys synth_xilinx of a 4-core device (minutes)
 @pytest.mark.skipif(shutil.which("vivado") is not None, reason="Vivado would run the real flow")
 def test_build_without_vivado_prints_utilization_and_the_command(tmp_path, capsys):
     out = tmp_path / "lf"
@@ -99,6 +122,20 @@ def test_build_without_vivado_prints_utilization_and_the_command(tmp_path, capsy
     text = capsys.readouterr().out
     assert f"cd {out} && vivado -mode batch -source ec_hw_litefury.tcl" in text
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["part"] == "xc7a100t" and summary["slots"] == 16
-    assert summary["utilization"]["LUT"]["used"] > 0
+    board = load_board("litefury")
+    assert summary["part"] == "xc7a100t" and summary["slots"] == board.slots
+    assert summary["cores"] == board.cores and summary["target_mhz"] == 100.0
+    assert summary["vivado_command"] == "vivado -mode batch -source ec_hw_litefury.tcl"
+    u = summary["utilization"]
+    assert set(u) == {"LUT", "FF", "RAMB36", "DSP48E1"}
+    assert u["LUT"]["available"] == 63400 and 0 < u["LUT"]["used"] < 63400
+    assert u["LUT"]["percent"] == round(100 * u["LUT"]["used"] / 63400, 1)
+    assert u["RAMB36"]["used"] == u["RAMB36"]["RAMB36E1"] + u["RAMB36"]["RAMB18E1"] / 2
+    assert f"utilization of the ec-hw part ({TOP}: {board.cores} cores" in text
+    # one core module, instantiated once per core, in the hierarchical report
+    stat = (out / "synth" / "stat.json").read_text()
+    mods = json.loads(stat[stat.index("{"):])["modules"]
+    core0 = f"\\{core_modules((out / f'{TOP}.v').read_text())[0]}"
+    assert mods[f"\\{TOP}"]["num_cells_by_type"][core0] == board.cores
     assert (out / "ec_hw_litefury.tcl").exists() and (out / "ec_hw_pcie_top.v").exists()
+

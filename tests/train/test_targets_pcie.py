@@ -15,7 +15,7 @@ from ec_hw.cli import main
 
 @pytest.mark.parametrize("board,sampling", [
     ("litefury", "device"),
-    pytest.param("nitefury", "host", marks=pytest.mark.slow),   # 8 cores x 8 slots
+    pytest.param("nitefury", "host", marks=pytest.mark.slow),   # 14 cores x 4 slots
 ])
 def test_training_through_the_virtual_pcie_board_equals_the_golden_model(tmp_path, board,
                                                                           sampling):
