@@ -52,6 +52,32 @@ def run_frames_bytes(live: np.ndarray, per_frame: int, header: int, item_bytes: 
     return frames * (FRAME_OVERHEAD + header) + int(live.sum()) * item_bytes
 
 
+def savings(net, wire: WireFormat, mask: np.ndarray) -> dict[str, int]:
+    """Bits and request bytes now (full matrices) and live only, for flat ``mask``."""
+    lay = GenomeLayout.of(net)
+    n_conn = net.n_conn
+    blocks = np.concatenate([mask, np.zeros(-n_conn % RHO_PER_BLOCK, bool)])
+    words = pack_genome(mask, lay) != 0
+    load_live = sum(run_frames_bytes(words[lo:hi], wire.max_load_words, LOAD_HEADER.size,
+                                     wire.word_bytes)
+                    for lo, hi in ((0, lay.off_rec), (lay.off_rec, lay.off_out),
+                                   (lay.off_out, lay.n_words)))
+    return {
+        "n_conn": n_conn, "n_live": int(mask.sum()),
+        "rho_bits_now": rho_memory_depth(net) * RHO_WORD_BITS,
+        "rho_bits_live": 16 * int(mask.sum()),
+        "rho_blocks": len(blocks) // RHO_PER_BLOCK,
+        "rho_blocks_live": int(blocks.reshape(-1, RHO_PER_BLOCK).any(axis=1).sum()),
+        "load_rho_bytes_now": load_rho_wire_bytes(wire, net)[0],
+        "load_rho_bytes_live": run_frames_bytes(mask, wire.max_rho_values,
+                                                LOAD_RHO_HEADER.size, 2),
+        "rho_runs": len(runs(mask)),
+        "load_bytes_now": member_load_wire_bytes(wire, net)[0],
+        "load_bytes_live": load_live,
+        "words": lay.n_words, "words_live": int(words.sum()), "word_bytes": wire.word_bytes,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--neurons", type=int, default=512)
@@ -62,45 +88,30 @@ def main() -> None:
     board = load_board(args.board)
     core = replace(CoreConfig(), slots=board.slots, lanes=board.lanes, word_bits=board.word_bits)
     wire = WireFormat.of(net, core, default_max_payload(net, core))
-    mask = connectivity_mask(net)
-    lay = GenomeLayout.of(net)
-    n_conn, n_live = net.n_conn, int(mask.sum())
+    r = savings(net, wire, connectivity_mask(net))
+    n_conn, n_live = r["n_conn"], r["n_live"]
     print(f"network: N = {net.n_neurons}, {net.topology}, board {board.name} "
           f"(max_payload {wire.max_payload} B)")
     print(f"connections: {n_live:,} live of {n_conn:,} ({100 * n_live / n_conn:.1f} %)")
-
-    # rho memory
-    now_bits = rho_memory_depth(net) * RHO_WORD_BITS
-    blocks = np.concatenate([mask, np.zeros(-n_conn % RHO_PER_BLOCK, bool)])
-    live_blocks = int(blocks.reshape(-1, RHO_PER_BLOCK).any(axis=1).sum())
-    print(f"rho memory now: {now_bits:,} bits ({now_bits / 1e6:.2f} Mbit, "
-          f"{rho_memory_depth(net):,} words of {RHO_WORD_BITS})")
-    print(f"rho memory, live only (16 bits each): {16 * n_live:,} bits "
-          f"({100 * 16 * n_live / now_bits:.1f} % of now)")
-    print(f"rho memory, live 64-bit blocks in 72-bit words: {live_blocks * 64:,} bits "
-          f"({live_blocks:,} of {len(blocks) // RHO_PER_BLOCK:,} blocks, "
-          f"{100 * live_blocks * 64 / now_bits:.1f} % of now)")
-
-    # LOAD_RHO, once per generation
-    rho_now, _ = load_rho_wire_bytes(wire, net)
-    rho_live = run_frames_bytes(mask, wire.max_rho_values, LOAD_RHO_HEADER.size, 2)
-    print(f"LOAD_RHO per generation now: {rho_now:,} B; live runs only: {rho_live:,} B "
-          f"({100 * rho_live / rho_now:.1f} %, {len(runs(mask)):,} runs; their values alone "
-          f"{2 * n_live:,} B)")
-
-    # LOAD, once per member
-    load_now, _ = member_load_wire_bytes(wire, net)
-    words = pack_genome(mask, lay) != 0
-    live = 0
-    for lo, hi in ((0, lay.off_rec), (lay.off_rec, lay.off_out), (lay.off_out, lay.n_words)):
-        live += run_frames_bytes(words[lo:hi], wire.max_load_words, LOAD_HEADER.size,
-                                 wire.word_bytes)
-    print(f"LOAD per member now: {load_now:,} B ({lay.n_words:,} words); live-word runs only: "
-          f"{live:,} B ({int(words.sum()):,} words, {100 * live / load_now:.1f} %; the words alone "
-          f"{int(words.sum()) * wire.word_bytes:,} B)")
-    conn_bits = lay.n_words * 64
-    print(f"connection memory per slot now: {conn_bits:,} bits; live words only: "
-          f"{int(words.sum()) * 64:,} bits ({100 * words.mean():.1f} %)")
+    now = r["rho_bits_now"]
+    print(f"rho memory now: {now:,} bits ({now / 1e6:.2f} Mbit, "
+          f"{now // RHO_WORD_BITS:,} words of {RHO_WORD_BITS})")
+    print(f"rho memory, live only (16 bits each): {r['rho_bits_live']:,} bits "
+          f"({100 * r['rho_bits_live'] / now:.1f} % of now)")
+    lb = r["rho_blocks_live"]
+    print(f"rho memory, live 64-bit blocks in 72-bit words: {lb * 64:,} bits "
+          f"({lb:,} of {r['rho_blocks']:,} blocks, {100 * lb * 64 / now:.1f} % of now)")
+    print(f"LOAD_RHO per generation now: {r['load_rho_bytes_now']:,} B; live runs only: "
+          f"{r['load_rho_bytes_live']:,} B "
+          f"({100 * r['load_rho_bytes_live'] / r['load_rho_bytes_now']:.1f} %, "
+          f"{r['rho_runs']:,} runs; their values alone {2 * n_live:,} B)")
+    wl = r["words_live"]
+    print(f"LOAD per member now: {r['load_bytes_now']:,} B ({r['words']:,} words); live-word "
+          f"runs only: {r['load_bytes_live']:,} B ({wl:,} words, "
+          f"{100 * r['load_bytes_live'] / r['load_bytes_now']:.1f} %; the words alone "
+          f"{wl * r['word_bytes']:,} B)")
+    print(f"connection memory per slot now: {r['words'] * 64:,} bits; live words only: "
+          f"{wl * 64:,} bits ({100 * wl / r['words']:.1f} %)")
 
 
 if __name__ == "__main__":
