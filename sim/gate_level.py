@@ -169,13 +169,19 @@ FLOWS = {f.name: f for f in (
              models=("lattice/common_sim.vh", "lattice/ccu2c_sim.vh", "sim:ecp5_dp16kd.v",
                      "sim:ecp5_mult18x18d.v"),
              includes=("lattice",), verilator_args=_MODEL_WARNINGS),
+    # Yosys 0.70's ABC9 stops with an internal assertion on a few small ECP5 designs (the N = 16
+    # one-lane core: docs/gate-level.md); the classic ABC mapping synthesizes them.
+    GateFlow(name="ecp5-noabc9", synth="synth_ecp5 -noabc9 -top {top}",
+             models=("lattice/common_sim.vh", "lattice/ccu2c_sim.vh", "sim:ecp5_dp16kd.v",
+                     "sim:ecp5_mult18x18d.v"),
+             includes=("lattice",), verilator_args=_MODEL_WARNINGS),
     GateFlow(name="xilinx", synth="synth_xilinx -family xc7 -flatten -noiopad -noclkbuf -top {top}",
              models=("xilinx/cells_sim.v",), verilator_args=_MODEL_WARNINGS),
 )}
 
 
 def flow(name: str) -> GateFlow:
-    """The flow called ``name`` (``ecp5`` or ``xilinx``)."""
+    """The flow called ``name`` (``ecp5``, ``ecp5-noabc9`` or ``xilinx``)."""
     try:
         return FLOWS[name]
     except KeyError:
