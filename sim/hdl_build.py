@@ -276,8 +276,8 @@ def build(design, *, name: str, ports=None, toplevel: str = "top",
         (cocotb's default ``--public-flat-rw``). By default only the top module's signals are,
         which lets Verilator optimize the rest and runs the core about twice as fast.
     netlist : ``None`` (the Amaranth Verilog) or a gate-level flow of :mod:`gate_level`
-        (``"ecp5"``, ``"xilinx"``): simulate the netlist Yosys synthesizes from the Verilog,
-        with the vendor cell models. Verilator only; the ports are the same.
+        (``"ecp5"``, ``"ecp5-noabc9"``, ``"xilinx"``): simulate the netlist Yosys synthesizes
+        from the Verilog, with the vendor cell models. Verilator only; the ports are the same.
     """
     import pytest
     from cocotb_tools.runner import get_runner
