@@ -16,7 +16,12 @@ from amaranth.lib.wiring import In, Out
 from .framer import FrameParser, FrameSerializer, frame_layout, reply_layout
 from .uart import UARTRx, UARTTx
 
-__all__ = ["FrameLink"]
+__all__ = ["FrameLink", "buffer_write_signature"]
+
+
+def buffer_write_signature(depth: int) -> wiring.Signature:
+    """A byte write port of a buffer of ``depth`` bytes (the writer's side)."""
+    return wiring.Signature({"addr": Out(range(depth)), "data": Out(8), "en": Out(1)})
 
 
 class FrameLink(wiring.Component):
@@ -49,7 +54,7 @@ class FrameLink(wiring.Component):
         Request payload buffer, synchronous read (data one cycle after the address).
     replies : In(stream(reply_layout(...)))
         Reply frames to send; their payload comes from the reply buffer (or ``error``).
-    wr_addr, wr_data, wr_en : In
+    reply_wr : In(buffer_write_signature(reply_len))
         Reply buffer write port (not while a reply is being sent).
     overrun : Out(1)
         Pulses when the UART loses a byte (always 0 without a UART).
@@ -70,7 +75,7 @@ class FrameLink(wiring.Component):
             "requests": Out(stream.Signature(frame_layout(max_payload))),
             "rd_addr": In(range(max_payload)), "rd_data": Out(8),
             "replies": In(stream.Signature(reply_layout(self.ser_payload))),
-            "wr_addr": In(range(reply_len)), "wr_data": In(8), "wr_en": In(1),
+            "reply_wr": In(buffer_write_signature(reply_len)),
             "overrun": Out(1), "idle": Out(1),
         })
 
@@ -98,5 +103,6 @@ class FrameLink(wiring.Component):
         wiring.connect(m, wiring.flipped(self.replies), ser.i)
         m.d.comb += [parser.rd_addr.eq(self.rd_addr), self.rd_data.eq(parser.rd_data),
                      tr.addr.eq(ser.rd_addr), ser.rd_data.eq(tr.data),
-                     tw.addr.eq(self.wr_addr), tw.data.eq(self.wr_data), tw.en.eq(self.wr_en)]
+                     tw.addr.eq(self.reply_wr.addr), tw.data.eq(self.reply_wr.data),
+                     tw.en.eq(self.reply_wr.en)]
         return m

@@ -4,7 +4,7 @@ written out here in plain Python (Amaranth sim of the combinational table)."""
 import pytest
 from amaranth.sim import Simulator
 
-from ec_hw.gateware.dispatch import Action, Gather, RequestDecoder
+from ec_hw.gateware.dispatch import Action, RequestDecoder
 from ec_hw.gateware.framer import FrameKind
 from ec_hw.protocol import LOAD_HEADER, LOAD_RHO_HEADER, SAMPLE_STRUCT, ErrorCode, Op
 
@@ -12,29 +12,27 @@ MB = 1
 
 
 def expected(kind, op, length, retry, *, load, sampler):
-    """(action, error, gather, count, frame_ok) by the protocol's rules."""
+    """(action, error, frame_ok) by the protocol's rules."""
     if kind == FrameKind.BAD_CRC:
-        return Action.ERROR, ErrorCode.BAD_CRC, None, None, 0
+        return Action.ERROR, ErrorCode.BAD_CRC, 0
     if kind == FrameKind.BAD_LENGTH:
-        return Action.ERROR, ErrorCode.BAD_LENGTH, None, None, 0
+        return Action.ERROR, ErrorCode.BAD_LENGTH, 0
     if retry:
-        return Action.RESEND, None, None, None, 1
-    table = {Op.STEP: (MB, Gather.STEP_MASK, False), Op.RESET: (MB, Gather.RESET_MASK, False)}
+        return Action.RESEND, None, 1
+    # opcode: (fixed part of the payload, whether the length must equal it)
+    table = {Op.INFO: (0, False), Op.STATUS: (0, False), Op.STEP: (MB, False),
+             Op.RESET: (MB, False)}
     if load:
-        table[Op.LOAD] = (LOAD_HEADER.size, Gather.LOAD_HDR, False)
+        table[Op.LOAD] = (LOAD_HEADER.size, False)
     if sampler:
-        table[Op.LOAD_RHO] = (LOAD_RHO_HEADER.size, Gather.RHO_HDR, False)
-        table[Op.SAMPLE] = (SAMPLE_STRUCT.size, Gather.SAMPLE, True)
-    if op == Op.INFO:
-        return Action.INFO, None, None, None, 1
-    if op == Op.STATUS:
-        return Action.STATUS, None, None, None, 1
+        table[Op.LOAD_RHO] = (LOAD_RHO_HEADER.size, False)
+        table[Op.SAMPLE] = (SAMPLE_STRUCT.size, True)
     if op not in table:
-        return Action.ERROR, ErrorCode.BAD_OPCODE, None, None, 1
-    n, what, exact = table[op]
+        return Action.ERROR, ErrorCode.BAD_OPCODE, 1
+    n, exact = table[op]
     if (length != n) if exact else (length < n):
-        return Action.ERROR, ErrorCode.BAD_ARG, None, None, 1
-    return Action.GATHER, None, what, n, 1
+        return Action.ERROR, ErrorCode.BAD_ARG, 1
+    return Action.EXECUTE, None, 1
 
 
 @pytest.mark.parametrize("load,sampler", [(True, True), (True, False), (False, False)])
@@ -53,15 +51,12 @@ def test_request_table(load, sampler):
             ctx.set(dut.ev, {"kind": kind, "op": op, "seq": 7 if retry else 8, "length": length,
                              "crc": 0xBEEF})
             ctx.set(dut.c_valid, 1)
-            action, error, what, count, ok = expected(kind, op, length, retry, load=load,
-                                                      sampler=sampler)
+            action, error, ok = expected(kind, op, length, retry, load=load, sampler=sampler)
             got = ctx.get(dut.action)
             assert got == action, (kind, op, length, retry)
             assert ctx.get(dut.frame_ok) == ok and ctx.get(dut.frame_bad) == 1 - ok
             if error is not None:
                 assert ctx.get(dut.error) == error
-            if what is not None:
-                assert (ctx.get(dut.gather), ctx.get(dut.count)) == (what, count)
             if retry and kind == FrameKind.FRAME:
                 ctx.set(dut.c_valid, 0)   # an invalid cache never matches
                 assert ctx.get(dut.action) != Action.RESEND

@@ -54,11 +54,11 @@ def test_request_in_reply_out():
             buf.append(ctx.get(dut.rd_data))
         assert bytes(buf) == payload
         for i, b in enumerate(b"\x01\x02\x03\x04"):
-            ctx.set(dut.wr_addr, i)
-            ctx.set(dut.wr_data, b)
-            ctx.set(dut.wr_en, 1)
+            ctx.set(dut.reply_wr.addr, i)
+            ctx.set(dut.reply_wr.data, b)
+            ctx.set(dut.reply_wr.en, 1)
             await ctx.tick()
-        ctx.set(dut.wr_en, 0)
+        ctx.set(dut.reply_wr.en, 0)
         assert ctx.get(dut.idle)
         ctx.set(dut.replies.payload, {"op": Op.LOAD | 0x80, "seq": 42, "length": 4,
                                       "inline": 0})
