@@ -85,8 +85,8 @@ class Threefry2x32(wiring.Component):
         Measured (Yosys ``synth_xilinx`` for xc7; nextpnr-ecp5 on an LFE5U-25F, grade 6):
         1 -> 20 stages, 1663 LUT / 2516 FF / 248 CARRY4, 128 MHz on ECP5;
         2 -> 10 stages, 1021 LUT / 1226 FF / 248 CARRY4, 90 MHz on ECP5;
-        4 -> 5 stages, 49 MHz on ECP5. The default 1 leaves margin at the Arty's 100 MHz;
-        the ULX3S's 25 MHz is met with 4.
+        4 -> 5 stages, 49 MHz on ECP5. The default 1 leaves margin at the ULX3S's 100 MHz
+        core clock (and the Arty's 60 MHz).
 
     Members
     -------
