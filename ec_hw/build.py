@@ -442,9 +442,9 @@ def build(board: Board, net: NetConfig, *, out: Path, program: bool = False,
         f"A={net.act_dim}, {board.clk_hz / 1e6:g} MHz, {board.baud} baud "
         f"(divisor {board.divisor}, error {board.baud_error:+.2%})")
     # Both flows report the timing of a failed clock instead of stopping without a bitstream
-    # or a report; the build then fails below with one line (Fmax or WNS). nextpnr's router2:
-    # router1 had not routed the 85F device after hours on this machine (under 10 % of the
-    # arcs per quarter hour), router2 routes it in minutes.
+    # or a report; the build then fails below with one line (Fmax or WNS). nextpnr's router2
+    # (its router for large designs): router1 routed under 10 % of the ULX3S device's 96,500
+    # arcs in its first 3 minutes here, slowing down, and an earlier run never finished.
     overrides = ({"script_after_route": vivado_timing_script(name)}
                  if board.family == "xilinx7" else
                  {"nextpnr_opts": "--timing-allow-fail --router router2"})
