@@ -18,6 +18,8 @@ Throughput: one Threefry block (four connections) per cycle, i.e. 4 bits/cycle; 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
@@ -497,34 +499,17 @@ class WordAssembler(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        mats, W = self.mats, self.core.word_bits
         running = Signal()
         m.d.comb += self.busy.eq(running | self.load.valid)
         c_valid, c_bits = Signal(), Signal(LANES)
         start = Signal(2)                      # first unconsumed lane of the block in C
-        matrix = Signal(2)
-        row = Signal(range(max(r for r, _, _ in mats)))
-        col = Signal(range(max(c for _, c, _ in mats)))
-        acc = Signal(W)
-        addr = Signal.like(self.load.payload.addr)
-        slot = Signal.like(self.slot)
-        # The distances from `col` to the row's and the word's last column are kept in
-        # registers, so a boundary is a compare with a lane's offset (no adder before it).
-        to_row = Signal.like(col, name="to_row")              # cols_cur - col
-        to_word = Signal(ceil_log2(W), name="to_word")        # W - 1 - col % W
-        cols_cur = Signal.like(col, name="cols_cur")
-        rows_cur = Signal.like(row, name="rows_cur")
-        with m.Switch(matrix):
-            for k, (rows, cols, _) in enumerate(mats):
-                with m.Case(k):
-                    m.d.comb += [cols_cur.eq(cols - 1), rows_cur.eq(rows - 1)]
-
-        emit, e, adv, row_end = self._boundary(m, start, to_row, to_word)
-        mat_end = Signal()
-        m.d.comb += mat_end.eq(row_end & (row == rows_cur))
-        last = Signal()   # the genome's last connection
-        m.d.comb += last.eq(mat_end & (matrix == len(mats) - 1))
-        word = self._word(m, c_bits, start, col, matrix, acc, to_row, to_word)
+        acc = Signal(self.core.word_bits)
+        p = self._position(m)
+        emit, e, adv, row_end = self._boundary(m, start, p.to_row, p.to_word)
+        mat_end, last = Signal(), Signal()     # last: the genome's last connection
+        m.d.comb += [mat_end.eq(row_end & (p.row == p.rows_cur)),
+                     last.eq(mat_end & (p.matrix == len(self.mats) - 1))]
+        word = self._word(m, c_bits, start, p.col, p.matrix, acc, p.to_row, p.to_word)
 
         out_free, step, drained = Signal(), Signal(), Signal()
         m.d.comb += [out_free.eq(~self.load.valid | self.load.ready),
@@ -536,42 +521,70 @@ class WordAssembler(wiring.Component):
         with m.If(self.i.ready):
             m.d.sync += [c_valid.eq(self.i.valid), c_bits.eq(self.i.payload)]
 
-        def matrix_base(k, slot):
-            rows, _, wpr = mats[k]
-            return (slot * (rows * wpr))[:len(addr)]
-
         with m.If(step):
             m.d.sync += start.eq(Mux(drained, 0, e + 1))
             with m.If(emit):
                 m.d.sync += [acc.eq(0), self.load.valid.eq(1),
-                             self.load.payload.matrix.eq(matrix),
-                             self.load.payload.addr.eq(addr),
+                             self.load.payload.matrix.eq(p.matrix),
+                             self.load.payload.addr.eq(p.addr),
                              self.load.payload.data.eq(word),
-                             addr.eq(addr + 1)]
+                             p.addr.eq(p.addr + 1)]
             with m.Else():
                 m.d.sync += acc.eq(word)
-            with m.If(row_end):
-                m.d.sync += [col.eq(0), row.eq(row + 1), to_row.eq(cols_cur),
-                             to_word.eq(W - 1)]
-                with m.If(mat_end):
-                    m.d.sync += [row.eq(0), matrix.eq(matrix + 1)]
-                    with m.Switch(matrix):
-                        for k in range(len(mats) - 1):
-                            with m.Case(k):
-                                m.d.sync += [addr.eq(matrix_base(k + 1, slot)),
-                                             to_row.eq(mats[k + 1][1] - 1)]
-            with m.Else():
-                m.d.sync += [col.eq(col + adv), to_row.eq(to_row - adv),
-                             to_word.eq(to_word - adv)]
+            self._advance(m, p, adv, row_end, mat_end)
             with m.If(last):
                 m.d.sync += running.eq(0)
 
         with m.If(self.start):
-            m.d.sync += [running.eq(1), slot.eq(self.slot),
-                         matrix.eq(0), row.eq(0), col.eq(0), start.eq(0), acc.eq(0),
-                         to_row.eq(mats[0][1] - 1), to_word.eq(W - 1),
-                         addr.eq(matrix_base(0, self.slot))]
+            m.d.sync += [running.eq(1), p.slot.eq(self.slot),
+                         p.matrix.eq(0), p.row.eq(0), p.col.eq(0), start.eq(0), acc.eq(0),
+                         p.to_row.eq(self.mats[0][1] - 1), p.to_word.eq(self.core.word_bits - 1),
+                         p.addr.eq(self._matrix_base(0, self.slot))]
         return m
+
+    def _matrix_base(self, k, slot):
+        """Address of matrix ``k``'s first word in ``slot``."""
+        rows, _, wpr = self.mats[k]
+        return (slot * (rows * wpr))[:len(self.load.payload.addr)]
+
+    def _position(self, m):
+        """The registers of the next lane's place: ``matrix``, ``row``, ``col``, the word
+        address ``addr`` and the member's ``slot``; the distances from ``col`` to the row's and
+        the word's last column (``to_row = cols - 1 - col``, ``to_word = W - 1 - col % W``),
+        kept in registers so a boundary is a compare with a lane's offset (no adder before
+        it); and the current matrix's last row and column (``rows_cur``, ``cols_cur``)."""
+        mats, W = self.mats, self.core.word_bits
+        col = Signal(range(max(c for _, c, _ in mats)), name="col")
+        row = Signal(range(max(r for r, _, _ in mats)), name="row")
+        p = SimpleNamespace(
+            matrix=Signal(2, name="matrix"), row=row, col=col,
+            addr=Signal.like(self.load.payload.addr, name="addr"),
+            slot=Signal.like(self.slot, name="slot"),
+            to_row=Signal.like(col, name="to_row"), to_word=Signal(ceil_log2(W), name="to_word"),
+            cols_cur=Signal.like(col, name="cols_cur"), rows_cur=Signal.like(row, name="rows_cur"))
+        with m.Switch(p.matrix):
+            for k, (rows, cols, _) in enumerate(mats):
+                with m.Case(k):
+                    m.d.comb += [p.cols_cur.eq(cols - 1), p.rows_cur.eq(rows - 1)]
+        return p
+
+    def _advance(self, m, p, adv, row_end, mat_end):
+        """Move the position past this cycle's ``adv`` lanes (inside ``m.If(step)``): to the
+        next row after a row end, to the next matrix's first row after a matrix end."""
+        mats = self.mats
+        with m.If(row_end):
+            m.d.sync += [p.col.eq(0), p.row.eq(p.row + 1), p.to_row.eq(p.cols_cur),
+                         p.to_word.eq(self.core.word_bits - 1)]
+            with m.If(mat_end):
+                m.d.sync += [p.row.eq(0), p.matrix.eq(p.matrix + 1)]
+                with m.Switch(p.matrix):
+                    for k in range(len(mats) - 1):
+                        with m.Case(k):
+                            m.d.sync += [p.addr.eq(self._matrix_base(k + 1, p.slot)),
+                                         p.to_row.eq(mats[k + 1][1] - 1)]
+        with m.Else():
+            m.d.sync += [p.col.eq(p.col + adv), p.to_row.eq(p.to_row - adv),
+                         p.to_word.eq(p.to_word - adv)]
 
     def _boundary(self, m, start, to_row, to_word):
         """This cycle's group of lanes ``start .. e``: ``emit`` (lane ``e`` ends a word),
