@@ -18,6 +18,8 @@ Throughput: one Threefry block (four connections) per cycle, i.e. 4 bits/cycle; 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
@@ -35,8 +37,10 @@ from ..genome import (
 )
 from .arith import divmod_const
 from .banked import BankedMemory
+from .popcount import delay
 
-__all__ = ["Threefry2x32", "SampleUnit", "ROUNDS", "LANES", "rho_word_count", "load_layout",
+__all__ = ["Threefry2x32", "SampleUnit", "UniformSource", "RhoStore", "CompareStage",
+           "WordAssembler", "ROUNDS", "LANES", "rho_word_count", "load_layout",
            "sample_cycles", "threefry_latency", "rho_memory_depth", "RHO_WORD_BITS"]
 
 ROUNDS = THREEFRY_ROUNDS
@@ -48,8 +52,10 @@ _PERIOD = 9
 _TF_FIFO = 32
 """Threefry blocks buffered after the pipeline: more than its 20 stages plus the credit loop,
 so the issue never waits at full throughput."""
-_RHO_FIFO = 8
-"""rho blocks buffered ahead of the compare stage (the reader's loop is 5 cycles)."""
+_RHO_FIFO = 16
+"""rho blocks buffered ahead of the compare stage: more than the reader's credit loop (the
+banked memory's read latency, a data register, the FIFO's two cycles and the credit update:
+9 cycles at the Hopper network), so the reader keeps up with one block per cycle."""
 
 
 def _check_rounds_per_stage(rounds_per_stage) -> None:
@@ -81,8 +87,8 @@ class Threefry2x32(wiring.Component):
         Measured (Yosys ``synth_xilinx`` for xc7; nextpnr-ecp5 on an LFE5U-25F, grade 6):
         1 -> 20 stages, 1663 LUT / 2516 FF / 248 CARRY4, 128 MHz on ECP5;
         2 -> 10 stages, 1021 LUT / 1226 FF / 248 CARRY4, 90 MHz on ECP5;
-        4 -> 5 stages, 49 MHz on ECP5. The default 1 leaves margin at the Arty's 100 MHz;
-        the ULX3S's 25 MHz is met with 4.
+        4 -> 5 stages, 49 MHz on ECP5. The default 1 leaves margin at the ULX3S's 100 MHz
+        core clock (and the Arty's 60 MHz).
 
     Members
     -------
@@ -219,6 +225,408 @@ def sample_cycles(net: NetConfig, core: CoreConfig, rounds_per_stage: int = 1) -
     return threefry_latency(rounds_per_stage) + 5 + rho_word_count(net) + splits
 
 
+# --- The sampler's stages ------------------------------------------------------------------
+# Two producers run ahead of the bit assembly, each into its own FIFO, so nothing stalls the
+# 20-stage Threefry pipeline (its clock enable would fan out to 2,500 flip-flops) and no
+# block-RAM output feeds logic directly. Each grants itself a FIFO slot (a credit) per block in
+# flight, so a block leaves the FIFOs exactly when both the uniforms and the rho of it are there.
+
+def _stream(width):
+    return stream.Signature(unsigned(width))
+
+
+class UniformSource(wiring.Component):
+    """Threefry blocks ``(b, 0)`` for ``b = 0 .. n_blocks - 1`` under one key, in order.
+
+    Members
+    -------
+    start : In(1)
+        Restart at block 0 under ``key`` (sampled in this cycle).
+    key : In({k0, k1: unsigned(32), flip: unsigned(1)})
+        Threefry key; ``flip`` inverts every output bit (the odd member of an antithetic pair).
+    o : Out(stream unsigned(64))
+        ``y0 | y1 << 32`` of each block, from a FIFO of :data:`_TF_FIFO` blocks; issued while the
+        FIFO has room for every block in flight.
+    """
+
+    def __init__(self, n_blocks: int, rounds_per_stage: int):
+        self.n_blocks, self.rounds_per_stage = n_blocks, rounds_per_stage
+        super().__init__({
+            "start": In(1),
+            "key": In(data.StructLayout({"k0": 32, "k1": 32, "flip": 1})),
+            "o": Out(_stream(64)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        nb = self.n_blocks
+        m.submodules.threefry = tf = Threefry2x32(self.rounds_per_stage)
+        m.submodules.fifo = fifo = SyncFIFOBuffered(width=64, depth=_TF_FIFO)
+        key = Signal.like(self.key)
+        pop = Signal()
+        m.d.comb += [self.o.valid.eq(fifo.r_rdy), self.o.payload.eq(fifo.r_data),
+                     fifo.r_en.eq(self.o.ready), pop.eq(self.o.valid & self.o.ready)]
+
+        issuing = Signal()
+        b_issue = Signal(range(nb + 1))
+        credit = Signal(range(_TF_FIFO + 1), init=_TF_FIFO)
+        issue = Signal()
+        m.d.comb += [issue.eq(issuing & (credit != 0)),
+                     tf.i.valid.eq(issue), tf.i.payload.k0.eq(key.k0),
+                     tf.i.payload.k1.eq(key.k1), tf.i.payload.c0.eq(b_issue),
+                     tf.i.payload.c1.eq(0), tf.o.ready.eq(1),
+                     fifo.w_en.eq(tf.o.valid),
+                     fifo.w_data.eq(Cat(tf.o.payload.y0, tf.o.payload.y1)
+                                    ^ key.flip.replicate(64))]
+        m.d.sync += credit.eq(credit - issue + pop)
+        with m.If(issue):
+            m.d.sync += b_issue.eq(b_issue + 1)
+            with m.If(b_issue == nb - 1):
+                m.d.sync += issuing.eq(0)
+        with m.If(self.start):
+            m.d.sync += [issuing.eq(1), b_issue.eq(0), key.eq(self.key)]
+        return m
+
+
+class RhoStore(wiring.Component):
+    """The rho memory: ``LOAD_RHO`` writes while idle, and a member's rho blocks in order.
+
+    rho is 16 bits per connection packed into :data:`RHO_WORD_BITS`-bit words
+    (:func:`rho_memory_depth`: 9 Threefry blocks per 8 words), in a :class:`BankedMemory`
+    (banks of 512 words registered on every side, a read latency of 4 cycles at the
+    Hopper network's 32 banks).
+
+    Members
+    -------
+    rho_load : In(stream {addr, data: unsigned(16)})
+        As :class:`SampleUnit`'s; ready while ``idle`` and no write is in progress.
+    idle : In(1)
+        No member is being drawn (writes would tear a member's rho).
+    writing : Out(1)
+        A read-modify-write of ``rho_load`` is in progress.
+    start : In(1)
+        Read blocks ``0 .. n_blocks - 1`` from the next cycle on.
+    o : Out(stream unsigned(64))
+        The four 16-bit rho values of each block (lane ``l`` in bits ``16 l ..``), from a FIFO
+        of :data:`_RHO_FIFO` blocks, read ahead while it has room.
+    """
+
+    def __init__(self, net: NetConfig):
+        self.net = net
+        self.n_blocks = rho_word_count(net)
+        super().__init__({
+            "rho_load": In(stream.Signature(data.StructLayout(
+                {"addr": unsigned(max(2, ceil_log2(net.n_conn))),
+                 "data": unsigned(RHO_BITS)}))),
+            "idle": In(1), "writing": Out(1),
+            "start": In(1),
+            "o": Out(_stream(64)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        # Full-word writes only: a 7-series byte enable covers 8 data bits plus their parity
+        # bit, which 16-bit rho lanes do not line up with, so LOAD_RHO read-modify-writes.
+        m.submodules.mem = mem = BankedMemory(RHO_WORD_BITS, max(2, rho_memory_depth(self.net)))
+        w_read, w_addr = Signal(), Signal.like(mem.r_addr)
+        self._writer(m, mem, w_read, w_addr)
+        self._reader(m, mem, w_read, w_addr)
+        return m
+
+    def _writer(self, m, mem, w_read, w_addr):
+        """``rho_load`` as a read-modify-write (idle only, so a member never sees a half-written
+        rho): connection ``c = 4 (9p + r) + l``. ``r < 8``: bits ``16 l ..`` of word ``8p + r``;
+        ``r = 8``: its low byte in bits 64..71 of word ``8p + 2l``, its high byte in those of
+        word ``8p + 2l + 1``. The division by 9 (a constant multiply) and the remainder take a
+        cycle each. ``w_read`` issues the read of ``w_addr``."""
+        rl = self.rho_load.payload
+        w_busy = self.writing
+        m.d.comb += self.rho_load.ready.eq(self.idle & ~w_busy)
+        w_blk = Signal(range(max(2, self.n_blocks)))
+        w_lane = Signal(2)
+        w_val = Signal(RHO_BITS)
+        w_period = Signal.like(w_blk)
+        phase = (w_blk - w_period * _PERIOD)[:4]
+        w_mask = Signal(RHO_WORD_BITS)
+        w_data = Signal(RHO_WORD_BITS)
+        w_second = Signal()                # the r = 8 high byte is still to be written
+        w_hi = Signal(8)
+        w_wait = Signal(range(mem.read_latency))
+        hi8 = Const((1 << 8) - 1, RHO_WORD_BITS) << 64
+        with m.FSM(name="rho_write"):
+            with m.State("IDLE"):
+                with m.If(self.rho_load.valid & self.rho_load.ready &
+                          (rl.addr < self.net.n_conn)):
+                    m.d.sync += [w_busy.eq(1), w_blk.eq(rl.addr >> 2), w_lane.eq(rl.addr[:2]),
+                                 w_val.eq(rl.data)]
+                    m.next = "DIV"
+            with m.State("DIV"):
+                m.d.sync += w_period.eq(divmod_const(w_blk, _PERIOD)[0])
+                m.next = "ADDR"
+            with m.State("ADDR"):
+                with m.If(phase == _PERIOD - 1):
+                    m.d.sync += [w_addr.eq(w_period * 8 + (w_lane << 1)), w_mask.eq(hi8),
+                                 w_data.eq(Cat(Const(0, 64), w_val[:8])),
+                                 w_second.eq(1), w_hi.eq(w_val[8:])]
+                with m.Else():
+                    m.d.sync += [w_addr.eq(w_period * 8 + phase),
+                                 w_mask.eq(Const(0xFFFF, RHO_WORD_BITS) << (w_lane * 16)),
+                                 w_data.eq(w_val << (w_lane * 16)), w_second.eq(0)]
+                m.next = "READ"
+            with m.State("READ"):
+                m.d.comb += w_read.eq(1)
+                m.d.sync += w_wait.eq(mem.read_latency - 2)
+                m.next = "WAIT"
+            with m.State("WAIT"):    # the banked memory's further read cycles
+                m.d.sync += w_wait.eq(w_wait - 1)
+                with m.If(w_wait == 0):
+                    m.next = "MERGE"
+            with m.State("MERGE"):
+                m.d.comb += [mem.w_addr.eq(w_addr), mem.w_en.eq(1),
+                             mem.w_data.eq((mem.r_data & ~w_mask) | w_data)]
+                with m.If(w_second):
+                    m.d.sync += [w_addr.eq(w_addr + 1), w_data.eq(Cat(Const(0, 64), w_hi)),
+                                 w_second.eq(0)]
+                    m.next = "READ"
+                with m.Else():
+                    m.d.sync += w_busy.eq(0)
+                    m.next = "IDLE"
+
+    def _reader(self, m, mem, w_read, w_addr):
+        """The rho of block ``b``, in order: word ``8p + r`` for ``r < 8`` (its bits 64..71
+        saved as byte ``r`` of ``aux``), ``aux`` itself for ``r = 8``; into the FIFO."""
+        nb = self.n_blocks
+        m.submodules.fifo = fifo = SyncFIFOBuffered(width=64, depth=_RHO_FIFO)
+        pop = Signal()
+        m.d.comb += [self.o.valid.eq(fifo.r_rdy), self.o.payload.eq(fifo.r_data),
+                     fifo.r_en.eq(self.o.ready), pop.eq(self.o.valid & self.o.ready)]
+        reading = Signal()
+        b_read = Signal(range(nb + 1))
+        r_ph = Signal(range(_PERIOD))
+        r_word = Signal.like(mem.r_addr)
+        credit = Signal(range(_RHO_FIFO + 1), init=_RHO_FIFO)
+        token = Signal()
+        m.d.comb += [token.eq(reading & (credit != 0)),
+                     mem.r_addr.eq(Mux(w_read, w_addr, r_word)),
+                     mem.r_en.eq(w_read | (token & (r_ph != _PERIOD - 1)))]
+        m.d.sync += credit.eq(credit - token + pop)
+        with m.If(token):
+            m.d.sync += b_read.eq(b_read + 1)
+            with m.If(b_read == nb - 1):
+                m.d.sync += reading.eq(0)
+            with m.If(r_ph == _PERIOD - 1):
+                m.d.sync += r_ph.eq(0)
+            with m.Else():
+                m.d.sync += [r_ph.eq(r_ph + 1), r_word.eq(r_word + 1)]
+        # The read's phase follows it through the memory's read latency and a data register.
+        ph_valid, ph = token, r_ph
+        for t in range(1, mem.read_latency + 2):
+            ph_valid, ph = (delay(m, v, 1, name=f"t{t}_{n}") for n, v in
+                            (("valid", ph_valid), ("ph", ph)))
+        word = delay(m, mem.r_data, 1, name="rho_word")
+        aux = Signal(64)
+        with m.If(ph_valid & (ph != _PERIOD - 1)):
+            m.d.sync += aux.word_select(ph, 8).eq(word[64:])
+        m.d.comb += [fifo.w_en.eq(ph_valid),
+                     fifo.w_data.eq(Mux(ph == _PERIOD - 1, aux, word[:64]))]
+        with m.If(self.start):
+            m.d.sync += [reading.eq(1), b_read.eq(0), r_ph.eq(0), r_word.eq(0)]
+
+
+class CompareStage(wiring.Component):
+    """``u_l < rho_l`` for the four lanes of a block, behind a skid buffer.
+
+    Members
+    -------
+    u, rho : In(stream unsigned(64))
+        One block's four 16-bit uniforms and rho values; both are taken in the same cycle.
+    o : Out(stream unsigned(4))
+        Bit ``l``: connection ``4 b + l`` is drawn. Registered; the skid register lets the
+        inputs be taken without waiting for ``o.ready``.
+    """
+
+    def __init__(self):
+        super().__init__({"u": In(_stream(64)), "rho": In(_stream(64)),
+                          "o": Out(_stream(LANES))})
+
+    def elaborate(self, platform):
+        m = Module()
+        new_bits = Cat(*[self.u.payload.word_select(lane, RHO_BITS)
+                         < self.rho.payload.word_select(lane, RHO_BITS)
+                         for lane in range(LANES)])
+        k_valid, k_bits = self.o.valid, self.o.payload
+        s_valid, s_bits = Signal(), Signal(LANES)
+        pop = Signal()
+        m.d.comb += [self.u.ready.eq(self.rho.valid & ~s_valid),
+                     self.rho.ready.eq(self.u.valid & ~s_valid),
+                     pop.eq(self.u.valid & self.rho.valid & ~s_valid)]
+        with m.If(~k_valid | self.o.ready):
+            m.d.sync += [k_valid.eq(s_valid | pop), k_bits.eq(Mux(s_valid, s_bits, new_bits)),
+                         s_valid.eq(0)]
+        with m.Elif(pop):
+            m.d.sync += [s_valid.eq(1), s_bits.eq(new_bits)]
+        return m
+
+
+class WordAssembler(wiring.Component):
+    """Blocks of four drawn bits -> the core's ``load`` words, in the word map's order.
+
+    Holds one block (stage C) and, per cycle, consumes its lanes up to the first word boundary
+    (the last column of a word or of a row), emitting the word there; a block with a boundary
+    on lane 0..2 takes one cycle more (:func:`sample_cycles`).
+
+    Members
+    -------
+    start : In(1); slot : In(unsigned)
+        Begin a member for ``slot`` (sampled in this cycle) at W_in row 0.
+    i : In(stream unsigned(4))
+        The blocks in genome order.
+    load : Out(stream {matrix, addr, data})
+        As :class:`SampleUnit`'s.
+    busy : Out(1)
+        From ``start`` until the member's last ``load`` transfer.
+    """
+
+    def __init__(self, net: NetConfig, core: CoreConfig):
+        self.net, self.core = net, core
+        self.mats = _matrices(net, core)
+        super().__init__({
+            "start": In(1), "slot": In(unsigned(ceil_log2(core.slots))),
+            "i": In(_stream(LANES)),
+            "load": Out(stream.Signature(load_layout(net, core))),
+            "busy": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        running = Signal()
+        m.d.comb += self.busy.eq(running | self.load.valid)
+        c_valid, c_bits = Signal(), Signal(LANES)
+        start = Signal(2)                      # first unconsumed lane of the block in C
+        acc = Signal(self.core.word_bits)
+        p = self._position(m)
+        emit, e, adv, row_end = self._boundary(m, start, p.to_row, p.to_word)
+        mat_end, last = Signal(), Signal()     # last: the genome's last connection
+        m.d.comb += [mat_end.eq(row_end & (p.row == p.rows_cur)),
+                     last.eq(mat_end & (p.matrix == len(self.mats) - 1))]
+        word = self._word(m, c_bits, start, p.col, p.matrix, acc, p.to_row, p.to_word)
+
+        out_free, step, drained = Signal(), Signal(), Signal()
+        m.d.comb += [out_free.eq(~self.load.valid | self.load.ready),
+                     step.eq(c_valid & (~emit | out_free)),
+                     drained.eq(step & ((e == LANES - 1) | last)),
+                     self.i.ready.eq(~c_valid | drained)]
+        with m.If(self.load.valid & self.load.ready):
+            m.d.sync += self.load.valid.eq(0)
+        with m.If(self.i.ready):
+            m.d.sync += [c_valid.eq(self.i.valid), c_bits.eq(self.i.payload)]
+
+        with m.If(step):
+            m.d.sync += start.eq(Mux(drained, 0, e + 1))
+            with m.If(emit):
+                m.d.sync += [acc.eq(0), self.load.valid.eq(1),
+                             self.load.payload.matrix.eq(p.matrix),
+                             self.load.payload.addr.eq(p.addr),
+                             self.load.payload.data.eq(word),
+                             p.addr.eq(p.addr + 1)]
+            with m.Else():
+                m.d.sync += acc.eq(word)
+            self._advance(m, p, adv, row_end, mat_end)
+            with m.If(last):
+                m.d.sync += running.eq(0)
+
+        with m.If(self.start):
+            m.d.sync += [running.eq(1), p.slot.eq(self.slot),
+                         p.matrix.eq(0), p.row.eq(0), p.col.eq(0), start.eq(0), acc.eq(0),
+                         p.to_row.eq(self.mats[0][1] - 1), p.to_word.eq(self.core.word_bits - 1),
+                         p.addr.eq(self._matrix_base(0, self.slot))]
+        return m
+
+    def _matrix_base(self, k, slot):
+        """Address of matrix ``k``'s first word in ``slot``."""
+        rows, _, wpr = self.mats[k]
+        return (slot * (rows * wpr))[:len(self.load.payload.addr)]
+
+    def _position(self, m):
+        """The registers of the next lane's place: ``matrix``, ``row``, ``col``, the word
+        address ``addr`` and the member's ``slot``; the distances from ``col`` to the row's and
+        the word's last column (``to_row = cols - 1 - col``, ``to_word = W - 1 - col % W``),
+        kept in registers so a boundary is a compare with a lane's offset (no adder before
+        it); and the current matrix's last row and column (``rows_cur``, ``cols_cur``)."""
+        mats, W = self.mats, self.core.word_bits
+        col = Signal(range(max(c for _, c, _ in mats)), name="col")
+        row = Signal(range(max(r for r, _, _ in mats)), name="row")
+        p = SimpleNamespace(
+            matrix=Signal(2, name="matrix"), row=row, col=col,
+            addr=Signal.like(self.load.payload.addr, name="addr"),
+            slot=Signal.like(self.slot, name="slot"),
+            to_row=Signal.like(col, name="to_row"), to_word=Signal(ceil_log2(W), name="to_word"),
+            cols_cur=Signal.like(col, name="cols_cur"), rows_cur=Signal.like(row, name="rows_cur"))
+        with m.Switch(p.matrix):
+            for k, (rows, cols, _) in enumerate(mats):
+                with m.Case(k):
+                    m.d.comb += [p.cols_cur.eq(cols - 1), p.rows_cur.eq(rows - 1)]
+        return p
+
+    def _advance(self, m, p, adv, row_end, mat_end):
+        """Move the position past this cycle's ``adv`` lanes (inside ``m.If(step)``): to the
+        next row after a row end, to the next matrix's first row after a matrix end."""
+        mats = self.mats
+        with m.If(row_end):
+            m.d.sync += [p.col.eq(0), p.row.eq(p.row + 1), p.to_row.eq(p.cols_cur),
+                         p.to_word.eq(self.core.word_bits - 1)]
+            with m.If(mat_end):
+                m.d.sync += [p.row.eq(0), p.matrix.eq(p.matrix + 1)]
+                with m.Switch(p.matrix):
+                    for k in range(len(mats) - 1):
+                        with m.Case(k):
+                            m.d.sync += [p.addr.eq(self._matrix_base(k + 1, p.slot)),
+                                         p.to_row.eq(mats[k + 1][1] - 1)]
+        with m.Else():
+            m.d.sync += [p.col.eq(p.col + adv), p.to_row.eq(p.to_row - adv),
+                         p.to_word.eq(p.to_word - adv)]
+
+    def _boundary(self, m, start, to_row, to_word):
+        """This cycle's group of lanes ``start .. e``: ``emit`` (lane ``e`` ends a word),
+        ``e``, ``adv`` (lanes consumed) and ``row_end`` (lane ``e`` ends a row)."""
+        bnd = Signal(LANES)       # boundary at lane l (only lanes >= start count)
+        row_end_l = Signal(LANES)
+        for lane in range(LANES):
+            live = lane >= start
+            d = Signal(2, name=f"d{lane}")           # the lane's column offset from `col`
+            m.d.comb += [
+                d.eq(lane - start),
+                row_end_l[lane].eq(live & (to_row == d)),
+                bnd[lane].eq(row_end_l[lane] | (live & (to_word == d))),
+            ]
+        emit, e, adv, row_end = Signal(), Signal(2), Signal(3), Signal()
+        m.d.comb += [emit.eq(bnd.any()), e.eq(LANES - 1)]
+        for lane in reversed(range(LANES)):   # the first boundary, else lane 3
+            with m.If(bnd[lane]):
+                m.d.comb += e.eq(lane)
+        m.d.comb += [adv.eq(e - start + 1), row_end.eq(emit & row_end_l.bit_select(e, 1))]
+        return emit, e, adv, row_end
+
+    def _word(self, m, bits, start, col, matrix, acc, to_row, to_word):
+        """``acc`` with the lanes from ``start`` on, realigned to lane 0 and placed at the word
+        column, with no wait for the boundary decision: lanes after a word end fall off the
+        word, lanes after a row end land past the row's last column, which the row's last word
+        masks."""
+        W = self.core.word_bits
+        col_w = Signal(ceil_log2(W))
+        m.d.comb += col_w.eq(col)
+        last_mask = Signal(W)
+        with m.Switch(matrix):
+            for k, (_, cols, _) in enumerate(self.mats):
+                with m.Case(k):
+                    m.d.comb += last_mask.eq((1 << ((cols - 1) % W + 1)) - 1)
+        placed, word = Signal(W), Signal(W)
+        m.d.comb += [placed.eq(((bits >> start) << col_w)[:W] &
+                               Mux(to_row <= to_word, last_mask, (1 << W) - 1)),
+                     word.eq(acc | placed)]
+        return word
+
+
 class SampleUnit(wiring.Component):
     """Draw a member's connections on the device and stream them into the core's memories.
 
@@ -257,8 +665,9 @@ class SampleUnit(wiring.Component):
         (:func:`ec_hw.model.sampler.quantize_rho`). Accepted only while idle
         (``rho_load.ready = ~busy``), one value per cycle; rho persists across members and
         reset. An ``addr >= n_conn`` is ignored. A write is a read-modify-write of one word
-        (two for the 9th block of a period): ``ready`` drops for 5 (8) cycles after each
-        transfer, still faster than the protocol's ``LOAD_RHO`` delivers values.
+        (two for the 9th block of a period): ``ready`` drops for ``3 + L`` (``4 + 2L``) cycles
+        after each transfer (``L`` the rho memory's :attr:`BankedMemory.read_latency`, 4 at the
+        Hopper network), still faster than the protocol's ``LOAD_RHO`` delivers values.
     load : Out(stream {matrix: unsigned(2), addr, data: unsigned(word_bits)})
         The core's ``load`` payload (:func:`load_layout`). W_in rows, then W_rec rows, then
         W_out rows, each row's words in order; padding bits are zero. Backpressure (``ready``
@@ -307,278 +716,24 @@ class SampleUnit(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        net, core = self.net, self.core
-        W = core.word_bits
-        mats = _matrices(net, core)
-        nb = self.n_blocks
-
-        m.submodules.threefry = tf = Threefry2x32(self.rounds_per_stage)
-        # Banks of 512 words with registered outputs (BankedMemory: a 2-cycle read). Full-word
-        # writes only: a 7-series byte enable covers 8 data bits plus their parity bit, which
-        # 16-bit rho lanes do not line up with, so LOAD_RHO read-modify-writes.
-        m.submodules.rho = rho = BankedMemory(RHO_WORD_BITS, max(2, rho_memory_depth(net)))
-
-        running = Signal()  # from cmd until the last block is consumed
-        busy = Signal()
-        w_busy = Signal()   # a rho_load read-modify-write in progress
-        m.d.comb += [busy.eq(running | self.load.valid), self.busy.eq(busy),
-                     self.cmd.ready.eq(~busy & ~w_busy),
-                     self.rho_load.ready.eq(~busy & ~w_busy)]
-
-        # rho memory writes (idle only, so a member never sees a half-written rho): connection
-        # c = 4 (9p + r) + l. r < 8: bits 16l.. of word 8p + r; r = 8: its low byte in bits
-        # 64..71 of word 8p + 2l, its high byte in those of word 8p + 2l + 1. The division by 9
-        # (a constant multiply) and the remainder take a cycle each.
-        rl = self.rho_load.payload
-        w_blk = Signal(range(max(2, nb)))
-        w_lane = Signal(2)
-        w_val = Signal(RHO_BITS)
-        w_period = Signal.like(w_blk)
-        phase = (w_blk - w_period * _PERIOD)[:4]
-        w_addr = Signal.like(rho.r_addr)
-        w_mask = Signal(RHO_WORD_BITS)
-        w_data = Signal(RHO_WORD_BITS)
-        w_second = Signal()                # the r = 8 high byte is still to be written
-        w_hi = Signal(8)
-        w_read = Signal()                  # the read of the RMW is issued this cycle
-        hi8 = Const((1 << 8) - 1, RHO_WORD_BITS) << 64
-        with m.FSM(name="rho_write"):
-            with m.State("IDLE"):
-                with m.If(self.rho_load.valid & self.rho_load.ready &
-                          (rl.addr < self.net.n_conn)):
-                    m.d.sync += [w_busy.eq(1), w_blk.eq(rl.addr >> 2), w_lane.eq(rl.addr[:2]),
-                                 w_val.eq(rl.data)]
-                    m.next = "DIV"
-            with m.State("DIV"):
-                m.d.sync += w_period.eq(divmod_const(w_blk, _PERIOD)[0])
-                m.next = "ADDR"
-            with m.State("ADDR"):
-                with m.If(phase == _PERIOD - 1):
-                    m.d.sync += [w_addr.eq(w_period * 8 + (w_lane << 1)), w_mask.eq(hi8),
-                                 w_data.eq(Cat(Const(0, 64), w_val[:8])),
-                                 w_second.eq(1), w_hi.eq(w_val[8:])]
-                with m.Else():
-                    m.d.sync += [w_addr.eq(w_period * 8 + phase),
-                                 w_mask.eq(Const(0xFFFF, RHO_WORD_BITS) << (w_lane * 16)),
-                                 w_data.eq(w_val << (w_lane * 16)), w_second.eq(0)]
-                m.next = "READ"
-            with m.State("READ"):
-                m.d.comb += w_read.eq(1)
-                m.next = "WAIT"
-            with m.State("WAIT"):    # the banked memory's second read cycle
-                m.next = "MERGE"
-            with m.State("MERGE"):
-                m.d.comb += [rho.w_addr.eq(w_addr), rho.w_en.eq(1),
-                             rho.w_data.eq((rho.r_data & ~w_mask) | w_data)]
-                with m.If(w_second):
-                    m.d.sync += [w_addr.eq(w_addr + 1), w_data.eq(Cat(Const(0, 64), w_hi)),
-                                 w_second.eq(0)]
-                    m.next = "READ"
-                with m.Else():
-                    m.d.sync += w_busy.eq(0)
-                    m.next = "IDLE"
-
-        # Two producers run ahead of the bit assembly, each into its own FIFO, so nothing
-        # stalls the 20-stage Threefry pipeline (its clock enable would fan out to 2,500
-        # flip-flops) and no block-RAM output feeds logic directly:
-        # * Threefry blocks (b, 0) under key (gen_seed, member), issued while the FIFO has room
-        #   for everything in flight (credits);
-        # * the rho of block b, read in order: word 8p + r for r < 8 (its bits 64..71 saved as
-        #   byte r of `aux`), `aux` itself for r = 8.
-        k0 = Signal(32)
-        k1 = Signal(32)
-        flip = Signal()  # the odd member of an antithetic pair: u ^ 0xFFFF
-        slot = Signal.like(self.cmd.payload.slot)
-        m.submodules.tf_fifo = tf_fifo = SyncFIFOBuffered(width=64, depth=_TF_FIFO)
-        m.submodules.rho_fifo = rho_fifo = SyncFIFOBuffered(width=64, depth=_RHO_FIFO)
-        pop = Signal()
-        m.d.comb += [tf_fifo.r_en.eq(pop), rho_fifo.r_en.eq(pop)]
-
-        issuing = Signal()
-        b_issue = Signal(range(nb + 1))
-        tf_credit = Signal(range(_TF_FIFO + 1), init=_TF_FIFO)
-        issue = Signal()
-        m.d.comb += [issue.eq(issuing & (tf_credit != 0)),
-                     tf.i.valid.eq(issue), tf.i.payload.k0.eq(k0), tf.i.payload.k1.eq(k1),
-                     tf.i.payload.c0.eq(b_issue), tf.i.payload.c1.eq(0),
-                     tf.o.ready.eq(1),
-                     tf_fifo.w_en.eq(tf.o.valid),
-                     tf_fifo.w_data.eq(Cat(tf.o.payload.y0, tf.o.payload.y1) ^ flip.replicate(64))]
-        m.d.sync += tf_credit.eq(tf_credit - issue + pop)
-        with m.If(issue):
-            m.d.sync += b_issue.eq(b_issue + 1)
-            with m.If(b_issue == nb - 1):
-                m.d.sync += issuing.eq(0)
-
-        reading = Signal()
-        b_read = Signal(range(nb + 1))
-        r_ph = Signal(range(_PERIOD))
-        r_word = Signal.like(rho.r_addr)
-        rho_credit = Signal(range(_RHO_FIFO + 1), init=_RHO_FIFO)
-        token = Signal()
-        m.d.comb += [token.eq(reading & (rho_credit != 0)),
-                     rho.r_addr.eq(Mux(w_read, w_addr, r_word)),
-                     rho.r_en.eq(w_read | (token & (r_ph != _PERIOD - 1)))]
-        m.d.sync += rho_credit.eq(rho_credit - token + pop)
-        with m.If(token):
-            m.d.sync += b_read.eq(b_read + 1)
-            with m.If(b_read == nb - 1):
-                m.d.sync += reading.eq(0)
-            with m.If(r_ph == _PERIOD - 1):
-                m.d.sync += r_ph.eq(0)
-            with m.Else():
-                m.d.sync += [r_ph.eq(r_ph + 1), r_word.eq(r_word + 1)]
-        t1_valid, t1_ph = Signal(), Signal.like(r_ph)      # the banks read
-        t2_valid, t2_ph = Signal(), Signal.like(r_ph)      # the read's data arrives
-        t3_valid, t3_ph = Signal(), Signal.like(r_ph)      # ... and is registered
-        t3_word = Signal(RHO_WORD_BITS)
-        aux = Signal(64)
-        m.d.sync += [t1_valid.eq(token), t1_ph.eq(r_ph), t2_valid.eq(t1_valid),
-                     t2_ph.eq(t1_ph), t3_valid.eq(t2_valid), t3_ph.eq(t2_ph),
-                     t3_word.eq(rho.r_data)]
-        t2_valid, t2_ph, t2_word = t3_valid, t3_ph, t3_word
-        with m.If(t2_valid & (t2_ph != _PERIOD - 1)):
-            m.d.sync += aux.word_select(t2_ph, 8).eq(t2_word[64:])
-        m.d.comb += [rho_fifo.w_en.eq(t2_valid),
-                     rho_fifo.w_data.eq(Mux(t2_ph == _PERIOD - 1, aux, t2_word[:64]))]
-
-        # Compare stage K (a skid buffer, so the FIFOs' read enables do not wait for the
-        # assembly's decision): the four bits of a block, u_l < rho_l.
-        def compare(y, r):
-            return Cat(*[y.word_select(lane, RHO_BITS) < r.word_select(lane, RHO_BITS)
-                         for lane in range(LANES)])
-
-        k_valid, k_bits = Signal(), Signal(LANES)
-        s_valid, s_bits = Signal(), Signal(LANES)
-        take = Signal()                     # stage C takes K's block this cycle
-        new_bits = compare(tf_fifo.r_data, rho_fifo.r_data)
-        m.d.comb += pop.eq(tf_fifo.r_rdy & rho_fifo.r_rdy & ~s_valid)
-        with m.If(~k_valid | take):
-            m.d.sync += [k_valid.eq(s_valid | pop), k_bits.eq(Mux(s_valid, s_bits, new_bits)),
-                         s_valid.eq(0)]
-        with m.Elif(pop):
-            m.d.sync += [s_valid.eq(1), s_bits.eq(new_bits)]
-
-        # Assembly stage C: holds one block's bits.
-        c_valid = Signal()
-        c_bits = Signal(LANES)
-        start = Signal(2)                      # first unconsumed lane of the block in C
-        matrix = Signal(2)
-        row = Signal(range(max(r for r, _, _ in mats)))
-        col = Signal(range(max(c for _, c, _ in mats)))
-        acc = Signal(W)
-        addr = Signal.like(self.load.payload.addr)
-
-        cols_cur = Signal.like(col, name="cols_cur")
-        rows_cur = Signal.like(row, name="rows_cur")
-        with m.Switch(matrix):
-            for i, (rows, cols, _) in enumerate(mats):
-                with m.Case(i):
-                    m.d.comb += [cols_cur.eq(cols - 1), rows_cur.eq(rows - 1)]
-
-        # Per lane: whether it ends a word (last column of a word or of a row). The distances
-        # from `col` to the row's and the word's last column are kept in registers, so a
-        # boundary is a compare with the lane's offset (no adder before the decision).
-        lw = ceil_log2(W)
-        col_w = Signal(lw)
-        m.d.comb += col_w.eq(col)
-        to_row = Signal.like(col, name="to_row")     # cols_cur - col
-        to_word = Signal(lw, name="to_word")         # W - 1 - col % W
-        bits = Signal(LANES)
-        bnd = Signal(LANES)       # boundary at lane l (only lanes >= start count)
-        row_end_l = Signal(LANES)
-        m.d.comb += bits.eq(c_bits)
-        for lane in range(LANES):
-            live = lane >= start
-            d = Signal(2, name=f"d{lane}")           # the lane's column offset from `col`
-            m.d.comb += [
-                d.eq(lane - start),
-                row_end_l[lane].eq(live & (to_row == d)),
-                bnd[lane].eq(row_end_l[lane] | (live & (to_word == d))),
-            ]
-        emit = Signal()
-        m.d.comb += emit.eq(bnd.any())
-        # e: last lane of the group (the first boundary, else lane 3).
-        e = Signal(2)
-        m.d.comb += e.eq(LANES - 1)
-        for lane in reversed(range(LANES)):
-            with m.If(bnd[lane]):
-                m.d.comb += e.eq(lane)
-        adv = Signal(3)           # lanes consumed this cycle
-        m.d.comb += adv.eq(e - start + 1)
-        row_end = Signal()
-        m.d.comb += row_end.eq(emit & row_end_l.bit_select(e, 1))
-        mat_end = Signal()
-        m.d.comb += mat_end.eq(row_end & (row == rows_cur))
-        last = Signal()   # the genome's last connection
-        m.d.comb += last.eq(mat_end & (matrix == len(mats) - 1))
-
-        # The lanes from `start` on, realigned to lane 0 and placed at the word column, with
-        # no wait for the boundary decision: lanes after a word end fall off the word, lanes
-        # after a row end land past the row's last column, which the row's last word masks.
-        last_mask = Signal(W)
-        with m.Switch(matrix):
-            for i, (_, cols, _) in enumerate(mats):
-                with m.Case(i):
-                    m.d.comb += last_mask.eq((1 << ((cols - 1) % W + 1)) - 1)
-        placed = Signal(W)
-        m.d.comb += placed.eq(((bits >> start) << col_w)[:W] &
-                              Mux(to_row <= to_word, last_mask, (1 << W) - 1))
-        word = Signal(W)
-        m.d.comb += word.eq(acc | placed)
-
-        out_free = Signal()
-        m.d.comb += out_free.eq(~self.load.valid | self.load.ready)
-        step = Signal()
-        m.d.comb += step.eq(c_valid & (~emit | out_free))
-        drained = Signal()
-        m.d.comb += drained.eq(step & ((e == LANES - 1) | last))
-        m.d.comb += take.eq(~c_valid | drained)
-
-        with m.If(self.load.valid & self.load.ready):
-            m.d.sync += self.load.valid.eq(0)
-
-        with m.If(take):
-            m.d.sync += [c_valid.eq(k_valid), c_bits.eq(k_bits)]
-
-        def matrix_base(i):
-            rows, _, wpr = mats[i]
-            return (slot * (rows * wpr))[:len(addr)]
-
-        with m.If(step):
-            m.d.sync += start.eq(Mux(drained, 0, e + 1))
-            with m.If(emit):
-                m.d.sync += [acc.eq(0), self.load.valid.eq(1),
-                             self.load.payload.matrix.eq(matrix),
-                             self.load.payload.addr.eq(addr),
-                             self.load.payload.data.eq(word),
-                             addr.eq(addr + 1)]
-            with m.Else():
-                m.d.sync += acc.eq(word)
-            with m.If(row_end):
-                m.d.sync += [col.eq(0), row.eq(row + 1), to_row.eq(cols_cur),
-                             to_word.eq(W - 1)]
-                with m.If(mat_end):
-                    m.d.sync += [row.eq(0), matrix.eq(matrix + 1)]
-                    with m.Switch(matrix):
-                        for i in range(len(mats) - 1):
-                            with m.Case(i):
-                                m.d.sync += [addr.eq(matrix_base(i + 1)),
-                                             to_row.eq(mats[i + 1][1] - 1)]
-            with m.Else():
-                m.d.sync += [col.eq(col + adv), to_row.eq(to_row - adv),
-                             to_word.eq(to_word - adv)]
-            with m.If(last):
-                m.d.sync += running.eq(0)
-
-        with m.If(self.cmd.valid & self.cmd.ready):
-            p = self.cmd.payload
-            m.d.sync += [running.eq(1), issuing.eq(1), b_issue.eq(0), reading.eq(1),
-                         b_read.eq(0), r_ph.eq(0), r_word.eq(0),
-                         k0.eq(p.gen_seed), slot.eq(p.slot),
-                         k1.eq(Mux(p.antithetic, p.member >> 1, p.member)),
-                         flip.eq(p.antithetic & p.member[0]),
-                         matrix.eq(0), row.eq(0), col.eq(0), start.eq(0), acc.eq(0),
-                         to_row.eq(mats[0][1] - 1), to_word.eq(W - 1),
-                         addr.eq((p.slot * (mats[0][0] * mats[0][2]))[:len(addr)])]
+        m.submodules.uniforms = src = UniformSource(self.n_blocks, self.rounds_per_stage)
+        m.submodules.rho = rho = RhoStore(self.net)
+        m.submodules.compare = cmp = CompareStage()
+        m.submodules.assemble = asm = WordAssembler(self.net, self.core)
+        wiring.connect(m, wiring.flipped(self.rho_load), rho.rho_load)
+        wiring.connect(m, src.o, cmp.u)
+        wiring.connect(m, rho.o, cmp.rho)
+        wiring.connect(m, cmp.o, asm.i)
+        wiring.connect(m, asm.load, wiring.flipped(self.load))
+        # cmd waits for a pending rho_load write; rho_load waits for the member's end.
+        p = self.cmd.payload
+        go = Signal()
+        m.d.comb += [self.busy.eq(asm.busy), rho.idle.eq(~asm.busy),
+                     self.cmd.ready.eq(~asm.busy & ~rho.writing),
+                     go.eq(self.cmd.valid & self.cmd.ready),
+                     src.start.eq(go), rho.start.eq(go), asm.start.eq(go),
+                     src.key.k0.eq(p.gen_seed),
+                     src.key.k1.eq(Mux(p.antithetic, p.member >> 1, p.member)),
+                     src.key.flip.eq(p.antithetic & p.member[0]),
+                     asm.slot.eq(p.slot)]
         return m

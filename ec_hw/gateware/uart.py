@@ -1,7 +1,7 @@
 """UART receiver and transmitter (8N1) with ``lib.stream`` byte ports.
 
 The bit period is ``divisor`` clock cycles (``clk_hz // baud``); the virtual board uses a tiny
-divisor (4) so the UART never limits simulation speed, boards use e.g. 100 MHz / 3 Mbaud = 33.
+divisor (4) so the UART never limits simulation speed, boards use e.g. 60 MHz / 3 Mbaud = 20.
 """
 
 

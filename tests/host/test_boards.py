@@ -13,7 +13,7 @@ from ec_hw.protocol import WireFormat, step_time, step_wire_bytes
 def test_boards_load_and_divisors():
     assert {"arty_a7", "ulx3s"} <= set(supported_boards())
     arty = load_board("arty_a7")
-    assert arty.family == "xilinx7" and arty.divisor == 33 and abs(arty.baud_error) < 0.02
+    assert arty.family == "xilinx7" and arty.divisor == 20 and arty.baud_error == 0
     ulx = load_board("ulx3s")
     assert ulx.family == "ecp5" and ulx.divisor == 100 and ulx.baud_error == 0.0
     # both sample on chip: the Arty's 35T holds the rho memory next to 2 slots (44.5 of its
