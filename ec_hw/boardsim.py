@@ -10,10 +10,13 @@ serial client (:class:`host.transport.SerialTransport`, ``screen``, ``miniterm``
 any baud rate. When it stops, :attr:`VirtualBoard.stats` holds the clock cycles it simulated and
 the CPU seconds it used (``bench/bench_boardsim.py`` reports simulated MHz per CPU-second).
 
-The default build profile (:data:`BUILD_PROFILES`) simulates :data:`SIM_WRAPPER`: the unchanged
-device top with its reset pin tied low, which makes the simulation ~1.4x faster per CPU-second
-than simulating the bare top with a driven reset (main's configuration, the ``baseline``
-profile), with bit-identical results.
+The default build profile (``fast``, :data:`BUILD_PROFILES`) simulates :data:`SIM_WRAPPER_BYTES`:
+the unchanged device top with its reset pin tied low, built with byte streams in place of the
+UART (the harness moves one byte per clock), compiled for the host CPU. With ``sampler=False``
+(what ``--target sim --sampling host`` builds: such runs never sample on the device) it runs a
+Hopper-sized STEP several times faster per CPU-second than main's original build (the
+``baseline`` profile; ``docs/boardsim.md`` has the measurements), with bit-identical results.
+Profile ``uart`` keeps the UART pins, simulated bit by bit.
 
 Command line: ``ec-hw board-sim --board arty_a7`` (:func:`main_board_sim`) or
 ``python -m ec_hw.boardsim --board arty_a7``.
@@ -164,7 +167,9 @@ def build_boardsim(net: NetConfig, core: CoreConfig, *, divisor: int = SIM_DIVIS
 
     ``deployed`` (a packed genome) builds the deployed device of ``ec-hw deploy`` (the
     network in every slot from power-up, no sampler) from the same Verilog generator.
-    ``profile`` names an entry of :data:`BUILD_PROFILES`.
+    ``profile`` names an entry of :data:`BUILD_PROFILES`. ``sampler=False`` builds the device
+    without the on-chip sampler (``Top(sampler=False)``: INFO reports no ``FEATURE_SAMPLER``,
+    ``LOAD_RHO``/``SAMPLE`` get ``BAD_OPCODE``), for hosts that load every member themselves.
 
     Returns
     -------
