@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # A short EC training run that visibly learns (InvertedPendulum-v5) through the simulated
-# hardware: the device's Verilog (UART, protocol, LIF core) compiled by Verilator behind a
+# hardware: the device's Verilog (frame link, protocol, LIF core) compiled by Verilator behind a
 # pseudo-terminal, one virtual board per worker, driven over pyserial; members are sampled on
 # the device from (generation seed, member index). A 64-neuron network
 # keeps it to minutes; it stops once the deterministic network (rho > 0.5) reaches 1000.
