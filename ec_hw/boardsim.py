@@ -287,7 +287,26 @@ def stop_simulator(p: subprocess.Popen) -> None:
                 p.wait()
 
 
-class VirtualBoard:
+class SimulatorHandle:
+    """What the UART and PCIe virtual boards share: a running simulator process
+    (``self._proc``) that ``close()`` stops; a context manager, and :meth:`serve`."""
+
+    def serve(self) -> None:
+        """Block until the simulator exits or the user presses Ctrl-C."""
+        try:
+            while self._proc.poll() is None:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class VirtualBoard(SimulatorHandle):
     """A running virtual board (context manager); ``port`` is its pseudo-terminal.
 
     Parameters
@@ -340,19 +359,6 @@ class VirtualBoard:
             if f:
                 f.close()
 
-    def serve(self) -> None:
-        """Block until the simulator exits or the user presses Ctrl-C."""
-        try:
-            while self._proc.poll() is None:
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def add_board_sim_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:

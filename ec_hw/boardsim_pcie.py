@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .boardsim import BoardSimError, _source_digest, stop_simulator
+from .boardsim import BoardSimError, SimulatorHandle, _source_digest, stop_simulator
 from .config import CoreConfig, NetConfig, config_to_dict
 from .tools import default_build_root, tool_env
 
@@ -105,7 +105,7 @@ def build_pcie_boardsim(net: NetConfig, core: CoreConfig, *, cores: int = 1,
     return exe
 
 
-class VirtualPcieBoard:
+class VirtualPcieBoard(SimulatorHandle):
     """A running virtual PCIe board (context manager); ``port`` is ``xdma:<h2c>,<c2h>``.
 
     Parameters
@@ -155,19 +155,6 @@ class VirtualPcieBoard:
         self._log.close()
         shutil.rmtree(self._dir, ignore_errors=True)
 
-    def serve(self) -> None:
-        """Block until the simulator exits or the user presses Ctrl-C."""
-        try:
-            while self._proc.poll() is None:
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def serve_pcie_board(board, net: NetConfig, core: CoreConfig) -> int:
