@@ -2,7 +2,8 @@
 
 Run ``python bench/bench_pcie_link.py [--configs 1x4,2x2,4x1] [--json FILE]``. For each
 ``KxS`` (K cores of S slots), a virtual PCIe board (the PCIe device's Verilog in Verilator:
-XDMA AXI-Stream ports at 250 MHz, clock crossing, protocol, K cores at 100 MHz) runs
+XDMA AXI-Stream ports and K cores at the NiteFury's clocks, 250 MHz and 60 MHz from
+``boards/nitefury.toml``; clock crossing, protocol) runs
 ``--steps`` STEPs of all K*S members at Hopper size (N = 256, D = 11, A = 3) through the
 unchanged host ``Device``/``XdmaTransport``. The harness logs every request/reply in core
 cycles from the request's first H2C beat to the reply's ``tlast``; the benchmark prints
@@ -10,7 +11,9 @@ cycles from the request's first H2C beat to the reply's ``tlast``; the benchmark
 * ``step_cycles``: that round trip of a STEP (core clock cycles), against the core's
   ``cycles_per_env_step`` of S slots (the cores step in parallel) -- the difference is the
   link (AXI-Stream, clock crossing, frame parsing and gathering, serialization);
-* ``member env-steps/s`` at 100 MHz with the host's per-exchange PCIe cost added (the
+* ``member env-steps/s`` at the board's core clock (``clk_hz``, 60 MHz on both PCIe boards:
+  the clock the only routed evidence supports, docs/pcie.md) with the host's per-exchange
+  PCIe cost added (the
   README's assumption for the UART table: 1 us + 800 MB/s), for the measured configurations
   and projected with the same per-byte link cost for the cores x slots of
   ``boards/nitefury.toml`` and ``boards/litefury.toml`` (sized by synthesis, docs/pcie.md);
@@ -30,7 +33,6 @@ from pathlib import Path
 
 HOST_RTT_S = 1e-6
 HOST_BYTES_PER_S = 800e6
-CLK_HZ = 100e6
 
 
 def parse_args(argv=None):
@@ -49,7 +51,7 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def measure(net, k: int, s: int, steps: int) -> dict:
+def measure(net, k: int, s: int, steps: int, clocks_hz: tuple[int, int]) -> dict:
     import numpy as np
 
     from ec_hw.boardsim_pcie import VirtualPcieBoard
@@ -62,7 +64,7 @@ def measure(net, k: int, s: int, steps: int) -> dict:
 
     core = CoreConfig(slots=k * s)
     t0 = time.monotonic()
-    with VirtualPcieBoard(net, core, cores=k, stats=True) as vb:
+    with VirtualPcieBoard(net, core, cores=k, clocks_hz=clocks_hz, stats=True) as vb:
         build_s = time.monotonic() - t0
         dev = Device.open(vb.port, net=net, core=core, timeout=60.0)
         backend = DeviceBackend(dev, net, core, own_device=True)
@@ -91,14 +93,16 @@ def measure(net, k: int, s: int, steps: int) -> dict:
             "sim_clock_hz_per_wall_s": round(sum(cyc) / wall, 1)}
 
 
-def throughput(members: int, device_cycles: int, req: int, rep: int) -> float:
-    """Member env-steps/s: the device's round trip plus the host's PCIe cost per exchange."""
-    t = device_cycles / CLK_HZ + HOST_RTT_S + (req + rep) / HOST_BYTES_PER_S
+def throughput(members: int, device_cycles: int, req: int, rep: int, clk_hz: float) -> float:
+    """Member env-steps/s: the device's round trip at ``clk_hz`` plus the host's PCIe cost per
+    exchange."""
+    t = device_cycles / clk_hz + HOST_RTT_S + (req + rep) / HOST_BYTES_PER_S
     return members / t
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from ec_hw.boardsim_pcie import board_clocks
     from ec_hw.build import load_board
     from ec_hw.config import CoreConfig, NetConfig
     from ec_hw.gateware.core import cycles_per_env_step
@@ -107,13 +111,20 @@ def main(argv=None) -> int:
 
     net = NetConfig(n_neurons=args.neurons, obs_dim=args.obs_dim, act_dim=args.act_dim)
     results = []
-    print("K x S   members  STEP round trip (cycles)  core  link  req/rep bytes  "
-          "member env-steps/s @100 MHz  sim clock/wall-s")
+    nitefury = load_board("nitefury")
+    clocks = board_clocks(nitefury)
+    mhz = f"{nitefury.clk_hz / 1e6:g} MHz"
+    print(f"virtual PCIe board at the NiteFury's clocks: axi_aclk {clocks[0] / 1e6:g} MHz, "
+          f"core {mhz}")
+    print(f"K x S   members  STEP round trip (cycles)  core  link  req/rep bytes  "
+          f"member env-steps/s @{mhz:7s}  sim clock/wall-s")
     for spec in args.configs.split(","):
         k, s = (int(v) for v in spec.lower().split("x"))
-        r = measure(net, k, s, args.steps)
+        r = measure(net, k, s, args.steps, clocks)
+        r["clk_hz"] = nitefury.clk_hz
         r["member_env_steps_per_s"] = round(throughput(r["members"], r["step_cycles"],
-                                                       r["request_bytes"], r["reply_bytes"]))
+                                                       r["request_bytes"], r["reply_bytes"],
+                                                       nitefury.clk_hz))
         results.append(r)
         print(f"{k} x {s:<4d} {r['members']:7d}  {r['step_cycles']:24d}  {r['core_cycles']:5d} "
               f"{r['link_cycles']:5d}  {r['request_bytes']:5d}/{r['reply_bytes']:<5d}  "
@@ -135,12 +146,17 @@ def main(argv=None) -> int:
             wire = WireFormat.of(net, core, default_max_payload(net, core))
             req, rep = step_wire_bytes(wire, k * s)
             cyc = cycles_per_env_step(net, CoreConfig(slots=s)) + round(a + b * (req + rep))
-            rate = throughput(k * s, cyc, req, rep)
+            if board_clocks(board) != clocks:
+                raise RuntimeError(f"{board.name}'s clocks {board_clocks(board)} differ from "
+                                   f"the measured {clocks}: measure at its clocks")
+            rate = throughput(k * s, cyc, req, rep, board.clk_hz)
             projections.append({"board": name, "cores": k, "slots_per_core": s,
-                                "step_cycles": cyc, "member_env_steps_per_s": round(rate)})
+                                "request_bytes": req, "reply_bytes": rep,
+                                "step_cycles": cyc, "clk_hz": board.clk_hz,
+                                "member_env_steps_per_s": round(rate)})
             print(f"projected {name} (N={net.n_neurons}): {k} x {s} = {k * s} members, "
-                  f"{cyc} cycles per STEP, "
-                  f"{rate:,.0f} member env-steps/s at 100 MHz")
+                  f"{req}/{rep} bytes, {cyc} cycles per STEP, "
+                  f"{rate:,.0f} member env-steps/s at {board.clk_hz / 1e6:g} MHz")
     else:
         projections = []
     if args.json:

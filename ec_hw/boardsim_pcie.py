@@ -28,7 +28,7 @@ from .config import CoreConfig, NetConfig, config_to_dict
 from .tools import default_build_root, tool_env
 
 __all__ = ["build_pcie_boardsim", "VirtualPcieBoard", "pcie_main_cpp", "GAP_CYCLES",
-           "IDLE_TIMEOUT", "serve_pcie_board"]
+           "IDLE_TIMEOUT", "serve_pcie_board", "board_clocks", "half_periods_ps"]
 
 IDLE_TIMEOUT = 1024
 """The virtual board's frame idle timeout in core cycles (a board's is 2**16): the simulated
@@ -37,6 +37,24 @@ below stays cheap to simulate."""
 GAP_CYCLES = IDLE_TIMEOUT + 64
 """Core cycles one wall-clock silence inside a request becomes (above the idle timeout, so a
 truncated request is dropped as on a board)."""
+
+
+def board_clocks(board=None) -> tuple[int, int]:
+    """``(axi_aclk, core clock)`` in Hz of a PCIe ``board`` (:class:`ec_hw.build.Board`; None:
+    the NiteFury II's): the XDMA user clock of its link and its ``clk_hz``."""
+    from .build import load_board
+    from .vivado_pcie import axis_clock_hz
+
+    board = board if board is not None else load_board("nitefury")
+    return axis_clock_hz(board), board.clk_hz
+
+
+def half_periods_ps(clocks_hz: tuple[int, int]) -> tuple[int, int]:
+    """The harness's half periods (ps, rounded) of ``(axi_aclk, core clock)``: 60 MHz is
+    8333 ps, 60.002 MHz; the clocks' ratio is kept to 4e-5."""
+    if min(clocks_hz) <= 0:
+        raise ValueError(f"clocks must be positive, not {clocks_hz!r}")
+    return tuple(round(1e12 / (2 * f)) for f in clocks_hz)
 
 
 def pcie_main_cpp() -> Path:
@@ -111,6 +129,9 @@ class VirtualPcieBoard(SimulatorHandle):
     Parameters
     ----------
     net, core, cores, build_root : see :func:`build_pcie_boardsim`.
+    clocks_hz : (int, int) or None
+        ``axi_aclk`` and the core clock (:func:`board_clocks`; None: the NiteFury's). Only
+        their ratio matters: the harness counts core cycles.
     stats : bool
         Log every request/reply (core cycles from the first H2C beat to the C2H ``tlast``,
         request and reply bytes) to :attr:`stats_path`.
@@ -118,15 +139,18 @@ class VirtualPcieBoard(SimulatorHandle):
 
     def __init__(self, net: NetConfig, core: CoreConfig, *, cores: int = 1,
                  build_root: Path | None = None, start_timeout: float = 30.0,
-                 stats: bool = False):
+                 clocks_hz: tuple[int, int] | None = None, stats: bool = False):
         self.net, self.core, self.cores = net, core, cores
+        self.clocks_hz = clocks_hz if clocks_hz is not None else board_clocks()
+        axi_half, core_half = half_periods_ps(self.clocks_hz)
         self.exe = build_pcie_boardsim(net, core, cores=cores, build_root=build_root)
         self._dir = Path(tempfile.mkdtemp(prefix="ec_hw_xdma."))
         self.h2c, self.c2h = self._dir / "h2c_0", self._dir / "c2h_0"
         os.mkfifo(self.h2c)
         os.mkfifo(self.c2h)
         self.stats_path = self._dir / "stats.txt" if stats else None
-        args = [str(self.exe), str(self.h2c), str(self.c2h), str(GAP_CYCLES)]
+        args = [str(self.exe), str(self.h2c), str(self.c2h), str(GAP_CYCLES), str(axi_half),
+                str(core_half)]
         if self.stats_path:
             args.append(str(self.stats_path))
         self._log = open(self._dir / "stderr.txt", "w")   # noqa: SIM115 - closed in close()
@@ -166,7 +190,7 @@ def serve_pcie_board(board, net: NetConfig, core: CoreConfig) -> int:
     if core.slots % board.cores:
         raise BoardSimError(f"--slots must be a multiple of the board's {board.cores} cores, "
                             f"not {core.slots}")
-    with VirtualPcieBoard(net, core, cores=board.cores) as vb:
+    with VirtualPcieBoard(net, core, cores=board.cores, clocks_hz=board_clocks(board)) as vb:
         print(vb.port, flush=True)
         print(f"virtual PCIe board running (pid {vb.pid}); connect with "
               f"`python -m host.device {vb.port}`; Ctrl-C stops it", file=sys.stderr,

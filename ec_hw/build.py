@@ -52,7 +52,9 @@ class Board:
     osc_hz: int = 0
     """The board oscillator that the family's PLL (ECP5 ``EHXPLLL``, 7-series ``MMCME2_BASE``,
     :class:`~ec_hw.gateware.clocking.CoreClock`) multiplies to ``clk_hz``; 0: the oscillator
-    drives the core directly at ``clk_hz``."""
+    drives the core directly at ``clk_hz``. A PCIe board's MMCM is the block design's clocking
+    wizard, set to the same :func:`~ec_hw.gateware.clocking.mmcm_params`
+    (:mod:`ec_hw.vivado_pcie`)."""
     uart: str = "uart"
     slots: int = 1
     lanes: int = 4
@@ -78,15 +80,15 @@ class Board:
         if not isinstance(self.cores, int) or self.cores < 1 or self.slots % self.cores:
             raise ValueError(f"cores must be a positive integer dividing slots ({self.slots}), "
                              f"not {self.cores!r}")
+        if self.osc_hz:
+            from .gateware.clocking import pll_setting
+
+            pll_setting(self.family, self.osc_hz, self.clk_hz)  # raises without a setting
         if self.link == "pcie":
             return
         if self.baud <= 0 or self.clk_hz // self.baud < 4:
             raise ValueError(f"baud {self.baud} is too fast for clk_hz {self.clk_hz} "
                              f"(need at least 4 clocks per bit)")
-        if self.osc_hz:
-            from .gateware.clocking import CoreClock
-
-            CoreClock(self.family, None, self.osc_hz, self.clk_hz)  # raises without a setting
 
     @property
     def divisor(self) -> int:

@@ -9,7 +9,9 @@ functions from :func:`ec_hw.build.build`. They write, under the build folder:
   an LED, taken from the board's amaranth-boards resources (``pcie``, ``clk200``, ``led``);
 * ``<name>.tcl``: creates the project and the block design (the XDMA IP in AXI-Stream mode at
   the board's lanes/generation/width, an ``IBUFDSGTE`` for the reference clock, a clocking
-  wizard making the core clock from the oscillator, a reset block, the device as a module
+  wizard whose MMCM makes the core clock ``clk_hz`` from the oscillator ``osc_hz`` with the
+  dividers :func:`~ec_hw.gateware.clocking.mmcm_params` chooses (the Arty's ``CoreClock``
+  settings), a reset block, the device as a module
   reference), runs synthesis, implementation and ``write_bitstream``, writes the reports and
   exits non-zero on negative slack.
 
@@ -28,7 +30,7 @@ from pathlib import Path
 from .config import CoreConfig, NetConfig
 
 __all__ = ["make_pcie_top", "pcie_files", "run_vivado", "have_vivado", "board_pins",
-           "wns_from_report", "axis_clock_hz", "core_modules", "vivado_args", "vivado_command",
+           "wns_from_report", "axis_clock_hz", "core_mmcm", "core_modules", "vivado_args", "vivado_command",
            "yosys_script", "TOP"]
 
 TOP = "ec_hw_pcie_top"
@@ -74,7 +76,13 @@ def _verilog(pins) -> str:
     return verilog.convert(pins, name=TOP, ports=pins.ports(), emit_src=False)
 
 
-def _xdc(board, pins: dict[str, list[str]]) -> str:
+def _xdc(board, pins: dict[str, list[str]], axi_hz: int) -> str:
+    # The AsyncFIFOs' Gray-coded pointers (and their reset synchronizers) are the only paths
+    # between axi_aclk and the core clock. Bound them by the faster clock's period, datapath
+    # only (UG903/UG949 for Gray-coded crossings), rather than cutting them with
+    # set_clock_groups, which would leave the pointer bits' skew and the FIFO memory's read
+    # path unbounded.
+    cdc_ns = f"{1e9 / max(axi_hz, board.clk_hz):.3f}"
     lines = [f"# {board.description}: pins from amaranth-boards ({board.platform})",
              "create_clock -name pcie_refclk -period 10.000 [get_ports {pcie_refclk_clk_p[0]}]",
              f"set_property PACKAGE_PIN {pins['refclk_p'][0]} [get_ports {{pcie_refclk_clk_p[0]}}]",
@@ -93,10 +101,14 @@ def _xdc(board, pins: dict[str, list[str]]) -> str:
         f"set_property PACKAGE_PIN {pins['clk200_p'][0]} [get_ports clk200_clk_p]",
         f"set_property PACKAGE_PIN {pins['clk200_n'][0]} [get_ports clk200_clk_n]",
         "set_property IOSTANDARD DIFF_SSTL15 [get_ports {clk200_clk_p clk200_clk_n}]",
-        "# the two clock domains meet only in the AsyncFIFOs (Gray-coded pointers)",
-        "set_clock_groups -asynchronous -group [get_clocks -of_objects "
-        "[get_pins -hier -filter {NAME =~ */xdma_0/axi_aclk}]] -group [get_clocks -of_objects "
-        "[get_pins -hier -filter {NAME =~ */clk_wiz_0/clk_out1}]]",
+        f"# axi_aclk ({axi_hz / 1e6:g} MHz) and the core clock ({board.clk_hz / 1e6:g} MHz, the "
+        "clocking wizard's MMCM) meet only",
+        "# in the AsyncFIFOs: Gray-coded pointers, bounded datapath-only by the faster period",
+        "set axi_clk [get_clocks -of_objects [get_pins -hier -filter {NAME =~ */xdma_0/axi_aclk}]]",
+        "set core_clk [get_clocks -of_objects [get_pins -hier -filter "
+        "{NAME =~ */clk_wiz_0/clk_out1}]]",
+        f"set_max_delay -datapath_only -from $axi_clk -to $core_clk {cdc_ns}",
+        f"set_max_delay -datapath_only -from $core_clk -to $axi_clk {cdc_ns}",
         "set_property CONFIG_VOLTAGE 3.3 [current_design]",
         "set_property CFGBVS VCCO [current_design]",
         "set_property BITSTREAM.CONFIG.SPI_BUSWIDTH 4 [current_design]",
@@ -105,9 +117,27 @@ def _xdc(board, pins: dict[str, list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _tcl(board, name: str, axi_hz: int) -> str:
+def core_mmcm(board):
+    """The MMCM settings of ``board``'s core clock (``osc_hz`` -> ``clk_hz``,
+    :func:`~ec_hw.gateware.clocking.mmcm_params`, as the Arty's ``CoreClock``).
+
+    Raises
+    ------
+    ValueError
+        If the board has no ``osc_hz`` or no integer setting makes ``clk_hz`` from it.
+    """
+    from .gateware.clocking import mmcm_params
+
+    if not board.osc_hz:
+        raise ValueError(f"board {board.name}: a PCIe board needs osc_hz (the oscillator the "
+                         f"core clock's MMCM divides)")
+    return mmcm_params(board.osc_hz, board.clk_hz)
+
+
+def _tcl(board, name: str, axi_hz: int, speed_grade: str) -> str:
     speed = {1: "2.5_GT/s", 2: "5.0_GT/s"}[board.pcie_gen]
-    part = f"{board.device}{board.package}-2"
+    part = f"{board.device}{board.package}-{speed_grade}"
+    mmcm = core_mmcm(board)
     return f"""\
 # {board.description}: the ec-hw PCIe device. Run: vivado -mode batch -source {name}.tcl
 create_project -force {name} ./vivado -part {part}
@@ -122,7 +152,7 @@ set_property CONFIG.FREQ_HZ 100000000 [get_bd_intf_ports pcie_refclk]
 create_bd_port -dir I -type rst pcie_perst_n
 set_property CONFIG.POLARITY ACTIVE_LOW [get_bd_ports pcie_perst_n]
 create_bd_intf_port -mode Slave -vlnv xilinx.com:interface:diff_clock_rtl:1.0 clk200
-set_property CONFIG.FREQ_HZ 200000000 [get_bd_intf_ports clk200]
+set_property CONFIG.FREQ_HZ {board.osc_hz} [get_bd_intf_ports clk200]
 create_bd_port -dir O pcie_clkreq_n
 create_bd_port -dir O idle_led
 
@@ -154,12 +184,18 @@ set_property -dict [list CONFIG.CONST_VAL {{0}} CONFIG.CONST_WIDTH {{1}}] $irq0
 connect_bd_net [get_bd_pins irq0/dout] [get_bd_pins xdma_0/usr_irq_req]
 connect_bd_net [get_bd_pins irq0/dout] [get_bd_ports pcie_clkreq_n]
 
-# core clock {board.clk_hz / 1e6:g} MHz from the 200 MHz oscillator, its reset from PERST#
+# core clock {board.clk_hz / 1e6:g} MHz from the {board.osc_hz / 1e6:g} MHz oscillator (ec_hw.gateware.clocking.mmcm_params):
+# MMCM {board.osc_hz / 1e6:g} MHz / {mmcm.in_div} x {mmcm.mult} = VCO {mmcm.f_vco / 1e6:g} MHz / {mmcm.out_div}; its reset from PERST# and the lock
 set clk [create_bd_cell -type ip -vlnv xilinx.com:ip:clk_wiz clk_wiz_0]
 set_property -dict [list \\
+  CONFIG.PRIMITIVE {{MMCM}} \\
   CONFIG.PRIM_SOURCE {{Differential_clock_capable_pin}} \\
-  CONFIG.PRIM_IN_FREQ {{200.000}} \\
+  CONFIG.PRIM_IN_FREQ {{{board.osc_hz / 1e6:.3f}}} \\
   CONFIG.CLKOUT1_REQUESTED_OUT_FREQ {{{board.clk_hz / 1e6:.3f}}} \\
+  CONFIG.MMCM_CLKIN1_PERIOD {{{1e9 / board.osc_hz:.3f}}} \\
+  CONFIG.MMCM_DIVCLK_DIVIDE {{{mmcm.in_div}}} \\
+  CONFIG.MMCM_CLKFBOUT_MULT_F {{{mmcm.mult:.3f}}} \\
+  CONFIG.MMCM_CLKOUT0_DIVIDE_F {{{mmcm.out_div:.3f}}} \\
   CONFIG.USE_RESET {{false}} \\
 ] $clk
 connect_bd_intf_net [get_bd_intf_ports clk200] [get_bd_intf_pins clk_wiz_0/CLK_IN1_D]
@@ -214,9 +250,9 @@ def pcie_files(board, net: NetConfig, core: CoreConfig, out: Path, *, platform,
     out.mkdir(parents=True, exist_ok=True)
     pins = AxisPins(top, axi_clk_hz=axis_clock_hz(board), core_clk_hz=board.clk_hz)
     (out / f"{TOP}.v").write_text(_verilog(pins))
-    (out / f"{name}.xdc").write_text(_xdc(board, board_pins(platform)))
+    (out / f"{name}.xdc").write_text(_xdc(board, board_pins(platform), axis_clock_hz(board)))
     tcl = out / f"{name}.tcl"
-    tcl.write_text(_tcl(board, name, axis_clock_hz(board)))
+    tcl.write_text(_tcl(board, name, axis_clock_hz(board), platform.speed))
     return top, tcl
 
 

@@ -3,9 +3,10 @@
 
 The bench plays the XDMA IP: cocotbext-axi's ``AxiStreamSource`` on ``s_axis_h2c`` (one AXIS
 frame per host ``write()``) and ``AxiStreamSink`` on ``m_axis_c2h`` (one AXIS frame, ended by
-``tlast``, per host ``read()``), both with random pauses (the sink's are backpressure), in the
-250 MHz ``axi_aclk`` while the cores run on the 100 MHz ``core_clk``. Every reply must arrive
-as exactly one complete frame per ``tlast``. Malformed frames first (garbage, a frame split
+``tlast``, per host ``read()``), both with random pauses (the sink's are backpressure), in
+``axi_aclk``, the cores in ``core_clk``, at the NiteFury's clocks (250 MHz and 60 MHz,
+``ec_hw.boardsim_pcie.board_clocks``). Every reply must arrive as exactly one complete frame
+per ``tlast``. Malformed frames first (garbage, a frame split
 over two H2C transfers, bad CRC, a length above ``max_payload``, an unknown opcode, a STEP of
 the wrong length, a truncated frame dropped by the idle timeout), then LOAD, LOAD_RHO, SAMPLE,
 RESET and STEPs whose actions must equal the golden model's (computed by the pytest side); a
@@ -23,6 +24,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, with_timeout
 from cocotbext.axi import AxiStreamBus, AxiStreamSink, AxiStreamSource
 
+from ec_hw.boardsim_pcie import board_clocks, half_periods_ps
 from ec_hw.protocol import (
     REPLY_BIT,
     SAMPLE_STRUCT,
@@ -89,8 +91,9 @@ class XdmaHost:
 
 
 async def _reset(dut) -> None:
-    Clock(dut.core_clk, 10, unit="ns").start()
-    Clock(dut.axi_aclk, 4, unit="ns").start()
+    axi_half, core_half = half_periods_ps(board_clocks())
+    Clock(dut.core_clk, 2 * core_half, unit="ps").start()
+    Clock(dut.axi_aclk, 2 * axi_half, unit="ps").start()
     dut.core_rst.value = 1
     dut.axi_aresetn.value = 0
     await ClockCycles(dut.core_clk, 8)

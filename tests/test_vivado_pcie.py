@@ -8,14 +8,17 @@ from dataclasses import replace
 
 import pytest
 
+from ec_hw.boardsim_pcie import board_clocks, half_periods_ps
 from ec_hw.build import Board, _platform, board_core, load_board, main, supported_boards
 from ec_hw.config import NetConfig
 from ec_hw.gateware.axis import XDMA_LINKS
+from ec_hw.gateware.clocking import mmcm_params
 from ec_hw.synth import PARTS
 from ec_hw.vivado_pcie import (
     TOP,
     axis_clock_hz,
     board_pins,
+    core_mmcm,
     core_modules,
     pcie_files,
     wns_from_report,
@@ -42,6 +45,36 @@ def test_pcie_boards_match_amaranth_boards(name, part):
     # the M.2 edge of both cards (amaranth-boards' "pcie" resource)
     assert pins["refclk_p"] == ["F6"] and pins["perst_n"] == ["J1"]
     assert pins["rx_p"] == ["B10", "B8", "D11", "D9"]
+    # the part's speed grade is amaranth-boards' (-2 on both cards), and the project uses it
+    assert platform.speed == "2"
+
+
+@pytest.mark.parametrize("name", ["nitefury", "litefury"])
+def test_pcie_core_clock_is_60_mhz_from_the_200_mhz_oscillator(name):
+    # 60 MHz: below the only routed evidence for this core and sampler (nextpnr-ecp5, 65.04
+    # MHz), as the Arty's; the same MMCM search as the Arty's CoreClock
+    board = load_board(name)
+    assert (board.osc_hz, board.clk_hz) == (200_000_000, 60_000_000)
+    s = core_mmcm(board)
+    assert s == mmcm_params(200_000_000, 60_000_000)
+    assert (s.in_div, s.mult, s.out_div) == (2, 9, 15) and s.f_vco == 900e6
+    assert board_clocks(board) == (250_000_000, 60_000_000)
+
+
+def test_pcie_board_clock_validation():
+    kw = dict(name="x", description="", family="xilinx7", platform="m:C", link="pcie")
+    with pytest.raises(ValueError, match="no MMCME2_BASE setting makes exactly 61.234 MHz "
+                                         "from 200 MHz"):
+        Board(**kw, osc_hz=200_000_000, clk_hz=61_234_000)
+    with pytest.raises(ValueError, match="board x: a PCIe board needs osc_hz"):
+        core_mmcm(Board(**kw, clk_hz=60_000_000))
+
+
+def test_virtual_board_half_periods():
+    assert half_periods_ps((250_000_000, 60_000_000)) == (2000, 8333)
+    assert half_periods_ps((250_000_000, 100_000_000)) == (2000, 5000)
+    with pytest.raises(ValueError, match="clocks must be positive"):
+        half_periods_ps((250_000_000, 0))
 
 
 def test_bigger_part_holds_more_cores():
@@ -73,12 +106,20 @@ def test_pcie_project_files(tmp_path):
                    "create_bd_cell -type module -reference ec_hw_pcie_top ec_hw",
                    "[get_bd_intf_pins xdma_0/M_AXIS_H2C_0] [get_bd_intf_pins ec_hw/s_axis_h2c]",
                    "[get_bd_intf_pins ec_hw/m_axis_c2h] [get_bd_intf_pins xdma_0/S_AXIS_C2H_0]",
-                   "CONFIG.CLKOUT1_REQUESTED_OUT_FREQ {100.000}",
+                   "CONFIG.CLKOUT1_REQUESTED_OUT_FREQ {60.000}",
+                   "CONFIG.PRIM_IN_FREQ {200.000}", "CONFIG.MMCM_DIVCLK_DIVIDE {2}",
+                   "CONFIG.MMCM_CLKFBOUT_MULT_F {9.000}", "CONFIG.MMCM_CLKOUT0_DIVIDE_F {15.000}",
+                   "set_property CONFIG.FREQ_HZ 200000000 [get_bd_intf_ports clk200]",
                    "write_bitstream", "if {$wns < 0}"):
         assert needle in text, needle
     xdc = (tmp_path / "ec_hw_nitefury.xdc").read_text()
     for pin in board_pins(_platform(board))["rx_p"] + ["F6", "E6", "J1", "G1", "J19", "H19"]:
         assert f"PACKAGE_PIN {pin} " in xdc, pin
+    # the AsyncFIFOs' crossings are bounded by the faster clock's period (250 MHz), not cut
+    assert "set_clock_groups" not in xdc
+    assert "set_max_delay -datapath_only -from $axi_clk -to $core_clk 4.000" in xdc
+    assert "set_max_delay -datapath_only -from $core_clk -to $axi_clk 4.000" in xdc
+    assert "NAME =~ */xdma_0/axi_aclk" in xdc and "NAME =~ */clk_wiz_0/clk_out1" in xdc
     verilog = (tmp_path / "ec_hw_pcie_top.v").read_text()
     header = verilog[verilog.index("module ec_hw_pcie_top("):].split(");")[0]
     for port in ("axi_aclk", "axi_aresetn", "core_clk", "core_rst", "idle",
@@ -86,6 +127,8 @@ def test_pcie_project_files(tmp_path):
                  *(f"m_axis_c2h_t{s}" for s in ("data", "keep", "last", "valid", "ready"))):
         assert port in header, port
     assert "ASSOCIATED_BUSIF s_axis_h2c:m_axis_c2h" in verilog
+    assert "ASSOCIATED_RESET core_rst, FREQ_HZ 60000000" in verilog
+    assert "ASSOCIATED_RESET axi_aresetn, FREQ_HZ 250000000" in verilog
     assert top.info.slots == core.slots
     # the Yosys script of the no-Vivado build synthesizes core 0's module once for both cores
     cores = core_modules(verilog)
@@ -124,7 +167,7 @@ def test_build_without_vivado_prints_utilization_and_the_command(tmp_path, capsy
     summary = json.loads((out / "summary.json").read_text())
     board = load_board("litefury")
     assert summary["part"] == "xc7a100t" and summary["slots"] == board.slots
-    assert summary["cores"] == board.cores and summary["target_mhz"] == 100.0
+    assert summary["cores"] == board.cores and summary["target_mhz"] == 60.0
     assert summary["vivado_command"] == "vivado -mode batch -source ec_hw_litefury.tcl"
     u = summary["utilization"]
     assert set(u) == {"LUT", "FF", "RAMB36", "DSP48E1"}

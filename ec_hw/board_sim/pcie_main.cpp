@@ -4,8 +4,9 @@
 //
 // Plays the XDMA IP: bytes the host writes to the H2C pipe become s_axis_h2c beats (64-bit
 // tdata, tkeep on the last beat, tlast when the pipe has nothing more); m_axis_c2h beats are
-// collected up to tlast and written to the C2H pipe as one transfer. Clocks: axi_aclk 250 MHz
-// and core_clk 100 MHz (half periods of 2 ns and 5 ns, one event loop over both edges).
+// collected up to tlast and written to the C2H pipe as one transfer. Clocks: axi_aclk and
+// core_clk at the board's frequencies, given as half periods in ps (NiteFury: 250 MHz and
+// 60 MHz, 2000 ps and 8333 ps), one event loop over both edges.
 //
 // Prints "ready" on stdout once both pipes are open, then runs until stdin closes (the parent
 // exited) or SIGTERM/SIGINT. Pacing as the UART virtual board: an idle device does not
@@ -13,7 +14,7 @@
 // With a STATS path, each request/reply is logged as "<core cycles from the first H2C beat to
 // the C2H tlast> <request bytes> <reply bytes>" (the link budget benchmark reads it).
 //
-// Usage: pcie_boardsim H2C_FIFO C2H_FIFO GAP_CYCLES [STATS]
+// Usage: pcie_boardsim H2C_FIFO C2H_FIFO GAP_CYCLES AXI_HALF_PS CORE_HALF_PS [STATS]
 
 #include <verilated.h>
 
@@ -38,6 +39,8 @@ static void on_signal(int) { g_stop = 1; }
 struct Bridge {
     Vec_hw_pcie_top* top;
     uint64_t t_ps = 0;             // simulated time
+    uint64_t axi_half = 2000;      // half periods of axi_aclk and core_clk (ps)
+    uint64_t core_half = 8333;
     uint64_t core_cycles = 0;
     std::deque<uint8_t> inq;       // H2C bytes not yet in a beat
     bool beat_valid = false;
@@ -71,11 +74,12 @@ struct Bridge {
         txn_req += (size_t)n;
     }
 
-    // One edge of either clock (axi_aclk: 2000 ps half period, core_clk: 5000 ps).
+    // One edge of either clock (or both, where their edges coincide).
     void step() {
-        uint64_t next_axi = (t_ps / 2000 + 1) * 2000, next_core = (t_ps / 5000 + 1) * 5000;
+        uint64_t next_axi = (t_ps / axi_half + 1) * axi_half;
+        uint64_t next_core = (t_ps / core_half + 1) * core_half;
         t_ps = next_axi < next_core ? next_axi : next_core;
-        bool axi_edge = t_ps % 2000 == 0, core_edge = t_ps % 5000 == 0;
+        bool axi_edge = t_ps % axi_half == 0, core_edge = t_ps % core_half == 0;
         bool axi_rise = axi_edge && !top->axi_aclk;
         // handshakes complete at the rising edge: sample them before it
         bool h2c_fire = axi_rise && beat_valid && top->s_axis_h2c_tready;
@@ -146,11 +150,17 @@ static void read_in(int fd, std::deque<uint8_t>& q) {
 }
 
 int main(int argc, char** argv) {
-    if (argc < 4) {
-        fprintf(stderr, "usage: %s H2C_FIFO C2H_FIFO GAP_CYCLES [STATS]\n", argv[0]);
+    if (argc < 6) {
+        fprintf(stderr, "usage: %s H2C_FIFO C2H_FIFO GAP_CYCLES AXI_HALF_PS CORE_HALF_PS [STATS]\n",
+                argv[0]);
         return 2;
     }
     long gap_cycles = atol(argv[3]);
+    long axi_half = atol(argv[4]), core_half = atol(argv[5]);
+    if (axi_half <= 0 || core_half <= 0) {
+        fprintf(stderr, "clock half periods must be positive (ps)\n");
+        return 2;
+    }
     Verilated::commandArgs(1, argv);
     // O_RDWR on a FIFO never blocks and never sees EOF: the host may open and close its ends
     // at any time (XdmaTransport opens C2H first, non-blocking, then H2C).
@@ -166,7 +176,9 @@ int main(int argc, char** argv) {
 
     Vec_hw_pcie_top* top = new Vec_hw_pcie_top;
     Bridge br{top};
-    if (argc > 4) br.stats = fopen(argv[4], "w");
+    br.axi_half = (uint64_t)axi_half;
+    br.core_half = (uint64_t)core_half;
+    if (argc > 6) br.stats = fopen(argv[6], "w");
     top->core_rst = 1;
     top->axi_aresetn = 0;
     top->s_axis_h2c_tvalid = 0;

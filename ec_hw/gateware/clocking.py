@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from amaranth.hdl import ClockDomain, Elaboratable, Instance, Module, Signal
 from amaranth.lib.cdc import ResetSynchronizer
 
-__all__ = ["PllSetting", "ecp5_pll_params", "mmcm_params", "CoreClock"]
+__all__ = ["PllSetting", "ecp5_pll_params", "mmcm_params", "pll_setting", "CoreClock"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,22 @@ def mmcm_params(f_in: int, f_out: int) -> PllSetting:
                    what="MMCME2_BASE")
 
 
+def pll_setting(family: str, f_in: int, f_out: int) -> PllSetting:
+    """The family's PLL settings (``"ecp5"``: :func:`ecp5_pll_params`, ``"xilinx7"``:
+    :func:`mmcm_params`).
+
+    Raises
+    ------
+    ValueError
+        For another family, or if no integer setting gives ``f_out`` exactly.
+    """
+    if family == "ecp5":
+        return ecp5_pll_params(f_in, f_out)
+    if family == "xilinx7":
+        return mmcm_params(f_in, f_out)
+    raise ValueError(f"family must be 'ecp5' or 'xilinx7', not {family!r}")
+
+
 class CoreClock(Elaboratable):
     """The ``sync`` domain at ``f_out`` from the oscillator pin ``clk_in`` (``f_in``).
 
@@ -108,12 +124,7 @@ class CoreClock(Elaboratable):
     """
 
     def __init__(self, family: str, clk_in, f_in: int, f_out: int):
-        if family == "ecp5":
-            self.setting = ecp5_pll_params(f_in, f_out)
-        elif family == "xilinx7":
-            self.setting = mmcm_params(f_in, f_out)
-        else:
-            raise ValueError(f"family must be 'ecp5' or 'xilinx7', not {family!r}")
+        self.setting = pll_setting(family, f_in, f_out)
         self.family, self.clk_in, self.f_in, self.f_out = family, clk_in, f_in, f_out
         self.locked = Signal()
 

@@ -131,9 +131,10 @@ def virtual_board(net: NetConfig, core: CoreConfig, *, board=None, **kw) -> Iter
     """Build (cached) and start a virtual board; yield its port (a pseudo-terminal, or
     ``xdma:<h2c>,<c2h>`` for a PCIe ``board``, :class:`ec_hw.build.Board`)."""
     if board is not None and board.link == "pcie":
-        from ec_hw.boardsim_pcie import VirtualPcieBoard
+        from ec_hw.boardsim_pcie import VirtualPcieBoard, board_clocks
 
-        with VirtualPcieBoard(net, core, cores=board.cores, **kw) as vb:
+        with VirtualPcieBoard(net, core, cores=board.cores, clocks_hz=board_clocks(board),
+                              **kw) as vb:
             yield vb.port
         return
     from ec_hw.boardsim import VirtualBoard

@@ -46,3 +46,7 @@ def test_boards_clock_the_core_from_a_pll():
     ulx, arty = load_board("ulx3s"), load_board("arty_a7")
     assert (ulx.osc_hz, ulx.clk_hz) == (25_000_000, 100_000_000)
     assert (arty.osc_hz, arty.clk_hz) == (100_000_000, 60_000_000)
+    for name in ("nitefury", "litefury"):   # the block design's clocking wizard, same settings
+        pcie = load_board(name)
+        assert (pcie.osc_hz, pcie.clk_hz) == (200_000_000, 60_000_000)
+        assert mmcm_params(pcie.osc_hz, pcie.clk_hz).f_vco == 900e6
