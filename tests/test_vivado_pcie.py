@@ -178,7 +178,9 @@ def test_build_without_vivado_prints_utilization_and_the_command(tmp_path, capsy
     # one core module, instantiated once per core, in the hierarchical report
     stat = (out / "synth" / "stat.json").read_text()
     mods = json.loads(stat[stat.index("{"):])["modules"]
-    core0 = f"\\{core_modules((out / f'{TOP}.v').read_text())[0]}"
-    assert mods[f"\\{TOP}"]["num_cells_by_type"][core0] == board.cores
+    core0 = core_modules((out / f"{TOP}.v").read_text())[0]
+    # Yosys 0.70 escapes module names but not the cell types that name them (as parse_stat)
+    cells = {k.lstrip("\\"): v for k, v in mods[f"\\{TOP}"]["num_cells_by_type"].items()}
+    assert cells[core0] == board.cores
     assert (out / "ec_hw_litefury.tcl").exists() and (out / "ec_hw_pcie_top.v").exists()
 

@@ -55,8 +55,8 @@ class AxisToBytes(wiring.Component):
     i : In(AxiStreamSignature(data_bits))
         A beat is taken in the cycle its last kept byte leaves (or at once if it keeps none).
     o : Out(stream.Signature(8))
-        One byte per cycle at most (``data_bits / 8`` cycles per full beat: 100 MB/s at
-        100 MHz, above what the frame parser and a STEP need).
+        One byte per cycle at most (``data_bits / 8`` cycles per full beat: 60 MB/s at the
+        PCIe boards' 60 MHz core clock, what the frame parser takes).
     """
 
     def __init__(self, data_bits: int = 64):
