@@ -30,8 +30,8 @@ from pathlib import Path
 from .config import CoreConfig, NetConfig
 
 __all__ = ["make_pcie_top", "pcie_files", "run_vivado", "have_vivado", "board_pins",
-           "wns_from_report", "axis_clock_hz", "core_mmcm", "core_modules", "vivado_args", "vivado_command",
-           "yosys_script", "TOP"]
+           "wns_from_report", "axis_clock_hz", "core_mmcm", "core_modules", "vivado_args",
+           "vivado_command", "yosys_script", "TOP"]
 
 TOP = "ec_hw_pcie_top"
 
@@ -184,8 +184,10 @@ set_property -dict [list CONFIG.CONST_VAL {{0}} CONFIG.CONST_WIDTH {{1}}] $irq0
 connect_bd_net [get_bd_pins irq0/dout] [get_bd_pins xdma_0/usr_irq_req]
 connect_bd_net [get_bd_pins irq0/dout] [get_bd_ports pcie_clkreq_n]
 
-# core clock {board.clk_hz / 1e6:g} MHz from the {board.osc_hz / 1e6:g} MHz oscillator (ec_hw.gateware.clocking.mmcm_params):
-# MMCM {board.osc_hz / 1e6:g} MHz / {mmcm.in_div} x {mmcm.mult} = VCO {mmcm.f_vco / 1e6:g} MHz / {mmcm.out_div}; its reset from PERST# and the lock
+# core clock {board.clk_hz / 1e6:g} MHz from the {board.osc_hz / 1e6:g} MHz oscillator \
+(ec_hw.gateware.clocking.mmcm_params):
+# MMCM {board.osc_hz / 1e6:g} MHz / {mmcm.in_div} x {mmcm.mult} = \
+VCO {mmcm.f_vco / 1e6:g} MHz / {mmcm.out_div}; its reset from PERST# and the lock
 set clk [create_bd_cell -type ip -vlnv xilinx.com:ip:clk_wiz clk_wiz_0]
 set_property -dict [list \\
   CONFIG.PRIMITIVE {{MMCM}} \\
