@@ -12,8 +12,10 @@ the CPU seconds it used (``bench/bench_boardsim.py`` reports simulated MHz per C
 
 The default build profile (``fast``, :data:`BUILD_PROFILES`) simulates :data:`SIM_WRAPPER_BYTES`:
 the unchanged device top with its reset pin tied low, built with byte streams in place of the
-UART (the harness moves one byte per clock), compiled for the host CPU. With ``sampler=False``
-(what ``--target sim --sampling host`` builds: such runs never sample on the device) it runs a
+UART (the harness moves one byte per clock), compiled for the host CPU with GCC's profile-guided
+and link-time optimization (the profile from a short session run during the build). With
+``sampler=False`` (what ``--target sim --sampling host`` builds: such runs never sample on the
+device) it runs a
 Hopper-sized STEP several times faster per CPU-second than main's original build (the
 ``baseline`` profile; ``docs/boardsim.md`` has the measurements), with bit-identical results.
 Profile ``uart`` keeps the UART pins, simulated bit by bit.
