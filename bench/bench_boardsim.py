@@ -4,7 +4,8 @@
 
 For every network size (N = 64 with InvertedPendulum's D = 4, A = 1; N = 256 with Hopper's
 D = 11, A = 3) and every variant of :data:`VARIANTS` (``baseline``: main's original Verilator
-flags, harness and UART model, with the sampler; ``fast``: the ``fast`` profile of
+flags and UART model, with the sampler, driven by today's harness loop; ``fast``: the ``fast``
+profile (byte link, ``-march=native``, GCC PGO) of
 :data:`ec_hw.boardsim.BUILD_PROFILES` without the sampler, what ``--target sim --sampling host``
 runs; ``fast_sampler``: the same with the sampler, what ``--sampling device`` runs), this
 script builds the virtual board (cached under ``build/boardsim/``), starts it behind its

