@@ -456,7 +456,8 @@ def build(board: Board, net: NetConfig, *, out: Path, program: bool = False,
     # arcs in its first 3 minutes here, slowing down, and an earlier run never finished.
     overrides = ({"script_after_route": vivado_timing_script(name)}
                  if board.family == "xilinx7" else
-                 {"nextpnr_opts": "--timing-allow-fail --router router2"})
+                 {"nextpnr_opts": f"--timing-allow-fail --router router2 "
+                                  f"--report {name}_timing.json"})
     plan = platform.build(BoardTop(board, top), name=name, do_build=False, **overrides)
     plan.extract(str(out))
     log(f"wrote the {board.family} build files to {out}/ ({plan.script}.sh)")
@@ -519,6 +520,7 @@ def build(board: Board, net: NetConfig, *, out: Path, program: bool = False,
                       utilization=utilization_from_nextpnr(text),
                       bitstream=bit if bit.exists() else None,
                       reports={"nextpnr": tim, "yosys": out / f"{name}.rpt",
+                               "nextpnr_json": out / f"{name}_timing.json",
                                "log": out / "build.log"})
         log(f"bitstream: {bit}")
         log(f"Fmax (nextpnr): {fm:.1f} MHz, required {target:g} MHz"
