@@ -72,9 +72,9 @@ class BankedMemory(wiring.Component):
         low = ceil_log2(self.bank_depth)
         # Stage 1: the ports registered (one shared copy of the addresses and write data, a
         # per-bank enable), so every block-RAM input comes straight from a flip-flop.
-        r_addr1, w_addr1 = Signal(low), Signal(low)
-        w_data1 = Signal(self.width)
-        valid1, valid2, valid3 = Signal(), Signal(), Signal()
+        r_addr1, w_addr1 = Signal(low, name="r_addr1"), Signal(low, name="w_addr1")
+        w_data1 = Signal(self.width, name="w_data1")
+        valid1, valid2, valid3 = (Signal(name=f"valid{k}") for k in (1, 2, 3))
         m.d.sync += [r_addr1.eq(self.r_addr[:low]), w_addr1.eq(self.w_addr[:low]),
                      w_data1.eq(self.w_data), valid1.eq(self.r_en), valid2.eq(valid1),
                      valid3.eq(valid2)]
