@@ -453,12 +453,13 @@ def build(board: Board, net: NetConfig, *, out: Path, program: bool = False,
         f"A={net.act_dim}, {board.clk_hz / 1e6:g} MHz, {board.baud} baud "
         f"(divisor {board.divisor}, error {board.baud_error:+.2%})")
     # Both flows report the timing of a failed clock instead of stopping without a bitstream
-    # or a report; the build then fails below with one line (Fmax or WNS). nextpnr's router2
-    # (its router for large designs): router1 routed under 10 % of the ULX3S device's 96,500
-    # arcs in its first 3 minutes here, slowing down, and an earlier run never finished.
+    # or a report; the build then fails below with one line (Fmax or WNS). nextpnr's router1:
+    # with the rho memory's OR tree (BankedMemory) it routes the ULX3S device in 20 minutes
+    # (81.6 MHz), where router2's overuse grew after its 13th iteration and did not finish.
     overrides = ({"script_after_route": vivado_timing_script(name)}
                  if board.family == "xilinx7" else
-                 {"nextpnr_opts": "--timing-allow-fail --router router2"})
+                 {"nextpnr_opts": f"--timing-allow-fail --router router1 "
+                                  f"--report {name}_timing.json"})
     plan = platform.build(BoardTop(board, top), name=name, do_build=False, **overrides)
     plan.extract(str(out))
     log(f"wrote the {board.family} build files to {out}/ ({plan.script}.sh)")
@@ -521,6 +522,7 @@ def build(board: Board, net: NetConfig, *, out: Path, program: bool = False,
                       utilization=utilization_from_nextpnr(text),
                       bitstream=bit if bit.exists() else None,
                       reports={"nextpnr": tim, "yosys": out / f"{name}.rpt",
+                               "nextpnr_json": out / f"{name}_timing.json",
                                "log": out / "build.log"})
         log(f"bitstream: {bit}")
         log(f"Fmax (nextpnr): {fm:.1f} MHz, required {target:g} MHz"

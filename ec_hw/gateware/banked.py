@@ -1,22 +1,31 @@
-"""A deep memory as banks of block RAM, each bank's output registered next to it.
+"""A deep memory as banks of block RAM with a register on every side of each bank.
 
 A deep ``lib.memory.Memory`` maps to a column of block RAMs whose outputs the synthesizer joins
 with a multiplexer in logic: on an ECP5 the block RAM's own clock-to-out (5.8 ns without its
 output register) plus the route across the chip to that multiplexer and its LUT levels took
-15.4 ns for the sampler's rho memory (nextpnr, ULX3S at 100 MHz). :class:`BankedMemory`
-registers each bank's output in the cycle after the read, then selects the bank: two cycles of
-read latency, a register between every block RAM and any logic.
+15.4 ns for the sampler's rho memory (nextpnr, ULX3S at 100 MHz). Registering each bank's
+output and then selecting the bank still left a 32-way multiplexer whose select register fans
+out to every one of its 2,304 inputs: 17.5 ns, 15.8 ns of it routing (the sampler alone,
+nextpnr out of context). :class:`BankedMemory` instead registers the ports in front of the
+block RAMs, zeroes each bank's registered output unless that bank was read (a per-bank enable,
+no shared select), and ORs the banks in a registered tree of groups of 8: four cycles of read
+latency. The sampler alone then routes at 71.7 MHz; its critical path is the port register's
+fan-out to all 64 DP16KD address pins (13.2 ns of routing). Per-group and per-bank copies of
+the ports (a fifth cycle) did not route: router2 congestion grew instead of settling.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Module, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
 __all__ = ["BankedMemory"]
+
+_GROUP = 8
+"""Banks per group of the output OR tree (8 words: two LUT levels)."""
 
 
 class BankedMemory(wiring.Component):
@@ -34,13 +43,15 @@ class BankedMemory(wiring.Component):
     w_addr, w_data, w_en : In
         Write port (one word per cycle).
     r_addr, r_en : In; r_data : Out(width)
-        Read port: the word at ``r_addr`` (read when ``r_en``) is on ``r_data`` two cycles
-        later (bank read, bank output register; the bank select is a multiplexer after the
-        registers). ``r_data`` holds until the next read's data arrives. A read of an address
-        written in the same cycle returns the old word.
+        Read port: the word at ``r_addr`` (read when ``r_en``) is on ``r_data``
+        :attr:`read_latency` (4) cycles later (port register, bank read, bank output register,
+        group OR register; the OR of the groups follows the last registers). ``r_data`` holds
+        until the next read's data arrives. Writes pass the same port register, so a read of
+        an address written in the same cycle returns the old word and a read in any later
+        cycle the new one.
     """
 
-    read_latency = 2
+    read_latency = 4
 
     def __init__(self, width: int, depth: int, *, bank_depth: int = 512):
         for name, v in (("width", width), ("depth", depth), ("bank_depth", bank_depth)):
@@ -59,6 +70,14 @@ class BankedMemory(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         low = ceil_log2(self.bank_depth)
+        # Stage 1: the ports registered (one shared copy of the addresses and write data, a
+        # per-bank enable), so every block-RAM input comes straight from a flip-flop.
+        r_addr1, w_addr1 = Signal(low, name="r_addr1"), Signal(low, name="w_addr1")
+        w_data1 = Signal(self.width, name="w_data1")
+        valid1, valid2, valid3 = (Signal(name=f"valid{k}") for k in (1, 2, 3))
+        m.d.sync += [r_addr1.eq(self.r_addr[:low]), w_addr1.eq(self.w_addr[:low]),
+                     w_data1.eq(self.w_data), valid1.eq(self.r_en), valid2.eq(valid1),
+                     valid3.eq(valid2)]
         r_bank, w_bank = self.r_addr[low:], self.w_addr[low:]
         outs = []
         for b in range(self.banks):
@@ -66,23 +85,32 @@ class BankedMemory(wiring.Component):
             mem = Memory(shape=self.width, depth=max(2, depth), init=[])
             m.submodules[f"bank{b}"] = mem
             wr, rd = mem.write_port(), mem.read_port()
+            hit = (lambda bank, b=b: bank == b) if self.banks > 1 else (lambda bank: 1)
+            r_en1, w_en1 = Signal(name=f"bank{b}_r_en"), Signal(name=f"bank{b}_w_en")
+            hit2 = Signal(name=f"bank{b}_hit")
             q = Signal(self.width, name=f"bank{b}_q")
-            sel = (w_bank == b) if self.banks > 1 else 1
-            m.d.comb += [wr.addr.eq(self.w_addr[:low]), wr.data.eq(self.w_data),
-                         wr.en.eq(self.w_en & sel), rd.addr.eq(self.r_addr[:low]),
-                         rd.en.eq(self.r_en)]
-            m.d.sync += q.eq(rd.data)   # next to the block RAM: no logic between
+            m.d.sync += [r_en1.eq(self.r_en & hit(r_bank)), w_en1.eq(self.w_en & hit(w_bank)),
+                         hit2.eq(r_en1)]
+            m.d.comb += [wr.addr.eq(w_addr1), wr.data.eq(w_data1), wr.en.eq(w_en1),
+                         rd.addr.eq(r_addr1), rd.en.eq(r_en1)]
+            # Stage 3, next to the block RAM: its word if it was read, else zero.
+            with m.If(valid2):
+                m.d.sync += q.eq(Mux(hit2, rd.data, 0))
             outs.append(q)
-        if self.banks == 1:
-            m.d.comb += self.r_data.eq(outs[0])
-            return m
-        # The bank select follows the reads only, so r_data holds between reads.
-        bank1, bank2 = Signal.like(r_bank), Signal.like(r_bank)
-        valid1 = Signal()
-        m.d.sync += valid1.eq(self.r_en)
-        with m.If(self.r_en):
-            m.d.sync += bank1.eq(r_bank)
-        with m.If(valid1):
-            m.d.sync += bank2.eq(bank1)
-        m.d.comb += self.r_data.eq(Array(outs)[bank2])
+        # Stage 4: an OR of each group of up to 8 banks (at most one is non-zero); then the OR
+        # of the groups. Registers update only after a read, so r_data holds between reads.
+        groups = []
+        for g in range(0, self.banks, _GROUP):
+            q = Signal(self.width, name=f"group{g // _GROUP}_q")
+            with m.If(valid3):
+                m.d.sync += q.eq(_or(outs[g:g + _GROUP]))
+            groups.append(q)
+        m.d.comb += self.r_data.eq(_or(groups))
         return m
+
+
+def _or(values):
+    acc = values[0]
+    for v in values[1:]:
+        acc = acc | v
+    return acc

@@ -52,8 +52,9 @@ _PERIOD = 9
 _TF_FIFO = 32
 """Threefry blocks buffered after the pipeline: more than its 20 stages plus the credit loop,
 so the issue never waits at full throughput."""
-_RHO_FIFO = 8
-"""rho blocks buffered ahead of the compare stage (the reader's loop is 5 cycles)."""
+_RHO_FIFO = 16
+"""rho blocks buffered ahead of the compare stage (the reader's credit loop is 9 cycles:
+the banked memory's 4-cycle read, the data register, the FIFO and the credit's return)."""
 
 
 def _check_rounds_per_stage(rounds_per_stage) -> None:
@@ -291,7 +292,7 @@ class RhoStore(wiring.Component):
 
     rho is 16 bits per connection packed into :data:`RHO_WORD_BITS`-bit words
     (:func:`rho_memory_depth`: 9 Threefry blocks per 8 words), in a :class:`BankedMemory`
-    (banks of 512 words with registered outputs, a 2-cycle read).
+    (banks of 512 words, registered on every side: a 4-cycle read).
 
     Members
     -------
@@ -348,6 +349,7 @@ class RhoStore(wiring.Component):
         w_data = Signal(RHO_WORD_BITS)
         w_second = Signal()                # the r = 8 high byte is still to be written
         w_hi = Signal(8)
+        w_wait = Signal(range(BankedMemory.read_latency))
         hi8 = Const((1 << 8) - 1, RHO_WORD_BITS) << 64
         with m.FSM(name="rho_write"):
             with m.State("IDLE"):
@@ -371,9 +373,12 @@ class RhoStore(wiring.Component):
                 m.next = "READ"
             with m.State("READ"):
                 m.d.comb += w_read.eq(1)
+                m.d.sync += w_wait.eq(mem.read_latency - 2)
                 m.next = "WAIT"
-            with m.State("WAIT"):    # the banked memory's second read cycle
-                m.next = "MERGE"
+            with m.State("WAIT"):    # the banked memory's further read cycles
+                m.d.sync += w_wait.eq(w_wait - 1)
+                with m.If(w_wait == 0):
+                    m.next = "MERGE"
             with m.State("MERGE"):
                 m.d.comb += [mem.w_addr.eq(w_addr), mem.w_en.eq(1),
                              mem.w_data.eq((mem.r_data & ~w_mask) | w_data)]
@@ -411,12 +416,12 @@ class RhoStore(wiring.Component):
                 m.d.sync += r_ph.eq(0)
             with m.Else():
                 m.d.sync += [r_ph.eq(r_ph + 1), r_word.eq(r_word + 1)]
-        # The read's phase follows it through the memory's two cycles and a data register.
+        # The read's phase follows it through the memory's read latency and a data register.
         ph_valid, ph = token, r_ph
-        for t in range(1, 4):
+        for t in range(1, mem.read_latency + 2):
             ph_valid, ph = (delay(m, v, 1, name=f"t{t}_{n}") for n, v in
                             (("valid", ph_valid), ("ph", ph)))
-        word = delay(m, mem.r_data, 1, name="t3_word")
+        word = delay(m, mem.r_data, 1, name="rho_word")
         aux = Signal(64)
         with m.If(ph_valid & (ph != _PERIOD - 1)):
             m.d.sync += aux.word_select(ph, 8).eq(word[64:])
@@ -658,7 +663,7 @@ class SampleUnit(wiring.Component):
         (:func:`ec_hw.model.sampler.quantize_rho`). Accepted only while idle
         (``rho_load.ready = ~busy``), one value per cycle; rho persists across members and
         reset. An ``addr >= n_conn`` is ignored. A write is a read-modify-write of one word
-        (two for the 9th block of a period): ``ready`` drops for 5 (8) cycles after each
+        (two for the 9th block of a period): ``ready`` drops for 7 (12) cycles after each
         transfer, still faster than the protocol's ``LOAD_RHO`` delivers values.
     load : Out(stream {matrix: unsigned(2), addr, data: unsigned(word_bits)})
         The core's ``load`` payload (:func:`load_layout`). W_in rows, then W_rec rows, then

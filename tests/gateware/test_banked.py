@@ -1,4 +1,4 @@
-"""BankedMemory: a word written anywhere reads back two cycles after its address, across bank
+"""BankedMemory: a word written anywhere reads back read_latency cycles after its address, across bank
 boundaries, with the output holding between reads (Amaranth sim against a Python list)."""
 
 import random
@@ -10,7 +10,7 @@ from ec_hw.gateware.banked import BankedMemory
 
 
 @pytest.mark.parametrize("depth,bank_depth", [(100, 16), (64, 64), (5, 8), (33, 4)])
-def test_reads_return_the_written_words_after_two_cycles(depth, bank_depth):
+def test_reads_return_the_written_words_after_the_read_latency(depth, bank_depth):
     dut = BankedMemory(12, depth, bank_depth=bank_depth)
     assert dut.banks == -(-depth // bank_depth)
     rng = random.Random(depth)
@@ -47,7 +47,7 @@ def test_reads_return_the_written_words_after_two_cycles(depth, bank_depth):
                 _, want, _ = pending.pop(0)
                 assert ctx.get(dut.r_data) == want
                 held = want
-            elif cycle > 2 and not pending:
+            elif cycle > BankedMemory.read_latency and not pending:
                 assert ctx.get(dut.r_data) == held     # no read in flight: the output holds
 
     sim = Simulator(dut)
