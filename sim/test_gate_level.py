@@ -8,7 +8,8 @@ benches (:mod:`core_bench`, :mod:`top_bench`) and the golden-model expectations 
 
 The default run keeps one small core (N = 16, two lanes, 16-bit words, LUT RAM) through one
 random case with resets (40 env steps) on the ECP5 flow, and a block-RAM probe (the memory
-shapes the gateware uses, as DP16KD) against a plain-Python reference; ``-m slow`` runs both on
+shapes the gateware uses, as DP16KD; on Xilinx as RAMB18E1/RAMB36E1) against a plain-Python
+reference; ``-m slow`` runs both on
 the Xilinx flow too, and every random and corner case of the two-slot Humanoid-sized core that
 the RTL's default run uses (block RAM, multipliers), one random case of the default Hopper core
 (N = 256, 4 lanes), and the device top over its UART, on both flows. Random cases run 40 env
@@ -47,7 +48,7 @@ SLOW_CORE += [(Cfg(256, 4, HOPPER), "random_p50")]
 # block-RAM models on their own, fast enough for the default run: initial contents, byte
 # enables, read enable, and reads of the word being written (the old word, or the new one for a
 # transparent port). Found 2026-11-30: Yosys's DP16KD model was an empty blackbox, every read
-# returned 0 and only the N = 64 core showed it.
+# returned 0 and only the N = 64 core showed it; 2026-12-01 the same for RAMB18E1/RAMB36E1.
 
 
 @dataclasses.dataclass(frozen=True)
