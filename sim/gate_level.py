@@ -167,6 +167,10 @@ class GateFlow:
                 (workdir / "models").mkdir(parents=True, exist_ok=True)
                 path = workdir / "models" / path.name
                 path.write_text(without_modules(text, self.replaces))
+                left = set(model_modules([path])) & set(self.replaces)
+                if left:  # two definitions would leave Verilator to pick one (MODDUP)
+                    raise MissingModelError(f"could not cut {', '.join(sorted(left))} "
+                                            f"out of {path}")
             out.append(path)
         return out
 
