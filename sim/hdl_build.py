@@ -325,7 +325,7 @@ def build(design, *, name: str, ports=None, toplevel: str = "top",
         sources, includes = [vfile], []
         if gate is not None:
             sources = [gate.synthesize(vfile, toplevel, build_dir / "synth"),
-                       *gate.model_paths()]
+                       *gate.model_sources(build_dir / "synth")]
             includes = gate.include_paths()
         make_vars: dict[str, str] = {}
         runtime = None

@@ -8,7 +8,8 @@ benches (:mod:`core_bench`, :mod:`top_bench`) and the golden-model expectations 
 
 The default run keeps one small core (N = 16, two lanes, 16-bit words, LUT RAM) through one
 random case with resets (40 env steps) on the ECP5 flow, and a block-RAM probe (the memory
-shapes the gateware uses, as DP16KD) against a plain-Python reference; ``-m slow`` runs both on
+shapes the gateware uses, as DP16KD; on Xilinx as RAMB18E1/RAMB36E1) against a plain-Python
+reference; ``-m slow`` runs both on
 the Xilinx flow too, and every random and corner case of the two-slot Humanoid-sized core that
 the RTL's default run uses (block RAM, multipliers), one random case of the default Hopper core
 (N = 256, 4 lanes), and the device top over its UART, on both flows. Random cases run 40 env
@@ -26,7 +27,7 @@ from amaranth.hdl import Module
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 from bench_io import run_bench
-from gate_level import MissingModelError, cell_types, flow
+from gate_level import MissingModelError, cell_types, flow, model_modules
 from hdl_build import build
 from test_rtl_core import ALL_CASES, HOPPER, HUMANOID, Cfg, run_case
 from test_top_rtl import CONFIGS as TOP_CONFIGS
@@ -47,7 +48,7 @@ SLOW_CORE += [(Cfg(256, 4, HOPPER), "random_p50")]
 # block-RAM models on their own, fast enough for the default run: initial contents, byte
 # enables, read enable, and reads of the word being written (the old word, or the new one for a
 # transparent port). Found 2026-11-30: Yosys's DP16KD model was an empty blackbox, every read
-# returned 0 and only the N = 64 core showed it.
+# returned 0 and only the N = 64 core showed it; 2026-12-01 the same for RAMB18E1/RAMB36E1.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +64,8 @@ PROBE_MEMS = (
     Mem("m36", 36, 512, granularity=9),  # the core's wide connection/state words: 512 x 36
     Mem("m18", 18, 1024),                 # 1024 x 18, no byte enables
     Mem("m9", 9, 2048, transparent=True),  # 2048 x 9, read port transparent to the write
+    Mem("m48", 48, 512, granularity=16),  # 16-bit columns, as the observation words x_pos/x_neg
+    Mem("m60", 60, 704),  # deeper than 512 words, as W_in at N = 64 (RAMB36E1 TDP x36 pairs)
 )
 
 
@@ -151,6 +154,28 @@ def test_cells_without_a_model_are_refused(tmp_path):
     no_lut = dataclasses.replace(flow("ecp5"), models=("sim:ecp5_dp16kd.v",))
     with pytest.raises(MissingModelError, match="LUT4"):
         no_lut.check_models(netlist)
+
+
+def test_declarations_without_behaviour_are_refused(tmp_path):
+    # Yosys's xilinx/cells_sim.v declares RAMB18E1/RAMB36E1 with ports, parameters and timing
+    # checks only, no `(* blackbox *)`: compiled, they read 0 (the N = 64 Xilinx all-zero
+    # actions, found 2026-12-01). The flow replaces them with sim/models/xilinx_ramb.v.
+    netlist = tmp_path / "netlist.v"
+    netlist.write_text("module top(input clk, output [31:0] q);\n  RAMB36E1 #(\n"
+                       "    .RAM_MODE(\"TDP\")\n  ) \\mem.0.0  (\n    .CLKARDCLK(clk),\n"
+                       "    .DOADO(q)\n  );\n  RAMB18E1 _1_ (\n    .CLKARDCLK(clk)\n  );\n"
+                       "  LUT2 #(\n    .INIT(4'h8)\n  ) _2_ (\n    .I0(clk),\n    .I1(clk),\n"
+                       "    .O(q[0])\n  );\nendmodule\n")
+    assert cell_types(netlist) == {"RAMB36E1", "RAMB18E1", "LUT2"}
+    yosys_only = dataclasses.replace(flow("xilinx"), models=("xilinx/cells_sim.v",),
+                                     replaces=())
+    with pytest.raises(MissingModelError, match="RAMB18E1, RAMB36E1"):
+        yosys_only.check_models(netlist)
+    flow("xilinx").check_models(netlist)
+    sources = flow("xilinx").model_sources(tmp_path)
+    cut = model_modules([sources[0]])
+    assert "RAMB36E1" not in cut and "RAMB18E1" not in cut and cut["LUT2"] and cut["DSP48E1"]
+    assert model_modules([sources[1]]) == {"RAMB36E1": True, "RAMB18E1": True}
 
 
 @pytest.mark.parametrize("flow", [
