@@ -175,7 +175,7 @@ def cycles_per_env_step(net: NetConfig, core: CoreConfig) -> int:
 
     At N = 256, lanes = 4, W = 64: ``P * wpr = 256`` = ``N*N / (lanes*W)`` cycles per substep
     plus 16 cycles of pipeline drain (9 before the 100 MHz pipelining); a Hopper env step is
-    9313 cycles, 93 us at 100 MHz.
+    9314 cycles, 93 us at 100 MHz.
     """
     return CoreGeometry(net, core).cycles_per_env_step
 
@@ -313,6 +313,7 @@ class Core(wiring.Component):
         for path, issue in ((pj, seq.proj_issue), (sp, seq.sub_issue), (ro, seq.out_issue)):
             m.d.comb += [path.issue.eq(issue), path.cur_slot.eq(cur_slot),
                          path.cnt_m.eq(seq.cnt_m), path.cnt_w.eq(seq.cnt_w)]
+        m.d.comb += ro.clear.eq(seq.idle)
         x_pos_r, x_neg_r = mems["x_pos"][1], mems["x_neg"][1]
         m.d.comb += [x_pos_r.addr.eq(pj.x_addr), x_neg_r.addr.eq(pj.x_addr),
                      pj.pos.eq(x_pos_r.data), pj.neg.eq(x_neg_r.data),
@@ -381,7 +382,7 @@ class Core(wiring.Component):
     def _host_reads(self, m, seq, mems):
         """``dbg_resp`` from the state and spike reads; ``act`` from the action RAM,
         slot-major, one cycle after its address."""
-        g, a_dim = self.geom, self.net.act_dim
+        g = self.geom
         st_r, iin_r = mems["state"][1], mems["i_in"][1]
         m.submodules.debug = dbg = DebugReadback(g, self.dbg_layout["slot"].shape)
         m.d.comb += [dbg.slot.eq(seq.dbg_slot), dbg.sel.eq(seq.dbg_sel), dbg.addr.eq(seq.dbg_addr),
@@ -392,7 +393,7 @@ class Core(wiring.Component):
         m.d.comb += [self.dbg_resp.payload.eq(dbg.resp), self.dbg_resp.valid.eq(seq.dbg_resp_valid),
                      seq.dbg_resp_ready.eq(self.dbg_resp.ready)]
         act_r = mems["actions"][1]
-        m.d.comb += [act_r.addr.eq(seq.em_slot * a_dim + seq.em_a),
+        m.d.comb += [act_r.addr.eq(seq.em_addr),
                      self.act.valid.eq(seq.act_valid), seq.act_ready.eq(self.act.ready)]
         with m.If(seq.act_valid):
             m.d.comb += [self.act.payload.slot.eq(seq.em_slot),

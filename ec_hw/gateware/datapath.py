@@ -106,8 +106,12 @@ class ReadoutPath(wiring.Component):
     -------
     issue, cur_slot, cnt_m, cnt_w : In
         One beat.
+    clear : In(1)
+        The core is idle: the next beat is slot 0's first (the address counters restart).
     wout_addr : Out; wout_data : In(word_bits)
-        ``W_out`` read.
+        ``W_out`` read. The beats walk the rows (slot, action) in order and each row's words
+        in order, so the address is a counter (no ``slot * A * wpr`` multiply in front of the
+        memory read: that multiply was the core's critical path at 81.6 MHz).
     rate : In(unsigned(rate_bits)).array(lanes)
         The lanes' state reads of neuron ``cnt_m`` (addressed by the core).
     act_addr, act_data, act_en : Out
@@ -118,7 +122,7 @@ class ReadoutPath(wiring.Component):
         self.geom, self.regs_every = geom, regs_every
         s, a = geom.core.slots, geom.net.act_dim
         super().__init__({
-            **_counters(geom),
+            **_counters(geom), "clear": In(1),
             "wout_addr": Out(range(max(2, s * a * geom.wpr))),
             "wout_data": In(geom.core.word_bits),
             "rate": In(unsigned(geom.fp.rate_bits)).array(geom.core.lanes),
@@ -129,16 +133,21 @@ class ReadoutPath(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         g = self.geom
-        lanes, a_dim, cnt_m, cnt_w = g.core.lanes, g.net.act_dim, self.cnt_m, self.cnt_w
+        lanes, cnt_m = g.core.lanes, self.cnt_m
         m.submodules.readout = rdo = Readout(g.fp, lanes, regs_every=self.regs_every)
         grp_bits = ceil_log2(g.core.word_bits // lanes)
         ro_valid, ro_first, ro_last = Signal(), Signal(), Signal()
         ro_m = Signal.like(cnt_m)
-        ro_a = Signal.like(cnt_w)
-        m.d.comb += self.wout_addr.eq((self.cur_slot * a_dim + cnt_w) * g.wpr
-                                      + (cnt_m >> grp_bits))
+        # The word address moves on after a group's last neuron and after a row's last one.
+        word_end = (cnt_m == g.per_lane - 1)
+        if grp_bits:
+            word_end = word_end | (cnt_m[:grp_bits] == (1 << grp_bits) - 1)
+        with m.If(self.clear):
+            m.d.sync += self.wout_addr.eq(0)
+        with m.Elif(self.issue & word_end):
+            m.d.sync += self.wout_addr.eq(self.wout_addr + 1)
         m.d.sync += [ro_valid.eq(self.issue), ro_first.eq(cnt_m == 0),
-                     ro_last.eq(cnt_m == g.per_lane - 1), ro_m.eq(cnt_m), ro_a.eq(cnt_w)]
+                     ro_last.eq(cnt_m == g.per_lane - 1), ro_m.eq(cnt_m)]
         # The W_out word and the rates are registered before any logic (block RAM
         # clock-to-out): one cycle, counted in CoreGeometry.lat_out.
         ro_valid, ro_first, ro_last, ro_m = (delay(m, v, 1, name=f"{n}_r") for n, v in
@@ -153,9 +162,12 @@ class ReadoutPath(wiring.Component):
             rdo.exc.eq(Cat(*[(ro_m * lanes + ln) < g.fp.n_exc for ln in range(lanes)])),
             rdo.rate.eq(rate),
         ]
-        ro_a_out = delay(m, ro_a, g.lat_out, name="ro_a")
-        m.d.comb += [self.act_addr.eq(self.cur_slot * a_dim + ro_a_out),
-                     self.act_data.eq(rdo.action), self.act_en.eq(rdo.o_valid)]
+        # Actions finish in (slot, action) order: their address is a count of them.
+        with m.If(self.clear):
+            m.d.sync += self.act_addr.eq(0)
+        with m.Elif(rdo.o_valid):
+            m.d.sync += self.act_addr.eq(self.act_addr + 1)
+        m.d.comb += [self.act_data.eq(rdo.action), self.act_en.eq(rdo.o_valid)]
         return m
 
 

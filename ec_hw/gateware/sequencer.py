@@ -59,7 +59,11 @@ class CoreSequencer(wiring.Component):
         Write zeros to the spike RAM at ``rst_slot`` / the running vector at ``cur_slot``.
     spikes_load, spikes_swap : Out(1)
         Load the running slot's spike vector from the spike RAM / take the next substep's
-        vector; both clear the vector being collected.
+        vector; both clear the vector being collected. Registered (decided a cycle ahead):
+        each drives the enables of 2 N flip-flops, so no state decoding sits in front of
+        that fan-out.
+    em_addr : Out
+        ``em_slot * A + em_a``, kept as a counter (the action RAM's read address).
     cycles : Out(32)
         Cycles of the last STEP, from accepting it to the first valid action.
     """
@@ -82,6 +86,7 @@ class CoreSequencer(wiring.Component):
             "cnt_m": Out(range(max(2, geom.per_lane))),
             "cnt_w": Out(range(max(2, geom.wpr, geom.chunks, net.act_dim))),
             "em_slot": Out(slot), "em_a": Out(range(max(2, net.act_dim))),
+            "em_addr": Out(range(max(2, core.slots * net.act_dim))),
             "dbg_slot": Out(dbg_layout["slot"].shape), "dbg_sel": Out(3), "dbg_addr": Out(16),
             "cycles": Out(32),
         })
@@ -92,6 +97,9 @@ class CoreSequencer(wiring.Component):
         s_cnt, a_dim, per_lane = g.core.slots, g.net.act_dim, g.per_lane
         cnt_m, cnt_w, cur_slot = self.cnt_m, self.cnt_w, self.cur_slot
         cmd, dq = self.cmd, self.dbg_req
+        if g.drain_sub < 2:
+            raise ValueError(f"the registered spikes_swap needs drain_sub >= 2, not {g.drain_sub}")
+        m.d.sync += self.spikes_swap.eq(0)
         substep = Signal(range(max(2, g.net.substeps)))
         drain = Signal(range(max(g.drain_proj, g.drain_sub, g.drain_out) + 1))
         rst_all = Signal(init=1)
@@ -126,7 +134,7 @@ class CoreSequencer(wiring.Component):
                     with m.Switch(cmd.payload.op):
                         with m.Case(CoreOp.STEP):
                             m.d.sync += [counting.eq(1), cyc.eq(1), self.em_slot.eq(0),
-                                         self.em_a.eq(0)]
+                                         self.em_a.eq(0), self.em_addr.eq(0)]
                             m.next = "PROJ"
                         with m.Case(CoreOp.RESET):
                             with m.If(cmd.payload.slot < s_cnt):
@@ -152,15 +160,15 @@ class CoreSequencer(wiring.Component):
                 m.d.comb += self.proj_issue.eq(1)
 
                 def proj_done():
-                    m.d.sync += drain.eq(g.drain_proj - 1)
+                    m.d.sync += [drain.eq(g.drain_proj - 1), self.spikes_load.eq(1)]
                     m.next = "PROJ_DRAIN"
                 count(cnt_w, g.chunks - 1, lambda: count(cnt_m, per_lane - 1, proj_done))
             with m.State("PROJ_DRAIN"):
-                # The slot's spikes were requested when cur_slot changed; take them now.
-                m.d.comb += self.spikes_load.eq(1)
+                # The slot's spikes were requested when cur_slot changed; spikes_load (set
+                # on entry) takes them in every cycle of this state.
                 m.d.sync += drain.eq(drain - 1)
                 with m.If(drain == 0):
-                    m.d.sync += substep.eq(0)
+                    m.d.sync += [substep.eq(0), self.spikes_load.eq(0)]
                     m.next = "SUB"
             with m.State("SUB"):
                 m.d.comb += [self.sub_issue.eq(1), self.state_read.eq(StateRead.SUB)]
@@ -172,9 +180,10 @@ class CoreSequencer(wiring.Component):
             with m.State("SUB_DRAIN"):
                 m.d.comb += self.state_read.eq(StateRead.SUB)
                 m.d.sync += drain.eq(drain - 1)
+                # Double buffering: every neuron of the next substep sees this vector; the swap
+                # is registered, so it is set in the cycle before the last (drain == 1).
+                m.d.sync += self.spikes_swap.eq(drain == 1)
                 with m.If(drain == 0):
-                    # Double buffering: every neuron of the next substep sees this vector.
-                    m.d.comb += self.spikes_swap.eq(1)
                     m.d.sync += substep.eq(substep + 1)
                     with m.If(substep == g.net.substeps - 1):
                         m.next = "OUT"
@@ -205,7 +214,7 @@ class CoreSequencer(wiring.Component):
                     m.d.sync += [counting.eq(0), self.cycles.eq(cyc)]
                 with m.If(self.act_ready):
                     m.next = "EMIT_WAIT"
-                    m.d.sync += self.em_a.eq(self.em_a + 1)
+                    m.d.sync += [self.em_a.eq(self.em_a + 1), self.em_addr.eq(self.em_addr + 1)]
                     with m.If(self.em_a == a_dim - 1):
                         m.d.sync += [self.em_a.eq(0), self.em_slot.eq(self.em_slot + 1)]
                         with m.If(self.em_slot == s_cnt - 1):

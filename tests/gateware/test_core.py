@@ -238,8 +238,8 @@ def test_shipped_geometries():
 def test_cycles_formula_at_default_core():
     net, core = NetConfig(), CoreConfig()
     # 256 issue cycles (N*N / (lanes*W)) + 16 drain per substep (popcount 4, LIF 10, 2);
-    # projection (7 drain), readout (8 drain), actions.
-    assert cycles_per_env_step(net, core) == 128 + 7 + 33 * (256 + 16) + 3 * 64 + 8 + 2
+    # projection (7 drain), readout (9 drain), actions.
+    assert cycles_per_env_step(net, core) == 128 + 7 + 33 * (256 + 16) + 3 * 64 + 9 + 2
 
 
 @pytest.mark.parametrize("kw,msg", [

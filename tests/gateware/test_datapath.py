@@ -27,31 +27,41 @@ def test_beats_address_the_memories_and_write_back_after_the_latency(kind):
     else:
         dut = ReadoutPath(g, regs_every=REGS)
         inner, outer, lat = g.per_lane, NET.act_dim, g.lat_out  # cnt_m inner, cnt_w outer
-    slot = 1
+    slots = list(range(CORE.slots))
     writes, issued_last = [], []
 
     async def tb(ctx):
-        ctx.set(dut.cur_slot, slot)
+        if kind == "readout":      # the core is idle: the address counters restart
+            ctx.set(dut.clear, 1)
+            await ctx.tick()
+            ctx.set(dut.clear, 0)
         cycle = 0
-        for o in range(outer):
-            for i in range(inner):
-                m_, w_ = (o, i) if kind == "projection" else (i, o)
-                ctx.set(dut.issue, 1)
-                ctx.set(dut.cnt_m, m_)
-                ctx.set(dut.cnt_w, w_)
-                if kind == "projection":
-                    assert ctx.get(dut.win_addr) == (slot * g.per_lane + m_) * g.wpr_in + \
-                        (w_ * g.cols) // CORE.word_bits
-                    assert ctx.get(dut.x_addr) == slot * g.chunks + w_
-                else:
-                    assert ctx.get(dut.wout_addr) == (slot * NET.act_dim + w_) * g.wpr + \
-                        (m_ * CORE.lanes) // CORE.word_bits
-                if i == inner - 1:
-                    issued_last.append(cycle)
+        for slot in slots:     # every slot in turn, as a STEP walks them
+            ctx.set(dut.cur_slot, slot)
+            for o in range(outer):
+                for i in range(inner):
+                    m_, w_ = (o, i) if kind == "projection" else (i, o)
+                    ctx.set(dut.issue, 1)
+                    ctx.set(dut.cnt_m, m_)
+                    ctx.set(dut.cnt_w, w_)
+                    if kind == "projection":
+                        assert ctx.get(dut.win_addr) == (slot * g.per_lane + m_) * g.wpr_in + \
+                            (w_ * g.cols) // CORE.word_bits
+                        assert ctx.get(dut.x_addr) == slot * g.chunks + w_
+                    else:
+                        assert ctx.get(dut.wout_addr) == (slot * NET.act_dim + w_) * g.wpr + \
+                            (m_ * CORE.lanes) // CORE.word_bits
+                    if i == inner - 1:
+                        issued_last.append(cycle)
+                    await ctx.tick()
+                    cycle += 1
+                    _sample(ctx, writes, cycle)
+            # the drain before the next slot (cur_slot changes after it, as in the core)
+            ctx.set(dut.issue, 0)
+            for _ in range(lat + 2):
                 await ctx.tick()
                 cycle += 1
                 _sample(ctx, writes, cycle)
-        ctx.set(dut.issue, 0)
         for _ in range(lat + 4):
             await ctx.tick()
             cycle += 1
@@ -69,7 +79,8 @@ def test_beats_address_the_memories_and_write_back_after_the_latency(kind):
     sim.add_clock(1e-8)
     sim.add_testbench(tb)
     sim.run()
-    base = slot * (g.per_lane if kind == "projection" else NET.act_dim)
+    rows = g.per_lane if kind == "projection" else NET.act_dim
     # One write per row (neuron or action), at its address, 1 + lat cycles after its last beat
     # was issued (the memories' read cycle, then the block's pipeline).
-    assert writes == [(base + o, t + 1 + lat) for o, t in enumerate(issued_last)]
+    assert writes == [(s * rows + o, issued_last[s * rows + o] + 1 + lat)
+                      for s in slots for o in range(rows)]
