@@ -9,9 +9,13 @@ out to every one of its 2,304 inputs: 17.5 ns, 15.8 ns of it routing (the sample
 nextpnr out of context). :class:`BankedMemory` instead registers the ports in front of the
 block RAMs, zeroes each bank's registered output unless that bank was read (a per-bank enable,
 no shared select), and ORs the banks in a registered tree of groups of 8: four cycles of read
-latency. The sampler alone then routes at 71.7 MHz; its critical path is the port register's
+latency. The sampler alone then routes at 71.7 MHz; its critical path was the port register's
 fan-out to all 64 DP16KD address pins (13.2 ns of routing). Per-group and per-bank copies of
-the ports (a fifth cycle) did not route: router2 congestion grew instead of settling.
+the ports behind one more register stage (a fifth cycle) did not route: router2 congestion grew
+instead of settling. The port registers are therefore copied once per group of 8 banks, in the
+same stage: each copy loads only when its group is addressed (so the copies are not identical
+flip-flops that synthesis would merge back into one), and drives the address and data pins of
+its group's block RAMs only.
 """
 
 from __future__ import annotations
@@ -70,17 +74,29 @@ class BankedMemory(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         low = ceil_log2(self.bank_depth)
-        # Stage 1: the ports registered (one shared copy of the addresses and write data, a
-        # per-bank enable), so every block-RAM input comes straight from a flip-flop.
-        r_addr1, w_addr1 = Signal(low, name="r_addr1"), Signal(low, name="w_addr1")
-        w_data1 = Signal(self.width, name="w_data1")
+        # Stage 1: the ports registered (a copy of the addresses and write data per group of
+        # banks, loaded when that group is addressed; a per-bank enable), so every block-RAM
+        # input comes straight from a flip-flop that drives at most one group.
         valid1, valid2, valid3 = (Signal(name=f"valid{k}") for k in (1, 2, 3))
-        m.d.sync += [r_addr1.eq(self.r_addr[:low]), w_addr1.eq(self.w_addr[:low]),
-                     w_data1.eq(self.w_data), valid1.eq(self.r_en), valid2.eq(valid1),
-                     valid3.eq(valid2)]
+        m.d.sync += [valid1.eq(self.r_en), valid2.eq(valid1), valid3.eq(valid2)]
         r_bank, w_bank = self.r_addr[low:], self.w_addr[low:]
+        n_groups = -(-self.banks // _GROUP)
+        ports = []
+        for g in range(n_groups):
+            r_addr1, w_addr1 = Signal(low, name=f"g{g}_r_addr1"), Signal(low, name=f"g{g}_w_addr1")
+            w_data1 = Signal(self.width, name=f"g{g}_w_data1")
+            if n_groups > 1:
+                r_hit, w_hit = (r_bank // _GROUP) == g, (w_bank // _GROUP) == g
+            else:
+                r_hit = w_hit = 1
+            with m.If(self.r_en & r_hit):
+                m.d.sync += r_addr1.eq(self.r_addr[:low])
+            with m.If(self.w_en & w_hit):
+                m.d.sync += [w_addr1.eq(self.w_addr[:low]), w_data1.eq(self.w_data)]
+            ports.append((r_addr1, w_addr1, w_data1))
         outs = []
         for b in range(self.banks):
+            r_addr1, w_addr1, w_data1 = ports[b // _GROUP]
             depth = min(self.bank_depth, self.depth - b * self.bank_depth)
             mem = Memory(shape=self.width, depth=max(2, depth), init=[])
             m.submodules[f"bank{b}"] = mem

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
@@ -344,7 +344,8 @@ class RhoStore(wiring.Component):
         w_lane = Signal(2)
         w_val = Signal(RHO_BITS)
         w_period = Signal.like(w_blk)
-        phase = (w_blk - w_period * _PERIOD)[:4]
+        # w_period * 9 as a shift and an add (a constant multiply became a DSP block here).
+        phase = (w_blk - ((w_period << 3) + w_period))[:4]
         w_mask = Signal(RHO_WORD_BITS)
         w_data = Signal(RHO_WORD_BITS)
         w_second = Signal()                # the r = 8 high byte is still to be written
@@ -541,9 +542,12 @@ class WordAssembler(wiring.Component):
         return m
 
     def _matrix_base(self, k, slot):
-        """Address of matrix ``k``'s first word in ``slot``."""
+        """Address of matrix ``k``'s first word in ``slot``: a table of the slots' bases (a
+        multiply by ``A * wpr``, 12 for Hopper's W_out, would put a DSP in the path)."""
         rows, _, wpr = self.mats[k]
-        return (slot * (rows * wpr))[:len(self.load.payload.addr)]
+        width = len(self.load.payload.addr)
+        return Array(Const((s * rows * wpr) % (1 << width), width)
+                     for s in range(1 << len(slot)))[slot]
 
     def _position(self, m):
         """The registers of the next lane's place: ``matrix``, ``row``, ``col``, the word

@@ -9,7 +9,7 @@ from amaranth.sim import Simulator
 from ec_hw.gateware.banked import BankedMemory
 
 
-@pytest.mark.parametrize("depth,bank_depth", [(100, 16), (64, 64), (5, 8), (33, 4)])
+@pytest.mark.parametrize("depth,bank_depth", [(100, 16), (64, 64), (5, 8), (33, 4), (200, 8)])
 def test_reads_return_the_written_words_after_the_read_latency(depth, bank_depth):
     dut = BankedMemory(12, depth, bank_depth=bank_depth)
     assert dut.banks == -(-depth // bank_depth)
