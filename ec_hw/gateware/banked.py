@@ -9,7 +9,9 @@ out to every one of its 2,304 inputs: 17.5 ns, 15.8 ns of it routing (the sample
 nextpnr out of context). :class:`BankedMemory` instead registers the ports in front of the
 block RAMs, zeroes each bank's registered output unless that bank was read (a per-bank enable,
 no shared select), and ORs the banks in a registered tree of groups of 8: four cycles of read
-latency. The sampler alone then routes at 71.7 MHz; its critical path was the port register's
+latency. (The zeroing sits after the bank's output register, in the OR stage, so each block
+RAM's output goes straight into flip-flops: with the zeroing in front of that register, the
+block RAM's clock-to-out plus the route to the LUT was the sampler's critical path, 10.4 ns.) The sampler alone then routes at 71.7 MHz; its critical path was the port register's
 fan-out to all 64 DP16KD address pins (13.2 ns of routing). Per-group and per-bank copies of
 the ports behind one more register stage (a fifth cycle) did not route: router2 congestion grew
 instead of settling. The port registers are therefore copied once per group of 8 banks, in the
@@ -103,18 +105,20 @@ class BankedMemory(wiring.Component):
             wr, rd = mem.write_port(), mem.read_port()
             hit = (lambda bank, b=b: bank == b) if self.banks > 1 else (lambda bank: 1)
             r_en1, w_en1 = Signal(name=f"bank{b}_r_en"), Signal(name=f"bank{b}_w_en")
-            hit2 = Signal(name=f"bank{b}_hit")
+            hit2, hit3 = Signal(name=f"bank{b}_hit"), Signal(name=f"bank{b}_hit3")
             q = Signal(self.width, name=f"bank{b}_q")
             m.d.sync += [r_en1.eq(self.r_en & hit(r_bank)), w_en1.eq(self.w_en & hit(w_bank)),
                          hit2.eq(r_en1)]
             m.d.comb += [wr.addr.eq(w_addr1), wr.data.eq(w_data1), wr.en.eq(w_en1),
                          rd.addr.eq(r_addr1), rd.en.eq(r_en1)]
-            # Stage 3, next to the block RAM: its word if it was read, else zero.
+            # Stage 3, next to the block RAM: its word, straight into flip-flops (no logic
+            # after the block RAM's 5.8 ns clock-to-out), and whether it was read.
             with m.If(valid2):
-                m.d.sync += q.eq(Mux(hit2, rd.data, 0))
-            outs.append(q)
-        # Stage 4: an OR of each group of up to 8 banks (at most one is non-zero); then the OR
-        # of the groups. Registers update only after a read, so r_data holds between reads.
+                m.d.sync += [q.eq(rd.data), hit3.eq(hit2)]
+            outs.append(Mux(hit3, q, 0))
+        # Stage 4: an OR of each group of up to 8 banks, each zeroed unless it was read (at
+        # most one was; two LUT levels); then the OR of the groups. Registers update only
+        # after a read, so r_data holds between reads.
         groups = []
         for g in range(0, self.banks, _GROUP):
             q = Signal(self.width, name=f"group{g // _GROUP}_q")
