@@ -65,10 +65,10 @@ def mul_const(m, x, c: int, *, name: str) -> Value:
         chunk = x[lo:hi]
         if hi == width and x.shape().signed:
             chunk = chunk.as_signed()
-        p = Signal((chunk * c).shape(), name=f"{name}_p{i}")
+        p = Signal((chunk * c).shape(), name=f"{name}_p{i}", reset_less=True)
         m.d.sync += p.eq(chunk * c)
         partials.append((lo, p))
-    total = Signal(full.shape(), name=f"{name}_prod")
+    total = Signal(full.shape(), name=f"{name}_prod", reset_less=True)
     acc = partials[0][1]
     for lo, p in partials[1:]:
         acc = acc + (p << lo)

@@ -6,18 +6,19 @@ output register) plus the route across the chip to that multiplexer and its LUT 
 15.4 ns for the sampler's rho memory (nextpnr, ULX3S at 100 MHz). Registering each bank's
 output and then selecting the bank still left a 32-way multiplexer whose select register fans
 out to every one of its 2,304 inputs: 17.5 ns, 15.8 ns of it routing (the sampler alone,
-nextpnr out of context). :class:`BankedMemory` instead registers the ports in front of the
-block RAMs, zeroes each bank's registered output unless that bank was read (a per-bank enable,
-no shared select), and ORs the banks in a registered tree of groups of 8: four cycles of read
-latency. (The zeroing sits after the bank's output register, in the OR stage, so each block
-RAM's output goes straight into flip-flops: with the zeroing in front of that register, the
-block RAM's clock-to-out plus the route to the LUT was the sampler's critical path, 10.4 ns.) The sampler alone then routes at 71.7 MHz; its critical path was the port register's
-fan-out to all 64 DP16KD address pins (13.2 ns of routing). Per-group and per-bank copies of
-the ports behind one more register stage (a fifth cycle) did not route: router2 congestion grew
-instead of settling. The port registers are therefore copied once per group of 8 banks, in the
-same stage: each copy loads only when its group is addressed (so the copies are not identical
-flip-flops that synthesis would merge back into one), and drives the address and data pins of
-its group's block RAMs only.
+nextpnr out of context). :class:`BankedMemory` instead
+
+* registers the ports in front of the block RAMs, one copy per group of 8 banks, loaded only
+  when that group is addressed (so synthesis cannot merge the copies back into one): no
+  flip-flop drives more than one group's address and data pins (one shared copy driving all 64
+  DP16KD was the sampler's critical path, 13.2 ns of routing, 71.7 MHz);
+* registers each block RAM's output straight into flip-flops with no logic in between (a
+  zeroing LUT there, behind the 5.8 ns clock-to-out, was next: 10.4 ns, 95.9 MHz);
+* ORs the banks in a registered tree of groups of 8, each bank's word zeroed unless it was the
+  one read (a per-bank flag, no shared select): four cycles of read latency.
+
+Data registers have no reset (the valid strobes do). Copies of the ports behind one more
+register stage (a fifth cycle) did not route: router2 congestion grew instead of settling.
 """
 
 from __future__ import annotations
@@ -85,8 +86,9 @@ class BankedMemory(wiring.Component):
         n_groups = -(-self.banks // _GROUP)
         ports = []
         for g in range(n_groups):
-            r_addr1, w_addr1 = Signal(low, name=f"g{g}_r_addr1"), Signal(low, name=f"g{g}_w_addr1")
-            w_data1 = Signal(self.width, name=f"g{g}_w_data1")
+            r_addr1 = Signal(low, name=f"g{g}_r_addr1", reset_less=True)
+            w_addr1 = Signal(low, name=f"g{g}_w_addr1", reset_less=True)
+            w_data1 = Signal(self.width, name=f"g{g}_w_data1", reset_less=True)
             if n_groups > 1:
                 r_hit, w_hit = (r_bank // _GROUP) == g, (w_bank // _GROUP) == g
             else:
@@ -106,7 +108,7 @@ class BankedMemory(wiring.Component):
             hit = (lambda bank, b=b: bank == b) if self.banks > 1 else (lambda bank: 1)
             r_en1, w_en1 = Signal(name=f"bank{b}_r_en"), Signal(name=f"bank{b}_w_en")
             hit2, hit3 = Signal(name=f"bank{b}_hit"), Signal(name=f"bank{b}_hit3")
-            q = Signal(self.width, name=f"bank{b}_q")
+            q = Signal(self.width, name=f"bank{b}_q", reset_less=True)
             m.d.sync += [r_en1.eq(self.r_en & hit(r_bank)), w_en1.eq(self.w_en & hit(w_bank)),
                          hit2.eq(r_en1)]
             m.d.comb += [wr.addr.eq(w_addr1), wr.data.eq(w_data1), wr.en.eq(w_en1),
@@ -121,7 +123,7 @@ class BankedMemory(wiring.Component):
         # after a read, so r_data holds between reads.
         groups = []
         for g in range(0, self.banks, _GROUP):
-            q = Signal(self.width, name=f"group{g // _GROUP}_q")
+            q = Signal(self.width, name=f"group{g // _GROUP}_q", reset_less=True)
             with m.If(valid3):
                 m.d.sync += q.eq(_or(outs[g:g + _GROUP]))
             groups.append(q)

@@ -5,7 +5,8 @@ the board's oscillator, driving the ``sync`` domain.
 exact output frequency or an error; of several, the one whose VCO is nearest the middle of its
 range); :class:`CoreClock` instantiates the primitive and holds
 ``sync`` in reset until the PLL locks (a :class:`~amaranth.lib.cdc.ResetSynchronizer`, so reset
-is released synchronously to the new clock). The frequency ranges are those of the data sheets:
+is released synchronously to the new clock; on an ECP5 through a DCCA onto a global line). The
+frequency ranges are those of the data sheets:
 ECP5 (FPGA-DS-02012, sysCLOCK PLL): PFD 3.125-400 MHz, VCO 400-800 MHz, output 3.125-400 MHz;
 Artix-7 -1 (DS181, MMCM): PFD 10-450 MHz, VCO 600-1200 MHz.
 """
@@ -159,5 +160,16 @@ class CoreClock(Elaboratable):
             m.submodules.bufg = Instance("BUFG", i_I=clkout, o_O=clk)
         # No clock constraint on the output: nextpnr derives it from the oscillator's through the
         # EHXPLLL ("Derived frequency constraint of 100.0 MHz"), Vivado through the MMCM.
-        m.submodules.reset_sync = ResetSynchronizer(~self.locked, domain="sync")
+        if self.family == "ecp5":
+            # The synchronized reset reaches ~13,000 flip-flops' LSR pins. nextpnr-ecp5 promotes
+            # only clocks to the global network, so that net was routed through the fabric,
+            # where it crowded the router (router1 stalled with 26k arcs unrouted); a DCCA puts
+            # it on a global line, which reaches every slice's LSR mux.
+            m.domains.reset_src = src = ClockDomain("reset_src")
+            m.d.comb += src.clk.eq(clk)
+            m.submodules.reset_sync = ResetSynchronizer(~self.locked, domain="reset_src")
+            m.submodules.reset_buf = Instance("DCCA", i_CLKI=src.rst, i_CE=1, o_CLKO=cd.rst)
+        else:
+            # Vivado replicates or buffers high-fanout nets itself.
+            m.submodules.reset_sync = ResetSynchronizer(~self.locked, domain="sync")
         return m

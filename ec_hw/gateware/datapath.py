@@ -232,7 +232,7 @@ class SubstepPath(wiring.Component):
         s_pad = Cat(self.spikes, Const(0, pad)) if pad else self.spikes
         mask_e = (1 << fp.n_exc) - 1
         mask_i = ((1 << n) - 1) ^ mask_e
-        s_e, s_i = Signal(w), Signal(w)
+        s_e, s_i = Signal(w, reset_less=True), Signal(w, reset_less=True)
         valid, first, last = Signal(), Signal(), Signal()
         m.d.sync += [valid.eq(self.issue), first.eq(cnt_w == 0), last.eq(cnt_w == wpr - 1),
                      s_e.eq((s_pad & Const(mask_e, wpr * w)).word_select(cnt_w, w)),
@@ -292,7 +292,7 @@ class SpikeRegisters(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         n, lanes = self.n, self.lanes
-        nxt = [Signal(n // lanes, name=f"next{ln}") for ln in range(lanes)]
+        nxt = [Signal(n // lanes, name=f"next{ln}", reset_less=True) for ln in range(lanes)]
         with m.If(self.wr_en):
             m.d.sync += [nxt[ln].bit_select(self.wr_addr, 1).eq(self.wr_bits[ln])
                          for ln in range(lanes)]

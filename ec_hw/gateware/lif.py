@@ -79,11 +79,12 @@ class LIFUnit(wiring.Component):
         sb, k, rb = fp.state_bits, fp.decay_bits, fp.rate_bits
 
         def stage(name, **values):
-            """Register ``values`` (name -> Value) as ``<name>_<key>`` signals."""
+            """Register ``values`` (name -> Value) as ``<name>_<key>`` signals (multi-bit data
+            without a reset, as in :func:`~ec_hw.gateware.popcount.delay`)."""
             regs = {}
             for key, v in values.items():
                 v = Value.cast(v)
-                r = Signal(v.shape(), name=f"{name}_{key}")
+                r = Signal(v.shape(), name=f"{name}_{key}", reset_less=len(v) > 1)
                 m.d.sync += r.eq(v)
                 regs[key] = r
             return regs

@@ -35,7 +35,7 @@ def adder_tree(m: Module, terms: list, *, regs_every: int, name: str) -> tuple[V
         if len(level) > 1 and depth % regs_every == 0:
             staged = []
             for i, v in enumerate(level):
-                r = Signal(v.shape(), name=f"{name}_l{depth}_{i}")
+                r = Signal(v.shape(), name=f"{name}_l{depth}_{i}", reset_less=True)
                 m.d.sync += r.eq(v)
                 staged.append(r)
             level = staged
@@ -50,10 +50,14 @@ def tree_registers(terms: int, regs_every: int) -> int:
 
 
 def delay(m: Module, value, cycles: int, *, name: str) -> Value:
-    """``value`` delayed by ``cycles`` clock cycles through a register chain."""
+    """``value`` delayed by ``cycles`` clock cycles through a register chain.
+
+    A multi-bit value is data that a 1-bit valid delayed beside it qualifies: its registers
+    have no reset (the domain reset then drives fewer flip-flops, see ``docs/timing.md``); a
+    1-bit value (a valid, first or last strobe) keeps its reset."""
     v = Value.cast(value)
     for i in range(cycles):
-        r = Signal(v.shape(), name=f"{name}_d{i}")
+        r = Signal(v.shape(), name=f"{name}_d{i}", reset_less=len(v) > 1)
         m.d.sync += r.eq(v)
         v = r
     return v
@@ -113,7 +117,7 @@ class PopcountTree(wiring.Component):
         m = Module()
         # Input register: ``row`` comes straight from a block RAM, whose clock-to-out (5-6 ns
         # on an ECP5 without its output register) leaves no time for adder levels at 100 MHz.
-        row, spk_e, spk_i = Signal(self.width), Signal(self.width), Signal(self.width)
+        row, spk_e, spk_i = (Signal(self.width, reset_less=True) for _ in range(3))
         i_valid, i_first, i_last = Signal(), Signal(), Signal()
         m.d.sync += [row.eq(self.row), spk_e.eq(self.spk_e), spk_i.eq(self.spk_i),
                      i_valid.eq(self.valid), i_first.eq(self.first), i_last.eq(self.last)]
@@ -127,8 +131,8 @@ class PopcountTree(wiring.Component):
         first = delay(m, i_first, regs, name="first")
         last = delay(m, i_last, regs, name="last")
         # Word-count register: cuts the tree from the accumulator's adder.
-        cnt_e = Signal(unsigned(self.width.bit_length()))
-        cnt_i = Signal(unsigned(self.width.bit_length()))
+        cnt_e = Signal(unsigned(self.width.bit_length()), reset_less=True)
+        cnt_i = Signal(unsigned(self.width.bit_length()), reset_less=True)
         c_valid = Signal()
         c_first = Signal()
         c_last = Signal()

@@ -77,7 +77,7 @@ class InputProjection(wiring.Component):
         # Terms registered: ``pos - neg`` and the select are an adder deep on their own.
         terms = []
         for c in range(self.cols):
-            t = Signal(signed(self.obs_bits + 1), name=f"term{c}")
+            t = Signal(signed(self.obs_bits + 1), name=f"term{c}", reset_less=True)
             m.d.sync += t.eq(Mux(self.bits[c], self.pos[c] - self.neg[c], 0))
             terms.append(t)
         t_valid, t_first, t_last = Signal(), Signal(), Signal()
@@ -86,12 +86,12 @@ class InputProjection(wiring.Component):
         valid = delay(m, t_valid, regs, name="valid")
         first = delay(m, t_first, regs, name="first")
         last = delay(m, t_last, regs, name="last")
-        chunk = Signal(signed(self.obs_bits + 1 + (self.cols - 1).bit_length()))
+        chunk = Signal(signed(self.obs_bits + 1 + (self.cols - 1).bit_length()), reset_less=True)
         c_valid = Signal()
         c_first = Signal()
         c_last = Signal()
         m.d.sync += [chunk.eq(total), c_valid.eq(valid), c_first.eq(first), c_last.eq(last)]
-        acc = Signal(signed(self.acc_bits))
+        acc = Signal(signed(self.acc_bits), reset_less=True)
         with m.If(c_valid):
             m.d.sync += acc.eq(Mux(c_first, chunk, acc + chunk))
         # The saturation sits after the accumulator register: one adder + one compare per cycle.

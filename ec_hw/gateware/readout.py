@@ -70,7 +70,7 @@ class Readout(wiring.Component):
         # Terms registered: the selected, signed rates are one adder away from the inputs.
         terms = []
         for i in range(self.lanes):
-            t = Signal(signed(fp.rate_bits + 1), name=f"term{i}")
+            t = Signal(signed(fp.rate_bits + 1), name=f"term{i}", reset_less=True)
             m.d.sync += t.eq(Mux(self.bits[i], Mux(self.exc[i], self.rate[i], -self.rate[i]),
                                  0))
             terms.append(t)
@@ -80,13 +80,13 @@ class Readout(wiring.Component):
         valid = delay(m, t_valid, regs, name="valid")
         first = delay(m, t_first, regs, name="first")
         last = delay(m, t_last, regs, name="last")
-        group = Signal(signed(fp.rate_bits + 1 + (self.lanes - 1).bit_length()))
+        group = Signal(signed(fp.rate_bits + 1 + (self.lanes - 1).bit_length()), reset_less=True)
         c_valid = Signal()
         c_first = Signal()
         c_last = Signal()
         m.d.sync += [group.eq(total), c_valid.eq(valid), c_first.eq(first), c_last.eq(last)]
         # Partial sums stay within [-NI, NE] * RATE_Q, so acc_bits + 1 never wraps.
-        acc = Signal(signed(fp.acc_bits + 1))
+        acc = Signal(signed(fp.acc_bits + 1), reset_less=True)
         done = Signal()
         with m.If(c_valid):
             m.d.sync += acc.eq(Mux(c_first, group, acc + group))
@@ -95,7 +95,7 @@ class Readout(wiring.Component):
         product = mul_const(m, acc, fp.rout_q, name="scale")
         # The rounding add and the saturating compare in separate cycles: together they were
         # the core's critical path (10.0 ns, nextpnr-ecp5 out of context).
-        scaled = Signal(rs(product, fp.out_shift).shape(), name="scaled")
+        scaled = Signal(rs(product, fp.out_shift).shape(), name="scaled", reset_less=True)
         m.d.sync += scaled.eq(rs(product, fp.out_shift))
         clipped = Mux(scaled > amax, Const(amax, signed(fp.action_bits)),
                       Mux(scaled < -amax, Const(-amax, signed(fp.action_bits)), scaled))

@@ -142,13 +142,13 @@ class Threefry2x32(wiring.Component):
                 rnd += 1
             last = s == self.latency - 1
             r_valid = Signal(name=f"s{s}_valid")
-            r_x0 = Signal(32, name=f"s{s}_x0")
-            r_x1 = Signal(32, name=f"s{s}_x1")
+            r_x0 = Signal(32, name=f"s{s}_x0", reset_less=True)   # data: no reset (valid has)
+            r_x1 = Signal(32, name=f"s{s}_x1", reset_less=True)
             with m.If(advance):
                 m.d.sync += [r_valid.eq(valid), r_x0.eq(x0), r_x1.eq(x1)]
             if not last:  # the key is only needed by later injections
-                r_k0 = Signal(32, name=f"s{s}_k0")
-                r_k1 = Signal(32, name=f"s{s}_k1")
+                r_k0 = Signal(32, name=f"s{s}_k0", reset_less=True)
+                r_k1 = Signal(32, name=f"s{s}_k1", reset_less=True)
                 with m.If(advance):
                     m.d.sync += [r_k0.eq(k0), r_k1.eq(k1)]
                 k0, k1 = r_k0, r_k1

@@ -1,5 +1,6 @@
-"""BankedMemory: a word written anywhere reads back read_latency cycles after its address, across bank
-boundaries, with the output holding between reads (Amaranth sim against a Python list)."""
+"""BankedMemory: a word written anywhere reads back read_latency cycles after its address,
+across bank boundaries and port-copy groups, with the output holding between reads (Amaranth
+sim against a Python list)."""
 
 import random
 
