@@ -194,6 +194,71 @@ def test_block_ram_netlist_matches_reference(flow):
               arrays=probe_case(PROBE_MEMS, cycles, seed=1))
 
 
+class BankProbe(wiring.Component):
+    """A :class:`~ec_hw.gateware.banked.BankedMemory` with its ports named as
+    :mod:`memory_bench` drives a probe memory (``b_wen``, ``b_waddr``, ...)."""
+
+    def __init__(self, width, depth, primitive):
+        self.width, self.depth, self.primitive = width, depth, primitive
+        super().__init__({"b_wen": In(1), "b_waddr": In(range(depth)), "b_wdata": In(width),
+                          "b_ren": In(1), "b_raddr": In(range(depth)), "b_rdata": Out(width)})
+
+    def elaborate(self, platform):
+        from ec_hw.gateware.banked import BankedMemory
+        m = Module()
+        m.submodules.mem = mem = BankedMemory(self.width, self.depth, primitive=self.primitive)
+        m.d.comb += [mem.w_en.eq(self.b_wen), mem.w_addr.eq(self.b_waddr),
+                     mem.w_data.eq(self.b_wdata), mem.r_en.eq(self.b_ren),
+                     mem.r_addr.eq(self.b_raddr), self.b_rdata.eq(mem.r_data)]
+        return m
+
+
+def test_dp16kd_banks_match_the_memory_banks():
+    """The sampler's rho memory on an ECP5 (banks of DP16KD instantiated with their output
+    register, REGMODE_B "OUTREG", which Yosys's mapping never uses) reads, cycle for cycle, what
+    the lib.memory banks read in Amaranth's simulator: 60-bit words (two DP16KD per bank, the
+    second partly used; the rho memory's 72 bits fill both), 9 banks in two port-copy groups,
+    random reads and writes, many of recently written words."""
+    from amaranth.sim import Simulator
+
+    width, depth, n = 60, 9 * 512 - 100, 3000
+    rng = np.random.default_rng(7)
+    hot = rng.integers(0, depth, 8)             # words written and read often
+
+    def near(p):
+        return np.where(rng.random(n) < p, rng.choice(hot, n), rng.integers(0, depth, n))
+
+    # every word written once (no reads), then random reads and writes
+    stim = {"wen": np.r_[np.ones(depth), rng.random(n) < 0.4],
+            "waddr": np.r_[np.arange(depth), near(0.4)],
+            "wdata": np.r_[rng.integers(0, 1 << width, depth), rng.integers(0, 1 << width, n)],
+            "ren": np.r_[np.zeros(depth), rng.random(n) < 0.7],
+            "raddr": np.r_[np.zeros(depth), near(0.4)]}
+    stim = {k: v.astype(np.int64) for k, v in stim.items()}
+    cycles = depth + n
+    ref = BankProbe(width, depth, None)
+    exp = []
+
+    async def tb(ctx):
+        for t in range(cycles):
+            for k in ("wen", "waddr", "wdata", "ren", "raddr"):
+                ctx.set(getattr(ref, f"b_{k}"), int(stim[k][t]))
+            await ctx.tick()
+            exp.append(ctx.get(ref.b_rdata))
+
+    sim = Simulator(ref)
+    sim.add_clock(1e-8)
+    sim.add_testbench(tb)
+    sim.run()
+    assert len(set(exp[depth:])) > n // 4      # the reference reads varied words
+    hdl = build(BankProbe(width, depth, "dp16kd"), name="dp16kd_banks", netlist="ecp5")
+    assert "DP16KD" in cell_types(hdl.build_dir / "synth" / "netlist.v")
+    arrays = {f"b_{k}": np.asarray(stim[k], dtype=np.int64) for k in stim}
+    arrays["b_exp"] = np.asarray(exp, dtype=np.int64)
+    run_bench(hdl, "memory_bench", run_name="dp16kd",
+              params={"mems": ["b"], "cycles": cycles}, arrays=arrays)
+
+
 # --- the core and the top ---------------------------------------------------------------------
 
 

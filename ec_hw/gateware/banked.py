@@ -23,7 +23,7 @@ register stage (a fifth cycle) did not route: router2 congestion grew instead of
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import ClockSignal, Instance, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -44,6 +44,13 @@ class BankedMemory(wiring.Component):
     bank_depth : int
         Words per bank, a power of two (512: one 512 x 72 block RAM of a 7-series part, two
         512 x 36 of an ECP5).
+    primitive : {None, "dp16kd"}
+        ``"dp16kd"``: each bank as ECP5 DP16KD block RAMs (36-bit pseudo dual port) with the
+        bank's output register in the block RAM (``REGMODE_B = "OUTREG"``), instantiated
+        directly because Yosys's ECP5 block-RAM mapping never uses that register. ``None``
+        (default): ``lib.memory`` banks, or DP16KD when elaborated for an ECP5 platform and
+        ``bank_depth`` is 512. Same cycles and contents either way (``sim/test_gate_level.py``
+        compares the two).
 
     Members
     -------
@@ -60,13 +67,19 @@ class BankedMemory(wiring.Component):
 
     read_latency = 4
 
-    def __init__(self, width: int, depth: int, *, bank_depth: int = 512):
+    def __init__(self, width: int, depth: int, *, bank_depth: int = 512,
+                 primitive: str | None = None):
         for name, v in (("width", width), ("depth", depth), ("bank_depth", bank_depth)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, not {v!r}")
         if bank_depth & (bank_depth - 1):
             raise ValueError(f"bank_depth must be a power of two, not {bank_depth!r}")
+        if primitive not in (None, "dp16kd"):
+            raise ValueError(f"primitive must be None or 'dp16kd', not {primitive!r}")
+        if primitive == "dp16kd" and bank_depth != 512:
+            raise ValueError(f"a DP16KD bank is 512 words deep, not {bank_depth!r}")
         self.width, self.depth, self.bank_depth = width, depth, bank_depth
+        self.primitive = primitive
         self.banks = -(-depth // bank_depth)
         addr = range(max(2, depth))
         super().__init__({
@@ -77,6 +90,9 @@ class BankedMemory(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         low = ceil_log2(self.bank_depth)
+        dp16kd = self.primitive == "dp16kd" or (
+            self.primitive is None and self.bank_depth == 512
+            and getattr(platform, "family", None) == "ecp5")
         # Stage 1: the ports registered (a copy of the addresses and write data per group of
         # banks, loaded when that group is addressed; a per-bank enable), so every block-RAM
         # input comes straight from a flip-flop that drives at most one group.
@@ -101,22 +117,28 @@ class BankedMemory(wiring.Component):
         outs = []
         for b in range(self.banks):
             r_addr1, w_addr1, w_data1 = ports[b // _GROUP]
-            depth = min(self.bank_depth, self.depth - b * self.bank_depth)
-            mem = Memory(shape=self.width, depth=max(2, depth), init=[])
-            m.submodules[f"bank{b}"] = mem
-            wr, rd = mem.write_port(), mem.read_port()
             hit = (lambda bank, b=b: bank == b) if self.banks > 1 else (lambda bank: 1)
             r_en1, w_en1 = Signal(name=f"bank{b}_r_en"), Signal(name=f"bank{b}_w_en")
             hit2, hit3 = Signal(name=f"bank{b}_hit"), Signal(name=f"bank{b}_hit3")
-            q = Signal(self.width, name=f"bank{b}_q", reset_less=True)
             m.d.sync += [r_en1.eq(self.r_en & hit(r_bank)), w_en1.eq(self.w_en & hit(w_bank)),
                          hit2.eq(r_en1)]
-            m.d.comb += [wr.addr.eq(w_addr1), wr.data.eq(w_data1), wr.en.eq(w_en1),
-                         rd.addr.eq(r_addr1), rd.en.eq(r_en1)]
             # Stage 3, next to the block RAM: its word, straight into flip-flops (no logic
             # after the block RAM's 5.8 ns clock-to-out), and whether it was read.
             with m.If(valid2):
-                m.d.sync += [q.eq(rd.data), hit3.eq(hit2)]
+                m.d.sync += hit3.eq(hit2)
+            if dp16kd:
+                q = _dp16kd_bank(m, f"bank{b}", self.width, w_addr1, w_data1, w_en1,
+                                 r_addr1, r_en1, valid2)
+            else:
+                depth = min(self.bank_depth, self.depth - b * self.bank_depth)
+                mem = Memory(shape=self.width, depth=max(2, depth), init=[])
+                m.submodules[f"bank{b}"] = mem
+                wr, rd = mem.write_port(), mem.read_port()
+                m.d.comb += [wr.addr.eq(w_addr1), wr.data.eq(w_data1), wr.en.eq(w_en1),
+                             rd.addr.eq(r_addr1), rd.en.eq(r_en1)]
+                q = Signal(self.width, name=f"bank{b}_q", reset_less=True)
+                with m.If(valid2):
+                    m.d.sync += q.eq(rd.data)
             outs.append(Mux(hit3, q, 0))
         # Stage 4: an OR of each group of up to 8 banks, each zeroed unless it was read (at
         # most one was; two LUT levels); then the OR of the groups. Registers update only
@@ -129,6 +151,40 @@ class BankedMemory(wiring.Component):
             groups.append(q)
         m.d.comb += self.r_data.eq(_or(groups))
         return m
+
+
+def _dp16kd_bank(m, name, width, w_addr, w_data, w_en, r_addr, r_en, o_en):
+    """One bank of 512 words as ``ceil(width / 36)`` ECP5 DP16KD in the 36-bit pseudo dual port
+    mode, wired as Yosys's ``share/lattice/brams_map_16kd.v`` wires ``$__PDPW16KD_`` (port A
+    writes DIA/DIB at ADA[13:5] with byte enables ADA[3:0], port B reads DOA/DOB at ADB[13:5]),
+    plus the output register (``REGMODE_B = "OUTREG"``, loaded when ``o_en``): the bank's word
+    two clock edges after its read address, as a ``lib.memory`` read port and a register
+    enabled by ``o_en``. Returns the registered word."""
+    q = Signal(width, name=f"{name}_q")
+    for k, lo in enumerate(range(0, width, 36)):
+        hi = min(lo + 36, width)
+        di, do = Signal(36, name=f"{name}_{k}_di"), Signal(36, name=f"{name}_{k}_do")
+        m.d.comb += [di.eq(w_data[lo:hi]), q[lo:hi].eq(do[:hi - lo])]
+        ports = {"i_CLKA": ClockSignal(), "i_WEA": 1, "i_CEA": w_en, "i_OCEA": 0, "i_RSTA": 0,
+                 "i_CLKB": ClockSignal(), "i_WEB": 0, "i_CEB": r_en, "i_OCEB": o_en,
+                 "i_RSTB": 0}
+        for j in range(3):
+            ports |= {f"i_CSA{j}": 0, f"i_CSB{j}": 0}
+        for j in range(4):
+            ports |= {f"i_ADA{j}": 1, f"i_ADB{j}": 0}       # all four byte enables
+        ports |= {"i_ADA4": 0, "i_ADB4": 0}
+        for j in range(9):
+            ports |= {f"i_ADA{5 + j}": w_addr[j], f"i_ADB{5 + j}": r_addr[j]}
+        for j in range(18):
+            ports |= {f"i_DIA{j}": di[j], f"i_DIB{j}": di[18 + j],
+                      f"o_DOA{j}": do[j], f"o_DOB{j}": do[18 + j]}
+        m.submodules[f"{name}_{k}"] = Instance(
+            "DP16KD",
+            p_DATA_WIDTH_A=36, p_DATA_WIDTH_B=36, p_REGMODE_A="NOREG", p_REGMODE_B="OUTREG",
+            p_RESETMODE="SYNC", p_ASYNC_RESET_RELEASE="SYNC", p_CSDECODE_A="0b000",
+            p_CSDECODE_B="0b000", p_WRITEMODE_A="NORMAL", p_WRITEMODE_B="NORMAL",
+            p_CLKAMUX="CLKA", p_CLKBMUX="CLKB", p_GSR="AUTO", **ports)
+    return q
 
 
 def _or(values):
