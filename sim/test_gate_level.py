@@ -19,6 +19,8 @@ steps here (resets included), the corner cases 10.
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import subprocess
 import zlib
 
 import numpy as np
@@ -27,11 +29,13 @@ from amaranth.hdl import Module
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 from bench_io import run_bench
-from gate_level import MissingModelError, cell_types, flow, model_modules
+from gate_level import MissingModelError, cell_types, flow, model_files, model_modules
 from hdl_build import build
 from test_rtl_core import ALL_CASES, HOPPER, HUMANOID, Cfg, run_case
 from test_top_rtl import CONFIGS as TOP_CONFIGS
 from test_top_rtl import run_top
+
+from ec_hw.tools import verilator_bin_dir
 
 FLOWS = ("ecp5", "xilinx")
 
@@ -176,6 +180,28 @@ def test_declarations_without_behaviour_are_refused(tmp_path):
     cut = model_modules([sources[0]])
     assert "RAMB36E1" not in cut and "RAMB18E1" not in cut and cut["LUT2"] and cut["DSP48E1"]
     assert model_modules([sources[1]]) == {"RAMB36E1": True, "RAMB18E1": True}
+
+
+def test_model_includes_are_compiled_and_keyed(tmp_path, monkeypatch):
+    # xilinx_ramb.v includes xilinx_ramb_common.vh in the body of each module: Verilator must
+    # find it (it looks in the -I folders only, not next to xilinx_ramb.v), and a change to it
+    # must change the build cache key like a change to xilinx_ramb.v does.
+    xilinx = flow("xilinx")
+    ramb = xilinx.model_paths()[1]
+    common = ramb.parent / "xilinx_ramb_common.vh"
+    assert model_files([ramb], xilinx.include_paths()) == [common, ramb]
+    subprocess.run([str(verilator_bin_dir() / "verilator"), "--lint-only", "-Wno-fatal",
+                    "-Wno-lint", "-Wno-style", "-Wno-MULTITOP",
+                    *(f"-I{p}" for p in xilinx.include_paths()), str(ramb)],
+                   cwd=tmp_path, check=True, capture_output=True)
+    models = tmp_path / "models"
+    shutil.copytree(ramb.parent, models)
+    monkeypatch.setattr("gate_level._MODELS", models)
+    key = xilinx.ident()
+    assert xilinx.ident() == key
+    with open(models / common.name, "a") as f:
+        f.write("// changed\n")
+    assert xilinx.ident() != key
 
 
 @pytest.mark.parametrize("flow", [
