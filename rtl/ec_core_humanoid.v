@@ -6358,29 +6358,17 @@ module \ec_core_humanoid.projection (rst, win_data__0, win_data__1, win_data__2,
   reg \$14 ;
   reg [5:0] \$15 ;
   reg [1:0] \$16 ;
-  reg [5:0] \$17 ;
-  reg [5:0] \$18 ;
-  reg [5:0] \$19 ;
+  reg \$17 ;
+  reg \$18 ;
+  reg \$19 ;
   wire [8:0] \$2 ;
-  reg [5:0] \$20 ;
-  reg [5:0] \$21 ;
-  reg \$22 ;
-  reg \$23 ;
-  reg \$24 ;
-  reg [1:0] \$25 ;
-  reg [255:0] \$26 ;
-  reg [255:0] \$27 ;
-  reg [63:0] \$28 ;
-  reg [63:0] \$29 ;
+  wire [6:0] \$29 ;
   wire [12:0] \$3 ;
-  reg [63:0] \$30 ;
-  reg [63:0] \$31 ;
+  wire [6:0] \$32 ;
+  wire [6:0] \$35 ;
+  wire [6:0] \$38 ;
   wire [5:0] \$4 ;
-  wire [6:0] \$41 ;
-  wire [6:0] \$44 ;
-  wire [6:0] \$47 ;
   wire [13:0] \$5 ;
-  wire [6:0] \$50 ;
   wire [6:0] \$6 ;
   wire [7:0] \$7 ;
   wire [7:0] \$8 ;
@@ -6633,14 +6621,14 @@ module \ec_core_humanoid.projection (rst, win_data__0, win_data__1, win_data__2,
   assign \$7  = \$6  + cnt_w;
   assign \$8  = cur_slot * 7'h40;
   assign \$9  = \$8  + pj_m_d4;
-  assign \$41  = sub_r_d0 * 5'h10;
-  assign bits = win0_d0 >> \$41 ;
-  assign \$44  = sub_r_d0 * 5'h10;
-  assign \bits$27  = win1_d0 >> \$44 ;
-  assign \$47  = sub_r_d0 * 5'h10;
-  assign \bits$37  = win2_d0 >> \$47 ;
-  assign \$50  = sub_r_d0 * 5'h10;
-  assign \bits$47  = win3_d0 >> \$50 ;
+  assign \$29  = sub_r_d0 * 5'h10;
+  assign bits = win0_d0 >> \$29 ;
+  assign \$32  = sub_r_d0 * 5'h10;
+  assign \bits$27  = win1_d0 >> \$32 ;
+  assign \$35  = sub_r_d0 * 5'h10;
+  assign \bits$37  = win2_d0 >> \$35 ;
+  assign \$38  = sub_r_d0 * 5'h10;
+  assign \bits$47  = win3_d0 >> \$38 ;
   assign \$10  = ! cnt_w;
   assign \$11  = cnt_w == 6'h2b;
   always @(posedge clk)
@@ -6654,35 +6642,35 @@ module \ec_core_humanoid.projection (rst, win_data__0, win_data__1, win_data__2,
   always @(posedge clk)
     sub <= \$16 ;
   always @(posedge clk)
-    pj_m_d0 <= \$17 ;
+    pj_m_d0 <= pj_m;
   always @(posedge clk)
-    pj_m_d1 <= \$18 ;
+    pj_m_d1 <= pj_m_d0;
   always @(posedge clk)
-    pj_m_d2 <= \$19 ;
+    pj_m_d2 <= pj_m_d1;
   always @(posedge clk)
-    pj_m_d3 <= \$20 ;
+    pj_m_d3 <= pj_m_d2;
   always @(posedge clk)
-    pj_m_d4 <= \$21 ;
+    pj_m_d4 <= pj_m_d3;
   always @(posedge clk)
-    valid <= \$22 ;
+    valid <= \$17 ;
   always @(posedge clk)
-    first <= \$23 ;
+    first <= \$18 ;
   always @(posedge clk)
-    last <= \$24 ;
+    last <= \$19 ;
   always @(posedge clk)
-    sub_r_d0 <= \$25 ;
+    sub_r_d0 <= sub;
   always @(posedge clk)
-    pos <= \$26 ;
+    pos <= \pos$66 ;
   always @(posedge clk)
-    neg <= \$27 ;
+    neg <= \neg$67 ;
   always @(posedge clk)
-    win0_d0 <= \$28 ;
+    win0_d0 <= win_data__0;
   always @(posedge clk)
-    win1_d0 <= \$29 ;
+    win1_d0 <= win_data__1;
   always @(posedge clk)
-    win2_d0 <= \$30 ;
+    win2_d0 <= win_data__2;
   always @(posedge clk)
-    win3_d0 <= \$31 ;
+    win3_d0 <= win_data__3;
   \ec_core_humanoid.projection.proj0  proj0 (
     .bits(bits),
     .clk(clk),
@@ -6768,107 +6756,23 @@ module \ec_core_humanoid.projection (rst, win_data__0, win_data__1, win_data__2,
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$17  = pj_m;
+    \$17  = \$signal ;
     if (rst) begin
-      \$17  = 6'h00;
+      \$17  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$18  = pj_m_d0;
+    \$18  = \$signal$58 ;
     if (rst) begin
-      \$18  = 6'h00;
+      \$18  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$19  = pj_m_d1;
+    \$19  = \last$59 ;
     if (rst) begin
-      \$19  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$20  = pj_m_d2;
-    if (rst) begin
-      \$20  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$21  = pj_m_d3;
-    if (rst) begin
-      \$21  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$22  = \$signal ;
-    if (rst) begin
-      \$22  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$23  = \$signal$58 ;
-    if (rst) begin
-      \$23  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$24  = \last$59 ;
-    if (rst) begin
-      \$24  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$25  = sub;
-    if (rst) begin
-      \$25  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$26  = \pos$66 ;
-    if (rst) begin
-      \$26  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$27  = \neg$67 ;
-    if (rst) begin
-      \$27  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$28  = win_data__0;
-    if (rst) begin
-      \$28  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$29  = win_data__1;
-    if (rst) begin
-      \$29  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$30  = win_data__2;
-    if (rst) begin
-      \$30  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$31  = win_data__3;
-    if (rst) begin
-      \$31  = 64'h0000000000000000;
+      \$19  = 1'h0;
     end
   end
   assign valid_r_d0 = valid;
@@ -7085,39 +6989,20 @@ module \ec_core_humanoid.projection.proj0 (rst, bits, i_in, valid, first, last, 
   wire \$51 ;
   wire \$52 ;
   wire [23:0] \$53 ;
-  reg [16:0] \$54 ;
-  reg [16:0] \$55 ;
-  reg [16:0] \$56 ;
-  reg [16:0] \$57 ;
-  reg [16:0] \$58 ;
-  reg [16:0] \$59 ;
+  reg \$54 ;
+  reg \$55 ;
+  reg \$56 ;
+  reg \$57 ;
+  reg \$58 ;
+  reg \$59 ;
   wire [16:0] \$6 ;
-  reg [16:0] \$60 ;
-  reg [16:0] \$61 ;
-  reg [16:0] \$62 ;
-  reg [16:0] \$63 ;
-  reg [16:0] \$64 ;
-  reg [16:0] \$65 ;
-  reg [16:0] \$66 ;
-  reg [16:0] \$67 ;
-  reg [16:0] \$68 ;
-  reg [16:0] \$69 ;
+  reg \$60 ;
+  reg \$61 ;
+  reg \$62 ;
+  reg [27:0] \$63 ;
+  reg \$64 ;
   wire [16:0] \$7 ;
-  reg \$70 ;
-  reg \$71 ;
-  reg \$72 ;
-  reg [19:0] \$73 ;
-  reg [19:0] \$74 ;
-  reg \$75 ;
-  reg \$76 ;
-  reg \$77 ;
-  reg [20:0] \$78 ;
-  reg \$79 ;
   wire [16:0] \$8 ;
-  reg \$80 ;
-  reg \$81 ;
-  reg [27:0] \$82 ;
-  reg \$83 ;
   wire [16:0] \$9 ;
   reg \$signal  = 1'h0;
   reg \$signal$23  = 1'h0;
@@ -7200,25 +7085,6 @@ module \ec_core_humanoid.projection.proj0 (rst, bits, i_in, valid, first, last, 
   input valid;
   wire valid;
   reg valid_d0 = 1'h0;
-  assign \$17  = $signed(pos[143:128]) - $signed(neg[143:128]);
-  assign \$18  = bits[8] ? \$17  : 17'h00000;
-  assign \$19  = $signed(pos[159:144]) - $signed(neg[159:144]);
-  assign \$20  = bits[9] ? \$19  : 17'h00000;
-  assign \$21  = $signed(pos[175:160]) - $signed(neg[175:160]);
-  assign \$22  = bits[10] ? \$21  : 17'h00000;
-  assign \$23  = $signed(pos[191:176]) - $signed(neg[191:176]);
-  assign \$24  = bits[11] ? \$23  : 17'h00000;
-  assign \$25  = $signed(pos[207:192]) - $signed(neg[207:192]);
-  assign \$26  = bits[12] ? \$25  : 17'h00000;
-  assign \$27  = $signed(pos[223:208]) - $signed(neg[223:208]);
-  assign \$28  = bits[13] ? \$27  : 17'h00000;
-  assign \$29  = $signed(pos[239:224]) - $signed(neg[239:224]);
-  assign \$30  = bits[14] ? \$29  : 17'h00000;
-  assign \$31  = $signed(pos[255:240]) - $signed(neg[255:240]);
-  assign \$32  = bits[15] ? \$31  : 17'h00000;
-  assign \$33  = $signed(term0) + $signed(term1);
-  assign \$34  = $signed(term2) + $signed(term3);
-  assign \$35  = $signed(\$33 ) + $signed(\$34 );
   assign \$36  = $signed(term4) + $signed(term5);
   assign \$37  = $signed(term6) + $signed(term7);
   assign \$38  = $signed(\$36 ) + $signed(\$37 );
@@ -7239,65 +7105,65 @@ module \ec_core_humanoid.projection.proj0 (rst, bits, i_in, valid, first, last, 
   assign \$53  = \$52  ? 24'h800000 : acc[23:0];
   assign i_in = \$51  ? 24'h7fffff : \$53 ;
   always @(posedge clk)
-    term0 <= \$54 ;
+    term0 <= \$2 ;
   always @(posedge clk)
-    term1 <= \$55 ;
+    term1 <= \$4 ;
   always @(posedge clk)
-    term2 <= \$56 ;
+    term2 <= \$6 ;
   always @(posedge clk)
-    term3 <= \$57 ;
+    term3 <= \$8 ;
   always @(posedge clk)
-    term4 <= \$58 ;
+    term4 <= \$10 ;
   always @(posedge clk)
-    term5 <= \$59 ;
+    term5 <= \$12 ;
   always @(posedge clk)
-    term6 <= \$60 ;
+    term6 <= \$14 ;
   always @(posedge clk)
-    term7 <= \$61 ;
+    term7 <= \$16 ;
   always @(posedge clk)
-    term8 <= \$62 ;
+    term8 <= \$18 ;
   always @(posedge clk)
-    term9 <= \$63 ;
+    term9 <= \$20 ;
   always @(posedge clk)
-    term10 <= \$64 ;
+    term10 <= \$22 ;
   always @(posedge clk)
-    term11 <= \$65 ;
+    term11 <= \$24 ;
   always @(posedge clk)
-    term12 <= \$66 ;
+    term12 <= \$26 ;
   always @(posedge clk)
-    term13 <= \$67 ;
+    term13 <= \$28 ;
   always @(posedge clk)
-    term14 <= \$68 ;
+    term14 <= \$30 ;
   always @(posedge clk)
-    term15 <= \$69 ;
+    term15 <= \$32 ;
   always @(posedge clk)
-    \$signal  <= \$70 ;
+    \$signal  <= \$54 ;
   always @(posedge clk)
-    \$signal$23  <= \$71 ;
+    \$signal$23  <= \$55 ;
   always @(posedge clk)
-    t_last <= \$72 ;
+    t_last <= \$56 ;
   always @(posedge clk)
-    sum_l3_0 <= \$73 ;
+    sum_l3_0 <= \$39 ;
   always @(posedge clk)
-    sum_l3_1 <= \$74 ;
+    sum_l3_1 <= \$46 ;
   always @(posedge clk)
-    valid_d0 <= \$75 ;
+    valid_d0 <= \$57 ;
   always @(posedge clk)
-    first_d0 <= \$76 ;
+    first_d0 <= \$58 ;
   always @(posedge clk)
-    last_d0 <= \$77 ;
+    last_d0 <= \$59 ;
   always @(posedge clk)
-    chunk <= \$78 ;
+    chunk <= \$47 ;
   always @(posedge clk)
-    c_valid <= \$79 ;
+    c_valid <= \$60 ;
   always @(posedge clk)
-    c_first <= \$80 ;
+    c_first <= \$61 ;
   always @(posedge clk)
-    c_last <= \$81 ;
+    c_last <= \$62 ;
   always @(posedge clk)
-    acc <= \$82 ;
+    acc <= \$63 ;
   always @(posedge clk)
-    o_valid <= \$83 ;
+    o_valid <= \$64 ;
   assign \$1  = $signed(pos[15:0]) - $signed(neg[15:0]);
   assign \$2  = bits[0] ? \$1  : 17'h00000;
   assign \$3  = $signed(pos[31:16]) - $signed(neg[31:16]);
@@ -7314,217 +7180,100 @@ module \ec_core_humanoid.projection.proj0 (rst, bits, i_in, valid, first, last, 
   assign \$14  = bits[6] ? \$13  : 17'h00000;
   assign \$15  = $signed(pos[127:112]) - $signed(neg[127:112]);
   assign \$16  = bits[7] ? \$15  : 17'h00000;
+  assign \$17  = $signed(pos[143:128]) - $signed(neg[143:128]);
+  assign \$18  = bits[8] ? \$17  : 17'h00000;
+  assign \$19  = $signed(pos[159:144]) - $signed(neg[159:144]);
+  assign \$20  = bits[9] ? \$19  : 17'h00000;
+  assign \$21  = $signed(pos[175:160]) - $signed(neg[175:160]);
+  assign \$22  = bits[10] ? \$21  : 17'h00000;
+  assign \$23  = $signed(pos[191:176]) - $signed(neg[191:176]);
+  assign \$24  = bits[11] ? \$23  : 17'h00000;
+  assign \$25  = $signed(pos[207:192]) - $signed(neg[207:192]);
+  assign \$26  = bits[12] ? \$25  : 17'h00000;
+  assign \$27  = $signed(pos[223:208]) - $signed(neg[223:208]);
+  assign \$28  = bits[13] ? \$27  : 17'h00000;
+  assign \$29  = $signed(pos[239:224]) - $signed(neg[239:224]);
+  assign \$30  = bits[14] ? \$29  : 17'h00000;
+  assign \$31  = $signed(pos[255:240]) - $signed(neg[255:240]);
+  assign \$32  = bits[15] ? \$31  : 17'h00000;
+  assign \$33  = $signed(term0) + $signed(term1);
+  assign \$34  = $signed(term2) + $signed(term3);
+  assign \$35  = $signed(\$33 ) + $signed(\$34 );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$54  = \$2 ;
+    \$54  = valid;
     if (rst) begin
-      \$54  = 17'h00000;
+      \$54  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$55  = \$4 ;
+    \$55  = first;
     if (rst) begin
-      \$55  = 17'h00000;
+      \$55  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$56  = \$6 ;
+    \$56  = last;
     if (rst) begin
-      \$56  = 17'h00000;
+      \$56  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$57  = \$8 ;
+    \$57  = \$signal ;
     if (rst) begin
-      \$57  = 17'h00000;
+      \$57  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$58  = \$10 ;
+    \$58  = \$signal$23 ;
     if (rst) begin
-      \$58  = 17'h00000;
+      \$58  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$59  = \$12 ;
+    \$59  = t_last;
     if (rst) begin
-      \$59  = 17'h00000;
+      \$59  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$60  = \$14 ;
+    \$60  = valid_d0;
     if (rst) begin
-      \$60  = 17'h00000;
+      \$60  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$61  = \$16 ;
+    \$61  = first_d0;
     if (rst) begin
-      \$61  = 17'h00000;
+      \$61  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$62  = \$18 ;
+    \$62  = last_d0;
     if (rst) begin
-      \$62  = 17'h00000;
+      \$62  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$63  = \$20 ;
-    if (rst) begin
-      \$63  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$64  = \$22 ;
-    if (rst) begin
-      \$64  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$65  = \$24 ;
-    if (rst) begin
-      \$65  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$66  = \$26 ;
-    if (rst) begin
-      \$66  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$67  = \$28 ;
-    if (rst) begin
-      \$67  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$68  = \$30 ;
-    if (rst) begin
-      \$68  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$69  = \$32 ;
-    if (rst) begin
-      \$69  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$70  = valid;
-    if (rst) begin
-      \$70  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$71  = first;
-    if (rst) begin
-      \$71  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$72  = last;
-    if (rst) begin
-      \$72  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$73  = \$39 ;
-    if (rst) begin
-      \$73  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$74  = \$46 ;
-    if (rst) begin
-      \$74  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$75  = \$signal ;
-    if (rst) begin
-      \$75  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$76  = \$signal$23 ;
-    if (rst) begin
-      \$76  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$77  = t_last;
-    if (rst) begin
-      \$77  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$78  = \$47 ;
-    if (rst) begin
-      \$78  = 21'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$79  = valid_d0;
-    if (rst) begin
-      \$79  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$80  = first_d0;
-    if (rst) begin
-      \$80  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$81  = last_d0;
-    if (rst) begin
-      \$81  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$82  = acc;
+    \$63  = acc;
     if (c_valid) begin
-      \$82  = \$49 [27:0];
-    end
-    if (rst) begin
-      \$82  = 28'h0000000;
+      \$63  = \$49 [27:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$83  = \$50 ;
+    \$64  = \$50 ;
     if (rst) begin
-      \$83  = 1'h0;
+      \$64  = 1'h0;
     end
   end
   assign \pos[0]  = pos[15:0];
@@ -7613,39 +7362,20 @@ module \ec_core_humanoid.projection.proj1 (rst, bits, i_in, valid, first, last, 
   wire \$51 ;
   wire \$52 ;
   wire [23:0] \$53 ;
-  reg [16:0] \$54 ;
-  reg [16:0] \$55 ;
-  reg [16:0] \$56 ;
-  reg [16:0] \$57 ;
-  reg [16:0] \$58 ;
-  reg [16:0] \$59 ;
+  reg \$54 ;
+  reg \$55 ;
+  reg \$56 ;
+  reg \$57 ;
+  reg \$58 ;
+  reg \$59 ;
   wire [16:0] \$6 ;
-  reg [16:0] \$60 ;
-  reg [16:0] \$61 ;
-  reg [16:0] \$62 ;
-  reg [16:0] \$63 ;
-  reg [16:0] \$64 ;
-  reg [16:0] \$65 ;
-  reg [16:0] \$66 ;
-  reg [16:0] \$67 ;
-  reg [16:0] \$68 ;
-  reg [16:0] \$69 ;
+  reg \$60 ;
+  reg \$61 ;
+  reg \$62 ;
+  reg [27:0] \$63 ;
+  reg \$64 ;
   wire [16:0] \$7 ;
-  reg \$70 ;
-  reg \$71 ;
-  reg \$72 ;
-  reg [19:0] \$73 ;
-  reg [19:0] \$74 ;
-  reg \$75 ;
-  reg \$76 ;
-  reg \$77 ;
-  reg [20:0] \$78 ;
-  reg \$79 ;
   wire [16:0] \$8 ;
-  reg \$80 ;
-  reg \$81 ;
-  reg [27:0] \$82 ;
-  reg \$83 ;
   wire [16:0] \$9 ;
   reg \$signal  = 1'h0;
   reg \$signal$23  = 1'h0;
@@ -7728,25 +7458,6 @@ module \ec_core_humanoid.projection.proj1 (rst, bits, i_in, valid, first, last, 
   input valid;
   wire valid;
   reg valid_d0 = 1'h0;
-  assign \$17  = $signed(pos[143:128]) - $signed(neg[143:128]);
-  assign \$18  = bits[8] ? \$17  : 17'h00000;
-  assign \$19  = $signed(pos[159:144]) - $signed(neg[159:144]);
-  assign \$20  = bits[9] ? \$19  : 17'h00000;
-  assign \$21  = $signed(pos[175:160]) - $signed(neg[175:160]);
-  assign \$22  = bits[10] ? \$21  : 17'h00000;
-  assign \$23  = $signed(pos[191:176]) - $signed(neg[191:176]);
-  assign \$24  = bits[11] ? \$23  : 17'h00000;
-  assign \$25  = $signed(pos[207:192]) - $signed(neg[207:192]);
-  assign \$26  = bits[12] ? \$25  : 17'h00000;
-  assign \$27  = $signed(pos[223:208]) - $signed(neg[223:208]);
-  assign \$28  = bits[13] ? \$27  : 17'h00000;
-  assign \$29  = $signed(pos[239:224]) - $signed(neg[239:224]);
-  assign \$30  = bits[14] ? \$29  : 17'h00000;
-  assign \$31  = $signed(pos[255:240]) - $signed(neg[255:240]);
-  assign \$32  = bits[15] ? \$31  : 17'h00000;
-  assign \$33  = $signed(term0) + $signed(term1);
-  assign \$34  = $signed(term2) + $signed(term3);
-  assign \$35  = $signed(\$33 ) + $signed(\$34 );
   assign \$36  = $signed(term4) + $signed(term5);
   assign \$37  = $signed(term6) + $signed(term7);
   assign \$38  = $signed(\$36 ) + $signed(\$37 );
@@ -7767,65 +7478,65 @@ module \ec_core_humanoid.projection.proj1 (rst, bits, i_in, valid, first, last, 
   assign \$53  = \$52  ? 24'h800000 : acc[23:0];
   assign i_in = \$51  ? 24'h7fffff : \$53 ;
   always @(posedge clk)
-    term0 <= \$54 ;
+    term0 <= \$2 ;
   always @(posedge clk)
-    term1 <= \$55 ;
+    term1 <= \$4 ;
   always @(posedge clk)
-    term2 <= \$56 ;
+    term2 <= \$6 ;
   always @(posedge clk)
-    term3 <= \$57 ;
+    term3 <= \$8 ;
   always @(posedge clk)
-    term4 <= \$58 ;
+    term4 <= \$10 ;
   always @(posedge clk)
-    term5 <= \$59 ;
+    term5 <= \$12 ;
   always @(posedge clk)
-    term6 <= \$60 ;
+    term6 <= \$14 ;
   always @(posedge clk)
-    term7 <= \$61 ;
+    term7 <= \$16 ;
   always @(posedge clk)
-    term8 <= \$62 ;
+    term8 <= \$18 ;
   always @(posedge clk)
-    term9 <= \$63 ;
+    term9 <= \$20 ;
   always @(posedge clk)
-    term10 <= \$64 ;
+    term10 <= \$22 ;
   always @(posedge clk)
-    term11 <= \$65 ;
+    term11 <= \$24 ;
   always @(posedge clk)
-    term12 <= \$66 ;
+    term12 <= \$26 ;
   always @(posedge clk)
-    term13 <= \$67 ;
+    term13 <= \$28 ;
   always @(posedge clk)
-    term14 <= \$68 ;
+    term14 <= \$30 ;
   always @(posedge clk)
-    term15 <= \$69 ;
+    term15 <= \$32 ;
   always @(posedge clk)
-    \$signal  <= \$70 ;
+    \$signal  <= \$54 ;
   always @(posedge clk)
-    \$signal$23  <= \$71 ;
+    \$signal$23  <= \$55 ;
   always @(posedge clk)
-    t_last <= \$72 ;
+    t_last <= \$56 ;
   always @(posedge clk)
-    sum_l3_0 <= \$73 ;
+    sum_l3_0 <= \$39 ;
   always @(posedge clk)
-    sum_l3_1 <= \$74 ;
+    sum_l3_1 <= \$46 ;
   always @(posedge clk)
-    valid_d0 <= \$75 ;
+    valid_d0 <= \$57 ;
   always @(posedge clk)
-    first_d0 <= \$76 ;
+    first_d0 <= \$58 ;
   always @(posedge clk)
-    last_d0 <= \$77 ;
+    last_d0 <= \$59 ;
   always @(posedge clk)
-    chunk <= \$78 ;
+    chunk <= \$47 ;
   always @(posedge clk)
-    c_valid <= \$79 ;
+    c_valid <= \$60 ;
   always @(posedge clk)
-    c_first <= \$80 ;
+    c_first <= \$61 ;
   always @(posedge clk)
-    c_last <= \$81 ;
+    c_last <= \$62 ;
   always @(posedge clk)
-    acc <= \$82 ;
+    acc <= \$63 ;
   always @(posedge clk)
-    o_valid <= \$83 ;
+    o_valid <= \$64 ;
   assign \$1  = $signed(pos[15:0]) - $signed(neg[15:0]);
   assign \$2  = bits[0] ? \$1  : 17'h00000;
   assign \$3  = $signed(pos[31:16]) - $signed(neg[31:16]);
@@ -7842,217 +7553,100 @@ module \ec_core_humanoid.projection.proj1 (rst, bits, i_in, valid, first, last, 
   assign \$14  = bits[6] ? \$13  : 17'h00000;
   assign \$15  = $signed(pos[127:112]) - $signed(neg[127:112]);
   assign \$16  = bits[7] ? \$15  : 17'h00000;
+  assign \$17  = $signed(pos[143:128]) - $signed(neg[143:128]);
+  assign \$18  = bits[8] ? \$17  : 17'h00000;
+  assign \$19  = $signed(pos[159:144]) - $signed(neg[159:144]);
+  assign \$20  = bits[9] ? \$19  : 17'h00000;
+  assign \$21  = $signed(pos[175:160]) - $signed(neg[175:160]);
+  assign \$22  = bits[10] ? \$21  : 17'h00000;
+  assign \$23  = $signed(pos[191:176]) - $signed(neg[191:176]);
+  assign \$24  = bits[11] ? \$23  : 17'h00000;
+  assign \$25  = $signed(pos[207:192]) - $signed(neg[207:192]);
+  assign \$26  = bits[12] ? \$25  : 17'h00000;
+  assign \$27  = $signed(pos[223:208]) - $signed(neg[223:208]);
+  assign \$28  = bits[13] ? \$27  : 17'h00000;
+  assign \$29  = $signed(pos[239:224]) - $signed(neg[239:224]);
+  assign \$30  = bits[14] ? \$29  : 17'h00000;
+  assign \$31  = $signed(pos[255:240]) - $signed(neg[255:240]);
+  assign \$32  = bits[15] ? \$31  : 17'h00000;
+  assign \$33  = $signed(term0) + $signed(term1);
+  assign \$34  = $signed(term2) + $signed(term3);
+  assign \$35  = $signed(\$33 ) + $signed(\$34 );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$54  = \$2 ;
+    \$54  = valid;
     if (rst) begin
-      \$54  = 17'h00000;
+      \$54  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$55  = \$4 ;
+    \$55  = first;
     if (rst) begin
-      \$55  = 17'h00000;
+      \$55  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$56  = \$6 ;
+    \$56  = last;
     if (rst) begin
-      \$56  = 17'h00000;
+      \$56  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$57  = \$8 ;
+    \$57  = \$signal ;
     if (rst) begin
-      \$57  = 17'h00000;
+      \$57  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$58  = \$10 ;
+    \$58  = \$signal$23 ;
     if (rst) begin
-      \$58  = 17'h00000;
+      \$58  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$59  = \$12 ;
+    \$59  = t_last;
     if (rst) begin
-      \$59  = 17'h00000;
+      \$59  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$60  = \$14 ;
+    \$60  = valid_d0;
     if (rst) begin
-      \$60  = 17'h00000;
+      \$60  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$61  = \$16 ;
+    \$61  = first_d0;
     if (rst) begin
-      \$61  = 17'h00000;
+      \$61  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$62  = \$18 ;
+    \$62  = last_d0;
     if (rst) begin
-      \$62  = 17'h00000;
+      \$62  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$63  = \$20 ;
-    if (rst) begin
-      \$63  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$64  = \$22 ;
-    if (rst) begin
-      \$64  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$65  = \$24 ;
-    if (rst) begin
-      \$65  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$66  = \$26 ;
-    if (rst) begin
-      \$66  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$67  = \$28 ;
-    if (rst) begin
-      \$67  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$68  = \$30 ;
-    if (rst) begin
-      \$68  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$69  = \$32 ;
-    if (rst) begin
-      \$69  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$70  = valid;
-    if (rst) begin
-      \$70  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$71  = first;
-    if (rst) begin
-      \$71  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$72  = last;
-    if (rst) begin
-      \$72  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$73  = \$39 ;
-    if (rst) begin
-      \$73  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$74  = \$46 ;
-    if (rst) begin
-      \$74  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$75  = \$signal ;
-    if (rst) begin
-      \$75  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$76  = \$signal$23 ;
-    if (rst) begin
-      \$76  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$77  = t_last;
-    if (rst) begin
-      \$77  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$78  = \$47 ;
-    if (rst) begin
-      \$78  = 21'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$79  = valid_d0;
-    if (rst) begin
-      \$79  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$80  = first_d0;
-    if (rst) begin
-      \$80  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$81  = last_d0;
-    if (rst) begin
-      \$81  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$82  = acc;
+    \$63  = acc;
     if (c_valid) begin
-      \$82  = \$49 [27:0];
-    end
-    if (rst) begin
-      \$82  = 28'h0000000;
+      \$63  = \$49 [27:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$83  = \$50 ;
+    \$64  = \$50 ;
     if (rst) begin
-      \$83  = 1'h0;
+      \$64  = 1'h0;
     end
   end
   assign \pos[0]  = pos[15:0];
@@ -8141,39 +7735,20 @@ module \ec_core_humanoid.projection.proj2 (rst, bits, i_in, valid, first, last, 
   wire \$51 ;
   wire \$52 ;
   wire [23:0] \$53 ;
-  reg [16:0] \$54 ;
-  reg [16:0] \$55 ;
-  reg [16:0] \$56 ;
-  reg [16:0] \$57 ;
-  reg [16:0] \$58 ;
-  reg [16:0] \$59 ;
+  reg \$54 ;
+  reg \$55 ;
+  reg \$56 ;
+  reg \$57 ;
+  reg \$58 ;
+  reg \$59 ;
   wire [16:0] \$6 ;
-  reg [16:0] \$60 ;
-  reg [16:0] \$61 ;
-  reg [16:0] \$62 ;
-  reg [16:0] \$63 ;
-  reg [16:0] \$64 ;
-  reg [16:0] \$65 ;
-  reg [16:0] \$66 ;
-  reg [16:0] \$67 ;
-  reg [16:0] \$68 ;
-  reg [16:0] \$69 ;
+  reg \$60 ;
+  reg \$61 ;
+  reg \$62 ;
+  reg [27:0] \$63 ;
+  reg \$64 ;
   wire [16:0] \$7 ;
-  reg \$70 ;
-  reg \$71 ;
-  reg \$72 ;
-  reg [19:0] \$73 ;
-  reg [19:0] \$74 ;
-  reg \$75 ;
-  reg \$76 ;
-  reg \$77 ;
-  reg [20:0] \$78 ;
-  reg \$79 ;
   wire [16:0] \$8 ;
-  reg \$80 ;
-  reg \$81 ;
-  reg [27:0] \$82 ;
-  reg \$83 ;
   wire [16:0] \$9 ;
   reg \$signal  = 1'h0;
   reg \$signal$23  = 1'h0;
@@ -8256,25 +7831,6 @@ module \ec_core_humanoid.projection.proj2 (rst, bits, i_in, valid, first, last, 
   input valid;
   wire valid;
   reg valid_d0 = 1'h0;
-  assign \$17  = $signed(pos[143:128]) - $signed(neg[143:128]);
-  assign \$18  = bits[8] ? \$17  : 17'h00000;
-  assign \$19  = $signed(pos[159:144]) - $signed(neg[159:144]);
-  assign \$20  = bits[9] ? \$19  : 17'h00000;
-  assign \$21  = $signed(pos[175:160]) - $signed(neg[175:160]);
-  assign \$22  = bits[10] ? \$21  : 17'h00000;
-  assign \$23  = $signed(pos[191:176]) - $signed(neg[191:176]);
-  assign \$24  = bits[11] ? \$23  : 17'h00000;
-  assign \$25  = $signed(pos[207:192]) - $signed(neg[207:192]);
-  assign \$26  = bits[12] ? \$25  : 17'h00000;
-  assign \$27  = $signed(pos[223:208]) - $signed(neg[223:208]);
-  assign \$28  = bits[13] ? \$27  : 17'h00000;
-  assign \$29  = $signed(pos[239:224]) - $signed(neg[239:224]);
-  assign \$30  = bits[14] ? \$29  : 17'h00000;
-  assign \$31  = $signed(pos[255:240]) - $signed(neg[255:240]);
-  assign \$32  = bits[15] ? \$31  : 17'h00000;
-  assign \$33  = $signed(term0) + $signed(term1);
-  assign \$34  = $signed(term2) + $signed(term3);
-  assign \$35  = $signed(\$33 ) + $signed(\$34 );
   assign \$36  = $signed(term4) + $signed(term5);
   assign \$37  = $signed(term6) + $signed(term7);
   assign \$38  = $signed(\$36 ) + $signed(\$37 );
@@ -8295,65 +7851,65 @@ module \ec_core_humanoid.projection.proj2 (rst, bits, i_in, valid, first, last, 
   assign \$53  = \$52  ? 24'h800000 : acc[23:0];
   assign i_in = \$51  ? 24'h7fffff : \$53 ;
   always @(posedge clk)
-    term0 <= \$54 ;
+    term0 <= \$2 ;
   always @(posedge clk)
-    term1 <= \$55 ;
+    term1 <= \$4 ;
   always @(posedge clk)
-    term2 <= \$56 ;
+    term2 <= \$6 ;
   always @(posedge clk)
-    term3 <= \$57 ;
+    term3 <= \$8 ;
   always @(posedge clk)
-    term4 <= \$58 ;
+    term4 <= \$10 ;
   always @(posedge clk)
-    term5 <= \$59 ;
+    term5 <= \$12 ;
   always @(posedge clk)
-    term6 <= \$60 ;
+    term6 <= \$14 ;
   always @(posedge clk)
-    term7 <= \$61 ;
+    term7 <= \$16 ;
   always @(posedge clk)
-    term8 <= \$62 ;
+    term8 <= \$18 ;
   always @(posedge clk)
-    term9 <= \$63 ;
+    term9 <= \$20 ;
   always @(posedge clk)
-    term10 <= \$64 ;
+    term10 <= \$22 ;
   always @(posedge clk)
-    term11 <= \$65 ;
+    term11 <= \$24 ;
   always @(posedge clk)
-    term12 <= \$66 ;
+    term12 <= \$26 ;
   always @(posedge clk)
-    term13 <= \$67 ;
+    term13 <= \$28 ;
   always @(posedge clk)
-    term14 <= \$68 ;
+    term14 <= \$30 ;
   always @(posedge clk)
-    term15 <= \$69 ;
+    term15 <= \$32 ;
   always @(posedge clk)
-    \$signal  <= \$70 ;
+    \$signal  <= \$54 ;
   always @(posedge clk)
-    \$signal$23  <= \$71 ;
+    \$signal$23  <= \$55 ;
   always @(posedge clk)
-    t_last <= \$72 ;
+    t_last <= \$56 ;
   always @(posedge clk)
-    sum_l3_0 <= \$73 ;
+    sum_l3_0 <= \$39 ;
   always @(posedge clk)
-    sum_l3_1 <= \$74 ;
+    sum_l3_1 <= \$46 ;
   always @(posedge clk)
-    valid_d0 <= \$75 ;
+    valid_d0 <= \$57 ;
   always @(posedge clk)
-    first_d0 <= \$76 ;
+    first_d0 <= \$58 ;
   always @(posedge clk)
-    last_d0 <= \$77 ;
+    last_d0 <= \$59 ;
   always @(posedge clk)
-    chunk <= \$78 ;
+    chunk <= \$47 ;
   always @(posedge clk)
-    c_valid <= \$79 ;
+    c_valid <= \$60 ;
   always @(posedge clk)
-    c_first <= \$80 ;
+    c_first <= \$61 ;
   always @(posedge clk)
-    c_last <= \$81 ;
+    c_last <= \$62 ;
   always @(posedge clk)
-    acc <= \$82 ;
+    acc <= \$63 ;
   always @(posedge clk)
-    o_valid <= \$83 ;
+    o_valid <= \$64 ;
   assign \$1  = $signed(pos[15:0]) - $signed(neg[15:0]);
   assign \$2  = bits[0] ? \$1  : 17'h00000;
   assign \$3  = $signed(pos[31:16]) - $signed(neg[31:16]);
@@ -8370,217 +7926,100 @@ module \ec_core_humanoid.projection.proj2 (rst, bits, i_in, valid, first, last, 
   assign \$14  = bits[6] ? \$13  : 17'h00000;
   assign \$15  = $signed(pos[127:112]) - $signed(neg[127:112]);
   assign \$16  = bits[7] ? \$15  : 17'h00000;
+  assign \$17  = $signed(pos[143:128]) - $signed(neg[143:128]);
+  assign \$18  = bits[8] ? \$17  : 17'h00000;
+  assign \$19  = $signed(pos[159:144]) - $signed(neg[159:144]);
+  assign \$20  = bits[9] ? \$19  : 17'h00000;
+  assign \$21  = $signed(pos[175:160]) - $signed(neg[175:160]);
+  assign \$22  = bits[10] ? \$21  : 17'h00000;
+  assign \$23  = $signed(pos[191:176]) - $signed(neg[191:176]);
+  assign \$24  = bits[11] ? \$23  : 17'h00000;
+  assign \$25  = $signed(pos[207:192]) - $signed(neg[207:192]);
+  assign \$26  = bits[12] ? \$25  : 17'h00000;
+  assign \$27  = $signed(pos[223:208]) - $signed(neg[223:208]);
+  assign \$28  = bits[13] ? \$27  : 17'h00000;
+  assign \$29  = $signed(pos[239:224]) - $signed(neg[239:224]);
+  assign \$30  = bits[14] ? \$29  : 17'h00000;
+  assign \$31  = $signed(pos[255:240]) - $signed(neg[255:240]);
+  assign \$32  = bits[15] ? \$31  : 17'h00000;
+  assign \$33  = $signed(term0) + $signed(term1);
+  assign \$34  = $signed(term2) + $signed(term3);
+  assign \$35  = $signed(\$33 ) + $signed(\$34 );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$54  = \$2 ;
+    \$54  = valid;
     if (rst) begin
-      \$54  = 17'h00000;
+      \$54  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$55  = \$4 ;
+    \$55  = first;
     if (rst) begin
-      \$55  = 17'h00000;
+      \$55  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$56  = \$6 ;
+    \$56  = last;
     if (rst) begin
-      \$56  = 17'h00000;
+      \$56  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$57  = \$8 ;
+    \$57  = \$signal ;
     if (rst) begin
-      \$57  = 17'h00000;
+      \$57  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$58  = \$10 ;
+    \$58  = \$signal$23 ;
     if (rst) begin
-      \$58  = 17'h00000;
+      \$58  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$59  = \$12 ;
+    \$59  = t_last;
     if (rst) begin
-      \$59  = 17'h00000;
+      \$59  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$60  = \$14 ;
+    \$60  = valid_d0;
     if (rst) begin
-      \$60  = 17'h00000;
+      \$60  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$61  = \$16 ;
+    \$61  = first_d0;
     if (rst) begin
-      \$61  = 17'h00000;
+      \$61  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$62  = \$18 ;
+    \$62  = last_d0;
     if (rst) begin
-      \$62  = 17'h00000;
+      \$62  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$63  = \$20 ;
-    if (rst) begin
-      \$63  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$64  = \$22 ;
-    if (rst) begin
-      \$64  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$65  = \$24 ;
-    if (rst) begin
-      \$65  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$66  = \$26 ;
-    if (rst) begin
-      \$66  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$67  = \$28 ;
-    if (rst) begin
-      \$67  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$68  = \$30 ;
-    if (rst) begin
-      \$68  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$69  = \$32 ;
-    if (rst) begin
-      \$69  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$70  = valid;
-    if (rst) begin
-      \$70  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$71  = first;
-    if (rst) begin
-      \$71  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$72  = last;
-    if (rst) begin
-      \$72  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$73  = \$39 ;
-    if (rst) begin
-      \$73  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$74  = \$46 ;
-    if (rst) begin
-      \$74  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$75  = \$signal ;
-    if (rst) begin
-      \$75  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$76  = \$signal$23 ;
-    if (rst) begin
-      \$76  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$77  = t_last;
-    if (rst) begin
-      \$77  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$78  = \$47 ;
-    if (rst) begin
-      \$78  = 21'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$79  = valid_d0;
-    if (rst) begin
-      \$79  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$80  = first_d0;
-    if (rst) begin
-      \$80  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$81  = last_d0;
-    if (rst) begin
-      \$81  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$82  = acc;
+    \$63  = acc;
     if (c_valid) begin
-      \$82  = \$49 [27:0];
-    end
-    if (rst) begin
-      \$82  = 28'h0000000;
+      \$63  = \$49 [27:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$83  = \$50 ;
+    \$64  = \$50 ;
     if (rst) begin
-      \$83  = 1'h0;
+      \$64  = 1'h0;
     end
   end
   assign \pos[0]  = pos[15:0];
@@ -8669,39 +8108,20 @@ module \ec_core_humanoid.projection.proj3 (rst, bits, i_in, valid, first, last, 
   wire \$51 ;
   wire \$52 ;
   wire [23:0] \$53 ;
-  reg [16:0] \$54 ;
-  reg [16:0] \$55 ;
-  reg [16:0] \$56 ;
-  reg [16:0] \$57 ;
-  reg [16:0] \$58 ;
-  reg [16:0] \$59 ;
+  reg \$54 ;
+  reg \$55 ;
+  reg \$56 ;
+  reg \$57 ;
+  reg \$58 ;
+  reg \$59 ;
   wire [16:0] \$6 ;
-  reg [16:0] \$60 ;
-  reg [16:0] \$61 ;
-  reg [16:0] \$62 ;
-  reg [16:0] \$63 ;
-  reg [16:0] \$64 ;
-  reg [16:0] \$65 ;
-  reg [16:0] \$66 ;
-  reg [16:0] \$67 ;
-  reg [16:0] \$68 ;
-  reg [16:0] \$69 ;
+  reg \$60 ;
+  reg \$61 ;
+  reg \$62 ;
+  reg [27:0] \$63 ;
+  reg \$64 ;
   wire [16:0] \$7 ;
-  reg \$70 ;
-  reg \$71 ;
-  reg \$72 ;
-  reg [19:0] \$73 ;
-  reg [19:0] \$74 ;
-  reg \$75 ;
-  reg \$76 ;
-  reg \$77 ;
-  reg [20:0] \$78 ;
-  reg \$79 ;
   wire [16:0] \$8 ;
-  reg \$80 ;
-  reg \$81 ;
-  reg [27:0] \$82 ;
-  reg \$83 ;
   wire [16:0] \$9 ;
   reg \$signal  = 1'h0;
   reg \$signal$23  = 1'h0;
@@ -8784,25 +8204,6 @@ module \ec_core_humanoid.projection.proj3 (rst, bits, i_in, valid, first, last, 
   input valid;
   wire valid;
   reg valid_d0 = 1'h0;
-  assign \$17  = $signed(pos[143:128]) - $signed(neg[143:128]);
-  assign \$18  = bits[8] ? \$17  : 17'h00000;
-  assign \$19  = $signed(pos[159:144]) - $signed(neg[159:144]);
-  assign \$20  = bits[9] ? \$19  : 17'h00000;
-  assign \$21  = $signed(pos[175:160]) - $signed(neg[175:160]);
-  assign \$22  = bits[10] ? \$21  : 17'h00000;
-  assign \$23  = $signed(pos[191:176]) - $signed(neg[191:176]);
-  assign \$24  = bits[11] ? \$23  : 17'h00000;
-  assign \$25  = $signed(pos[207:192]) - $signed(neg[207:192]);
-  assign \$26  = bits[12] ? \$25  : 17'h00000;
-  assign \$27  = $signed(pos[223:208]) - $signed(neg[223:208]);
-  assign \$28  = bits[13] ? \$27  : 17'h00000;
-  assign \$29  = $signed(pos[239:224]) - $signed(neg[239:224]);
-  assign \$30  = bits[14] ? \$29  : 17'h00000;
-  assign \$31  = $signed(pos[255:240]) - $signed(neg[255:240]);
-  assign \$32  = bits[15] ? \$31  : 17'h00000;
-  assign \$33  = $signed(term0) + $signed(term1);
-  assign \$34  = $signed(term2) + $signed(term3);
-  assign \$35  = $signed(\$33 ) + $signed(\$34 );
   assign \$36  = $signed(term4) + $signed(term5);
   assign \$37  = $signed(term6) + $signed(term7);
   assign \$38  = $signed(\$36 ) + $signed(\$37 );
@@ -8823,65 +8224,65 @@ module \ec_core_humanoid.projection.proj3 (rst, bits, i_in, valid, first, last, 
   assign \$53  = \$52  ? 24'h800000 : acc[23:0];
   assign i_in = \$51  ? 24'h7fffff : \$53 ;
   always @(posedge clk)
-    term0 <= \$54 ;
+    term0 <= \$2 ;
   always @(posedge clk)
-    term1 <= \$55 ;
+    term1 <= \$4 ;
   always @(posedge clk)
-    term2 <= \$56 ;
+    term2 <= \$6 ;
   always @(posedge clk)
-    term3 <= \$57 ;
+    term3 <= \$8 ;
   always @(posedge clk)
-    term4 <= \$58 ;
+    term4 <= \$10 ;
   always @(posedge clk)
-    term5 <= \$59 ;
+    term5 <= \$12 ;
   always @(posedge clk)
-    term6 <= \$60 ;
+    term6 <= \$14 ;
   always @(posedge clk)
-    term7 <= \$61 ;
+    term7 <= \$16 ;
   always @(posedge clk)
-    term8 <= \$62 ;
+    term8 <= \$18 ;
   always @(posedge clk)
-    term9 <= \$63 ;
+    term9 <= \$20 ;
   always @(posedge clk)
-    term10 <= \$64 ;
+    term10 <= \$22 ;
   always @(posedge clk)
-    term11 <= \$65 ;
+    term11 <= \$24 ;
   always @(posedge clk)
-    term12 <= \$66 ;
+    term12 <= \$26 ;
   always @(posedge clk)
-    term13 <= \$67 ;
+    term13 <= \$28 ;
   always @(posedge clk)
-    term14 <= \$68 ;
+    term14 <= \$30 ;
   always @(posedge clk)
-    term15 <= \$69 ;
+    term15 <= \$32 ;
   always @(posedge clk)
-    \$signal  <= \$70 ;
+    \$signal  <= \$54 ;
   always @(posedge clk)
-    \$signal$23  <= \$71 ;
+    \$signal$23  <= \$55 ;
   always @(posedge clk)
-    t_last <= \$72 ;
+    t_last <= \$56 ;
   always @(posedge clk)
-    sum_l3_0 <= \$73 ;
+    sum_l3_0 <= \$39 ;
   always @(posedge clk)
-    sum_l3_1 <= \$74 ;
+    sum_l3_1 <= \$46 ;
   always @(posedge clk)
-    valid_d0 <= \$75 ;
+    valid_d0 <= \$57 ;
   always @(posedge clk)
-    first_d0 <= \$76 ;
+    first_d0 <= \$58 ;
   always @(posedge clk)
-    last_d0 <= \$77 ;
+    last_d0 <= \$59 ;
   always @(posedge clk)
-    chunk <= \$78 ;
+    chunk <= \$47 ;
   always @(posedge clk)
-    c_valid <= \$79 ;
+    c_valid <= \$60 ;
   always @(posedge clk)
-    c_first <= \$80 ;
+    c_first <= \$61 ;
   always @(posedge clk)
-    c_last <= \$81 ;
+    c_last <= \$62 ;
   always @(posedge clk)
-    acc <= \$82 ;
+    acc <= \$63 ;
   always @(posedge clk)
-    o_valid <= \$83 ;
+    o_valid <= \$64 ;
   assign \$1  = $signed(pos[15:0]) - $signed(neg[15:0]);
   assign \$2  = bits[0] ? \$1  : 17'h00000;
   assign \$3  = $signed(pos[31:16]) - $signed(neg[31:16]);
@@ -8898,217 +8299,100 @@ module \ec_core_humanoid.projection.proj3 (rst, bits, i_in, valid, first, last, 
   assign \$14  = bits[6] ? \$13  : 17'h00000;
   assign \$15  = $signed(pos[127:112]) - $signed(neg[127:112]);
   assign \$16  = bits[7] ? \$15  : 17'h00000;
+  assign \$17  = $signed(pos[143:128]) - $signed(neg[143:128]);
+  assign \$18  = bits[8] ? \$17  : 17'h00000;
+  assign \$19  = $signed(pos[159:144]) - $signed(neg[159:144]);
+  assign \$20  = bits[9] ? \$19  : 17'h00000;
+  assign \$21  = $signed(pos[175:160]) - $signed(neg[175:160]);
+  assign \$22  = bits[10] ? \$21  : 17'h00000;
+  assign \$23  = $signed(pos[191:176]) - $signed(neg[191:176]);
+  assign \$24  = bits[11] ? \$23  : 17'h00000;
+  assign \$25  = $signed(pos[207:192]) - $signed(neg[207:192]);
+  assign \$26  = bits[12] ? \$25  : 17'h00000;
+  assign \$27  = $signed(pos[223:208]) - $signed(neg[223:208]);
+  assign \$28  = bits[13] ? \$27  : 17'h00000;
+  assign \$29  = $signed(pos[239:224]) - $signed(neg[239:224]);
+  assign \$30  = bits[14] ? \$29  : 17'h00000;
+  assign \$31  = $signed(pos[255:240]) - $signed(neg[255:240]);
+  assign \$32  = bits[15] ? \$31  : 17'h00000;
+  assign \$33  = $signed(term0) + $signed(term1);
+  assign \$34  = $signed(term2) + $signed(term3);
+  assign \$35  = $signed(\$33 ) + $signed(\$34 );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$54  = \$2 ;
+    \$54  = valid;
     if (rst) begin
-      \$54  = 17'h00000;
+      \$54  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$55  = \$4 ;
+    \$55  = first;
     if (rst) begin
-      \$55  = 17'h00000;
+      \$55  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$56  = \$6 ;
+    \$56  = last;
     if (rst) begin
-      \$56  = 17'h00000;
+      \$56  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$57  = \$8 ;
+    \$57  = \$signal ;
     if (rst) begin
-      \$57  = 17'h00000;
+      \$57  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$58  = \$10 ;
+    \$58  = \$signal$23 ;
     if (rst) begin
-      \$58  = 17'h00000;
+      \$58  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$59  = \$12 ;
+    \$59  = t_last;
     if (rst) begin
-      \$59  = 17'h00000;
+      \$59  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$60  = \$14 ;
+    \$60  = valid_d0;
     if (rst) begin
-      \$60  = 17'h00000;
+      \$60  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$61  = \$16 ;
+    \$61  = first_d0;
     if (rst) begin
-      \$61  = 17'h00000;
+      \$61  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$62  = \$18 ;
+    \$62  = last_d0;
     if (rst) begin
-      \$62  = 17'h00000;
+      \$62  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$63  = \$20 ;
-    if (rst) begin
-      \$63  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$64  = \$22 ;
-    if (rst) begin
-      \$64  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$65  = \$24 ;
-    if (rst) begin
-      \$65  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$66  = \$26 ;
-    if (rst) begin
-      \$66  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$67  = \$28 ;
-    if (rst) begin
-      \$67  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$68  = \$30 ;
-    if (rst) begin
-      \$68  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$69  = \$32 ;
-    if (rst) begin
-      \$69  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$70  = valid;
-    if (rst) begin
-      \$70  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$71  = first;
-    if (rst) begin
-      \$71  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$72  = last;
-    if (rst) begin
-      \$72  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$73  = \$39 ;
-    if (rst) begin
-      \$73  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$74  = \$46 ;
-    if (rst) begin
-      \$74  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$75  = \$signal ;
-    if (rst) begin
-      \$75  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$76  = \$signal$23 ;
-    if (rst) begin
-      \$76  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$77  = t_last;
-    if (rst) begin
-      \$77  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$78  = \$47 ;
-    if (rst) begin
-      \$78  = 21'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$79  = valid_d0;
-    if (rst) begin
-      \$79  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$80  = first_d0;
-    if (rst) begin
-      \$80  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$81  = last_d0;
-    if (rst) begin
-      \$81  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$82  = acc;
+    \$63  = acc;
     if (c_valid) begin
-      \$82  = \$49 [27:0];
-    end
-    if (rst) begin
-      \$82  = 28'h0000000;
+      \$63  = \$49 [27:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$83  = \$50 ;
+    \$64  = \$50 ;
     if (rst) begin
-      \$83  = 1'h0;
+      \$64  = 1'h0;
     end
   end
   assign \pos[0]  = pos[15:0];
@@ -9169,13 +8453,10 @@ module \ec_core_humanoid.readout (rst, rate__0, rate__1, rate__2, rate__3, wout_
   reg \$26 ;
   reg \$27 ;
   reg \$28 ;
-  reg [5:0] \$29 ;
+  reg [4:0] \$29 ;
   wire \$3 ;
-  reg [63:0] \$30 ;
-  reg [55:0] \$31 ;
-  reg [4:0] \$32 ;
+  wire [6:0] \$38 ;
   wire \$4 ;
-  wire [6:0] \$41 ;
   wire [7:0] \$5 ;
   wire \$6 ;
   wire \$7 ;
@@ -9243,8 +8524,8 @@ module \ec_core_humanoid.readout (rst, rate__0, rate__1, rate__2, rate__3, wout_
   assign \$6  = ! cnt_m;
   assign \$7  = cnt_m == 6'h3f;
   assign \$8  = act_addr + 1'h1;
-  assign \$41  = m_r_d0[3:0] * 3'h4;
-  assign bits = wout_d0 >> \$41 ;
+  assign \$38  = m_r_d0[3:0] * 3'h4;
+  assign bits = wout_d0 >> \$38 ;
   assign \$9  = m_r_d0 * 3'h4;
   assign \$10  = \$9  + 1'h0;
   assign \$11  = \$10  < 8'h80;
@@ -9274,13 +8555,13 @@ module \ec_core_humanoid.readout (rst, rate__0, rate__1, rate__2, rate__3, wout_
   always @(posedge clk)
     last_r_d0 <= \$28 ;
   always @(posedge clk)
-    m_r_d0 <= \$29 ;
+    m_r_d0 <= ro_m;
   always @(posedge clk)
-    wout_d0 <= \$30 ;
+    wout_d0 <= wout_data;
   always @(posedge clk)
-    rate_d0 <= \$31 ;
+    rate_d0 <= { rate__3, rate__2, rate__1, rate__0 };
   always @(posedge clk)
-    act_addr <= \$32 ;
+    act_addr <= \$29 ;
   \ec_core_humanoid.readout.readout  readout (
     .action(act_data),
     .bits(bits),
@@ -9359,35 +8640,14 @@ module \ec_core_humanoid.readout (rst, rate__0, rate__1, rate__2, rate__3, wout_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$29  = ro_m;
-    if (rst) begin
-      \$29  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$30  = wout_data;
-    if (rst) begin
-      \$30  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$31  = { rate__3, rate__2, rate__1, rate__0 };
-    if (rst) begin
-      \$31  = 56'h00000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$32  = act_addr;
+    \$29  = act_addr;
     if (clear) begin
-      \$32  = 5'h00;
+      \$29  = 5'h00;
     end else if (o_valid) begin
-      \$32  = \$8 [4:0];
+      \$29  = \$8 [4:0];
     end
     if (rst) begin
-      \$32  = 5'h00;
+      \$29  = 5'h00;
     end
   end
   assign valid = valid_r_d0;
@@ -9427,31 +8687,22 @@ module \ec_core_humanoid.readout.readout (rst, bits, \port$1775$0 , \port$1778$0
   wire \$26 ;
   wire [38:0] \$27 ;
   wire [38:0] \$28 ;
-  reg [14:0] \$29 ;
+  reg \$29 ;
   wire [14:0] \$3 ;
-  reg [14:0] \$30 ;
-  reg [14:0] \$31 ;
-  reg [14:0] \$32 ;
+  reg \$30 ;
+  reg \$31 ;
+  reg \$32 ;
   reg \$33 ;
   reg \$34 ;
-  reg \$35 ;
-  reg [16:0] \$36 ;
+  reg [22:0] \$35 ;
+  reg \$36 ;
   reg \$37 ;
   reg \$38 ;
   reg \$39 ;
   wire [14:0] \$4 ;
-  reg [22:0] \$40 ;
-  reg \$41 ;
-  reg [31:0] \$42 ;
-  reg [20:0] \$43 ;
-  reg [37:0] \$44 ;
-  reg [38:0] \$45 ;
-  reg \$46 ;
-  reg \$47 ;
-  reg \$48 ;
-  reg \$49 ;
+  reg \$40 ;
+  reg [15:0] \$41 ;
   wire [14:0] \$5 ;
-  reg [15:0] \$50 ;
   wire [14:0] \$6 ;
   wire [14:0] \$7 ;
   wire [14:0] \$8 ;
@@ -9508,29 +8759,11 @@ module \ec_core_humanoid.readout.readout (rst, bits, \port$1775$0 , \port$1778$0
   input valid;
   wire valid;
   always @(posedge clk)
-    c_last <= \$39 ;
+    done_d2 <= \$39 ;
   always @(posedge clk)
-    acc <= \$40 ;
+    o_valid <= \$40 ;
   always @(posedge clk)
-    done <= \$41 ;
-  always @(posedge clk)
-    scale_p0 <= \$42 ;
-  always @(posedge clk)
-    scale_p1 <= \$43 ;
-  always @(posedge clk)
-    scale_prod <= \$44 ;
-  always @(posedge clk)
-    scaled <= \$45 ;
-  always @(posedge clk)
-    done_d0 <= \$46 ;
-  always @(posedge clk)
-    done_d1 <= \$47 ;
-  always @(posedge clk)
-    done_d2 <= \$48 ;
-  always @(posedge clk)
-    o_valid <= \$49 ;
-  always @(posedge clk)
-    action <= \$50 ;
+    action <= \$41 ;
   assign \$1  = - rate[13:0];
   assign \$2  = \port$1775$0  ? { 1'h0, rate[13:0] } : \$1 ;
   assign \$3  = bits[0] ? \$2  : 15'h0000;
@@ -9558,178 +8791,130 @@ module \ec_core_humanoid.readout.readout (rst, bits, \port$1775$0 , \port$1778$0
   assign \$27  = \$26  ? 39'h7fffffc000 : scaled;
   assign \$28  = \$25  ? 39'h0000004000 : \$27 ;
   always @(posedge clk)
-    term0 <= \$29 ;
+    term0 <= \$3 ;
   always @(posedge clk)
-    term1 <= \$30 ;
+    term1 <= \$6 ;
   always @(posedge clk)
-    term2 <= \$31 ;
+    term2 <= \$9 ;
   always @(posedge clk)
-    term3 <= \$32 ;
+    term3 <= \$12 ;
   always @(posedge clk)
-    \$signal  <= \$33 ;
+    \$signal  <= \$29 ;
   always @(posedge clk)
-    \$signal$11  <= \$34 ;
+    \$signal$11  <= \$30 ;
   always @(posedge clk)
-    t_last <= \$35 ;
+    t_last <= \$31 ;
   always @(posedge clk)
-    group <= \$36 ;
+    group <= \$15 ;
   always @(posedge clk)
-    c_valid <= \$37 ;
+    c_valid <= \$32 ;
   always @(posedge clk)
-    c_first <= \$38 ;
+    c_first <= \$33 ;
+  always @(posedge clk)
+    c_last <= \$34 ;
+  always @(posedge clk)
+    acc <= \$35 ;
+  always @(posedge clk)
+    done <= \$36 ;
+  always @(posedge clk)
+    scale_p0 <= \$19 ;
+  always @(posedge clk)
+    scale_p1 <= \$20 ;
+  always @(posedge clk)
+    scale_prod <= \$22 [37:0];
+  always @(posedge clk)
+    scaled <= \$24 ;
+  always @(posedge clk)
+    done_d0 <= \$37 ;
+  always @(posedge clk)
+    done_d1 <= \$38 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$40  = acc;
-    if (c_valid) begin
-      \$40  = \$17 [22:0];
-    end
+    \$40  = done_d2;
     if (rst) begin
-      \$40  = 23'h000000;
+      \$40  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$41  = \$18 ;
+    \$41  = \$28 [15:0];
     if (rst) begin
-      \$41  = 1'h0;
+      \$41  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$42  = \$19 ;
+    \$29  = valid;
     if (rst) begin
-      \$42  = 32'd0;
+      \$29  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$43  = \$20 ;
+    \$30  = first;
     if (rst) begin
-      \$43  = 21'h000000;
+      \$30  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$44  = \$22 [37:0];
+    \$31  = last;
     if (rst) begin
-      \$44  = 38'h0000000000;
+      \$31  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$45  = \$24 ;
+    \$32  = \$signal ;
     if (rst) begin
-      \$45  = 39'h0000000000;
+      \$32  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$46  = done;
-    if (rst) begin
-      \$46  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$47  = done_d0;
-    if (rst) begin
-      \$47  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$48  = done_d1;
-    if (rst) begin
-      \$48  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$49  = done_d2;
-    if (rst) begin
-      \$49  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$50  = \$28 [15:0];
-    if (rst) begin
-      \$50  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$29  = \$3 ;
-    if (rst) begin
-      \$29  = 15'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$30  = \$6 ;
-    if (rst) begin
-      \$30  = 15'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$31  = \$9 ;
-    if (rst) begin
-      \$31  = 15'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$32  = \$12 ;
-    if (rst) begin
-      \$32  = 15'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$33  = valid;
+    \$33  = \$signal$11 ;
     if (rst) begin
       \$33  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$34  = first;
+    \$34  = t_last;
     if (rst) begin
       \$34  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$35  = last;
-    if (rst) begin
-      \$35  = 1'h0;
+    \$35  = acc;
+    if (c_valid) begin
+      \$35  = \$17 [22:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$36  = \$15 ;
+    \$36  = \$18 ;
     if (rst) begin
-      \$36  = 17'h00000;
+      \$36  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$37  = \$signal ;
+    \$37  = done;
     if (rst) begin
       \$37  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$38  = \$signal$11 ;
+    \$38  = done_d0;
     if (rst) begin
       \$38  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$39  = t_last;
+    \$39  = done_d1;
     if (rst) begin
       \$39  = 1'h0;
     end
@@ -11028,9 +10213,6 @@ module \ec_core_humanoid.spike_regs (rst, load_data, swap, load, wr_addr, wr_bit
     end else if (swap) begin
       \$3  = 64'h0000000000000000;
     end
-    if (rst) begin
-      \$3  = 64'h0000000000000000;
-    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
@@ -11171,9 +10353,6 @@ module \ec_core_humanoid.spike_regs (rst, load_data, swap, load, wr_addr, wr_bit
     if (load) begin
       \$4  = 64'h0000000000000000;
     end else if (swap) begin
-      \$4  = 64'h0000000000000000;
-    end
-    if (rst) begin
       \$4  = 64'h0000000000000000;
     end
   end
@@ -11330,9 +10509,6 @@ module \ec_core_humanoid.spike_regs (rst, load_data, swap, load, wr_addr, wr_bit
     end else if (swap) begin
       \$1  = 64'h0000000000000000;
     end
-    if (rst) begin
-      \$1  = 64'h0000000000000000;
-    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
@@ -11475,9 +10651,6 @@ module \ec_core_humanoid.spike_regs (rst, load_data, swap, load, wr_addr, wr_bit
     end else if (swap) begin
       \$2  = 64'h0000000000000000;
     end
-    if (rst) begin
-      \$2  = 64'h0000000000000000;
-    end
   end
 endmodule
 
@@ -11494,28 +10667,11 @@ module \ec_core_humanoid.substep (rst, row, \row$65 , \row$93 , \row$121 , \port
   reg \$15 ;
   reg \$16 ;
   reg \$17 ;
-  reg [63:0] \$18 ;
-  reg [63:0] \$19 ;
   wire \$2 ;
-  reg [5:0] \$20 ;
-  reg [5:0] \$21 ;
-  reg [5:0] \$22 ;
-  reg [5:0] \$23 ;
-  reg [5:0] \$24 ;
-  reg [5:0] \$25 ;
-  reg [5:0] \$26 ;
-  reg [5:0] \$27 ;
-  reg [5:0] \$28 ;
-  reg [5:0] \$29 ;
+  wire [12:0] \$21 ;
+  wire [12:0] \$25 ;
   wire [255:0] \$3 ;
-  reg [5:0] \$30 ;
-  reg [5:0] \$31 ;
-  reg [5:0] \$32 ;
-  reg [5:0] \$33 ;
-  reg [5:0] \$34 ;
-  wire [12:0] \$38 ;
   wire [63:0] \$4 ;
-  wire [12:0] \$42 ;
   wire [255:0] \$5 ;
   wire [63:0] \$6 ;
   wire [7:0] \$7 ;
@@ -11731,10 +10887,10 @@ module \ec_core_humanoid.substep (rst, row, \row$65 , \row$93 , \row$121 , \port
   wire [63:0] wrec_data__3;
   assign \$1  = ! cnt_w;
   assign \$2  = cnt_w == 2'h3;
-  assign \$38  = cnt_w * 7'h40;
-  assign \$4  = spikes[127:0] >> \$38 ;
-  assign \$42  = cnt_w * 7'h40;
-  assign \$6  = \$5  >> \$42 ;
+  assign \$21  = cnt_w * 7'h40;
+  assign \$4  = spikes[127:0] >> \$21 ;
+  assign \$25  = cnt_w * 7'h40;
+  assign \$6  = \$5  >> \$25 ;
   assign \$7  = cur_slot * 7'h40;
   assign \$8  = \$7  + cnt_m;
   assign \$9  = \$8  * 3'h4;
@@ -11750,39 +10906,39 @@ module \ec_core_humanoid.substep (rst, row, \row$65 , \row$93 , \row$121 , \port
   always @(posedge clk)
     last <= \$17 ;
   always @(posedge clk)
-    \$signal$7  <= \$18 ;
+    \$signal$7  <= \$4 ;
   always @(posedge clk)
-    s_i <= \$19 ;
+    s_i <= \$6 ;
   always @(posedge clk)
-    m_rd_d0 <= \$20 ;
+    m_rd_d0 <= cnt_m;
   always @(posedge clk)
-    m_rd_d1 <= \$21 ;
+    m_rd_d1 <= m_rd_d0;
   always @(posedge clk)
-    m_rd_d2 <= \$22 ;
+    m_rd_d2 <= m_rd_d1;
   always @(posedge clk)
-    m_rd_d3 <= \$23 ;
+    m_rd_d3 <= m_rd_d2;
   always @(posedge clk)
-    m_wb_d0 <= \$24 ;
+    m_wb_d0 <= m_rd_d3;
   always @(posedge clk)
-    m_wb_d1 <= \$25 ;
+    m_wb_d1 <= m_wb_d0;
   always @(posedge clk)
-    m_wb_d2 <= \$26 ;
+    m_wb_d2 <= m_wb_d1;
   always @(posedge clk)
-    m_wb_d3 <= \$27 ;
+    m_wb_d3 <= m_wb_d2;
   always @(posedge clk)
-    m_wb_d4 <= \$28 ;
+    m_wb_d4 <= m_wb_d3;
   always @(posedge clk)
-    m_wb_d5 <= \$29 ;
+    m_wb_d5 <= m_wb_d4;
   always @(posedge clk)
-    m_wb_d6 <= \$30 ;
+    m_wb_d6 <= m_wb_d5;
   always @(posedge clk)
-    m_wb_d7 <= \$31 ;
+    m_wb_d7 <= m_wb_d6;
   always @(posedge clk)
-    m_wb_d8 <= \$32 ;
+    m_wb_d8 <= m_wb_d7;
   always @(posedge clk)
-    m_wb_d9 <= \$33 ;
+    m_wb_d9 <= m_wb_d8;
   always @(posedge clk)
-    m_wb_d10 <= \$34 ;
+    m_wb_d10 <= m_wb_d9;
   \ec_core_humanoid.substep.lif0  lif0 (
     .clk(clk),
     .i_in(i_in),
@@ -11846,7 +11002,7 @@ module \ec_core_humanoid.substep (rst, row, \row$65 , \row$93 , \row$121 , \port
     .row(row),
     .rst(rst),
     .spk_e(\$signal$7 ),
-    .\spk_i$7 (s_i),
+    .spk_i(s_i),
     .valid(\$signal )
   );
   \ec_core_humanoid.substep.pop1  pop1 (
@@ -11859,7 +11015,7 @@ module \ec_core_humanoid.substep (rst, row, \row$65 , \row$93 , \row$121 , \port
     .row(\row$65 ),
     .rst(rst),
     .spk_e(\$signal$7 ),
-    .\spk_i$7 (s_i),
+    .spk_i(s_i),
     .valid(\$signal )
   );
   \ec_core_humanoid.substep.pop2  pop2 (
@@ -11872,7 +11028,7 @@ module \ec_core_humanoid.substep (rst, row, \row$65 , \row$93 , \row$121 , \port
     .row(\row$93 ),
     .rst(rst),
     .spk_e(\$signal$7 ),
-    .\spk_i$7 (s_i),
+    .spk_i(s_i),
     .valid(\$signal )
   );
   \ec_core_humanoid.substep.pop3  pop3 (
@@ -11885,7 +11041,7 @@ module \ec_core_humanoid.substep (rst, row, \row$65 , \row$93 , \row$121 , \port
     .row(\row$121 ),
     .rst(rst),
     .spk_e(\$signal$7 ),
-    .\spk_i$7 (s_i),
+    .spk_i(s_i),
     .valid(\$signal )
   );
   always @* begin
@@ -11907,125 +11063,6 @@ module \ec_core_humanoid.substep (rst, row, \row$65 , \row$93 , \row$121 , \port
     \$17  = \$2 ;
     if (rst) begin
       \$17  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$18  = \$4 ;
-    if (rst) begin
-      \$18  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$19  = \$6 ;
-    if (rst) begin
-      \$19  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$20  = cnt_m;
-    if (rst) begin
-      \$20  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$21  = m_rd_d0;
-    if (rst) begin
-      \$21  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$22  = m_rd_d1;
-    if (rst) begin
-      \$22  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$23  = m_rd_d2;
-    if (rst) begin
-      \$23  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$24  = m_rd_d3;
-    if (rst) begin
-      \$24  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$25  = m_wb_d0;
-    if (rst) begin
-      \$25  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$26  = m_wb_d1;
-    if (rst) begin
-      \$26  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$27  = m_wb_d2;
-    if (rst) begin
-      \$27  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$28  = m_wb_d3;
-    if (rst) begin
-      \$28  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$29  = m_wb_d4;
-    if (rst) begin
-      \$29  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$30  = m_wb_d5;
-    if (rst) begin
-      \$30  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$31  = m_wb_d6;
-    if (rst) begin
-      \$31  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$32  = m_wb_d7;
-    if (rst) begin
-      \$32  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$33  = m_wb_d8;
-    if (rst) begin
-      \$33  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$34  = m_wb_d9;
-    if (rst) begin
-      \$34  = 6'h00;
     end
   end
   assign m_wb = m_wb_d10;
@@ -12124,8 +11161,6 @@ module \ec_core_humanoid.substep.lif0 (rst, \port$55$0 , i_in, pe, pi, valid, o_
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire [32:0] \$1 ;
   wire [41:0] \$10 ;
-  reg [13:0] \$100 ;
-  reg \$101 ;
   wire [26:0] \$11 ;
   wire [27:0] \$12 ;
   wire [27:0] \$13 ;
@@ -12158,71 +11193,24 @@ module \ec_core_humanoid.substep.lif0 (rst, \port$55$0 , i_in, pe, pi, valid, o_
   wire \$38 ;
   reg \$39 ;
   wire [54:0] \$4 ;
-  reg [23:0] \$40 ;
-  reg [23:0] \$41 ;
-  reg [13:0] \$42 ;
-  reg [23:0] \$43 ;
-  reg [7:0] \$44 ;
-  reg [7:0] \$45 ;
-  reg [32:0] \$46 ;
-  reg [22:0] \$47 ;
-  reg [39:0] \$48 ;
-  reg [19:0] \$49 ;
+  reg \$40 ;
+  reg \$41 ;
+  reg \$42 ;
+  reg \$43 ;
+  reg \$44 ;
+  reg \$45 ;
+  reg \$46 ;
+  reg \$47 ;
+  reg \$48 ;
+  reg [23:0] \$49 ;
   wire [8:0] \$5 ;
-  reg [19:0] \$50 ;
-  reg [25:0] \$51 ;
-  reg [25:0] \$52 ;
-  reg \$53 ;
-  reg \$54 ;
-  reg [23:0] \$55 ;
-  reg [23:0] \$56 ;
-  reg [13:0] \$57 ;
-  reg [13:0] \$58 ;
-  reg [23:0] \$59 ;
+  reg [23:0] \$50 ;
+  reg [13:0] \$51 ;
+  reg \$52 ;
   wire [19:0] \$6 ;
-  reg [23:0] \$60 ;
-  reg \$61 ;
-  reg [23:0] \$62 ;
-  reg [23:0] \$63 ;
-  reg [23:0] \$64 ;
-  reg [13:0] \$65 ;
-  reg [13:0] \$66 ;
-  reg \$67 ;
-  reg [23:0] \$68 ;
-  reg [23:0] \$69 ;
   wire [25:0] \$7 ;
-  reg [13:0] \$70 ;
-  reg [13:0] \$71 ;
-  reg [23:0] \$72 ;
-  reg \$73 ;
-  reg [23:0] \$74 ;
-  reg [23:0] \$75 ;
-  reg [13:0] \$76 ;
-  reg [13:0] \$77 ;
-  reg [24:0] \$78 ;
-  reg [28:0] \$79 ;
   wire [40:0] \$8 ;
-  reg [19:0] \$80 ;
-  reg [36:0] \$81 ;
-  reg \$82 ;
-  reg \$83 ;
-  reg [23:0] \$84 ;
-  reg [23:0] \$85 ;
-  reg [23:0] \$86 ;
-  reg [23:0] \$87 ;
-  reg [13:0] \$88 ;
-  reg [13:0] \$89 ;
   wire [40:0] \$9 ;
-  reg [13:0] \$90 ;
-  reg [13:0] \$91 ;
-  reg \$92 ;
-  reg [23:0] \$93 ;
-  reg [13:0] \$94 ;
-  reg [13:0] \$95 ;
-  reg [23:0] \$96 ;
-  reg \$97 ;
-  reg [23:0] \$98 ;
-  reg [23:0] \$99 ;
   input clk;
   wire clk;
   reg [25:0] decay_p0 = 26'h0000000;
@@ -12308,6 +11296,116 @@ module \ec_core_humanoid.substep.lif0 (rst, \port$55$0 , i_in, pe, pi, valid, o_
   reg \valid_w_d0$52  = 1'h0;
   reg valid_w_d1 = 1'h0;
   reg \valid_w_d1$53  = 1'h0;
+  always @(posedge clk)
+    p_syn_p1 <= \$2 ;
+  always @(posedge clk)
+    p_syn_prod <= \$4 [39:0];
+  always @(posedge clk)
+    p_rec_p0 <= \$6 ;
+  always @(posedge clk)
+    p_rec_prod <= p_rec_p0;
+  always @(posedge clk)
+    decay_p0 <= \$7 ;
+  always @(posedge clk)
+    decay_prod <= decay_p0;
+  always @(posedge clk)
+    valid_w_d0 <= \$40 ;
+  always @(posedge clk)
+    valid_w_d1 <= \$41 ;
+  always @(posedge clk)
+    v_w_d0 <= s0_v;
+  always @(posedge clk)
+    v_w_d1 <= v_w_d0;
+  always @(posedge clk)
+    rate_w_d0 <= s0_rate;
+  always @(posedge clk)
+    rate_w_d1 <= rate_w_d0;
+  always @(posedge clk)
+    i_in_w_d0 <= s0_i_in;
+  always @(posedge clk)
+    i_in_w_d1 <= i_in_w_d0;
+  always @(posedge clk)
+    s3_valid <= \$42 ;
+  always @(posedge clk)
+    s3_v <= v_w_d1;
+  always @(posedge clk)
+    s3_i_in <= i_in_w_d1;
+  always @(posedge clk)
+    s3_i_syn <= \$10 [23:0];
+  always @(posedge clk)
+    s3_rate_spk <= \$14 [13:0];
+  always @(posedge clk)
+    s3_rate_rest <= \$18 [13:0];
+  always @(posedge clk)
+    s4_valid <= \$43 ;
+  always @(posedge clk)
+    s4_v <= s3_v;
+  always @(posedge clk)
+    s4_i_syn <= s3_i_syn;
+  always @(posedge clk)
+    s4_rate_spk <= s3_rate_spk;
+  always @(posedge clk)
+    s4_rate_rest <= s3_rate_rest;
+  always @(posedge clk)
+    s4_u <= \$25 ;
+  always @(posedge clk)
+    s5_valid <= \$44 ;
+  always @(posedge clk)
+    s5_v <= s4_v;
+  always @(posedge clk)
+    s5_i_syn <= s4_i_syn;
+  always @(posedge clk)
+    s5_rate_spk <= s4_rate_spk;
+  always @(posedge clk)
+    s5_rate_rest <= s4_rate_rest;
+  always @(posedge clk)
+    s5_d <= \$26 ;
+  always @(posedge clk)
+    p_m_p0 <= \$27 ;
+  always @(posedge clk)
+    p_m_p1 <= \$28 ;
+  always @(posedge clk)
+    p_m_prod <= \$30 [36:0];
+  always @(posedge clk)
+    \valid_w_d0$52  <= \$45 ;
+  always @(posedge clk)
+    \valid_w_d1$53  <= \$46 ;
+  always @(posedge clk)
+    \v_w_d0$54  <= s5_v;
+  always @(posedge clk)
+    \v_w_d1$55  <= \v_w_d0$54 ;
+  always @(posedge clk)
+    i_syn_w_d0 <= s5_i_syn;
+  always @(posedge clk)
+    i_syn_w_d1 <= i_syn_w_d0;
+  always @(posedge clk)
+    rate_spk_w_d0 <= s5_rate_spk;
+  always @(posedge clk)
+    rate_spk_w_d1 <= rate_spk_w_d0;
+  always @(posedge clk)
+    rate_rest_w_d0 <= s5_rate_rest;
+  always @(posedge clk)
+    rate_rest_w_d1 <= rate_rest_w_d0;
+  always @(posedge clk)
+    s8_valid <= \$47 ;
+  always @(posedge clk)
+    s8_i_syn <= i_syn_w_d1;
+  always @(posedge clk)
+    s8_rate_spk <= rate_spk_w_d1;
+  always @(posedge clk)
+    s8_rate_rest <= rate_rest_w_d1;
+  always @(posedge clk)
+    s8_v <= \$33 [23:0];
+  always @(posedge clk)
+    o_valid <= \$48 ;
+  always @(posedge clk)
+    o_i_syn <= \$49 ;
+  always @(posedge clk)
+    o_v <= \$50 ;
+  always @(posedge clk)
+    o_rate <= \$51 ;
+  always @(posedge clk)
+    o_spike <= \$52 ;
   assign \$1  = s0_i_syn[16:0] * 16'he7a3;
   assign \$2  = $signed(s0_i_syn[23:17]) * $signed(17'h0e7a3);
   assign \$4  = $signed({ 1'h0, p_syn_p0 }) + $signed(\$3 );
@@ -12343,568 +11441,115 @@ module \ec_core_humanoid.substep.lif0 (rst, \port$55$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     s0_valid <= \$39 ;
   always @(posedge clk)
-    s0_i_syn <= \$40 ;
+    s0_i_syn <= \port$55$0 [23:0];
   always @(posedge clk)
-    s0_v <= \$41 ;
+    s0_v <= \port$55$0 [47:24];
   always @(posedge clk)
-    s0_rate <= \$42 ;
+    s0_rate <= \port$55$0 [61:48];
   always @(posedge clk)
-    s0_i_in <= \$43 ;
+    s0_i_in <= i_in;
   always @(posedge clk)
-    s0_pe <= \$44 ;
+    s0_pe <= pe;
   always @(posedge clk)
-    s0_pi <= \$45 ;
+    s0_pi <= pi;
   always @(posedge clk)
-    p_syn_p0 <= \$46 ;
-  always @(posedge clk)
-    p_syn_p1 <= \$47 ;
-  always @(posedge clk)
-    p_syn_prod <= \$48 ;
-  always @(posedge clk)
-    p_rec_p0 <= \$49 ;
-  always @(posedge clk)
-    p_rec_prod <= \$50 ;
-  always @(posedge clk)
-    decay_p0 <= \$51 ;
-  always @(posedge clk)
-    decay_prod <= \$52 ;
-  always @(posedge clk)
-    valid_w_d0 <= \$53 ;
-  always @(posedge clk)
-    valid_w_d1 <= \$54 ;
-  always @(posedge clk)
-    v_w_d0 <= \$55 ;
-  always @(posedge clk)
-    v_w_d1 <= \$56 ;
-  always @(posedge clk)
-    rate_w_d0 <= \$57 ;
-  always @(posedge clk)
-    rate_w_d1 <= \$58 ;
-  always @(posedge clk)
-    i_in_w_d0 <= \$59 ;
-  always @(posedge clk)
-    i_in_w_d1 <= \$60 ;
-  always @(posedge clk)
-    s3_valid <= \$61 ;
-  always @(posedge clk)
-    s3_v <= \$62 ;
-  always @(posedge clk)
-    s3_i_in <= \$63 ;
-  always @(posedge clk)
-    s3_i_syn <= \$64 ;
-  always @(posedge clk)
-    s3_rate_spk <= \$65 ;
-  always @(posedge clk)
-    s3_rate_rest <= \$66 ;
-  always @(posedge clk)
-    s4_valid <= \$67 ;
-  always @(posedge clk)
-    s4_v <= \$68 ;
-  always @(posedge clk)
-    s4_i_syn <= \$69 ;
-  always @(posedge clk)
-    s4_rate_spk <= \$70 ;
-  always @(posedge clk)
-    s4_rate_rest <= \$71 ;
-  always @(posedge clk)
-    s4_u <= \$72 ;
-  always @(posedge clk)
-    s5_valid <= \$73 ;
-  always @(posedge clk)
-    s5_v <= \$74 ;
-  always @(posedge clk)
-    s5_i_syn <= \$75 ;
-  always @(posedge clk)
-    s5_rate_spk <= \$76 ;
-  always @(posedge clk)
-    s5_rate_rest <= \$77 ;
-  always @(posedge clk)
-    s5_d <= \$78 ;
-  always @(posedge clk)
-    p_m_p0 <= \$79 ;
-  always @(posedge clk)
-    p_m_p1 <= \$80 ;
-  always @(posedge clk)
-    p_m_prod <= \$81 ;
-  always @(posedge clk)
-    \valid_w_d0$52  <= \$82 ;
-  always @(posedge clk)
-    \valid_w_d1$53  <= \$83 ;
-  always @(posedge clk)
-    \v_w_d0$54  <= \$84 ;
-  always @(posedge clk)
-    \v_w_d1$55  <= \$85 ;
-  always @(posedge clk)
-    i_syn_w_d0 <= \$86 ;
-  always @(posedge clk)
-    i_syn_w_d1 <= \$87 ;
-  always @(posedge clk)
-    rate_spk_w_d0 <= \$88 ;
-  always @(posedge clk)
-    rate_spk_w_d1 <= \$89 ;
-  always @(posedge clk)
-    rate_rest_w_d0 <= \$90 ;
-  always @(posedge clk)
-    rate_rest_w_d1 <= \$91 ;
-  always @(posedge clk)
-    s8_valid <= \$92 ;
-  always @(posedge clk)
-    s8_i_syn <= \$93 ;
-  always @(posedge clk)
-    s8_rate_spk <= \$94 ;
-  always @(posedge clk)
-    s8_rate_rest <= \$95 ;
-  always @(posedge clk)
-    s8_v <= \$96 ;
-  always @(posedge clk)
-    o_valid <= \$97 ;
-  always @(posedge clk)
-    o_i_syn <= \$98 ;
-  always @(posedge clk)
-    o_v <= \$99 ;
-  always @(posedge clk)
-    o_rate <= \$100 ;
-  always @(posedge clk)
-    o_spike <= \$101 ;
+    p_syn_p0 <= \$1 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$40  = s0_valid;
+    if (rst) begin
+      \$40  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$41  = valid_w_d0;
+    if (rst) begin
+      \$41  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$42  = valid_w_d1;
+    if (rst) begin
+      \$42  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$43  = s3_valid;
+    if (rst) begin
+      \$43  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$44  = s4_valid;
+    if (rst) begin
+      \$44  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$45  = s5_valid;
+    if (rst) begin
+      \$45  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$46  = \valid_w_d0$52 ;
+    if (rst) begin
+      \$46  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$47  = \valid_w_d1$53 ;
+    if (rst) begin
+      \$47  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$48  = s8_valid;
+    if (rst) begin
+      \$48  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$49  = s8_i_syn;
+    if (rst) begin
+      \$49  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$50  = \$35 ;
+    if (rst) begin
+      \$50  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$51  = \$37 ;
+    if (rst) begin
+      \$51  = 14'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$52  = \$38 ;
+    if (rst) begin
+      \$52  = 1'h0;
+    end
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     \$39  = valid;
     if (rst) begin
       \$39  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$40  = \port$55$0 [23:0];
-    if (rst) begin
-      \$40  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$41  = \port$55$0 [47:24];
-    if (rst) begin
-      \$41  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$42  = \port$55$0 [61:48];
-    if (rst) begin
-      \$42  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$43  = i_in;
-    if (rst) begin
-      \$43  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$44  = pe;
-    if (rst) begin
-      \$44  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$45  = pi;
-    if (rst) begin
-      \$45  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$46  = \$1 ;
-    if (rst) begin
-      \$46  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$47  = \$2 ;
-    if (rst) begin
-      \$47  = 23'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$48  = \$4 [39:0];
-    if (rst) begin
-      \$48  = 40'h0000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$49  = \$6 ;
-    if (rst) begin
-      \$49  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$50  = p_rec_p0;
-    if (rst) begin
-      \$50  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$51  = \$7 ;
-    if (rst) begin
-      \$51  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$52  = decay_p0;
-    if (rst) begin
-      \$52  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$53  = s0_valid;
-    if (rst) begin
-      \$53  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$54  = valid_w_d0;
-    if (rst) begin
-      \$54  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$55  = s0_v;
-    if (rst) begin
-      \$55  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$56  = v_w_d0;
-    if (rst) begin
-      \$56  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$57  = s0_rate;
-    if (rst) begin
-      \$57  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$58  = rate_w_d0;
-    if (rst) begin
-      \$58  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$59  = s0_i_in;
-    if (rst) begin
-      \$59  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$60  = i_in_w_d0;
-    if (rst) begin
-      \$60  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$61  = valid_w_d1;
-    if (rst) begin
-      \$61  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$62  = v_w_d1;
-    if (rst) begin
-      \$62  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$63  = i_in_w_d1;
-    if (rst) begin
-      \$63  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$64  = \$10 [23:0];
-    if (rst) begin
-      \$64  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$65  = \$14 [13:0];
-    if (rst) begin
-      \$65  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$66  = \$18 [13:0];
-    if (rst) begin
-      \$66  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$67  = s3_valid;
-    if (rst) begin
-      \$67  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$68  = s3_v;
-    if (rst) begin
-      \$68  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$69  = s3_i_syn;
-    if (rst) begin
-      \$69  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$70  = s3_rate_spk;
-    if (rst) begin
-      \$70  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$71  = s3_rate_rest;
-    if (rst) begin
-      \$71  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$72  = \$25 ;
-    if (rst) begin
-      \$72  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$73  = s4_valid;
-    if (rst) begin
-      \$73  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$74  = s4_v;
-    if (rst) begin
-      \$74  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$75  = s4_i_syn;
-    if (rst) begin
-      \$75  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$76  = s4_rate_spk;
-    if (rst) begin
-      \$76  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$77  = s4_rate_rest;
-    if (rst) begin
-      \$77  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$78  = \$26 ;
-    if (rst) begin
-      \$78  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$79  = \$27 ;
-    if (rst) begin
-      \$79  = 29'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$80  = \$28 ;
-    if (rst) begin
-      \$80  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$81  = \$30 [36:0];
-    if (rst) begin
-      \$81  = 37'h0000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$82  = s5_valid;
-    if (rst) begin
-      \$82  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$83  = \valid_w_d0$52 ;
-    if (rst) begin
-      \$83  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$84  = s5_v;
-    if (rst) begin
-      \$84  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$85  = \v_w_d0$54 ;
-    if (rst) begin
-      \$85  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$86  = s5_i_syn;
-    if (rst) begin
-      \$86  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$87  = i_syn_w_d0;
-    if (rst) begin
-      \$87  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$88  = s5_rate_spk;
-    if (rst) begin
-      \$88  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$89  = rate_spk_w_d0;
-    if (rst) begin
-      \$89  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$90  = s5_rate_rest;
-    if (rst) begin
-      \$90  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$91  = rate_rest_w_d0;
-    if (rst) begin
-      \$91  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$92  = \valid_w_d1$53 ;
-    if (rst) begin
-      \$92  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$93  = i_syn_w_d1;
-    if (rst) begin
-      \$93  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$94  = rate_spk_w_d1;
-    if (rst) begin
-      \$94  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$95  = rate_rest_w_d1;
-    if (rst) begin
-      \$95  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$96  = \$33 [23:0];
-    if (rst) begin
-      \$96  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$97  = s8_valid;
-    if (rst) begin
-      \$97  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$98  = s8_i_syn;
-    if (rst) begin
-      \$98  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$99  = \$35 ;
-    if (rst) begin
-      \$99  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$100  = \$37 ;
-    if (rst) begin
-      \$100  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$101  = \$38 ;
-    if (rst) begin
-      \$101  = 1'h0;
     end
   end
   assign i_syn = \port$55$0 [23:0];
@@ -12923,8 +11568,6 @@ module \ec_core_humanoid.substep.lif1 (rst, \port$58$0 , i_in, pe, pi, valid, o_
   reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
   wire [32:0] \$1 ;
   wire [41:0] \$10 ;
-  reg [13:0] \$100 ;
-  reg \$101 ;
   wire [26:0] \$11 ;
   wire [27:0] \$12 ;
   wire [27:0] \$13 ;
@@ -12957,71 +11600,24 @@ module \ec_core_humanoid.substep.lif1 (rst, \port$58$0 , i_in, pe, pi, valid, o_
   wire \$38 ;
   reg \$39 ;
   wire [54:0] \$4 ;
-  reg [23:0] \$40 ;
-  reg [23:0] \$41 ;
-  reg [13:0] \$42 ;
-  reg [23:0] \$43 ;
-  reg [7:0] \$44 ;
-  reg [7:0] \$45 ;
-  reg [32:0] \$46 ;
-  reg [22:0] \$47 ;
-  reg [39:0] \$48 ;
-  reg [19:0] \$49 ;
+  reg \$40 ;
+  reg \$41 ;
+  reg \$42 ;
+  reg \$43 ;
+  reg \$44 ;
+  reg \$45 ;
+  reg \$46 ;
+  reg \$47 ;
+  reg \$48 ;
+  reg [23:0] \$49 ;
   wire [8:0] \$5 ;
-  reg [19:0] \$50 ;
-  reg [25:0] \$51 ;
-  reg [25:0] \$52 ;
-  reg \$53 ;
-  reg \$54 ;
-  reg [23:0] \$55 ;
-  reg [23:0] \$56 ;
-  reg [13:0] \$57 ;
-  reg [13:0] \$58 ;
-  reg [23:0] \$59 ;
+  reg [23:0] \$50 ;
+  reg [13:0] \$51 ;
+  reg \$52 ;
   wire [19:0] \$6 ;
-  reg [23:0] \$60 ;
-  reg \$61 ;
-  reg [23:0] \$62 ;
-  reg [23:0] \$63 ;
-  reg [23:0] \$64 ;
-  reg [13:0] \$65 ;
-  reg [13:0] \$66 ;
-  reg \$67 ;
-  reg [23:0] \$68 ;
-  reg [23:0] \$69 ;
   wire [25:0] \$7 ;
-  reg [13:0] \$70 ;
-  reg [13:0] \$71 ;
-  reg [23:0] \$72 ;
-  reg \$73 ;
-  reg [23:0] \$74 ;
-  reg [23:0] \$75 ;
-  reg [13:0] \$76 ;
-  reg [13:0] \$77 ;
-  reg [24:0] \$78 ;
-  reg [28:0] \$79 ;
   wire [40:0] \$8 ;
-  reg [19:0] \$80 ;
-  reg [36:0] \$81 ;
-  reg \$82 ;
-  reg \$83 ;
-  reg [23:0] \$84 ;
-  reg [23:0] \$85 ;
-  reg [23:0] \$86 ;
-  reg [23:0] \$87 ;
-  reg [13:0] \$88 ;
-  reg [13:0] \$89 ;
   wire [40:0] \$9 ;
-  reg [13:0] \$90 ;
-  reg [13:0] \$91 ;
-  reg \$92 ;
-  reg [23:0] \$93 ;
-  reg [13:0] \$94 ;
-  reg [13:0] \$95 ;
-  reg [23:0] \$96 ;
-  reg \$97 ;
-  reg [23:0] \$98 ;
-  reg [23:0] \$99 ;
   input clk;
   wire clk;
   reg [25:0] decay_p0 = 26'h0000000;
@@ -13106,6 +11702,116 @@ module \ec_core_humanoid.substep.lif1 (rst, \port$58$0 , i_in, pe, pi, valid, o_
   reg \valid_w_d0$52  = 1'h0;
   reg valid_w_d1 = 1'h0;
   reg \valid_w_d1$53  = 1'h0;
+  always @(posedge clk)
+    p_syn_p1 <= \$2 ;
+  always @(posedge clk)
+    p_syn_prod <= \$4 [39:0];
+  always @(posedge clk)
+    p_rec_p0 <= \$6 ;
+  always @(posedge clk)
+    p_rec_prod <= p_rec_p0;
+  always @(posedge clk)
+    decay_p0 <= \$7 ;
+  always @(posedge clk)
+    decay_prod <= decay_p0;
+  always @(posedge clk)
+    valid_w_d0 <= \$40 ;
+  always @(posedge clk)
+    valid_w_d1 <= \$41 ;
+  always @(posedge clk)
+    v_w_d0 <= s0_v;
+  always @(posedge clk)
+    v_w_d1 <= v_w_d0;
+  always @(posedge clk)
+    rate_w_d0 <= s0_rate;
+  always @(posedge clk)
+    rate_w_d1 <= rate_w_d0;
+  always @(posedge clk)
+    i_in_w_d0 <= s0_i_in;
+  always @(posedge clk)
+    i_in_w_d1 <= i_in_w_d0;
+  always @(posedge clk)
+    s3_valid <= \$42 ;
+  always @(posedge clk)
+    s3_v <= v_w_d1;
+  always @(posedge clk)
+    s3_i_in <= i_in_w_d1;
+  always @(posedge clk)
+    s3_i_syn <= \$10 [23:0];
+  always @(posedge clk)
+    s3_rate_spk <= \$14 [13:0];
+  always @(posedge clk)
+    s3_rate_rest <= \$18 [13:0];
+  always @(posedge clk)
+    s4_valid <= \$43 ;
+  always @(posedge clk)
+    s4_v <= s3_v;
+  always @(posedge clk)
+    s4_i_syn <= s3_i_syn;
+  always @(posedge clk)
+    s4_rate_spk <= s3_rate_spk;
+  always @(posedge clk)
+    s4_rate_rest <= s3_rate_rest;
+  always @(posedge clk)
+    s4_u <= \$25 ;
+  always @(posedge clk)
+    s5_valid <= \$44 ;
+  always @(posedge clk)
+    s5_v <= s4_v;
+  always @(posedge clk)
+    s5_i_syn <= s4_i_syn;
+  always @(posedge clk)
+    s5_rate_spk <= s4_rate_spk;
+  always @(posedge clk)
+    s5_rate_rest <= s4_rate_rest;
+  always @(posedge clk)
+    s5_d <= \$26 ;
+  always @(posedge clk)
+    p_m_p0 <= \$27 ;
+  always @(posedge clk)
+    p_m_p1 <= \$28 ;
+  always @(posedge clk)
+    p_m_prod <= \$30 [36:0];
+  always @(posedge clk)
+    \valid_w_d0$52  <= \$45 ;
+  always @(posedge clk)
+    \valid_w_d1$53  <= \$46 ;
+  always @(posedge clk)
+    \v_w_d0$54  <= s5_v;
+  always @(posedge clk)
+    \v_w_d1$55  <= \v_w_d0$54 ;
+  always @(posedge clk)
+    i_syn_w_d0 <= s5_i_syn;
+  always @(posedge clk)
+    i_syn_w_d1 <= i_syn_w_d0;
+  always @(posedge clk)
+    rate_spk_w_d0 <= s5_rate_spk;
+  always @(posedge clk)
+    rate_spk_w_d1 <= rate_spk_w_d0;
+  always @(posedge clk)
+    rate_rest_w_d0 <= s5_rate_rest;
+  always @(posedge clk)
+    rate_rest_w_d1 <= rate_rest_w_d0;
+  always @(posedge clk)
+    s8_valid <= \$47 ;
+  always @(posedge clk)
+    s8_i_syn <= i_syn_w_d1;
+  always @(posedge clk)
+    s8_rate_spk <= rate_spk_w_d1;
+  always @(posedge clk)
+    s8_rate_rest <= rate_rest_w_d1;
+  always @(posedge clk)
+    s8_v <= \$33 [23:0];
+  always @(posedge clk)
+    o_valid <= \$48 ;
+  always @(posedge clk)
+    o_i_syn <= \$49 ;
+  always @(posedge clk)
+    o_v <= \$50 ;
+  always @(posedge clk)
+    o_rate <= \$51 ;
+  always @(posedge clk)
+    o_spike <= \$52 ;
   assign \$1  = s0_i_syn[16:0] * 16'he7a3;
   assign \$2  = $signed(s0_i_syn[23:17]) * $signed(17'h0e7a3);
   assign \$4  = $signed({ 1'h0, p_syn_p0 }) + $signed(\$3 );
@@ -13141,568 +11847,115 @@ module \ec_core_humanoid.substep.lif1 (rst, \port$58$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     s0_valid <= \$39 ;
   always @(posedge clk)
-    s0_i_syn <= \$40 ;
+    s0_i_syn <= \port$58$0 [23:0];
   always @(posedge clk)
-    s0_v <= \$41 ;
+    s0_v <= \port$58$0 [47:24];
   always @(posedge clk)
-    s0_rate <= \$42 ;
+    s0_rate <= \port$58$0 [61:48];
   always @(posedge clk)
-    s0_i_in <= \$43 ;
+    s0_i_in <= i_in;
   always @(posedge clk)
-    s0_pe <= \$44 ;
+    s0_pe <= pe;
   always @(posedge clk)
-    s0_pi <= \$45 ;
+    s0_pi <= pi;
   always @(posedge clk)
-    p_syn_p0 <= \$46 ;
-  always @(posedge clk)
-    p_syn_p1 <= \$47 ;
-  always @(posedge clk)
-    p_syn_prod <= \$48 ;
-  always @(posedge clk)
-    p_rec_p0 <= \$49 ;
-  always @(posedge clk)
-    p_rec_prod <= \$50 ;
-  always @(posedge clk)
-    decay_p0 <= \$51 ;
-  always @(posedge clk)
-    decay_prod <= \$52 ;
-  always @(posedge clk)
-    valid_w_d0 <= \$53 ;
-  always @(posedge clk)
-    valid_w_d1 <= \$54 ;
-  always @(posedge clk)
-    v_w_d0 <= \$55 ;
-  always @(posedge clk)
-    v_w_d1 <= \$56 ;
-  always @(posedge clk)
-    rate_w_d0 <= \$57 ;
-  always @(posedge clk)
-    rate_w_d1 <= \$58 ;
-  always @(posedge clk)
-    i_in_w_d0 <= \$59 ;
-  always @(posedge clk)
-    i_in_w_d1 <= \$60 ;
-  always @(posedge clk)
-    s3_valid <= \$61 ;
-  always @(posedge clk)
-    s3_v <= \$62 ;
-  always @(posedge clk)
-    s3_i_in <= \$63 ;
-  always @(posedge clk)
-    s3_i_syn <= \$64 ;
-  always @(posedge clk)
-    s3_rate_spk <= \$65 ;
-  always @(posedge clk)
-    s3_rate_rest <= \$66 ;
-  always @(posedge clk)
-    s4_valid <= \$67 ;
-  always @(posedge clk)
-    s4_v <= \$68 ;
-  always @(posedge clk)
-    s4_i_syn <= \$69 ;
-  always @(posedge clk)
-    s4_rate_spk <= \$70 ;
-  always @(posedge clk)
-    s4_rate_rest <= \$71 ;
-  always @(posedge clk)
-    s4_u <= \$72 ;
-  always @(posedge clk)
-    s5_valid <= \$73 ;
-  always @(posedge clk)
-    s5_v <= \$74 ;
-  always @(posedge clk)
-    s5_i_syn <= \$75 ;
-  always @(posedge clk)
-    s5_rate_spk <= \$76 ;
-  always @(posedge clk)
-    s5_rate_rest <= \$77 ;
-  always @(posedge clk)
-    s5_d <= \$78 ;
-  always @(posedge clk)
-    p_m_p0 <= \$79 ;
-  always @(posedge clk)
-    p_m_p1 <= \$80 ;
-  always @(posedge clk)
-    p_m_prod <= \$81 ;
-  always @(posedge clk)
-    \valid_w_d0$52  <= \$82 ;
-  always @(posedge clk)
-    \valid_w_d1$53  <= \$83 ;
-  always @(posedge clk)
-    \v_w_d0$54  <= \$84 ;
-  always @(posedge clk)
-    \v_w_d1$55  <= \$85 ;
-  always @(posedge clk)
-    i_syn_w_d0 <= \$86 ;
-  always @(posedge clk)
-    i_syn_w_d1 <= \$87 ;
-  always @(posedge clk)
-    rate_spk_w_d0 <= \$88 ;
-  always @(posedge clk)
-    rate_spk_w_d1 <= \$89 ;
-  always @(posedge clk)
-    rate_rest_w_d0 <= \$90 ;
-  always @(posedge clk)
-    rate_rest_w_d1 <= \$91 ;
-  always @(posedge clk)
-    s8_valid <= \$92 ;
-  always @(posedge clk)
-    s8_i_syn <= \$93 ;
-  always @(posedge clk)
-    s8_rate_spk <= \$94 ;
-  always @(posedge clk)
-    s8_rate_rest <= \$95 ;
-  always @(posedge clk)
-    s8_v <= \$96 ;
-  always @(posedge clk)
-    o_valid <= \$97 ;
-  always @(posedge clk)
-    o_i_syn <= \$98 ;
-  always @(posedge clk)
-    o_v <= \$99 ;
-  always @(posedge clk)
-    o_rate <= \$100 ;
-  always @(posedge clk)
-    o_spike <= \$101 ;
+    p_syn_p0 <= \$1 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$40  = s0_valid;
+    if (rst) begin
+      \$40  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$41  = valid_w_d0;
+    if (rst) begin
+      \$41  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$42  = valid_w_d1;
+    if (rst) begin
+      \$42  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$43  = s3_valid;
+    if (rst) begin
+      \$43  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$44  = s4_valid;
+    if (rst) begin
+      \$44  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$45  = s5_valid;
+    if (rst) begin
+      \$45  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$46  = \valid_w_d0$52 ;
+    if (rst) begin
+      \$46  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$47  = \valid_w_d1$53 ;
+    if (rst) begin
+      \$47  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$48  = s8_valid;
+    if (rst) begin
+      \$48  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$49  = s8_i_syn;
+    if (rst) begin
+      \$49  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$50  = \$35 ;
+    if (rst) begin
+      \$50  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$51  = \$37 ;
+    if (rst) begin
+      \$51  = 14'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$52  = \$38 ;
+    if (rst) begin
+      \$52  = 1'h0;
+    end
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$39  = valid;
     if (rst) begin
       \$39  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$40  = \port$58$0 [23:0];
-    if (rst) begin
-      \$40  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$41  = \port$58$0 [47:24];
-    if (rst) begin
-      \$41  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$42  = \port$58$0 [61:48];
-    if (rst) begin
-      \$42  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$43  = i_in;
-    if (rst) begin
-      \$43  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$44  = pe;
-    if (rst) begin
-      \$44  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$45  = pi;
-    if (rst) begin
-      \$45  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$46  = \$1 ;
-    if (rst) begin
-      \$46  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$47  = \$2 ;
-    if (rst) begin
-      \$47  = 23'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$48  = \$4 [39:0];
-    if (rst) begin
-      \$48  = 40'h0000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$49  = \$6 ;
-    if (rst) begin
-      \$49  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$50  = p_rec_p0;
-    if (rst) begin
-      \$50  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$51  = \$7 ;
-    if (rst) begin
-      \$51  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$52  = decay_p0;
-    if (rst) begin
-      \$52  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$53  = s0_valid;
-    if (rst) begin
-      \$53  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$54  = valid_w_d0;
-    if (rst) begin
-      \$54  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$55  = s0_v;
-    if (rst) begin
-      \$55  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$56  = v_w_d0;
-    if (rst) begin
-      \$56  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$57  = s0_rate;
-    if (rst) begin
-      \$57  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$58  = rate_w_d0;
-    if (rst) begin
-      \$58  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$59  = s0_i_in;
-    if (rst) begin
-      \$59  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$60  = i_in_w_d0;
-    if (rst) begin
-      \$60  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$61  = valid_w_d1;
-    if (rst) begin
-      \$61  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$62  = v_w_d1;
-    if (rst) begin
-      \$62  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$63  = i_in_w_d1;
-    if (rst) begin
-      \$63  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$64  = \$10 [23:0];
-    if (rst) begin
-      \$64  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$65  = \$14 [13:0];
-    if (rst) begin
-      \$65  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$66  = \$18 [13:0];
-    if (rst) begin
-      \$66  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$67  = s3_valid;
-    if (rst) begin
-      \$67  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$68  = s3_v;
-    if (rst) begin
-      \$68  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$69  = s3_i_syn;
-    if (rst) begin
-      \$69  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$70  = s3_rate_spk;
-    if (rst) begin
-      \$70  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$71  = s3_rate_rest;
-    if (rst) begin
-      \$71  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$72  = \$25 ;
-    if (rst) begin
-      \$72  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$73  = s4_valid;
-    if (rst) begin
-      \$73  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$74  = s4_v;
-    if (rst) begin
-      \$74  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$75  = s4_i_syn;
-    if (rst) begin
-      \$75  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$76  = s4_rate_spk;
-    if (rst) begin
-      \$76  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$77  = s4_rate_rest;
-    if (rst) begin
-      \$77  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$78  = \$26 ;
-    if (rst) begin
-      \$78  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$79  = \$27 ;
-    if (rst) begin
-      \$79  = 29'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$80  = \$28 ;
-    if (rst) begin
-      \$80  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$81  = \$30 [36:0];
-    if (rst) begin
-      \$81  = 37'h0000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$82  = s5_valid;
-    if (rst) begin
-      \$82  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$83  = \valid_w_d0$52 ;
-    if (rst) begin
-      \$83  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$84  = s5_v;
-    if (rst) begin
-      \$84  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$85  = \v_w_d0$54 ;
-    if (rst) begin
-      \$85  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$86  = s5_i_syn;
-    if (rst) begin
-      \$86  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$87  = i_syn_w_d0;
-    if (rst) begin
-      \$87  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$88  = s5_rate_spk;
-    if (rst) begin
-      \$88  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$89  = rate_spk_w_d0;
-    if (rst) begin
-      \$89  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$90  = s5_rate_rest;
-    if (rst) begin
-      \$90  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$91  = rate_rest_w_d0;
-    if (rst) begin
-      \$91  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$92  = \valid_w_d1$53 ;
-    if (rst) begin
-      \$92  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$93  = i_syn_w_d1;
-    if (rst) begin
-      \$93  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$94  = rate_spk_w_d1;
-    if (rst) begin
-      \$94  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$95  = rate_rest_w_d1;
-    if (rst) begin
-      \$95  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$96  = \$33 [23:0];
-    if (rst) begin
-      \$96  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$97  = s8_valid;
-    if (rst) begin
-      \$97  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$98  = s8_i_syn;
-    if (rst) begin
-      \$98  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$99  = \$35 ;
-    if (rst) begin
-      \$99  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$100  = \$37 ;
-    if (rst) begin
-      \$100  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$101  = \$38 ;
-    if (rst) begin
-      \$101  = 1'h0;
     end
   end
   assign i_syn = \port$58$0 [23:0];
@@ -13721,8 +11974,6 @@ module \ec_core_humanoid.substep.lif2 (rst, \port$61$0 , i_in, pe, pi, valid, o_
   reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   wire [32:0] \$1 ;
   wire [41:0] \$10 ;
-  reg [13:0] \$100 ;
-  reg \$101 ;
   wire [26:0] \$11 ;
   wire [27:0] \$12 ;
   wire [27:0] \$13 ;
@@ -13755,71 +12006,24 @@ module \ec_core_humanoid.substep.lif2 (rst, \port$61$0 , i_in, pe, pi, valid, o_
   wire \$38 ;
   reg \$39 ;
   wire [54:0] \$4 ;
-  reg [23:0] \$40 ;
-  reg [23:0] \$41 ;
-  reg [13:0] \$42 ;
-  reg [23:0] \$43 ;
-  reg [7:0] \$44 ;
-  reg [7:0] \$45 ;
-  reg [32:0] \$46 ;
-  reg [22:0] \$47 ;
-  reg [39:0] \$48 ;
-  reg [19:0] \$49 ;
+  reg \$40 ;
+  reg \$41 ;
+  reg \$42 ;
+  reg \$43 ;
+  reg \$44 ;
+  reg \$45 ;
+  reg \$46 ;
+  reg \$47 ;
+  reg \$48 ;
+  reg [23:0] \$49 ;
   wire [8:0] \$5 ;
-  reg [19:0] \$50 ;
-  reg [25:0] \$51 ;
-  reg [25:0] \$52 ;
-  reg \$53 ;
-  reg \$54 ;
-  reg [23:0] \$55 ;
-  reg [23:0] \$56 ;
-  reg [13:0] \$57 ;
-  reg [13:0] \$58 ;
-  reg [23:0] \$59 ;
+  reg [23:0] \$50 ;
+  reg [13:0] \$51 ;
+  reg \$52 ;
   wire [19:0] \$6 ;
-  reg [23:0] \$60 ;
-  reg \$61 ;
-  reg [23:0] \$62 ;
-  reg [23:0] \$63 ;
-  reg [23:0] \$64 ;
-  reg [13:0] \$65 ;
-  reg [13:0] \$66 ;
-  reg \$67 ;
-  reg [23:0] \$68 ;
-  reg [23:0] \$69 ;
   wire [25:0] \$7 ;
-  reg [13:0] \$70 ;
-  reg [13:0] \$71 ;
-  reg [23:0] \$72 ;
-  reg \$73 ;
-  reg [23:0] \$74 ;
-  reg [23:0] \$75 ;
-  reg [13:0] \$76 ;
-  reg [13:0] \$77 ;
-  reg [24:0] \$78 ;
-  reg [28:0] \$79 ;
   wire [40:0] \$8 ;
-  reg [19:0] \$80 ;
-  reg [36:0] \$81 ;
-  reg \$82 ;
-  reg \$83 ;
-  reg [23:0] \$84 ;
-  reg [23:0] \$85 ;
-  reg [23:0] \$86 ;
-  reg [23:0] \$87 ;
-  reg [13:0] \$88 ;
-  reg [13:0] \$89 ;
   wire [40:0] \$9 ;
-  reg [13:0] \$90 ;
-  reg [13:0] \$91 ;
-  reg \$92 ;
-  reg [23:0] \$93 ;
-  reg [13:0] \$94 ;
-  reg [13:0] \$95 ;
-  reg [23:0] \$96 ;
-  reg \$97 ;
-  reg [23:0] \$98 ;
-  reg [23:0] \$99 ;
   input clk;
   wire clk;
   reg [25:0] decay_p0 = 26'h0000000;
@@ -13904,6 +12108,116 @@ module \ec_core_humanoid.substep.lif2 (rst, \port$61$0 , i_in, pe, pi, valid, o_
   reg \valid_w_d0$52  = 1'h0;
   reg valid_w_d1 = 1'h0;
   reg \valid_w_d1$53  = 1'h0;
+  always @(posedge clk)
+    p_syn_p1 <= \$2 ;
+  always @(posedge clk)
+    p_syn_prod <= \$4 [39:0];
+  always @(posedge clk)
+    p_rec_p0 <= \$6 ;
+  always @(posedge clk)
+    p_rec_prod <= p_rec_p0;
+  always @(posedge clk)
+    decay_p0 <= \$7 ;
+  always @(posedge clk)
+    decay_prod <= decay_p0;
+  always @(posedge clk)
+    valid_w_d0 <= \$40 ;
+  always @(posedge clk)
+    valid_w_d1 <= \$41 ;
+  always @(posedge clk)
+    v_w_d0 <= s0_v;
+  always @(posedge clk)
+    v_w_d1 <= v_w_d0;
+  always @(posedge clk)
+    rate_w_d0 <= s0_rate;
+  always @(posedge clk)
+    rate_w_d1 <= rate_w_d0;
+  always @(posedge clk)
+    i_in_w_d0 <= s0_i_in;
+  always @(posedge clk)
+    i_in_w_d1 <= i_in_w_d0;
+  always @(posedge clk)
+    s3_valid <= \$42 ;
+  always @(posedge clk)
+    s3_v <= v_w_d1;
+  always @(posedge clk)
+    s3_i_in <= i_in_w_d1;
+  always @(posedge clk)
+    s3_i_syn <= \$10 [23:0];
+  always @(posedge clk)
+    s3_rate_spk <= \$14 [13:0];
+  always @(posedge clk)
+    s3_rate_rest <= \$18 [13:0];
+  always @(posedge clk)
+    s4_valid <= \$43 ;
+  always @(posedge clk)
+    s4_v <= s3_v;
+  always @(posedge clk)
+    s4_i_syn <= s3_i_syn;
+  always @(posedge clk)
+    s4_rate_spk <= s3_rate_spk;
+  always @(posedge clk)
+    s4_rate_rest <= s3_rate_rest;
+  always @(posedge clk)
+    s4_u <= \$25 ;
+  always @(posedge clk)
+    s5_valid <= \$44 ;
+  always @(posedge clk)
+    s5_v <= s4_v;
+  always @(posedge clk)
+    s5_i_syn <= s4_i_syn;
+  always @(posedge clk)
+    s5_rate_spk <= s4_rate_spk;
+  always @(posedge clk)
+    s5_rate_rest <= s4_rate_rest;
+  always @(posedge clk)
+    s5_d <= \$26 ;
+  always @(posedge clk)
+    p_m_p0 <= \$27 ;
+  always @(posedge clk)
+    p_m_p1 <= \$28 ;
+  always @(posedge clk)
+    p_m_prod <= \$30 [36:0];
+  always @(posedge clk)
+    \valid_w_d0$52  <= \$45 ;
+  always @(posedge clk)
+    \valid_w_d1$53  <= \$46 ;
+  always @(posedge clk)
+    \v_w_d0$54  <= s5_v;
+  always @(posedge clk)
+    \v_w_d1$55  <= \v_w_d0$54 ;
+  always @(posedge clk)
+    i_syn_w_d0 <= s5_i_syn;
+  always @(posedge clk)
+    i_syn_w_d1 <= i_syn_w_d0;
+  always @(posedge clk)
+    rate_spk_w_d0 <= s5_rate_spk;
+  always @(posedge clk)
+    rate_spk_w_d1 <= rate_spk_w_d0;
+  always @(posedge clk)
+    rate_rest_w_d0 <= s5_rate_rest;
+  always @(posedge clk)
+    rate_rest_w_d1 <= rate_rest_w_d0;
+  always @(posedge clk)
+    s8_valid <= \$47 ;
+  always @(posedge clk)
+    s8_i_syn <= i_syn_w_d1;
+  always @(posedge clk)
+    s8_rate_spk <= rate_spk_w_d1;
+  always @(posedge clk)
+    s8_rate_rest <= rate_rest_w_d1;
+  always @(posedge clk)
+    s8_v <= \$33 [23:0];
+  always @(posedge clk)
+    o_valid <= \$48 ;
+  always @(posedge clk)
+    o_i_syn <= \$49 ;
+  always @(posedge clk)
+    o_v <= \$50 ;
+  always @(posedge clk)
+    o_rate <= \$51 ;
+  always @(posedge clk)
+    o_spike <= \$52 ;
   assign \$1  = s0_i_syn[16:0] * 16'he7a3;
   assign \$2  = $signed(s0_i_syn[23:17]) * $signed(17'h0e7a3);
   assign \$4  = $signed({ 1'h0, p_syn_p0 }) + $signed(\$3 );
@@ -13939,568 +12253,115 @@ module \ec_core_humanoid.substep.lif2 (rst, \port$61$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     s0_valid <= \$39 ;
   always @(posedge clk)
-    s0_i_syn <= \$40 ;
+    s0_i_syn <= \port$61$0 [23:0];
   always @(posedge clk)
-    s0_v <= \$41 ;
+    s0_v <= \port$61$0 [47:24];
   always @(posedge clk)
-    s0_rate <= \$42 ;
+    s0_rate <= \port$61$0 [61:48];
   always @(posedge clk)
-    s0_i_in <= \$43 ;
+    s0_i_in <= i_in;
   always @(posedge clk)
-    s0_pe <= \$44 ;
+    s0_pe <= pe;
   always @(posedge clk)
-    s0_pi <= \$45 ;
+    s0_pi <= pi;
   always @(posedge clk)
-    p_syn_p0 <= \$46 ;
-  always @(posedge clk)
-    p_syn_p1 <= \$47 ;
-  always @(posedge clk)
-    p_syn_prod <= \$48 ;
-  always @(posedge clk)
-    p_rec_p0 <= \$49 ;
-  always @(posedge clk)
-    p_rec_prod <= \$50 ;
-  always @(posedge clk)
-    decay_p0 <= \$51 ;
-  always @(posedge clk)
-    decay_prod <= \$52 ;
-  always @(posedge clk)
-    valid_w_d0 <= \$53 ;
-  always @(posedge clk)
-    valid_w_d1 <= \$54 ;
-  always @(posedge clk)
-    v_w_d0 <= \$55 ;
-  always @(posedge clk)
-    v_w_d1 <= \$56 ;
-  always @(posedge clk)
-    rate_w_d0 <= \$57 ;
-  always @(posedge clk)
-    rate_w_d1 <= \$58 ;
-  always @(posedge clk)
-    i_in_w_d0 <= \$59 ;
-  always @(posedge clk)
-    i_in_w_d1 <= \$60 ;
-  always @(posedge clk)
-    s3_valid <= \$61 ;
-  always @(posedge clk)
-    s3_v <= \$62 ;
-  always @(posedge clk)
-    s3_i_in <= \$63 ;
-  always @(posedge clk)
-    s3_i_syn <= \$64 ;
-  always @(posedge clk)
-    s3_rate_spk <= \$65 ;
-  always @(posedge clk)
-    s3_rate_rest <= \$66 ;
-  always @(posedge clk)
-    s4_valid <= \$67 ;
-  always @(posedge clk)
-    s4_v <= \$68 ;
-  always @(posedge clk)
-    s4_i_syn <= \$69 ;
-  always @(posedge clk)
-    s4_rate_spk <= \$70 ;
-  always @(posedge clk)
-    s4_rate_rest <= \$71 ;
-  always @(posedge clk)
-    s4_u <= \$72 ;
-  always @(posedge clk)
-    s5_valid <= \$73 ;
-  always @(posedge clk)
-    s5_v <= \$74 ;
-  always @(posedge clk)
-    s5_i_syn <= \$75 ;
-  always @(posedge clk)
-    s5_rate_spk <= \$76 ;
-  always @(posedge clk)
-    s5_rate_rest <= \$77 ;
-  always @(posedge clk)
-    s5_d <= \$78 ;
-  always @(posedge clk)
-    p_m_p0 <= \$79 ;
-  always @(posedge clk)
-    p_m_p1 <= \$80 ;
-  always @(posedge clk)
-    p_m_prod <= \$81 ;
-  always @(posedge clk)
-    \valid_w_d0$52  <= \$82 ;
-  always @(posedge clk)
-    \valid_w_d1$53  <= \$83 ;
-  always @(posedge clk)
-    \v_w_d0$54  <= \$84 ;
-  always @(posedge clk)
-    \v_w_d1$55  <= \$85 ;
-  always @(posedge clk)
-    i_syn_w_d0 <= \$86 ;
-  always @(posedge clk)
-    i_syn_w_d1 <= \$87 ;
-  always @(posedge clk)
-    rate_spk_w_d0 <= \$88 ;
-  always @(posedge clk)
-    rate_spk_w_d1 <= \$89 ;
-  always @(posedge clk)
-    rate_rest_w_d0 <= \$90 ;
-  always @(posedge clk)
-    rate_rest_w_d1 <= \$91 ;
-  always @(posedge clk)
-    s8_valid <= \$92 ;
-  always @(posedge clk)
-    s8_i_syn <= \$93 ;
-  always @(posedge clk)
-    s8_rate_spk <= \$94 ;
-  always @(posedge clk)
-    s8_rate_rest <= \$95 ;
-  always @(posedge clk)
-    s8_v <= \$96 ;
-  always @(posedge clk)
-    o_valid <= \$97 ;
-  always @(posedge clk)
-    o_i_syn <= \$98 ;
-  always @(posedge clk)
-    o_v <= \$99 ;
-  always @(posedge clk)
-    o_rate <= \$100 ;
-  always @(posedge clk)
-    o_spike <= \$101 ;
+    p_syn_p0 <= \$1 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$40  = s0_valid;
+    if (rst) begin
+      \$40  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$41  = valid_w_d0;
+    if (rst) begin
+      \$41  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$42  = valid_w_d1;
+    if (rst) begin
+      \$42  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$43  = s3_valid;
+    if (rst) begin
+      \$43  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$44  = s4_valid;
+    if (rst) begin
+      \$44  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$45  = s5_valid;
+    if (rst) begin
+      \$45  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$46  = \valid_w_d0$52 ;
+    if (rst) begin
+      \$46  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$47  = \valid_w_d1$53 ;
+    if (rst) begin
+      \$47  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$48  = s8_valid;
+    if (rst) begin
+      \$48  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$49  = s8_i_syn;
+    if (rst) begin
+      \$49  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$50  = \$35 ;
+    if (rst) begin
+      \$50  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$51  = \$37 ;
+    if (rst) begin
+      \$51  = 14'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$52  = \$38 ;
+    if (rst) begin
+      \$52  = 1'h0;
+    end
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$39  = valid;
     if (rst) begin
       \$39  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$40  = \port$61$0 [23:0];
-    if (rst) begin
-      \$40  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$41  = \port$61$0 [47:24];
-    if (rst) begin
-      \$41  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$42  = \port$61$0 [61:48];
-    if (rst) begin
-      \$42  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$43  = i_in;
-    if (rst) begin
-      \$43  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$44  = pe;
-    if (rst) begin
-      \$44  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$45  = pi;
-    if (rst) begin
-      \$45  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$46  = \$1 ;
-    if (rst) begin
-      \$46  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$47  = \$2 ;
-    if (rst) begin
-      \$47  = 23'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$48  = \$4 [39:0];
-    if (rst) begin
-      \$48  = 40'h0000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$49  = \$6 ;
-    if (rst) begin
-      \$49  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$50  = p_rec_p0;
-    if (rst) begin
-      \$50  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$51  = \$7 ;
-    if (rst) begin
-      \$51  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$52  = decay_p0;
-    if (rst) begin
-      \$52  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$53  = s0_valid;
-    if (rst) begin
-      \$53  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$54  = valid_w_d0;
-    if (rst) begin
-      \$54  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$55  = s0_v;
-    if (rst) begin
-      \$55  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$56  = v_w_d0;
-    if (rst) begin
-      \$56  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$57  = s0_rate;
-    if (rst) begin
-      \$57  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$58  = rate_w_d0;
-    if (rst) begin
-      \$58  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$59  = s0_i_in;
-    if (rst) begin
-      \$59  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$60  = i_in_w_d0;
-    if (rst) begin
-      \$60  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$61  = valid_w_d1;
-    if (rst) begin
-      \$61  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$62  = v_w_d1;
-    if (rst) begin
-      \$62  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$63  = i_in_w_d1;
-    if (rst) begin
-      \$63  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$64  = \$10 [23:0];
-    if (rst) begin
-      \$64  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$65  = \$14 [13:0];
-    if (rst) begin
-      \$65  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$66  = \$18 [13:0];
-    if (rst) begin
-      \$66  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$67  = s3_valid;
-    if (rst) begin
-      \$67  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$68  = s3_v;
-    if (rst) begin
-      \$68  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$69  = s3_i_syn;
-    if (rst) begin
-      \$69  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$70  = s3_rate_spk;
-    if (rst) begin
-      \$70  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$71  = s3_rate_rest;
-    if (rst) begin
-      \$71  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$72  = \$25 ;
-    if (rst) begin
-      \$72  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$73  = s4_valid;
-    if (rst) begin
-      \$73  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$74  = s4_v;
-    if (rst) begin
-      \$74  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$75  = s4_i_syn;
-    if (rst) begin
-      \$75  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$76  = s4_rate_spk;
-    if (rst) begin
-      \$76  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$77  = s4_rate_rest;
-    if (rst) begin
-      \$77  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$78  = \$26 ;
-    if (rst) begin
-      \$78  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$79  = \$27 ;
-    if (rst) begin
-      \$79  = 29'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$80  = \$28 ;
-    if (rst) begin
-      \$80  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$81  = \$30 [36:0];
-    if (rst) begin
-      \$81  = 37'h0000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$82  = s5_valid;
-    if (rst) begin
-      \$82  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$83  = \valid_w_d0$52 ;
-    if (rst) begin
-      \$83  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$84  = s5_v;
-    if (rst) begin
-      \$84  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$85  = \v_w_d0$54 ;
-    if (rst) begin
-      \$85  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$86  = s5_i_syn;
-    if (rst) begin
-      \$86  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$87  = i_syn_w_d0;
-    if (rst) begin
-      \$87  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$88  = s5_rate_spk;
-    if (rst) begin
-      \$88  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$89  = rate_spk_w_d0;
-    if (rst) begin
-      \$89  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$90  = s5_rate_rest;
-    if (rst) begin
-      \$90  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$91  = rate_rest_w_d0;
-    if (rst) begin
-      \$91  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$92  = \valid_w_d1$53 ;
-    if (rst) begin
-      \$92  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$93  = i_syn_w_d1;
-    if (rst) begin
-      \$93  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$94  = rate_spk_w_d1;
-    if (rst) begin
-      \$94  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$95  = rate_rest_w_d1;
-    if (rst) begin
-      \$95  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$96  = \$33 [23:0];
-    if (rst) begin
-      \$96  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$97  = s8_valid;
-    if (rst) begin
-      \$97  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$98  = s8_i_syn;
-    if (rst) begin
-      \$98  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$99  = \$35 ;
-    if (rst) begin
-      \$99  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$100  = \$37 ;
-    if (rst) begin
-      \$100  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$101  = \$38 ;
-    if (rst) begin
-      \$101  = 1'h0;
     end
   end
   assign i_syn = \port$61$0 [23:0];
@@ -14519,8 +12380,6 @@ module \ec_core_humanoid.substep.lif3 (rst, \port$64$0 , i_in, pe, pi, valid, o_
   reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
   wire [32:0] \$1 ;
   wire [41:0] \$10 ;
-  reg [13:0] \$100 ;
-  reg \$101 ;
   wire [26:0] \$11 ;
   wire [27:0] \$12 ;
   wire [27:0] \$13 ;
@@ -14553,71 +12412,24 @@ module \ec_core_humanoid.substep.lif3 (rst, \port$64$0 , i_in, pe, pi, valid, o_
   wire \$38 ;
   reg \$39 ;
   wire [54:0] \$4 ;
-  reg [23:0] \$40 ;
-  reg [23:0] \$41 ;
-  reg [13:0] \$42 ;
-  reg [23:0] \$43 ;
-  reg [7:0] \$44 ;
-  reg [7:0] \$45 ;
-  reg [32:0] \$46 ;
-  reg [22:0] \$47 ;
-  reg [39:0] \$48 ;
-  reg [19:0] \$49 ;
+  reg \$40 ;
+  reg \$41 ;
+  reg \$42 ;
+  reg \$43 ;
+  reg \$44 ;
+  reg \$45 ;
+  reg \$46 ;
+  reg \$47 ;
+  reg \$48 ;
+  reg [23:0] \$49 ;
   wire [8:0] \$5 ;
-  reg [19:0] \$50 ;
-  reg [25:0] \$51 ;
-  reg [25:0] \$52 ;
-  reg \$53 ;
-  reg \$54 ;
-  reg [23:0] \$55 ;
-  reg [23:0] \$56 ;
-  reg [13:0] \$57 ;
-  reg [13:0] \$58 ;
-  reg [23:0] \$59 ;
+  reg [23:0] \$50 ;
+  reg [13:0] \$51 ;
+  reg \$52 ;
   wire [19:0] \$6 ;
-  reg [23:0] \$60 ;
-  reg \$61 ;
-  reg [23:0] \$62 ;
-  reg [23:0] \$63 ;
-  reg [23:0] \$64 ;
-  reg [13:0] \$65 ;
-  reg [13:0] \$66 ;
-  reg \$67 ;
-  reg [23:0] \$68 ;
-  reg [23:0] \$69 ;
   wire [25:0] \$7 ;
-  reg [13:0] \$70 ;
-  reg [13:0] \$71 ;
-  reg [23:0] \$72 ;
-  reg \$73 ;
-  reg [23:0] \$74 ;
-  reg [23:0] \$75 ;
-  reg [13:0] \$76 ;
-  reg [13:0] \$77 ;
-  reg [24:0] \$78 ;
-  reg [28:0] \$79 ;
   wire [40:0] \$8 ;
-  reg [19:0] \$80 ;
-  reg [36:0] \$81 ;
-  reg \$82 ;
-  reg \$83 ;
-  reg [23:0] \$84 ;
-  reg [23:0] \$85 ;
-  reg [23:0] \$86 ;
-  reg [23:0] \$87 ;
-  reg [13:0] \$88 ;
-  reg [13:0] \$89 ;
   wire [40:0] \$9 ;
-  reg [13:0] \$90 ;
-  reg [13:0] \$91 ;
-  reg \$92 ;
-  reg [23:0] \$93 ;
-  reg [13:0] \$94 ;
-  reg [13:0] \$95 ;
-  reg [23:0] \$96 ;
-  reg \$97 ;
-  reg [23:0] \$98 ;
-  reg [23:0] \$99 ;
   input clk;
   wire clk;
   reg [25:0] decay_p0 = 26'h0000000;
@@ -14702,6 +12514,116 @@ module \ec_core_humanoid.substep.lif3 (rst, \port$64$0 , i_in, pe, pi, valid, o_
   reg \valid_w_d0$52  = 1'h0;
   reg valid_w_d1 = 1'h0;
   reg \valid_w_d1$53  = 1'h0;
+  always @(posedge clk)
+    p_syn_p1 <= \$2 ;
+  always @(posedge clk)
+    p_syn_prod <= \$4 [39:0];
+  always @(posedge clk)
+    p_rec_p0 <= \$6 ;
+  always @(posedge clk)
+    p_rec_prod <= p_rec_p0;
+  always @(posedge clk)
+    decay_p0 <= \$7 ;
+  always @(posedge clk)
+    decay_prod <= decay_p0;
+  always @(posedge clk)
+    valid_w_d0 <= \$40 ;
+  always @(posedge clk)
+    valid_w_d1 <= \$41 ;
+  always @(posedge clk)
+    v_w_d0 <= s0_v;
+  always @(posedge clk)
+    v_w_d1 <= v_w_d0;
+  always @(posedge clk)
+    rate_w_d0 <= s0_rate;
+  always @(posedge clk)
+    rate_w_d1 <= rate_w_d0;
+  always @(posedge clk)
+    i_in_w_d0 <= s0_i_in;
+  always @(posedge clk)
+    i_in_w_d1 <= i_in_w_d0;
+  always @(posedge clk)
+    s3_valid <= \$42 ;
+  always @(posedge clk)
+    s3_v <= v_w_d1;
+  always @(posedge clk)
+    s3_i_in <= i_in_w_d1;
+  always @(posedge clk)
+    s3_i_syn <= \$10 [23:0];
+  always @(posedge clk)
+    s3_rate_spk <= \$14 [13:0];
+  always @(posedge clk)
+    s3_rate_rest <= \$18 [13:0];
+  always @(posedge clk)
+    s4_valid <= \$43 ;
+  always @(posedge clk)
+    s4_v <= s3_v;
+  always @(posedge clk)
+    s4_i_syn <= s3_i_syn;
+  always @(posedge clk)
+    s4_rate_spk <= s3_rate_spk;
+  always @(posedge clk)
+    s4_rate_rest <= s3_rate_rest;
+  always @(posedge clk)
+    s4_u <= \$25 ;
+  always @(posedge clk)
+    s5_valid <= \$44 ;
+  always @(posedge clk)
+    s5_v <= s4_v;
+  always @(posedge clk)
+    s5_i_syn <= s4_i_syn;
+  always @(posedge clk)
+    s5_rate_spk <= s4_rate_spk;
+  always @(posedge clk)
+    s5_rate_rest <= s4_rate_rest;
+  always @(posedge clk)
+    s5_d <= \$26 ;
+  always @(posedge clk)
+    p_m_p0 <= \$27 ;
+  always @(posedge clk)
+    p_m_p1 <= \$28 ;
+  always @(posedge clk)
+    p_m_prod <= \$30 [36:0];
+  always @(posedge clk)
+    \valid_w_d0$52  <= \$45 ;
+  always @(posedge clk)
+    \valid_w_d1$53  <= \$46 ;
+  always @(posedge clk)
+    \v_w_d0$54  <= s5_v;
+  always @(posedge clk)
+    \v_w_d1$55  <= \v_w_d0$54 ;
+  always @(posedge clk)
+    i_syn_w_d0 <= s5_i_syn;
+  always @(posedge clk)
+    i_syn_w_d1 <= i_syn_w_d0;
+  always @(posedge clk)
+    rate_spk_w_d0 <= s5_rate_spk;
+  always @(posedge clk)
+    rate_spk_w_d1 <= rate_spk_w_d0;
+  always @(posedge clk)
+    rate_rest_w_d0 <= s5_rate_rest;
+  always @(posedge clk)
+    rate_rest_w_d1 <= rate_rest_w_d0;
+  always @(posedge clk)
+    s8_valid <= \$47 ;
+  always @(posedge clk)
+    s8_i_syn <= i_syn_w_d1;
+  always @(posedge clk)
+    s8_rate_spk <= rate_spk_w_d1;
+  always @(posedge clk)
+    s8_rate_rest <= rate_rest_w_d1;
+  always @(posedge clk)
+    s8_v <= \$33 [23:0];
+  always @(posedge clk)
+    o_valid <= \$48 ;
+  always @(posedge clk)
+    o_i_syn <= \$49 ;
+  always @(posedge clk)
+    o_v <= \$50 ;
+  always @(posedge clk)
+    o_rate <= \$51 ;
+  always @(posedge clk)
+    o_spike <= \$52 ;
   assign \$1  = s0_i_syn[16:0] * 16'he7a3;
   assign \$2  = $signed(s0_i_syn[23:17]) * $signed(17'h0e7a3);
   assign \$4  = $signed({ 1'h0, p_syn_p0 }) + $signed(\$3 );
@@ -14737,568 +12659,115 @@ module \ec_core_humanoid.substep.lif3 (rst, \port$64$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     s0_valid <= \$39 ;
   always @(posedge clk)
-    s0_i_syn <= \$40 ;
+    s0_i_syn <= \port$64$0 [23:0];
   always @(posedge clk)
-    s0_v <= \$41 ;
+    s0_v <= \port$64$0 [47:24];
   always @(posedge clk)
-    s0_rate <= \$42 ;
+    s0_rate <= \port$64$0 [61:48];
   always @(posedge clk)
-    s0_i_in <= \$43 ;
+    s0_i_in <= i_in;
   always @(posedge clk)
-    s0_pe <= \$44 ;
+    s0_pe <= pe;
   always @(posedge clk)
-    s0_pi <= \$45 ;
+    s0_pi <= pi;
   always @(posedge clk)
-    p_syn_p0 <= \$46 ;
-  always @(posedge clk)
-    p_syn_p1 <= \$47 ;
-  always @(posedge clk)
-    p_syn_prod <= \$48 ;
-  always @(posedge clk)
-    p_rec_p0 <= \$49 ;
-  always @(posedge clk)
-    p_rec_prod <= \$50 ;
-  always @(posedge clk)
-    decay_p0 <= \$51 ;
-  always @(posedge clk)
-    decay_prod <= \$52 ;
-  always @(posedge clk)
-    valid_w_d0 <= \$53 ;
-  always @(posedge clk)
-    valid_w_d1 <= \$54 ;
-  always @(posedge clk)
-    v_w_d0 <= \$55 ;
-  always @(posedge clk)
-    v_w_d1 <= \$56 ;
-  always @(posedge clk)
-    rate_w_d0 <= \$57 ;
-  always @(posedge clk)
-    rate_w_d1 <= \$58 ;
-  always @(posedge clk)
-    i_in_w_d0 <= \$59 ;
-  always @(posedge clk)
-    i_in_w_d1 <= \$60 ;
-  always @(posedge clk)
-    s3_valid <= \$61 ;
-  always @(posedge clk)
-    s3_v <= \$62 ;
-  always @(posedge clk)
-    s3_i_in <= \$63 ;
-  always @(posedge clk)
-    s3_i_syn <= \$64 ;
-  always @(posedge clk)
-    s3_rate_spk <= \$65 ;
-  always @(posedge clk)
-    s3_rate_rest <= \$66 ;
-  always @(posedge clk)
-    s4_valid <= \$67 ;
-  always @(posedge clk)
-    s4_v <= \$68 ;
-  always @(posedge clk)
-    s4_i_syn <= \$69 ;
-  always @(posedge clk)
-    s4_rate_spk <= \$70 ;
-  always @(posedge clk)
-    s4_rate_rest <= \$71 ;
-  always @(posedge clk)
-    s4_u <= \$72 ;
-  always @(posedge clk)
-    s5_valid <= \$73 ;
-  always @(posedge clk)
-    s5_v <= \$74 ;
-  always @(posedge clk)
-    s5_i_syn <= \$75 ;
-  always @(posedge clk)
-    s5_rate_spk <= \$76 ;
-  always @(posedge clk)
-    s5_rate_rest <= \$77 ;
-  always @(posedge clk)
-    s5_d <= \$78 ;
-  always @(posedge clk)
-    p_m_p0 <= \$79 ;
-  always @(posedge clk)
-    p_m_p1 <= \$80 ;
-  always @(posedge clk)
-    p_m_prod <= \$81 ;
-  always @(posedge clk)
-    \valid_w_d0$52  <= \$82 ;
-  always @(posedge clk)
-    \valid_w_d1$53  <= \$83 ;
-  always @(posedge clk)
-    \v_w_d0$54  <= \$84 ;
-  always @(posedge clk)
-    \v_w_d1$55  <= \$85 ;
-  always @(posedge clk)
-    i_syn_w_d0 <= \$86 ;
-  always @(posedge clk)
-    i_syn_w_d1 <= \$87 ;
-  always @(posedge clk)
-    rate_spk_w_d0 <= \$88 ;
-  always @(posedge clk)
-    rate_spk_w_d1 <= \$89 ;
-  always @(posedge clk)
-    rate_rest_w_d0 <= \$90 ;
-  always @(posedge clk)
-    rate_rest_w_d1 <= \$91 ;
-  always @(posedge clk)
-    s8_valid <= \$92 ;
-  always @(posedge clk)
-    s8_i_syn <= \$93 ;
-  always @(posedge clk)
-    s8_rate_spk <= \$94 ;
-  always @(posedge clk)
-    s8_rate_rest <= \$95 ;
-  always @(posedge clk)
-    s8_v <= \$96 ;
-  always @(posedge clk)
-    o_valid <= \$97 ;
-  always @(posedge clk)
-    o_i_syn <= \$98 ;
-  always @(posedge clk)
-    o_v <= \$99 ;
-  always @(posedge clk)
-    o_rate <= \$100 ;
-  always @(posedge clk)
-    o_spike <= \$101 ;
+    p_syn_p0 <= \$1 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$40  = s0_valid;
+    if (rst) begin
+      \$40  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$41  = valid_w_d0;
+    if (rst) begin
+      \$41  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$42  = valid_w_d1;
+    if (rst) begin
+      \$42  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$43  = s3_valid;
+    if (rst) begin
+      \$43  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$44  = s4_valid;
+    if (rst) begin
+      \$44  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$45  = s5_valid;
+    if (rst) begin
+      \$45  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$46  = \valid_w_d0$52 ;
+    if (rst) begin
+      \$46  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$47  = \valid_w_d1$53 ;
+    if (rst) begin
+      \$47  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$48  = s8_valid;
+    if (rst) begin
+      \$48  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$49  = s8_i_syn;
+    if (rst) begin
+      \$49  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$50  = \$35 ;
+    if (rst) begin
+      \$50  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$51  = \$37 ;
+    if (rst) begin
+      \$51  = 14'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$52  = \$38 ;
+    if (rst) begin
+      \$52  = 1'h0;
+    end
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$39  = valid;
     if (rst) begin
       \$39  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$40  = \port$64$0 [23:0];
-    if (rst) begin
-      \$40  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$41  = \port$64$0 [47:24];
-    if (rst) begin
-      \$41  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$42  = \port$64$0 [61:48];
-    if (rst) begin
-      \$42  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$43  = i_in;
-    if (rst) begin
-      \$43  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$44  = pe;
-    if (rst) begin
-      \$44  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$45  = pi;
-    if (rst) begin
-      \$45  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$46  = \$1 ;
-    if (rst) begin
-      \$46  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$47  = \$2 ;
-    if (rst) begin
-      \$47  = 23'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$48  = \$4 [39:0];
-    if (rst) begin
-      \$48  = 40'h0000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$49  = \$6 ;
-    if (rst) begin
-      \$49  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$50  = p_rec_p0;
-    if (rst) begin
-      \$50  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$51  = \$7 ;
-    if (rst) begin
-      \$51  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$52  = decay_p0;
-    if (rst) begin
-      \$52  = 26'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$53  = s0_valid;
-    if (rst) begin
-      \$53  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$54  = valid_w_d0;
-    if (rst) begin
-      \$54  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$55  = s0_v;
-    if (rst) begin
-      \$55  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$56  = v_w_d0;
-    if (rst) begin
-      \$56  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$57  = s0_rate;
-    if (rst) begin
-      \$57  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$58  = rate_w_d0;
-    if (rst) begin
-      \$58  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$59  = s0_i_in;
-    if (rst) begin
-      \$59  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$60  = i_in_w_d0;
-    if (rst) begin
-      \$60  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$61  = valid_w_d1;
-    if (rst) begin
-      \$61  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$62  = v_w_d1;
-    if (rst) begin
-      \$62  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$63  = i_in_w_d1;
-    if (rst) begin
-      \$63  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$64  = \$10 [23:0];
-    if (rst) begin
-      \$64  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$65  = \$14 [13:0];
-    if (rst) begin
-      \$65  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$66  = \$18 [13:0];
-    if (rst) begin
-      \$66  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$67  = s3_valid;
-    if (rst) begin
-      \$67  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$68  = s3_v;
-    if (rst) begin
-      \$68  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$69  = s3_i_syn;
-    if (rst) begin
-      \$69  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$70  = s3_rate_spk;
-    if (rst) begin
-      \$70  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$71  = s3_rate_rest;
-    if (rst) begin
-      \$71  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$72  = \$25 ;
-    if (rst) begin
-      \$72  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$73  = s4_valid;
-    if (rst) begin
-      \$73  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$74  = s4_v;
-    if (rst) begin
-      \$74  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$75  = s4_i_syn;
-    if (rst) begin
-      \$75  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$76  = s4_rate_spk;
-    if (rst) begin
-      \$76  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$77  = s4_rate_rest;
-    if (rst) begin
-      \$77  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$78  = \$26 ;
-    if (rst) begin
-      \$78  = 25'h0000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$79  = \$27 ;
-    if (rst) begin
-      \$79  = 29'h00000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$80  = \$28 ;
-    if (rst) begin
-      \$80  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$81  = \$30 [36:0];
-    if (rst) begin
-      \$81  = 37'h0000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$82  = s5_valid;
-    if (rst) begin
-      \$82  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$83  = \valid_w_d0$52 ;
-    if (rst) begin
-      \$83  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$84  = s5_v;
-    if (rst) begin
-      \$84  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$85  = \v_w_d0$54 ;
-    if (rst) begin
-      \$85  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$86  = s5_i_syn;
-    if (rst) begin
-      \$86  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$87  = i_syn_w_d0;
-    if (rst) begin
-      \$87  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$88  = s5_rate_spk;
-    if (rst) begin
-      \$88  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$89  = rate_spk_w_d0;
-    if (rst) begin
-      \$89  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$90  = s5_rate_rest;
-    if (rst) begin
-      \$90  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$91  = rate_rest_w_d0;
-    if (rst) begin
-      \$91  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$92  = \valid_w_d1$53 ;
-    if (rst) begin
-      \$92  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$93  = i_syn_w_d1;
-    if (rst) begin
-      \$93  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$94  = rate_spk_w_d1;
-    if (rst) begin
-      \$94  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$95  = rate_rest_w_d1;
-    if (rst) begin
-      \$95  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$96  = \$33 [23:0];
-    if (rst) begin
-      \$96  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$97  = s8_valid;
-    if (rst) begin
-      \$97  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$98  = s8_i_syn;
-    if (rst) begin
-      \$98  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$99  = \$35 ;
-    if (rst) begin
-      \$99  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$100  = \$37 ;
-    if (rst) begin
-      \$100  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$101  = \$38 ;
-    if (rst) begin
-      \$101  = 1'h0;
     end
   end
   assign i_syn = \port$64$0 [23:0];
@@ -15313,7 +12782,7 @@ module \ec_core_humanoid.substep.lif3 (rst, \port$64$0 , i_in, pe, pi, valid, o_
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.substep.pop0 (rst, row, valid, first, last, spk_e, \spk_i$7 , pe, pi, o_valid, clk);
+module \ec_core_humanoid.substep.pop0 (rst, row, valid, first, last, spk_e, spk_i, pe, pi, o_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
   wire [63:0] \$1 ;
   wire [1:0] \$10 ;
@@ -15491,43 +12960,22 @@ module \ec_core_humanoid.substep.pop0 (rst, row, valid, first, last, spk_e, \spk
   wire [8:0] \$255 ;
   wire [8:0] \$256 ;
   wire \$257 ;
-  reg [63:0] \$258 ;
-  reg [63:0] \$259 ;
+  reg \$258 ;
+  reg \$259 ;
   wire [63:0] \$26 ;
-  reg [63:0] \$260 ;
+  reg \$260 ;
   reg \$261 ;
   reg \$262 ;
   reg \$263 ;
-  reg [3:0] \$264 ;
-  reg [3:0] \$265 ;
-  reg [3:0] \$266 ;
-  reg [3:0] \$267 ;
-  reg [3:0] \$268 ;
-  reg [3:0] \$269 ;
+  reg \$264 ;
+  reg \$265 ;
+  reg \$266 ;
+  reg [7:0] \$267 ;
+  reg [7:0] \$268 ;
+  reg \$269 ;
   wire [63:0] \$27 ;
-  reg [3:0] \$270 ;
-  reg [3:0] \$271 ;
-  reg [3:0] \$272 ;
-  reg [3:0] \$273 ;
-  reg [3:0] \$274 ;
-  reg [3:0] \$275 ;
-  reg [3:0] \$276 ;
-  reg [3:0] \$277 ;
-  reg [3:0] \$278 ;
-  reg [3:0] \$279 ;
   wire [1:0] \$28 ;
-  reg \$280 ;
-  reg \$281 ;
-  reg \$282 ;
-  reg [6:0] \$283 ;
-  reg [6:0] \$284 ;
-  reg \$285 ;
-  reg \$286 ;
-  reg \$287 ;
-  reg [7:0] \$288 ;
-  reg [7:0] \$289 ;
   wire [2:0] \$29 ;
-  reg \$290 ;
   wire [1:0] \$3 ;
   wire [3:0] \$30 ;
   wire [63:0] \$31 ;
@@ -15608,6 +13056,7 @@ module \ec_core_humanoid.substep.pop0 (rst, row, valid, first, last, spk_e, \spk
   reg [63:0] \$signal  = 64'h0000000000000000;
   reg \$signal$10  = 1'h0;
   reg [63:0] \$signal$4  = 64'h0000000000000000;
+  reg [63:0] \$signal$6  = 64'h0000000000000000;
   reg \$signal$8  = 1'h0;
   reg c_first = 1'h0;
   reg c_last = 1'h0;
@@ -15651,9 +13100,8 @@ module \ec_core_humanoid.substep.pop0 (rst, row, valid, first, last, spk_e, \spk
   wire rst;
   input [63:0] spk_e;
   wire [63:0] spk_e;
-  reg [63:0] spk_i = 64'h0000000000000000;
-  input [63:0] \spk_i$7 ;
-  wire [63:0] \spk_i$7 ;
+  input [63:0] spk_i;
+  wire [63:0] spk_i;
   input valid;
   wire valid;
   reg valid_d0 = 1'h0;
@@ -15777,123 +13225,123 @@ module \ec_core_humanoid.substep.pop0 (rst, row, valid, first, last, spk_e, \spk
   assign \$118  = \$116 [62] + \$117 [63];
   assign \$119  = \$115  + \$118 ;
   assign \$120  = \$112  + \$119 ;
-  assign \$121  = \$signal  & spk_i;
-  assign \$122  = \$signal  & spk_i;
+  assign \$121  = \$signal  & \$signal$6 ;
+  assign \$122  = \$signal  & \$signal$6 ;
   assign \$123  = \$121 [0] + \$122 [1];
-  assign \$124  = \$signal  & spk_i;
-  assign \$125  = \$signal  & spk_i;
+  assign \$124  = \$signal  & \$signal$6 ;
+  assign \$125  = \$signal  & \$signal$6 ;
   assign \$126  = \$124 [2] + \$125 [3];
   assign \$127  = \$123  + \$126 ;
-  assign \$128  = \$signal  & spk_i;
-  assign \$129  = \$signal  & spk_i;
+  assign \$128  = \$signal  & \$signal$6 ;
+  assign \$129  = \$signal  & \$signal$6 ;
   assign \$130  = \$128 [4] + \$129 [5];
-  assign \$131  = \$signal  & spk_i;
-  assign \$132  = \$signal  & spk_i;
+  assign \$131  = \$signal  & \$signal$6 ;
+  assign \$132  = \$signal  & \$signal$6 ;
   assign \$133  = \$131 [6] + \$132 [7];
   assign \$134  = \$130  + \$133 ;
   assign \$135  = \$127  + \$134 ;
-  assign \$136  = \$signal  & spk_i;
-  assign \$137  = \$signal  & spk_i;
+  assign \$136  = \$signal  & \$signal$6 ;
+  assign \$137  = \$signal  & \$signal$6 ;
   assign \$138  = \$136 [8] + \$137 [9];
-  assign \$139  = \$signal  & spk_i;
-  assign \$140  = \$signal  & spk_i;
+  assign \$139  = \$signal  & \$signal$6 ;
+  assign \$140  = \$signal  & \$signal$6 ;
   assign \$141  = \$139 [10] + \$140 [11];
   assign \$142  = \$138  + \$141 ;
-  assign \$143  = \$signal  & spk_i;
-  assign \$144  = \$signal  & spk_i;
+  assign \$143  = \$signal  & \$signal$6 ;
+  assign \$144  = \$signal  & \$signal$6 ;
   assign \$145  = \$143 [12] + \$144 [13];
-  assign \$146  = \$signal  & spk_i;
-  assign \$147  = \$signal  & spk_i;
+  assign \$146  = \$signal  & \$signal$6 ;
+  assign \$147  = \$signal  & \$signal$6 ;
   assign \$148  = \$146 [14] + \$147 [15];
   assign \$149  = \$145  + \$148 ;
   assign \$150  = \$142  + \$149 ;
-  assign \$151  = \$signal  & spk_i;
-  assign \$152  = \$signal  & spk_i;
+  assign \$151  = \$signal  & \$signal$6 ;
+  assign \$152  = \$signal  & \$signal$6 ;
   assign \$153  = \$151 [16] + \$152 [17];
-  assign \$154  = \$signal  & spk_i;
-  assign \$155  = \$signal  & spk_i;
+  assign \$154  = \$signal  & \$signal$6 ;
+  assign \$155  = \$signal  & \$signal$6 ;
   assign \$156  = \$154 [18] + \$155 [19];
   assign \$157  = \$153  + \$156 ;
-  assign \$158  = \$signal  & spk_i;
-  assign \$159  = \$signal  & spk_i;
+  assign \$158  = \$signal  & \$signal$6 ;
+  assign \$159  = \$signal  & \$signal$6 ;
   assign \$160  = \$158 [20] + \$159 [21];
-  assign \$161  = \$signal  & spk_i;
-  assign \$162  = \$signal  & spk_i;
+  assign \$161  = \$signal  & \$signal$6 ;
+  assign \$162  = \$signal  & \$signal$6 ;
   assign \$163  = \$161 [22] + \$162 [23];
   assign \$164  = \$160  + \$163 ;
   assign \$165  = \$157  + \$164 ;
-  assign \$166  = \$signal  & spk_i;
-  assign \$167  = \$signal  & spk_i;
+  assign \$166  = \$signal  & \$signal$6 ;
+  assign \$167  = \$signal  & \$signal$6 ;
   assign \$168  = \$166 [24] + \$167 [25];
-  assign \$169  = \$signal  & spk_i;
-  assign \$170  = \$signal  & spk_i;
+  assign \$169  = \$signal  & \$signal$6 ;
+  assign \$170  = \$signal  & \$signal$6 ;
   assign \$171  = \$169 [26] + \$170 [27];
   assign \$172  = \$168  + \$171 ;
-  assign \$173  = \$signal  & spk_i;
-  assign \$174  = \$signal  & spk_i;
+  assign \$173  = \$signal  & \$signal$6 ;
+  assign \$174  = \$signal  & \$signal$6 ;
   assign \$175  = \$173 [28] + \$174 [29];
-  assign \$176  = \$signal  & spk_i;
-  assign \$177  = \$signal  & spk_i;
+  assign \$176  = \$signal  & \$signal$6 ;
+  assign \$177  = \$signal  & \$signal$6 ;
   assign \$178  = \$176 [30] + \$177 [31];
   assign \$179  = \$175  + \$178 ;
   assign \$180  = \$172  + \$179 ;
-  assign \$181  = \$signal  & spk_i;
-  assign \$182  = \$signal  & spk_i;
+  assign \$181  = \$signal  & \$signal$6 ;
+  assign \$182  = \$signal  & \$signal$6 ;
   assign \$183  = \$181 [32] + \$182 [33];
-  assign \$184  = \$signal  & spk_i;
-  assign \$185  = \$signal  & spk_i;
+  assign \$184  = \$signal  & \$signal$6 ;
+  assign \$185  = \$signal  & \$signal$6 ;
   assign \$186  = \$184 [34] + \$185 [35];
   assign \$187  = \$183  + \$186 ;
-  assign \$188  = \$signal  & spk_i;
-  assign \$189  = \$signal  & spk_i;
+  assign \$188  = \$signal  & \$signal$6 ;
+  assign \$189  = \$signal  & \$signal$6 ;
   assign \$190  = \$188 [36] + \$189 [37];
-  assign \$191  = \$signal  & spk_i;
-  assign \$192  = \$signal  & spk_i;
+  assign \$191  = \$signal  & \$signal$6 ;
+  assign \$192  = \$signal  & \$signal$6 ;
   assign \$193  = \$191 [38] + \$192 [39];
   assign \$194  = \$190  + \$193 ;
   assign \$195  = \$187  + \$194 ;
-  assign \$196  = \$signal  & spk_i;
-  assign \$197  = \$signal  & spk_i;
+  assign \$196  = \$signal  & \$signal$6 ;
+  assign \$197  = \$signal  & \$signal$6 ;
   assign \$198  = \$196 [40] + \$197 [41];
-  assign \$199  = \$signal  & spk_i;
-  assign \$200  = \$signal  & spk_i;
+  assign \$199  = \$signal  & \$signal$6 ;
+  assign \$200  = \$signal  & \$signal$6 ;
   assign \$201  = \$199 [42] + \$200 [43];
   assign \$202  = \$198  + \$201 ;
-  assign \$203  = \$signal  & spk_i;
-  assign \$204  = \$signal  & spk_i;
+  assign \$203  = \$signal  & \$signal$6 ;
+  assign \$204  = \$signal  & \$signal$6 ;
   assign \$205  = \$203 [44] + \$204 [45];
-  assign \$206  = \$signal  & spk_i;
-  assign \$207  = \$signal  & spk_i;
+  assign \$206  = \$signal  & \$signal$6 ;
+  assign \$207  = \$signal  & \$signal$6 ;
   assign \$208  = \$206 [46] + \$207 [47];
   assign \$209  = \$205  + \$208 ;
   assign \$210  = \$202  + \$209 ;
-  assign \$211  = \$signal  & spk_i;
-  assign \$212  = \$signal  & spk_i;
+  assign \$211  = \$signal  & \$signal$6 ;
+  assign \$212  = \$signal  & \$signal$6 ;
   assign \$213  = \$211 [48] + \$212 [49];
-  assign \$214  = \$signal  & spk_i;
-  assign \$215  = \$signal  & spk_i;
+  assign \$214  = \$signal  & \$signal$6 ;
+  assign \$215  = \$signal  & \$signal$6 ;
   assign \$216  = \$214 [50] + \$215 [51];
   assign \$217  = \$213  + \$216 ;
-  assign \$218  = \$signal  & spk_i;
-  assign \$219  = \$signal  & spk_i;
+  assign \$218  = \$signal  & \$signal$6 ;
+  assign \$219  = \$signal  & \$signal$6 ;
   assign \$220  = \$218 [52] + \$219 [53];
-  assign \$221  = \$signal  & spk_i;
-  assign \$222  = \$signal  & spk_i;
+  assign \$221  = \$signal  & \$signal$6 ;
+  assign \$222  = \$signal  & \$signal$6 ;
   assign \$223  = \$221 [54] + \$222 [55];
   assign \$224  = \$220  + \$223 ;
   assign \$225  = \$217  + \$224 ;
-  assign \$226  = \$signal  & spk_i;
-  assign \$227  = \$signal  & spk_i;
+  assign \$226  = \$signal  & \$signal$6 ;
+  assign \$227  = \$signal  & \$signal$6 ;
   assign \$228  = \$226 [56] + \$227 [57];
-  assign \$229  = \$signal  & spk_i;
-  assign \$230  = \$signal  & spk_i;
+  assign \$229  = \$signal  & \$signal$6 ;
+  assign \$230  = \$signal  & \$signal$6 ;
   assign \$231  = \$229 [58] + \$230 [59];
   assign \$232  = \$228  + \$231 ;
-  assign \$233  = \$signal  & spk_i;
-  assign \$234  = \$signal  & spk_i;
+  assign \$233  = \$signal  & \$signal$6 ;
+  assign \$234  = \$signal  & \$signal$6 ;
   assign \$235  = \$233 [60] + \$234 [61];
-  assign \$236  = \$signal  & spk_i;
-  assign \$237  = \$signal  & spk_i;
+  assign \$236  = \$signal  & \$signal$6 ;
+  assign \$237  = \$signal  & \$signal$6 ;
   assign \$238  = \$236 [62] + \$237 [63];
   assign \$239  = \$235  + \$238 ;
   assign \$240  = \$232  + \$239 ;
@@ -15915,322 +13363,175 @@ module \ec_core_humanoid.substep.pop0 (rst, row, valid, first, last, spk_e, \spk
   assign \$256  = pi + cnt_i;
   assign \$257  = c_valid & c_last;
   always @(posedge clk)
-    \$signal  <= \$258 ;
+    \$signal  <= row;
   always @(posedge clk)
-    \$signal$4  <= \$259 ;
+    \$signal$4  <= spk_e;
   always @(posedge clk)
-    spk_i <= \$260 ;
+    \$signal$6  <= spk_i;
   always @(posedge clk)
-    \$signal$8  <= \$261 ;
+    \$signal$8  <= \$258 ;
   always @(posedge clk)
-    \$signal$10  <= \$262 ;
+    \$signal$10  <= \$259 ;
   always @(posedge clk)
-    i_last <= \$263 ;
+    i_last <= \$260 ;
   always @(posedge clk)
-    pe_l3_0 <= \$264 ;
+    pe_l3_0 <= \$15 ;
   always @(posedge clk)
-    pe_l3_1 <= \$265 ;
+    pe_l3_1 <= \$30 ;
   always @(posedge clk)
-    pe_l3_2 <= \$266 ;
+    pe_l3_2 <= \$45 ;
   always @(posedge clk)
-    pe_l3_3 <= \$267 ;
+    pe_l3_3 <= \$60 ;
   always @(posedge clk)
-    pe_l3_4 <= \$268 ;
+    pe_l3_4 <= \$75 ;
   always @(posedge clk)
-    pe_l3_5 <= \$269 ;
+    pe_l3_5 <= \$90 ;
   always @(posedge clk)
-    pe_l3_6 <= \$270 ;
+    pe_l3_6 <= \$105 ;
   always @(posedge clk)
-    pe_l3_7 <= \$271 ;
+    pe_l3_7 <= \$120 ;
   always @(posedge clk)
-    pi_l3_0 <= \$272 ;
+    pi_l3_0 <= \$135 ;
   always @(posedge clk)
-    pi_l3_1 <= \$273 ;
+    pi_l3_1 <= \$150 ;
   always @(posedge clk)
-    pi_l3_2 <= \$274 ;
+    pi_l3_2 <= \$165 ;
   always @(posedge clk)
-    pi_l3_3 <= \$275 ;
+    pi_l3_3 <= \$180 ;
   always @(posedge clk)
-    pi_l3_4 <= \$276 ;
+    pi_l3_4 <= \$195 ;
   always @(posedge clk)
-    pi_l3_5 <= \$277 ;
+    pi_l3_5 <= \$210 ;
   always @(posedge clk)
-    pi_l3_6 <= \$278 ;
+    pi_l3_6 <= \$225 ;
   always @(posedge clk)
-    pi_l3_7 <= \$279 ;
+    pi_l3_7 <= \$240 ;
   always @(posedge clk)
-    valid_d0 <= \$280 ;
+    valid_d0 <= \$261 ;
   always @(posedge clk)
-    first_d0 <= \$281 ;
+    first_d0 <= \$262 ;
   always @(posedge clk)
-    last_d0 <= \$282 ;
+    last_d0 <= \$263 ;
   always @(posedge clk)
-    cnt_e <= \$283 ;
+    cnt_e <= \$247 ;
   always @(posedge clk)
-    cnt_i <= \$284 ;
+    cnt_i <= \$254 ;
   always @(posedge clk)
-    c_valid <= \$285 ;
+    c_valid <= \$264 ;
   always @(posedge clk)
-    c_first <= \$286 ;
+    c_first <= \$265 ;
   always @(posedge clk)
-    c_last <= \$287 ;
+    c_last <= \$266 ;
   always @(posedge clk)
-    pe <= \$288 ;
+    pe <= \$267 ;
   always @(posedge clk)
-    pi <= \$289 ;
+    pi <= \$268 ;
   always @(posedge clk)
-    o_valid <= \$290 ;
+    o_valid <= \$269 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$258  = row;
+    \$258  = valid;
     if (rst) begin
-      \$258  = 64'h0000000000000000;
+      \$258  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$259  = spk_e;
+    \$259  = first;
     if (rst) begin
-      \$259  = 64'h0000000000000000;
+      \$259  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$260  = \spk_i$7 ;
+    \$260  = last;
     if (rst) begin
-      \$260  = 64'h0000000000000000;
+      \$260  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$261  = valid;
+    \$261  = \$signal$8 ;
     if (rst) begin
       \$261  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$262  = first;
+    \$262  = \$signal$10 ;
     if (rst) begin
       \$262  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$263  = last;
+    \$263  = i_last;
     if (rst) begin
       \$263  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$264  = \$15 ;
+    \$264  = valid_d0;
     if (rst) begin
-      \$264  = 4'h0;
+      \$264  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$265  = \$30 ;
+    \$265  = first_d0;
     if (rst) begin
-      \$265  = 4'h0;
+      \$265  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$266  = \$45 ;
+    \$266  = last_d0;
     if (rst) begin
-      \$266  = 4'h0;
+      \$266  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$267  = \$60 ;
-    if (rst) begin
-      \$267  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$268  = \$75 ;
-    if (rst) begin
-      \$268  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$269  = \$90 ;
-    if (rst) begin
-      \$269  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$270  = \$105 ;
-    if (rst) begin
-      \$270  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$271  = \$120 ;
-    if (rst) begin
-      \$271  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$272  = \$135 ;
-    if (rst) begin
-      \$272  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$273  = \$150 ;
-    if (rst) begin
-      \$273  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$274  = \$165 ;
-    if (rst) begin
-      \$274  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$275  = \$180 ;
-    if (rst) begin
-      \$275  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$276  = \$195 ;
-    if (rst) begin
-      \$276  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$277  = \$210 ;
-    if (rst) begin
-      \$277  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$278  = \$225 ;
-    if (rst) begin
-      \$278  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$279  = \$240 ;
-    if (rst) begin
-      \$279  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$280  = \$signal$8 ;
-    if (rst) begin
-      \$280  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$281  = \$signal$10 ;
-    if (rst) begin
-      \$281  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$282  = i_last;
-    if (rst) begin
-      \$282  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$283  = \$247 ;
-    if (rst) begin
-      \$283  = 7'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$284  = \$254 ;
-    if (rst) begin
-      \$284  = 7'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$285  = valid_d0;
-    if (rst) begin
-      \$285  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$286  = first_d0;
-    if (rst) begin
-      \$286  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$287  = last_d0;
-    if (rst) begin
-      \$287  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$288  = pe;
+    \$267  = pe;
     if (c_valid) begin
       (* full_case = 32'd1 *)
       if (c_first) begin
-        \$288  = { 1'h0, cnt_e };
+        \$267  = { 1'h0, cnt_e };
       end else begin
-        \$288  = \$255 [7:0];
+        \$267  = \$255 [7:0];
       end
     end
     if (rst) begin
-      \$288  = 8'h00;
+      \$267  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$289  = pi;
+    \$268  = pi;
     if (c_valid) begin
       (* full_case = 32'd1 *)
       if (c_first) begin
-        \$289  = { 1'h0, cnt_i };
+        \$268  = { 1'h0, cnt_i };
       end else begin
-        \$289  = \$256 [7:0];
+        \$268  = \$256 [7:0];
       end
     end
     if (rst) begin
-      \$289  = 8'h00;
+      \$268  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$290  = \$257 ;
+    \$269  = \$257 ;
     if (rst) begin
-      \$290  = 1'h0;
+      \$269  = 1'h0;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.substep.pop1 (rst, row, valid, first, last, spk_e, \spk_i$7 , pe, pi, o_valid, clk);
+module \ec_core_humanoid.substep.pop1 (rst, row, valid, first, last, spk_e, spk_i, pe, pi, o_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
   wire [63:0] \$1 ;
   wire [1:0] \$10 ;
@@ -16408,43 +13709,22 @@ module \ec_core_humanoid.substep.pop1 (rst, row, valid, first, last, spk_e, \spk
   wire [8:0] \$255 ;
   wire [8:0] \$256 ;
   wire \$257 ;
-  reg [63:0] \$258 ;
-  reg [63:0] \$259 ;
+  reg \$258 ;
+  reg \$259 ;
   wire [63:0] \$26 ;
-  reg [63:0] \$260 ;
+  reg \$260 ;
   reg \$261 ;
   reg \$262 ;
   reg \$263 ;
-  reg [3:0] \$264 ;
-  reg [3:0] \$265 ;
-  reg [3:0] \$266 ;
-  reg [3:0] \$267 ;
-  reg [3:0] \$268 ;
-  reg [3:0] \$269 ;
+  reg \$264 ;
+  reg \$265 ;
+  reg \$266 ;
+  reg [7:0] \$267 ;
+  reg [7:0] \$268 ;
+  reg \$269 ;
   wire [63:0] \$27 ;
-  reg [3:0] \$270 ;
-  reg [3:0] \$271 ;
-  reg [3:0] \$272 ;
-  reg [3:0] \$273 ;
-  reg [3:0] \$274 ;
-  reg [3:0] \$275 ;
-  reg [3:0] \$276 ;
-  reg [3:0] \$277 ;
-  reg [3:0] \$278 ;
-  reg [3:0] \$279 ;
   wire [1:0] \$28 ;
-  reg \$280 ;
-  reg \$281 ;
-  reg \$282 ;
-  reg [6:0] \$283 ;
-  reg [6:0] \$284 ;
-  reg \$285 ;
-  reg \$286 ;
-  reg \$287 ;
-  reg [7:0] \$288 ;
-  reg [7:0] \$289 ;
   wire [2:0] \$29 ;
-  reg \$290 ;
   wire [1:0] \$3 ;
   wire [3:0] \$30 ;
   wire [63:0] \$31 ;
@@ -16525,6 +13805,7 @@ module \ec_core_humanoid.substep.pop1 (rst, row, valid, first, last, spk_e, \spk
   reg [63:0] \$signal  = 64'h0000000000000000;
   reg \$signal$10  = 1'h0;
   reg [63:0] \$signal$4  = 64'h0000000000000000;
+  reg [63:0] \$signal$6  = 64'h0000000000000000;
   reg \$signal$8  = 1'h0;
   reg c_first = 1'h0;
   reg c_last = 1'h0;
@@ -16568,9 +13849,8 @@ module \ec_core_humanoid.substep.pop1 (rst, row, valid, first, last, spk_e, \spk
   wire rst;
   input [63:0] spk_e;
   wire [63:0] spk_e;
-  reg [63:0] spk_i = 64'h0000000000000000;
-  input [63:0] \spk_i$7 ;
-  wire [63:0] \spk_i$7 ;
+  input [63:0] spk_i;
+  wire [63:0] spk_i;
   input valid;
   wire valid;
   reg valid_d0 = 1'h0;
@@ -16694,123 +13974,123 @@ module \ec_core_humanoid.substep.pop1 (rst, row, valid, first, last, spk_e, \spk
   assign \$118  = \$116 [62] + \$117 [63];
   assign \$119  = \$115  + \$118 ;
   assign \$120  = \$112  + \$119 ;
-  assign \$121  = \$signal  & spk_i;
-  assign \$122  = \$signal  & spk_i;
+  assign \$121  = \$signal  & \$signal$6 ;
+  assign \$122  = \$signal  & \$signal$6 ;
   assign \$123  = \$121 [0] + \$122 [1];
-  assign \$124  = \$signal  & spk_i;
-  assign \$125  = \$signal  & spk_i;
+  assign \$124  = \$signal  & \$signal$6 ;
+  assign \$125  = \$signal  & \$signal$6 ;
   assign \$126  = \$124 [2] + \$125 [3];
   assign \$127  = \$123  + \$126 ;
-  assign \$128  = \$signal  & spk_i;
-  assign \$129  = \$signal  & spk_i;
+  assign \$128  = \$signal  & \$signal$6 ;
+  assign \$129  = \$signal  & \$signal$6 ;
   assign \$130  = \$128 [4] + \$129 [5];
-  assign \$131  = \$signal  & spk_i;
-  assign \$132  = \$signal  & spk_i;
+  assign \$131  = \$signal  & \$signal$6 ;
+  assign \$132  = \$signal  & \$signal$6 ;
   assign \$133  = \$131 [6] + \$132 [7];
   assign \$134  = \$130  + \$133 ;
   assign \$135  = \$127  + \$134 ;
-  assign \$136  = \$signal  & spk_i;
-  assign \$137  = \$signal  & spk_i;
+  assign \$136  = \$signal  & \$signal$6 ;
+  assign \$137  = \$signal  & \$signal$6 ;
   assign \$138  = \$136 [8] + \$137 [9];
-  assign \$139  = \$signal  & spk_i;
-  assign \$140  = \$signal  & spk_i;
+  assign \$139  = \$signal  & \$signal$6 ;
+  assign \$140  = \$signal  & \$signal$6 ;
   assign \$141  = \$139 [10] + \$140 [11];
   assign \$142  = \$138  + \$141 ;
-  assign \$143  = \$signal  & spk_i;
-  assign \$144  = \$signal  & spk_i;
+  assign \$143  = \$signal  & \$signal$6 ;
+  assign \$144  = \$signal  & \$signal$6 ;
   assign \$145  = \$143 [12] + \$144 [13];
-  assign \$146  = \$signal  & spk_i;
-  assign \$147  = \$signal  & spk_i;
+  assign \$146  = \$signal  & \$signal$6 ;
+  assign \$147  = \$signal  & \$signal$6 ;
   assign \$148  = \$146 [14] + \$147 [15];
   assign \$149  = \$145  + \$148 ;
   assign \$150  = \$142  + \$149 ;
-  assign \$151  = \$signal  & spk_i;
-  assign \$152  = \$signal  & spk_i;
+  assign \$151  = \$signal  & \$signal$6 ;
+  assign \$152  = \$signal  & \$signal$6 ;
   assign \$153  = \$151 [16] + \$152 [17];
-  assign \$154  = \$signal  & spk_i;
-  assign \$155  = \$signal  & spk_i;
+  assign \$154  = \$signal  & \$signal$6 ;
+  assign \$155  = \$signal  & \$signal$6 ;
   assign \$156  = \$154 [18] + \$155 [19];
   assign \$157  = \$153  + \$156 ;
-  assign \$158  = \$signal  & spk_i;
-  assign \$159  = \$signal  & spk_i;
+  assign \$158  = \$signal  & \$signal$6 ;
+  assign \$159  = \$signal  & \$signal$6 ;
   assign \$160  = \$158 [20] + \$159 [21];
-  assign \$161  = \$signal  & spk_i;
-  assign \$162  = \$signal  & spk_i;
+  assign \$161  = \$signal  & \$signal$6 ;
+  assign \$162  = \$signal  & \$signal$6 ;
   assign \$163  = \$161 [22] + \$162 [23];
   assign \$164  = \$160  + \$163 ;
   assign \$165  = \$157  + \$164 ;
-  assign \$166  = \$signal  & spk_i;
-  assign \$167  = \$signal  & spk_i;
+  assign \$166  = \$signal  & \$signal$6 ;
+  assign \$167  = \$signal  & \$signal$6 ;
   assign \$168  = \$166 [24] + \$167 [25];
-  assign \$169  = \$signal  & spk_i;
-  assign \$170  = \$signal  & spk_i;
+  assign \$169  = \$signal  & \$signal$6 ;
+  assign \$170  = \$signal  & \$signal$6 ;
   assign \$171  = \$169 [26] + \$170 [27];
   assign \$172  = \$168  + \$171 ;
-  assign \$173  = \$signal  & spk_i;
-  assign \$174  = \$signal  & spk_i;
+  assign \$173  = \$signal  & \$signal$6 ;
+  assign \$174  = \$signal  & \$signal$6 ;
   assign \$175  = \$173 [28] + \$174 [29];
-  assign \$176  = \$signal  & spk_i;
-  assign \$177  = \$signal  & spk_i;
+  assign \$176  = \$signal  & \$signal$6 ;
+  assign \$177  = \$signal  & \$signal$6 ;
   assign \$178  = \$176 [30] + \$177 [31];
   assign \$179  = \$175  + \$178 ;
   assign \$180  = \$172  + \$179 ;
-  assign \$181  = \$signal  & spk_i;
-  assign \$182  = \$signal  & spk_i;
+  assign \$181  = \$signal  & \$signal$6 ;
+  assign \$182  = \$signal  & \$signal$6 ;
   assign \$183  = \$181 [32] + \$182 [33];
-  assign \$184  = \$signal  & spk_i;
-  assign \$185  = \$signal  & spk_i;
+  assign \$184  = \$signal  & \$signal$6 ;
+  assign \$185  = \$signal  & \$signal$6 ;
   assign \$186  = \$184 [34] + \$185 [35];
   assign \$187  = \$183  + \$186 ;
-  assign \$188  = \$signal  & spk_i;
-  assign \$189  = \$signal  & spk_i;
+  assign \$188  = \$signal  & \$signal$6 ;
+  assign \$189  = \$signal  & \$signal$6 ;
   assign \$190  = \$188 [36] + \$189 [37];
-  assign \$191  = \$signal  & spk_i;
-  assign \$192  = \$signal  & spk_i;
+  assign \$191  = \$signal  & \$signal$6 ;
+  assign \$192  = \$signal  & \$signal$6 ;
   assign \$193  = \$191 [38] + \$192 [39];
   assign \$194  = \$190  + \$193 ;
   assign \$195  = \$187  + \$194 ;
-  assign \$196  = \$signal  & spk_i;
-  assign \$197  = \$signal  & spk_i;
+  assign \$196  = \$signal  & \$signal$6 ;
+  assign \$197  = \$signal  & \$signal$6 ;
   assign \$198  = \$196 [40] + \$197 [41];
-  assign \$199  = \$signal  & spk_i;
-  assign \$200  = \$signal  & spk_i;
+  assign \$199  = \$signal  & \$signal$6 ;
+  assign \$200  = \$signal  & \$signal$6 ;
   assign \$201  = \$199 [42] + \$200 [43];
   assign \$202  = \$198  + \$201 ;
-  assign \$203  = \$signal  & spk_i;
-  assign \$204  = \$signal  & spk_i;
+  assign \$203  = \$signal  & \$signal$6 ;
+  assign \$204  = \$signal  & \$signal$6 ;
   assign \$205  = \$203 [44] + \$204 [45];
-  assign \$206  = \$signal  & spk_i;
-  assign \$207  = \$signal  & spk_i;
+  assign \$206  = \$signal  & \$signal$6 ;
+  assign \$207  = \$signal  & \$signal$6 ;
   assign \$208  = \$206 [46] + \$207 [47];
   assign \$209  = \$205  + \$208 ;
   assign \$210  = \$202  + \$209 ;
-  assign \$211  = \$signal  & spk_i;
-  assign \$212  = \$signal  & spk_i;
+  assign \$211  = \$signal  & \$signal$6 ;
+  assign \$212  = \$signal  & \$signal$6 ;
   assign \$213  = \$211 [48] + \$212 [49];
-  assign \$214  = \$signal  & spk_i;
-  assign \$215  = \$signal  & spk_i;
+  assign \$214  = \$signal  & \$signal$6 ;
+  assign \$215  = \$signal  & \$signal$6 ;
   assign \$216  = \$214 [50] + \$215 [51];
   assign \$217  = \$213  + \$216 ;
-  assign \$218  = \$signal  & spk_i;
-  assign \$219  = \$signal  & spk_i;
+  assign \$218  = \$signal  & \$signal$6 ;
+  assign \$219  = \$signal  & \$signal$6 ;
   assign \$220  = \$218 [52] + \$219 [53];
-  assign \$221  = \$signal  & spk_i;
-  assign \$222  = \$signal  & spk_i;
+  assign \$221  = \$signal  & \$signal$6 ;
+  assign \$222  = \$signal  & \$signal$6 ;
   assign \$223  = \$221 [54] + \$222 [55];
   assign \$224  = \$220  + \$223 ;
   assign \$225  = \$217  + \$224 ;
-  assign \$226  = \$signal  & spk_i;
-  assign \$227  = \$signal  & spk_i;
+  assign \$226  = \$signal  & \$signal$6 ;
+  assign \$227  = \$signal  & \$signal$6 ;
   assign \$228  = \$226 [56] + \$227 [57];
-  assign \$229  = \$signal  & spk_i;
-  assign \$230  = \$signal  & spk_i;
+  assign \$229  = \$signal  & \$signal$6 ;
+  assign \$230  = \$signal  & \$signal$6 ;
   assign \$231  = \$229 [58] + \$230 [59];
   assign \$232  = \$228  + \$231 ;
-  assign \$233  = \$signal  & spk_i;
-  assign \$234  = \$signal  & spk_i;
+  assign \$233  = \$signal  & \$signal$6 ;
+  assign \$234  = \$signal  & \$signal$6 ;
   assign \$235  = \$233 [60] + \$234 [61];
-  assign \$236  = \$signal  & spk_i;
-  assign \$237  = \$signal  & spk_i;
+  assign \$236  = \$signal  & \$signal$6 ;
+  assign \$237  = \$signal  & \$signal$6 ;
   assign \$238  = \$236 [62] + \$237 [63];
   assign \$239  = \$235  + \$238 ;
   assign \$240  = \$232  + \$239 ;
@@ -16832,322 +14112,175 @@ module \ec_core_humanoid.substep.pop1 (rst, row, valid, first, last, spk_e, \spk
   assign \$256  = pi + cnt_i;
   assign \$257  = c_valid & c_last;
   always @(posedge clk)
-    \$signal  <= \$258 ;
+    \$signal  <= row;
   always @(posedge clk)
-    \$signal$4  <= \$259 ;
+    \$signal$4  <= spk_e;
   always @(posedge clk)
-    spk_i <= \$260 ;
+    \$signal$6  <= spk_i;
   always @(posedge clk)
-    \$signal$8  <= \$261 ;
+    \$signal$8  <= \$258 ;
   always @(posedge clk)
-    \$signal$10  <= \$262 ;
+    \$signal$10  <= \$259 ;
   always @(posedge clk)
-    i_last <= \$263 ;
+    i_last <= \$260 ;
   always @(posedge clk)
-    pe_l3_0 <= \$264 ;
+    pe_l3_0 <= \$15 ;
   always @(posedge clk)
-    pe_l3_1 <= \$265 ;
+    pe_l3_1 <= \$30 ;
   always @(posedge clk)
-    pe_l3_2 <= \$266 ;
+    pe_l3_2 <= \$45 ;
   always @(posedge clk)
-    pe_l3_3 <= \$267 ;
+    pe_l3_3 <= \$60 ;
   always @(posedge clk)
-    pe_l3_4 <= \$268 ;
+    pe_l3_4 <= \$75 ;
   always @(posedge clk)
-    pe_l3_5 <= \$269 ;
+    pe_l3_5 <= \$90 ;
   always @(posedge clk)
-    pe_l3_6 <= \$270 ;
+    pe_l3_6 <= \$105 ;
   always @(posedge clk)
-    pe_l3_7 <= \$271 ;
+    pe_l3_7 <= \$120 ;
   always @(posedge clk)
-    pi_l3_0 <= \$272 ;
+    pi_l3_0 <= \$135 ;
   always @(posedge clk)
-    pi_l3_1 <= \$273 ;
+    pi_l3_1 <= \$150 ;
   always @(posedge clk)
-    pi_l3_2 <= \$274 ;
+    pi_l3_2 <= \$165 ;
   always @(posedge clk)
-    pi_l3_3 <= \$275 ;
+    pi_l3_3 <= \$180 ;
   always @(posedge clk)
-    pi_l3_4 <= \$276 ;
+    pi_l3_4 <= \$195 ;
   always @(posedge clk)
-    pi_l3_5 <= \$277 ;
+    pi_l3_5 <= \$210 ;
   always @(posedge clk)
-    pi_l3_6 <= \$278 ;
+    pi_l3_6 <= \$225 ;
   always @(posedge clk)
-    pi_l3_7 <= \$279 ;
+    pi_l3_7 <= \$240 ;
   always @(posedge clk)
-    valid_d0 <= \$280 ;
+    valid_d0 <= \$261 ;
   always @(posedge clk)
-    first_d0 <= \$281 ;
+    first_d0 <= \$262 ;
   always @(posedge clk)
-    last_d0 <= \$282 ;
+    last_d0 <= \$263 ;
   always @(posedge clk)
-    cnt_e <= \$283 ;
+    cnt_e <= \$247 ;
   always @(posedge clk)
-    cnt_i <= \$284 ;
+    cnt_i <= \$254 ;
   always @(posedge clk)
-    c_valid <= \$285 ;
+    c_valid <= \$264 ;
   always @(posedge clk)
-    c_first <= \$286 ;
+    c_first <= \$265 ;
   always @(posedge clk)
-    c_last <= \$287 ;
+    c_last <= \$266 ;
   always @(posedge clk)
-    pe <= \$288 ;
+    pe <= \$267 ;
   always @(posedge clk)
-    pi <= \$289 ;
+    pi <= \$268 ;
   always @(posedge clk)
-    o_valid <= \$290 ;
+    o_valid <= \$269 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$258  = row;
+    \$258  = valid;
     if (rst) begin
-      \$258  = 64'h0000000000000000;
+      \$258  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$259  = spk_e;
+    \$259  = first;
     if (rst) begin
-      \$259  = 64'h0000000000000000;
+      \$259  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$260  = \spk_i$7 ;
+    \$260  = last;
     if (rst) begin
-      \$260  = 64'h0000000000000000;
+      \$260  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$261  = valid;
+    \$261  = \$signal$8 ;
     if (rst) begin
       \$261  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$262  = first;
+    \$262  = \$signal$10 ;
     if (rst) begin
       \$262  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$263  = last;
+    \$263  = i_last;
     if (rst) begin
       \$263  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$264  = \$15 ;
+    \$264  = valid_d0;
     if (rst) begin
-      \$264  = 4'h0;
+      \$264  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$265  = \$30 ;
+    \$265  = first_d0;
     if (rst) begin
-      \$265  = 4'h0;
+      \$265  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$266  = \$45 ;
+    \$266  = last_d0;
     if (rst) begin
-      \$266  = 4'h0;
+      \$266  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$267  = \$60 ;
-    if (rst) begin
-      \$267  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$268  = \$75 ;
-    if (rst) begin
-      \$268  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$269  = \$90 ;
-    if (rst) begin
-      \$269  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$270  = \$105 ;
-    if (rst) begin
-      \$270  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$271  = \$120 ;
-    if (rst) begin
-      \$271  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$272  = \$135 ;
-    if (rst) begin
-      \$272  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$273  = \$150 ;
-    if (rst) begin
-      \$273  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$274  = \$165 ;
-    if (rst) begin
-      \$274  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$275  = \$180 ;
-    if (rst) begin
-      \$275  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$276  = \$195 ;
-    if (rst) begin
-      \$276  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$277  = \$210 ;
-    if (rst) begin
-      \$277  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$278  = \$225 ;
-    if (rst) begin
-      \$278  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$279  = \$240 ;
-    if (rst) begin
-      \$279  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$280  = \$signal$8 ;
-    if (rst) begin
-      \$280  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$281  = \$signal$10 ;
-    if (rst) begin
-      \$281  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$282  = i_last;
-    if (rst) begin
-      \$282  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$283  = \$247 ;
-    if (rst) begin
-      \$283  = 7'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$284  = \$254 ;
-    if (rst) begin
-      \$284  = 7'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$285  = valid_d0;
-    if (rst) begin
-      \$285  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$286  = first_d0;
-    if (rst) begin
-      \$286  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$287  = last_d0;
-    if (rst) begin
-      \$287  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$288  = pe;
+    \$267  = pe;
     if (c_valid) begin
       (* full_case = 32'd1 *)
       if (c_first) begin
-        \$288  = { 1'h0, cnt_e };
+        \$267  = { 1'h0, cnt_e };
       end else begin
-        \$288  = \$255 [7:0];
+        \$267  = \$255 [7:0];
       end
     end
     if (rst) begin
-      \$288  = 8'h00;
+      \$267  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$289  = pi;
+    \$268  = pi;
     if (c_valid) begin
       (* full_case = 32'd1 *)
       if (c_first) begin
-        \$289  = { 1'h0, cnt_i };
+        \$268  = { 1'h0, cnt_i };
       end else begin
-        \$289  = \$256 [7:0];
+        \$268  = \$256 [7:0];
       end
     end
     if (rst) begin
-      \$289  = 8'h00;
+      \$268  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$290  = \$257 ;
+    \$269  = \$257 ;
     if (rst) begin
-      \$290  = 1'h0;
+      \$269  = 1'h0;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.substep.pop2 (rst, row, valid, first, last, spk_e, \spk_i$7 , pe, pi, o_valid, clk);
+module \ec_core_humanoid.substep.pop2 (rst, row, valid, first, last, spk_e, spk_i, pe, pi, o_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
   wire [63:0] \$1 ;
   wire [1:0] \$10 ;
@@ -17325,43 +14458,22 @@ module \ec_core_humanoid.substep.pop2 (rst, row, valid, first, last, spk_e, \spk
   wire [8:0] \$255 ;
   wire [8:0] \$256 ;
   wire \$257 ;
-  reg [63:0] \$258 ;
-  reg [63:0] \$259 ;
+  reg \$258 ;
+  reg \$259 ;
   wire [63:0] \$26 ;
-  reg [63:0] \$260 ;
+  reg \$260 ;
   reg \$261 ;
   reg \$262 ;
   reg \$263 ;
-  reg [3:0] \$264 ;
-  reg [3:0] \$265 ;
-  reg [3:0] \$266 ;
-  reg [3:0] \$267 ;
-  reg [3:0] \$268 ;
-  reg [3:0] \$269 ;
+  reg \$264 ;
+  reg \$265 ;
+  reg \$266 ;
+  reg [7:0] \$267 ;
+  reg [7:0] \$268 ;
+  reg \$269 ;
   wire [63:0] \$27 ;
-  reg [3:0] \$270 ;
-  reg [3:0] \$271 ;
-  reg [3:0] \$272 ;
-  reg [3:0] \$273 ;
-  reg [3:0] \$274 ;
-  reg [3:0] \$275 ;
-  reg [3:0] \$276 ;
-  reg [3:0] \$277 ;
-  reg [3:0] \$278 ;
-  reg [3:0] \$279 ;
   wire [1:0] \$28 ;
-  reg \$280 ;
-  reg \$281 ;
-  reg \$282 ;
-  reg [6:0] \$283 ;
-  reg [6:0] \$284 ;
-  reg \$285 ;
-  reg \$286 ;
-  reg \$287 ;
-  reg [7:0] \$288 ;
-  reg [7:0] \$289 ;
   wire [2:0] \$29 ;
-  reg \$290 ;
   wire [1:0] \$3 ;
   wire [3:0] \$30 ;
   wire [63:0] \$31 ;
@@ -17442,6 +14554,7 @@ module \ec_core_humanoid.substep.pop2 (rst, row, valid, first, last, spk_e, \spk
   reg [63:0] \$signal  = 64'h0000000000000000;
   reg \$signal$10  = 1'h0;
   reg [63:0] \$signal$4  = 64'h0000000000000000;
+  reg [63:0] \$signal$6  = 64'h0000000000000000;
   reg \$signal$8  = 1'h0;
   reg c_first = 1'h0;
   reg c_last = 1'h0;
@@ -17485,9 +14598,8 @@ module \ec_core_humanoid.substep.pop2 (rst, row, valid, first, last, spk_e, \spk
   wire rst;
   input [63:0] spk_e;
   wire [63:0] spk_e;
-  reg [63:0] spk_i = 64'h0000000000000000;
-  input [63:0] \spk_i$7 ;
-  wire [63:0] \spk_i$7 ;
+  input [63:0] spk_i;
+  wire [63:0] spk_i;
   input valid;
   wire valid;
   reg valid_d0 = 1'h0;
@@ -17611,123 +14723,123 @@ module \ec_core_humanoid.substep.pop2 (rst, row, valid, first, last, spk_e, \spk
   assign \$118  = \$116 [62] + \$117 [63];
   assign \$119  = \$115  + \$118 ;
   assign \$120  = \$112  + \$119 ;
-  assign \$121  = \$signal  & spk_i;
-  assign \$122  = \$signal  & spk_i;
+  assign \$121  = \$signal  & \$signal$6 ;
+  assign \$122  = \$signal  & \$signal$6 ;
   assign \$123  = \$121 [0] + \$122 [1];
-  assign \$124  = \$signal  & spk_i;
-  assign \$125  = \$signal  & spk_i;
+  assign \$124  = \$signal  & \$signal$6 ;
+  assign \$125  = \$signal  & \$signal$6 ;
   assign \$126  = \$124 [2] + \$125 [3];
   assign \$127  = \$123  + \$126 ;
-  assign \$128  = \$signal  & spk_i;
-  assign \$129  = \$signal  & spk_i;
+  assign \$128  = \$signal  & \$signal$6 ;
+  assign \$129  = \$signal  & \$signal$6 ;
   assign \$130  = \$128 [4] + \$129 [5];
-  assign \$131  = \$signal  & spk_i;
-  assign \$132  = \$signal  & spk_i;
+  assign \$131  = \$signal  & \$signal$6 ;
+  assign \$132  = \$signal  & \$signal$6 ;
   assign \$133  = \$131 [6] + \$132 [7];
   assign \$134  = \$130  + \$133 ;
   assign \$135  = \$127  + \$134 ;
-  assign \$136  = \$signal  & spk_i;
-  assign \$137  = \$signal  & spk_i;
+  assign \$136  = \$signal  & \$signal$6 ;
+  assign \$137  = \$signal  & \$signal$6 ;
   assign \$138  = \$136 [8] + \$137 [9];
-  assign \$139  = \$signal  & spk_i;
-  assign \$140  = \$signal  & spk_i;
+  assign \$139  = \$signal  & \$signal$6 ;
+  assign \$140  = \$signal  & \$signal$6 ;
   assign \$141  = \$139 [10] + \$140 [11];
   assign \$142  = \$138  + \$141 ;
-  assign \$143  = \$signal  & spk_i;
-  assign \$144  = \$signal  & spk_i;
+  assign \$143  = \$signal  & \$signal$6 ;
+  assign \$144  = \$signal  & \$signal$6 ;
   assign \$145  = \$143 [12] + \$144 [13];
-  assign \$146  = \$signal  & spk_i;
-  assign \$147  = \$signal  & spk_i;
+  assign \$146  = \$signal  & \$signal$6 ;
+  assign \$147  = \$signal  & \$signal$6 ;
   assign \$148  = \$146 [14] + \$147 [15];
   assign \$149  = \$145  + \$148 ;
   assign \$150  = \$142  + \$149 ;
-  assign \$151  = \$signal  & spk_i;
-  assign \$152  = \$signal  & spk_i;
+  assign \$151  = \$signal  & \$signal$6 ;
+  assign \$152  = \$signal  & \$signal$6 ;
   assign \$153  = \$151 [16] + \$152 [17];
-  assign \$154  = \$signal  & spk_i;
-  assign \$155  = \$signal  & spk_i;
+  assign \$154  = \$signal  & \$signal$6 ;
+  assign \$155  = \$signal  & \$signal$6 ;
   assign \$156  = \$154 [18] + \$155 [19];
   assign \$157  = \$153  + \$156 ;
-  assign \$158  = \$signal  & spk_i;
-  assign \$159  = \$signal  & spk_i;
+  assign \$158  = \$signal  & \$signal$6 ;
+  assign \$159  = \$signal  & \$signal$6 ;
   assign \$160  = \$158 [20] + \$159 [21];
-  assign \$161  = \$signal  & spk_i;
-  assign \$162  = \$signal  & spk_i;
+  assign \$161  = \$signal  & \$signal$6 ;
+  assign \$162  = \$signal  & \$signal$6 ;
   assign \$163  = \$161 [22] + \$162 [23];
   assign \$164  = \$160  + \$163 ;
   assign \$165  = \$157  + \$164 ;
-  assign \$166  = \$signal  & spk_i;
-  assign \$167  = \$signal  & spk_i;
+  assign \$166  = \$signal  & \$signal$6 ;
+  assign \$167  = \$signal  & \$signal$6 ;
   assign \$168  = \$166 [24] + \$167 [25];
-  assign \$169  = \$signal  & spk_i;
-  assign \$170  = \$signal  & spk_i;
+  assign \$169  = \$signal  & \$signal$6 ;
+  assign \$170  = \$signal  & \$signal$6 ;
   assign \$171  = \$169 [26] + \$170 [27];
   assign \$172  = \$168  + \$171 ;
-  assign \$173  = \$signal  & spk_i;
-  assign \$174  = \$signal  & spk_i;
+  assign \$173  = \$signal  & \$signal$6 ;
+  assign \$174  = \$signal  & \$signal$6 ;
   assign \$175  = \$173 [28] + \$174 [29];
-  assign \$176  = \$signal  & spk_i;
-  assign \$177  = \$signal  & spk_i;
+  assign \$176  = \$signal  & \$signal$6 ;
+  assign \$177  = \$signal  & \$signal$6 ;
   assign \$178  = \$176 [30] + \$177 [31];
   assign \$179  = \$175  + \$178 ;
   assign \$180  = \$172  + \$179 ;
-  assign \$181  = \$signal  & spk_i;
-  assign \$182  = \$signal  & spk_i;
+  assign \$181  = \$signal  & \$signal$6 ;
+  assign \$182  = \$signal  & \$signal$6 ;
   assign \$183  = \$181 [32] + \$182 [33];
-  assign \$184  = \$signal  & spk_i;
-  assign \$185  = \$signal  & spk_i;
+  assign \$184  = \$signal  & \$signal$6 ;
+  assign \$185  = \$signal  & \$signal$6 ;
   assign \$186  = \$184 [34] + \$185 [35];
   assign \$187  = \$183  + \$186 ;
-  assign \$188  = \$signal  & spk_i;
-  assign \$189  = \$signal  & spk_i;
+  assign \$188  = \$signal  & \$signal$6 ;
+  assign \$189  = \$signal  & \$signal$6 ;
   assign \$190  = \$188 [36] + \$189 [37];
-  assign \$191  = \$signal  & spk_i;
-  assign \$192  = \$signal  & spk_i;
+  assign \$191  = \$signal  & \$signal$6 ;
+  assign \$192  = \$signal  & \$signal$6 ;
   assign \$193  = \$191 [38] + \$192 [39];
   assign \$194  = \$190  + \$193 ;
   assign \$195  = \$187  + \$194 ;
-  assign \$196  = \$signal  & spk_i;
-  assign \$197  = \$signal  & spk_i;
+  assign \$196  = \$signal  & \$signal$6 ;
+  assign \$197  = \$signal  & \$signal$6 ;
   assign \$198  = \$196 [40] + \$197 [41];
-  assign \$199  = \$signal  & spk_i;
-  assign \$200  = \$signal  & spk_i;
+  assign \$199  = \$signal  & \$signal$6 ;
+  assign \$200  = \$signal  & \$signal$6 ;
   assign \$201  = \$199 [42] + \$200 [43];
   assign \$202  = \$198  + \$201 ;
-  assign \$203  = \$signal  & spk_i;
-  assign \$204  = \$signal  & spk_i;
+  assign \$203  = \$signal  & \$signal$6 ;
+  assign \$204  = \$signal  & \$signal$6 ;
   assign \$205  = \$203 [44] + \$204 [45];
-  assign \$206  = \$signal  & spk_i;
-  assign \$207  = \$signal  & spk_i;
+  assign \$206  = \$signal  & \$signal$6 ;
+  assign \$207  = \$signal  & \$signal$6 ;
   assign \$208  = \$206 [46] + \$207 [47];
   assign \$209  = \$205  + \$208 ;
   assign \$210  = \$202  + \$209 ;
-  assign \$211  = \$signal  & spk_i;
-  assign \$212  = \$signal  & spk_i;
+  assign \$211  = \$signal  & \$signal$6 ;
+  assign \$212  = \$signal  & \$signal$6 ;
   assign \$213  = \$211 [48] + \$212 [49];
-  assign \$214  = \$signal  & spk_i;
-  assign \$215  = \$signal  & spk_i;
+  assign \$214  = \$signal  & \$signal$6 ;
+  assign \$215  = \$signal  & \$signal$6 ;
   assign \$216  = \$214 [50] + \$215 [51];
   assign \$217  = \$213  + \$216 ;
-  assign \$218  = \$signal  & spk_i;
-  assign \$219  = \$signal  & spk_i;
+  assign \$218  = \$signal  & \$signal$6 ;
+  assign \$219  = \$signal  & \$signal$6 ;
   assign \$220  = \$218 [52] + \$219 [53];
-  assign \$221  = \$signal  & spk_i;
-  assign \$222  = \$signal  & spk_i;
+  assign \$221  = \$signal  & \$signal$6 ;
+  assign \$222  = \$signal  & \$signal$6 ;
   assign \$223  = \$221 [54] + \$222 [55];
   assign \$224  = \$220  + \$223 ;
   assign \$225  = \$217  + \$224 ;
-  assign \$226  = \$signal  & spk_i;
-  assign \$227  = \$signal  & spk_i;
+  assign \$226  = \$signal  & \$signal$6 ;
+  assign \$227  = \$signal  & \$signal$6 ;
   assign \$228  = \$226 [56] + \$227 [57];
-  assign \$229  = \$signal  & spk_i;
-  assign \$230  = \$signal  & spk_i;
+  assign \$229  = \$signal  & \$signal$6 ;
+  assign \$230  = \$signal  & \$signal$6 ;
   assign \$231  = \$229 [58] + \$230 [59];
   assign \$232  = \$228  + \$231 ;
-  assign \$233  = \$signal  & spk_i;
-  assign \$234  = \$signal  & spk_i;
+  assign \$233  = \$signal  & \$signal$6 ;
+  assign \$234  = \$signal  & \$signal$6 ;
   assign \$235  = \$233 [60] + \$234 [61];
-  assign \$236  = \$signal  & spk_i;
-  assign \$237  = \$signal  & spk_i;
+  assign \$236  = \$signal  & \$signal$6 ;
+  assign \$237  = \$signal  & \$signal$6 ;
   assign \$238  = \$236 [62] + \$237 [63];
   assign \$239  = \$235  + \$238 ;
   assign \$240  = \$232  + \$239 ;
@@ -17749,322 +14861,175 @@ module \ec_core_humanoid.substep.pop2 (rst, row, valid, first, last, spk_e, \spk
   assign \$256  = pi + cnt_i;
   assign \$257  = c_valid & c_last;
   always @(posedge clk)
-    \$signal  <= \$258 ;
+    \$signal  <= row;
   always @(posedge clk)
-    \$signal$4  <= \$259 ;
+    \$signal$4  <= spk_e;
   always @(posedge clk)
-    spk_i <= \$260 ;
+    \$signal$6  <= spk_i;
   always @(posedge clk)
-    \$signal$8  <= \$261 ;
+    \$signal$8  <= \$258 ;
   always @(posedge clk)
-    \$signal$10  <= \$262 ;
+    \$signal$10  <= \$259 ;
   always @(posedge clk)
-    i_last <= \$263 ;
+    i_last <= \$260 ;
   always @(posedge clk)
-    pe_l3_0 <= \$264 ;
+    pe_l3_0 <= \$15 ;
   always @(posedge clk)
-    pe_l3_1 <= \$265 ;
+    pe_l3_1 <= \$30 ;
   always @(posedge clk)
-    pe_l3_2 <= \$266 ;
+    pe_l3_2 <= \$45 ;
   always @(posedge clk)
-    pe_l3_3 <= \$267 ;
+    pe_l3_3 <= \$60 ;
   always @(posedge clk)
-    pe_l3_4 <= \$268 ;
+    pe_l3_4 <= \$75 ;
   always @(posedge clk)
-    pe_l3_5 <= \$269 ;
+    pe_l3_5 <= \$90 ;
   always @(posedge clk)
-    pe_l3_6 <= \$270 ;
+    pe_l3_6 <= \$105 ;
   always @(posedge clk)
-    pe_l3_7 <= \$271 ;
+    pe_l3_7 <= \$120 ;
   always @(posedge clk)
-    pi_l3_0 <= \$272 ;
+    pi_l3_0 <= \$135 ;
   always @(posedge clk)
-    pi_l3_1 <= \$273 ;
+    pi_l3_1 <= \$150 ;
   always @(posedge clk)
-    pi_l3_2 <= \$274 ;
+    pi_l3_2 <= \$165 ;
   always @(posedge clk)
-    pi_l3_3 <= \$275 ;
+    pi_l3_3 <= \$180 ;
   always @(posedge clk)
-    pi_l3_4 <= \$276 ;
+    pi_l3_4 <= \$195 ;
   always @(posedge clk)
-    pi_l3_5 <= \$277 ;
+    pi_l3_5 <= \$210 ;
   always @(posedge clk)
-    pi_l3_6 <= \$278 ;
+    pi_l3_6 <= \$225 ;
   always @(posedge clk)
-    pi_l3_7 <= \$279 ;
+    pi_l3_7 <= \$240 ;
   always @(posedge clk)
-    valid_d0 <= \$280 ;
+    valid_d0 <= \$261 ;
   always @(posedge clk)
-    first_d0 <= \$281 ;
+    first_d0 <= \$262 ;
   always @(posedge clk)
-    last_d0 <= \$282 ;
+    last_d0 <= \$263 ;
   always @(posedge clk)
-    cnt_e <= \$283 ;
+    cnt_e <= \$247 ;
   always @(posedge clk)
-    cnt_i <= \$284 ;
+    cnt_i <= \$254 ;
   always @(posedge clk)
-    c_valid <= \$285 ;
+    c_valid <= \$264 ;
   always @(posedge clk)
-    c_first <= \$286 ;
+    c_first <= \$265 ;
   always @(posedge clk)
-    c_last <= \$287 ;
+    c_last <= \$266 ;
   always @(posedge clk)
-    pe <= \$288 ;
+    pe <= \$267 ;
   always @(posedge clk)
-    pi <= \$289 ;
+    pi <= \$268 ;
   always @(posedge clk)
-    o_valid <= \$290 ;
+    o_valid <= \$269 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$258  = row;
+    \$258  = valid;
     if (rst) begin
-      \$258  = 64'h0000000000000000;
+      \$258  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$259  = spk_e;
+    \$259  = first;
     if (rst) begin
-      \$259  = 64'h0000000000000000;
+      \$259  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$260  = \spk_i$7 ;
+    \$260  = last;
     if (rst) begin
-      \$260  = 64'h0000000000000000;
+      \$260  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$261  = valid;
+    \$261  = \$signal$8 ;
     if (rst) begin
       \$261  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$262  = first;
+    \$262  = \$signal$10 ;
     if (rst) begin
       \$262  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$263  = last;
+    \$263  = i_last;
     if (rst) begin
       \$263  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$264  = \$15 ;
+    \$264  = valid_d0;
     if (rst) begin
-      \$264  = 4'h0;
+      \$264  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$265  = \$30 ;
+    \$265  = first_d0;
     if (rst) begin
-      \$265  = 4'h0;
+      \$265  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$266  = \$45 ;
+    \$266  = last_d0;
     if (rst) begin
-      \$266  = 4'h0;
+      \$266  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$267  = \$60 ;
-    if (rst) begin
-      \$267  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$268  = \$75 ;
-    if (rst) begin
-      \$268  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$269  = \$90 ;
-    if (rst) begin
-      \$269  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$270  = \$105 ;
-    if (rst) begin
-      \$270  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$271  = \$120 ;
-    if (rst) begin
-      \$271  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$272  = \$135 ;
-    if (rst) begin
-      \$272  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$273  = \$150 ;
-    if (rst) begin
-      \$273  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$274  = \$165 ;
-    if (rst) begin
-      \$274  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$275  = \$180 ;
-    if (rst) begin
-      \$275  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$276  = \$195 ;
-    if (rst) begin
-      \$276  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$277  = \$210 ;
-    if (rst) begin
-      \$277  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$278  = \$225 ;
-    if (rst) begin
-      \$278  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$279  = \$240 ;
-    if (rst) begin
-      \$279  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$280  = \$signal$8 ;
-    if (rst) begin
-      \$280  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$281  = \$signal$10 ;
-    if (rst) begin
-      \$281  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$282  = i_last;
-    if (rst) begin
-      \$282  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$283  = \$247 ;
-    if (rst) begin
-      \$283  = 7'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$284  = \$254 ;
-    if (rst) begin
-      \$284  = 7'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$285  = valid_d0;
-    if (rst) begin
-      \$285  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$286  = first_d0;
-    if (rst) begin
-      \$286  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$287  = last_d0;
-    if (rst) begin
-      \$287  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$288  = pe;
+    \$267  = pe;
     if (c_valid) begin
       (* full_case = 32'd1 *)
       if (c_first) begin
-        \$288  = { 1'h0, cnt_e };
+        \$267  = { 1'h0, cnt_e };
       end else begin
-        \$288  = \$255 [7:0];
+        \$267  = \$255 [7:0];
       end
     end
     if (rst) begin
-      \$288  = 8'h00;
+      \$267  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$289  = pi;
+    \$268  = pi;
     if (c_valid) begin
       (* full_case = 32'd1 *)
       if (c_first) begin
-        \$289  = { 1'h0, cnt_i };
+        \$268  = { 1'h0, cnt_i };
       end else begin
-        \$289  = \$256 [7:0];
+        \$268  = \$256 [7:0];
       end
     end
     if (rst) begin
-      \$289  = 8'h00;
+      \$268  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$290  = \$257 ;
+    \$269  = \$257 ;
     if (rst) begin
-      \$290  = 1'h0;
+      \$269  = 1'h0;
     end
   end
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.substep.pop3 (rst, row, valid, first, last, spk_e, \spk_i$7 , pe, pi, o_valid, clk);
+module \ec_core_humanoid.substep.pop3 (rst, row, valid, first, last, spk_e, spk_i, pe, pi, o_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
   wire [63:0] \$1 ;
   wire [1:0] \$10 ;
@@ -18242,43 +15207,22 @@ module \ec_core_humanoid.substep.pop3 (rst, row, valid, first, last, spk_e, \spk
   wire [8:0] \$255 ;
   wire [8:0] \$256 ;
   wire \$257 ;
-  reg [63:0] \$258 ;
-  reg [63:0] \$259 ;
+  reg \$258 ;
+  reg \$259 ;
   wire [63:0] \$26 ;
-  reg [63:0] \$260 ;
+  reg \$260 ;
   reg \$261 ;
   reg \$262 ;
   reg \$263 ;
-  reg [3:0] \$264 ;
-  reg [3:0] \$265 ;
-  reg [3:0] \$266 ;
-  reg [3:0] \$267 ;
-  reg [3:0] \$268 ;
-  reg [3:0] \$269 ;
+  reg \$264 ;
+  reg \$265 ;
+  reg \$266 ;
+  reg [7:0] \$267 ;
+  reg [7:0] \$268 ;
+  reg \$269 ;
   wire [63:0] \$27 ;
-  reg [3:0] \$270 ;
-  reg [3:0] \$271 ;
-  reg [3:0] \$272 ;
-  reg [3:0] \$273 ;
-  reg [3:0] \$274 ;
-  reg [3:0] \$275 ;
-  reg [3:0] \$276 ;
-  reg [3:0] \$277 ;
-  reg [3:0] \$278 ;
-  reg [3:0] \$279 ;
   wire [1:0] \$28 ;
-  reg \$280 ;
-  reg \$281 ;
-  reg \$282 ;
-  reg [6:0] \$283 ;
-  reg [6:0] \$284 ;
-  reg \$285 ;
-  reg \$286 ;
-  reg \$287 ;
-  reg [7:0] \$288 ;
-  reg [7:0] \$289 ;
   wire [2:0] \$29 ;
-  reg \$290 ;
   wire [1:0] \$3 ;
   wire [3:0] \$30 ;
   wire [63:0] \$31 ;
@@ -18359,6 +15303,7 @@ module \ec_core_humanoid.substep.pop3 (rst, row, valid, first, last, spk_e, \spk
   reg [63:0] \$signal  = 64'h0000000000000000;
   reg \$signal$10  = 1'h0;
   reg [63:0] \$signal$4  = 64'h0000000000000000;
+  reg [63:0] \$signal$6  = 64'h0000000000000000;
   reg \$signal$8  = 1'h0;
   reg c_first = 1'h0;
   reg c_last = 1'h0;
@@ -18402,9 +15347,8 @@ module \ec_core_humanoid.substep.pop3 (rst, row, valid, first, last, spk_e, \spk
   wire rst;
   input [63:0] spk_e;
   wire [63:0] spk_e;
-  reg [63:0] spk_i = 64'h0000000000000000;
-  input [63:0] \spk_i$7 ;
-  wire [63:0] \spk_i$7 ;
+  input [63:0] spk_i;
+  wire [63:0] spk_i;
   input valid;
   wire valid;
   reg valid_d0 = 1'h0;
@@ -18528,123 +15472,123 @@ module \ec_core_humanoid.substep.pop3 (rst, row, valid, first, last, spk_e, \spk
   assign \$118  = \$116 [62] + \$117 [63];
   assign \$119  = \$115  + \$118 ;
   assign \$120  = \$112  + \$119 ;
-  assign \$121  = \$signal  & spk_i;
-  assign \$122  = \$signal  & spk_i;
+  assign \$121  = \$signal  & \$signal$6 ;
+  assign \$122  = \$signal  & \$signal$6 ;
   assign \$123  = \$121 [0] + \$122 [1];
-  assign \$124  = \$signal  & spk_i;
-  assign \$125  = \$signal  & spk_i;
+  assign \$124  = \$signal  & \$signal$6 ;
+  assign \$125  = \$signal  & \$signal$6 ;
   assign \$126  = \$124 [2] + \$125 [3];
   assign \$127  = \$123  + \$126 ;
-  assign \$128  = \$signal  & spk_i;
-  assign \$129  = \$signal  & spk_i;
+  assign \$128  = \$signal  & \$signal$6 ;
+  assign \$129  = \$signal  & \$signal$6 ;
   assign \$130  = \$128 [4] + \$129 [5];
-  assign \$131  = \$signal  & spk_i;
-  assign \$132  = \$signal  & spk_i;
+  assign \$131  = \$signal  & \$signal$6 ;
+  assign \$132  = \$signal  & \$signal$6 ;
   assign \$133  = \$131 [6] + \$132 [7];
   assign \$134  = \$130  + \$133 ;
   assign \$135  = \$127  + \$134 ;
-  assign \$136  = \$signal  & spk_i;
-  assign \$137  = \$signal  & spk_i;
+  assign \$136  = \$signal  & \$signal$6 ;
+  assign \$137  = \$signal  & \$signal$6 ;
   assign \$138  = \$136 [8] + \$137 [9];
-  assign \$139  = \$signal  & spk_i;
-  assign \$140  = \$signal  & spk_i;
+  assign \$139  = \$signal  & \$signal$6 ;
+  assign \$140  = \$signal  & \$signal$6 ;
   assign \$141  = \$139 [10] + \$140 [11];
   assign \$142  = \$138  + \$141 ;
-  assign \$143  = \$signal  & spk_i;
-  assign \$144  = \$signal  & spk_i;
+  assign \$143  = \$signal  & \$signal$6 ;
+  assign \$144  = \$signal  & \$signal$6 ;
   assign \$145  = \$143 [12] + \$144 [13];
-  assign \$146  = \$signal  & spk_i;
-  assign \$147  = \$signal  & spk_i;
+  assign \$146  = \$signal  & \$signal$6 ;
+  assign \$147  = \$signal  & \$signal$6 ;
   assign \$148  = \$146 [14] + \$147 [15];
   assign \$149  = \$145  + \$148 ;
   assign \$150  = \$142  + \$149 ;
-  assign \$151  = \$signal  & spk_i;
-  assign \$152  = \$signal  & spk_i;
+  assign \$151  = \$signal  & \$signal$6 ;
+  assign \$152  = \$signal  & \$signal$6 ;
   assign \$153  = \$151 [16] + \$152 [17];
-  assign \$154  = \$signal  & spk_i;
-  assign \$155  = \$signal  & spk_i;
+  assign \$154  = \$signal  & \$signal$6 ;
+  assign \$155  = \$signal  & \$signal$6 ;
   assign \$156  = \$154 [18] + \$155 [19];
   assign \$157  = \$153  + \$156 ;
-  assign \$158  = \$signal  & spk_i;
-  assign \$159  = \$signal  & spk_i;
+  assign \$158  = \$signal  & \$signal$6 ;
+  assign \$159  = \$signal  & \$signal$6 ;
   assign \$160  = \$158 [20] + \$159 [21];
-  assign \$161  = \$signal  & spk_i;
-  assign \$162  = \$signal  & spk_i;
+  assign \$161  = \$signal  & \$signal$6 ;
+  assign \$162  = \$signal  & \$signal$6 ;
   assign \$163  = \$161 [22] + \$162 [23];
   assign \$164  = \$160  + \$163 ;
   assign \$165  = \$157  + \$164 ;
-  assign \$166  = \$signal  & spk_i;
-  assign \$167  = \$signal  & spk_i;
+  assign \$166  = \$signal  & \$signal$6 ;
+  assign \$167  = \$signal  & \$signal$6 ;
   assign \$168  = \$166 [24] + \$167 [25];
-  assign \$169  = \$signal  & spk_i;
-  assign \$170  = \$signal  & spk_i;
+  assign \$169  = \$signal  & \$signal$6 ;
+  assign \$170  = \$signal  & \$signal$6 ;
   assign \$171  = \$169 [26] + \$170 [27];
   assign \$172  = \$168  + \$171 ;
-  assign \$173  = \$signal  & spk_i;
-  assign \$174  = \$signal  & spk_i;
+  assign \$173  = \$signal  & \$signal$6 ;
+  assign \$174  = \$signal  & \$signal$6 ;
   assign \$175  = \$173 [28] + \$174 [29];
-  assign \$176  = \$signal  & spk_i;
-  assign \$177  = \$signal  & spk_i;
+  assign \$176  = \$signal  & \$signal$6 ;
+  assign \$177  = \$signal  & \$signal$6 ;
   assign \$178  = \$176 [30] + \$177 [31];
   assign \$179  = \$175  + \$178 ;
   assign \$180  = \$172  + \$179 ;
-  assign \$181  = \$signal  & spk_i;
-  assign \$182  = \$signal  & spk_i;
+  assign \$181  = \$signal  & \$signal$6 ;
+  assign \$182  = \$signal  & \$signal$6 ;
   assign \$183  = \$181 [32] + \$182 [33];
-  assign \$184  = \$signal  & spk_i;
-  assign \$185  = \$signal  & spk_i;
+  assign \$184  = \$signal  & \$signal$6 ;
+  assign \$185  = \$signal  & \$signal$6 ;
   assign \$186  = \$184 [34] + \$185 [35];
   assign \$187  = \$183  + \$186 ;
-  assign \$188  = \$signal  & spk_i;
-  assign \$189  = \$signal  & spk_i;
+  assign \$188  = \$signal  & \$signal$6 ;
+  assign \$189  = \$signal  & \$signal$6 ;
   assign \$190  = \$188 [36] + \$189 [37];
-  assign \$191  = \$signal  & spk_i;
-  assign \$192  = \$signal  & spk_i;
+  assign \$191  = \$signal  & \$signal$6 ;
+  assign \$192  = \$signal  & \$signal$6 ;
   assign \$193  = \$191 [38] + \$192 [39];
   assign \$194  = \$190  + \$193 ;
   assign \$195  = \$187  + \$194 ;
-  assign \$196  = \$signal  & spk_i;
-  assign \$197  = \$signal  & spk_i;
+  assign \$196  = \$signal  & \$signal$6 ;
+  assign \$197  = \$signal  & \$signal$6 ;
   assign \$198  = \$196 [40] + \$197 [41];
-  assign \$199  = \$signal  & spk_i;
-  assign \$200  = \$signal  & spk_i;
+  assign \$199  = \$signal  & \$signal$6 ;
+  assign \$200  = \$signal  & \$signal$6 ;
   assign \$201  = \$199 [42] + \$200 [43];
   assign \$202  = \$198  + \$201 ;
-  assign \$203  = \$signal  & spk_i;
-  assign \$204  = \$signal  & spk_i;
+  assign \$203  = \$signal  & \$signal$6 ;
+  assign \$204  = \$signal  & \$signal$6 ;
   assign \$205  = \$203 [44] + \$204 [45];
-  assign \$206  = \$signal  & spk_i;
-  assign \$207  = \$signal  & spk_i;
+  assign \$206  = \$signal  & \$signal$6 ;
+  assign \$207  = \$signal  & \$signal$6 ;
   assign \$208  = \$206 [46] + \$207 [47];
   assign \$209  = \$205  + \$208 ;
   assign \$210  = \$202  + \$209 ;
-  assign \$211  = \$signal  & spk_i;
-  assign \$212  = \$signal  & spk_i;
+  assign \$211  = \$signal  & \$signal$6 ;
+  assign \$212  = \$signal  & \$signal$6 ;
   assign \$213  = \$211 [48] + \$212 [49];
-  assign \$214  = \$signal  & spk_i;
-  assign \$215  = \$signal  & spk_i;
+  assign \$214  = \$signal  & \$signal$6 ;
+  assign \$215  = \$signal  & \$signal$6 ;
   assign \$216  = \$214 [50] + \$215 [51];
   assign \$217  = \$213  + \$216 ;
-  assign \$218  = \$signal  & spk_i;
-  assign \$219  = \$signal  & spk_i;
+  assign \$218  = \$signal  & \$signal$6 ;
+  assign \$219  = \$signal  & \$signal$6 ;
   assign \$220  = \$218 [52] + \$219 [53];
-  assign \$221  = \$signal  & spk_i;
-  assign \$222  = \$signal  & spk_i;
+  assign \$221  = \$signal  & \$signal$6 ;
+  assign \$222  = \$signal  & \$signal$6 ;
   assign \$223  = \$221 [54] + \$222 [55];
   assign \$224  = \$220  + \$223 ;
   assign \$225  = \$217  + \$224 ;
-  assign \$226  = \$signal  & spk_i;
-  assign \$227  = \$signal  & spk_i;
+  assign \$226  = \$signal  & \$signal$6 ;
+  assign \$227  = \$signal  & \$signal$6 ;
   assign \$228  = \$226 [56] + \$227 [57];
-  assign \$229  = \$signal  & spk_i;
-  assign \$230  = \$signal  & spk_i;
+  assign \$229  = \$signal  & \$signal$6 ;
+  assign \$230  = \$signal  & \$signal$6 ;
   assign \$231  = \$229 [58] + \$230 [59];
   assign \$232  = \$228  + \$231 ;
-  assign \$233  = \$signal  & spk_i;
-  assign \$234  = \$signal  & spk_i;
+  assign \$233  = \$signal  & \$signal$6 ;
+  assign \$234  = \$signal  & \$signal$6 ;
   assign \$235  = \$233 [60] + \$234 [61];
-  assign \$236  = \$signal  & spk_i;
-  assign \$237  = \$signal  & spk_i;
+  assign \$236  = \$signal  & \$signal$6 ;
+  assign \$237  = \$signal  & \$signal$6 ;
   assign \$238  = \$236 [62] + \$237 [63];
   assign \$239  = \$235  + \$238 ;
   assign \$240  = \$232  + \$239 ;
@@ -18666,316 +15610,169 @@ module \ec_core_humanoid.substep.pop3 (rst, row, valid, first, last, spk_e, \spk
   assign \$256  = pi + cnt_i;
   assign \$257  = c_valid & c_last;
   always @(posedge clk)
-    \$signal  <= \$258 ;
+    \$signal  <= row;
   always @(posedge clk)
-    \$signal$4  <= \$259 ;
+    \$signal$4  <= spk_e;
   always @(posedge clk)
-    spk_i <= \$260 ;
+    \$signal$6  <= spk_i;
   always @(posedge clk)
-    \$signal$8  <= \$261 ;
+    \$signal$8  <= \$258 ;
   always @(posedge clk)
-    \$signal$10  <= \$262 ;
+    \$signal$10  <= \$259 ;
   always @(posedge clk)
-    i_last <= \$263 ;
+    i_last <= \$260 ;
   always @(posedge clk)
-    pe_l3_0 <= \$264 ;
+    pe_l3_0 <= \$15 ;
   always @(posedge clk)
-    pe_l3_1 <= \$265 ;
+    pe_l3_1 <= \$30 ;
   always @(posedge clk)
-    pe_l3_2 <= \$266 ;
+    pe_l3_2 <= \$45 ;
   always @(posedge clk)
-    pe_l3_3 <= \$267 ;
+    pe_l3_3 <= \$60 ;
   always @(posedge clk)
-    pe_l3_4 <= \$268 ;
+    pe_l3_4 <= \$75 ;
   always @(posedge clk)
-    pe_l3_5 <= \$269 ;
+    pe_l3_5 <= \$90 ;
   always @(posedge clk)
-    pe_l3_6 <= \$270 ;
+    pe_l3_6 <= \$105 ;
   always @(posedge clk)
-    pe_l3_7 <= \$271 ;
+    pe_l3_7 <= \$120 ;
   always @(posedge clk)
-    pi_l3_0 <= \$272 ;
+    pi_l3_0 <= \$135 ;
   always @(posedge clk)
-    pi_l3_1 <= \$273 ;
+    pi_l3_1 <= \$150 ;
   always @(posedge clk)
-    pi_l3_2 <= \$274 ;
+    pi_l3_2 <= \$165 ;
   always @(posedge clk)
-    pi_l3_3 <= \$275 ;
+    pi_l3_3 <= \$180 ;
   always @(posedge clk)
-    pi_l3_4 <= \$276 ;
+    pi_l3_4 <= \$195 ;
   always @(posedge clk)
-    pi_l3_5 <= \$277 ;
+    pi_l3_5 <= \$210 ;
   always @(posedge clk)
-    pi_l3_6 <= \$278 ;
+    pi_l3_6 <= \$225 ;
   always @(posedge clk)
-    pi_l3_7 <= \$279 ;
+    pi_l3_7 <= \$240 ;
   always @(posedge clk)
-    valid_d0 <= \$280 ;
+    valid_d0 <= \$261 ;
   always @(posedge clk)
-    first_d0 <= \$281 ;
+    first_d0 <= \$262 ;
   always @(posedge clk)
-    last_d0 <= \$282 ;
+    last_d0 <= \$263 ;
   always @(posedge clk)
-    cnt_e <= \$283 ;
+    cnt_e <= \$247 ;
   always @(posedge clk)
-    cnt_i <= \$284 ;
+    cnt_i <= \$254 ;
   always @(posedge clk)
-    c_valid <= \$285 ;
+    c_valid <= \$264 ;
   always @(posedge clk)
-    c_first <= \$286 ;
+    c_first <= \$265 ;
   always @(posedge clk)
-    c_last <= \$287 ;
+    c_last <= \$266 ;
   always @(posedge clk)
-    pe <= \$288 ;
+    pe <= \$267 ;
   always @(posedge clk)
-    pi <= \$289 ;
+    pi <= \$268 ;
   always @(posedge clk)
-    o_valid <= \$290 ;
+    o_valid <= \$269 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$258  = row;
+    \$258  = valid;
     if (rst) begin
-      \$258  = 64'h0000000000000000;
+      \$258  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$259  = spk_e;
+    \$259  = first;
     if (rst) begin
-      \$259  = 64'h0000000000000000;
+      \$259  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$260  = \spk_i$7 ;
+    \$260  = last;
     if (rst) begin
-      \$260  = 64'h0000000000000000;
+      \$260  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$261  = valid;
+    \$261  = \$signal$8 ;
     if (rst) begin
       \$261  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$262  = first;
+    \$262  = \$signal$10 ;
     if (rst) begin
       \$262  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$263  = last;
+    \$263  = i_last;
     if (rst) begin
       \$263  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$264  = \$15 ;
+    \$264  = valid_d0;
     if (rst) begin
-      \$264  = 4'h0;
+      \$264  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$265  = \$30 ;
+    \$265  = first_d0;
     if (rst) begin
-      \$265  = 4'h0;
+      \$265  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$266  = \$45 ;
+    \$266  = last_d0;
     if (rst) begin
-      \$266  = 4'h0;
+      \$266  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$267  = \$60 ;
-    if (rst) begin
-      \$267  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$268  = \$75 ;
-    if (rst) begin
-      \$268  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$269  = \$90 ;
-    if (rst) begin
-      \$269  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$270  = \$105 ;
-    if (rst) begin
-      \$270  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$271  = \$120 ;
-    if (rst) begin
-      \$271  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$272  = \$135 ;
-    if (rst) begin
-      \$272  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$273  = \$150 ;
-    if (rst) begin
-      \$273  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$274  = \$165 ;
-    if (rst) begin
-      \$274  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$275  = \$180 ;
-    if (rst) begin
-      \$275  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$276  = \$195 ;
-    if (rst) begin
-      \$276  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$277  = \$210 ;
-    if (rst) begin
-      \$277  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$278  = \$225 ;
-    if (rst) begin
-      \$278  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$279  = \$240 ;
-    if (rst) begin
-      \$279  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$280  = \$signal$8 ;
-    if (rst) begin
-      \$280  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$281  = \$signal$10 ;
-    if (rst) begin
-      \$281  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$282  = i_last;
-    if (rst) begin
-      \$282  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$283  = \$247 ;
-    if (rst) begin
-      \$283  = 7'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$284  = \$254 ;
-    if (rst) begin
-      \$284  = 7'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$285  = valid_d0;
-    if (rst) begin
-      \$285  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$286  = first_d0;
-    if (rst) begin
-      \$286  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$287  = last_d0;
-    if (rst) begin
-      \$287  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$288  = pe;
+    \$267  = pe;
     if (c_valid) begin
       (* full_case = 32'd1 *)
       if (c_first) begin
-        \$288  = { 1'h0, cnt_e };
+        \$267  = { 1'h0, cnt_e };
       end else begin
-        \$288  = \$255 [7:0];
+        \$267  = \$255 [7:0];
       end
     end
     if (rst) begin
-      \$288  = 8'h00;
+      \$267  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$289  = pi;
+    \$268  = pi;
     if (c_valid) begin
       (* full_case = 32'd1 *)
       if (c_first) begin
-        \$289  = { 1'h0, cnt_i };
+        \$268  = { 1'h0, cnt_i };
       end else begin
-        \$289  = \$256 [7:0];
+        \$268  = \$256 [7:0];
       end
     end
     if (rst) begin
-      \$289  = 8'h00;
+      \$268  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$290  = \$257 ;
+    \$269  = \$257 ;
     if (rst) begin
-      \$290  = 1'h0;
+      \$269  = 1'h0;
     end
   end
 endmodule
