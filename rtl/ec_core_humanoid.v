@@ -8569,10 +8569,10 @@ module \ec_core_humanoid.readout (rst, rate__0, rate__1, rate__2, rate__3, wout_
     .first(first_r_d0),
     .last(last_r_d0),
     .o_valid(o_valid),
-    .\port$1775$0 (\$11 ),
-    .\port$1778$0 (\$14 ),
-    .\port$1781$0 (\$17 ),
-    .\port$1784$0 (\$20 ),
+    .\port$1767$0 (\$11 ),
+    .\port$1770$0 (\$14 ),
+    .\port$1773$0 (\$17 ),
+    .\port$1776$0 (\$20 ),
     .rate(rate_d0),
     .rst(rst),
     .valid(valid_r_d0)
@@ -8664,7 +8664,7 @@ module \ec_core_humanoid.readout (rst, rate__0, rate__1, rate__2, rate__3, wout_
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.readout.readout (rst, bits, \port$1775$0 , \port$1778$0 , \port$1781$0 , \port$1784$0 , valid, first, last, rate, o_valid, action, clk);
+module \ec_core_humanoid.readout.readout (rst, bits, \port$1767$0 , \port$1770$0 , \port$1773$0 , \port$1776$0 , valid, first, last, rate, o_valid, action, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
   wire [14:0] \$1 ;
   wire [14:0] \$10 ;
@@ -8731,14 +8731,14 @@ module \ec_core_humanoid.readout.readout (rst, bits, \port$1775$0 , \port$1778$0
   wire last;
   output o_valid;
   reg o_valid = 1'h0;
-  input \port$1775$0 ;
-  wire \port$1775$0 ;
-  input \port$1778$0 ;
-  wire \port$1778$0 ;
-  input \port$1781$0 ;
-  wire \port$1781$0 ;
-  input \port$1784$0 ;
-  wire \port$1784$0 ;
+  input \port$1767$0 ;
+  wire \port$1767$0 ;
+  input \port$1770$0 ;
+  wire \port$1770$0 ;
+  input \port$1773$0 ;
+  wire \port$1773$0 ;
+  input \port$1776$0 ;
+  wire \port$1776$0 ;
   input [55:0] rate;
   wire [55:0] rate;
   wire [13:0] \rate[0] ;
@@ -8765,16 +8765,16 @@ module \ec_core_humanoid.readout.readout (rst, bits, \port$1775$0 , \port$1778$0
   always @(posedge clk)
     action <= \$41 ;
   assign \$1  = - rate[13:0];
-  assign \$2  = \port$1775$0  ? { 1'h0, rate[13:0] } : \$1 ;
+  assign \$2  = \port$1767$0  ? { 1'h0, rate[13:0] } : \$1 ;
   assign \$3  = bits[0] ? \$2  : 15'h0000;
   assign \$4  = - rate[27:14];
-  assign \$5  = \port$1778$0  ? { 1'h0, rate[27:14] } : \$4 ;
+  assign \$5  = \port$1770$0  ? { 1'h0, rate[27:14] } : \$4 ;
   assign \$6  = bits[1] ? \$5  : 15'h0000;
   assign \$7  = - rate[41:28];
-  assign \$8  = \port$1781$0  ? { 1'h0, rate[41:28] } : \$7 ;
+  assign \$8  = \port$1773$0  ? { 1'h0, rate[41:28] } : \$7 ;
   assign \$9  = bits[2] ? \$8  : 15'h0000;
   assign \$10  = - rate[55:42];
-  assign \$11  = \port$1784$0  ? { 1'h0, rate[55:42] } : \$10 ;
+  assign \$11  = \port$1776$0  ? { 1'h0, rate[55:42] } : \$10 ;
   assign \$12  = bits[3] ? \$11  : 15'h0000;
   assign \$13  = $signed(term0) + $signed(term1);
   assign \$14  = $signed(term2) + $signed(term3);
@@ -8919,7 +8919,7 @@ module \ec_core_humanoid.readout.readout (rst, bits, \port$1775$0 , \port$1778$0
       \$39  = 1'h0;
     end
   end
-  assign exc = { \port$1784$0 , \port$1781$0 , \port$1778$0 , \port$1775$0  };
+  assign exc = { \port$1776$0 , \port$1773$0 , \port$1770$0 , \port$1767$0  };
   assign \rate[0]  = rate[13:0];
   assign \rate[1]  = rate[27:14];
   assign \rate[2]  = rate[41:28];
@@ -11160,37 +11160,37 @@ endmodule
 module \ec_core_humanoid.substep.lif0 (rst, \port$55$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire [32:0] \$1 ;
-  wire [41:0] \$10 ;
-  wire [26:0] \$11 ;
-  wire [27:0] \$12 ;
+  wire [27:0] \$10 ;
+  wire [40:0] \$11 ;
+  wire [41:0] \$12 ;
   wire [27:0] \$13 ;
   wire [28:0] \$14 ;
-  wire [26:0] \$15 ;
-  wire [27:0] \$16 ;
-  wire [27:0] \$17 ;
-  wire [28:0] \$18 ;
+  wire [27:0] \$15 ;
+  wire [28:0] \$16 ;
+  wire [24:0] \$17 ;
+  wire \$18 ;
   wire [24:0] \$19 ;
   wire [22:0] \$2 ;
   wire \$20 ;
   wire [24:0] \$21 ;
-  wire \$22 ;
-  wire [24:0] \$23 ;
-  wire [23:0] \$24 ;
-  wire [23:0] \$25 ;
-  wire [24:0] \$26 ;
-  wire [28:0] \$27 ;
-  wire [19:0] \$28 ;
-  wire [50:0] \$29 ;
+  wire [23:0] \$22 ;
+  wire [23:0] \$23 ;
+  wire [24:0] \$24 ;
+  wire [28:0] \$25 ;
+  wire [19:0] \$26 ;
+  wire [50:0] \$27 ;
+  wire [51:0] \$28 ;
+  wire [52:0] \$29 ;
   wire [53:0] \$3 ;
-  wire [51:0] \$30 ;
-  wire [37:0] \$31 ;
-  wire [37:0] \$32 ;
-  wire [38:0] \$33 ;
+  wire [37:0] \$30 ;
+  wire [38:0] \$31 ;
+  wire \$32 ;
+  wire [23:0] \$33 ;
   wire \$34 ;
-  wire [23:0] \$35 ;
+  wire [13:0] \$35 ;
   wire \$36 ;
-  wire [13:0] \$37 ;
-  wire \$38 ;
+  reg \$37 ;
+  reg \$38 ;
   reg \$39 ;
   wire [54:0] \$4 ;
   reg \$40 ;
@@ -11200,21 +11200,20 @@ module \ec_core_humanoid.substep.lif0 (rst, \port$55$0 , i_in, pe, pi, valid, o_
   reg \$44 ;
   reg \$45 ;
   reg \$46 ;
-  reg \$47 ;
-  reg \$48 ;
-  reg [23:0] \$49 ;
-  wire [8:0] \$5 ;
-  reg [23:0] \$50 ;
-  reg [13:0] \$51 ;
-  reg \$52 ;
-  wire [19:0] \$6 ;
-  wire [25:0] \$7 ;
-  wire [40:0] \$8 ;
-  wire [40:0] \$9 ;
+  reg [23:0] \$47 ;
+  reg [23:0] \$48 ;
+  reg [13:0] \$49 ;
+  wire [55:0] \$5 ;
+  reg \$50 ;
+  wire [8:0] \$6 ;
+  wire [19:0] \$7 ;
+  wire [26:0] \$8 ;
+  wire [27:0] \$9 ;
   input clk;
   wire clk;
-  reg [25:0] decay_p0 = 26'h0000000;
-  reg [25:0] decay_prod = 26'h0000000;
+  reg [26:0] decay_p0 = 27'h0000000;
+  reg [27:0] decay_prod0 = 28'h0000000;
+  reg [27:0] decay_prod1 = 28'h0000000;
   input [23:0] i_in;
   wire [23:0] i_in;
   reg [23:0] i_in_w_d0 = 24'h000000;
@@ -11234,12 +11233,12 @@ module \ec_core_humanoid.substep.lif0 (rst, \port$55$0 , i_in, pe, pi, valid, o_
   reg o_valid = 1'h0;
   reg [28:0] p_m_p0 = 29'h00000000;
   reg [19:0] p_m_p1 = 20'h00000;
-  reg [36:0] p_m_prod = 37'h0000000000;
+  reg [37:0] p_m_prod0 = 38'h0000000000;
   reg [19:0] p_rec_p0 = 20'h00000;
   reg [19:0] p_rec_prod = 20'h00000;
   reg [32:0] p_syn_p0 = 33'h000000000;
   reg [22:0] p_syn_p1 = 23'h000000;
-  reg [39:0] p_syn_prod = 40'h0000000000;
+  reg [40:0] p_syn_prod0 = 41'h00000000000;
   input [7:0] pe;
   wire [7:0] pe;
   input [7:0] pi;
@@ -11287,31 +11286,25 @@ module \ec_core_humanoid.substep.lif0 (rst, \port$55$0 , i_in, pe, pi, valid, o_
   reg s8_valid = 1'h0;
   wire [23:0] v;
   reg [23:0] v_w_d0 = 24'h000000;
-  reg [23:0] \v_w_d0$54  = 24'h000000;
+  reg [23:0] \v_w_d0$55  = 24'h000000;
   reg [23:0] v_w_d1 = 24'h000000;
-  reg [23:0] \v_w_d1$55  = 24'h000000;
+  reg [23:0] \v_w_d1$56  = 24'h000000;
   input valid;
   wire valid;
   reg valid_w_d0 = 1'h0;
-  reg \valid_w_d0$52  = 1'h0;
+  reg \valid_w_d0$53  = 1'h0;
   reg valid_w_d1 = 1'h0;
-  reg \valid_w_d1$53  = 1'h0;
+  reg \valid_w_d1$54  = 1'h0;
   always @(posedge clk)
-    p_syn_p1 <= \$2 ;
+    decay_p0 <= \$8 ;
   always @(posedge clk)
-    p_syn_prod <= \$4 [39:0];
+    decay_prod0 <= \$9 ;
   always @(posedge clk)
-    p_rec_p0 <= \$6 ;
+    decay_prod1 <= \$10 ;
   always @(posedge clk)
-    p_rec_prod <= p_rec_p0;
+    valid_w_d0 <= \$38 ;
   always @(posedge clk)
-    decay_p0 <= \$7 ;
-  always @(posedge clk)
-    decay_prod <= decay_p0;
-  always @(posedge clk)
-    valid_w_d0 <= \$40 ;
-  always @(posedge clk)
-    valid_w_d1 <= \$41 ;
+    valid_w_d1 <= \$39 ;
   always @(posedge clk)
     v_w_d0 <= s0_v;
   always @(posedge clk)
@@ -11325,19 +11318,19 @@ module \ec_core_humanoid.substep.lif0 (rst, \port$55$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     i_in_w_d1 <= i_in_w_d0;
   always @(posedge clk)
-    s3_valid <= \$42 ;
+    s3_valid <= \$40 ;
   always @(posedge clk)
     s3_v <= v_w_d1;
   always @(posedge clk)
     s3_i_in <= i_in_w_d1;
   always @(posedge clk)
-    s3_i_syn <= \$10 [23:0];
+    s3_i_syn <= \$12 [23:0];
   always @(posedge clk)
     s3_rate_spk <= \$14 [13:0];
   always @(posedge clk)
-    s3_rate_rest <= \$18 [13:0];
+    s3_rate_rest <= \$16 [13:0];
   always @(posedge clk)
-    s4_valid <= \$43 ;
+    s4_valid <= \$41 ;
   always @(posedge clk)
     s4_v <= s3_v;
   always @(posedge clk)
@@ -11347,9 +11340,9 @@ module \ec_core_humanoid.substep.lif0 (rst, \port$55$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     s4_rate_rest <= s3_rate_rest;
   always @(posedge clk)
-    s4_u <= \$25 ;
+    s4_u <= \$23 ;
   always @(posedge clk)
-    s5_valid <= \$44 ;
+    s5_valid <= \$42 ;
   always @(posedge clk)
     s5_v <= s4_v;
   always @(posedge clk)
@@ -11359,21 +11352,21 @@ module \ec_core_humanoid.substep.lif0 (rst, \port$55$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     s5_rate_rest <= s4_rate_rest;
   always @(posedge clk)
-    s5_d <= \$26 ;
+    s5_d <= \$24 ;
   always @(posedge clk)
-    p_m_p0 <= \$27 ;
+    p_m_p0 <= \$25 ;
   always @(posedge clk)
-    p_m_p1 <= \$28 ;
+    p_m_p1 <= \$26 ;
   always @(posedge clk)
-    p_m_prod <= \$30 [36:0];
+    p_m_prod0 <= \$29 [37:0];
   always @(posedge clk)
-    \valid_w_d0$52  <= \$45 ;
+    \valid_w_d0$53  <= \$43 ;
   always @(posedge clk)
-    \valid_w_d1$53  <= \$46 ;
+    \valid_w_d1$54  <= \$44 ;
   always @(posedge clk)
-    \v_w_d0$54  <= s5_v;
+    \v_w_d0$55  <= s5_v;
   always @(posedge clk)
-    \v_w_d1$55  <= \v_w_d0$54 ;
+    \v_w_d1$56  <= \v_w_d0$55 ;
   always @(posedge clk)
     i_syn_w_d0 <= s5_i_syn;
   always @(posedge clk)
@@ -11387,7 +11380,7 @@ module \ec_core_humanoid.substep.lif0 (rst, \port$55$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     rate_rest_w_d1 <= rate_rest_w_d0;
   always @(posedge clk)
-    s8_valid <= \$47 ;
+    s8_valid <= \$45 ;
   always @(posedge clk)
     s8_i_syn <= i_syn_w_d1;
   always @(posedge clk)
@@ -11395,51 +11388,49 @@ module \ec_core_humanoid.substep.lif0 (rst, \port$55$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     s8_rate_rest <= rate_rest_w_d1;
   always @(posedge clk)
-    s8_v <= \$33 [23:0];
+    s8_v <= \$31 [23:0];
   always @(posedge clk)
-    o_valid <= \$48 ;
+    o_valid <= \$46 ;
   always @(posedge clk)
-    o_i_syn <= \$49 ;
+    o_i_syn <= \$47 ;
   always @(posedge clk)
-    o_v <= \$50 ;
+    o_v <= \$48 ;
   always @(posedge clk)
-    o_rate <= \$51 ;
+    o_rate <= \$49 ;
   always @(posedge clk)
-    o_spike <= \$52 ;
+    o_spike <= \$50 ;
   assign \$1  = s0_i_syn[16:0] * 16'he7a3;
   assign \$2  = $signed(s0_i_syn[23:17]) * $signed(17'h0e7a3);
   assign \$4  = $signed({ 1'h0, p_syn_p0 }) + $signed(\$3 );
-  assign \$5  = s0_pe - s0_pi;
-  assign \$6  = $signed(\$5 ) * $signed(12'h400);
-  assign \$7  = s0_rate * 12'hc7c;
-  assign \$8  = $signed(p_syn_prod) + $signed(17'h08000);
-  assign \$10  = $signed(\$9 ) + $signed(p_rec_prod);
-  assign \$11  = 25'h18f8000 - decay_prod;
-  assign \$12  = $signed(\$11 ) + $signed(17'h08000);
+  assign \$5  = $signed(\$4 ) + $signed(17'h08000);
+  assign \$6  = s0_pe - s0_pi;
+  assign \$7  = $signed(\$6 ) * $signed(12'h400);
+  assign \$8  = s0_rate * 27'h7fff384;
+  assign \$9  = $signed(decay_p0) + $signed(17'h08000);
+  assign \$10  = $signed(decay_p0) + $signed(26'h1900000);
+  assign \$12  = $signed(\$11 ) + $signed(p_rec_prod);
   assign \$14  = $signed({ 1'h0, rate_w_d1 }) + $signed(\$13 );
-  assign \$15  = - decay_prod;
-  assign \$16  = $signed(\$15 ) + $signed(17'h08000);
-  assign \$18  = $signed({ 1'h0, rate_w_d1 }) + $signed(\$17 );
+  assign \$16  = $signed({ 1'h0, rate_w_d1 }) + $signed(\$15 );
+  assign \$17  = $signed(s3_i_syn) + $signed(s3_i_in);
+  assign \$18  = $signed(\$17 ) > $signed(24'h7fffff);
   assign \$19  = $signed(s3_i_syn) + $signed(s3_i_in);
-  assign \$20  = $signed(\$19 ) > $signed(24'h7fffff);
+  assign \$20  = $signed(\$19 ) < $signed(24'h800000);
   assign \$21  = $signed(s3_i_syn) + $signed(s3_i_in);
-  assign \$22  = $signed(\$21 ) < $signed(24'h800000);
-  assign \$23  = $signed(s3_i_syn) + $signed(s3_i_in);
-  assign \$24  = \$22  ? 24'h800000 : \$23 [23:0];
-  assign \$25  = \$20  ? 24'h7fffff : \$24 ;
-  assign \$26  = $signed(s4_u) - $signed(s4_v);
-  assign \$27  = s5_d[16:0] * 12'hc7c;
-  assign \$28  = $signed(s5_d[24:17]) * $signed(13'h0c7c);
-  assign \$30  = $signed({ 1'h0, p_m_p0 }) + $signed(\$29 );
-  assign \$31  = $signed(p_m_prod) + $signed(17'h08000);
-  assign \$33  = $signed(\v_w_d1$55 ) + $signed(\$32 );
+  assign \$22  = \$20  ? 24'h800000 : \$21 [23:0];
+  assign \$23  = \$18  ? 24'h7fffff : \$22 ;
+  assign \$24  = $signed(s4_u) - $signed(s4_v);
+  assign \$25  = s5_d[16:0] * 12'hc7c;
+  assign \$26  = $signed(s5_d[24:17]) * $signed(13'h0c7c);
+  assign \$28  = $signed({ 1'h0, p_m_p0 }) + $signed(\$27 );
+  assign \$29  = $signed(\$28 ) + $signed(17'h08000);
+  assign \$31  = $signed(\v_w_d1$56 ) + $signed(\$30 );
+  assign \$32  = $signed(s8_v) > $signed(14'h1000);
+  assign \$33  = \$32  ? 24'h000000 : s8_v;
   assign \$34  = $signed(s8_v) > $signed(14'h1000);
-  assign \$35  = \$34  ? 24'h000000 : s8_v;
+  assign \$35  = \$34  ? s8_rate_spk : s8_rate_rest;
   assign \$36  = $signed(s8_v) > $signed(14'h1000);
-  assign \$37  = \$36  ? s8_rate_spk : s8_rate_rest;
-  assign \$38  = $signed(s8_v) > $signed(14'h1000);
   always @(posedge clk)
-    s0_valid <= \$39 ;
+    s0_valid <= \$37 ;
   always @(posedge clk)
     s0_i_syn <= \port$55$0 [23:0];
   always @(posedge clk)
@@ -11454,150 +11445,158 @@ module \ec_core_humanoid.substep.lif0 (rst, \port$55$0 , i_in, pe, pi, valid, o_
     s0_pi <= pi;
   always @(posedge clk)
     p_syn_p0 <= \$1 ;
+  always @(posedge clk)
+    p_syn_p1 <= \$2 ;
+  always @(posedge clk)
+    p_syn_prod0 <= \$5 [40:0];
+  always @(posedge clk)
+    p_rec_p0 <= \$7 ;
+  always @(posedge clk)
+    p_rec_prod <= p_rec_p0;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$40  = s0_valid;
+    \$38  = s0_valid;
+    if (rst) begin
+      \$38  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$39  = valid_w_d0;
+    if (rst) begin
+      \$39  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$40  = valid_w_d1;
     if (rst) begin
       \$40  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$41  = valid_w_d0;
+    \$41  = s3_valid;
     if (rst) begin
       \$41  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$42  = valid_w_d1;
+    \$42  = s4_valid;
     if (rst) begin
       \$42  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$43  = s3_valid;
+    \$43  = s5_valid;
     if (rst) begin
       \$43  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$44  = s4_valid;
+    \$44  = \valid_w_d0$53 ;
     if (rst) begin
       \$44  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$45  = s5_valid;
+    \$45  = \valid_w_d1$54 ;
     if (rst) begin
       \$45  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$46  = \valid_w_d0$52 ;
+    \$46  = s8_valid;
     if (rst) begin
       \$46  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$47  = \valid_w_d1$53 ;
+    \$47  = s8_i_syn;
     if (rst) begin
-      \$47  = 1'h0;
+      \$47  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$48  = s8_valid;
+    \$48  = \$33 ;
     if (rst) begin
-      \$48  = 1'h0;
+      \$48  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$49  = s8_i_syn;
+    \$49  = \$35 ;
     if (rst) begin
-      \$49  = 24'h000000;
+      \$49  = 14'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$50  = \$35 ;
+    \$50  = \$36 ;
     if (rst) begin
-      \$50  = 24'h000000;
+      \$50  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$51  = \$37 ;
+    \$37  = valid;
     if (rst) begin
-      \$51  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$52  = \$38 ;
-    if (rst) begin
-      \$52  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$39  = valid;
-    if (rst) begin
-      \$39  = 1'h0;
+      \$37  = 1'h0;
     end
   end
   assign i_syn = \port$55$0 [23:0];
   assign v = \port$55$0 [47:24];
   assign rate = \port$55$0 [61:48];
   assign \$3  = { p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1, 17'h00000 };
-  assign \$9  = { \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40:16] };
-  assign \$13  = { \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27:16] };
-  assign \$17  = { \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27:16] };
-  assign \$29  = { p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1, 17'h00000 };
-  assign \$32  = { \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37:16] };
+  assign \$11  = { p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40:16] };
+  assign \$13  = { decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27:16] };
+  assign \$15  = { decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27:16] };
+  assign \$27  = { p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1, 17'h00000 };
+  assign \$30  = { p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37:16] };
 endmodule
 
 (* generator = "Amaranth" *)
 module \ec_core_humanoid.substep.lif1 (rst, \port$58$0 , i_in, pe, pi, valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
   wire [32:0] \$1 ;
-  wire [41:0] \$10 ;
-  wire [26:0] \$11 ;
-  wire [27:0] \$12 ;
+  wire [27:0] \$10 ;
+  wire [40:0] \$11 ;
+  wire [41:0] \$12 ;
   wire [27:0] \$13 ;
   wire [28:0] \$14 ;
-  wire [26:0] \$15 ;
-  wire [27:0] \$16 ;
-  wire [27:0] \$17 ;
-  wire [28:0] \$18 ;
+  wire [27:0] \$15 ;
+  wire [28:0] \$16 ;
+  wire [24:0] \$17 ;
+  wire \$18 ;
   wire [24:0] \$19 ;
   wire [22:0] \$2 ;
   wire \$20 ;
   wire [24:0] \$21 ;
-  wire \$22 ;
-  wire [24:0] \$23 ;
-  wire [23:0] \$24 ;
-  wire [23:0] \$25 ;
-  wire [24:0] \$26 ;
-  wire [28:0] \$27 ;
-  wire [19:0] \$28 ;
-  wire [50:0] \$29 ;
+  wire [23:0] \$22 ;
+  wire [23:0] \$23 ;
+  wire [24:0] \$24 ;
+  wire [28:0] \$25 ;
+  wire [19:0] \$26 ;
+  wire [50:0] \$27 ;
+  wire [51:0] \$28 ;
+  wire [52:0] \$29 ;
   wire [53:0] \$3 ;
-  wire [51:0] \$30 ;
-  wire [37:0] \$31 ;
-  wire [37:0] \$32 ;
-  wire [38:0] \$33 ;
+  wire [37:0] \$30 ;
+  wire [38:0] \$31 ;
+  wire \$32 ;
+  wire [23:0] \$33 ;
   wire \$34 ;
-  wire [23:0] \$35 ;
+  wire [13:0] \$35 ;
   wire \$36 ;
-  wire [13:0] \$37 ;
-  wire \$38 ;
+  reg \$37 ;
+  reg \$38 ;
   reg \$39 ;
   wire [54:0] \$4 ;
   reg \$40 ;
@@ -11607,21 +11606,20 @@ module \ec_core_humanoid.substep.lif1 (rst, \port$58$0 , i_in, pe, pi, valid, o_
   reg \$44 ;
   reg \$45 ;
   reg \$46 ;
-  reg \$47 ;
-  reg \$48 ;
-  reg [23:0] \$49 ;
-  wire [8:0] \$5 ;
-  reg [23:0] \$50 ;
-  reg [13:0] \$51 ;
-  reg \$52 ;
-  wire [19:0] \$6 ;
-  wire [25:0] \$7 ;
-  wire [40:0] \$8 ;
-  wire [40:0] \$9 ;
+  reg [23:0] \$47 ;
+  reg [23:0] \$48 ;
+  reg [13:0] \$49 ;
+  wire [55:0] \$5 ;
+  reg \$50 ;
+  wire [8:0] \$6 ;
+  wire [19:0] \$7 ;
+  wire [26:0] \$8 ;
+  wire [27:0] \$9 ;
   input clk;
   wire clk;
-  reg [25:0] decay_p0 = 26'h0000000;
-  reg [25:0] decay_prod = 26'h0000000;
+  reg [26:0] decay_p0 = 27'h0000000;
+  reg [27:0] decay_prod0 = 28'h0000000;
+  reg [27:0] decay_prod1 = 28'h0000000;
   input [23:0] i_in;
   wire [23:0] i_in;
   reg [23:0] i_in_w_d0 = 24'h000000;
@@ -11640,12 +11638,12 @@ module \ec_core_humanoid.substep.lif1 (rst, \port$58$0 , i_in, pe, pi, valid, o_
   reg o_valid = 1'h0;
   reg [28:0] p_m_p0 = 29'h00000000;
   reg [19:0] p_m_p1 = 20'h00000;
-  reg [36:0] p_m_prod = 37'h0000000000;
+  reg [37:0] p_m_prod0 = 38'h0000000000;
   reg [19:0] p_rec_p0 = 20'h00000;
   reg [19:0] p_rec_prod = 20'h00000;
   reg [32:0] p_syn_p0 = 33'h000000000;
   reg [22:0] p_syn_p1 = 23'h000000;
-  reg [39:0] p_syn_prod = 40'h0000000000;
+  reg [40:0] p_syn_prod0 = 41'h00000000000;
   input [7:0] pe;
   wire [7:0] pe;
   input [7:0] pi;
@@ -11693,31 +11691,25 @@ module \ec_core_humanoid.substep.lif1 (rst, \port$58$0 , i_in, pe, pi, valid, o_
   reg s8_valid = 1'h0;
   wire [23:0] v;
   reg [23:0] v_w_d0 = 24'h000000;
-  reg [23:0] \v_w_d0$54  = 24'h000000;
+  reg [23:0] \v_w_d0$55  = 24'h000000;
   reg [23:0] v_w_d1 = 24'h000000;
-  reg [23:0] \v_w_d1$55  = 24'h000000;
+  reg [23:0] \v_w_d1$56  = 24'h000000;
   input valid;
   wire valid;
   reg valid_w_d0 = 1'h0;
-  reg \valid_w_d0$52  = 1'h0;
+  reg \valid_w_d0$53  = 1'h0;
   reg valid_w_d1 = 1'h0;
-  reg \valid_w_d1$53  = 1'h0;
+  reg \valid_w_d1$54  = 1'h0;
   always @(posedge clk)
-    p_syn_p1 <= \$2 ;
+    decay_p0 <= \$8 ;
   always @(posedge clk)
-    p_syn_prod <= \$4 [39:0];
+    decay_prod0 <= \$9 ;
   always @(posedge clk)
-    p_rec_p0 <= \$6 ;
+    decay_prod1 <= \$10 ;
   always @(posedge clk)
-    p_rec_prod <= p_rec_p0;
+    valid_w_d0 <= \$38 ;
   always @(posedge clk)
-    decay_p0 <= \$7 ;
-  always @(posedge clk)
-    decay_prod <= decay_p0;
-  always @(posedge clk)
-    valid_w_d0 <= \$40 ;
-  always @(posedge clk)
-    valid_w_d1 <= \$41 ;
+    valid_w_d1 <= \$39 ;
   always @(posedge clk)
     v_w_d0 <= s0_v;
   always @(posedge clk)
@@ -11731,19 +11723,19 @@ module \ec_core_humanoid.substep.lif1 (rst, \port$58$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     i_in_w_d1 <= i_in_w_d0;
   always @(posedge clk)
-    s3_valid <= \$42 ;
+    s3_valid <= \$40 ;
   always @(posedge clk)
     s3_v <= v_w_d1;
   always @(posedge clk)
     s3_i_in <= i_in_w_d1;
   always @(posedge clk)
-    s3_i_syn <= \$10 [23:0];
+    s3_i_syn <= \$12 [23:0];
   always @(posedge clk)
     s3_rate_spk <= \$14 [13:0];
   always @(posedge clk)
-    s3_rate_rest <= \$18 [13:0];
+    s3_rate_rest <= \$16 [13:0];
   always @(posedge clk)
-    s4_valid <= \$43 ;
+    s4_valid <= \$41 ;
   always @(posedge clk)
     s4_v <= s3_v;
   always @(posedge clk)
@@ -11753,9 +11745,9 @@ module \ec_core_humanoid.substep.lif1 (rst, \port$58$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     s4_rate_rest <= s3_rate_rest;
   always @(posedge clk)
-    s4_u <= \$25 ;
+    s4_u <= \$23 ;
   always @(posedge clk)
-    s5_valid <= \$44 ;
+    s5_valid <= \$42 ;
   always @(posedge clk)
     s5_v <= s4_v;
   always @(posedge clk)
@@ -11765,21 +11757,21 @@ module \ec_core_humanoid.substep.lif1 (rst, \port$58$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     s5_rate_rest <= s4_rate_rest;
   always @(posedge clk)
-    s5_d <= \$26 ;
+    s5_d <= \$24 ;
   always @(posedge clk)
-    p_m_p0 <= \$27 ;
+    p_m_p0 <= \$25 ;
   always @(posedge clk)
-    p_m_p1 <= \$28 ;
+    p_m_p1 <= \$26 ;
   always @(posedge clk)
-    p_m_prod <= \$30 [36:0];
+    p_m_prod0 <= \$29 [37:0];
   always @(posedge clk)
-    \valid_w_d0$52  <= \$45 ;
+    \valid_w_d0$53  <= \$43 ;
   always @(posedge clk)
-    \valid_w_d1$53  <= \$46 ;
+    \valid_w_d1$54  <= \$44 ;
   always @(posedge clk)
-    \v_w_d0$54  <= s5_v;
+    \v_w_d0$55  <= s5_v;
   always @(posedge clk)
-    \v_w_d1$55  <= \v_w_d0$54 ;
+    \v_w_d1$56  <= \v_w_d0$55 ;
   always @(posedge clk)
     i_syn_w_d0 <= s5_i_syn;
   always @(posedge clk)
@@ -11793,7 +11785,7 @@ module \ec_core_humanoid.substep.lif1 (rst, \port$58$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     rate_rest_w_d1 <= rate_rest_w_d0;
   always @(posedge clk)
-    s8_valid <= \$47 ;
+    s8_valid <= \$45 ;
   always @(posedge clk)
     s8_i_syn <= i_syn_w_d1;
   always @(posedge clk)
@@ -11801,51 +11793,49 @@ module \ec_core_humanoid.substep.lif1 (rst, \port$58$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     s8_rate_rest <= rate_rest_w_d1;
   always @(posedge clk)
-    s8_v <= \$33 [23:0];
+    s8_v <= \$31 [23:0];
   always @(posedge clk)
-    o_valid <= \$48 ;
+    o_valid <= \$46 ;
   always @(posedge clk)
-    o_i_syn <= \$49 ;
+    o_i_syn <= \$47 ;
   always @(posedge clk)
-    o_v <= \$50 ;
+    o_v <= \$48 ;
   always @(posedge clk)
-    o_rate <= \$51 ;
+    o_rate <= \$49 ;
   always @(posedge clk)
-    o_spike <= \$52 ;
+    o_spike <= \$50 ;
   assign \$1  = s0_i_syn[16:0] * 16'he7a3;
   assign \$2  = $signed(s0_i_syn[23:17]) * $signed(17'h0e7a3);
   assign \$4  = $signed({ 1'h0, p_syn_p0 }) + $signed(\$3 );
-  assign \$5  = s0_pe - s0_pi;
-  assign \$6  = $signed(\$5 ) * $signed(12'h400);
-  assign \$7  = s0_rate * 12'hc7c;
-  assign \$8  = $signed(p_syn_prod) + $signed(17'h08000);
-  assign \$10  = $signed(\$9 ) + $signed(p_rec_prod);
-  assign \$11  = 25'h18f8000 - decay_prod;
-  assign \$12  = $signed(\$11 ) + $signed(17'h08000);
+  assign \$5  = $signed(\$4 ) + $signed(17'h08000);
+  assign \$6  = s0_pe - s0_pi;
+  assign \$7  = $signed(\$6 ) * $signed(12'h400);
+  assign \$8  = s0_rate * 27'h7fff384;
+  assign \$9  = $signed(decay_p0) + $signed(17'h08000);
+  assign \$10  = $signed(decay_p0) + $signed(26'h1900000);
+  assign \$12  = $signed(\$11 ) + $signed(p_rec_prod);
   assign \$14  = $signed({ 1'h0, rate_w_d1 }) + $signed(\$13 );
-  assign \$15  = - decay_prod;
-  assign \$16  = $signed(\$15 ) + $signed(17'h08000);
-  assign \$18  = $signed({ 1'h0, rate_w_d1 }) + $signed(\$17 );
+  assign \$16  = $signed({ 1'h0, rate_w_d1 }) + $signed(\$15 );
+  assign \$17  = $signed(s3_i_syn) + $signed(s3_i_in);
+  assign \$18  = $signed(\$17 ) > $signed(24'h7fffff);
   assign \$19  = $signed(s3_i_syn) + $signed(s3_i_in);
-  assign \$20  = $signed(\$19 ) > $signed(24'h7fffff);
+  assign \$20  = $signed(\$19 ) < $signed(24'h800000);
   assign \$21  = $signed(s3_i_syn) + $signed(s3_i_in);
-  assign \$22  = $signed(\$21 ) < $signed(24'h800000);
-  assign \$23  = $signed(s3_i_syn) + $signed(s3_i_in);
-  assign \$24  = \$22  ? 24'h800000 : \$23 [23:0];
-  assign \$25  = \$20  ? 24'h7fffff : \$24 ;
-  assign \$26  = $signed(s4_u) - $signed(s4_v);
-  assign \$27  = s5_d[16:0] * 12'hc7c;
-  assign \$28  = $signed(s5_d[24:17]) * $signed(13'h0c7c);
-  assign \$30  = $signed({ 1'h0, p_m_p0 }) + $signed(\$29 );
-  assign \$31  = $signed(p_m_prod) + $signed(17'h08000);
-  assign \$33  = $signed(\v_w_d1$55 ) + $signed(\$32 );
+  assign \$22  = \$20  ? 24'h800000 : \$21 [23:0];
+  assign \$23  = \$18  ? 24'h7fffff : \$22 ;
+  assign \$24  = $signed(s4_u) - $signed(s4_v);
+  assign \$25  = s5_d[16:0] * 12'hc7c;
+  assign \$26  = $signed(s5_d[24:17]) * $signed(13'h0c7c);
+  assign \$28  = $signed({ 1'h0, p_m_p0 }) + $signed(\$27 );
+  assign \$29  = $signed(\$28 ) + $signed(17'h08000);
+  assign \$31  = $signed(\v_w_d1$56 ) + $signed(\$30 );
+  assign \$32  = $signed(s8_v) > $signed(14'h1000);
+  assign \$33  = \$32  ? 24'h000000 : s8_v;
   assign \$34  = $signed(s8_v) > $signed(14'h1000);
-  assign \$35  = \$34  ? 24'h000000 : s8_v;
+  assign \$35  = \$34  ? s8_rate_spk : s8_rate_rest;
   assign \$36  = $signed(s8_v) > $signed(14'h1000);
-  assign \$37  = \$36  ? s8_rate_spk : s8_rate_rest;
-  assign \$38  = $signed(s8_v) > $signed(14'h1000);
   always @(posedge clk)
-    s0_valid <= \$39 ;
+    s0_valid <= \$37 ;
   always @(posedge clk)
     s0_i_syn <= \port$58$0 [23:0];
   always @(posedge clk)
@@ -11860,150 +11850,158 @@ module \ec_core_humanoid.substep.lif1 (rst, \port$58$0 , i_in, pe, pi, valid, o_
     s0_pi <= pi;
   always @(posedge clk)
     p_syn_p0 <= \$1 ;
+  always @(posedge clk)
+    p_syn_p1 <= \$2 ;
+  always @(posedge clk)
+    p_syn_prod0 <= \$5 [40:0];
+  always @(posedge clk)
+    p_rec_p0 <= \$7 ;
+  always @(posedge clk)
+    p_rec_prod <= p_rec_p0;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$40  = s0_valid;
+    \$38  = s0_valid;
+    if (rst) begin
+      \$38  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$39  = valid_w_d0;
+    if (rst) begin
+      \$39  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$40  = valid_w_d1;
     if (rst) begin
       \$40  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$41  = valid_w_d0;
+    \$41  = s3_valid;
     if (rst) begin
       \$41  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$42  = valid_w_d1;
+    \$42  = s4_valid;
     if (rst) begin
       \$42  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$43  = s3_valid;
+    \$43  = s5_valid;
     if (rst) begin
       \$43  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$44  = s4_valid;
+    \$44  = \valid_w_d0$53 ;
     if (rst) begin
       \$44  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$45  = s5_valid;
+    \$45  = \valid_w_d1$54 ;
     if (rst) begin
       \$45  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$46  = \valid_w_d0$52 ;
+    \$46  = s8_valid;
     if (rst) begin
       \$46  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$47  = \valid_w_d1$53 ;
+    \$47  = s8_i_syn;
     if (rst) begin
-      \$47  = 1'h0;
+      \$47  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$48  = s8_valid;
+    \$48  = \$33 ;
     if (rst) begin
-      \$48  = 1'h0;
+      \$48  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$49  = s8_i_syn;
+    \$49  = \$35 ;
     if (rst) begin
-      \$49  = 24'h000000;
+      \$49  = 14'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$50  = \$35 ;
+    \$50  = \$36 ;
     if (rst) begin
-      \$50  = 24'h000000;
+      \$50  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$51  = \$37 ;
+    \$37  = valid;
     if (rst) begin
-      \$51  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$52  = \$38 ;
-    if (rst) begin
-      \$52  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$39  = valid;
-    if (rst) begin
-      \$39  = 1'h0;
+      \$37  = 1'h0;
     end
   end
   assign i_syn = \port$58$0 [23:0];
   assign v = \port$58$0 [47:24];
   assign rate = \port$58$0 [61:48];
   assign \$3  = { p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1, 17'h00000 };
-  assign \$9  = { \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40:16] };
-  assign \$13  = { \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27:16] };
-  assign \$17  = { \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27:16] };
-  assign \$29  = { p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1, 17'h00000 };
-  assign \$32  = { \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37:16] };
+  assign \$11  = { p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40:16] };
+  assign \$13  = { decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27:16] };
+  assign \$15  = { decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27:16] };
+  assign \$27  = { p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1, 17'h00000 };
+  assign \$30  = { p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37:16] };
 endmodule
 
 (* generator = "Amaranth" *)
 module \ec_core_humanoid.substep.lif2 (rst, \port$61$0 , i_in, pe, pi, valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   wire [32:0] \$1 ;
-  wire [41:0] \$10 ;
-  wire [26:0] \$11 ;
-  wire [27:0] \$12 ;
+  wire [27:0] \$10 ;
+  wire [40:0] \$11 ;
+  wire [41:0] \$12 ;
   wire [27:0] \$13 ;
   wire [28:0] \$14 ;
-  wire [26:0] \$15 ;
-  wire [27:0] \$16 ;
-  wire [27:0] \$17 ;
-  wire [28:0] \$18 ;
+  wire [27:0] \$15 ;
+  wire [28:0] \$16 ;
+  wire [24:0] \$17 ;
+  wire \$18 ;
   wire [24:0] \$19 ;
   wire [22:0] \$2 ;
   wire \$20 ;
   wire [24:0] \$21 ;
-  wire \$22 ;
-  wire [24:0] \$23 ;
-  wire [23:0] \$24 ;
-  wire [23:0] \$25 ;
-  wire [24:0] \$26 ;
-  wire [28:0] \$27 ;
-  wire [19:0] \$28 ;
-  wire [50:0] \$29 ;
+  wire [23:0] \$22 ;
+  wire [23:0] \$23 ;
+  wire [24:0] \$24 ;
+  wire [28:0] \$25 ;
+  wire [19:0] \$26 ;
+  wire [50:0] \$27 ;
+  wire [51:0] \$28 ;
+  wire [52:0] \$29 ;
   wire [53:0] \$3 ;
-  wire [51:0] \$30 ;
-  wire [37:0] \$31 ;
-  wire [37:0] \$32 ;
-  wire [38:0] \$33 ;
+  wire [37:0] \$30 ;
+  wire [38:0] \$31 ;
+  wire \$32 ;
+  wire [23:0] \$33 ;
   wire \$34 ;
-  wire [23:0] \$35 ;
+  wire [13:0] \$35 ;
   wire \$36 ;
-  wire [13:0] \$37 ;
-  wire \$38 ;
+  reg \$37 ;
+  reg \$38 ;
   reg \$39 ;
   wire [54:0] \$4 ;
   reg \$40 ;
@@ -12013,21 +12011,20 @@ module \ec_core_humanoid.substep.lif2 (rst, \port$61$0 , i_in, pe, pi, valid, o_
   reg \$44 ;
   reg \$45 ;
   reg \$46 ;
-  reg \$47 ;
-  reg \$48 ;
-  reg [23:0] \$49 ;
-  wire [8:0] \$5 ;
-  reg [23:0] \$50 ;
-  reg [13:0] \$51 ;
-  reg \$52 ;
-  wire [19:0] \$6 ;
-  wire [25:0] \$7 ;
-  wire [40:0] \$8 ;
-  wire [40:0] \$9 ;
+  reg [23:0] \$47 ;
+  reg [23:0] \$48 ;
+  reg [13:0] \$49 ;
+  wire [55:0] \$5 ;
+  reg \$50 ;
+  wire [8:0] \$6 ;
+  wire [19:0] \$7 ;
+  wire [26:0] \$8 ;
+  wire [27:0] \$9 ;
   input clk;
   wire clk;
-  reg [25:0] decay_p0 = 26'h0000000;
-  reg [25:0] decay_prod = 26'h0000000;
+  reg [26:0] decay_p0 = 27'h0000000;
+  reg [27:0] decay_prod0 = 28'h0000000;
+  reg [27:0] decay_prod1 = 28'h0000000;
   input [23:0] i_in;
   wire [23:0] i_in;
   reg [23:0] i_in_w_d0 = 24'h000000;
@@ -12046,12 +12043,12 @@ module \ec_core_humanoid.substep.lif2 (rst, \port$61$0 , i_in, pe, pi, valid, o_
   reg o_valid = 1'h0;
   reg [28:0] p_m_p0 = 29'h00000000;
   reg [19:0] p_m_p1 = 20'h00000;
-  reg [36:0] p_m_prod = 37'h0000000000;
+  reg [37:0] p_m_prod0 = 38'h0000000000;
   reg [19:0] p_rec_p0 = 20'h00000;
   reg [19:0] p_rec_prod = 20'h00000;
   reg [32:0] p_syn_p0 = 33'h000000000;
   reg [22:0] p_syn_p1 = 23'h000000;
-  reg [39:0] p_syn_prod = 40'h0000000000;
+  reg [40:0] p_syn_prod0 = 41'h00000000000;
   input [7:0] pe;
   wire [7:0] pe;
   input [7:0] pi;
@@ -12099,31 +12096,25 @@ module \ec_core_humanoid.substep.lif2 (rst, \port$61$0 , i_in, pe, pi, valid, o_
   reg s8_valid = 1'h0;
   wire [23:0] v;
   reg [23:0] v_w_d0 = 24'h000000;
-  reg [23:0] \v_w_d0$54  = 24'h000000;
+  reg [23:0] \v_w_d0$55  = 24'h000000;
   reg [23:0] v_w_d1 = 24'h000000;
-  reg [23:0] \v_w_d1$55  = 24'h000000;
+  reg [23:0] \v_w_d1$56  = 24'h000000;
   input valid;
   wire valid;
   reg valid_w_d0 = 1'h0;
-  reg \valid_w_d0$52  = 1'h0;
+  reg \valid_w_d0$53  = 1'h0;
   reg valid_w_d1 = 1'h0;
-  reg \valid_w_d1$53  = 1'h0;
+  reg \valid_w_d1$54  = 1'h0;
   always @(posedge clk)
-    p_syn_p1 <= \$2 ;
+    decay_p0 <= \$8 ;
   always @(posedge clk)
-    p_syn_prod <= \$4 [39:0];
+    decay_prod0 <= \$9 ;
   always @(posedge clk)
-    p_rec_p0 <= \$6 ;
+    decay_prod1 <= \$10 ;
   always @(posedge clk)
-    p_rec_prod <= p_rec_p0;
+    valid_w_d0 <= \$38 ;
   always @(posedge clk)
-    decay_p0 <= \$7 ;
-  always @(posedge clk)
-    decay_prod <= decay_p0;
-  always @(posedge clk)
-    valid_w_d0 <= \$40 ;
-  always @(posedge clk)
-    valid_w_d1 <= \$41 ;
+    valid_w_d1 <= \$39 ;
   always @(posedge clk)
     v_w_d0 <= s0_v;
   always @(posedge clk)
@@ -12137,19 +12128,19 @@ module \ec_core_humanoid.substep.lif2 (rst, \port$61$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     i_in_w_d1 <= i_in_w_d0;
   always @(posedge clk)
-    s3_valid <= \$42 ;
+    s3_valid <= \$40 ;
   always @(posedge clk)
     s3_v <= v_w_d1;
   always @(posedge clk)
     s3_i_in <= i_in_w_d1;
   always @(posedge clk)
-    s3_i_syn <= \$10 [23:0];
+    s3_i_syn <= \$12 [23:0];
   always @(posedge clk)
     s3_rate_spk <= \$14 [13:0];
   always @(posedge clk)
-    s3_rate_rest <= \$18 [13:0];
+    s3_rate_rest <= \$16 [13:0];
   always @(posedge clk)
-    s4_valid <= \$43 ;
+    s4_valid <= \$41 ;
   always @(posedge clk)
     s4_v <= s3_v;
   always @(posedge clk)
@@ -12159,9 +12150,9 @@ module \ec_core_humanoid.substep.lif2 (rst, \port$61$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     s4_rate_rest <= s3_rate_rest;
   always @(posedge clk)
-    s4_u <= \$25 ;
+    s4_u <= \$23 ;
   always @(posedge clk)
-    s5_valid <= \$44 ;
+    s5_valid <= \$42 ;
   always @(posedge clk)
     s5_v <= s4_v;
   always @(posedge clk)
@@ -12171,21 +12162,21 @@ module \ec_core_humanoid.substep.lif2 (rst, \port$61$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     s5_rate_rest <= s4_rate_rest;
   always @(posedge clk)
-    s5_d <= \$26 ;
+    s5_d <= \$24 ;
   always @(posedge clk)
-    p_m_p0 <= \$27 ;
+    p_m_p0 <= \$25 ;
   always @(posedge clk)
-    p_m_p1 <= \$28 ;
+    p_m_p1 <= \$26 ;
   always @(posedge clk)
-    p_m_prod <= \$30 [36:0];
+    p_m_prod0 <= \$29 [37:0];
   always @(posedge clk)
-    \valid_w_d0$52  <= \$45 ;
+    \valid_w_d0$53  <= \$43 ;
   always @(posedge clk)
-    \valid_w_d1$53  <= \$46 ;
+    \valid_w_d1$54  <= \$44 ;
   always @(posedge clk)
-    \v_w_d0$54  <= s5_v;
+    \v_w_d0$55  <= s5_v;
   always @(posedge clk)
-    \v_w_d1$55  <= \v_w_d0$54 ;
+    \v_w_d1$56  <= \v_w_d0$55 ;
   always @(posedge clk)
     i_syn_w_d0 <= s5_i_syn;
   always @(posedge clk)
@@ -12199,7 +12190,7 @@ module \ec_core_humanoid.substep.lif2 (rst, \port$61$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     rate_rest_w_d1 <= rate_rest_w_d0;
   always @(posedge clk)
-    s8_valid <= \$47 ;
+    s8_valid <= \$45 ;
   always @(posedge clk)
     s8_i_syn <= i_syn_w_d1;
   always @(posedge clk)
@@ -12207,51 +12198,49 @@ module \ec_core_humanoid.substep.lif2 (rst, \port$61$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     s8_rate_rest <= rate_rest_w_d1;
   always @(posedge clk)
-    s8_v <= \$33 [23:0];
+    s8_v <= \$31 [23:0];
   always @(posedge clk)
-    o_valid <= \$48 ;
+    o_valid <= \$46 ;
   always @(posedge clk)
-    o_i_syn <= \$49 ;
+    o_i_syn <= \$47 ;
   always @(posedge clk)
-    o_v <= \$50 ;
+    o_v <= \$48 ;
   always @(posedge clk)
-    o_rate <= \$51 ;
+    o_rate <= \$49 ;
   always @(posedge clk)
-    o_spike <= \$52 ;
+    o_spike <= \$50 ;
   assign \$1  = s0_i_syn[16:0] * 16'he7a3;
   assign \$2  = $signed(s0_i_syn[23:17]) * $signed(17'h0e7a3);
   assign \$4  = $signed({ 1'h0, p_syn_p0 }) + $signed(\$3 );
-  assign \$5  = s0_pe - s0_pi;
-  assign \$6  = $signed(\$5 ) * $signed(12'h400);
-  assign \$7  = s0_rate * 12'hc7c;
-  assign \$8  = $signed(p_syn_prod) + $signed(17'h08000);
-  assign \$10  = $signed(\$9 ) + $signed(p_rec_prod);
-  assign \$11  = 25'h18f8000 - decay_prod;
-  assign \$12  = $signed(\$11 ) + $signed(17'h08000);
+  assign \$5  = $signed(\$4 ) + $signed(17'h08000);
+  assign \$6  = s0_pe - s0_pi;
+  assign \$7  = $signed(\$6 ) * $signed(12'h400);
+  assign \$8  = s0_rate * 27'h7fff384;
+  assign \$9  = $signed(decay_p0) + $signed(17'h08000);
+  assign \$10  = $signed(decay_p0) + $signed(26'h1900000);
+  assign \$12  = $signed(\$11 ) + $signed(p_rec_prod);
   assign \$14  = $signed({ 1'h0, rate_w_d1 }) + $signed(\$13 );
-  assign \$15  = - decay_prod;
-  assign \$16  = $signed(\$15 ) + $signed(17'h08000);
-  assign \$18  = $signed({ 1'h0, rate_w_d1 }) + $signed(\$17 );
+  assign \$16  = $signed({ 1'h0, rate_w_d1 }) + $signed(\$15 );
+  assign \$17  = $signed(s3_i_syn) + $signed(s3_i_in);
+  assign \$18  = $signed(\$17 ) > $signed(24'h7fffff);
   assign \$19  = $signed(s3_i_syn) + $signed(s3_i_in);
-  assign \$20  = $signed(\$19 ) > $signed(24'h7fffff);
+  assign \$20  = $signed(\$19 ) < $signed(24'h800000);
   assign \$21  = $signed(s3_i_syn) + $signed(s3_i_in);
-  assign \$22  = $signed(\$21 ) < $signed(24'h800000);
-  assign \$23  = $signed(s3_i_syn) + $signed(s3_i_in);
-  assign \$24  = \$22  ? 24'h800000 : \$23 [23:0];
-  assign \$25  = \$20  ? 24'h7fffff : \$24 ;
-  assign \$26  = $signed(s4_u) - $signed(s4_v);
-  assign \$27  = s5_d[16:0] * 12'hc7c;
-  assign \$28  = $signed(s5_d[24:17]) * $signed(13'h0c7c);
-  assign \$30  = $signed({ 1'h0, p_m_p0 }) + $signed(\$29 );
-  assign \$31  = $signed(p_m_prod) + $signed(17'h08000);
-  assign \$33  = $signed(\v_w_d1$55 ) + $signed(\$32 );
+  assign \$22  = \$20  ? 24'h800000 : \$21 [23:0];
+  assign \$23  = \$18  ? 24'h7fffff : \$22 ;
+  assign \$24  = $signed(s4_u) - $signed(s4_v);
+  assign \$25  = s5_d[16:0] * 12'hc7c;
+  assign \$26  = $signed(s5_d[24:17]) * $signed(13'h0c7c);
+  assign \$28  = $signed({ 1'h0, p_m_p0 }) + $signed(\$27 );
+  assign \$29  = $signed(\$28 ) + $signed(17'h08000);
+  assign \$31  = $signed(\v_w_d1$56 ) + $signed(\$30 );
+  assign \$32  = $signed(s8_v) > $signed(14'h1000);
+  assign \$33  = \$32  ? 24'h000000 : s8_v;
   assign \$34  = $signed(s8_v) > $signed(14'h1000);
-  assign \$35  = \$34  ? 24'h000000 : s8_v;
+  assign \$35  = \$34  ? s8_rate_spk : s8_rate_rest;
   assign \$36  = $signed(s8_v) > $signed(14'h1000);
-  assign \$37  = \$36  ? s8_rate_spk : s8_rate_rest;
-  assign \$38  = $signed(s8_v) > $signed(14'h1000);
   always @(posedge clk)
-    s0_valid <= \$39 ;
+    s0_valid <= \$37 ;
   always @(posedge clk)
     s0_i_syn <= \port$61$0 [23:0];
   always @(posedge clk)
@@ -12266,150 +12255,158 @@ module \ec_core_humanoid.substep.lif2 (rst, \port$61$0 , i_in, pe, pi, valid, o_
     s0_pi <= pi;
   always @(posedge clk)
     p_syn_p0 <= \$1 ;
+  always @(posedge clk)
+    p_syn_p1 <= \$2 ;
+  always @(posedge clk)
+    p_syn_prod0 <= \$5 [40:0];
+  always @(posedge clk)
+    p_rec_p0 <= \$7 ;
+  always @(posedge clk)
+    p_rec_prod <= p_rec_p0;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$40  = s0_valid;
+    \$38  = s0_valid;
+    if (rst) begin
+      \$38  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$39  = valid_w_d0;
+    if (rst) begin
+      \$39  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$40  = valid_w_d1;
     if (rst) begin
       \$40  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$41  = valid_w_d0;
+    \$41  = s3_valid;
     if (rst) begin
       \$41  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$42  = valid_w_d1;
+    \$42  = s4_valid;
     if (rst) begin
       \$42  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$43  = s3_valid;
+    \$43  = s5_valid;
     if (rst) begin
       \$43  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$44  = s4_valid;
+    \$44  = \valid_w_d0$53 ;
     if (rst) begin
       \$44  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$45  = s5_valid;
+    \$45  = \valid_w_d1$54 ;
     if (rst) begin
       \$45  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$46  = \valid_w_d0$52 ;
+    \$46  = s8_valid;
     if (rst) begin
       \$46  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$47  = \valid_w_d1$53 ;
+    \$47  = s8_i_syn;
     if (rst) begin
-      \$47  = 1'h0;
+      \$47  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$48  = s8_valid;
+    \$48  = \$33 ;
     if (rst) begin
-      \$48  = 1'h0;
+      \$48  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$49  = s8_i_syn;
+    \$49  = \$35 ;
     if (rst) begin
-      \$49  = 24'h000000;
+      \$49  = 14'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$50  = \$35 ;
+    \$50  = \$36 ;
     if (rst) begin
-      \$50  = 24'h000000;
+      \$50  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$51  = \$37 ;
+    \$37  = valid;
     if (rst) begin
-      \$51  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$52  = \$38 ;
-    if (rst) begin
-      \$52  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$39  = valid;
-    if (rst) begin
-      \$39  = 1'h0;
+      \$37  = 1'h0;
     end
   end
   assign i_syn = \port$61$0 [23:0];
   assign v = \port$61$0 [47:24];
   assign rate = \port$61$0 [61:48];
   assign \$3  = { p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1, 17'h00000 };
-  assign \$9  = { \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40:16] };
-  assign \$13  = { \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27:16] };
-  assign \$17  = { \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27:16] };
-  assign \$29  = { p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1, 17'h00000 };
-  assign \$32  = { \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37:16] };
+  assign \$11  = { p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40:16] };
+  assign \$13  = { decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27:16] };
+  assign \$15  = { decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27:16] };
+  assign \$27  = { p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1, 17'h00000 };
+  assign \$30  = { p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37:16] };
 endmodule
 
 (* generator = "Amaranth" *)
 module \ec_core_humanoid.substep.lif3 (rst, \port$64$0 , i_in, pe, pi, valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
   wire [32:0] \$1 ;
-  wire [41:0] \$10 ;
-  wire [26:0] \$11 ;
-  wire [27:0] \$12 ;
+  wire [27:0] \$10 ;
+  wire [40:0] \$11 ;
+  wire [41:0] \$12 ;
   wire [27:0] \$13 ;
   wire [28:0] \$14 ;
-  wire [26:0] \$15 ;
-  wire [27:0] \$16 ;
-  wire [27:0] \$17 ;
-  wire [28:0] \$18 ;
+  wire [27:0] \$15 ;
+  wire [28:0] \$16 ;
+  wire [24:0] \$17 ;
+  wire \$18 ;
   wire [24:0] \$19 ;
   wire [22:0] \$2 ;
   wire \$20 ;
   wire [24:0] \$21 ;
-  wire \$22 ;
-  wire [24:0] \$23 ;
-  wire [23:0] \$24 ;
-  wire [23:0] \$25 ;
-  wire [24:0] \$26 ;
-  wire [28:0] \$27 ;
-  wire [19:0] \$28 ;
-  wire [50:0] \$29 ;
+  wire [23:0] \$22 ;
+  wire [23:0] \$23 ;
+  wire [24:0] \$24 ;
+  wire [28:0] \$25 ;
+  wire [19:0] \$26 ;
+  wire [50:0] \$27 ;
+  wire [51:0] \$28 ;
+  wire [52:0] \$29 ;
   wire [53:0] \$3 ;
-  wire [51:0] \$30 ;
-  wire [37:0] \$31 ;
-  wire [37:0] \$32 ;
-  wire [38:0] \$33 ;
+  wire [37:0] \$30 ;
+  wire [38:0] \$31 ;
+  wire \$32 ;
+  wire [23:0] \$33 ;
   wire \$34 ;
-  wire [23:0] \$35 ;
+  wire [13:0] \$35 ;
   wire \$36 ;
-  wire [13:0] \$37 ;
-  wire \$38 ;
+  reg \$37 ;
+  reg \$38 ;
   reg \$39 ;
   wire [54:0] \$4 ;
   reg \$40 ;
@@ -12419,21 +12416,20 @@ module \ec_core_humanoid.substep.lif3 (rst, \port$64$0 , i_in, pe, pi, valid, o_
   reg \$44 ;
   reg \$45 ;
   reg \$46 ;
-  reg \$47 ;
-  reg \$48 ;
-  reg [23:0] \$49 ;
-  wire [8:0] \$5 ;
-  reg [23:0] \$50 ;
-  reg [13:0] \$51 ;
-  reg \$52 ;
-  wire [19:0] \$6 ;
-  wire [25:0] \$7 ;
-  wire [40:0] \$8 ;
-  wire [40:0] \$9 ;
+  reg [23:0] \$47 ;
+  reg [23:0] \$48 ;
+  reg [13:0] \$49 ;
+  wire [55:0] \$5 ;
+  reg \$50 ;
+  wire [8:0] \$6 ;
+  wire [19:0] \$7 ;
+  wire [26:0] \$8 ;
+  wire [27:0] \$9 ;
   input clk;
   wire clk;
-  reg [25:0] decay_p0 = 26'h0000000;
-  reg [25:0] decay_prod = 26'h0000000;
+  reg [26:0] decay_p0 = 27'h0000000;
+  reg [27:0] decay_prod0 = 28'h0000000;
+  reg [27:0] decay_prod1 = 28'h0000000;
   input [23:0] i_in;
   wire [23:0] i_in;
   reg [23:0] i_in_w_d0 = 24'h000000;
@@ -12452,12 +12448,12 @@ module \ec_core_humanoid.substep.lif3 (rst, \port$64$0 , i_in, pe, pi, valid, o_
   reg o_valid = 1'h0;
   reg [28:0] p_m_p0 = 29'h00000000;
   reg [19:0] p_m_p1 = 20'h00000;
-  reg [36:0] p_m_prod = 37'h0000000000;
+  reg [37:0] p_m_prod0 = 38'h0000000000;
   reg [19:0] p_rec_p0 = 20'h00000;
   reg [19:0] p_rec_prod = 20'h00000;
   reg [32:0] p_syn_p0 = 33'h000000000;
   reg [22:0] p_syn_p1 = 23'h000000;
-  reg [39:0] p_syn_prod = 40'h0000000000;
+  reg [40:0] p_syn_prod0 = 41'h00000000000;
   input [7:0] pe;
   wire [7:0] pe;
   input [7:0] pi;
@@ -12505,31 +12501,25 @@ module \ec_core_humanoid.substep.lif3 (rst, \port$64$0 , i_in, pe, pi, valid, o_
   reg s8_valid = 1'h0;
   wire [23:0] v;
   reg [23:0] v_w_d0 = 24'h000000;
-  reg [23:0] \v_w_d0$54  = 24'h000000;
+  reg [23:0] \v_w_d0$55  = 24'h000000;
   reg [23:0] v_w_d1 = 24'h000000;
-  reg [23:0] \v_w_d1$55  = 24'h000000;
+  reg [23:0] \v_w_d1$56  = 24'h000000;
   input valid;
   wire valid;
   reg valid_w_d0 = 1'h0;
-  reg \valid_w_d0$52  = 1'h0;
+  reg \valid_w_d0$53  = 1'h0;
   reg valid_w_d1 = 1'h0;
-  reg \valid_w_d1$53  = 1'h0;
+  reg \valid_w_d1$54  = 1'h0;
   always @(posedge clk)
-    p_syn_p1 <= \$2 ;
+    decay_p0 <= \$8 ;
   always @(posedge clk)
-    p_syn_prod <= \$4 [39:0];
+    decay_prod0 <= \$9 ;
   always @(posedge clk)
-    p_rec_p0 <= \$6 ;
+    decay_prod1 <= \$10 ;
   always @(posedge clk)
-    p_rec_prod <= p_rec_p0;
+    valid_w_d0 <= \$38 ;
   always @(posedge clk)
-    decay_p0 <= \$7 ;
-  always @(posedge clk)
-    decay_prod <= decay_p0;
-  always @(posedge clk)
-    valid_w_d0 <= \$40 ;
-  always @(posedge clk)
-    valid_w_d1 <= \$41 ;
+    valid_w_d1 <= \$39 ;
   always @(posedge clk)
     v_w_d0 <= s0_v;
   always @(posedge clk)
@@ -12543,19 +12533,19 @@ module \ec_core_humanoid.substep.lif3 (rst, \port$64$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     i_in_w_d1 <= i_in_w_d0;
   always @(posedge clk)
-    s3_valid <= \$42 ;
+    s3_valid <= \$40 ;
   always @(posedge clk)
     s3_v <= v_w_d1;
   always @(posedge clk)
     s3_i_in <= i_in_w_d1;
   always @(posedge clk)
-    s3_i_syn <= \$10 [23:0];
+    s3_i_syn <= \$12 [23:0];
   always @(posedge clk)
     s3_rate_spk <= \$14 [13:0];
   always @(posedge clk)
-    s3_rate_rest <= \$18 [13:0];
+    s3_rate_rest <= \$16 [13:0];
   always @(posedge clk)
-    s4_valid <= \$43 ;
+    s4_valid <= \$41 ;
   always @(posedge clk)
     s4_v <= s3_v;
   always @(posedge clk)
@@ -12565,9 +12555,9 @@ module \ec_core_humanoid.substep.lif3 (rst, \port$64$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     s4_rate_rest <= s3_rate_rest;
   always @(posedge clk)
-    s4_u <= \$25 ;
+    s4_u <= \$23 ;
   always @(posedge clk)
-    s5_valid <= \$44 ;
+    s5_valid <= \$42 ;
   always @(posedge clk)
     s5_v <= s4_v;
   always @(posedge clk)
@@ -12577,21 +12567,21 @@ module \ec_core_humanoid.substep.lif3 (rst, \port$64$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     s5_rate_rest <= s4_rate_rest;
   always @(posedge clk)
-    s5_d <= \$26 ;
+    s5_d <= \$24 ;
   always @(posedge clk)
-    p_m_p0 <= \$27 ;
+    p_m_p0 <= \$25 ;
   always @(posedge clk)
-    p_m_p1 <= \$28 ;
+    p_m_p1 <= \$26 ;
   always @(posedge clk)
-    p_m_prod <= \$30 [36:0];
+    p_m_prod0 <= \$29 [37:0];
   always @(posedge clk)
-    \valid_w_d0$52  <= \$45 ;
+    \valid_w_d0$53  <= \$43 ;
   always @(posedge clk)
-    \valid_w_d1$53  <= \$46 ;
+    \valid_w_d1$54  <= \$44 ;
   always @(posedge clk)
-    \v_w_d0$54  <= s5_v;
+    \v_w_d0$55  <= s5_v;
   always @(posedge clk)
-    \v_w_d1$55  <= \v_w_d0$54 ;
+    \v_w_d1$56  <= \v_w_d0$55 ;
   always @(posedge clk)
     i_syn_w_d0 <= s5_i_syn;
   always @(posedge clk)
@@ -12605,7 +12595,7 @@ module \ec_core_humanoid.substep.lif3 (rst, \port$64$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     rate_rest_w_d1 <= rate_rest_w_d0;
   always @(posedge clk)
-    s8_valid <= \$47 ;
+    s8_valid <= \$45 ;
   always @(posedge clk)
     s8_i_syn <= i_syn_w_d1;
   always @(posedge clk)
@@ -12613,51 +12603,49 @@ module \ec_core_humanoid.substep.lif3 (rst, \port$64$0 , i_in, pe, pi, valid, o_
   always @(posedge clk)
     s8_rate_rest <= rate_rest_w_d1;
   always @(posedge clk)
-    s8_v <= \$33 [23:0];
+    s8_v <= \$31 [23:0];
   always @(posedge clk)
-    o_valid <= \$48 ;
+    o_valid <= \$46 ;
   always @(posedge clk)
-    o_i_syn <= \$49 ;
+    o_i_syn <= \$47 ;
   always @(posedge clk)
-    o_v <= \$50 ;
+    o_v <= \$48 ;
   always @(posedge clk)
-    o_rate <= \$51 ;
+    o_rate <= \$49 ;
   always @(posedge clk)
-    o_spike <= \$52 ;
+    o_spike <= \$50 ;
   assign \$1  = s0_i_syn[16:0] * 16'he7a3;
   assign \$2  = $signed(s0_i_syn[23:17]) * $signed(17'h0e7a3);
   assign \$4  = $signed({ 1'h0, p_syn_p0 }) + $signed(\$3 );
-  assign \$5  = s0_pe - s0_pi;
-  assign \$6  = $signed(\$5 ) * $signed(12'h400);
-  assign \$7  = s0_rate * 12'hc7c;
-  assign \$8  = $signed(p_syn_prod) + $signed(17'h08000);
-  assign \$10  = $signed(\$9 ) + $signed(p_rec_prod);
-  assign \$11  = 25'h18f8000 - decay_prod;
-  assign \$12  = $signed(\$11 ) + $signed(17'h08000);
+  assign \$5  = $signed(\$4 ) + $signed(17'h08000);
+  assign \$6  = s0_pe - s0_pi;
+  assign \$7  = $signed(\$6 ) * $signed(12'h400);
+  assign \$8  = s0_rate * 27'h7fff384;
+  assign \$9  = $signed(decay_p0) + $signed(17'h08000);
+  assign \$10  = $signed(decay_p0) + $signed(26'h1900000);
+  assign \$12  = $signed(\$11 ) + $signed(p_rec_prod);
   assign \$14  = $signed({ 1'h0, rate_w_d1 }) + $signed(\$13 );
-  assign \$15  = - decay_prod;
-  assign \$16  = $signed(\$15 ) + $signed(17'h08000);
-  assign \$18  = $signed({ 1'h0, rate_w_d1 }) + $signed(\$17 );
+  assign \$16  = $signed({ 1'h0, rate_w_d1 }) + $signed(\$15 );
+  assign \$17  = $signed(s3_i_syn) + $signed(s3_i_in);
+  assign \$18  = $signed(\$17 ) > $signed(24'h7fffff);
   assign \$19  = $signed(s3_i_syn) + $signed(s3_i_in);
-  assign \$20  = $signed(\$19 ) > $signed(24'h7fffff);
+  assign \$20  = $signed(\$19 ) < $signed(24'h800000);
   assign \$21  = $signed(s3_i_syn) + $signed(s3_i_in);
-  assign \$22  = $signed(\$21 ) < $signed(24'h800000);
-  assign \$23  = $signed(s3_i_syn) + $signed(s3_i_in);
-  assign \$24  = \$22  ? 24'h800000 : \$23 [23:0];
-  assign \$25  = \$20  ? 24'h7fffff : \$24 ;
-  assign \$26  = $signed(s4_u) - $signed(s4_v);
-  assign \$27  = s5_d[16:0] * 12'hc7c;
-  assign \$28  = $signed(s5_d[24:17]) * $signed(13'h0c7c);
-  assign \$30  = $signed({ 1'h0, p_m_p0 }) + $signed(\$29 );
-  assign \$31  = $signed(p_m_prod) + $signed(17'h08000);
-  assign \$33  = $signed(\v_w_d1$55 ) + $signed(\$32 );
+  assign \$22  = \$20  ? 24'h800000 : \$21 [23:0];
+  assign \$23  = \$18  ? 24'h7fffff : \$22 ;
+  assign \$24  = $signed(s4_u) - $signed(s4_v);
+  assign \$25  = s5_d[16:0] * 12'hc7c;
+  assign \$26  = $signed(s5_d[24:17]) * $signed(13'h0c7c);
+  assign \$28  = $signed({ 1'h0, p_m_p0 }) + $signed(\$27 );
+  assign \$29  = $signed(\$28 ) + $signed(17'h08000);
+  assign \$31  = $signed(\v_w_d1$56 ) + $signed(\$30 );
+  assign \$32  = $signed(s8_v) > $signed(14'h1000);
+  assign \$33  = \$32  ? 24'h000000 : s8_v;
   assign \$34  = $signed(s8_v) > $signed(14'h1000);
-  assign \$35  = \$34  ? 24'h000000 : s8_v;
+  assign \$35  = \$34  ? s8_rate_spk : s8_rate_rest;
   assign \$36  = $signed(s8_v) > $signed(14'h1000);
-  assign \$37  = \$36  ? s8_rate_spk : s8_rate_rest;
-  assign \$38  = $signed(s8_v) > $signed(14'h1000);
   always @(posedge clk)
-    s0_valid <= \$39 ;
+    s0_valid <= \$37 ;
   always @(posedge clk)
     s0_i_syn <= \port$64$0 [23:0];
   always @(posedge clk)
@@ -12672,113 +12660,121 @@ module \ec_core_humanoid.substep.lif3 (rst, \port$64$0 , i_in, pe, pi, valid, o_
     s0_pi <= pi;
   always @(posedge clk)
     p_syn_p0 <= \$1 ;
+  always @(posedge clk)
+    p_syn_p1 <= \$2 ;
+  always @(posedge clk)
+    p_syn_prod0 <= \$5 [40:0];
+  always @(posedge clk)
+    p_rec_p0 <= \$7 ;
+  always @(posedge clk)
+    p_rec_prod <= p_rec_p0;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$40  = s0_valid;
+    \$38  = s0_valid;
+    if (rst) begin
+      \$38  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$39  = valid_w_d0;
+    if (rst) begin
+      \$39  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$40  = valid_w_d1;
     if (rst) begin
       \$40  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$41  = valid_w_d0;
+    \$41  = s3_valid;
     if (rst) begin
       \$41  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$42  = valid_w_d1;
+    \$42  = s4_valid;
     if (rst) begin
       \$42  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$43  = s3_valid;
+    \$43  = s5_valid;
     if (rst) begin
       \$43  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$44  = s4_valid;
+    \$44  = \valid_w_d0$53 ;
     if (rst) begin
       \$44  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$45  = s5_valid;
+    \$45  = \valid_w_d1$54 ;
     if (rst) begin
       \$45  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$46  = \valid_w_d0$52 ;
+    \$46  = s8_valid;
     if (rst) begin
       \$46  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$47  = \valid_w_d1$53 ;
+    \$47  = s8_i_syn;
     if (rst) begin
-      \$47  = 1'h0;
+      \$47  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$48  = s8_valid;
+    \$48  = \$33 ;
     if (rst) begin
-      \$48  = 1'h0;
+      \$48  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$49  = s8_i_syn;
+    \$49  = \$35 ;
     if (rst) begin
-      \$49  = 24'h000000;
+      \$49  = 14'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$50  = \$35 ;
+    \$50  = \$36 ;
     if (rst) begin
-      \$50  = 24'h000000;
+      \$50  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$51  = \$37 ;
+    \$37  = valid;
     if (rst) begin
-      \$51  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$52  = \$38 ;
-    if (rst) begin
-      \$52  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$39  = valid;
-    if (rst) begin
-      \$39  = 1'h0;
+      \$37  = 1'h0;
     end
   end
   assign i_syn = \port$64$0 [23:0];
   assign v = \port$64$0 [47:24];
   assign rate = \port$64$0 [61:48];
   assign \$3  = { p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1, 17'h00000 };
-  assign \$9  = { \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40], \$8 [40:16] };
-  assign \$13  = { \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27:16] };
-  assign \$17  = { \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27], \$16 [27:16] };
-  assign \$29  = { p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1, 17'h00000 };
-  assign \$32  = { \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37], \$31 [37:16] };
+  assign \$11  = { p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40:16] };
+  assign \$13  = { decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27:16] };
+  assign \$15  = { decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27], decay_prod0[27:16] };
+  assign \$27  = { p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1[19], p_m_p1, 17'h00000 };
+  assign \$30  = { p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37], p_m_prod0[37:16] };
 endmodule
 
 (* generator = "Amaranth" *)

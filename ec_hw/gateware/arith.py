@@ -43,9 +43,13 @@ _CHUNK = 17
 operand (ECP5 ``MULT18X18D``; a DSP48E1 takes 25 x 18)."""
 
 
-def mul_const(m, x, c: int, *, name: str) -> Value:
+def mul_const(m, x, c: int, *, name: str, plus: tuple[int, ...] | None = None):
     """``x * c`` of a signed or unsigned Value by an integer constant, exact, in
     :data:`MUL_CONST_LATENCY` register stages.
+
+    With ``plus`` (integer constants), returns one register per constant, ``x * c + plus[i]``,
+    each added in the partial products' sum stage (e.g. a rounding offset, so the cycle that
+    uses the product has one adder fewer).
 
     ``x`` is cut into 17-bit chunks (the top one keeps the sign), each multiplied by ``c`` and
     registered (one 18 x 18 multiplier each), then the shifted partial products are added and
@@ -68,9 +72,16 @@ def mul_const(m, x, c: int, *, name: str) -> Value:
         p = Signal((chunk * c).shape(), name=f"{name}_p{i}", reset_less=True)
         m.d.sync += p.eq(chunk * c)
         partials.append((lo, p))
-    total = Signal(full.shape(), name=f"{name}_prod", reset_less=True)
     acc = partials[0][1]
     for lo, p in partials[1:]:
         acc = acc + (p << lo)
+    if plus is not None:
+        totals = []
+        for i, k in enumerate(plus):
+            t = Signal((full + k).shape(), name=f"{name}_prod{i}", reset_less=True)
+            m.d.sync += t.eq(acc + k)
+            totals.append(t)
+        return totals
+    total = Signal(full.shape(), name=f"{name}_prod", reset_less=True)
     m.d.sync += total.eq(acc)
     return total

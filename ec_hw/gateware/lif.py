@@ -97,17 +97,23 @@ class LIFUnit(wiring.Component):
                    i_in=self.i_in, pe=self.pe, pi=self.pi)
         # 1-2: the constant products of stage 3. Amaranth's unsigned - unsigned is signed and
         # exact.
-        p_syn = mul_const(m, s0["i_syn"], fp.a_syn, name="p_syn")
+        # The rounding offsets of rs() are added in the products' sum stage (rs(x, k) =
+        # (x + 2**(k-1)) >> k), so stage 3 and stage 8 keep one adder per value: with the
+        # offsets there, LIF stage 3 (negate, round, add) was the routed device's critical path.
+        half = 1 << (k - 1)
+        (p_syn,) = mul_const(m, s0["i_syn"], fp.a_syn, name="p_syn", plus=(half,))
         p_rec = mul_const(m, s0["pe"] - s0["pi"], fp.r_q, name="p_rec")
-        decay = mul_const(m, s0["rate"], fp.b_out, name="decay")
+        # -B_OUT rate + 2**(k-1), and B_OUT RATE_Q - B_OUT rate + 2**(k-1)
+        dec_rest, dec_spk = mul_const(m, s0["rate"], -fp.b_out, name="decay",
+                                      plus=(half, fp.b_out * fp.rate_q + half))
         s2 = carry(s0, MUL_CONST_LATENCY, "valid", "v", "rate", "i_in")
         # 3: i_syn = rs(A_SYN i_syn, K) + R_Q (pe - pi); exact, |i_syn| < 2**(S-1).
         # B_OUT (s RATE_Q - rate) = s B_OUT RATE_Q - B_OUT rate exactly: one product serves
         # both spike outcomes (B_OUT RATE_Q is a constant).
         s3 = stage("s3", valid=s2["valid"], v=s2["v"], i_in=s2["i_in"],
-                   i_syn=(rs(p_syn, k) + p_rec)[:sb].as_signed(),
-                   rate_spk=(s2["rate"] + rs(fp.b_out * fp.rate_q - decay, k))[:rb],
-                   rate_rest=(s2["rate"] + rs(-decay, k))[:rb])
+                   i_syn=((p_syn >> k) + p_rec)[:sb].as_signed(),
+                   rate_spk=(s2["rate"] + (dec_spk >> k))[:rb],
+                   rate_rest=(s2["rate"] + (dec_rest >> k))[:rb])
         # 4: u = sat(i_syn + i_in, S) (add, compare, select).
         s4 = stage("s4", valid=s3["valid"], v=s3["v"], i_syn=s3["i_syn"],
                    rate_spk=s3["rate_spk"], rate_rest=s3["rate_rest"],
@@ -115,11 +121,11 @@ class LIFUnit(wiring.Component):
         # 5-7: B_M (u - v).
         s5 = stage("s5", valid=s4["valid"], v=s4["v"], i_syn=s4["i_syn"],
                    rate_spk=s4["rate_spk"], rate_rest=s4["rate_rest"], d=s4["u"] - s4["v"])
-        p_m = mul_const(m, s5["d"], fp.b_m, name="p_m")
+        (p_m,) = mul_const(m, s5["d"], fp.b_m, name="p_m", plus=(half,))
         s7 = carry(s5, MUL_CONST_LATENCY, "valid", "v", "i_syn", "rate_spk", "rate_rest")
         # 8: v += rs(B_M (u - v), K).
         s8 = stage("s8", valid=s7["valid"], i_syn=s7["i_syn"], rate_spk=s7["rate_spk"],
-                   rate_rest=s7["rate_rest"], v=(s7["v"] + rs(p_m, k))[:sb].as_signed())
+                   rate_rest=s7["rate_rest"], v=(s7["v"] + (p_m >> k))[:sb].as_signed())
         # 9: threshold, hard reset to 0, rate select.
         spike = s8["v"] > fp.vth_q
         m.d.sync += [

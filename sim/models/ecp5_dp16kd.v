@@ -14,8 +14,11 @@
 //    at AD[13:5] with byte enables ADA[3:0] (9-bit bytes from bit 0 up); port B reads the same
 //    word layout onto DOA (17:0) and DOB (35:18) from ADB[13:5].
 //  * REGMODE "NOREG": the read data appears at the clock edge after the address (one output
-//    latch). REGMODE_B "OUTREG" in the 36-bit mode: an output register after the latch (data
-//    two edges after the address), loaded at edges where OCEB is high, cleared by the reset. WRITEMODE per port: NORMAL keeps the output on a write, WRITETHROUGH shows the
+//    latch). REGMODE "OUTREG" on both ports in the 36-bit mode: an output register after the
+//    latch (data two edges after the address), cleared by the reset; the model loads the low
+//    half (DOA) at CLKA edges with OCEA and the high half (DOB) at CLKB edges with OCEB (the
+//    data sheet does not say which port's controls the DOA half uses in this mode; designs
+//    that tie CLKA/CLKB and OCEA/OCEB together, as the gateware does, see the same either way). WRITEMODE per port: NORMAL keeps the output on a write, WRITETHROUGH shows the
 //    word as written, READBEFOREWRITE shows the word before the write. CE gates reads and
 //    writes; CSDECODE compares the chip selects; CLKxMUX "INV" clocks on the falling edge.
 //  * RESETMODE SYNC (RST clears the output latch at the edge, whatever CE) and ASYNC (RST
@@ -25,8 +28,8 @@
 //    word; the datasheet leaves such a collision undefined, so the model reports the first one
 //    of each instance ("DP16KD ... collision").
 // Outside this model, stopping the simulation rather than guessing: widths 1, 2 and 4 (their
-// bit layout within the 18-bit word is not modelled), REGMODE "OUTREG" outside port B of the
-// 36-bit mode, a reset and a write on
+// bit layout within the 18-bit word is not modelled), REGMODE "OUTREG" outside the 36-bit mode
+// or on one port only, a reset and a write on
 // one port at the same edge. Timing (specify) is not modelled: zero-delay functional model.
 module DP16KD(
     input DIA17, DIA16, DIA15, DIA14, DIA13, DIA12, DIA11, DIA10, DIA9, DIA8, DIA7, DIA6, DIA5, DIA4, DIA3, DIA2, DIA1, DIA0,
@@ -141,8 +144,9 @@ module DP16KD(
         if (PDP36 ? DATA_WIDTH_B != 36 : !(legal_width(DATA_WIDTH_A) && legal_width(DATA_WIDTH_B)))
             $fatal(1, "DP16KD model: widths %0d/%0d are not modelled (9, 18 or 36/36 only)",
                    DATA_WIDTH_A, DATA_WIDTH_B);
-        if (REGMODE_A != "NOREG" || !(REGMODE_B == "NOREG" || (PDP36 && REGMODE_B == "OUTREG")))
-            $fatal(1, "DP16KD model: only REGMODE NOREG (and OUTREG on port B at 36 bits) is modelled");
+        if (!((REGMODE_A == "NOREG" && REGMODE_B == "NOREG")
+              || (PDP36 && REGMODE_A == "OUTREG" && REGMODE_B == "OUTREG")))
+            $fatal(1, "DP16KD model: only REGMODE NOREG (and OUTREG on both ports at 36 bits) is modelled");
         if (RESETMODE != "SYNC" && RESETMODE != "ASYNC")
             $fatal(1, "DP16KD model: RESETMODE must be SYNC or ASYNC");
         if (!legal_writemode(WRITEMODE_A) || !legal_writemode(WRITEMODE_B))
@@ -320,15 +324,22 @@ module DP16KD(
         end
     end
 
-    // Output register (REGMODE_B "OUTREG", 36-bit mode): the latch's word at edges with OCEB.
-    reg [35:0] do36_r = 36'b0;
+    // Output registers (REGMODE "OUTREG", 36-bit mode): the latch's halves at edges with OCEA
+    // (DOA, CLKA) and OCEB (DOB, CLKB).
+    reg [17:0] do36_lo = 18'b0, do36_hi = 18'b0;
+    always @(posedge clka or posedge arsta) begin
+        if (arsta || srsta)
+            do36_lo <= 18'b0;
+        else if (OCEA)
+            do36_lo <= do36_q[17:0];
+    end
     always @(posedge clkb or posedge arstb) begin
         if (arstb || srstb)
-            do36_r <= 36'b0;
+            do36_hi <= 18'b0;
         else if (OCEB)
-            do36_r <= do36_q;
+            do36_hi <= do36_q[35:18];
     end
-    wire [35:0] do36 = REGMODE_B == "OUTREG" ? do36_r : do36_q;
+    wire [35:0] do36 = REGMODE_B == "OUTREG" ? {do36_hi, do36_lo} : do36_q;
 
     assign {DOA17, DOA16, DOA15, DOA14, DOA13, DOA12, DOA11, DOA10, DOA9, DOA8, DOA7, DOA6, DOA5, DOA4, DOA3, DOA2, DOA1, DOA0} = PDP36 ? do36[17:0] : doa_q;
     assign {DOB17, DOB16, DOB15, DOB14, DOB13, DOB12, DOB11, DOB10, DOB9, DOB8, DOB7, DOB6, DOB5, DOB4, DOB3, DOB2, DOB1, DOB0} = PDP36 ? do36[35:18] : dob_q;
