@@ -34,10 +34,18 @@ def _err_line(capsys) -> str:
     return err[0]
 
 
+def _sigint_default():
+    # A shell without job control starts background commands with SIGINT ignored, and an
+    # ignored signal stays ignored across exec: under `pytest &` the Ctrl-C tests' SIGINT would
+    # never reach the trainer (it then finished all generations and exited 0).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _cli(*argv, **kw) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen([sys.executable, "-m", "ec_hw.cli", *argv], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_sigint_default, **kw)
 
 
 # --- a real small file system --------------------------------------------------------------
