@@ -23,133 +23,29 @@ module ec_core_hopper(load__valid, obs__payload, obs__valid, cmd__payload, cmd__
   wire [7:0] \$7 ;
   wire [8:0] \$8 ;
   wire [7:0] \$9 ;
-  wire [5:0] \$signature__addr ;
+  wire [3:0] \$signature__addr ;
   wire \$signature__addr$103 ;
   wire \$signature__addr$105 ;
   wire [3:0] \$signature__addr$110 ;
   wire [1:0] \$signature__addr$114 ;
-  wire [5:0] \$signature__addr$134 ;
-  wire [5:0] \$signature__addr$138 ;
-  wire [7:0] \$signature__addr$146 ;
-  reg [5:0] \$signature__addr$155 ;
-  wire [5:0] \$signature__addr$157 ;
-  reg [5:0] \$signature__addr$159 ;
-  wire [5:0] \$signature__addr$167 ;
-  wire [5:0] \$signature__addr$170 ;
-  wire [7:0] \$signature__addr$176 ;
-  wire [5:0] \$signature__addr$184 ;
-  wire [5:0] \$signature__addr$185 ;
-  reg [5:0] \$signature__addr$186 ;
-  wire [5:0] \$signature__addr$192 ;
-  wire [5:0] \$signature__addr$195 ;
-  wire [7:0] \$signature__addr$201 ;
-  wire [5:0] \$signature__addr$209 ;
-  wire [5:0] \$signature__addr$210 ;
-  reg [5:0] \$signature__addr$211 ;
-  wire [5:0] \$signature__addr$217 ;
-  wire [5:0] \$signature__addr$220 ;
-  wire [7:0] \$signature__addr$226 ;
-  wire [5:0] \$signature__addr$234 ;
-  wire [5:0] \$signature__addr$235 ;
-  reg [5:0] \$signature__addr$236 ;
   wire \$signature__addr$246 ;
   reg \$signature__addr$248 ;
   wire [1:0] \$signature__addr$276 ;
-  wire [7:0] \$signature__addr$45 ;
-  wire [5:0] \$signature__addr$50 ;
-  wire [7:0] \$signature__addr$53 ;
-  wire [5:0] \$signature__addr$56 ;
-  wire [7:0] \$signature__addr$59 ;
-  wire [5:0] \$signature__addr$62 ;
-  wire [7:0] \$signature__addr$65 ;
-  wire [3:0] \$signature__addr$68 ;
   wire \$signature__addr$73 ;
   wire \$signature__addr$79 ;
-  wire [21:0] \$signature__data ;
+  wire [63:0] \$signature__data ;
   wire [255:0] \$signature__data$107 ;
   wire [255:0] \$signature__data$109 ;
   wire [63:0] \$signature__data$113 ;
   wire [15:0] \$signature__data$116 ;
   wire [255:0] \$signature__data$125 ;
-  wire [21:0] \$signature__data$137 ;
-  wire [23:0] \$signature__data$140 ;
-  wire [61:0] \$signature__data$145 ;
-  wire [23:0] \$signature__data$145.i_syn ;
-  wire [13:0] \$signature__data$145.rate ;
-  wire [23:0] \$signature__data$145.v ;
-  wire [63:0] \$signature__data$149 ;
-  wire [23:0] \$signature__data$154 ;
-  reg [61:0] \$signature__data$161 ;
-  wire [23:0] \$signature__data$161.i_syn ;
-  wire [13:0] \$signature__data$161.rate ;
-  wire [23:0] \$signature__data$161.v ;
-  wire [21:0] \$signature__data$169 ;
-  wire [23:0] \$signature__data$171 ;
-  wire [61:0] \$signature__data$175 ;
-  wire [23:0] \$signature__data$175.i_syn ;
-  wire [13:0] \$signature__data$175.rate ;
-  wire [23:0] \$signature__data$175.v ;
-  wire [63:0] \$signature__data$178 ;
-  wire [23:0] \$signature__data$183 ;
-  reg [61:0] \$signature__data$187 ;
-  wire [23:0] \$signature__data$187.i_syn ;
-  wire [13:0] \$signature__data$187.rate ;
-  wire [23:0] \$signature__data$187.v ;
-  wire [21:0] \$signature__data$194 ;
-  wire [23:0] \$signature__data$196 ;
-  wire [61:0] \$signature__data$200 ;
-  wire [23:0] \$signature__data$200.i_syn ;
-  wire [13:0] \$signature__data$200.rate ;
-  wire [23:0] \$signature__data$200.v ;
-  wire [63:0] \$signature__data$203 ;
-  wire [23:0] \$signature__data$208 ;
-  reg [61:0] \$signature__data$212 ;
-  wire [23:0] \$signature__data$212.i_syn ;
-  wire [13:0] \$signature__data$212.rate ;
-  wire [23:0] \$signature__data$212.v ;
-  wire [21:0] \$signature__data$219 ;
-  wire [23:0] \$signature__data$221 ;
-  wire [61:0] \$signature__data$225 ;
-  wire [23:0] \$signature__data$225.i_syn ;
-  wire [13:0] \$signature__data$225.rate ;
-  wire [23:0] \$signature__data$225.v ;
-  wire [63:0] \$signature__data$228 ;
-  wire [23:0] \$signature__data$233 ;
-  reg [61:0] \$signature__data$237 ;
-  wire [23:0] \$signature__data$237.i_syn ;
-  wire [13:0] \$signature__data$237.rate ;
-  wire [23:0] \$signature__data$237.v ;
   reg [255:0] \$signature__data$249 ;
   wire [15:0] \$signature__data$282 ;
-  wire [63:0] \$signature__data$47 ;
-  wire [21:0] \$signature__data$51 ;
-  wire [63:0] \$signature__data$54 ;
-  wire [21:0] \$signature__data$57 ;
-  wire [63:0] \$signature__data$60 ;
-  wire [21:0] \$signature__data$63 ;
-  wire [63:0] \$signature__data$66 ;
-  wire [63:0] \$signature__data$70 ;
   wire [255:0] \$signature__data$75 ;
   wire [255:0] \$signature__data$81 ;
   wire \$signature__en ;
   wire \$signature__en$118 ;
-  wire \$signature__en$142 ;
-  reg \$signature__en$162 ;
-  wire \$signature__en$173 ;
-  reg \$signature__en$188 ;
-  wire \$signature__en$198 ;
-  reg \$signature__en$213 ;
-  wire \$signature__en$223 ;
-  reg \$signature__en$238 ;
   reg \$signature__en$250 ;
-  wire \$signature__en$48 ;
-  wire \$signature__en$52 ;
-  wire \$signature__en$55 ;
-  wire \$signature__en$58 ;
-  wire \$signature__en$61 ;
-  wire \$signature__en$64 ;
-  wire \$signature__en$67 ;
-  wire \$signature__en$71 ;
   wire [15:0] \$signature__en$77 ;
   wire [15:0] \$signature__en$82 ;
   output [17:0] act__payload;
@@ -318,6 +214,50 @@ module ec_core_hopper(load__valid, obs__payload, obs__valid, cmd__payload, cmd__
   wire [15:0] pos_en;
   wire [255:0] prev;
   wire proj_issue;
+  wire [5:0] r_addr;
+  wire [7:0] \r_addr$146 ;
+  reg [5:0] \r_addr$155 ;
+  wire [5:0] \r_addr$157 ;
+  wire [5:0] \r_addr$167 ;
+  wire [7:0] \r_addr$176 ;
+  wire [5:0] \r_addr$184 ;
+  wire [5:0] \r_addr$185 ;
+  wire [5:0] \r_addr$192 ;
+  wire [7:0] \r_addr$201 ;
+  wire [5:0] \r_addr$209 ;
+  wire [5:0] \r_addr$210 ;
+  wire [5:0] \r_addr$217 ;
+  wire [7:0] \r_addr$226 ;
+  wire [5:0] \r_addr$234 ;
+  wire [5:0] \r_addr$235 ;
+  wire [21:0] r_data;
+  wire [61:0] \r_data$145 ;
+  wire [23:0] \r_data$145.i_syn ;
+  wire [13:0] \r_data$145.rate ;
+  wire [23:0] \r_data$145.v ;
+  wire [63:0] \r_data$149 ;
+  wire [23:0] \r_data$154 ;
+  wire [21:0] \r_data$169 ;
+  wire [61:0] \r_data$175 ;
+  wire [23:0] \r_data$175.i_syn ;
+  wire [13:0] \r_data$175.rate ;
+  wire [23:0] \r_data$175.v ;
+  wire [63:0] \r_data$178 ;
+  wire [23:0] \r_data$183 ;
+  wire [21:0] \r_data$194 ;
+  wire [61:0] \r_data$200 ;
+  wire [23:0] \r_data$200.i_syn ;
+  wire [13:0] \r_data$200.rate ;
+  wire [23:0] \r_data$200.v ;
+  wire [63:0] \r_data$203 ;
+  wire [23:0] \r_data$208 ;
+  wire [21:0] \r_data$219 ;
+  wire [61:0] \r_data$225 ;
+  wire [23:0] \r_data$225.i_syn ;
+  wire [13:0] \r_data$225.rate ;
+  wire [23:0] \r_data$225.v ;
+  wire [63:0] \r_data$228 ;
+  wire [23:0] \r_data$233 ;
   wire [13:0] rate__0;
   wire [13:0] \rate__0$152 ;
   wire [13:0] \rate__0$259 ;
@@ -366,6 +306,66 @@ module ec_core_hopper(load__valid, obs__payload, obs__valid, cmd__payload, cmd__
   wire [23:0] \v__2$265 ;
   wire [23:0] v__3;
   wire [23:0] \v__3$269 ;
+  wire [5:0] w_addr;
+  wire [5:0] \w_addr$138 ;
+  reg [5:0] \w_addr$159 ;
+  wire [5:0] \w_addr$170 ;
+  reg [5:0] \w_addr$186 ;
+  wire [5:0] \w_addr$195 ;
+  reg [5:0] \w_addr$211 ;
+  wire [5:0] \w_addr$220 ;
+  reg [5:0] \w_addr$236 ;
+  wire [7:0] \w_addr$45 ;
+  wire [5:0] \w_addr$50 ;
+  wire [7:0] \w_addr$53 ;
+  wire [5:0] \w_addr$56 ;
+  wire [7:0] \w_addr$59 ;
+  wire [5:0] \w_addr$62 ;
+  wire [7:0] \w_addr$65 ;
+  wire [21:0] w_data;
+  wire [23:0] \w_data$140 ;
+  reg [61:0] \w_data$161 ;
+  wire [23:0] \w_data$161.i_syn ;
+  wire [13:0] \w_data$161.rate ;
+  wire [23:0] \w_data$161.v ;
+  wire [23:0] \w_data$171 ;
+  reg [61:0] \w_data$187 ;
+  wire [23:0] \w_data$187.i_syn ;
+  wire [13:0] \w_data$187.rate ;
+  wire [23:0] \w_data$187.v ;
+  wire [23:0] \w_data$196 ;
+  reg [61:0] \w_data$212 ;
+  wire [23:0] \w_data$212.i_syn ;
+  wire [13:0] \w_data$212.rate ;
+  wire [23:0] \w_data$212.v ;
+  wire [23:0] \w_data$221 ;
+  reg [61:0] \w_data$237 ;
+  wire [23:0] \w_data$237.i_syn ;
+  wire [13:0] \w_data$237.rate ;
+  wire [23:0] \w_data$237.v ;
+  wire [63:0] \w_data$47 ;
+  wire [21:0] \w_data$51 ;
+  wire [63:0] \w_data$54 ;
+  wire [21:0] \w_data$57 ;
+  wire [63:0] \w_data$60 ;
+  wire [21:0] \w_data$63 ;
+  wire [63:0] \w_data$66 ;
+  wire w_en;
+  wire \w_en$142 ;
+  reg \w_en$162 ;
+  wire \w_en$173 ;
+  reg \w_en$188 ;
+  wire \w_en$198 ;
+  reg \w_en$213 ;
+  wire \w_en$223 ;
+  reg \w_en$238 ;
+  wire \w_en$48 ;
+  wire \w_en$52 ;
+  wire \w_en$55 ;
+  wire \w_en$58 ;
+  wire \w_en$61 ;
+  wire \w_en$64 ;
+  wire \w_en$67 ;
   wire [5:0] win_addr;
   wire [63:0] win_data__0;
   wire [63:0] win_data__1;
@@ -397,310 +397,6 @@ module ec_core_hopper(load__valid, obs__payload, obs__valid, cmd__payload, cmd__
     _0_ <= actions[\$signature__addr$276 ];
   end
   assign \$signature__data$282  = _0_;
-  reg [23:0] i_in0 [63:0];
-  initial begin
-    i_in0[0] = 24'h000000;
-    i_in0[1] = 24'h000000;
-    i_in0[2] = 24'h000000;
-    i_in0[3] = 24'h000000;
-    i_in0[4] = 24'h000000;
-    i_in0[5] = 24'h000000;
-    i_in0[6] = 24'h000000;
-    i_in0[7] = 24'h000000;
-    i_in0[8] = 24'h000000;
-    i_in0[9] = 24'h000000;
-    i_in0[10] = 24'h000000;
-    i_in0[11] = 24'h000000;
-    i_in0[12] = 24'h000000;
-    i_in0[13] = 24'h000000;
-    i_in0[14] = 24'h000000;
-    i_in0[15] = 24'h000000;
-    i_in0[16] = 24'h000000;
-    i_in0[17] = 24'h000000;
-    i_in0[18] = 24'h000000;
-    i_in0[19] = 24'h000000;
-    i_in0[20] = 24'h000000;
-    i_in0[21] = 24'h000000;
-    i_in0[22] = 24'h000000;
-    i_in0[23] = 24'h000000;
-    i_in0[24] = 24'h000000;
-    i_in0[25] = 24'h000000;
-    i_in0[26] = 24'h000000;
-    i_in0[27] = 24'h000000;
-    i_in0[28] = 24'h000000;
-    i_in0[29] = 24'h000000;
-    i_in0[30] = 24'h000000;
-    i_in0[31] = 24'h000000;
-    i_in0[32] = 24'h000000;
-    i_in0[33] = 24'h000000;
-    i_in0[34] = 24'h000000;
-    i_in0[35] = 24'h000000;
-    i_in0[36] = 24'h000000;
-    i_in0[37] = 24'h000000;
-    i_in0[38] = 24'h000000;
-    i_in0[39] = 24'h000000;
-    i_in0[40] = 24'h000000;
-    i_in0[41] = 24'h000000;
-    i_in0[42] = 24'h000000;
-    i_in0[43] = 24'h000000;
-    i_in0[44] = 24'h000000;
-    i_in0[45] = 24'h000000;
-    i_in0[46] = 24'h000000;
-    i_in0[47] = 24'h000000;
-    i_in0[48] = 24'h000000;
-    i_in0[49] = 24'h000000;
-    i_in0[50] = 24'h000000;
-    i_in0[51] = 24'h000000;
-    i_in0[52] = 24'h000000;
-    i_in0[53] = 24'h000000;
-    i_in0[54] = 24'h000000;
-    i_in0[55] = 24'h000000;
-    i_in0[56] = 24'h000000;
-    i_in0[57] = 24'h000000;
-    i_in0[58] = 24'h000000;
-    i_in0[59] = 24'h000000;
-    i_in0[60] = 24'h000000;
-    i_in0[61] = 24'h000000;
-    i_in0[62] = 24'h000000;
-    i_in0[63] = 24'h000000;
-  end
-  always @(posedge clk) begin
-    if (iin_en[0])
-      i_in0[\$signature__addr$138 ] <= \$signature__data$140 ;
-  end
-  reg [23:0] _1_;
-  always @(posedge clk) begin
-    _1_ <= i_in0[\$signature__addr$155 ];
-  end
-  assign i_in__0 = _1_;
-  reg [23:0] i_in1 [63:0];
-  initial begin
-    i_in1[0] = 24'h000000;
-    i_in1[1] = 24'h000000;
-    i_in1[2] = 24'h000000;
-    i_in1[3] = 24'h000000;
-    i_in1[4] = 24'h000000;
-    i_in1[5] = 24'h000000;
-    i_in1[6] = 24'h000000;
-    i_in1[7] = 24'h000000;
-    i_in1[8] = 24'h000000;
-    i_in1[9] = 24'h000000;
-    i_in1[10] = 24'h000000;
-    i_in1[11] = 24'h000000;
-    i_in1[12] = 24'h000000;
-    i_in1[13] = 24'h000000;
-    i_in1[14] = 24'h000000;
-    i_in1[15] = 24'h000000;
-    i_in1[16] = 24'h000000;
-    i_in1[17] = 24'h000000;
-    i_in1[18] = 24'h000000;
-    i_in1[19] = 24'h000000;
-    i_in1[20] = 24'h000000;
-    i_in1[21] = 24'h000000;
-    i_in1[22] = 24'h000000;
-    i_in1[23] = 24'h000000;
-    i_in1[24] = 24'h000000;
-    i_in1[25] = 24'h000000;
-    i_in1[26] = 24'h000000;
-    i_in1[27] = 24'h000000;
-    i_in1[28] = 24'h000000;
-    i_in1[29] = 24'h000000;
-    i_in1[30] = 24'h000000;
-    i_in1[31] = 24'h000000;
-    i_in1[32] = 24'h000000;
-    i_in1[33] = 24'h000000;
-    i_in1[34] = 24'h000000;
-    i_in1[35] = 24'h000000;
-    i_in1[36] = 24'h000000;
-    i_in1[37] = 24'h000000;
-    i_in1[38] = 24'h000000;
-    i_in1[39] = 24'h000000;
-    i_in1[40] = 24'h000000;
-    i_in1[41] = 24'h000000;
-    i_in1[42] = 24'h000000;
-    i_in1[43] = 24'h000000;
-    i_in1[44] = 24'h000000;
-    i_in1[45] = 24'h000000;
-    i_in1[46] = 24'h000000;
-    i_in1[47] = 24'h000000;
-    i_in1[48] = 24'h000000;
-    i_in1[49] = 24'h000000;
-    i_in1[50] = 24'h000000;
-    i_in1[51] = 24'h000000;
-    i_in1[52] = 24'h000000;
-    i_in1[53] = 24'h000000;
-    i_in1[54] = 24'h000000;
-    i_in1[55] = 24'h000000;
-    i_in1[56] = 24'h000000;
-    i_in1[57] = 24'h000000;
-    i_in1[58] = 24'h000000;
-    i_in1[59] = 24'h000000;
-    i_in1[60] = 24'h000000;
-    i_in1[61] = 24'h000000;
-    i_in1[62] = 24'h000000;
-    i_in1[63] = 24'h000000;
-  end
-  always @(posedge clk) begin
-    if (iin_en[1])
-      i_in1[\$signature__addr$138 ] <= \$signature__data$171 ;
-  end
-  reg [23:0] _2_;
-  always @(posedge clk) begin
-    _2_ <= i_in1[\$signature__addr$155 ];
-  end
-  assign i_in__1 = _2_;
-  reg [23:0] i_in2 [63:0];
-  initial begin
-    i_in2[0] = 24'h000000;
-    i_in2[1] = 24'h000000;
-    i_in2[2] = 24'h000000;
-    i_in2[3] = 24'h000000;
-    i_in2[4] = 24'h000000;
-    i_in2[5] = 24'h000000;
-    i_in2[6] = 24'h000000;
-    i_in2[7] = 24'h000000;
-    i_in2[8] = 24'h000000;
-    i_in2[9] = 24'h000000;
-    i_in2[10] = 24'h000000;
-    i_in2[11] = 24'h000000;
-    i_in2[12] = 24'h000000;
-    i_in2[13] = 24'h000000;
-    i_in2[14] = 24'h000000;
-    i_in2[15] = 24'h000000;
-    i_in2[16] = 24'h000000;
-    i_in2[17] = 24'h000000;
-    i_in2[18] = 24'h000000;
-    i_in2[19] = 24'h000000;
-    i_in2[20] = 24'h000000;
-    i_in2[21] = 24'h000000;
-    i_in2[22] = 24'h000000;
-    i_in2[23] = 24'h000000;
-    i_in2[24] = 24'h000000;
-    i_in2[25] = 24'h000000;
-    i_in2[26] = 24'h000000;
-    i_in2[27] = 24'h000000;
-    i_in2[28] = 24'h000000;
-    i_in2[29] = 24'h000000;
-    i_in2[30] = 24'h000000;
-    i_in2[31] = 24'h000000;
-    i_in2[32] = 24'h000000;
-    i_in2[33] = 24'h000000;
-    i_in2[34] = 24'h000000;
-    i_in2[35] = 24'h000000;
-    i_in2[36] = 24'h000000;
-    i_in2[37] = 24'h000000;
-    i_in2[38] = 24'h000000;
-    i_in2[39] = 24'h000000;
-    i_in2[40] = 24'h000000;
-    i_in2[41] = 24'h000000;
-    i_in2[42] = 24'h000000;
-    i_in2[43] = 24'h000000;
-    i_in2[44] = 24'h000000;
-    i_in2[45] = 24'h000000;
-    i_in2[46] = 24'h000000;
-    i_in2[47] = 24'h000000;
-    i_in2[48] = 24'h000000;
-    i_in2[49] = 24'h000000;
-    i_in2[50] = 24'h000000;
-    i_in2[51] = 24'h000000;
-    i_in2[52] = 24'h000000;
-    i_in2[53] = 24'h000000;
-    i_in2[54] = 24'h000000;
-    i_in2[55] = 24'h000000;
-    i_in2[56] = 24'h000000;
-    i_in2[57] = 24'h000000;
-    i_in2[58] = 24'h000000;
-    i_in2[59] = 24'h000000;
-    i_in2[60] = 24'h000000;
-    i_in2[61] = 24'h000000;
-    i_in2[62] = 24'h000000;
-    i_in2[63] = 24'h000000;
-  end
-  always @(posedge clk) begin
-    if (iin_en[2])
-      i_in2[\$signature__addr$138 ] <= \$signature__data$196 ;
-  end
-  reg [23:0] _3_;
-  always @(posedge clk) begin
-    _3_ <= i_in2[\$signature__addr$155 ];
-  end
-  assign i_in__2 = _3_;
-  reg [23:0] i_in3 [63:0];
-  initial begin
-    i_in3[0] = 24'h000000;
-    i_in3[1] = 24'h000000;
-    i_in3[2] = 24'h000000;
-    i_in3[3] = 24'h000000;
-    i_in3[4] = 24'h000000;
-    i_in3[5] = 24'h000000;
-    i_in3[6] = 24'h000000;
-    i_in3[7] = 24'h000000;
-    i_in3[8] = 24'h000000;
-    i_in3[9] = 24'h000000;
-    i_in3[10] = 24'h000000;
-    i_in3[11] = 24'h000000;
-    i_in3[12] = 24'h000000;
-    i_in3[13] = 24'h000000;
-    i_in3[14] = 24'h000000;
-    i_in3[15] = 24'h000000;
-    i_in3[16] = 24'h000000;
-    i_in3[17] = 24'h000000;
-    i_in3[18] = 24'h000000;
-    i_in3[19] = 24'h000000;
-    i_in3[20] = 24'h000000;
-    i_in3[21] = 24'h000000;
-    i_in3[22] = 24'h000000;
-    i_in3[23] = 24'h000000;
-    i_in3[24] = 24'h000000;
-    i_in3[25] = 24'h000000;
-    i_in3[26] = 24'h000000;
-    i_in3[27] = 24'h000000;
-    i_in3[28] = 24'h000000;
-    i_in3[29] = 24'h000000;
-    i_in3[30] = 24'h000000;
-    i_in3[31] = 24'h000000;
-    i_in3[32] = 24'h000000;
-    i_in3[33] = 24'h000000;
-    i_in3[34] = 24'h000000;
-    i_in3[35] = 24'h000000;
-    i_in3[36] = 24'h000000;
-    i_in3[37] = 24'h000000;
-    i_in3[38] = 24'h000000;
-    i_in3[39] = 24'h000000;
-    i_in3[40] = 24'h000000;
-    i_in3[41] = 24'h000000;
-    i_in3[42] = 24'h000000;
-    i_in3[43] = 24'h000000;
-    i_in3[44] = 24'h000000;
-    i_in3[45] = 24'h000000;
-    i_in3[46] = 24'h000000;
-    i_in3[47] = 24'h000000;
-    i_in3[48] = 24'h000000;
-    i_in3[49] = 24'h000000;
-    i_in3[50] = 24'h000000;
-    i_in3[51] = 24'h000000;
-    i_in3[52] = 24'h000000;
-    i_in3[53] = 24'h000000;
-    i_in3[54] = 24'h000000;
-    i_in3[55] = 24'h000000;
-    i_in3[56] = 24'h000000;
-    i_in3[57] = 24'h000000;
-    i_in3[58] = 24'h000000;
-    i_in3[59] = 24'h000000;
-    i_in3[60] = 24'h000000;
-    i_in3[61] = 24'h000000;
-    i_in3[62] = 24'h000000;
-    i_in3[63] = 24'h000000;
-  end
-  always @(posedge clk) begin
-    if (iin_en[3])
-      i_in3[\$signature__addr$138 ] <= \$signature__data$221 ;
-  end
-  reg [23:0] _4_;
-  always @(posedge clk) begin
-    _4_ <= i_in3[\$signature__addr$155 ];
-  end
-  assign i_in__3 = _4_;
   reg [255:0] \spikes$302  [1:0];
   initial begin
     \spikes$302 [0] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
@@ -710,619 +406,11 @@ module ec_core_hopper(load__valid, obs__payload, obs__valid, cmd__payload, cmd__
     if (\$signature__en$250 )
       \spikes$302 [\$signature__addr$248 ] <= \$signature__data$249 ;
   end
-  reg [255:0] _5_;
+  reg [255:0] _1_;
   always @(posedge clk) begin
-    _5_ <= \spikes$302 [\$signature__addr$246 ];
+    _1_ <= \spikes$302 [\$signature__addr$246 ];
   end
-  assign load_data = _5_;
-  reg [61:0] state0 [63:0];
-  initial begin
-    state0[0] = 62'h0000000000000000;
-    state0[1] = 62'h0000000000000000;
-    state0[2] = 62'h0000000000000000;
-    state0[3] = 62'h0000000000000000;
-    state0[4] = 62'h0000000000000000;
-    state0[5] = 62'h0000000000000000;
-    state0[6] = 62'h0000000000000000;
-    state0[7] = 62'h0000000000000000;
-    state0[8] = 62'h0000000000000000;
-    state0[9] = 62'h0000000000000000;
-    state0[10] = 62'h0000000000000000;
-    state0[11] = 62'h0000000000000000;
-    state0[12] = 62'h0000000000000000;
-    state0[13] = 62'h0000000000000000;
-    state0[14] = 62'h0000000000000000;
-    state0[15] = 62'h0000000000000000;
-    state0[16] = 62'h0000000000000000;
-    state0[17] = 62'h0000000000000000;
-    state0[18] = 62'h0000000000000000;
-    state0[19] = 62'h0000000000000000;
-    state0[20] = 62'h0000000000000000;
-    state0[21] = 62'h0000000000000000;
-    state0[22] = 62'h0000000000000000;
-    state0[23] = 62'h0000000000000000;
-    state0[24] = 62'h0000000000000000;
-    state0[25] = 62'h0000000000000000;
-    state0[26] = 62'h0000000000000000;
-    state0[27] = 62'h0000000000000000;
-    state0[28] = 62'h0000000000000000;
-    state0[29] = 62'h0000000000000000;
-    state0[30] = 62'h0000000000000000;
-    state0[31] = 62'h0000000000000000;
-    state0[32] = 62'h0000000000000000;
-    state0[33] = 62'h0000000000000000;
-    state0[34] = 62'h0000000000000000;
-    state0[35] = 62'h0000000000000000;
-    state0[36] = 62'h0000000000000000;
-    state0[37] = 62'h0000000000000000;
-    state0[38] = 62'h0000000000000000;
-    state0[39] = 62'h0000000000000000;
-    state0[40] = 62'h0000000000000000;
-    state0[41] = 62'h0000000000000000;
-    state0[42] = 62'h0000000000000000;
-    state0[43] = 62'h0000000000000000;
-    state0[44] = 62'h0000000000000000;
-    state0[45] = 62'h0000000000000000;
-    state0[46] = 62'h0000000000000000;
-    state0[47] = 62'h0000000000000000;
-    state0[48] = 62'h0000000000000000;
-    state0[49] = 62'h0000000000000000;
-    state0[50] = 62'h0000000000000000;
-    state0[51] = 62'h0000000000000000;
-    state0[52] = 62'h0000000000000000;
-    state0[53] = 62'h0000000000000000;
-    state0[54] = 62'h0000000000000000;
-    state0[55] = 62'h0000000000000000;
-    state0[56] = 62'h0000000000000000;
-    state0[57] = 62'h0000000000000000;
-    state0[58] = 62'h0000000000000000;
-    state0[59] = 62'h0000000000000000;
-    state0[60] = 62'h0000000000000000;
-    state0[61] = 62'h0000000000000000;
-    state0[62] = 62'h0000000000000000;
-    state0[63] = 62'h0000000000000000;
-  end
-  always @(posedge clk) begin
-    if (\$signature__en$162 )
-      state0[\$signature__addr$159 ] <= \$signature__data$161 ;
-  end
-  reg [61:0] _6_;
-  always @(posedge clk) begin
-    _6_ <= state0[\$signature__addr$155 ];
-  end
-  assign \$signature__data$145  = _6_;
-  reg [61:0] state1 [63:0];
-  initial begin
-    state1[0] = 62'h0000000000000000;
-    state1[1] = 62'h0000000000000000;
-    state1[2] = 62'h0000000000000000;
-    state1[3] = 62'h0000000000000000;
-    state1[4] = 62'h0000000000000000;
-    state1[5] = 62'h0000000000000000;
-    state1[6] = 62'h0000000000000000;
-    state1[7] = 62'h0000000000000000;
-    state1[8] = 62'h0000000000000000;
-    state1[9] = 62'h0000000000000000;
-    state1[10] = 62'h0000000000000000;
-    state1[11] = 62'h0000000000000000;
-    state1[12] = 62'h0000000000000000;
-    state1[13] = 62'h0000000000000000;
-    state1[14] = 62'h0000000000000000;
-    state1[15] = 62'h0000000000000000;
-    state1[16] = 62'h0000000000000000;
-    state1[17] = 62'h0000000000000000;
-    state1[18] = 62'h0000000000000000;
-    state1[19] = 62'h0000000000000000;
-    state1[20] = 62'h0000000000000000;
-    state1[21] = 62'h0000000000000000;
-    state1[22] = 62'h0000000000000000;
-    state1[23] = 62'h0000000000000000;
-    state1[24] = 62'h0000000000000000;
-    state1[25] = 62'h0000000000000000;
-    state1[26] = 62'h0000000000000000;
-    state1[27] = 62'h0000000000000000;
-    state1[28] = 62'h0000000000000000;
-    state1[29] = 62'h0000000000000000;
-    state1[30] = 62'h0000000000000000;
-    state1[31] = 62'h0000000000000000;
-    state1[32] = 62'h0000000000000000;
-    state1[33] = 62'h0000000000000000;
-    state1[34] = 62'h0000000000000000;
-    state1[35] = 62'h0000000000000000;
-    state1[36] = 62'h0000000000000000;
-    state1[37] = 62'h0000000000000000;
-    state1[38] = 62'h0000000000000000;
-    state1[39] = 62'h0000000000000000;
-    state1[40] = 62'h0000000000000000;
-    state1[41] = 62'h0000000000000000;
-    state1[42] = 62'h0000000000000000;
-    state1[43] = 62'h0000000000000000;
-    state1[44] = 62'h0000000000000000;
-    state1[45] = 62'h0000000000000000;
-    state1[46] = 62'h0000000000000000;
-    state1[47] = 62'h0000000000000000;
-    state1[48] = 62'h0000000000000000;
-    state1[49] = 62'h0000000000000000;
-    state1[50] = 62'h0000000000000000;
-    state1[51] = 62'h0000000000000000;
-    state1[52] = 62'h0000000000000000;
-    state1[53] = 62'h0000000000000000;
-    state1[54] = 62'h0000000000000000;
-    state1[55] = 62'h0000000000000000;
-    state1[56] = 62'h0000000000000000;
-    state1[57] = 62'h0000000000000000;
-    state1[58] = 62'h0000000000000000;
-    state1[59] = 62'h0000000000000000;
-    state1[60] = 62'h0000000000000000;
-    state1[61] = 62'h0000000000000000;
-    state1[62] = 62'h0000000000000000;
-    state1[63] = 62'h0000000000000000;
-  end
-  always @(posedge clk) begin
-    if (\$signature__en$188 )
-      state1[\$signature__addr$186 ] <= \$signature__data$187 ;
-  end
-  reg [61:0] _7_;
-  always @(posedge clk) begin
-    _7_ <= state1[\$signature__addr$155 ];
-  end
-  assign \$signature__data$175  = _7_;
-  reg [61:0] state2 [63:0];
-  initial begin
-    state2[0] = 62'h0000000000000000;
-    state2[1] = 62'h0000000000000000;
-    state2[2] = 62'h0000000000000000;
-    state2[3] = 62'h0000000000000000;
-    state2[4] = 62'h0000000000000000;
-    state2[5] = 62'h0000000000000000;
-    state2[6] = 62'h0000000000000000;
-    state2[7] = 62'h0000000000000000;
-    state2[8] = 62'h0000000000000000;
-    state2[9] = 62'h0000000000000000;
-    state2[10] = 62'h0000000000000000;
-    state2[11] = 62'h0000000000000000;
-    state2[12] = 62'h0000000000000000;
-    state2[13] = 62'h0000000000000000;
-    state2[14] = 62'h0000000000000000;
-    state2[15] = 62'h0000000000000000;
-    state2[16] = 62'h0000000000000000;
-    state2[17] = 62'h0000000000000000;
-    state2[18] = 62'h0000000000000000;
-    state2[19] = 62'h0000000000000000;
-    state2[20] = 62'h0000000000000000;
-    state2[21] = 62'h0000000000000000;
-    state2[22] = 62'h0000000000000000;
-    state2[23] = 62'h0000000000000000;
-    state2[24] = 62'h0000000000000000;
-    state2[25] = 62'h0000000000000000;
-    state2[26] = 62'h0000000000000000;
-    state2[27] = 62'h0000000000000000;
-    state2[28] = 62'h0000000000000000;
-    state2[29] = 62'h0000000000000000;
-    state2[30] = 62'h0000000000000000;
-    state2[31] = 62'h0000000000000000;
-    state2[32] = 62'h0000000000000000;
-    state2[33] = 62'h0000000000000000;
-    state2[34] = 62'h0000000000000000;
-    state2[35] = 62'h0000000000000000;
-    state2[36] = 62'h0000000000000000;
-    state2[37] = 62'h0000000000000000;
-    state2[38] = 62'h0000000000000000;
-    state2[39] = 62'h0000000000000000;
-    state2[40] = 62'h0000000000000000;
-    state2[41] = 62'h0000000000000000;
-    state2[42] = 62'h0000000000000000;
-    state2[43] = 62'h0000000000000000;
-    state2[44] = 62'h0000000000000000;
-    state2[45] = 62'h0000000000000000;
-    state2[46] = 62'h0000000000000000;
-    state2[47] = 62'h0000000000000000;
-    state2[48] = 62'h0000000000000000;
-    state2[49] = 62'h0000000000000000;
-    state2[50] = 62'h0000000000000000;
-    state2[51] = 62'h0000000000000000;
-    state2[52] = 62'h0000000000000000;
-    state2[53] = 62'h0000000000000000;
-    state2[54] = 62'h0000000000000000;
-    state2[55] = 62'h0000000000000000;
-    state2[56] = 62'h0000000000000000;
-    state2[57] = 62'h0000000000000000;
-    state2[58] = 62'h0000000000000000;
-    state2[59] = 62'h0000000000000000;
-    state2[60] = 62'h0000000000000000;
-    state2[61] = 62'h0000000000000000;
-    state2[62] = 62'h0000000000000000;
-    state2[63] = 62'h0000000000000000;
-  end
-  always @(posedge clk) begin
-    if (\$signature__en$213 )
-      state2[\$signature__addr$211 ] <= \$signature__data$212 ;
-  end
-  reg [61:0] _8_;
-  always @(posedge clk) begin
-    _8_ <= state2[\$signature__addr$155 ];
-  end
-  assign \$signature__data$200  = _8_;
-  reg [61:0] state3 [63:0];
-  initial begin
-    state3[0] = 62'h0000000000000000;
-    state3[1] = 62'h0000000000000000;
-    state3[2] = 62'h0000000000000000;
-    state3[3] = 62'h0000000000000000;
-    state3[4] = 62'h0000000000000000;
-    state3[5] = 62'h0000000000000000;
-    state3[6] = 62'h0000000000000000;
-    state3[7] = 62'h0000000000000000;
-    state3[8] = 62'h0000000000000000;
-    state3[9] = 62'h0000000000000000;
-    state3[10] = 62'h0000000000000000;
-    state3[11] = 62'h0000000000000000;
-    state3[12] = 62'h0000000000000000;
-    state3[13] = 62'h0000000000000000;
-    state3[14] = 62'h0000000000000000;
-    state3[15] = 62'h0000000000000000;
-    state3[16] = 62'h0000000000000000;
-    state3[17] = 62'h0000000000000000;
-    state3[18] = 62'h0000000000000000;
-    state3[19] = 62'h0000000000000000;
-    state3[20] = 62'h0000000000000000;
-    state3[21] = 62'h0000000000000000;
-    state3[22] = 62'h0000000000000000;
-    state3[23] = 62'h0000000000000000;
-    state3[24] = 62'h0000000000000000;
-    state3[25] = 62'h0000000000000000;
-    state3[26] = 62'h0000000000000000;
-    state3[27] = 62'h0000000000000000;
-    state3[28] = 62'h0000000000000000;
-    state3[29] = 62'h0000000000000000;
-    state3[30] = 62'h0000000000000000;
-    state3[31] = 62'h0000000000000000;
-    state3[32] = 62'h0000000000000000;
-    state3[33] = 62'h0000000000000000;
-    state3[34] = 62'h0000000000000000;
-    state3[35] = 62'h0000000000000000;
-    state3[36] = 62'h0000000000000000;
-    state3[37] = 62'h0000000000000000;
-    state3[38] = 62'h0000000000000000;
-    state3[39] = 62'h0000000000000000;
-    state3[40] = 62'h0000000000000000;
-    state3[41] = 62'h0000000000000000;
-    state3[42] = 62'h0000000000000000;
-    state3[43] = 62'h0000000000000000;
-    state3[44] = 62'h0000000000000000;
-    state3[45] = 62'h0000000000000000;
-    state3[46] = 62'h0000000000000000;
-    state3[47] = 62'h0000000000000000;
-    state3[48] = 62'h0000000000000000;
-    state3[49] = 62'h0000000000000000;
-    state3[50] = 62'h0000000000000000;
-    state3[51] = 62'h0000000000000000;
-    state3[52] = 62'h0000000000000000;
-    state3[53] = 62'h0000000000000000;
-    state3[54] = 62'h0000000000000000;
-    state3[55] = 62'h0000000000000000;
-    state3[56] = 62'h0000000000000000;
-    state3[57] = 62'h0000000000000000;
-    state3[58] = 62'h0000000000000000;
-    state3[59] = 62'h0000000000000000;
-    state3[60] = 62'h0000000000000000;
-    state3[61] = 62'h0000000000000000;
-    state3[62] = 62'h0000000000000000;
-    state3[63] = 62'h0000000000000000;
-  end
-  always @(posedge clk) begin
-    if (\$signature__en$238 )
-      state3[\$signature__addr$236 ] <= \$signature__data$237 ;
-  end
-  reg [61:0] _9_;
-  always @(posedge clk) begin
-    _9_ <= state3[\$signature__addr$155 ];
-  end
-  assign \$signature__data$225  = _9_;
-  reg [21:0] w_in0 [63:0];
-  initial begin
-    w_in0[0] = 22'h000000;
-    w_in0[1] = 22'h000000;
-    w_in0[2] = 22'h000000;
-    w_in0[3] = 22'h000000;
-    w_in0[4] = 22'h000000;
-    w_in0[5] = 22'h000000;
-    w_in0[6] = 22'h000000;
-    w_in0[7] = 22'h000000;
-    w_in0[8] = 22'h000000;
-    w_in0[9] = 22'h000000;
-    w_in0[10] = 22'h000000;
-    w_in0[11] = 22'h000000;
-    w_in0[12] = 22'h000000;
-    w_in0[13] = 22'h000000;
-    w_in0[14] = 22'h000000;
-    w_in0[15] = 22'h000000;
-    w_in0[16] = 22'h000000;
-    w_in0[17] = 22'h000000;
-    w_in0[18] = 22'h000000;
-    w_in0[19] = 22'h000000;
-    w_in0[20] = 22'h000000;
-    w_in0[21] = 22'h000000;
-    w_in0[22] = 22'h000000;
-    w_in0[23] = 22'h000000;
-    w_in0[24] = 22'h000000;
-    w_in0[25] = 22'h000000;
-    w_in0[26] = 22'h000000;
-    w_in0[27] = 22'h000000;
-    w_in0[28] = 22'h000000;
-    w_in0[29] = 22'h000000;
-    w_in0[30] = 22'h000000;
-    w_in0[31] = 22'h000000;
-    w_in0[32] = 22'h000000;
-    w_in0[33] = 22'h000000;
-    w_in0[34] = 22'h000000;
-    w_in0[35] = 22'h000000;
-    w_in0[36] = 22'h000000;
-    w_in0[37] = 22'h000000;
-    w_in0[38] = 22'h000000;
-    w_in0[39] = 22'h000000;
-    w_in0[40] = 22'h000000;
-    w_in0[41] = 22'h000000;
-    w_in0[42] = 22'h000000;
-    w_in0[43] = 22'h000000;
-    w_in0[44] = 22'h000000;
-    w_in0[45] = 22'h000000;
-    w_in0[46] = 22'h000000;
-    w_in0[47] = 22'h000000;
-    w_in0[48] = 22'h000000;
-    w_in0[49] = 22'h000000;
-    w_in0[50] = 22'h000000;
-    w_in0[51] = 22'h000000;
-    w_in0[52] = 22'h000000;
-    w_in0[53] = 22'h000000;
-    w_in0[54] = 22'h000000;
-    w_in0[55] = 22'h000000;
-    w_in0[56] = 22'h000000;
-    w_in0[57] = 22'h000000;
-    w_in0[58] = 22'h000000;
-    w_in0[59] = 22'h000000;
-    w_in0[60] = 22'h000000;
-    w_in0[61] = 22'h000000;
-    w_in0[62] = 22'h000000;
-    w_in0[63] = 22'h000000;
-  end
-  always @(posedge clk) begin
-    if (in_en[0])
-      w_in0[\$signature__addr ] <= data[21:0];
-  end
-  reg [21:0] _10_;
-  always @(posedge clk) begin
-    _10_ <= w_in0[\$signature__addr$134 ];
-  end
-  assign \$signature__data$137  = _10_;
-  reg [21:0] w_in1 [63:0];
-  initial begin
-    w_in1[0] = 22'h000000;
-    w_in1[1] = 22'h000000;
-    w_in1[2] = 22'h000000;
-    w_in1[3] = 22'h000000;
-    w_in1[4] = 22'h000000;
-    w_in1[5] = 22'h000000;
-    w_in1[6] = 22'h000000;
-    w_in1[7] = 22'h000000;
-    w_in1[8] = 22'h000000;
-    w_in1[9] = 22'h000000;
-    w_in1[10] = 22'h000000;
-    w_in1[11] = 22'h000000;
-    w_in1[12] = 22'h000000;
-    w_in1[13] = 22'h000000;
-    w_in1[14] = 22'h000000;
-    w_in1[15] = 22'h000000;
-    w_in1[16] = 22'h000000;
-    w_in1[17] = 22'h000000;
-    w_in1[18] = 22'h000000;
-    w_in1[19] = 22'h000000;
-    w_in1[20] = 22'h000000;
-    w_in1[21] = 22'h000000;
-    w_in1[22] = 22'h000000;
-    w_in1[23] = 22'h000000;
-    w_in1[24] = 22'h000000;
-    w_in1[25] = 22'h000000;
-    w_in1[26] = 22'h000000;
-    w_in1[27] = 22'h000000;
-    w_in1[28] = 22'h000000;
-    w_in1[29] = 22'h000000;
-    w_in1[30] = 22'h000000;
-    w_in1[31] = 22'h000000;
-    w_in1[32] = 22'h000000;
-    w_in1[33] = 22'h000000;
-    w_in1[34] = 22'h000000;
-    w_in1[35] = 22'h000000;
-    w_in1[36] = 22'h000000;
-    w_in1[37] = 22'h000000;
-    w_in1[38] = 22'h000000;
-    w_in1[39] = 22'h000000;
-    w_in1[40] = 22'h000000;
-    w_in1[41] = 22'h000000;
-    w_in1[42] = 22'h000000;
-    w_in1[43] = 22'h000000;
-    w_in1[44] = 22'h000000;
-    w_in1[45] = 22'h000000;
-    w_in1[46] = 22'h000000;
-    w_in1[47] = 22'h000000;
-    w_in1[48] = 22'h000000;
-    w_in1[49] = 22'h000000;
-    w_in1[50] = 22'h000000;
-    w_in1[51] = 22'h000000;
-    w_in1[52] = 22'h000000;
-    w_in1[53] = 22'h000000;
-    w_in1[54] = 22'h000000;
-    w_in1[55] = 22'h000000;
-    w_in1[56] = 22'h000000;
-    w_in1[57] = 22'h000000;
-    w_in1[58] = 22'h000000;
-    w_in1[59] = 22'h000000;
-    w_in1[60] = 22'h000000;
-    w_in1[61] = 22'h000000;
-    w_in1[62] = 22'h000000;
-    w_in1[63] = 22'h000000;
-  end
-  always @(posedge clk) begin
-    if (in_en[1])
-      w_in1[\$signature__addr ] <= data[21:0];
-  end
-  reg [21:0] _11_;
-  always @(posedge clk) begin
-    _11_ <= w_in1[\$signature__addr$134 ];
-  end
-  assign \$signature__data$169  = _11_;
-  reg [21:0] w_in2 [63:0];
-  initial begin
-    w_in2[0] = 22'h000000;
-    w_in2[1] = 22'h000000;
-    w_in2[2] = 22'h000000;
-    w_in2[3] = 22'h000000;
-    w_in2[4] = 22'h000000;
-    w_in2[5] = 22'h000000;
-    w_in2[6] = 22'h000000;
-    w_in2[7] = 22'h000000;
-    w_in2[8] = 22'h000000;
-    w_in2[9] = 22'h000000;
-    w_in2[10] = 22'h000000;
-    w_in2[11] = 22'h000000;
-    w_in2[12] = 22'h000000;
-    w_in2[13] = 22'h000000;
-    w_in2[14] = 22'h000000;
-    w_in2[15] = 22'h000000;
-    w_in2[16] = 22'h000000;
-    w_in2[17] = 22'h000000;
-    w_in2[18] = 22'h000000;
-    w_in2[19] = 22'h000000;
-    w_in2[20] = 22'h000000;
-    w_in2[21] = 22'h000000;
-    w_in2[22] = 22'h000000;
-    w_in2[23] = 22'h000000;
-    w_in2[24] = 22'h000000;
-    w_in2[25] = 22'h000000;
-    w_in2[26] = 22'h000000;
-    w_in2[27] = 22'h000000;
-    w_in2[28] = 22'h000000;
-    w_in2[29] = 22'h000000;
-    w_in2[30] = 22'h000000;
-    w_in2[31] = 22'h000000;
-    w_in2[32] = 22'h000000;
-    w_in2[33] = 22'h000000;
-    w_in2[34] = 22'h000000;
-    w_in2[35] = 22'h000000;
-    w_in2[36] = 22'h000000;
-    w_in2[37] = 22'h000000;
-    w_in2[38] = 22'h000000;
-    w_in2[39] = 22'h000000;
-    w_in2[40] = 22'h000000;
-    w_in2[41] = 22'h000000;
-    w_in2[42] = 22'h000000;
-    w_in2[43] = 22'h000000;
-    w_in2[44] = 22'h000000;
-    w_in2[45] = 22'h000000;
-    w_in2[46] = 22'h000000;
-    w_in2[47] = 22'h000000;
-    w_in2[48] = 22'h000000;
-    w_in2[49] = 22'h000000;
-    w_in2[50] = 22'h000000;
-    w_in2[51] = 22'h000000;
-    w_in2[52] = 22'h000000;
-    w_in2[53] = 22'h000000;
-    w_in2[54] = 22'h000000;
-    w_in2[55] = 22'h000000;
-    w_in2[56] = 22'h000000;
-    w_in2[57] = 22'h000000;
-    w_in2[58] = 22'h000000;
-    w_in2[59] = 22'h000000;
-    w_in2[60] = 22'h000000;
-    w_in2[61] = 22'h000000;
-    w_in2[62] = 22'h000000;
-    w_in2[63] = 22'h000000;
-  end
-  always @(posedge clk) begin
-    if (in_en[2])
-      w_in2[\$signature__addr ] <= data[21:0];
-  end
-  reg [21:0] _12_;
-  always @(posedge clk) begin
-    _12_ <= w_in2[\$signature__addr$134 ];
-  end
-  assign \$signature__data$194  = _12_;
-  reg [21:0] w_in3 [63:0];
-  initial begin
-    w_in3[0] = 22'h000000;
-    w_in3[1] = 22'h000000;
-    w_in3[2] = 22'h000000;
-    w_in3[3] = 22'h000000;
-    w_in3[4] = 22'h000000;
-    w_in3[5] = 22'h000000;
-    w_in3[6] = 22'h000000;
-    w_in3[7] = 22'h000000;
-    w_in3[8] = 22'h000000;
-    w_in3[9] = 22'h000000;
-    w_in3[10] = 22'h000000;
-    w_in3[11] = 22'h000000;
-    w_in3[12] = 22'h000000;
-    w_in3[13] = 22'h000000;
-    w_in3[14] = 22'h000000;
-    w_in3[15] = 22'h000000;
-    w_in3[16] = 22'h000000;
-    w_in3[17] = 22'h000000;
-    w_in3[18] = 22'h000000;
-    w_in3[19] = 22'h000000;
-    w_in3[20] = 22'h000000;
-    w_in3[21] = 22'h000000;
-    w_in3[22] = 22'h000000;
-    w_in3[23] = 22'h000000;
-    w_in3[24] = 22'h000000;
-    w_in3[25] = 22'h000000;
-    w_in3[26] = 22'h000000;
-    w_in3[27] = 22'h000000;
-    w_in3[28] = 22'h000000;
-    w_in3[29] = 22'h000000;
-    w_in3[30] = 22'h000000;
-    w_in3[31] = 22'h000000;
-    w_in3[32] = 22'h000000;
-    w_in3[33] = 22'h000000;
-    w_in3[34] = 22'h000000;
-    w_in3[35] = 22'h000000;
-    w_in3[36] = 22'h000000;
-    w_in3[37] = 22'h000000;
-    w_in3[38] = 22'h000000;
-    w_in3[39] = 22'h000000;
-    w_in3[40] = 22'h000000;
-    w_in3[41] = 22'h000000;
-    w_in3[42] = 22'h000000;
-    w_in3[43] = 22'h000000;
-    w_in3[44] = 22'h000000;
-    w_in3[45] = 22'h000000;
-    w_in3[46] = 22'h000000;
-    w_in3[47] = 22'h000000;
-    w_in3[48] = 22'h000000;
-    w_in3[49] = 22'h000000;
-    w_in3[50] = 22'h000000;
-    w_in3[51] = 22'h000000;
-    w_in3[52] = 22'h000000;
-    w_in3[53] = 22'h000000;
-    w_in3[54] = 22'h000000;
-    w_in3[55] = 22'h000000;
-    w_in3[56] = 22'h000000;
-    w_in3[57] = 22'h000000;
-    w_in3[58] = 22'h000000;
-    w_in3[59] = 22'h000000;
-    w_in3[60] = 22'h000000;
-    w_in3[61] = 22'h000000;
-    w_in3[62] = 22'h000000;
-    w_in3[63] = 22'h000000;
-  end
-  always @(posedge clk) begin
-    if (in_en[3])
-      w_in3[\$signature__addr ] <= data[21:0];
-  end
-  reg [21:0] _13_;
-  always @(posedge clk) begin
-    _13_ <= w_in3[\$signature__addr$134 ];
-  end
-  assign \$signature__data$219  = _13_;
+  assign load_data = _1_;
   reg [63:0] w_out [11:0];
   initial begin
     w_out[0] = 64'h0000000000000000;
@@ -1339,1086 +427,14 @@ module ec_core_hopper(load__valid, obs__payload, obs__valid, cmd__payload, cmd__
     w_out[11] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (\$signature__en$71 )
-      w_out[\$signature__addr$68 ] <= data;
+    if (\$signature__en )
+      w_out[\$signature__addr ] <= data;
   end
-  reg [63:0] _14_;
+  reg [63:0] _2_;
   always @(posedge clk) begin
-    _14_ <= w_out[\$signature__addr$110 ];
+    _2_ <= w_out[\$signature__addr$110 ];
   end
-  assign wout_data = _14_;
-  reg [63:0] w_rec0 [255:0];
-  initial begin
-    w_rec0[0] = 64'h0000000000000000;
-    w_rec0[1] = 64'h0000000000000000;
-    w_rec0[2] = 64'h0000000000000000;
-    w_rec0[3] = 64'h0000000000000000;
-    w_rec0[4] = 64'h0000000000000000;
-    w_rec0[5] = 64'h0000000000000000;
-    w_rec0[6] = 64'h0000000000000000;
-    w_rec0[7] = 64'h0000000000000000;
-    w_rec0[8] = 64'h0000000000000000;
-    w_rec0[9] = 64'h0000000000000000;
-    w_rec0[10] = 64'h0000000000000000;
-    w_rec0[11] = 64'h0000000000000000;
-    w_rec0[12] = 64'h0000000000000000;
-    w_rec0[13] = 64'h0000000000000000;
-    w_rec0[14] = 64'h0000000000000000;
-    w_rec0[15] = 64'h0000000000000000;
-    w_rec0[16] = 64'h0000000000000000;
-    w_rec0[17] = 64'h0000000000000000;
-    w_rec0[18] = 64'h0000000000000000;
-    w_rec0[19] = 64'h0000000000000000;
-    w_rec0[20] = 64'h0000000000000000;
-    w_rec0[21] = 64'h0000000000000000;
-    w_rec0[22] = 64'h0000000000000000;
-    w_rec0[23] = 64'h0000000000000000;
-    w_rec0[24] = 64'h0000000000000000;
-    w_rec0[25] = 64'h0000000000000000;
-    w_rec0[26] = 64'h0000000000000000;
-    w_rec0[27] = 64'h0000000000000000;
-    w_rec0[28] = 64'h0000000000000000;
-    w_rec0[29] = 64'h0000000000000000;
-    w_rec0[30] = 64'h0000000000000000;
-    w_rec0[31] = 64'h0000000000000000;
-    w_rec0[32] = 64'h0000000000000000;
-    w_rec0[33] = 64'h0000000000000000;
-    w_rec0[34] = 64'h0000000000000000;
-    w_rec0[35] = 64'h0000000000000000;
-    w_rec0[36] = 64'h0000000000000000;
-    w_rec0[37] = 64'h0000000000000000;
-    w_rec0[38] = 64'h0000000000000000;
-    w_rec0[39] = 64'h0000000000000000;
-    w_rec0[40] = 64'h0000000000000000;
-    w_rec0[41] = 64'h0000000000000000;
-    w_rec0[42] = 64'h0000000000000000;
-    w_rec0[43] = 64'h0000000000000000;
-    w_rec0[44] = 64'h0000000000000000;
-    w_rec0[45] = 64'h0000000000000000;
-    w_rec0[46] = 64'h0000000000000000;
-    w_rec0[47] = 64'h0000000000000000;
-    w_rec0[48] = 64'h0000000000000000;
-    w_rec0[49] = 64'h0000000000000000;
-    w_rec0[50] = 64'h0000000000000000;
-    w_rec0[51] = 64'h0000000000000000;
-    w_rec0[52] = 64'h0000000000000000;
-    w_rec0[53] = 64'h0000000000000000;
-    w_rec0[54] = 64'h0000000000000000;
-    w_rec0[55] = 64'h0000000000000000;
-    w_rec0[56] = 64'h0000000000000000;
-    w_rec0[57] = 64'h0000000000000000;
-    w_rec0[58] = 64'h0000000000000000;
-    w_rec0[59] = 64'h0000000000000000;
-    w_rec0[60] = 64'h0000000000000000;
-    w_rec0[61] = 64'h0000000000000000;
-    w_rec0[62] = 64'h0000000000000000;
-    w_rec0[63] = 64'h0000000000000000;
-    w_rec0[64] = 64'h0000000000000000;
-    w_rec0[65] = 64'h0000000000000000;
-    w_rec0[66] = 64'h0000000000000000;
-    w_rec0[67] = 64'h0000000000000000;
-    w_rec0[68] = 64'h0000000000000000;
-    w_rec0[69] = 64'h0000000000000000;
-    w_rec0[70] = 64'h0000000000000000;
-    w_rec0[71] = 64'h0000000000000000;
-    w_rec0[72] = 64'h0000000000000000;
-    w_rec0[73] = 64'h0000000000000000;
-    w_rec0[74] = 64'h0000000000000000;
-    w_rec0[75] = 64'h0000000000000000;
-    w_rec0[76] = 64'h0000000000000000;
-    w_rec0[77] = 64'h0000000000000000;
-    w_rec0[78] = 64'h0000000000000000;
-    w_rec0[79] = 64'h0000000000000000;
-    w_rec0[80] = 64'h0000000000000000;
-    w_rec0[81] = 64'h0000000000000000;
-    w_rec0[82] = 64'h0000000000000000;
-    w_rec0[83] = 64'h0000000000000000;
-    w_rec0[84] = 64'h0000000000000000;
-    w_rec0[85] = 64'h0000000000000000;
-    w_rec0[86] = 64'h0000000000000000;
-    w_rec0[87] = 64'h0000000000000000;
-    w_rec0[88] = 64'h0000000000000000;
-    w_rec0[89] = 64'h0000000000000000;
-    w_rec0[90] = 64'h0000000000000000;
-    w_rec0[91] = 64'h0000000000000000;
-    w_rec0[92] = 64'h0000000000000000;
-    w_rec0[93] = 64'h0000000000000000;
-    w_rec0[94] = 64'h0000000000000000;
-    w_rec0[95] = 64'h0000000000000000;
-    w_rec0[96] = 64'h0000000000000000;
-    w_rec0[97] = 64'h0000000000000000;
-    w_rec0[98] = 64'h0000000000000000;
-    w_rec0[99] = 64'h0000000000000000;
-    w_rec0[100] = 64'h0000000000000000;
-    w_rec0[101] = 64'h0000000000000000;
-    w_rec0[102] = 64'h0000000000000000;
-    w_rec0[103] = 64'h0000000000000000;
-    w_rec0[104] = 64'h0000000000000000;
-    w_rec0[105] = 64'h0000000000000000;
-    w_rec0[106] = 64'h0000000000000000;
-    w_rec0[107] = 64'h0000000000000000;
-    w_rec0[108] = 64'h0000000000000000;
-    w_rec0[109] = 64'h0000000000000000;
-    w_rec0[110] = 64'h0000000000000000;
-    w_rec0[111] = 64'h0000000000000000;
-    w_rec0[112] = 64'h0000000000000000;
-    w_rec0[113] = 64'h0000000000000000;
-    w_rec0[114] = 64'h0000000000000000;
-    w_rec0[115] = 64'h0000000000000000;
-    w_rec0[116] = 64'h0000000000000000;
-    w_rec0[117] = 64'h0000000000000000;
-    w_rec0[118] = 64'h0000000000000000;
-    w_rec0[119] = 64'h0000000000000000;
-    w_rec0[120] = 64'h0000000000000000;
-    w_rec0[121] = 64'h0000000000000000;
-    w_rec0[122] = 64'h0000000000000000;
-    w_rec0[123] = 64'h0000000000000000;
-    w_rec0[124] = 64'h0000000000000000;
-    w_rec0[125] = 64'h0000000000000000;
-    w_rec0[126] = 64'h0000000000000000;
-    w_rec0[127] = 64'h0000000000000000;
-    w_rec0[128] = 64'h0000000000000000;
-    w_rec0[129] = 64'h0000000000000000;
-    w_rec0[130] = 64'h0000000000000000;
-    w_rec0[131] = 64'h0000000000000000;
-    w_rec0[132] = 64'h0000000000000000;
-    w_rec0[133] = 64'h0000000000000000;
-    w_rec0[134] = 64'h0000000000000000;
-    w_rec0[135] = 64'h0000000000000000;
-    w_rec0[136] = 64'h0000000000000000;
-    w_rec0[137] = 64'h0000000000000000;
-    w_rec0[138] = 64'h0000000000000000;
-    w_rec0[139] = 64'h0000000000000000;
-    w_rec0[140] = 64'h0000000000000000;
-    w_rec0[141] = 64'h0000000000000000;
-    w_rec0[142] = 64'h0000000000000000;
-    w_rec0[143] = 64'h0000000000000000;
-    w_rec0[144] = 64'h0000000000000000;
-    w_rec0[145] = 64'h0000000000000000;
-    w_rec0[146] = 64'h0000000000000000;
-    w_rec0[147] = 64'h0000000000000000;
-    w_rec0[148] = 64'h0000000000000000;
-    w_rec0[149] = 64'h0000000000000000;
-    w_rec0[150] = 64'h0000000000000000;
-    w_rec0[151] = 64'h0000000000000000;
-    w_rec0[152] = 64'h0000000000000000;
-    w_rec0[153] = 64'h0000000000000000;
-    w_rec0[154] = 64'h0000000000000000;
-    w_rec0[155] = 64'h0000000000000000;
-    w_rec0[156] = 64'h0000000000000000;
-    w_rec0[157] = 64'h0000000000000000;
-    w_rec0[158] = 64'h0000000000000000;
-    w_rec0[159] = 64'h0000000000000000;
-    w_rec0[160] = 64'h0000000000000000;
-    w_rec0[161] = 64'h0000000000000000;
-    w_rec0[162] = 64'h0000000000000000;
-    w_rec0[163] = 64'h0000000000000000;
-    w_rec0[164] = 64'h0000000000000000;
-    w_rec0[165] = 64'h0000000000000000;
-    w_rec0[166] = 64'h0000000000000000;
-    w_rec0[167] = 64'h0000000000000000;
-    w_rec0[168] = 64'h0000000000000000;
-    w_rec0[169] = 64'h0000000000000000;
-    w_rec0[170] = 64'h0000000000000000;
-    w_rec0[171] = 64'h0000000000000000;
-    w_rec0[172] = 64'h0000000000000000;
-    w_rec0[173] = 64'h0000000000000000;
-    w_rec0[174] = 64'h0000000000000000;
-    w_rec0[175] = 64'h0000000000000000;
-    w_rec0[176] = 64'h0000000000000000;
-    w_rec0[177] = 64'h0000000000000000;
-    w_rec0[178] = 64'h0000000000000000;
-    w_rec0[179] = 64'h0000000000000000;
-    w_rec0[180] = 64'h0000000000000000;
-    w_rec0[181] = 64'h0000000000000000;
-    w_rec0[182] = 64'h0000000000000000;
-    w_rec0[183] = 64'h0000000000000000;
-    w_rec0[184] = 64'h0000000000000000;
-    w_rec0[185] = 64'h0000000000000000;
-    w_rec0[186] = 64'h0000000000000000;
-    w_rec0[187] = 64'h0000000000000000;
-    w_rec0[188] = 64'h0000000000000000;
-    w_rec0[189] = 64'h0000000000000000;
-    w_rec0[190] = 64'h0000000000000000;
-    w_rec0[191] = 64'h0000000000000000;
-    w_rec0[192] = 64'h0000000000000000;
-    w_rec0[193] = 64'h0000000000000000;
-    w_rec0[194] = 64'h0000000000000000;
-    w_rec0[195] = 64'h0000000000000000;
-    w_rec0[196] = 64'h0000000000000000;
-    w_rec0[197] = 64'h0000000000000000;
-    w_rec0[198] = 64'h0000000000000000;
-    w_rec0[199] = 64'h0000000000000000;
-    w_rec0[200] = 64'h0000000000000000;
-    w_rec0[201] = 64'h0000000000000000;
-    w_rec0[202] = 64'h0000000000000000;
-    w_rec0[203] = 64'h0000000000000000;
-    w_rec0[204] = 64'h0000000000000000;
-    w_rec0[205] = 64'h0000000000000000;
-    w_rec0[206] = 64'h0000000000000000;
-    w_rec0[207] = 64'h0000000000000000;
-    w_rec0[208] = 64'h0000000000000000;
-    w_rec0[209] = 64'h0000000000000000;
-    w_rec0[210] = 64'h0000000000000000;
-    w_rec0[211] = 64'h0000000000000000;
-    w_rec0[212] = 64'h0000000000000000;
-    w_rec0[213] = 64'h0000000000000000;
-    w_rec0[214] = 64'h0000000000000000;
-    w_rec0[215] = 64'h0000000000000000;
-    w_rec0[216] = 64'h0000000000000000;
-    w_rec0[217] = 64'h0000000000000000;
-    w_rec0[218] = 64'h0000000000000000;
-    w_rec0[219] = 64'h0000000000000000;
-    w_rec0[220] = 64'h0000000000000000;
-    w_rec0[221] = 64'h0000000000000000;
-    w_rec0[222] = 64'h0000000000000000;
-    w_rec0[223] = 64'h0000000000000000;
-    w_rec0[224] = 64'h0000000000000000;
-    w_rec0[225] = 64'h0000000000000000;
-    w_rec0[226] = 64'h0000000000000000;
-    w_rec0[227] = 64'h0000000000000000;
-    w_rec0[228] = 64'h0000000000000000;
-    w_rec0[229] = 64'h0000000000000000;
-    w_rec0[230] = 64'h0000000000000000;
-    w_rec0[231] = 64'h0000000000000000;
-    w_rec0[232] = 64'h0000000000000000;
-    w_rec0[233] = 64'h0000000000000000;
-    w_rec0[234] = 64'h0000000000000000;
-    w_rec0[235] = 64'h0000000000000000;
-    w_rec0[236] = 64'h0000000000000000;
-    w_rec0[237] = 64'h0000000000000000;
-    w_rec0[238] = 64'h0000000000000000;
-    w_rec0[239] = 64'h0000000000000000;
-    w_rec0[240] = 64'h0000000000000000;
-    w_rec0[241] = 64'h0000000000000000;
-    w_rec0[242] = 64'h0000000000000000;
-    w_rec0[243] = 64'h0000000000000000;
-    w_rec0[244] = 64'h0000000000000000;
-    w_rec0[245] = 64'h0000000000000000;
-    w_rec0[246] = 64'h0000000000000000;
-    w_rec0[247] = 64'h0000000000000000;
-    w_rec0[248] = 64'h0000000000000000;
-    w_rec0[249] = 64'h0000000000000000;
-    w_rec0[250] = 64'h0000000000000000;
-    w_rec0[251] = 64'h0000000000000000;
-    w_rec0[252] = 64'h0000000000000000;
-    w_rec0[253] = 64'h0000000000000000;
-    w_rec0[254] = 64'h0000000000000000;
-    w_rec0[255] = 64'h0000000000000000;
-  end
-  always @(posedge clk) begin
-    if (rec_en[0])
-      w_rec0[\$signature__addr$45 ] <= data;
-  end
-  reg [63:0] _15_;
-  always @(posedge clk) begin
-    _15_ <= w_rec0[\$signature__addr$146 ];
-  end
-  assign wrec_data__0 = _15_;
-  reg [63:0] w_rec1 [255:0];
-  initial begin
-    w_rec1[0] = 64'h0000000000000000;
-    w_rec1[1] = 64'h0000000000000000;
-    w_rec1[2] = 64'h0000000000000000;
-    w_rec1[3] = 64'h0000000000000000;
-    w_rec1[4] = 64'h0000000000000000;
-    w_rec1[5] = 64'h0000000000000000;
-    w_rec1[6] = 64'h0000000000000000;
-    w_rec1[7] = 64'h0000000000000000;
-    w_rec1[8] = 64'h0000000000000000;
-    w_rec1[9] = 64'h0000000000000000;
-    w_rec1[10] = 64'h0000000000000000;
-    w_rec1[11] = 64'h0000000000000000;
-    w_rec1[12] = 64'h0000000000000000;
-    w_rec1[13] = 64'h0000000000000000;
-    w_rec1[14] = 64'h0000000000000000;
-    w_rec1[15] = 64'h0000000000000000;
-    w_rec1[16] = 64'h0000000000000000;
-    w_rec1[17] = 64'h0000000000000000;
-    w_rec1[18] = 64'h0000000000000000;
-    w_rec1[19] = 64'h0000000000000000;
-    w_rec1[20] = 64'h0000000000000000;
-    w_rec1[21] = 64'h0000000000000000;
-    w_rec1[22] = 64'h0000000000000000;
-    w_rec1[23] = 64'h0000000000000000;
-    w_rec1[24] = 64'h0000000000000000;
-    w_rec1[25] = 64'h0000000000000000;
-    w_rec1[26] = 64'h0000000000000000;
-    w_rec1[27] = 64'h0000000000000000;
-    w_rec1[28] = 64'h0000000000000000;
-    w_rec1[29] = 64'h0000000000000000;
-    w_rec1[30] = 64'h0000000000000000;
-    w_rec1[31] = 64'h0000000000000000;
-    w_rec1[32] = 64'h0000000000000000;
-    w_rec1[33] = 64'h0000000000000000;
-    w_rec1[34] = 64'h0000000000000000;
-    w_rec1[35] = 64'h0000000000000000;
-    w_rec1[36] = 64'h0000000000000000;
-    w_rec1[37] = 64'h0000000000000000;
-    w_rec1[38] = 64'h0000000000000000;
-    w_rec1[39] = 64'h0000000000000000;
-    w_rec1[40] = 64'h0000000000000000;
-    w_rec1[41] = 64'h0000000000000000;
-    w_rec1[42] = 64'h0000000000000000;
-    w_rec1[43] = 64'h0000000000000000;
-    w_rec1[44] = 64'h0000000000000000;
-    w_rec1[45] = 64'h0000000000000000;
-    w_rec1[46] = 64'h0000000000000000;
-    w_rec1[47] = 64'h0000000000000000;
-    w_rec1[48] = 64'h0000000000000000;
-    w_rec1[49] = 64'h0000000000000000;
-    w_rec1[50] = 64'h0000000000000000;
-    w_rec1[51] = 64'h0000000000000000;
-    w_rec1[52] = 64'h0000000000000000;
-    w_rec1[53] = 64'h0000000000000000;
-    w_rec1[54] = 64'h0000000000000000;
-    w_rec1[55] = 64'h0000000000000000;
-    w_rec1[56] = 64'h0000000000000000;
-    w_rec1[57] = 64'h0000000000000000;
-    w_rec1[58] = 64'h0000000000000000;
-    w_rec1[59] = 64'h0000000000000000;
-    w_rec1[60] = 64'h0000000000000000;
-    w_rec1[61] = 64'h0000000000000000;
-    w_rec1[62] = 64'h0000000000000000;
-    w_rec1[63] = 64'h0000000000000000;
-    w_rec1[64] = 64'h0000000000000000;
-    w_rec1[65] = 64'h0000000000000000;
-    w_rec1[66] = 64'h0000000000000000;
-    w_rec1[67] = 64'h0000000000000000;
-    w_rec1[68] = 64'h0000000000000000;
-    w_rec1[69] = 64'h0000000000000000;
-    w_rec1[70] = 64'h0000000000000000;
-    w_rec1[71] = 64'h0000000000000000;
-    w_rec1[72] = 64'h0000000000000000;
-    w_rec1[73] = 64'h0000000000000000;
-    w_rec1[74] = 64'h0000000000000000;
-    w_rec1[75] = 64'h0000000000000000;
-    w_rec1[76] = 64'h0000000000000000;
-    w_rec1[77] = 64'h0000000000000000;
-    w_rec1[78] = 64'h0000000000000000;
-    w_rec1[79] = 64'h0000000000000000;
-    w_rec1[80] = 64'h0000000000000000;
-    w_rec1[81] = 64'h0000000000000000;
-    w_rec1[82] = 64'h0000000000000000;
-    w_rec1[83] = 64'h0000000000000000;
-    w_rec1[84] = 64'h0000000000000000;
-    w_rec1[85] = 64'h0000000000000000;
-    w_rec1[86] = 64'h0000000000000000;
-    w_rec1[87] = 64'h0000000000000000;
-    w_rec1[88] = 64'h0000000000000000;
-    w_rec1[89] = 64'h0000000000000000;
-    w_rec1[90] = 64'h0000000000000000;
-    w_rec1[91] = 64'h0000000000000000;
-    w_rec1[92] = 64'h0000000000000000;
-    w_rec1[93] = 64'h0000000000000000;
-    w_rec1[94] = 64'h0000000000000000;
-    w_rec1[95] = 64'h0000000000000000;
-    w_rec1[96] = 64'h0000000000000000;
-    w_rec1[97] = 64'h0000000000000000;
-    w_rec1[98] = 64'h0000000000000000;
-    w_rec1[99] = 64'h0000000000000000;
-    w_rec1[100] = 64'h0000000000000000;
-    w_rec1[101] = 64'h0000000000000000;
-    w_rec1[102] = 64'h0000000000000000;
-    w_rec1[103] = 64'h0000000000000000;
-    w_rec1[104] = 64'h0000000000000000;
-    w_rec1[105] = 64'h0000000000000000;
-    w_rec1[106] = 64'h0000000000000000;
-    w_rec1[107] = 64'h0000000000000000;
-    w_rec1[108] = 64'h0000000000000000;
-    w_rec1[109] = 64'h0000000000000000;
-    w_rec1[110] = 64'h0000000000000000;
-    w_rec1[111] = 64'h0000000000000000;
-    w_rec1[112] = 64'h0000000000000000;
-    w_rec1[113] = 64'h0000000000000000;
-    w_rec1[114] = 64'h0000000000000000;
-    w_rec1[115] = 64'h0000000000000000;
-    w_rec1[116] = 64'h0000000000000000;
-    w_rec1[117] = 64'h0000000000000000;
-    w_rec1[118] = 64'h0000000000000000;
-    w_rec1[119] = 64'h0000000000000000;
-    w_rec1[120] = 64'h0000000000000000;
-    w_rec1[121] = 64'h0000000000000000;
-    w_rec1[122] = 64'h0000000000000000;
-    w_rec1[123] = 64'h0000000000000000;
-    w_rec1[124] = 64'h0000000000000000;
-    w_rec1[125] = 64'h0000000000000000;
-    w_rec1[126] = 64'h0000000000000000;
-    w_rec1[127] = 64'h0000000000000000;
-    w_rec1[128] = 64'h0000000000000000;
-    w_rec1[129] = 64'h0000000000000000;
-    w_rec1[130] = 64'h0000000000000000;
-    w_rec1[131] = 64'h0000000000000000;
-    w_rec1[132] = 64'h0000000000000000;
-    w_rec1[133] = 64'h0000000000000000;
-    w_rec1[134] = 64'h0000000000000000;
-    w_rec1[135] = 64'h0000000000000000;
-    w_rec1[136] = 64'h0000000000000000;
-    w_rec1[137] = 64'h0000000000000000;
-    w_rec1[138] = 64'h0000000000000000;
-    w_rec1[139] = 64'h0000000000000000;
-    w_rec1[140] = 64'h0000000000000000;
-    w_rec1[141] = 64'h0000000000000000;
-    w_rec1[142] = 64'h0000000000000000;
-    w_rec1[143] = 64'h0000000000000000;
-    w_rec1[144] = 64'h0000000000000000;
-    w_rec1[145] = 64'h0000000000000000;
-    w_rec1[146] = 64'h0000000000000000;
-    w_rec1[147] = 64'h0000000000000000;
-    w_rec1[148] = 64'h0000000000000000;
-    w_rec1[149] = 64'h0000000000000000;
-    w_rec1[150] = 64'h0000000000000000;
-    w_rec1[151] = 64'h0000000000000000;
-    w_rec1[152] = 64'h0000000000000000;
-    w_rec1[153] = 64'h0000000000000000;
-    w_rec1[154] = 64'h0000000000000000;
-    w_rec1[155] = 64'h0000000000000000;
-    w_rec1[156] = 64'h0000000000000000;
-    w_rec1[157] = 64'h0000000000000000;
-    w_rec1[158] = 64'h0000000000000000;
-    w_rec1[159] = 64'h0000000000000000;
-    w_rec1[160] = 64'h0000000000000000;
-    w_rec1[161] = 64'h0000000000000000;
-    w_rec1[162] = 64'h0000000000000000;
-    w_rec1[163] = 64'h0000000000000000;
-    w_rec1[164] = 64'h0000000000000000;
-    w_rec1[165] = 64'h0000000000000000;
-    w_rec1[166] = 64'h0000000000000000;
-    w_rec1[167] = 64'h0000000000000000;
-    w_rec1[168] = 64'h0000000000000000;
-    w_rec1[169] = 64'h0000000000000000;
-    w_rec1[170] = 64'h0000000000000000;
-    w_rec1[171] = 64'h0000000000000000;
-    w_rec1[172] = 64'h0000000000000000;
-    w_rec1[173] = 64'h0000000000000000;
-    w_rec1[174] = 64'h0000000000000000;
-    w_rec1[175] = 64'h0000000000000000;
-    w_rec1[176] = 64'h0000000000000000;
-    w_rec1[177] = 64'h0000000000000000;
-    w_rec1[178] = 64'h0000000000000000;
-    w_rec1[179] = 64'h0000000000000000;
-    w_rec1[180] = 64'h0000000000000000;
-    w_rec1[181] = 64'h0000000000000000;
-    w_rec1[182] = 64'h0000000000000000;
-    w_rec1[183] = 64'h0000000000000000;
-    w_rec1[184] = 64'h0000000000000000;
-    w_rec1[185] = 64'h0000000000000000;
-    w_rec1[186] = 64'h0000000000000000;
-    w_rec1[187] = 64'h0000000000000000;
-    w_rec1[188] = 64'h0000000000000000;
-    w_rec1[189] = 64'h0000000000000000;
-    w_rec1[190] = 64'h0000000000000000;
-    w_rec1[191] = 64'h0000000000000000;
-    w_rec1[192] = 64'h0000000000000000;
-    w_rec1[193] = 64'h0000000000000000;
-    w_rec1[194] = 64'h0000000000000000;
-    w_rec1[195] = 64'h0000000000000000;
-    w_rec1[196] = 64'h0000000000000000;
-    w_rec1[197] = 64'h0000000000000000;
-    w_rec1[198] = 64'h0000000000000000;
-    w_rec1[199] = 64'h0000000000000000;
-    w_rec1[200] = 64'h0000000000000000;
-    w_rec1[201] = 64'h0000000000000000;
-    w_rec1[202] = 64'h0000000000000000;
-    w_rec1[203] = 64'h0000000000000000;
-    w_rec1[204] = 64'h0000000000000000;
-    w_rec1[205] = 64'h0000000000000000;
-    w_rec1[206] = 64'h0000000000000000;
-    w_rec1[207] = 64'h0000000000000000;
-    w_rec1[208] = 64'h0000000000000000;
-    w_rec1[209] = 64'h0000000000000000;
-    w_rec1[210] = 64'h0000000000000000;
-    w_rec1[211] = 64'h0000000000000000;
-    w_rec1[212] = 64'h0000000000000000;
-    w_rec1[213] = 64'h0000000000000000;
-    w_rec1[214] = 64'h0000000000000000;
-    w_rec1[215] = 64'h0000000000000000;
-    w_rec1[216] = 64'h0000000000000000;
-    w_rec1[217] = 64'h0000000000000000;
-    w_rec1[218] = 64'h0000000000000000;
-    w_rec1[219] = 64'h0000000000000000;
-    w_rec1[220] = 64'h0000000000000000;
-    w_rec1[221] = 64'h0000000000000000;
-    w_rec1[222] = 64'h0000000000000000;
-    w_rec1[223] = 64'h0000000000000000;
-    w_rec1[224] = 64'h0000000000000000;
-    w_rec1[225] = 64'h0000000000000000;
-    w_rec1[226] = 64'h0000000000000000;
-    w_rec1[227] = 64'h0000000000000000;
-    w_rec1[228] = 64'h0000000000000000;
-    w_rec1[229] = 64'h0000000000000000;
-    w_rec1[230] = 64'h0000000000000000;
-    w_rec1[231] = 64'h0000000000000000;
-    w_rec1[232] = 64'h0000000000000000;
-    w_rec1[233] = 64'h0000000000000000;
-    w_rec1[234] = 64'h0000000000000000;
-    w_rec1[235] = 64'h0000000000000000;
-    w_rec1[236] = 64'h0000000000000000;
-    w_rec1[237] = 64'h0000000000000000;
-    w_rec1[238] = 64'h0000000000000000;
-    w_rec1[239] = 64'h0000000000000000;
-    w_rec1[240] = 64'h0000000000000000;
-    w_rec1[241] = 64'h0000000000000000;
-    w_rec1[242] = 64'h0000000000000000;
-    w_rec1[243] = 64'h0000000000000000;
-    w_rec1[244] = 64'h0000000000000000;
-    w_rec1[245] = 64'h0000000000000000;
-    w_rec1[246] = 64'h0000000000000000;
-    w_rec1[247] = 64'h0000000000000000;
-    w_rec1[248] = 64'h0000000000000000;
-    w_rec1[249] = 64'h0000000000000000;
-    w_rec1[250] = 64'h0000000000000000;
-    w_rec1[251] = 64'h0000000000000000;
-    w_rec1[252] = 64'h0000000000000000;
-    w_rec1[253] = 64'h0000000000000000;
-    w_rec1[254] = 64'h0000000000000000;
-    w_rec1[255] = 64'h0000000000000000;
-  end
-  always @(posedge clk) begin
-    if (rec_en[1])
-      w_rec1[\$signature__addr$45 ] <= data;
-  end
-  reg [63:0] _16_;
-  always @(posedge clk) begin
-    _16_ <= w_rec1[\$signature__addr$146 ];
-  end
-  assign wrec_data__1 = _16_;
-  reg [63:0] w_rec2 [255:0];
-  initial begin
-    w_rec2[0] = 64'h0000000000000000;
-    w_rec2[1] = 64'h0000000000000000;
-    w_rec2[2] = 64'h0000000000000000;
-    w_rec2[3] = 64'h0000000000000000;
-    w_rec2[4] = 64'h0000000000000000;
-    w_rec2[5] = 64'h0000000000000000;
-    w_rec2[6] = 64'h0000000000000000;
-    w_rec2[7] = 64'h0000000000000000;
-    w_rec2[8] = 64'h0000000000000000;
-    w_rec2[9] = 64'h0000000000000000;
-    w_rec2[10] = 64'h0000000000000000;
-    w_rec2[11] = 64'h0000000000000000;
-    w_rec2[12] = 64'h0000000000000000;
-    w_rec2[13] = 64'h0000000000000000;
-    w_rec2[14] = 64'h0000000000000000;
-    w_rec2[15] = 64'h0000000000000000;
-    w_rec2[16] = 64'h0000000000000000;
-    w_rec2[17] = 64'h0000000000000000;
-    w_rec2[18] = 64'h0000000000000000;
-    w_rec2[19] = 64'h0000000000000000;
-    w_rec2[20] = 64'h0000000000000000;
-    w_rec2[21] = 64'h0000000000000000;
-    w_rec2[22] = 64'h0000000000000000;
-    w_rec2[23] = 64'h0000000000000000;
-    w_rec2[24] = 64'h0000000000000000;
-    w_rec2[25] = 64'h0000000000000000;
-    w_rec2[26] = 64'h0000000000000000;
-    w_rec2[27] = 64'h0000000000000000;
-    w_rec2[28] = 64'h0000000000000000;
-    w_rec2[29] = 64'h0000000000000000;
-    w_rec2[30] = 64'h0000000000000000;
-    w_rec2[31] = 64'h0000000000000000;
-    w_rec2[32] = 64'h0000000000000000;
-    w_rec2[33] = 64'h0000000000000000;
-    w_rec2[34] = 64'h0000000000000000;
-    w_rec2[35] = 64'h0000000000000000;
-    w_rec2[36] = 64'h0000000000000000;
-    w_rec2[37] = 64'h0000000000000000;
-    w_rec2[38] = 64'h0000000000000000;
-    w_rec2[39] = 64'h0000000000000000;
-    w_rec2[40] = 64'h0000000000000000;
-    w_rec2[41] = 64'h0000000000000000;
-    w_rec2[42] = 64'h0000000000000000;
-    w_rec2[43] = 64'h0000000000000000;
-    w_rec2[44] = 64'h0000000000000000;
-    w_rec2[45] = 64'h0000000000000000;
-    w_rec2[46] = 64'h0000000000000000;
-    w_rec2[47] = 64'h0000000000000000;
-    w_rec2[48] = 64'h0000000000000000;
-    w_rec2[49] = 64'h0000000000000000;
-    w_rec2[50] = 64'h0000000000000000;
-    w_rec2[51] = 64'h0000000000000000;
-    w_rec2[52] = 64'h0000000000000000;
-    w_rec2[53] = 64'h0000000000000000;
-    w_rec2[54] = 64'h0000000000000000;
-    w_rec2[55] = 64'h0000000000000000;
-    w_rec2[56] = 64'h0000000000000000;
-    w_rec2[57] = 64'h0000000000000000;
-    w_rec2[58] = 64'h0000000000000000;
-    w_rec2[59] = 64'h0000000000000000;
-    w_rec2[60] = 64'h0000000000000000;
-    w_rec2[61] = 64'h0000000000000000;
-    w_rec2[62] = 64'h0000000000000000;
-    w_rec2[63] = 64'h0000000000000000;
-    w_rec2[64] = 64'h0000000000000000;
-    w_rec2[65] = 64'h0000000000000000;
-    w_rec2[66] = 64'h0000000000000000;
-    w_rec2[67] = 64'h0000000000000000;
-    w_rec2[68] = 64'h0000000000000000;
-    w_rec2[69] = 64'h0000000000000000;
-    w_rec2[70] = 64'h0000000000000000;
-    w_rec2[71] = 64'h0000000000000000;
-    w_rec2[72] = 64'h0000000000000000;
-    w_rec2[73] = 64'h0000000000000000;
-    w_rec2[74] = 64'h0000000000000000;
-    w_rec2[75] = 64'h0000000000000000;
-    w_rec2[76] = 64'h0000000000000000;
-    w_rec2[77] = 64'h0000000000000000;
-    w_rec2[78] = 64'h0000000000000000;
-    w_rec2[79] = 64'h0000000000000000;
-    w_rec2[80] = 64'h0000000000000000;
-    w_rec2[81] = 64'h0000000000000000;
-    w_rec2[82] = 64'h0000000000000000;
-    w_rec2[83] = 64'h0000000000000000;
-    w_rec2[84] = 64'h0000000000000000;
-    w_rec2[85] = 64'h0000000000000000;
-    w_rec2[86] = 64'h0000000000000000;
-    w_rec2[87] = 64'h0000000000000000;
-    w_rec2[88] = 64'h0000000000000000;
-    w_rec2[89] = 64'h0000000000000000;
-    w_rec2[90] = 64'h0000000000000000;
-    w_rec2[91] = 64'h0000000000000000;
-    w_rec2[92] = 64'h0000000000000000;
-    w_rec2[93] = 64'h0000000000000000;
-    w_rec2[94] = 64'h0000000000000000;
-    w_rec2[95] = 64'h0000000000000000;
-    w_rec2[96] = 64'h0000000000000000;
-    w_rec2[97] = 64'h0000000000000000;
-    w_rec2[98] = 64'h0000000000000000;
-    w_rec2[99] = 64'h0000000000000000;
-    w_rec2[100] = 64'h0000000000000000;
-    w_rec2[101] = 64'h0000000000000000;
-    w_rec2[102] = 64'h0000000000000000;
-    w_rec2[103] = 64'h0000000000000000;
-    w_rec2[104] = 64'h0000000000000000;
-    w_rec2[105] = 64'h0000000000000000;
-    w_rec2[106] = 64'h0000000000000000;
-    w_rec2[107] = 64'h0000000000000000;
-    w_rec2[108] = 64'h0000000000000000;
-    w_rec2[109] = 64'h0000000000000000;
-    w_rec2[110] = 64'h0000000000000000;
-    w_rec2[111] = 64'h0000000000000000;
-    w_rec2[112] = 64'h0000000000000000;
-    w_rec2[113] = 64'h0000000000000000;
-    w_rec2[114] = 64'h0000000000000000;
-    w_rec2[115] = 64'h0000000000000000;
-    w_rec2[116] = 64'h0000000000000000;
-    w_rec2[117] = 64'h0000000000000000;
-    w_rec2[118] = 64'h0000000000000000;
-    w_rec2[119] = 64'h0000000000000000;
-    w_rec2[120] = 64'h0000000000000000;
-    w_rec2[121] = 64'h0000000000000000;
-    w_rec2[122] = 64'h0000000000000000;
-    w_rec2[123] = 64'h0000000000000000;
-    w_rec2[124] = 64'h0000000000000000;
-    w_rec2[125] = 64'h0000000000000000;
-    w_rec2[126] = 64'h0000000000000000;
-    w_rec2[127] = 64'h0000000000000000;
-    w_rec2[128] = 64'h0000000000000000;
-    w_rec2[129] = 64'h0000000000000000;
-    w_rec2[130] = 64'h0000000000000000;
-    w_rec2[131] = 64'h0000000000000000;
-    w_rec2[132] = 64'h0000000000000000;
-    w_rec2[133] = 64'h0000000000000000;
-    w_rec2[134] = 64'h0000000000000000;
-    w_rec2[135] = 64'h0000000000000000;
-    w_rec2[136] = 64'h0000000000000000;
-    w_rec2[137] = 64'h0000000000000000;
-    w_rec2[138] = 64'h0000000000000000;
-    w_rec2[139] = 64'h0000000000000000;
-    w_rec2[140] = 64'h0000000000000000;
-    w_rec2[141] = 64'h0000000000000000;
-    w_rec2[142] = 64'h0000000000000000;
-    w_rec2[143] = 64'h0000000000000000;
-    w_rec2[144] = 64'h0000000000000000;
-    w_rec2[145] = 64'h0000000000000000;
-    w_rec2[146] = 64'h0000000000000000;
-    w_rec2[147] = 64'h0000000000000000;
-    w_rec2[148] = 64'h0000000000000000;
-    w_rec2[149] = 64'h0000000000000000;
-    w_rec2[150] = 64'h0000000000000000;
-    w_rec2[151] = 64'h0000000000000000;
-    w_rec2[152] = 64'h0000000000000000;
-    w_rec2[153] = 64'h0000000000000000;
-    w_rec2[154] = 64'h0000000000000000;
-    w_rec2[155] = 64'h0000000000000000;
-    w_rec2[156] = 64'h0000000000000000;
-    w_rec2[157] = 64'h0000000000000000;
-    w_rec2[158] = 64'h0000000000000000;
-    w_rec2[159] = 64'h0000000000000000;
-    w_rec2[160] = 64'h0000000000000000;
-    w_rec2[161] = 64'h0000000000000000;
-    w_rec2[162] = 64'h0000000000000000;
-    w_rec2[163] = 64'h0000000000000000;
-    w_rec2[164] = 64'h0000000000000000;
-    w_rec2[165] = 64'h0000000000000000;
-    w_rec2[166] = 64'h0000000000000000;
-    w_rec2[167] = 64'h0000000000000000;
-    w_rec2[168] = 64'h0000000000000000;
-    w_rec2[169] = 64'h0000000000000000;
-    w_rec2[170] = 64'h0000000000000000;
-    w_rec2[171] = 64'h0000000000000000;
-    w_rec2[172] = 64'h0000000000000000;
-    w_rec2[173] = 64'h0000000000000000;
-    w_rec2[174] = 64'h0000000000000000;
-    w_rec2[175] = 64'h0000000000000000;
-    w_rec2[176] = 64'h0000000000000000;
-    w_rec2[177] = 64'h0000000000000000;
-    w_rec2[178] = 64'h0000000000000000;
-    w_rec2[179] = 64'h0000000000000000;
-    w_rec2[180] = 64'h0000000000000000;
-    w_rec2[181] = 64'h0000000000000000;
-    w_rec2[182] = 64'h0000000000000000;
-    w_rec2[183] = 64'h0000000000000000;
-    w_rec2[184] = 64'h0000000000000000;
-    w_rec2[185] = 64'h0000000000000000;
-    w_rec2[186] = 64'h0000000000000000;
-    w_rec2[187] = 64'h0000000000000000;
-    w_rec2[188] = 64'h0000000000000000;
-    w_rec2[189] = 64'h0000000000000000;
-    w_rec2[190] = 64'h0000000000000000;
-    w_rec2[191] = 64'h0000000000000000;
-    w_rec2[192] = 64'h0000000000000000;
-    w_rec2[193] = 64'h0000000000000000;
-    w_rec2[194] = 64'h0000000000000000;
-    w_rec2[195] = 64'h0000000000000000;
-    w_rec2[196] = 64'h0000000000000000;
-    w_rec2[197] = 64'h0000000000000000;
-    w_rec2[198] = 64'h0000000000000000;
-    w_rec2[199] = 64'h0000000000000000;
-    w_rec2[200] = 64'h0000000000000000;
-    w_rec2[201] = 64'h0000000000000000;
-    w_rec2[202] = 64'h0000000000000000;
-    w_rec2[203] = 64'h0000000000000000;
-    w_rec2[204] = 64'h0000000000000000;
-    w_rec2[205] = 64'h0000000000000000;
-    w_rec2[206] = 64'h0000000000000000;
-    w_rec2[207] = 64'h0000000000000000;
-    w_rec2[208] = 64'h0000000000000000;
-    w_rec2[209] = 64'h0000000000000000;
-    w_rec2[210] = 64'h0000000000000000;
-    w_rec2[211] = 64'h0000000000000000;
-    w_rec2[212] = 64'h0000000000000000;
-    w_rec2[213] = 64'h0000000000000000;
-    w_rec2[214] = 64'h0000000000000000;
-    w_rec2[215] = 64'h0000000000000000;
-    w_rec2[216] = 64'h0000000000000000;
-    w_rec2[217] = 64'h0000000000000000;
-    w_rec2[218] = 64'h0000000000000000;
-    w_rec2[219] = 64'h0000000000000000;
-    w_rec2[220] = 64'h0000000000000000;
-    w_rec2[221] = 64'h0000000000000000;
-    w_rec2[222] = 64'h0000000000000000;
-    w_rec2[223] = 64'h0000000000000000;
-    w_rec2[224] = 64'h0000000000000000;
-    w_rec2[225] = 64'h0000000000000000;
-    w_rec2[226] = 64'h0000000000000000;
-    w_rec2[227] = 64'h0000000000000000;
-    w_rec2[228] = 64'h0000000000000000;
-    w_rec2[229] = 64'h0000000000000000;
-    w_rec2[230] = 64'h0000000000000000;
-    w_rec2[231] = 64'h0000000000000000;
-    w_rec2[232] = 64'h0000000000000000;
-    w_rec2[233] = 64'h0000000000000000;
-    w_rec2[234] = 64'h0000000000000000;
-    w_rec2[235] = 64'h0000000000000000;
-    w_rec2[236] = 64'h0000000000000000;
-    w_rec2[237] = 64'h0000000000000000;
-    w_rec2[238] = 64'h0000000000000000;
-    w_rec2[239] = 64'h0000000000000000;
-    w_rec2[240] = 64'h0000000000000000;
-    w_rec2[241] = 64'h0000000000000000;
-    w_rec2[242] = 64'h0000000000000000;
-    w_rec2[243] = 64'h0000000000000000;
-    w_rec2[244] = 64'h0000000000000000;
-    w_rec2[245] = 64'h0000000000000000;
-    w_rec2[246] = 64'h0000000000000000;
-    w_rec2[247] = 64'h0000000000000000;
-    w_rec2[248] = 64'h0000000000000000;
-    w_rec2[249] = 64'h0000000000000000;
-    w_rec2[250] = 64'h0000000000000000;
-    w_rec2[251] = 64'h0000000000000000;
-    w_rec2[252] = 64'h0000000000000000;
-    w_rec2[253] = 64'h0000000000000000;
-    w_rec2[254] = 64'h0000000000000000;
-    w_rec2[255] = 64'h0000000000000000;
-  end
-  always @(posedge clk) begin
-    if (rec_en[2])
-      w_rec2[\$signature__addr$45 ] <= data;
-  end
-  reg [63:0] _17_;
-  always @(posedge clk) begin
-    _17_ <= w_rec2[\$signature__addr$146 ];
-  end
-  assign wrec_data__2 = _17_;
-  reg [63:0] w_rec3 [255:0];
-  initial begin
-    w_rec3[0] = 64'h0000000000000000;
-    w_rec3[1] = 64'h0000000000000000;
-    w_rec3[2] = 64'h0000000000000000;
-    w_rec3[3] = 64'h0000000000000000;
-    w_rec3[4] = 64'h0000000000000000;
-    w_rec3[5] = 64'h0000000000000000;
-    w_rec3[6] = 64'h0000000000000000;
-    w_rec3[7] = 64'h0000000000000000;
-    w_rec3[8] = 64'h0000000000000000;
-    w_rec3[9] = 64'h0000000000000000;
-    w_rec3[10] = 64'h0000000000000000;
-    w_rec3[11] = 64'h0000000000000000;
-    w_rec3[12] = 64'h0000000000000000;
-    w_rec3[13] = 64'h0000000000000000;
-    w_rec3[14] = 64'h0000000000000000;
-    w_rec3[15] = 64'h0000000000000000;
-    w_rec3[16] = 64'h0000000000000000;
-    w_rec3[17] = 64'h0000000000000000;
-    w_rec3[18] = 64'h0000000000000000;
-    w_rec3[19] = 64'h0000000000000000;
-    w_rec3[20] = 64'h0000000000000000;
-    w_rec3[21] = 64'h0000000000000000;
-    w_rec3[22] = 64'h0000000000000000;
-    w_rec3[23] = 64'h0000000000000000;
-    w_rec3[24] = 64'h0000000000000000;
-    w_rec3[25] = 64'h0000000000000000;
-    w_rec3[26] = 64'h0000000000000000;
-    w_rec3[27] = 64'h0000000000000000;
-    w_rec3[28] = 64'h0000000000000000;
-    w_rec3[29] = 64'h0000000000000000;
-    w_rec3[30] = 64'h0000000000000000;
-    w_rec3[31] = 64'h0000000000000000;
-    w_rec3[32] = 64'h0000000000000000;
-    w_rec3[33] = 64'h0000000000000000;
-    w_rec3[34] = 64'h0000000000000000;
-    w_rec3[35] = 64'h0000000000000000;
-    w_rec3[36] = 64'h0000000000000000;
-    w_rec3[37] = 64'h0000000000000000;
-    w_rec3[38] = 64'h0000000000000000;
-    w_rec3[39] = 64'h0000000000000000;
-    w_rec3[40] = 64'h0000000000000000;
-    w_rec3[41] = 64'h0000000000000000;
-    w_rec3[42] = 64'h0000000000000000;
-    w_rec3[43] = 64'h0000000000000000;
-    w_rec3[44] = 64'h0000000000000000;
-    w_rec3[45] = 64'h0000000000000000;
-    w_rec3[46] = 64'h0000000000000000;
-    w_rec3[47] = 64'h0000000000000000;
-    w_rec3[48] = 64'h0000000000000000;
-    w_rec3[49] = 64'h0000000000000000;
-    w_rec3[50] = 64'h0000000000000000;
-    w_rec3[51] = 64'h0000000000000000;
-    w_rec3[52] = 64'h0000000000000000;
-    w_rec3[53] = 64'h0000000000000000;
-    w_rec3[54] = 64'h0000000000000000;
-    w_rec3[55] = 64'h0000000000000000;
-    w_rec3[56] = 64'h0000000000000000;
-    w_rec3[57] = 64'h0000000000000000;
-    w_rec3[58] = 64'h0000000000000000;
-    w_rec3[59] = 64'h0000000000000000;
-    w_rec3[60] = 64'h0000000000000000;
-    w_rec3[61] = 64'h0000000000000000;
-    w_rec3[62] = 64'h0000000000000000;
-    w_rec3[63] = 64'h0000000000000000;
-    w_rec3[64] = 64'h0000000000000000;
-    w_rec3[65] = 64'h0000000000000000;
-    w_rec3[66] = 64'h0000000000000000;
-    w_rec3[67] = 64'h0000000000000000;
-    w_rec3[68] = 64'h0000000000000000;
-    w_rec3[69] = 64'h0000000000000000;
-    w_rec3[70] = 64'h0000000000000000;
-    w_rec3[71] = 64'h0000000000000000;
-    w_rec3[72] = 64'h0000000000000000;
-    w_rec3[73] = 64'h0000000000000000;
-    w_rec3[74] = 64'h0000000000000000;
-    w_rec3[75] = 64'h0000000000000000;
-    w_rec3[76] = 64'h0000000000000000;
-    w_rec3[77] = 64'h0000000000000000;
-    w_rec3[78] = 64'h0000000000000000;
-    w_rec3[79] = 64'h0000000000000000;
-    w_rec3[80] = 64'h0000000000000000;
-    w_rec3[81] = 64'h0000000000000000;
-    w_rec3[82] = 64'h0000000000000000;
-    w_rec3[83] = 64'h0000000000000000;
-    w_rec3[84] = 64'h0000000000000000;
-    w_rec3[85] = 64'h0000000000000000;
-    w_rec3[86] = 64'h0000000000000000;
-    w_rec3[87] = 64'h0000000000000000;
-    w_rec3[88] = 64'h0000000000000000;
-    w_rec3[89] = 64'h0000000000000000;
-    w_rec3[90] = 64'h0000000000000000;
-    w_rec3[91] = 64'h0000000000000000;
-    w_rec3[92] = 64'h0000000000000000;
-    w_rec3[93] = 64'h0000000000000000;
-    w_rec3[94] = 64'h0000000000000000;
-    w_rec3[95] = 64'h0000000000000000;
-    w_rec3[96] = 64'h0000000000000000;
-    w_rec3[97] = 64'h0000000000000000;
-    w_rec3[98] = 64'h0000000000000000;
-    w_rec3[99] = 64'h0000000000000000;
-    w_rec3[100] = 64'h0000000000000000;
-    w_rec3[101] = 64'h0000000000000000;
-    w_rec3[102] = 64'h0000000000000000;
-    w_rec3[103] = 64'h0000000000000000;
-    w_rec3[104] = 64'h0000000000000000;
-    w_rec3[105] = 64'h0000000000000000;
-    w_rec3[106] = 64'h0000000000000000;
-    w_rec3[107] = 64'h0000000000000000;
-    w_rec3[108] = 64'h0000000000000000;
-    w_rec3[109] = 64'h0000000000000000;
-    w_rec3[110] = 64'h0000000000000000;
-    w_rec3[111] = 64'h0000000000000000;
-    w_rec3[112] = 64'h0000000000000000;
-    w_rec3[113] = 64'h0000000000000000;
-    w_rec3[114] = 64'h0000000000000000;
-    w_rec3[115] = 64'h0000000000000000;
-    w_rec3[116] = 64'h0000000000000000;
-    w_rec3[117] = 64'h0000000000000000;
-    w_rec3[118] = 64'h0000000000000000;
-    w_rec3[119] = 64'h0000000000000000;
-    w_rec3[120] = 64'h0000000000000000;
-    w_rec3[121] = 64'h0000000000000000;
-    w_rec3[122] = 64'h0000000000000000;
-    w_rec3[123] = 64'h0000000000000000;
-    w_rec3[124] = 64'h0000000000000000;
-    w_rec3[125] = 64'h0000000000000000;
-    w_rec3[126] = 64'h0000000000000000;
-    w_rec3[127] = 64'h0000000000000000;
-    w_rec3[128] = 64'h0000000000000000;
-    w_rec3[129] = 64'h0000000000000000;
-    w_rec3[130] = 64'h0000000000000000;
-    w_rec3[131] = 64'h0000000000000000;
-    w_rec3[132] = 64'h0000000000000000;
-    w_rec3[133] = 64'h0000000000000000;
-    w_rec3[134] = 64'h0000000000000000;
-    w_rec3[135] = 64'h0000000000000000;
-    w_rec3[136] = 64'h0000000000000000;
-    w_rec3[137] = 64'h0000000000000000;
-    w_rec3[138] = 64'h0000000000000000;
-    w_rec3[139] = 64'h0000000000000000;
-    w_rec3[140] = 64'h0000000000000000;
-    w_rec3[141] = 64'h0000000000000000;
-    w_rec3[142] = 64'h0000000000000000;
-    w_rec3[143] = 64'h0000000000000000;
-    w_rec3[144] = 64'h0000000000000000;
-    w_rec3[145] = 64'h0000000000000000;
-    w_rec3[146] = 64'h0000000000000000;
-    w_rec3[147] = 64'h0000000000000000;
-    w_rec3[148] = 64'h0000000000000000;
-    w_rec3[149] = 64'h0000000000000000;
-    w_rec3[150] = 64'h0000000000000000;
-    w_rec3[151] = 64'h0000000000000000;
-    w_rec3[152] = 64'h0000000000000000;
-    w_rec3[153] = 64'h0000000000000000;
-    w_rec3[154] = 64'h0000000000000000;
-    w_rec3[155] = 64'h0000000000000000;
-    w_rec3[156] = 64'h0000000000000000;
-    w_rec3[157] = 64'h0000000000000000;
-    w_rec3[158] = 64'h0000000000000000;
-    w_rec3[159] = 64'h0000000000000000;
-    w_rec3[160] = 64'h0000000000000000;
-    w_rec3[161] = 64'h0000000000000000;
-    w_rec3[162] = 64'h0000000000000000;
-    w_rec3[163] = 64'h0000000000000000;
-    w_rec3[164] = 64'h0000000000000000;
-    w_rec3[165] = 64'h0000000000000000;
-    w_rec3[166] = 64'h0000000000000000;
-    w_rec3[167] = 64'h0000000000000000;
-    w_rec3[168] = 64'h0000000000000000;
-    w_rec3[169] = 64'h0000000000000000;
-    w_rec3[170] = 64'h0000000000000000;
-    w_rec3[171] = 64'h0000000000000000;
-    w_rec3[172] = 64'h0000000000000000;
-    w_rec3[173] = 64'h0000000000000000;
-    w_rec3[174] = 64'h0000000000000000;
-    w_rec3[175] = 64'h0000000000000000;
-    w_rec3[176] = 64'h0000000000000000;
-    w_rec3[177] = 64'h0000000000000000;
-    w_rec3[178] = 64'h0000000000000000;
-    w_rec3[179] = 64'h0000000000000000;
-    w_rec3[180] = 64'h0000000000000000;
-    w_rec3[181] = 64'h0000000000000000;
-    w_rec3[182] = 64'h0000000000000000;
-    w_rec3[183] = 64'h0000000000000000;
-    w_rec3[184] = 64'h0000000000000000;
-    w_rec3[185] = 64'h0000000000000000;
-    w_rec3[186] = 64'h0000000000000000;
-    w_rec3[187] = 64'h0000000000000000;
-    w_rec3[188] = 64'h0000000000000000;
-    w_rec3[189] = 64'h0000000000000000;
-    w_rec3[190] = 64'h0000000000000000;
-    w_rec3[191] = 64'h0000000000000000;
-    w_rec3[192] = 64'h0000000000000000;
-    w_rec3[193] = 64'h0000000000000000;
-    w_rec3[194] = 64'h0000000000000000;
-    w_rec3[195] = 64'h0000000000000000;
-    w_rec3[196] = 64'h0000000000000000;
-    w_rec3[197] = 64'h0000000000000000;
-    w_rec3[198] = 64'h0000000000000000;
-    w_rec3[199] = 64'h0000000000000000;
-    w_rec3[200] = 64'h0000000000000000;
-    w_rec3[201] = 64'h0000000000000000;
-    w_rec3[202] = 64'h0000000000000000;
-    w_rec3[203] = 64'h0000000000000000;
-    w_rec3[204] = 64'h0000000000000000;
-    w_rec3[205] = 64'h0000000000000000;
-    w_rec3[206] = 64'h0000000000000000;
-    w_rec3[207] = 64'h0000000000000000;
-    w_rec3[208] = 64'h0000000000000000;
-    w_rec3[209] = 64'h0000000000000000;
-    w_rec3[210] = 64'h0000000000000000;
-    w_rec3[211] = 64'h0000000000000000;
-    w_rec3[212] = 64'h0000000000000000;
-    w_rec3[213] = 64'h0000000000000000;
-    w_rec3[214] = 64'h0000000000000000;
-    w_rec3[215] = 64'h0000000000000000;
-    w_rec3[216] = 64'h0000000000000000;
-    w_rec3[217] = 64'h0000000000000000;
-    w_rec3[218] = 64'h0000000000000000;
-    w_rec3[219] = 64'h0000000000000000;
-    w_rec3[220] = 64'h0000000000000000;
-    w_rec3[221] = 64'h0000000000000000;
-    w_rec3[222] = 64'h0000000000000000;
-    w_rec3[223] = 64'h0000000000000000;
-    w_rec3[224] = 64'h0000000000000000;
-    w_rec3[225] = 64'h0000000000000000;
-    w_rec3[226] = 64'h0000000000000000;
-    w_rec3[227] = 64'h0000000000000000;
-    w_rec3[228] = 64'h0000000000000000;
-    w_rec3[229] = 64'h0000000000000000;
-    w_rec3[230] = 64'h0000000000000000;
-    w_rec3[231] = 64'h0000000000000000;
-    w_rec3[232] = 64'h0000000000000000;
-    w_rec3[233] = 64'h0000000000000000;
-    w_rec3[234] = 64'h0000000000000000;
-    w_rec3[235] = 64'h0000000000000000;
-    w_rec3[236] = 64'h0000000000000000;
-    w_rec3[237] = 64'h0000000000000000;
-    w_rec3[238] = 64'h0000000000000000;
-    w_rec3[239] = 64'h0000000000000000;
-    w_rec3[240] = 64'h0000000000000000;
-    w_rec3[241] = 64'h0000000000000000;
-    w_rec3[242] = 64'h0000000000000000;
-    w_rec3[243] = 64'h0000000000000000;
-    w_rec3[244] = 64'h0000000000000000;
-    w_rec3[245] = 64'h0000000000000000;
-    w_rec3[246] = 64'h0000000000000000;
-    w_rec3[247] = 64'h0000000000000000;
-    w_rec3[248] = 64'h0000000000000000;
-    w_rec3[249] = 64'h0000000000000000;
-    w_rec3[250] = 64'h0000000000000000;
-    w_rec3[251] = 64'h0000000000000000;
-    w_rec3[252] = 64'h0000000000000000;
-    w_rec3[253] = 64'h0000000000000000;
-    w_rec3[254] = 64'h0000000000000000;
-    w_rec3[255] = 64'h0000000000000000;
-  end
-  always @(posedge clk) begin
-    if (rec_en[3])
-      w_rec3[\$signature__addr$45 ] <= data;
-  end
-  reg [63:0] _18_;
-  always @(posedge clk) begin
-    _18_ <= w_rec3[\$signature__addr$146 ];
-  end
-  assign wrec_data__3 = _18_;
+  assign wout_data = _2_;
   reg [255:0] x_neg [1:0];
   initial begin
     x_neg[0] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
@@ -2458,11 +474,11 @@ module ec_core_hopper(load__valid, obs__payload, obs__valid, cmd__payload, cmd__
     if (\$signature__en$82 [15])
       x_neg[\$signature__addr$79 ][255:240] <= \$signature__data$75 [255:240];
   end
-  reg [255:0] _19_;
+  reg [255:0] _3_;
   always @(posedge clk) begin
-    _19_ <= x_neg[\$signature__addr$103 ];
+    _3_ <= x_neg[\$signature__addr$103 ];
   end
-  assign neg = _19_;
+  assign neg = _3_;
   reg [255:0] x_pos [1:0];
   initial begin
     x_pos[0] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
@@ -2502,11 +518,11 @@ module ec_core_hopper(load__valid, obs__payload, obs__valid, cmd__payload, cmd__
     if (\$signature__en$77 [15])
       x_pos[\$signature__addr$73 ][255:240] <= \$signature__data$75 [255:240];
   end
-  reg [255:0] _20_;
+  reg [255:0] _4_;
   always @(posedge clk) begin
-    _20_ <= x_pos[\$signature__addr$103 ];
+    _4_ <= x_pos[\$signature__addr$103 ];
   end
-  assign pos = _20_;
+  assign pos = _4_;
   assign \$1  = ~ load__ready;
   assign \$2  = ~ dbg_phase;
   assign busy = \$1  & \$2 ;
@@ -2528,13 +544,49 @@ module ec_core_hopper(load__valid, obs__payload, obs__valid, cmd__payload, cmd__
     .i_in__1(i_in__1),
     .i_in__2(i_in__2),
     .i_in__3(i_in__3),
-    .\port$55$0 (\$signature__data$145 ),
-    .\port$58$0 (\$signature__data$175 ),
-    .\port$61$0 (\$signature__data$200 ),
-    .\port$64$0 (\$signature__data$225 ),
+    .\port$1931$0 (\r_data$145 ),
+    .\port$1932$0 (\r_data$175 ),
+    .\port$1933$0 (\r_data$200 ),
+    .\port$1934$0 (\r_data$225 ),
     .resp(dbg_resp__payload),
     .sel(sel),
     .spikes(load_data)
+  );
+  \ec_core_hopper.i_in0  i_in0 (
+    .clk(clk),
+    .r_data(i_in__0),
+    .rd__addr(\r_addr$155 ),
+    .rst(rst),
+    .w_addr(\w_addr$138 ),
+    .w_data(\w_data$140 ),
+    .w_en(iin_en[0])
+  );
+  \ec_core_hopper.i_in1  i_in1 (
+    .clk(clk),
+    .r_data(i_in__1),
+    .rd__addr(\r_addr$155 ),
+    .rst(rst),
+    .w_addr(\w_addr$138 ),
+    .w_data(\w_data$171 ),
+    .w_en(iin_en[1])
+  );
+  \ec_core_hopper.i_in2  i_in2 (
+    .clk(clk),
+    .r_data(i_in__2),
+    .rd__addr(\r_addr$155 ),
+    .rst(rst),
+    .w_addr(\w_addr$138 ),
+    .w_data(\w_data$196 ),
+    .w_en(iin_en[2])
+  );
+  \ec_core_hopper.i_in3  i_in3 (
+    .clk(clk),
+    .r_data(i_in__3),
+    .rd__addr(\r_addr$155 ),
+    .rst(rst),
+    .w_addr(\w_addr$138 ),
+    .w_data(\w_data$221 ),
+    .w_en(iin_en[3])
   );
   \ec_core_hopper.loader  loader (
     .clk(clk),
@@ -2542,11 +594,11 @@ module ec_core_hopper(load__valid, obs__payload, obs__valid, cmd__payload, cmd__
     .i__payload(load__payload),
     .i__ready(load__ready),
     .i__valid(load__valid),
-    .in_addr(\$signature__addr ),
+    .in_addr(w_addr),
     .in_en(in_en),
-    .out_addr(\$signature__addr$68 ),
-    .out_en(\$signature__en$71 ),
-    .rec_addr(\$signature__addr$45 ),
+    .out_addr(\$signature__addr ),
+    .out_en(\$signature__en ),
+    .rec_addr(\w_addr$45 ),
     .rec_en(rec_en),
     .rst(rst)
   );
@@ -2567,21 +619,21 @@ module ec_core_hopper(load__valid, obs__payload, obs__valid, cmd__payload, cmd__
     .cnt_m(cnt_m),
     .cnt_w(cnt_w),
     .cur_slot(cur_slot),
-    .iin_addr(\$signature__addr$138 ),
-    .iin_data__0(\$signature__data$140 ),
-    .iin_data__1(\$signature__data$171 ),
-    .iin_data__2(\$signature__data$196 ),
-    .iin_data__3(\$signature__data$221 ),
+    .iin_addr(\w_addr$138 ),
+    .iin_data__0(\w_data$140 ),
+    .iin_data__1(\w_data$171 ),
+    .iin_data__2(\w_data$196 ),
+    .iin_data__3(\w_data$221 ),
     .iin_en(iin_en),
     .issue(issue),
     .\neg$67 (neg),
-    .\port$31$0 (\$signature__data$137 ),
-    .\port$34$0 (\$signature__data$169 ),
-    .\port$37$0 (\$signature__data$194 ),
-    .\port$40$0 (\$signature__data$219 ),
+    .\port$1923$0 (r_data),
+    .\port$1924$0 (\r_data$169 ),
+    .\port$1925$0 (\r_data$194 ),
+    .\port$1926$0 (\r_data$219 ),
     .\pos$66 (pos),
     .rst(rst),
-    .win_addr(\$signature__addr$134 ),
+    .win_addr(r_addr),
     .x_addr(\$signature__addr$103 )
   );
   \ec_core_hopper.readout  readout (
@@ -2592,10 +644,10 @@ module ec_core_hopper(load__valid, obs__payload, obs__valid, cmd__payload, cmd__
     .cnt_m(cnt_m),
     .issue(\issue$97 ),
     .o_valid(\$signature__en$118 ),
-    .rate__0(\$signature__data$145 [61:48]),
-    .rate__1(\$signature__data$175 [61:48]),
-    .rate__2(\$signature__data$200 [61:48]),
-    .rate__3(\$signature__data$225 [61:48]),
+    .rate__0(\r_data$145 [61:48]),
+    .rate__1(\r_data$175 [61:48]),
+    .rate__2(\r_data$200 [61:48]),
+    .rate__3(\r_data$225 [61:48]),
     .rst(rst),
     .wout_addr(\$signature__addr$110 ),
     .wout_data(wout_data)
@@ -2646,6 +698,42 @@ module ec_core_hopper(load__valid, obs__payload, obs__valid, cmd__payload, cmd__
     .wr_bits(wr_bits),
     .wr_en(wr_en)
   );
+  \ec_core_hopper.state0  state0 (
+    .clk(clk),
+    .r_data(\r_data$145 ),
+    .rd__addr(\r_addr$155 ),
+    .rst(rst),
+    .w_addr(\w_addr$159 ),
+    .w_data(\w_data$161 ),
+    .w_en(\w_en$162 )
+  );
+  \ec_core_hopper.state1  state1 (
+    .clk(clk),
+    .r_data(\r_data$175 ),
+    .rd__addr(\r_addr$155 ),
+    .rst(rst),
+    .w_addr(\w_addr$186 ),
+    .w_data(\w_data$187 ),
+    .w_en(\w_en$188 )
+  );
+  \ec_core_hopper.state2  state2 (
+    .clk(clk),
+    .r_data(\r_data$200 ),
+    .rd__addr(\r_addr$155 ),
+    .rst(rst),
+    .w_addr(\w_addr$211 ),
+    .w_data(\w_data$212 ),
+    .w_en(\w_en$213 )
+  );
+  \ec_core_hopper.state3  state3 (
+    .clk(clk),
+    .r_data(\r_data$225 ),
+    .rd__addr(\r_addr$155 ),
+    .rst(rst),
+    .w_addr(\w_addr$236 ),
+    .w_data(\w_data$237 ),
+    .w_en(\w_en$238 )
+  );
   \ec_core_hopper.substep  substep (
     .clk(clk),
     .cnt_m(cnt_m),
@@ -2656,7 +744,7 @@ module ec_core_hopper(load__valid, obs__payload, obs__valid, cmd__payload, cmd__
     .\i_in$137 (i_in__3),
     .\i_in$81 (i_in__1),
     .issue(\issue$92 ),
-    .m_wb_d10(wr_addr),
+    .m_wb_d11(wr_addr),
     .o_i_syn__0(o_i_syn__0),
     .o_i_syn__1(o_i_syn__1),
     .o_i_syn__2(o_i_syn__2),
@@ -2669,10 +757,10 @@ module ec_core_hopper(load__valid, obs__payload, obs__valid, cmd__payload, cmd__
     .o_v__1(o_v__1),
     .o_v__2(o_v__2),
     .o_v__3(o_v__3),
-    .\port$55$0 (\$signature__data$145 ),
-    .\port$58$0 (\$signature__data$175 ),
-    .\port$61$0 (\$signature__data$200 ),
-    .\port$64$0 (\$signature__data$225 ),
+    .\port$1931$0 (\r_data$145 ),
+    .\port$1932$0 (\r_data$175 ),
+    .\port$1933$0 (\r_data$200 ),
+    .\port$1934$0 (\r_data$225 ),
     .row(wrec_data__0),
     .\row$121 (wrec_data__3),
     .\row$65 (wrec_data__1),
@@ -2683,96 +771,206 @@ module ec_core_hopper(load__valid, obs__payload, obs__valid, cmd__payload, cmd__
     .st_raddr(\st_raddr$245 ),
     .st_waddr(st_waddr),
     .st_wen(wr_en),
-    .wrec_addr(\$signature__addr$146 )
+    .wrec_addr(\r_addr$146 )
+  );
+  \ec_core_hopper.w_in0  w_in0 (
+    .clk(clk),
+    .r_data(r_data),
+    .rd__addr(r_addr),
+    .rst(rst),
+    .w_addr(w_addr),
+    .w_data(data[21:0]),
+    .w_en(in_en[0])
+  );
+  \ec_core_hopper.w_in1  w_in1 (
+    .clk(clk),
+    .r_data(\r_data$169 ),
+    .rd__addr(r_addr),
+    .rst(rst),
+    .w_addr(w_addr),
+    .w_data(data[21:0]),
+    .w_en(in_en[1])
+  );
+  \ec_core_hopper.w_in2  w_in2 (
+    .clk(clk),
+    .r_data(\r_data$194 ),
+    .rd__addr(r_addr),
+    .rst(rst),
+    .w_addr(w_addr),
+    .w_data(data[21:0]),
+    .w_en(in_en[2])
+  );
+  \ec_core_hopper.w_in3  w_in3 (
+    .clk(clk),
+    .r_data(\r_data$219 ),
+    .rd__addr(r_addr),
+    .rst(rst),
+    .w_addr(w_addr),
+    .w_data(data[21:0]),
+    .w_en(in_en[3])
+  );
+  \ec_core_hopper.w_rec0  w_rec0 (
+    .clk(clk),
+    .r_data(wrec_data__0),
+    .rd__addr(\r_addr$146 ),
+    .rst(rst),
+    .w_addr(\w_addr$45 ),
+    .w_data(data),
+    .w_en(rec_en[0])
+  );
+  \ec_core_hopper.w_rec1  w_rec1 (
+    .clk(clk),
+    .r_data(wrec_data__1),
+    .rd__addr(\r_addr$146 ),
+    .rst(rst),
+    .w_addr(\w_addr$45 ),
+    .w_data(data),
+    .w_en(rec_en[1])
+  );
+  \ec_core_hopper.w_rec2  w_rec2 (
+    .clk(clk),
+    .r_data(wrec_data__2),
+    .rd__addr(\r_addr$146 ),
+    .rst(rst),
+    .w_addr(\w_addr$45 ),
+    .w_data(data),
+    .w_en(rec_en[2])
+  );
+  \ec_core_hopper.w_rec3  w_rec3 (
+    .clk(clk),
+    .r_data(wrec_data__3),
+    .rd__addr(\r_addr$146 ),
+    .rst(rst),
+    .w_addr(\w_addr$45 ),
+    .w_data(data),
+    .w_en(rec_en[3])
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__data$187  = 62'h0000000000000000;
+      \w_addr$159  = \$4 [5:0];
     end else begin
-      \$signature__data$187 [23:0] = o_i_syn__1;
-      \$signature__data$187 [47:24] = o_v__1;
-      \$signature__data$187 [61:48] = o_rate__1;
+      \w_addr$159  = st_waddr;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__en$188  = 1'h1;
+      \w_data$161  = 62'h0000000000000000;
     end else begin
-      \$signature__en$188  = wr_en;
+      \w_data$161 [23:0] = o_i_syn__0;
+      \w_data$161 [47:24] = o_v__0;
+      \w_data$161 [61:48] = o_rate__0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__addr$211  = \$8 [5:0];
+      \w_en$162  = 1'h1;
     end else begin
-      \$signature__addr$211  = st_waddr;
+      \w_en$162  = wr_en;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__data$212  = 62'h0000000000000000;
+      \w_addr$186  = \$6 [5:0];
     end else begin
-      \$signature__data$212 [23:0] = o_i_syn__2;
-      \$signature__data$212 [47:24] = o_v__2;
-      \$signature__data$212 [61:48] = o_rate__2;
+      \w_addr$186  = st_waddr;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__en$213  = 1'h1;
+      \w_data$187  = 62'h0000000000000000;
     end else begin
-      \$signature__en$213  = wr_en;
+      \w_data$187 [23:0] = o_i_syn__1;
+      \w_data$187 [47:24] = o_v__1;
+      \w_data$187 [61:48] = o_rate__1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__addr$236  = \$10 [5:0];
+      \w_en$188  = 1'h1;
     end else begin
-      \$signature__addr$236  = st_waddr;
+      \w_en$188  = wr_en;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__data$237  = 62'h0000000000000000;
+      \w_addr$211  = \$8 [5:0];
     end else begin
-      \$signature__data$237 [23:0] = o_i_syn__3;
-      \$signature__data$237 [47:24] = o_v__3;
-      \$signature__data$237 [61:48] = o_rate__3;
+      \w_addr$211  = st_waddr;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
     if (resetting) begin
-      \$signature__en$238  = 1'h1;
+      \w_data$212  = 62'h0000000000000000;
     end else begin
-      \$signature__en$238  = wr_en;
+      \w_data$212 [23:0] = o_i_syn__2;
+      \w_data$212 [47:24] = o_v__2;
+      \w_data$212 [61:48] = o_rate__2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$signature__addr$155  = 6'h00;
+    (* full_case = 32'd1 *)
+    if (resetting) begin
+      \w_en$213  = 1'h1;
+    end else begin
+      \w_en$213  = wr_en;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (resetting) begin
+      \w_addr$236  = \$10 [5:0];
+    end else begin
+      \w_addr$236  = st_waddr;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (resetting) begin
+      \w_data$237  = 62'h0000000000000000;
+    end else begin
+      \w_data$237 [23:0] = o_i_syn__3;
+      \w_data$237 [47:24] = o_v__3;
+      \w_data$237 [61:48] = o_rate__3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (resetting) begin
+      \w_en$238  = 1'h1;
+    end else begin
+      \w_en$238  = wr_en;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \r_addr$155  = 6'h00;
     casez (state_read)
       2'h1:
-          \$signature__addr$155  = \$13 [5:0];
+          \r_addr$155  = \$13 [5:0];
       2'h2:
-          \$signature__addr$155  = \st_raddr$245 ;
+          \r_addr$155  = \st_raddr$245 ;
       2'h3:
-          \$signature__addr$155  = \$15 [5:0];
+          \r_addr$155  = \$15 [5:0];
     endcase
   end
   always @* begin
@@ -2810,44 +1008,6 @@ module ec_core_hopper(load__valid, obs__payload, obs__valid, cmd__payload, cmd__
       act__payload[17:2] = \$signature__data$282 ;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (resetting) begin
-      \$signature__addr$159  = \$4 [5:0];
-    end else begin
-      \$signature__addr$159  = st_waddr;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (resetting) begin
-      \$signature__data$161  = 62'h0000000000000000;
-    end else begin
-      \$signature__data$161 [23:0] = o_i_syn__0;
-      \$signature__data$161 [47:24] = o_v__0;
-      \$signature__data$161 [61:48] = o_rate__0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (resetting) begin
-      \$signature__en$162  = 1'h1;
-    end else begin
-      \$signature__en$162  = wr_en;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (resetting) begin
-      \$signature__addr$186  = \$6 [5:0];
-    end else begin
-      \$signature__addr$186  = st_waddr;
-    end
-  end
   assign \cmd__payload$22  = cmd__payload;
   assign \cmd__ready$23  = cmd__ready;
   assign \cmd__valid$24  = cmd__valid;
@@ -2864,33 +1024,33 @@ module ec_core_hopper(load__valid, obs__payload, obs__valid, cmd__payload, cmd__
   assign \i__valid$36  = obs__valid;
   assign enable = load__ready;
   assign \enable$38  = load__ready;
-  assign in_addr = \$signature__addr ;
-  assign \$signature__data  = data[21:0];
-  assign \$signature__en  = in_en[0];
-  assign rec_addr = \$signature__addr$45 ;
-  assign \$signature__data$47  = data;
-  assign \$signature__en$48  = rec_en[0];
-  assign \$signature__addr$50  = \$signature__addr ;
-  assign \$signature__data$51  = data[21:0];
-  assign \$signature__en$52  = in_en[1];
-  assign \$signature__addr$53  = \$signature__addr$45 ;
-  assign \$signature__data$54  = data;
-  assign \$signature__en$55  = rec_en[1];
-  assign \$signature__addr$56  = \$signature__addr ;
-  assign \$signature__data$57  = data[21:0];
-  assign \$signature__en$58  = in_en[2];
-  assign \$signature__addr$59  = \$signature__addr$45 ;
-  assign \$signature__data$60  = data;
-  assign \$signature__en$61  = rec_en[2];
-  assign \$signature__addr$62  = \$signature__addr ;
-  assign \$signature__data$63  = data[21:0];
-  assign \$signature__en$64  = in_en[3];
-  assign \$signature__addr$65  = \$signature__addr$45 ;
-  assign \$signature__data$66  = data;
-  assign \$signature__en$67  = rec_en[3];
-  assign out_addr = \$signature__addr$68 ;
-  assign \$signature__data$70  = data;
-  assign out_en = \$signature__en$71 ;
+  assign in_addr = w_addr;
+  assign w_data = data[21:0];
+  assign w_en = in_en[0];
+  assign rec_addr = \w_addr$45 ;
+  assign \w_data$47  = data;
+  assign \w_en$48  = rec_en[0];
+  assign \w_addr$50  = w_addr;
+  assign \w_data$51  = data[21:0];
+  assign \w_en$52  = in_en[1];
+  assign \w_addr$53  = \w_addr$45 ;
+  assign \w_data$54  = data;
+  assign \w_en$55  = rec_en[1];
+  assign \w_addr$56  = w_addr;
+  assign \w_data$57  = data[21:0];
+  assign \w_en$58  = in_en[2];
+  assign \w_addr$59  = \w_addr$45 ;
+  assign \w_data$60  = data;
+  assign \w_en$61  = rec_en[2];
+  assign \w_addr$62  = w_addr;
+  assign \w_data$63  = data[21:0];
+  assign \w_en$64  = in_en[3];
+  assign \w_addr$65  = \w_addr$45 ;
+  assign \w_data$66  = data;
+  assign \w_en$67  = rec_en[3];
+  assign out_addr = \$signature__addr ;
+  assign \$signature__data  = data;
+  assign out_en = \$signature__en ;
   assign pos_addr = \$signature__addr$73 ;
   assign \data$76  = \$signature__data$75 ;
   assign pos_en = \$signature__en$77 ;
@@ -2926,80 +1086,80 @@ module ec_core_hopper(load__valid, obs__payload, obs__valid, cmd__payload, cmd__
   assign st_wen = wr_en;
   assign m_wb = wr_addr;
   assign spike = wr_bits;
-  assign win_addr = \$signature__addr$134 ;
-  assign win_data__0 = { 42'h00000000000, \$signature__data$137  };
-  assign iin_addr = \$signature__addr$138 ;
-  assign iin_data__0 = \$signature__data$140 ;
-  assign \$signature__en$142  = iin_en[0];
-  assign rate__0 = \$signature__data$145 [61:48];
-  assign wrec_addr = \$signature__addr$146 ;
-  assign \$signature__data$149  = wrec_data__0;
-  assign i_syn__0 = \$signature__data$145 [23:0];
-  assign v__0 = \$signature__data$145 [47:24];
-  assign \rate__0$152  = \$signature__data$145 [61:48];
-  assign \$signature__data$154  = i_in__0;
-  assign st_raddr = \$signature__addr$155 ;
-  assign \$signature__addr$157  = \$signature__addr$155 ;
-  assign \$signature__addr$167  = \$signature__addr$134 ;
-  assign win_data__1 = { 42'h00000000000, \$signature__data$169  };
-  assign \$signature__addr$170  = \$signature__addr$138 ;
-  assign iin_data__1 = \$signature__data$171 ;
-  assign \$signature__en$173  = iin_en[1];
-  assign rate__1 = \$signature__data$175 [61:48];
-  assign \$signature__addr$176  = \$signature__addr$146 ;
-  assign \$signature__data$178  = wrec_data__1;
-  assign i_syn__1 = \$signature__data$175 [23:0];
-  assign v__1 = \$signature__data$175 [47:24];
-  assign \rate__1$181  = \$signature__data$175 [61:48];
-  assign \$signature__data$183  = i_in__1;
-  assign \$signature__addr$184  = \$signature__addr$155 ;
-  assign \$signature__addr$185  = \$signature__addr$155 ;
-  assign \$signature__addr$192  = \$signature__addr$134 ;
-  assign win_data__2 = { 42'h00000000000, \$signature__data$194  };
-  assign \$signature__addr$195  = \$signature__addr$138 ;
-  assign iin_data__2 = \$signature__data$196 ;
-  assign \$signature__en$198  = iin_en[2];
-  assign rate__2 = \$signature__data$200 [61:48];
-  assign \$signature__addr$201  = \$signature__addr$146 ;
-  assign \$signature__data$203  = wrec_data__2;
-  assign i_syn__2 = \$signature__data$200 [23:0];
-  assign v__2 = \$signature__data$200 [47:24];
-  assign \rate__2$206  = \$signature__data$200 [61:48];
-  assign \$signature__data$208  = i_in__2;
-  assign \$signature__addr$209  = \$signature__addr$155 ;
-  assign \$signature__addr$210  = \$signature__addr$155 ;
-  assign \$signature__addr$217  = \$signature__addr$134 ;
-  assign win_data__3 = { 42'h00000000000, \$signature__data$219  };
-  assign \$signature__addr$220  = \$signature__addr$138 ;
-  assign iin_data__3 = \$signature__data$221 ;
-  assign \$signature__en$223  = iin_en[3];
-  assign rate__3 = \$signature__data$225 [61:48];
-  assign \$signature__addr$226  = \$signature__addr$146 ;
-  assign \$signature__data$228  = wrec_data__3;
-  assign i_syn__3 = \$signature__data$225 [23:0];
-  assign v__3 = \$signature__data$225 [47:24];
-  assign \rate__3$231  = \$signature__data$225 [61:48];
-  assign \$signature__data$233  = i_in__3;
-  assign \$signature__addr$234  = \$signature__addr$155 ;
-  assign \$signature__addr$235  = \$signature__addr$155 ;
+  assign win_addr = r_addr;
+  assign win_data__0 = { 42'h00000000000, r_data };
+  assign iin_addr = \w_addr$138 ;
+  assign iin_data__0 = \w_data$140 ;
+  assign \w_en$142  = iin_en[0];
+  assign rate__0 = \r_data$145 [61:48];
+  assign wrec_addr = \r_addr$146 ;
+  assign \r_data$149  = wrec_data__0;
+  assign i_syn__0 = \r_data$145 [23:0];
+  assign v__0 = \r_data$145 [47:24];
+  assign \rate__0$152  = \r_data$145 [61:48];
+  assign \r_data$154  = i_in__0;
+  assign st_raddr = \r_addr$155 ;
+  assign \r_addr$157  = \r_addr$155 ;
+  assign \r_addr$167  = r_addr;
+  assign win_data__1 = { 42'h00000000000, \r_data$169  };
+  assign \w_addr$170  = \w_addr$138 ;
+  assign iin_data__1 = \w_data$171 ;
+  assign \w_en$173  = iin_en[1];
+  assign rate__1 = \r_data$175 [61:48];
+  assign \r_addr$176  = \r_addr$146 ;
+  assign \r_data$178  = wrec_data__1;
+  assign i_syn__1 = \r_data$175 [23:0];
+  assign v__1 = \r_data$175 [47:24];
+  assign \rate__1$181  = \r_data$175 [61:48];
+  assign \r_data$183  = i_in__1;
+  assign \r_addr$184  = \r_addr$155 ;
+  assign \r_addr$185  = \r_addr$155 ;
+  assign \r_addr$192  = r_addr;
+  assign win_data__2 = { 42'h00000000000, \r_data$194  };
+  assign \w_addr$195  = \w_addr$138 ;
+  assign iin_data__2 = \w_data$196 ;
+  assign \w_en$198  = iin_en[2];
+  assign rate__2 = \r_data$200 [61:48];
+  assign \r_addr$201  = \r_addr$146 ;
+  assign \r_data$203  = wrec_data__2;
+  assign i_syn__2 = \r_data$200 [23:0];
+  assign v__2 = \r_data$200 [47:24];
+  assign \rate__2$206  = \r_data$200 [61:48];
+  assign \r_data$208  = i_in__2;
+  assign \r_addr$209  = \r_addr$155 ;
+  assign \r_addr$210  = \r_addr$155 ;
+  assign \r_addr$217  = r_addr;
+  assign win_data__3 = { 42'h00000000000, \r_data$219  };
+  assign \w_addr$220  = \w_addr$138 ;
+  assign iin_data__3 = \w_data$221 ;
+  assign \w_en$223  = iin_en[3];
+  assign rate__3 = \r_data$225 [61:48];
+  assign \r_addr$226  = \r_addr$146 ;
+  assign \r_data$228  = wrec_data__3;
+  assign i_syn__3 = \r_data$225 [23:0];
+  assign v__3 = \r_data$225 [47:24];
+  assign \rate__3$231  = \r_data$225 [61:48];
+  assign \r_data$233  = i_in__3;
+  assign \r_addr$234  = \r_addr$155 ;
+  assign \r_addr$235  = \r_addr$155 ;
   assign dbg_sel = sel;
   assign addr = dbg_addr;
   assign \spikes$256  = load_data;
-  assign \v__0$257  = \$signature__data$145 [47:24];
-  assign \i_syn__0$258  = \$signature__data$145 [23:0];
-  assign \rate__0$259  = \$signature__data$145 [61:48];
+  assign \v__0$257  = \r_data$145 [47:24];
+  assign \i_syn__0$258  = \r_data$145 [23:0];
+  assign \rate__0$259  = \r_data$145 [61:48];
   assign \i_in__0$260  = i_in__0;
-  assign \v__1$261  = \$signature__data$175 [47:24];
-  assign \i_syn__1$262  = \$signature__data$175 [23:0];
-  assign \rate__1$263  = \$signature__data$175 [61:48];
+  assign \v__1$261  = \r_data$175 [47:24];
+  assign \i_syn__1$262  = \r_data$175 [23:0];
+  assign \rate__1$263  = \r_data$175 [61:48];
   assign \i_in__1$264  = i_in__1;
-  assign \v__2$265  = \$signature__data$200 [47:24];
-  assign \i_syn__2$266  = \$signature__data$200 [23:0];
-  assign \rate__2$267  = \$signature__data$200 [61:48];
+  assign \v__2$265  = \r_data$200 [47:24];
+  assign \i_syn__2$266  = \r_data$200 [23:0];
+  assign \rate__2$267  = \r_data$200 [61:48];
   assign \i_in__2$268  = i_in__2;
-  assign \v__3$269  = \$signature__data$225 [47:24];
-  assign \i_syn__3$270  = \$signature__data$225 [23:0];
-  assign \rate__3$271  = \$signature__data$225 [61:48];
+  assign \v__3$269  = \r_data$225 [47:24];
+  assign \i_syn__3$270  = \r_data$225 [23:0];
+  assign \rate__3$271  = \r_data$225 [61:48];
   assign \i_in__3$272  = i_in__3;
   assign resp = dbg_resp__payload;
   assign dbg_resp_valid = dbg_resp__valid;
@@ -3026,36 +1186,36 @@ module ec_core_hopper(load__valid, obs__payload, obs__valid, cmd__payload, cmd__
   assign \i__payload.data  = load__payload[75:12];
   assign \i__payload$34.index  = obs__payload[3:0];
   assign \i__payload$34.value  = obs__payload[19:4];
-  assign \$signature__data$145.i_syn  = \$signature__data$145 [23:0];
-  assign \$signature__data$145.v  = \$signature__data$145 [47:24];
-  assign \$signature__data$145.rate  = \$signature__data$145 [61:48];
-  assign \$signature__data$161.i_syn  = \$signature__data$161 [23:0];
-  assign \$signature__data$161.v  = \$signature__data$161 [47:24];
-  assign \$signature__data$161.rate  = \$signature__data$161 [61:48];
-  assign \$signature__data$175.i_syn  = \$signature__data$175 [23:0];
-  assign \$signature__data$175.v  = \$signature__data$175 [47:24];
-  assign \$signature__data$175.rate  = \$signature__data$175 [61:48];
-  assign \$signature__data$187.i_syn  = \$signature__data$187 [23:0];
-  assign \$signature__data$187.v  = \$signature__data$187 [47:24];
-  assign \$signature__data$187.rate  = \$signature__data$187 [61:48];
-  assign \$signature__data$200.i_syn  = \$signature__data$200 [23:0];
-  assign \$signature__data$200.v  = \$signature__data$200 [47:24];
-  assign \$signature__data$200.rate  = \$signature__data$200 [61:48];
-  assign \$signature__data$212.i_syn  = \$signature__data$212 [23:0];
-  assign \$signature__data$212.v  = \$signature__data$212 [47:24];
-  assign \$signature__data$212.rate  = \$signature__data$212 [61:48];
-  assign \$signature__data$225.i_syn  = \$signature__data$225 [23:0];
-  assign \$signature__data$225.v  = \$signature__data$225 [47:24];
-  assign \$signature__data$225.rate  = \$signature__data$225 [61:48];
-  assign \$signature__data$237.i_syn  = \$signature__data$237 [23:0];
-  assign \$signature__data$237.v  = \$signature__data$237 [47:24];
-  assign \$signature__data$237.rate  = \$signature__data$237 [61:48];
+  assign \r_data$145.i_syn  = \r_data$145 [23:0];
+  assign \r_data$145.v  = \r_data$145 [47:24];
+  assign \r_data$145.rate  = \r_data$145 [61:48];
+  assign \w_data$161.i_syn  = \w_data$161 [23:0];
+  assign \w_data$161.v  = \w_data$161 [47:24];
+  assign \w_data$161.rate  = \w_data$161 [61:48];
+  assign \r_data$175.i_syn  = \r_data$175 [23:0];
+  assign \r_data$175.v  = \r_data$175 [47:24];
+  assign \r_data$175.rate  = \r_data$175 [61:48];
+  assign \w_data$187.i_syn  = \w_data$187 [23:0];
+  assign \w_data$187.v  = \w_data$187 [47:24];
+  assign \w_data$187.rate  = \w_data$187 [61:48];
+  assign \r_data$200.i_syn  = \r_data$200 [23:0];
+  assign \r_data$200.v  = \r_data$200 [47:24];
+  assign \r_data$200.rate  = \r_data$200 [61:48];
+  assign \w_data$212.i_syn  = \w_data$212 [23:0];
+  assign \w_data$212.v  = \w_data$212 [47:24];
+  assign \w_data$212.rate  = \w_data$212 [61:48];
+  assign \r_data$225.i_syn  = \r_data$225 [23:0];
+  assign \r_data$225.v  = \r_data$225 [47:24];
+  assign \r_data$225.rate  = \r_data$225 [61:48];
+  assign \w_data$237.i_syn  = \w_data$237 [23:0];
+  assign \w_data$237.v  = \w_data$237 [47:24];
+  assign \w_data$237.rate  = \w_data$237 [61:48];
   assign \$11  = 7'h00;
   assign \$12  = { 2'h0, dbg_addr[15:2] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_hopper.debug (\port$58$0 , \port$61$0 , \port$64$0 , i_in__0, i_in__1, i_in__2, i_in__3, spikes, sel, addr, resp, \port$55$0 );
+module \ec_core_hopper.debug (\port$1931$0 , \port$1932$0 , \port$1933$0 , \port$1934$0 , i_in__0, i_in__1, i_in__2, i_in__3, sel, addr, resp, spikes);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire [23:0] \$10 ;
@@ -3097,14 +1257,14 @@ module \ec_core_hopper.debug (\port$58$0 , \port$61$0 , \port$64$0 , i_in__0, i_
   wire [23:0] i_syn__1;
   wire [23:0] i_syn__2;
   wire [23:0] i_syn__3;
-  input [61:0] \port$55$0 ;
-  wire [61:0] \port$55$0 ;
-  input [61:0] \port$58$0 ;
-  wire [61:0] \port$58$0 ;
-  input [61:0] \port$61$0 ;
-  wire [61:0] \port$61$0 ;
-  input [61:0] \port$64$0 ;
-  wire [61:0] \port$64$0 ;
+  input [61:0] \port$1931$0 ;
+  wire [61:0] \port$1931$0 ;
+  input [61:0] \port$1932$0 ;
+  wire [61:0] \port$1932$0 ;
+  input [61:0] \port$1933$0 ;
+  wire [61:0] \port$1933$0 ;
+  input [61:0] \port$1934$0 ;
+  wire [61:0] \port$1934$0 ;
   wire [13:0] rate__0;
   wire [13:0] rate__1;
   wire [13:0] rate__2;
@@ -3137,13 +1297,13 @@ module \ec_core_hopper.debug (\port$58$0 , \port$61$0 , \port$64$0 , i_in__0, i_
     (* full_case = 32'd1 *)
     casez (addr[1:0])
       2'h0:
-          \$4  = \port$55$0 [47:24];
+          \$4  = \port$1931$0 [47:24];
       2'h1:
-          \$4  = \port$58$0 [47:24];
+          \$4  = \port$1932$0 [47:24];
       2'h2:
-          \$4  = \port$61$0 [47:24];
+          \$4  = \port$1933$0 [47:24];
       2'h3:
-          \$4  = \port$64$0 [47:24];
+          \$4  = \port$1934$0 [47:24];
     endcase
   end
   always @* begin
@@ -3151,13 +1311,13 @@ module \ec_core_hopper.debug (\port$58$0 , \port$61$0 , \port$64$0 , i_in__0, i_
     (* full_case = 32'd1 *)
     casez (addr[1:0])
       2'h0:
-          \$9  = \port$55$0 [23:0];
+          \$9  = \port$1931$0 [23:0];
       2'h1:
-          \$9  = \port$58$0 [23:0];
+          \$9  = \port$1932$0 [23:0];
       2'h2:
-          \$9  = \port$61$0 [23:0];
+          \$9  = \port$1933$0 [23:0];
       2'h3:
-          \$9  = \port$64$0 [23:0];
+          \$9  = \port$1934$0 [23:0];
     endcase
   end
   always @* begin
@@ -3165,13 +1325,13 @@ module \ec_core_hopper.debug (\port$58$0 , \port$61$0 , \port$64$0 , i_in__0, i_
     (* full_case = 32'd1 *)
     casez (addr[1:0])
       2'h0:
-          \$14  = \port$55$0 [61:48];
+          \$14  = \port$1931$0 [61:48];
       2'h1:
-          \$14  = \port$58$0 [61:48];
+          \$14  = \port$1932$0 [61:48];
       2'h2:
-          \$14  = \port$61$0 [61:48];
+          \$14  = \port$1933$0 [61:48];
       2'h3:
-          \$14  = \port$64$0 [61:48];
+          \$14  = \port$1934$0 [61:48];
     endcase
   end
   always @* begin
@@ -3204,18 +1364,18 @@ module \ec_core_hopper.debug (\port$58$0 , \port$61$0 , \port$64$0 , i_in__0, i_
           resp = \$25 ;
     endcase
   end
-  assign v__0 = \port$55$0 [47:24];
-  assign v__1 = \port$58$0 [47:24];
-  assign v__2 = \port$61$0 [47:24];
-  assign v__3 = \port$64$0 [47:24];
-  assign i_syn__0 = \port$55$0 [23:0];
-  assign i_syn__1 = \port$58$0 [23:0];
-  assign i_syn__2 = \port$61$0 [23:0];
-  assign i_syn__3 = \port$64$0 [23:0];
-  assign rate__0 = \port$55$0 [61:48];
-  assign rate__1 = \port$58$0 [61:48];
-  assign rate__2 = \port$61$0 [61:48];
-  assign rate__3 = \port$64$0 [61:48];
+  assign v__0 = \port$1931$0 [47:24];
+  assign v__1 = \port$1932$0 [47:24];
+  assign v__2 = \port$1933$0 [47:24];
+  assign v__3 = \port$1934$0 [47:24];
+  assign i_syn__0 = \port$1931$0 [23:0];
+  assign i_syn__1 = \port$1932$0 [23:0];
+  assign i_syn__2 = \port$1933$0 [23:0];
+  assign i_syn__3 = \port$1934$0 [23:0];
+  assign rate__0 = \port$1931$0 [61:48];
+  assign rate__1 = \port$1932$0 [61:48];
+  assign rate__2 = \port$1933$0 [61:48];
+  assign rate__3 = \port$1934$0 [61:48];
   assign \$2  = 1'h1;
   assign \$3  = \$1 ;
   assign \$7  = 1'h1;
@@ -3226,6 +1386,438 @@ module \ec_core_hopper.debug (\port$58$0 , \port$61$0 , \port$64$0 , i_in__0, i_
   assign \$18  = \$16 ;
   assign \$22  = 1'h1;
   assign \$23  = \$21 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_hopper.i_in0 (rst, w_addr, w_data, rd__addr, r_data, w_en, clk);
+  wire [5:0] \$signature__addr ;
+  wire [23:0] \$signature__data ;
+  wire \$signature__en ;
+  input clk;
+  wire clk;
+  wire [5:0] r_addr;
+  output [23:0] r_data;
+  reg [23:0] r_data = 24'h000000;
+  (* init = 24'h000000 *)
+  wire [23:0] ram_q;
+  input [5:0] rd__addr;
+  wire [5:0] rd__addr;
+  wire [23:0] rd__data;
+  input rst;
+  wire rst;
+  input [5:0] w_addr;
+  wire [5:0] w_addr;
+  input [23:0] w_data;
+  wire [23:0] w_data;
+  input w_en;
+  wire w_en;
+  reg [23:0] ram [63:0];
+  initial begin
+    ram[0] = 24'h000000;
+    ram[1] = 24'h000000;
+    ram[2] = 24'h000000;
+    ram[3] = 24'h000000;
+    ram[4] = 24'h000000;
+    ram[5] = 24'h000000;
+    ram[6] = 24'h000000;
+    ram[7] = 24'h000000;
+    ram[8] = 24'h000000;
+    ram[9] = 24'h000000;
+    ram[10] = 24'h000000;
+    ram[11] = 24'h000000;
+    ram[12] = 24'h000000;
+    ram[13] = 24'h000000;
+    ram[14] = 24'h000000;
+    ram[15] = 24'h000000;
+    ram[16] = 24'h000000;
+    ram[17] = 24'h000000;
+    ram[18] = 24'h000000;
+    ram[19] = 24'h000000;
+    ram[20] = 24'h000000;
+    ram[21] = 24'h000000;
+    ram[22] = 24'h000000;
+    ram[23] = 24'h000000;
+    ram[24] = 24'h000000;
+    ram[25] = 24'h000000;
+    ram[26] = 24'h000000;
+    ram[27] = 24'h000000;
+    ram[28] = 24'h000000;
+    ram[29] = 24'h000000;
+    ram[30] = 24'h000000;
+    ram[31] = 24'h000000;
+    ram[32] = 24'h000000;
+    ram[33] = 24'h000000;
+    ram[34] = 24'h000000;
+    ram[35] = 24'h000000;
+    ram[36] = 24'h000000;
+    ram[37] = 24'h000000;
+    ram[38] = 24'h000000;
+    ram[39] = 24'h000000;
+    ram[40] = 24'h000000;
+    ram[41] = 24'h000000;
+    ram[42] = 24'h000000;
+    ram[43] = 24'h000000;
+    ram[44] = 24'h000000;
+    ram[45] = 24'h000000;
+    ram[46] = 24'h000000;
+    ram[47] = 24'h000000;
+    ram[48] = 24'h000000;
+    ram[49] = 24'h000000;
+    ram[50] = 24'h000000;
+    ram[51] = 24'h000000;
+    ram[52] = 24'h000000;
+    ram[53] = 24'h000000;
+    ram[54] = 24'h000000;
+    ram[55] = 24'h000000;
+    ram[56] = 24'h000000;
+    ram[57] = 24'h000000;
+    ram[58] = 24'h000000;
+    ram[59] = 24'h000000;
+    ram[60] = 24'h000000;
+    ram[61] = 24'h000000;
+    ram[62] = 24'h000000;
+    ram[63] = 24'h000000;
+  end
+  always @(posedge clk) begin
+    if (w_en)
+      ram[w_addr] <= w_data;
+  end
+  reg [23:0] _0_;
+  always @(posedge clk) begin
+    _0_ <= ram[rd__addr];
+  end
+  assign rd__data = _0_;
+  always @(posedge clk)
+    r_data <= rd__data;
+  assign \$signature__addr  = w_addr;
+  assign \$signature__data  = w_data;
+  assign \$signature__en  = w_en;
+  assign r_addr = rd__addr;
+  assign ram_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_hopper.i_in1 (rst, w_addr, w_data, rd__addr, r_data, w_en, clk);
+  wire [5:0] \$signature__addr ;
+  wire [23:0] \$signature__data ;
+  wire \$signature__en ;
+  input clk;
+  wire clk;
+  wire [5:0] r_addr;
+  output [23:0] r_data;
+  reg [23:0] r_data = 24'h000000;
+  (* init = 24'h000000 *)
+  wire [23:0] ram_q;
+  input [5:0] rd__addr;
+  wire [5:0] rd__addr;
+  wire [23:0] rd__data;
+  input rst;
+  wire rst;
+  input [5:0] w_addr;
+  wire [5:0] w_addr;
+  input [23:0] w_data;
+  wire [23:0] w_data;
+  input w_en;
+  wire w_en;
+  reg [23:0] ram [63:0];
+  initial begin
+    ram[0] = 24'h000000;
+    ram[1] = 24'h000000;
+    ram[2] = 24'h000000;
+    ram[3] = 24'h000000;
+    ram[4] = 24'h000000;
+    ram[5] = 24'h000000;
+    ram[6] = 24'h000000;
+    ram[7] = 24'h000000;
+    ram[8] = 24'h000000;
+    ram[9] = 24'h000000;
+    ram[10] = 24'h000000;
+    ram[11] = 24'h000000;
+    ram[12] = 24'h000000;
+    ram[13] = 24'h000000;
+    ram[14] = 24'h000000;
+    ram[15] = 24'h000000;
+    ram[16] = 24'h000000;
+    ram[17] = 24'h000000;
+    ram[18] = 24'h000000;
+    ram[19] = 24'h000000;
+    ram[20] = 24'h000000;
+    ram[21] = 24'h000000;
+    ram[22] = 24'h000000;
+    ram[23] = 24'h000000;
+    ram[24] = 24'h000000;
+    ram[25] = 24'h000000;
+    ram[26] = 24'h000000;
+    ram[27] = 24'h000000;
+    ram[28] = 24'h000000;
+    ram[29] = 24'h000000;
+    ram[30] = 24'h000000;
+    ram[31] = 24'h000000;
+    ram[32] = 24'h000000;
+    ram[33] = 24'h000000;
+    ram[34] = 24'h000000;
+    ram[35] = 24'h000000;
+    ram[36] = 24'h000000;
+    ram[37] = 24'h000000;
+    ram[38] = 24'h000000;
+    ram[39] = 24'h000000;
+    ram[40] = 24'h000000;
+    ram[41] = 24'h000000;
+    ram[42] = 24'h000000;
+    ram[43] = 24'h000000;
+    ram[44] = 24'h000000;
+    ram[45] = 24'h000000;
+    ram[46] = 24'h000000;
+    ram[47] = 24'h000000;
+    ram[48] = 24'h000000;
+    ram[49] = 24'h000000;
+    ram[50] = 24'h000000;
+    ram[51] = 24'h000000;
+    ram[52] = 24'h000000;
+    ram[53] = 24'h000000;
+    ram[54] = 24'h000000;
+    ram[55] = 24'h000000;
+    ram[56] = 24'h000000;
+    ram[57] = 24'h000000;
+    ram[58] = 24'h000000;
+    ram[59] = 24'h000000;
+    ram[60] = 24'h000000;
+    ram[61] = 24'h000000;
+    ram[62] = 24'h000000;
+    ram[63] = 24'h000000;
+  end
+  always @(posedge clk) begin
+    if (w_en)
+      ram[w_addr] <= w_data;
+  end
+  reg [23:0] _0_;
+  always @(posedge clk) begin
+    _0_ <= ram[rd__addr];
+  end
+  assign rd__data = _0_;
+  always @(posedge clk)
+    r_data <= rd__data;
+  assign \$signature__addr  = w_addr;
+  assign \$signature__data  = w_data;
+  assign \$signature__en  = w_en;
+  assign r_addr = rd__addr;
+  assign ram_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_hopper.i_in2 (rst, w_addr, w_data, rd__addr, r_data, w_en, clk);
+  wire [5:0] \$signature__addr ;
+  wire [23:0] \$signature__data ;
+  wire \$signature__en ;
+  input clk;
+  wire clk;
+  wire [5:0] r_addr;
+  output [23:0] r_data;
+  reg [23:0] r_data = 24'h000000;
+  (* init = 24'h000000 *)
+  wire [23:0] ram_q;
+  input [5:0] rd__addr;
+  wire [5:0] rd__addr;
+  wire [23:0] rd__data;
+  input rst;
+  wire rst;
+  input [5:0] w_addr;
+  wire [5:0] w_addr;
+  input [23:0] w_data;
+  wire [23:0] w_data;
+  input w_en;
+  wire w_en;
+  reg [23:0] ram [63:0];
+  initial begin
+    ram[0] = 24'h000000;
+    ram[1] = 24'h000000;
+    ram[2] = 24'h000000;
+    ram[3] = 24'h000000;
+    ram[4] = 24'h000000;
+    ram[5] = 24'h000000;
+    ram[6] = 24'h000000;
+    ram[7] = 24'h000000;
+    ram[8] = 24'h000000;
+    ram[9] = 24'h000000;
+    ram[10] = 24'h000000;
+    ram[11] = 24'h000000;
+    ram[12] = 24'h000000;
+    ram[13] = 24'h000000;
+    ram[14] = 24'h000000;
+    ram[15] = 24'h000000;
+    ram[16] = 24'h000000;
+    ram[17] = 24'h000000;
+    ram[18] = 24'h000000;
+    ram[19] = 24'h000000;
+    ram[20] = 24'h000000;
+    ram[21] = 24'h000000;
+    ram[22] = 24'h000000;
+    ram[23] = 24'h000000;
+    ram[24] = 24'h000000;
+    ram[25] = 24'h000000;
+    ram[26] = 24'h000000;
+    ram[27] = 24'h000000;
+    ram[28] = 24'h000000;
+    ram[29] = 24'h000000;
+    ram[30] = 24'h000000;
+    ram[31] = 24'h000000;
+    ram[32] = 24'h000000;
+    ram[33] = 24'h000000;
+    ram[34] = 24'h000000;
+    ram[35] = 24'h000000;
+    ram[36] = 24'h000000;
+    ram[37] = 24'h000000;
+    ram[38] = 24'h000000;
+    ram[39] = 24'h000000;
+    ram[40] = 24'h000000;
+    ram[41] = 24'h000000;
+    ram[42] = 24'h000000;
+    ram[43] = 24'h000000;
+    ram[44] = 24'h000000;
+    ram[45] = 24'h000000;
+    ram[46] = 24'h000000;
+    ram[47] = 24'h000000;
+    ram[48] = 24'h000000;
+    ram[49] = 24'h000000;
+    ram[50] = 24'h000000;
+    ram[51] = 24'h000000;
+    ram[52] = 24'h000000;
+    ram[53] = 24'h000000;
+    ram[54] = 24'h000000;
+    ram[55] = 24'h000000;
+    ram[56] = 24'h000000;
+    ram[57] = 24'h000000;
+    ram[58] = 24'h000000;
+    ram[59] = 24'h000000;
+    ram[60] = 24'h000000;
+    ram[61] = 24'h000000;
+    ram[62] = 24'h000000;
+    ram[63] = 24'h000000;
+  end
+  always @(posedge clk) begin
+    if (w_en)
+      ram[w_addr] <= w_data;
+  end
+  reg [23:0] _0_;
+  always @(posedge clk) begin
+    _0_ <= ram[rd__addr];
+  end
+  assign rd__data = _0_;
+  always @(posedge clk)
+    r_data <= rd__data;
+  assign \$signature__addr  = w_addr;
+  assign \$signature__data  = w_data;
+  assign \$signature__en  = w_en;
+  assign r_addr = rd__addr;
+  assign ram_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_hopper.i_in3 (rst, w_addr, w_data, rd__addr, r_data, w_en, clk);
+  wire [5:0] \$signature__addr ;
+  wire [23:0] \$signature__data ;
+  wire \$signature__en ;
+  input clk;
+  wire clk;
+  wire [5:0] r_addr;
+  output [23:0] r_data;
+  reg [23:0] r_data = 24'h000000;
+  (* init = 24'h000000 *)
+  wire [23:0] ram_q;
+  input [5:0] rd__addr;
+  wire [5:0] rd__addr;
+  wire [23:0] rd__data;
+  input rst;
+  wire rst;
+  input [5:0] w_addr;
+  wire [5:0] w_addr;
+  input [23:0] w_data;
+  wire [23:0] w_data;
+  input w_en;
+  wire w_en;
+  reg [23:0] ram [63:0];
+  initial begin
+    ram[0] = 24'h000000;
+    ram[1] = 24'h000000;
+    ram[2] = 24'h000000;
+    ram[3] = 24'h000000;
+    ram[4] = 24'h000000;
+    ram[5] = 24'h000000;
+    ram[6] = 24'h000000;
+    ram[7] = 24'h000000;
+    ram[8] = 24'h000000;
+    ram[9] = 24'h000000;
+    ram[10] = 24'h000000;
+    ram[11] = 24'h000000;
+    ram[12] = 24'h000000;
+    ram[13] = 24'h000000;
+    ram[14] = 24'h000000;
+    ram[15] = 24'h000000;
+    ram[16] = 24'h000000;
+    ram[17] = 24'h000000;
+    ram[18] = 24'h000000;
+    ram[19] = 24'h000000;
+    ram[20] = 24'h000000;
+    ram[21] = 24'h000000;
+    ram[22] = 24'h000000;
+    ram[23] = 24'h000000;
+    ram[24] = 24'h000000;
+    ram[25] = 24'h000000;
+    ram[26] = 24'h000000;
+    ram[27] = 24'h000000;
+    ram[28] = 24'h000000;
+    ram[29] = 24'h000000;
+    ram[30] = 24'h000000;
+    ram[31] = 24'h000000;
+    ram[32] = 24'h000000;
+    ram[33] = 24'h000000;
+    ram[34] = 24'h000000;
+    ram[35] = 24'h000000;
+    ram[36] = 24'h000000;
+    ram[37] = 24'h000000;
+    ram[38] = 24'h000000;
+    ram[39] = 24'h000000;
+    ram[40] = 24'h000000;
+    ram[41] = 24'h000000;
+    ram[42] = 24'h000000;
+    ram[43] = 24'h000000;
+    ram[44] = 24'h000000;
+    ram[45] = 24'h000000;
+    ram[46] = 24'h000000;
+    ram[47] = 24'h000000;
+    ram[48] = 24'h000000;
+    ram[49] = 24'h000000;
+    ram[50] = 24'h000000;
+    ram[51] = 24'h000000;
+    ram[52] = 24'h000000;
+    ram[53] = 24'h000000;
+    ram[54] = 24'h000000;
+    ram[55] = 24'h000000;
+    ram[56] = 24'h000000;
+    ram[57] = 24'h000000;
+    ram[58] = 24'h000000;
+    ram[59] = 24'h000000;
+    ram[60] = 24'h000000;
+    ram[61] = 24'h000000;
+    ram[62] = 24'h000000;
+    ram[63] = 24'h000000;
+  end
+  always @(posedge clk) begin
+    if (w_en)
+      ram[w_addr] <= w_data;
+  end
+  reg [23:0] _0_;
+  always @(posedge clk) begin
+    _0_ <= ram[rd__addr];
+  end
+  assign rd__data = _0_;
+  always @(posedge clk)
+    r_data <= rd__data;
+  assign \$signature__addr  = w_addr;
+  assign \$signature__data  = w_data;
+  assign \$signature__en  = w_en;
+  assign r_addr = rd__addr;
+  assign ram_q = r_data;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3616,7 +2208,7 @@ module \ec_core_hopper.obs_writer (i__valid, clk, rst, i__ready, data, pos_addr,
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_hopper.projection (rst, \port$31$0 , \port$34$0 , \port$37$0 , \port$40$0 , \pos$66 , \neg$67 , win_addr, x_addr, iin_addr, iin_data__0, iin_data__1, iin_data__2, iin_data__3, cnt_m, cnt_w, cur_slot, issue, iin_en, clk);
+module \ec_core_hopper.projection (rst, \pos$66 , \neg$67 , win_addr, x_addr, iin_addr, iin_data__0, iin_data__1, iin_data__2, iin_data__3, \port$1923$0 , \port$1924$0 , \port$1925$0 , \port$1926$0 , cnt_m, cnt_w, cur_slot, issue, iin_en, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [7:0] \$1 ;
   wire \$10 ;
@@ -3777,14 +2369,14 @@ module \ec_core_hopper.projection (rst, \port$31$0 , \port$34$0 , \port$37$0 , \
   reg [5:0] pj_m_d2 = 6'h00;
   reg [5:0] pj_m_d3 = 6'h00;
   reg [5:0] pj_m_d4 = 6'h00;
-  input [21:0] \port$31$0 ;
-  wire [21:0] \port$31$0 ;
-  input [21:0] \port$34$0 ;
-  wire [21:0] \port$34$0 ;
-  input [21:0] \port$37$0 ;
-  wire [21:0] \port$37$0 ;
-  input [21:0] \port$40$0 ;
-  wire [21:0] \port$40$0 ;
+  input [21:0] \port$1923$0 ;
+  wire [21:0] \port$1923$0 ;
+  input [21:0] \port$1924$0 ;
+  wire [21:0] \port$1924$0 ;
+  input [21:0] \port$1925$0 ;
+  wire [21:0] \port$1925$0 ;
+  input [21:0] \port$1926$0 ;
+  wire [21:0] \port$1926$0 ;
   reg [255:0] pos = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   (* init = 256'h0000000000000000000000000000000000000000000000000000000000000000 *)
   wire [255:0] \pos$29 ;
@@ -3873,10 +2465,6 @@ module \ec_core_hopper.projection (rst, \port$31$0 , \port$34$0 , \port$37$0 , \
   wire \valid$44 ;
   (* init = 1'h0 *)
   wire valid_r_d0;
-  reg [63:0] win0_d0 = 64'h0000000000000000;
-  reg [63:0] win1_d0 = 64'h0000000000000000;
-  reg [63:0] win2_d0 = 64'h0000000000000000;
-  reg [63:0] win3_d0 = 64'h0000000000000000;
   output [5:0] win_addr;
   wire [5:0] win_addr;
   wire [63:0] win_data__0;
@@ -3894,13 +2482,13 @@ module \ec_core_hopper.projection (rst, \port$31$0 , \port$34$0 , \port$37$0 , \
   assign \$8  = cur_slot * 7'h40;
   assign \$9  = \$8  + pj_m_d4;
   assign \$29  = sub_r_d0 * 5'h10;
-  assign bits = win0_d0 >> \$29 ;
+  assign bits = \port$1923$0  >> \$29 ;
   assign \$32  = sub_r_d0 * 5'h10;
-  assign \bits$27  = win1_d0 >> \$32 ;
+  assign \bits$27  = \port$1924$0  >> \$32 ;
   assign \$35  = sub_r_d0 * 5'h10;
-  assign \bits$37  = win2_d0 >> \$35 ;
+  assign \bits$37  = \port$1925$0  >> \$35 ;
   assign \$38  = sub_r_d0 * 5'h10;
-  assign \bits$47  = win3_d0 >> \$38 ;
+  assign \bits$47  = \port$1926$0  >> \$38 ;
   assign \$10  = ! cnt_w;
   assign \$11  = cnt_w == 1'h1;
   always @(posedge clk)
@@ -3935,14 +2523,6 @@ module \ec_core_hopper.projection (rst, \port$31$0 , \port$34$0 , \port$37$0 , \
     pos <= \pos$66 ;
   always @(posedge clk)
     neg <= \neg$67 ;
-  always @(posedge clk)
-    win0_d0 <= { 42'h00000000000, \port$31$0  };
-  always @(posedge clk)
-    win1_d0 <= { 42'h00000000000, \port$34$0  };
-  always @(posedge clk)
-    win2_d0 <= { 42'h00000000000, \port$37$0  };
-  always @(posedge clk)
-    win3_d0 <= { 42'h00000000000, \port$40$0  };
   \ec_core_hopper.projection.proj0  proj0 (
     .bits(bits),
     .clk(clk),
@@ -4050,31 +2630,31 @@ module \ec_core_hopper.projection (rst, \port$31$0 , \port$34$0 , \port$37$0 , \
   assign valid_r_d0 = valid;
   assign first_r_d0 = first;
   assign last_r_d0 = last;
+  assign win_data__0 = { 42'h00000000000, \port$1923$0  };
   assign pos_d0 = pos;
   assign neg_d0 = neg;
   assign i_in = iin_data__0;
   assign \valid$24  = valid;
   assign \first$25  = first;
   assign \last$26  = last;
+  assign win_data__1 = { 42'h00000000000, \port$1924$0  };
   assign \pos$29  = pos;
   assign \neg$30  = neg;
   assign \i_in$32  = iin_data__1;
   assign \valid$34  = valid;
   assign \first$35  = first;
   assign \last$36  = last;
+  assign win_data__2 = { 42'h00000000000, \port$1925$0  };
   assign \pos$39  = pos;
   assign \neg$40  = neg;
   assign \i_in$42  = iin_data__2;
   assign \valid$44  = valid;
   assign \first$45  = first;
   assign \last$46  = last;
+  assign win_data__3 = { 42'h00000000000, \port$1926$0  };
   assign \pos$49  = pos;
   assign \neg$50  = neg;
   assign \i_in$52  = iin_data__3;
-  assign win_data__0 = { 42'h00000000000, \port$31$0  };
-  assign win_data__1 = { 42'h00000000000, \port$34$0  };
-  assign win_data__2 = { 42'h00000000000, \port$37$0  };
-  assign win_data__3 = { 42'h00000000000, \port$40$0  };
   assign win_addr = \$5 [5:0];
   assign x_addr = \$7 [0];
   assign iin_addr = \$9 [5:0];
@@ -5706,7 +4286,7 @@ module \ec_core_hopper.projection.proj3 (rst, bits, i_in, valid, first, last, po
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_hopper.readout (rst, rate__0, rate__1, rate__2, rate__3, wout_data, cnt_m, clear, issue, wout_addr, act_addr, o_valid, act_data, clk);
+module \ec_core_hopper.readout (rst, wout_data, rate__0, rate__1, rate__2, rate__3, cnt_m, clear, issue, wout_addr, act_addr, o_valid, act_data, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire [9:0] \$10 ;
@@ -5765,7 +4345,6 @@ module \ec_core_hopper.readout (rst, rate__0, rate__1, rate__2, rate__3, wout_da
   reg [5:0] m_r_d0 = 6'h00;
   output o_valid;
   wire o_valid;
-  (* init = 56'h00000000000000 *)
   wire [55:0] rate;
   wire [13:0] \rate[0] ;
   wire [13:0] \rate[1] ;
@@ -5779,7 +4358,6 @@ module \ec_core_hopper.readout (rst, rate__0, rate__1, rate__2, rate__3, wout_da
   wire [13:0] rate__2;
   input [13:0] rate__3;
   wire [13:0] rate__3;
-  reg [55:0] rate_d0 = 56'h00000000000000;
   reg ro_last = 1'h0;
   reg [5:0] ro_m = 6'h00;
   input rst;
@@ -5835,8 +4413,6 @@ module \ec_core_hopper.readout (rst, rate__0, rate__1, rate__2, rate__3, wout_da
   always @(posedge clk)
     wout_d0 <= wout_data;
   always @(posedge clk)
-    rate_d0 <= { rate__3, rate__2, rate__1, rate__0 };
-  always @(posedge clk)
     act_addr <= \$29 ;
   \ec_core_hopper.readout.readout  readout (
     .action(act_data),
@@ -5845,11 +4421,14 @@ module \ec_core_hopper.readout (rst, rate__0, rate__1, rate__2, rate__3, wout_da
     .first(first_r_d0),
     .last(last_r_d0),
     .o_valid(o_valid),
-    .\port$1758$0 (\$11 ),
-    .\port$1761$0 (\$14 ),
-    .\port$1764$0 (\$17 ),
-    .\port$1767$0 (\$20 ),
-    .rate(rate_d0),
+    .\port$1760$0 (\$11 ),
+    .\port$1763$0 (\$14 ),
+    .\port$1766$0 (\$17 ),
+    .\port$1769$0 (\$20 ),
+    .\port$1931$48 (rate__0),
+    .\port$1932$48 (rate__1),
+    .\port$1933$48 (rate__2),
+    .\port$1934$48 (rate__3),
     .rst(rst),
     .valid(valid_r_d0)
   );
@@ -5930,17 +4509,17 @@ module \ec_core_hopper.readout (rst, rate__0, rate__1, rate__2, rate__3, wout_da
   assign first = first_r_d0;
   assign last = last_r_d0;
   assign exc = { \$20 , \$17 , \$14 , \$11  };
-  assign rate = rate_d0;
+  assign rate = { rate__3, rate__2, rate__1, rate__0 };
   assign action = act_data;
   assign act_en = o_valid;
-  assign \rate[0]  = rate_d0[13:0];
-  assign \rate[1]  = rate_d0[27:14];
-  assign \rate[2]  = rate_d0[41:28];
-  assign \rate[3]  = rate_d0[55:42];
+  assign \rate[0]  = rate__0;
+  assign \rate[1]  = rate__1;
+  assign \rate[2]  = rate__2;
+  assign \rate[3]  = rate__3;
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_hopper.readout.readout (rst, bits, \port$1758$0 , \port$1761$0 , \port$1764$0 , \port$1767$0 , valid, first, last, rate, o_valid, action, clk);
+module \ec_core_hopper.readout.readout (rst, bits, \port$1760$0 , \port$1763$0 , \port$1766$0 , \port$1769$0 , \port$1931$48 , \port$1932$48 , \port$1933$48 , \port$1934$48 , valid, first, last, o_valid, action, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
   wire [14:0] \$1 ;
   wire [14:0] \$10 ;
@@ -6007,15 +4586,22 @@ module \ec_core_hopper.readout.readout (rst, bits, \port$1758$0 , \port$1761$0 ,
   wire last;
   output o_valid;
   reg o_valid = 1'h0;
-  input \port$1758$0 ;
-  wire \port$1758$0 ;
-  input \port$1761$0 ;
-  wire \port$1761$0 ;
-  input \port$1764$0 ;
-  wire \port$1764$0 ;
-  input \port$1767$0 ;
-  wire \port$1767$0 ;
-  input [55:0] rate;
+  input \port$1760$0 ;
+  wire \port$1760$0 ;
+  input \port$1763$0 ;
+  wire \port$1763$0 ;
+  input \port$1766$0 ;
+  wire \port$1766$0 ;
+  input \port$1769$0 ;
+  wire \port$1769$0 ;
+  input [13:0] \port$1931$48 ;
+  wire [13:0] \port$1931$48 ;
+  input [13:0] \port$1932$48 ;
+  wire [13:0] \port$1932$48 ;
+  input [13:0] \port$1933$48 ;
+  wire [13:0] \port$1933$48 ;
+  input [13:0] \port$1934$48 ;
+  wire [13:0] \port$1934$48 ;
   wire [55:0] rate;
   wire [13:0] \rate[0] ;
   wire [13:0] \rate[1] ;
@@ -6040,17 +4626,17 @@ module \ec_core_hopper.readout.readout (rst, bits, \port$1758$0 , \port$1761$0 ,
     o_valid <= \$40 ;
   always @(posedge clk)
     action <= \$41 ;
-  assign \$1  = - rate[13:0];
-  assign \$2  = \port$1758$0  ? { 1'h0, rate[13:0] } : \$1 ;
+  assign \$1  = - \port$1931$48 ;
+  assign \$2  = \port$1760$0  ? { 1'h0, \port$1931$48  } : \$1 ;
   assign \$3  = bits[0] ? \$2  : 15'h0000;
-  assign \$4  = - rate[27:14];
-  assign \$5  = \port$1761$0  ? { 1'h0, rate[27:14] } : \$4 ;
+  assign \$4  = - \port$1932$48 ;
+  assign \$5  = \port$1763$0  ? { 1'h0, \port$1932$48  } : \$4 ;
   assign \$6  = bits[1] ? \$5  : 15'h0000;
-  assign \$7  = - rate[41:28];
-  assign \$8  = \port$1764$0  ? { 1'h0, rate[41:28] } : \$7 ;
+  assign \$7  = - \port$1933$48 ;
+  assign \$8  = \port$1766$0  ? { 1'h0, \port$1933$48  } : \$7 ;
   assign \$9  = bits[2] ? \$8  : 15'h0000;
-  assign \$10  = - rate[55:42];
-  assign \$11  = \port$1767$0  ? { 1'h0, rate[55:42] } : \$10 ;
+  assign \$10  = - \port$1934$48 ;
+  assign \$11  = \port$1769$0  ? { 1'h0, \port$1934$48  } : \$10 ;
   assign \$12  = bits[3] ? \$11  : 15'h0000;
   assign \$13  = $signed(term0) + $signed(term1);
   assign \$14  = $signed(term2) + $signed(term3);
@@ -6195,11 +4781,12 @@ module \ec_core_hopper.readout.readout (rst, bits, \port$1758$0 , \port$1761$0 ,
       \$39  = 1'h0;
     end
   end
-  assign exc = { \port$1767$0 , \port$1764$0 , \port$1761$0 , \port$1758$0  };
-  assign \rate[0]  = rate[13:0];
-  assign \rate[1]  = rate[27:14];
-  assign \rate[2]  = rate[41:28];
-  assign \rate[3]  = rate[55:42];
+  assign exc = { \port$1769$0 , \port$1766$0 , \port$1763$0 , \port$1760$0  };
+  assign rate = { \port$1934$48 , \port$1933$48 , \port$1932$48 , \port$1931$48  };
+  assign \rate[0]  = \port$1931$48 ;
+  assign \rate[1]  = \port$1932$48 ;
+  assign \rate[2]  = \port$1933$48 ;
+  assign \rate[3]  = \port$1934$48 ;
   assign \$21  = { scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1, 17'h00000 };
   assign \$24  = { \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38:14] };
 endmodule
@@ -6253,25 +4840,26 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
   wire \$48 ;
   wire \$49 ;
   wire \$5 ;
-  reg \$50 ;
-  reg [31:0] \$51 ;
-  reg [5:0] \$52 ;
-  reg \$53 ;
+  wire \$50 ;
+  reg \$51 ;
+  reg [31:0] \$52 ;
+  reg [5:0] \$53 ;
   reg \$54 ;
-  reg [3:0] \$55 ;
-  reg [1:0] \$56 ;
-  reg \$57 ;
+  reg \$55 ;
+  reg [3:0] \$56 ;
+  reg [1:0] \$57 ;
   reg \$58 ;
   reg \$59 ;
   wire [1:0] \$6 ;
-  reg [1:0] \$60 ;
+  reg \$60 ;
   reg [1:0] \$61 ;
-  reg [2:0] \$62 ;
-  reg [15:0] \$63 ;
-  reg [4:0] \$64 ;
-  reg \$65 ;
-  reg [5:0] \$66 ;
-  reg [31:0] \$67 ;
+  reg [1:0] \$62 ;
+  reg [2:0] \$63 ;
+  reg [15:0] \$64 ;
+  reg [4:0] \$65 ;
+  reg \$66 ;
+  reg [5:0] \$67 ;
+  reg [31:0] \$68 ;
   wire \$7 ;
   wire [2:0] \$8 ;
   wire \$9 ;
@@ -6358,6 +4946,7 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
   output sub_issue;
   reg sub_issue;
   reg [5:0] substep = 6'h00;
+  assign \$32  = em_addr + 1'h1;
   assign \$33  = em_a == 2'h2;
   assign \$34  = em_slot + 1'h1;
   assign \$35  = ! em_slot;
@@ -6375,42 +4964,43 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
   assign \$47  = fsm_state == 4'h9;
   assign \$48  = fsm_state == 4'ha;
   assign \$49  = fsm_state == 4'hb;
+  assign \$50  = fsm_state == 4'hc;
   always @(posedge clk)
-    spikes_swap <= \$50 ;
+    spikes_swap <= \$51 ;
   always @(posedge clk)
-    cyc <= \$51 ;
+    cyc <= \$52 ;
   always @(posedge clk)
-    cnt_m <= \$52 ;
+    cnt_m <= \$53 ;
   always @(posedge clk)
-    rst_slot <= \$53 ;
+    rst_slot <= \$54 ;
   always @(posedge clk)
-    rst_all <= \$54 ;
+    rst_all <= \$55 ;
   always @(posedge clk)
-    fsm_state <= \$55 ;
+    fsm_state <= \$56 ;
   always @(posedge clk)
-    cnt_w <= \$56 ;
+    cnt_w <= \$57 ;
   always @(posedge clk)
-    cur_slot <= \$57 ;
+    cur_slot <= \$58 ;
   always @(posedge clk)
-    counting <= \$58 ;
+    counting <= \$59 ;
   always @(posedge clk)
-    em_slot <= \$59 ;
+    em_slot <= \$60 ;
   always @(posedge clk)
-    em_a <= \$60 ;
+    em_a <= \$61 ;
   always @(posedge clk)
-    em_addr <= \$61 ;
+    em_addr <= \$62 ;
   always @(posedge clk)
-    dbg_sel <= \$62 ;
+    dbg_sel <= \$63 ;
   always @(posedge clk)
-    dbg_addr <= \$63 ;
+    dbg_addr <= \$64 ;
   always @(posedge clk)
-    drain <= \$64 ;
+    drain <= \$65 ;
   always @(posedge clk)
-    spikes_load <= \$65 ;
+    spikes_load <= \$66 ;
   always @(posedge clk)
-    substep <= \$66 ;
+    substep <= \$67 ;
   always @(posedge clk)
-    cycles <= \$67 ;
+    cycles <= \$68 ;
   assign \$1  = cyc + 1'h1;
   assign \$2  = cnt_m + 1'h1;
   assign \$3  = cnt_m == 6'h3f;
@@ -6440,10 +5030,9 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
   assign \$29  = ! cur_slot;
   assign \$30  = cur_slot + 1'h1;
   assign \$31  = em_a + 1'h1;
-  assign \$32  = em_addr + 1'h1;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$50  = 1'h0;
+    \$51  = 1'h0;
     casez (fsm_state)
       4'h0:
           /* empty */;
@@ -6453,125 +5042,99 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
           /* empty */;
       4'h4:
           /* empty */;
-      4'h2:
-          /* empty */;
       4'h5:
+          /* empty */;
+      4'h2:
           /* empty */;
       4'h6:
           /* empty */;
-      4'h7:
-          \$50  = \$19 ;
-    endcase
-    if (rst) begin
-      \$50  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$51  = cyc;
-    if (counting) begin
-      \$51  = \$1 [31:0];
-    end
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          if (cmd__valid) begin
-            casez (cmd__payload)
-              2'h0:
-                  \$51  = 32'd1;
-            endcase
-          end
-    endcase
-    if (rst) begin
-      \$51  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$52  = cnt_m;
-    casez (fsm_state)
-      4'h0:
-        begin
-          \$52  = \$2 [5:0];
-          if (\$3 ) begin
-            \$52  = 6'h00;
-          end
-        end
-      4'h1:
-          \$52  = 6'h00;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          if (\$9 ) begin
-            \$52  = \$10 [5:0];
-            if (\$11 ) begin
-              \$52  = 6'h00;
-            end
-          end
-      4'h5:
-          /* empty */;
-      4'h6:
-          if (\$15 ) begin
-            \$52  = \$16 [5:0];
-            if (\$17 ) begin
-              \$52  = 6'h00;
-            end
-          end
       4'h7:
           /* empty */;
       4'h8:
-        begin
-          \$52  = \$23 [5:0];
-          if (\$24 ) begin
-            \$52  = 6'h00;
-          end
-        end
+          \$51  = \$19 ;
     endcase
     if (rst) begin
-      \$52  = 6'h00;
+      \$51  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$53  = rst_slot;
+    \$52  = cyc;
+    if (counting) begin
+      \$52  = \$1 [31:0];
+    end
     casez (fsm_state)
       4'h0:
-          if (\$3 ) begin
-            if (\$5 ) begin
-              \$53  = \$6 [0];
-            end
-          end
+          /* empty */;
       4'h1:
           if (cmd__valid) begin
             casez (cmd__payload)
               2'h0:
-                  /* empty */;
-              2'h1:
-                  if (\$7 ) begin
-                    \$53  = 1'h0;
-                  end
-              2'h2:
-                  \$53  = 1'h0;
+                  \$52  = 32'd1;
             endcase
           end
     endcase
     if (rst) begin
-      \$53  = 1'h0;
+      \$52  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$54  = rst_all;
+    \$53  = cnt_m;
+    casez (fsm_state)
+      4'h0:
+        begin
+          \$53  = \$2 [5:0];
+          if (\$3 ) begin
+            \$53  = 6'h00;
+          end
+        end
+      4'h1:
+          \$53  = 6'h00;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h2:
+          if (\$9 ) begin
+            \$53  = \$10 [5:0];
+            if (\$11 ) begin
+              \$53  = 6'h00;
+            end
+          end
+      4'h6:
+          /* empty */;
+      4'h7:
+          if (\$15 ) begin
+            \$53  = \$16 [5:0];
+            if (\$17 ) begin
+              \$53  = 6'h00;
+            end
+          end
+      4'h8:
+          /* empty */;
+      4'h9:
+        begin
+          \$53  = \$23 [5:0];
+          if (\$24 ) begin
+            \$53  = 6'h00;
+          end
+        end
+    endcase
+    if (rst) begin
+      \$53  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$54  = rst_slot;
     casez (fsm_state)
       4'h0:
           if (\$3 ) begin
-            (* full_case = 32'd1 *)
             if (\$5 ) begin
-            end else begin
-              \$54  = 1'h0;
+              \$54  = \$6 [0];
             end
           end
       4'h1:
@@ -6584,200 +5147,194 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
                     \$54  = 1'h0;
                   end
               2'h2:
-                  \$54  = 1'h1;
+                  \$54  = 1'h0;
             endcase
           end
     endcase
     if (rst) begin
-      \$54  = 1'h1;
+      \$54  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$55  = fsm_state;
+    \$55  = rst_all;
     casez (fsm_state)
       4'h0:
           if (\$3 ) begin
             (* full_case = 32'd1 *)
             if (\$5 ) begin
             end else begin
-              \$55  = 4'h1;
+              \$55  = 1'h0;
             end
           end
       4'h1:
           if (cmd__valid) begin
             casez (cmd__payload)
               2'h0:
-                  \$55  = 4'h2;
+                  /* empty */;
               2'h1:
                   if (\$7 ) begin
-                    \$55  = 4'h0;
+                    \$55  = 1'h0;
                   end
               2'h2:
-                  \$55  = 4'h0;
+                  \$55  = 1'h1;
+            endcase
+          end
+    endcase
+    if (rst) begin
+      \$55  = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$56  = fsm_state;
+    casez (fsm_state)
+      4'h0:
+          if (\$3 ) begin
+            (* full_case = 32'd1 *)
+            if (\$5 ) begin
+            end else begin
+              \$56  = 4'h1;
+            end
+          end
+      4'h1:
+          if (cmd__valid) begin
+            casez (cmd__payload)
+              2'h0:
+                  \$56  = 4'h2;
+              2'h1:
+                  if (\$7 ) begin
+                    \$56  = 4'h0;
+                  end
+              2'h2:
+                  \$56  = 4'h0;
             endcase
           end else if (dbg_req__valid) begin
-            \$55  = 4'h3;
+            \$56  = 4'h3;
           end
       4'h3:
-          \$55  = 4'h4;
+          \$56  = 4'h4;
       4'h4:
+          \$56  = 4'h5;
+      4'h5:
           if (dbg_resp_ready) begin
-            \$55  = 4'h1;
+            \$56  = 4'h1;
           end
       4'h2:
           if (\$9 ) begin
             if (\$11 ) begin
-              \$55  = 4'h5;
+              \$56  = 4'h6;
             end
-          end
-      4'h5:
-          if (\$13 ) begin
-            \$55  = 4'h6;
           end
       4'h6:
-          if (\$15 ) begin
-            if (\$17 ) begin
-              \$55  = 4'h7;
-            end
+          if (\$13 ) begin
+            \$56  = 4'h7;
           end
       4'h7:
-          if (\$20 ) begin
-            (* full_case = 32'd1 *)
-            if (\$22 ) begin
-              \$55  = 4'h8;
-            end else begin
-              \$55  = 4'h6;
+          if (\$15 ) begin
+            if (\$17 ) begin
+              \$56  = 4'h8;
             end
           end
       4'h8:
-          if (\$24 ) begin
-            if (\$26 ) begin
-              \$55  = 4'h9;
+          if (\$20 ) begin
+            (* full_case = 32'd1 *)
+            if (\$22 ) begin
+              \$56  = 4'h9;
+            end else begin
+              \$56  = 4'h7;
             end
           end
       4'h9:
-          if (\$28 ) begin
-            (* full_case = 32'd1 *)
-            if (\$29 ) begin
-              \$55  = 4'ha;
-            end else begin
-              \$55  = 4'h2;
+          if (\$24 ) begin
+            if (\$26 ) begin
+              \$56  = 4'ha;
             end
           end
       4'ha:
-          \$55  = 4'hb;
+          if (\$28 ) begin
+            (* full_case = 32'd1 *)
+            if (\$29 ) begin
+              \$56  = 4'hb;
+            end else begin
+              \$56  = 4'h2;
+            end
+          end
       4'hb:
+          \$56  = 4'hc;
+      4'hc:
           if (act_ready) begin
-            \$55  = 4'ha;
+            \$56  = 4'hb;
             if (\$33 ) begin
               if (\$35 ) begin
-                \$55  = 4'h1;
+                \$56  = 4'h1;
               end
             end
           end
     endcase
     if (rst) begin
-      \$55  = 4'h0;
+      \$56  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$56  = cnt_w;
+    \$57  = cnt_w;
     casez (fsm_state)
       4'h0:
           /* empty */;
       4'h1:
-          \$56  = 2'h0;
+          \$57  = 2'h0;
       4'h3:
           /* empty */;
       4'h4:
           /* empty */;
+      4'h5:
+          /* empty */;
       4'h2:
         begin
-          \$56  = \$8 [1:0];
+          \$57  = \$8 [1:0];
           if (\$9 ) begin
-            \$56  = 2'h0;
+            \$57  = 2'h0;
           end
         end
-      4'h5:
-          /* empty */;
       4'h6:
+          /* empty */;
+      4'h7:
         begin
-          \$56  = \$14 [1:0];
+          \$57  = \$14 [1:0];
           if (\$15 ) begin
-            \$56  = 2'h0;
+            \$57  = 2'h0;
           end
         end
-      4'h7:
-          /* empty */;
-      4'h8:
-          if (\$24 ) begin
-            \$56  = \$25 [1:0];
-            if (\$26 ) begin
-              \$56  = 2'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$56  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$57  = cur_slot;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          \$57  = 1'h0;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
       4'h8:
           /* empty */;
       4'h9:
-          if (\$28 ) begin
-            (* full_case = 32'd1 *)
-            if (\$29 ) begin
-            end else begin
-              \$57  = \$30 [0];
+          if (\$24 ) begin
+            \$57  = \$25 [1:0];
+            if (\$26 ) begin
+              \$57  = 2'h0;
             end
           end
     endcase
     if (rst) begin
-      \$57  = 1'h0;
+      \$57  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$58  = counting;
+    \$58  = cur_slot;
     casez (fsm_state)
       4'h0:
           /* empty */;
       4'h1:
-          if (cmd__valid) begin
-            casez (cmd__payload)
-              2'h0:
-                  \$58  = 1'h1;
-            endcase
-          end
+          \$58  = 1'h0;
       4'h3:
           /* empty */;
       4'h4:
           /* empty */;
-      4'h2:
-          /* empty */;
       4'h5:
+          /* empty */;
+      4'h2:
           /* empty */;
       4'h6:
           /* empty */;
@@ -6788,10 +5345,12 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
       4'h9:
           /* empty */;
       4'ha:
-          /* empty */;
-      4'hb:
-          if (counting) begin
-            \$58  = 1'h0;
+          if (\$28 ) begin
+            (* full_case = 32'd1 *)
+            if (\$29 ) begin
+            end else begin
+              \$58  = \$30 [0];
+            end
           end
     endcase
     if (rst) begin
@@ -6800,7 +5359,7 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$59  = em_slot;
+    \$59  = counting;
     casez (fsm_state)
       4'h0:
           /* empty */;
@@ -6808,16 +5367,16 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
           if (cmd__valid) begin
             casez (cmd__payload)
               2'h0:
-                  \$59  = 1'h0;
+                  \$59  = 1'h1;
             endcase
           end
       4'h3:
           /* empty */;
       4'h4:
           /* empty */;
-      4'h2:
-          /* empty */;
       4'h5:
+          /* empty */;
+      4'h2:
           /* empty */;
       4'h6:
           /* empty */;
@@ -6830,10 +5389,10 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
       4'ha:
           /* empty */;
       4'hb:
-          if (act_ready) begin
-            if (\$33 ) begin
-              \$59  = \$34 [0];
-            end
+          /* empty */;
+      4'hc:
+          if (counting) begin
+            \$59  = 1'h0;
           end
     endcase
     if (rst) begin
@@ -6842,7 +5401,7 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$60  = em_a;
+    \$60  = em_slot;
     casez (fsm_state)
       4'h0:
           /* empty */;
@@ -6850,16 +5409,16 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
           if (cmd__valid) begin
             casez (cmd__payload)
               2'h0:
-                  \$60  = 2'h0;
+                  \$60  = 1'h0;
             endcase
           end
       4'h3:
           /* empty */;
       4'h4:
           /* empty */;
-      4'h2:
-          /* empty */;
       4'h5:
+          /* empty */;
+      4'h2:
           /* empty */;
       4'h6:
           /* empty */;
@@ -6872,20 +5431,21 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
       4'ha:
           /* empty */;
       4'hb:
+          /* empty */;
+      4'hc:
           if (act_ready) begin
-            \$60  = \$31 [1:0];
             if (\$33 ) begin
-              \$60  = 2'h0;
+              \$60  = \$34 [0];
             end
           end
     endcase
     if (rst) begin
-      \$60  = 2'h0;
+      \$60  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$61  = em_addr;
+    \$61  = em_a;
     casez (fsm_state)
       4'h0:
           /* empty */;
@@ -6900,9 +5460,9 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
           /* empty */;
       4'h4:
           /* empty */;
-      4'h2:
-          /* empty */;
       4'h5:
+          /* empty */;
+      4'h2:
           /* empty */;
       4'h6:
           /* empty */;
@@ -6915,8 +5475,13 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
       4'ha:
           /* empty */;
       4'hb:
+          /* empty */;
+      4'hc:
           if (act_ready) begin
-            \$61  = \$32 [1:0];
+            \$61  = \$31 [1:0];
+            if (\$33 ) begin
+              \$61  = 2'h0;
+            end
           end
     endcase
     if (rst) begin
@@ -6925,148 +5490,24 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$62  = dbg_sel;
+    \$62  = em_addr;
     casez (fsm_state)
       4'h0:
           /* empty */;
       4'h1:
           if (cmd__valid) begin
-          end else if (dbg_req__valid) begin
-            \$62  = dbg_req__payload[2:0];
+            casez (cmd__payload)
+              2'h0:
+                  \$62  = 2'h0;
+            endcase
           end
-    endcase
-    if (rst) begin
-      \$62  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$63  = dbg_addr;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          if (cmd__valid) begin
-          end else if (dbg_req__valid) begin
-            \$63  = dbg_req__payload[18:3];
-          end
-    endcase
-    if (rst) begin
-      \$63  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$64  = drain;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
       4'h3:
           /* empty */;
       4'h4:
           /* empty */;
-      4'h2:
-          if (\$9 ) begin
-            if (\$11 ) begin
-              \$64  = 5'h06;
-            end
-          end
       4'h5:
-          \$64  = \$12 [4:0];
-      4'h6:
-          if (\$15 ) begin
-            if (\$17 ) begin
-              \$64  = 5'h0f;
-            end
-          end
-      4'h7:
-          \$64  = \$18 [4:0];
-      4'h8:
-          if (\$24 ) begin
-            if (\$26 ) begin
-              \$64  = 5'h08;
-            end
-          end
-      4'h9:
-          \$64  = \$27 [4:0];
-    endcase
-    if (rst) begin
-      \$64  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$65  = spikes_load;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
           /* empty */;
       4'h2:
-          if (\$9 ) begin
-            if (\$11 ) begin
-              \$65  = 1'h1;
-            end
-          end
-      4'h5:
-          if (\$13 ) begin
-            \$65  = 1'h0;
-          end
-    endcase
-    if (rst) begin
-      \$65  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$66  = substep;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          if (\$13 ) begin
-            \$66  = 6'h00;
-          end
-      4'h6:
-          /* empty */;
-      4'h7:
-          if (\$20 ) begin
-            \$66  = \$21 [5:0];
-          end
-    endcase
-    if (rst) begin
-      \$66  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$67  = cycles;
-    casez (fsm_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
           /* empty */;
       4'h6:
           /* empty */;
@@ -7079,12 +5520,186 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
       4'ha:
           /* empty */;
       4'hb:
-          if (counting) begin
-            \$67  = cyc;
+          /* empty */;
+      4'hc:
+          if (act_ready) begin
+            \$62  = \$32 [1:0];
           end
     endcase
     if (rst) begin
-      \$67  = 32'd0;
+      \$62  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$63  = dbg_sel;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          if (cmd__valid) begin
+          end else if (dbg_req__valid) begin
+            \$63  = dbg_req__payload[2:0];
+          end
+    endcase
+    if (rst) begin
+      \$63  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$64  = dbg_addr;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          if (cmd__valid) begin
+          end else if (dbg_req__valid) begin
+            \$64  = dbg_req__payload[18:3];
+          end
+    endcase
+    if (rst) begin
+      \$64  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$65  = drain;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h2:
+          if (\$9 ) begin
+            if (\$11 ) begin
+              \$65  = 5'h06;
+            end
+          end
+      4'h6:
+          \$65  = \$12 [4:0];
+      4'h7:
+          if (\$15 ) begin
+            if (\$17 ) begin
+              \$65  = 5'h0f;
+            end
+          end
+      4'h8:
+          \$65  = \$18 [4:0];
+      4'h9:
+          if (\$24 ) begin
+            if (\$26 ) begin
+              \$65  = 5'h08;
+            end
+          end
+      4'ha:
+          \$65  = \$27 [4:0];
+    endcase
+    if (rst) begin
+      \$65  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$66  = spikes_load;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h2:
+          if (\$9 ) begin
+            if (\$11 ) begin
+              \$66  = 1'h1;
+            end
+          end
+      4'h6:
+          if (\$13 ) begin
+            \$66  = 1'h0;
+          end
+    endcase
+    if (rst) begin
+      \$66  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$67  = substep;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h6:
+          if (\$13 ) begin
+            \$67  = 6'h00;
+          end
+      4'h7:
+          /* empty */;
+      4'h8:
+          if (\$20 ) begin
+            \$67  = \$21 [5:0];
+          end
+    endcase
+    if (rst) begin
+      \$67  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$68  = cycles;
+    casez (fsm_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h8:
+          /* empty */;
+      4'h9:
+          /* empty */;
+      4'ha:
+          /* empty */;
+      4'hb:
+          /* empty */;
+      4'hc:
+          if (counting) begin
+            \$68  = cyc;
+          end
+    endcase
+    if (rst) begin
+      \$68  = 32'd0;
     end
   end
   always @* begin
@@ -7145,6 +5760,8 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
           dbg_phase = 1'h1;
       4'h4:
           dbg_phase = 1'h1;
+      4'h5:
+          dbg_phase = 1'h1;
     endcase
   end
   always @* begin
@@ -7159,15 +5776,17 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
           state_read = 2'h1;
       4'h4:
           state_read = 2'h1;
+      4'h5:
+          state_read = 2'h1;
       4'h2:
           /* empty */;
-      4'h5:
-          /* empty */;
       4'h6:
-          state_read = 2'h2;
+          /* empty */;
       4'h7:
           state_read = 2'h2;
       4'h8:
+          state_read = 2'h2;
+      4'h9:
           state_read = 2'h3;
     endcase
   end
@@ -7182,6 +5801,8 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
       4'h3:
           /* empty */;
       4'h4:
+          /* empty */;
+      4'h5:
           dbg_resp_valid = 1'h1;
     endcase
   end
@@ -7196,6 +5817,8 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
       4'h3:
           /* empty */;
       4'h4:
+          /* empty */;
+      4'h5:
           /* empty */;
       4'h2:
           proj_issue = 1'h1;
@@ -7213,11 +5836,13 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
           /* empty */;
       4'h4:
           /* empty */;
-      4'h2:
-          /* empty */;
       4'h5:
           /* empty */;
+      4'h2:
+          /* empty */;
       4'h6:
+          /* empty */;
+      4'h7:
           sub_issue = 1'h1;
     endcase
   end
@@ -7233,15 +5858,17 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
           /* empty */;
       4'h4:
           /* empty */;
-      4'h2:
-          /* empty */;
       4'h5:
+          /* empty */;
+      4'h2:
           /* empty */;
       4'h6:
           /* empty */;
       4'h7:
           /* empty */;
       4'h8:
+          /* empty */;
+      4'h9:
           out_issue = 1'h1;
     endcase
   end
@@ -7257,9 +5884,9 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
           /* empty */;
       4'h4:
           /* empty */;
-      4'h2:
-          /* empty */;
       4'h5:
+          /* empty */;
+      4'h2:
           /* empty */;
       4'h6:
           /* empty */;
@@ -7268,6 +5895,8 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
       4'h8:
           /* empty */;
       4'h9:
+          /* empty */;
+      4'ha:
           spikes_save = 1'h1;
     endcase
   end
@@ -7283,9 +5912,9 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
           /* empty */;
       4'h4:
           /* empty */;
-      4'h2:
-          /* empty */;
       4'h5:
+          /* empty */;
+      4'h2:
           /* empty */;
       4'h6:
           /* empty */;
@@ -7298,6 +5927,8 @@ module \ec_core_hopper.seq (cmd__valid, act_ready, dbg_req__payload, dbg_req__va
       4'ha:
           /* empty */;
       4'hb:
+          /* empty */;
+      4'hc:
           act_valid = 1'h1;
     endcase
   end
@@ -7931,7 +6562,487 @@ module \ec_core_hopper.spike_regs (rst, load_data, swap, load, wr_addr, wr_bits,
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_hopper.substep (rst, row, \row$65 , \row$93 , \row$121 , \port$55$0 , \port$58$0 , \port$61$0 , \port$64$0 , i_in, \i_in$81 , \i_in$109 , \i_in$137 , wrec_addr, st_raddr, st_waddr, cnt_m, cnt_w, cur_slot, issue, m_wb_d10
+module \ec_core_hopper.state0 (rst, w_addr, w_data, w_en, rd__addr, r_data, clk);
+  wire [5:0] \$signature__addr ;
+  wire [61:0] \$signature__data ;
+  wire \$signature__en ;
+  input clk;
+  wire clk;
+  wire [5:0] r_addr;
+  output [61:0] r_data;
+  reg [61:0] r_data = 62'h0000000000000000;
+  wire [23:0] \r_data.i_syn ;
+  wire [13:0] \r_data.rate ;
+  wire [23:0] \r_data.v ;
+  (* init = 62'h0000000000000000 *)
+  wire [61:0] ram_q;
+  input [5:0] rd__addr;
+  wire [5:0] rd__addr;
+  wire [61:0] rd__data;
+  input rst;
+  wire rst;
+  input [5:0] w_addr;
+  wire [5:0] w_addr;
+  input [61:0] w_data;
+  wire [61:0] w_data;
+  wire [23:0] \w_data.i_syn ;
+  wire [13:0] \w_data.rate ;
+  wire [23:0] \w_data.v ;
+  input w_en;
+  wire w_en;
+  reg [61:0] ram [63:0];
+  initial begin
+    ram[0] = 62'h0000000000000000;
+    ram[1] = 62'h0000000000000000;
+    ram[2] = 62'h0000000000000000;
+    ram[3] = 62'h0000000000000000;
+    ram[4] = 62'h0000000000000000;
+    ram[5] = 62'h0000000000000000;
+    ram[6] = 62'h0000000000000000;
+    ram[7] = 62'h0000000000000000;
+    ram[8] = 62'h0000000000000000;
+    ram[9] = 62'h0000000000000000;
+    ram[10] = 62'h0000000000000000;
+    ram[11] = 62'h0000000000000000;
+    ram[12] = 62'h0000000000000000;
+    ram[13] = 62'h0000000000000000;
+    ram[14] = 62'h0000000000000000;
+    ram[15] = 62'h0000000000000000;
+    ram[16] = 62'h0000000000000000;
+    ram[17] = 62'h0000000000000000;
+    ram[18] = 62'h0000000000000000;
+    ram[19] = 62'h0000000000000000;
+    ram[20] = 62'h0000000000000000;
+    ram[21] = 62'h0000000000000000;
+    ram[22] = 62'h0000000000000000;
+    ram[23] = 62'h0000000000000000;
+    ram[24] = 62'h0000000000000000;
+    ram[25] = 62'h0000000000000000;
+    ram[26] = 62'h0000000000000000;
+    ram[27] = 62'h0000000000000000;
+    ram[28] = 62'h0000000000000000;
+    ram[29] = 62'h0000000000000000;
+    ram[30] = 62'h0000000000000000;
+    ram[31] = 62'h0000000000000000;
+    ram[32] = 62'h0000000000000000;
+    ram[33] = 62'h0000000000000000;
+    ram[34] = 62'h0000000000000000;
+    ram[35] = 62'h0000000000000000;
+    ram[36] = 62'h0000000000000000;
+    ram[37] = 62'h0000000000000000;
+    ram[38] = 62'h0000000000000000;
+    ram[39] = 62'h0000000000000000;
+    ram[40] = 62'h0000000000000000;
+    ram[41] = 62'h0000000000000000;
+    ram[42] = 62'h0000000000000000;
+    ram[43] = 62'h0000000000000000;
+    ram[44] = 62'h0000000000000000;
+    ram[45] = 62'h0000000000000000;
+    ram[46] = 62'h0000000000000000;
+    ram[47] = 62'h0000000000000000;
+    ram[48] = 62'h0000000000000000;
+    ram[49] = 62'h0000000000000000;
+    ram[50] = 62'h0000000000000000;
+    ram[51] = 62'h0000000000000000;
+    ram[52] = 62'h0000000000000000;
+    ram[53] = 62'h0000000000000000;
+    ram[54] = 62'h0000000000000000;
+    ram[55] = 62'h0000000000000000;
+    ram[56] = 62'h0000000000000000;
+    ram[57] = 62'h0000000000000000;
+    ram[58] = 62'h0000000000000000;
+    ram[59] = 62'h0000000000000000;
+    ram[60] = 62'h0000000000000000;
+    ram[61] = 62'h0000000000000000;
+    ram[62] = 62'h0000000000000000;
+    ram[63] = 62'h0000000000000000;
+  end
+  always @(posedge clk) begin
+    if (w_en)
+      ram[w_addr] <= w_data;
+  end
+  reg [61:0] _0_;
+  always @(posedge clk) begin
+    _0_ <= ram[rd__addr];
+  end
+  assign rd__data = _0_;
+  always @(posedge clk)
+    r_data <= rd__data;
+  assign \$signature__addr  = w_addr;
+  assign \$signature__data  = w_data;
+  assign \$signature__en  = w_en;
+  assign r_addr = rd__addr;
+  assign ram_q = r_data;
+  assign \w_data.i_syn  = w_data[23:0];
+  assign \w_data.v  = w_data[47:24];
+  assign \w_data.rate  = w_data[61:48];
+  assign \r_data.i_syn  = r_data[23:0];
+  assign \r_data.v  = r_data[47:24];
+  assign \r_data.rate  = r_data[61:48];
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_hopper.state1 (rst, w_addr, w_data, w_en, rd__addr, r_data, clk);
+  wire [5:0] \$signature__addr ;
+  wire [61:0] \$signature__data ;
+  wire \$signature__en ;
+  input clk;
+  wire clk;
+  wire [5:0] r_addr;
+  output [61:0] r_data;
+  reg [61:0] r_data = 62'h0000000000000000;
+  wire [23:0] \r_data.i_syn ;
+  wire [13:0] \r_data.rate ;
+  wire [23:0] \r_data.v ;
+  (* init = 62'h0000000000000000 *)
+  wire [61:0] ram_q;
+  input [5:0] rd__addr;
+  wire [5:0] rd__addr;
+  wire [61:0] rd__data;
+  input rst;
+  wire rst;
+  input [5:0] w_addr;
+  wire [5:0] w_addr;
+  input [61:0] w_data;
+  wire [61:0] w_data;
+  wire [23:0] \w_data.i_syn ;
+  wire [13:0] \w_data.rate ;
+  wire [23:0] \w_data.v ;
+  input w_en;
+  wire w_en;
+  reg [61:0] ram [63:0];
+  initial begin
+    ram[0] = 62'h0000000000000000;
+    ram[1] = 62'h0000000000000000;
+    ram[2] = 62'h0000000000000000;
+    ram[3] = 62'h0000000000000000;
+    ram[4] = 62'h0000000000000000;
+    ram[5] = 62'h0000000000000000;
+    ram[6] = 62'h0000000000000000;
+    ram[7] = 62'h0000000000000000;
+    ram[8] = 62'h0000000000000000;
+    ram[9] = 62'h0000000000000000;
+    ram[10] = 62'h0000000000000000;
+    ram[11] = 62'h0000000000000000;
+    ram[12] = 62'h0000000000000000;
+    ram[13] = 62'h0000000000000000;
+    ram[14] = 62'h0000000000000000;
+    ram[15] = 62'h0000000000000000;
+    ram[16] = 62'h0000000000000000;
+    ram[17] = 62'h0000000000000000;
+    ram[18] = 62'h0000000000000000;
+    ram[19] = 62'h0000000000000000;
+    ram[20] = 62'h0000000000000000;
+    ram[21] = 62'h0000000000000000;
+    ram[22] = 62'h0000000000000000;
+    ram[23] = 62'h0000000000000000;
+    ram[24] = 62'h0000000000000000;
+    ram[25] = 62'h0000000000000000;
+    ram[26] = 62'h0000000000000000;
+    ram[27] = 62'h0000000000000000;
+    ram[28] = 62'h0000000000000000;
+    ram[29] = 62'h0000000000000000;
+    ram[30] = 62'h0000000000000000;
+    ram[31] = 62'h0000000000000000;
+    ram[32] = 62'h0000000000000000;
+    ram[33] = 62'h0000000000000000;
+    ram[34] = 62'h0000000000000000;
+    ram[35] = 62'h0000000000000000;
+    ram[36] = 62'h0000000000000000;
+    ram[37] = 62'h0000000000000000;
+    ram[38] = 62'h0000000000000000;
+    ram[39] = 62'h0000000000000000;
+    ram[40] = 62'h0000000000000000;
+    ram[41] = 62'h0000000000000000;
+    ram[42] = 62'h0000000000000000;
+    ram[43] = 62'h0000000000000000;
+    ram[44] = 62'h0000000000000000;
+    ram[45] = 62'h0000000000000000;
+    ram[46] = 62'h0000000000000000;
+    ram[47] = 62'h0000000000000000;
+    ram[48] = 62'h0000000000000000;
+    ram[49] = 62'h0000000000000000;
+    ram[50] = 62'h0000000000000000;
+    ram[51] = 62'h0000000000000000;
+    ram[52] = 62'h0000000000000000;
+    ram[53] = 62'h0000000000000000;
+    ram[54] = 62'h0000000000000000;
+    ram[55] = 62'h0000000000000000;
+    ram[56] = 62'h0000000000000000;
+    ram[57] = 62'h0000000000000000;
+    ram[58] = 62'h0000000000000000;
+    ram[59] = 62'h0000000000000000;
+    ram[60] = 62'h0000000000000000;
+    ram[61] = 62'h0000000000000000;
+    ram[62] = 62'h0000000000000000;
+    ram[63] = 62'h0000000000000000;
+  end
+  always @(posedge clk) begin
+    if (w_en)
+      ram[w_addr] <= w_data;
+  end
+  reg [61:0] _0_;
+  always @(posedge clk) begin
+    _0_ <= ram[rd__addr];
+  end
+  assign rd__data = _0_;
+  always @(posedge clk)
+    r_data <= rd__data;
+  assign \$signature__addr  = w_addr;
+  assign \$signature__data  = w_data;
+  assign \$signature__en  = w_en;
+  assign r_addr = rd__addr;
+  assign ram_q = r_data;
+  assign \w_data.i_syn  = w_data[23:0];
+  assign \w_data.v  = w_data[47:24];
+  assign \w_data.rate  = w_data[61:48];
+  assign \r_data.i_syn  = r_data[23:0];
+  assign \r_data.v  = r_data[47:24];
+  assign \r_data.rate  = r_data[61:48];
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_hopper.state2 (rst, w_addr, w_data, w_en, rd__addr, r_data, clk);
+  wire [5:0] \$signature__addr ;
+  wire [61:0] \$signature__data ;
+  wire \$signature__en ;
+  input clk;
+  wire clk;
+  wire [5:0] r_addr;
+  output [61:0] r_data;
+  reg [61:0] r_data = 62'h0000000000000000;
+  wire [23:0] \r_data.i_syn ;
+  wire [13:0] \r_data.rate ;
+  wire [23:0] \r_data.v ;
+  (* init = 62'h0000000000000000 *)
+  wire [61:0] ram_q;
+  input [5:0] rd__addr;
+  wire [5:0] rd__addr;
+  wire [61:0] rd__data;
+  input rst;
+  wire rst;
+  input [5:0] w_addr;
+  wire [5:0] w_addr;
+  input [61:0] w_data;
+  wire [61:0] w_data;
+  wire [23:0] \w_data.i_syn ;
+  wire [13:0] \w_data.rate ;
+  wire [23:0] \w_data.v ;
+  input w_en;
+  wire w_en;
+  reg [61:0] ram [63:0];
+  initial begin
+    ram[0] = 62'h0000000000000000;
+    ram[1] = 62'h0000000000000000;
+    ram[2] = 62'h0000000000000000;
+    ram[3] = 62'h0000000000000000;
+    ram[4] = 62'h0000000000000000;
+    ram[5] = 62'h0000000000000000;
+    ram[6] = 62'h0000000000000000;
+    ram[7] = 62'h0000000000000000;
+    ram[8] = 62'h0000000000000000;
+    ram[9] = 62'h0000000000000000;
+    ram[10] = 62'h0000000000000000;
+    ram[11] = 62'h0000000000000000;
+    ram[12] = 62'h0000000000000000;
+    ram[13] = 62'h0000000000000000;
+    ram[14] = 62'h0000000000000000;
+    ram[15] = 62'h0000000000000000;
+    ram[16] = 62'h0000000000000000;
+    ram[17] = 62'h0000000000000000;
+    ram[18] = 62'h0000000000000000;
+    ram[19] = 62'h0000000000000000;
+    ram[20] = 62'h0000000000000000;
+    ram[21] = 62'h0000000000000000;
+    ram[22] = 62'h0000000000000000;
+    ram[23] = 62'h0000000000000000;
+    ram[24] = 62'h0000000000000000;
+    ram[25] = 62'h0000000000000000;
+    ram[26] = 62'h0000000000000000;
+    ram[27] = 62'h0000000000000000;
+    ram[28] = 62'h0000000000000000;
+    ram[29] = 62'h0000000000000000;
+    ram[30] = 62'h0000000000000000;
+    ram[31] = 62'h0000000000000000;
+    ram[32] = 62'h0000000000000000;
+    ram[33] = 62'h0000000000000000;
+    ram[34] = 62'h0000000000000000;
+    ram[35] = 62'h0000000000000000;
+    ram[36] = 62'h0000000000000000;
+    ram[37] = 62'h0000000000000000;
+    ram[38] = 62'h0000000000000000;
+    ram[39] = 62'h0000000000000000;
+    ram[40] = 62'h0000000000000000;
+    ram[41] = 62'h0000000000000000;
+    ram[42] = 62'h0000000000000000;
+    ram[43] = 62'h0000000000000000;
+    ram[44] = 62'h0000000000000000;
+    ram[45] = 62'h0000000000000000;
+    ram[46] = 62'h0000000000000000;
+    ram[47] = 62'h0000000000000000;
+    ram[48] = 62'h0000000000000000;
+    ram[49] = 62'h0000000000000000;
+    ram[50] = 62'h0000000000000000;
+    ram[51] = 62'h0000000000000000;
+    ram[52] = 62'h0000000000000000;
+    ram[53] = 62'h0000000000000000;
+    ram[54] = 62'h0000000000000000;
+    ram[55] = 62'h0000000000000000;
+    ram[56] = 62'h0000000000000000;
+    ram[57] = 62'h0000000000000000;
+    ram[58] = 62'h0000000000000000;
+    ram[59] = 62'h0000000000000000;
+    ram[60] = 62'h0000000000000000;
+    ram[61] = 62'h0000000000000000;
+    ram[62] = 62'h0000000000000000;
+    ram[63] = 62'h0000000000000000;
+  end
+  always @(posedge clk) begin
+    if (w_en)
+      ram[w_addr] <= w_data;
+  end
+  reg [61:0] _0_;
+  always @(posedge clk) begin
+    _0_ <= ram[rd__addr];
+  end
+  assign rd__data = _0_;
+  always @(posedge clk)
+    r_data <= rd__data;
+  assign \$signature__addr  = w_addr;
+  assign \$signature__data  = w_data;
+  assign \$signature__en  = w_en;
+  assign r_addr = rd__addr;
+  assign ram_q = r_data;
+  assign \w_data.i_syn  = w_data[23:0];
+  assign \w_data.v  = w_data[47:24];
+  assign \w_data.rate  = w_data[61:48];
+  assign \r_data.i_syn  = r_data[23:0];
+  assign \r_data.v  = r_data[47:24];
+  assign \r_data.rate  = r_data[61:48];
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_hopper.state3 (rst, w_addr, w_data, w_en, rd__addr, r_data, clk);
+  wire [5:0] \$signature__addr ;
+  wire [61:0] \$signature__data ;
+  wire \$signature__en ;
+  input clk;
+  wire clk;
+  wire [5:0] r_addr;
+  output [61:0] r_data;
+  reg [61:0] r_data = 62'h0000000000000000;
+  wire [23:0] \r_data.i_syn ;
+  wire [13:0] \r_data.rate ;
+  wire [23:0] \r_data.v ;
+  (* init = 62'h0000000000000000 *)
+  wire [61:0] ram_q;
+  input [5:0] rd__addr;
+  wire [5:0] rd__addr;
+  wire [61:0] rd__data;
+  input rst;
+  wire rst;
+  input [5:0] w_addr;
+  wire [5:0] w_addr;
+  input [61:0] w_data;
+  wire [61:0] w_data;
+  wire [23:0] \w_data.i_syn ;
+  wire [13:0] \w_data.rate ;
+  wire [23:0] \w_data.v ;
+  input w_en;
+  wire w_en;
+  reg [61:0] ram [63:0];
+  initial begin
+    ram[0] = 62'h0000000000000000;
+    ram[1] = 62'h0000000000000000;
+    ram[2] = 62'h0000000000000000;
+    ram[3] = 62'h0000000000000000;
+    ram[4] = 62'h0000000000000000;
+    ram[5] = 62'h0000000000000000;
+    ram[6] = 62'h0000000000000000;
+    ram[7] = 62'h0000000000000000;
+    ram[8] = 62'h0000000000000000;
+    ram[9] = 62'h0000000000000000;
+    ram[10] = 62'h0000000000000000;
+    ram[11] = 62'h0000000000000000;
+    ram[12] = 62'h0000000000000000;
+    ram[13] = 62'h0000000000000000;
+    ram[14] = 62'h0000000000000000;
+    ram[15] = 62'h0000000000000000;
+    ram[16] = 62'h0000000000000000;
+    ram[17] = 62'h0000000000000000;
+    ram[18] = 62'h0000000000000000;
+    ram[19] = 62'h0000000000000000;
+    ram[20] = 62'h0000000000000000;
+    ram[21] = 62'h0000000000000000;
+    ram[22] = 62'h0000000000000000;
+    ram[23] = 62'h0000000000000000;
+    ram[24] = 62'h0000000000000000;
+    ram[25] = 62'h0000000000000000;
+    ram[26] = 62'h0000000000000000;
+    ram[27] = 62'h0000000000000000;
+    ram[28] = 62'h0000000000000000;
+    ram[29] = 62'h0000000000000000;
+    ram[30] = 62'h0000000000000000;
+    ram[31] = 62'h0000000000000000;
+    ram[32] = 62'h0000000000000000;
+    ram[33] = 62'h0000000000000000;
+    ram[34] = 62'h0000000000000000;
+    ram[35] = 62'h0000000000000000;
+    ram[36] = 62'h0000000000000000;
+    ram[37] = 62'h0000000000000000;
+    ram[38] = 62'h0000000000000000;
+    ram[39] = 62'h0000000000000000;
+    ram[40] = 62'h0000000000000000;
+    ram[41] = 62'h0000000000000000;
+    ram[42] = 62'h0000000000000000;
+    ram[43] = 62'h0000000000000000;
+    ram[44] = 62'h0000000000000000;
+    ram[45] = 62'h0000000000000000;
+    ram[46] = 62'h0000000000000000;
+    ram[47] = 62'h0000000000000000;
+    ram[48] = 62'h0000000000000000;
+    ram[49] = 62'h0000000000000000;
+    ram[50] = 62'h0000000000000000;
+    ram[51] = 62'h0000000000000000;
+    ram[52] = 62'h0000000000000000;
+    ram[53] = 62'h0000000000000000;
+    ram[54] = 62'h0000000000000000;
+    ram[55] = 62'h0000000000000000;
+    ram[56] = 62'h0000000000000000;
+    ram[57] = 62'h0000000000000000;
+    ram[58] = 62'h0000000000000000;
+    ram[59] = 62'h0000000000000000;
+    ram[60] = 62'h0000000000000000;
+    ram[61] = 62'h0000000000000000;
+    ram[62] = 62'h0000000000000000;
+    ram[63] = 62'h0000000000000000;
+  end
+  always @(posedge clk) begin
+    if (w_en)
+      ram[w_addr] <= w_data;
+  end
+  reg [61:0] _0_;
+  always @(posedge clk) begin
+    _0_ <= ram[rd__addr];
+  end
+  assign rd__data = _0_;
+  always @(posedge clk)
+    r_data <= rd__data;
+  assign \$signature__addr  = w_addr;
+  assign \$signature__data  = w_data;
+  assign \$signature__en  = w_en;
+  assign r_addr = rd__addr;
+  assign ram_q = r_data;
+  assign \w_data.i_syn  = w_data[23:0];
+  assign \w_data.v  = w_data[47:24];
+  assign \w_data.rate  = w_data[61:48];
+  assign \r_data.i_syn  = r_data[23:0];
+  assign \r_data.v  = r_data[47:24];
+  assign \r_data.rate  = r_data[61:48];
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_hopper.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$65 , \row$93 , \row$121 , \port$1931$0 , \port$1932$0 , \port$1933$0 , \port$1934$0 , i_in, \i_in$81 , \i_in$109 , \i_in$137 , cnt_m, cnt_w, cur_slot, issue, m_wb_d11
 , spike, st_wen, o_i_syn__0, o_v__0, o_rate__0, o_i_syn__1, o_v__1, o_rate__1, o_i_syn__2, o_v__2, o_rate__2, o_i_syn__3, o_v__3, o_rate__3, spikes, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
   wire \$1 ;
@@ -8006,13 +7117,13 @@ module \ec_core_hopper.substep (rst, row, \row$65 , \row$93 , \row$121 , \port$5
   reg [5:0] m_rd_d0 = 6'h00;
   reg [5:0] m_rd_d1 = 6'h00;
   reg [5:0] m_rd_d2 = 6'h00;
-  reg [5:0] m_rd_d3 = 6'h00;
   (* init = 6'h00 *)
   wire [5:0] m_wb;
   reg [5:0] m_wb_d0 = 6'h00;
   reg [5:0] m_wb_d1 = 6'h00;
-  output [5:0] m_wb_d10;
   reg [5:0] m_wb_d10 = 6'h00;
+  output [5:0] m_wb_d11;
+  reg [5:0] m_wb_d11 = 6'h00;
   reg [5:0] m_wb_d2 = 6'h00;
   reg [5:0] m_wb_d3 = 6'h00;
   reg [5:0] m_wb_d4 = 6'h00;
@@ -8082,14 +7193,14 @@ module \ec_core_hopper.substep (rst, row, \row$65 , \row$93 , \row$121 , \port$5
   wire [7:0] \pi$43 ;
   wire [7:0] \pi$73 ;
   wire [7:0] \pi$74 ;
-  input [61:0] \port$55$0 ;
-  wire [61:0] \port$55$0 ;
-  input [61:0] \port$58$0 ;
-  wire [61:0] \port$58$0 ;
-  input [61:0] \port$61$0 ;
-  wire [61:0] \port$61$0 ;
-  input [61:0] \port$64$0 ;
-  wire [61:0] \port$64$0 ;
+  input [61:0] \port$1931$0 ;
+  wire [61:0] \port$1931$0 ;
+  input [61:0] \port$1932$0 ;
+  wire [61:0] \port$1932$0 ;
+  input [61:0] \port$1933$0 ;
+  wire [61:0] \port$1933$0 ;
+  input [61:0] \port$1934$0 ;
+  wire [61:0] \port$1934$0 ;
   wire [13:0] rate;
   wire [13:0] \rate$107 ;
   wire [13:0] \rate$135 ;
@@ -8172,9 +7283,9 @@ module \ec_core_hopper.substep (rst, row, \row$65 , \row$93 , \row$121 , \port$5
   assign \$9  = \$8  * 3'h4;
   assign \$10  = \$9  + cnt_w;
   assign \$11  = cur_slot * 7'h40;
-  assign \$12  = \$11  + m_rd_d3;
+  assign \$12  = \$11  + m_rd_d2;
   assign \$13  = cur_slot * 7'h40;
-  assign \$14  = \$13  + m_wb_d10;
+  assign \$14  = \$13  + m_wb_d11;
   always @(posedge clk)
     \$signal  <= \$15 ;
   always @(posedge clk)
@@ -8192,9 +7303,7 @@ module \ec_core_hopper.substep (rst, row, \row$65 , \row$93 , \row$121 , \port$5
   always @(posedge clk)
     m_rd_d2 <= m_rd_d1;
   always @(posedge clk)
-    m_rd_d3 <= m_rd_d2;
-  always @(posedge clk)
-    m_wb_d0 <= m_rd_d3;
+    m_wb_d0 <= m_rd_d2;
   always @(posedge clk)
     m_wb_d1 <= m_wb_d0;
   always @(posedge clk)
@@ -8215,6 +7324,8 @@ module \ec_core_hopper.substep (rst, row, \row$65 , \row$93 , \row$121 , \port$5
     m_wb_d9 <= m_wb_d8;
   always @(posedge clk)
     m_wb_d10 <= m_wb_d9;
+  always @(posedge clk)
+    m_wb_d11 <= m_wb_d10;
   \ec_core_hopper.substep.lif0  lif0 (
     .clk(clk),
     .i_in(i_in),
@@ -8225,7 +7336,7 @@ module \ec_core_hopper.substep (rst, row, \row$65 , \row$93 , \row$121 , \port$5
     .o_valid(st_wen),
     .pe(pe),
     .pi(pi),
-    .\port$55$0 (\port$55$0 ),
+    .\port$1931$0 (\port$1931$0 ),
     .rst(rst),
     .valid(\valid$38 )
   );
@@ -8238,7 +7349,7 @@ module \ec_core_hopper.substep (rst, row, \row$65 , \row$93 , \row$121 , \port$5
     .o_v(o_v__1),
     .pe(\pe$71 ),
     .pi(\pi$73 ),
-    .\port$58$0 (\port$58$0 ),
+    .\port$1932$0 (\port$1932$0 ),
     .rst(rst),
     .valid(\valid$69 )
   );
@@ -8251,7 +7362,7 @@ module \ec_core_hopper.substep (rst, row, \row$65 , \row$93 , \row$121 , \port$5
     .o_v(o_v__2),
     .pe(\pe$99 ),
     .pi(\pi$101 ),
-    .\port$61$0 (\port$61$0 ),
+    .\port$1933$0 (\port$1933$0 ),
     .rst(rst),
     .valid(\valid$97 )
   );
@@ -8264,7 +7375,7 @@ module \ec_core_hopper.substep (rst, row, \row$65 , \row$93 , \row$121 , \port$5
     .o_v(o_v__3),
     .pe(\pe$127 ),
     .pi(\pi$129 ),
-    .\port$64$0 (\port$64$0 ),
+    .\port$1934$0 (\port$1934$0 ),
     .rst(rst),
     .valid(\valid$125 )
   );
@@ -8341,7 +7452,7 @@ module \ec_core_hopper.substep (rst, row, \row$65 , \row$93 , \row$121 , \port$5
       \$17  = 1'h0;
     end
   end
-  assign m_wb = m_wb_d10;
+  assign m_wb = m_wb_d11;
   assign valid = \$signal ;
   assign first = \$signal$4 ;
   assign \last$33  = last;
@@ -8351,12 +7462,12 @@ module \ec_core_hopper.substep (rst, row, \row$65 , \row$93 , \row$121 , \port$5
   assign o_valid = \valid$38 ;
   assign \pe$41  = pe;
   assign \pi$43  = pi;
-  assign i_syn = \port$55$0 [23:0];
-  assign i_syn__0 = \port$55$0 [23:0];
-  assign v = \port$55$0 [47:24];
-  assign v__0 = \port$55$0 [47:24];
-  assign rate = \port$55$0 [61:48];
-  assign rate__0 = \port$55$0 [61:48];
+  assign i_syn = \port$1931$0 [23:0];
+  assign i_syn__0 = \port$1931$0 [23:0];
+  assign v = \port$1931$0 [47:24];
+  assign v__0 = \port$1931$0 [47:24];
+  assign rate = \port$1931$0 [61:48];
+  assign rate__0 = \port$1931$0 [61:48];
   assign i_in__0 = i_in;
   assign o_i_syn = o_i_syn__0;
   assign o_v = o_v__0;
@@ -8371,12 +7482,12 @@ module \ec_core_hopper.substep (rst, row, \row$65 , \row$93 , \row$121 , \port$5
   assign \o_valid$70  = \valid$69 ;
   assign \pe$72  = \pe$71 ;
   assign \pi$74  = \pi$73 ;
-  assign \i_syn$75  = \port$58$0 [23:0];
-  assign i_syn__1 = \port$58$0 [23:0];
-  assign \v$77  = \port$58$0 [47:24];
-  assign v__1 = \port$58$0 [47:24];
-  assign \rate$79  = \port$58$0 [61:48];
-  assign rate__1 = \port$58$0 [61:48];
+  assign \i_syn$75  = \port$1932$0 [23:0];
+  assign i_syn__1 = \port$1932$0 [23:0];
+  assign \v$77  = \port$1932$0 [47:24];
+  assign v__1 = \port$1932$0 [47:24];
+  assign \rate$79  = \port$1932$0 [61:48];
+  assign rate__1 = \port$1932$0 [61:48];
   assign i_in__1 = \i_in$81 ;
   assign \o_i_syn$84  = o_i_syn__1;
   assign \o_v$86  = o_v__1;
@@ -8390,12 +7501,12 @@ module \ec_core_hopper.substep (rst, row, \row$65 , \row$93 , \row$121 , \port$5
   assign \o_valid$98  = \valid$97 ;
   assign \pe$100  = \pe$99 ;
   assign \pi$102  = \pi$101 ;
-  assign \i_syn$103  = \port$61$0 [23:0];
-  assign i_syn__2 = \port$61$0 [23:0];
-  assign \v$105  = \port$61$0 [47:24];
-  assign v__2 = \port$61$0 [47:24];
-  assign \rate$107  = \port$61$0 [61:48];
-  assign rate__2 = \port$61$0 [61:48];
+  assign \i_syn$103  = \port$1933$0 [23:0];
+  assign i_syn__2 = \port$1933$0 [23:0];
+  assign \v$105  = \port$1933$0 [47:24];
+  assign v__2 = \port$1933$0 [47:24];
+  assign \rate$107  = \port$1933$0 [61:48];
+  assign rate__2 = \port$1933$0 [61:48];
   assign i_in__2 = \i_in$109 ;
   assign \o_i_syn$112  = o_i_syn__2;
   assign \o_v$114  = o_v__2;
@@ -8409,12 +7520,12 @@ module \ec_core_hopper.substep (rst, row, \row$65 , \row$93 , \row$121 , \port$5
   assign \o_valid$126  = \valid$125 ;
   assign \pe$128  = \pe$127 ;
   assign \pi$130  = \pi$129 ;
-  assign \i_syn$131  = \port$64$0 [23:0];
-  assign i_syn__3 = \port$64$0 [23:0];
-  assign \v$133  = \port$64$0 [47:24];
-  assign v__3 = \port$64$0 [47:24];
-  assign \rate$135  = \port$64$0 [61:48];
-  assign rate__3 = \port$64$0 [61:48];
+  assign \i_syn$131  = \port$1934$0 [23:0];
+  assign i_syn__3 = \port$1934$0 [23:0];
+  assign \v$133  = \port$1934$0 [47:24];
+  assign v__3 = \port$1934$0 [47:24];
+  assign \rate$135  = \port$1934$0 [61:48];
+  assign rate__3 = \port$1934$0 [61:48];
   assign i_in__3 = \i_in$137 ;
   assign \o_i_syn$140  = o_i_syn__3;
   assign \o_v$142  = o_v__3;
@@ -8433,7 +7544,7 @@ module \ec_core_hopper.substep (rst, row, \row$65 , \row$93 , \row$121 , \port$5
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_hopper.substep.lif0 (rst, \port$55$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_hopper.substep.lif0 (rst, \port$1931$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire [32:0] \$1 ;
   wire [27:0] \$10 ;
@@ -8519,8 +7630,8 @@ module \ec_core_hopper.substep.lif0 (rst, \port$55$0 , i_in, pe, pi, valid, o_va
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$55$0 ;
-  wire [61:0] \port$55$0 ;
+  input [61:0] \port$1931$0 ;
+  wire [61:0] \port$1931$0 ;
   wire [13:0] rate;
   reg [13:0] rate_rest_w_d0 = 14'h0000;
   reg [13:0] rate_rest_w_d1 = 14'h0000;
@@ -8708,11 +7819,11 @@ module \ec_core_hopper.substep.lif0 (rst, \port$55$0 , i_in, pe, pi, valid, o_va
   always @(posedge clk)
     s0_valid <= \$37 ;
   always @(posedge clk)
-    s0_i_syn <= \port$55$0 [23:0];
+    s0_i_syn <= \port$1931$0 [23:0];
   always @(posedge clk)
-    s0_v <= \port$55$0 [47:24];
+    s0_v <= \port$1931$0 [47:24];
   always @(posedge clk)
-    s0_rate <= \port$55$0 [61:48];
+    s0_rate <= \port$1931$0 [61:48];
   always @(posedge clk)
     s0_i_in <= i_in;
   always @(posedge clk)
@@ -8827,9 +7938,9 @@ module \ec_core_hopper.substep.lif0 (rst, \port$55$0 , i_in, pe, pi, valid, o_va
       \$37  = 1'h0;
     end
   end
-  assign i_syn = \port$55$0 [23:0];
-  assign v = \port$55$0 [47:24];
-  assign rate = \port$55$0 [61:48];
+  assign i_syn = \port$1931$0 [23:0];
+  assign v = \port$1931$0 [47:24];
+  assign rate = \port$1931$0 [61:48];
   assign \$3  = { p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1, 17'h00000 };
   assign \$11  = { p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40:16] };
   assign \$13  = { decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27:16] };
@@ -8839,7 +7950,7 @@ module \ec_core_hopper.substep.lif0 (rst, \port$55$0 , i_in, pe, pi, valid, o_va
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_hopper.substep.lif1 (rst, \port$58$0 , i_in, pe, pi, valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_hopper.substep.lif1 (rst, \port$1932$0 , i_in, pe, pi, valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
   wire [32:0] \$1 ;
   wire [27:0] \$10 ;
@@ -8924,8 +8035,8 @@ module \ec_core_hopper.substep.lif1 (rst, \port$58$0 , i_in, pe, pi, valid, o_i_
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$58$0 ;
-  wire [61:0] \port$58$0 ;
+  input [61:0] \port$1932$0 ;
+  wire [61:0] \port$1932$0 ;
   wire [13:0] rate;
   reg [13:0] rate_rest_w_d0 = 14'h0000;
   reg [13:0] rate_rest_w_d1 = 14'h0000;
@@ -9113,11 +8224,11 @@ module \ec_core_hopper.substep.lif1 (rst, \port$58$0 , i_in, pe, pi, valid, o_i_
   always @(posedge clk)
     s0_valid <= \$37 ;
   always @(posedge clk)
-    s0_i_syn <= \port$58$0 [23:0];
+    s0_i_syn <= \port$1932$0 [23:0];
   always @(posedge clk)
-    s0_v <= \port$58$0 [47:24];
+    s0_v <= \port$1932$0 [47:24];
   always @(posedge clk)
-    s0_rate <= \port$58$0 [61:48];
+    s0_rate <= \port$1932$0 [61:48];
   always @(posedge clk)
     s0_i_in <= i_in;
   always @(posedge clk)
@@ -9232,9 +8343,9 @@ module \ec_core_hopper.substep.lif1 (rst, \port$58$0 , i_in, pe, pi, valid, o_i_
       \$37  = 1'h0;
     end
   end
-  assign i_syn = \port$58$0 [23:0];
-  assign v = \port$58$0 [47:24];
-  assign rate = \port$58$0 [61:48];
+  assign i_syn = \port$1932$0 [23:0];
+  assign v = \port$1932$0 [47:24];
+  assign rate = \port$1932$0 [61:48];
   assign \$3  = { p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1, 17'h00000 };
   assign \$11  = { p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40:16] };
   assign \$13  = { decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27:16] };
@@ -9244,7 +8355,7 @@ module \ec_core_hopper.substep.lif1 (rst, \port$58$0 , i_in, pe, pi, valid, o_i_
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_hopper.substep.lif2 (rst, \port$61$0 , i_in, pe, pi, valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_hopper.substep.lif2 (rst, \port$1933$0 , i_in, pe, pi, valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   wire [32:0] \$1 ;
   wire [27:0] \$10 ;
@@ -9329,8 +8440,8 @@ module \ec_core_hopper.substep.lif2 (rst, \port$61$0 , i_in, pe, pi, valid, o_i_
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$61$0 ;
-  wire [61:0] \port$61$0 ;
+  input [61:0] \port$1933$0 ;
+  wire [61:0] \port$1933$0 ;
   wire [13:0] rate;
   reg [13:0] rate_rest_w_d0 = 14'h0000;
   reg [13:0] rate_rest_w_d1 = 14'h0000;
@@ -9518,11 +8629,11 @@ module \ec_core_hopper.substep.lif2 (rst, \port$61$0 , i_in, pe, pi, valid, o_i_
   always @(posedge clk)
     s0_valid <= \$37 ;
   always @(posedge clk)
-    s0_i_syn <= \port$61$0 [23:0];
+    s0_i_syn <= \port$1933$0 [23:0];
   always @(posedge clk)
-    s0_v <= \port$61$0 [47:24];
+    s0_v <= \port$1933$0 [47:24];
   always @(posedge clk)
-    s0_rate <= \port$61$0 [61:48];
+    s0_rate <= \port$1933$0 [61:48];
   always @(posedge clk)
     s0_i_in <= i_in;
   always @(posedge clk)
@@ -9637,9 +8748,9 @@ module \ec_core_hopper.substep.lif2 (rst, \port$61$0 , i_in, pe, pi, valid, o_i_
       \$37  = 1'h0;
     end
   end
-  assign i_syn = \port$61$0 [23:0];
-  assign v = \port$61$0 [47:24];
-  assign rate = \port$61$0 [61:48];
+  assign i_syn = \port$1933$0 [23:0];
+  assign v = \port$1933$0 [47:24];
+  assign rate = \port$1933$0 [61:48];
   assign \$3  = { p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1, 17'h00000 };
   assign \$11  = { p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40:16] };
   assign \$13  = { decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27:16] };
@@ -9649,7 +8760,7 @@ module \ec_core_hopper.substep.lif2 (rst, \port$61$0 , i_in, pe, pi, valid, o_i_
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_hopper.substep.lif3 (rst, \port$64$0 , i_in, pe, pi, valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_hopper.substep.lif3 (rst, \port$1934$0 , i_in, pe, pi, valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
   wire [32:0] \$1 ;
   wire [27:0] \$10 ;
@@ -9734,8 +8845,8 @@ module \ec_core_hopper.substep.lif3 (rst, \port$64$0 , i_in, pe, pi, valid, o_i_
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$64$0 ;
-  wire [61:0] \port$64$0 ;
+  input [61:0] \port$1934$0 ;
+  wire [61:0] \port$1934$0 ;
   wire [13:0] rate;
   reg [13:0] rate_rest_w_d0 = 14'h0000;
   reg [13:0] rate_rest_w_d1 = 14'h0000;
@@ -9923,11 +9034,11 @@ module \ec_core_hopper.substep.lif3 (rst, \port$64$0 , i_in, pe, pi, valid, o_i_
   always @(posedge clk)
     s0_valid <= \$37 ;
   always @(posedge clk)
-    s0_i_syn <= \port$64$0 [23:0];
+    s0_i_syn <= \port$1934$0 [23:0];
   always @(posedge clk)
-    s0_v <= \port$64$0 [47:24];
+    s0_v <= \port$1934$0 [47:24];
   always @(posedge clk)
-    s0_rate <= \port$64$0 [61:48];
+    s0_rate <= \port$1934$0 [61:48];
   always @(posedge clk)
     s0_i_in <= i_in;
   always @(posedge clk)
@@ -10042,9 +9153,9 @@ module \ec_core_hopper.substep.lif3 (rst, \port$64$0 , i_in, pe, pi, valid, o_i_
       \$37  = 1'h0;
     end
   end
-  assign i_syn = \port$64$0 [23:0];
-  assign v = \port$64$0 [47:24];
-  assign rate = \port$64$0 [61:48];
+  assign i_syn = \port$1934$0 [23:0];
+  assign v = \port$1934$0 [47:24];
+  assign rate = \port$1934$0 [61:48];
   assign \$3  = { p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1, 17'h00000 };
   assign \$11  = { p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40:16] };
   assign \$13  = { decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27:16] };
@@ -10326,9 +9437,9 @@ module \ec_core_hopper.substep.pop0 (rst, row, valid, first, last, spk_e, spk_i,
   wire [63:0] \$98 ;
   wire [63:0] \$99 ;
   reg [63:0] \$signal  = 64'h0000000000000000;
-  reg \$signal$10  = 1'h0;
+  wire [63:0] \$signal$13 ;
   reg [63:0] \$signal$4  = 64'h0000000000000000;
-  reg [63:0] \$signal$6  = 64'h0000000000000000;
+  reg \$signal$6  = 1'h0;
   reg \$signal$8  = 1'h0;
   reg c_first = 1'h0;
   reg c_last = 1'h0;
@@ -10377,243 +9488,243 @@ module \ec_core_hopper.substep.pop0 (rst, row, valid, first, last, spk_e, spk_i,
   input valid;
   wire valid;
   reg valid_d0 = 1'h0;
-  assign \$1  = \$signal  & \$signal$4 ;
-  assign \$2  = \$signal  & \$signal$4 ;
+  assign \$1  = row & \$signal ;
+  assign \$2  = row & \$signal ;
   assign \$3  = \$1 [0] + \$2 [1];
-  assign \$4  = \$signal  & \$signal$4 ;
-  assign \$5  = \$signal  & \$signal$4 ;
+  assign \$4  = row & \$signal ;
+  assign \$5  = row & \$signal ;
   assign \$6  = \$4 [2] + \$5 [3];
   assign \$7  = \$3  + \$6 ;
-  assign \$8  = \$signal  & \$signal$4 ;
-  assign \$9  = \$signal  & \$signal$4 ;
+  assign \$8  = row & \$signal ;
+  assign \$9  = row & \$signal ;
   assign \$10  = \$8 [4] + \$9 [5];
-  assign \$11  = \$signal  & \$signal$4 ;
-  assign \$12  = \$signal  & \$signal$4 ;
+  assign \$11  = row & \$signal ;
+  assign \$12  = row & \$signal ;
   assign \$13  = \$11 [6] + \$12 [7];
   assign \$14  = \$10  + \$13 ;
   assign \$15  = \$7  + \$14 ;
-  assign \$16  = \$signal  & \$signal$4 ;
-  assign \$17  = \$signal  & \$signal$4 ;
+  assign \$16  = row & \$signal ;
+  assign \$17  = row & \$signal ;
   assign \$18  = \$16 [8] + \$17 [9];
-  assign \$19  = \$signal  & \$signal$4 ;
-  assign \$20  = \$signal  & \$signal$4 ;
+  assign \$19  = row & \$signal ;
+  assign \$20  = row & \$signal ;
   assign \$21  = \$19 [10] + \$20 [11];
   assign \$22  = \$18  + \$21 ;
-  assign \$23  = \$signal  & \$signal$4 ;
-  assign \$24  = \$signal  & \$signal$4 ;
+  assign \$23  = row & \$signal ;
+  assign \$24  = row & \$signal ;
   assign \$25  = \$23 [12] + \$24 [13];
-  assign \$26  = \$signal  & \$signal$4 ;
-  assign \$27  = \$signal  & \$signal$4 ;
+  assign \$26  = row & \$signal ;
+  assign \$27  = row & \$signal ;
   assign \$28  = \$26 [14] + \$27 [15];
   assign \$29  = \$25  + \$28 ;
   assign \$30  = \$22  + \$29 ;
-  assign \$31  = \$signal  & \$signal$4 ;
-  assign \$32  = \$signal  & \$signal$4 ;
+  assign \$31  = row & \$signal ;
+  assign \$32  = row & \$signal ;
   assign \$33  = \$31 [16] + \$32 [17];
-  assign \$34  = \$signal  & \$signal$4 ;
-  assign \$35  = \$signal  & \$signal$4 ;
+  assign \$34  = row & \$signal ;
+  assign \$35  = row & \$signal ;
   assign \$36  = \$34 [18] + \$35 [19];
   assign \$37  = \$33  + \$36 ;
-  assign \$38  = \$signal  & \$signal$4 ;
-  assign \$39  = \$signal  & \$signal$4 ;
+  assign \$38  = row & \$signal ;
+  assign \$39  = row & \$signal ;
   assign \$40  = \$38 [20] + \$39 [21];
-  assign \$41  = \$signal  & \$signal$4 ;
-  assign \$42  = \$signal  & \$signal$4 ;
+  assign \$41  = row & \$signal ;
+  assign \$42  = row & \$signal ;
   assign \$43  = \$41 [22] + \$42 [23];
   assign \$44  = \$40  + \$43 ;
   assign \$45  = \$37  + \$44 ;
-  assign \$46  = \$signal  & \$signal$4 ;
-  assign \$47  = \$signal  & \$signal$4 ;
+  assign \$46  = row & \$signal ;
+  assign \$47  = row & \$signal ;
   assign \$48  = \$46 [24] + \$47 [25];
-  assign \$49  = \$signal  & \$signal$4 ;
-  assign \$50  = \$signal  & \$signal$4 ;
+  assign \$49  = row & \$signal ;
+  assign \$50  = row & \$signal ;
   assign \$51  = \$49 [26] + \$50 [27];
   assign \$52  = \$48  + \$51 ;
-  assign \$53  = \$signal  & \$signal$4 ;
-  assign \$54  = \$signal  & \$signal$4 ;
+  assign \$53  = row & \$signal ;
+  assign \$54  = row & \$signal ;
   assign \$55  = \$53 [28] + \$54 [29];
-  assign \$56  = \$signal  & \$signal$4 ;
-  assign \$57  = \$signal  & \$signal$4 ;
+  assign \$56  = row & \$signal ;
+  assign \$57  = row & \$signal ;
   assign \$58  = \$56 [30] + \$57 [31];
   assign \$59  = \$55  + \$58 ;
   assign \$60  = \$52  + \$59 ;
-  assign \$61  = \$signal  & \$signal$4 ;
-  assign \$62  = \$signal  & \$signal$4 ;
+  assign \$61  = row & \$signal ;
+  assign \$62  = row & \$signal ;
   assign \$63  = \$61 [32] + \$62 [33];
-  assign \$64  = \$signal  & \$signal$4 ;
-  assign \$65  = \$signal  & \$signal$4 ;
+  assign \$64  = row & \$signal ;
+  assign \$65  = row & \$signal ;
   assign \$66  = \$64 [34] + \$65 [35];
   assign \$67  = \$63  + \$66 ;
-  assign \$68  = \$signal  & \$signal$4 ;
-  assign \$69  = \$signal  & \$signal$4 ;
+  assign \$68  = row & \$signal ;
+  assign \$69  = row & \$signal ;
   assign \$70  = \$68 [36] + \$69 [37];
-  assign \$71  = \$signal  & \$signal$4 ;
-  assign \$72  = \$signal  & \$signal$4 ;
+  assign \$71  = row & \$signal ;
+  assign \$72  = row & \$signal ;
   assign \$73  = \$71 [38] + \$72 [39];
   assign \$74  = \$70  + \$73 ;
   assign \$75  = \$67  + \$74 ;
-  assign \$76  = \$signal  & \$signal$4 ;
-  assign \$77  = \$signal  & \$signal$4 ;
+  assign \$76  = row & \$signal ;
+  assign \$77  = row & \$signal ;
   assign \$78  = \$76 [40] + \$77 [41];
-  assign \$79  = \$signal  & \$signal$4 ;
-  assign \$80  = \$signal  & \$signal$4 ;
+  assign \$79  = row & \$signal ;
+  assign \$80  = row & \$signal ;
   assign \$81  = \$79 [42] + \$80 [43];
   assign \$82  = \$78  + \$81 ;
-  assign \$83  = \$signal  & \$signal$4 ;
-  assign \$84  = \$signal  & \$signal$4 ;
+  assign \$83  = row & \$signal ;
+  assign \$84  = row & \$signal ;
   assign \$85  = \$83 [44] + \$84 [45];
-  assign \$86  = \$signal  & \$signal$4 ;
-  assign \$87  = \$signal  & \$signal$4 ;
+  assign \$86  = row & \$signal ;
+  assign \$87  = row & \$signal ;
   assign \$88  = \$86 [46] + \$87 [47];
   assign \$89  = \$85  + \$88 ;
   assign \$90  = \$82  + \$89 ;
-  assign \$91  = \$signal  & \$signal$4 ;
-  assign \$92  = \$signal  & \$signal$4 ;
+  assign \$91  = row & \$signal ;
+  assign \$92  = row & \$signal ;
   assign \$93  = \$91 [48] + \$92 [49];
-  assign \$94  = \$signal  & \$signal$4 ;
-  assign \$95  = \$signal  & \$signal$4 ;
+  assign \$94  = row & \$signal ;
+  assign \$95  = row & \$signal ;
   assign \$96  = \$94 [50] + \$95 [51];
   assign \$97  = \$93  + \$96 ;
-  assign \$98  = \$signal  & \$signal$4 ;
-  assign \$99  = \$signal  & \$signal$4 ;
+  assign \$98  = row & \$signal ;
+  assign \$99  = row & \$signal ;
   assign \$100  = \$98 [52] + \$99 [53];
-  assign \$101  = \$signal  & \$signal$4 ;
-  assign \$102  = \$signal  & \$signal$4 ;
+  assign \$101  = row & \$signal ;
+  assign \$102  = row & \$signal ;
   assign \$103  = \$101 [54] + \$102 [55];
   assign \$104  = \$100  + \$103 ;
   assign \$105  = \$97  + \$104 ;
-  assign \$106  = \$signal  & \$signal$4 ;
-  assign \$107  = \$signal  & \$signal$4 ;
+  assign \$106  = row & \$signal ;
+  assign \$107  = row & \$signal ;
   assign \$108  = \$106 [56] + \$107 [57];
-  assign \$109  = \$signal  & \$signal$4 ;
-  assign \$110  = \$signal  & \$signal$4 ;
+  assign \$109  = row & \$signal ;
+  assign \$110  = row & \$signal ;
   assign \$111  = \$109 [58] + \$110 [59];
   assign \$112  = \$108  + \$111 ;
-  assign \$113  = \$signal  & \$signal$4 ;
-  assign \$114  = \$signal  & \$signal$4 ;
+  assign \$113  = row & \$signal ;
+  assign \$114  = row & \$signal ;
   assign \$115  = \$113 [60] + \$114 [61];
-  assign \$116  = \$signal  & \$signal$4 ;
-  assign \$117  = \$signal  & \$signal$4 ;
+  assign \$116  = row & \$signal ;
+  assign \$117  = row & \$signal ;
   assign \$118  = \$116 [62] + \$117 [63];
   assign \$119  = \$115  + \$118 ;
   assign \$120  = \$112  + \$119 ;
-  assign \$121  = \$signal  & \$signal$6 ;
-  assign \$122  = \$signal  & \$signal$6 ;
+  assign \$121  = row & \$signal$4 ;
+  assign \$122  = row & \$signal$4 ;
   assign \$123  = \$121 [0] + \$122 [1];
-  assign \$124  = \$signal  & \$signal$6 ;
-  assign \$125  = \$signal  & \$signal$6 ;
+  assign \$124  = row & \$signal$4 ;
+  assign \$125  = row & \$signal$4 ;
   assign \$126  = \$124 [2] + \$125 [3];
   assign \$127  = \$123  + \$126 ;
-  assign \$128  = \$signal  & \$signal$6 ;
-  assign \$129  = \$signal  & \$signal$6 ;
+  assign \$128  = row & \$signal$4 ;
+  assign \$129  = row & \$signal$4 ;
   assign \$130  = \$128 [4] + \$129 [5];
-  assign \$131  = \$signal  & \$signal$6 ;
-  assign \$132  = \$signal  & \$signal$6 ;
+  assign \$131  = row & \$signal$4 ;
+  assign \$132  = row & \$signal$4 ;
   assign \$133  = \$131 [6] + \$132 [7];
   assign \$134  = \$130  + \$133 ;
   assign \$135  = \$127  + \$134 ;
-  assign \$136  = \$signal  & \$signal$6 ;
-  assign \$137  = \$signal  & \$signal$6 ;
+  assign \$136  = row & \$signal$4 ;
+  assign \$137  = row & \$signal$4 ;
   assign \$138  = \$136 [8] + \$137 [9];
-  assign \$139  = \$signal  & \$signal$6 ;
-  assign \$140  = \$signal  & \$signal$6 ;
+  assign \$139  = row & \$signal$4 ;
+  assign \$140  = row & \$signal$4 ;
   assign \$141  = \$139 [10] + \$140 [11];
   assign \$142  = \$138  + \$141 ;
-  assign \$143  = \$signal  & \$signal$6 ;
-  assign \$144  = \$signal  & \$signal$6 ;
+  assign \$143  = row & \$signal$4 ;
+  assign \$144  = row & \$signal$4 ;
   assign \$145  = \$143 [12] + \$144 [13];
-  assign \$146  = \$signal  & \$signal$6 ;
-  assign \$147  = \$signal  & \$signal$6 ;
+  assign \$146  = row & \$signal$4 ;
+  assign \$147  = row & \$signal$4 ;
   assign \$148  = \$146 [14] + \$147 [15];
   assign \$149  = \$145  + \$148 ;
   assign \$150  = \$142  + \$149 ;
-  assign \$151  = \$signal  & \$signal$6 ;
-  assign \$152  = \$signal  & \$signal$6 ;
+  assign \$151  = row & \$signal$4 ;
+  assign \$152  = row & \$signal$4 ;
   assign \$153  = \$151 [16] + \$152 [17];
-  assign \$154  = \$signal  & \$signal$6 ;
-  assign \$155  = \$signal  & \$signal$6 ;
+  assign \$154  = row & \$signal$4 ;
+  assign \$155  = row & \$signal$4 ;
   assign \$156  = \$154 [18] + \$155 [19];
   assign \$157  = \$153  + \$156 ;
-  assign \$158  = \$signal  & \$signal$6 ;
-  assign \$159  = \$signal  & \$signal$6 ;
+  assign \$158  = row & \$signal$4 ;
+  assign \$159  = row & \$signal$4 ;
   assign \$160  = \$158 [20] + \$159 [21];
-  assign \$161  = \$signal  & \$signal$6 ;
-  assign \$162  = \$signal  & \$signal$6 ;
+  assign \$161  = row & \$signal$4 ;
+  assign \$162  = row & \$signal$4 ;
   assign \$163  = \$161 [22] + \$162 [23];
   assign \$164  = \$160  + \$163 ;
   assign \$165  = \$157  + \$164 ;
-  assign \$166  = \$signal  & \$signal$6 ;
-  assign \$167  = \$signal  & \$signal$6 ;
+  assign \$166  = row & \$signal$4 ;
+  assign \$167  = row & \$signal$4 ;
   assign \$168  = \$166 [24] + \$167 [25];
-  assign \$169  = \$signal  & \$signal$6 ;
-  assign \$170  = \$signal  & \$signal$6 ;
+  assign \$169  = row & \$signal$4 ;
+  assign \$170  = row & \$signal$4 ;
   assign \$171  = \$169 [26] + \$170 [27];
   assign \$172  = \$168  + \$171 ;
-  assign \$173  = \$signal  & \$signal$6 ;
-  assign \$174  = \$signal  & \$signal$6 ;
+  assign \$173  = row & \$signal$4 ;
+  assign \$174  = row & \$signal$4 ;
   assign \$175  = \$173 [28] + \$174 [29];
-  assign \$176  = \$signal  & \$signal$6 ;
-  assign \$177  = \$signal  & \$signal$6 ;
+  assign \$176  = row & \$signal$4 ;
+  assign \$177  = row & \$signal$4 ;
   assign \$178  = \$176 [30] + \$177 [31];
   assign \$179  = \$175  + \$178 ;
   assign \$180  = \$172  + \$179 ;
-  assign \$181  = \$signal  & \$signal$6 ;
-  assign \$182  = \$signal  & \$signal$6 ;
+  assign \$181  = row & \$signal$4 ;
+  assign \$182  = row & \$signal$4 ;
   assign \$183  = \$181 [32] + \$182 [33];
-  assign \$184  = \$signal  & \$signal$6 ;
-  assign \$185  = \$signal  & \$signal$6 ;
+  assign \$184  = row & \$signal$4 ;
+  assign \$185  = row & \$signal$4 ;
   assign \$186  = \$184 [34] + \$185 [35];
   assign \$187  = \$183  + \$186 ;
-  assign \$188  = \$signal  & \$signal$6 ;
-  assign \$189  = \$signal  & \$signal$6 ;
+  assign \$188  = row & \$signal$4 ;
+  assign \$189  = row & \$signal$4 ;
   assign \$190  = \$188 [36] + \$189 [37];
-  assign \$191  = \$signal  & \$signal$6 ;
-  assign \$192  = \$signal  & \$signal$6 ;
+  assign \$191  = row & \$signal$4 ;
+  assign \$192  = row & \$signal$4 ;
   assign \$193  = \$191 [38] + \$192 [39];
   assign \$194  = \$190  + \$193 ;
   assign \$195  = \$187  + \$194 ;
-  assign \$196  = \$signal  & \$signal$6 ;
-  assign \$197  = \$signal  & \$signal$6 ;
+  assign \$196  = row & \$signal$4 ;
+  assign \$197  = row & \$signal$4 ;
   assign \$198  = \$196 [40] + \$197 [41];
-  assign \$199  = \$signal  & \$signal$6 ;
-  assign \$200  = \$signal  & \$signal$6 ;
+  assign \$199  = row & \$signal$4 ;
+  assign \$200  = row & \$signal$4 ;
   assign \$201  = \$199 [42] + \$200 [43];
   assign \$202  = \$198  + \$201 ;
-  assign \$203  = \$signal  & \$signal$6 ;
-  assign \$204  = \$signal  & \$signal$6 ;
+  assign \$203  = row & \$signal$4 ;
+  assign \$204  = row & \$signal$4 ;
   assign \$205  = \$203 [44] + \$204 [45];
-  assign \$206  = \$signal  & \$signal$6 ;
-  assign \$207  = \$signal  & \$signal$6 ;
+  assign \$206  = row & \$signal$4 ;
+  assign \$207  = row & \$signal$4 ;
   assign \$208  = \$206 [46] + \$207 [47];
   assign \$209  = \$205  + \$208 ;
   assign \$210  = \$202  + \$209 ;
-  assign \$211  = \$signal  & \$signal$6 ;
-  assign \$212  = \$signal  & \$signal$6 ;
+  assign \$211  = row & \$signal$4 ;
+  assign \$212  = row & \$signal$4 ;
   assign \$213  = \$211 [48] + \$212 [49];
-  assign \$214  = \$signal  & \$signal$6 ;
-  assign \$215  = \$signal  & \$signal$6 ;
+  assign \$214  = row & \$signal$4 ;
+  assign \$215  = row & \$signal$4 ;
   assign \$216  = \$214 [50] + \$215 [51];
   assign \$217  = \$213  + \$216 ;
-  assign \$218  = \$signal  & \$signal$6 ;
-  assign \$219  = \$signal  & \$signal$6 ;
+  assign \$218  = row & \$signal$4 ;
+  assign \$219  = row & \$signal$4 ;
   assign \$220  = \$218 [52] + \$219 [53];
-  assign \$221  = \$signal  & \$signal$6 ;
-  assign \$222  = \$signal  & \$signal$6 ;
+  assign \$221  = row & \$signal$4 ;
+  assign \$222  = row & \$signal$4 ;
   assign \$223  = \$221 [54] + \$222 [55];
   assign \$224  = \$220  + \$223 ;
   assign \$225  = \$217  + \$224 ;
-  assign \$226  = \$signal  & \$signal$6 ;
-  assign \$227  = \$signal  & \$signal$6 ;
+  assign \$226  = row & \$signal$4 ;
+  assign \$227  = row & \$signal$4 ;
   assign \$228  = \$226 [56] + \$227 [57];
-  assign \$229  = \$signal  & \$signal$6 ;
-  assign \$230  = \$signal  & \$signal$6 ;
+  assign \$229  = row & \$signal$4 ;
+  assign \$230  = row & \$signal$4 ;
   assign \$231  = \$229 [58] + \$230 [59];
   assign \$232  = \$228  + \$231 ;
-  assign \$233  = \$signal  & \$signal$6 ;
-  assign \$234  = \$signal  & \$signal$6 ;
+  assign \$233  = row & \$signal$4 ;
+  assign \$234  = row & \$signal$4 ;
   assign \$235  = \$233 [60] + \$234 [61];
-  assign \$236  = \$signal  & \$signal$6 ;
-  assign \$237  = \$signal  & \$signal$6 ;
+  assign \$236  = row & \$signal$4 ;
+  assign \$237  = row & \$signal$4 ;
   assign \$238  = \$236 [62] + \$237 [63];
   assign \$239  = \$235  + \$238 ;
   assign \$240  = \$232  + \$239 ;
@@ -10635,15 +9746,13 @@ module \ec_core_hopper.substep.pop0 (rst, row, valid, first, last, spk_e, spk_i,
   assign \$256  = pi + cnt_i;
   assign \$257  = c_valid & c_last;
   always @(posedge clk)
-    \$signal  <= row;
+    \$signal  <= spk_e;
   always @(posedge clk)
-    \$signal$4  <= spk_e;
+    \$signal$4  <= spk_i;
   always @(posedge clk)
-    \$signal$6  <= spk_i;
+    \$signal$6  <= \$258 ;
   always @(posedge clk)
-    \$signal$8  <= \$258 ;
-  always @(posedge clk)
-    \$signal$10  <= \$259 ;
+    \$signal$8  <= \$259 ;
   always @(posedge clk)
     i_last <= \$260 ;
   always @(posedge clk)
@@ -10723,14 +9832,14 @@ module \ec_core_hopper.substep.pop0 (rst, row, valid, first, last, spk_e, spk_i,
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$261  = \$signal$8 ;
+    \$261  = \$signal$6 ;
     if (rst) begin
       \$261  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$262  = \$signal$10 ;
+    \$262  = \$signal$8 ;
     if (rst) begin
       \$262  = 1'h0;
     end
@@ -10800,6 +9909,7 @@ module \ec_core_hopper.substep.pop0 (rst, row, valid, first, last, spk_e, spk_i,
       \$269  = 1'h0;
     end
   end
+  assign \$signal$13  = row;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -11075,9 +10185,9 @@ module \ec_core_hopper.substep.pop1 (rst, row, valid, first, last, spk_e, spk_i,
   wire [63:0] \$98 ;
   wire [63:0] \$99 ;
   reg [63:0] \$signal  = 64'h0000000000000000;
-  reg \$signal$10  = 1'h0;
+  wire [63:0] \$signal$13 ;
   reg [63:0] \$signal$4  = 64'h0000000000000000;
-  reg [63:0] \$signal$6  = 64'h0000000000000000;
+  reg \$signal$6  = 1'h0;
   reg \$signal$8  = 1'h0;
   reg c_first = 1'h0;
   reg c_last = 1'h0;
@@ -11126,243 +10236,243 @@ module \ec_core_hopper.substep.pop1 (rst, row, valid, first, last, spk_e, spk_i,
   input valid;
   wire valid;
   reg valid_d0 = 1'h0;
-  assign \$1  = \$signal  & \$signal$4 ;
-  assign \$2  = \$signal  & \$signal$4 ;
+  assign \$1  = row & \$signal ;
+  assign \$2  = row & \$signal ;
   assign \$3  = \$1 [0] + \$2 [1];
-  assign \$4  = \$signal  & \$signal$4 ;
-  assign \$5  = \$signal  & \$signal$4 ;
+  assign \$4  = row & \$signal ;
+  assign \$5  = row & \$signal ;
   assign \$6  = \$4 [2] + \$5 [3];
   assign \$7  = \$3  + \$6 ;
-  assign \$8  = \$signal  & \$signal$4 ;
-  assign \$9  = \$signal  & \$signal$4 ;
+  assign \$8  = row & \$signal ;
+  assign \$9  = row & \$signal ;
   assign \$10  = \$8 [4] + \$9 [5];
-  assign \$11  = \$signal  & \$signal$4 ;
-  assign \$12  = \$signal  & \$signal$4 ;
+  assign \$11  = row & \$signal ;
+  assign \$12  = row & \$signal ;
   assign \$13  = \$11 [6] + \$12 [7];
   assign \$14  = \$10  + \$13 ;
   assign \$15  = \$7  + \$14 ;
-  assign \$16  = \$signal  & \$signal$4 ;
-  assign \$17  = \$signal  & \$signal$4 ;
+  assign \$16  = row & \$signal ;
+  assign \$17  = row & \$signal ;
   assign \$18  = \$16 [8] + \$17 [9];
-  assign \$19  = \$signal  & \$signal$4 ;
-  assign \$20  = \$signal  & \$signal$4 ;
+  assign \$19  = row & \$signal ;
+  assign \$20  = row & \$signal ;
   assign \$21  = \$19 [10] + \$20 [11];
   assign \$22  = \$18  + \$21 ;
-  assign \$23  = \$signal  & \$signal$4 ;
-  assign \$24  = \$signal  & \$signal$4 ;
+  assign \$23  = row & \$signal ;
+  assign \$24  = row & \$signal ;
   assign \$25  = \$23 [12] + \$24 [13];
-  assign \$26  = \$signal  & \$signal$4 ;
-  assign \$27  = \$signal  & \$signal$4 ;
+  assign \$26  = row & \$signal ;
+  assign \$27  = row & \$signal ;
   assign \$28  = \$26 [14] + \$27 [15];
   assign \$29  = \$25  + \$28 ;
   assign \$30  = \$22  + \$29 ;
-  assign \$31  = \$signal  & \$signal$4 ;
-  assign \$32  = \$signal  & \$signal$4 ;
+  assign \$31  = row & \$signal ;
+  assign \$32  = row & \$signal ;
   assign \$33  = \$31 [16] + \$32 [17];
-  assign \$34  = \$signal  & \$signal$4 ;
-  assign \$35  = \$signal  & \$signal$4 ;
+  assign \$34  = row & \$signal ;
+  assign \$35  = row & \$signal ;
   assign \$36  = \$34 [18] + \$35 [19];
   assign \$37  = \$33  + \$36 ;
-  assign \$38  = \$signal  & \$signal$4 ;
-  assign \$39  = \$signal  & \$signal$4 ;
+  assign \$38  = row & \$signal ;
+  assign \$39  = row & \$signal ;
   assign \$40  = \$38 [20] + \$39 [21];
-  assign \$41  = \$signal  & \$signal$4 ;
-  assign \$42  = \$signal  & \$signal$4 ;
+  assign \$41  = row & \$signal ;
+  assign \$42  = row & \$signal ;
   assign \$43  = \$41 [22] + \$42 [23];
   assign \$44  = \$40  + \$43 ;
   assign \$45  = \$37  + \$44 ;
-  assign \$46  = \$signal  & \$signal$4 ;
-  assign \$47  = \$signal  & \$signal$4 ;
+  assign \$46  = row & \$signal ;
+  assign \$47  = row & \$signal ;
   assign \$48  = \$46 [24] + \$47 [25];
-  assign \$49  = \$signal  & \$signal$4 ;
-  assign \$50  = \$signal  & \$signal$4 ;
+  assign \$49  = row & \$signal ;
+  assign \$50  = row & \$signal ;
   assign \$51  = \$49 [26] + \$50 [27];
   assign \$52  = \$48  + \$51 ;
-  assign \$53  = \$signal  & \$signal$4 ;
-  assign \$54  = \$signal  & \$signal$4 ;
+  assign \$53  = row & \$signal ;
+  assign \$54  = row & \$signal ;
   assign \$55  = \$53 [28] + \$54 [29];
-  assign \$56  = \$signal  & \$signal$4 ;
-  assign \$57  = \$signal  & \$signal$4 ;
+  assign \$56  = row & \$signal ;
+  assign \$57  = row & \$signal ;
   assign \$58  = \$56 [30] + \$57 [31];
   assign \$59  = \$55  + \$58 ;
   assign \$60  = \$52  + \$59 ;
-  assign \$61  = \$signal  & \$signal$4 ;
-  assign \$62  = \$signal  & \$signal$4 ;
+  assign \$61  = row & \$signal ;
+  assign \$62  = row & \$signal ;
   assign \$63  = \$61 [32] + \$62 [33];
-  assign \$64  = \$signal  & \$signal$4 ;
-  assign \$65  = \$signal  & \$signal$4 ;
+  assign \$64  = row & \$signal ;
+  assign \$65  = row & \$signal ;
   assign \$66  = \$64 [34] + \$65 [35];
   assign \$67  = \$63  + \$66 ;
-  assign \$68  = \$signal  & \$signal$4 ;
-  assign \$69  = \$signal  & \$signal$4 ;
+  assign \$68  = row & \$signal ;
+  assign \$69  = row & \$signal ;
   assign \$70  = \$68 [36] + \$69 [37];
-  assign \$71  = \$signal  & \$signal$4 ;
-  assign \$72  = \$signal  & \$signal$4 ;
+  assign \$71  = row & \$signal ;
+  assign \$72  = row & \$signal ;
   assign \$73  = \$71 [38] + \$72 [39];
   assign \$74  = \$70  + \$73 ;
   assign \$75  = \$67  + \$74 ;
-  assign \$76  = \$signal  & \$signal$4 ;
-  assign \$77  = \$signal  & \$signal$4 ;
+  assign \$76  = row & \$signal ;
+  assign \$77  = row & \$signal ;
   assign \$78  = \$76 [40] + \$77 [41];
-  assign \$79  = \$signal  & \$signal$4 ;
-  assign \$80  = \$signal  & \$signal$4 ;
+  assign \$79  = row & \$signal ;
+  assign \$80  = row & \$signal ;
   assign \$81  = \$79 [42] + \$80 [43];
   assign \$82  = \$78  + \$81 ;
-  assign \$83  = \$signal  & \$signal$4 ;
-  assign \$84  = \$signal  & \$signal$4 ;
+  assign \$83  = row & \$signal ;
+  assign \$84  = row & \$signal ;
   assign \$85  = \$83 [44] + \$84 [45];
-  assign \$86  = \$signal  & \$signal$4 ;
-  assign \$87  = \$signal  & \$signal$4 ;
+  assign \$86  = row & \$signal ;
+  assign \$87  = row & \$signal ;
   assign \$88  = \$86 [46] + \$87 [47];
   assign \$89  = \$85  + \$88 ;
   assign \$90  = \$82  + \$89 ;
-  assign \$91  = \$signal  & \$signal$4 ;
-  assign \$92  = \$signal  & \$signal$4 ;
+  assign \$91  = row & \$signal ;
+  assign \$92  = row & \$signal ;
   assign \$93  = \$91 [48] + \$92 [49];
-  assign \$94  = \$signal  & \$signal$4 ;
-  assign \$95  = \$signal  & \$signal$4 ;
+  assign \$94  = row & \$signal ;
+  assign \$95  = row & \$signal ;
   assign \$96  = \$94 [50] + \$95 [51];
   assign \$97  = \$93  + \$96 ;
-  assign \$98  = \$signal  & \$signal$4 ;
-  assign \$99  = \$signal  & \$signal$4 ;
+  assign \$98  = row & \$signal ;
+  assign \$99  = row & \$signal ;
   assign \$100  = \$98 [52] + \$99 [53];
-  assign \$101  = \$signal  & \$signal$4 ;
-  assign \$102  = \$signal  & \$signal$4 ;
+  assign \$101  = row & \$signal ;
+  assign \$102  = row & \$signal ;
   assign \$103  = \$101 [54] + \$102 [55];
   assign \$104  = \$100  + \$103 ;
   assign \$105  = \$97  + \$104 ;
-  assign \$106  = \$signal  & \$signal$4 ;
-  assign \$107  = \$signal  & \$signal$4 ;
+  assign \$106  = row & \$signal ;
+  assign \$107  = row & \$signal ;
   assign \$108  = \$106 [56] + \$107 [57];
-  assign \$109  = \$signal  & \$signal$4 ;
-  assign \$110  = \$signal  & \$signal$4 ;
+  assign \$109  = row & \$signal ;
+  assign \$110  = row & \$signal ;
   assign \$111  = \$109 [58] + \$110 [59];
   assign \$112  = \$108  + \$111 ;
-  assign \$113  = \$signal  & \$signal$4 ;
-  assign \$114  = \$signal  & \$signal$4 ;
+  assign \$113  = row & \$signal ;
+  assign \$114  = row & \$signal ;
   assign \$115  = \$113 [60] + \$114 [61];
-  assign \$116  = \$signal  & \$signal$4 ;
-  assign \$117  = \$signal  & \$signal$4 ;
+  assign \$116  = row & \$signal ;
+  assign \$117  = row & \$signal ;
   assign \$118  = \$116 [62] + \$117 [63];
   assign \$119  = \$115  + \$118 ;
   assign \$120  = \$112  + \$119 ;
-  assign \$121  = \$signal  & \$signal$6 ;
-  assign \$122  = \$signal  & \$signal$6 ;
+  assign \$121  = row & \$signal$4 ;
+  assign \$122  = row & \$signal$4 ;
   assign \$123  = \$121 [0] + \$122 [1];
-  assign \$124  = \$signal  & \$signal$6 ;
-  assign \$125  = \$signal  & \$signal$6 ;
+  assign \$124  = row & \$signal$4 ;
+  assign \$125  = row & \$signal$4 ;
   assign \$126  = \$124 [2] + \$125 [3];
   assign \$127  = \$123  + \$126 ;
-  assign \$128  = \$signal  & \$signal$6 ;
-  assign \$129  = \$signal  & \$signal$6 ;
+  assign \$128  = row & \$signal$4 ;
+  assign \$129  = row & \$signal$4 ;
   assign \$130  = \$128 [4] + \$129 [5];
-  assign \$131  = \$signal  & \$signal$6 ;
-  assign \$132  = \$signal  & \$signal$6 ;
+  assign \$131  = row & \$signal$4 ;
+  assign \$132  = row & \$signal$4 ;
   assign \$133  = \$131 [6] + \$132 [7];
   assign \$134  = \$130  + \$133 ;
   assign \$135  = \$127  + \$134 ;
-  assign \$136  = \$signal  & \$signal$6 ;
-  assign \$137  = \$signal  & \$signal$6 ;
+  assign \$136  = row & \$signal$4 ;
+  assign \$137  = row & \$signal$4 ;
   assign \$138  = \$136 [8] + \$137 [9];
-  assign \$139  = \$signal  & \$signal$6 ;
-  assign \$140  = \$signal  & \$signal$6 ;
+  assign \$139  = row & \$signal$4 ;
+  assign \$140  = row & \$signal$4 ;
   assign \$141  = \$139 [10] + \$140 [11];
   assign \$142  = \$138  + \$141 ;
-  assign \$143  = \$signal  & \$signal$6 ;
-  assign \$144  = \$signal  & \$signal$6 ;
+  assign \$143  = row & \$signal$4 ;
+  assign \$144  = row & \$signal$4 ;
   assign \$145  = \$143 [12] + \$144 [13];
-  assign \$146  = \$signal  & \$signal$6 ;
-  assign \$147  = \$signal  & \$signal$6 ;
+  assign \$146  = row & \$signal$4 ;
+  assign \$147  = row & \$signal$4 ;
   assign \$148  = \$146 [14] + \$147 [15];
   assign \$149  = \$145  + \$148 ;
   assign \$150  = \$142  + \$149 ;
-  assign \$151  = \$signal  & \$signal$6 ;
-  assign \$152  = \$signal  & \$signal$6 ;
+  assign \$151  = row & \$signal$4 ;
+  assign \$152  = row & \$signal$4 ;
   assign \$153  = \$151 [16] + \$152 [17];
-  assign \$154  = \$signal  & \$signal$6 ;
-  assign \$155  = \$signal  & \$signal$6 ;
+  assign \$154  = row & \$signal$4 ;
+  assign \$155  = row & \$signal$4 ;
   assign \$156  = \$154 [18] + \$155 [19];
   assign \$157  = \$153  + \$156 ;
-  assign \$158  = \$signal  & \$signal$6 ;
-  assign \$159  = \$signal  & \$signal$6 ;
+  assign \$158  = row & \$signal$4 ;
+  assign \$159  = row & \$signal$4 ;
   assign \$160  = \$158 [20] + \$159 [21];
-  assign \$161  = \$signal  & \$signal$6 ;
-  assign \$162  = \$signal  & \$signal$6 ;
+  assign \$161  = row & \$signal$4 ;
+  assign \$162  = row & \$signal$4 ;
   assign \$163  = \$161 [22] + \$162 [23];
   assign \$164  = \$160  + \$163 ;
   assign \$165  = \$157  + \$164 ;
-  assign \$166  = \$signal  & \$signal$6 ;
-  assign \$167  = \$signal  & \$signal$6 ;
+  assign \$166  = row & \$signal$4 ;
+  assign \$167  = row & \$signal$4 ;
   assign \$168  = \$166 [24] + \$167 [25];
-  assign \$169  = \$signal  & \$signal$6 ;
-  assign \$170  = \$signal  & \$signal$6 ;
+  assign \$169  = row & \$signal$4 ;
+  assign \$170  = row & \$signal$4 ;
   assign \$171  = \$169 [26] + \$170 [27];
   assign \$172  = \$168  + \$171 ;
-  assign \$173  = \$signal  & \$signal$6 ;
-  assign \$174  = \$signal  & \$signal$6 ;
+  assign \$173  = row & \$signal$4 ;
+  assign \$174  = row & \$signal$4 ;
   assign \$175  = \$173 [28] + \$174 [29];
-  assign \$176  = \$signal  & \$signal$6 ;
-  assign \$177  = \$signal  & \$signal$6 ;
+  assign \$176  = row & \$signal$4 ;
+  assign \$177  = row & \$signal$4 ;
   assign \$178  = \$176 [30] + \$177 [31];
   assign \$179  = \$175  + \$178 ;
   assign \$180  = \$172  + \$179 ;
-  assign \$181  = \$signal  & \$signal$6 ;
-  assign \$182  = \$signal  & \$signal$6 ;
+  assign \$181  = row & \$signal$4 ;
+  assign \$182  = row & \$signal$4 ;
   assign \$183  = \$181 [32] + \$182 [33];
-  assign \$184  = \$signal  & \$signal$6 ;
-  assign \$185  = \$signal  & \$signal$6 ;
+  assign \$184  = row & \$signal$4 ;
+  assign \$185  = row & \$signal$4 ;
   assign \$186  = \$184 [34] + \$185 [35];
   assign \$187  = \$183  + \$186 ;
-  assign \$188  = \$signal  & \$signal$6 ;
-  assign \$189  = \$signal  & \$signal$6 ;
+  assign \$188  = row & \$signal$4 ;
+  assign \$189  = row & \$signal$4 ;
   assign \$190  = \$188 [36] + \$189 [37];
-  assign \$191  = \$signal  & \$signal$6 ;
-  assign \$192  = \$signal  & \$signal$6 ;
+  assign \$191  = row & \$signal$4 ;
+  assign \$192  = row & \$signal$4 ;
   assign \$193  = \$191 [38] + \$192 [39];
   assign \$194  = \$190  + \$193 ;
   assign \$195  = \$187  + \$194 ;
-  assign \$196  = \$signal  & \$signal$6 ;
-  assign \$197  = \$signal  & \$signal$6 ;
+  assign \$196  = row & \$signal$4 ;
+  assign \$197  = row & \$signal$4 ;
   assign \$198  = \$196 [40] + \$197 [41];
-  assign \$199  = \$signal  & \$signal$6 ;
-  assign \$200  = \$signal  & \$signal$6 ;
+  assign \$199  = row & \$signal$4 ;
+  assign \$200  = row & \$signal$4 ;
   assign \$201  = \$199 [42] + \$200 [43];
   assign \$202  = \$198  + \$201 ;
-  assign \$203  = \$signal  & \$signal$6 ;
-  assign \$204  = \$signal  & \$signal$6 ;
+  assign \$203  = row & \$signal$4 ;
+  assign \$204  = row & \$signal$4 ;
   assign \$205  = \$203 [44] + \$204 [45];
-  assign \$206  = \$signal  & \$signal$6 ;
-  assign \$207  = \$signal  & \$signal$6 ;
+  assign \$206  = row & \$signal$4 ;
+  assign \$207  = row & \$signal$4 ;
   assign \$208  = \$206 [46] + \$207 [47];
   assign \$209  = \$205  + \$208 ;
   assign \$210  = \$202  + \$209 ;
-  assign \$211  = \$signal  & \$signal$6 ;
-  assign \$212  = \$signal  & \$signal$6 ;
+  assign \$211  = row & \$signal$4 ;
+  assign \$212  = row & \$signal$4 ;
   assign \$213  = \$211 [48] + \$212 [49];
-  assign \$214  = \$signal  & \$signal$6 ;
-  assign \$215  = \$signal  & \$signal$6 ;
+  assign \$214  = row & \$signal$4 ;
+  assign \$215  = row & \$signal$4 ;
   assign \$216  = \$214 [50] + \$215 [51];
   assign \$217  = \$213  + \$216 ;
-  assign \$218  = \$signal  & \$signal$6 ;
-  assign \$219  = \$signal  & \$signal$6 ;
+  assign \$218  = row & \$signal$4 ;
+  assign \$219  = row & \$signal$4 ;
   assign \$220  = \$218 [52] + \$219 [53];
-  assign \$221  = \$signal  & \$signal$6 ;
-  assign \$222  = \$signal  & \$signal$6 ;
+  assign \$221  = row & \$signal$4 ;
+  assign \$222  = row & \$signal$4 ;
   assign \$223  = \$221 [54] + \$222 [55];
   assign \$224  = \$220  + \$223 ;
   assign \$225  = \$217  + \$224 ;
-  assign \$226  = \$signal  & \$signal$6 ;
-  assign \$227  = \$signal  & \$signal$6 ;
+  assign \$226  = row & \$signal$4 ;
+  assign \$227  = row & \$signal$4 ;
   assign \$228  = \$226 [56] + \$227 [57];
-  assign \$229  = \$signal  & \$signal$6 ;
-  assign \$230  = \$signal  & \$signal$6 ;
+  assign \$229  = row & \$signal$4 ;
+  assign \$230  = row & \$signal$4 ;
   assign \$231  = \$229 [58] + \$230 [59];
   assign \$232  = \$228  + \$231 ;
-  assign \$233  = \$signal  & \$signal$6 ;
-  assign \$234  = \$signal  & \$signal$6 ;
+  assign \$233  = row & \$signal$4 ;
+  assign \$234  = row & \$signal$4 ;
   assign \$235  = \$233 [60] + \$234 [61];
-  assign \$236  = \$signal  & \$signal$6 ;
-  assign \$237  = \$signal  & \$signal$6 ;
+  assign \$236  = row & \$signal$4 ;
+  assign \$237  = row & \$signal$4 ;
   assign \$238  = \$236 [62] + \$237 [63];
   assign \$239  = \$235  + \$238 ;
   assign \$240  = \$232  + \$239 ;
@@ -11384,15 +10494,13 @@ module \ec_core_hopper.substep.pop1 (rst, row, valid, first, last, spk_e, spk_i,
   assign \$256  = pi + cnt_i;
   assign \$257  = c_valid & c_last;
   always @(posedge clk)
-    \$signal  <= row;
+    \$signal  <= spk_e;
   always @(posedge clk)
-    \$signal$4  <= spk_e;
+    \$signal$4  <= spk_i;
   always @(posedge clk)
-    \$signal$6  <= spk_i;
+    \$signal$6  <= \$258 ;
   always @(posedge clk)
-    \$signal$8  <= \$258 ;
-  always @(posedge clk)
-    \$signal$10  <= \$259 ;
+    \$signal$8  <= \$259 ;
   always @(posedge clk)
     i_last <= \$260 ;
   always @(posedge clk)
@@ -11472,14 +10580,14 @@ module \ec_core_hopper.substep.pop1 (rst, row, valid, first, last, spk_e, spk_i,
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$261  = \$signal$8 ;
+    \$261  = \$signal$6 ;
     if (rst) begin
       \$261  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$262  = \$signal$10 ;
+    \$262  = \$signal$8 ;
     if (rst) begin
       \$262  = 1'h0;
     end
@@ -11549,6 +10657,7 @@ module \ec_core_hopper.substep.pop1 (rst, row, valid, first, last, spk_e, spk_i,
       \$269  = 1'h0;
     end
   end
+  assign \$signal$13  = row;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -11824,9 +10933,9 @@ module \ec_core_hopper.substep.pop2 (rst, row, valid, first, last, spk_e, spk_i,
   wire [63:0] \$98 ;
   wire [63:0] \$99 ;
   reg [63:0] \$signal  = 64'h0000000000000000;
-  reg \$signal$10  = 1'h0;
+  wire [63:0] \$signal$13 ;
   reg [63:0] \$signal$4  = 64'h0000000000000000;
-  reg [63:0] \$signal$6  = 64'h0000000000000000;
+  reg \$signal$6  = 1'h0;
   reg \$signal$8  = 1'h0;
   reg c_first = 1'h0;
   reg c_last = 1'h0;
@@ -11875,243 +10984,243 @@ module \ec_core_hopper.substep.pop2 (rst, row, valid, first, last, spk_e, spk_i,
   input valid;
   wire valid;
   reg valid_d0 = 1'h0;
-  assign \$1  = \$signal  & \$signal$4 ;
-  assign \$2  = \$signal  & \$signal$4 ;
+  assign \$1  = row & \$signal ;
+  assign \$2  = row & \$signal ;
   assign \$3  = \$1 [0] + \$2 [1];
-  assign \$4  = \$signal  & \$signal$4 ;
-  assign \$5  = \$signal  & \$signal$4 ;
+  assign \$4  = row & \$signal ;
+  assign \$5  = row & \$signal ;
   assign \$6  = \$4 [2] + \$5 [3];
   assign \$7  = \$3  + \$6 ;
-  assign \$8  = \$signal  & \$signal$4 ;
-  assign \$9  = \$signal  & \$signal$4 ;
+  assign \$8  = row & \$signal ;
+  assign \$9  = row & \$signal ;
   assign \$10  = \$8 [4] + \$9 [5];
-  assign \$11  = \$signal  & \$signal$4 ;
-  assign \$12  = \$signal  & \$signal$4 ;
+  assign \$11  = row & \$signal ;
+  assign \$12  = row & \$signal ;
   assign \$13  = \$11 [6] + \$12 [7];
   assign \$14  = \$10  + \$13 ;
   assign \$15  = \$7  + \$14 ;
-  assign \$16  = \$signal  & \$signal$4 ;
-  assign \$17  = \$signal  & \$signal$4 ;
+  assign \$16  = row & \$signal ;
+  assign \$17  = row & \$signal ;
   assign \$18  = \$16 [8] + \$17 [9];
-  assign \$19  = \$signal  & \$signal$4 ;
-  assign \$20  = \$signal  & \$signal$4 ;
+  assign \$19  = row & \$signal ;
+  assign \$20  = row & \$signal ;
   assign \$21  = \$19 [10] + \$20 [11];
   assign \$22  = \$18  + \$21 ;
-  assign \$23  = \$signal  & \$signal$4 ;
-  assign \$24  = \$signal  & \$signal$4 ;
+  assign \$23  = row & \$signal ;
+  assign \$24  = row & \$signal ;
   assign \$25  = \$23 [12] + \$24 [13];
-  assign \$26  = \$signal  & \$signal$4 ;
-  assign \$27  = \$signal  & \$signal$4 ;
+  assign \$26  = row & \$signal ;
+  assign \$27  = row & \$signal ;
   assign \$28  = \$26 [14] + \$27 [15];
   assign \$29  = \$25  + \$28 ;
   assign \$30  = \$22  + \$29 ;
-  assign \$31  = \$signal  & \$signal$4 ;
-  assign \$32  = \$signal  & \$signal$4 ;
+  assign \$31  = row & \$signal ;
+  assign \$32  = row & \$signal ;
   assign \$33  = \$31 [16] + \$32 [17];
-  assign \$34  = \$signal  & \$signal$4 ;
-  assign \$35  = \$signal  & \$signal$4 ;
+  assign \$34  = row & \$signal ;
+  assign \$35  = row & \$signal ;
   assign \$36  = \$34 [18] + \$35 [19];
   assign \$37  = \$33  + \$36 ;
-  assign \$38  = \$signal  & \$signal$4 ;
-  assign \$39  = \$signal  & \$signal$4 ;
+  assign \$38  = row & \$signal ;
+  assign \$39  = row & \$signal ;
   assign \$40  = \$38 [20] + \$39 [21];
-  assign \$41  = \$signal  & \$signal$4 ;
-  assign \$42  = \$signal  & \$signal$4 ;
+  assign \$41  = row & \$signal ;
+  assign \$42  = row & \$signal ;
   assign \$43  = \$41 [22] + \$42 [23];
   assign \$44  = \$40  + \$43 ;
   assign \$45  = \$37  + \$44 ;
-  assign \$46  = \$signal  & \$signal$4 ;
-  assign \$47  = \$signal  & \$signal$4 ;
+  assign \$46  = row & \$signal ;
+  assign \$47  = row & \$signal ;
   assign \$48  = \$46 [24] + \$47 [25];
-  assign \$49  = \$signal  & \$signal$4 ;
-  assign \$50  = \$signal  & \$signal$4 ;
+  assign \$49  = row & \$signal ;
+  assign \$50  = row & \$signal ;
   assign \$51  = \$49 [26] + \$50 [27];
   assign \$52  = \$48  + \$51 ;
-  assign \$53  = \$signal  & \$signal$4 ;
-  assign \$54  = \$signal  & \$signal$4 ;
+  assign \$53  = row & \$signal ;
+  assign \$54  = row & \$signal ;
   assign \$55  = \$53 [28] + \$54 [29];
-  assign \$56  = \$signal  & \$signal$4 ;
-  assign \$57  = \$signal  & \$signal$4 ;
+  assign \$56  = row & \$signal ;
+  assign \$57  = row & \$signal ;
   assign \$58  = \$56 [30] + \$57 [31];
   assign \$59  = \$55  + \$58 ;
   assign \$60  = \$52  + \$59 ;
-  assign \$61  = \$signal  & \$signal$4 ;
-  assign \$62  = \$signal  & \$signal$4 ;
+  assign \$61  = row & \$signal ;
+  assign \$62  = row & \$signal ;
   assign \$63  = \$61 [32] + \$62 [33];
-  assign \$64  = \$signal  & \$signal$4 ;
-  assign \$65  = \$signal  & \$signal$4 ;
+  assign \$64  = row & \$signal ;
+  assign \$65  = row & \$signal ;
   assign \$66  = \$64 [34] + \$65 [35];
   assign \$67  = \$63  + \$66 ;
-  assign \$68  = \$signal  & \$signal$4 ;
-  assign \$69  = \$signal  & \$signal$4 ;
+  assign \$68  = row & \$signal ;
+  assign \$69  = row & \$signal ;
   assign \$70  = \$68 [36] + \$69 [37];
-  assign \$71  = \$signal  & \$signal$4 ;
-  assign \$72  = \$signal  & \$signal$4 ;
+  assign \$71  = row & \$signal ;
+  assign \$72  = row & \$signal ;
   assign \$73  = \$71 [38] + \$72 [39];
   assign \$74  = \$70  + \$73 ;
   assign \$75  = \$67  + \$74 ;
-  assign \$76  = \$signal  & \$signal$4 ;
-  assign \$77  = \$signal  & \$signal$4 ;
+  assign \$76  = row & \$signal ;
+  assign \$77  = row & \$signal ;
   assign \$78  = \$76 [40] + \$77 [41];
-  assign \$79  = \$signal  & \$signal$4 ;
-  assign \$80  = \$signal  & \$signal$4 ;
+  assign \$79  = row & \$signal ;
+  assign \$80  = row & \$signal ;
   assign \$81  = \$79 [42] + \$80 [43];
   assign \$82  = \$78  + \$81 ;
-  assign \$83  = \$signal  & \$signal$4 ;
-  assign \$84  = \$signal  & \$signal$4 ;
+  assign \$83  = row & \$signal ;
+  assign \$84  = row & \$signal ;
   assign \$85  = \$83 [44] + \$84 [45];
-  assign \$86  = \$signal  & \$signal$4 ;
-  assign \$87  = \$signal  & \$signal$4 ;
+  assign \$86  = row & \$signal ;
+  assign \$87  = row & \$signal ;
   assign \$88  = \$86 [46] + \$87 [47];
   assign \$89  = \$85  + \$88 ;
   assign \$90  = \$82  + \$89 ;
-  assign \$91  = \$signal  & \$signal$4 ;
-  assign \$92  = \$signal  & \$signal$4 ;
+  assign \$91  = row & \$signal ;
+  assign \$92  = row & \$signal ;
   assign \$93  = \$91 [48] + \$92 [49];
-  assign \$94  = \$signal  & \$signal$4 ;
-  assign \$95  = \$signal  & \$signal$4 ;
+  assign \$94  = row & \$signal ;
+  assign \$95  = row & \$signal ;
   assign \$96  = \$94 [50] + \$95 [51];
   assign \$97  = \$93  + \$96 ;
-  assign \$98  = \$signal  & \$signal$4 ;
-  assign \$99  = \$signal  & \$signal$4 ;
+  assign \$98  = row & \$signal ;
+  assign \$99  = row & \$signal ;
   assign \$100  = \$98 [52] + \$99 [53];
-  assign \$101  = \$signal  & \$signal$4 ;
-  assign \$102  = \$signal  & \$signal$4 ;
+  assign \$101  = row & \$signal ;
+  assign \$102  = row & \$signal ;
   assign \$103  = \$101 [54] + \$102 [55];
   assign \$104  = \$100  + \$103 ;
   assign \$105  = \$97  + \$104 ;
-  assign \$106  = \$signal  & \$signal$4 ;
-  assign \$107  = \$signal  & \$signal$4 ;
+  assign \$106  = row & \$signal ;
+  assign \$107  = row & \$signal ;
   assign \$108  = \$106 [56] + \$107 [57];
-  assign \$109  = \$signal  & \$signal$4 ;
-  assign \$110  = \$signal  & \$signal$4 ;
+  assign \$109  = row & \$signal ;
+  assign \$110  = row & \$signal ;
   assign \$111  = \$109 [58] + \$110 [59];
   assign \$112  = \$108  + \$111 ;
-  assign \$113  = \$signal  & \$signal$4 ;
-  assign \$114  = \$signal  & \$signal$4 ;
+  assign \$113  = row & \$signal ;
+  assign \$114  = row & \$signal ;
   assign \$115  = \$113 [60] + \$114 [61];
-  assign \$116  = \$signal  & \$signal$4 ;
-  assign \$117  = \$signal  & \$signal$4 ;
+  assign \$116  = row & \$signal ;
+  assign \$117  = row & \$signal ;
   assign \$118  = \$116 [62] + \$117 [63];
   assign \$119  = \$115  + \$118 ;
   assign \$120  = \$112  + \$119 ;
-  assign \$121  = \$signal  & \$signal$6 ;
-  assign \$122  = \$signal  & \$signal$6 ;
+  assign \$121  = row & \$signal$4 ;
+  assign \$122  = row & \$signal$4 ;
   assign \$123  = \$121 [0] + \$122 [1];
-  assign \$124  = \$signal  & \$signal$6 ;
-  assign \$125  = \$signal  & \$signal$6 ;
+  assign \$124  = row & \$signal$4 ;
+  assign \$125  = row & \$signal$4 ;
   assign \$126  = \$124 [2] + \$125 [3];
   assign \$127  = \$123  + \$126 ;
-  assign \$128  = \$signal  & \$signal$6 ;
-  assign \$129  = \$signal  & \$signal$6 ;
+  assign \$128  = row & \$signal$4 ;
+  assign \$129  = row & \$signal$4 ;
   assign \$130  = \$128 [4] + \$129 [5];
-  assign \$131  = \$signal  & \$signal$6 ;
-  assign \$132  = \$signal  & \$signal$6 ;
+  assign \$131  = row & \$signal$4 ;
+  assign \$132  = row & \$signal$4 ;
   assign \$133  = \$131 [6] + \$132 [7];
   assign \$134  = \$130  + \$133 ;
   assign \$135  = \$127  + \$134 ;
-  assign \$136  = \$signal  & \$signal$6 ;
-  assign \$137  = \$signal  & \$signal$6 ;
+  assign \$136  = row & \$signal$4 ;
+  assign \$137  = row & \$signal$4 ;
   assign \$138  = \$136 [8] + \$137 [9];
-  assign \$139  = \$signal  & \$signal$6 ;
-  assign \$140  = \$signal  & \$signal$6 ;
+  assign \$139  = row & \$signal$4 ;
+  assign \$140  = row & \$signal$4 ;
   assign \$141  = \$139 [10] + \$140 [11];
   assign \$142  = \$138  + \$141 ;
-  assign \$143  = \$signal  & \$signal$6 ;
-  assign \$144  = \$signal  & \$signal$6 ;
+  assign \$143  = row & \$signal$4 ;
+  assign \$144  = row & \$signal$4 ;
   assign \$145  = \$143 [12] + \$144 [13];
-  assign \$146  = \$signal  & \$signal$6 ;
-  assign \$147  = \$signal  & \$signal$6 ;
+  assign \$146  = row & \$signal$4 ;
+  assign \$147  = row & \$signal$4 ;
   assign \$148  = \$146 [14] + \$147 [15];
   assign \$149  = \$145  + \$148 ;
   assign \$150  = \$142  + \$149 ;
-  assign \$151  = \$signal  & \$signal$6 ;
-  assign \$152  = \$signal  & \$signal$6 ;
+  assign \$151  = row & \$signal$4 ;
+  assign \$152  = row & \$signal$4 ;
   assign \$153  = \$151 [16] + \$152 [17];
-  assign \$154  = \$signal  & \$signal$6 ;
-  assign \$155  = \$signal  & \$signal$6 ;
+  assign \$154  = row & \$signal$4 ;
+  assign \$155  = row & \$signal$4 ;
   assign \$156  = \$154 [18] + \$155 [19];
   assign \$157  = \$153  + \$156 ;
-  assign \$158  = \$signal  & \$signal$6 ;
-  assign \$159  = \$signal  & \$signal$6 ;
+  assign \$158  = row & \$signal$4 ;
+  assign \$159  = row & \$signal$4 ;
   assign \$160  = \$158 [20] + \$159 [21];
-  assign \$161  = \$signal  & \$signal$6 ;
-  assign \$162  = \$signal  & \$signal$6 ;
+  assign \$161  = row & \$signal$4 ;
+  assign \$162  = row & \$signal$4 ;
   assign \$163  = \$161 [22] + \$162 [23];
   assign \$164  = \$160  + \$163 ;
   assign \$165  = \$157  + \$164 ;
-  assign \$166  = \$signal  & \$signal$6 ;
-  assign \$167  = \$signal  & \$signal$6 ;
+  assign \$166  = row & \$signal$4 ;
+  assign \$167  = row & \$signal$4 ;
   assign \$168  = \$166 [24] + \$167 [25];
-  assign \$169  = \$signal  & \$signal$6 ;
-  assign \$170  = \$signal  & \$signal$6 ;
+  assign \$169  = row & \$signal$4 ;
+  assign \$170  = row & \$signal$4 ;
   assign \$171  = \$169 [26] + \$170 [27];
   assign \$172  = \$168  + \$171 ;
-  assign \$173  = \$signal  & \$signal$6 ;
-  assign \$174  = \$signal  & \$signal$6 ;
+  assign \$173  = row & \$signal$4 ;
+  assign \$174  = row & \$signal$4 ;
   assign \$175  = \$173 [28] + \$174 [29];
-  assign \$176  = \$signal  & \$signal$6 ;
-  assign \$177  = \$signal  & \$signal$6 ;
+  assign \$176  = row & \$signal$4 ;
+  assign \$177  = row & \$signal$4 ;
   assign \$178  = \$176 [30] + \$177 [31];
   assign \$179  = \$175  + \$178 ;
   assign \$180  = \$172  + \$179 ;
-  assign \$181  = \$signal  & \$signal$6 ;
-  assign \$182  = \$signal  & \$signal$6 ;
+  assign \$181  = row & \$signal$4 ;
+  assign \$182  = row & \$signal$4 ;
   assign \$183  = \$181 [32] + \$182 [33];
-  assign \$184  = \$signal  & \$signal$6 ;
-  assign \$185  = \$signal  & \$signal$6 ;
+  assign \$184  = row & \$signal$4 ;
+  assign \$185  = row & \$signal$4 ;
   assign \$186  = \$184 [34] + \$185 [35];
   assign \$187  = \$183  + \$186 ;
-  assign \$188  = \$signal  & \$signal$6 ;
-  assign \$189  = \$signal  & \$signal$6 ;
+  assign \$188  = row & \$signal$4 ;
+  assign \$189  = row & \$signal$4 ;
   assign \$190  = \$188 [36] + \$189 [37];
-  assign \$191  = \$signal  & \$signal$6 ;
-  assign \$192  = \$signal  & \$signal$6 ;
+  assign \$191  = row & \$signal$4 ;
+  assign \$192  = row & \$signal$4 ;
   assign \$193  = \$191 [38] + \$192 [39];
   assign \$194  = \$190  + \$193 ;
   assign \$195  = \$187  + \$194 ;
-  assign \$196  = \$signal  & \$signal$6 ;
-  assign \$197  = \$signal  & \$signal$6 ;
+  assign \$196  = row & \$signal$4 ;
+  assign \$197  = row & \$signal$4 ;
   assign \$198  = \$196 [40] + \$197 [41];
-  assign \$199  = \$signal  & \$signal$6 ;
-  assign \$200  = \$signal  & \$signal$6 ;
+  assign \$199  = row & \$signal$4 ;
+  assign \$200  = row & \$signal$4 ;
   assign \$201  = \$199 [42] + \$200 [43];
   assign \$202  = \$198  + \$201 ;
-  assign \$203  = \$signal  & \$signal$6 ;
-  assign \$204  = \$signal  & \$signal$6 ;
+  assign \$203  = row & \$signal$4 ;
+  assign \$204  = row & \$signal$4 ;
   assign \$205  = \$203 [44] + \$204 [45];
-  assign \$206  = \$signal  & \$signal$6 ;
-  assign \$207  = \$signal  & \$signal$6 ;
+  assign \$206  = row & \$signal$4 ;
+  assign \$207  = row & \$signal$4 ;
   assign \$208  = \$206 [46] + \$207 [47];
   assign \$209  = \$205  + \$208 ;
   assign \$210  = \$202  + \$209 ;
-  assign \$211  = \$signal  & \$signal$6 ;
-  assign \$212  = \$signal  & \$signal$6 ;
+  assign \$211  = row & \$signal$4 ;
+  assign \$212  = row & \$signal$4 ;
   assign \$213  = \$211 [48] + \$212 [49];
-  assign \$214  = \$signal  & \$signal$6 ;
-  assign \$215  = \$signal  & \$signal$6 ;
+  assign \$214  = row & \$signal$4 ;
+  assign \$215  = row & \$signal$4 ;
   assign \$216  = \$214 [50] + \$215 [51];
   assign \$217  = \$213  + \$216 ;
-  assign \$218  = \$signal  & \$signal$6 ;
-  assign \$219  = \$signal  & \$signal$6 ;
+  assign \$218  = row & \$signal$4 ;
+  assign \$219  = row & \$signal$4 ;
   assign \$220  = \$218 [52] + \$219 [53];
-  assign \$221  = \$signal  & \$signal$6 ;
-  assign \$222  = \$signal  & \$signal$6 ;
+  assign \$221  = row & \$signal$4 ;
+  assign \$222  = row & \$signal$4 ;
   assign \$223  = \$221 [54] + \$222 [55];
   assign \$224  = \$220  + \$223 ;
   assign \$225  = \$217  + \$224 ;
-  assign \$226  = \$signal  & \$signal$6 ;
-  assign \$227  = \$signal  & \$signal$6 ;
+  assign \$226  = row & \$signal$4 ;
+  assign \$227  = row & \$signal$4 ;
   assign \$228  = \$226 [56] + \$227 [57];
-  assign \$229  = \$signal  & \$signal$6 ;
-  assign \$230  = \$signal  & \$signal$6 ;
+  assign \$229  = row & \$signal$4 ;
+  assign \$230  = row & \$signal$4 ;
   assign \$231  = \$229 [58] + \$230 [59];
   assign \$232  = \$228  + \$231 ;
-  assign \$233  = \$signal  & \$signal$6 ;
-  assign \$234  = \$signal  & \$signal$6 ;
+  assign \$233  = row & \$signal$4 ;
+  assign \$234  = row & \$signal$4 ;
   assign \$235  = \$233 [60] + \$234 [61];
-  assign \$236  = \$signal  & \$signal$6 ;
-  assign \$237  = \$signal  & \$signal$6 ;
+  assign \$236  = row & \$signal$4 ;
+  assign \$237  = row & \$signal$4 ;
   assign \$238  = \$236 [62] + \$237 [63];
   assign \$239  = \$235  + \$238 ;
   assign \$240  = \$232  + \$239 ;
@@ -12133,15 +11242,13 @@ module \ec_core_hopper.substep.pop2 (rst, row, valid, first, last, spk_e, spk_i,
   assign \$256  = pi + cnt_i;
   assign \$257  = c_valid & c_last;
   always @(posedge clk)
-    \$signal  <= row;
+    \$signal  <= spk_e;
   always @(posedge clk)
-    \$signal$4  <= spk_e;
+    \$signal$4  <= spk_i;
   always @(posedge clk)
-    \$signal$6  <= spk_i;
+    \$signal$6  <= \$258 ;
   always @(posedge clk)
-    \$signal$8  <= \$258 ;
-  always @(posedge clk)
-    \$signal$10  <= \$259 ;
+    \$signal$8  <= \$259 ;
   always @(posedge clk)
     i_last <= \$260 ;
   always @(posedge clk)
@@ -12221,14 +11328,14 @@ module \ec_core_hopper.substep.pop2 (rst, row, valid, first, last, spk_e, spk_i,
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$261  = \$signal$8 ;
+    \$261  = \$signal$6 ;
     if (rst) begin
       \$261  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$262  = \$signal$10 ;
+    \$262  = \$signal$8 ;
     if (rst) begin
       \$262  = 1'h0;
     end
@@ -12298,6 +11405,7 @@ module \ec_core_hopper.substep.pop2 (rst, row, valid, first, last, spk_e, spk_i,
       \$269  = 1'h0;
     end
   end
+  assign \$signal$13  = row;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -12573,9 +11681,9 @@ module \ec_core_hopper.substep.pop3 (rst, row, valid, first, last, spk_e, spk_i,
   wire [63:0] \$98 ;
   wire [63:0] \$99 ;
   reg [63:0] \$signal  = 64'h0000000000000000;
-  reg \$signal$10  = 1'h0;
+  wire [63:0] \$signal$13 ;
   reg [63:0] \$signal$4  = 64'h0000000000000000;
-  reg [63:0] \$signal$6  = 64'h0000000000000000;
+  reg \$signal$6  = 1'h0;
   reg \$signal$8  = 1'h0;
   reg c_first = 1'h0;
   reg c_last = 1'h0;
@@ -12624,243 +11732,243 @@ module \ec_core_hopper.substep.pop3 (rst, row, valid, first, last, spk_e, spk_i,
   input valid;
   wire valid;
   reg valid_d0 = 1'h0;
-  assign \$1  = \$signal  & \$signal$4 ;
-  assign \$2  = \$signal  & \$signal$4 ;
+  assign \$1  = row & \$signal ;
+  assign \$2  = row & \$signal ;
   assign \$3  = \$1 [0] + \$2 [1];
-  assign \$4  = \$signal  & \$signal$4 ;
-  assign \$5  = \$signal  & \$signal$4 ;
+  assign \$4  = row & \$signal ;
+  assign \$5  = row & \$signal ;
   assign \$6  = \$4 [2] + \$5 [3];
   assign \$7  = \$3  + \$6 ;
-  assign \$8  = \$signal  & \$signal$4 ;
-  assign \$9  = \$signal  & \$signal$4 ;
+  assign \$8  = row & \$signal ;
+  assign \$9  = row & \$signal ;
   assign \$10  = \$8 [4] + \$9 [5];
-  assign \$11  = \$signal  & \$signal$4 ;
-  assign \$12  = \$signal  & \$signal$4 ;
+  assign \$11  = row & \$signal ;
+  assign \$12  = row & \$signal ;
   assign \$13  = \$11 [6] + \$12 [7];
   assign \$14  = \$10  + \$13 ;
   assign \$15  = \$7  + \$14 ;
-  assign \$16  = \$signal  & \$signal$4 ;
-  assign \$17  = \$signal  & \$signal$4 ;
+  assign \$16  = row & \$signal ;
+  assign \$17  = row & \$signal ;
   assign \$18  = \$16 [8] + \$17 [9];
-  assign \$19  = \$signal  & \$signal$4 ;
-  assign \$20  = \$signal  & \$signal$4 ;
+  assign \$19  = row & \$signal ;
+  assign \$20  = row & \$signal ;
   assign \$21  = \$19 [10] + \$20 [11];
   assign \$22  = \$18  + \$21 ;
-  assign \$23  = \$signal  & \$signal$4 ;
-  assign \$24  = \$signal  & \$signal$4 ;
+  assign \$23  = row & \$signal ;
+  assign \$24  = row & \$signal ;
   assign \$25  = \$23 [12] + \$24 [13];
-  assign \$26  = \$signal  & \$signal$4 ;
-  assign \$27  = \$signal  & \$signal$4 ;
+  assign \$26  = row & \$signal ;
+  assign \$27  = row & \$signal ;
   assign \$28  = \$26 [14] + \$27 [15];
   assign \$29  = \$25  + \$28 ;
   assign \$30  = \$22  + \$29 ;
-  assign \$31  = \$signal  & \$signal$4 ;
-  assign \$32  = \$signal  & \$signal$4 ;
+  assign \$31  = row & \$signal ;
+  assign \$32  = row & \$signal ;
   assign \$33  = \$31 [16] + \$32 [17];
-  assign \$34  = \$signal  & \$signal$4 ;
-  assign \$35  = \$signal  & \$signal$4 ;
+  assign \$34  = row & \$signal ;
+  assign \$35  = row & \$signal ;
   assign \$36  = \$34 [18] + \$35 [19];
   assign \$37  = \$33  + \$36 ;
-  assign \$38  = \$signal  & \$signal$4 ;
-  assign \$39  = \$signal  & \$signal$4 ;
+  assign \$38  = row & \$signal ;
+  assign \$39  = row & \$signal ;
   assign \$40  = \$38 [20] + \$39 [21];
-  assign \$41  = \$signal  & \$signal$4 ;
-  assign \$42  = \$signal  & \$signal$4 ;
+  assign \$41  = row & \$signal ;
+  assign \$42  = row & \$signal ;
   assign \$43  = \$41 [22] + \$42 [23];
   assign \$44  = \$40  + \$43 ;
   assign \$45  = \$37  + \$44 ;
-  assign \$46  = \$signal  & \$signal$4 ;
-  assign \$47  = \$signal  & \$signal$4 ;
+  assign \$46  = row & \$signal ;
+  assign \$47  = row & \$signal ;
   assign \$48  = \$46 [24] + \$47 [25];
-  assign \$49  = \$signal  & \$signal$4 ;
-  assign \$50  = \$signal  & \$signal$4 ;
+  assign \$49  = row & \$signal ;
+  assign \$50  = row & \$signal ;
   assign \$51  = \$49 [26] + \$50 [27];
   assign \$52  = \$48  + \$51 ;
-  assign \$53  = \$signal  & \$signal$4 ;
-  assign \$54  = \$signal  & \$signal$4 ;
+  assign \$53  = row & \$signal ;
+  assign \$54  = row & \$signal ;
   assign \$55  = \$53 [28] + \$54 [29];
-  assign \$56  = \$signal  & \$signal$4 ;
-  assign \$57  = \$signal  & \$signal$4 ;
+  assign \$56  = row & \$signal ;
+  assign \$57  = row & \$signal ;
   assign \$58  = \$56 [30] + \$57 [31];
   assign \$59  = \$55  + \$58 ;
   assign \$60  = \$52  + \$59 ;
-  assign \$61  = \$signal  & \$signal$4 ;
-  assign \$62  = \$signal  & \$signal$4 ;
+  assign \$61  = row & \$signal ;
+  assign \$62  = row & \$signal ;
   assign \$63  = \$61 [32] + \$62 [33];
-  assign \$64  = \$signal  & \$signal$4 ;
-  assign \$65  = \$signal  & \$signal$4 ;
+  assign \$64  = row & \$signal ;
+  assign \$65  = row & \$signal ;
   assign \$66  = \$64 [34] + \$65 [35];
   assign \$67  = \$63  + \$66 ;
-  assign \$68  = \$signal  & \$signal$4 ;
-  assign \$69  = \$signal  & \$signal$4 ;
+  assign \$68  = row & \$signal ;
+  assign \$69  = row & \$signal ;
   assign \$70  = \$68 [36] + \$69 [37];
-  assign \$71  = \$signal  & \$signal$4 ;
-  assign \$72  = \$signal  & \$signal$4 ;
+  assign \$71  = row & \$signal ;
+  assign \$72  = row & \$signal ;
   assign \$73  = \$71 [38] + \$72 [39];
   assign \$74  = \$70  + \$73 ;
   assign \$75  = \$67  + \$74 ;
-  assign \$76  = \$signal  & \$signal$4 ;
-  assign \$77  = \$signal  & \$signal$4 ;
+  assign \$76  = row & \$signal ;
+  assign \$77  = row & \$signal ;
   assign \$78  = \$76 [40] + \$77 [41];
-  assign \$79  = \$signal  & \$signal$4 ;
-  assign \$80  = \$signal  & \$signal$4 ;
+  assign \$79  = row & \$signal ;
+  assign \$80  = row & \$signal ;
   assign \$81  = \$79 [42] + \$80 [43];
   assign \$82  = \$78  + \$81 ;
-  assign \$83  = \$signal  & \$signal$4 ;
-  assign \$84  = \$signal  & \$signal$4 ;
+  assign \$83  = row & \$signal ;
+  assign \$84  = row & \$signal ;
   assign \$85  = \$83 [44] + \$84 [45];
-  assign \$86  = \$signal  & \$signal$4 ;
-  assign \$87  = \$signal  & \$signal$4 ;
+  assign \$86  = row & \$signal ;
+  assign \$87  = row & \$signal ;
   assign \$88  = \$86 [46] + \$87 [47];
   assign \$89  = \$85  + \$88 ;
   assign \$90  = \$82  + \$89 ;
-  assign \$91  = \$signal  & \$signal$4 ;
-  assign \$92  = \$signal  & \$signal$4 ;
+  assign \$91  = row & \$signal ;
+  assign \$92  = row & \$signal ;
   assign \$93  = \$91 [48] + \$92 [49];
-  assign \$94  = \$signal  & \$signal$4 ;
-  assign \$95  = \$signal  & \$signal$4 ;
+  assign \$94  = row & \$signal ;
+  assign \$95  = row & \$signal ;
   assign \$96  = \$94 [50] + \$95 [51];
   assign \$97  = \$93  + \$96 ;
-  assign \$98  = \$signal  & \$signal$4 ;
-  assign \$99  = \$signal  & \$signal$4 ;
+  assign \$98  = row & \$signal ;
+  assign \$99  = row & \$signal ;
   assign \$100  = \$98 [52] + \$99 [53];
-  assign \$101  = \$signal  & \$signal$4 ;
-  assign \$102  = \$signal  & \$signal$4 ;
+  assign \$101  = row & \$signal ;
+  assign \$102  = row & \$signal ;
   assign \$103  = \$101 [54] + \$102 [55];
   assign \$104  = \$100  + \$103 ;
   assign \$105  = \$97  + \$104 ;
-  assign \$106  = \$signal  & \$signal$4 ;
-  assign \$107  = \$signal  & \$signal$4 ;
+  assign \$106  = row & \$signal ;
+  assign \$107  = row & \$signal ;
   assign \$108  = \$106 [56] + \$107 [57];
-  assign \$109  = \$signal  & \$signal$4 ;
-  assign \$110  = \$signal  & \$signal$4 ;
+  assign \$109  = row & \$signal ;
+  assign \$110  = row & \$signal ;
   assign \$111  = \$109 [58] + \$110 [59];
   assign \$112  = \$108  + \$111 ;
-  assign \$113  = \$signal  & \$signal$4 ;
-  assign \$114  = \$signal  & \$signal$4 ;
+  assign \$113  = row & \$signal ;
+  assign \$114  = row & \$signal ;
   assign \$115  = \$113 [60] + \$114 [61];
-  assign \$116  = \$signal  & \$signal$4 ;
-  assign \$117  = \$signal  & \$signal$4 ;
+  assign \$116  = row & \$signal ;
+  assign \$117  = row & \$signal ;
   assign \$118  = \$116 [62] + \$117 [63];
   assign \$119  = \$115  + \$118 ;
   assign \$120  = \$112  + \$119 ;
-  assign \$121  = \$signal  & \$signal$6 ;
-  assign \$122  = \$signal  & \$signal$6 ;
+  assign \$121  = row & \$signal$4 ;
+  assign \$122  = row & \$signal$4 ;
   assign \$123  = \$121 [0] + \$122 [1];
-  assign \$124  = \$signal  & \$signal$6 ;
-  assign \$125  = \$signal  & \$signal$6 ;
+  assign \$124  = row & \$signal$4 ;
+  assign \$125  = row & \$signal$4 ;
   assign \$126  = \$124 [2] + \$125 [3];
   assign \$127  = \$123  + \$126 ;
-  assign \$128  = \$signal  & \$signal$6 ;
-  assign \$129  = \$signal  & \$signal$6 ;
+  assign \$128  = row & \$signal$4 ;
+  assign \$129  = row & \$signal$4 ;
   assign \$130  = \$128 [4] + \$129 [5];
-  assign \$131  = \$signal  & \$signal$6 ;
-  assign \$132  = \$signal  & \$signal$6 ;
+  assign \$131  = row & \$signal$4 ;
+  assign \$132  = row & \$signal$4 ;
   assign \$133  = \$131 [6] + \$132 [7];
   assign \$134  = \$130  + \$133 ;
   assign \$135  = \$127  + \$134 ;
-  assign \$136  = \$signal  & \$signal$6 ;
-  assign \$137  = \$signal  & \$signal$6 ;
+  assign \$136  = row & \$signal$4 ;
+  assign \$137  = row & \$signal$4 ;
   assign \$138  = \$136 [8] + \$137 [9];
-  assign \$139  = \$signal  & \$signal$6 ;
-  assign \$140  = \$signal  & \$signal$6 ;
+  assign \$139  = row & \$signal$4 ;
+  assign \$140  = row & \$signal$4 ;
   assign \$141  = \$139 [10] + \$140 [11];
   assign \$142  = \$138  + \$141 ;
-  assign \$143  = \$signal  & \$signal$6 ;
-  assign \$144  = \$signal  & \$signal$6 ;
+  assign \$143  = row & \$signal$4 ;
+  assign \$144  = row & \$signal$4 ;
   assign \$145  = \$143 [12] + \$144 [13];
-  assign \$146  = \$signal  & \$signal$6 ;
-  assign \$147  = \$signal  & \$signal$6 ;
+  assign \$146  = row & \$signal$4 ;
+  assign \$147  = row & \$signal$4 ;
   assign \$148  = \$146 [14] + \$147 [15];
   assign \$149  = \$145  + \$148 ;
   assign \$150  = \$142  + \$149 ;
-  assign \$151  = \$signal  & \$signal$6 ;
-  assign \$152  = \$signal  & \$signal$6 ;
+  assign \$151  = row & \$signal$4 ;
+  assign \$152  = row & \$signal$4 ;
   assign \$153  = \$151 [16] + \$152 [17];
-  assign \$154  = \$signal  & \$signal$6 ;
-  assign \$155  = \$signal  & \$signal$6 ;
+  assign \$154  = row & \$signal$4 ;
+  assign \$155  = row & \$signal$4 ;
   assign \$156  = \$154 [18] + \$155 [19];
   assign \$157  = \$153  + \$156 ;
-  assign \$158  = \$signal  & \$signal$6 ;
-  assign \$159  = \$signal  & \$signal$6 ;
+  assign \$158  = row & \$signal$4 ;
+  assign \$159  = row & \$signal$4 ;
   assign \$160  = \$158 [20] + \$159 [21];
-  assign \$161  = \$signal  & \$signal$6 ;
-  assign \$162  = \$signal  & \$signal$6 ;
+  assign \$161  = row & \$signal$4 ;
+  assign \$162  = row & \$signal$4 ;
   assign \$163  = \$161 [22] + \$162 [23];
   assign \$164  = \$160  + \$163 ;
   assign \$165  = \$157  + \$164 ;
-  assign \$166  = \$signal  & \$signal$6 ;
-  assign \$167  = \$signal  & \$signal$6 ;
+  assign \$166  = row & \$signal$4 ;
+  assign \$167  = row & \$signal$4 ;
   assign \$168  = \$166 [24] + \$167 [25];
-  assign \$169  = \$signal  & \$signal$6 ;
-  assign \$170  = \$signal  & \$signal$6 ;
+  assign \$169  = row & \$signal$4 ;
+  assign \$170  = row & \$signal$4 ;
   assign \$171  = \$169 [26] + \$170 [27];
   assign \$172  = \$168  + \$171 ;
-  assign \$173  = \$signal  & \$signal$6 ;
-  assign \$174  = \$signal  & \$signal$6 ;
+  assign \$173  = row & \$signal$4 ;
+  assign \$174  = row & \$signal$4 ;
   assign \$175  = \$173 [28] + \$174 [29];
-  assign \$176  = \$signal  & \$signal$6 ;
-  assign \$177  = \$signal  & \$signal$6 ;
+  assign \$176  = row & \$signal$4 ;
+  assign \$177  = row & \$signal$4 ;
   assign \$178  = \$176 [30] + \$177 [31];
   assign \$179  = \$175  + \$178 ;
   assign \$180  = \$172  + \$179 ;
-  assign \$181  = \$signal  & \$signal$6 ;
-  assign \$182  = \$signal  & \$signal$6 ;
+  assign \$181  = row & \$signal$4 ;
+  assign \$182  = row & \$signal$4 ;
   assign \$183  = \$181 [32] + \$182 [33];
-  assign \$184  = \$signal  & \$signal$6 ;
-  assign \$185  = \$signal  & \$signal$6 ;
+  assign \$184  = row & \$signal$4 ;
+  assign \$185  = row & \$signal$4 ;
   assign \$186  = \$184 [34] + \$185 [35];
   assign \$187  = \$183  + \$186 ;
-  assign \$188  = \$signal  & \$signal$6 ;
-  assign \$189  = \$signal  & \$signal$6 ;
+  assign \$188  = row & \$signal$4 ;
+  assign \$189  = row & \$signal$4 ;
   assign \$190  = \$188 [36] + \$189 [37];
-  assign \$191  = \$signal  & \$signal$6 ;
-  assign \$192  = \$signal  & \$signal$6 ;
+  assign \$191  = row & \$signal$4 ;
+  assign \$192  = row & \$signal$4 ;
   assign \$193  = \$191 [38] + \$192 [39];
   assign \$194  = \$190  + \$193 ;
   assign \$195  = \$187  + \$194 ;
-  assign \$196  = \$signal  & \$signal$6 ;
-  assign \$197  = \$signal  & \$signal$6 ;
+  assign \$196  = row & \$signal$4 ;
+  assign \$197  = row & \$signal$4 ;
   assign \$198  = \$196 [40] + \$197 [41];
-  assign \$199  = \$signal  & \$signal$6 ;
-  assign \$200  = \$signal  & \$signal$6 ;
+  assign \$199  = row & \$signal$4 ;
+  assign \$200  = row & \$signal$4 ;
   assign \$201  = \$199 [42] + \$200 [43];
   assign \$202  = \$198  + \$201 ;
-  assign \$203  = \$signal  & \$signal$6 ;
-  assign \$204  = \$signal  & \$signal$6 ;
+  assign \$203  = row & \$signal$4 ;
+  assign \$204  = row & \$signal$4 ;
   assign \$205  = \$203 [44] + \$204 [45];
-  assign \$206  = \$signal  & \$signal$6 ;
-  assign \$207  = \$signal  & \$signal$6 ;
+  assign \$206  = row & \$signal$4 ;
+  assign \$207  = row & \$signal$4 ;
   assign \$208  = \$206 [46] + \$207 [47];
   assign \$209  = \$205  + \$208 ;
   assign \$210  = \$202  + \$209 ;
-  assign \$211  = \$signal  & \$signal$6 ;
-  assign \$212  = \$signal  & \$signal$6 ;
+  assign \$211  = row & \$signal$4 ;
+  assign \$212  = row & \$signal$4 ;
   assign \$213  = \$211 [48] + \$212 [49];
-  assign \$214  = \$signal  & \$signal$6 ;
-  assign \$215  = \$signal  & \$signal$6 ;
+  assign \$214  = row & \$signal$4 ;
+  assign \$215  = row & \$signal$4 ;
   assign \$216  = \$214 [50] + \$215 [51];
   assign \$217  = \$213  + \$216 ;
-  assign \$218  = \$signal  & \$signal$6 ;
-  assign \$219  = \$signal  & \$signal$6 ;
+  assign \$218  = row & \$signal$4 ;
+  assign \$219  = row & \$signal$4 ;
   assign \$220  = \$218 [52] + \$219 [53];
-  assign \$221  = \$signal  & \$signal$6 ;
-  assign \$222  = \$signal  & \$signal$6 ;
+  assign \$221  = row & \$signal$4 ;
+  assign \$222  = row & \$signal$4 ;
   assign \$223  = \$221 [54] + \$222 [55];
   assign \$224  = \$220  + \$223 ;
   assign \$225  = \$217  + \$224 ;
-  assign \$226  = \$signal  & \$signal$6 ;
-  assign \$227  = \$signal  & \$signal$6 ;
+  assign \$226  = row & \$signal$4 ;
+  assign \$227  = row & \$signal$4 ;
   assign \$228  = \$226 [56] + \$227 [57];
-  assign \$229  = \$signal  & \$signal$6 ;
-  assign \$230  = \$signal  & \$signal$6 ;
+  assign \$229  = row & \$signal$4 ;
+  assign \$230  = row & \$signal$4 ;
   assign \$231  = \$229 [58] + \$230 [59];
   assign \$232  = \$228  + \$231 ;
-  assign \$233  = \$signal  & \$signal$6 ;
-  assign \$234  = \$signal  & \$signal$6 ;
+  assign \$233  = row & \$signal$4 ;
+  assign \$234  = row & \$signal$4 ;
   assign \$235  = \$233 [60] + \$234 [61];
-  assign \$236  = \$signal  & \$signal$6 ;
-  assign \$237  = \$signal  & \$signal$6 ;
+  assign \$236  = row & \$signal$4 ;
+  assign \$237  = row & \$signal$4 ;
   assign \$238  = \$236 [62] + \$237 [63];
   assign \$239  = \$235  + \$238 ;
   assign \$240  = \$232  + \$239 ;
@@ -12882,15 +11990,13 @@ module \ec_core_hopper.substep.pop3 (rst, row, valid, first, last, spk_e, spk_i,
   assign \$256  = pi + cnt_i;
   assign \$257  = c_valid & c_last;
   always @(posedge clk)
-    \$signal  <= row;
+    \$signal  <= spk_e;
   always @(posedge clk)
-    \$signal$4  <= spk_e;
+    \$signal$4  <= spk_i;
   always @(posedge clk)
-    \$signal$6  <= spk_i;
+    \$signal$6  <= \$258 ;
   always @(posedge clk)
-    \$signal$8  <= \$258 ;
-  always @(posedge clk)
-    \$signal$10  <= \$259 ;
+    \$signal$8  <= \$259 ;
   always @(posedge clk)
     i_last <= \$260 ;
   always @(posedge clk)
@@ -12970,14 +12076,14 @@ module \ec_core_hopper.substep.pop3 (rst, row, valid, first, last, spk_e, spk_i,
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$261  = \$signal$8 ;
+    \$261  = \$signal$6 ;
     if (rst) begin
       \$261  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$262  = \$signal$10 ;
+    \$262  = \$signal$8 ;
     if (rst) begin
       \$262  = 1'h0;
     end
@@ -13047,4 +12153,1637 @@ module \ec_core_hopper.substep.pop3 (rst, row, valid, first, last, spk_e, spk_i,
       \$269  = 1'h0;
     end
   end
+  assign \$signal$13  = row;
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_hopper.w_in0 (rst, rd__addr, r_data, w_data, w_addr, w_en, clk);
+  wire [5:0] \$signature__addr ;
+  wire [21:0] \$signature__data ;
+  wire \$signature__en ;
+  input clk;
+  wire clk;
+  wire [5:0] r_addr;
+  output [21:0] r_data;
+  reg [21:0] r_data = 22'h000000;
+  (* init = 22'h000000 *)
+  wire [21:0] ram_q;
+  input [5:0] rd__addr;
+  wire [5:0] rd__addr;
+  wire [21:0] rd__data;
+  input rst;
+  wire rst;
+  input [5:0] w_addr;
+  wire [5:0] w_addr;
+  input [21:0] w_data;
+  wire [21:0] w_data;
+  input w_en;
+  wire w_en;
+  reg [21:0] ram [63:0];
+  initial begin
+    ram[0] = 22'h000000;
+    ram[1] = 22'h000000;
+    ram[2] = 22'h000000;
+    ram[3] = 22'h000000;
+    ram[4] = 22'h000000;
+    ram[5] = 22'h000000;
+    ram[6] = 22'h000000;
+    ram[7] = 22'h000000;
+    ram[8] = 22'h000000;
+    ram[9] = 22'h000000;
+    ram[10] = 22'h000000;
+    ram[11] = 22'h000000;
+    ram[12] = 22'h000000;
+    ram[13] = 22'h000000;
+    ram[14] = 22'h000000;
+    ram[15] = 22'h000000;
+    ram[16] = 22'h000000;
+    ram[17] = 22'h000000;
+    ram[18] = 22'h000000;
+    ram[19] = 22'h000000;
+    ram[20] = 22'h000000;
+    ram[21] = 22'h000000;
+    ram[22] = 22'h000000;
+    ram[23] = 22'h000000;
+    ram[24] = 22'h000000;
+    ram[25] = 22'h000000;
+    ram[26] = 22'h000000;
+    ram[27] = 22'h000000;
+    ram[28] = 22'h000000;
+    ram[29] = 22'h000000;
+    ram[30] = 22'h000000;
+    ram[31] = 22'h000000;
+    ram[32] = 22'h000000;
+    ram[33] = 22'h000000;
+    ram[34] = 22'h000000;
+    ram[35] = 22'h000000;
+    ram[36] = 22'h000000;
+    ram[37] = 22'h000000;
+    ram[38] = 22'h000000;
+    ram[39] = 22'h000000;
+    ram[40] = 22'h000000;
+    ram[41] = 22'h000000;
+    ram[42] = 22'h000000;
+    ram[43] = 22'h000000;
+    ram[44] = 22'h000000;
+    ram[45] = 22'h000000;
+    ram[46] = 22'h000000;
+    ram[47] = 22'h000000;
+    ram[48] = 22'h000000;
+    ram[49] = 22'h000000;
+    ram[50] = 22'h000000;
+    ram[51] = 22'h000000;
+    ram[52] = 22'h000000;
+    ram[53] = 22'h000000;
+    ram[54] = 22'h000000;
+    ram[55] = 22'h000000;
+    ram[56] = 22'h000000;
+    ram[57] = 22'h000000;
+    ram[58] = 22'h000000;
+    ram[59] = 22'h000000;
+    ram[60] = 22'h000000;
+    ram[61] = 22'h000000;
+    ram[62] = 22'h000000;
+    ram[63] = 22'h000000;
+  end
+  always @(posedge clk) begin
+    if (w_en)
+      ram[w_addr] <= w_data;
+  end
+  reg [21:0] _0_;
+  always @(posedge clk) begin
+    _0_ <= ram[rd__addr];
+  end
+  assign rd__data = _0_;
+  always @(posedge clk)
+    r_data <= rd__data;
+  assign \$signature__addr  = w_addr;
+  assign \$signature__data  = w_data;
+  assign \$signature__en  = w_en;
+  assign r_addr = rd__addr;
+  assign ram_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_hopper.w_in1 (rst, rd__addr, r_data, w_data, w_addr, w_en, clk);
+  wire [5:0] \$signature__addr ;
+  wire [21:0] \$signature__data ;
+  wire \$signature__en ;
+  input clk;
+  wire clk;
+  wire [5:0] r_addr;
+  output [21:0] r_data;
+  reg [21:0] r_data = 22'h000000;
+  (* init = 22'h000000 *)
+  wire [21:0] ram_q;
+  input [5:0] rd__addr;
+  wire [5:0] rd__addr;
+  wire [21:0] rd__data;
+  input rst;
+  wire rst;
+  input [5:0] w_addr;
+  wire [5:0] w_addr;
+  input [21:0] w_data;
+  wire [21:0] w_data;
+  input w_en;
+  wire w_en;
+  reg [21:0] ram [63:0];
+  initial begin
+    ram[0] = 22'h000000;
+    ram[1] = 22'h000000;
+    ram[2] = 22'h000000;
+    ram[3] = 22'h000000;
+    ram[4] = 22'h000000;
+    ram[5] = 22'h000000;
+    ram[6] = 22'h000000;
+    ram[7] = 22'h000000;
+    ram[8] = 22'h000000;
+    ram[9] = 22'h000000;
+    ram[10] = 22'h000000;
+    ram[11] = 22'h000000;
+    ram[12] = 22'h000000;
+    ram[13] = 22'h000000;
+    ram[14] = 22'h000000;
+    ram[15] = 22'h000000;
+    ram[16] = 22'h000000;
+    ram[17] = 22'h000000;
+    ram[18] = 22'h000000;
+    ram[19] = 22'h000000;
+    ram[20] = 22'h000000;
+    ram[21] = 22'h000000;
+    ram[22] = 22'h000000;
+    ram[23] = 22'h000000;
+    ram[24] = 22'h000000;
+    ram[25] = 22'h000000;
+    ram[26] = 22'h000000;
+    ram[27] = 22'h000000;
+    ram[28] = 22'h000000;
+    ram[29] = 22'h000000;
+    ram[30] = 22'h000000;
+    ram[31] = 22'h000000;
+    ram[32] = 22'h000000;
+    ram[33] = 22'h000000;
+    ram[34] = 22'h000000;
+    ram[35] = 22'h000000;
+    ram[36] = 22'h000000;
+    ram[37] = 22'h000000;
+    ram[38] = 22'h000000;
+    ram[39] = 22'h000000;
+    ram[40] = 22'h000000;
+    ram[41] = 22'h000000;
+    ram[42] = 22'h000000;
+    ram[43] = 22'h000000;
+    ram[44] = 22'h000000;
+    ram[45] = 22'h000000;
+    ram[46] = 22'h000000;
+    ram[47] = 22'h000000;
+    ram[48] = 22'h000000;
+    ram[49] = 22'h000000;
+    ram[50] = 22'h000000;
+    ram[51] = 22'h000000;
+    ram[52] = 22'h000000;
+    ram[53] = 22'h000000;
+    ram[54] = 22'h000000;
+    ram[55] = 22'h000000;
+    ram[56] = 22'h000000;
+    ram[57] = 22'h000000;
+    ram[58] = 22'h000000;
+    ram[59] = 22'h000000;
+    ram[60] = 22'h000000;
+    ram[61] = 22'h000000;
+    ram[62] = 22'h000000;
+    ram[63] = 22'h000000;
+  end
+  always @(posedge clk) begin
+    if (w_en)
+      ram[w_addr] <= w_data;
+  end
+  reg [21:0] _0_;
+  always @(posedge clk) begin
+    _0_ <= ram[rd__addr];
+  end
+  assign rd__data = _0_;
+  always @(posedge clk)
+    r_data <= rd__data;
+  assign \$signature__addr  = w_addr;
+  assign \$signature__data  = w_data;
+  assign \$signature__en  = w_en;
+  assign r_addr = rd__addr;
+  assign ram_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_hopper.w_in2 (rst, rd__addr, r_data, w_data, w_addr, w_en, clk);
+  wire [5:0] \$signature__addr ;
+  wire [21:0] \$signature__data ;
+  wire \$signature__en ;
+  input clk;
+  wire clk;
+  wire [5:0] r_addr;
+  output [21:0] r_data;
+  reg [21:0] r_data = 22'h000000;
+  (* init = 22'h000000 *)
+  wire [21:0] ram_q;
+  input [5:0] rd__addr;
+  wire [5:0] rd__addr;
+  wire [21:0] rd__data;
+  input rst;
+  wire rst;
+  input [5:0] w_addr;
+  wire [5:0] w_addr;
+  input [21:0] w_data;
+  wire [21:0] w_data;
+  input w_en;
+  wire w_en;
+  reg [21:0] ram [63:0];
+  initial begin
+    ram[0] = 22'h000000;
+    ram[1] = 22'h000000;
+    ram[2] = 22'h000000;
+    ram[3] = 22'h000000;
+    ram[4] = 22'h000000;
+    ram[5] = 22'h000000;
+    ram[6] = 22'h000000;
+    ram[7] = 22'h000000;
+    ram[8] = 22'h000000;
+    ram[9] = 22'h000000;
+    ram[10] = 22'h000000;
+    ram[11] = 22'h000000;
+    ram[12] = 22'h000000;
+    ram[13] = 22'h000000;
+    ram[14] = 22'h000000;
+    ram[15] = 22'h000000;
+    ram[16] = 22'h000000;
+    ram[17] = 22'h000000;
+    ram[18] = 22'h000000;
+    ram[19] = 22'h000000;
+    ram[20] = 22'h000000;
+    ram[21] = 22'h000000;
+    ram[22] = 22'h000000;
+    ram[23] = 22'h000000;
+    ram[24] = 22'h000000;
+    ram[25] = 22'h000000;
+    ram[26] = 22'h000000;
+    ram[27] = 22'h000000;
+    ram[28] = 22'h000000;
+    ram[29] = 22'h000000;
+    ram[30] = 22'h000000;
+    ram[31] = 22'h000000;
+    ram[32] = 22'h000000;
+    ram[33] = 22'h000000;
+    ram[34] = 22'h000000;
+    ram[35] = 22'h000000;
+    ram[36] = 22'h000000;
+    ram[37] = 22'h000000;
+    ram[38] = 22'h000000;
+    ram[39] = 22'h000000;
+    ram[40] = 22'h000000;
+    ram[41] = 22'h000000;
+    ram[42] = 22'h000000;
+    ram[43] = 22'h000000;
+    ram[44] = 22'h000000;
+    ram[45] = 22'h000000;
+    ram[46] = 22'h000000;
+    ram[47] = 22'h000000;
+    ram[48] = 22'h000000;
+    ram[49] = 22'h000000;
+    ram[50] = 22'h000000;
+    ram[51] = 22'h000000;
+    ram[52] = 22'h000000;
+    ram[53] = 22'h000000;
+    ram[54] = 22'h000000;
+    ram[55] = 22'h000000;
+    ram[56] = 22'h000000;
+    ram[57] = 22'h000000;
+    ram[58] = 22'h000000;
+    ram[59] = 22'h000000;
+    ram[60] = 22'h000000;
+    ram[61] = 22'h000000;
+    ram[62] = 22'h000000;
+    ram[63] = 22'h000000;
+  end
+  always @(posedge clk) begin
+    if (w_en)
+      ram[w_addr] <= w_data;
+  end
+  reg [21:0] _0_;
+  always @(posedge clk) begin
+    _0_ <= ram[rd__addr];
+  end
+  assign rd__data = _0_;
+  always @(posedge clk)
+    r_data <= rd__data;
+  assign \$signature__addr  = w_addr;
+  assign \$signature__data  = w_data;
+  assign \$signature__en  = w_en;
+  assign r_addr = rd__addr;
+  assign ram_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_hopper.w_in3 (rst, rd__addr, r_data, w_data, w_addr, w_en, clk);
+  wire [5:0] \$signature__addr ;
+  wire [21:0] \$signature__data ;
+  wire \$signature__en ;
+  input clk;
+  wire clk;
+  wire [5:0] r_addr;
+  output [21:0] r_data;
+  reg [21:0] r_data = 22'h000000;
+  (* init = 22'h000000 *)
+  wire [21:0] ram_q;
+  input [5:0] rd__addr;
+  wire [5:0] rd__addr;
+  wire [21:0] rd__data;
+  input rst;
+  wire rst;
+  input [5:0] w_addr;
+  wire [5:0] w_addr;
+  input [21:0] w_data;
+  wire [21:0] w_data;
+  input w_en;
+  wire w_en;
+  reg [21:0] ram [63:0];
+  initial begin
+    ram[0] = 22'h000000;
+    ram[1] = 22'h000000;
+    ram[2] = 22'h000000;
+    ram[3] = 22'h000000;
+    ram[4] = 22'h000000;
+    ram[5] = 22'h000000;
+    ram[6] = 22'h000000;
+    ram[7] = 22'h000000;
+    ram[8] = 22'h000000;
+    ram[9] = 22'h000000;
+    ram[10] = 22'h000000;
+    ram[11] = 22'h000000;
+    ram[12] = 22'h000000;
+    ram[13] = 22'h000000;
+    ram[14] = 22'h000000;
+    ram[15] = 22'h000000;
+    ram[16] = 22'h000000;
+    ram[17] = 22'h000000;
+    ram[18] = 22'h000000;
+    ram[19] = 22'h000000;
+    ram[20] = 22'h000000;
+    ram[21] = 22'h000000;
+    ram[22] = 22'h000000;
+    ram[23] = 22'h000000;
+    ram[24] = 22'h000000;
+    ram[25] = 22'h000000;
+    ram[26] = 22'h000000;
+    ram[27] = 22'h000000;
+    ram[28] = 22'h000000;
+    ram[29] = 22'h000000;
+    ram[30] = 22'h000000;
+    ram[31] = 22'h000000;
+    ram[32] = 22'h000000;
+    ram[33] = 22'h000000;
+    ram[34] = 22'h000000;
+    ram[35] = 22'h000000;
+    ram[36] = 22'h000000;
+    ram[37] = 22'h000000;
+    ram[38] = 22'h000000;
+    ram[39] = 22'h000000;
+    ram[40] = 22'h000000;
+    ram[41] = 22'h000000;
+    ram[42] = 22'h000000;
+    ram[43] = 22'h000000;
+    ram[44] = 22'h000000;
+    ram[45] = 22'h000000;
+    ram[46] = 22'h000000;
+    ram[47] = 22'h000000;
+    ram[48] = 22'h000000;
+    ram[49] = 22'h000000;
+    ram[50] = 22'h000000;
+    ram[51] = 22'h000000;
+    ram[52] = 22'h000000;
+    ram[53] = 22'h000000;
+    ram[54] = 22'h000000;
+    ram[55] = 22'h000000;
+    ram[56] = 22'h000000;
+    ram[57] = 22'h000000;
+    ram[58] = 22'h000000;
+    ram[59] = 22'h000000;
+    ram[60] = 22'h000000;
+    ram[61] = 22'h000000;
+    ram[62] = 22'h000000;
+    ram[63] = 22'h000000;
+  end
+  always @(posedge clk) begin
+    if (w_en)
+      ram[w_addr] <= w_data;
+  end
+  reg [21:0] _0_;
+  always @(posedge clk) begin
+    _0_ <= ram[rd__addr];
+  end
+  assign rd__data = _0_;
+  always @(posedge clk)
+    r_data <= rd__data;
+  assign \$signature__addr  = w_addr;
+  assign \$signature__data  = w_data;
+  assign \$signature__en  = w_en;
+  assign r_addr = rd__addr;
+  assign ram_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_hopper.w_rec0 (rst, rd__addr, r_data, w_data, w_addr, w_en, clk);
+  wire [7:0] \$signature__addr ;
+  wire [63:0] \$signature__data ;
+  wire \$signature__en ;
+  input clk;
+  wire clk;
+  wire [7:0] r_addr;
+  output [63:0] r_data;
+  reg [63:0] r_data = 64'h0000000000000000;
+  (* init = 64'h0000000000000000 *)
+  wire [63:0] ram_q;
+  input [7:0] rd__addr;
+  wire [7:0] rd__addr;
+  wire [63:0] rd__data;
+  input rst;
+  wire rst;
+  input [7:0] w_addr;
+  wire [7:0] w_addr;
+  input [63:0] w_data;
+  wire [63:0] w_data;
+  input w_en;
+  wire w_en;
+  reg [63:0] ram [255:0];
+  initial begin
+    ram[0] = 64'h0000000000000000;
+    ram[1] = 64'h0000000000000000;
+    ram[2] = 64'h0000000000000000;
+    ram[3] = 64'h0000000000000000;
+    ram[4] = 64'h0000000000000000;
+    ram[5] = 64'h0000000000000000;
+    ram[6] = 64'h0000000000000000;
+    ram[7] = 64'h0000000000000000;
+    ram[8] = 64'h0000000000000000;
+    ram[9] = 64'h0000000000000000;
+    ram[10] = 64'h0000000000000000;
+    ram[11] = 64'h0000000000000000;
+    ram[12] = 64'h0000000000000000;
+    ram[13] = 64'h0000000000000000;
+    ram[14] = 64'h0000000000000000;
+    ram[15] = 64'h0000000000000000;
+    ram[16] = 64'h0000000000000000;
+    ram[17] = 64'h0000000000000000;
+    ram[18] = 64'h0000000000000000;
+    ram[19] = 64'h0000000000000000;
+    ram[20] = 64'h0000000000000000;
+    ram[21] = 64'h0000000000000000;
+    ram[22] = 64'h0000000000000000;
+    ram[23] = 64'h0000000000000000;
+    ram[24] = 64'h0000000000000000;
+    ram[25] = 64'h0000000000000000;
+    ram[26] = 64'h0000000000000000;
+    ram[27] = 64'h0000000000000000;
+    ram[28] = 64'h0000000000000000;
+    ram[29] = 64'h0000000000000000;
+    ram[30] = 64'h0000000000000000;
+    ram[31] = 64'h0000000000000000;
+    ram[32] = 64'h0000000000000000;
+    ram[33] = 64'h0000000000000000;
+    ram[34] = 64'h0000000000000000;
+    ram[35] = 64'h0000000000000000;
+    ram[36] = 64'h0000000000000000;
+    ram[37] = 64'h0000000000000000;
+    ram[38] = 64'h0000000000000000;
+    ram[39] = 64'h0000000000000000;
+    ram[40] = 64'h0000000000000000;
+    ram[41] = 64'h0000000000000000;
+    ram[42] = 64'h0000000000000000;
+    ram[43] = 64'h0000000000000000;
+    ram[44] = 64'h0000000000000000;
+    ram[45] = 64'h0000000000000000;
+    ram[46] = 64'h0000000000000000;
+    ram[47] = 64'h0000000000000000;
+    ram[48] = 64'h0000000000000000;
+    ram[49] = 64'h0000000000000000;
+    ram[50] = 64'h0000000000000000;
+    ram[51] = 64'h0000000000000000;
+    ram[52] = 64'h0000000000000000;
+    ram[53] = 64'h0000000000000000;
+    ram[54] = 64'h0000000000000000;
+    ram[55] = 64'h0000000000000000;
+    ram[56] = 64'h0000000000000000;
+    ram[57] = 64'h0000000000000000;
+    ram[58] = 64'h0000000000000000;
+    ram[59] = 64'h0000000000000000;
+    ram[60] = 64'h0000000000000000;
+    ram[61] = 64'h0000000000000000;
+    ram[62] = 64'h0000000000000000;
+    ram[63] = 64'h0000000000000000;
+    ram[64] = 64'h0000000000000000;
+    ram[65] = 64'h0000000000000000;
+    ram[66] = 64'h0000000000000000;
+    ram[67] = 64'h0000000000000000;
+    ram[68] = 64'h0000000000000000;
+    ram[69] = 64'h0000000000000000;
+    ram[70] = 64'h0000000000000000;
+    ram[71] = 64'h0000000000000000;
+    ram[72] = 64'h0000000000000000;
+    ram[73] = 64'h0000000000000000;
+    ram[74] = 64'h0000000000000000;
+    ram[75] = 64'h0000000000000000;
+    ram[76] = 64'h0000000000000000;
+    ram[77] = 64'h0000000000000000;
+    ram[78] = 64'h0000000000000000;
+    ram[79] = 64'h0000000000000000;
+    ram[80] = 64'h0000000000000000;
+    ram[81] = 64'h0000000000000000;
+    ram[82] = 64'h0000000000000000;
+    ram[83] = 64'h0000000000000000;
+    ram[84] = 64'h0000000000000000;
+    ram[85] = 64'h0000000000000000;
+    ram[86] = 64'h0000000000000000;
+    ram[87] = 64'h0000000000000000;
+    ram[88] = 64'h0000000000000000;
+    ram[89] = 64'h0000000000000000;
+    ram[90] = 64'h0000000000000000;
+    ram[91] = 64'h0000000000000000;
+    ram[92] = 64'h0000000000000000;
+    ram[93] = 64'h0000000000000000;
+    ram[94] = 64'h0000000000000000;
+    ram[95] = 64'h0000000000000000;
+    ram[96] = 64'h0000000000000000;
+    ram[97] = 64'h0000000000000000;
+    ram[98] = 64'h0000000000000000;
+    ram[99] = 64'h0000000000000000;
+    ram[100] = 64'h0000000000000000;
+    ram[101] = 64'h0000000000000000;
+    ram[102] = 64'h0000000000000000;
+    ram[103] = 64'h0000000000000000;
+    ram[104] = 64'h0000000000000000;
+    ram[105] = 64'h0000000000000000;
+    ram[106] = 64'h0000000000000000;
+    ram[107] = 64'h0000000000000000;
+    ram[108] = 64'h0000000000000000;
+    ram[109] = 64'h0000000000000000;
+    ram[110] = 64'h0000000000000000;
+    ram[111] = 64'h0000000000000000;
+    ram[112] = 64'h0000000000000000;
+    ram[113] = 64'h0000000000000000;
+    ram[114] = 64'h0000000000000000;
+    ram[115] = 64'h0000000000000000;
+    ram[116] = 64'h0000000000000000;
+    ram[117] = 64'h0000000000000000;
+    ram[118] = 64'h0000000000000000;
+    ram[119] = 64'h0000000000000000;
+    ram[120] = 64'h0000000000000000;
+    ram[121] = 64'h0000000000000000;
+    ram[122] = 64'h0000000000000000;
+    ram[123] = 64'h0000000000000000;
+    ram[124] = 64'h0000000000000000;
+    ram[125] = 64'h0000000000000000;
+    ram[126] = 64'h0000000000000000;
+    ram[127] = 64'h0000000000000000;
+    ram[128] = 64'h0000000000000000;
+    ram[129] = 64'h0000000000000000;
+    ram[130] = 64'h0000000000000000;
+    ram[131] = 64'h0000000000000000;
+    ram[132] = 64'h0000000000000000;
+    ram[133] = 64'h0000000000000000;
+    ram[134] = 64'h0000000000000000;
+    ram[135] = 64'h0000000000000000;
+    ram[136] = 64'h0000000000000000;
+    ram[137] = 64'h0000000000000000;
+    ram[138] = 64'h0000000000000000;
+    ram[139] = 64'h0000000000000000;
+    ram[140] = 64'h0000000000000000;
+    ram[141] = 64'h0000000000000000;
+    ram[142] = 64'h0000000000000000;
+    ram[143] = 64'h0000000000000000;
+    ram[144] = 64'h0000000000000000;
+    ram[145] = 64'h0000000000000000;
+    ram[146] = 64'h0000000000000000;
+    ram[147] = 64'h0000000000000000;
+    ram[148] = 64'h0000000000000000;
+    ram[149] = 64'h0000000000000000;
+    ram[150] = 64'h0000000000000000;
+    ram[151] = 64'h0000000000000000;
+    ram[152] = 64'h0000000000000000;
+    ram[153] = 64'h0000000000000000;
+    ram[154] = 64'h0000000000000000;
+    ram[155] = 64'h0000000000000000;
+    ram[156] = 64'h0000000000000000;
+    ram[157] = 64'h0000000000000000;
+    ram[158] = 64'h0000000000000000;
+    ram[159] = 64'h0000000000000000;
+    ram[160] = 64'h0000000000000000;
+    ram[161] = 64'h0000000000000000;
+    ram[162] = 64'h0000000000000000;
+    ram[163] = 64'h0000000000000000;
+    ram[164] = 64'h0000000000000000;
+    ram[165] = 64'h0000000000000000;
+    ram[166] = 64'h0000000000000000;
+    ram[167] = 64'h0000000000000000;
+    ram[168] = 64'h0000000000000000;
+    ram[169] = 64'h0000000000000000;
+    ram[170] = 64'h0000000000000000;
+    ram[171] = 64'h0000000000000000;
+    ram[172] = 64'h0000000000000000;
+    ram[173] = 64'h0000000000000000;
+    ram[174] = 64'h0000000000000000;
+    ram[175] = 64'h0000000000000000;
+    ram[176] = 64'h0000000000000000;
+    ram[177] = 64'h0000000000000000;
+    ram[178] = 64'h0000000000000000;
+    ram[179] = 64'h0000000000000000;
+    ram[180] = 64'h0000000000000000;
+    ram[181] = 64'h0000000000000000;
+    ram[182] = 64'h0000000000000000;
+    ram[183] = 64'h0000000000000000;
+    ram[184] = 64'h0000000000000000;
+    ram[185] = 64'h0000000000000000;
+    ram[186] = 64'h0000000000000000;
+    ram[187] = 64'h0000000000000000;
+    ram[188] = 64'h0000000000000000;
+    ram[189] = 64'h0000000000000000;
+    ram[190] = 64'h0000000000000000;
+    ram[191] = 64'h0000000000000000;
+    ram[192] = 64'h0000000000000000;
+    ram[193] = 64'h0000000000000000;
+    ram[194] = 64'h0000000000000000;
+    ram[195] = 64'h0000000000000000;
+    ram[196] = 64'h0000000000000000;
+    ram[197] = 64'h0000000000000000;
+    ram[198] = 64'h0000000000000000;
+    ram[199] = 64'h0000000000000000;
+    ram[200] = 64'h0000000000000000;
+    ram[201] = 64'h0000000000000000;
+    ram[202] = 64'h0000000000000000;
+    ram[203] = 64'h0000000000000000;
+    ram[204] = 64'h0000000000000000;
+    ram[205] = 64'h0000000000000000;
+    ram[206] = 64'h0000000000000000;
+    ram[207] = 64'h0000000000000000;
+    ram[208] = 64'h0000000000000000;
+    ram[209] = 64'h0000000000000000;
+    ram[210] = 64'h0000000000000000;
+    ram[211] = 64'h0000000000000000;
+    ram[212] = 64'h0000000000000000;
+    ram[213] = 64'h0000000000000000;
+    ram[214] = 64'h0000000000000000;
+    ram[215] = 64'h0000000000000000;
+    ram[216] = 64'h0000000000000000;
+    ram[217] = 64'h0000000000000000;
+    ram[218] = 64'h0000000000000000;
+    ram[219] = 64'h0000000000000000;
+    ram[220] = 64'h0000000000000000;
+    ram[221] = 64'h0000000000000000;
+    ram[222] = 64'h0000000000000000;
+    ram[223] = 64'h0000000000000000;
+    ram[224] = 64'h0000000000000000;
+    ram[225] = 64'h0000000000000000;
+    ram[226] = 64'h0000000000000000;
+    ram[227] = 64'h0000000000000000;
+    ram[228] = 64'h0000000000000000;
+    ram[229] = 64'h0000000000000000;
+    ram[230] = 64'h0000000000000000;
+    ram[231] = 64'h0000000000000000;
+    ram[232] = 64'h0000000000000000;
+    ram[233] = 64'h0000000000000000;
+    ram[234] = 64'h0000000000000000;
+    ram[235] = 64'h0000000000000000;
+    ram[236] = 64'h0000000000000000;
+    ram[237] = 64'h0000000000000000;
+    ram[238] = 64'h0000000000000000;
+    ram[239] = 64'h0000000000000000;
+    ram[240] = 64'h0000000000000000;
+    ram[241] = 64'h0000000000000000;
+    ram[242] = 64'h0000000000000000;
+    ram[243] = 64'h0000000000000000;
+    ram[244] = 64'h0000000000000000;
+    ram[245] = 64'h0000000000000000;
+    ram[246] = 64'h0000000000000000;
+    ram[247] = 64'h0000000000000000;
+    ram[248] = 64'h0000000000000000;
+    ram[249] = 64'h0000000000000000;
+    ram[250] = 64'h0000000000000000;
+    ram[251] = 64'h0000000000000000;
+    ram[252] = 64'h0000000000000000;
+    ram[253] = 64'h0000000000000000;
+    ram[254] = 64'h0000000000000000;
+    ram[255] = 64'h0000000000000000;
+  end
+  always @(posedge clk) begin
+    if (w_en)
+      ram[w_addr] <= w_data;
+  end
+  reg [63:0] _0_;
+  always @(posedge clk) begin
+    _0_ <= ram[rd__addr];
+  end
+  assign rd__data = _0_;
+  always @(posedge clk)
+    r_data <= rd__data;
+  assign \$signature__addr  = w_addr;
+  assign \$signature__data  = w_data;
+  assign \$signature__en  = w_en;
+  assign r_addr = rd__addr;
+  assign ram_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_hopper.w_rec1 (rst, rd__addr, r_data, w_data, w_addr, w_en, clk);
+  wire [7:0] \$signature__addr ;
+  wire [63:0] \$signature__data ;
+  wire \$signature__en ;
+  input clk;
+  wire clk;
+  wire [7:0] r_addr;
+  output [63:0] r_data;
+  reg [63:0] r_data = 64'h0000000000000000;
+  (* init = 64'h0000000000000000 *)
+  wire [63:0] ram_q;
+  input [7:0] rd__addr;
+  wire [7:0] rd__addr;
+  wire [63:0] rd__data;
+  input rst;
+  wire rst;
+  input [7:0] w_addr;
+  wire [7:0] w_addr;
+  input [63:0] w_data;
+  wire [63:0] w_data;
+  input w_en;
+  wire w_en;
+  reg [63:0] ram [255:0];
+  initial begin
+    ram[0] = 64'h0000000000000000;
+    ram[1] = 64'h0000000000000000;
+    ram[2] = 64'h0000000000000000;
+    ram[3] = 64'h0000000000000000;
+    ram[4] = 64'h0000000000000000;
+    ram[5] = 64'h0000000000000000;
+    ram[6] = 64'h0000000000000000;
+    ram[7] = 64'h0000000000000000;
+    ram[8] = 64'h0000000000000000;
+    ram[9] = 64'h0000000000000000;
+    ram[10] = 64'h0000000000000000;
+    ram[11] = 64'h0000000000000000;
+    ram[12] = 64'h0000000000000000;
+    ram[13] = 64'h0000000000000000;
+    ram[14] = 64'h0000000000000000;
+    ram[15] = 64'h0000000000000000;
+    ram[16] = 64'h0000000000000000;
+    ram[17] = 64'h0000000000000000;
+    ram[18] = 64'h0000000000000000;
+    ram[19] = 64'h0000000000000000;
+    ram[20] = 64'h0000000000000000;
+    ram[21] = 64'h0000000000000000;
+    ram[22] = 64'h0000000000000000;
+    ram[23] = 64'h0000000000000000;
+    ram[24] = 64'h0000000000000000;
+    ram[25] = 64'h0000000000000000;
+    ram[26] = 64'h0000000000000000;
+    ram[27] = 64'h0000000000000000;
+    ram[28] = 64'h0000000000000000;
+    ram[29] = 64'h0000000000000000;
+    ram[30] = 64'h0000000000000000;
+    ram[31] = 64'h0000000000000000;
+    ram[32] = 64'h0000000000000000;
+    ram[33] = 64'h0000000000000000;
+    ram[34] = 64'h0000000000000000;
+    ram[35] = 64'h0000000000000000;
+    ram[36] = 64'h0000000000000000;
+    ram[37] = 64'h0000000000000000;
+    ram[38] = 64'h0000000000000000;
+    ram[39] = 64'h0000000000000000;
+    ram[40] = 64'h0000000000000000;
+    ram[41] = 64'h0000000000000000;
+    ram[42] = 64'h0000000000000000;
+    ram[43] = 64'h0000000000000000;
+    ram[44] = 64'h0000000000000000;
+    ram[45] = 64'h0000000000000000;
+    ram[46] = 64'h0000000000000000;
+    ram[47] = 64'h0000000000000000;
+    ram[48] = 64'h0000000000000000;
+    ram[49] = 64'h0000000000000000;
+    ram[50] = 64'h0000000000000000;
+    ram[51] = 64'h0000000000000000;
+    ram[52] = 64'h0000000000000000;
+    ram[53] = 64'h0000000000000000;
+    ram[54] = 64'h0000000000000000;
+    ram[55] = 64'h0000000000000000;
+    ram[56] = 64'h0000000000000000;
+    ram[57] = 64'h0000000000000000;
+    ram[58] = 64'h0000000000000000;
+    ram[59] = 64'h0000000000000000;
+    ram[60] = 64'h0000000000000000;
+    ram[61] = 64'h0000000000000000;
+    ram[62] = 64'h0000000000000000;
+    ram[63] = 64'h0000000000000000;
+    ram[64] = 64'h0000000000000000;
+    ram[65] = 64'h0000000000000000;
+    ram[66] = 64'h0000000000000000;
+    ram[67] = 64'h0000000000000000;
+    ram[68] = 64'h0000000000000000;
+    ram[69] = 64'h0000000000000000;
+    ram[70] = 64'h0000000000000000;
+    ram[71] = 64'h0000000000000000;
+    ram[72] = 64'h0000000000000000;
+    ram[73] = 64'h0000000000000000;
+    ram[74] = 64'h0000000000000000;
+    ram[75] = 64'h0000000000000000;
+    ram[76] = 64'h0000000000000000;
+    ram[77] = 64'h0000000000000000;
+    ram[78] = 64'h0000000000000000;
+    ram[79] = 64'h0000000000000000;
+    ram[80] = 64'h0000000000000000;
+    ram[81] = 64'h0000000000000000;
+    ram[82] = 64'h0000000000000000;
+    ram[83] = 64'h0000000000000000;
+    ram[84] = 64'h0000000000000000;
+    ram[85] = 64'h0000000000000000;
+    ram[86] = 64'h0000000000000000;
+    ram[87] = 64'h0000000000000000;
+    ram[88] = 64'h0000000000000000;
+    ram[89] = 64'h0000000000000000;
+    ram[90] = 64'h0000000000000000;
+    ram[91] = 64'h0000000000000000;
+    ram[92] = 64'h0000000000000000;
+    ram[93] = 64'h0000000000000000;
+    ram[94] = 64'h0000000000000000;
+    ram[95] = 64'h0000000000000000;
+    ram[96] = 64'h0000000000000000;
+    ram[97] = 64'h0000000000000000;
+    ram[98] = 64'h0000000000000000;
+    ram[99] = 64'h0000000000000000;
+    ram[100] = 64'h0000000000000000;
+    ram[101] = 64'h0000000000000000;
+    ram[102] = 64'h0000000000000000;
+    ram[103] = 64'h0000000000000000;
+    ram[104] = 64'h0000000000000000;
+    ram[105] = 64'h0000000000000000;
+    ram[106] = 64'h0000000000000000;
+    ram[107] = 64'h0000000000000000;
+    ram[108] = 64'h0000000000000000;
+    ram[109] = 64'h0000000000000000;
+    ram[110] = 64'h0000000000000000;
+    ram[111] = 64'h0000000000000000;
+    ram[112] = 64'h0000000000000000;
+    ram[113] = 64'h0000000000000000;
+    ram[114] = 64'h0000000000000000;
+    ram[115] = 64'h0000000000000000;
+    ram[116] = 64'h0000000000000000;
+    ram[117] = 64'h0000000000000000;
+    ram[118] = 64'h0000000000000000;
+    ram[119] = 64'h0000000000000000;
+    ram[120] = 64'h0000000000000000;
+    ram[121] = 64'h0000000000000000;
+    ram[122] = 64'h0000000000000000;
+    ram[123] = 64'h0000000000000000;
+    ram[124] = 64'h0000000000000000;
+    ram[125] = 64'h0000000000000000;
+    ram[126] = 64'h0000000000000000;
+    ram[127] = 64'h0000000000000000;
+    ram[128] = 64'h0000000000000000;
+    ram[129] = 64'h0000000000000000;
+    ram[130] = 64'h0000000000000000;
+    ram[131] = 64'h0000000000000000;
+    ram[132] = 64'h0000000000000000;
+    ram[133] = 64'h0000000000000000;
+    ram[134] = 64'h0000000000000000;
+    ram[135] = 64'h0000000000000000;
+    ram[136] = 64'h0000000000000000;
+    ram[137] = 64'h0000000000000000;
+    ram[138] = 64'h0000000000000000;
+    ram[139] = 64'h0000000000000000;
+    ram[140] = 64'h0000000000000000;
+    ram[141] = 64'h0000000000000000;
+    ram[142] = 64'h0000000000000000;
+    ram[143] = 64'h0000000000000000;
+    ram[144] = 64'h0000000000000000;
+    ram[145] = 64'h0000000000000000;
+    ram[146] = 64'h0000000000000000;
+    ram[147] = 64'h0000000000000000;
+    ram[148] = 64'h0000000000000000;
+    ram[149] = 64'h0000000000000000;
+    ram[150] = 64'h0000000000000000;
+    ram[151] = 64'h0000000000000000;
+    ram[152] = 64'h0000000000000000;
+    ram[153] = 64'h0000000000000000;
+    ram[154] = 64'h0000000000000000;
+    ram[155] = 64'h0000000000000000;
+    ram[156] = 64'h0000000000000000;
+    ram[157] = 64'h0000000000000000;
+    ram[158] = 64'h0000000000000000;
+    ram[159] = 64'h0000000000000000;
+    ram[160] = 64'h0000000000000000;
+    ram[161] = 64'h0000000000000000;
+    ram[162] = 64'h0000000000000000;
+    ram[163] = 64'h0000000000000000;
+    ram[164] = 64'h0000000000000000;
+    ram[165] = 64'h0000000000000000;
+    ram[166] = 64'h0000000000000000;
+    ram[167] = 64'h0000000000000000;
+    ram[168] = 64'h0000000000000000;
+    ram[169] = 64'h0000000000000000;
+    ram[170] = 64'h0000000000000000;
+    ram[171] = 64'h0000000000000000;
+    ram[172] = 64'h0000000000000000;
+    ram[173] = 64'h0000000000000000;
+    ram[174] = 64'h0000000000000000;
+    ram[175] = 64'h0000000000000000;
+    ram[176] = 64'h0000000000000000;
+    ram[177] = 64'h0000000000000000;
+    ram[178] = 64'h0000000000000000;
+    ram[179] = 64'h0000000000000000;
+    ram[180] = 64'h0000000000000000;
+    ram[181] = 64'h0000000000000000;
+    ram[182] = 64'h0000000000000000;
+    ram[183] = 64'h0000000000000000;
+    ram[184] = 64'h0000000000000000;
+    ram[185] = 64'h0000000000000000;
+    ram[186] = 64'h0000000000000000;
+    ram[187] = 64'h0000000000000000;
+    ram[188] = 64'h0000000000000000;
+    ram[189] = 64'h0000000000000000;
+    ram[190] = 64'h0000000000000000;
+    ram[191] = 64'h0000000000000000;
+    ram[192] = 64'h0000000000000000;
+    ram[193] = 64'h0000000000000000;
+    ram[194] = 64'h0000000000000000;
+    ram[195] = 64'h0000000000000000;
+    ram[196] = 64'h0000000000000000;
+    ram[197] = 64'h0000000000000000;
+    ram[198] = 64'h0000000000000000;
+    ram[199] = 64'h0000000000000000;
+    ram[200] = 64'h0000000000000000;
+    ram[201] = 64'h0000000000000000;
+    ram[202] = 64'h0000000000000000;
+    ram[203] = 64'h0000000000000000;
+    ram[204] = 64'h0000000000000000;
+    ram[205] = 64'h0000000000000000;
+    ram[206] = 64'h0000000000000000;
+    ram[207] = 64'h0000000000000000;
+    ram[208] = 64'h0000000000000000;
+    ram[209] = 64'h0000000000000000;
+    ram[210] = 64'h0000000000000000;
+    ram[211] = 64'h0000000000000000;
+    ram[212] = 64'h0000000000000000;
+    ram[213] = 64'h0000000000000000;
+    ram[214] = 64'h0000000000000000;
+    ram[215] = 64'h0000000000000000;
+    ram[216] = 64'h0000000000000000;
+    ram[217] = 64'h0000000000000000;
+    ram[218] = 64'h0000000000000000;
+    ram[219] = 64'h0000000000000000;
+    ram[220] = 64'h0000000000000000;
+    ram[221] = 64'h0000000000000000;
+    ram[222] = 64'h0000000000000000;
+    ram[223] = 64'h0000000000000000;
+    ram[224] = 64'h0000000000000000;
+    ram[225] = 64'h0000000000000000;
+    ram[226] = 64'h0000000000000000;
+    ram[227] = 64'h0000000000000000;
+    ram[228] = 64'h0000000000000000;
+    ram[229] = 64'h0000000000000000;
+    ram[230] = 64'h0000000000000000;
+    ram[231] = 64'h0000000000000000;
+    ram[232] = 64'h0000000000000000;
+    ram[233] = 64'h0000000000000000;
+    ram[234] = 64'h0000000000000000;
+    ram[235] = 64'h0000000000000000;
+    ram[236] = 64'h0000000000000000;
+    ram[237] = 64'h0000000000000000;
+    ram[238] = 64'h0000000000000000;
+    ram[239] = 64'h0000000000000000;
+    ram[240] = 64'h0000000000000000;
+    ram[241] = 64'h0000000000000000;
+    ram[242] = 64'h0000000000000000;
+    ram[243] = 64'h0000000000000000;
+    ram[244] = 64'h0000000000000000;
+    ram[245] = 64'h0000000000000000;
+    ram[246] = 64'h0000000000000000;
+    ram[247] = 64'h0000000000000000;
+    ram[248] = 64'h0000000000000000;
+    ram[249] = 64'h0000000000000000;
+    ram[250] = 64'h0000000000000000;
+    ram[251] = 64'h0000000000000000;
+    ram[252] = 64'h0000000000000000;
+    ram[253] = 64'h0000000000000000;
+    ram[254] = 64'h0000000000000000;
+    ram[255] = 64'h0000000000000000;
+  end
+  always @(posedge clk) begin
+    if (w_en)
+      ram[w_addr] <= w_data;
+  end
+  reg [63:0] _0_;
+  always @(posedge clk) begin
+    _0_ <= ram[rd__addr];
+  end
+  assign rd__data = _0_;
+  always @(posedge clk)
+    r_data <= rd__data;
+  assign \$signature__addr  = w_addr;
+  assign \$signature__data  = w_data;
+  assign \$signature__en  = w_en;
+  assign r_addr = rd__addr;
+  assign ram_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_hopper.w_rec2 (rst, rd__addr, r_data, w_data, w_addr, w_en, clk);
+  wire [7:0] \$signature__addr ;
+  wire [63:0] \$signature__data ;
+  wire \$signature__en ;
+  input clk;
+  wire clk;
+  wire [7:0] r_addr;
+  output [63:0] r_data;
+  reg [63:0] r_data = 64'h0000000000000000;
+  (* init = 64'h0000000000000000 *)
+  wire [63:0] ram_q;
+  input [7:0] rd__addr;
+  wire [7:0] rd__addr;
+  wire [63:0] rd__data;
+  input rst;
+  wire rst;
+  input [7:0] w_addr;
+  wire [7:0] w_addr;
+  input [63:0] w_data;
+  wire [63:0] w_data;
+  input w_en;
+  wire w_en;
+  reg [63:0] ram [255:0];
+  initial begin
+    ram[0] = 64'h0000000000000000;
+    ram[1] = 64'h0000000000000000;
+    ram[2] = 64'h0000000000000000;
+    ram[3] = 64'h0000000000000000;
+    ram[4] = 64'h0000000000000000;
+    ram[5] = 64'h0000000000000000;
+    ram[6] = 64'h0000000000000000;
+    ram[7] = 64'h0000000000000000;
+    ram[8] = 64'h0000000000000000;
+    ram[9] = 64'h0000000000000000;
+    ram[10] = 64'h0000000000000000;
+    ram[11] = 64'h0000000000000000;
+    ram[12] = 64'h0000000000000000;
+    ram[13] = 64'h0000000000000000;
+    ram[14] = 64'h0000000000000000;
+    ram[15] = 64'h0000000000000000;
+    ram[16] = 64'h0000000000000000;
+    ram[17] = 64'h0000000000000000;
+    ram[18] = 64'h0000000000000000;
+    ram[19] = 64'h0000000000000000;
+    ram[20] = 64'h0000000000000000;
+    ram[21] = 64'h0000000000000000;
+    ram[22] = 64'h0000000000000000;
+    ram[23] = 64'h0000000000000000;
+    ram[24] = 64'h0000000000000000;
+    ram[25] = 64'h0000000000000000;
+    ram[26] = 64'h0000000000000000;
+    ram[27] = 64'h0000000000000000;
+    ram[28] = 64'h0000000000000000;
+    ram[29] = 64'h0000000000000000;
+    ram[30] = 64'h0000000000000000;
+    ram[31] = 64'h0000000000000000;
+    ram[32] = 64'h0000000000000000;
+    ram[33] = 64'h0000000000000000;
+    ram[34] = 64'h0000000000000000;
+    ram[35] = 64'h0000000000000000;
+    ram[36] = 64'h0000000000000000;
+    ram[37] = 64'h0000000000000000;
+    ram[38] = 64'h0000000000000000;
+    ram[39] = 64'h0000000000000000;
+    ram[40] = 64'h0000000000000000;
+    ram[41] = 64'h0000000000000000;
+    ram[42] = 64'h0000000000000000;
+    ram[43] = 64'h0000000000000000;
+    ram[44] = 64'h0000000000000000;
+    ram[45] = 64'h0000000000000000;
+    ram[46] = 64'h0000000000000000;
+    ram[47] = 64'h0000000000000000;
+    ram[48] = 64'h0000000000000000;
+    ram[49] = 64'h0000000000000000;
+    ram[50] = 64'h0000000000000000;
+    ram[51] = 64'h0000000000000000;
+    ram[52] = 64'h0000000000000000;
+    ram[53] = 64'h0000000000000000;
+    ram[54] = 64'h0000000000000000;
+    ram[55] = 64'h0000000000000000;
+    ram[56] = 64'h0000000000000000;
+    ram[57] = 64'h0000000000000000;
+    ram[58] = 64'h0000000000000000;
+    ram[59] = 64'h0000000000000000;
+    ram[60] = 64'h0000000000000000;
+    ram[61] = 64'h0000000000000000;
+    ram[62] = 64'h0000000000000000;
+    ram[63] = 64'h0000000000000000;
+    ram[64] = 64'h0000000000000000;
+    ram[65] = 64'h0000000000000000;
+    ram[66] = 64'h0000000000000000;
+    ram[67] = 64'h0000000000000000;
+    ram[68] = 64'h0000000000000000;
+    ram[69] = 64'h0000000000000000;
+    ram[70] = 64'h0000000000000000;
+    ram[71] = 64'h0000000000000000;
+    ram[72] = 64'h0000000000000000;
+    ram[73] = 64'h0000000000000000;
+    ram[74] = 64'h0000000000000000;
+    ram[75] = 64'h0000000000000000;
+    ram[76] = 64'h0000000000000000;
+    ram[77] = 64'h0000000000000000;
+    ram[78] = 64'h0000000000000000;
+    ram[79] = 64'h0000000000000000;
+    ram[80] = 64'h0000000000000000;
+    ram[81] = 64'h0000000000000000;
+    ram[82] = 64'h0000000000000000;
+    ram[83] = 64'h0000000000000000;
+    ram[84] = 64'h0000000000000000;
+    ram[85] = 64'h0000000000000000;
+    ram[86] = 64'h0000000000000000;
+    ram[87] = 64'h0000000000000000;
+    ram[88] = 64'h0000000000000000;
+    ram[89] = 64'h0000000000000000;
+    ram[90] = 64'h0000000000000000;
+    ram[91] = 64'h0000000000000000;
+    ram[92] = 64'h0000000000000000;
+    ram[93] = 64'h0000000000000000;
+    ram[94] = 64'h0000000000000000;
+    ram[95] = 64'h0000000000000000;
+    ram[96] = 64'h0000000000000000;
+    ram[97] = 64'h0000000000000000;
+    ram[98] = 64'h0000000000000000;
+    ram[99] = 64'h0000000000000000;
+    ram[100] = 64'h0000000000000000;
+    ram[101] = 64'h0000000000000000;
+    ram[102] = 64'h0000000000000000;
+    ram[103] = 64'h0000000000000000;
+    ram[104] = 64'h0000000000000000;
+    ram[105] = 64'h0000000000000000;
+    ram[106] = 64'h0000000000000000;
+    ram[107] = 64'h0000000000000000;
+    ram[108] = 64'h0000000000000000;
+    ram[109] = 64'h0000000000000000;
+    ram[110] = 64'h0000000000000000;
+    ram[111] = 64'h0000000000000000;
+    ram[112] = 64'h0000000000000000;
+    ram[113] = 64'h0000000000000000;
+    ram[114] = 64'h0000000000000000;
+    ram[115] = 64'h0000000000000000;
+    ram[116] = 64'h0000000000000000;
+    ram[117] = 64'h0000000000000000;
+    ram[118] = 64'h0000000000000000;
+    ram[119] = 64'h0000000000000000;
+    ram[120] = 64'h0000000000000000;
+    ram[121] = 64'h0000000000000000;
+    ram[122] = 64'h0000000000000000;
+    ram[123] = 64'h0000000000000000;
+    ram[124] = 64'h0000000000000000;
+    ram[125] = 64'h0000000000000000;
+    ram[126] = 64'h0000000000000000;
+    ram[127] = 64'h0000000000000000;
+    ram[128] = 64'h0000000000000000;
+    ram[129] = 64'h0000000000000000;
+    ram[130] = 64'h0000000000000000;
+    ram[131] = 64'h0000000000000000;
+    ram[132] = 64'h0000000000000000;
+    ram[133] = 64'h0000000000000000;
+    ram[134] = 64'h0000000000000000;
+    ram[135] = 64'h0000000000000000;
+    ram[136] = 64'h0000000000000000;
+    ram[137] = 64'h0000000000000000;
+    ram[138] = 64'h0000000000000000;
+    ram[139] = 64'h0000000000000000;
+    ram[140] = 64'h0000000000000000;
+    ram[141] = 64'h0000000000000000;
+    ram[142] = 64'h0000000000000000;
+    ram[143] = 64'h0000000000000000;
+    ram[144] = 64'h0000000000000000;
+    ram[145] = 64'h0000000000000000;
+    ram[146] = 64'h0000000000000000;
+    ram[147] = 64'h0000000000000000;
+    ram[148] = 64'h0000000000000000;
+    ram[149] = 64'h0000000000000000;
+    ram[150] = 64'h0000000000000000;
+    ram[151] = 64'h0000000000000000;
+    ram[152] = 64'h0000000000000000;
+    ram[153] = 64'h0000000000000000;
+    ram[154] = 64'h0000000000000000;
+    ram[155] = 64'h0000000000000000;
+    ram[156] = 64'h0000000000000000;
+    ram[157] = 64'h0000000000000000;
+    ram[158] = 64'h0000000000000000;
+    ram[159] = 64'h0000000000000000;
+    ram[160] = 64'h0000000000000000;
+    ram[161] = 64'h0000000000000000;
+    ram[162] = 64'h0000000000000000;
+    ram[163] = 64'h0000000000000000;
+    ram[164] = 64'h0000000000000000;
+    ram[165] = 64'h0000000000000000;
+    ram[166] = 64'h0000000000000000;
+    ram[167] = 64'h0000000000000000;
+    ram[168] = 64'h0000000000000000;
+    ram[169] = 64'h0000000000000000;
+    ram[170] = 64'h0000000000000000;
+    ram[171] = 64'h0000000000000000;
+    ram[172] = 64'h0000000000000000;
+    ram[173] = 64'h0000000000000000;
+    ram[174] = 64'h0000000000000000;
+    ram[175] = 64'h0000000000000000;
+    ram[176] = 64'h0000000000000000;
+    ram[177] = 64'h0000000000000000;
+    ram[178] = 64'h0000000000000000;
+    ram[179] = 64'h0000000000000000;
+    ram[180] = 64'h0000000000000000;
+    ram[181] = 64'h0000000000000000;
+    ram[182] = 64'h0000000000000000;
+    ram[183] = 64'h0000000000000000;
+    ram[184] = 64'h0000000000000000;
+    ram[185] = 64'h0000000000000000;
+    ram[186] = 64'h0000000000000000;
+    ram[187] = 64'h0000000000000000;
+    ram[188] = 64'h0000000000000000;
+    ram[189] = 64'h0000000000000000;
+    ram[190] = 64'h0000000000000000;
+    ram[191] = 64'h0000000000000000;
+    ram[192] = 64'h0000000000000000;
+    ram[193] = 64'h0000000000000000;
+    ram[194] = 64'h0000000000000000;
+    ram[195] = 64'h0000000000000000;
+    ram[196] = 64'h0000000000000000;
+    ram[197] = 64'h0000000000000000;
+    ram[198] = 64'h0000000000000000;
+    ram[199] = 64'h0000000000000000;
+    ram[200] = 64'h0000000000000000;
+    ram[201] = 64'h0000000000000000;
+    ram[202] = 64'h0000000000000000;
+    ram[203] = 64'h0000000000000000;
+    ram[204] = 64'h0000000000000000;
+    ram[205] = 64'h0000000000000000;
+    ram[206] = 64'h0000000000000000;
+    ram[207] = 64'h0000000000000000;
+    ram[208] = 64'h0000000000000000;
+    ram[209] = 64'h0000000000000000;
+    ram[210] = 64'h0000000000000000;
+    ram[211] = 64'h0000000000000000;
+    ram[212] = 64'h0000000000000000;
+    ram[213] = 64'h0000000000000000;
+    ram[214] = 64'h0000000000000000;
+    ram[215] = 64'h0000000000000000;
+    ram[216] = 64'h0000000000000000;
+    ram[217] = 64'h0000000000000000;
+    ram[218] = 64'h0000000000000000;
+    ram[219] = 64'h0000000000000000;
+    ram[220] = 64'h0000000000000000;
+    ram[221] = 64'h0000000000000000;
+    ram[222] = 64'h0000000000000000;
+    ram[223] = 64'h0000000000000000;
+    ram[224] = 64'h0000000000000000;
+    ram[225] = 64'h0000000000000000;
+    ram[226] = 64'h0000000000000000;
+    ram[227] = 64'h0000000000000000;
+    ram[228] = 64'h0000000000000000;
+    ram[229] = 64'h0000000000000000;
+    ram[230] = 64'h0000000000000000;
+    ram[231] = 64'h0000000000000000;
+    ram[232] = 64'h0000000000000000;
+    ram[233] = 64'h0000000000000000;
+    ram[234] = 64'h0000000000000000;
+    ram[235] = 64'h0000000000000000;
+    ram[236] = 64'h0000000000000000;
+    ram[237] = 64'h0000000000000000;
+    ram[238] = 64'h0000000000000000;
+    ram[239] = 64'h0000000000000000;
+    ram[240] = 64'h0000000000000000;
+    ram[241] = 64'h0000000000000000;
+    ram[242] = 64'h0000000000000000;
+    ram[243] = 64'h0000000000000000;
+    ram[244] = 64'h0000000000000000;
+    ram[245] = 64'h0000000000000000;
+    ram[246] = 64'h0000000000000000;
+    ram[247] = 64'h0000000000000000;
+    ram[248] = 64'h0000000000000000;
+    ram[249] = 64'h0000000000000000;
+    ram[250] = 64'h0000000000000000;
+    ram[251] = 64'h0000000000000000;
+    ram[252] = 64'h0000000000000000;
+    ram[253] = 64'h0000000000000000;
+    ram[254] = 64'h0000000000000000;
+    ram[255] = 64'h0000000000000000;
+  end
+  always @(posedge clk) begin
+    if (w_en)
+      ram[w_addr] <= w_data;
+  end
+  reg [63:0] _0_;
+  always @(posedge clk) begin
+    _0_ <= ram[rd__addr];
+  end
+  assign rd__data = _0_;
+  always @(posedge clk)
+    r_data <= rd__data;
+  assign \$signature__addr  = w_addr;
+  assign \$signature__data  = w_data;
+  assign \$signature__en  = w_en;
+  assign r_addr = rd__addr;
+  assign ram_q = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \ec_core_hopper.w_rec3 (rst, rd__addr, r_data, w_data, w_addr, w_en, clk);
+  wire [7:0] \$signature__addr ;
+  wire [63:0] \$signature__data ;
+  wire \$signature__en ;
+  input clk;
+  wire clk;
+  wire [7:0] r_addr;
+  output [63:0] r_data;
+  reg [63:0] r_data = 64'h0000000000000000;
+  (* init = 64'h0000000000000000 *)
+  wire [63:0] ram_q;
+  input [7:0] rd__addr;
+  wire [7:0] rd__addr;
+  wire [63:0] rd__data;
+  input rst;
+  wire rst;
+  input [7:0] w_addr;
+  wire [7:0] w_addr;
+  input [63:0] w_data;
+  wire [63:0] w_data;
+  input w_en;
+  wire w_en;
+  reg [63:0] ram [255:0];
+  initial begin
+    ram[0] = 64'h0000000000000000;
+    ram[1] = 64'h0000000000000000;
+    ram[2] = 64'h0000000000000000;
+    ram[3] = 64'h0000000000000000;
+    ram[4] = 64'h0000000000000000;
+    ram[5] = 64'h0000000000000000;
+    ram[6] = 64'h0000000000000000;
+    ram[7] = 64'h0000000000000000;
+    ram[8] = 64'h0000000000000000;
+    ram[9] = 64'h0000000000000000;
+    ram[10] = 64'h0000000000000000;
+    ram[11] = 64'h0000000000000000;
+    ram[12] = 64'h0000000000000000;
+    ram[13] = 64'h0000000000000000;
+    ram[14] = 64'h0000000000000000;
+    ram[15] = 64'h0000000000000000;
+    ram[16] = 64'h0000000000000000;
+    ram[17] = 64'h0000000000000000;
+    ram[18] = 64'h0000000000000000;
+    ram[19] = 64'h0000000000000000;
+    ram[20] = 64'h0000000000000000;
+    ram[21] = 64'h0000000000000000;
+    ram[22] = 64'h0000000000000000;
+    ram[23] = 64'h0000000000000000;
+    ram[24] = 64'h0000000000000000;
+    ram[25] = 64'h0000000000000000;
+    ram[26] = 64'h0000000000000000;
+    ram[27] = 64'h0000000000000000;
+    ram[28] = 64'h0000000000000000;
+    ram[29] = 64'h0000000000000000;
+    ram[30] = 64'h0000000000000000;
+    ram[31] = 64'h0000000000000000;
+    ram[32] = 64'h0000000000000000;
+    ram[33] = 64'h0000000000000000;
+    ram[34] = 64'h0000000000000000;
+    ram[35] = 64'h0000000000000000;
+    ram[36] = 64'h0000000000000000;
+    ram[37] = 64'h0000000000000000;
+    ram[38] = 64'h0000000000000000;
+    ram[39] = 64'h0000000000000000;
+    ram[40] = 64'h0000000000000000;
+    ram[41] = 64'h0000000000000000;
+    ram[42] = 64'h0000000000000000;
+    ram[43] = 64'h0000000000000000;
+    ram[44] = 64'h0000000000000000;
+    ram[45] = 64'h0000000000000000;
+    ram[46] = 64'h0000000000000000;
+    ram[47] = 64'h0000000000000000;
+    ram[48] = 64'h0000000000000000;
+    ram[49] = 64'h0000000000000000;
+    ram[50] = 64'h0000000000000000;
+    ram[51] = 64'h0000000000000000;
+    ram[52] = 64'h0000000000000000;
+    ram[53] = 64'h0000000000000000;
+    ram[54] = 64'h0000000000000000;
+    ram[55] = 64'h0000000000000000;
+    ram[56] = 64'h0000000000000000;
+    ram[57] = 64'h0000000000000000;
+    ram[58] = 64'h0000000000000000;
+    ram[59] = 64'h0000000000000000;
+    ram[60] = 64'h0000000000000000;
+    ram[61] = 64'h0000000000000000;
+    ram[62] = 64'h0000000000000000;
+    ram[63] = 64'h0000000000000000;
+    ram[64] = 64'h0000000000000000;
+    ram[65] = 64'h0000000000000000;
+    ram[66] = 64'h0000000000000000;
+    ram[67] = 64'h0000000000000000;
+    ram[68] = 64'h0000000000000000;
+    ram[69] = 64'h0000000000000000;
+    ram[70] = 64'h0000000000000000;
+    ram[71] = 64'h0000000000000000;
+    ram[72] = 64'h0000000000000000;
+    ram[73] = 64'h0000000000000000;
+    ram[74] = 64'h0000000000000000;
+    ram[75] = 64'h0000000000000000;
+    ram[76] = 64'h0000000000000000;
+    ram[77] = 64'h0000000000000000;
+    ram[78] = 64'h0000000000000000;
+    ram[79] = 64'h0000000000000000;
+    ram[80] = 64'h0000000000000000;
+    ram[81] = 64'h0000000000000000;
+    ram[82] = 64'h0000000000000000;
+    ram[83] = 64'h0000000000000000;
+    ram[84] = 64'h0000000000000000;
+    ram[85] = 64'h0000000000000000;
+    ram[86] = 64'h0000000000000000;
+    ram[87] = 64'h0000000000000000;
+    ram[88] = 64'h0000000000000000;
+    ram[89] = 64'h0000000000000000;
+    ram[90] = 64'h0000000000000000;
+    ram[91] = 64'h0000000000000000;
+    ram[92] = 64'h0000000000000000;
+    ram[93] = 64'h0000000000000000;
+    ram[94] = 64'h0000000000000000;
+    ram[95] = 64'h0000000000000000;
+    ram[96] = 64'h0000000000000000;
+    ram[97] = 64'h0000000000000000;
+    ram[98] = 64'h0000000000000000;
+    ram[99] = 64'h0000000000000000;
+    ram[100] = 64'h0000000000000000;
+    ram[101] = 64'h0000000000000000;
+    ram[102] = 64'h0000000000000000;
+    ram[103] = 64'h0000000000000000;
+    ram[104] = 64'h0000000000000000;
+    ram[105] = 64'h0000000000000000;
+    ram[106] = 64'h0000000000000000;
+    ram[107] = 64'h0000000000000000;
+    ram[108] = 64'h0000000000000000;
+    ram[109] = 64'h0000000000000000;
+    ram[110] = 64'h0000000000000000;
+    ram[111] = 64'h0000000000000000;
+    ram[112] = 64'h0000000000000000;
+    ram[113] = 64'h0000000000000000;
+    ram[114] = 64'h0000000000000000;
+    ram[115] = 64'h0000000000000000;
+    ram[116] = 64'h0000000000000000;
+    ram[117] = 64'h0000000000000000;
+    ram[118] = 64'h0000000000000000;
+    ram[119] = 64'h0000000000000000;
+    ram[120] = 64'h0000000000000000;
+    ram[121] = 64'h0000000000000000;
+    ram[122] = 64'h0000000000000000;
+    ram[123] = 64'h0000000000000000;
+    ram[124] = 64'h0000000000000000;
+    ram[125] = 64'h0000000000000000;
+    ram[126] = 64'h0000000000000000;
+    ram[127] = 64'h0000000000000000;
+    ram[128] = 64'h0000000000000000;
+    ram[129] = 64'h0000000000000000;
+    ram[130] = 64'h0000000000000000;
+    ram[131] = 64'h0000000000000000;
+    ram[132] = 64'h0000000000000000;
+    ram[133] = 64'h0000000000000000;
+    ram[134] = 64'h0000000000000000;
+    ram[135] = 64'h0000000000000000;
+    ram[136] = 64'h0000000000000000;
+    ram[137] = 64'h0000000000000000;
+    ram[138] = 64'h0000000000000000;
+    ram[139] = 64'h0000000000000000;
+    ram[140] = 64'h0000000000000000;
+    ram[141] = 64'h0000000000000000;
+    ram[142] = 64'h0000000000000000;
+    ram[143] = 64'h0000000000000000;
+    ram[144] = 64'h0000000000000000;
+    ram[145] = 64'h0000000000000000;
+    ram[146] = 64'h0000000000000000;
+    ram[147] = 64'h0000000000000000;
+    ram[148] = 64'h0000000000000000;
+    ram[149] = 64'h0000000000000000;
+    ram[150] = 64'h0000000000000000;
+    ram[151] = 64'h0000000000000000;
+    ram[152] = 64'h0000000000000000;
+    ram[153] = 64'h0000000000000000;
+    ram[154] = 64'h0000000000000000;
+    ram[155] = 64'h0000000000000000;
+    ram[156] = 64'h0000000000000000;
+    ram[157] = 64'h0000000000000000;
+    ram[158] = 64'h0000000000000000;
+    ram[159] = 64'h0000000000000000;
+    ram[160] = 64'h0000000000000000;
+    ram[161] = 64'h0000000000000000;
+    ram[162] = 64'h0000000000000000;
+    ram[163] = 64'h0000000000000000;
+    ram[164] = 64'h0000000000000000;
+    ram[165] = 64'h0000000000000000;
+    ram[166] = 64'h0000000000000000;
+    ram[167] = 64'h0000000000000000;
+    ram[168] = 64'h0000000000000000;
+    ram[169] = 64'h0000000000000000;
+    ram[170] = 64'h0000000000000000;
+    ram[171] = 64'h0000000000000000;
+    ram[172] = 64'h0000000000000000;
+    ram[173] = 64'h0000000000000000;
+    ram[174] = 64'h0000000000000000;
+    ram[175] = 64'h0000000000000000;
+    ram[176] = 64'h0000000000000000;
+    ram[177] = 64'h0000000000000000;
+    ram[178] = 64'h0000000000000000;
+    ram[179] = 64'h0000000000000000;
+    ram[180] = 64'h0000000000000000;
+    ram[181] = 64'h0000000000000000;
+    ram[182] = 64'h0000000000000000;
+    ram[183] = 64'h0000000000000000;
+    ram[184] = 64'h0000000000000000;
+    ram[185] = 64'h0000000000000000;
+    ram[186] = 64'h0000000000000000;
+    ram[187] = 64'h0000000000000000;
+    ram[188] = 64'h0000000000000000;
+    ram[189] = 64'h0000000000000000;
+    ram[190] = 64'h0000000000000000;
+    ram[191] = 64'h0000000000000000;
+    ram[192] = 64'h0000000000000000;
+    ram[193] = 64'h0000000000000000;
+    ram[194] = 64'h0000000000000000;
+    ram[195] = 64'h0000000000000000;
+    ram[196] = 64'h0000000000000000;
+    ram[197] = 64'h0000000000000000;
+    ram[198] = 64'h0000000000000000;
+    ram[199] = 64'h0000000000000000;
+    ram[200] = 64'h0000000000000000;
+    ram[201] = 64'h0000000000000000;
+    ram[202] = 64'h0000000000000000;
+    ram[203] = 64'h0000000000000000;
+    ram[204] = 64'h0000000000000000;
+    ram[205] = 64'h0000000000000000;
+    ram[206] = 64'h0000000000000000;
+    ram[207] = 64'h0000000000000000;
+    ram[208] = 64'h0000000000000000;
+    ram[209] = 64'h0000000000000000;
+    ram[210] = 64'h0000000000000000;
+    ram[211] = 64'h0000000000000000;
+    ram[212] = 64'h0000000000000000;
+    ram[213] = 64'h0000000000000000;
+    ram[214] = 64'h0000000000000000;
+    ram[215] = 64'h0000000000000000;
+    ram[216] = 64'h0000000000000000;
+    ram[217] = 64'h0000000000000000;
+    ram[218] = 64'h0000000000000000;
+    ram[219] = 64'h0000000000000000;
+    ram[220] = 64'h0000000000000000;
+    ram[221] = 64'h0000000000000000;
+    ram[222] = 64'h0000000000000000;
+    ram[223] = 64'h0000000000000000;
+    ram[224] = 64'h0000000000000000;
+    ram[225] = 64'h0000000000000000;
+    ram[226] = 64'h0000000000000000;
+    ram[227] = 64'h0000000000000000;
+    ram[228] = 64'h0000000000000000;
+    ram[229] = 64'h0000000000000000;
+    ram[230] = 64'h0000000000000000;
+    ram[231] = 64'h0000000000000000;
+    ram[232] = 64'h0000000000000000;
+    ram[233] = 64'h0000000000000000;
+    ram[234] = 64'h0000000000000000;
+    ram[235] = 64'h0000000000000000;
+    ram[236] = 64'h0000000000000000;
+    ram[237] = 64'h0000000000000000;
+    ram[238] = 64'h0000000000000000;
+    ram[239] = 64'h0000000000000000;
+    ram[240] = 64'h0000000000000000;
+    ram[241] = 64'h0000000000000000;
+    ram[242] = 64'h0000000000000000;
+    ram[243] = 64'h0000000000000000;
+    ram[244] = 64'h0000000000000000;
+    ram[245] = 64'h0000000000000000;
+    ram[246] = 64'h0000000000000000;
+    ram[247] = 64'h0000000000000000;
+    ram[248] = 64'h0000000000000000;
+    ram[249] = 64'h0000000000000000;
+    ram[250] = 64'h0000000000000000;
+    ram[251] = 64'h0000000000000000;
+    ram[252] = 64'h0000000000000000;
+    ram[253] = 64'h0000000000000000;
+    ram[254] = 64'h0000000000000000;
+    ram[255] = 64'h0000000000000000;
+  end
+  always @(posedge clk) begin
+    if (w_en)
+      ram[w_addr] <= w_data;
+  end
+  reg [63:0] _0_;
+  always @(posedge clk) begin
+    _0_ <= ram[rd__addr];
+  end
+  assign rd__data = _0_;
+  always @(posedge clk)
+    r_data <= rd__data;
+  assign \$signature__addr  = w_addr;
+  assign \$signature__data  = w_data;
+  assign \$signature__en  = w_en;
+  assign r_addr = rd__addr;
+  assign ram_q = r_data;
 endmodule

@@ -285,6 +285,90 @@ def test_dp16kd_banks_match_the_memory_banks():
               params={"mems": ["b"], "cycles": cycles}, arrays=arrays)
 
 
+class RAMProbe(wiring.Component):
+    """Two :class:`~ec_hw.gateware.bram.RegisteredRAM` with initial contents, named ``a`` and
+    ``b`` as :mod:`memory_bench` drives probe memories (``a_wen``, ``a_waddr``, ...; ``*_ren``
+    is unused: the registered RAM reads every cycle)."""
+
+    def __init__(self, geometry, primitive, inits):
+        self.geometry, self.primitive, self.inits = geometry, primitive, inits
+        ports = {}
+        for name, (width, depth) in geometry.items():
+            ports |= {f"{name}_wen": In(1), f"{name}_waddr": In(range(depth)),
+                      f"{name}_wdata": In(width), f"{name}_ren": In(1),
+                      f"{name}_raddr": In(range(depth)), f"{name}_rdata": Out(width)}
+        super().__init__(ports)
+
+    def elaborate(self, platform):
+        from ec_hw.gateware.bram import RegisteredRAM
+        m = Module()
+        for name, (width, depth) in self.geometry.items():
+            m.submodules[name] = ram = RegisteredRAM(width, depth, init=self.inits[name],
+                                                     primitive=self.primitive)
+            p = {k: getattr(self, f"{name}_{k}") for k in ("wen", "waddr", "wdata", "raddr")}
+            m.d.comb += [ram.w_en.eq(p["wen"]), ram.w_addr.eq(p["waddr"]),
+                         ram.w_data.eq(p["wdata"]), ram.r_addr.eq(p["raddr"]),
+                         getattr(self, f"{name}_rdata").eq(ram.r_data)]
+        return m
+
+
+def test_dp16kd_registered_rams_match_the_memory_twin():
+    """The core's lane memories on an ECP5 (DP16KD with the output register: the 36-bit mode up
+    to 512 words, the 18-bit true dual port mode up to 1024, initialized from INITVAL as
+    ``ec-hw deploy`` initializes W_in / W_rec) read, cycle for cycle, what the ``lib.memory``
+    twin (a read port and a register) reads in Amaranth's simulator: every initial word read
+    back first, then random reads and writes, many of recently written words."""
+    from amaranth.sim import Simulator
+
+    geometry = {"a": (50, 300), "b": (40, 1000)}    # 2 x 36-bit, 3 x 18-bit columns
+    n = 2500
+    rng = np.random.default_rng(11)
+    inits, stim = {}, {}
+    for name, (width, depth) in geometry.items():
+        inits[name] = [int(v) for v in rng.integers(0, 1 << width, depth - 7)]  # top: zeros
+        hot = rng.integers(0, depth, 8)
+
+        def near(p, depth=depth, hot=hot):
+            return np.where(rng.random(n) < p, rng.choice(hot, n), rng.integers(0, depth, n))
+
+        # every word read once (the initial contents), then random reads and writes
+        stim[name] = {"wen": np.r_[np.zeros(depth), rng.random(n) < 0.4],
+                      "waddr": np.r_[np.zeros(depth), near(0.4)],
+                      "wdata": np.r_[np.zeros(depth), rng.integers(0, 1 << width, n)],
+                      "ren": np.ones(depth + n),
+                      "raddr": np.r_[np.arange(depth), near(0.4)]}
+    cycles = max(depth for _, depth in geometry.values()) + n
+    for name in geometry:        # pad the shorter stimulus with idle reads of word 0
+        stim[name] = {k: np.r_[v, np.zeros(cycles - len(v))].astype(np.int64)
+                      for k, v in stim[name].items()}
+    ref = RAMProbe(geometry, "memory", inits)
+    exp = {name: [] for name in geometry}
+
+    async def tb(ctx):
+        await ctx.tick()      # the bench's first clock edge, before its stimulus (inputs 0)
+        for t in range(cycles):
+            for name in geometry:
+                for k in ("wen", "waddr", "wdata", "raddr"):
+                    ctx.set(getattr(ref, f"{name}_{k}"), int(stim[name][k][t]))
+            await ctx.tick()
+            for name in geometry:
+                exp[name].append(ctx.get(getattr(ref, f"{name}_rdata")))
+
+    sim = Simulator(ref)
+    sim.add_clock(1e-8)
+    sim.add_testbench(tb)
+    sim.run()
+    for name, (width, depth) in geometry.items():   # the twin itself: init read back
+        assert exp[name][1:depth - 6] == inits[name][:depth - 7]
+    hdl = build(RAMProbe(geometry, "dp16kd", inits), name="dp16kd_rams", netlist="ecp5")
+    assert "DP16KD" in cell_types(hdl.build_dir / "synth" / "netlist.v")
+    arrays = {f"{name}_{k}": np.asarray(v, dtype=np.int64)
+              for name in geometry for k, v in stim[name].items()}
+    arrays |= {f"{name}_exp": np.asarray(exp[name], dtype=np.int64) for name in geometry}
+    run_bench(hdl, "memory_bench", run_name="dp16kd_rams",
+              params={"mems": list(geometry), "cycles": cycles}, arrays=arrays)
+
+
 # --- the core and the top ---------------------------------------------------------------------
 
 

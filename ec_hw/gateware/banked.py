@@ -23,11 +23,13 @@ register stage (a fifth cycle) did not route: router2 congestion grew instead of
 
 from __future__ import annotations
 
-from amaranth.hdl import ClockSignal, Instance, Module, Mux, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
+
+from .bram import dp16kd_ram
 
 __all__ = ["BankedMemory"]
 
@@ -46,8 +48,9 @@ class BankedMemory(wiring.Component):
         512 x 36 of an ECP5).
     primitive : {None, "dp16kd"}
         ``"dp16kd"``: each bank as ECP5 DP16KD block RAMs (36-bit pseudo dual port) with the
-        bank's output register in the block RAM (``REGMODE = "OUTREG"``), instantiated
-        directly because Yosys's ECP5 block-RAM mapping never uses that register. ``None``
+        bank's output register in the block RAM (``REGMODE = "OUTREG"``,
+        :func:`~ec_hw.gateware.bram.dp16kd_ram`), instantiated directly because Yosys's ECP5
+        block-RAM mapping never uses that register. ``None``
         (default): ``lib.memory`` banks, or DP16KD when elaborated for an ECP5 platform and
         ``bank_depth`` is 512. Same cycles and contents either way (``sim/test_gate_level.py``
         compares the two).
@@ -127,8 +130,8 @@ class BankedMemory(wiring.Component):
             with m.If(valid2):
                 m.d.sync += hit3.eq(hit2)
             if dp16kd:
-                q = _dp16kd_bank(m, f"bank{b}", self.width, w_addr1, w_data1, w_en1,
-                                 r_addr1, r_en1, valid2)
+                q = dp16kd_ram(m, f"bank{b}", self.width, self.bank_depth, w_addr1, w_data1,
+                               w_en1, r_addr1, r_en1, valid2)
             else:
                 depth = min(self.bank_depth, self.depth - b * self.bank_depth)
                 mem = Memory(shape=self.width, depth=max(2, depth), init=[])
@@ -151,42 +154,6 @@ class BankedMemory(wiring.Component):
             groups.append(q)
         m.d.comb += self.r_data.eq(_or(groups))
         return m
-
-
-def _dp16kd_bank(m, name, width, w_addr, w_data, w_en, r_addr, r_en, o_en):
-    """One bank of 512 words as ``ceil(width / 36)`` ECP5 DP16KD in the 36-bit pseudo dual port
-    mode, wired as Yosys's ``share/lattice/brams_map_16kd.v`` wires ``$__PDPW16KD_`` (port A
-    writes DIA/DIB at ADA[13:5] with byte enables ADA[3:0], port B reads DOA/DOB at ADB[13:5]),
-    plus the output registers (``REGMODE_A = REGMODE_B = "OUTREG"``, loaded when ``o_en``):
-    the bank's word two clock edges after its read address, as a ``lib.memory`` read port and a
-    register enabled by ``o_en``. Both ports' modes are set because in the 36-bit mode the low
-    half leaves on DOA: with ``REGMODE_A = "NOREG"`` nextpnr times DOA at the unregistered
-    5.6 ns clock-to-out, with both at 0.96 ns. Returns the registered word."""
-    q = Signal(width, name=f"{name}_q")
-    for k, lo in enumerate(range(0, width, 36)):
-        hi = min(lo + 36, width)
-        di, do = Signal(36, name=f"{name}_{k}_di"), Signal(36, name=f"{name}_{k}_do")
-        m.d.comb += [di.eq(w_data[lo:hi]), q[lo:hi].eq(do[:hi - lo])]
-        ports = {"i_CLKA": ClockSignal(), "i_WEA": 1, "i_CEA": w_en, "i_OCEA": o_en, "i_RSTA": 0,
-                 "i_CLKB": ClockSignal(), "i_WEB": 0, "i_CEB": r_en, "i_OCEB": o_en,
-                 "i_RSTB": 0}
-        for j in range(3):
-            ports |= {f"i_CSA{j}": 0, f"i_CSB{j}": 0}
-        for j in range(4):
-            ports |= {f"i_ADA{j}": 1, f"i_ADB{j}": 0}       # all four byte enables
-        ports |= {"i_ADA4": 0, "i_ADB4": 0}
-        for j in range(9):
-            ports |= {f"i_ADA{5 + j}": w_addr[j], f"i_ADB{5 + j}": r_addr[j]}
-        for j in range(18):
-            ports |= {f"i_DIA{j}": di[j], f"i_DIB{j}": di[18 + j],
-                      f"o_DOA{j}": do[j], f"o_DOB{j}": do[18 + j]}
-        m.submodules[f"{name}_{k}"] = Instance(
-            "DP16KD",
-            p_DATA_WIDTH_A=36, p_DATA_WIDTH_B=36, p_REGMODE_A="OUTREG", p_REGMODE_B="OUTREG",
-            p_RESETMODE="SYNC", p_ASYNC_RESET_RELEASE="SYNC", p_CSDECODE_A="0b000",
-            p_CSDECODE_B="0b000", p_WRITEMODE_A="NORMAL", p_WRITEMODE_B="NORMAL",
-            p_CLKAMUX="CLKA", p_CLKBMUX="CLKB", p_GSR="AUTO", **ports)
-    return q
 
 
 def _or(values):

@@ -41,6 +41,7 @@ from ..coremap import addr_bits as _addr_bits
 from ..coremap import w_in_bits as _w_in_bits
 from ..coremap import words_per_row
 from ..fixedpoint import FixedPoint, derive
+from .bram import RegisteredRAM
 from .core_io import DebugReadback, LoadDecoder, ObsWriter
 from .datapath import ProjectionPath, ReadoutPath, SpikeRegisters, SubstepPath
 from .lif import LIFUnit
@@ -53,6 +54,16 @@ __all__ = ["Core", "CoreGeometry", "cycles_per_env_step"]
 
 _REGS_EVERY = 3
 """Adder-tree levels between pipeline registers in every tree of the core."""
+
+
+@dataclass(frozen=True)
+class _Port:
+    """The ``addr`` / ``data`` / ``en`` of a :class:`~ec_hw.gateware.bram.RegisteredRAM` port,
+    named as a ``lib.memory`` port's."""
+
+    addr: object
+    data: object
+    en: object
 
 
 @dataclass(frozen=True)
@@ -280,8 +291,16 @@ class Core(wiring.Component):
             m.submodules[name] = mem
             return mem.write_port(granularity=granularity), mem.read_port()
 
+        def make_registered(name, shape, depth):
+            # Two cycles from address to data: the lanes' memories are the core's block RAMs,
+            # and their output register is the block RAM's own (docs/timing.md).
+            ram = RegisteredRAM(shape, depth, init=self.conn_init.get(name, []))
+            m.submodules[name] = ram
+            return (_Port(addr=ram.w_addr, data=ram.w_data, en=ram.w_en),
+                    _Port(addr=ram.r_addr, data=ram.r_data, en=None))
+
         for name, (shape, depth) in banked.items():
-            ports = [make(f"{name}{ln}", shape, depth) for ln in range(cfg.lanes)]
+            ports = [make_registered(f"{name}{ln}", shape, depth) for ln in range(cfg.lanes)]
             mems[name] = ([w for w, _ in ports], [r for _, r in ports])
         for name, (shape, depth, gran) in shared.items():
             mems[name] = make(name, shape, depth, gran)

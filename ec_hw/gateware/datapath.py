@@ -8,8 +8,11 @@
   the spike vector and its state, writing the state back.
 * :class:`SpikeRegisters`: the running slot's previous and next spike vectors.
 
-A beat issued at cycle ``t`` (``issue`` with the counters) addresses the memories at ``t``; their
-data arrives at ``t + 1``, when the block's inputs are registered. Latencies are
+A beat issued at cycle ``t`` (``issue`` with the counters) addresses the memories at ``t``. The
+lanes' memories (``W_in``, ``W_rec``, state, ``i_in``) are
+:class:`~ec_hw.gateware.bram.RegisteredRAM`: their data arrives at ``t + 2`` from the block RAM's
+output register, and no logic sits between a block RAM and its register. The shared memories
+(``W_out``, observation) read in one cycle and are registered here. Latencies are
 :class:`ec_hw.gateware.core.CoreGeometry`'s ``lat_proj`` / ``lat_out``.
 """
 
@@ -43,7 +46,7 @@ class ProjectionPath(wiring.Component):
     issue, cur_slot, cnt_m, cnt_w : In
         One beat (from :class:`~ec_hw.gateware.sequencer.CoreSequencer`).
     win_addr : Out; win_data : In(word_bits).array(lanes)
-        Every lane's ``W_in`` bank read (same address).
+        Every lane's ``W_in`` bank read (same address; registered, two cycles).
     x_addr : Out; pos, neg : In(cols * obs_bits)
         ``x_pos`` / ``x_neg`` read (same address).
     iin_addr : Out; iin_data : Out(signed(state_bits)).array(lanes); iin_en : Out(lanes)
@@ -81,7 +84,8 @@ class ProjectionPath(wiring.Component):
         pj_m_out = delay(m, pj_m, g.lat_proj, name="pj_m")
         m.d.comb += self.iin_addr.eq(slot_base + pj_m_out)
         # The memories' data is registered before any logic (block RAM clock-to-out is most
-        # of a 10 ns cycle on an ECP5): one cycle, counted in CoreGeometry.lat_proj.
+        # of a 10 ns cycle on an ECP5): one cycle, counted in CoreGeometry.lat_proj; W_in's
+        # register is its block RAM's output register.
         valid, first, last = (delay(m, v, 1, name=f"{n}_r") for n, v in
                               (("valid", valid), ("first", first), ("last", last)))
         sub = delay(m, sub, 1, name="sub_r")
@@ -91,7 +95,7 @@ class ProjectionPath(wiring.Component):
                                    acc_bits=ob + 2 + ceil_log2(2 * g.net.obs_dim),
                                    regs_every=self.regs_every)
             m.submodules[f"proj{ln}"] = proj
-            word = delay(m, self.win_data[ln], 1, name=f"win{ln}")
+            word = self.win_data[ln]
             m.d.comb += [proj.valid.eq(valid), proj.first.eq(first), proj.last.eq(last),
                          proj.bits.eq(word.word_select(sub, cols) if sub_bits else word[:cols]),
                          proj.pos.eq(pos), proj.neg.eq(neg),
@@ -113,7 +117,8 @@ class ReadoutPath(wiring.Component):
         in order, so the address is a counter (no ``slot * A * wpr`` multiply in front of the
         memory read: that multiply was the core's critical path at 81.6 MHz).
     rate : In(unsigned(rate_bits)).array(lanes)
-        The lanes' state reads of neuron ``cnt_m`` (addressed by the core).
+        The lanes' state reads of neuron ``cnt_m`` (addressed by the core; registered, two
+        cycles).
     act_addr, act_data, act_en : Out
         Action RAM write, ``lat_out`` cycles after an action's last beat.
     """
@@ -149,12 +154,13 @@ class ReadoutPath(wiring.Component):
         m.d.sync += [ro_valid.eq(self.issue), ro_first.eq(cnt_m == 0),
                      ro_last.eq(cnt_m == g.per_lane - 1), ro_m.eq(cnt_m)]
         # The W_out word and the rates are registered before any logic (block RAM
-        # clock-to-out): one cycle, counted in CoreGeometry.lat_out.
+        # clock-to-out): one cycle, counted in CoreGeometry.lat_out; the rates' register is
+        # the state block RAM's output register.
         ro_valid, ro_first, ro_last, ro_m = (delay(m, v, 1, name=f"{n}_r") for n, v in
                                              (("valid", ro_valid), ("first", ro_first),
                                               ("last", ro_last), ("m", ro_m)))
         wout = delay(m, self.wout_data, 1, name="wout")
-        rate = delay(m, Cat(*self.rate), 1, name="rate")
+        rate = Cat(*self.rate)
         grp = ro_m[:grp_bits] if grp_bits else Const(0, 1)
         m.d.comb += [
             rdo.valid.eq(ro_valid), rdo.first.eq(ro_first), rdo.last.eq(ro_last),
@@ -176,10 +182,11 @@ class SubstepPath(wiring.Component):
     per beat: every lane's :class:`~ec_hw.gateware.popcount.PopcountTree` and
     :class:`~ec_hw.gateware.lif.LIFUnit`.
 
-    A beat issued at ``t`` reads the lanes' ``W_rec`` word at ``t`` (one address for all lanes);
-    the row's popcounts leave the tree ``1 + lat_pop`` cycles after its last beat, when the
-    neuron's state (addressed here at ``st_raddr``, ``lat_pop`` cycles after that beat) arrives
-    with them; ``1 + lat_lif`` cycles later the new state is written back to ``st_waddr`` and
+    A beat issued at ``t`` reads the lanes' ``W_rec`` word at ``t`` (one address for all lanes;
+    the word arrives from the block RAM's output register at ``t + 2``, which is the popcount
+    tree's input register); the row's popcounts leave the tree ``1 + lat_pop`` cycles after its
+    last beat, when the neuron's state (addressed here at ``st_raddr``, ``lat_pop - 1`` cycles
+    after that beat, two cycles of registered read) arrives with them; ``1 + lat_lif`` cycles later the new state is written back to ``st_waddr`` and
     its spike bit to bit ``m_wb`` of every lane's next spike vector.
 
     Members
@@ -226,8 +233,9 @@ class SubstepPath(wiring.Component):
         g, fp = self.geom, self.geom.fp
         n, w, wpr = g.net.n_neurons, g.core.word_bits, g.wpr
         cnt_m, cnt_w, slot_base = self.cnt_m, self.cnt_w, self.cur_slot * g.per_lane
-        # The E / I halves of the spike vector, word cnt_w, registered with the beat (the
-        # row's word arrives from block RAM in the same cycle).
+        # The E / I halves of the spike vector, word cnt_w, registered with the beat and in
+        # the tree's input register (the row's word arrives from the block RAM's output
+        # register in that cycle).
         pad = wpr * w - n
         s_pad = Cat(self.spikes, Const(0, pad)) if pad else self.spikes
         mask_e = (1 << fp.n_exc) - 1
@@ -238,14 +246,16 @@ class SubstepPath(wiring.Component):
                      s_e.eq((s_pad & Const(mask_e, wpr * w)).word_select(cnt_w, w)),
                      s_i.eq((s_pad & Const(mask_i, wpr * w)).word_select(cnt_w, w))]
         m.d.comb += self.wrec_addr.eq((slot_base + cnt_m) * wpr + cnt_w)
-        # The state of neuron m is read so that it arrives with m's popcounts.
-        m_rd = delay(m, cnt_m, g.lat_pop, name="m_rd")
-        m_wb = delay(m, m_rd, 1 + g.lat_lif, name="m_wb")
+        # The state of neuron m is read so that it arrives with m's popcounts (a registered
+        # read: addressed one cycle before the popcounts leave the tree's last register).
+        m_rd = delay(m, cnt_m, g.lat_pop - 1, name="m_rd")
+        m_wb = delay(m, m_rd, 2 + g.lat_lif, name="m_wb")
         m.d.comb += [self.st_raddr.eq(slot_base + m_rd), self.st_waddr.eq(slot_base + m_wb),
                      self.m_wb.eq(m_wb)]
         for ln in range(g.core.lanes):
             m.submodules[f"pop{ln}"] = pop = PopcountTree(w, fp.pop_bits,
-                                                          regs_every=self.regs_every)
+                                                          regs_every=self.regs_every,
+                                                          register_row=False)
             m.submodules[f"lif{ln}"] = lif = LIFUnit(fp)
             m.d.comb += [
                 pop.valid.eq(valid), pop.first.eq(first), pop.last.eq(last),

@@ -76,6 +76,12 @@ class PopcountTree(wiring.Component):
         Width of the accumulated counts (must hold the largest per-row count).
     regs_every : int
         Adder-tree levels between pipeline registers (timing vs. latency).
+    register_row : bool
+        True (default): ``row`` is registered with the other inputs. False: ``row`` comes
+        already registered (from a block RAM's output register,
+        :class:`~ec_hw.gateware.bram.RegisteredRAM`) one cycle after the ``valid`` /
+        ``first`` / ``last`` / ``spk_e`` / ``spk_i`` it belongs to, and takes the input
+        register's place (same latency; no block-RAM clock-to-out in front of the tree).
 
     Members
     -------
@@ -90,7 +96,8 @@ class PopcountTree(wiring.Component):
         The row's counts, valid while ``o_valid``.
     """
 
-    def __init__(self, width: int, count_bits: int, *, regs_every: int = 3):
+    def __init__(self, width: int, count_bits: int, *, regs_every: int = 3,
+                 register_row: bool = True):
         if not isinstance(width, int) or width < 1:
             raise ValueError(f"width must be a positive integer, not {width!r}")
         if not isinstance(count_bits, int) or count_bits < 1:
@@ -100,6 +107,7 @@ class PopcountTree(wiring.Component):
         self.width = width
         self.count_bits = count_bits
         self.regs_every = regs_every
+        self.register_row = bool(register_row)
         self.latency = self.latency_of(width, regs_every)
         super().__init__({
             "valid": In(1), "first": In(1), "last": In(1),
@@ -119,8 +127,12 @@ class PopcountTree(wiring.Component):
         # on an ECP5 without its output register) leaves no time for adder levels at 100 MHz.
         row, spk_e, spk_i = (Signal(self.width, reset_less=True) for _ in range(3))
         i_valid, i_first, i_last = Signal(), Signal(), Signal()
-        m.d.sync += [row.eq(self.row), spk_e.eq(self.spk_e), spk_i.eq(self.spk_i),
+        m.d.sync += [spk_e.eq(self.spk_e), spk_i.eq(self.spk_i),
                      i_valid.eq(self.valid), i_first.eq(self.first), i_last.eq(self.last)]
+        if self.register_row:
+            m.d.sync += row.eq(self.row)
+        else:
+            m.d.comb += row.eq(self.row)
         hit_e = row & spk_e
         hit_i = row & spk_i
         sum_e, regs = adder_tree(m, [hit_e[b] for b in range(self.width)],

@@ -150,6 +150,11 @@ class CoreSequencer(wiring.Component):
                     m.next = "DBG_READ"
             with m.State("DBG_READ"):
                 m.d.comb += [self.dbg_phase.eq(1), self.state_read.eq(StateRead.DEBUG)]
+                m.next = "DBG_WAIT"
+            with m.State("DBG_WAIT"):
+                # The state RAMs' registered read (two cycles; the spike RAM's one has its
+                # data by now too).
+                m.d.comb += [self.dbg_phase.eq(1), self.state_read.eq(StateRead.DEBUG)]
                 m.next = "DBG_RESP"
             with m.State("DBG_RESP"):
                 m.d.comb += [self.dbg_phase.eq(1), self.state_read.eq(StateRead.DEBUG),

@@ -14,8 +14,9 @@
 //    at AD[13:5] with byte enables ADA[3:0] (9-bit bytes from bit 0 up); port B reads the same
 //    word layout onto DOA (17:0) and DOB (35:18) from ADB[13:5].
 //  * REGMODE "NOREG": the read data appears at the clock edge after the address (one output
-//    latch). REGMODE "OUTREG" on both ports in the 36-bit mode: an output register after the
-//    latch (data two edges after the address), cleared by the reset; the model loads the low
+//    latch). REGMODE "OUTREG": an output register after the latch (data two edges after the
+//    address), loaded at the port's clock edges with its OCE, cleared by the reset; in the 9-
+//    and 18-bit modes per port, in the 36-bit mode on both ports only: the model loads the low
 //    half (DOA) at CLKA edges with OCEA and the high half (DOB) at CLKB edges with OCEB (the
 //    data sheet does not say which port's controls the DOA half uses in this mode; designs
 //    that tie CLKA/CLKB and OCEA/OCEB together, as the gateware does, see the same either way). WRITEMODE per port: NORMAL keeps the output on a write, WRITETHROUGH shows the
@@ -28,8 +29,8 @@
 //    word; the datasheet leaves such a collision undefined, so the model reports the first one
 //    of each instance ("DP16KD ... collision").
 // Outside this model, stopping the simulation rather than guessing: widths 1, 2 and 4 (their
-// bit layout within the 18-bit word is not modelled), REGMODE "OUTREG" outside the 36-bit mode
-// or on one port only, a reset and a write on
+// bit layout within the 18-bit word is not modelled), REGMODE "OUTREG" on one port only in the
+// 36-bit mode, a reset and a write on
 // one port at the same edge. Timing (specify) is not modelled: zero-delay functional model.
 module DP16KD(
     input DIA17, DIA16, DIA15, DIA14, DIA13, DIA12, DIA11, DIA10, DIA9, DIA8, DIA7, DIA6, DIA5, DIA4, DIA3, DIA2, DIA1, DIA0,
@@ -134,6 +135,10 @@ module DP16KD(
         legal_width = w == 9 || w == 18;
     endfunction
 
+    function legal_regmode(input [8*6-1:0] m);
+        legal_regmode = m == "NOREG" || m == "OUTREG";
+    endfunction
+
     function legal_writemode(input [8*15-1:0] m);
         legal_writemode = m == "NORMAL" || m == "WRITETHROUGH" || m == "READBEFOREWRITE";
     endfunction
@@ -144,9 +149,9 @@ module DP16KD(
         if (PDP36 ? DATA_WIDTH_B != 36 : !(legal_width(DATA_WIDTH_A) && legal_width(DATA_WIDTH_B)))
             $fatal(1, "DP16KD model: widths %0d/%0d are not modelled (9, 18 or 36/36 only)",
                    DATA_WIDTH_A, DATA_WIDTH_B);
-        if (!((REGMODE_A == "NOREG" && REGMODE_B == "NOREG")
-              || (PDP36 && REGMODE_A == "OUTREG" && REGMODE_B == "OUTREG")))
-            $fatal(1, "DP16KD model: only REGMODE NOREG (and OUTREG on both ports at 36 bits) is modelled");
+        if (PDP36 ? REGMODE_A != REGMODE_B
+                  : !(legal_regmode(REGMODE_A) && legal_regmode(REGMODE_B)))
+            $fatal(1, "DP16KD model: REGMODE NOREG or OUTREG per port (at 36 bits, the same on both) is modelled");
         if (RESETMODE != "SYNC" && RESETMODE != "ASYNC")
             $fatal(1, "DP16KD model: RESETMODE must be SYNC or ASYNC");
         if (!legal_writemode(WRITEMODE_A) || !legal_writemode(WRITEMODE_B))
@@ -341,6 +346,23 @@ module DP16KD(
     end
     wire [35:0] do36 = REGMODE_B == "OUTREG" ? {do36_hi, do36_lo} : do36_q;
 
-    assign {DOA17, DOA16, DOA15, DOA14, DOA13, DOA12, DOA11, DOA10, DOA9, DOA8, DOA7, DOA6, DOA5, DOA4, DOA3, DOA2, DOA1, DOA0} = PDP36 ? do36[17:0] : doa_q;
-    assign {DOB17, DOB16, DOB15, DOB14, DOB13, DOB12, DOB11, DOB10, DOB9, DOB8, DOB7, DOB6, DOB5, DOB4, DOB3, DOB2, DOB1, DOB0} = PDP36 ? do36[35:18] : dob_q;
+    // Output registers in the 9- and 18-bit modes: each port's latch at its own clock and OCE.
+    reg [17:0] doa_r = 18'b0, dob_r = 18'b0;
+    always @(posedge clka or posedge arsta) begin
+        if (arsta || srsta)
+            doa_r <= 18'b0;
+        else if (OCEA)
+            doa_r <= doa_q;
+    end
+    always @(posedge clkb or posedge arstb) begin
+        if (arstb || srstb)
+            dob_r <= 18'b0;
+        else if (OCEB)
+            dob_r <= dob_q;
+    end
+    wire [17:0] doa = REGMODE_A == "OUTREG" ? doa_r : doa_q;
+    wire [17:0] dob = REGMODE_B == "OUTREG" ? dob_r : dob_q;
+
+    assign {DOA17, DOA16, DOA15, DOA14, DOA13, DOA12, DOA11, DOA10, DOA9, DOA8, DOA7, DOA6, DOA5, DOA4, DOA3, DOA2, DOA1, DOA0} = PDP36 ? do36[17:0] : doa;
+    assign {DOB17, DOB16, DOB15, DOB14, DOB13, DOB12, DOB11, DOB10, DOB9, DOB8, DOB7, DOB6, DOB5, DOB4, DOB3, DOB2, DOB1, DOB0} = PDP36 ? do36[35:18] : dob;
 endmodule

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from amaranth.hdl import Module, Signal
+from amaranth.lib import wiring
 from blocksim import run_beats
 
 from ec_hw.gateware.popcount import PopcountTree
@@ -36,10 +38,34 @@ def _rows(n, seed):
     return cases, exc
 
 
+class _RegisteredRow(wiring.Component):
+    """A ``PopcountTree(register_row=False)`` fed as the core feeds it: ``row`` through a
+    register (the block RAM's output register), the other inputs directly."""
+
+    def __init__(self, width, count_bits):
+        self.tree = PopcountTree(width, count_bits, register_row=False)
+        self.latency = self.tree.latency
+        super().__init__(dict(self.tree.signature.members))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.tree = tree = self.tree
+        row = Signal(self.tree.width)
+        m.d.sync += row.eq(self.row)
+        m.d.comb += [tree.row.eq(row), tree.valid.eq(self.valid), tree.first.eq(self.first),
+                     tree.last.eq(self.last), tree.spk_e.eq(self.spk_e),
+                     tree.spk_i.eq(self.spk_i), self.o_valid.eq(tree.o_valid),
+                     self.pe.eq(tree.pe), self.pi.eq(tree.pi)]
+        return m
+
+
+@pytest.mark.parametrize("register_row", [True, False])
 @pytest.mark.parametrize("width,n", [(8, 40), (32, 96), (64, 256), (256, 256), (64, 30)])
-def test_popcount_matches_model(width, n):
+def test_popcount_matches_model(width, n, register_row):
+    """Also with ``register_row=False`` (the row from a block RAM's output register, a cycle
+    after the rest of its beat): same counts, same latency."""
     cases, exc = _rows(n, width + n)
-    dut = PopcountTree(width, n.bit_length())
+    dut = (PopcountTree if register_row else _RegisteredRow)(width, n.bit_length())
     beats, expect = [], []
     for row, spk in cases:
         s_e, s_i = spk & exc, spk & (1 - exc)

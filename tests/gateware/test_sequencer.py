@@ -86,6 +86,9 @@ def test_reset_and_debug_handshakes():
         await stream_put(ctx, dut.dbg_req, {"slot": 2, "sel": 3, "addr": 7})
         assert ctx.get(dut.dbg_phase) and not ctx.get(dut.dbg_resp_valid)
         assert ctx.get(dut.state_read) == StateRead.DEBUG
+        await ctx.tick()                              # the state RAMs' registered read
+        assert ctx.get(dut.dbg_phase) and not ctx.get(dut.dbg_resp_valid)
+        assert ctx.get(dut.state_read) == StateRead.DEBUG
         await ctx.tick()
         assert ctx.get(dut.dbg_resp_valid)
         assert (ctx.get(dut.dbg_slot), ctx.get(dut.dbg_sel), ctx.get(dut.dbg_addr)) == (2, 3, 7)
