@@ -145,6 +145,11 @@ def cell_types(netlist: Path) -> set[str]:
 
 
 @dataclass(frozen=True)
+class _FamilyPlatform:
+    family: str
+
+
+@dataclass(frozen=True)
 class GateFlow:
     """One synthesis flow for gate-level simulation."""
 
@@ -161,6 +166,15 @@ class GateFlow:
     replaces: tuple[str, ...] = ()
     """Modules of the Yosys model files that the flow's own (``sim:``) models replace: they are
     cut out of copies of those files (:meth:`model_sources`)."""
+    family: str | None = None
+    """The FPGA family the design is elaborated for (``platform.family`` of the board builds:
+    ``"ecp5"`` instantiates DP16KD with output registers, ec_hw.gateware.bram), so the netlist
+    simulated is the one the device build synthesizes."""
+
+    def platform(self):
+        """A stand-in for the board platform during elaboration: the gateware reads only its
+        ``family`` (``None`` when the flow has none)."""
+        return None if self.family is None else _FamilyPlatform(self.family)
 
     def model_paths(self) -> list[Path]:
         share = yosys_share()
@@ -250,18 +264,18 @@ FLOWS = {f.name: f for f in (
     GateFlow(name="ecp5", synth="synth_ecp5 -top {top}",
              models=("lattice/common_sim.vh", "lattice/ccu2c_sim.vh", "sim:ecp5_dp16kd.v",
                      "sim:ecp5_mult18x18d.v"),
-             includes=("lattice",), verilator_args=_MODEL_WARNINGS),
+             includes=("lattice",), verilator_args=_MODEL_WARNINGS, family="ecp5"),
     # Yosys 0.70's ABC9 stops with an internal assertion on a few small ECP5 designs (the N = 16
     # one-lane core: docs/gate-level.md); the classic ABC mapping synthesizes them.
     GateFlow(name="ecp5-noabc9", synth="synth_ecp5 -noabc9 -top {top}",
              models=("lattice/common_sim.vh", "lattice/ccu2c_sim.vh", "sim:ecp5_dp16kd.v",
                      "sim:ecp5_mult18x18d.v"),
-             includes=("lattice",), verilator_args=_MODEL_WARNINGS),
+             includes=("lattice",), verilator_args=_MODEL_WARNINGS, family="ecp5"),
     # cells_sim.v declares RAMB18E1/RAMB36E1 without behaviour (ports, parameters, timing
     # checks): they would read 0. sim/models/xilinx_ramb.v models them instead.
     GateFlow(name="xilinx", synth="synth_xilinx -family xc7 -flatten -noiopad -noclkbuf -top {top}",
              models=("xilinx/cells_sim.v", "sim:xilinx_ramb.v"), verilator_args=_MODEL_WARNINGS,
-             replaces=("RAMB18E1", "RAMB36E1")),
+             replaces=("RAMB18E1", "RAMB36E1"), family="xilinx7"),
 )}
 
 

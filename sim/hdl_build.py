@@ -69,13 +69,14 @@ def require_simulator(sim: str | None = None) -> str:
     return sim
 
 
-def to_verilog(design, *, name: str, ports=None) -> str:
-    """Verilog text of an Amaranth component (or elaboratable + ``ports``), top module ``name``."""
+def to_verilog(design, *, name: str, ports=None, platform=None) -> str:
+    """Verilog text of an Amaranth component (or elaboratable + ``ports``), top module ``name``,
+    elaborated for ``platform`` (None: no FPGA family)."""
     from amaranth.back import verilog
 
     if ports is None:
-        return verilog.convert(design, name=name, emit_src=False)
-    return verilog.convert(design, name=name, ports=ports, emit_src=False)
+        return verilog.convert(design, name=name, platform=platform, emit_src=False)
+    return verilog.convert(design, name=name, platform=platform, ports=ports, emit_src=False)
 
 
 def _shape_fields(shape, prefix: str, offset: int, out: dict) -> None:
@@ -292,7 +293,8 @@ def build(design, *, name: str, ports=None, toplevel: str = "top",
     if gate is not None and sim != "verilator":
         pytest.skip(f"gate-level netlists are simulated with Verilator only, not SIM={sim}")
     waves = _waves_enabled()
-    text = to_verilog(design, name=toplevel, ports=ports)
+    text = to_verilog(design, name=toplevel, ports=ports,
+                      platform=gate.platform() if gate is not None else None)
     if sim == "icarus":
         # Icarus runs an `always @*` block only on a change of its inputs, and the initializers
         # Yosys relies on to trigger them at time 0 cause no event there, so comb outputs stay X
