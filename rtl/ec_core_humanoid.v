@@ -698,10 +698,10 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     .i_in__1(i_in__1),
     .i_in__2(i_in__2),
     .i_in__3(i_in__3),
-    .\port$1940$0 (\r_data$145 ),
-    .\port$1941$0 (\r_data$175 ),
-    .\port$1942$0 (\r_data$200 ),
-    .\port$1943$0 (\r_data$225 ),
+    .\port$1970$0 (\r_data$145 ),
+    .\port$1971$0 (\r_data$175 ),
+    .\port$1972$0 (\r_data$200 ),
+    .\port$1973$0 (\r_data$225 ),
     .resp(dbg_resp__payload),
     .sel(sel),
     .spikes(load_data)
@@ -911,10 +911,10 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     .o_v__1(o_v__1),
     .o_v__2(o_v__2),
     .o_v__3(o_v__3),
-    .\port$1940$0 (\r_data$145 ),
-    .\port$1941$0 (\r_data$175 ),
-    .\port$1942$0 (\r_data$200 ),
-    .\port$1943$0 (\r_data$225 ),
+    .\port$1970$0 (\r_data$145 ),
+    .\port$1971$0 (\r_data$175 ),
+    .\port$1972$0 (\r_data$200 ),
+    .\port$1973$0 (\r_data$225 ),
     .row(wrec_data__0),
     .\row$121 (wrec_data__3),
     .\row$65 (wrec_data__1),
@@ -1369,7 +1369,7 @@ module ec_core_humanoid(load__valid, obs__payload, obs__valid, cmd__payload, cmd
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.debug (\port$1940$0 , \port$1941$0 , \port$1942$0 , \port$1943$0 , i_in__0, i_in__1, i_in__2, i_in__3, sel, addr, resp, spikes);
+module \ec_core_humanoid.debug (\port$1970$0 , \port$1971$0 , \port$1972$0 , \port$1973$0 , i_in__0, i_in__1, i_in__2, i_in__3, sel, addr, resp, spikes);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire [23:0] \$10 ;
@@ -1411,14 +1411,14 @@ module \ec_core_humanoid.debug (\port$1940$0 , \port$1941$0 , \port$1942$0 , \po
   wire [23:0] i_syn__1;
   wire [23:0] i_syn__2;
   wire [23:0] i_syn__3;
-  input [61:0] \port$1940$0 ;
-  wire [61:0] \port$1940$0 ;
-  input [61:0] \port$1941$0 ;
-  wire [61:0] \port$1941$0 ;
-  input [61:0] \port$1942$0 ;
-  wire [61:0] \port$1942$0 ;
-  input [61:0] \port$1943$0 ;
-  wire [61:0] \port$1943$0 ;
+  input [61:0] \port$1970$0 ;
+  wire [61:0] \port$1970$0 ;
+  input [61:0] \port$1971$0 ;
+  wire [61:0] \port$1971$0 ;
+  input [61:0] \port$1972$0 ;
+  wire [61:0] \port$1972$0 ;
+  input [61:0] \port$1973$0 ;
+  wire [61:0] \port$1973$0 ;
   wire [13:0] rate__0;
   wire [13:0] rate__1;
   wire [13:0] rate__2;
@@ -1451,13 +1451,13 @@ module \ec_core_humanoid.debug (\port$1940$0 , \port$1941$0 , \port$1942$0 , \po
     (* full_case = 32'd1 *)
     casez (addr[1:0])
       2'h0:
-          \$4  = \port$1940$0 [47:24];
+          \$4  = \port$1970$0 [47:24];
       2'h1:
-          \$4  = \port$1941$0 [47:24];
+          \$4  = \port$1971$0 [47:24];
       2'h2:
-          \$4  = \port$1942$0 [47:24];
+          \$4  = \port$1972$0 [47:24];
       2'h3:
-          \$4  = \port$1943$0 [47:24];
+          \$4  = \port$1973$0 [47:24];
     endcase
   end
   always @* begin
@@ -1465,13 +1465,13 @@ module \ec_core_humanoid.debug (\port$1940$0 , \port$1941$0 , \port$1942$0 , \po
     (* full_case = 32'd1 *)
     casez (addr[1:0])
       2'h0:
-          \$9  = \port$1940$0 [23:0];
+          \$9  = \port$1970$0 [23:0];
       2'h1:
-          \$9  = \port$1941$0 [23:0];
+          \$9  = \port$1971$0 [23:0];
       2'h2:
-          \$9  = \port$1942$0 [23:0];
+          \$9  = \port$1972$0 [23:0];
       2'h3:
-          \$9  = \port$1943$0 [23:0];
+          \$9  = \port$1973$0 [23:0];
     endcase
   end
   always @* begin
@@ -1479,13 +1479,13 @@ module \ec_core_humanoid.debug (\port$1940$0 , \port$1941$0 , \port$1942$0 , \po
     (* full_case = 32'd1 *)
     casez (addr[1:0])
       2'h0:
-          \$14  = \port$1940$0 [61:48];
+          \$14  = \port$1970$0 [61:48];
       2'h1:
-          \$14  = \port$1941$0 [61:48];
+          \$14  = \port$1971$0 [61:48];
       2'h2:
-          \$14  = \port$1942$0 [61:48];
+          \$14  = \port$1972$0 [61:48];
       2'h3:
-          \$14  = \port$1943$0 [61:48];
+          \$14  = \port$1973$0 [61:48];
     endcase
   end
   always @* begin
@@ -1518,18 +1518,18 @@ module \ec_core_humanoid.debug (\port$1940$0 , \port$1941$0 , \port$1942$0 , \po
           resp = \$25 ;
     endcase
   end
-  assign v__0 = \port$1940$0 [47:24];
-  assign v__1 = \port$1941$0 [47:24];
-  assign v__2 = \port$1942$0 [47:24];
-  assign v__3 = \port$1943$0 [47:24];
-  assign i_syn__0 = \port$1940$0 [23:0];
-  assign i_syn__1 = \port$1941$0 [23:0];
-  assign i_syn__2 = \port$1942$0 [23:0];
-  assign i_syn__3 = \port$1943$0 [23:0];
-  assign rate__0 = \port$1940$0 [61:48];
-  assign rate__1 = \port$1941$0 [61:48];
-  assign rate__2 = \port$1942$0 [61:48];
-  assign rate__3 = \port$1943$0 [61:48];
+  assign v__0 = \port$1970$0 [47:24];
+  assign v__1 = \port$1971$0 [47:24];
+  assign v__2 = \port$1972$0 [47:24];
+  assign v__3 = \port$1973$0 [47:24];
+  assign i_syn__0 = \port$1970$0 [23:0];
+  assign i_syn__1 = \port$1971$0 [23:0];
+  assign i_syn__2 = \port$1972$0 [23:0];
+  assign i_syn__3 = \port$1973$0 [23:0];
+  assign rate__0 = \port$1970$0 [61:48];
+  assign rate__1 = \port$1971$0 [61:48];
+  assign rate__2 = \port$1972$0 [61:48];
+  assign rate__3 = \port$1973$0 [61:48];
   assign \$2  = 1'h1;
   assign \$3  = \$1 ;
   assign \$7  = 1'h1;
@@ -1978,24 +1978,28 @@ endmodule
 module \ec_core_humanoid.loader (i__valid, clk, rst, i__ready, data, in_addr, in_en, rec_addr, rec_en, out_addr, out_en, i__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [24:0] \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
+  wire [24:0] \$10 ;
+  reg [7:0] \$100 ;
+  reg [3:0] \$101 ;
+  reg [6:0] \$102 ;
+  reg \$103 ;
+  wire [24:0] \$11 ;
+  wire [11:0] \$12 ;
+  wire [14:0] \$13 ;
+  wire [15:0] \$14 ;
   wire [24:0] \$15 ;
   wire [24:0] \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
+  wire [15:0] \$17 ;
+  wire [16:0] \$18 ;
+  wire [16:0] \$19 ;
   wire [24:0] \$2 ;
   wire \$20 ;
   wire \$21 ;
   wire \$22 ;
   wire \$23 ;
-  wire [24:0] \$24 ;
+  wire \$24 ;
   wire [24:0] \$25 ;
-  wire \$26 ;
+  wire [24:0] \$26 ;
   wire \$27 ;
   wire \$28 ;
   wire \$29 ;
@@ -2003,73 +2007,79 @@ module \ec_core_humanoid.loader (i__valid, clk, rst, i__ready, data, in_addr, in
   wire \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire [24:0] \$33 ;
+  wire \$33 ;
   wire [24:0] \$34 ;
-  wire \$35 ;
+  wire [24:0] \$35 ;
   wire \$36 ;
   wire \$37 ;
   wire \$38 ;
   wire \$39 ;
-  wire [15:0] \$4 ;
+  wire [12:0] \$4 ;
   wire \$40 ;
   wire \$41 ;
-  wire [24:0] \$42 ;
+  wire \$42 ;
   wire [24:0] \$43 ;
-  wire \$44 ;
+  wire [24:0] \$44 ;
   wire \$45 ;
-  wire [11:0] \$46 ;
-  wire [11:0] \$47 ;
-  wire [14:0] \$48 ;
-  wire [15:0] \$49 ;
+  wire \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire \$49 ;
   wire [24:0] \$5 ;
   wire \$50 ;
   wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
+  wire [24:0] \$52 ;
+  wire [24:0] \$53 ;
   wire \$54 ;
-  wire [11:0] \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire \$59 ;
+  wire \$55 ;
+  wire [11:0] \$56 ;
+  wire [11:0] \$57 ;
+  wire [14:0] \$58 ;
+  wire [15:0] \$59 ;
   wire [24:0] \$6 ;
   wire \$60 ;
   wire \$61 ;
   wire \$62 ;
-  wire [11:0] \$63 ;
+  wire \$63 ;
   wire \$64 ;
-  wire \$65 ;
+  wire [11:0] \$65 ;
   wire \$66 ;
   wire \$67 ;
   wire \$68 ;
   wire \$69 ;
-  wire [15:0] \$7 ;
+  wire [11:0] \$7 ;
   wire \$70 ;
-  wire [11:0] \$71 ;
+  wire \$71 ;
   wire \$72 ;
-  wire \$73 ;
+  wire [11:0] \$73 ;
   wire \$74 ;
   wire \$75 ;
   wire \$76 ;
   wire \$77 ;
   wire \$78 ;
-  wire [11:0] \$79 ;
-  wire [16:0] \$8 ;
+  wire \$79 ;
+  wire [12:0] \$8 ;
   wire \$80 ;
-  wire \$81 ;
+  wire [11:0] \$81 ;
   wire \$82 ;
   wire \$83 ;
   wire \$84 ;
   wire \$85 ;
   wire \$86 ;
-  reg [63:0] \$87 ;
-  reg [9:0] \$88 ;
-  reg [3:0] \$89 ;
-  wire [16:0] \$9 ;
-  reg [7:0] \$90 ;
-  reg [3:0] \$91 ;
-  reg [6:0] \$92 ;
-  reg \$93 ;
+  wire \$87 ;
+  wire \$88 ;
+  wire [11:0] \$89 ;
+  wire [13:0] \$9 ;
+  wire \$90 ;
+  wire \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire \$94 ;
+  wire \$95 ;
+  wire \$96 ;
+  reg [63:0] \$97 ;
+  reg [9:0] \$98 ;
+  reg [3:0] \$99 ;
   input clk;
   wire clk;
   output [63:0] data;
@@ -2098,140 +2108,143 @@ module \ec_core_humanoid.loader (i__valid, clk, rst, i__ready, data, in_addr, in
   reg [3:0] rec_en = 4'h0;
   input rst;
   wire rst;
-  assign \$7  = \$6 [11:0] * 4'hb;
-  assign \$8  = i__payload[13:2] - \$7 ;
-  assign \$9  = \$4  + \$8 [3:0];
-  assign \$10  = i__valid & i__ready;
-  assign \$11  = ! i__payload[1:0];
-  assign \$12  = \$10  & \$11 ;
-  assign \$13  = i__payload[13:2] < 12'hb00;
-  assign \$14  = \$12  & \$13 ;
-  assign \$15  = i__payload[13:2] * 13'h1746;
-  assign \$17  = ! \$16 [1:0];
-  assign \$18  = \$14  & \$17 ;
-  assign \$19  = i__valid & i__ready;
-  assign \$20  = ! i__payload[1:0];
-  assign \$21  = \$19  & \$20 ;
-  assign \$22  = i__payload[13:2] < 12'hb00;
-  assign \$23  = \$21  & \$22 ;
-  assign \$24  = i__payload[13:2] * 13'h1746;
-  assign \$26  = \$25 [1:0] == 1'h1;
-  assign \$27  = \$23  & \$26 ;
-  assign \$28  = i__valid & i__ready;
-  assign \$29  = ! i__payload[1:0];
-  assign \$30  = \$28  & \$29 ;
-  assign \$31  = i__payload[13:2] < 12'hb00;
-  assign \$32  = \$30  & \$31 ;
-  assign \$33  = i__payload[13:2] * 13'h1746;
-  assign \$35  = \$34 [1:0] == 2'h2;
-  assign \$36  = \$32  & \$35 ;
-  assign \$37  = i__valid & i__ready;
-  assign \$38  = ! i__payload[1:0];
-  assign \$39  = \$37  & \$38 ;
-  assign \$40  = i__payload[13:2] < 12'hb00;
-  assign \$41  = \$39  & \$40 ;
-  assign \$42  = i__payload[13:2] * 13'h1746;
-  assign \$44  = \$43 [1:0] == 2'h3;
-  assign \$45  = \$41  & \$44 ;
-  assign \$48  = \$47  * 3'h4;
-  assign \$49  = \$48  + i__payload[3:2];
-  assign \$50  = i__valid & i__ready;
-  assign \$51  = i__payload[1:0] == 1'h1;
-  assign \$52  = \$50  & \$51 ;
-  assign \$53  = i__payload[13:2] < 11'h400;
-  assign \$54  = \$52  & \$53 ;
-  assign \$56  = ! \$55 [1:0];
-  assign \$57  = \$54  & \$56 ;
-  assign \$58  = i__valid & i__ready;
-  assign \$59  = i__payload[1:0] == 1'h1;
-  assign \$60  = \$58  & \$59 ;
-  assign \$61  = i__payload[13:2] < 11'h400;
-  assign \$62  = \$60  & \$61 ;
-  assign \$64  = \$63 [1:0] == 1'h1;
-  assign \$65  = \$62  & \$64 ;
-  assign \$66  = i__valid & i__ready;
-  assign \$67  = i__payload[1:0] == 1'h1;
-  assign \$68  = \$66  & \$67 ;
-  assign \$69  = i__payload[13:2] < 11'h400;
-  assign \$70  = \$68  & \$69 ;
-  assign \$72  = \$71 [1:0] == 2'h2;
-  assign \$73  = \$70  & \$72 ;
-  assign \$74  = i__valid & i__ready;
-  assign \$75  = i__payload[1:0] == 1'h1;
-  assign \$76  = \$74  & \$75 ;
-  assign \$77  = i__payload[13:2] < 11'h400;
-  assign \$78  = \$76  & \$77 ;
-  assign \$80  = \$79 [1:0] == 2'h3;
-  assign \$81  = \$78  & \$80 ;
-  assign \$82  = i__valid & i__ready;
-  assign \$83  = i__payload[1:0] == 2'h2;
-  assign \$84  = \$82  & \$83 ;
-  assign \$85  = i__payload[13:2] < 7'h44;
-  assign \$86  = \$84  & \$85 ;
-  always @(posedge clk)
-    data <= \$87 ;
-  always @(posedge clk)
-    in_addr <= \$88 ;
-  always @(posedge clk)
-    in_en <= \$89 ;
-  always @(posedge clk)
-    rec_addr <= \$90 ;
-  always @(posedge clk)
-    rec_en <= \$91 ;
-  always @(posedge clk)
-    out_addr <= \$92 ;
-  always @(posedge clk)
-    out_en <= \$93 ;
   assign \$1  = i__payload[13:2] * 13'h1746;
-  assign \$4  = \$3  * 4'hb;
   assign \$5  = i__payload[13:2] * 13'h1746;
+  assign \$9  = \$4  + \$8 ;
+  assign \$10  = i__payload[13:2] * 13'h1746;
+  assign \$14  = \$9  + \$13 ;
+  assign \$15  = i__payload[13:2] * 13'h1746;
+  assign \$17  = \$16 [11:0] * 4'hb;
+  assign \$18  = i__payload[13:2] - \$17 ;
+  assign \$19  = \$14  + \$18 [3:0];
+  assign \$20  = i__valid & i__ready;
+  assign \$21  = ! i__payload[1:0];
+  assign \$22  = \$20  & \$21 ;
+  assign \$23  = i__payload[13:2] < 12'hb00;
+  assign \$24  = \$22  & \$23 ;
+  assign \$25  = i__payload[13:2] * 13'h1746;
+  assign \$27  = ! \$26 [1:0];
+  assign \$28  = \$24  & \$27 ;
+  assign \$29  = i__valid & i__ready;
+  assign \$30  = ! i__payload[1:0];
+  assign \$31  = \$29  & \$30 ;
+  assign \$32  = i__payload[13:2] < 12'hb00;
+  assign \$33  = \$31  & \$32 ;
+  assign \$34  = i__payload[13:2] * 13'h1746;
+  assign \$36  = \$35 [1:0] == 1'h1;
+  assign \$37  = \$33  & \$36 ;
+  assign \$38  = i__valid & i__ready;
+  assign \$39  = ! i__payload[1:0];
+  assign \$40  = \$38  & \$39 ;
+  assign \$41  = i__payload[13:2] < 12'hb00;
+  assign \$42  = \$40  & \$41 ;
+  assign \$43  = i__payload[13:2] * 13'h1746;
+  assign \$45  = \$44 [1:0] == 2'h2;
+  assign \$46  = \$42  & \$45 ;
+  assign \$47  = i__valid & i__ready;
+  assign \$48  = ! i__payload[1:0];
+  assign \$49  = \$47  & \$48 ;
+  assign \$50  = i__payload[13:2] < 12'hb00;
+  assign \$51  = \$49  & \$50 ;
+  assign \$52  = i__payload[13:2] * 13'h1746;
+  assign \$54  = \$53 [1:0] == 2'h3;
+  assign \$55  = \$51  & \$54 ;
+  assign \$58  = \$57  * 3'h4;
+  assign \$59  = \$58  + i__payload[3:2];
+  assign \$60  = i__valid & i__ready;
+  assign \$61  = i__payload[1:0] == 1'h1;
+  assign \$62  = \$60  & \$61 ;
+  assign \$63  = i__payload[13:2] < 11'h400;
+  assign \$64  = \$62  & \$63 ;
+  assign \$66  = ! \$65 [1:0];
+  assign \$67  = \$64  & \$66 ;
+  assign \$68  = i__valid & i__ready;
+  assign \$69  = i__payload[1:0] == 1'h1;
+  assign \$70  = \$68  & \$69 ;
+  assign \$71  = i__payload[13:2] < 11'h400;
+  assign \$72  = \$70  & \$71 ;
+  assign \$74  = \$73 [1:0] == 1'h1;
+  assign \$75  = \$72  & \$74 ;
+  assign \$76  = i__valid & i__ready;
+  assign \$77  = i__payload[1:0] == 1'h1;
+  assign \$78  = \$76  & \$77 ;
+  assign \$79  = i__payload[13:2] < 11'h400;
+  assign \$80  = \$78  & \$79 ;
+  assign \$82  = \$81 [1:0] == 2'h2;
+  assign \$83  = \$80  & \$82 ;
+  assign \$84  = i__valid & i__ready;
+  assign \$85  = i__payload[1:0] == 1'h1;
+  assign \$86  = \$84  & \$85 ;
+  assign \$87  = i__payload[13:2] < 11'h400;
+  assign \$88  = \$86  & \$87 ;
+  assign \$90  = \$89 [1:0] == 2'h3;
+  assign \$91  = \$88  & \$90 ;
+  assign \$92  = i__valid & i__ready;
+  assign \$93  = i__payload[1:0] == 2'h2;
+  assign \$94  = \$92  & \$93 ;
+  assign \$95  = i__payload[13:2] < 7'h44;
+  assign \$96  = \$94  & \$95 ;
+  always @(posedge clk)
+    data <= \$97 ;
+  always @(posedge clk)
+    in_addr <= \$98 ;
+  always @(posedge clk)
+    in_en <= \$99 ;
+  always @(posedge clk)
+    rec_addr <= \$100 ;
+  always @(posedge clk)
+    rec_en <= \$101 ;
+  always @(posedge clk)
+    out_addr <= \$102 ;
+  always @(posedge clk)
+    out_en <= \$103 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$87  = i__payload[77:14];
+    \$97  = i__payload[77:14];
     if (rst) begin
-      \$87  = 64'h0000000000000000;
+      \$97  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$88  = \$9 [9:0];
+    \$98  = \$19 [9:0];
     if (rst) begin
-      \$88  = 10'h000;
+      \$98  = 10'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$89  = { \$45 , \$36 , \$27 , \$18  };
+    \$99  = { \$55 , \$46 , \$37 , \$28  };
     if (rst) begin
-      \$89  = 4'h0;
+      \$99  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$90  = \$49 [7:0];
+    \$100  = \$59 [7:0];
     if (rst) begin
-      \$90  = 8'h00;
+      \$100  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$91  = { \$81 , \$73 , \$65 , \$57  };
+    \$101  = { \$91 , \$83 , \$75 , \$67  };
     if (rst) begin
-      \$91  = 4'h0;
+      \$101  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$92  = i__payload[8:2];
+    \$102  = i__payload[8:2];
     if (rst) begin
-      \$92  = 7'h00;
+      \$102  = 7'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$93  = \$86 ;
+    \$103  = \$96 ;
     if (rst) begin
-      \$93  = 1'h0;
+      \$103  = 1'h0;
     end
   end
   assign enable = i__ready;
@@ -2240,49 +2253,64 @@ module \ec_core_humanoid.loader (i__valid, clk, rst, i__ready, data, in_addr, in
   assign \i__payload.data  = i__payload[77:14];
   assign \$2  = { 16'h0000, \$1 [24:16] };
   assign \$3  = { 2'h0, \$2 [11:2] };
+  assign \$4  = { 1'h0, \$3  };
   assign \$6  = { 16'h0000, \$5 [24:16] };
+  assign \$7  = { 2'h0, \$6 [11:2] };
+  assign \$8  = { \$7 , 1'h0 };
+  assign \$11  = { 16'h0000, \$10 [24:16] };
+  assign \$12  = { 2'h0, \$11 [11:2] };
+  assign \$13  = { \$12 , 3'h0 };
   assign \$16  = { 16'h0000, \$15 [24:16] };
-  assign \$25  = { 16'h0000, \$24 [24:16] };
-  assign \$34  = { 16'h0000, \$33 [24:16] };
-  assign \$43  = { 16'h0000, \$42 [24:16] };
-  assign \$46  = { 2'h0, i__payload[13:4] };
-  assign \$47  = { 2'h0, \$46 [11:2] };
-  assign \$55  = { 2'h0, i__payload[13:4] };
-  assign \$63  = { 2'h0, i__payload[13:4] };
-  assign \$71  = { 2'h0, i__payload[13:4] };
-  assign \$79  = { 2'h0, i__payload[13:4] };
+  assign \$26  = { 16'h0000, \$25 [24:16] };
+  assign \$35  = { 16'h0000, \$34 [24:16] };
+  assign \$44  = { 16'h0000, \$43 [24:16] };
+  assign \$53  = { 16'h0000, \$52 [24:16] };
+  assign \$56  = { 2'h0, i__payload[13:4] };
+  assign \$57  = { 2'h0, \$56 [11:2] };
+  assign \$65  = { 2'h0, i__payload[13:4] };
+  assign \$73  = { 2'h0, i__payload[13:4] };
+  assign \$81  = { 2'h0, i__payload[13:4] };
+  assign \$89  = { 2'h0, i__payload[13:4] };
 endmodule
 
 (* generator = "Amaranth" *)
 module \ec_core_humanoid.obs_writer (i__valid, clk, rst, i__ready, data, pos_addr, pos_en, neg_addr, neg_en, i__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
-  wire [5:0] \$1 ;
-  wire [30:0] \$10 ;
-  wire [5:0] \$11 ;
-  wire [9:0] \$12 ;
-  wire [9:0] \$13 ;
-  wire [10:0] \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
-  wire [8:0] \$2 ;
+  wire [2:0] \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire [30:0] \$13 ;
+  wire [30:0] \$14 ;
+  wire [2:0] \$15 ;
+  wire [2:0] \$16 ;
+  wire [3:0] \$17 ;
+  wire [6:0] \$18 ;
+  wire [7:0] \$19 ;
+  wire [2:0] \$2 ;
   wire [9:0] \$20 ;
-  wire [30:0] \$21 ;
-  wire [30:0] \$22 ;
-  reg [255:0] \$23 ;
-  reg [5:0] \$24 ;
-  reg [15:0] \$25 ;
-  reg [5:0] \$26 ;
-  reg [15:0] \$27 ;
-  wire [9:0] \$3 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
+  wire [9:0] \$21 ;
+  wire [10:0] \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire [9:0] \$28 ;
+  wire [30:0] \$29 ;
+  wire [3:0] \$3 ;
+  wire [30:0] \$30 ;
+  reg [255:0] \$31 ;
+  reg [5:0] \$32 ;
+  reg [15:0] \$33 ;
+  reg [5:0] \$34 ;
+  reg [15:0] \$35 ;
+  wire [6:0] \$4 ;
+  wire [7:0] \$5 ;
+  wire [8:0] \$6 ;
+  wire [9:0] \$7 ;
   wire \$8 ;
-  wire [30:0] \$9 ;
+  wire \$9 ;
   input clk;
   wire clk;
   output [255:0] data;
@@ -2307,102 +2335,122 @@ module \ec_core_humanoid.obs_writer (i__valid, clk, rst, i__ready, data, pos_add
   reg [15:0] pos_en = 16'h0000;
   input rst;
   wire rst;
-  assign \$3  = 6'h00 + \$2 ;
-  assign \$4  = i__valid & i__ready;
-  assign \$5  = i__payload[8:0] < 9'h15c;
-  assign \$6  = \$4  & \$5 ;
-  assign \$9  = 1'h1 << i__payload[3:0];
-  assign \$10  = \$8  ? \$9  : 31'h00000000;
-  assign \$12  = i__payload[8:0] + 9'h15c;
-  assign \$14  = 6'h00 + \$13 ;
-  assign \$15  = i__valid & i__ready;
-  assign \$16  = i__payload[8:0] < 9'h15c;
-  assign \$17  = \$15  & \$16 ;
+  assign \$7  = 8'h00 + \$6 ;
+  assign \$8  = i__valid & i__ready;
+  assign \$9  = i__payload[8:0] < 9'h15c;
+  assign \$10  = \$8  & \$9 ;
+  assign \$13  = 1'h1 << i__payload[3:0];
+  assign \$14  = \$12  ? \$13  : 31'h00000000;
   assign \$20  = i__payload[8:0] + 9'h15c;
-  assign \$21  = 1'h1 << \$20 [3:0];
-  assign \$22  = \$19  ? \$21  : 31'h00000000;
+  assign \$22  = 8'h00 + \$21 ;
+  assign \$23  = i__valid & i__ready;
+  assign \$24  = i__payload[8:0] < 9'h15c;
+  assign \$25  = \$23  & \$24 ;
+  assign \$28  = i__payload[8:0] + 9'h15c;
+  assign \$29  = 1'h1 << \$28 [3:0];
+  assign \$30  = \$27  ? \$29  : 31'h00000000;
   always @(posedge clk)
-    data <= \$23 ;
+    data <= \$31 ;
   always @(posedge clk)
-    pos_addr <= \$24 ;
+    pos_addr <= \$32 ;
   always @(posedge clk)
-    pos_en <= \$25 ;
+    pos_en <= \$33 ;
   always @(posedge clk)
-    neg_addr <= \$26 ;
+    neg_addr <= \$34 ;
   always @(posedge clk)
-    neg_en <= \$27 ;
+    neg_en <= \$35 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$23  = { i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9] };
+    \$31  = { i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9], i__payload[24:9] };
     if (rst) begin
-      \$23  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+      \$31  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$24  = \$3 [5:0];
+    \$32  = \$7 [5:0];
     if (rst) begin
-      \$24  = 6'h00;
+      \$32  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$25  = \$10 [15:0];
+    \$33  = \$14 [15:0];
     if (rst) begin
-      \$25  = 16'h0000;
+      \$33  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$26  = \$14 [5:0];
+    \$34  = \$22 [5:0];
     if (rst) begin
-      \$26  = 6'h00;
+      \$34  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$27  = \$22 [15:0];
+    \$35  = \$30 [15:0];
     if (rst) begin
-      \$27  = 16'h0000;
+      \$35  = 16'h0000;
     end
   end
   assign enable = i__ready;
   assign \i__payload.index  = i__payload[8:0];
   assign \i__payload.value  = i__payload[24:9];
-  assign \$1  = 6'h00;
-  assign \$2  = { 4'h0, i__payload[8:4] };
-  assign \$7  = 1'h1;
-  assign \$8  = \$6 ;
-  assign \$11  = 6'h00;
-  assign \$13  = { 4'h0, \$12 [9:4] };
-  assign \$18  = 1'h1;
-  assign \$19  = \$17 ;
+  assign \$1  = 3'h0;
+  assign \$2  = 3'h0;
+  assign \$4  = 7'h00;
+  assign \$6  = { 4'h0, i__payload[8:4] };
+  assign \$11  = 1'h1;
+  assign \$12  = \$10 ;
+  assign \$15  = 3'h0;
+  assign \$16  = 3'h0;
+  assign \$18  = 7'h00;
+  assign \$21  = { 4'h0, \$20 [9:4] };
+  assign \$26  = 1'h1;
+  assign \$27  = \$25 ;
+  assign \$3  = 4'h0;
+  assign \$5  = 8'h00;
+  assign \$17  = 4'h0;
+  assign \$19  = 8'h00;
 endmodule
 
 (* generator = "Amaranth" *)
 module \ec_core_humanoid.projection (rst, \pos$66 , \neg$67 , win_addr, x_addr, iin_addr, iin_data__0, iin_data__1, iin_data__2, iin_data__3, win_data__0, win_data__1, win_data__2, win_data__3, cnt_m, cnt_w, cur_slot, issue, iin_en, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [7:0] \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  reg \$12 ;
-  reg \$13 ;
-  reg \$14 ;
-  reg [5:0] \$15 ;
-  reg [1:0] \$16 ;
-  reg \$17 ;
-  reg \$18 ;
-  reg \$19 ;
+  wire [11:0] \$10 ;
+  wire [12:0] \$11 ;
+  wire [5:0] \$12 ;
+  wire [13:0] \$13 ;
+  wire [3:0] \$14 ;
+  wire [3:0] \$15 ;
+  wire [4:0] \$16 ;
+  wire [7:0] \$17 ;
+  wire [8:0] \$18 ;
+  wire [9:0] \$19 ;
   wire [8:0] \$2 ;
-  wire [6:0] \$29 ;
-  wire [12:0] \$3 ;
-  wire [6:0] \$32 ;
-  wire [6:0] \$35 ;
-  wire [6:0] \$38 ;
-  wire [5:0] \$4 ;
-  wire [13:0] \$5 ;
-  wire [6:0] \$6 ;
-  wire [7:0] \$7 ;
+  wire [7:0] \$20 ;
+  wire [8:0] \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  reg \$24 ;
+  reg \$25 ;
+  reg \$26 ;
+  reg [5:0] \$27 ;
+  reg [1:0] \$28 ;
+  reg \$29 ;
+  wire [9:0] \$3 ;
+  reg \$30 ;
+  reg \$31 ;
+  wire [7:0] \$4 ;
+  wire [8:0] \$5 ;
+  wire [6:0] \$53 ;
+  wire [6:0] \$56 ;
+  wire [6:0] \$59 ;
+  wire [9:0] \$6 ;
+  wire [6:0] \$62 ;
+  wire [10:0] \$7 ;
   wire [7:0] \$8 ;
   wire [8:0] \$9 ;
   reg \$signal  = 1'h0;
@@ -2643,32 +2691,38 @@ module \ec_core_humanoid.projection (rst, \pos$66 , \neg$67 , win_addr, x_addr, 
   wire [5:0] x_addr;
   assign \$1  = cur_slot * 7'h40;
   assign \$2  = \$1  + cnt_m;
-  assign \$3  = \$2  * 4'hb;
-  assign \$5  = \$3  + \$4 ;
-  assign \$6  = cur_slot * 6'h2c;
-  assign \$7  = \$6  + cnt_w;
+  assign \$4  = cur_slot * 7'h40;
+  assign \$5  = \$4  + cnt_m;
+  assign \$7  = \$3  + \$6 ;
   assign \$8  = cur_slot * 7'h40;
-  assign \$9  = \$8  + pj_m_d4;
-  assign \$29  = sub_r_d0 * 5'h10;
-  assign bits = win_data__0 >> \$29 ;
-  assign \$32  = sub_r_d0 * 5'h10;
-  assign \bits$27  = win_data__1 >> \$32 ;
-  assign \$35  = sub_r_d0 * 5'h10;
-  assign \bits$37  = win_data__2 >> \$35 ;
-  assign \$38  = sub_r_d0 * 5'h10;
-  assign \bits$47  = win_data__3 >> \$38 ;
-  assign \$10  = ! cnt_w;
-  assign \$11  = cnt_w == 6'h2b;
+  assign \$9  = \$8  + cnt_m;
+  assign \$11  = \$7  + \$10 ;
+  assign \$13  = \$11  + \$12 ;
+  assign \$16  = \$14  + \$15 ;
+  assign \$18  = \$16  + \$17 ;
+  assign \$19  = \$18  + cnt_w;
+  assign \$20  = cur_slot * 7'h40;
+  assign \$21  = \$20  + pj_m_d4;
+  assign \$53  = sub_r_d0 * 5'h10;
+  assign bits = win_data__0 >> \$53 ;
+  assign \$56  = sub_r_d0 * 5'h10;
+  assign \bits$27  = win_data__1 >> \$56 ;
+  assign \$59  = sub_r_d0 * 5'h10;
+  assign \bits$37  = win_data__2 >> \$59 ;
+  assign \$62  = sub_r_d0 * 5'h10;
+  assign \bits$47  = win_data__3 >> \$62 ;
+  assign \$22  = ! cnt_w;
+  assign \$23  = cnt_w == 6'h2b;
   always @(posedge clk)
-    \$signal  <= \$12 ;
+    \$signal  <= \$24 ;
   always @(posedge clk)
-    \$signal$58  <= \$13 ;
+    \$signal$58  <= \$25 ;
   always @(posedge clk)
-    \last$59  <= \$14 ;
+    \last$59  <= \$26 ;
   always @(posedge clk)
-    pj_m <= \$15 ;
+    pj_m <= \$27 ;
   always @(posedge clk)
-    sub <= \$16 ;
+    sub <= \$28 ;
   always @(posedge clk)
     pj_m_d0 <= pj_m;
   always @(posedge clk)
@@ -2680,11 +2734,11 @@ module \ec_core_humanoid.projection (rst, \pos$66 , \neg$67 , win_addr, x_addr, 
   always @(posedge clk)
     pj_m_d4 <= pj_m_d3;
   always @(posedge clk)
-    valid <= \$17 ;
+    valid <= \$29 ;
   always @(posedge clk)
-    first <= \$18 ;
+    first <= \$30 ;
   always @(posedge clk)
-    last <= \$19 ;
+    last <= \$31 ;
   always @(posedge clk)
     sub_r_d0 <= sub;
   always @(posedge clk)
@@ -2741,58 +2795,58 @@ module \ec_core_humanoid.projection (rst, \pos$66 , \neg$67 , win_addr, x_addr, 
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$12  = issue;
+    \$24  = issue;
     if (rst) begin
-      \$12  = 1'h0;
+      \$24  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$13  = \$10 ;
+    \$25  = \$22 ;
     if (rst) begin
-      \$13  = 1'h0;
+      \$25  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$14  = \$11 ;
+    \$26  = \$23 ;
     if (rst) begin
-      \$14  = 1'h0;
+      \$26  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$15  = cnt_m;
+    \$27  = cnt_m;
     if (rst) begin
-      \$15  = 6'h00;
+      \$27  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$16  = cnt_w[1:0];
+    \$28  = cnt_w[1:0];
     if (rst) begin
-      \$16  = 2'h0;
+      \$28  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$17  = \$signal ;
+    \$29  = \$signal ;
     if (rst) begin
-      \$17  = 1'h0;
+      \$29  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$18  = \$signal$58 ;
+    \$30  = \$signal$58 ;
     if (rst) begin
-      \$18  = 1'h0;
+      \$30  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$19  = \last$59 ;
+    \$31  = \last$59 ;
     if (rst) begin
-      \$19  = 1'h0;
+      \$31  = 1'h0;
     end
   end
   assign valid_r_d0 = valid;
@@ -2819,9 +2873,9 @@ module \ec_core_humanoid.projection (rst, \pos$66 , \neg$67 , win_addr, x_addr, 
   assign \pos$49  = pos;
   assign \neg$50  = neg;
   assign \i_in$52  = iin_data__3;
-  assign win_addr = \$5 [9:0];
-  assign x_addr = \$7 [5:0];
-  assign iin_addr = \$9 [5:0];
+  assign win_addr = \$13 [9:0];
+  assign x_addr = \$19 [5:0];
+  assign iin_addr = \$21 [5:0];
   assign \pos[0]  = pos[15:0];
   assign \pos[1]  = pos[31:16];
   assign \pos[2]  = pos[47:32];
@@ -2954,7 +3008,13 @@ module \ec_core_humanoid.projection (rst, \pos$66 , \neg$67 , win_addr, x_addr, 
   assign iin_en[2] = \o_valid$43 ;
   assign iin_en[1] = \o_valid$33 ;
   assign iin_en[0] = o_valid;
-  assign \$4  = { 2'h0, cnt_w[5:2] };
+  assign \$3  = { 1'h0, \$2  };
+  assign \$6  = { \$5 , 1'h0 };
+  assign \$10  = { \$9 , 3'h0 };
+  assign \$12  = { 2'h0, cnt_w[5:2] };
+  assign \$14  = { 1'h0, cur_slot, 2'h0 };
+  assign \$15  = { cur_slot, 3'h0 };
+  assign \$17  = { 2'h0, cur_slot, 5'h00 };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -4585,14 +4645,14 @@ module \ec_core_humanoid.readout (rst, wout_data, rate__0, rate__1, rate__2, rat
     .first(first_r_d0),
     .last(last_r_d0),
     .o_valid(o_valid),
-    .\port$1769$0 (\$11 ),
-    .\port$1772$0 (\$14 ),
-    .\port$1775$0 (\$17 ),
-    .\port$1778$0 (\$20 ),
-    .\port$1940$48 (rate__0),
-    .\port$1941$48 (rate__1),
-    .\port$1942$48 (rate__2),
-    .\port$1943$48 (rate__3),
+    .\port$1799$0 (\$11 ),
+    .\port$1802$0 (\$14 ),
+    .\port$1805$0 (\$17 ),
+    .\port$1808$0 (\$20 ),
+    .\port$1970$48 (rate__0),
+    .\port$1971$48 (rate__1),
+    .\port$1972$48 (rate__2),
+    .\port$1973$48 (rate__3),
     .rst(rst),
     .valid(valid_r_d0)
   );
@@ -4683,7 +4743,7 @@ module \ec_core_humanoid.readout (rst, wout_data, rate__0, rate__1, rate__2, rat
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.readout.readout (rst, bits, \port$1769$0 , \port$1772$0 , \port$1775$0 , \port$1778$0 , \port$1940$48 , \port$1941$48 , \port$1942$48 , \port$1943$48 , valid, first, last, o_valid, action, clk);
+module \ec_core_humanoid.readout.readout (rst, bits, \port$1799$0 , \port$1802$0 , \port$1805$0 , \port$1808$0 , \port$1970$48 , \port$1971$48 , \port$1972$48 , \port$1973$48 , valid, first, last, o_valid, action, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
   wire [14:0] \$1 ;
   wire [14:0] \$10 ;
@@ -4750,22 +4810,22 @@ module \ec_core_humanoid.readout.readout (rst, bits, \port$1769$0 , \port$1772$0
   wire last;
   output o_valid;
   reg o_valid = 1'h0;
-  input \port$1769$0 ;
-  wire \port$1769$0 ;
-  input \port$1772$0 ;
-  wire \port$1772$0 ;
-  input \port$1775$0 ;
-  wire \port$1775$0 ;
-  input \port$1778$0 ;
-  wire \port$1778$0 ;
-  input [13:0] \port$1940$48 ;
-  wire [13:0] \port$1940$48 ;
-  input [13:0] \port$1941$48 ;
-  wire [13:0] \port$1941$48 ;
-  input [13:0] \port$1942$48 ;
-  wire [13:0] \port$1942$48 ;
-  input [13:0] \port$1943$48 ;
-  wire [13:0] \port$1943$48 ;
+  input \port$1799$0 ;
+  wire \port$1799$0 ;
+  input \port$1802$0 ;
+  wire \port$1802$0 ;
+  input \port$1805$0 ;
+  wire \port$1805$0 ;
+  input \port$1808$0 ;
+  wire \port$1808$0 ;
+  input [13:0] \port$1970$48 ;
+  wire [13:0] \port$1970$48 ;
+  input [13:0] \port$1971$48 ;
+  wire [13:0] \port$1971$48 ;
+  input [13:0] \port$1972$48 ;
+  wire [13:0] \port$1972$48 ;
+  input [13:0] \port$1973$48 ;
+  wire [13:0] \port$1973$48 ;
   wire [55:0] rate;
   wire [13:0] \rate[0] ;
   wire [13:0] \rate[1] ;
@@ -4790,17 +4850,17 @@ module \ec_core_humanoid.readout.readout (rst, bits, \port$1769$0 , \port$1772$0
     o_valid <= \$40 ;
   always @(posedge clk)
     action <= \$41 ;
-  assign \$1  = - \port$1940$48 ;
-  assign \$2  = \port$1769$0  ? { 1'h0, \port$1940$48  } : \$1 ;
+  assign \$1  = - \port$1970$48 ;
+  assign \$2  = \port$1799$0  ? { 1'h0, \port$1970$48  } : \$1 ;
   assign \$3  = bits[0] ? \$2  : 15'h0000;
-  assign \$4  = - \port$1941$48 ;
-  assign \$5  = \port$1772$0  ? { 1'h0, \port$1941$48  } : \$4 ;
+  assign \$4  = - \port$1971$48 ;
+  assign \$5  = \port$1802$0  ? { 1'h0, \port$1971$48  } : \$4 ;
   assign \$6  = bits[1] ? \$5  : 15'h0000;
-  assign \$7  = - \port$1942$48 ;
-  assign \$8  = \port$1775$0  ? { 1'h0, \port$1942$48  } : \$7 ;
+  assign \$7  = - \port$1972$48 ;
+  assign \$8  = \port$1805$0  ? { 1'h0, \port$1972$48  } : \$7 ;
   assign \$9  = bits[2] ? \$8  : 15'h0000;
-  assign \$10  = - \port$1943$48 ;
-  assign \$11  = \port$1778$0  ? { 1'h0, \port$1943$48  } : \$10 ;
+  assign \$10  = - \port$1973$48 ;
+  assign \$11  = \port$1808$0  ? { 1'h0, \port$1973$48  } : \$10 ;
   assign \$12  = bits[3] ? \$11  : 15'h0000;
   assign \$13  = $signed(term0) + $signed(term1);
   assign \$14  = $signed(term2) + $signed(term3);
@@ -4945,12 +5005,12 @@ module \ec_core_humanoid.readout.readout (rst, bits, \port$1769$0 , \port$1772$0
       \$39  = 1'h0;
     end
   end
-  assign exc = { \port$1778$0 , \port$1775$0 , \port$1772$0 , \port$1769$0  };
-  assign rate = { \port$1943$48 , \port$1942$48 , \port$1941$48 , \port$1940$48  };
-  assign \rate[0]  = \port$1940$48 ;
-  assign \rate[1]  = \port$1941$48 ;
-  assign \rate[2]  = \port$1942$48 ;
-  assign \rate[3]  = \port$1943$48 ;
+  assign exc = { \port$1808$0 , \port$1805$0 , \port$1802$0 , \port$1799$0  };
+  assign rate = { \port$1973$48 , \port$1972$48 , \port$1971$48 , \port$1970$48  };
+  assign \rate[0]  = \port$1970$48 ;
+  assign \rate[1]  = \port$1971$48 ;
+  assign \rate[2]  = \port$1972$48 ;
+  assign \rate[3]  = \port$1973$48 ;
   assign \$21  = { scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1, 17'h00000 };
   assign \$24  = { \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38:14] };
 endmodule
@@ -7206,7 +7266,7 @@ module \ec_core_humanoid.state3 (rst, w_addr, w_data, w_en, rd__addr, r_data, cl
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$65 , \row$93 , \row$121 , \port$1940$0 , \port$1941$0 , \port$1942$0 , \port$1943$0 , i_in, \i_in$81 , \i_in$109 , \i_in$137 , cnt_m, cnt_w, cur_slot, issue, m_wb_d11
+module \ec_core_humanoid.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$65 , \row$93 , \row$121 , \port$1970$0 , \port$1971$0 , \port$1972$0 , \port$1973$0 , i_in, \i_in$81 , \i_in$109 , \i_in$137 , cnt_m, cnt_w, cur_slot, issue, m_wb_d11
 , spike, st_wen, o_i_syn__0, o_v__0, o_rate__0, o_i_syn__1, o_v__1, o_rate__1, o_i_syn__2, o_v__2, o_rate__2, o_i_syn__3, o_v__3, o_rate__3, spikes, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
   wire \$1 ;
@@ -7357,14 +7417,14 @@ module \ec_core_humanoid.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$
   wire [7:0] \pi$43 ;
   wire [7:0] \pi$73 ;
   wire [7:0] \pi$74 ;
-  input [61:0] \port$1940$0 ;
-  wire [61:0] \port$1940$0 ;
-  input [61:0] \port$1941$0 ;
-  wire [61:0] \port$1941$0 ;
-  input [61:0] \port$1942$0 ;
-  wire [61:0] \port$1942$0 ;
-  input [61:0] \port$1943$0 ;
-  wire [61:0] \port$1943$0 ;
+  input [61:0] \port$1970$0 ;
+  wire [61:0] \port$1970$0 ;
+  input [61:0] \port$1971$0 ;
+  wire [61:0] \port$1971$0 ;
+  input [61:0] \port$1972$0 ;
+  wire [61:0] \port$1972$0 ;
+  input [61:0] \port$1973$0 ;
+  wire [61:0] \port$1973$0 ;
   wire [13:0] rate;
   wire [13:0] \rate$107 ;
   wire [13:0] \rate$135 ;
@@ -7500,7 +7560,7 @@ module \ec_core_humanoid.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$
     .o_valid(st_wen),
     .pe(pe),
     .pi(pi),
-    .\port$1940$0 (\port$1940$0 ),
+    .\port$1970$0 (\port$1970$0 ),
     .rst(rst),
     .valid(\valid$38 )
   );
@@ -7513,7 +7573,7 @@ module \ec_core_humanoid.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$
     .o_v(o_v__1),
     .pe(\pe$71 ),
     .pi(\pi$73 ),
-    .\port$1941$0 (\port$1941$0 ),
+    .\port$1971$0 (\port$1971$0 ),
     .rst(rst),
     .valid(\valid$69 )
   );
@@ -7526,7 +7586,7 @@ module \ec_core_humanoid.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$
     .o_v(o_v__2),
     .pe(\pe$99 ),
     .pi(\pi$101 ),
-    .\port$1942$0 (\port$1942$0 ),
+    .\port$1972$0 (\port$1972$0 ),
     .rst(rst),
     .valid(\valid$97 )
   );
@@ -7539,7 +7599,7 @@ module \ec_core_humanoid.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$
     .o_v(o_v__3),
     .pe(\pe$127 ),
     .pi(\pi$129 ),
-    .\port$1943$0 (\port$1943$0 ),
+    .\port$1973$0 (\port$1973$0 ),
     .rst(rst),
     .valid(\valid$125 )
   );
@@ -7626,12 +7686,12 @@ module \ec_core_humanoid.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$
   assign o_valid = \valid$38 ;
   assign \pe$41  = pe;
   assign \pi$43  = pi;
-  assign i_syn = \port$1940$0 [23:0];
-  assign i_syn__0 = \port$1940$0 [23:0];
-  assign v = \port$1940$0 [47:24];
-  assign v__0 = \port$1940$0 [47:24];
-  assign rate = \port$1940$0 [61:48];
-  assign rate__0 = \port$1940$0 [61:48];
+  assign i_syn = \port$1970$0 [23:0];
+  assign i_syn__0 = \port$1970$0 [23:0];
+  assign v = \port$1970$0 [47:24];
+  assign v__0 = \port$1970$0 [47:24];
+  assign rate = \port$1970$0 [61:48];
+  assign rate__0 = \port$1970$0 [61:48];
   assign i_in__0 = i_in;
   assign o_i_syn = o_i_syn__0;
   assign o_v = o_v__0;
@@ -7646,12 +7706,12 @@ module \ec_core_humanoid.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$
   assign \o_valid$70  = \valid$69 ;
   assign \pe$72  = \pe$71 ;
   assign \pi$74  = \pi$73 ;
-  assign \i_syn$75  = \port$1941$0 [23:0];
-  assign i_syn__1 = \port$1941$0 [23:0];
-  assign \v$77  = \port$1941$0 [47:24];
-  assign v__1 = \port$1941$0 [47:24];
-  assign \rate$79  = \port$1941$0 [61:48];
-  assign rate__1 = \port$1941$0 [61:48];
+  assign \i_syn$75  = \port$1971$0 [23:0];
+  assign i_syn__1 = \port$1971$0 [23:0];
+  assign \v$77  = \port$1971$0 [47:24];
+  assign v__1 = \port$1971$0 [47:24];
+  assign \rate$79  = \port$1971$0 [61:48];
+  assign rate__1 = \port$1971$0 [61:48];
   assign i_in__1 = \i_in$81 ;
   assign \o_i_syn$84  = o_i_syn__1;
   assign \o_v$86  = o_v__1;
@@ -7665,12 +7725,12 @@ module \ec_core_humanoid.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$
   assign \o_valid$98  = \valid$97 ;
   assign \pe$100  = \pe$99 ;
   assign \pi$102  = \pi$101 ;
-  assign \i_syn$103  = \port$1942$0 [23:0];
-  assign i_syn__2 = \port$1942$0 [23:0];
-  assign \v$105  = \port$1942$0 [47:24];
-  assign v__2 = \port$1942$0 [47:24];
-  assign \rate$107  = \port$1942$0 [61:48];
-  assign rate__2 = \port$1942$0 [61:48];
+  assign \i_syn$103  = \port$1972$0 [23:0];
+  assign i_syn__2 = \port$1972$0 [23:0];
+  assign \v$105  = \port$1972$0 [47:24];
+  assign v__2 = \port$1972$0 [47:24];
+  assign \rate$107  = \port$1972$0 [61:48];
+  assign rate__2 = \port$1972$0 [61:48];
   assign i_in__2 = \i_in$109 ;
   assign \o_i_syn$112  = o_i_syn__2;
   assign \o_v$114  = o_v__2;
@@ -7684,12 +7744,12 @@ module \ec_core_humanoid.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$
   assign \o_valid$126  = \valid$125 ;
   assign \pe$128  = \pe$127 ;
   assign \pi$130  = \pi$129 ;
-  assign \i_syn$131  = \port$1943$0 [23:0];
-  assign i_syn__3 = \port$1943$0 [23:0];
-  assign \v$133  = \port$1943$0 [47:24];
-  assign v__3 = \port$1943$0 [47:24];
-  assign \rate$135  = \port$1943$0 [61:48];
-  assign rate__3 = \port$1943$0 [61:48];
+  assign \i_syn$131  = \port$1973$0 [23:0];
+  assign i_syn__3 = \port$1973$0 [23:0];
+  assign \v$133  = \port$1973$0 [47:24];
+  assign v__3 = \port$1973$0 [47:24];
+  assign \rate$135  = \port$1973$0 [61:48];
+  assign rate__3 = \port$1973$0 [61:48];
   assign i_in__3 = \i_in$137 ;
   assign \o_i_syn$140  = o_i_syn__3;
   assign \o_v$142  = o_v__3;
@@ -7708,7 +7768,7 @@ module \ec_core_humanoid.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.substep.lif0 (rst, \port$1940$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_humanoid.substep.lif0 (rst, \port$1970$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire [32:0] \$1 ;
   wire [27:0] \$10 ;
@@ -7794,8 +7854,8 @@ module \ec_core_humanoid.substep.lif0 (rst, \port$1940$0 , i_in, pe, pi, valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$1940$0 ;
-  wire [61:0] \port$1940$0 ;
+  input [61:0] \port$1970$0 ;
+  wire [61:0] \port$1970$0 ;
   wire [13:0] rate;
   reg [13:0] rate_rest_w_d0 = 14'h0000;
   reg [13:0] rate_rest_w_d1 = 14'h0000;
@@ -7983,11 +8043,11 @@ module \ec_core_humanoid.substep.lif0 (rst, \port$1940$0 , i_in, pe, pi, valid, 
   always @(posedge clk)
     s0_valid <= \$37 ;
   always @(posedge clk)
-    s0_i_syn <= \port$1940$0 [23:0];
+    s0_i_syn <= \port$1970$0 [23:0];
   always @(posedge clk)
-    s0_v <= \port$1940$0 [47:24];
+    s0_v <= \port$1970$0 [47:24];
   always @(posedge clk)
-    s0_rate <= \port$1940$0 [61:48];
+    s0_rate <= \port$1970$0 [61:48];
   always @(posedge clk)
     s0_i_in <= i_in;
   always @(posedge clk)
@@ -8102,9 +8162,9 @@ module \ec_core_humanoid.substep.lif0 (rst, \port$1940$0 , i_in, pe, pi, valid, 
       \$37  = 1'h0;
     end
   end
-  assign i_syn = \port$1940$0 [23:0];
-  assign v = \port$1940$0 [47:24];
-  assign rate = \port$1940$0 [61:48];
+  assign i_syn = \port$1970$0 [23:0];
+  assign v = \port$1970$0 [47:24];
+  assign rate = \port$1970$0 [61:48];
   assign \$3  = { p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1, 17'h00000 };
   assign \$11  = { p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40:16] };
   assign \$13  = { decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27:16] };
@@ -8114,7 +8174,7 @@ module \ec_core_humanoid.substep.lif0 (rst, \port$1940$0 , i_in, pe, pi, valid, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.substep.lif1 (rst, \port$1941$0 , i_in, pe, pi, valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_humanoid.substep.lif1 (rst, \port$1971$0 , i_in, pe, pi, valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
   wire [32:0] \$1 ;
   wire [27:0] \$10 ;
@@ -8199,8 +8259,8 @@ module \ec_core_humanoid.substep.lif1 (rst, \port$1941$0 , i_in, pe, pi, valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$1941$0 ;
-  wire [61:0] \port$1941$0 ;
+  input [61:0] \port$1971$0 ;
+  wire [61:0] \port$1971$0 ;
   wire [13:0] rate;
   reg [13:0] rate_rest_w_d0 = 14'h0000;
   reg [13:0] rate_rest_w_d1 = 14'h0000;
@@ -8388,11 +8448,11 @@ module \ec_core_humanoid.substep.lif1 (rst, \port$1941$0 , i_in, pe, pi, valid, 
   always @(posedge clk)
     s0_valid <= \$37 ;
   always @(posedge clk)
-    s0_i_syn <= \port$1941$0 [23:0];
+    s0_i_syn <= \port$1971$0 [23:0];
   always @(posedge clk)
-    s0_v <= \port$1941$0 [47:24];
+    s0_v <= \port$1971$0 [47:24];
   always @(posedge clk)
-    s0_rate <= \port$1941$0 [61:48];
+    s0_rate <= \port$1971$0 [61:48];
   always @(posedge clk)
     s0_i_in <= i_in;
   always @(posedge clk)
@@ -8507,9 +8567,9 @@ module \ec_core_humanoid.substep.lif1 (rst, \port$1941$0 , i_in, pe, pi, valid, 
       \$37  = 1'h0;
     end
   end
-  assign i_syn = \port$1941$0 [23:0];
-  assign v = \port$1941$0 [47:24];
-  assign rate = \port$1941$0 [61:48];
+  assign i_syn = \port$1971$0 [23:0];
+  assign v = \port$1971$0 [47:24];
+  assign rate = \port$1971$0 [61:48];
   assign \$3  = { p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1, 17'h00000 };
   assign \$11  = { p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40:16] };
   assign \$13  = { decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27:16] };
@@ -8519,7 +8579,7 @@ module \ec_core_humanoid.substep.lif1 (rst, \port$1941$0 , i_in, pe, pi, valid, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.substep.lif2 (rst, \port$1942$0 , i_in, pe, pi, valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_humanoid.substep.lif2 (rst, \port$1972$0 , i_in, pe, pi, valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   wire [32:0] \$1 ;
   wire [27:0] \$10 ;
@@ -8604,8 +8664,8 @@ module \ec_core_humanoid.substep.lif2 (rst, \port$1942$0 , i_in, pe, pi, valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$1942$0 ;
-  wire [61:0] \port$1942$0 ;
+  input [61:0] \port$1972$0 ;
+  wire [61:0] \port$1972$0 ;
   wire [13:0] rate;
   reg [13:0] rate_rest_w_d0 = 14'h0000;
   reg [13:0] rate_rest_w_d1 = 14'h0000;
@@ -8793,11 +8853,11 @@ module \ec_core_humanoid.substep.lif2 (rst, \port$1942$0 , i_in, pe, pi, valid, 
   always @(posedge clk)
     s0_valid <= \$37 ;
   always @(posedge clk)
-    s0_i_syn <= \port$1942$0 [23:0];
+    s0_i_syn <= \port$1972$0 [23:0];
   always @(posedge clk)
-    s0_v <= \port$1942$0 [47:24];
+    s0_v <= \port$1972$0 [47:24];
   always @(posedge clk)
-    s0_rate <= \port$1942$0 [61:48];
+    s0_rate <= \port$1972$0 [61:48];
   always @(posedge clk)
     s0_i_in <= i_in;
   always @(posedge clk)
@@ -8912,9 +8972,9 @@ module \ec_core_humanoid.substep.lif2 (rst, \port$1942$0 , i_in, pe, pi, valid, 
       \$37  = 1'h0;
     end
   end
-  assign i_syn = \port$1942$0 [23:0];
-  assign v = \port$1942$0 [47:24];
-  assign rate = \port$1942$0 [61:48];
+  assign i_syn = \port$1972$0 [23:0];
+  assign v = \port$1972$0 [47:24];
+  assign rate = \port$1972$0 [61:48];
   assign \$3  = { p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1, 17'h00000 };
   assign \$11  = { p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40:16] };
   assign \$13  = { decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27:16] };
@@ -8924,7 +8984,7 @@ module \ec_core_humanoid.substep.lif2 (rst, \port$1942$0 , i_in, pe, pi, valid, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_humanoid.substep.lif3 (rst, \port$1943$0 , i_in, pe, pi, valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_humanoid.substep.lif3 (rst, \port$1973$0 , i_in, pe, pi, valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
   wire [32:0] \$1 ;
   wire [27:0] \$10 ;
@@ -9009,8 +9069,8 @@ module \ec_core_humanoid.substep.lif3 (rst, \port$1943$0 , i_in, pe, pi, valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$1943$0 ;
-  wire [61:0] \port$1943$0 ;
+  input [61:0] \port$1973$0 ;
+  wire [61:0] \port$1973$0 ;
   wire [13:0] rate;
   reg [13:0] rate_rest_w_d0 = 14'h0000;
   reg [13:0] rate_rest_w_d1 = 14'h0000;
@@ -9198,11 +9258,11 @@ module \ec_core_humanoid.substep.lif3 (rst, \port$1943$0 , i_in, pe, pi, valid, 
   always @(posedge clk)
     s0_valid <= \$37 ;
   always @(posedge clk)
-    s0_i_syn <= \port$1943$0 [23:0];
+    s0_i_syn <= \port$1973$0 [23:0];
   always @(posedge clk)
-    s0_v <= \port$1943$0 [47:24];
+    s0_v <= \port$1973$0 [47:24];
   always @(posedge clk)
-    s0_rate <= \port$1943$0 [61:48];
+    s0_rate <= \port$1973$0 [61:48];
   always @(posedge clk)
     s0_i_in <= i_in;
   always @(posedge clk)
@@ -9317,9 +9377,9 @@ module \ec_core_humanoid.substep.lif3 (rst, \port$1943$0 , i_in, pe, pi, valid, 
       \$37  = 1'h0;
     end
   end
-  assign i_syn = \port$1943$0 [23:0];
-  assign v = \port$1943$0 [47:24];
-  assign rate = \port$1943$0 [61:48];
+  assign i_syn = \port$1973$0 [23:0];
+  assign v = \port$1973$0 [47:24];
+  assign rate = \port$1973$0 [61:48];
   assign \$3  = { p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1, 17'h00000 };
   assign \$11  = { p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40:16] };
   assign \$13  = { decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27:16] };

@@ -561,10 +561,10 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     .i_in__1(i_in__1),
     .i_in__2(i_in__2),
     .i_in__3(i_in__3),
-    .\port$1931$0 (\r_data$145 ),
-    .\port$1932$0 (\r_data$175 ),
-    .\port$1933$0 (\r_data$200 ),
-    .\port$1934$0 (\r_data$225 ),
+    .\port$1937$0 (\r_data$145 ),
+    .\port$1938$0 (\r_data$175 ),
+    .\port$1939$0 (\r_data$200 ),
+    .\port$1940$0 (\r_data$225 ),
     .resp(dbg_resp__payload),
     .sel(sel),
     .spikes(load_data)
@@ -644,10 +644,10 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     .iin_en(iin_en),
     .issue(issue),
     .\neg$67 (neg),
-    .\port$1923$0 (r_data),
-    .\port$1924$0 (\r_data$169 ),
-    .\port$1925$0 (\r_data$194 ),
-    .\port$1926$0 (\r_data$219 ),
+    .\port$1929$0 (r_data),
+    .\port$1930$0 (\r_data$169 ),
+    .\port$1931$0 (\r_data$194 ),
+    .\port$1932$0 (\r_data$219 ),
     .\pos$66 (pos),
     .rst(rst),
     .win_addr(r_addr),
@@ -774,10 +774,10 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
     .o_v__1(o_v__1),
     .o_v__2(o_v__2),
     .o_v__3(o_v__3),
-    .\port$1931$0 (\r_data$145 ),
-    .\port$1932$0 (\r_data$175 ),
-    .\port$1933$0 (\r_data$200 ),
-    .\port$1934$0 (\r_data$225 ),
+    .\port$1937$0 (\r_data$145 ),
+    .\port$1938$0 (\r_data$175 ),
+    .\port$1939$0 (\r_data$200 ),
+    .\port$1940$0 (\r_data$225 ),
     .row(wrec_data__0),
     .\row$121 (wrec_data__3),
     .\row$65 (wrec_data__1),
@@ -1232,7 +1232,7 @@ module ec_core_walker2d(load__valid, obs__payload, obs__valid, cmd__payload, cmd
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.debug (\port$1931$0 , \port$1932$0 , \port$1933$0 , \port$1934$0 , i_in__0, i_in__1, i_in__2, i_in__3, sel, addr, resp, spikes);
+module \ec_core_walker2d.debug (\port$1937$0 , \port$1938$0 , \port$1939$0 , \port$1940$0 , i_in__0, i_in__1, i_in__2, i_in__3, sel, addr, resp, spikes);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire [23:0] \$10 ;
@@ -1274,14 +1274,14 @@ module \ec_core_walker2d.debug (\port$1931$0 , \port$1932$0 , \port$1933$0 , \po
   wire [23:0] i_syn__1;
   wire [23:0] i_syn__2;
   wire [23:0] i_syn__3;
-  input [61:0] \port$1931$0 ;
-  wire [61:0] \port$1931$0 ;
-  input [61:0] \port$1932$0 ;
-  wire [61:0] \port$1932$0 ;
-  input [61:0] \port$1933$0 ;
-  wire [61:0] \port$1933$0 ;
-  input [61:0] \port$1934$0 ;
-  wire [61:0] \port$1934$0 ;
+  input [61:0] \port$1937$0 ;
+  wire [61:0] \port$1937$0 ;
+  input [61:0] \port$1938$0 ;
+  wire [61:0] \port$1938$0 ;
+  input [61:0] \port$1939$0 ;
+  wire [61:0] \port$1939$0 ;
+  input [61:0] \port$1940$0 ;
+  wire [61:0] \port$1940$0 ;
   wire [13:0] rate__0;
   wire [13:0] rate__1;
   wire [13:0] rate__2;
@@ -1314,13 +1314,13 @@ module \ec_core_walker2d.debug (\port$1931$0 , \port$1932$0 , \port$1933$0 , \po
     (* full_case = 32'd1 *)
     casez (addr[1:0])
       2'h0:
-          \$4  = \port$1931$0 [47:24];
+          \$4  = \port$1937$0 [47:24];
       2'h1:
-          \$4  = \port$1932$0 [47:24];
+          \$4  = \port$1938$0 [47:24];
       2'h2:
-          \$4  = \port$1933$0 [47:24];
+          \$4  = \port$1939$0 [47:24];
       2'h3:
-          \$4  = \port$1934$0 [47:24];
+          \$4  = \port$1940$0 [47:24];
     endcase
   end
   always @* begin
@@ -1328,13 +1328,13 @@ module \ec_core_walker2d.debug (\port$1931$0 , \port$1932$0 , \port$1933$0 , \po
     (* full_case = 32'd1 *)
     casez (addr[1:0])
       2'h0:
-          \$9  = \port$1931$0 [23:0];
+          \$9  = \port$1937$0 [23:0];
       2'h1:
-          \$9  = \port$1932$0 [23:0];
+          \$9  = \port$1938$0 [23:0];
       2'h2:
-          \$9  = \port$1933$0 [23:0];
+          \$9  = \port$1939$0 [23:0];
       2'h3:
-          \$9  = \port$1934$0 [23:0];
+          \$9  = \port$1940$0 [23:0];
     endcase
   end
   always @* begin
@@ -1342,13 +1342,13 @@ module \ec_core_walker2d.debug (\port$1931$0 , \port$1932$0 , \port$1933$0 , \po
     (* full_case = 32'd1 *)
     casez (addr[1:0])
       2'h0:
-          \$14  = \port$1931$0 [61:48];
+          \$14  = \port$1937$0 [61:48];
       2'h1:
-          \$14  = \port$1932$0 [61:48];
+          \$14  = \port$1938$0 [61:48];
       2'h2:
-          \$14  = \port$1933$0 [61:48];
+          \$14  = \port$1939$0 [61:48];
       2'h3:
-          \$14  = \port$1934$0 [61:48];
+          \$14  = \port$1940$0 [61:48];
     endcase
   end
   always @* begin
@@ -1381,18 +1381,18 @@ module \ec_core_walker2d.debug (\port$1931$0 , \port$1932$0 , \port$1933$0 , \po
           resp = \$25 ;
     endcase
   end
-  assign v__0 = \port$1931$0 [47:24];
-  assign v__1 = \port$1932$0 [47:24];
-  assign v__2 = \port$1933$0 [47:24];
-  assign v__3 = \port$1934$0 [47:24];
-  assign i_syn__0 = \port$1931$0 [23:0];
-  assign i_syn__1 = \port$1932$0 [23:0];
-  assign i_syn__2 = \port$1933$0 [23:0];
-  assign i_syn__3 = \port$1934$0 [23:0];
-  assign rate__0 = \port$1931$0 [61:48];
-  assign rate__1 = \port$1932$0 [61:48];
-  assign rate__2 = \port$1933$0 [61:48];
-  assign rate__3 = \port$1934$0 [61:48];
+  assign v__0 = \port$1937$0 [47:24];
+  assign v__1 = \port$1938$0 [47:24];
+  assign v__2 = \port$1939$0 [47:24];
+  assign v__3 = \port$1940$0 [47:24];
+  assign i_syn__0 = \port$1937$0 [23:0];
+  assign i_syn__1 = \port$1938$0 [23:0];
+  assign i_syn__2 = \port$1939$0 [23:0];
+  assign i_syn__3 = \port$1940$0 [23:0];
+  assign rate__0 = \port$1937$0 [61:48];
+  assign rate__1 = \port$1938$0 [61:48];
+  assign rate__2 = \port$1939$0 [61:48];
+  assign rate__3 = \port$1940$0 [61:48];
   assign \$2  = 1'h1;
   assign \$3  = \$1 ;
   assign \$7  = 1'h1;
@@ -2101,33 +2101,37 @@ endmodule
 (* generator = "Amaranth" *)
 module \ec_core_walker2d.obs_writer (i__valid, clk, rst, i__ready, data, pos_addr, pos_en, neg_addr, neg_en, i__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
-  wire [1:0] \$1 ;
-  wire [30:0] \$10 ;
-  wire [1:0] \$11 ;
-  wire [5:0] \$12 ;
-  wire [5:0] \$13 ;
-  wire [6:0] \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
+  wire \$1 ;
+  wire \$10 ;
+  wire [30:0] \$11 ;
+  wire [30:0] \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire [1:0] \$15 ;
+  wire [5:0] \$16 ;
+  wire [5:0] \$17 ;
+  wire [6:0] \$18 ;
   wire \$19 ;
-  wire [4:0] \$2 ;
-  wire [5:0] \$20 ;
-  wire [30:0] \$21 ;
-  wire [30:0] \$22 ;
-  reg [255:0] \$23 ;
-  reg [1:0] \$24 ;
-  reg [15:0] \$25 ;
-  reg [1:0] \$26 ;
-  reg [15:0] \$27 ;
-  wire [5:0] \$3 ;
-  wire \$4 ;
-  wire \$5 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire [5:0] \$24 ;
+  wire [30:0] \$25 ;
+  wire [30:0] \$26 ;
+  reg [255:0] \$27 ;
+  reg [1:0] \$28 ;
+  reg [15:0] \$29 ;
+  wire [1:0] \$3 ;
+  reg [1:0] \$30 ;
+  reg [15:0] \$31 ;
+  wire [4:0] \$4 ;
+  wire [5:0] \$5 ;
   wire \$6 ;
   wire \$7 ;
   wire \$8 ;
-  wire [30:0] \$9 ;
+  wire \$9 ;
   input clk;
   wire clk;
   output [255:0] data;
@@ -2152,104 +2156,110 @@ module \ec_core_walker2d.obs_writer (i__valid, clk, rst, i__ready, data, pos_add
   reg [15:0] pos_en = 16'h0000;
   input rst;
   wire rst;
-  assign \$3  = 2'h0 + \$2 ;
-  assign \$4  = i__valid & i__ready;
-  assign \$5  = i__payload[4:0] < 5'h11;
-  assign \$6  = \$4  & \$5 ;
-  assign \$9  = 1'h1 << i__payload[3:0];
-  assign \$10  = \$8  ? \$9  : 31'h00000000;
-  assign \$12  = i__payload[4:0] + 5'h11;
-  assign \$14  = 2'h0 + \$13 ;
-  assign \$15  = i__valid & i__ready;
-  assign \$16  = i__payload[4:0] < 5'h11;
-  assign \$17  = \$15  & \$16 ;
-  assign \$20  = i__payload[4:0] + 5'h11;
-  assign \$21  = 1'h1 << \$20 [3:0];
-  assign \$22  = \$19  ? \$21  : 31'h00000000;
+  assign \$5  = 2'h0 + \$4 ;
+  assign \$6  = i__valid & i__ready;
+  assign \$7  = i__payload[4:0] < 5'h11;
+  assign \$8  = \$6  & \$7 ;
+  assign \$11  = 1'h1 << i__payload[3:0];
+  assign \$12  = \$10  ? \$11  : 31'h00000000;
+  assign \$16  = i__payload[4:0] + 5'h11;
+  assign \$18  = 2'h0 + \$17 ;
+  assign \$19  = i__valid & i__ready;
+  assign \$20  = i__payload[4:0] < 5'h11;
+  assign \$21  = \$19  & \$20 ;
+  assign \$24  = i__payload[4:0] + 5'h11;
+  assign \$25  = 1'h1 << \$24 [3:0];
+  assign \$26  = \$23  ? \$25  : 31'h00000000;
   always @(posedge clk)
-    data <= \$23 ;
+    data <= \$27 ;
   always @(posedge clk)
-    pos_addr <= \$24 ;
+    pos_addr <= \$28 ;
   always @(posedge clk)
-    pos_en <= \$25 ;
+    pos_en <= \$29 ;
   always @(posedge clk)
-    neg_addr <= \$26 ;
+    neg_addr <= \$30 ;
   always @(posedge clk)
-    neg_en <= \$27 ;
+    neg_en <= \$31 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$23  = { i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5] };
+    \$27  = { i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5], i__payload[20:5] };
     if (rst) begin
-      \$23  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+      \$27  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$24  = \$3 [1:0];
+    \$28  = \$5 [1:0];
     if (rst) begin
-      \$24  = 2'h0;
+      \$28  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$25  = \$10 [15:0];
+    \$29  = \$12 [15:0];
     if (rst) begin
-      \$25  = 16'h0000;
+      \$29  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$26  = \$14 [1:0];
+    \$30  = \$18 [1:0];
     if (rst) begin
-      \$26  = 2'h0;
+      \$30  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$27  = \$22 [15:0];
+    \$31  = \$26 [15:0];
     if (rst) begin
-      \$27  = 16'h0000;
+      \$31  = 16'h0000;
     end
   end
   assign enable = i__ready;
   assign \i__payload.index  = i__payload[4:0];
   assign \i__payload.value  = i__payload[20:5];
-  assign \$1  = 2'h0;
-  assign \$2  = { 4'h0, i__payload[4] };
-  assign \$7  = 1'h1;
-  assign \$8  = \$6 ;
-  assign \$11  = 2'h0;
-  assign \$13  = { 4'h0, \$12 [5:4] };
-  assign \$18  = 1'h1;
-  assign \$19  = \$17 ;
+  assign \$1  = 1'h0;
+  assign \$2  = 1'h0;
+  assign \$4  = { 4'h0, i__payload[4] };
+  assign \$9  = 1'h1;
+  assign \$10  = \$8 ;
+  assign \$13  = 1'h0;
+  assign \$14  = 1'h0;
+  assign \$17  = { 4'h0, \$16 [5:4] };
+  assign \$22  = 1'h1;
+  assign \$23  = \$21 ;
+  assign \$3  = 2'h0;
+  assign \$15  = 2'h0;
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.projection (rst, \pos$66 , \neg$67 , win_addr, x_addr, iin_addr, iin_data__0, iin_data__1, iin_data__2, iin_data__3, \port$1923$0 , \port$1924$0 , \port$1925$0 , \port$1926$0 , cnt_m, cnt_w, cur_slot, issue, iin_en, clk);
+module \ec_core_walker2d.projection (rst, \pos$66 , \neg$67 , win_addr, x_addr, iin_addr, iin_data__0, iin_data__1, iin_data__2, iin_data__3, \port$1929$0 , \port$1930$0 , \port$1931$0 , \port$1932$0 , cnt_m, cnt_w, cur_slot, issue, iin_en, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [7:0] \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  reg \$12 ;
-  reg \$13 ;
+  wire [7:0] \$10 ;
+  wire [8:0] \$11 ;
+  wire \$12 ;
+  wire \$13 ;
   reg \$14 ;
-  reg [5:0] \$15 ;
-  reg [1:0] \$16 ;
-  reg \$17 ;
-  reg \$18 ;
+  reg \$15 ;
+  reg \$16 ;
+  reg [5:0] \$17 ;
+  reg [1:0] \$18 ;
   reg \$19 ;
   wire [8:0] \$2 ;
-  wire [6:0] \$29 ;
+  reg \$20 ;
+  reg \$21 ;
   wire [9:0] \$3 ;
-  wire [6:0] \$32 ;
-  wire [6:0] \$35 ;
-  wire [6:0] \$38 ;
+  wire [6:0] \$33 ;
+  wire [6:0] \$36 ;
+  wire [6:0] \$39 ;
   wire [2:0] \$4 ;
+  wire [6:0] \$42 ;
   wire [10:0] \$5 ;
-  wire [2:0] \$6 ;
-  wire [3:0] \$7 ;
-  wire [7:0] \$8 ;
-  wire [8:0] \$9 ;
+  wire [1:0] \$6 ;
+  wire [1:0] \$7 ;
+  wire [2:0] \$8 ;
+  wire [3:0] \$9 ;
   reg \$signal  = 1'h0;
   reg \$signal$58  = 1'h0;
   wire [15:0] bits;
@@ -2386,14 +2396,14 @@ module \ec_core_walker2d.projection (rst, \pos$66 , \neg$67 , win_addr, x_addr, 
   reg [5:0] pj_m_d2 = 6'h00;
   reg [5:0] pj_m_d3 = 6'h00;
   reg [5:0] pj_m_d4 = 6'h00;
-  input [33:0] \port$1923$0 ;
-  wire [33:0] \port$1923$0 ;
-  input [33:0] \port$1924$0 ;
-  wire [33:0] \port$1924$0 ;
-  input [33:0] \port$1925$0 ;
-  wire [33:0] \port$1925$0 ;
-  input [33:0] \port$1926$0 ;
-  wire [33:0] \port$1926$0 ;
+  input [33:0] \port$1929$0 ;
+  wire [33:0] \port$1929$0 ;
+  input [33:0] \port$1930$0 ;
+  wire [33:0] \port$1930$0 ;
+  input [33:0] \port$1931$0 ;
+  wire [33:0] \port$1931$0 ;
+  input [33:0] \port$1932$0 ;
+  wire [33:0] \port$1932$0 ;
   reg [255:0] pos = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   (* init = 256'h0000000000000000000000000000000000000000000000000000000000000000 *)
   wire [255:0] \pos$29 ;
@@ -2494,30 +2504,30 @@ module \ec_core_walker2d.projection (rst, \pos$66 , \neg$67 , win_addr, x_addr, 
   assign \$2  = \$1  + cnt_m;
   assign \$3  = \$2  * 1'h1;
   assign \$5  = \$3  + \$4 ;
-  assign \$6  = cur_slot * 2'h3;
-  assign \$7  = \$6  + cnt_w;
-  assign \$8  = cur_slot * 7'h40;
-  assign \$9  = \$8  + pj_m_d4;
-  assign \$29  = sub_r_d0 * 5'h10;
-  assign bits = \port$1923$0  >> \$29 ;
-  assign \$32  = sub_r_d0 * 5'h10;
-  assign \bits$27  = \port$1924$0  >> \$32 ;
-  assign \$35  = sub_r_d0 * 5'h10;
-  assign \bits$37  = \port$1925$0  >> \$35 ;
-  assign \$38  = sub_r_d0 * 5'h10;
-  assign \bits$47  = \port$1926$0  >> \$38 ;
-  assign \$10  = ! cnt_w;
-  assign \$11  = cnt_w == 2'h2;
+  assign \$8  = \$6  + \$7 ;
+  assign \$9  = \$8  + cnt_w;
+  assign \$10  = cur_slot * 7'h40;
+  assign \$11  = \$10  + pj_m_d4;
+  assign \$33  = sub_r_d0 * 5'h10;
+  assign bits = \port$1929$0  >> \$33 ;
+  assign \$36  = sub_r_d0 * 5'h10;
+  assign \bits$27  = \port$1930$0  >> \$36 ;
+  assign \$39  = sub_r_d0 * 5'h10;
+  assign \bits$37  = \port$1931$0  >> \$39 ;
+  assign \$42  = sub_r_d0 * 5'h10;
+  assign \bits$47  = \port$1932$0  >> \$42 ;
+  assign \$12  = ! cnt_w;
+  assign \$13  = cnt_w == 2'h2;
   always @(posedge clk)
-    \$signal  <= \$12 ;
+    \$signal  <= \$14 ;
   always @(posedge clk)
-    \$signal$58  <= \$13 ;
+    \$signal$58  <= \$15 ;
   always @(posedge clk)
-    \last$59  <= \$14 ;
+    \last$59  <= \$16 ;
   always @(posedge clk)
-    pj_m <= \$15 ;
+    pj_m <= \$17 ;
   always @(posedge clk)
-    sub <= \$16 ;
+    sub <= \$18 ;
   always @(posedge clk)
     pj_m_d0 <= pj_m;
   always @(posedge clk)
@@ -2529,11 +2539,11 @@ module \ec_core_walker2d.projection (rst, \pos$66 , \neg$67 , win_addr, x_addr, 
   always @(posedge clk)
     pj_m_d4 <= pj_m_d3;
   always @(posedge clk)
-    valid <= \$17 ;
+    valid <= \$19 ;
   always @(posedge clk)
-    first <= \$18 ;
+    first <= \$20 ;
   always @(posedge clk)
-    last <= \$19 ;
+    last <= \$21 ;
   always @(posedge clk)
     sub_r_d0 <= sub;
   always @(posedge clk)
@@ -2590,91 +2600,91 @@ module \ec_core_walker2d.projection (rst, \pos$66 , \neg$67 , win_addr, x_addr, 
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$12  = issue;
-    if (rst) begin
-      \$12  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$13  = \$10 ;
-    if (rst) begin
-      \$13  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$14  = \$11 ;
+    \$14  = issue;
     if (rst) begin
       \$14  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$15  = cnt_m;
+    \$15  = \$12 ;
     if (rst) begin
-      \$15  = 6'h00;
+      \$15  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$16  = cnt_w[1:0];
+    \$16  = \$13 ;
     if (rst) begin
-      \$16  = 2'h0;
+      \$16  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$17  = \$signal ;
+    \$17  = cnt_m;
     if (rst) begin
-      \$17  = 1'h0;
+      \$17  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$18  = \$signal$58 ;
+    \$18  = cnt_w[1:0];
     if (rst) begin
-      \$18  = 1'h0;
+      \$18  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$19  = \last$59 ;
+    \$19  = \$signal ;
     if (rst) begin
       \$19  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$20  = \$signal$58 ;
+    if (rst) begin
+      \$20  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$21  = \last$59 ;
+    if (rst) begin
+      \$21  = 1'h0;
     end
   end
   assign valid_r_d0 = valid;
   assign first_r_d0 = first;
   assign last_r_d0 = last;
-  assign win_data__0 = { 30'h00000000, \port$1923$0  };
+  assign win_data__0 = { 30'h00000000, \port$1929$0  };
   assign pos_d0 = pos;
   assign neg_d0 = neg;
   assign i_in = iin_data__0;
   assign \valid$24  = valid;
   assign \first$25  = first;
   assign \last$26  = last;
-  assign win_data__1 = { 30'h00000000, \port$1924$0  };
+  assign win_data__1 = { 30'h00000000, \port$1930$0  };
   assign \pos$29  = pos;
   assign \neg$30  = neg;
   assign \i_in$32  = iin_data__1;
   assign \valid$34  = valid;
   assign \first$35  = first;
   assign \last$36  = last;
-  assign win_data__2 = { 30'h00000000, \port$1925$0  };
+  assign win_data__2 = { 30'h00000000, \port$1931$0  };
   assign \pos$39  = pos;
   assign \neg$40  = neg;
   assign \i_in$42  = iin_data__2;
   assign \valid$44  = valid;
   assign \first$45  = first;
   assign \last$46  = last;
-  assign win_data__3 = { 30'h00000000, \port$1926$0  };
+  assign win_data__3 = { 30'h00000000, \port$1932$0  };
   assign \pos$49  = pos;
   assign \neg$50  = neg;
   assign \i_in$52  = iin_data__3;
   assign win_addr = \$5 [5:0];
-  assign x_addr = \$7 [1:0];
-  assign iin_addr = \$9 [5:0];
+  assign x_addr = \$9 [1:0];
+  assign iin_addr = \$11 [5:0];
   assign \pos[0]  = pos[15:0];
   assign \pos[1]  = pos[31:16];
   assign \pos[2]  = pos[47:32];
@@ -2808,6 +2818,8 @@ module \ec_core_walker2d.projection (rst, \pos$66 , \neg$67 , win_addr, x_addr, 
   assign iin_en[1] = \o_valid$33 ;
   assign iin_en[0] = o_valid;
   assign \$4  = { 2'h0, cnt_w[2] };
+  assign \$6  = { 1'h0, cur_slot };
+  assign \$7  = { cur_slot, 1'h0 };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -4438,14 +4450,14 @@ module \ec_core_walker2d.readout (rst, wout_data, rate__0, rate__1, rate__2, rat
     .first(first_r_d0),
     .last(last_r_d0),
     .o_valid(o_valid),
-    .\port$1760$0 (\$11 ),
-    .\port$1763$0 (\$14 ),
-    .\port$1766$0 (\$17 ),
-    .\port$1769$0 (\$20 ),
-    .\port$1931$48 (rate__0),
-    .\port$1932$48 (rate__1),
-    .\port$1933$48 (rate__2),
-    .\port$1934$48 (rate__3),
+    .\port$1766$0 (\$11 ),
+    .\port$1769$0 (\$14 ),
+    .\port$1772$0 (\$17 ),
+    .\port$1775$0 (\$20 ),
+    .\port$1937$48 (rate__0),
+    .\port$1938$48 (rate__1),
+    .\port$1939$48 (rate__2),
+    .\port$1940$48 (rate__3),
     .rst(rst),
     .valid(valid_r_d0)
   );
@@ -4536,7 +4548,7 @@ module \ec_core_walker2d.readout (rst, wout_data, rate__0, rate__1, rate__2, rat
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.readout.readout (rst, bits, \port$1760$0 , \port$1763$0 , \port$1766$0 , \port$1769$0 , \port$1931$48 , \port$1932$48 , \port$1933$48 , \port$1934$48 , valid, first, last, o_valid, action, clk);
+module \ec_core_walker2d.readout.readout (rst, bits, \port$1766$0 , \port$1769$0 , \port$1772$0 , \port$1775$0 , \port$1937$48 , \port$1938$48 , \port$1939$48 , \port$1940$48 , valid, first, last, o_valid, action, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
   wire [14:0] \$1 ;
   wire [14:0] \$10 ;
@@ -4603,22 +4615,22 @@ module \ec_core_walker2d.readout.readout (rst, bits, \port$1760$0 , \port$1763$0
   wire last;
   output o_valid;
   reg o_valid = 1'h0;
-  input \port$1760$0 ;
-  wire \port$1760$0 ;
-  input \port$1763$0 ;
-  wire \port$1763$0 ;
   input \port$1766$0 ;
   wire \port$1766$0 ;
   input \port$1769$0 ;
   wire \port$1769$0 ;
-  input [13:0] \port$1931$48 ;
-  wire [13:0] \port$1931$48 ;
-  input [13:0] \port$1932$48 ;
-  wire [13:0] \port$1932$48 ;
-  input [13:0] \port$1933$48 ;
-  wire [13:0] \port$1933$48 ;
-  input [13:0] \port$1934$48 ;
-  wire [13:0] \port$1934$48 ;
+  input \port$1772$0 ;
+  wire \port$1772$0 ;
+  input \port$1775$0 ;
+  wire \port$1775$0 ;
+  input [13:0] \port$1937$48 ;
+  wire [13:0] \port$1937$48 ;
+  input [13:0] \port$1938$48 ;
+  wire [13:0] \port$1938$48 ;
+  input [13:0] \port$1939$48 ;
+  wire [13:0] \port$1939$48 ;
+  input [13:0] \port$1940$48 ;
+  wire [13:0] \port$1940$48 ;
   wire [55:0] rate;
   wire [13:0] \rate[0] ;
   wire [13:0] \rate[1] ;
@@ -4643,17 +4655,17 @@ module \ec_core_walker2d.readout.readout (rst, bits, \port$1760$0 , \port$1763$0
     o_valid <= \$40 ;
   always @(posedge clk)
     action <= \$41 ;
-  assign \$1  = - \port$1931$48 ;
-  assign \$2  = \port$1760$0  ? { 1'h0, \port$1931$48  } : \$1 ;
+  assign \$1  = - \port$1937$48 ;
+  assign \$2  = \port$1766$0  ? { 1'h0, \port$1937$48  } : \$1 ;
   assign \$3  = bits[0] ? \$2  : 15'h0000;
-  assign \$4  = - \port$1932$48 ;
-  assign \$5  = \port$1763$0  ? { 1'h0, \port$1932$48  } : \$4 ;
+  assign \$4  = - \port$1938$48 ;
+  assign \$5  = \port$1769$0  ? { 1'h0, \port$1938$48  } : \$4 ;
   assign \$6  = bits[1] ? \$5  : 15'h0000;
-  assign \$7  = - \port$1933$48 ;
-  assign \$8  = \port$1766$0  ? { 1'h0, \port$1933$48  } : \$7 ;
+  assign \$7  = - \port$1939$48 ;
+  assign \$8  = \port$1772$0  ? { 1'h0, \port$1939$48  } : \$7 ;
   assign \$9  = bits[2] ? \$8  : 15'h0000;
-  assign \$10  = - \port$1934$48 ;
-  assign \$11  = \port$1769$0  ? { 1'h0, \port$1934$48  } : \$10 ;
+  assign \$10  = - \port$1940$48 ;
+  assign \$11  = \port$1775$0  ? { 1'h0, \port$1940$48  } : \$10 ;
   assign \$12  = bits[3] ? \$11  : 15'h0000;
   assign \$13  = $signed(term0) + $signed(term1);
   assign \$14  = $signed(term2) + $signed(term3);
@@ -4798,12 +4810,12 @@ module \ec_core_walker2d.readout.readout (rst, bits, \port$1760$0 , \port$1763$0
       \$39  = 1'h0;
     end
   end
-  assign exc = { \port$1769$0 , \port$1766$0 , \port$1763$0 , \port$1760$0  };
-  assign rate = { \port$1934$48 , \port$1933$48 , \port$1932$48 , \port$1931$48  };
-  assign \rate[0]  = \port$1931$48 ;
-  assign \rate[1]  = \port$1932$48 ;
-  assign \rate[2]  = \port$1933$48 ;
-  assign \rate[3]  = \port$1934$48 ;
+  assign exc = { \port$1775$0 , \port$1772$0 , \port$1769$0 , \port$1766$0  };
+  assign rate = { \port$1940$48 , \port$1939$48 , \port$1938$48 , \port$1937$48  };
+  assign \rate[0]  = \port$1937$48 ;
+  assign \rate[1]  = \port$1938$48 ;
+  assign \rate[2]  = \port$1939$48 ;
+  assign \rate[3]  = \port$1940$48 ;
   assign \$21  = { scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1[20], scale_p1, 17'h00000 };
   assign \$24  = { \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38], \$23 [38:14] };
 endmodule
@@ -7059,7 +7071,7 @@ module \ec_core_walker2d.state3 (rst, w_addr, w_data, w_en, rd__addr, r_data, cl
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$65 , \row$93 , \row$121 , \port$1931$0 , \port$1932$0 , \port$1933$0 , \port$1934$0 , i_in, \i_in$81 , \i_in$109 , \i_in$137 , cnt_m, cnt_w, cur_slot, issue, m_wb_d11
+module \ec_core_walker2d.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$65 , \row$93 , \row$121 , \port$1937$0 , \port$1938$0 , \port$1939$0 , \port$1940$0 , i_in, \i_in$81 , \i_in$109 , \i_in$137 , cnt_m, cnt_w, cur_slot, issue, m_wb_d11
 , spike, st_wen, o_i_syn__0, o_v__0, o_rate__0, o_i_syn__1, o_v__1, o_rate__1, o_i_syn__2, o_v__2, o_rate__2, o_i_syn__3, o_v__3, o_rate__3, spikes, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
   wire \$1 ;
@@ -7210,14 +7222,14 @@ module \ec_core_walker2d.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$
   wire [7:0] \pi$43 ;
   wire [7:0] \pi$73 ;
   wire [7:0] \pi$74 ;
-  input [61:0] \port$1931$0 ;
-  wire [61:0] \port$1931$0 ;
-  input [61:0] \port$1932$0 ;
-  wire [61:0] \port$1932$0 ;
-  input [61:0] \port$1933$0 ;
-  wire [61:0] \port$1933$0 ;
-  input [61:0] \port$1934$0 ;
-  wire [61:0] \port$1934$0 ;
+  input [61:0] \port$1937$0 ;
+  wire [61:0] \port$1937$0 ;
+  input [61:0] \port$1938$0 ;
+  wire [61:0] \port$1938$0 ;
+  input [61:0] \port$1939$0 ;
+  wire [61:0] \port$1939$0 ;
+  input [61:0] \port$1940$0 ;
+  wire [61:0] \port$1940$0 ;
   wire [13:0] rate;
   wire [13:0] \rate$107 ;
   wire [13:0] \rate$135 ;
@@ -7353,7 +7365,7 @@ module \ec_core_walker2d.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$
     .o_valid(st_wen),
     .pe(pe),
     .pi(pi),
-    .\port$1931$0 (\port$1931$0 ),
+    .\port$1937$0 (\port$1937$0 ),
     .rst(rst),
     .valid(\valid$38 )
   );
@@ -7366,7 +7378,7 @@ module \ec_core_walker2d.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$
     .o_v(o_v__1),
     .pe(\pe$71 ),
     .pi(\pi$73 ),
-    .\port$1932$0 (\port$1932$0 ),
+    .\port$1938$0 (\port$1938$0 ),
     .rst(rst),
     .valid(\valid$69 )
   );
@@ -7379,7 +7391,7 @@ module \ec_core_walker2d.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$
     .o_v(o_v__2),
     .pe(\pe$99 ),
     .pi(\pi$101 ),
-    .\port$1933$0 (\port$1933$0 ),
+    .\port$1939$0 (\port$1939$0 ),
     .rst(rst),
     .valid(\valid$97 )
   );
@@ -7392,7 +7404,7 @@ module \ec_core_walker2d.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$
     .o_v(o_v__3),
     .pe(\pe$127 ),
     .pi(\pi$129 ),
-    .\port$1934$0 (\port$1934$0 ),
+    .\port$1940$0 (\port$1940$0 ),
     .rst(rst),
     .valid(\valid$125 )
   );
@@ -7479,12 +7491,12 @@ module \ec_core_walker2d.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$
   assign o_valid = \valid$38 ;
   assign \pe$41  = pe;
   assign \pi$43  = pi;
-  assign i_syn = \port$1931$0 [23:0];
-  assign i_syn__0 = \port$1931$0 [23:0];
-  assign v = \port$1931$0 [47:24];
-  assign v__0 = \port$1931$0 [47:24];
-  assign rate = \port$1931$0 [61:48];
-  assign rate__0 = \port$1931$0 [61:48];
+  assign i_syn = \port$1937$0 [23:0];
+  assign i_syn__0 = \port$1937$0 [23:0];
+  assign v = \port$1937$0 [47:24];
+  assign v__0 = \port$1937$0 [47:24];
+  assign rate = \port$1937$0 [61:48];
+  assign rate__0 = \port$1937$0 [61:48];
   assign i_in__0 = i_in;
   assign o_i_syn = o_i_syn__0;
   assign o_v = o_v__0;
@@ -7499,12 +7511,12 @@ module \ec_core_walker2d.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$
   assign \o_valid$70  = \valid$69 ;
   assign \pe$72  = \pe$71 ;
   assign \pi$74  = \pi$73 ;
-  assign \i_syn$75  = \port$1932$0 [23:0];
-  assign i_syn__1 = \port$1932$0 [23:0];
-  assign \v$77  = \port$1932$0 [47:24];
-  assign v__1 = \port$1932$0 [47:24];
-  assign \rate$79  = \port$1932$0 [61:48];
-  assign rate__1 = \port$1932$0 [61:48];
+  assign \i_syn$75  = \port$1938$0 [23:0];
+  assign i_syn__1 = \port$1938$0 [23:0];
+  assign \v$77  = \port$1938$0 [47:24];
+  assign v__1 = \port$1938$0 [47:24];
+  assign \rate$79  = \port$1938$0 [61:48];
+  assign rate__1 = \port$1938$0 [61:48];
   assign i_in__1 = \i_in$81 ;
   assign \o_i_syn$84  = o_i_syn__1;
   assign \o_v$86  = o_v__1;
@@ -7518,12 +7530,12 @@ module \ec_core_walker2d.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$
   assign \o_valid$98  = \valid$97 ;
   assign \pe$100  = \pe$99 ;
   assign \pi$102  = \pi$101 ;
-  assign \i_syn$103  = \port$1933$0 [23:0];
-  assign i_syn__2 = \port$1933$0 [23:0];
-  assign \v$105  = \port$1933$0 [47:24];
-  assign v__2 = \port$1933$0 [47:24];
-  assign \rate$107  = \port$1933$0 [61:48];
-  assign rate__2 = \port$1933$0 [61:48];
+  assign \i_syn$103  = \port$1939$0 [23:0];
+  assign i_syn__2 = \port$1939$0 [23:0];
+  assign \v$105  = \port$1939$0 [47:24];
+  assign v__2 = \port$1939$0 [47:24];
+  assign \rate$107  = \port$1939$0 [61:48];
+  assign rate__2 = \port$1939$0 [61:48];
   assign i_in__2 = \i_in$109 ;
   assign \o_i_syn$112  = o_i_syn__2;
   assign \o_v$114  = o_v__2;
@@ -7537,12 +7549,12 @@ module \ec_core_walker2d.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$
   assign \o_valid$126  = \valid$125 ;
   assign \pe$128  = \pe$127 ;
   assign \pi$130  = \pi$129 ;
-  assign \i_syn$131  = \port$1934$0 [23:0];
-  assign i_syn__3 = \port$1934$0 [23:0];
-  assign \v$133  = \port$1934$0 [47:24];
-  assign v__3 = \port$1934$0 [47:24];
-  assign \rate$135  = \port$1934$0 [61:48];
-  assign rate__3 = \port$1934$0 [61:48];
+  assign \i_syn$131  = \port$1940$0 [23:0];
+  assign i_syn__3 = \port$1940$0 [23:0];
+  assign \v$133  = \port$1940$0 [47:24];
+  assign v__3 = \port$1940$0 [47:24];
+  assign \rate$135  = \port$1940$0 [61:48];
+  assign rate__3 = \port$1940$0 [61:48];
   assign i_in__3 = \i_in$137 ;
   assign \o_i_syn$140  = o_i_syn__3;
   assign \o_v$142  = o_v__3;
@@ -7561,7 +7573,7 @@ module \ec_core_walker2d.substep (rst, wrec_addr, st_raddr, st_waddr, row, \row$
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.substep.lif0 (rst, \port$1931$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_walker2d.substep.lif0 (rst, \port$1937$0 , i_in, pe, pi, valid, o_valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire [32:0] \$1 ;
   wire [27:0] \$10 ;
@@ -7647,8 +7659,8 @@ module \ec_core_walker2d.substep.lif0 (rst, \port$1931$0 , i_in, pe, pi, valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$1931$0 ;
-  wire [61:0] \port$1931$0 ;
+  input [61:0] \port$1937$0 ;
+  wire [61:0] \port$1937$0 ;
   wire [13:0] rate;
   reg [13:0] rate_rest_w_d0 = 14'h0000;
   reg [13:0] rate_rest_w_d1 = 14'h0000;
@@ -7836,11 +7848,11 @@ module \ec_core_walker2d.substep.lif0 (rst, \port$1931$0 , i_in, pe, pi, valid, 
   always @(posedge clk)
     s0_valid <= \$37 ;
   always @(posedge clk)
-    s0_i_syn <= \port$1931$0 [23:0];
+    s0_i_syn <= \port$1937$0 [23:0];
   always @(posedge clk)
-    s0_v <= \port$1931$0 [47:24];
+    s0_v <= \port$1937$0 [47:24];
   always @(posedge clk)
-    s0_rate <= \port$1931$0 [61:48];
+    s0_rate <= \port$1937$0 [61:48];
   always @(posedge clk)
     s0_i_in <= i_in;
   always @(posedge clk)
@@ -7955,9 +7967,9 @@ module \ec_core_walker2d.substep.lif0 (rst, \port$1931$0 , i_in, pe, pi, valid, 
       \$37  = 1'h0;
     end
   end
-  assign i_syn = \port$1931$0 [23:0];
-  assign v = \port$1931$0 [47:24];
-  assign rate = \port$1931$0 [61:48];
+  assign i_syn = \port$1937$0 [23:0];
+  assign v = \port$1937$0 [47:24];
+  assign rate = \port$1937$0 [61:48];
   assign \$3  = { p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1, 17'h00000 };
   assign \$11  = { p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40:16] };
   assign \$13  = { decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27:16] };
@@ -7967,7 +7979,7 @@ module \ec_core_walker2d.substep.lif0 (rst, \port$1931$0 , i_in, pe, pi, valid, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.substep.lif1 (rst, \port$1932$0 , i_in, pe, pi, valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_walker2d.substep.lif1 (rst, \port$1938$0 , i_in, pe, pi, valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
   wire [32:0] \$1 ;
   wire [27:0] \$10 ;
@@ -8052,8 +8064,8 @@ module \ec_core_walker2d.substep.lif1 (rst, \port$1932$0 , i_in, pe, pi, valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$1932$0 ;
-  wire [61:0] \port$1932$0 ;
+  input [61:0] \port$1938$0 ;
+  wire [61:0] \port$1938$0 ;
   wire [13:0] rate;
   reg [13:0] rate_rest_w_d0 = 14'h0000;
   reg [13:0] rate_rest_w_d1 = 14'h0000;
@@ -8241,11 +8253,11 @@ module \ec_core_walker2d.substep.lif1 (rst, \port$1932$0 , i_in, pe, pi, valid, 
   always @(posedge clk)
     s0_valid <= \$37 ;
   always @(posedge clk)
-    s0_i_syn <= \port$1932$0 [23:0];
+    s0_i_syn <= \port$1938$0 [23:0];
   always @(posedge clk)
-    s0_v <= \port$1932$0 [47:24];
+    s0_v <= \port$1938$0 [47:24];
   always @(posedge clk)
-    s0_rate <= \port$1932$0 [61:48];
+    s0_rate <= \port$1938$0 [61:48];
   always @(posedge clk)
     s0_i_in <= i_in;
   always @(posedge clk)
@@ -8360,9 +8372,9 @@ module \ec_core_walker2d.substep.lif1 (rst, \port$1932$0 , i_in, pe, pi, valid, 
       \$37  = 1'h0;
     end
   end
-  assign i_syn = \port$1932$0 [23:0];
-  assign v = \port$1932$0 [47:24];
-  assign rate = \port$1932$0 [61:48];
+  assign i_syn = \port$1938$0 [23:0];
+  assign v = \port$1938$0 [47:24];
+  assign rate = \port$1938$0 [61:48];
   assign \$3  = { p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1, 17'h00000 };
   assign \$11  = { p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40:16] };
   assign \$13  = { decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27:16] };
@@ -8372,7 +8384,7 @@ module \ec_core_walker2d.substep.lif1 (rst, \port$1932$0 , i_in, pe, pi, valid, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.substep.lif2 (rst, \port$1933$0 , i_in, pe, pi, valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_walker2d.substep.lif2 (rst, \port$1939$0 , i_in, pe, pi, valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   wire [32:0] \$1 ;
   wire [27:0] \$10 ;
@@ -8457,8 +8469,8 @@ module \ec_core_walker2d.substep.lif2 (rst, \port$1933$0 , i_in, pe, pi, valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$1933$0 ;
-  wire [61:0] \port$1933$0 ;
+  input [61:0] \port$1939$0 ;
+  wire [61:0] \port$1939$0 ;
   wire [13:0] rate;
   reg [13:0] rate_rest_w_d0 = 14'h0000;
   reg [13:0] rate_rest_w_d1 = 14'h0000;
@@ -8646,11 +8658,11 @@ module \ec_core_walker2d.substep.lif2 (rst, \port$1933$0 , i_in, pe, pi, valid, 
   always @(posedge clk)
     s0_valid <= \$37 ;
   always @(posedge clk)
-    s0_i_syn <= \port$1933$0 [23:0];
+    s0_i_syn <= \port$1939$0 [23:0];
   always @(posedge clk)
-    s0_v <= \port$1933$0 [47:24];
+    s0_v <= \port$1939$0 [47:24];
   always @(posedge clk)
-    s0_rate <= \port$1933$0 [61:48];
+    s0_rate <= \port$1939$0 [61:48];
   always @(posedge clk)
     s0_i_in <= i_in;
   always @(posedge clk)
@@ -8765,9 +8777,9 @@ module \ec_core_walker2d.substep.lif2 (rst, \port$1933$0 , i_in, pe, pi, valid, 
       \$37  = 1'h0;
     end
   end
-  assign i_syn = \port$1933$0 [23:0];
-  assign v = \port$1933$0 [47:24];
-  assign rate = \port$1933$0 [61:48];
+  assign i_syn = \port$1939$0 [23:0];
+  assign v = \port$1939$0 [47:24];
+  assign rate = \port$1939$0 [61:48];
   assign \$3  = { p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1, 17'h00000 };
   assign \$11  = { p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40:16] };
   assign \$13  = { decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27:16] };
@@ -8777,7 +8789,7 @@ module \ec_core_walker2d.substep.lif2 (rst, \port$1933$0 , i_in, pe, pi, valid, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \ec_core_walker2d.substep.lif3 (rst, \port$1934$0 , i_in, pe, pi, valid, o_i_syn, o_v, o_rate, o_spike, clk);
+module \ec_core_walker2d.substep.lif3 (rst, \port$1940$0 , i_in, pe, pi, valid, o_i_syn, o_v, o_rate, o_spike, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
   wire [32:0] \$1 ;
   wire [27:0] \$10 ;
@@ -8862,8 +8874,8 @@ module \ec_core_walker2d.substep.lif3 (rst, \port$1934$0 , i_in, pe, pi, valid, 
   wire [7:0] pe;
   input [7:0] pi;
   wire [7:0] pi;
-  input [61:0] \port$1934$0 ;
-  wire [61:0] \port$1934$0 ;
+  input [61:0] \port$1940$0 ;
+  wire [61:0] \port$1940$0 ;
   wire [13:0] rate;
   reg [13:0] rate_rest_w_d0 = 14'h0000;
   reg [13:0] rate_rest_w_d1 = 14'h0000;
@@ -9051,11 +9063,11 @@ module \ec_core_walker2d.substep.lif3 (rst, \port$1934$0 , i_in, pe, pi, valid, 
   always @(posedge clk)
     s0_valid <= \$37 ;
   always @(posedge clk)
-    s0_i_syn <= \port$1934$0 [23:0];
+    s0_i_syn <= \port$1940$0 [23:0];
   always @(posedge clk)
-    s0_v <= \port$1934$0 [47:24];
+    s0_v <= \port$1940$0 [47:24];
   always @(posedge clk)
-    s0_rate <= \port$1934$0 [61:48];
+    s0_rate <= \port$1940$0 [61:48];
   always @(posedge clk)
     s0_i_in <= i_in;
   always @(posedge clk)
@@ -9170,9 +9182,9 @@ module \ec_core_walker2d.substep.lif3 (rst, \port$1934$0 , i_in, pe, pi, valid, 
       \$37  = 1'h0;
     end
   end
-  assign i_syn = \port$1934$0 [23:0];
-  assign v = \port$1934$0 [47:24];
-  assign rate = \port$1934$0 [61:48];
+  assign i_syn = \port$1940$0 [23:0];
+  assign v = \port$1940$0 [47:24];
+  assign rate = \port$1940$0 [61:48];
   assign \$3  = { p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1[22], p_syn_p1, 17'h00000 };
   assign \$11  = { p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40], p_syn_prod0[40:16] };
   assign \$13  = { decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27], decay_prod1[27:16] };

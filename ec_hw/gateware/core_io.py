@@ -18,7 +18,7 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
 from ..coremap import DebugSel, Matrix
-from .arith import divmod_const
+from .arith import divmod_const, times
 
 __all__ = ["LoadDecoder", "ObsWriter", "DebugReadback"]
 
@@ -70,7 +70,7 @@ class LoadDecoder(wiring.Component):
             row, word = divmod_const(addr, per_row)
             lane = row[:lane_bits] if lane_bits else Const(0, 1)
             hit = ok & (mat == matrix) & (addr < s * n * per_row)
-            m.d.sync += [bank_addr.eq((row >> lane_bits) * per_row + word),
+            m.d.sync += [bank_addr.eq(times(row >> lane_bits, per_row) + word),
                          en.eq(Cat(*[hit & (lane == ln) for ln in range(lanes)]))]
         m.d.sync += [self.out_addr.eq(addr),
                      self.out_en.eq(ok & (mat == Matrix.OUT) &
@@ -116,7 +116,7 @@ class ObsWriter(wiring.Component):
         col_bits = ceil_log2(cols)
         for addr, en, col in ((self.pos_addr, self.pos_en, p.index),
                               (self.neg_addr, self.neg_en, p.index + d_dim)):
-            m.d.sync += [addr.eq(p.slot * g.chunks + (col >> col_bits)),
+            m.d.sync += [addr.eq(times(p.slot, g.chunks) + (col >> col_bits)),
                          en.eq(Mux(ok, Const(1, cols) << col[:col_bits], 0))]
         return m
 

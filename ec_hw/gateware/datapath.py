@@ -23,6 +23,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
+from .arith import times
 from .lif import LIFUnit
 from .popcount import PopcountTree, delay
 from .projection import InputProjection
@@ -75,8 +76,8 @@ class ProjectionPath(wiring.Component):
         valid, first, last = Signal(), Signal(), Signal()
         sub = Signal(max(1, sub_bits))
         pj_m = Signal.like(cnt_m)
-        m.d.comb += [self.win_addr.eq((slot_base + cnt_m) * g.wpr_in + (cnt_w >> sub_bits)),
-                     self.x_addr.eq(self.cur_slot * chunks + cnt_w)]
+        m.d.comb += [self.win_addr.eq(times(slot_base + cnt_m, g.wpr_in) + (cnt_w >> sub_bits)),
+                     self.x_addr.eq(times(self.cur_slot, chunks) + cnt_w)]
         m.d.sync += [valid.eq(self.issue), first.eq(cnt_w == 0), last.eq(cnt_w == chunks - 1),
                      pj_m.eq(cnt_m)]
         if sub_bits:

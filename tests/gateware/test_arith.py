@@ -7,7 +7,7 @@ import pytest
 from amaranth.hdl import Module, Signal, signed, unsigned
 from amaranth.sim import Simulator
 
-from ec_hw.gateware.arith import MUL_CONST_LATENCY, mul_const
+from ec_hw.gateware.arith import MUL_CONST_LATENCY, mul_const, times
 
 
 @pytest.mark.parametrize("shape,c", [(signed(24), 59299), (signed(25), 3196),
@@ -40,3 +40,28 @@ def test_mul_const_is_exact_and_pipelined(shape, c):
 def test_mul_const_wants_an_integer():
     with pytest.raises(TypeError, match="integer constant"):
         mul_const(Module(), Signal(8), 1.5, name="t")
+
+
+@pytest.mark.parametrize("c", [0, 1, 3, 4, 11, 44, 255])
+def test_times_is_exact_for_every_operand(c):
+    """x * c as shifted adds (no multiplier) over every value of a 6-bit operand."""
+    x = Signal(6)
+    m = Module()
+    y = Signal(16)
+    m.d.comb += y.eq(times(x, c))
+    got = []
+
+    async def tb(ctx):
+        for v in range(64):
+            ctx.set(x, v)
+            got.append(ctx.get(y))
+
+    sim = Simulator(m)
+    sim.add_testbench(tb)
+    sim.run()
+    assert got == [v * c for v in range(64)]
+
+
+def test_times_wants_a_non_negative_integer():
+    with pytest.raises(ValueError, match="c must be a non-negative integer, not -3"):
+        times(Signal(4), -3)
