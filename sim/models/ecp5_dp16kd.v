@@ -329,40 +329,27 @@ module DP16KD(
         end
     end
 
-    // Output registers (REGMODE "OUTREG", 36-bit mode): the latch's halves at edges with OCEA
-    // (DOA, CLKA) and OCEB (DOB, CLKB).
-    reg [17:0] do36_lo = 18'b0, do36_hi = 18'b0;
+    // Each port's output latch: in the 36-bit mode port A shows the low half of the word port
+    // B read (DOA), port B the high half (DOB).
+    wire [17:0] lat_a = PDP36 ? do36_q[17:0] : doa_q;
+    wire [17:0] lat_b = PDP36 ? do36_q[35:18] : dob_q;
+
+    // Output registers (REGMODE "OUTREG"): each port's latch at its own clock edges with its
+    // OCE (in the 36-bit mode both ports' REGMODE are the same, checked above).
+    reg [17:0] reg_a = 18'b0, reg_b = 18'b0;
     always @(posedge clka or posedge arsta) begin
         if (arsta || srsta)
-            do36_lo <= 18'b0;
+            reg_a <= 18'b0;
         else if (OCEA)
-            do36_lo <= do36_q[17:0];
+            reg_a <= lat_a;
     end
     always @(posedge clkb or posedge arstb) begin
         if (arstb || srstb)
-            do36_hi <= 18'b0;
+            reg_b <= 18'b0;
         else if (OCEB)
-            do36_hi <= do36_q[35:18];
+            reg_b <= lat_b;
     end
-    wire [35:0] do36 = REGMODE_B == "OUTREG" ? {do36_hi, do36_lo} : do36_q;
 
-    // Output registers in the 9- and 18-bit modes: each port's latch at its own clock and OCE.
-    reg [17:0] doa_r = 18'b0, dob_r = 18'b0;
-    always @(posedge clka or posedge arsta) begin
-        if (arsta || srsta)
-            doa_r <= 18'b0;
-        else if (OCEA)
-            doa_r <= doa_q;
-    end
-    always @(posedge clkb or posedge arstb) begin
-        if (arstb || srstb)
-            dob_r <= 18'b0;
-        else if (OCEB)
-            dob_r <= dob_q;
-    end
-    wire [17:0] doa = REGMODE_A == "OUTREG" ? doa_r : doa_q;
-    wire [17:0] dob = REGMODE_B == "OUTREG" ? dob_r : dob_q;
-
-    assign {DOA17, DOA16, DOA15, DOA14, DOA13, DOA12, DOA11, DOA10, DOA9, DOA8, DOA7, DOA6, DOA5, DOA4, DOA3, DOA2, DOA1, DOA0} = PDP36 ? do36[17:0] : doa;
-    assign {DOB17, DOB16, DOB15, DOB14, DOB13, DOB12, DOB11, DOB10, DOB9, DOB8, DOB7, DOB6, DOB5, DOB4, DOB3, DOB2, DOB1, DOB0} = PDP36 ? do36[35:18] : dob;
+    assign {DOA17, DOA16, DOA15, DOA14, DOA13, DOA12, DOA11, DOA10, DOA9, DOA8, DOA7, DOA6, DOA5, DOA4, DOA3, DOA2, DOA1, DOA0} = REGMODE_A == "OUTREG" ? reg_a : lat_a;
+    assign {DOB17, DOB16, DOB15, DOB14, DOB13, DOB12, DOB11, DOB10, DOB9, DOB8, DOB7, DOB6, DOB5, DOB4, DOB3, DOB2, DOB1, DOB0} = REGMODE_B == "OUTREG" ? reg_b : lat_b;
 endmodule
