@@ -358,7 +358,7 @@ def test_dp16kd_registered_rams_match_the_memory_twin():
     sim.add_clock(1e-8)
     sim.add_testbench(tb)
     sim.run()
-    for name, (width, depth) in geometry.items():   # the twin itself: init read back
+    for name, (_, depth) in geometry.items():       # the twin itself: init read back
         assert exp[name][1:depth - 6] == inits[name][:depth - 7]
     hdl = build(RAMProbe(geometry, "dp16kd", inits), name="dp16kd_rams", netlist="ecp5")
     assert "DP16KD" in cell_types(hdl.build_dir / "synth" / "netlist.v")

@@ -187,8 +187,9 @@ class SubstepPath(wiring.Component):
     the word arrives from the block RAM's output register at ``t + 2``, which is the popcount
     tree's input register); the row's popcounts leave the tree ``1 + lat_pop`` cycles after its
     last beat, when the neuron's state (addressed here at ``st_raddr``, ``lat_pop - 1`` cycles
-    after that beat, two cycles of registered read) arrives with them; ``1 + lat_lif`` cycles later the new state is written back to ``st_waddr`` and
-    its spike bit to bit ``m_wb`` of every lane's next spike vector.
+    after that beat, two cycles of registered read) arrives with them; ``1 + lat_lif`` cycles
+    later the new state is written back to ``st_waddr`` and its spike bit to bit ``m_wb`` of
+    every lane's next spike vector.
 
     Members
     -------
