@@ -30,7 +30,7 @@ TRAIN_FLAGS = {  # flag dest -> TrainConfig field
     "seed": "seed", "target": "target", "workers": "workers", "sampling": "sampling",
     "net": "network",
     "env_backend": "env_backend", "antithetic": "antithetic",
-    "common_starts": "common_starts",
+    "common_starts": "common_starts", "fitness_shaping": "fitness_shaping",
 }
 
 # Config fields as the flags that set them, for error messages.

@@ -17,7 +17,7 @@ import numpy as np
 from ..model.packing import GenomeLayout, pack_genome
 from ..model.sampler import sample_members
 
-__all__ = ["centered_ranks", "natural_gradient", "deterministic_genome", "rho_entropy",
+__all__ = ["centered_ranks", "nes_utilities", "shape_fitness", "FITNESS_SHAPINGS", "natural_gradient", "deterministic_genome", "rho_entropy",
            "natural_gradient_halves", "GROUPS", "group_slices", "rho_diagnostics",
            "gradient_snr", "probe_activity"]
 
@@ -40,6 +40,47 @@ def centered_ranks(x: np.ndarray) -> np.ndarray:
     first = np.cumsum(counts) - counts  # rank of each distinct value's first member
     ranks = (first + (counts - 1) / 2.0)[inv.reshape(-1)]
     return ranks / (x.size - 1) - 0.5
+
+
+def nes_utilities(x: np.ndarray) -> np.ndarray:
+    """NES fitness shaping (Wierstra et al. 2014, JMLR, eq. 14): the member of rank ``k`` (1 =
+    best of ``n``) gets ``max(0, log(n / 2 + 1) - log k)``, normalized to sum 1, minus ``1 / n``.
+
+    Only the better half pulls (log-decreasing weights); the worse half shares one weight
+    ``-1 / n``, so the order among failing members (most of a population early in a task, or
+    members that fall at about the same step) adds nothing to the gradient, where centered
+    ranks give it the same weight as the order among the best. Sums to 0; members with equal
+    fitness share the mean of their positions' utilities (as :func:`centered_ranks`), so an
+    all-tied population gives zeros.
+    """
+    x = np.asarray(x, np.float64)
+    n = x.size
+    if n < 2:
+        return np.zeros_like(x)
+    k = np.arange(1, n + 1)
+    u = np.maximum(0.0, np.log(n / 2 + 1) - np.log(k))
+    u = u / u.sum() - 1.0 / n                      # u[j]: utility of the (j+1)-th best
+    _, inv, counts = np.unique(-x, return_inverse=True, return_counts=True)
+    if counts.size == 1:  # all tied: exactly no gradient (Adam would scale up rounding)
+        return np.zeros_like(x)
+    starts = np.cumsum(counts) - counts            # best-first position of each distinct value
+    csum = np.concatenate(([0.0], np.cumsum(u)))
+    shared = (csum[starts + counts] - csum[starts]) / counts
+    return shared[inv.reshape(-1)]
+
+
+FITNESS_SHAPINGS = ("ranks", "utility")
+"""``ranks``: :func:`centered_ranks` (the authors'); ``utility``: :func:`nes_utilities`."""
+
+
+def shape_fitness(x: np.ndarray, kind: str = "ranks") -> np.ndarray:
+    """The weights ``w`` of the natural gradient from the members' fitness."""
+    if kind == "ranks":
+        return centered_ranks(x)
+    if kind == "utility":
+        return nes_utilities(x)
+    raise ValueError(f"fitness shaping must be one of {', '.join(FITNESS_SHAPINGS)}, "
+                     f"not {kind!r}")
 
 
 @numba.njit(parallel=True, cache=True)

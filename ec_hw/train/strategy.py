@@ -134,10 +134,10 @@ class EC(Strategy):
     def tell(self, state: RunState, job: EvalJob, fitness: np.ndarray) -> None:
         import time
 
-        from .ec import centered_ranks, natural_gradient_halves
+        from .ec import natural_gradient_halves, shape_fitness
 
         t_up = time.perf_counter()
-        w = centered_ranks(fitness)
+        w = shape_fitness(fitness, self.cfg.fitness_shaping)
         # Bit-identical to natural_gradient; the two halves' estimates give its SNR per group.
         grad, self._diag = natural_gradient_halves(job.gen_seed, job.member_ids, w, job.rho_q,
                                                    self.layout, job.antithetic)
@@ -210,10 +210,11 @@ class OpenES(Strategy):
         return {"gen_seed": gen_seed, "es_center": state.params, "es_sigma": self.cfg.sigma}
 
     def tell(self, state: RunState, job: EvalJob, fitness: np.ndarray) -> None:
-        from .ec import centered_ranks
+        from .ec import shape_fitness
         from .es import antithetic_gradient
 
-        grad = antithetic_gradient(job.gen_seed, job.member_ids, centered_ranks(fitness),
+        grad = antithetic_gradient(job.gen_seed, job.member_ids,
+                                   shape_fitness(fitness, self.cfg.fitness_shaping),
                                    self.n_params, self.cfg.sigma)
         state.params = state.adam.step(state.params, grad)
 

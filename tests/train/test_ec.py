@@ -14,8 +14,10 @@ from ec_hw.train.ec import (
     group_slices,
     natural_gradient,
     natural_gradient_halves,
+    nes_utilities,
     rho_diagnostics,
     rho_entropy,
+    shape_fitness,
 )
 from ec_hw.train.envs import survival_bonus
 from ec_hw.train.optim import Adam
@@ -36,6 +38,40 @@ def test_tied_members_share_their_mean_rank():
     assert np.array_equal(w, (np.array([3.0, 0.0, 4.0, 1.5, 1.5]) / 4) - 0.5)
     assert w.sum() == pytest.approx(0.0)
     assert np.array_equal(centered_ranks(np.full(7, 4.25)), np.zeros(7))
+
+
+def test_nes_utilities_follow_wierstra_et_al():
+    # n = 6: ranks 1..3 (best first) get log(4) - log(k) before normalization, ranks 4..6
+    # nothing; then every weight loses 1/6.
+    x = np.array([0.5, 3.0, -2.0, 7.0, 1.0, 0.0])  # best first: 7, 3, 1, 0.5, 0, -2
+    raw = np.maximum(0.0, np.log(4.0) - np.log(np.arange(1, 7)))
+    by_rank = raw / raw.sum() - 1 / 6
+    order = np.argsort(-x)
+    expected = np.empty(6)
+    expected[order] = by_rank
+    u = nes_utilities(x)
+    np.testing.assert_allclose(u, expected, rtol=0, atol=1e-15)
+    assert u.sum() == pytest.approx(0.0, abs=1e-15)
+    # the worse half shares one weight, whatever its order: only the better half pulls
+    np.testing.assert_allclose(u[order[3:]], -1 / 6, rtol=0, atol=1e-15)
+    assert np.all(np.diff(u[order[:4]]) < 0)
+    assert np.array_equal(shape_fitness(x, "utility"), u)
+    assert np.array_equal(shape_fitness(x, "ranks"), centered_ranks(x))
+    with pytest.raises(ValueError, match="fitness shaping must be one of ranks, utility"):
+        shape_fitness(x, "softmax")
+
+
+def test_nes_utilities_share_ties_and_give_nothing_when_all_tie():
+    x = np.array([2.0, 5.0, 2.0, 9.0, 5.0, 1.0, 0.0, 2.0])
+    u = nes_utilities(x)
+    plain = nes_utilities(x + np.arange(8) * 1e-9)  # the same order with the ties broken
+    for v in np.unique(x):
+        tie = x == v
+        assert np.all(u[tie] == u[tie][0])
+        assert u[tie].sum() == pytest.approx(plain[tie].sum(), abs=1e-15)
+    assert u.sum() == pytest.approx(0.0, abs=1e-15)
+    assert np.array_equal(nes_utilities(np.full(9, -3.5)), np.zeros(9))
+    assert np.array_equal(nes_utilities(np.array([4.0])), np.zeros(1))
 
 
 def test_a_population_that_ties_everywhere_gives_no_gradient():
