@@ -140,8 +140,10 @@ class RecurrentBackend(Backend):
 
     def load(self, genomes: np.ndarray, slots: np.ndarray | None = None) -> None:
         sl = slot_indices(slots, genomes.shape[0], self.slots)
-        if slots is None:  # slots 0..n-1: scaled straight into the buffer
-            self.layout.effective(genomes, out=self._weights[:len(sl)])
+        if len(sl) and np.array_equal(sl, np.arange(sl[0], sl[0] + len(sl))):
+            # a run of slots (a whole population's first fill): scaled straight into the
+            # buffer, without a temporary of the population's size
+            self.layout.effective(genomes, out=self._weights[sl[0]: sl[0] + len(sl)])
         else:
             self._weights[sl] = self.layout.effective(genomes)
 

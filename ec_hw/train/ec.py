@@ -17,7 +17,8 @@ import numpy as np
 from ..model.packing import GenomeLayout, pack_genome
 from ..model.sampler import sample_members
 
-__all__ = ["centered_ranks", "nes_utilities", "shape_fitness", "FITNESS_SHAPINGS", "natural_gradient", "deterministic_genome", "rho_entropy",
+__all__ = ["centered_ranks", "nes_utilities", "shape_fitness", "FITNESS_SHAPINGS",
+           "natural_gradient", "deterministic_genome", "rho_entropy",
            "natural_gradient_halves", "GROUPS", "group_slices", "rho_diagnostics",
            "gradient_snr", "probe_activity"]
 

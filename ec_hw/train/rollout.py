@@ -30,21 +30,32 @@ def es_noise(gen_seed: int, pair: int, n_params: int) -> np.ndarray:
     return rng.standard_normal(n_params)
 
 
-def job_genomes(job: EvalJob, idx: np.ndarray) -> np.ndarray:
-    """The genomes of members ``job.member_ids[idx]``: explicit, EC seed-based, or ES."""
+def job_genomes(job: EvalJob, idx: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """The genomes of members ``job.member_ids[idx]``: explicit, EC seed-based, or ES.
+
+    ES genomes are written into ``out`` when it is given (float64, at least ``len(idx)`` rows
+    of the center's length) and returned as its first rows: a population of ES-GRU members
+    is 256 x 207k float64 (424 MB), and a fresh array of that size every generation costs
+    more in page faults than the members' episodes on some machines (docs/baselines.md).
+    """
     idx = np.asarray(idx, np.int64)
     if job.genomes is not None:
         return job.genomes[idx]
     ids = job.member_ids[idx]
     if job.es_center is not None:
-        out = np.empty((len(ids), job.es_center.shape[0]))
+        shape = (len(ids), job.es_center.shape[0])
+        out = np.empty(shape) if out is None else out[: shape[0]]
+        if out.shape != shape or out.dtype != np.float64:
+            raise ValueError(f"ES genomes need a float64 buffer of {shape}, not "
+                             f"{out.dtype} {out.shape}")
         pair, eps = -1, None
         for r, m in enumerate(ids):
-            sign = 1.0 if m % 2 == 0 else -1.0
             if m // 2 != pair:  # antithetic neighbours share one draw
                 pair = m // 2
-                eps = job.es_sigma * es_noise(job.gen_seed, pair, job.es_center.shape[0])
-            out[r] = job.es_center + sign * eps
+                eps = es_noise(job.gen_seed, pair, shape[1])
+                eps *= job.es_sigma
+            # center + eps or center - eps in one pass (same values as center + sign * eps)
+            (np.add if m % 2 == 0 else np.subtract)(job.es_center, eps, out=out[r])
         return out
     if job.gen_seed is None or job.rho_q is None:
         raise ValueError("an EvalJob needs genomes, or gen_seed and rho_q, or es_center")
@@ -88,6 +99,7 @@ class Engine:
             raise ValueError(f"threads must be a positive integer, not {threads!r}")
         self.env_backend, self.threads = env_backend, threads
         self._batches: dict[str, EnvBatch] = {}
+        self._genome_buf: np.ndarray | None = None  # ES members' genomes, reused
 
     def kind(self, env_id: str) -> str:
         """The engine (``envpool`` or ``gymnasium``) that runs ``env_id``."""
@@ -108,6 +120,16 @@ class Engine:
         for b in self._batches.values():
             b.close()
         self._batches.clear()
+
+    def _es_buffer(self, job: EvalJob, rows: int) -> np.ndarray | None:
+        """A float64 buffer of at least ``rows`` ES genomes, kept across jobs (None: not ES)."""
+        if job.es_center is None or job.genomes is not None:
+            return None
+        n = job.es_center.shape[0]
+        buf = self._genome_buf
+        if buf is None or buf.shape[1] != n or buf.shape[0] < rows:
+            buf = self._genome_buf = np.empty((rows, n))
+        return buf
 
     def run(self, backend: Backend, job: EvalJob, idx: np.ndarray) -> EvalResult:
         """Run every episode of members ``idx`` (indices into the job) on ``backend``."""
@@ -161,7 +183,7 @@ class Engine:
             if device_sampling:
                 backend.sample(job.gen_seed, job.member_ids[idx[rows]], sl, job.antithetic)
             else:
-                backend.load(job_genomes(job, idx[rows]), sl)
+                backend.load(job_genomes(job, idx[rows], self._es_buffer(job, k)), sl)
             row[sl], ep[sl], t_ep[sl], active[sl] = rows, 0, 0, True
             return sl
 
