@@ -79,9 +79,9 @@ def _add_train(sub) -> None:
                    help="EC: draw members as mirrored pairs (u and 65535 - u of one stream; "
                         "default off, see docs/learning.md)")
     p.add_argument("--fitness-shaping", choices=("ranks", "utility"),
-                   help="members' weights in the gradient: ranks (centered ranks, default) or "
-                        "utility (NES utilities: the better half pulls, log-weighted; "
-                        "docs/learning.md)")
+                   help="members' weights in the gradient: utility (NES utilities: the "
+                        "better half pulls, log-weighted; EC's default) or ranks (centered "
+                        "ranks; the ES baselines' default); docs/learning.md")
     p.add_argument("--common-starts", action=argparse.BooleanOptionalAction, default=None,
                    help="gymnasium engine: every member of a generation starts its episodes "
                         "from the same seeded states (default on; docs/learning.md)")

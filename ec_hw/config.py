@@ -280,12 +280,14 @@ class TrainConfig:
     ``sampling='device'`` the target must draw them too (INFO ``FEATURE_ANTITHETIC``; checked
     when the first generation runs)."""
 
-    fitness_shaping: str = "ranks"
-    """How members' fitness becomes the gradient's weights: ``ranks`` (centered ranks in
-    [-0.5, 0.5], the authors') or ``utility`` (NES utilities: log-decreasing weights on the
-    better half, one shared weight for the worse half; :func:`ec_hw.train.ec.nes_utilities`).
-    Ties share their weight either way. Runs written before this field existed used
-    ``ranks``."""
+    fitness_shaping: str | None = None
+    """How members' fitness becomes the gradient's weights: ``utility`` (NES utilities:
+    log-decreasing weights on the better half, one shared weight for the worse half;
+    :func:`ec_hw.train.ec.nes_utilities`) or ``ranks`` (centered ranks in [-0.5, 0.5], the
+    authors'). None (default): ``utility`` for EC (docs/learning.md section 8: higher return on
+    InvertedDoublePendulum and Hopper over 3 seeds each), ``ranks`` for the ES baselines
+    (OpenAI-ES as in the paper's comparison). Ties share their weight either way. Runs written
+    before this field existed used ``ranks``."""
 
     common_starts: bool = True
     """Every member of a generation runs its episodes from the same start states (common
@@ -346,7 +348,7 @@ class TrainConfig:
             raise ValueError("sampling 'device' needs algo 'ec' (ES members are not Bernoulli)")
         if not isinstance(self.common_starts, bool):
             raise ValueError(f"common_starts must be True or False, not {self.common_starts!r}")
-        if self.fitness_shaping not in ("ranks", "utility"):
+        if self.fitness_shaping not in (None, "ranks", "utility"):
             raise ValueError(f"fitness_shaping must be ranks or utility, not "
                              f"{self.fitness_shaping!r}")
         if not isinstance(self.antithetic, bool):

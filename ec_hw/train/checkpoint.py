@@ -137,6 +137,8 @@ def read_config(run_dir: Path) -> tuple[TrainConfig, NetConfig, CoreConfig, dict
         doc = json.loads(path.read_text())
         # Runs from before common starts drew a seed per member and episode.
         doc["train"].setdefault("common_starts", False)
+        # ... and runs from before fitness shaping ranked their members (centered ranks).
+        doc["train"].setdefault("fitness_shaping", "ranks")
         return (config_from_dict(TrainConfig, doc["train"]),
                 config_from_dict(NetConfig, doc["net"]),
                 config_from_dict(CoreConfig, doc["core"]), doc)

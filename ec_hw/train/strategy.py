@@ -137,7 +137,7 @@ class EC(Strategy):
         from .ec import natural_gradient_halves, shape_fitness
 
         t_up = time.perf_counter()
-        w = shape_fitness(fitness, self.cfg.fitness_shaping)
+        w = shape_fitness(fitness, self.cfg.fitness_shaping or "utility")
         # Bit-identical to natural_gradient; the two halves' estimates give its SNR per group.
         grad, self._diag = natural_gradient_halves(job.gen_seed, job.member_ids, w, job.rho_q,
                                                    self.layout, job.antithetic)
@@ -214,7 +214,7 @@ class OpenES(Strategy):
         from .es import antithetic_gradient
 
         grad = antithetic_gradient(job.gen_seed, job.member_ids,
-                                   shape_fitness(fitness, self.cfg.fitness_shaping),
+                                   shape_fitness(fitness, self.cfg.fitness_shaping or "ranks"),
                                    self.n_params, self.cfg.sigma)
         state.params = state.adam.step(state.params, grad)
 

@@ -63,3 +63,14 @@ def test_a_run_from_before_common_starts_keeps_a_seed_per_member(tmp_path):
     del doc["train"]["common_starts"]
     (tmp_path / "config.json").write_text(json.dumps(doc))
     assert read_config(tmp_path)[0].common_starts is False
+
+
+def test_a_run_from_before_fitness_shaping_keeps_centered_ranks(tmp_path):
+    from ec_hw.train.checkpoint import read_config, write_config
+
+    write_config(tmp_path, CFG, NET, CORE)
+    assert read_config(tmp_path)[0].fitness_shaping is None  # new runs: EC's utilities
+    doc = json.loads((tmp_path / "config.json").read_text())
+    del doc["train"]["fitness_shaping"]
+    (tmp_path / "config.json").write_text(json.dumps(doc))
+    assert read_config(tmp_path)[0].fitness_shaping == "ranks"

@@ -122,6 +122,7 @@ def test_plain_command_uses_the_studied_defaults_and_logs_the_diagnostics(tmp_pa
     assert train["healthy_reward"] is None and train["lr"] == 0.15
     assert train["antithetic"] is False and train["pop_size"] == 4
     assert train["common_starts"] is True
+    assert train["fitness_shaping"] is None  # utility for EC, ranks for ES
     row = _rows(run)[0]
     for key in ("H_in", "H_rec", "H_out", "clip_in", "clip_rec", "clip_out", "snr_in",
                 "snr_rec", "snr_out", "spk_exc", "spk_inh", "act_sat"):

@@ -56,3 +56,24 @@ def test_one_strategy_per_algo_with_its_state(algo, cls):
     ec_keys = {"rho_entropy", "update_s", *(f"{k}_{g}" for k in ("H", "clip", "snr")
                                             for g in ("in", "rec", "out"))}
     assert set(s.metrics(st)) == (ec_keys if algo == "ec" else {"param_norm"})
+
+
+@pytest.mark.parametrize("algo,shaping,want", [
+    ("ec", None, "utility"), ("ec", "ranks", "ranks"), ("es", None, "ranks"),
+    ("es", "utility", "utility")])
+def test_each_algo_shapes_fitness_by_its_default_or_the_flag(algo, shaping, want, monkeypatch):
+    # EC's default weights are NES utilities, the ES baselines' centered ranks (OpenAI-ES).
+    import ec_hw.train.ec as ec_mod
+
+    seen = []
+    real = ec_mod.shape_fitness
+    monkeypatch.setattr(ec_mod, "shape_fitness",
+                        lambda x, kind="ranks": seen.append(kind) or real(x, kind))
+    cfg = TrainConfig(env_id="InvertedPendulum-v5", algo=algo, pop_size=8,
+                      fitness_shaping=shaping)
+    strat = make_strategy(cfg, NET)
+    state = initial_state(cfg, NET)
+    job = _job(strat.ask(state, 99), 8)
+    before = state.params.copy()
+    strat.tell(state, job, np.arange(8.0))
+    assert seen == [want] and not np.array_equal(state.params, before)
