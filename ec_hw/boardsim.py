@@ -514,10 +514,10 @@ def main_board_sim(args: argparse.Namespace, *, serve_pcie=None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .flags import OneLineParser, flag_error
     from .flags import error_exit as _error_exit
-    from .flags import flag_error
 
-    parser = add_board_sim_arguments(argparse.ArgumentParser(
+    parser = add_board_sim_arguments(OneLineParser(
         prog="python -m ec_hw.boardsim", description=main_board_sim.__doc__))
     args = parser.parse_args(argv)
     try:

@@ -7,7 +7,6 @@ Per-board settings (clock, baud rate, member slots, core shape) live in the repo
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 import os
@@ -648,7 +647,9 @@ def missing_program_tools(board: Board) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    from .flags import OneLineParser
+
+    parser = OneLineParser(
         prog="python -m ec_hw.build",
         description="Build the ec-hw device (UART + protocol + LIF core) for a board.")
     parser.add_argument("--board", required=True, help="board name (ec_hw/boards/<name>.toml)")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import EcHwError
 from .config import TARGETS, is_cluster_address
-from .flags import TRAIN_FLAGS, NamedFlags, error_exit, flag_error
+from .flags import TRAIN_FLAGS, NamedFlags, OneLineParser, error_exit, flag_error
 
 __all__ = ["main"]
 
@@ -678,7 +678,7 @@ def _cmd_plot(args) -> int:
 def _build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="ec-hw", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="ec-hw", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"ec-hw {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)

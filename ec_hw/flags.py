@@ -7,11 +7,13 @@ a config's ``ValueError`` ("pop_size must be ...") as the flag that set it ("--p
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from . import EcHwError
 
-__all__ = ["EXIT_USAGE", "TRAIN_FLAGS", "FIELD_FLAGS", "flag_error", "NamedFlags", "fail",
+__all__ = ["EXIT_USAGE", "OneLineParser", "TRAIN_FLAGS", "FIELD_FLAGS", "flag_error", "NamedFlags",
+           "fail",
            "error_exit"]
 
 EXIT_USAGE = 2
@@ -20,6 +22,15 @@ EXIT_USAGE = 2
 def fail(msg: str) -> int:
     print(f"ec-hw: error: {msg}", file=sys.stderr)
     return EXIT_USAGE
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose usage errors (an unknown flag, a value outside ``choices``, a missing
+    argument) end like every other bad input: one line on stderr and exit 2, not the usage
+    block. Subcommand parsers inherit the class."""
+
+    def error(self, message: str):
+        sys.exit(fail(f"{message} (see {self.prog} -h)"))
 
 
 TRAIN_FLAGS = {  # flag dest -> TrainConfig field

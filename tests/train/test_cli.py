@@ -43,6 +43,20 @@ def test_bad_input_is_one_line_and_exit_2(argv, needle, capsys, tmp_path):
     assert needle in _err_line(capsys)
 
 
+@pytest.mark.parametrize("argv,needle", [
+    (["train", "--fitness-shaping", "softmax"], "invalid choice: 'softmax'"),
+    (["train", "--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+    (["eval"], "the following arguments are required: run"),
+])
+def test_argparse_usage_errors_are_one_line_too(argv, needle, capsys):
+    # argparse would print its whole usage block before the error; here it is one line.
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    line = _err_line(capsys)
+    assert needle in line and line.endswith(" -h)") and "(see ec-hw" in line
+
+
 def _rows(run):
     rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     drop = {"time_s", "gen_time_s", "env_steps_per_s", "pop_env_steps_per_s", "update_s"}
