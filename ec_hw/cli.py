@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from . import EcHwError
-from .config import TARGETS, is_cluster_address
+from .config import FITNESS_SHAPINGS, TARGETS, is_cluster_address
 from .flags import TRAIN_FLAGS, NamedFlags, OneLineParser, error_exit, flag_error
 
 __all__ = ["main"]
@@ -78,7 +78,7 @@ def _add_train(sub) -> None:
     p.add_argument("--antithetic", action=argparse.BooleanOptionalAction, default=None,
                    help="EC: draw members as mirrored pairs (u and 65535 - u of one stream; "
                         "default off, see docs/learning.md)")
-    p.add_argument("--fitness-shaping", choices=("ranks", "utility"),
+    p.add_argument("--fitness-shaping", choices=FITNESS_SHAPINGS,
                    help="members' weights in the gradient: utility (NES utilities: the "
                         "better half pulls, log-weighted; EC's default) or ranks (centered "
                         "ranks; the ES baselines' default); docs/learning.md")

@@ -11,10 +11,14 @@ import math
 from dataclasses import asdict, dataclass, fields
 
 __all__ = ["NetConfig", "CoreConfig", "TrainConfig", "NETWORKS", "config_from_dict",
-           "config_to_dict", "TARGETS", "is_cluster_address"]
+           "config_to_dict", "TARGETS", "FITNESS_SHAPINGS", "is_cluster_address"]
 
 NETWORKS = ("snn", "gru", "lstm")
 """Network kinds a run can evolve (:attr:`TrainConfig.network`)."""
+
+FITNESS_SHAPINGS = ("ranks", "utility")
+"""How members' fitness becomes their gradient weights (:attr:`TrainConfig.fitness_shaping`):
+centered ranks (the authors') or NES utilities (:func:`ec_hw.train.ec.nes_utilities`)."""
 
 TARGETS = ("model", "float", "sim", "fpga")
 """Inference targets: the bit-exact golden model, the float reference, the virtual board
@@ -285,7 +289,7 @@ class TrainConfig:
     log-decreasing weights on the better half, one shared weight for the worse half;
     :func:`ec_hw.train.ec.nes_utilities`) or ``ranks`` (centered ranks in [-0.5, 0.5], the
     authors'). None (default): ``utility`` for EC (docs/learning.md section 8: higher return on
-    InvertedDoublePendulum and Hopper over 3 seeds each), ``ranks`` for the ES baselines
+    InvertedDoublePendulum and Walker2d over 3 seeds each), ``ranks`` for the ES baselines
     (OpenAI-ES as in the paper's comparison). Ties share their weight either way. Runs written
     before this field existed used ``ranks``."""
 
@@ -348,7 +352,7 @@ class TrainConfig:
             raise ValueError("sampling 'device' needs algo 'ec' (ES members are not Bernoulli)")
         if not isinstance(self.common_starts, bool):
             raise ValueError(f"common_starts must be True or False, not {self.common_starts!r}")
-        if self.fitness_shaping not in (None, "ranks", "utility"):
+        if self.fitness_shaping is not None and self.fitness_shaping not in FITNESS_SHAPINGS:
             raise ValueError(f"fitness_shaping must be ranks or utility, not "
                              f"{self.fitness_shaping!r}")
         if not isinstance(self.antithetic, bool):

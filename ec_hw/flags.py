@@ -12,9 +12,8 @@ import sys
 
 from . import EcHwError
 
-__all__ = ["EXIT_USAGE", "OneLineParser", "TRAIN_FLAGS", "FIELD_FLAGS", "flag_error", "NamedFlags",
-           "fail",
-           "error_exit"]
+__all__ = ["EXIT_USAGE", "OneLineParser", "TRAIN_FLAGS", "FIELD_FLAGS", "flag_error",
+           "NamedFlags", "fail", "error_exit"]
 
 EXIT_USAGE = 2
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..config import FITNESS_SHAPINGS
 from ..model.packing import GenomeLayout, pack_genome
 from ..model.sampler import sample_members
 
-__all__ = ["centered_ranks", "nes_utilities", "shape_fitness", "FITNESS_SHAPINGS",
+__all__ = ["centered_ranks", "nes_utilities", "shape_fitness",
            "natural_gradient", "deterministic_genome", "rho_entropy",
            "natural_gradient_halves", "GROUPS", "group_slices", "rho_diagnostics",
            "gradient_snr", "probe_activity"]
@@ -68,10 +69,6 @@ def nes_utilities(x: np.ndarray) -> np.ndarray:
     csum = np.concatenate(([0.0], np.cumsum(u)))
     shared = (csum[starts + counts] - csum[starts]) / counts
     return shared[inv.reshape(-1)]
-
-
-FITNESS_SHAPINGS = ("ranks", "utility")
-"""``ranks``: :func:`centered_ranks` (the authors'); ``utility``: :func:`nes_utilities`."""
 
 
 def shape_fitness(x: np.ndarray, kind: str = "ranks") -> np.ndarray:

@@ -18,8 +18,8 @@ def antithetic_gradient(gen_seed: int, member_ids: np.ndarray, w: np.ndarray, n_
                         sigma: float) -> np.ndarray:
     """``sum_m s_m w_m eps_{m // 2} / (M sigma)`` with ``s_m = +1`` for even ``m``, else ``-1``.
 
-    ``w`` are the members' shaped fitnesses (centered ranks), in ``member_ids`` order; each
-    pair's noise is drawn once.
+    ``w`` are the members' shaped fitnesses (centered ranks by default), in ``member_ids``
+    order; each pair's noise is drawn once.
     """
     member_ids = np.asarray(member_ids, np.int64)
     w = np.asarray(w, np.float64)

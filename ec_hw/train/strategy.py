@@ -45,9 +45,16 @@ class Strategy(ABC):
 
     algo: str
     """:attr:`TrainConfig.algo` value that selects this strategy."""
+    default_shaping: str
+    """The fitness shaping used when :attr:`TrainConfig.fitness_shaping` is None."""
 
     def __init__(self, cfg: TrainConfig, net: NetConfig):
         self.cfg, self.net = cfg, net
+
+    @property
+    def shaping(self) -> str:
+        """The run's fitness shaping: the configured one, else this strategy's default."""
+        return self.cfg.fitness_shaping or self.default_shaping
 
     @property
     @abstractmethod
@@ -100,6 +107,7 @@ class EC(Strategy):
     """
 
     algo = "ec"
+    default_shaping = "utility"  # docs/learning.md section 8
     backend_network = "conn"
 
     def __init__(self, cfg: TrainConfig, net: NetConfig):
@@ -137,7 +145,7 @@ class EC(Strategy):
         from .ec import natural_gradient_halves, shape_fitness
 
         t_up = time.perf_counter()
-        w = shape_fitness(fitness, self.cfg.fitness_shaping or "utility")
+        w = shape_fitness(fitness, self.shaping)
         # Bit-identical to natural_gradient; the two halves' estimates give its SNR per group.
         grad, self._diag = natural_gradient_halves(job.gen_seed, job.member_ids, w, job.rho_q,
                                                    self.layout, job.antithetic)
@@ -184,6 +192,7 @@ class OpenES(Strategy):
     """
 
     algo = "es"
+    default_shaping = "ranks"  # OpenAI-ES, as in the paper's comparison
 
     def __init__(self, cfg: TrainConfig, net: NetConfig):
         from ..model.dense import dense_layout
@@ -214,7 +223,7 @@ class OpenES(Strategy):
         from .es import antithetic_gradient
 
         grad = antithetic_gradient(job.gen_seed, job.member_ids,
-                                   shape_fitness(fitness, self.cfg.fitness_shaping or "ranks"),
+                                   shape_fitness(fitness, self.shaping),
                                    self.n_params, self.cfg.sigma)
         state.params = state.adam.step(state.params, grad)
 
