@@ -81,7 +81,8 @@ def _add_train(sub) -> None:
     p.add_argument("--fitness-shaping", choices=FITNESS_SHAPINGS,
                    help="members' weights in the gradient: utility (NES utilities: the "
                         "better half pulls, log-weighted; EC's default) or ranks (centered "
-                        "ranks; the ES baselines' default); docs/learning.md")
+                        "ranks; the ES baselines' default) or mixed (from utilities to ranks as "
+                        "members survive to the time limit); docs/learning.md")
     p.add_argument("--common-starts", action=argparse.BooleanOptionalAction, default=None,
                    help="gymnasium engine: every member of a generation starts its episodes "
                         "from the same seeded states (default on; docs/learning.md)")

@@ -16,9 +16,11 @@ __all__ = ["NetConfig", "CoreConfig", "TrainConfig", "NETWORKS", "config_from_di
 NETWORKS = ("snn", "gru", "lstm")
 """Network kinds a run can evolve (:attr:`TrainConfig.network`)."""
 
-FITNESS_SHAPINGS = ("ranks", "utility")
+FITNESS_SHAPINGS = ("ranks", "utility", "mixed")
 """How members' fitness becomes their gradient weights (:attr:`TrainConfig.fitness_shaping`):
-centered ranks (the authors') or NES utilities (:func:`ec_hw.train.ec.nes_utilities`)."""
+centered ranks (the authors'), NES utilities (:func:`ec_hw.train.ec.nes_utilities`), or a mix
+of the two set by the share of members that ran every episode to the time limit
+(:func:`ec_hw.train.ec.mixed_weights`)."""
 
 TARGETS = ("model", "float", "sim", "fpga")
 """Inference targets: the bit-exact golden model, the float reference, the virtual board
@@ -287,8 +289,9 @@ class TrainConfig:
     fitness_shaping: str | None = None
     """How members' fitness becomes the gradient's weights: ``utility`` (NES utilities:
     log-decreasing weights on the better half, one shared weight for the worse half;
-    :func:`ec_hw.train.ec.nes_utilities`) or ``ranks`` (centered ranks in [-0.5, 0.5], the
-    authors'). None (default): ``utility`` for EC (docs/learning.md section 8: higher return on
+    :func:`ec_hw.train.ec.nes_utilities`), ``ranks`` (centered ranks in [-0.5, 0.5], the
+    authors') or ``mixed`` (the two mixed by the share of members whose every episode ran to
+    the time limit, :func:`ec_hw.train.ec.mixed_weights`). None (default): ``utility`` for EC (docs/learning.md section 8: higher return on
     InvertedDoublePendulum and Walker2d over 3 seeds each), ``ranks`` for the ES baselines
     (OpenAI-ES as in the paper's comparison). Ties share their weight either way. Runs written
     before this field existed used ``ranks``."""
@@ -353,7 +356,7 @@ class TrainConfig:
         if not isinstance(self.common_starts, bool):
             raise ValueError(f"common_starts must be True or False, not {self.common_starts!r}")
         if self.fitness_shaping is not None and self.fitness_shaping not in FITNESS_SHAPINGS:
-            raise ValueError(f"fitness_shaping must be ranks or utility, not "
+            raise ValueError(f"fitness_shaping must be one of {', '.join(FITNESS_SHAPINGS)}, not "
                              f"{self.fitness_shaping!r}")
         if not isinstance(self.antithetic, bool):
             raise ValueError(f"antithetic must be True or False, not {self.antithetic!r}")

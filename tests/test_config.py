@@ -71,7 +71,7 @@ def test_narrow_state_is_refused_by_the_bounds_check():
     ({"algo": "es", "target": "sim"}, "target 'sim' runs EC's 1-bit network only"),
     ({"healthy_reward": "auto"}, "healthy_reward must be True, False or None"),
     ({"antithetic": 1}, "antithetic must be True or False, not 1"),
-    ({"fitness_shaping": "softmax"}, "fitness_shaping must be ranks or utility"),
+    ({"fitness_shaping": "softmax"}, "fitness_shaping must be one of ranks, utility, mixed"),
     ({"antithetic": True, "pop_size": 9}, "pop_size must be even for antithetic pairs, not 9"),
 ])
 def test_train_config_rejects(kwargs, message):

@@ -71,12 +71,35 @@ def nes_utilities(x: np.ndarray) -> np.ndarray:
     return shared[inv.reshape(-1)]
 
 
-def shape_fitness(x: np.ndarray, kind: str = "ranks") -> np.ndarray:
-    """The weights ``w`` of the natural gradient from the members' fitness."""
+def mixed_weights(x: np.ndarray, full: float) -> np.ndarray:
+    """NES utilities and centered ranks mixed by ``full``, the share of members that ran every
+    episode to the time limit: ``(1 - full) * u / |u|_1 + full * r / |r|_1``.
+
+    Utilities discard the order among the worse half, which is noise while members fall at
+    about the same step. A member that survives its whole episode is ranked by how well it
+    moved, an order that is informative across the population, and centered ranks use all of
+    it (at ``n = 256`` they select ~192 members effectively, utilities ~67). The mix moves
+    from utilities to ranks as the population learns to survive; each part is scaled to unit
+    L1 norm so ``full`` is the ranks' share of the weight. All tied: zeros.
+    """
+    if not 0.0 <= full <= 1.0:
+        raise ValueError(f"full must be in [0, 1], not {full!r}")
+    u, r = nes_utilities(x), centered_ranks(x)
+    su, sr = np.abs(u).sum(), np.abs(r).sum()
+    if su == 0.0 or sr == 0.0:
+        return np.zeros_like(u)
+    return (1.0 - full) * (u / su) + full * (r / sr)
+
+
+def shape_fitness(x: np.ndarray, kind: str = "ranks", full: float = 0.0) -> np.ndarray:
+    """The weights ``w`` of the natural gradient from the members' fitness; ``full`` (the
+    share of members whose every episode reached the time limit) is used by ``mixed`` only."""
     if kind == "ranks":
         return centered_ranks(x)
     if kind == "utility":
         return nes_utilities(x)
+    if kind == "mixed":
+        return mixed_weights(x, full)
     raise ValueError(f"fitness shaping must be one of {', '.join(FITNESS_SHAPINGS)}, "
                      f"not {kind!r}")
 

@@ -48,6 +48,18 @@ def initial_state(cfg: TrainConfig, net: NetConfig) -> RunState:
                     obs_m2=np.zeros(net.obs_dim))
 
 
+def episode_limit(env_id: str, cap: int) -> int:
+    """Steps after which an episode of ``env_id`` is cut: ``cap`` (the run's
+    ``max_episode_steps``) or the env's own time limit if shorter."""
+    import gymnasium
+
+    try:
+        own = gymnasium.spec(env_id).max_episode_steps
+    except gymnasium.error.Error:  # not a gymnasium id (the built-in tasks)
+        own = None
+    return min(cap, own) if own else cap
+
+
 @dataclass
 class GenerationReport:
     row: dict
@@ -67,6 +79,7 @@ class Trainer:
         self.state = state if state is not None else initial_state(cfg, net)
         self._eval_seeds = env_seeds(generation_seed(cfg.seed, EVAL_GENERATION),
                                      max(cfg.eval_episodes, 1), 1)
+        self._full_steps = cfg.episodes * episode_limit(cfg.env_id, cfg.max_episode_steps)
 
     @classmethod
     def resume(cls, cfg, net, core, run_dir, evaluator) -> Trainer:
@@ -103,7 +116,9 @@ class Trainer:
         seeds = env_seeds(gen_seed, cfg.pop_size, cfg.episodes, cfg.common_starts)
         job = self._job(env_seeds=seeds, member_ids=ids, **self.strategy.ask(st, gen_seed))
         res = self.evaluator.evaluate(job)
-        self.strategy.tell(st, job, res.fitness)
+        # Share of members whose every episode ran to the time limit (the mixed shaping's mix).
+        full = float(np.mean(res.steps >= self._full_steps))
+        self.strategy.tell(st, job, res.fitness, full)
         # Observation statistics move once per generation, after the members used the old ones.
         st.update_obs_stats(float(res.obs_count.sum()), res.obs_sum.sum(axis=0),
                             res.obs_sumsq.sum(axis=0))
@@ -121,7 +136,7 @@ class Trainer:
             "min_return": float(res.returns.min()), "mean_fitness": float(res.fitness.mean()),
             "det_return": float(det.returns.mean()) if det is not None else None,
             "det_return_min": float(det.returns.min()) if det is not None else None,
-            "pop_env_steps": pop_steps, "total_env_steps": st.total_steps,
+            "pop_env_steps": pop_steps, "total_env_steps": st.total_steps, "full": full,
             "env_steps_per_s": round((pop_steps + det_steps) / dt, 1),
             "pop_env_steps_per_s": round(pop_steps / t_pop, 1),
         }

@@ -82,8 +82,11 @@ class Strategy(ABC):
         """
 
     @abstractmethod
-    def tell(self, state: RunState, job: EvalJob, fitness: np.ndarray) -> None:
-        """Update ``state.params`` and ``state.adam`` from the members' ``fitness`` (job order)."""
+    def tell(self, state: RunState, job: EvalJob, fitness: np.ndarray,
+             full: float = 0.0) -> None:
+        """Update ``state.params`` and ``state.adam`` from the members' ``fitness`` (job order);
+        ``full`` is the share of members that ran every episode to the time limit (used by the
+        ``mixed`` fitness shaping)."""
 
     @abstractmethod
     def deployed(self, state: RunState) -> np.ndarray:
@@ -139,13 +142,14 @@ class EC(Strategy):
         return {"gen_seed": gen_seed, "rho_q": quantize_rho(state.params),
                 "sampling": self.cfg.sampling, "antithetic": self.cfg.antithetic}
 
-    def tell(self, state: RunState, job: EvalJob, fitness: np.ndarray) -> None:
+    def tell(self, state: RunState, job: EvalJob, fitness: np.ndarray,
+             full: float = 0.0) -> None:
         import time
 
         from .ec import natural_gradient_halves, shape_fitness
 
         t_up = time.perf_counter()
-        w = shape_fitness(fitness, self.shaping)
+        w = shape_fitness(fitness, self.shaping, full)
         # Bit-identical to natural_gradient; the two halves' estimates give its SNR per group.
         grad, self._diag = natural_gradient_halves(job.gen_seed, job.member_ids, w, job.rho_q,
                                                    self.layout, job.antithetic)
@@ -218,12 +222,13 @@ class OpenES(Strategy):
     def ask(self, state: RunState, gen_seed: int) -> dict:
         return {"gen_seed": gen_seed, "es_center": state.params, "es_sigma": self.cfg.sigma}
 
-    def tell(self, state: RunState, job: EvalJob, fitness: np.ndarray) -> None:
+    def tell(self, state: RunState, job: EvalJob, fitness: np.ndarray,
+             full: float = 0.0) -> None:
         from .ec import shape_fitness
         from .es import antithetic_gradient
 
         grad = antithetic_gradient(job.gen_seed, job.member_ids,
-                                   shape_fitness(fitness, self.shaping),
+                                   shape_fitness(fitness, self.shaping, full),
                                    self.n_params, self.cfg.sigma)
         state.params = state.adam.step(state.params, grad)
 

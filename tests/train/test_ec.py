@@ -14,6 +14,7 @@ from ec_hw.train.ec import (
     group_slices,
     natural_gradient,
     natural_gradient_halves,
+    mixed_weights,
     nes_utilities,
     rho_diagnostics,
     rho_entropy,
@@ -57,7 +58,7 @@ def test_nes_utilities_follow_wierstra_et_al():
     assert np.all(np.diff(u[order[:4]]) < 0)
     assert np.array_equal(shape_fitness(x, "utility"), u)
     assert np.array_equal(shape_fitness(x, "ranks"), centered_ranks(x))
-    with pytest.raises(ValueError, match="fitness shaping must be one of ranks, utility"):
+    with pytest.raises(ValueError, match="fitness shaping must be one of ranks, utility, mixed"):
         shape_fitness(x, "softmax")
 
 
@@ -72,6 +73,35 @@ def test_nes_utilities_share_ties_and_give_nothing_when_all_tie():
     assert u.sum() == pytest.approx(0.0, abs=1e-15)
     assert np.array_equal(nes_utilities(np.full(9, -3.5)), np.zeros(9))
     assert np.array_equal(nes_utilities(np.array([4.0])), np.zeros(1))
+
+
+def test_mixed_weights_move_from_utilities_to_ranks_with_the_share_that_ran_to_the_limit():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=64)
+    u, r = nes_utilities(x), centered_ranks(x)
+    np.testing.assert_allclose(mixed_weights(x, 0.0), u / np.abs(u).sum(), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(mixed_weights(x, 1.0), r / np.abs(r).sum(), rtol=0, atol=1e-15)
+    for full in (0.25, 0.7):
+        w = mixed_weights(x, full)
+        np.testing.assert_allclose(w, (1 - full) * mixed_weights(x, 0.0)
+                                   + full * mixed_weights(x, 1.0), rtol=0, atol=1e-15)
+        assert w.sum() == pytest.approx(0.0, abs=1e-14)
+        assert np.array_equal(np.argsort(w, kind="stable"), np.argsort(x, kind="stable"))
+        assert np.array_equal(shape_fitness(x, "mixed", full), w)
+    # the worse half is ordered only by the ranks' share
+    worse = np.argsort(x)[:32]
+    assert np.ptp(mixed_weights(x, 0.0)[worse]) == 0.0 < np.ptp(mixed_weights(x, 0.5)[worse])
+    assert np.array_equal(mixed_weights(np.full(5, 2.0), 0.5), np.zeros(5))
+    with pytest.raises(ValueError, match=r"full must be in \[0, 1\]"):
+        mixed_weights(x, 1.5)
+
+
+def test_the_episode_limit_is_the_run_cap_or_the_env_own_if_shorter():
+    from ec_hw.train.run import episode_limit
+
+    assert episode_limit("Hopper-v5", 1000) == 1000 and episode_limit("Hopper-v5", 300) == 300
+    assert episode_limit("CartPole-v1", 1000) == 500  # gymnasium's TimeLimit for CartPole
+    assert episode_limit("not-a-gym-id", 77) == 77     # the built-in classification tasks
 
 
 def test_a_population_that_ties_everywhere_gives_no_gradient():

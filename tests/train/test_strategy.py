@@ -60,7 +60,7 @@ def test_one_strategy_per_algo_with_its_state(algo, cls):
 
 @pytest.mark.parametrize("algo,shaping,want", [
     ("ec", None, "utility"), ("ec", "ranks", "ranks"), ("es", None, "ranks"),
-    ("es", "utility", "utility")])
+    ("es", "utility", "utility"), ("ec", "mixed", "mixed")])
 def test_each_algo_shapes_fitness_by_its_default_or_the_flag(algo, shaping, want, monkeypatch):
     # EC's default weights are NES utilities, the ES baselines' centered ranks (OpenAI-ES).
     import ec_hw.train.ec as ec_mod
@@ -68,7 +68,7 @@ def test_each_algo_shapes_fitness_by_its_default_or_the_flag(algo, shaping, want
     seen = []
     real = ec_mod.shape_fitness
     monkeypatch.setattr(ec_mod, "shape_fitness",
-                        lambda x, kind="ranks": seen.append(kind) or real(x, kind))
+                        lambda x, kind="ranks", full=0.0: seen.append(kind) or real(x, kind, full))
     cfg = TrainConfig(env_id="InvertedPendulum-v5", algo=algo, pop_size=8,
                       fitness_shaping=shaping)
     strat = make_strategy(cfg, NET)
@@ -77,3 +77,29 @@ def test_each_algo_shapes_fitness_by_its_default_or_the_flag(algo, shaping, want
     before = state.params.copy()
     strat.tell(state, job, np.arange(8.0))
     assert seen == [want] and not np.array_equal(state.params, before)
+
+
+def test_the_trainer_tells_the_share_of_members_that_reached_the_time_limit(tmp_path, monkeypatch):
+    # The mixed shaping needs it: members of a 5-step InvertedPendulum all run to the limit
+    # (its poles do not fall within 5 steps); with 200 steps a random network's pole falls first.
+    from ec_hw.config import CoreConfig
+    from ec_hw.train.backends import BackendSpec
+    from ec_hw.train.local import InProcessEvaluator
+    from ec_hw.train.run import Trainer
+
+    told = []
+    real = EC.tell
+    monkeypatch.setattr(EC, "tell", lambda self, st, job, fit, full=0.0:
+                        told.append(full) or real(self, st, job, fit, full))
+    net = NetConfig(n_neurons=16, obs_dim=4, act_dim=1)
+    spec = BackendSpec(target="model", net=net, core=CoreConfig(), slots=8)
+    rows = []
+    for steps in (5, 200):
+        cfg = TrainConfig(env_id="InvertedPendulum-v5", pop_size=8, eval_episodes=1, seed=3,
+                          max_episode_steps=steps, fitness_shaping="mixed")
+        (tmp_path / str(steps)).mkdir()
+        with InProcessEvaluator(spec) as ev:
+            rows.append(Trainer(cfg, net, CoreConfig(), tmp_path / str(steps), ev).step())
+    assert told == [rows[0]["full"], rows[1]["full"]]
+    assert rows[0]["full"] == 1.0 and rows[0]["pop_env_steps"] == 8 * 5
+    assert rows[1]["full"] < 1.0 and rows[1]["pop_env_steps"] < 8 * 200
