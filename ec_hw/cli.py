@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import EcHwError
 from .config import FITNESS_SHAPINGS, TARGETS, is_cluster_address
-from .flags import TRAIN_FLAGS, NamedFlags, OneLineParser, error_exit, flag_error
+from .flags import BEST_HELP, TRAIN_FLAGS, NamedFlags, OneLineParser, error_exit, flag_error
 
 __all__ = ["main"]
 
@@ -488,6 +488,10 @@ def _train_loop(trainer, cfg, run_dir: Path, stop_at: float | None, quiet: bool,
     console.print(f"done: {trainer.state.generation} generations, "
                   f"{trainer.state.total_steps} env steps, {trainer.state.elapsed / 60:.1f} min; "
                   f"run in {run_dir}")
+    st = trainer.state
+    if st.best_params is not None and st.best_generation != st.generation:
+        console.print(f"best deployed network: {st.best_return:.1f} after {st.best_generation} "
+                      f"generations (`ec-hw eval {run_dir} --best`)")
     return 0
 
 
@@ -497,6 +501,7 @@ def _add_eval(sub) -> None:
     p = sub.add_parser("eval", help="evaluate a run's deterministic network (rho > 0.5)")
     p.add_argument("run", type=Path, help="run directory")
     p.add_argument("--episodes", type=int, default=10, help="episodes (default 10)")
+    p.add_argument("--best", action="store_true", help=BEST_HELP)
     p.add_argument("--seed", type=int, default=12345, help="env seed of the first episode")
     p.add_argument("--target", choices=TARGETS,
                    help="inference target (default: the run's)")
@@ -541,9 +546,15 @@ def _cmd_eval(args) -> int:
         from dataclasses import replace
 
         tr = Trainer.resume(replace(cfg, target=target), net, core, args.run, ev)
+        if args.best and tr.state.best_params is None:
+            raise EcHwError(f"{args.run} has no best network (trained before ec-hw kept one, "
+                            f"or with --eval-episodes 0)")
         seeds = args.seed + np.arange(args.episodes)
-        res = tr.evaluate_deterministic(args.episodes, seeds)
-    print(f"{cfg.env_id} deterministic network after {tr.state.generation} generations, "
+        res = tr.evaluate_deterministic(args.episodes, seeds, best=args.best)
+    which = (f"best deterministic network (after {tr.state.best_generation} generations, "
+             f"{tr.state.best_return:.1f} on the run's evaluation episodes)" if args.best
+             else f"deterministic network after {tr.state.generation} generations")
+    print(f"{cfg.env_id} {which}, "
           f"target {target}, env engine {engine}: return {res.returns.mean():.1f} +- "
           f"{res.returns.std():.1f} "
           f"(min {res.returns.min():.1f}, max {res.returns.max():.1f}, {args.episodes} "
@@ -551,7 +562,7 @@ def _cmd_eval(args) -> int:
     if args.video:
         from .train.video import record_episode
 
-        path = record_episode(tr, int(seeds[0]), args.video)
+        path = record_episode(tr, int(seeds[0]), args.video, best=args.best)
         print(f"video: {path}")
     return 0
 
@@ -592,6 +603,7 @@ def _add_deploy(sub) -> None:
                                    "`ec-hw eval RUN --target fpga --port P` then only streams "
                                    "observations and reads actions.")
     p.add_argument("run", type=Path, help="run directory (EC)")
+    p.add_argument("--best", action="store_true", help=BEST_HELP)
     p.add_argument("--board", required=True, help="board (boards/<name>.toml): ulx3s, arty_a7")
     p.add_argument("--out", type=Path, help="build folder (default build/deploy_<board>)")
     p.add_argument("--program", action="store_true", help="program the board afterwards")
@@ -612,7 +624,7 @@ def _cmd_deploy(args) -> int:
     board = load_board(args.board)
     if not Path(args.run).is_dir():
         raise EcHwError(f"no run directory {args.run}")
-    dep = load_network(args.run)
+    dep = load_network(args.run, best=args.best)
     h = network_hash(dep.genome)
     if args.virtual:
         from .boardsim import VirtualBoard

@@ -58,6 +58,7 @@ import numpy as np
 
 from . import EcHwError
 from .config import CoreConfig, NetConfig
+from .flags import BEST_HELP
 
 __all__ = ["DeployedNetwork", "load_network", "to_nir", "write_nir", "mem_images", "write_mem",
            "trace_resistance", "FORMATS"]
@@ -83,13 +84,15 @@ class DeployedNetwork:
     generation: int
 
 
-def load_network(run_dir) -> DeployedNetwork:
-    """The deterministic network of the EC run in ``run_dir``.
+def load_network(run_dir, best: bool = False) -> DeployedNetwork:
+    """The deterministic network of the EC run in ``run_dir``: the last generation's, or with
+    ``best`` the one that returned the most on the run's evaluation episodes.
 
     Raises
     ------
     ExportError
-        No run (config or checkpoint missing), or an ES run (dense weights, no 1-bit network).
+        No run (config or checkpoint missing), an ES run (dense weights, no 1-bit network),
+        or ``best`` for a run that recorded none.
     """
     from .model.packing import GenomeLayout
     from .train.checkpoint import load_checkpoint, read_config
@@ -104,6 +107,11 @@ def load_network(run_dir) -> DeployedNetwork:
         raise ExportError(f"{run_dir} is an {cfg.algo.upper()} run; only EC runs have a 1-bit "
                           f"network to export")
     st = load_checkpoint(run_dir / "checkpoint.npz", cfg, net, core)
+    if best:
+        if st.best_params is None:
+            raise ExportError(f"{run_dir} has no best network (trained before ec-hw kept one, "
+                              f"or with --eval-episodes 0)")
+        st = st.best_state()
     genome = deterministic_genome(st.params, GenomeLayout.of(net))
     return DeployedNetwork(net=net, core=core, genome=genome, obs_mean=st.obs_mean.copy(),
                            obs_std=st.obs_std.copy(), env_id=cfg.env_id,
@@ -247,6 +255,7 @@ def read_mem(path) -> list[int]:
 
 def add_export_arguments(p):
     p.add_argument("run", type=Path, help="run directory (EC)")
+    p.add_argument("--best", action="store_true", help=BEST_HELP)
     p.add_argument("--format", required=True, metavar="nir|mem",
                    help="nir: a NIR graph (HDF5); mem: $readmemh files of the core's "
                         "connection memories")
@@ -260,7 +269,7 @@ def main_export(args) -> int:
         raise ExportError(f"--format must be one of {', '.join(FORMATS)}, not {args.format!r}")
     if not Path(args.run).is_dir():
         raise ExportError(f"no run directory {args.run}")
-    dep = load_network(args.run)
+    dep = load_network(args.run, best=args.best)
     if args.format == "nir":
         path = write_nir(args.out or Path(args.run) / "network.nir", dep)
         print(f"wrote {path}: NIR graph of the deterministic network (N={dep.net.n_neurons}, "

@@ -12,10 +12,14 @@ import sys
 
 from . import EcHwError
 
-__all__ = ["EXIT_USAGE", "OneLineParser", "TRAIN_FLAGS", "FIELD_FLAGS", "flag_error",
+__all__ = ["EXIT_USAGE", "BEST_HELP", "OneLineParser", "TRAIN_FLAGS", "FIELD_FLAGS", "flag_error",
            "NamedFlags", "fail", "error_exit"]
 
 EXIT_USAGE = 2
+
+BEST_HELP = ("the deployed network of the generation that returned the most on the run's "
+             "evaluation episodes, instead of the last generation's")
+"""``--best`` of ``ec-hw eval``, ``ec-hw deploy`` and ``ec-hw export``."""
 
 
 def fail(msg: str) -> int:

@@ -44,13 +44,22 @@ def save_checkpoint(path: Path, state: RunState, cfg: TrainConfig, net: NetConfi
                      adam_v=state.adam.v, adam_t=state.adam.t, obs_count=state.obs_count,
                      obs_mean=state.obs_mean, obs_m2=state.obs_m2,
                      total_steps=state.total_steps, elapsed=state.elapsed,
-                     meta=json.dumps(_meta(cfg, net, core)))
+                     meta=json.dumps(_meta(cfg, net, core)), **_best_arrays(state))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _best_arrays(state: RunState) -> dict:
+    if state.best_params is None:
+        return {}
+    count, mean, m2 = state.best_obs
+    return {"best_generation": state.best_generation, "best_return": state.best_return,
+            "best_params": state.best_params, "best_obs_count": count, "best_obs_mean": mean,
+            "best_obs_m2": m2}
 
 
 def load_checkpoint(path: Path, cfg: TrainConfig, net: NetConfig, core: CoreConfig) -> RunState:
@@ -71,6 +80,12 @@ def load_checkpoint(path: Path, cfg: TrainConfig, net: NetConfig, core: CoreConf
                 adam=replace(opt, m=z["adam_m"], v=z["adam_v"], t=int(z["adam_t"])),
                 obs_count=float(z["obs_count"]), obs_mean=z["obs_mean"], obs_m2=z["obs_m2"],
                 total_steps=int(z["total_steps"]), elapsed=float(z["elapsed"]))
+            if "best_params" in z:  # checkpoints from before the best network was kept: none
+                state.best_generation = int(z["best_generation"])
+                state.best_return = float(z["best_return"])
+                state.best_params = z["best_params"].astype(np.float64)
+                state.best_obs = (float(z["best_obs_count"]), z["best_obs_mean"],
+                                  z["best_obs_m2"])
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, EOFError) as exc:
         raise CheckpointError(f"checkpoint {path} is corrupted or unreadable ({exc})") from None
     want = _meta(cfg, net, core)
@@ -93,7 +108,9 @@ def load_checkpoint(path: Path, cfg: TrainConfig, net: NetConfig, core: CoreConf
                               f"{meta['net']['obs_dim']}, act {meta['net']['act_dim']})")
     if meta["core"] != want["core"]:
         raise CheckpointError(f"checkpoint {path} was trained with other fixed-point widths")
-    if state.params.shape != state.adam.m.shape or state.obs_mean.shape != (net.obs_dim,):
+    if (state.params.shape != state.adam.m.shape or state.obs_mean.shape != (net.obs_dim,)
+            or (state.best_params is not None
+                and state.best_params.shape != state.params.shape)):
         raise CheckpointError(f"checkpoint {path} has inconsistent array shapes")
     return state
 

@@ -87,23 +87,28 @@ class Trainer:
         truncate_metrics(run_dir, state.generation)
         return cls(cfg, net, core, run_dir, evaluator, state)
 
-    def _job(self, **kw) -> EvalJob:
+    def _job(self, st: RunState | None = None, **kw) -> EvalJob:
+        st = st or self.state  # whose observation statistics normalize the inputs
         return EvalJob(env_id=self.cfg.env_id, net=self.net, core=self.core,
-                       obs_mean=self.state.obs_mean.copy(), obs_std=self.state.obs_std.copy(),
+                       obs_mean=st.obs_mean.copy(), obs_std=st.obs_std.copy(),
                        max_episode_steps=self.cfg.max_episode_steps,
                        healthy_reward=self.cfg.healthy_reward, **kw)
 
-    def deterministic_params(self) -> np.ndarray:
-        """The deployed network: packed rho > 0.5 (EC) or the center weights (ES)."""
-        return self.strategy.deployed(self.state)
+    def deterministic_params(self, best: bool = False) -> np.ndarray:
+        """The deployed network: packed rho > 0.5 (EC) or the center weights (ES); with
+        ``best``, the one of the generation whose deployed network returned the most."""
+        return self.strategy.deployed(self.state.best_state() if best else self.state)
 
     def evaluate_deterministic(self, episodes: int | None = None,
-                               seeds: np.ndarray | None = None) -> EvalResult:
-        """Returns of the deployed network, one member per episode (parallel over workers)."""
+                               seeds: np.ndarray | None = None,
+                               best: bool = False) -> EvalResult:
+        """Returns of the deployed network (``best``: the best one so far, with the observation
+        statistics it was built with), one member per episode (parallel over workers)."""
         n = episodes or self.cfg.eval_episodes
         seeds = self._eval_seeds[:n] if seeds is None else seeds.reshape(n, 1)
-        g = np.repeat(self.deterministic_params()[None], n, axis=0)
-        return self.evaluator.evaluate(self._job(env_seeds=seeds, member_ids=np.arange(n),
+        st = self.state.best_state() if best else self.state
+        g = np.repeat(self.strategy.deployed(st)[None], n, axis=0)
+        return self.evaluator.evaluate(self._job(st, env_seeds=seeds, member_ids=np.arange(n),
                                                  genomes=g))
 
     def step(self) -> dict:
@@ -130,12 +135,15 @@ class Trainer:
         st.total_steps += pop_steps + det_steps
         st.elapsed += dt
         st.generation = gen + 1
+        if det is not None:
+            st.record_best(float(det.returns.mean()))
         row = {
             "generation": gen, "time_s": round(st.elapsed, 3), "gen_time_s": round(dt, 3),
             "mean_return": float(res.returns.mean()), "max_return": float(res.returns.max()),
             "min_return": float(res.returns.min()), "mean_fitness": float(res.fitness.mean()),
             "det_return": float(det.returns.mean()) if det is not None else None,
             "det_return_min": float(det.returns.min()) if det is not None else None,
+            "best_return": st.best_return if det is not None else None,
             "pop_env_steps": pop_steps, "total_env_steps": st.total_steps, "full": full,
             "env_steps_per_s": round((pop_steps + det_steps) / dt, 1),
             "pop_env_steps_per_s": round(pop_steps / t_pop, 1),

@@ -6,7 +6,7 @@ Kept apart from :mod:`ec_hw.train.checkpoint` (which saves it) and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -28,6 +28,35 @@ class RunState:
     obs_m2: np.ndarray
     total_steps: int = 0
     elapsed: float = 0.0
+    best_generation: int = -1
+    """Completed generations when the deployed network that returned the most on the run's
+    evaluation episodes so far was built (-1: none evaluated yet)."""
+    best_return: float = float("-inf")
+    """That network's mean return over the evaluation episodes."""
+    best_params: np.ndarray | None = None
+    """rho / the center of generation ``best_generation`` (its deployed network), with the
+    observation statistics it ran with (``best_obs``: count, mean, m2)."""
+    best_obs: tuple[float, np.ndarray, np.ndarray] | None = None
+
+    def record_best(self, det_return: float) -> bool:
+        """Keep the current parameters and observation statistics as the best deployed network
+        if ``det_return`` (their deployed network's mean evaluation return) beats every
+        earlier one; True if it did."""
+        if not det_return > self.best_return:
+            return False
+        self.best_generation, self.best_return = self.generation, float(det_return)
+        self.best_params = self.params.copy()
+        self.best_obs = (self.obs_count, self.obs_mean.copy(), self.obs_m2.copy())
+        return True
+
+    def best_state(self) -> RunState:
+        """A view of this state holding the best deployed network's parameters and
+        observation statistics (for evaluating, exporting or deploying it)."""
+        if self.best_params is None:
+            raise ValueError("no deployed network has been evaluated yet")
+        count, mean, m2 = self.best_obs
+        return replace(self, generation=self.best_generation, params=self.best_params,
+                       obs_count=count, obs_mean=mean, obs_m2=m2)
 
     @property
     def obs_std(self) -> np.ndarray:

@@ -11,8 +11,9 @@ from .. import EcHwError
 __all__ = ["record_episode"]
 
 
-def record_episode(trainer, seed: int, out: Path) -> Path:
-    """Render one episode (MuJoCo offscreen: EGL or OSMesa) and write it with imageio."""
+def record_episode(trainer, seed: int, out: Path, best: bool = False) -> Path:
+    """Render one episode of the deployed network (``best``: the run's best one; MuJoCo
+    offscreen: EGL or OSMesa) and write it with imageio."""
     import gymnasium as gym
 
     from ..fixedpoint import derive, normalize_obs, quantize_obs
@@ -37,10 +38,10 @@ def record_episode(trainer, seed: int, out: Path) -> Path:
     from dataclasses import replace
 
     backend = make_backend(replace(ev.spec, slots=1))
-    backend.load(trainer.deterministic_params()[None])
+    backend.load(trainer.deterministic_params(best)[None])
     backend.reset(np.ones(1, bool))
     fp = derive(trainer.net, trainer.core)
-    st = trainer.state
+    st = trainer.state.best_state() if best else trainer.state
     frames = [frame0]
     low, high = env.action_space.low, env.action_space.high
     done = False

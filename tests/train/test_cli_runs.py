@@ -295,3 +295,26 @@ def test_a_metrics_line_that_is_not_a_row_is_reported_by_plot_and_resume(bad, tm
     assert "metrics.jsonl line 2 is not a metrics row" in line
     assert main(["train", "--resume", str(run), "--generations", "2", "--quiet"]) == 2
     assert "line 2 is not a metrics row" in _err_line(capsys)
+
+
+def test_eval_best_names_the_best_deployed_network_and_refuses_a_run_without_one(tmp_path,
+                                                                                  capsys):
+    from ec_hw.train.checkpoint import read_metrics
+
+    run = tmp_path / "run"
+    assert main(["train", *SMALL, "--generations", "6", "--seed", "1", "--out", str(run)]) == 0
+    capsys.readouterr()
+    rows = read_metrics(run)
+    det = [r["det_return"] for r in rows]
+    assert main(["eval", str(run), "--best", "--episodes", "1"]) == 0
+    assert (f"best deterministic network (after {int(np.argmax(det)) + 1} generations, "
+            f"{max(det):.1f} on the run's evaluation episodes)") in capsys.readouterr().out
+    assert main(["eval", str(run), "--episodes", "1"]) == 0
+    assert f"deterministic network after {len(rows)} generations" in capsys.readouterr().out
+    # a run without evaluations has no best network: one line, exit 2
+    bare = tmp_path / "bare"
+    assert main(["train", *SMALL, "--generations", "1", "--eval-episodes", "0",
+                 "--out", str(bare)]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(bare), "--best"]) == 2
+    assert "has no best network" in _err_line(capsys)
