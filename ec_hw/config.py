@@ -291,7 +291,8 @@ class TrainConfig:
     log-decreasing weights on the better half, one shared weight for the worse half;
     :func:`ec_hw.train.ec.nes_utilities`), ``ranks`` (centered ranks in [-0.5, 0.5], the
     authors') or ``mixed`` (the two mixed by the share of members whose every episode ran to
-    the time limit, :func:`ec_hw.train.ec.mixed_weights`). None (default): ``utility`` for EC (docs/learning.md section 8: higher return on
+    the time limit, :func:`ec_hw.train.ec.mixed_weights`; docs/learning.md 9.2, not the
+    default). None (default): ``utility`` for EC (docs/learning.md section 8: higher return on
     InvertedDoublePendulum and Walker2d over 3 seeds each), ``ranks`` for the ES baselines
     (OpenAI-ES as in the paper's comparison). Ties share their weight either way. Runs written
     before this field existed used ``ranks``."""
