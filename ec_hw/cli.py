@@ -547,8 +547,9 @@ def _cmd_eval(args) -> int:
 
         tr = Trainer.resume(replace(cfg, target=target), net, core, args.run, ev)
         if args.best and tr.state.best_params is None:
-            raise EcHwError(f"{args.run} has no best network (trained before ec-hw kept one, "
-                            f"or with --eval-episodes 0)")
+            from .train.state import NO_BEST
+
+            raise EcHwError(f"{args.run} {NO_BEST}")
         seeds = args.seed + np.arange(args.episodes)
         res = tr.evaluate_deterministic(args.episodes, seeds, best=args.best)
     which = (f"best deterministic network (after {tr.state.best_generation} generations, "

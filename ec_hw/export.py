@@ -97,6 +97,7 @@ def load_network(run_dir, best: bool = False) -> DeployedNetwork:
     from .model.packing import GenomeLayout
     from .train.checkpoint import load_checkpoint, read_config
     from .train.ec import deterministic_genome
+    from .train.state import NO_BEST
 
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").is_file() or not (run_dir / "checkpoint.npz").is_file():
@@ -109,8 +110,7 @@ def load_network(run_dir, best: bool = False) -> DeployedNetwork:
     st = load_checkpoint(run_dir / "checkpoint.npz", cfg, net, core)
     if best:
         if st.best_params is None:
-            raise ExportError(f"{run_dir} has no best network (trained before ec-hw kept one, "
-                              f"or with --eval-episodes 0)")
+            raise ExportError(f"{run_dir} {NO_BEST}")
         st = st.best_state()
     genome = deterministic_genome(st.params, GenomeLayout.of(net))
     return DeployedNetwork(net=net, core=core, genome=genome, obs_mean=st.obs_mean.copy(),

@@ -94,10 +94,14 @@ class Trainer:
                        max_episode_steps=self.cfg.max_episode_steps,
                        healthy_reward=self.cfg.healthy_reward, **kw)
 
+    def deployed_state(self, best: bool = False) -> RunState:
+        """The state the deployed network is built from: the current one, or with ``best`` that
+        of the generation whose deployed network returned the most (and its obs statistics)."""
+        return self.state.best_state() if best else self.state
+
     def deterministic_params(self, best: bool = False) -> np.ndarray:
-        """The deployed network: packed rho > 0.5 (EC) or the center weights (ES); with
-        ``best``, the one of the generation whose deployed network returned the most."""
-        return self.strategy.deployed(self.state.best_state() if best else self.state)
+        """The deployed network: packed rho > 0.5 (EC) or the center weights (ES)."""
+        return self.strategy.deployed(self.deployed_state(best))
 
     def evaluate_deterministic(self, episodes: int | None = None,
                                seeds: np.ndarray | None = None,
@@ -106,7 +110,7 @@ class Trainer:
         statistics it was built with), one member per episode (parallel over workers)."""
         n = episodes or self.cfg.eval_episodes
         seeds = self._eval_seeds[:n] if seeds is None else seeds.reshape(n, 1)
-        st = self.state.best_state() if best else self.state
+        st = self.deployed_state(best)
         g = np.repeat(self.strategy.deployed(st)[None], n, axis=0)
         return self.evaluator.evaluate(self._job(st, env_seeds=seeds, member_ids=np.arange(n),
                                                  genomes=g))

@@ -12,7 +12,10 @@ import numpy as np
 
 from .optim import Adam
 
-__all__ = ["RunState"]
+__all__ = ["RunState", "NO_BEST"]
+
+NO_BEST = "has no best network (trained before ec-hw kept one, or with --eval-episodes 0)"
+"""Why a run cannot give ``--best`` (``ec-hw eval``, ``deploy``, ``export``)."""
 
 
 @dataclass
@@ -53,7 +56,7 @@ class RunState:
         """A view of this state holding the best deployed network's parameters and
         observation statistics (for evaluating, exporting or deploying it)."""
         if self.best_params is None:
-            raise ValueError("no deployed network has been evaluated yet")
+            raise ValueError(f"the run {NO_BEST}")
         count, mean, m2 = self.best_obs
         return replace(self, generation=self.best_generation, params=self.best_params,
                        obs_count=count, obs_mean=mean, obs_m2=m2)

@@ -41,7 +41,7 @@ def record_episode(trainer, seed: int, out: Path, best: bool = False) -> Path:
     backend.load(trainer.deterministic_params(best)[None])
     backend.reset(np.ones(1, bool))
     fp = derive(trainer.net, trainer.core)
-    st = trainer.state.best_state() if best else trainer.state
+    st = trainer.deployed_state(best)
     frames = [frame0]
     low, high = env.action_space.low, env.action_space.high
     done = False
