@@ -61,6 +61,9 @@ def _add_train(sub) -> None:
                         "given alone)")
     p.add_argument("--seed", type=int, help="run seed (default 0)")
     p.add_argument("--lr", type=float, help="Adam learning rate (default 0.15)")
+    p.add_argument("--lr-decay-start", type=int, metavar="G",
+                   help="after G generations the learning rate decays as lr * sqrt(G / g) "
+                        "(default: constant; docs/learning.md 10)")
     p.add_argument("--eps", type=float, help="rho clip margin (default 1e-3)")
     p.add_argument("--sigma", type=float, help="ES noise std (default 0.3)")
     p.add_argument("--weight-decay", type=float, help="ES AdamW weight decay (default 0.1)")

@@ -244,6 +244,10 @@ class TrainConfig:
     """Number of generations to run."""
     lr: float = 0.15
     """Adam learning rate on rho (EC) or on the weights (ES)."""
+    lr_decay_start: int | None = None
+    """Generations of constant ``lr``; after them the step decays as ``lr * sqrt(start / g)``
+    for the ``g``-th update (:func:`ec_hw.train.strategy.scheduled_lr`). None: ``lr`` throughout.
+    The schedule depends on the generation only, so a resumed run takes the same steps."""
     eps: float = 1e-3
     """rho is clipped to [eps, 1 - eps] after every update."""
     sigma: float = 0.3
@@ -326,6 +330,8 @@ class TrainConfig:
             raise ValueError(f"pop_size must be even for antithetic ES, not {self.pop_size!r}")
         _positive_int("generations", self.generations)
         _positive_float("lr", self.lr)
+        if self.lr_decay_start is not None:
+            _positive_int("lr_decay_start", self.lr_decay_start)
         if not isinstance(self.eps, (int, float)) or not 0 < self.eps < 0.5:
             raise ValueError(f"eps must lie strictly between 0 and 0.5, not {self.eps!r}")
         _positive_float("sigma", self.sigma)

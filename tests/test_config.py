@@ -64,6 +64,7 @@ def test_narrow_state_is_refused_by_the_bounds_check():
     ({"pop_size": 1}, "pop_size must be at least 2, not 1"),
     ({"algo": "es", "pop_size": 7}, "pop_size must be even for antithetic ES, not 7"),
     ({"eps": 0.6}, "eps must lie strictly between 0 and 0.5, not 0.6"),
+    ({"lr_decay_start": 0}, "lr_decay_start must be a positive integer, not 0"),
     ({"lr": -1.0}, "lr must be a positive number, not -1.0"),
     ({"target": "gpu"}, "target must be one of model, float, sim, fpga, not 'gpu'"),
     ({"network": "mlp"}, "network must be one of snn, gru, lstm, not 'mlp'"),

@@ -29,7 +29,22 @@ if TYPE_CHECKING:
     from .evaluator import EvalJob
     from .state import RunState
 
-__all__ = ["Strategy", "EC", "OpenES", "STRATEGIES", "make_strategy"]
+__all__ = ["Strategy", "EC", "OpenES", "STRATEGIES", "make_strategy", "scheduled_lr"]
+
+
+def scheduled_lr(lr: float, decay_start: int | None, update: int) -> float:
+    """The learning rate of the ``update``-th update (1-based): ``lr`` for the first
+    ``decay_start`` updates, then ``lr * sqrt(decay_start / update)`` (None: always ``lr``).
+
+    With Adam every parameter moves about ``lr`` per update whatever its gradient's
+    signal-to-noise ratio, so the noise part of its path has variance ``sum lr_g^2`` and the
+    signal part grows as ``sum lr_g``. Under ``1 / sqrt(g)`` the first grows only as
+    ``log g`` and the second as ``sqrt g``: late commitments (rho crossing 0.5 toward a bound)
+    are made by the averaged gradient rather than by its noise (docs/learning.md 10).
+    """
+    if decay_start is None or update <= decay_start:
+        return lr
+    return lr * (decay_start / update) ** 0.5
 
 
 class Strategy(ABC):
@@ -69,6 +84,11 @@ class Strategy(ABC):
     @abstractmethod
     def initial_params(self) -> np.ndarray:
         """The search distribution's center before generation 0 (float64, from the run seed)."""
+
+    def step_params(self, state: RunState, grad: np.ndarray) -> np.ndarray:
+        """``state.params`` after one Adam step along ``grad`` at this update's learning rate."""
+        state.adam.lr = scheduled_lr(self.cfg.lr, self.cfg.lr_decay_start, state.adam.t + 1)
+        return state.adam.step(state.params, grad)
 
     @abstractmethod
     def optimizer(self) -> Adam:
@@ -153,7 +173,7 @@ class EC(Strategy):
         # Bit-identical to natural_gradient; the two halves' estimates give its SNR per group.
         grad, self._diag = natural_gradient_halves(job.gen_seed, job.member_ids, w, job.rho_q,
                                                    self.layout, job.antithetic)
-        state.params = np.clip(state.adam.step(state.params, grad), self.cfg.eps,
+        state.params = np.clip(self.step_params(state, grad), self.cfg.eps,
                                1.0 - self.cfg.eps)
         if self.mask is not None:
             # A masked connection is never drawn (rho_q 0), so its gradient is exactly 0; only
@@ -172,7 +192,8 @@ class EC(Strategy):
         from .ec import rho_diagnostics, rho_entropy
 
         live = state.params if self.mask is None else state.params[self.mask]
-        return {"rho_entropy": rho_entropy(live), **getattr(self, "_diag", {}),
+        return {"rho_entropy": rho_entropy(live), "lr": state.adam.lr,
+                **getattr(self, "_diag", {}),
                 **rho_diagnostics(state.params, self.layout, self.cfg.eps, self.mask)}
 
     def activity(self, state: RunState, core, seed: int) -> dict:
@@ -230,13 +251,13 @@ class OpenES(Strategy):
         grad = antithetic_gradient(job.gen_seed, job.member_ids,
                                    shape_fitness(fitness, self.shaping, full),
                                    self.n_params, self.cfg.sigma)
-        state.params = state.adam.step(state.params, grad)
+        state.params = self.step_params(state, grad)
 
     def deployed(self, state: RunState) -> np.ndarray:
         return state.params.copy()
 
     def metrics(self, state: RunState) -> dict:
-        return {"param_norm": float(np.linalg.norm(state.params))}
+        return {"param_norm": float(np.linalg.norm(state.params)), "lr": state.adam.lr}
 
 
 STRATEGIES: dict[str, type[Strategy]] = {s.algo: s for s in (EC, OpenES)}

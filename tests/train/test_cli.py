@@ -26,6 +26,7 @@ def _err_line(capsys):
     (["train", "--pop", "1"], "--pop must be at least 2"),
     (["train", "--lr", "-0.1"], "--lr must be a positive number"),
     (["train", "--eps", "0.7"], "--eps must lie strictly between 0 and 0.5"),
+    (["train", "--lr-decay-start", "-3"], "--lr-decay-start must be a positive integer, not -3"),
     (["train", "--neurons", "8"], "--neurons must be at least 16"),
     (["train", "--algo", "es", "--pop", "7"], "--pop must be even"),
     (["train", "--net", "lstm"], "--net 'lstm' needs algo 'es'"),
