@@ -18,7 +18,7 @@ from ..config import FITNESS_SHAPINGS
 from ..model.packing import GenomeLayout, pack_genome
 from ..model.sampler import sample_members
 
-__all__ = ["centered_ranks", "nes_utilities", "shape_fitness",
+__all__ = ["centered_ranks", "nes_utilities", "shape_fitness", "mode_flips",
            "natural_gradient", "deterministic_genome", "rho_entropy",
            "natural_gradient_halves", "GROUPS", "group_slices", "rho_diagnostics",
            "gradient_snr", "probe_activity"]
@@ -190,6 +190,17 @@ def rho_entropy(rho: np.ndarray) -> float:
     """Mean binary entropy of rho in bits (1 = uninformed, 0 = every connection decided)."""
     p = np.clip(rho, 1e-12, 1 - 1e-12)
     return float(np.mean(-(p * np.log2(p) + (1 - p) * np.log2(1 - p))))
+
+
+def mode_flips(rho: np.ndarray) -> float:
+    """Expected number of connections in which a member ``theta ~ B(rho)`` differs from the
+    deployed network ``rho > 0.5``: ``sum_i min(rho_i, 1 - rho_i)``.
+
+    The fitness ranks members, never the deployed network; the further they lie from it, the
+    less their returns say about its return (docs/learning.md 6.3 and 10).
+    """
+    rho = np.asarray(rho, np.float64)
+    return float(np.minimum(rho, 1.0 - rho).sum())
 
 
 # --- diagnostics (cheap per-generation measurements written to metrics.jsonl) ----------------

@@ -187,12 +187,14 @@ class EC(Strategy):
         return deterministic_genome(state.params, self.layout)
 
     def metrics(self, state: RunState) -> dict:
-        """rho's entropy and clipping per connection group, the last update's gradient SNR
+        """rho's entropy and clipping per connection group, members' expected distance from the
+        deployed network, the last update's gradient SNR
         and time (docs/learning.md)."""
-        from .ec import rho_diagnostics, rho_entropy
+        from .ec import mode_flips, rho_diagnostics, rho_entropy
 
         live = state.params if self.mask is None else state.params[self.mask]
-        return {"rho_entropy": rho_entropy(live), "lr": state.adam.lr,
+        return {"rho_entropy": rho_entropy(live), "mode_flips": round(mode_flips(live), 1),
+                "lr": state.adam.lr,
                 **getattr(self, "_diag", {}),
                 **rho_diagnostics(state.params, self.layout, self.cfg.eps, self.mask)}
 

@@ -237,3 +237,20 @@ def test_observation_statistics_merge_equals_the_pooled_statistics():
     allx = np.concatenate(batches)
     np.testing.assert_allclose(st.obs_mean, allx.mean(0), rtol=1e-10)
     np.testing.assert_allclose(st.obs_std, allx.std(0), rtol=1e-8)
+
+
+def test_mode_flips_is_the_members_mean_distance_from_the_deployed_network():
+    from ec_hw.train.ec import deterministic_genome, mode_flips
+
+    layout = GenomeLayout(16, 6, 2)
+    rng = np.random.default_rng(5)
+    rho = np.clip(rng.beta(0.3, 0.3, layout.n_conn), 1e-3, 1 - 1e-3)
+    rho[:5] = [0.5, 0.2, 0.8, 1e-3, 1 - 1e-3]
+    members = sample_members(123, np.arange(2000), quantize_rho(rho), layout, False)
+    diff = members ^ deterministic_genome(rho, layout)[None]
+    flips = np.unpackbits(diff.view(np.uint8), axis=1).sum(axis=1)
+    want = mode_flips(rho)
+    assert want == pytest.approx(np.minimum(rho, 1 - rho).sum())
+    # mean of 2000 members within 4 standard errors of the expectation
+    assert abs(flips.mean() - want) < 4 * flips.std() / np.sqrt(2000)
+    assert mode_flips(np.array([0.0, 1.0])) == 0.0 and mode_flips(np.full(4, 0.5)) == 2.0

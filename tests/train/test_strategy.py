@@ -53,7 +53,7 @@ def test_one_strategy_per_algo_with_its_state(algo, cls):
     assert st.adam.t == 1 and not np.array_equal(st.params, before)
     if algo == "ec":
         assert st.params.min() >= cfg.eps and st.params.max() <= 1 - cfg.eps
-    ec_keys = {"rho_entropy", "lr", "update_s", *(f"{k}_{g}" for k in ("H", "clip", "snr")
+    ec_keys = {"rho_entropy", "mode_flips", "lr", "update_s", *(f"{k}_{g}" for k in ("H", "clip", "snr")
                                             for g in ("in", "rec", "out"))}
     assert set(s.metrics(st)) == (ec_keys if algo == "ec" else {"param_norm", "lr"})
 
