@@ -38,7 +38,8 @@ class OneLineParser(argparse.ArgumentParser):
 
 TRAIN_FLAGS = {  # flag dest -> TrainConfig field
     "env": "env_id", "algo": "algo", "pop": "pop_size", "generations": "generations",
-    "lr": "lr", "lr_decay_start": "lr_decay_start", "eps": "eps", "sigma": "sigma", "weight_decay": "weight_decay",
+    "lr": "lr", "lr_decay_start": "lr_decay_start", "eps": "eps", "sigma": "sigma",
+    "weight_decay": "weight_decay",
     "episodes": "episodes", "eval_episodes": "eval_episodes",
     "max_episode_steps": "max_episode_steps", "healthy_reward": "healthy_reward",
     "seed": "seed", "target": "target", "workers": "workers", "sampling": "sampling",

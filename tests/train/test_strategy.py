@@ -53,8 +53,8 @@ def test_one_strategy_per_algo_with_its_state(algo, cls):
     assert st.adam.t == 1 and not np.array_equal(st.params, before)
     if algo == "ec":
         assert st.params.min() >= cfg.eps and st.params.max() <= 1 - cfg.eps
-    ec_keys = {"rho_entropy", "mode_flips", "lr", "update_s", *(f"{k}_{g}" for k in ("H", "clip", "snr")
-                                            for g in ("in", "rec", "out"))}
+    ec_keys = {"rho_entropy", "mode_flips", "lr", "update_s",
+               *(f"{k}_{g}" for k in ("H", "clip", "snr") for g in ("in", "rec", "out"))}
     assert set(s.metrics(st)) == (ec_keys if algo == "ec" else {"param_norm", "lr"})
 
 
@@ -111,7 +111,7 @@ def test_the_learning_rate_is_constant_then_decays_as_one_over_the_root_of_the_u
     assert scheduled_lr(0.15, 4, 16) == pytest.approx(0.075, abs=1e-15)
     assert scheduled_lr(0.15, 4, 400) == pytest.approx(0.015, abs=1e-15)
     lrs = [scheduled_lr(0.2, 3, g) for g in range(1, 50)]
-    assert all(a >= b for a, b in zip(lrs, lrs[1:])) and lrs[3] < 0.2
+    assert all(a >= b for a, b in zip(lrs, lrs[1:], strict=False)) and lrs[3] < 0.2
 
 
 @pytest.mark.parametrize("algo", ["ec", "es"])
