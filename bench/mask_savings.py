@@ -33,8 +33,15 @@ from ec_hw.gateware.sampler import RHO_WORD_BITS, rho_memory_depth
 from ec_hw.gateware.top import default_max_payload
 from ec_hw.genome import RHO_PER_BLOCK, GenomeLayout
 from ec_hw.model.packing import pack_genome
-from ec_hw.protocol import (FRAME_OVERHEAD, LOAD_HEADER, LOAD_RHO_HEADER, WireFormat, chunks,
-                            load_rho_wire_bytes, member_load_wire_bytes)
+from ec_hw.protocol import (
+    FRAME_OVERHEAD,
+    LOAD_HEADER,
+    LOAD_RHO_HEADER,
+    WireFormat,
+    chunks,
+    load_rho_wire_bytes,
+    member_load_wire_bytes,
+)
 from ec_hw.tasks.classify import task_net
 from ec_hw.tasks.data import load_dataset
 from ec_hw.topology import connectivity_mask

@@ -203,7 +203,7 @@ REST_PROBE_STEPS = 50
 """Zero-action steps :func:`envpool_start_is_rest_point` watches the start state for."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def envpool_start_is_rest_point(env_id: str) -> bool:
     """Whether EnvPool's start state of ``env_id`` stays put under zero action.
 
