@@ -188,14 +188,13 @@ class EC(Strategy):
 
     def metrics(self, state: RunState) -> dict:
         """rho's entropy and clipping per connection group, members' expected distance from the
-        deployed network, the last update's gradient SNR
-        and time (docs/learning.md)."""
+        deployed network, the learning rate, the last update's gradient SNR and time
+        (docs/learning.md)."""
         from .ec import mode_flips, rho_diagnostics, rho_entropy
 
         live = state.params if self.mask is None else state.params[self.mask]
         return {"rho_entropy": rho_entropy(live), "mode_flips": round(mode_flips(live), 1),
-                "lr": state.adam.lr,
-                **getattr(self, "_diag", {}),
+                "lr": state.adam.lr, **getattr(self, "_diag", {}),
                 **rho_diagnostics(state.params, self.layout, self.cfg.eps, self.mask)}
 
     def activity(self, state: RunState, core, seed: int) -> dict:
